@@ -1,0 +1,36 @@
+import { createRequire } from "node:module";
+
+import hardhatToolboxViemPlugin from "@nomicfoundation/hardhat-toolbox-viem";
+import { configVariable, defineConfig } from "hardhat/config";
+
+// Compile offline with the npm `solc` (solc-js). Hardhat does not check that `version`
+// matches the file behind `path`, so the version is read from the pinned package itself.
+const require = createRequire(import.meta.url);
+const SOLC_VERSION: string = require("solc/package.json").version;
+const SOLJSON: string = require.resolve("solc/soljson.js");
+
+const settings = {
+  optimizer: { enabled: true, runs: 10_000 },
+  viaIR: true,
+  evmVersion: "cancun",
+};
+
+export default defineConfig({
+  plugins: [hardhatToolboxViemPlugin],
+  paths: { tests: { nodejs: "test", solidity: "contracts" } },
+  solidity: {
+    profiles: {
+      default: { version: SOLC_VERSION, path: SOLJSON, settings },
+      production: { version: SOLC_VERSION, path: SOLJSON, settings },
+    },
+  },
+  networks: {
+    localhost: { type: "http", chainType: "l1", url: process.env.RPC_URL ?? "http://127.0.0.1:8545" },
+    remote: {
+      type: "http",
+      chainType: "l1",
+      url: configVariable("RPC_URL"),
+      accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+    },
+  },
+});

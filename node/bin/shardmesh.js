@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// ShardMesh CLI entry. The sources are TypeScript run with Node's built-in type stripping
+// (Node >= 22.13), so there is no build step.
+import { main } from "../src/cli/main.ts";
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code ?? 0),
+  (err) => {
+    console.error(`shardmesh: ${err?.name ?? "Error"}: ${err?.message ?? err}`);
+    process.exit(1);
+  },
+);
