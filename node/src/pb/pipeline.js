@@ -1,0 +1,466 @@
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime';
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc';
+export var TensorMeta;
+(function (TensorMeta) {
+    let _codec;
+    TensorMeta.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if ((obj.name != null && obj.name !== '')) {
+                    w.uint32(10);
+                    w.string(obj.name);
+                }
+                if ((obj.dtype != null && obj.dtype !== 0)) {
+                    w.uint32(16);
+                    w.uint32(obj.dtype);
+                }
+                if (obj.dims != null && obj.dims.length > 0) {
+                    for (const value of obj.dims) {
+                        w.uint32(24);
+                        w.uint32(value);
+                    }
+                }
+                if ((obj.byteLength != null && obj.byteLength !== 0)) {
+                    w.uint32(32);
+                    w.uint32(obj.byteLength);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    name: '',
+                    dtype: 0,
+                    dims: [],
+                    byteLength: 0
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.name = reader.string();
+                            break;
+                        }
+                        case 2: {
+                            obj.dtype = reader.uint32();
+                            break;
+                        }
+                        case 3: {
+                            if (opts.limits?.dims != null && obj.dims.length === opts.limits.dims) {
+                                throw new MaxLengthError('Decode error - repeated field "dims" had too many elements');
+                            }
+                            obj.dims.push(reader.uint32());
+                            break;
+                        }
+                        case 4: {
+                            obj.byteLength = reader.uint32();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const obj = {
+                    dims: 0
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.name`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.dtype`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            if (opts.limits?.dims != null && obj.dims === opts.limits.dims) {
+                                throw new MaxLengthError('Streaming decode error - repeated field "dims" had too many elements');
+                            }
+                            yield {
+                                field: `${prefix}.dims[]`,
+                                index: obj.dims,
+                                value: reader.uint32()
+                            };
+                            obj.dims++;
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.byteLength`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, TensorMeta.codec());
+    }
+    TensorMeta.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, TensorMeta.codec(), opts);
+    }
+    TensorMeta.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, TensorMeta.codec(), opts);
+    }
+    TensorMeta.stream = stream;
+})(TensorMeta || (TensorMeta = {}));
+export var Frame;
+(function (Frame) {
+    let Kind;
+    (function (Kind) {
+        Kind["UNKNOWN"] = "UNKNOWN";
+        Kind["REQUEST"] = "REQUEST";
+        Kind["RESPONSE"] = "RESPONSE";
+        Kind["ERROR"] = "ERROR";
+        Kind["CANCEL"] = "CANCEL";
+    })(Kind = Frame.Kind || (Frame.Kind = {}));
+    let __KindValues;
+    (function (__KindValues) {
+        __KindValues[__KindValues["UNKNOWN"] = 0] = "UNKNOWN";
+        __KindValues[__KindValues["REQUEST"] = 1] = "REQUEST";
+        __KindValues[__KindValues["RESPONSE"] = 2] = "RESPONSE";
+        __KindValues[__KindValues["ERROR"] = 3] = "ERROR";
+        __KindValues[__KindValues["CANCEL"] = 4] = "CANCEL";
+    })(__KindValues || (__KindValues = {}));
+    (function (Kind) {
+        Kind.codec = () => {
+            return enumeration(__KindValues);
+        };
+    })(Kind = Frame.Kind || (Frame.Kind = {}));
+    let _codec;
+    Frame.codec = () => {
+        if (_codec == null) {
+            _codec = message((obj, w, opts = {}) => {
+                if (opts.lengthDelimited !== false) {
+                    w.fork();
+                }
+                if (obj.kind != null && __KindValues[obj.kind] !== 0) {
+                    w.uint32(8);
+                    Frame.Kind.codec().encode(obj.kind, w);
+                }
+                if ((obj.version != null && obj.version !== 0)) {
+                    w.uint32(16);
+                    w.uint32(obj.version);
+                }
+                if ((obj.requestId != null && obj.requestId !== 0n)) {
+                    w.uint32(24);
+                    w.uint64(obj.requestId);
+                }
+                if ((obj.modelId != null && obj.modelId !== '')) {
+                    w.uint32(34);
+                    w.string(obj.modelId);
+                }
+                if ((obj.stage != null && obj.stage !== 0)) {
+                    w.uint32(40);
+                    w.uint32(obj.stage);
+                }
+                if ((obj.jobId != null && obj.jobId !== '')) {
+                    w.uint32(50);
+                    w.string(obj.jobId);
+                }
+                if ((obj.index != null && obj.index !== 0n)) {
+                    w.uint32(56);
+                    w.uint64(obj.index);
+                }
+                if ((obj.timeoutMs != null && obj.timeoutMs !== 0)) {
+                    w.uint32(64);
+                    w.uint32(obj.timeoutMs);
+                }
+                if (obj.tensors != null && obj.tensors.length > 0) {
+                    for (const value of obj.tensors) {
+                        w.uint32(74);
+                        TensorMeta.codec().encode(value, w);
+                    }
+                }
+                if ((obj.payloadLength != null && obj.payloadLength !== 0)) {
+                    w.uint32(80);
+                    w.uint32(obj.payloadLength);
+                }
+                if ((obj.inputHash != null && obj.inputHash.byteLength > 0)) {
+                    w.uint32(90);
+                    w.bytes(obj.inputHash);
+                }
+                if ((obj.outputHash != null && obj.outputHash.byteLength > 0)) {
+                    w.uint32(98);
+                    w.bytes(obj.outputHash);
+                }
+                if ((obj.errorName != null && obj.errorName !== '')) {
+                    w.uint32(106);
+                    w.string(obj.errorName);
+                }
+                if ((obj.errorMessage != null && obj.errorMessage !== '')) {
+                    w.uint32(114);
+                    w.string(obj.errorMessage);
+                }
+                if ((obj.computeMs != null && obj.computeMs !== 0)) {
+                    w.uint32(120);
+                    w.uint32(obj.computeMs);
+                }
+                if (opts.lengthDelimited !== false) {
+                    w.ldelim();
+                }
+            }, (reader, length, opts = {}) => {
+                const obj = {
+                    kind: Kind.UNKNOWN,
+                    version: 0,
+                    requestId: 0n,
+                    modelId: '',
+                    stage: 0,
+                    jobId: '',
+                    index: 0n,
+                    timeoutMs: 0,
+                    tensors: [],
+                    payloadLength: 0,
+                    inputHash: uint8ArrayAlloc(0),
+                    outputHash: uint8ArrayAlloc(0),
+                    errorName: '',
+                    errorMessage: '',
+                    computeMs: 0
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            obj.kind = Frame.Kind.codec().decode(reader);
+                            break;
+                        }
+                        case 2: {
+                            obj.version = reader.uint32();
+                            break;
+                        }
+                        case 3: {
+                            obj.requestId = reader.uint64();
+                            break;
+                        }
+                        case 4: {
+                            obj.modelId = reader.string();
+                            break;
+                        }
+                        case 5: {
+                            obj.stage = reader.uint32();
+                            break;
+                        }
+                        case 6: {
+                            obj.jobId = reader.string();
+                            break;
+                        }
+                        case 7: {
+                            obj.index = reader.uint64();
+                            break;
+                        }
+                        case 8: {
+                            obj.timeoutMs = reader.uint32();
+                            break;
+                        }
+                        case 9: {
+                            if (opts.limits?.tensors != null && obj.tensors.length === opts.limits.tensors) {
+                                throw new MaxLengthError('Decode error - repeated field "tensors" had too many elements');
+                            }
+                            obj.tensors.push(TensorMeta.codec().decode(reader, reader.uint32(), {
+                                limits: opts.limits?.tensors$
+                            }));
+                            break;
+                        }
+                        case 10: {
+                            obj.payloadLength = reader.uint32();
+                            break;
+                        }
+                        case 11: {
+                            obj.inputHash = reader.bytes();
+                            break;
+                        }
+                        case 12: {
+                            obj.outputHash = reader.bytes();
+                            break;
+                        }
+                        case 13: {
+                            obj.errorName = reader.string();
+                            break;
+                        }
+                        case 14: {
+                            obj.errorMessage = reader.string();
+                            break;
+                        }
+                        case 15: {
+                            obj.computeMs = reader.uint32();
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+                return obj;
+            }, function* (reader, length, prefix, opts = {}) {
+                const obj = {
+                    tensors: 0
+                };
+                const end = length == null ? reader.len : reader.pos + length;
+                while (reader.pos < end) {
+                    const tag = reader.uint32();
+                    switch (tag >>> 3) {
+                        case 1: {
+                            yield {
+                                field: `${prefix}.kind`,
+                                value: Frame.Kind.codec().decode(reader)
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.version`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.requestId`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 4: {
+                            yield {
+                                field: `${prefix}.modelId`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 5: {
+                            yield {
+                                field: `${prefix}.stage`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 6: {
+                            yield {
+                                field: `${prefix}.jobId`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 7: {
+                            yield {
+                                field: `${prefix}.index`,
+                                value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 8: {
+                            yield {
+                                field: `${prefix}.timeoutMs`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 9: {
+                            if (opts.limits?.tensors != null && obj.tensors === opts.limits.tensors) {
+                                throw new MaxLengthError('Streaming decode error - repeated field "tensors" had too many elements');
+                            }
+                            for (const evt of TensorMeta.codec().stream(reader, reader.uint32(), `${prefix}.tensors[]`, {
+                                limits: opts.limits?.tensors$
+                            })) {
+                                yield {
+                                    ...evt,
+                                    index: obj.tensors
+                                };
+                            }
+                            obj.tensors++;
+                            break;
+                        }
+                        case 10: {
+                            yield {
+                                field: `${prefix}.payloadLength`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 11: {
+                            yield {
+                                field: `${prefix}.inputHash`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 12: {
+                            yield {
+                                field: `${prefix}.outputHash`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 13: {
+                            yield {
+                                field: `${prefix}.errorName`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 14: {
+                            yield {
+                                field: `${prefix}.errorMessage`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 15: {
+                            yield {
+                                field: `${prefix}.computeMs`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        default: {
+                            reader.skipType(tag & 7);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        return _codec;
+    };
+    function encode(obj) {
+        return encodeMessage(obj, Frame.codec());
+    }
+    Frame.encode = encode;
+    function decode(buf, opts) {
+        return decodeMessage(buf, Frame.codec(), opts);
+    }
+    Frame.decode = decode;
+    function stream(buf, opts) {
+        return streamMessage(buf, Frame.codec(), opts);
+    }
+    Frame.stream = stream;
+})(Frame || (Frame = {}));

@@ -1,0 +1,198 @@
+// Pipeline server: serves the stages this provider holds over /shardmesh/pipeline/1.0.0.
+// One persistent stream per upstream peer carries many requests, multiplexed by requestId;
+// each request runs with its own deadline and is cancelled by a CANCEL frame or when the stream
+// dies. Every served request is written to the trace store.
+import { logger } from "@libp2p/logger";
+import type { Libp2p, Stream, Connection } from "@libp2p/interface";
+import {
+  HOP_TIMEOUT_MS,
+  MAX_INFLIGHT_PER_STREAM,
+  MAX_PIPELINE_STREAMS,
+  MAX_PIPELINE_STREAMS_PER_PEER,
+  PIPELINE_PROTOCOL,
+  PIPELINE_VERSION,
+} from "../mesh/constants.ts";
+import {
+  PipelineBusyError,
+  PipelineMalformedFrameError,
+  PipelineUnknownStageError,
+  PipelineVersionError,
+} from "../mesh/errors.ts";
+import type { TraceStore } from "../trace/store.ts";
+import { encodeFrame, Frame, FrameReader, writeFrame } from "./frames.ts";
+import type { DecodedFrame } from "./frames.ts";
+import { bagHash, toHex } from "./tensor.ts";
+import type { WireBag } from "./tensor.ts";
+
+const log = logger("shardmesh:pipeline:server");
+
+/** Runs one stage on a bag of input tensors. The inference engine's StageRunner fits this. */
+export interface StageExecutor {
+  run(bag: WireBag, options: { signal?: AbortSignal }): Promise<WireBag>;
+}
+
+export const stageKey = (modelId: string, stage: number): string => `${modelId}#${stage}`;
+
+export interface PipelineServerInit {
+  /** Stages served, keyed by `stageKey(modelId, stage)`. */
+  stages?: Map<string, StageExecutor>;
+  trace?: TraceStore;
+  /** Keep input/output tensors in the trace store (default true). */
+  keepTensors?: boolean;
+  maxInflightPerStream?: number;
+  maxStreamsPerPeer?: number;
+}
+
+export interface ServerLoad {
+  inflight: number;
+  served: number;
+  failed: number;
+  /** Mean stage compute time over recent requests, ms. */
+  computeMs: number;
+}
+
+export class PipelineServer {
+  readonly stages: Map<string, StageExecutor>;
+  private readonly node: Libp2p;
+  private readonly init: PipelineServerInit;
+  private inflight = 0;
+  private served = 0;
+  private failed = 0;
+  private computeEwma = 0;
+  private readonly streams = new Set<Stream>();
+
+  constructor(node: Libp2p, init: PipelineServerInit = {}) {
+    this.node = node;
+    this.init = init;
+    this.stages = init.stages ?? new Map();
+  }
+
+  async start(): Promise<void> {
+    await this.node.handle(PIPELINE_PROTOCOL, (stream, connection) => this.serve(stream, connection), {
+      maxInboundStreams: this.init.maxStreamsPerPeer ?? MAX_PIPELINE_STREAMS_PER_PEER,
+      maxOutboundStreams: MAX_PIPELINE_STREAMS,
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.node.unhandle(PIPELINE_PROTOCOL);
+    for (const s of this.streams) s.abort(new Error("pipeline server stopping"));
+  }
+
+  load(): ServerLoad {
+    return { inflight: this.inflight, served: this.served, failed: this.failed, computeMs: this.computeEwma };
+  }
+
+  private serve(stream: Stream, connection: Connection): void {
+    const remote = connection.remotePeer.toString();
+    const running = new Map<bigint, AbortController>();
+    const maxInflight = this.init.maxInflightPerStream ?? MAX_INFLIGHT_PER_STREAM;
+    this.streams.add(stream);
+    const reply = (parts: Uint8Array[]): void => {
+      if (stream.status !== "open") return;
+      writeFrame(stream, parts).catch((err) => log("reply to %s failed: %s", remote, err.message));
+    };
+    const fail = (requestId: bigint, err: Error): void => {
+      reply(encodeFrame({ kind: Frame.Kind.ERROR, version: PIPELINE_VERSION, requestId, errorName: err.name, errorMessage: err.message }));
+    };
+    const reader = new FrameReader(stream, {
+      onFrame: (frame) => {
+        const { header } = frame;
+        if (header.kind === Frame.Kind.CANCEL) {
+          running.get(header.requestId)?.abort(new Error("cancelled by caller"));
+          return;
+        }
+        if (header.kind !== Frame.Kind.REQUEST) {
+          fail(header.requestId, new PipelineMalformedFrameError(`unexpected frame kind ${header.kind}`));
+          return;
+        }
+        if (header.version !== PIPELINE_VERSION) {
+          fail(header.requestId, new PipelineVersionError(`wire version ${header.version}, this node speaks ${PIPELINE_VERSION}`));
+          return;
+        }
+        if (running.size >= maxInflight) {
+          fail(header.requestId, new PipelineBusyError(`${running.size} requests in flight on this stream (limit ${maxInflight})`));
+          return;
+        }
+        const ctrl = new AbortController();
+        running.set(header.requestId, ctrl);
+        if (running.size >= maxInflight) stream.pause();
+        this.execute(frame, remote, ctrl.signal)
+          .then(
+            (parts) => reply(parts),
+            (err: Error) => {
+              this.failed++;
+              fail(header.requestId, err);
+            },
+          )
+          .finally(() => {
+            running.delete(header.requestId);
+            reader.resume();
+          });
+      },
+      onError: (err) => {
+        log("malformed input from %s: %s", remote, err.message);
+        fail(0n, err);
+        // The byte stream cannot be resynchronised after a framing error: reset it.
+        setTimeout(() => stream.abort(err), 50);
+      },
+    });
+    stream.addEventListener("close", () => {
+      this.streams.delete(stream);
+      for (const ctrl of running.values()) ctrl.abort(new Error("stream closed"));
+    });
+  }
+
+  private async execute({ header, bag }: DecodedFrame, remote: string, cancel: AbortSignal): Promise<Uint8Array[]> {
+    const executor = this.stages.get(stageKey(header.modelId, header.stage));
+    if (!executor) throw new PipelineUnknownStageError(`stage ${header.stage} of model ${header.modelId} is not served here`);
+    const timeout = AbortSignal.timeout(Math.min(header.timeoutMs || HOP_TIMEOUT_MS, 10 * HOP_TIMEOUT_MS));
+    const signal = AbortSignal.any([cancel, timeout]);
+    this.inflight++;
+    const started = performance.now();
+    let output: WireBag;
+    try {
+      output = await executor.run(bag, { signal });
+    } finally {
+      this.inflight--;
+    }
+    signal.throwIfAborted();
+    const computeMs = performance.now() - started;
+    this.computeEwma = this.served === 0 ? computeMs : 0.8 * this.computeEwma + 0.2 * computeMs;
+    this.served++;
+    // Hashes (keccak over every tensor byte) are only worth their cost for job requests, which
+    // are traced and end up in receipts; an untraced request (probe, benchmark) skips them.
+    const traced = header.jobId !== "";
+    const inputHash = traced ? bagHash(bag) : new Uint8Array(0);
+    const outputHash = traced ? bagHash(output) : new Uint8Array(0);
+    if (this.init.trace && traced) {
+      this.init.trace.record(
+        {
+          jobId: header.jobId,
+          index: Number(header.index),
+          modelId: header.modelId,
+          stage: header.stage,
+          inputHash: toHex(inputHash),
+          outputHash: toHex(outputHash),
+          peerId: remote,
+        },
+        this.init.keepTensors === false ? undefined : { input: bag, output },
+      );
+    }
+    return encodeFrame(
+      {
+        kind: Frame.Kind.RESPONSE,
+        version: PIPELINE_VERSION,
+        requestId: header.requestId,
+        modelId: header.modelId,
+        stage: header.stage,
+        jobId: header.jobId,
+        index: header.index,
+        inputHash,
+        outputHash,
+        computeMs: Math.round(computeMs),
+      },
+      output,
+    );
+  }
+}

@@ -1,0 +1,141 @@
+// Trace store: per (job, request index, stage) the input and output bag hashes, who served it,
+// and — for the retention window — the tensors themselves, so sampled leaves can be revealed
+// and verifiers can fetch inputs later. Backed by node:sqlite (DatabaseSync): a file that
+// survives restarts, no native build. Receipts (node/src/receipts) read `records(jobId)`.
+import { DatabaseSync } from "node:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { logger } from "@libp2p/logger";
+import { TRACE_RETENTION_MS } from "../mesh/constants.ts";
+import type { WireBag } from "../pipeline/tensor.ts";
+
+const log = logger("shardmesh:trace");
+
+export interface TraceRecord {
+  jobId: string;
+  index: number;
+  modelId: string;
+  stage: number;
+  inputHash: `0x${string}`;
+  outputHash: `0x${string}`;
+  peerId: string;
+  createdAt: number;
+}
+
+export interface TraceStoreInit {
+  /** sqlite file; ":memory:" for a throwaway store. */
+  path: string;
+  /** How long tensors are kept, ms. */
+  retentionMs?: number;
+}
+
+export class TraceStore {
+  private readonly db: DatabaseSync;
+  readonly retentionMs: number;
+
+  constructor(init: TraceStoreInit) {
+    if (init.path !== ":memory:") mkdirSync(dirname(init.path), { recursive: true });
+    this.db = new DatabaseSync(init.path);
+    this.retentionMs = init.retentionMs ?? TRACE_RETENTION_MS;
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS trace (
+        job_id TEXT NOT NULL, idx INTEGER NOT NULL, model_id TEXT NOT NULL, stage INTEGER NOT NULL,
+        input_hash TEXT NOT NULL, output_hash TEXT NOT NULL, peer_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, idx, stage)
+      );
+      CREATE TABLE IF NOT EXISTS tensors (
+        job_id TEXT NOT NULL, idx INTEGER NOT NULL, stage INTEGER NOT NULL, side TEXT NOT NULL,
+        name TEXT NOT NULL, dtype INTEGER NOT NULL, dims TEXT NOT NULL, data BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, idx, stage, side, name)
+      );
+      CREATE INDEX IF NOT EXISTS tensors_age ON tensors (created_at);
+    `);
+  }
+
+  /** Record one served request; `input`/`output` tensors are kept for the retention window. */
+  record(rec: Omit<TraceRecord, "createdAt">, tensors?: { input?: WireBag; output?: WireBag }): void {
+    const now = Date.now();
+    this.db.exec("BEGIN");
+    try {
+      this.db
+        .prepare(
+          "INSERT OR REPLACE INTO trace (job_id, idx, model_id, stage, input_hash, output_hash, peer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(rec.jobId, rec.index, rec.modelId, rec.stage, rec.inputHash, rec.outputHash, rec.peerId, now);
+      const put = this.db.prepare(
+        "INSERT OR REPLACE INTO tensors (job_id, idx, stage, side, name, dtype, dims, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      for (const side of ["input", "output"] as const) {
+        const bag = tensors?.[side];
+        if (!bag) continue;
+        for (const [name, t] of Object.entries(bag)) {
+          put.run(rec.jobId, rec.index, rec.stage, side, name, t.dtype, JSON.stringify(t.dims), t.data, now);
+        }
+      }
+      this.db.exec("COMMIT");
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  /** All records of a job, by index then stage. */
+  records(jobId: string): TraceRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM trace WHERE job_id = ? ORDER BY idx, stage")
+      .all(jobId) as Record<string, string | number>[];
+    return rows.map(fromRow);
+  }
+
+  get(jobId: string, index: number, stage: number): TraceRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM trace WHERE job_id = ? AND idx = ? AND stage = ?").get(jobId, index, stage) as
+      | Record<string, string | number>
+      | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** The kept tensors of one request and stage (empty once past retention). */
+  tensors(jobId: string, index: number, stage: number, side: "input" | "output"): WireBag {
+    const rows = this.db
+      .prepare("SELECT name, dtype, dims, data FROM tensors WHERE job_id = ? AND idx = ? AND stage = ? AND side = ?")
+      .all(jobId, index, stage, side) as { name: string; dtype: number; dims: string; data: Uint8Array }[];
+    const bag: WireBag = {};
+    for (const r of rows) bag[r.name] = { dtype: r.dtype, dims: JSON.parse(r.dims) as number[], data: new Uint8Array(r.data) };
+    return bag;
+  }
+
+  count(jobId?: string): number {
+    const row = (jobId
+      ? this.db.prepare("SELECT COUNT(*) AS n FROM trace WHERE job_id = ?").get(jobId)
+      : this.db.prepare("SELECT COUNT(*) AS n FROM trace").get()) as { n: number };
+    return Number(row.n);
+  }
+
+  /** Drop tensors older than the retention window; returns how many were dropped. */
+  prune(now = Date.now()): number {
+    const res = this.db.prepare("DELETE FROM tensors WHERE created_at < ?").run(now - this.retentionMs);
+    if (res.changes) log("pruned %d tensors", res.changes);
+    return Number(res.changes);
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+function fromRow(r: Record<string, string | number>): TraceRecord {
+  return {
+    jobId: String(r.job_id),
+    index: Number(r.idx),
+    modelId: String(r.model_id),
+    stage: Number(r.stage),
+    inputHash: String(r.input_hash) as `0x${string}`,
+    outputHash: String(r.output_hash) as `0x${string}`,
+    peerId: String(r.peer_id),
+    createdAt: Number(r.created_at),
+  };
+}
