@@ -1,0 +1,59 @@
+// Named errors of the inference engine. Every class has a stable `name` that callers (and the
+// gateway's `{ error: { name } }` bodies) can rely on; tests assert these names.
+
+export class InferenceError extends Error {
+  override name = "InferenceError";
+}
+
+/** A tensor's dims are invalid, or do not match what the stage declares. */
+export class TensorShapeError extends InferenceError {
+  override name = "TensorShapeError";
+}
+/** A tensor's dtype is unsupported, or not the one the stage declares. */
+export class TensorDtypeError extends InferenceError {
+  override name = "TensorDtypeError";
+}
+/** A tensor (or bag) is larger than the configured limit. */
+export class TensorTooLargeError extends InferenceError {
+  override name = "TensorTooLargeError";
+}
+/** A float tensor holds NaN or ±Infinity. */
+export class TensorNotFiniteError extends InferenceError {
+  override name = "TensorNotFiniteError";
+}
+/** Canonical tensor bytes are truncated or inconsistent. */
+export class TensorEncodingError extends InferenceError {
+  override name = "TensorEncodingError";
+}
+/** A bag lacks a tensor the stage needs, or holds one the hop does not carry. */
+export class BagMismatchError extends InferenceError {
+  override name = "BagMismatchError";
+}
+/** A stage file's sha256 differs from the manifest's. */
+export class ShardHashMismatchError extends InferenceError {
+  override name = "ShardHashMismatchError";
+}
+/** A manifest is malformed or inconsistent. */
+export class ManifestError extends InferenceError {
+  override name = "ManifestError";
+}
+/** onnxruntime could not load a model or failed while running it. */
+export class SessionError extends InferenceError {
+  override name = "SessionError";
+}
+/** A request did not finish within its timeout. */
+export class InferenceTimeoutError extends InferenceError {
+  override name = "InferenceTimeoutError";
+}
+/** The caller's AbortSignal fired. */
+export class InferenceAbortedError extends InferenceError {
+  override name = "InferenceAbortedError";
+}
+/** The runner's queue (requests or bytes in flight) is full. */
+export class RunnerBusyError extends InferenceError {
+  override name = "RunnerBusyError";
+}
+/** The runner was closed. */
+export class RunnerClosedError extends InferenceError {
+  override name = "RunnerClosedError";
+}

@@ -1,0 +1,62 @@
+// In-process chained pipeline: one StageRunner per stage of a manifest, run in order. Used by
+// tests, the benchmark and the mesh's correctness checks (the mesh runs the same stages on
+// different providers; this is the single-machine reference).
+import { bagHash, type TensorBag } from "./tensor.ts";
+import { loadManifest, type LoadedManifest } from "./manifest.ts";
+import { StageRunner, type RunOptions, type StageRunnerOptions } from "./runner.ts";
+import type { Hex } from "viem";
+
+export interface StageTrace {
+  stage: number;
+  ms: number;
+  computeMs: number;
+  inputHash?: Hex;
+  outputHash?: Hex;
+}
+
+export interface PipelineResult {
+  outputs: TensorBag;
+  stages: StageTrace[];
+  totalMs: number;
+}
+
+export class ChainedPipeline {
+  readonly manifest: LoadedManifest;
+  readonly runners: StageRunner[];
+
+  private constructor(manifest: LoadedManifest, runners: StageRunner[]) {
+    this.manifest = manifest;
+    this.runners = runners;
+  }
+
+  /** Loads every stage (hash-checked) into its own runner. */
+  static async open(manifest: LoadedManifest | string, options: StageRunnerOptions = {}): Promise<ChainedPipeline> {
+    const m = typeof manifest === "string" ? await loadManifest(manifest) : manifest;
+    const runners: StageRunner[] = [];
+    try {
+      for (let s = 0; s < m.manifest.stages.length; s++) runners.push(await StageRunner.fromManifest(m, s, options));
+    } catch (err) {
+      await Promise.all(runners.map((r) => r.close()));
+      throw err;
+    }
+    return new ChainedPipeline(m, runners);
+  }
+
+  /** Runs the model inputs through every stage; with `hashes`, records each hop's bagHash. */
+  async run(inputs: TensorBag, options: RunOptions & { hashes?: boolean } = {}): Promise<PipelineResult> {
+    const t0 = performance.now();
+    const stages: StageTrace[] = [];
+    let bag = inputs;
+    for (let s = 0; s < this.runners.length; s++) {
+      const inputHash = options.hashes ? bagHash(bag) : undefined;
+      const r = await this.runners[s].runDetailed(bag, options);
+      bag = r.bag;
+      stages.push({ stage: s, ms: r.totalMs, computeMs: r.computeMs, inputHash, outputHash: options.hashes ? bagHash(bag) : undefined });
+    }
+    return { outputs: bag, stages, totalMs: performance.now() - t0 };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.close()));
+  }
+}
