@@ -1,0 +1,292 @@
+// Capability gossip and the live provider directory.
+//
+// Every provider publishes a JSON announcement on CAPABILITY_TOPIC every ANNOUNCE_INTERVAL_MS
+// (and at once when a peer joins the topic): models and stages served, price, capacity, load,
+// measured compute latency, staking address with its signed peer binding. gossipsub signs each
+// message with the sender's peer key (StrictSign), and the directory only accepts an
+// announcement whose `peerId` is the message's signer, and whose binding (when present) is a
+// valid signature of the staking address over that peer id. Entries expire after
+// DIRECTORY_TTL_MS without a fresh announcement and are dropped at once when the peer
+// disconnects, so a killed provider leaves within tens of milliseconds.
+import { logger } from "@libp2p/logger";
+import { TypedEventEmitter } from "@libp2p/interface";
+import type { Message } from "@libp2p/gossipsub";
+import {
+  ANNOUNCE_INTERVAL_MS,
+  CAPABILITY_TOPIC,
+  DIRECTORY_TTL_MS,
+  MAX_ANNOUNCEMENT_BYTES,
+} from "./constants.ts";
+import { DirectoryInvalidAnnouncementError } from "./errors.ts";
+import { verifyBinding } from "./identity.ts";
+import type { PeerBinding } from "./identity.ts";
+import type { MeshNode } from "./node.ts";
+
+const log = logger("shardmesh:mesh:directory");
+
+export interface StageOffer {
+  stage: number;
+  /** Price per inference in token base units (decimal string). */
+  price: string;
+  /** Hex sha256 of the stage file. */
+  sha256?: string;
+}
+
+export interface ModelOffer {
+  modelId: string;
+  name?: string;
+  stageCount: number;
+  stages: StageOffer[];
+}
+
+export interface Announcement {
+  v: 1;
+  peerId: string;
+  addrs: string[];
+  models: ModelOffer[];
+  /** Requests the provider runs at once. */
+  capacity: number;
+  /** Requests in flight now. */
+  load: number;
+  /** Recent mean stage compute time, ms (0 = unknown). */
+  latencyMs: number;
+  /** Gateway URL when the node serves one. */
+  gateway?: string;
+  binding?: PeerBinding;
+  seq: number;
+  ts: number;
+}
+
+export interface DirectoryEntry {
+  announcement: Announcement;
+  receivedAt: number;
+  expiresAt: number;
+}
+
+export interface StageProvider {
+  peerId: string;
+  stakingAddress?: string;
+  price: bigint;
+  load: number;
+  capacity: number;
+  latencyMs: number;
+}
+
+export interface DirectoryEvents {
+  change: CustomEvent<{ peerId: string; kind: "added" | "updated" | "removed" }>;
+}
+
+export interface DirectoryInit {
+  ttlMs?: number;
+  announceIntervalMs?: number;
+  /** Extra check of a peer's staking binding, e.g. against the chain. */
+  checkBinding?: (peerId: string, address: string) => Promise<boolean>;
+  /** Builds this node's announcement; absent for a node that serves nothing. */
+  announce?: () => Omit<Announcement, "v" | "peerId" | "addrs" | "seq" | "ts">;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+export class Directory extends TypedEventEmitter<DirectoryEvents> {
+  private readonly node: MeshNode;
+  private readonly init: DirectoryInit;
+  private readonly entries = new Map<string, DirectoryEntry>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private seq = 0;
+  private readonly onMessage = (evt: CustomEvent<Message>): void => {
+    if (evt.detail.topic !== CAPABILITY_TOPIC) return;
+    this.accept(evt.detail).catch((err: Error) => log("rejected announcement: %s", err.message));
+  };
+  private readonly onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
+    this.remove(evt.detail.toString(), "disconnected");
+  };
+  private readonly onSubscription = (): void => {
+    this.dirty = true;
+    this.publish();
+  };
+
+  constructor(node: MeshNode, init: DirectoryInit = {}) {
+    super();
+    this.node = node;
+    this.init = init;
+  }
+
+  start(): void {
+    const pubsub = this.node.services.pubsub;
+    pubsub.subscribe(CAPABILITY_TOPIC);
+    pubsub.addEventListener("message", this.onMessage);
+    pubsub.addEventListener("subscription-change", this.onSubscription);
+    this.node.addEventListener("peer:disconnect", this.onDisconnect);
+    const interval = this.init.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS;
+    this.timer = setInterval(() => {
+      this.sweep();
+      this.publish();
+    }, Math.min(interval, 500));
+    this.publish();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    const pubsub = this.node.services.pubsub;
+    pubsub.removeEventListener("message", this.onMessage);
+    pubsub.removeEventListener("subscription-change", this.onSubscription);
+    this.node.removeEventListener("peer:disconnect", this.onDisconnect);
+  }
+
+  private lastPublish = 0;
+
+  /** Publish this node's announcement now (rate-limited to one per 100 ms). */
+  publish(): void {
+    if (!this.init.announce) return;
+    const now = Date.now();
+    if (now - this.lastPublish < 100) return;
+    if (now - this.lastPublish < (this.init.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS) - 250 && this.lastPublish !== 0 && !this.dirty) return;
+    this.dirty = false;
+    this.lastPublish = now;
+    const ann: Announcement = {
+      v: 1,
+      peerId: this.node.peerId.toString(),
+      addrs: this.node.getMultiaddrs().map((a) => a.toString()),
+      seq: ++this.seq,
+      ts: now,
+      ...this.init.announce(),
+    };
+    this.node.services.pubsub.publish(CAPABILITY_TOPIC, encoder.encode(JSON.stringify(ann))).catch((err: Error) => {
+      log("publish failed: %s", err.message);
+    });
+  }
+
+  private dirty = true;
+
+  /** Ask for an announcement on the next tick (e.g. after a change of stages). */
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  private async accept(msg: Message): Promise<void> {
+    if (msg.type !== "signed") throw new DirectoryInvalidAnnouncementError("unsigned announcement");
+    if (msg.data.byteLength > MAX_ANNOUNCEMENT_BYTES) {
+      throw new DirectoryInvalidAnnouncementError(`announcement of ${msg.data.byteLength} bytes`);
+    }
+    const ann = parseAnnouncement(decoder.decode(msg.data));
+    if (ann.peerId !== msg.from.toString()) {
+      throw new DirectoryInvalidAnnouncementError(`announcement for ${ann.peerId} signed by ${msg.from}`);
+    }
+    const prev = this.entries.get(ann.peerId);
+    if (prev && prev.announcement.seq >= ann.seq && prev.announcement.ts >= ann.ts) return;
+    if (ann.binding && prev?.announcement.binding?.signature !== ann.binding.signature) {
+      if (!(await verifyBinding(ann.peerId, ann.binding))) {
+        throw new DirectoryInvalidAnnouncementError(`bad staking binding for ${ann.peerId}`);
+      }
+      if (this.init.checkBinding && !(await this.init.checkBinding(ann.peerId, ann.binding.address))) {
+        throw new DirectoryInvalidAnnouncementError(`${ann.peerId} is not bound to ${ann.binding.address} on chain`);
+      }
+    }
+    const now = Date.now();
+    this.entries.set(ann.peerId, { announcement: ann, receivedAt: now, expiresAt: now + (this.init.ttlMs ?? DIRECTORY_TTL_MS) });
+    this.dispatchEvent(new CustomEvent("change", { detail: { peerId: ann.peerId, kind: prev ? "updated" : "added" } }));
+  }
+
+  private remove(peerId: string, why: string): void {
+    if (!this.entries.delete(peerId)) return;
+    log("dropped %s (%s)", peerId, why);
+    this.dispatchEvent(new CustomEvent("change", { detail: { peerId, kind: "removed" } }));
+  }
+
+  /** Drop a peer now (the router calls this when a hop's stream died). */
+  evict(peerId: string): void {
+    this.remove(peerId, "evicted");
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [peerId, e] of this.entries) if (e.expiresAt <= now) this.remove(peerId, "expired");
+  }
+
+  /** Live announcements (this node's own is included when it serves anything). */
+  list(): Announcement[] {
+    this.sweep();
+    const all = [...this.entries.values()].map((e) => e.announcement);
+    if (this.init.announce) {
+      all.unshift({
+        v: 1,
+        peerId: this.node.peerId.toString(),
+        addrs: this.node.getMultiaddrs().map((a) => a.toString()),
+        seq: this.seq,
+        ts: Date.now(),
+        ...this.init.announce(),
+      });
+    }
+    return all;
+  }
+
+  has(peerId: string): boolean {
+    return this.entries.has(peerId);
+  }
+
+  /** Live providers of one stage of a model. */
+  providers(modelId: string, stage: number): StageProvider[] {
+    const out: StageProvider[] = [];
+    for (const ann of this.list()) {
+      for (const m of ann.models) {
+        if (m.modelId !== modelId) continue;
+        const offer = m.stages.find((s) => s.stage === stage);
+        if (!offer) continue;
+        out.push({
+          peerId: ann.peerId,
+          stakingAddress: ann.binding?.address,
+          price: BigInt(offer.price),
+          load: ann.load,
+          capacity: ann.capacity,
+          latencyMs: ann.latencyMs,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Stage count of a model as announced (0 when nobody serves it). */
+  stageCount(modelId: string): number {
+    for (const ann of this.list()) for (const m of ann.models) if (m.modelId === modelId) return m.stageCount;
+    return 0;
+  }
+
+  /** Every model seen, with its name and stage count. */
+  models(): { modelId: string; name?: string; stageCount: number }[] {
+    const seen = new Map<string, { modelId: string; name?: string; stageCount: number }>();
+    for (const ann of this.list()) {
+      for (const m of ann.models) if (!seen.has(m.modelId)) seen.set(m.modelId, { modelId: m.modelId, name: m.name, stageCount: m.stageCount });
+    }
+    return [...seen.values()];
+  }
+}
+
+export function parseAnnouncement(text: string): Announcement {
+  let a: Announcement;
+  try {
+    a = JSON.parse(text) as Announcement;
+  } catch {
+    throw new DirectoryInvalidAnnouncementError("announcement is not JSON");
+  }
+  const ok =
+    a &&
+    a.v === 1 &&
+    typeof a.peerId === "string" &&
+    Array.isArray(a.addrs) &&
+    Array.isArray(a.models) &&
+    Number.isFinite(a.capacity) &&
+    Number.isFinite(a.load) &&
+    Number.isFinite(a.latencyMs) &&
+    Number.isInteger(a.seq) &&
+    Number.isFinite(a.ts) &&
+    a.models.every(
+      (m) =>
+        typeof m.modelId === "string" &&
+        Number.isInteger(m.stageCount) &&
+        Array.isArray(m.stages) &&
+        m.stages.every((s) => Number.isInteger(s.stage) && typeof s.price === "string" && /^\d+$/.test(s.price)),
+    );
+  if (!ok) throw new DirectoryInvalidAnnouncementError("announcement does not match the schema");
+  return a;
+}

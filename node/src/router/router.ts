@@ -1,0 +1,227 @@
+// Router: runs a request through every stage of a model, choosing per stage the provider with
+// the best expected latency × price × load, and retrying a failed or timed-out hop on another
+// provider of the same stage within the same request. Peer scoring: every failure doubles a
+// peer's penalty (decaying over PENALTY_HALF_LIFE_MS) and benches it for BENCH_MS, so a slow or
+// failing peer is chosen less until it proves itself again; a peer whose stream died is evicted
+// from the directory at once (its next announcement re-adds it).
+import { logger } from "@libp2p/logger";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { HOP_TIMEOUT_MS } from "../mesh/constants.ts";
+import { PipelineRemoteError, PipelineStreamClosedError, RouterNoProviderError } from "../mesh/errors.ts";
+import type { Directory, StageProvider } from "../mesh/directory.ts";
+import type { PipelineClient } from "../pipeline/client.ts";
+import { stageKey } from "../pipeline/server.ts";
+import type { StageExecutor } from "../pipeline/server.ts";
+import { bagHash, toHex } from "../pipeline/tensor.ts";
+import type { WireBag } from "../pipeline/tensor.ts";
+
+const log = logger("shardmesh:router");
+
+/** Failures decay with this half-life. */
+export const PENALTY_HALF_LIFE_MS = 10_000;
+/** A failed peer is avoided for this long while another provider exists. */
+export const BENCH_MS = 2_000;
+/** Most providers tried per stage within one request. */
+export const MAX_ATTEMPTS_PER_STAGE = 4;
+/** Hop deadline = clamp(HOP_TIMEOUT_FACTOR × expected latency + HOP_TIMEOUT_SLACK_MS, min, max). */
+export const HOP_TIMEOUT_FACTOR = 8;
+export const HOP_TIMEOUT_SLACK_MS = 1_500;
+export const HOP_TIMEOUT_MIN_MS = 2_000;
+/** Latency assumed for a provider never measured. */
+export const DEFAULT_LATENCY_MS = 50;
+
+interface PeerStats {
+  latencyEwma: number;
+  samples: number;
+  penalty: number;
+  penaltyAt: number;
+  benchedUntil: number;
+  inflight: number;
+  served: number;
+  failed: number;
+}
+
+export interface StageTrace {
+  stage: number;
+  peerId: string;
+  ms: number;
+  retries: number;
+  inputHash: `0x${string}`;
+  outputHash: `0x${string}`;
+}
+
+export interface RouteResult {
+  output: WireBag;
+  stages: StageTrace[];
+  requestHash: `0x${string}`;
+  responseHash: `0x${string}`;
+}
+
+export interface RouterInit {
+  /** This node's own peer id and the stages it serves in-process (called without the network). */
+  selfPeerId?: string;
+  local?: Map<string, StageExecutor>;
+  hopTimeoutMaxMs?: number;
+  /** Choice randomness (tests pass a seeded one). */
+  random?: () => number;
+}
+
+export class Router {
+  private readonly directory: Directory;
+  private readonly client: PipelineClient;
+  private readonly init: RouterInit;
+  private readonly stats = new Map<string, PeerStats>();
+
+  constructor(directory: Directory, client: PipelineClient, init: RouterInit = {}) {
+    this.directory = directory;
+    this.client = client;
+    this.init = init;
+  }
+
+  /** Run `input` through every stage of `modelId`. */
+  async run(
+    modelId: string,
+    input: WireBag,
+    options: { jobId?: string; index?: number; signal?: AbortSignal } = {},
+  ): Promise<RouteResult> {
+    const stageCount = this.directory.stageCount(modelId);
+    if (stageCount === 0) throw new RouterNoProviderError(`no provider serves model ${modelId}`);
+    const requestHash = toHex(bagHash(input));
+    let bag = input;
+    let hash = requestHash;
+    const stages: StageTrace[] = [];
+    for (let stage = 0; stage < stageCount; stage++) {
+      const hop = await this.runStage(modelId, stage, bag, hash, options);
+      stages.push(hop.trace);
+      bag = hop.output;
+      hash = hop.trace.outputHash;
+    }
+    return { output: bag, stages, requestHash, responseHash: stages.length ? stages[stages.length - 1].outputHash : requestHash };
+  }
+
+  private async runStage(
+    modelId: string,
+    stage: number,
+    bag: WireBag,
+    bagHashHex: `0x${string}`,
+    options: { jobId?: string; index?: number; signal?: AbortSignal },
+  ): Promise<{ output: WireBag; trace: StageTrace }> {
+    const tried = new Set<string>();
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_STAGE; attempt++) {
+      options.signal?.throwIfAborted();
+      const candidates = this.directory.providers(modelId, stage).filter((p) => !tried.has(p.peerId));
+      const choice = this.choose(candidates);
+      if (!choice) break;
+      tried.add(choice.peerId);
+      const st = this.peer(choice.peerId);
+      st.inflight++;
+      const started = performance.now();
+      try {
+        const local = choice.peerId === this.init.selfPeerId ? this.init.local?.get(stageKey(modelId, stage)) : undefined;
+        let output: WireBag;
+        let inputHash: `0x${string}`;
+        let outputHash: `0x${string}`;
+        if (local) {
+          output = await local.run(bag, { signal: options.signal });
+          inputHash = bagHashHex;
+          outputHash = toHex(bagHash(output));
+        } else {
+          const res = await this.client.call(
+            peerIdFromString(choice.peerId),
+            { modelId, stage, bag, jobId: options.jobId ?? "", index: options.index ?? 0 },
+            { signal: options.signal, timeoutMs: this.hopTimeout(st, choice) },
+          );
+          output = res.bag;
+          // Untraced requests come back without hashes; hash here so the buyer always gets them.
+          inputHash = res.inputHash.byteLength ? toHex(res.inputHash) : bagHashHex;
+          outputHash = res.outputHash.byteLength ? toHex(res.outputHash) : toHex(bagHash(output));
+        }
+        const ms = performance.now() - started;
+        this.succeeded(st, ms);
+        return { output, trace: { stage, peerId: choice.peerId, ms, retries: attempt, inputHash, outputHash } };
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        lastError = err as Error;
+        this.failedOn(choice.peerId, st, lastError);
+      } finally {
+        st.inflight--;
+      }
+    }
+    throw new RouterNoProviderError(
+      `stage ${stage} of ${modelId}: no provider left after ${tried.size} attempt(s)` + (lastError ? ` (last: ${lastError.name}: ${lastError.message})` : ""),
+    );
+  }
+
+  /** Expected cost of sending one more request to a provider (lower is better). */
+  cost(p: StageProvider, minPrice: bigint): number {
+    const st = this.peer(p.peerId);
+    const now = Date.now();
+    const latency = st.samples > 0 ? st.latencyEwma : p.latencyMs > 0 ? p.latencyMs : DEFAULT_LATENCY_MS;
+    const load = 1 + st.inflight + Math.max(0, p.load - st.inflight) / Math.max(1, p.capacity);
+    const price = minPrice > 0n ? Number((p.price * 1000n) / minPrice) / 1000 : 1;
+    const penalty = 1 + this.penalty(st, now);
+    const benched = st.benchedUntil > now ? 1000 : 1;
+    return latency * load * price * penalty * benched;
+  }
+
+  /** Weighted random choice ∝ 1/cost²: mostly the best provider, some load to the others. */
+  choose(candidates: StageProvider[]): StageProvider | undefined {
+    if (candidates.length <= 1) return candidates[0];
+    const minPrice = candidates.reduce((m, p) => (p.price < m ? p.price : m), candidates[0].price);
+    const weights = candidates.map((p) => 1 / this.cost(p, minPrice) ** 2);
+    const total = weights.reduce((a, b) => a + b, 0);
+    let r = (this.init.random ?? Math.random)() * total;
+    for (let i = 0; i < candidates.length; i++) {
+      r -= weights[i];
+      if (r <= 0) return candidates[i];
+    }
+    return candidates[candidates.length - 1];
+  }
+
+  private hopTimeout(st: PeerStats, p: StageProvider): number {
+    const expected = st.samples > 0 ? st.latencyEwma : p.latencyMs > 0 ? p.latencyMs : DEFAULT_LATENCY_MS;
+    const max = this.init.hopTimeoutMaxMs ?? HOP_TIMEOUT_MS;
+    return Math.round(Math.min(max, Math.max(HOP_TIMEOUT_MIN_MS, HOP_TIMEOUT_FACTOR * expected + HOP_TIMEOUT_SLACK_MS)));
+  }
+
+  private peer(peerId: string): PeerStats {
+    let st = this.stats.get(peerId);
+    if (!st) {
+      st = { latencyEwma: 0, samples: 0, penalty: 0, penaltyAt: 0, benchedUntil: 0, inflight: 0, served: 0, failed: 0 };
+      this.stats.set(peerId, st);
+    }
+    return st;
+  }
+
+  private penalty(st: PeerStats, now: number): number {
+    return st.penalty * 0.5 ** ((now - st.penaltyAt) / PENALTY_HALF_LIFE_MS);
+  }
+
+  private succeeded(st: PeerStats, ms: number): void {
+    st.latencyEwma = st.samples === 0 ? ms : 0.8 * st.latencyEwma + 0.2 * ms;
+    st.samples++;
+    st.served++;
+  }
+
+  private failedOn(peerId: string, st: PeerStats, err: Error): void {
+    const now = Date.now();
+    st.failed++;
+    st.penalty = Math.max(1, 2 * this.penalty(st, now));
+    st.penaltyAt = now;
+    st.benchedUntil = now + BENCH_MS;
+    log("hop on %s failed (%s: %s)", peerId, err.name, err.message);
+    const transportDead = err instanceof PipelineStreamClosedError || (!(err instanceof PipelineRemoteError) && /ECONNREFUSED|dial|connect/i.test(err.message));
+    if (transportDead) this.directory.evict(peerId);
+  }
+
+  /** Per-peer figures for `mesh status` and the gateway. */
+  peerStats(): Record<string, { latencyMs: number; inflight: number; served: number; failed: number; penalty: number }> {
+    const now = Date.now();
+    const out: Record<string, { latencyMs: number; inflight: number; served: number; failed: number; penalty: number }> = {};
+    for (const [id, st] of this.stats) {
+      out[id] = { latencyMs: Math.round(st.latencyEwma * 10) / 10, inflight: st.inflight, served: st.served, failed: st.failed, penalty: Math.round(this.penalty(st, now) * 100) / 100 };
+    }
+    return out;
+  }
+}
