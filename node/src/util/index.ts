@@ -1,0 +1,2 @@
+export * from "./progress.ts";
+export * from "./format.ts";
