@@ -22,6 +22,15 @@ export interface TraceRecord {
   createdAt: number;
 }
 
+export interface GatewayRequestRecord {
+  jobId: string;
+  index: number;
+  modelId: string;
+  requestHash: `0x${string}`;
+  responseHash: `0x${string}`;
+  stages: { stage: number; peerId: string; inputHash: string; outputHash: string }[];
+}
+
 export interface TraceStoreInit {
   /** sqlite file; ":memory:" for a throwaway store. */
   path: string;
@@ -53,6 +62,13 @@ export class TraceStore {
         PRIMARY KEY (job_id, idx, stage, side, name)
       );
       CREATE INDEX IF NOT EXISTS tensors_age ON tensors (created_at);
+      CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, next_index INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS requests (
+        job_id TEXT NOT NULL, idx INTEGER NOT NULL, model_id TEXT NOT NULL,
+        request_hash TEXT NOT NULL, response_hash TEXT NOT NULL, stages TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, idx)
+      );
     `);
   }
 
@@ -120,6 +136,33 @@ export class TraceStore {
     const res = this.db.prepare("DELETE FROM tensors WHERE created_at < ?").run(now - this.retentionMs);
     if (res.changes) log("pruned %d tensors", res.changes);
     return Number(res.changes);
+  }
+
+  /** The gateway's next request index in a job (0-based, arrival order, survives restarts). */
+  nextIndex(jobId: string): number {
+    const row = this.db
+      .prepare("INSERT INTO jobs (job_id, next_index) VALUES (?, 1) ON CONFLICT(job_id) DO UPDATE SET next_index = next_index + 1 RETURNING next_index")
+      .get(jobId) as { next_index: number };
+    return Number(row.next_index) - 1;
+  }
+
+  /** Gateway-side record of a request it answered: the buyer's request/response hashes. */
+  recordRequest(r: GatewayRequestRecord): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO requests (job_id, idx, model_id, request_hash, response_hash, stages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .run(r.jobId, r.index, r.modelId, r.requestHash, r.responseHash, JSON.stringify(r.stages), Date.now());
+  }
+
+  requests(jobId: string): GatewayRequestRecord[] {
+    const rows = this.db.prepare("SELECT * FROM requests WHERE job_id = ? ORDER BY idx").all(jobId) as Record<string, string | number>[];
+    return rows.map((r) => ({
+      jobId: String(r.job_id),
+      index: Number(r.idx),
+      modelId: String(r.model_id),
+      requestHash: String(r.request_hash) as `0x${string}`,
+      responseHash: String(r.response_hash) as `0x${string}`,
+      stages: JSON.parse(String(r.stages)) as GatewayRequestRecord["stages"],
+    }));
   }
 
   close(): void {

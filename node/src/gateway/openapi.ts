@@ -1,0 +1,191 @@
+// OpenAPI 3.1 document of the gateway, served at GET /openapi.json.
+import { GATEWAY_VERSION_DOC } from "./version.ts";
+
+const error = {
+  type: "object",
+  required: ["error"],
+  properties: { error: { type: "object", required: ["name", "message"], properties: { name: { type: "string" }, message: { type: "string" } } } },
+};
+const tensor = {
+  type: "object",
+  required: ["dtype", "dims", "data"],
+  properties: {
+    dtype: { oneOf: [{ type: "string", enum: ["float32", "uint8", "int8", "int32", "int64", "bool", "float16", "float64"] }, { type: "integer", description: "ONNX TensorProto.DataType code" }] },
+    dims: { type: "array", items: { type: "integer", minimum: 0 } },
+    data: { type: "string", contentEncoding: "base64", description: "raw little-endian row-major element bytes" },
+  },
+};
+const hex32 = { type: "string", pattern: "^0x[0-9a-f]{64}$" };
+const errors = {
+  "400": { description: "bad request", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+  "404": { description: "unknown model or route", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+  "501": { description: "needs a chain connection", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+  "503": { description: "no live provider for a stage", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+};
+const json = (schema: unknown) => ({ "application/json": { schema } });
+
+export function openapiDocument() {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "ShardMesh gateway",
+      version: GATEWAY_VERSION_DOC,
+      description:
+        "Buyer-facing HTTP API of a ShardMesh provider node. Errors are `{ error: { name, message } }`; `name` is a stable error class name.",
+    },
+    paths: {
+      "/v1/health": {
+        get: {
+          summary: "Node identity and liveness",
+          responses: { "200": { description: "ok", content: json({ $ref: "#/components/schemas/Health" }) } },
+        },
+      },
+      "/v1/models": {
+        get: {
+          summary: "Models on the mesh with the providers serving each stage now",
+          responses: { "200": { description: "ok", content: json({ type: "object", properties: { models: { type: "array", items: { $ref: "#/components/schemas/Model" } } } }) } },
+        },
+      },
+      "/v1/quotes": {
+        get: {
+          summary: "EIP-712 quotes signed by providers, per stage, ready for openJob",
+          parameters: [
+            { name: "modelId", in: "query", required: true, schema: { type: "string" } },
+            { name: "maxInferences", in: "query", required: true, schema: { type: "integer", minimum: 1 } },
+          ],
+          responses: { "200": { description: "ok", content: json({ type: "object", properties: { quotes: { type: "array", items: { type: "object" } } } }) }, ...errors },
+        },
+      },
+      "/v1/infer": {
+        post: {
+          summary: "Run one inference through every stage of a model",
+          parameters: [
+            { name: "x-shardmesh-job", in: "header", required: false, schema: { type: "string" } },
+            { name: "x-shardmesh-signature", in: "header", required: false, description: "session-key signature over the request hash (with a jobId)", schema: { type: "string" } },
+          ],
+          requestBody: { required: true, content: json({ $ref: "#/components/schemas/InferRequest" }) },
+          responses: { "200": { description: "ok", content: json({ $ref: "#/components/schemas/InferResponse" }) }, "401": errors["400"], ...errors },
+        },
+      },
+      "/v1/jobs/{jobId}": {
+        get: {
+          summary: "Requests served in a job, this node's stage records and receipts",
+          parameters: [{ name: "jobId", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "200": { description: "ok", content: json({ $ref: "#/components/schemas/Job" }) } },
+        },
+      },
+      "/v1/jobs/{jobId}/receipt": {
+        get: {
+          summary: "What the buyer's session key must sign for the next receipt: { count, outputRoot }",
+          parameters: [{ name: "jobId", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "200": { description: "ok", content: json({ type: "object", properties: { count: { type: "integer" }, outputRoot: hex32 } }) }, ...errors },
+        },
+        post: {
+          summary: "Submit the session key's signature over (jobId, count, outputRoot); the node submits the receipt on chain",
+          parameters: [{ name: "jobId", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { required: true, content: json({ type: "object", properties: { count: { type: "integer" }, outputRoot: hex32, signature: { type: "string" } } }) },
+          responses: { "200": { description: "ok", content: json({ type: "object" }) }, ...errors },
+        },
+      },
+      "/v1/mesh": {
+        get: {
+          summary: "Peers, their stages, load and latency (what `shardmesh mesh status` prints)",
+          responses: { "200": { description: "ok", content: json({ $ref: "#/components/schemas/Mesh" }) } },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        Error: error,
+        Tensor: tensor,
+        Health: { type: "object", properties: { ok: { type: "boolean" }, peerId: { type: "string" }, chainId: { type: ["integer", "null"] }, version: { type: "string" } } },
+        Provider: {
+          type: "object",
+          properties: {
+            peerId: { type: "string" },
+            stakingAddress: { type: ["string", "null"] },
+            price: { type: "string", description: "token base units per inference" },
+            load: { type: "integer" },
+            capacity: { type: "integer" },
+            latencyMs: { type: "number" },
+          },
+        },
+        Model: {
+          type: "object",
+          properties: {
+            id: { type: "string" },
+            name: { type: "string" },
+            stageCount: { type: "integer" },
+            stages: { type: "array", items: { type: "object", properties: { stage: { type: "integer" }, providers: { type: "array", items: { $ref: "#/components/schemas/Provider" } } } } },
+          },
+        },
+        InferRequest: {
+          type: "object",
+          required: ["modelId", "input"],
+          properties: {
+            modelId: { type: "string" },
+            jobId: { type: "string" },
+            input: {
+              type: "object",
+              properties: {
+                image: { type: "string", contentEncoding: "base64", description: "PNG/JPEG for OCR models" },
+                tensors: { type: "object", additionalProperties: { $ref: "#/components/schemas/Tensor" } },
+              },
+            },
+          },
+        },
+        InferResponse: {
+          type: "object",
+          properties: {
+            index: { type: ["integer", "null"] },
+            output: { type: "object", additionalProperties: { $ref: "#/components/schemas/Tensor" } },
+            text: { type: "string" },
+            requestHash: hex32,
+            responseHash: hex32,
+            stages: {
+              type: "array",
+              items: { type: "object", properties: { stage: { type: "integer" }, peerId: { type: "string" }, ms: { type: "number" }, retries: { type: "integer" } } },
+            },
+          },
+        },
+        Job: {
+          type: "object",
+          properties: {
+            jobId: { type: "string" },
+            served: { type: "integer" },
+            requests: { type: "array", items: { type: "object" } },
+            stageRecords: { type: "array", items: { type: "object" } },
+            receipts: { type: "array", items: { type: "object" } },
+          },
+        },
+        Mesh: {
+          type: "object",
+          properties: {
+            self: { type: "string" },
+            peers: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: {
+                  peerId: { type: "string" },
+                  self: { type: "boolean" },
+                  stakingAddress: { type: ["string", "null"] },
+                  addrs: { type: "array", items: { type: "string" } },
+                  gateway: { type: ["string", "null"] },
+                  stages: { type: "array", items: { type: "object", properties: { modelId: { type: "string" }, stage: { type: "integer" }, price: { type: "string" } } } },
+                  load: { type: "integer" },
+                  capacity: { type: "integer" },
+                  latencyMs: { type: "number" },
+                  served: { type: "integer" },
+                  failed: { type: "integer" },
+                  penalty: { type: "number" },
+                  ageMs: { type: "number" },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+}

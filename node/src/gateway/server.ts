@@ -1,0 +1,324 @@
+// Gateway: the buyer-facing HTTP API of a provider node (docs/PROTOCOL.md, "Gateway HTTP API";
+// the OpenAPI document in ./openapi.ts is the reference). JSON in and out; errors are
+// `{ error: { name, message } }` with the error class's status. Chain-backed routes (quotes,
+// receipts, job signatures) use hooks the provider wires in when it has a chain connection.
+import { createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { logger } from "@libp2p/logger";
+import {
+  GatewayBadRequestError,
+  GatewayChainUnavailableError,
+  GatewayNotFoundError,
+  GatewayUnauthorizedError,
+  MeshError,
+} from "../mesh/errors.ts";
+import type { Directory } from "../mesh/directory.ts";
+import type { Router } from "../router/router.ts";
+import type { TraceStore } from "../trace/store.ts";
+import { bagHash, toHex } from "../pipeline/tensor.ts";
+import type { WireBag } from "../pipeline/tensor.ts";
+import { openapiDocument } from "./openapi.ts";
+
+const log = logger("shardmesh:gateway");
+
+/** Largest request body accepted. */
+export const MAX_BODY_BYTES = 48 * 1024 * 1024;
+import { GATEWAY_VERSION_DOC } from "./version.ts";
+export const GATEWAY_VERSION = GATEWAY_VERSION_DOC;
+
+const DTYPE_CODES: Record<string, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
+const CODE_NAMES = Object.fromEntries(Object.entries(DTYPE_CODES).map(([k, v]) => [v, k]));
+
+export interface JsonTensor {
+  dtype: string | number;
+  dims: number[];
+  /** base64 of the raw little-endian bytes */
+  data: string;
+}
+
+export interface GatewayHooks {
+  /** EIP-712 quotes per stage for `openJob`. */
+  quotes?: (modelId: string, maxInferences: number) => Promise<unknown>;
+  /** Checks the job's session-key signature over the request hash. */
+  verifyJobRequest?: (jobId: string, requestHash: `0x${string}`, signature: string) => Promise<boolean>;
+  /** What the session key signs for a receipt: `{ count, outputRoot }`. */
+  receiptToSign?: (jobId: string) => Promise<unknown>;
+  /** Submit a receipt with the session key's signature. */
+  submitReceipt?: (jobId: string, body: unknown) => Promise<unknown>;
+  /** Receipt status of a job. */
+  jobReceipts?: (jobId: string) => Promise<unknown>;
+  /** OCR pre/post-processing: image → model input bag, model output → text. */
+  image?: {
+    toInput(modelId: string, image: Uint8Array): Promise<WireBag>;
+    toText(modelId: string, output: WireBag): Promise<string | undefined>;
+  };
+}
+
+export interface GatewayInit {
+  host?: string;
+  port?: number;
+  /** Allowed browser origins; "*" allows any. */
+  cors?: string[];
+  peerId: string;
+  chainId?: number;
+  directory: Directory;
+  router: Router;
+  trace: TraceStore;
+  hooks?: GatewayHooks;
+  /** Accept `jobId` without a session-key signature (development meshes without a chain). */
+  unsignedJobs?: boolean;
+}
+
+export class Gateway {
+  private readonly init: GatewayInit;
+  private server: Server | undefined;
+
+  constructor(init: GatewayInit) {
+    this.init = init;
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: Error) => this.fail(res, err));
+    });
+    this.server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(this.init.port ?? 0, this.init.host ?? "127.0.0.1", () => resolve());
+    });
+    return this.url;
+  }
+
+  get url(): string {
+    const a = this.server?.address() as AddressInfo | null;
+    if (!a) return "";
+    return `http://${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private cors(req: IncomingMessage, res: ServerResponse): void {
+    const allowed = this.init.cors ?? [];
+    const origin = req.headers.origin;
+    if (!origin) return;
+    if (allowed.includes("*") || allowed.includes(origin)) {
+      res.setHeader("access-control-allow-origin", allowed.includes("*") ? "*" : origin);
+      res.setHeader("vary", "origin");
+      res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
+      res.setHeader("access-control-allow-headers", "content-type, x-shardmesh-job, x-shardmesh-signature");
+      res.setHeader("access-control-max-age", "600");
+    }
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private fail(res: ServerResponse, err: Error): void {
+    const status = err instanceof MeshError ? err.status : err.name === "SyntaxError" ? 400 : 500;
+    if (status >= 500) log.error("request failed: %s: %s", err.name, err.message);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.send(res, status, { error: { name: err.name, message: err.message } });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.cors(req, res);
+    if (req.method === "OPTIONS") {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    const url = new URL(req.url ?? "/", "http://gateway");
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    const get = req.method === "GET";
+    const post = req.method === "POST";
+    if (get && path === "/openapi.json") return this.send(res, 200, openapiDocument());
+    if (get && path === "/v1/health") {
+      return this.send(res, 200, { ok: true, peerId: this.init.peerId, chainId: this.init.chainId ?? null, version: GATEWAY_VERSION });
+    }
+    if (get && path === "/v1/models") return this.send(res, 200, { models: this.models() });
+    if (get && path === "/v1/mesh") return this.send(res, 200, this.mesh());
+    if (get && path === "/v1/quotes") {
+      const modelId = url.searchParams.get("modelId");
+      const max = Number(url.searchParams.get("maxInferences") ?? "1");
+      if (!modelId) throw new GatewayBadRequestError("modelId is required");
+      if (!Number.isInteger(max) || max <= 0) throw new GatewayBadRequestError("maxInferences must be a positive integer");
+      if (!this.init.hooks?.quotes) throw new GatewayChainUnavailableError("this gateway has no chain connection for quotes");
+      return this.send(res, 200, { quotes: await this.init.hooks.quotes(modelId, max) });
+    }
+    if (post && path === "/v1/infer") return this.send(res, 200, await this.infer(req));
+    const job = /^\/v1\/jobs\/([^/]+)(\/receipt)?$/.exec(path);
+    if (job) {
+      const jobId = decodeURIComponent(job[1]);
+      if (get && !job[2]) return this.send(res, 200, await this.job(jobId));
+      if (get && job[2]) {
+        if (!this.init.hooks?.receiptToSign) throw new GatewayChainUnavailableError("receipts need a chain connection");
+        return this.send(res, 200, await this.init.hooks.receiptToSign(jobId));
+      }
+      if (post && job[2]) {
+        if (!this.init.hooks?.submitReceipt) throw new GatewayChainUnavailableError("receipts need a chain connection");
+        return this.send(res, 200, await this.init.hooks.submitReceipt(jobId, JSON.parse((await readBody(req)).toString("utf8"))));
+      }
+    }
+    throw new GatewayNotFoundError(`no route ${req.method} ${path}`);
+  }
+
+  models() {
+    const d = this.init.directory;
+    return d.models().map((m) => ({
+      id: m.modelId,
+      name: m.name ?? m.modelId,
+      stageCount: m.stageCount,
+      stages: Array.from({ length: m.stageCount }, (_, stage) => ({
+        stage,
+        providers: d.providers(m.modelId, stage).map((p) => ({
+          peerId: p.peerId,
+          stakingAddress: p.stakingAddress ?? null,
+          price: p.price.toString(),
+          load: p.load,
+          capacity: p.capacity,
+          latencyMs: this.latencyOf(p.peerId, p.latencyMs),
+        })),
+      })),
+    }));
+  }
+
+  private latencyOf(peerId: string, announced: number): number {
+    const measured = this.init.router.peerStats()[peerId];
+    return measured && measured.served > 0 ? measured.latencyMs : announced;
+  }
+
+  mesh() {
+    const stats = this.init.router.peerStats();
+    return {
+      self: this.init.peerId,
+      peers: this.init.directory.list().map((a) => ({
+        peerId: a.peerId,
+        self: a.peerId === this.init.peerId,
+        stakingAddress: a.binding?.address ?? null,
+        addrs: a.addrs,
+        gateway: a.gateway ?? null,
+        stages: a.models.flatMap((m) => m.stages.map((s) => ({ modelId: m.modelId, stage: s.stage, price: s.price }))),
+        load: a.load,
+        capacity: a.capacity,
+        latencyMs: this.latencyOf(a.peerId, a.latencyMs),
+        served: stats[a.peerId]?.served ?? 0,
+        failed: stats[a.peerId]?.failed ?? 0,
+        penalty: stats[a.peerId]?.penalty ?? 0,
+        ageMs: Math.max(0, Date.now() - a.ts),
+      })),
+    };
+  }
+
+  private async infer(req: IncomingMessage) {
+    const body = JSON.parse((await readBody(req)).toString("utf8")) as {
+      modelId?: string;
+      jobId?: string;
+      input?: { image?: string; tensors?: Record<string, JsonTensor> };
+    };
+    if (!body || typeof body.modelId !== "string") throw new GatewayBadRequestError("modelId is required");
+    const modelId = body.modelId;
+    if (this.init.directory.stageCount(modelId) === 0) throw new GatewayNotFoundError(`no provider serves model ${modelId}`);
+    let input: WireBag;
+    if (body.input?.tensors) input = parseTensors(body.input.tensors);
+    else if (typeof body.input?.image === "string") {
+      if (!this.init.hooks?.image) throw new GatewayBadRequestError("this gateway has no image pre-processing; send tensors");
+      input = await this.init.hooks.image.toInput(modelId, Buffer.from(body.input.image, "base64"));
+    } else throw new GatewayBadRequestError("input must hold `tensors` or `image`");
+
+    const jobId = body.jobId ?? (typeof req.headers["x-shardmesh-job"] === "string" ? req.headers["x-shardmesh-job"] : undefined);
+    const requestHash = toHex(bagHash(input));
+    let index: number | undefined;
+    if (jobId) {
+      const signature = req.headers["x-shardmesh-signature"];
+      if (this.init.hooks?.verifyJobRequest) {
+        if (typeof signature !== "string" || !(await this.init.hooks.verifyJobRequest(jobId, requestHash, signature))) {
+          throw new GatewayUnauthorizedError(`request not signed by job ${jobId}'s session key`);
+        }
+      } else if (!this.init.unsignedJobs) {
+        throw new GatewayChainUnavailableError("job requests need a chain connection to check the session key");
+      }
+      index = this.init.trace.nextIndex(jobId);
+    }
+    const ctrl = new AbortController();
+    req.once("close", () => {
+      if (!req.complete) ctrl.abort(new Error("client went away"));
+    });
+    const result = await this.init.router.run(modelId, input, { jobId, index, signal: ctrl.signal });
+    if (jobId !== undefined && index !== undefined) {
+      this.init.trace.recordRequest({
+        jobId,
+        index,
+        modelId,
+        requestHash: result.requestHash,
+        responseHash: result.responseHash,
+        stages: result.stages.map((s) => ({ stage: s.stage, peerId: s.peerId, inputHash: s.inputHash, outputHash: s.outputHash })),
+      });
+    }
+    const text = this.init.hooks?.image ? await this.init.hooks.image.toText(modelId, result.output) : undefined;
+    return {
+      index: index ?? null,
+      output: formatTensors(result.output),
+      ...(text !== undefined ? { text } : {}),
+      requestHash: result.requestHash,
+      responseHash: result.responseHash,
+      stages: result.stages.map((s) => ({ stage: s.stage, peerId: s.peerId, ms: Math.round(s.ms * 10) / 10, retries: s.retries })),
+    };
+  }
+
+  private async job(jobId: string) {
+    const requests = this.init.trace.requests(jobId);
+    return {
+      jobId,
+      served: requests.length,
+      requests,
+      stageRecords: this.init.trace.records(jobId),
+      receipts: this.init.hooks?.jobReceipts ? await this.init.hooks.jobReceipts(jobId) : [],
+    };
+  }
+}
+
+export function parseTensors(tensors: Record<string, JsonTensor>): WireBag {
+  const bag: WireBag = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    const code = typeof t?.dtype === "number" ? t.dtype : DTYPE_CODES[String(t?.dtype)];
+    if (!code || !CODE_NAMES[code]) throw new GatewayBadRequestError(`tensor ${name}: unknown dtype ${String(t?.dtype)}`);
+    if (!Array.isArray(t.dims) || !t.dims.every((d) => Number.isInteger(d) && d >= 0)) throw new GatewayBadRequestError(`tensor ${name}: bad dims`);
+    if (typeof t.data !== "string") throw new GatewayBadRequestError(`tensor ${name}: data must be base64`);
+    const raw = Buffer.from(t.data, "base64");
+    const data = new Uint8Array(raw.byteLength);
+    data.set(raw);
+    bag[name] = { dtype: code, dims: t.dims, data };
+  }
+  return bag;
+}
+
+export function formatTensors(bag: WireBag): Record<string, { dtype: string; dims: number[]; data: string }> {
+  const out: Record<string, { dtype: string; dims: number[]; data: string }> = {};
+  for (const [name, t] of Object.entries(bag)) {
+    out[name] = { dtype: CODE_NAMES[t.dtype] ?? String(t.dtype), dims: t.dims, data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("base64") };
+  }
+  return out;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).byteLength;
+    if (n > MAX_BODY_BYTES) throw new GatewayBadRequestError(`request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,1 @@
+export const GATEWAY_VERSION_DOC = "0.1.0";

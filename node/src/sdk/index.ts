@@ -1,0 +1,194 @@
+// Typed fetch-based client for the ShardMesh gateway (docs/PROTOCOL.md, "Gateway HTTP API").
+// Works in Node 22 and browsers; no dependencies.
+//
+//   const sm = new ShardMeshClient("http://127.0.0.1:8600");
+//   const { models } = await sm.models();
+//   const r = await sm.infer({ modelId: "tiny", input: { tensors: { x: tensorFromFloat32([1, 16], xs) } } });
+//   float32FromTensor(r.output.y);
+
+export type DtypeName = "float32" | "uint8" | "int8" | "int32" | "int64" | "bool" | "float16" | "float64";
+
+export interface JsonTensor {
+  dtype: DtypeName | number;
+  dims: number[];
+  /** base64 of the raw little-endian bytes */
+  data: string;
+}
+
+export interface Health {
+  ok: boolean;
+  peerId: string;
+  chainId: number | null;
+  version: string;
+}
+
+export interface ProviderInfo {
+  peerId: string;
+  stakingAddress: string | null;
+  price: string;
+  load: number;
+  capacity: number;
+  latencyMs: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  stageCount: number;
+  stages: { stage: number; providers: ProviderInfo[] }[];
+}
+
+export interface InferRequest {
+  modelId: string;
+  jobId?: string;
+  input: { image?: string; tensors?: Record<string, JsonTensor> };
+}
+
+export interface InferResponse {
+  index: number | null;
+  output: Record<string, JsonTensor & { dtype: DtypeName }>;
+  text?: string;
+  requestHash: `0x${string}`;
+  responseHash: `0x${string}`;
+  stages: { stage: number; peerId: string; ms: number; retries: number }[];
+}
+
+export interface JobStatus {
+  jobId: string;
+  served: number;
+  requests: { jobId: string; index: number; modelId: string; requestHash: string; responseHash: string; stages: unknown[] }[];
+  stageRecords: { jobId: string; index: number; modelId: string; stage: number; inputHash: string; outputHash: string; peerId: string }[];
+  receipts: unknown[];
+}
+
+export interface MeshPeer {
+  peerId: string;
+  self: boolean;
+  stakingAddress: string | null;
+  addrs: string[];
+  gateway: string | null;
+  stages: { modelId: string; stage: number; price: string }[];
+  load: number;
+  capacity: number;
+  latencyMs: number;
+  served: number;
+  failed: number;
+  penalty: number;
+  ageMs: number;
+}
+
+export interface MeshStatus {
+  self: string;
+  peers: MeshPeer[];
+}
+
+/** A gateway answered with an error; `errorName` is the node's error class name. */
+export class GatewayApiError extends Error {
+  override name = "GatewayApiError";
+  readonly status: number;
+  readonly errorName: string;
+  constructor(status: number, errorName: string, message: string) {
+    super(`${errorName}: ${message}`);
+    this.status = status;
+    this.errorName = errorName;
+  }
+}
+
+export interface ClientOptions {
+  fetch?: typeof fetch;
+  /** Per-call timeout, ms (default 60 s). */
+  timeoutMs?: number;
+}
+
+export class ShardMeshClient {
+  readonly baseUrl: string;
+  private readonly fetchFn: typeof fetch;
+  private readonly timeoutMs: number;
+
+  constructor(baseUrl: string, options: ClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  health(options?: { signal?: AbortSignal }): Promise<Health> {
+    return this.call("GET", "/v1/health", undefined, options);
+  }
+  models(options?: { signal?: AbortSignal }): Promise<{ models: ModelInfo[] }> {
+    return this.call("GET", "/v1/models", undefined, options);
+  }
+  quotes(modelId: string, maxInferences: number, options?: { signal?: AbortSignal }): Promise<{ quotes: unknown[] }> {
+    const q = new URLSearchParams({ modelId, maxInferences: String(maxInferences) });
+    return this.call("GET", `/v1/quotes?${q}`, undefined, options);
+  }
+  /** With a jobId, pass the session key's signature over the request hash (see `requestHash`). */
+  infer(req: InferRequest, options?: { signal?: AbortSignal; signature?: string }): Promise<InferResponse> {
+    const headers: Record<string, string> = {};
+    if (req.jobId) headers["x-shardmesh-job"] = req.jobId;
+    if (options?.signature) headers["x-shardmesh-signature"] = options.signature;
+    return this.call("POST", "/v1/infer", req, options, headers);
+  }
+  job(jobId: string, options?: { signal?: AbortSignal }): Promise<JobStatus> {
+    return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}`, undefined, options);
+  }
+  receipt(jobId: string, options?: { signal?: AbortSignal }): Promise<{ count: number; outputRoot: `0x${string}` }> {
+    return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}/receipt`, undefined, options);
+  }
+  submitReceipt(jobId: string, body: { count: number; outputRoot: string; signature: string }, options?: { signal?: AbortSignal }): Promise<unknown> {
+    return this.call("POST", `/v1/jobs/${encodeURIComponent(jobId)}/receipt`, body, options);
+  }
+  mesh(options?: { signal?: AbortSignal }): Promise<MeshStatus> {
+    return this.call("GET", "/v1/mesh", undefined, options);
+  }
+  openapi(options?: { signal?: AbortSignal }): Promise<Record<string, unknown>> {
+    return this.call("GET", "/openapi.json", undefined, options);
+  }
+
+  private async call<T>(method: string, path: string, body: unknown, options: { signal?: AbortSignal } = {}, headers: Record<string, string> = {}): Promise<T> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const res = await this.fetchFn(`${this.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+    const text = await res.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new GatewayApiError(res.status, "GatewayBadResponse", `not JSON: ${text.slice(0, 200)}`);
+    }
+    if (!res.ok) {
+      const e = (data as { error?: { name?: string; message?: string } })?.error;
+      throw new GatewayApiError(res.status, e?.name ?? `HTTP${res.status}`, e?.message ?? res.statusText);
+    }
+    return data as T;
+  }
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+function fromBase64(b64: string): Uint8Array {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+export function tensorFromFloat32(dims: number[], values: Float32Array | number[]): JsonTensor {
+  const f = values instanceof Float32Array ? values : Float32Array.from(values);
+  return { dtype: "float32", dims, data: toBase64(new Uint8Array(f.buffer, f.byteOffset, f.byteLength)) };
+}
+
+export function float32FromTensor(t: JsonTensor): Float32Array {
+  return new Float32Array(fromBase64(t.data).buffer);
+}
+
+export function bytesFromTensor(t: JsonTensor): Uint8Array {
+  return fromBase64(t.data);
+}
