@@ -252,7 +252,7 @@ export class StageRunner {
       return Promise.reject(err);
     }
     const bytes = bagBytes(bag);
-    const inFlight = this.queue.length + this.slots.reduce((n, s) => n + (s.jobs?.length ?? 0), 0);
+    const inFlight = this.queue.length + this.slots.reduce((n, s) => n + (s?.jobs?.filter((j) => !j.settled).length ?? 0), 0);
     if (inFlight >= this.opts.maxQueue) return Promise.reject(new RunnerBusyError(`${this.label}: ${inFlight} requests in flight (limit ${this.opts.maxQueue})`));
     if (this.queuedBytes + bytes > this.opts.maxQueueBytes) {
       return Promise.reject(new RunnerBusyError(`${this.label}: ${this.queuedBytes + bytes} bytes in flight (limit ${this.opts.maxQueueBytes})`));
