@@ -144,41 +144,12 @@ export class PipelineServer {
   }
 
   private async execute({ header, bag }: DecodedFrame, remote: string, cancel: AbortSignal): Promise<Uint8Array[]> {
-    const executor = this.stages.get(stageKey(header.modelId, header.stage));
-    if (!executor) throw new PipelineUnknownStageError(`stage ${header.stage} of model ${header.modelId} is not served here`);
     const timeout = AbortSignal.timeout(Math.min(header.timeoutMs || HOP_TIMEOUT_MS, 10 * HOP_TIMEOUT_MS));
-    const signal = AbortSignal.any([cancel, timeout]);
-    this.inflight++;
-    const started = performance.now();
-    let output: WireBag;
-    try {
-      output = await executor.run(bag, { signal });
-    } finally {
-      this.inflight--;
-    }
-    signal.throwIfAborted();
-    const computeMs = performance.now() - started;
-    this.computeEwma = this.served === 0 ? computeMs : 0.8 * this.computeEwma + 0.2 * computeMs;
-    this.served++;
-    // Hashes (keccak over every tensor byte) are only worth their cost for job requests, which
-    // are traced and end up in receipts; an untraced request (probe, benchmark) skips them.
-    const traced = header.jobId !== "";
-    const inputHash = traced ? bagHash(bag) : new Uint8Array(0);
-    const outputHash = traced ? bagHash(output) : new Uint8Array(0);
-    if (this.init.trace && traced) {
-      this.init.trace.record(
-        {
-          jobId: header.jobId,
-          index: Number(header.index),
-          modelId: header.modelId,
-          stage: header.stage,
-          inputHash: toHex(inputHash),
-          outputHash: toHex(outputHash),
-          peerId: remote,
-        },
-        this.init.keepTensors === false ? undefined : { input: bag, output },
-      );
-    }
+    const res = await this.process(
+      { modelId: header.modelId, stage: header.stage, jobId: header.jobId, index: Number(header.index), bag },
+      remote,
+      AbortSignal.any([cancel, timeout]),
+    );
     return encodeFrame(
       {
         kind: Frame.Kind.RESPONSE,
@@ -188,11 +159,56 @@ export class PipelineServer {
         stage: header.stage,
         jobId: header.jobId,
         index: header.index,
-        inputHash,
-        outputHash,
-        computeMs: Math.round(computeMs),
+        inputHash: res.inputHash,
+        outputHash: res.outputHash,
+        computeMs: Math.round(res.computeMs),
       },
-      output,
+      res.output,
     );
+  }
+
+  /**
+   * Run one request on a served stage and trace it. The network handler uses this, and so does
+   * the router for stages this node serves itself (no network hop, same trace).
+   */
+  async process(
+    req: { modelId: string; stage: number; jobId: string; index: number; bag: WireBag },
+    remote: string,
+    signal: AbortSignal,
+  ): Promise<{ output: WireBag; inputHash: Uint8Array<ArrayBuffer>; outputHash: Uint8Array<ArrayBuffer>; computeMs: number }> {
+    const executor = this.stages.get(stageKey(req.modelId, req.stage));
+    if (!executor) throw new PipelineUnknownStageError(`stage ${req.stage} of model ${req.modelId} is not served here`);
+    this.inflight++;
+    const started = performance.now();
+    let output: WireBag;
+    try {
+      output = await executor.run(req.bag, { signal });
+    } finally {
+      this.inflight--;
+    }
+    signal.throwIfAborted();
+    const computeMs = performance.now() - started;
+    this.computeEwma = this.served === 0 ? computeMs : 0.8 * this.computeEwma + 0.2 * computeMs;
+    this.served++;
+    // Hashes (keccak over every tensor byte) are only worth their cost for job requests, which
+    // are traced and end up in receipts; an untraced request (probe, benchmark) skips them.
+    const traced = req.jobId !== "";
+    const inputHash = traced ? bagHash(req.bag) : new Uint8Array(0);
+    const outputHash = traced ? bagHash(output) : new Uint8Array(0);
+    if (this.init.trace && traced) {
+      this.init.trace.record(
+        {
+          jobId: req.jobId,
+          index: req.index,
+          modelId: req.modelId,
+          stage: req.stage,
+          inputHash: toHex(inputHash),
+          outputHash: toHex(outputHash),
+          peerId: remote,
+        },
+        this.init.keepTensors === false ? undefined : { input: req.bag, output },
+      );
+    }
+    return { output, inputHash, outputHash, computeMs };
   }
 }

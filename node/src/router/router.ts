@@ -11,7 +11,7 @@ import { PipelineRemoteError, PipelineStreamClosedError, RouterNoProviderError }
 import type { Directory, StageProvider } from "../mesh/directory.ts";
 import type { PipelineClient } from "../pipeline/client.ts";
 import { stageKey } from "../pipeline/server.ts";
-import type { StageExecutor } from "../pipeline/server.ts";
+import type { PipelineServer } from "../pipeline/server.ts";
 import { bagHash, toHex } from "../pipeline/tensor.ts";
 import type { WireBag } from "../pipeline/tensor.ts";
 
@@ -58,9 +58,9 @@ export interface RouteResult {
 }
 
 export interface RouterInit {
-  /** This node's own peer id and the stages it serves in-process (called without the network). */
+  /** This node's own peer id and its pipeline server: own stages run in-process (no network). */
   selfPeerId?: string;
-  local?: Map<string, StageExecutor>;
+  local?: PipelineServer;
   hopTimeoutMaxMs?: number;
   /** Choice randomness (tests pass a seeded one). */
   random?: () => number;
@@ -118,14 +118,20 @@ export class Router {
       st.inflight++;
       const started = performance.now();
       try {
-        const local = choice.peerId === this.init.selfPeerId ? this.init.local?.get(stageKey(modelId, stage)) : undefined;
+        const local = choice.peerId === this.init.selfPeerId && this.init.local?.stages.has(stageKey(modelId, stage)) ? this.init.local : undefined;
         let output: WireBag;
         let inputHash: `0x${string}`;
         let outputHash: `0x${string}`;
         if (local) {
-          output = await local.run(bag, { signal: options.signal });
-          inputHash = bagHashHex;
-          outputHash = toHex(bagHash(output));
+          const timeout = AbortSignal.timeout(this.hopTimeout(st, choice));
+          const res = await local.process(
+            { modelId, stage, bag, jobId: options.jobId ?? "", index: options.index ?? 0 },
+            choice.peerId,
+            options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+          );
+          output = res.output;
+          inputHash = res.inputHash.byteLength ? toHex(res.inputHash) : bagHashHex;
+          outputHash = res.outputHash.byteLength ? toHex(res.outputHash) : toHex(bagHash(output));
         } else {
           const res = await this.client.call(
             peerIdFromString(choice.peerId),

@@ -1,0 +1,54 @@
+// `shardmesh provider start --config <file> [flags]`: run a provider node until Ctrl-C.
+import { loadProviderConfig, PROVIDER_FLAGS } from "../provider/config.ts";
+import { startProvider } from "../provider/provider.ts";
+import type { ProviderEvent } from "../provider/provider.ts";
+import { chainSupport } from "../provider/chain.ts";
+
+export const summary = "run a provider node: serve model stages on the mesh (start)";
+
+const USAGE = `usage: shardmesh provider start [--config <file>] [flags]
+${PROVIDER_FLAGS}`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd !== "start") {
+    console.log(USAGE);
+    return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
+  }
+  const { config, json } = loadProviderConfig(rest);
+  const print = (e: ProviderEvent): void => {
+    if (json) {
+      process.stdout.write(`${JSON.stringify(e)}\n`);
+      return;
+    }
+    switch (e.event) {
+      case "listening":
+        console.log(`peer id   ${e.peerId}\nlistening ${e.addrs.join(" ")}`);
+        break;
+      case "shard-progress": {
+        const p = e.progress;
+        const pct = p.total ? Math.floor((100 * p.bytes) / p.total) : 100;
+        const bar = "#".repeat(Math.floor(pct / 4)).padEnd(25, ".");
+        process.stdout.write(`\rfetching ${p.sha256.slice(0, 12)} [${bar}] ${pct}% from ${p.peers} peer(s)${pct === 100 ? "\n" : ""}`);
+        break;
+      }
+      case "stage-ready":
+        console.log(`serving   ${e.modelId} stage ${e.stage}`);
+        break;
+      case "ready":
+        console.log(`ready${e.gateway ? `    gateway ${e.gateway}` : ""}`);
+        break;
+    }
+  };
+  const chain = config.chain ? await chainSupport(config) : undefined;
+  const provider = await startProvider(config, { onEvent: print, hooks: chain?.hooks, checkBinding: chain?.checkBinding, chainId: chain?.chainId });
+  if (config.register && chain) await chain.register(provider.peerId);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+    // Spawned with an IPC channel (tests, supervisors): never outlive the parent.
+    if (process.send) process.once("disconnect", resolve);
+  });
+  await provider.stop();
+  return 0;
+}

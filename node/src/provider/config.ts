@@ -1,0 +1,165 @@
+// Provider configuration: a JSON file plus command-line flags (flags win). Paths in the file
+// are relative to the file's folder.
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ProviderConfigError } from "../mesh/errors.ts";
+
+export interface ModelConfig {
+  /** Registry model id (what buyers ask for). */
+  modelId: string;
+  name?: string;
+  /** manifest.json of the model's shard plan. */
+  manifest: string;
+  /** Stages served by this provider. */
+  stages: number[];
+  /** Price per inference per stage, token base units (decimal string). */
+  price: string;
+}
+
+export interface ProviderConfig {
+  /** libp2p identity key file (created on first start). */
+  keyFile: string;
+  /** Trace store, fetched shards, state. */
+  dataDir: string;
+  listen: string[];
+  bootstrap: string[];
+  /** Requests run at once (announced). */
+  capacity: number;
+  /** onnxruntime sessions (worker threads) per stage. */
+  workers: number;
+  models: ModelConfig[];
+  gateway: { host: string; port: number; cors: string[]; unsignedJobs: boolean } | null;
+  /** Run the kad-dht (content routing of stage files). */
+  dht: boolean;
+  /** Keep tensors in the trace store. */
+  keepTensors: boolean;
+  /** Staking wallet private key (0x…): signs the peer binding; with `chain`, stakes and binds on chain. */
+  stakingKey?: `0x${string}`;
+  chain?: { rpcUrl: string; deployment?: string };
+  /** Stake and bind the peer id on chain at start. */
+  register: boolean;
+  /** Stake amount for --register, token base units. */
+  stake?: string;
+}
+
+export const DEFAULT_CONFIG: ProviderConfig = {
+  keyFile: "./.shardmesh/node.key",
+  dataDir: "./.shardmesh",
+  listen: ["/ip4/127.0.0.1/tcp/0"],
+  bootstrap: [],
+  capacity: 4,
+  workers: 1,
+  models: [],
+  gateway: { host: "127.0.0.1", port: 0, cors: ["http://localhost:3000", "http://127.0.0.1:3000"], unsignedJobs: false },
+  dht: true,
+  keepTensors: true,
+  register: false,
+};
+
+export const PROVIDER_FLAGS = `
+  --config <file>          JSON config (see node/src/provider/config.ts)
+  --key-file <path>        libp2p identity key file (created if absent)
+  --data-dir <dir>         trace store and fetched shards
+  --listen <multiaddr>     listen address (repeatable; default /ip4/127.0.0.1/tcp/0)
+  --bootstrap <multiaddr>  bootstrap peer with /p2p/<id> (repeatable)
+  --model <id>=<manifest>:<stages>:<price>   serve stages (e.g. rec=./m/manifest.json:0,1:1000; repeatable)
+  --capacity <n>           requests run at once (default 4)
+  --workers <n>            onnxruntime sessions per stage (default 1)
+  --gateway-port <port>    HTTP gateway port (default 0 = any free port)
+  --gateway-host <host>    HTTP gateway host (default 127.0.0.1)
+  --no-gateway             do not serve the HTTP gateway
+  --cors <origin>          allowed browser origin (repeatable, "*" for any)
+  --unsigned-jobs          accept job requests without a session-key signature (dev meshes only)
+  --no-dht                 no kad-dht
+  --no-keep-tensors        trace hashes only, no tensors
+  --staking-key <0x…>      staking wallet key (or env SHARDMESH_STAKING_KEY)
+  --rpc <url>              chain JSON-RPC URL (enables on-chain binding checks)
+  --register               stake and bind the peer id on chain at start (needs --rpc, --staking-key)
+  --stake <amount>         stake for --register, token base units
+  --json                   print machine-readable events (one JSON object per line)`;
+
+function parseModelFlag(v: string): ModelConfig {
+  const m = /^([^=]+)=(.+):([\d,]+):(\d+)$/.exec(v);
+  if (!m) throw new ProviderConfigError(`--model ${v}: expected <id>=<manifest>:<stages>:<price>`);
+  return { modelId: m[1], manifest: resolve(m[2]), stages: m[3].split(",").map(Number), price: m[4] };
+}
+
+/** Parse argv (after `provider start`) into a config; returns it with CLI-only options. */
+export function loadProviderConfig(argv: string[]): { config: ProviderConfig; json: boolean } {
+  const flags = new Map<string, string[]>();
+  const bools = new Set<string>();
+  const BOOL = new Set(["no-gateway", "unsigned-jobs", "no-dht", "no-keep-tensors", "register", "json"]);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) throw new ProviderConfigError(`unexpected argument ${a}`);
+    const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
+    if (BOOL.has(name)) {
+      bools.add(name);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ProviderConfigError(`--${name} needs a value`);
+    flags.set(name, [...(flags.get(name) ?? []), value]);
+  }
+  const known = new Set(["config", "key-file", "data-dir", "listen", "bootstrap", "model", "capacity", "workers", "gateway-port", "gateway-host", "cors", "staking-key", "rpc", "stake"]);
+  for (const k of flags.keys()) if (!known.has(k)) throw new ProviderConfigError(`unknown flag --${k}`);
+
+  let config: ProviderConfig = structuredClone(DEFAULT_CONFIG);
+  const file = flags.get("config")?.[0];
+  if (file) {
+    let raw: Partial<ProviderConfig>;
+    try {
+      raw = JSON.parse(readFileSync(file, "utf8")) as Partial<ProviderConfig>;
+    } catch (err) {
+      throw new ProviderConfigError(`cannot read config ${file}: ${(err as Error).message}`);
+    }
+    const base = dirname(resolve(file));
+    const rel = (p: string) => resolve(base, p);
+    config = { ...config, ...raw, gateway: raw.gateway === null ? null : { ...DEFAULT_CONFIG.gateway!, ...(raw.gateway ?? {}) } };
+    if (raw.keyFile) config.keyFile = rel(raw.keyFile);
+    if (raw.dataDir) config.dataDir = rel(raw.dataDir);
+    config.models = (raw.models ?? []).map((m) => ({ ...m, manifest: rel(m.manifest) }));
+  } else {
+    config.keyFile = resolve(config.keyFile);
+    config.dataDir = resolve(config.dataDir);
+  }
+  const one = (k: string) => flags.get(k)?.[flags.get(k)!.length - 1];
+  const int = (k: string) => {
+    const v = one(k);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new ProviderConfigError(`--${k} must be a non-negative integer`);
+    return n;
+  };
+  if (one("key-file")) config.keyFile = resolve(one("key-file")!);
+  if (one("data-dir")) config.dataDir = resolve(one("data-dir")!);
+  if (flags.has("listen")) config.listen = flags.get("listen")!;
+  if (flags.has("bootstrap")) config.bootstrap = [...config.bootstrap, ...flags.get("bootstrap")!];
+  if (flags.has("model")) config.models = [...config.models, ...flags.get("model")!.map(parseModelFlag)];
+  config.capacity = int("capacity") ?? config.capacity;
+  config.workers = int("workers") ?? config.workers;
+  if (bools.has("no-gateway")) config.gateway = null;
+  if (config.gateway) {
+    config.gateway.port = int("gateway-port") ?? config.gateway.port;
+    config.gateway.host = one("gateway-host") ?? config.gateway.host;
+    if (flags.has("cors")) config.gateway.cors = flags.get("cors")!;
+    if (bools.has("unsigned-jobs")) config.gateway.unsignedJobs = true;
+  }
+  if (bools.has("no-dht")) config.dht = false;
+  if (bools.has("no-keep-tensors")) config.keepTensors = false;
+  const key = one("staking-key") ?? process.env.SHARDMESH_STAKING_KEY;
+  if (key) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new ProviderConfigError("--staking-key must be 0x + 64 hex digits");
+    config.stakingKey = key as `0x${string}`;
+  }
+  if (one("rpc")) config.chain = { ...(config.chain ?? {}), rpcUrl: one("rpc")! };
+  if (bools.has("register")) config.register = true;
+  if (one("stake")) config.stake = one("stake");
+  if (config.register && (!config.chain || !config.stakingKey)) throw new ProviderConfigError("--register needs --rpc and --staking-key");
+  for (const m of config.models) {
+    if (!m.modelId || !m.manifest || !Array.isArray(m.stages) || !/^\d+$/.test(String(m.price))) {
+      throw new ProviderConfigError(`model entry ${JSON.stringify(m)} needs modelId, manifest, stages and a decimal price`);
+    }
+  }
+  return { config, json: bools.has("json") };
+}

@@ -1,0 +1,201 @@
+// Wires a provider process: identity, libp2p node, shards, stage runners, pipeline server,
+// capability directory, router and (optionally) the HTTP gateway, from a ProviderConfig.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { logger } from "@libp2p/logger";
+import { privateKeyToAccount } from "viem/accounts";
+import { loadManifest } from "../inference/manifest.ts";
+import type { LoadedManifest } from "../inference/manifest.ts";
+import { StageRunner } from "../inference/runner.ts";
+import { createMeshNode } from "../mesh/node.ts";
+import type { MeshNode } from "../mesh/node.ts";
+import { loadOrCreateKey, signBinding } from "../mesh/identity.ts";
+import type { PeerBinding } from "../mesh/identity.ts";
+import { Directory } from "../mesh/directory.ts";
+import type { ModelOffer } from "../mesh/directory.ts";
+import { ShardService } from "../mesh/shards.ts";
+import type { ShardProgress } from "../mesh/shards.ts";
+import { PipelineServer, stageKey } from "../pipeline/server.ts";
+import type { StageExecutor } from "../pipeline/server.ts";
+import { PipelineClient } from "../pipeline/client.ts";
+import { Router } from "../router/router.ts";
+import { TraceStore } from "../trace/store.ts";
+import { Gateway } from "../gateway/server.ts";
+import type { GatewayHooks } from "../gateway/server.ts";
+import type { ProviderConfig } from "./config.ts";
+import { runnerExecutor } from "./executor.ts";
+
+const log = logger("shardmesh:provider");
+
+/** How long a provider waits for peers to supply a stage file it lacks. */
+export const SHARD_FETCH_DEADLINE_MS = 60_000;
+
+export type ProviderEvent =
+  | { event: "listening"; peerId: string; addrs: string[] }
+  | { event: "shard-progress"; progress: ShardProgress }
+  | { event: "stage-ready"; modelId: string; stage: number }
+  | { event: "ready"; peerId: string; addrs: string[]; gateway: string | null; stages: string[] };
+
+export interface Provider {
+  node: MeshNode;
+  peerId: string;
+  directory: Directory;
+  router: Router;
+  server: PipelineServer;
+  client: PipelineClient;
+  trace: TraceStore;
+  shards: ShardService;
+  gateway: Gateway | null;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  onEvent?: (e: ProviderEvent) => void;
+  /** Extra gateway hooks (chain: quotes, receipts, session keys; OCR image handling). */
+  hooks?: GatewayHooks;
+  /** Check a peer's staking binding on chain. */
+  checkBinding?: (peerId: string, address: string) => Promise<boolean>;
+  chainId?: number;
+  signal?: AbortSignal;
+}
+
+async function fileSha256(path: string): Promise<string> {
+  return createHash("sha256").update(await readFile(path)).digest("hex");
+}
+
+export async function startProvider(config: ProviderConfig, options: StartOptions = {}): Promise<Provider> {
+  const emit = options.onEvent ?? (() => {});
+  const key = await loadOrCreateKey(config.keyFile);
+  const node = await createMeshNode({ privateKey: key, listen: config.listen, bootstrap: config.bootstrap, dht: config.dht });
+  const peerId = node.peerId.toString();
+  emit({ event: "listening", peerId, addrs: node.getMultiaddrs().map(String) });
+
+  const trace = new TraceStore({ path: join(config.dataDir, "trace.sqlite") });
+  const shards = new ShardService(node, config.dataDir);
+  await shards.start();
+  const stages = new Map<string, StageExecutor & { close(): Promise<void> }>();
+  const server = new PipelineServer(node, { stages, trace, keepTensors: config.keepTensors });
+  await server.start();
+
+  let binding: PeerBinding | undefined;
+  if (config.stakingKey) binding = await signBinding(privateKeyToAccount(config.stakingKey), peerId);
+
+  const manifests = new Map<string, LoadedManifest>();
+  for (const m of config.models) manifests.set(m.modelId, await loadManifest(m.manifest));
+  let gateway: Gateway | null = null;
+  const offers = (): ModelOffer[] =>
+    config.models.map((m) => {
+      const lm = manifests.get(m.modelId)!;
+      return {
+        modelId: m.modelId,
+        name: m.name ?? lm.manifest.model.name,
+        stageCount: lm.manifest.stages.length,
+        stages: m.stages.filter((s) => stages.has(stageKey(m.modelId, s))).map((s) => ({ stage: s, price: String(m.price), sha256: lm.manifest.stages[s].sha256 })),
+      };
+    });
+  const directory = new Directory(node, {
+    checkBinding: options.checkBinding,
+    announce: () => {
+      const load = server.load();
+      return {
+        models: offers(),
+        capacity: config.capacity,
+        load: load.inflight,
+        latencyMs: Math.round(load.computeMs * 10) / 10,
+        gateway: gateway?.url || undefined,
+        binding,
+      };
+    },
+  });
+  directory.start();
+  const client = new PipelineClient(node);
+  const router = new Router(directory, client, { selfPeerId: peerId, local: server });
+
+  // Stage files: serve every one we hold; fetch the ones we must run but lack.
+  for (const m of config.models) {
+    const lm = manifests.get(m.modelId)!;
+    for (const st of lm.manifest.stages) {
+      const path = join(lm.dir, st.file);
+      if (existsSync(path) && (await fileSha256(path)) === st.sha256) void shards.add(st.sha256, path);
+    }
+  }
+  for (const m of config.models) {
+    const lm = manifests.get(m.modelId)!;
+    for (const s of m.stages) {
+      const st = lm.manifest.stages[s];
+      if (!st) throw new Error(`model ${m.modelId} has no stage ${s}`);
+      let file = shards.local(st.sha256);
+      if (!file) {
+        const hints = () => directory.list().filter((a) => a.models.some((o) => o.stages.some((x) => x.sha256 === st.sha256))).map((a) => a.peerId);
+        const deadline = Date.now() + SHARD_FETCH_DEADLINE_MS;
+        for (;;) {
+          try {
+            file = await shards.fetch(st.sha256, { hints: hints(), signal: options.signal, onProgress: (progress) => emit({ event: "shard-progress", progress }) });
+            void shards.add(st.sha256, file);
+            break;
+          } catch (err) {
+            if (Date.now() > deadline || options.signal?.aborted) throw err;
+            log("waiting for a holder of stage %d of %s: %s", s, m.modelId, (err as Error).message);
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
+      }
+      const runner = await StageRunner.create(file, {
+        graphOptimizationLevel: lm.manifest.runtime.graphOptimizationLevel,
+        label: `${m.modelId} stage ${s}`,
+        workers: config.workers,
+        inputs: st.inputs,
+        forward: st.forward,
+      });
+      stages.set(stageKey(m.modelId, s), runnerExecutor(runner));
+      directory.markDirty();
+      directory.publish();
+      emit({ event: "stage-ready", modelId: m.modelId, stage: s });
+    }
+  }
+
+  if (config.gateway) {
+    gateway = new Gateway({
+      host: config.gateway.host,
+      port: config.gateway.port,
+      cors: config.gateway.cors,
+      unsignedJobs: config.gateway.unsignedJobs,
+      peerId,
+      chainId: options.chainId,
+      directory,
+      router,
+      trace,
+      hooks: options.hooks,
+    });
+    await gateway.start();
+    directory.markDirty();
+  }
+  emit({ event: "ready", peerId, addrs: node.getMultiaddrs().map(String), gateway: gateway?.url ?? null, stages: [...stages.keys()] });
+
+  let stopped = false;
+  return {
+    node,
+    peerId,
+    directory,
+    router,
+    server,
+    client,
+    trace,
+    shards,
+    gateway,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await gateway?.stop();
+      directory.stop();
+      client.close();
+      await server.stop().catch(() => {});
+      await shards.stop().catch(() => {});
+      await node.stop();
+      await Promise.all([...stages.values()].map((s) => s.close()));
+      trace.close();
+    },
+  };
+}
