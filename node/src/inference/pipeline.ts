@@ -47,11 +47,13 @@ export class ChainedPipeline {
     const t0 = performance.now();
     const stages: StageTrace[] = [];
     let bag = inputs;
+    let inputHash = options.hashes ? bagHash(bag) : undefined;
     for (let s = 0; s < this.runners.length; s++) {
-      const inputHash = options.hashes ? bagHash(bag) : undefined;
       const r = await this.runners[s].runDetailed(bag, options);
       bag = r.bag;
-      stages.push({ stage: s, ms: r.totalMs, computeMs: r.computeMs, inputHash, outputHash: options.hashes ? bagHash(bag) : undefined });
+      const outputHash = options.hashes ? bagHash(bag) : undefined;
+      stages.push({ stage: s, ms: r.totalMs, computeMs: r.computeMs, inputHash, outputHash });
+      inputHash = outputHash;
     }
     return { outputs: bag, stages, totalMs: performance.now() - t0 };
   }

@@ -3,7 +3,8 @@
 //   uint8 dtype | uint8 rank | uint32 BE dim × rank | raw little-endian row-major data
 // tensorHash = keccak256(canonical bytes); bagHash = keccak256(tensorHash of each tensor,
 // tensors ordered by name ascending by UTF-8 bytes).
-import { keccak256, type Hex } from "viem";
+import jsSha3 from "js-sha3";
+import type { Hex } from "viem";
 import {
   TensorDtypeError,
   TensorEncodingError,
@@ -182,9 +183,21 @@ export function decodeTensor(bytes: Uint8Array, limits: TensorLimits = {}): Tens
   return t;
 }
 
-/** keccak256 of the canonical bytes. */
+/** keccak256 of the canonical bytes (streamed: header then data, no copy of the data). */
 export function tensorHash(t: Tensor): Hex {
-  return keccak256(encodeTensor(t));
+  validateTensor(t, { maxBytes: Number.MAX_SAFE_INTEGER, requireFinite: false });
+  const head = new Uint8Array(2 + 4 * t.dims.length);
+  const view = new DataView(head.buffer);
+  head[0] = DTYPE_CODE[t.dtype];
+  head[1] = t.dims.length;
+  t.dims.forEach((d, i) => view.setUint32(2 + 4 * i, d, false));
+  // js-sha3 runs keccak ~2.5x faster than viem's noble implementation on large tensors.
+  return `0x${jsSha3.keccak256.create().update(head).update(dataBytes(t)).hex()}`;
+}
+
+/** keccak256 of arbitrary bytes, as 0x-hex. */
+export function keccakHex(bytes: Uint8Array): Hex {
+  return `0x${jsSha3.keccak256.hex(bytes)}`;
 }
 
 const utf8 = new TextEncoder();
@@ -198,7 +211,7 @@ export function bagHash(bag: TensorBag): Hex {
   const names = sortedNames(bag);
   const all = new Uint8Array(32 * names.length);
   names.forEach((n, i) => all.set(Buffer.from(tensorHash(bag[n]).slice(2), "hex"), 32 * i));
-  return keccak256(all);
+  return keccakHex(all);
 }
 
 /** Total data bytes of a bag. */
