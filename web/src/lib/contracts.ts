@@ -1,0 +1,37 @@
+// The one place the app gets ABIs and contract names. ABIs are generated from the Hardhat
+// artifacts (never hand-copied); addresses come from the deployments files at runtime.
+import type { Abi } from "viem";
+import { iJobMarketAbi, iModelRegistryAbi, iProviderStakingAbi, shardTokenAbi } from "./abi-fallback";
+import { standardErrorsAbi } from "./errors";
+import { contractAddress, type ChainDeployment } from "./deployments";
+
+export const jobMarketAbi = iJobMarketAbi;
+export const modelRegistryAbi = iModelRegistryAbi;
+export const stakingAbi = iProviderStakingAbi;
+export const tokenAbi = shardTokenAbi;
+
+/** Every custom error of every contract, so any revert decodes whichever contract raised it. */
+export const allErrorsAbi: Abi = [...jobMarketAbi, ...modelRegistryAbi, ...stakingAbi, ...tokenAbi, ...standardErrorsAbi].filter(
+  (item) => item.type === "error",
+) as Abi;
+
+export interface Addresses {
+  token?: `0x${string}`;
+  staking?: `0x${string}`;
+  registry?: `0x${string}`;
+  market?: `0x${string}`;
+  adjudicator?: `0x${string}`;
+}
+
+export function addressesOf(d: ChainDeployment | undefined): Addresses {
+  return {
+    token: contractAddress(d, "ShardToken", "Token"),
+    staking: contractAddress(d, "ProviderStaking", "Staking"),
+    registry: contractAddress(d, "ModelRegistry", "Registry"),
+    market: contractAddress(d, "JobMarket", "Market"),
+    adjudicator: contractAddress(d, "Adjudicator"),
+  };
+}
+
+export const TOKEN_SYMBOL = "SHARD";
+export const TOKEN_DECIMALS = 18;

@@ -1,0 +1,59 @@
+// Formatting for amounts, addresses, durations and times. Pure functions, unit-tested.
+import { formatUnits } from "viem";
+
+export function shortAddress(a: string | undefined): string {
+  if (!a) return "—";
+  return a.length > 12 ? `${a.slice(0, 6)}…${a.slice(-4)}` : a;
+}
+
+/** Token amount with thousands separators and at most `maxDecimals` decimals (trailing zeros cut). */
+export function formatAmount(value: bigint, decimals = 18, maxDecimals = 4): string {
+  const negative = value < 0n;
+  const s = formatUnits(negative ? -value : value, decimals);
+  const [whole, frac = ""] = s.split(".");
+  const cut = frac.slice(0, maxDecimals).replace(/0+$/, "");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  let out = cut ? `${grouped}.${cut}` : grouped;
+  if (out === "0" && value !== 0n) out = `<${maxDecimals > 0 ? `0.${"0".repeat(maxDecimals - 1)}1` : "1"}`;
+  return negative ? `-${out}` : out;
+}
+
+export function formatToken(value: bigint, symbol = "SHARD", decimals = 18): string {
+  return `${formatAmount(value, decimals)} ${symbol}`;
+}
+
+/** "2d 3h", "4m 05s", "12s": for countdowns (unbonding, expiry, challenge windows). */
+export function formatDuration(seconds: number | bigint): string {
+  let s = Math.max(0, Math.floor(Number(seconds)));
+  const d = Math.floor(s / 86_400); s -= d * 86_400;
+  const h = Math.floor(s / 3_600); s -= h * 3_600;
+  const m = Math.floor(s / 60); s -= m * 60;
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${String(m).padStart(2, "0")}m`;
+  if (m > 0) return `${m}m ${String(s).padStart(2, "0")}s`;
+  return `${s}s`;
+}
+
+export function formatDate(unixSeconds: number | bigint): string {
+  const d = new Date(Number(unixSeconds) * 1000);
+  return d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
+}
+
+/** Basis points → "2.5 %". */
+export function formatBps(bps: number | bigint): string {
+  const n = Number(bps) / 100;
+  return `${Number.isInteger(n) ? n : n.toFixed(2).replace(/0+$/, "")} %`;
+}
+
+export function formatMs(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return "—";
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
+}
+
+/** "JobMarketInsufficientEscrow" → ["JobMarket", "insufficient escrow"] given known contract prefixes. */
+export function splitErrorName(name: string, prefixes: readonly string[]): [string | undefined, string] {
+  const prefix = [...prefixes].sort((a, b) => b.length - a.length).find((p) => name.startsWith(p) && name.length > p.length);
+  const rest = prefix ? name.slice(prefix.length) : name;
+  const words = rest.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").toLowerCase();
+  return [prefix, words];
+}

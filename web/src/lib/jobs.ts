@@ -1,0 +1,138 @@
+// Jobs and provider histories, reduced from JobMarket and ProviderStaking events.
+import type { Address, Hex } from "viem";
+import type { IndexedEvent } from "./indexer";
+
+export const faultReasons = [
+  "did not reveal a sampled request",
+  "hand-off mismatch between stages",
+  "no zk proof in time",
+  "lost a committee re-execution vote",
+] as const;
+
+export interface ReceiptInfo {
+  receiptId: string;
+  from: number;
+  to: number;
+  outputRoot: Hex;
+  submitter: Address;
+  submittedBlock: number;
+  settled: boolean;
+  settledAmount?: bigint;
+  faults: { provider: Address; reason: string; slashed: bigint }[];
+}
+
+export interface JobInfo {
+  id: string;
+  buyer: Address;
+  modelId: string;
+  sessionKey: Address;
+  maxInferences: number;
+  escrow: bigint;
+  expiresAt: number;
+  openedBlock: number;
+  closed: boolean;
+  refund?: bigint;
+  providers: { stage: number; provider: Address; price: bigint; maxCount: number; collateral: bigint }[];
+  receipts: ReceiptInfo[];
+  used: number;
+}
+
+export type JobStatusLabel = "open" | "expired" | "used up" | "closed";
+
+export function jobStatus(j: JobInfo, nowSeconds: number): JobStatusLabel {
+  if (j.closed) return "closed";
+  if (j.used >= j.maxInferences) return "used up";
+  if (nowSeconds >= j.expiresAt) return "expired";
+  return "open";
+}
+
+/** A job can be closed (refund) by its buyer when expired or fully used and no receipt is pending. */
+export function canClose(j: JobInfo, nowSeconds: number): boolean {
+  const s = jobStatus(j, nowSeconds);
+  return (s === "expired" || s === "used up") && j.receipts.every((r) => r.settled);
+}
+
+const lower = (a: unknown) => String(a).toLowerCase();
+
+export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?: Address; buyer?: Address } = {}): JobInfo[] {
+  const market = opts.market ? lower(opts.market) : undefined;
+  const jobs = new Map<string, JobInfo>();
+  for (const e of events) {
+    if (market && lower(e.address) !== market) continue;
+    const id = e.args.jobId === undefined ? undefined : String(e.args.jobId);
+    if (e.name === "JobOpened" && id) {
+      if (opts.buyer && lower(e.args.buyer) !== lower(opts.buyer)) continue;
+      jobs.set(id, {
+        id, buyer: e.args.buyer as Address, modelId: String(e.args.modelId), sessionKey: e.args.sessionKey as Address,
+        maxInferences: Number(e.args.maxInferences), escrow: e.args.escrow as bigint, expiresAt: Number(e.args.expiresAt),
+        openedBlock: e.blockNumber, closed: false, providers: [], receipts: [], used: 0,
+      });
+      continue;
+    }
+    const job = id ? jobs.get(id) : undefined;
+    if (!job) continue;
+    switch (e.name) {
+      case "QuoteAccepted":
+        job.providers.push({ stage: Number(e.args.stage), provider: e.args.provider as Address, price: e.args.price as bigint, maxCount: Number(e.args.maxCount), collateral: e.args.collateral as bigint });
+        break;
+      case "ReceiptSubmitted":
+        job.receipts.push({ receiptId: String(e.args.receiptId), from: Number(e.args.from), to: Number(e.args.to), outputRoot: e.args.outputRoot as Hex, submitter: e.args.submitter as Address, submittedBlock: e.blockNumber, settled: false, faults: [] });
+        job.used = Math.max(job.used, Number(e.args.to));
+        break;
+      case "ReceiptSettled": {
+        const r = job.receipts.find((x) => x.receiptId === String(e.args.receiptId));
+        if (r) {
+          r.settled = true;
+          r.settledAmount = (e.args.providerPay as bigint) + (e.args.royalty as bigint) + (e.args.verifierFee as bigint) + (e.args.treasuryFee as bigint);
+        }
+        break;
+      }
+      case "ProviderFaulted": {
+        const r = job.receipts.find((x) => x.receiptId === String(e.args.receiptId));
+        r?.faults.push({ provider: e.args.provider as Address, reason: faultReasons[Number(e.args.reason)] ?? `reason ${e.args.reason}`, slashed: e.args.slashed as bigint });
+        break;
+      }
+      case "JobClosed":
+        job.closed = true;
+        job.refund = e.args.refund as bigint;
+        break;
+    }
+  }
+  return [...jobs.values()].sort((a, b) => Number(b.id) - Number(a.id));
+}
+
+export interface ProviderHistory {
+  staked: bigint;
+  slashes: { jobId: string; amount: bigint; reason: string; block: number }[];
+  locks: Map<string, bigint>;
+  events: { name: string; block: number; amount?: bigint; jobId?: string }[];
+}
+
+/** Staking history of one provider: locked collateral per job and slashes with their reason. */
+export function providerHistory(events: readonly IndexedEvent[], provider: Address, staking?: Address): ProviderHistory {
+  const me = lower(provider);
+  const st = staking ? lower(staking) : undefined;
+  const reasons = new Map<string, string>();
+  for (const e of events) {
+    if (e.name === "ProviderFaulted" && lower(e.args.provider) === me) reasons.set(String(e.args.jobId), faultReasons[Number(e.args.reason)] ?? `reason ${e.args.reason}`);
+  }
+  const out: ProviderHistory = { staked: 0n, slashes: [], locks: new Map(), events: [] };
+  for (const e of events) {
+    if (st && lower(e.address) !== st) continue;
+    if (lower(e.args.provider) !== me) continue;
+    const amount = e.args.amount as bigint | undefined;
+    const jobId = e.args.jobId === undefined ? undefined : String(e.args.jobId);
+    switch (e.name) {
+      case "Staked": out.staked += amount ?? 0n; break;
+      case "CollateralLocked": out.locks.set(jobId!, (out.locks.get(jobId!) ?? 0n) + (amount ?? 0n)); break;
+      case "CollateralUnlocked": out.locks.set(jobId!, (out.locks.get(jobId!) ?? 0n) - (amount ?? 0n)); break;
+      case "Slashed":
+        out.locks.set(jobId!, (out.locks.get(jobId!) ?? 0n) - (amount ?? 0n));
+        out.slashes.push({ jobId: jobId!, amount: amount ?? 0n, reason: reasons.get(jobId!) ?? "fault reported by the adjudicator", block: e.blockNumber });
+        break;
+    }
+    out.events.push({ name: e.name, block: e.blockNumber, amount, jobId });
+  }
+  for (const [k, v] of out.locks) if (v <= 0n) out.locks.delete(k);
+  return out;
+}
