@@ -23,8 +23,10 @@ export const STREAM_READ_BUFFER_BYTES = 2 * MAX_PAYLOAD_BYTES;
 export const MAX_PIPELINE_STREAMS_PER_PEER = 4;
 /** Inbound pipeline streams in total. */
 export const MAX_PIPELINE_STREAMS = 256;
-/** Requests in flight on one pipeline stream; further requests get PipelineBusyError. */
-export const MAX_INFLIGHT_PER_STREAM = 64;
+/** Requests run at once per pipeline stream; more wait in a queue (stream paused). */
+export const MAX_INFLIGHT_PER_STREAM = 16;
+/** Requests queued per stream beyond MAX_INFLIGHT_PER_STREAM before PipelineBusyError. */
+export const MAX_QUEUED_PER_STREAM = 256;
 /** Default deadline of one hop (stage execution plus transfer). */
 export const HOP_TIMEOUT_MS = 10_000;
 /** Deadline for opening a stream to a peer (dial + protocol negotiation). */

@@ -7,6 +7,7 @@ import type { Libp2p, Stream, Connection } from "@libp2p/interface";
 import {
   HOP_TIMEOUT_MS,
   MAX_INFLIGHT_PER_STREAM,
+  MAX_QUEUED_PER_STREAM,
   MAX_PIPELINE_STREAMS,
   MAX_PIPELINE_STREAMS_PER_PEER,
   PIPELINE_PROTOCOL,
@@ -40,6 +41,8 @@ export interface PipelineServerInit {
   /** Keep input/output tensors in the trace store (default true). */
   keepTensors?: boolean;
   maxInflightPerStream?: number;
+  /** Requests queued beyond the in-flight limit before PipelineBusyError. */
+  maxQueuedPerStream?: number;
   maxStreamsPerPeer?: number;
 }
 
@@ -95,11 +98,34 @@ export class PipelineServer {
     const fail = (requestId: bigint, err: Error): void => {
       reply(encodeFrame({ kind: Frame.Kind.ERROR, version: PIPELINE_VERSION, requestId, errorName: err.name, errorMessage: err.message }));
     };
-    const reader = new FrameReader(stream, {
+    const maxQueued = this.init.maxQueuedPerStream ?? MAX_QUEUED_PER_STREAM;
+    const waiting: DecodedFrame[] = [];
+    const start = (frame: DecodedFrame): void => {
+      const { header } = frame;
+      const ctrl = new AbortController();
+      running.set(header.requestId, ctrl);
+      this.execute(frame, remote, ctrl.signal)
+        .then(
+          (parts) => reply(parts),
+          (err: Error) => {
+            this.failed++;
+            fail(header.requestId, err);
+          },
+        )
+        .finally(() => {
+          running.delete(header.requestId);
+          const next = waiting.shift();
+          if (next && stream.status === "open") start(next);
+          if (waiting.length === 0) reader.resume();
+        });
+    };
+    const reader: FrameReader = new FrameReader(stream, {
       onFrame: (frame) => {
         const { header } = frame;
         if (header.kind === Frame.Kind.CANCEL) {
           running.get(header.requestId)?.abort(new Error("cancelled by caller"));
+          const queued = waiting.findIndex((f) => f.header.requestId === header.requestId);
+          if (queued >= 0) waiting.splice(queued, 1);
           return;
         }
         if (header.kind !== Frame.Kind.REQUEST) {
@@ -111,24 +137,17 @@ export class PipelineServer {
           return;
         }
         if (running.size >= maxInflight) {
-          fail(header.requestId, new PipelineBusyError(`${running.size} requests in flight on this stream (limit ${maxInflight})`));
+          // Over the limit: queue (the stream is paused, so yamux's window stops the sender);
+          // refuse only when the caller ignores backpressure long enough to fill the queue.
+          if (waiting.length >= maxQueued) {
+            fail(header.requestId, new PipelineBusyError(`${running.size} running and ${waiting.length} queued on this stream (limits ${maxInflight}/${maxQueued})`));
+            return;
+          }
+          waiting.push(frame);
+          stream.pause();
           return;
         }
-        const ctrl = new AbortController();
-        running.set(header.requestId, ctrl);
-        if (running.size >= maxInflight) stream.pause();
-        this.execute(frame, remote, ctrl.signal)
-          .then(
-            (parts) => reply(parts),
-            (err: Error) => {
-              this.failed++;
-              fail(header.requestId, err);
-            },
-          )
-          .finally(() => {
-            running.delete(header.requestId);
-            reader.resume();
-          });
+        start(frame);
       },
       onError: (err) => {
         log("malformed input from %s: %s", remote, err.message);
@@ -139,6 +158,7 @@ export class PipelineServer {
     });
     stream.addEventListener("close", () => {
       this.streams.delete(stream);
+      waiting.length = 0;
       for (const ctrl of running.values()) ctrl.abort(new Error("stream closed"));
     });
   }

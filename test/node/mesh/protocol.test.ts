@@ -1,0 +1,240 @@
+// Pipeline protocol over real libp2p (TCP + noise + yamux on 127.0.0.1): multiplexing,
+// limits, deadlines, cancellation, and a raw client sending bad input while an honest client
+// keeps being served.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import type { Stream } from "@libp2p/interface";
+import { createMeshNode } from "../../../node/src/mesh/node.ts";
+import type { MeshNode } from "../../../node/src/mesh/node.ts";
+import {
+  MAX_HEADER_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_PIPELINE_STREAMS_PER_PEER,
+  PIPELINE_PROTOCOL,
+  PIPELINE_VERSION,
+} from "../../../node/src/mesh/constants.ts";
+import { PipelineServer, stageKey } from "../../../node/src/pipeline/server.ts";
+import type { StageExecutor } from "../../../node/src/pipeline/server.ts";
+import { PipelineClient } from "../../../node/src/pipeline/client.ts";
+import { encodeFrame, encodeVarint, Frame, FrameReader, writeFrame } from "../../../node/src/pipeline/frames.ts";
+import type { DecodedFrame } from "../../../node/src/pipeline/frames.ts";
+import type { WireBag } from "../../../node/src/pipeline/tensor.ts";
+import { bagHash, toHex } from "../../../node/src/pipeline/tensor.ts";
+import { TraceStore } from "../../../node/src/trace/store.ts";
+
+const enc = (n: number, fill: number) => ({ dtype: 2, dims: [n], data: new Uint8Array(n).fill(fill) });
+
+/** Reads frames from a raw stream; resolves with the first frame or the stream's end. */
+function firstFrameOrClose(stream: Stream): Promise<{ frame?: DecodedFrame; closed?: string }> {
+  return new Promise((resolve) => {
+    new FrameReader(stream, { onFrame: (frame) => resolve({ frame }), onError: (err) => resolve({ closed: err.name }) });
+    stream.addEventListener("close", (evt) => resolve({ closed: evt.error?.name ?? "closed" }));
+  });
+}
+
+describe("pipeline protocol", () => {
+  let server: MeshNode;
+  let caller: MeshNode;
+  let pipeline: PipelineServer;
+  let client: PipelineClient;
+  let trace: TraceStore;
+  const cancelled: string[] = [];
+
+  before(async () => {
+    server = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+    caller = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+    const echo: StageExecutor = { run: async (bag) => ({ out: { ...bag.in, data: bag.in.data.map((b) => b ^ 0xff) } }) };
+    const slow: StageExecutor = {
+      run: (bag, { signal }) =>
+        new Promise<WireBag>((resolve, reject) => {
+          const t = setTimeout(() => resolve(bag), 400);
+          signal?.addEventListener("abort", () => {
+            clearTimeout(t);
+            cancelled.push("slow");
+            reject(signal.reason as Error);
+          });
+        }),
+    };
+    trace = new TraceStore({ path: ":memory:" });
+    pipeline = new PipelineServer(server, {
+      stages: new Map([
+        [stageKey("m", 0), echo],
+        [stageKey("m", 1), slow],
+      ]),
+      trace,
+      maxInflightPerStream: 8,
+    });
+    await pipeline.start();
+    await caller.dial(server.getMultiaddrs()[0]);
+    client = new PipelineClient(caller);
+  });
+
+  after(async () => {
+    client.close();
+    await caller.stop();
+    await server.stop();
+    trace.close();
+  });
+
+  it("carries many requests in flight on one stream, matched by request id", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => client.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(1000 + i * 997, i) } })),
+    );
+    results.forEach((r, i) => {
+      assert.equal(r.bag.out.data.byteLength, 1000 + i * 997);
+      assert.equal(r.bag.out.data[0], i ^ 0xff);
+    });
+  });
+
+  it("carries a 1 MiB tensor and a multi-tensor bag intact", async () => {
+    const big = new Uint8Array(1 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    const r = await client.call(server.peerId, { modelId: "m", stage: 0, bag: { in: { dtype: 2, dims: [1 << 20], data: big } } });
+    assert.equal(r.bag.out.data.length, 1 << 20);
+    assert.equal(r.bag.out.data[12345], ((12345 * 31) & 0xff) ^ 0xff);
+  });
+
+  it("traces job requests with PROTOCOL bag hashes", async () => {
+    const bag = { in: enc(64, 9) };
+    const r = await client.call(server.peerId, { modelId: "m", stage: 0, bag, jobId: "job-7", index: 3 });
+    assert.equal(toHex(r.inputHash), toHex(bagHash(bag)));
+    assert.equal(toHex(r.outputHash), toHex(bagHash(r.bag)));
+    const rec = trace.get("job-7", 3, 0);
+    assert.equal(rec?.inputHash, toHex(bagHash(bag)));
+    assert.equal(rec?.outputHash, toHex(bagHash(r.bag)));
+    assert.deepEqual(trace.tensors("job-7", 3, 0, "input").in.data, bag.in.data);
+  });
+
+  it("answers an unknown stage with the provider's named error", async () => {
+    await assert.rejects(client.call(server.peerId, { modelId: "m", stage: 9, bag: { in: enc(4, 1) } }), (err: Error & { remoteName?: string }) => {
+      assert.equal(err.name, "PipelineRemoteError");
+      assert.equal(err.remoteName, "PipelineUnknownStageError");
+      return true;
+    });
+  });
+
+  it("times out a slow hop and cancels it on the provider", async () => {
+    const before = cancelled.length;
+    await assert.rejects(client.call(server.peerId, { modelId: "m", stage: 1, bag: { in: enc(4, 1) } }, { timeoutMs: 100 }), { name: "PipelineTimeoutError" });
+    for (let i = 0; i < 50 && cancelled.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(cancelled.length, before + 1, "CANCEL frame reached the provider and aborted the stage");
+  });
+
+  it("honours the caller's AbortSignal", async () => {
+    const ctrl = new AbortController();
+    const p = client.call(server.peerId, { modelId: "m", stage: 1, bag: { in: enc(4, 1) } }, { signal: ctrl.signal });
+    setTimeout(() => ctrl.abort(new Error("buyer left")), 50);
+    await assert.rejects(p, /buyer left/);
+  });
+
+  it("queues past the in-flight limit and refuses with PipelineBusyError once the queue is full", async () => {
+    const tight = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+    const slow: StageExecutor = { run: (bag) => new Promise((r) => setTimeout(() => r(bag), 200)) };
+    const srv = new PipelineServer(tight, { stages: new Map([[stageKey("m", 0), slow]]), maxInflightPerStream: 2, maxQueuedPerStream: 2 });
+    await srv.start();
+    try {
+      await caller.dial(tight.getMultiaddrs()[0]);
+      const calls = Array.from({ length: 8 }, () =>
+        client.call(tight.peerId, { modelId: "m", stage: 0, bag: { in: enc(4, 1) } }).then(
+          () => "ok",
+          (e: Error & { remoteName?: string }) => e.remoteName ?? e.name,
+        ),
+      );
+      const outcomes = await Promise.all(calls);
+      // 2 run, 2 wait in the queue, the paused stream holds back the rest for a while; what
+      // arrives while the queue is full is refused.
+      const ok = outcomes.filter((o) => o === "ok").length;
+      const busy = outcomes.filter((o) => o === "PipelineBusyError").length;
+      assert.ok(ok >= 4, `at least 2 running + 2 queued completed: ${outcomes.join(",")}`);
+      assert.ok(busy >= 1, `some were refused: ${outcomes.join(",")}`);
+      assert.equal(ok + busy, 8);
+    } finally {
+      await tight.stop();
+    }
+  });
+
+  const rawStreams: Stream[] = [];
+  async function raw(): Promise<Stream> {
+    // Free the previous raw streams first so each test starts under the per-peer stream limit.
+    for (const s of rawStreams.splice(0)) s.abort(new Error("done"));
+    await new Promise((r) => setTimeout(r, 100));
+    const s = await caller.dialProtocol(server.peerId, PIPELINE_PROTOCOL, { signal: AbortSignal.timeout(5000) });
+    rawStreams.push(s);
+    return s;
+  }
+
+  it("answers a garbage header with PipelineMalformedFrameError and resets the stream", async () => {
+    const s = await raw();
+    const seen = firstFrameOrClose(s);
+    await writeFrame(s, [encodeVarint(10), new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]);
+    const got = await seen;
+    assert.equal(got.frame?.header.errorName, "PipelineMalformedFrameError");
+  });
+
+  it("rejects a frame whose payload exceeds the size limit", async () => {
+    const s = await raw();
+    const seen = firstFrameOrClose(s);
+    const head = Frame.encode({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 1n, modelId: "m", payloadLength: MAX_PAYLOAD_BYTES + 1, tensors: [{ name: "in", dtype: 2, dims: [MAX_PAYLOAD_BYTES + 1], byteLength: MAX_PAYLOAD_BYTES + 1 }] });
+    await writeFrame(s, [encodeVarint(head.byteLength), head]);
+    const got = await seen;
+    assert.equal(got.frame?.header.errorName, "PipelineFrameTooLargeError");
+  });
+
+  it("rejects an oversize header", async () => {
+    const s = await raw();
+    const seen = firstFrameOrClose(s);
+    await writeFrame(s, [encodeVarint(MAX_HEADER_BYTES + 1)]);
+    const got = await seen;
+    assert.equal(got.frame?.header.errorName, "PipelineFrameTooLargeError");
+  });
+
+  it("rejects inconsistent tensor lengths", async () => {
+    const s = await raw();
+    const seen = firstFrameOrClose(s);
+    const head = Frame.encode({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 1n, modelId: "m", payloadLength: 4, tensors: [{ name: "in", dtype: 2, dims: [8], byteLength: 8 }] });
+    await writeFrame(s, [encodeVarint(head.byteLength), head, new Uint8Array(4)]);
+    const got = await seen;
+    assert.equal(got.frame?.header.errorName, "PipelineMalformedFrameError");
+  });
+
+  it("answers another wire version with PipelineVersionError", async () => {
+    const s = await raw();
+    const seen = firstFrameOrClose(s);
+    await writeFrame(s, encodeFrame({ kind: Frame.Kind.REQUEST, version: 99, requestId: 5n, modelId: "m", stage: 0 }, { in: enc(4, 1) }));
+    const got = await seen;
+    assert.equal(got.frame?.header.errorName, "PipelineVersionError");
+    assert.equal(got.frame?.header.requestId, 5n);
+    s.abort(new Error("done"));
+  });
+
+  it("resets streams beyond the per-peer limit", async () => {
+    // The honest client holds one stream already; open until the limit refuses one.
+    await raw();
+    const opened: Stream[] = [];
+    const outcomes: string[] = [];
+    for (let i = 0; i < MAX_PIPELINE_STREAMS_PER_PEER + 1; i++) {
+      try {
+        const s = await caller.dialProtocol(server.peerId, PIPELINE_PROTOCOL, { signal: AbortSignal.timeout(5000) });
+        opened.push(s);
+        // Negotiation is lazy: the provider sees the stream with its first frame, and resets it
+        // when it is one too many; otherwise it answers.
+        const seen = firstFrameOrClose(s);
+        await writeFrame(s, encodeFrame({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 1n, modelId: "m", stage: 0 }, { in: enc(4, 1) }));
+        const got = await seen;
+        outcomes.push(got.frame ? "served" : `reset:${got.closed}`);
+      } catch (err) {
+        outcomes.push(`reset:${(err as Error).name}`);
+      }
+    }
+    // The honest client's stream and the raw one from raw() count too.
+    assert.ok(outcomes.some((o) => o.startsWith("reset")), `a stream past the limit was reset: ${outcomes.join(",")}`);
+    assert.ok(outcomes.filter((o) => o === "served").length <= MAX_PIPELINE_STREAMS_PER_PEER - 1);
+    for (const s of opened) s.abort(new Error("done"));
+  });
+
+  it("keeps serving honest callers after all that", async () => {
+    const r = await client.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(256, 3) } });
+    assert.equal(r.bag.out.data[0], 3 ^ 0xff);
+  });
+});
