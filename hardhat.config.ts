@@ -14,14 +14,24 @@ const settings = {
   viaIR: true,
   evmVersion: "cancun",
 };
+// The job market and adjudicator are the contracts near EIP-170's 24 KiB limit: optimise it for size.
+const compact = { ...settings, optimizer: { enabled: true, runs: 200 } };
+const compiler = { version: SOLC_VERSION, path: SOLJSON, settings };
+const profile = {
+  compilers: [compiler],
+  overrides: {
+    "contracts/market/JobMarket.sol": { ...compiler, settings: compact },
+    "contracts/market/Adjudicator.sol": { ...compiler, settings: compact },
+  },
+};
 
 export default defineConfig({
   plugins: [hardhatToolboxViemPlugin],
   paths: { tests: { nodejs: "test", solidity: "contracts" } },
   solidity: {
     profiles: {
-      default: { version: SOLC_VERSION, path: SOLJSON, settings },
-      production: { version: SOLC_VERSION, path: SOLJSON, settings },
+      default: profile,
+      production: profile,
     },
   },
   networks: {

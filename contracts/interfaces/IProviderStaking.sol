@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IProviderStaking
+/// @notice Provider stake: the collateral behind open jobs, the weight in verifier draws, and the
+///         on-chain binding between a provider's address and its libp2p peer id.
+interface IProviderStaking {
+    /// @notice A provider's balances. `staked` includes `locked`; `unbonding` is on its way out.
+    struct Stake {
+        uint128 staked;
+        uint128 locked;
+        uint128 unbonding;
+        uint64 unbondingReleaseAt;
+    }
+
+    /// @notice The amount is zero.
+    error ProviderStakingZeroAmount(uint256 amount, uint256 minimum);
+    /// @notice Not enough stake that is neither locked nor unbonding.
+    error ProviderStakingInsufficientFreeStake(uint256 free, uint256 needed);
+    /// @notice Not enough locked collateral for this unlock or slash.
+    error ProviderStakingInsufficientLocked(uint256 locked, uint256 needed);
+    /// @notice The unbonding period has not ended yet.
+    error ProviderStakingUnbondingNotOver(uint256 nowTime, uint256 releaseAt);
+    /// @notice The peer id is empty or longer than MAX_PEER_ID_LENGTH.
+    error ProviderStakingBadPeerId(uint256 length, uint256 maxLength);
+    /// @notice The peer id is already bound to another provider.
+    error ProviderStakingPeerIdTaken(address owner, address caller);
+    /// @notice Only the job market may do this.
+    error ProviderStakingNotJobMarket(address caller, address jobMarket);
+    /// @notice The job market was already set.
+    error ProviderStakingJobMarketAlreadySet(address current, address proposed);
+    /// @notice The unbonding period must exceed the job market's longest challenge window.
+    error ProviderStakingUnbondingTooShort(uint256 unbondingPeriod, uint256 longestChallengeWindow);
+
+    /// @notice Tokens were staked.
+    event Staked(address indexed provider, uint256 amount, uint256 totalStaked);
+    /// @notice A provider bound (or re-bound) its libp2p peer id and metadata.
+    event PeerBound(address indexed provider, bytes peerId, string metadataURI);
+    /// @notice Stake moved to unbonding; it can be withdrawn at `releaseAt`.
+    event UnstakeRequested(address indexed provider, uint256 amount, uint256 totalUnbonding, uint256 releaseAt);
+    /// @notice Unbonded tokens were withdrawn.
+    event Withdrawn(address indexed provider, uint256 amount);
+    /// @notice Collateral was locked for a job.
+    event CollateralLocked(address indexed provider, uint256 indexed jobId, uint256 amount);
+    /// @notice Collateral was released after a job.
+    event CollateralUnlocked(address indexed provider, uint256 indexed jobId, uint256 amount);
+    /// @notice Locked stake was slashed and sent to the job market for distribution.
+    event Slashed(address indexed provider, uint256 indexed jobId, uint256 amount);
+    /// @notice The unbonding period changed.
+    event UnbondingPeriodUpdated(uint256 oldPeriod, uint256 newPeriod);
+    /// @notice The job market was set.
+    event JobMarketSet(address indexed jobMarket);
+
+    /// @notice Stakes `amount` (after an ERC20 approval).
+    /// @param amount Token wei.
+    function stake(uint256 amount) external;
+
+    /// @notice Stakes `amount` using an EIP-2612 permit signed by the caller.
+    /// @param amount Token wei (also the permit value).
+    /// @param deadline Permit deadline.
+    /// @param v Permit signature v.
+    /// @param r Permit signature r.
+    /// @param s Permit signature s.
+    function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
+
+    /// @notice Binds the caller's libp2p peer id (its multihash bytes) and a metadata URI.
+    /// @param peerId Peer id bytes (`peerId.toMultihash().bytes`).
+    /// @param metadataURI Where the provider's public metadata (addresses, hardware) lives.
+    function bindPeer(bytes calldata peerId, string calldata metadataURI) external;
+
+    /// @notice Moves free stake to unbonding; restarts the unbonding clock for the whole unbonding balance.
+    /// @param amount Token wei.
+    function requestUnstake(uint256 amount) external;
+
+    /// @notice Withdraws the unbonding balance once the unbonding period is over.
+    function withdraw() external;
+
+    /// @notice Locks `amount` of a provider's free stake as collateral for a job (job market only).
+    function lock(address provider, uint256 jobId, uint256 amount) external;
+
+    /// @notice Releases job collateral (job market only).
+    function unlock(address provider, uint256 jobId, uint256 amount) external;
+
+    /// @notice Slashes locked collateral and sends it to the job market (job market only).
+    function slash(address provider, uint256 jobId, uint256 amount) external;
+
+    /// @notice A provider's balances.
+    function stakeOf(address provider) external view returns (Stake memory);
+
+    /// @notice Free stake: staked minus locked.
+    function freeStake(address provider) external view returns (uint256);
+
+    /// @notice The provider's bound peer id (empty when none).
+    function peerIdOf(address provider) external view returns (bytes memory);
+
+    /// @notice The provider's metadata URI.
+    function metadataURIOf(address provider) external view returns (string memory);
+
+    /// @notice Reverse lookup: the provider a peer id is bound to (zero when none).
+    function providerOfPeer(bytes calldata peerId) external view returns (address);
+
+    /// @notice Unbonding period, seconds.
+    function unbondingPeriod() external view returns (uint256);
+
+    /// @notice Total active stake (weight for verifier draws).
+    function totalStaked() external view returns (uint256);
+
+    /// @notice Number of addresses that ever staked.
+    function providerCount() external view returns (uint256);
+
+    /// @notice The i-th address that ever staked.
+    function providerAt(uint256 index) external view returns (address);
+}
+
+/// @notice Implemented by the job market so the staking contract can check the unbonding period.
+interface IChallengeWindowSource {
+    /// @notice Longest time from receipt submission to the last possible dispute resolution, seconds.
+    function longestChallengeWindow() external view returns (uint256);
+}

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IAdjudicator} from "../interfaces/IAdjudicator.sol";
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {IProviderStaking, IChallengeWindowSource} from "../interfaces/IProviderStaking.sol";
+import {FeeMath} from "../libraries/FeeMath.sol";
+import {ReceiptHashing} from "../libraries/ReceiptHashing.sol";
+import {JobId, ModelId} from "../types/Ids.sol";
+import {JobMarketAdmin} from "./JobMarketAdmin.sol";
+
+/// @title JobMarket
+/// @notice Jobs from signed quotes: escrow, session-key receipts with per-(stage, provider) roots
+///         and counts, settlement into pull-payment credits, refunds, and slashing on faults the
+///         Adjudicator proves. Pausing stops new jobs and receipts, never settlement or withdrawals.
+contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
+    using SafeERC20 for IERC20;
+
+    /// @notice Most quotes one job may accept.
+    uint256 public constant MAX_QUOTES = 32;
+    /// @notice Share of slashed collateral credited to whoever proved the fault.
+    uint256 public constant PROVER_SHARE_BPS = 5_000;
+    /// @notice Share of slashed collateral split among committee members who voted for the verdict.
+    uint256 public constant COMMITTEE_SHARE_BPS = 1_000;
+
+    struct Membership {
+        uint128 collateral;
+        bool quoted;
+        bool faulted;
+    }
+
+    uint256 private _jobCount;
+    uint256 private _bondsHeld;
+    mapping(JobId jobId => Job) private _jobs;
+    mapping(JobId jobId => mapping(uint256 receiptId => Receipt)) private _receipts;
+    mapping(JobId jobId => mapping(bytes32 stageProvider => StageTerms)) private _terms;
+    mapping(JobId jobId => mapping(address provider => Membership)) private _members;
+    mapping(JobId jobId => address[]) private _memberList;
+    mapping(address provider => mapping(uint256 nonce => bool)) private _usedNonces;
+    mapping(address account => uint256) private _credits;
+
+    /// @param token_ Payment token.
+    /// @param staking_ Provider staking (this contract must be set as its job market).
+    /// @param registry_ Model registry.
+    /// @param treasury_ Receives treasury fees and the rest of slashes.
+    /// @param admin Holds DEFAULT_ADMIN_ROLE and PAUSER_ROLE.
+    constructor(IERC20 token_, IProviderStaking staking_, IModelRegistry registry_, address treasury_, address admin)
+        JobMarketAdmin(token_, staking_, registry_, treasury_, admin)
+        EIP712("ShardMesh", "1")
+    {}
+
+    // ─── Jobs ────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IJobMarket
+    function openJob(JobRequest calldata request, SignedQuote[] calldata quotes) external whenNotPaused returns (JobId) {
+        return _openJob(request, quotes);
+    }
+
+    /// @inheritdoc IJobMarket
+    function openJobWithPermit(JobRequest calldata request, SignedQuote[] calldata quotes, PermitSig calldata permit)
+        external
+        whenNotPaused
+        returns (JobId)
+    {
+        uint256 needed = _escrowFor(request, quotes);
+        // A front-run permit must not block the job: fall through to the existing allowance.
+        try IERC20Permit(address(_token)).permit(msg.sender, address(this), needed, permit.deadline, permit.v, permit.r, permit.s) {}
+            catch {}
+        return _openJob(request, quotes);
+    }
+
+    /// @inheritdoc IJobMarket
+    function escrowFor(JobRequest calldata request, SignedQuote[] calldata quotes) external view returns (uint256) {
+        return _escrowFor(request, quotes);
+    }
+
+    /// @inheritdoc IJobMarket
+    function cancelQuoteNonce(uint256 nonce) external {
+        if (_usedNonces[msg.sender][nonce]) revert JobMarketQuoteNonceUsed(msg.sender, nonce);
+        _usedNonces[msg.sender][nonce] = true;
+        emit QuoteNonceCancelled(msg.sender, nonce);
+    }
+
+    /// @inheritdoc IJobMarket
+    function closeJob(JobId jobId) external {
+        Job storage j = _requireOpenJob(jobId);
+        bool expired = _now() >= j.expiresAt;
+        bool usedUp = msg.sender == j.buyer && j.count == j.maxInferences;
+        if (j.pendingReceipts != 0 || !(expired || usedUp)) revert JobMarketCannotClose(jobId, j.pendingReceipts);
+        uint256 refund = j.escrow;
+        j.escrow = 0;
+        j.status = JobStatus.Closed;
+        if (refund > 0) _credit(j.buyer, jobId, j.modelId, refund, CreditKind.Refund);
+        address[] storage list = _memberList[jobId];
+        for (uint256 i; i < list.length; ++i) {
+            Membership storage m = _members[jobId][list[i]];
+            uint256 amount = m.collateral;
+            if (amount == 0) continue;
+            m.collateral = 0;
+            _staking.unlock(list[i], JobId.unwrap(jobId), amount);
+        }
+        emit JobClosed(jobId, j.buyer, j.modelId, refund);
+    }
+
+    // ─── Receipts ────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IJobMarket
+    function submitReceipt(
+        JobId jobId,
+        uint32 count,
+        bytes32 outputRoot,
+        bytes calldata sessionSignature,
+        StagePart[] calldata parts
+    ) external whenNotPaused returns (uint256 receiptId) {
+        Job storage j = _requireOpenJob(jobId);
+        uint32 from = j.count;
+        _requireValidReceiptHead(jobId, j, count, outputRoot, sessionSignature);
+        bytes32 partsHash = _recordParts(jobId, j.stageCount, count - from, outputRoot, parts);
+        receiptId = j.receiptCount;
+        // receiptCount and pendingReceipts count receipts, each at least one inference, so they
+        // stay below maxInferences (uint32).
+        unchecked {
+            j.receiptCount = uint32(receiptId + 1);
+            j.pendingReceipts += 1;
+        }
+        j.count = count;
+        _receipts[jobId][receiptId] = Receipt({
+            outputRoot: outputRoot,
+            partsHash: partsHash,
+            submitter: msg.sender,
+            from: from,
+            to: count,
+            submittedAt: uint32(_now()),
+            submittedBlock: uint64(block.number),
+            status: ReceiptStatus.Pending
+        });
+        emit ReceiptSubmitted(jobId, receiptId, msg.sender, from, count, outputRoot);
+    }
+
+    /// @inheritdoc IJobMarket
+    function settle(JobId jobId, uint256 receiptId, PartRecord[] calldata parts) external {
+        Job storage j = _requireJob(jobId);
+        Receipt storage r = _requirePendingReceipt(jobId, j, receiptId);
+        uint256 settlesAt = uint256(r.submittedAt) + _windows.reveal + _windows.challenge;
+        if (_now() < settlesAt) revert JobMarketChallengeWindowOpen(_now(), settlesAt);
+        bytes32 partsHash = keccak256(abi.encode(parts));
+        if (partsHash != r.partsHash) revert JobMarketPartsMismatch(partsHash, r.partsHash);
+        (bool clear, uint256 openIssues) = IAdjudicator(_adjudicator).isClear(jobId, receiptId);
+        if (!clear) revert JobMarketReceiptNotClear(receiptId, openIssues);
+
+        r.status = ReceiptStatus.Settled;
+        j.pendingReceipts -= 1;
+        ModelId modelId = j.modelId;
+        uint256 providerPay;
+        for (uint256 i; i < parts.length; ++i) {
+            PartRecord calldata p = parts[i];
+            if (_members[jobId][p.provider].faulted) continue;
+            uint256 pay = uint256(p.newCount) * _terms[jobId][_termsKey(p.stage, p.provider)].price;
+            providerPay += pay;
+            _credit(p.provider, jobId, modelId, pay, CreditKind.ProviderWork);
+        }
+        uint256 royalty = FeeMath.bps(providerPay, j.royaltyBps);
+        uint256 verifierFee = FeeMath.bps(providerPay, j.verifierFeeBps);
+        uint256 treasuryFee = FeeMath.bps(providerPay, j.treasuryFeeBps);
+        uint256 total = providerPay + royalty + verifierFee + treasuryFee;
+        if (total > j.escrow) revert JobMarketInsufficientEscrow(j.escrow, total);
+        j.escrow -= total;
+        if (royalty > 0) _credit(_registry.publisherOf(modelId), jobId, modelId, royalty, CreditKind.Royalty);
+        address verifier = IAdjudicator(_adjudicator).receiptVerifier(jobId, receiptId);
+        if (verifier == address(0)) {
+            treasuryFee += verifierFee;
+            verifierFee = 0;
+        } else if (verifierFee > 0) {
+            _credit(verifier, jobId, modelId, verifierFee, CreditKind.VerifierFee);
+        }
+        if (treasuryFee > 0) _credit(_treasury, jobId, modelId, treasuryFee, CreditKind.TreasuryFee);
+        emit ReceiptSettled(jobId, receiptId, modelId, providerPay, royalty, verifierFee, treasuryFee);
+    }
+
+    /// @inheritdoc IJobMarket
+    function withdraw() external returns (uint256 amount) {
+        amount = _credits[msg.sender];
+        if (amount == 0) revert JobMarketNothingToWithdraw(msg.sender, 0);
+        _credits[msg.sender] = 0;
+        _token.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount);
+    }
+
+    // ─── Adjudicator hooks ───────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IJobMarket
+    function fault(JobId jobId, uint256 receiptId, address provider, FaultReason reason, address prover, address[] calldata rewardees)
+        external
+        returns (uint256 slashed)
+    {
+        _checkAdjudicator();
+        Membership storage m = _members[jobId][provider];
+        if (!m.quoted || m.faulted) return 0;
+        m.faulted = true;
+        slashed = m.collateral;
+        m.collateral = 0;
+        ModelId modelId = _jobs[jobId].modelId;
+        if (slashed > 0) {
+            _staking.slash(provider, JobId.unwrap(jobId), slashed);
+            uint256 rest = slashed;
+            uint256 proverShare = FeeMath.bps(slashed, PROVER_SHARE_BPS);
+            if (prover != address(0) && proverShare > 0) {
+                rest -= proverShare;
+                _credit(prover, jobId, modelId, proverShare, CreditKind.SlashReward);
+            }
+            if (rewardees.length > 0) {
+                uint256 each = FeeMath.bps(slashed, COMMITTEE_SHARE_BPS) / rewardees.length;
+                for (uint256 i; i < rewardees.length && each > 0; ++i) {
+                    rest -= each;
+                    _credit(rewardees[i], jobId, modelId, each, CreditKind.CommitteeFee);
+                }
+            }
+            if (rest > 0) _credit(_treasury, jobId, modelId, rest, CreditKind.SlashReward);
+        }
+        emit ProviderFaulted(jobId, provider, receiptId, reason, slashed, prover);
+    }
+
+    /// @inheritdoc IJobMarket
+    function takeBond(address from, uint256 amount) external {
+        _checkAdjudicator();
+        _bondsHeld += amount;
+        _token.safeTransferFrom(from, address(this), amount);
+        emit BondTaken(from, amount);
+    }
+
+    /// @inheritdoc IJobMarket
+    function payBond(JobId jobId, address[] calldata to, uint256[] calldata amounts, CreditKind kind) external {
+        _checkAdjudicator();
+        ModelId modelId = _jobs[jobId].modelId;
+        for (uint256 i; i < to.length; ++i) {
+            _bondsHeld -= amounts[i];
+            _credit(to[i], jobId, modelId, amounts[i], kind);
+        }
+    }
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IJobMarket
+    function job(JobId jobId) external view returns (Job memory) {
+        return _requireJob(jobId);
+    }
+
+    /// @inheritdoc IJobMarket
+    function receipt(JobId jobId, uint256 receiptId) external view returns (Receipt memory) {
+        return _receipts[jobId][receiptId];
+    }
+
+    /// @inheritdoc IJobMarket
+    function stageTerms(JobId jobId, uint256 stage, address provider) external view returns (StageTerms memory) {
+        return _terms[jobId][_termsKey(stage, provider)];
+    }
+
+    /// @inheritdoc IJobMarket
+    function isJobProvider(JobId jobId, address account) external view returns (bool) {
+        return _members[jobId][account].quoted;
+    }
+
+    /// @inheritdoc IJobMarket
+    function isFaulted(JobId jobId, address provider) external view returns (bool) {
+        return _members[jobId][provider].faulted;
+    }
+
+    /// @inheritdoc IJobMarket
+    function collateralOf(JobId jobId, address provider) external view returns (uint256) {
+        return _members[jobId][provider].collateral;
+    }
+
+    /// @inheritdoc IJobMarket
+    function credits(address account) external view returns (uint256) {
+        return _credits[account];
+    }
+
+    /// @inheritdoc IJobMarket
+    function quoteNonceUsed(address provider, uint256 nonce) external view returns (bool) {
+        return _usedNonces[provider][nonce];
+    }
+
+    /// @inheritdoc IJobMarket
+    function jobCount() external view returns (uint256) {
+        return _jobCount;
+    }
+
+    /// @notice Tokens held for open challenge bonds.
+    function bondsHeld() external view returns (uint256) {
+        return _bondsHeld;
+    }
+
+    /// @notice The EIP-712 domain separator quotes and receipts are signed under.
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ─── Internals ───────────────────────────────────────────────────────────────────────
+
+    function _openJob(JobRequest calldata request, SignedQuote[] calldata quotes) private returns (JobId jobId) {
+        IModelRegistry.Model memory model = _requireValidRequest(request, quotes.length);
+        jobId = JobId.wrap(++_jobCount);
+        uint256[] memory maxPrice = new uint256[](model.params.stageCount);
+        bool[] memory covered = new bool[](model.params.stageCount);
+        for (uint256 i; i < quotes.length; ++i) {
+            Quote calldata q = quotes[i].quote;
+            _requireValidQuote(request, model, quotes[i]);
+            _usedNonces[q.provider][q.nonce] = true;
+            if (q.price > maxPrice[q.stage]) maxPrice[q.stage] = q.price;
+            covered[q.stage] = true;
+            uint256 collateral = _recordQuote(jobId, request.maxInferences, q);
+            emit QuoteAccepted(jobId, q.provider, q.modelId, q.stage, q.price, q.maxCount, collateral, q.nonce);
+        }
+        uint256 priceSum;
+        for (uint256 s; s < covered.length; ++s) {
+            if (!covered[s]) revert JobMarketStageWithoutQuote(s, covered.length);
+            priceSum += maxPrice[s];
+        }
+        uint256 escrow = request.maxInferences
+            * FeeMath.perInference(priceSum, uint256(model.params.royaltyBps) + _verifierFeeBps + _treasuryFeeBps);
+        _jobs[jobId] = Job({
+            buyer: msg.sender,
+            maxInferences: request.maxInferences,
+            count: 0,
+            stageCount: model.params.stageCount,
+            royaltyBps: model.params.royaltyBps,
+            verifierFeeBps: _verifierFeeBps,
+            treasuryFeeBps: _treasuryFeeBps,
+            status: JobStatus.Open,
+            sessionKey: request.sessionKey,
+            expiresAt: request.expiresAt,
+            receiptCount: 0,
+            pendingReceipts: 0,
+            modelId: request.modelId,
+            escrow: escrow
+        });
+        address[] storage list = _memberList[jobId];
+        for (uint256 i; i < list.length; ++i) {
+            _staking.lock(list[i], JobId.unwrap(jobId), _members[jobId][list[i]].collateral);
+        }
+        _token.safeTransferFrom(msg.sender, address(this), escrow);
+        emit JobOpened(jobId, msg.sender, request.modelId, request.sessionKey, request.maxInferences, escrow, request.expiresAt);
+    }
+
+    function _recordQuote(JobId jobId, uint32 maxInferences, Quote calldata q) private returns (uint256 collateral) {
+        StageTerms storage t = _terms[jobId][_termsKey(q.stage, q.provider)];
+        if (t.maxCount != 0) revert JobMarketDuplicateQuote(q.stage, q.provider);
+        t.price = q.price;
+        t.maxCount = q.maxCount;
+        uint256 work = uint256(q.maxCount < maxInferences ? q.maxCount : maxInferences) * q.price;
+        collateral = FeeMath.bps(work, _collateralRatioBps);
+        Membership storage m = _members[jobId][q.provider];
+        if (!m.quoted) {
+            m.quoted = true;
+            _memberList[jobId].push(q.provider);
+        }
+        m.collateral += uint128(collateral);
+    }
+
+    function _escrowFor(JobRequest calldata request, SignedQuote[] calldata quotes) private view returns (uint256) {
+        IModelRegistry.Model memory model = _registry.model(request.modelId);
+        uint256[] memory maxPrice = new uint256[](model.params.stageCount);
+        for (uint256 i; i < quotes.length; ++i) {
+            Quote calldata q = quotes[i].quote;
+            if (q.stage < maxPrice.length && q.price > maxPrice[q.stage]) maxPrice[q.stage] = q.price;
+        }
+        uint256 priceSum;
+        for (uint256 s; s < maxPrice.length; ++s) priceSum += maxPrice[s];
+        return request.maxInferences
+            * FeeMath.perInference(priceSum, uint256(model.params.royaltyBps) + _verifierFeeBps + _treasuryFeeBps);
+    }
+
+    function _requireValidRequest(JobRequest calldata request, uint256 quoteCount)
+        private
+        view
+        returns (IModelRegistry.Model memory model)
+    {
+        model = _registry.model(request.modelId);
+        if (model.deprecated) revert JobMarketModelDeprecated(request.modelId, request.modelId);
+        if (request.maxInferences == 0) revert JobMarketZeroInferences(0, 1);
+        if (request.expiresAt <= _now()) revert JobMarketBadExpiry(request.expiresAt, _now());
+        if (request.sessionKey == address(0)) revert JobMarketZeroSessionKey(address(0), msg.sender);
+        if (quoteCount > MAX_QUOTES) revert JobMarketTooManyQuotes(quoteCount, MAX_QUOTES);
+    }
+
+    function _requireValidQuote(JobRequest calldata request, IModelRegistry.Model memory model, SignedQuote calldata sq)
+        private
+        view
+    {
+        Quote calldata q = sq.quote;
+        if (ModelId.unwrap(q.modelId) != ModelId.unwrap(request.modelId)) {
+            revert JobMarketQuoteModelMismatch(q.modelId, request.modelId);
+        }
+        if (q.stage >= model.params.stageCount) revert JobMarketQuoteStageOutOfRange(q.stage, model.params.stageCount);
+        if (q.expiry < _now()) revert JobMarketQuoteExpired(q.expiry, _now());
+        uint256 floor = model.params.priceFloors[q.stage];
+        if (q.price < floor) revert JobMarketQuoteBelowFloor(q.price, floor);
+        if (q.maxCount == 0) revert JobMarketQuoteMaxCountTooLow(0, 1);
+        if (_usedNonces[q.provider][q.nonce]) revert JobMarketQuoteNonceUsed(q.provider, q.nonce);
+        bytes32 digest = _hashTypedDataV4(
+            ReceiptHashing.quoteHash(ModelId.unwrap(q.modelId), q.stage, q.provider, q.price, q.maxCount, q.expiry, q.nonce)
+        );
+        address signer = _recover(digest, sq.signature);
+        if (signer != q.provider) revert JobMarketBadQuoteSignature(signer, q.provider);
+    }
+
+    function _requireValidReceiptHead(
+        JobId jobId,
+        Job storage j,
+        uint32 count,
+        bytes32 outputRoot,
+        bytes calldata sessionSignature
+    ) private view {
+        if (_now() >= j.expiresAt) revert JobMarketJobExpired(j.expiresAt, _now());
+        if (count <= j.count) revert JobMarketCountNotIncreasing(count, j.count);
+        if (count > j.maxInferences) revert JobMarketCountAboveMax(count, j.maxInferences);
+        bytes32 digest = _hashTypedDataV4(ReceiptHashing.buyerReceiptHash(JobId.unwrap(jobId), count, outputRoot));
+        address signer = _recover(digest, sessionSignature);
+        if (signer != j.sessionKey) revert JobMarketBadSessionSignature(signer, j.sessionKey);
+    }
+
+    /// @dev Checks every part (sorted by stage then provider; per stage the new counts add up to
+    ///      the receipt's new requests), bumps each provider's served count and returns the parts hash.
+    function _recordParts(JobId jobId, uint256 stageCount, uint256 newRequests, bytes32 outputRoot, StagePart[] calldata parts)
+        private
+        returns (bytes32)
+    {
+        PartRecord[] memory records = new PartRecord[](parts.length);
+        bool submitterIsPart;
+        uint256 stage;
+        uint256 stageSum;
+        for (uint256 i; i < parts.length; ++i) {
+            StagePart calldata p = parts[i];
+            if (i > 0) {
+                StagePart calldata prev = parts[i - 1];
+                bool ordered = p.stage > prev.stage || (p.stage == prev.stage && p.provider > prev.provider);
+                if (!ordered) revert JobMarketPartsNotSorted(i, p.stage);
+            }
+            if (p.stage != stage) {
+                if (p.stage != stage + 1 || stageSum != newRequests) revert JobMarketStageCountMismatch(stage, stageSum, newRequests);
+                stage = p.stage;
+                stageSum = 0;
+            }
+            records[i] = PartRecord({stage: p.stage, provider: p.provider, newCount: _recordPart(jobId, outputRoot, p), root: p.root});
+            stageSum += records[i].newCount;
+            if (p.provider == msg.sender) submitterIsPart = true;
+        }
+        if (parts.length == 0 || stage != stageCount - 1 || stageSum != newRequests) {
+            revert JobMarketStageCountMismatch(stage, stageSum, newRequests);
+        }
+        if (!submitterIsPart) revert JobMarketSubmitterNotProvider(msg.sender, jobId);
+        return keccak256(abi.encode(records));
+    }
+
+    function _recordPart(JobId jobId, bytes32 outputRoot, StagePart calldata p) private returns (uint32 newCount) {
+        StageTerms storage t = _terms[jobId][_termsKey(p.stage, p.provider)];
+        if (t.maxCount == 0) revert JobMarketProviderNotQuoted(p.stage, p.provider);
+        if (_members[jobId][p.provider].faulted) revert JobMarketProviderFaulted(p.provider, jobId);
+        if (p.count <= t.served) revert JobMarketProviderCountNotIncreasing(p.count, t.served);
+        if (p.count > t.maxCount) revert JobMarketProviderCountAboveQuote(p.count, t.maxCount);
+        bytes32 digest = _hashTypedDataV4(
+            ReceiptHashing.providerReceiptHash(JobId.unwrap(jobId), p.stage, p.count, p.root, outputRoot)
+        );
+        address signer = _recover(digest, p.signature);
+        if (signer != p.provider) revert JobMarketBadProviderSignature(signer, p.provider);
+        // p.count > t.served was checked above.
+        unchecked {
+            newCount = p.count - t.served;
+        }
+        t.served = p.count;
+        emit ReceiptPartRecorded(jobId, _jobs[jobId].receiptCount, p.provider, p.stage, newCount, p.root);
+    }
+
+    function _credit(address account, JobId jobId, ModelId modelId, uint256 amount, CreditKind kind) private {
+        _credits[account] += amount;
+        emit Credited(account, jobId, modelId, amount, kind);
+    }
+
+    function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
+        (signer,,) = ECDSA.tryRecoverCalldata(digest, signature);
+    }
+
+    function _requireJob(JobId jobId) private view returns (Job storage j) {
+        j = _jobs[jobId];
+        if (j.status == JobStatus.None) revert JobMarketUnknownJob(jobId, _jobCount);
+    }
+
+    function _requireOpenJob(JobId jobId) private view returns (Job storage j) {
+        j = _requireJob(jobId);
+        if (j.status != JobStatus.Open) revert JobMarketJobNotOpen(jobId, j.status);
+    }
+
+    function _requirePendingReceipt(JobId jobId, Job storage j, uint256 receiptId) private view returns (Receipt storage r) {
+        if (receiptId >= j.receiptCount) revert JobMarketUnknownReceipt(receiptId, j.receiptCount);
+        r = _receipts[jobId][receiptId];
+        if (r.status != ReceiptStatus.Pending) revert JobMarketReceiptNotPending(receiptId, r.status);
+    }
+
+    function _termsKey(uint256 stage, address provider) private pure returns (bytes32) {
+        return bytes32((stage << 160) | uint160(provider));
+    }
+}
