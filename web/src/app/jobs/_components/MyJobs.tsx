@@ -1,0 +1,92 @@
+"use client";
+import Link from "next/link";
+import { useEffect, useMemo, useState } from "react";
+import { useConnection } from "wagmi";
+import type { Abi } from "viem";
+import { useIndex } from "@/hooks/useIndex";
+import { useContracts } from "@/hooks/useContracts";
+import { useChainNow } from "@/hooks/useChainNow";
+import { useTx } from "@/hooks/useTx";
+import { canClose, jobStatus, jobsFromEvents, type JobInfo } from "@/lib/jobs";
+import { modelsFromEvents } from "@/lib/models";
+import { loadSessionKey } from "@/lib/session";
+import { formatAmount, formatDuration, shortAddress } from "@/lib/format";
+import { jobMarketAbi, TOKEN_SYMBOL } from "@/lib/contracts";
+import { ChainState } from "@/components/DataState";
+import { TxStatus } from "@/components/TxStatus";
+
+export function MyJobs() {
+  const { address, isConnected } = useConnection();
+  const index = useIndex();
+  const c = useContracts();
+  const now = useChainNow();
+  const jobs = useMemo(() => (address ? jobsFromEvents(index.data?.events ?? [], { market: c.market, buyer: address }) : []), [index.data, c.market, address]);
+  const names = useMemo(() => new Map(modelsFromEvents(index.data?.events ?? [], c.registry).map((m) => [m.id, m.name])), [index.data, c.registry]);
+  if (!isConnected) return <p className="muted">Connect your wallet to see the jobs you opened.</p>;
+  return (
+    <>
+      <ChainState isLoading={index.isLoading} error={index.error} />
+      {index.data && jobs.length === 0 && <p className="muted" data-testid="no-jobs">You have not opened any job yet. Pick a model in the <Link href="/">marketplace</Link>.</p>}
+      <div data-testid="job-list">
+        {jobs.map((j) => <JobCard key={j.id} job={j} now={now} modelName={names.get(j.modelId) ?? `Model #${j.modelId}`} chainId={c.chainId ?? 0} />)}
+      </div>
+    </>
+  );
+}
+
+function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; modelName: string; chainId: number }) {
+  const c = useContracts();
+  const tx = useTx();
+  const status = jobStatus(job, now);
+  const [hasKey, setHasKey] = useState(false);
+  useEffect(() => setHasKey(Boolean(loadSessionKey(window.localStorage, chainId, job.id))), [chainId, job.id]);
+  const pill = status === "open" ? "ok" : status === "closed" ? "" : "warn";
+  const spent = job.receipts.reduce((a, r) => a + (r.settledAmount ?? 0n), 0n);
+  return (
+    <section className="card" data-testid="job-card" data-job-id={job.id}>
+      <div className="spread">
+        <h3>Job #{job.id} · <Link href={`/models/${job.modelId}`}>{modelName}</Link></h3>
+        <span className={`pill ${pill}`} data-testid="job-status">{status}</span>
+      </div>
+      <div className="stats">
+        <div className="stat"><span className="value" data-testid="job-used">{job.used} / {job.maxInferences}</span><span className="label">inferences used</span></div>
+        <div className="stat"><span className="value">{formatAmount(job.escrow)}</span><span className="label">escrow ({TOKEN_SYMBOL})</span></div>
+        <div className="stat"><span className="value">{formatAmount(spent)}</span><span className="label">settled so far</span></div>
+        <div className="stat"><span className="value">{job.closed ? "—" : now < job.expiresAt ? formatDuration(job.expiresAt - now) : "expired"}</span><span className="label">until expiry</span></div>
+      </div>
+      <p className="muted small">
+        Session key <span className="mono">{shortAddress(job.sessionKey)}</span> {hasKey ? "kept in this browser" : "not in this browser"} ·
+        providers {job.providers.map((p) => `stage ${p.stage}: ${shortAddress(p.provider)}`).join(", ")}
+      </p>
+      <h4>Receipts</h4>
+      {job.receipts.length === 0 ? <p className="muted small">No receipt submitted yet.</p> : (
+        <table>
+          <thead><tr><th>#</th><th>Requests</th><th>Submitted by</th><th>Spot checks</th><th className="num">Settled</th></tr></thead>
+          <tbody>
+            {job.receipts.map((r) => (
+              <tr key={r.receiptId}>
+                <td>{r.receiptId}</td>
+                <td>{r.from}–{r.to - 1}</td>
+                <td className="mono">{shortAddress(r.submitter)}</td>
+                <td>{r.faults.length ? r.faults.map((f, i) => <div key={i} className="error small">{shortAddress(f.provider)} {f.reason}, slashed {formatAmount(f.slashed)}</div>) : r.settled ? <span className="ok small">passed</span> : <span className="muted small">challenge window open</span>}</td>
+                <td className="num">{r.settled ? `${formatAmount(r.settledAmount ?? 0n)} ${TOKEN_SYMBOL}` : "pending"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {job.closed ? (
+        <p className="muted">Closed; refunded {formatAmount(job.refund ?? 0n)} {TOKEN_SYMBOL} of unused escrow (credited, withdraw on the Earnings page).</p>
+      ) : (
+        <div className="row" style={{ marginTop: 10 }}>
+          <button className="btn secondary" disabled={!canClose(job, now) || tx.busy} data-testid="close-job"
+            onClick={() => void tx.run([{ address: c.market!, abi: jobMarketAbi as Abi, functionName: "closeJob", args: [BigInt(job.id)], label: "Close job and refund" }])}>
+            Close and refund unused escrow
+          </button>
+          {!canClose(job, now) && <span className="muted small">Possible once the job has expired or is used up and no receipt is pending.</span>}
+        </div>
+      )}
+      <TxStatus state={tx.state} />
+    </section>
+  );
+}
