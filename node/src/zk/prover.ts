@@ -1,0 +1,183 @@
+// Proves executions of a model's int8 head for disputes: a long-lived snarkjs worker thread
+// (curve and artifacts loaded once) makes the witness and the Groth16 proof from a stage's
+// revealed input. close() terminates snarkjs' curve workers, so the process exits cleanly.
+import { Worker } from "node:worker_threads";
+import { logger } from "@libp2p/logger";
+import type { Int8DenseParams } from "../models/int8.ts";
+import { int8DenseReference } from "../models/int8.ts";
+import { builtInstance, ROOT } from "./artifacts.ts";
+import { headCircuitInput, toBytes32, validateHead, weightsCommitment } from "./commit.ts";
+import { ZkInputError, ZkProverClosedError, ZkProverTimeoutError, ZkWitnessError } from "./errors.ts";
+import { encodeStageProof, headHashes, type Hex } from "./proof.ts";
+import type { ProverReply, ProverRequest, ProverWorkerData } from "./prover-worker.ts";
+
+const log = logger("shardmesh:zk");
+const WORKER_URL = new URL("./prover-worker.ts", import.meta.url);
+
+/** Default circuit instance: the project's digits head (circuits/circuits.json). */
+export const DEFAULT_HEAD_INSTANCE = "digits-head";
+/** Default time one proof may take before it fails with ZkProverTimeoutError. */
+export const DEFAULT_PROVE_TIMEOUT_MS = 120_000;
+
+export interface HeadProverInit {
+  /** Circuit instance in circuits/circuits.json. Default "digits-head". */
+  instance?: string;
+  /** Repository root holding circuits/ (default: this checkout). */
+  root?: string;
+  /** Per-proof timeout. Default 120 s. */
+  timeoutMs?: number;
+}
+
+export interface StageProof {
+  /** Bytes for IStageProofVerifier.verifyStage. */
+  readonly proof: Hex;
+  readonly weightsCommitment: Hex;
+  readonly inputHash: Hex;
+  readonly outputHash: Hex;
+  /** The head output the proof is about. */
+  readonly output: Int8Array;
+  readonly publicSignals: readonly bigint[];
+  readonly witnessMs: number;
+  readonly proveMs: number;
+}
+
+export interface ProveOptions {
+  /**
+   * The output to prove. Default: the head's true output for x. A different claim cannot be
+   * proven (the witness fails with ZkWitnessError), which is the point of the dispute.
+   */
+  claimedOutput?: Int8Array;
+  signal?: AbortSignal;
+}
+
+export interface HeadProver {
+  readonly weightsCommitment: Hex;
+  /** Proves that the head maps x to its output (or fails for a wrong claimedOutput). */
+  prove(x: Int8Array, options?: ProveOptions): Promise<StageProof>;
+  /** Stops the worker and snarkjs' curve threads. Pending proofs fail with ZkProverClosedError. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  resolve(reply: Extract<ProverReply, { type: "proved" } | { type: "failed" }>): void;
+  reject(err: Error): void;
+}
+
+/** Starts a prover for one head. Throws ZkArtifactMissingError when the circuit is not built. */
+export async function createHeadProver(head: Int8DenseParams, init: HeadProverInit = {}): Promise<HeadProver> {
+  validateHead(head);
+  const name = init.instance ?? DEFAULT_HEAD_INSTANCE;
+  const built = builtInstance(name, init.root ?? ROOT);
+  const { N, M, SHIFT } = built.instance.params;
+  if (N !== head.outputs || M !== head.inputs || SHIFT !== head.shift) {
+    throw new ZkInputError(`circuit ${name} is for ${M}→${N} heads with SHIFT ${SHIFT}, got ${head.inputs}→${head.outputs} with SHIFT ${head.shift}`);
+  }
+  const commitment = await weightsCommitment(head);
+  const timeoutMs = init.timeoutMs ?? DEFAULT_PROVE_TIMEOUT_MS;
+
+  let worker: Worker | undefined;
+  let ready: Promise<void> | undefined;
+  let closed = false;
+  let nextId = 1;
+  const pending = new Map<number, Pending>();
+
+  const failAll = (err: Error) => {
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  const startWorker = (): Promise<void> => {
+    const w = new Worker(WORKER_URL, { workerData: { wasm: built.wasm, zkey: built.zkey } satisfies ProverWorkerData });
+    worker = w;
+    log("prover worker started for %s", name);
+    return new Promise<void>((resolve, reject) => {
+      w.on("message", (msg: ProverReply) => {
+        if (msg.type === "ready") resolve();
+        else if (msg.type === "proved" || msg.type === "failed") {
+          const p = pending.get(msg.id);
+          pending.delete(msg.id);
+          p?.resolve(msg);
+        }
+      });
+      w.on("error", (err) => {
+        log.error("prover worker failed: %s", err.message);
+        reject(err);
+        failAll(new ZkProverClosedError(`prover worker failed: ${err.message}`));
+      });
+      w.on("exit", () => {
+        if (worker === w) {
+          worker = undefined;
+          ready = undefined;
+        }
+        failAll(new ZkProverClosedError("prover worker exited"));
+      });
+    });
+  };
+  const stopWorker = async (w: Worker): Promise<void> => {
+    const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
+    w.postMessage({ type: "close" } satisfies ProverRequest);
+    await exited;
+  };
+
+  return {
+    weightsCommitment: toBytes32(commitment),
+    async prove(x, options = {}) {
+      if (closed) throw new ZkProverClosedError("prover is closed");
+      const output = options.claimedOutput ?? int8DenseReference(head, x);
+      const input = headCircuitInput(head, commitment, x, output);
+      options.signal?.throwIfAborted();
+      ready ??= startWorker();
+      await ready;
+      const w = worker;
+      if (!w) throw new ZkProverClosedError("prover worker exited");
+      const id = nextId++;
+      const reply = await new Promise<Extract<ProverReply, { type: "proved" } | { type: "failed" }>>((resolve, reject) => {
+        const onAbort = () => {
+          pending.delete(id);
+          // A proof cannot be interrupted: drop the worker, the next proof starts a new one.
+          void w.terminate();
+          reject(new ZkProverTimeoutError(`proof ${id} aborted or timed out after ${timeoutMs} ms`));
+        };
+        const timer = setTimeout(onAbort, timeoutMs);
+        const signal = options.signal;
+        signal?.addEventListener("abort", onAbort, { once: true });
+        pending.set(id, {
+          resolve: (r) => {
+            clearTimeout(timer);
+            signal?.removeEventListener("abort", onAbort);
+            resolve(r);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            signal?.removeEventListener("abort", onAbort);
+            reject(e);
+          },
+        });
+        w.postMessage({ type: "prove", id, input } satisfies ProverRequest);
+      });
+      if (reply.type === "failed") {
+        if (reply.stage === "witness") throw new ZkWitnessError(`the claimed head output does not satisfy the circuit: ${reply.message}`);
+        throw new Error(`groth16 prove failed: ${reply.message}`);
+      }
+      log("proved %s in %d ms (witness %d ms)", name, Math.round(reply.proveMs), Math.round(reply.witnessMs));
+      return {
+        proof: encodeStageProof(reply.proof, reply.publicSignals),
+        weightsCommitment: toBytes32(commitment),
+        ...headHashes(x, output),
+        output,
+        publicSignals: reply.publicSignals.map(BigInt),
+        witnessMs: reply.witnessMs,
+        proveMs: reply.proveMs,
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const w = worker;
+      failAll(new ZkProverClosedError("prover closed"));
+      if (w) {
+        await ready?.catch(() => undefined);
+        await stopWorker(w);
+      }
+    },
+  };
+}
