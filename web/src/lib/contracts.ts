@@ -1,17 +1,18 @@
 // The one place the app gets ABIs and contract names. ABIs are generated from the Hardhat
 // artifacts (never hand-copied); addresses come from the deployments files at runtime.
 import type { Abi } from "viem";
-import { iJobMarketAbi, iModelRegistryAbi, iProviderStakingAbi, shardTokenAbi } from "./abi-fallback";
+import { adjudicatorAbi as generatedAdjudicatorAbi, jobMarketAbi as generatedJobMarketAbi, modelRegistryAbi as generatedModelRegistryAbi, providerStakingAbi, shardTokenAbi } from "@/generated/abis";
 import { standardErrorsAbi } from "./errors";
 import { contractAddress, type ChainDeployment } from "./deployments";
 
-export const jobMarketAbi = iJobMarketAbi;
-export const modelRegistryAbi = iModelRegistryAbi;
-export const stakingAbi = iProviderStakingAbi;
+export const jobMarketAbi = generatedJobMarketAbi;
+export const modelRegistryAbi = generatedModelRegistryAbi;
+export const stakingAbi = providerStakingAbi;
 export const tokenAbi = shardTokenAbi;
+export const adjudicatorAbi = generatedAdjudicatorAbi;
 
 /** Every custom error of every contract, so any revert decodes whichever contract raised it. */
-export const allErrorsAbi: Abi = [...jobMarketAbi, ...modelRegistryAbi, ...stakingAbi, ...tokenAbi, ...standardErrorsAbi].filter(
+export const allErrorsAbi: Abi = [...jobMarketAbi, ...modelRegistryAbi, ...stakingAbi, ...tokenAbi, ...adjudicatorAbi, ...standardErrorsAbi].filter(
   (item) => item.type === "error",
 ) as Abi;
 

@@ -19,6 +19,11 @@ export interface ReceiptInfo {
   settled: boolean;
   settledAmount?: bigint;
   faults: { provider: Address; reason: string; slashed: bigint }[];
+  /** Spot checks: requests sampled, samples resolved clean / not clean, disputes opened. */
+  samples: number;
+  clean: number;
+  unclean: number;
+  disputes: number;
 }
 
 export interface JobInfo {
@@ -53,12 +58,13 @@ export function canClose(j: JobInfo, nowSeconds: number): boolean {
 }
 
 const lower = (a: unknown) => String(a).toLowerCase();
+const adjudicatorEvents = new Set(["SamplesDrawn", "SampleResolved", "DisputeOpened"]);
 
 export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?: Address; buyer?: Address } = {}): JobInfo[] {
   const market = opts.market ? lower(opts.market) : undefined;
   const jobs = new Map<string, JobInfo>();
   for (const e of events) {
-    if (market && lower(e.address) !== market) continue;
+    if (market && lower(e.address) !== market && !adjudicatorEvents.has(e.name)) continue;
     const id = e.args.jobId === undefined ? undefined : String(e.args.jobId);
     if (e.name === "JobOpened" && id) {
       if (opts.buyer && lower(e.args.buyer) !== lower(opts.buyer)) continue;
@@ -76,7 +82,7 @@ export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?:
         job.providers.push({ stage: Number(e.args.stage), provider: e.args.provider as Address, price: e.args.price as bigint, maxCount: Number(e.args.maxCount), collateral: e.args.collateral as bigint });
         break;
       case "ReceiptSubmitted":
-        job.receipts.push({ receiptId: String(e.args.receiptId), from: Number(e.args.from), to: Number(e.args.to), outputRoot: e.args.outputRoot as Hex, submitter: e.args.submitter as Address, submittedBlock: e.blockNumber, settled: false, faults: [] });
+        job.receipts.push({ receiptId: String(e.args.receiptId), from: Number(e.args.from), to: Number(e.args.to), outputRoot: e.args.outputRoot as Hex, submitter: e.args.submitter as Address, submittedBlock: e.blockNumber, settled: false, faults: [], samples: 0, clean: 0, unclean: 0, disputes: 0 });
         job.used = Math.max(job.used, Number(e.args.to));
         break;
       case "ReceiptSettled": {
@@ -90,6 +96,21 @@ export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?:
       case "ProviderFaulted": {
         const r = job.receipts.find((x) => x.receiptId === String(e.args.receiptId));
         r?.faults.push({ provider: e.args.provider as Address, reason: faultReasons[Number(e.args.reason)] ?? `reason ${e.args.reason}`, slashed: e.args.slashed as bigint });
+        break;
+      }
+      case "SamplesDrawn": {
+        const r = job.receipts.find((x) => x.receiptId === String(e.args.receiptId));
+        if (r) r.samples = Number(e.args.samples);
+        break;
+      }
+      case "SampleResolved": {
+        const r = job.receipts.find((x) => x.receiptId === String(e.args.receiptId));
+        if (r) { if (e.args.clean) r.clean += 1; else r.unclean += 1; }
+        break;
+      }
+      case "DisputeOpened": {
+        const r = job.receipts.find((x) => x.receiptId === String(e.args.receiptId));
+        if (r) r.disputes += 1;
         break;
       }
       case "JobClosed":

@@ -68,7 +68,11 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
                 <td>{r.receiptId}</td>
                 <td>{r.from}–{r.to - 1}</td>
                 <td className="mono">{shortAddress(r.submitter)}</td>
-                <td>{r.faults.length ? r.faults.map((f, i) => <div key={i} className="error small">{shortAddress(f.provider)} {f.reason}, slashed {formatAmount(f.slashed)}</div>) : r.settled ? <span className="ok small">passed</span> : <span className="muted small">challenge window open</span>}</td>
+                <td data-testid="spot-checks">
+                  {r.samples > 0 && <div className="small">{r.samples} sampled · {r.clean} clean{r.unclean ? ` · ${r.unclean} not clean` : ""}{r.disputes ? ` · ${r.disputes} disputed` : ""}</div>}
+                  {r.faults.map((f, i) => <div key={i} className="error small">{shortAddress(f.provider)} {f.reason}, slashed {formatAmount(f.slashed)}</div>)}
+                  {r.faults.length === 0 && (r.settled ? <span className="ok small">passed</span> : <span className="muted small">{r.samples ? "checks in progress" : "awaiting sample draw"}</span>)}
+                </td>
                 <td className="num">{r.settled ? `${formatAmount(r.settledAmount ?? 0n)} ${TOKEN_SYMBOL}` : "pending"}</td>
               </tr>
             ))}
