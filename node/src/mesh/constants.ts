@@ -44,10 +44,14 @@ export const SHARD_CHUNK_MAX = 4 * 1024 * 1024;
 export const SHARD_PARALLEL_PEERS = 4;
 export const SHARD_CHUNK_TIMEOUT_MS = 15_000;
 
-/** Connection monitor: ping every second so a frozen peer is dropped in ~1-2 s. */
-export const PING_INTERVAL_MS = 1_000;
-export const PING_TIMEOUT_MIN_MS = 1_000;
-export const PING_TIMEOUT_MAX_MS = 3_000;
+/**
+ * Connection monitor: a frozen peer is dropped within ~2-7 s. A killed peer is noticed at once
+ * (the kernel closes its sockets); shorter ping timeouts caused false disconnects on a loaded
+ * 2-core machine, and hop deadlines cover frozen peers per request anyway.
+ */
+export const PING_INTERVAL_MS = 2_000;
+export const PING_TIMEOUT_MIN_MS = 2_000;
+export const PING_TIMEOUT_MAX_MS = 5_000;
 
 /** Trace store: how long tensors are kept (hashes are kept until pruned by receipts). */
 export const TRACE_RETENTION_MS = 24 * 60 * 60 * 1000;

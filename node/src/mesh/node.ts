@@ -10,6 +10,7 @@ import { ping } from "@libp2p/ping";
 import { gossipsub } from "@libp2p/gossipsub";
 import { kadDHT, passthroughMapper } from "@libp2p/kad-dht";
 import { bootstrap } from "@libp2p/bootstrap";
+import { KEEP_ALIVE } from "@libp2p/interface";
 import type { PrivateKey } from "@libp2p/interface";
 import {
   DHT_PROTOCOL,
@@ -36,7 +37,11 @@ export const YAMUX_MAX_WINDOW = 16 * 1024 * 1024;
 export const STREAM_INACTIVITY_MS = 10 * 60 * 1000;
 
 export async function createMeshNode(init: MeshNodeInit) {
-  const peerDiscovery = init.bootstrap?.length ? [bootstrap({ list: init.bootstrap, timeout: 10 })] : [];
+  // Bootstrap peers are tagged keep-alive: libp2p redials them whenever the connection drops
+  // (bootstrap itself dials only once), so a node that lost its only link rejoins the mesh.
+  const peerDiscovery = init.bootstrap?.length
+    ? [bootstrap({ list: init.bootstrap, timeout: 10, tagName: `${KEEP_ALIVE}-shardmesh-bootstrap` })]
+    : [];
   const services = {
     identify: identify(),
     ping: ping(),

@@ -92,6 +92,7 @@ export class PipelineClient {
       resolve = res;
       reject = rej;
     });
+    promise.catch(() => {}); // rejections are observed below; never unhandled if the write fails first
     hop.pending.set(requestId, { resolve, reject });
     const timer = setTimeout(() => {
       reject(new PipelineTimeoutError(`stage ${req.stage} on ${peer} did not answer within ${timeoutMs} ms`));

@@ -1,0 +1,73 @@
+// Test helper: provider processes (`shardmesh provider start --json`) as real children on
+// 127.0.0.1. Each child has an IPC channel and exits when it closes, so none outlives the test.
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+
+const BIN = new URL("../../../node/bin/shardmesh.js", import.meta.url).pathname;
+
+export interface ProviderProc {
+  child: ChildProcess;
+  peerId: string;
+  addr: string;
+  gateway: string | null;
+  events: Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+export async function startProviderProc(args: string[], timeoutMs = 60_000): Promise<ProviderProc> {
+  const child = spawn(process.execPath, [BIN, "provider", "start", ...args, "--json"], {
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+  });
+  const events: Record<string, unknown>[] = [];
+  let stderr = "";
+  child.stderr!.on("data", (d) => {
+    stderr += String(d);
+    if (process.env.SHARDMESH_TEST_STDERR) process.stderr.write(`[${args.join(" ").slice(0, 40)}] ${d}`);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const ready = new Promise<ProviderProc>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`provider not ready in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      let e: Record<string, unknown>;
+      try {
+        e = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      events.push(e);
+      if (e.event === "ready") {
+        clearTimeout(timer);
+        resolve({ child, peerId: String(e.peerId), addr: (e.addrs as string[])[0], gateway: (e.gateway as string | null) ?? null, events, exited });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`provider exited (${code}) before ready: ${stderr}`));
+    });
+  });
+  return ready;
+}
+
+/** SIGKILL (or another signal) by PID, then wait for the exit. */
+export async function stopProc(p: ProviderProc | undefined, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill(signal);
+  await p.exited;
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+}
