@@ -1,7 +1,8 @@
-// Proves executions of a model's int8 head for disputes: a long-lived snarkjs worker thread
-// (curve and artifacts loaded once) makes the witness and the Groth16 proof from a stage's
-// revealed input. close() terminates snarkjs' curve workers, so the process exits cleanly.
-import { Worker } from "node:worker_threads";
+// Proves executions of a model's int8 head for disputes: a long-lived snarkjs child process
+// (curve and artifacts loaded once; see prover-child.ts for why not a worker thread) makes the
+// witness and the Groth16 proof from a stage's revealed input. close() ends snarkjs' curve
+// threads and the child, so the node's process exits cleanly.
+import { fork, type ChildProcess } from "node:child_process";
 import { logger } from "@libp2p/logger";
 import type { Int8DenseParams } from "../models/int8.ts";
 import { int8DenseReference } from "../models/int8.ts";
@@ -9,10 +10,10 @@ import { builtInstance, ROOT } from "./artifacts.ts";
 import { headCircuitInput, toBytes32, validateHead, weightsCommitment } from "./commit.ts";
 import { ZkInputError, ZkProverClosedError, ZkProverTimeoutError, ZkWitnessError } from "./errors.ts";
 import { encodeStageProof, headHashes, type Hex } from "./proof.ts";
-import type { ProverReply, ProverRequest, ProverWorkerData } from "./prover-worker.ts";
+import type { ProverChildArgs, ProverReply, ProverRequest } from "./prover-child.ts";
 
 const log = logger("shardmesh:zk");
-const WORKER_URL = new URL("./prover-worker.ts", import.meta.url);
+const CHILD_PATH = new URL("./prover-child.ts", import.meta.url).pathname;
 
 /** Default circuit instance: the project's digits head (circuits/circuits.json). */
 export const DEFAULT_HEAD_INSTANCE = "digits-head";
@@ -54,7 +55,7 @@ export interface HeadProver {
   readonly weightsCommitment: Hex;
   /** Proves that the head maps x to its output (or fails for a wrong claimedOutput). */
   prove(x: Int8Array, options?: ProveOptions): Promise<StageProof>;
-  /** Stops the worker and snarkjs' curve threads. Pending proofs fail with ZkProverClosedError. */
+  /** Stops the prover process (and snarkjs' threads). Pending proofs fail with ZkProverClosedError. */
   close(): Promise<void>;
 }
 
@@ -75,7 +76,7 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
   const commitment = await weightsCommitment(head);
   const timeoutMs = init.timeoutMs ?? DEFAULT_PROVE_TIMEOUT_MS;
 
-  let worker: Worker | undefined;
+  let worker: ChildProcess | undefined;
   let ready: Promise<void> | undefined;
   let closed = false;
   let nextId = 1;
@@ -86,9 +87,15 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
     pending.clear();
   };
   const startWorker = (): Promise<void> => {
-    const w = new Worker(WORKER_URL, { workerData: { wasm: built.wasm, zkey: built.zkey } satisfies ProverWorkerData });
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT; // a child of a node:test file must not speak the test protocol
+    const args: ProverChildArgs = { wasm: built.wasm, zkey: built.zkey };
+    const w = fork(CHILD_PATH, [JSON.stringify(args)], { execArgv: [], env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
     worker = w;
-    log("prover worker started for %s", name);
+    // The witness calculator prints failed asserts; keep that out of the node's own output.
+    w.stdout?.on("data", (d: Buffer) => log("prover: %s", d.toString().trimEnd()));
+    w.stderr?.on("data", (d: Buffer) => log("prover: %s", d.toString().trimEnd()));
+    log("prover process %d started for %s", w.pid, name);
     return new Promise<void>((resolve, reject) => {
       w.on("message", (msg: ProverReply) => {
         if (msg.type === "ready") resolve();
@@ -99,22 +106,24 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
         }
       });
       w.on("error", (err) => {
-        log.error("prover worker failed: %s", err.message);
+        log.error("prover process failed: %s", err.message);
         reject(err);
-        failAll(new ZkProverClosedError(`prover worker failed: ${err.message}`));
+        failAll(new ZkProverClosedError(`prover process failed: ${err.message}`));
       });
-      w.on("exit", () => {
+      w.on("exit", (code, signal) => {
         if (worker === w) {
           worker = undefined;
           ready = undefined;
         }
-        failAll(new ZkProverClosedError("prover worker exited"));
+        reject(new ZkProverClosedError(`prover process exited (${code ?? signal})`));
+        failAll(new ZkProverClosedError(`prover process exited (${code ?? signal})`));
       });
     });
   };
-  const stopWorker = async (w: Worker): Promise<void> => {
+  const stopWorker = async (w: ChildProcess): Promise<void> => {
+    if (w.exitCode !== null || w.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
-    w.postMessage({ type: "close" } satisfies ProverRequest);
+    w.send({ type: "close" } satisfies ProverRequest);
     await exited;
   };
 
@@ -128,13 +137,13 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
       ready ??= startWorker();
       await ready;
       const w = worker;
-      if (!w) throw new ZkProverClosedError("prover worker exited");
+      if (!w) throw new ZkProverClosedError("prover process exited");
       const id = nextId++;
       const reply = await new Promise<Extract<ProverReply, { type: "proved" } | { type: "failed" }>>((resolve, reject) => {
         const onAbort = () => {
           pending.delete(id);
-          // A proof cannot be interrupted: drop the worker, the next proof starts a new one.
-          void w.terminate();
+          // A proof cannot be interrupted: drop the process, the next proof starts a new one.
+          w.kill();
           reject(new ZkProverTimeoutError(`proof ${id} aborted or timed out after ${timeoutMs} ms`));
         };
         const timer = setTimeout(onAbort, timeoutMs);
@@ -152,7 +161,7 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
             reject(e);
           },
         });
-        w.postMessage({ type: "prove", id, input } satisfies ProverRequest);
+        w.send({ type: "prove", id, input } satisfies ProverRequest);
       });
       if (reply.type === "failed") {
         if (reply.stage === "witness") throw new ZkWitnessError(`the claimed head output does not satisfy the circuit: ${reply.message}`);
