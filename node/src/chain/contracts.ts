@@ -1,0 +1,33 @@
+// Typed contract instances (generated ABIs + deployment addresses).
+import { getContract } from "viem";
+import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem";
+import {
+  adjudicatorAbi,
+  jobMarketAbi,
+  modelRegistryAbi,
+  providerStakingAbi,
+  shardTokenAbi,
+} from "../generated/abis.ts";
+import type { Deployment } from "./deployments.ts";
+
+export type ShardWallet = WalletClient<Transport, Chain | undefined, Account>;
+
+export interface ChainClients {
+  public: PublicClient;
+  wallet?: ShardWallet;
+}
+
+/** viem contract instances for every ShardMesh contract of a deployment. */
+export function shardMeshContracts(deployment: Deployment, clients: ChainClients) {
+  const client = clients.wallet ? { public: clients.public, wallet: clients.wallet } : { public: clients.public };
+  const c = deployment.contracts;
+  return {
+    token: getContract({ address: c.ShardToken.address, abi: shardTokenAbi, client }),
+    staking: getContract({ address: c.ProviderStaking.address, abi: providerStakingAbi, client }),
+    registry: getContract({ address: c.ModelRegistry.address, abi: modelRegistryAbi, client }),
+    market: getContract({ address: c.JobMarket.address, abi: jobMarketAbi, client }),
+    adjudicator: getContract({ address: c.Adjudicator.address, abi: adjudicatorAbi, client }),
+  };
+}
+
+export type ShardMeshContracts = ReturnType<typeof shardMeshContracts>;

@@ -1,0 +1,120 @@
+// EIP-712 typed data for quotes and receipts, mirroring contracts/libraries/ReceiptHashing.sol.
+// Domain: { name: "ShardMesh", version: "1", chainId, verifyingContract: JobMarket } (docs/PROTOCOL.md).
+import type { Address, Hex, TypedDataDomain } from "viem";
+
+export const EIP712_NAME = "ShardMesh";
+export const EIP712_VERSION = "1";
+
+export const quoteTypes = {
+  Quote: [
+    { name: "modelId", type: "uint256" },
+    { name: "stage", type: "uint16" },
+    { name: "provider", type: "address" },
+    { name: "price", type: "uint96" },
+    { name: "maxCount", type: "uint32" },
+    { name: "expiry", type: "uint64" },
+    { name: "nonce", type: "uint256" },
+  ],
+} as const;
+
+export const buyerReceiptTypes = {
+  BuyerReceipt: [
+    { name: "jobId", type: "uint256" },
+    { name: "count", type: "uint32" },
+    { name: "outputRoot", type: "bytes32" },
+  ],
+} as const;
+
+export const providerReceiptTypes = {
+  ProviderReceipt: [
+    { name: "jobId", type: "uint256" },
+    { name: "stage", type: "uint16" },
+    { name: "count", type: "uint32" },
+    { name: "root", type: "bytes32" },
+    { name: "outputRoot", type: "bytes32" },
+  ],
+} as const;
+
+/** A provider's offer for one stage of one model (the JobMarket `Quote` struct). */
+export interface Quote {
+  modelId: bigint;
+  stage: number;
+  provider: Address;
+  price: bigint;
+  maxCount: number;
+  expiry: bigint;
+  nonce: bigint;
+}
+
+/** A quote with its provider's signature, as `openJob` takes it. */
+export interface SignedQuote {
+  quote: Quote;
+  signature: Hex;
+}
+
+/** The session key's statement: requests [0, count) of the job are answered under outputRoot. */
+export interface BuyerReceipt {
+  jobId: bigint;
+  count: number;
+  outputRoot: Hex;
+}
+
+/** A stage provider's statement: it served `count` requests of the job at `stage` so far; this
+ *  receipt's leaves are under `root`, and it checked the buyer tree `outputRoot` (its route entries). */
+export interface ProviderReceipt {
+  jobId: bigint;
+  stage: number;
+  count: number;
+  root: Hex;
+  outputRoot: Hex;
+}
+
+/** Anything that signs EIP-712 typed data: a viem LocalAccount, or `walletSigner(wallet)`. */
+export interface TypedDataSigner {
+  signTypedData(typedData: {
+    domain: TypedDataDomain;
+    types: Record<string, readonly { name: string; type: string }[]>;
+    primaryType: string;
+    message: Record<string, unknown>;
+  }): Promise<Hex>;
+}
+
+/** The domain quotes and receipts are signed under. */
+export function shardMeshDomain(chainId: number | bigint, jobMarket: Address): TypedDataDomain {
+  return { name: EIP712_NAME, version: EIP712_VERSION, chainId: Number(chainId), verifyingContract: jobMarket };
+}
+
+export function quoteTypedData(domain: TypedDataDomain, quote: Quote) {
+  return { domain, types: quoteTypes, primaryType: "Quote" as const, message: { ...quote } };
+}
+
+export function buyerReceiptTypedData(domain: TypedDataDomain, receipt: BuyerReceipt) {
+  return { domain, types: buyerReceiptTypes, primaryType: "BuyerReceipt" as const, message: { ...receipt } };
+}
+
+export function providerReceiptTypedData(domain: TypedDataDomain, receipt: ProviderReceipt) {
+  return { domain, types: providerReceiptTypes, primaryType: "ProviderReceipt" as const, message: { ...receipt } };
+}
+
+export async function signQuote(signer: TypedDataSigner, domain: TypedDataDomain, quote: Quote): Promise<SignedQuote> {
+  return { quote, signature: await signer.signTypedData(quoteTypedData(domain, quote)) };
+}
+
+export function signBuyerReceipt(signer: TypedDataSigner, domain: TypedDataDomain, receipt: BuyerReceipt): Promise<Hex> {
+  return signer.signTypedData(buyerReceiptTypedData(domain, receipt));
+}
+
+export function signProviderReceipt(signer: TypedDataSigner, domain: TypedDataDomain, receipt: ProviderReceipt): Promise<Hex> {
+  return signer.signTypedData(providerReceiptTypedData(domain, receipt));
+}
+
+/** Adapts a viem WalletClient-like object (`signTypedData({ account, ... })`) to a TypedDataSigner. */
+export function walletSigner(wallet: {
+  account?: { address: Address } | undefined;
+  signTypedData: (args: never) => Promise<Hex>;
+}): TypedDataSigner {
+  return {
+    signTypedData: (typedData) =>
+      (wallet.signTypedData as (args: unknown) => Promise<Hex>)({ account: wallet.account, ...typedData }),
+  };
+}
