@@ -49,7 +49,9 @@ export class ChainedPipeline {
     let bag = inputs;
     let inputHash = options.hashes ? bagHash(bag) : undefined;
     for (let s = 0; s < this.runners.length; s++) {
-      const r = await this.runners[s].runDetailed(bag, options);
+      // Hops after the first are produced here and owned by the pipeline: move, don't copy.
+      const own = s > 0 ? { transferInputs: true, trusted: true } : {};
+      const r = await this.runners[s].runDetailed(bag, { ...options, ...own });
       bag = r.bag;
       const outputHash = options.hashes ? bagHash(bag) : undefined;
       stages.push({ stage: s, ms: r.totalMs, computeMs: r.computeMs, inputHash, outputHash });

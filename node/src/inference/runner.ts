@@ -54,6 +54,13 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Overrides the runner's timeout for this request. */
   timeoutMs?: number;
+  /**
+   * Move (transfer) the input buffers to the worker instead of copying them: the caller's
+   * tensors that are not forwarded become unusable (detached). For pipelines that own their hops.
+   */
+  transferInputs?: boolean;
+  /** Skip the NaN/Inf scan (inputs produced by a trusted local stage). */
+  trusted?: boolean;
 }
 
 export interface RunResult {
@@ -88,6 +95,7 @@ interface Job {
   resolve(r: RunResult): void;
   reject(e: Error): void;
   settled: boolean;
+  transfer: boolean;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
   signal?: AbortSignal;
@@ -247,7 +255,7 @@ export class StageRunner {
     if (this.closed) return Promise.reject(new RunnerClosedError(`${this.label} is closed`));
     if (options.signal?.aborted) return Promise.reject(new InferenceAbortedError(`${this.label}: aborted before start`));
     try {
-      this.checkBag(bag);
+      this.checkBag(bag, options.trusted === true);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -265,6 +273,7 @@ export class StageRunner {
         bytes,
         start: performance.now(),
         settled: false,
+        transfer: options.transferInputs === true,
         resolve,
         reject,
         signal: options.signal,
@@ -282,20 +291,21 @@ export class StageRunner {
   }
 
   /** Validates the incoming hop bag: exactly the stage inputs plus forwarded tensors. */
-  checkBag(bag: TensorBag): void {
+  checkBag(bag: TensorBag, trusted = false): void {
+    const limits = trusted ? { ...this.opts.limits, requireFinite: false } : this.opts.limits;
     const wanted = new Set([...this.inputs.map((t) => t.name), ...this.forward]);
     for (const name of wanted) if (!bag[name]) throw new BagMismatchError(`${this.label}: missing tensor ${name}`);
     for (const name of Object.keys(bag)) if (!wanted.has(name)) throw new BagMismatchError(`${this.label}: unexpected tensor ${name}`);
     for (const info of this.inputs) {
       const t = bag[info.name];
-      validateTensor(t, this.opts.limits, `${this.label} input ${info.name}`);
+      validateTensor(t, limits, `${this.label} input ${info.name}`);
       if (t.dtype !== info.dtype) throw new TensorDtypeError(`${this.label} input ${info.name}: dtype ${t.dtype}, expected ${info.dtype}`);
       const s = info.shape;
       if (s === null) continue;
       const ok = s.length === t.dims.length && s.every((d, i) => typeof d === "string" || d === t.dims[i]);
       if (!ok) throw new TensorShapeError(`${this.label} input ${info.name}: dims [${t.dims.join(",")}], expected [${s.join(",")}]`);
     }
-    for (const name of this.forward) validateTensor(bag[name], this.opts.limits, `${this.label} forwarded ${name}`);
+    for (const name of this.forward) validateTensor(bag[name], limits, `${this.label} forwarded ${name}`);
   }
 
   private settle(job: Job, err: Error | null, result?: RunResult): void {
@@ -351,8 +361,17 @@ export class StageRunner {
       for (const info of this.inputs) {
         feeds[info.name] = jobs.length === 1 ? toFeed(first.bag[info.name]) : concat0(jobs.map((j) => j.bag[info.name]));
       }
-      // Inputs are copied (structured clone), so callers keep their tensors intact.
-      slot.worker.postMessage({ id: slot.runId, feeds });
+      // Inputs are copied (structured clone) so callers keep their tensors intact, unless the
+      // caller allowed a transfer; forwarded tensors are never moved.
+      const transfer: ArrayBuffer[] = [];
+      if (jobs.length === 1 && first.transfer) {
+        for (const info of this.inputs) {
+          const buf = first.bag[info.name].data.buffer as ArrayBuffer;
+          const whole = first.bag[info.name].data.byteLength === buf.byteLength;
+          if (whole && !this.forward.includes(info.name) && !transfer.includes(buf)) transfer.push(buf);
+        }
+      }
+      slot.worker.postMessage({ id: slot.runId, feeds }, transfer);
     }
   }
 

@@ -41,6 +41,11 @@ export interface PlanOptions {
 
 export interface SplitOptions {
   runtime?: Partial<RuntimeInfo>;
+  /**
+   * Declare every stage input/output with the dims observed at the probe input (no symbolic
+   * dims): onnxruntime can then plan memory statically. Stages then accept only that shape.
+   */
+  staticShapes?: boolean;
   zk?: ZkStageInfo;
   onProgress?: OnProgress;
 }
@@ -140,7 +145,8 @@ export class ModelToolkit {
     const a = this.analysis;
     const bounds = [0, ...cuts, a.n];
     progress({ phase: "split", done: 0, total: bounds.length - 1 });
-    const stages = splitAt(this.model, a, this.profile.types, cuts);
+    const types = o.staticShapes ? this.staticTypes() : this.profile.types;
+    const stages = splitAt(this.model, a, types, cuts);
     progress({ phase: "split", done: stages.length, total: stages.length });
     const total = this.totalFlops || 1;
     const producedBy = (t: string) => {
@@ -148,7 +154,7 @@ export class ModelToolkit {
       return p < 0 ? -1 : bounds.findIndex((b, i) => p >= b && p < bounds[i + 1]);
     };
     const hops: HopInfo[] = cuts.map((c, i) => {
-      const tensors = crossing(a, c).map((t) => ({ ...this.profile.types.get(t)!, bytes: this.profile.bytes.get(t) ?? 0, producedBy: producedBy(t) }));
+      const tensors = crossing(a, c).map((t) => ({ ...types.get(t)!, bytes: this.profile.bytes.get(t) ?? 0, producedBy: producedBy(t) }));
       return { index: i, cut: c, tensors, bytes: tensors.reduce((s, t) => s + t.bytes, 0) };
     });
     const stageInfos: StageInfo[] = stages.map((s) => {
@@ -167,7 +173,7 @@ export class ModelToolkit {
         crossingBytes: s.index < hops.length ? hops[s.index].bytes : 0,
       };
     });
-    const info = (x: string): TensorInfo => this.profile.types.get(x)!;
+    const info = (x: string): TensorInfo => types.get(x)!;
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       model: {
@@ -186,6 +192,15 @@ export class ModelToolkit {
     };
     validateManifest(manifest);
     return { manifest, hash: manifestHash(manifest), stages };
+  }
+
+  private staticTypes(): Map<string, TensorInfo> {
+    const out = new Map<string, TensorInfo>();
+    for (const [name, t] of this.profile.types) {
+      const dims = this.profile.dims.get(name);
+      out.set(name, dims ? { ...t, shape: [...dims] } : t);
+    }
+    return out;
   }
 
   /** Writes stage files and manifest.json into `dir`; returns the manifest path. */
