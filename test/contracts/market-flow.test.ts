@@ -1,0 +1,146 @@
+// Job market happy paths: open (approve and permit), receipts with several providers per stage,
+// sampling + reveals, settlement with royalty / verifier / treasury fees, withdrawals, close + refund.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseSignature } from "viem";
+import {
+  PRICE,
+  ROLE,
+  addr,
+  buildReceipt,
+  devAccount,
+  networkHelpers,
+  openJob,
+  passWindows,
+  publicClient,
+  quote,
+  revealAll,
+  straight,
+  submit,
+  threeStageFixture,
+  viem,
+  wallets,
+} from "./helpers.ts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+
+describe("JobMarket flow", () => {
+  it("opens a job with approve: escrow = max × (prices + royalty + verifier + treasury fee), collateral locked", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const before = await f.token.read.balanceOf([addr(ROLE.buyer)]);
+    const job = await openJob(f);
+    const j = await f.market.read.job([job.jobId]);
+    // 3 stages × 0.001 = 0.003 per inference; fees 500 + 100 + 100 bps = 7% → 0.00321 × 1000
+    assert.equal(j.escrow, 1000n * (3n * PRICE + (3n * PRICE * 700n) / 10_000n));
+    assert.equal(before - (await f.token.read.balanceOf([addr(ROLE.buyer)])), j.escrow);
+    assert.equal(j.stageCount, 3);
+    assert.equal(j.sessionKey, job.session.address);
+    // collateral = min(maxCount, maxInferences) × price × 2
+    assert.equal(await f.market.read.collateralOf([job.jobId, addr(ROLE.p1)]), 1000n * PRICE * 2n);
+    assert.equal((await f.staking.read.stakeOf([addr(ROLE.p1)])).locked, 1000n * PRICE * 2n);
+  });
+
+  it("opens a job with a permit in one transaction", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const session = privateKeyToAccount(generatePrivateKey());
+    const quotes = [await quote(f, ROLE.p1, 0), await quote(f, ROLE.p2, 1), await quote(f, ROLE.p3, 2)];
+    const now = await networkHelpers.time.latest();
+    const request = { modelId: f.modelId, maxInferences: 10, expiresAt: BigInt(now + 3600), sessionKey: session.address };
+    const escrow = await f.market.read.escrowFor([request, quotes]);
+    const deadline = BigInt(now + 600);
+    const buyer = devAccount(ROLE.buyer);
+    const nonce = await f.token.read.nonces([buyer.address]);
+    const sig = await buyer.signTypedData({
+      domain: { name: "ShardMesh Token", version: "1", chainId: f.chainId, verifyingContract: f.token.address },
+      types: {
+        Permit: [
+          { name: "owner", type: "address" },
+          { name: "spender", type: "address" },
+          { name: "value", type: "uint256" },
+          { name: "nonce", type: "uint256" },
+          { name: "deadline", type: "uint256" },
+        ],
+      },
+      primaryType: "Permit",
+      message: { owner: buyer.address, spender: f.market.address, value: escrow, nonce, deadline },
+    });
+    const { v, r, s } = parseSignature(sig);
+    await viem.assertions.emitWithArgs(
+      f.market.write.openJobWithPermit([request, quotes, { deadline, v: Number(v), r, s }], { account: wallets[ROLE.buyer].account }),
+      f.market,
+      "JobOpened",
+      [1n, buyer.address, f.modelId, session.address, 10n, escrow, request.expiresAt],
+    );
+    assert.equal(await f.token.read.allowance([buyer.address, f.market.address]), 0n);
+  });
+
+  it("runs receipt → samples → reveals → settle → withdraw, with two providers on one stage", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const job = await openJob(f, [[0, ROLE.p1], [1, ROLE.p2], [1, ROLE.p4], [2, ROLE.p3]]);
+    // stage 1 load-balanced: even requests to p2, odd to p4
+    const route = (i: number, s: number) => (s === 1 ? (i % 2 === 0 ? ROLE.p2 : ROLE.p4) : s === 0 ? ROLE.p1 : ROLE.p3);
+    const r = await buildReceipt(f, job, 40, { route });
+    assert.equal(r.parts.length, 4);
+    const receiptId = await submit(f, job, r, ROLE.p1);
+    const stored = await f.market.read.receipt([job.jobId, receiptId]);
+    assert.equal(stored.from, 0);
+    assert.equal(stored.to, 40);
+    assert.equal(stored.outputRoot, r.outputRoot);
+
+    const indices = await revealAll(f, job, r, receiptId);
+    assert.equal(indices.length, 1); // 40 × 1000 ppm → ceil = 1
+    const [clear] = await f.adjudicator.read.isClear([job.jobId, receiptId]);
+    assert.equal(clear, true);
+    await passWindows(f);
+    const verifier = await f.adjudicator.read.receiptVerifier([job.jobId, receiptId]);
+    assert.ok([addr(ROLE.v1), addr(ROLE.v2), addr(ROLE.v3)].includes(verifier), `verifier ${verifier} is a staked non-provider`);
+    await f.market.write.settle([job.jobId, receiptId, r.records]);
+
+    const pay = 40n * PRICE;
+    assert.equal(await f.market.read.credits([addr(ROLE.p1)]), pay);
+    assert.equal(await f.market.read.credits([addr(ROLE.p2)]), 20n * PRICE);
+    assert.equal(await f.market.read.credits([addr(ROLE.p4)]), 20n * PRICE);
+    const providerPay = 3n * pay;
+    assert.equal(await f.market.read.credits([addr(ROLE.publisher)]), (providerPay * 500n) / 10_000n);
+    assert.equal(await f.market.read.credits([verifier]), (providerPay * 100n) / 10_000n);
+    assert.equal(await f.market.read.credits([addr(ROLE.treasury)]), (providerPay * 100n) / 10_000n);
+
+    const before = await f.token.read.balanceOf([addr(ROLE.p2)]);
+    await f.market.write.withdraw({ account: wallets[ROLE.p2].account });
+    assert.equal((await f.token.read.balanceOf([addr(ROLE.p2)])) - before, 20n * PRICE);
+    assert.equal(await f.market.read.credits([addr(ROLE.p2)]), 0n);
+  });
+
+  it("takes a second receipt with counts that only grow and closes after expiry with a refund", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const job = await openJob(f);
+    const r1 = await buildReceipt(f, job, 10, { route: straight(f) });
+    const id1 = await submit(f, job, r1);
+    const r2 = await buildReceipt(f, job, 15, { route: straight(f) });
+    const id2 = await submit(f, job, r2, ROLE.p3);
+    assert.equal(id2, 1n);
+    assert.equal((await f.market.read.receipt([job.jobId, id2])).from, 10);
+    assert.equal((await f.market.read.stageTerms([job.jobId, 0n, addr(ROLE.p1)])).served, 25);
+    for (const [r, id] of [[r1, id1], [r2, id2]] as const) await revealAll(f, job, r, id);
+    await passWindows(f);
+    await f.market.write.settle([job.jobId, id1, r1.records]);
+    await f.market.write.settle([job.jobId, id2, r2.records]);
+    await networkHelpers.time.increase(86_400);
+    const escrowLeft = (await f.market.read.job([job.jobId])).escrow;
+    const spent = 25n * 3n * PRICE + (25n * 3n * PRICE * 700n) / 10_000n;
+    assert.equal(escrowLeft, 1000n * (3n * PRICE + (3n * PRICE * 700n) / 10_000n) - spent);
+    await viem.assertions.emitWithArgs(
+      f.market.write.closeJob([job.jobId], { account: wallets[ROLE.stranger].account }),
+      f.market,
+      "JobClosed",
+      [job.jobId, addr(ROLE.buyer), f.modelId, escrowLeft],
+    );
+    assert.equal(await f.market.read.credits([addr(ROLE.buyer)]), escrowLeft);
+    assert.equal((await f.staking.read.stakeOf([addr(ROLE.p1)])).locked, 0n);
+    // contract balance = credits left to withdraw (no escrow, no bonds)
+    const holders = [ROLE.buyer, ROLE.p1, ROLE.p2, ROLE.p3, ROLE.p4, ROLE.publisher, ROLE.treasury, ROLE.v1, ROLE.v2, ROLE.v3].map(addr);
+    let sum = 0n;
+    for (const h of holders) sum += await f.market.read.credits([h]);
+    assert.equal(await f.token.read.balanceOf([f.market.address]), sum);
+    void publicClient;
+  });
+});
