@@ -22,12 +22,13 @@ export const summary = "inspect, split and run ONNX models (inspect | split | ru
 const USAGE = `usage:
   shardmesh model inspect <model.onnx> [--shape x=1,3,48,320] [--json]
   shardmesh model split <model.onnx> [--stages S | --cuts a,b,...] [--speeds 1,2,...] [--slack 0.1]
-                        [--shape x=1,3,48,320] [--exact] [--out dir]
+                        [--cost flops|latency] [--shape x=1,3,48,320] [--exact] [--out dir]
   shardmesh model run <manifest.json | model.onnx> (--image file.png | --random) [--task rec|det|cls]
                         [--shape x=1,3,48,320] [--repeat N]
 
   --shape   concrete dims of an input for profiling / --random (default: symbolic dims -> 1 or 64)
   --exact   stages run with graph optimisation disabled: chained == whole bit for bit
+  --cost    balance estimated FLOPs (default) or per-node latency measured with onnxruntime's profiler
   --speeds  relative speed of each stage's provider: a faster provider gets a bigger stage
   --task    how to pre/post-process --image (default: guessed from the model name)`;
 
@@ -115,6 +116,7 @@ async function split(argv: string[]): Promise<number> {
       cuts: { type: "string" },
       speeds: { type: "string" },
       slack: { type: "string" },
+      cost: { type: "string" },
       shape: { type: "string", multiple: true },
       exact: { type: "boolean" },
       out: { type: "string" },
@@ -130,7 +132,14 @@ async function split(argv: string[]): Promise<number> {
   if (speeds && speeds.length !== stages) throw new UsageError(`--speeds needs ${stages} values`);
   const bar = progressBar();
   const tk = await ModelToolkit.load(file, { probeInputs: shapes(values.shape), onProgress: bar });
-  const plan = cutsArg ? tk.describe(cutsArg, speeds) : tk.plan({ stages, speeds, slack: values.slack ? Number(values.slack) : undefined });
+  const cost = (values.cost ?? "flops") as "flops" | "latency";
+  if (cost !== "flops" && cost !== "latency") throw new UsageError(`--cost expects flops or latency; got ${values.cost}`);
+  if (cost === "latency" && !cutsArg) {
+    bar({ phase: "measure", done: 0, total: 1, detail: "profiling node latency" });
+    await tk.measureLatency();
+    bar({ phase: "measure", done: 1, total: 1 });
+  }
+  const plan = cutsArg ? tk.describe(cutsArg, speeds) : tk.plan({ stages, speeds, cost, slack: values.slack ? Number(values.slack) : undefined });
   const res = tk.split(plan.cuts, { runtime: values.exact ? { graphOptimizationLevel: "disabled", tolerance: 0 } : {}, onProgress: bar });
   const out = values.out ?? join(dirname(file), `${basename(file, ".onnx")}.${stages}stages`);
   const path = await tk.write(out, res, bar);

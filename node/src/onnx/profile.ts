@@ -124,3 +124,45 @@ export function nodeFlops(m: ModelProto, dims: Map<string, number[]>): number[] 
     }
   });
 }
+
+/**
+ * Measured per-node latency (µs) from onnxruntime's profiler: the model runs `runs` times with
+ * graph optimisation disabled (so kernels map 1:1 to nodes) and each node keeps its fastest
+ * time, which is robust to background load. Nodes without a kernel event cost 0.
+ */
+export async function measureNodeLatency(m: ModelProto, probe: Record<string, number[]>, runs = 5): Promise<number[]> {
+  const { mkdtemp, readdir, readFile, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const nodes = m.graph!.node ?? [];
+  const named: ModelProto = { ...m, graph: { ...m.graph, node: nodes.map((n, k) => ({ ...n, name: `n${k}` })) } };
+  const dir = await mkdtemp(join(tmpdir(), "shardmesh-prof-"));
+  const session = await ort.InferenceSession.create(encodeModel(named), {
+    graphOptimizationLevel: "disabled",
+    logSeverityLevel: 3,
+    enableCpuMemArena: false,
+    intraOpNumThreads: 1,
+    enableProfiling: true,
+    profileFilePrefix: join(dir, "p"),
+  });
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    session.inputMetadata.forEach((meta, i) => {
+      if (meta.isTensor) feeds[meta.name] = toOrt(probeTensor(meta.type as DType, probe[meta.name] ?? defaultProbeDims(meta.shape), i + 1));
+    });
+    for (let r = 0; r < runs; r++) await session.run(feeds);
+    session.endProfiling();
+    const file = (await readdir(dir)).find((f) => f.endsWith(".json"));
+    if (!file) throw new OnnxModelError("onnxruntime wrote no profile");
+    const events = JSON.parse(await readFile(join(dir, file), "utf8")) as Array<{ cat?: string; name?: string; dur?: number }>;
+    const best = new Array<number>(nodes.length).fill(Infinity);
+    for (const e of events) {
+      const m2 = e.cat === "Node" && e.name ? /^n(\d+)_kernel_time$/.exec(e.name) : null;
+      if (m2 && typeof e.dur === "number") best[Number(m2[1])] = Math.min(best[Number(m2[1])], e.dur);
+    }
+    return best.map((v) => (Number.isFinite(v) ? v : 0));
+  } finally {
+    await session.release();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

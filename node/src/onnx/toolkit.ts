@@ -18,9 +18,9 @@ import {
 } from "../inference/manifest.ts";
 import { analyse, crossing, crossingTotals, type Analysis } from "./analyse.ts";
 import { decodeModel, initializerStats, normaliseModel, OnnxModelError, type ModelProto } from "./model.ts";
-import { profileModel, type Profile } from "./profile.ts";
+import { measureNodeLatency, profileModel, type Profile } from "./profile.ts";
 import { describePlan, planCuts, type Plan } from "./plan.ts";
-import { splitAt, type StageGraph } from "./split.ts";
+import { splitAt, SplitError, type StageGraph } from "./split.ts";
 import type { Hex } from "viem";
 
 const log = logger("shardmesh:onnx");
@@ -35,6 +35,8 @@ export interface LoadOptions {
 
 export interface PlanOptions {
   stages: number;
+  /** Balance estimated FLOPs (default) or latency measured with measureLatency(). */
+  cost?: "flops" | "latency";
   speeds?: number[];
   slack?: number;
 }
@@ -130,9 +132,19 @@ export class ModelToolkit {
     };
   }
 
-  /** Automatic cuts for `stages` stages (FLOP-balanced, fewest crossing bytes within the slack). */
+  /** Per-node latency in µs measured by onnxruntime's profiler (cached). */
+  latency?: number[];
+
+  async measureLatency(runs = 5): Promise<number[]> {
+    this.latency ??= await measureNodeLatency(this.model, this.profile.probeInputs, runs);
+    return this.latency;
+  }
+
+  /** Automatic cuts for `stages` stages (cost-balanced, fewest crossing bytes within the slack). */
   plan(o: PlanOptions): Plan {
-    return planCuts({ cost: this.profile.flops, crossBytes: this.crossBytes, stages: o.stages, speeds: o.speeds, slack: o.slack });
+    if (o.cost === "latency" && !this.latency) throw new SplitError("call measureLatency() before planning by latency");
+    const cost = o.cost === "latency" ? this.latency! : this.profile.flops;
+    return planCuts({ cost, crossBytes: this.crossBytes, stages: o.stages, speeds: o.speeds, slack: o.slack });
   }
 
   describe(cuts: number[], speeds?: number[]): Plan {

@@ -84,3 +84,18 @@ describe("If/Loop subgraph captures", () => {
     }
   });
 });
+
+describe("latency-balanced planning", () => {
+  it("profiles per-node latency with onnxruntime and plans valid exact cuts from it", async () => {
+    const { toolkit, MODELS } = await import("./helpers.ts");
+    const tk = await toolkit("cls");
+    assert.throws(() => tk.plan({ stages: 2, cost: "latency" }), { name: "SplitError" });
+    const lat = await tk.measureLatency(2);
+    assert.equal(lat.length, tk.nodeCount);
+    assert.ok(lat.every((v) => v >= 0) && lat.reduce((a, b) => a + b, 0) > 0);
+    const plan = tk.plan({ stages: 3, cost: "latency" });
+    assert.equal(plan.cuts.length, 2);
+    const r = await chainedVsWhole(tk, MODELS.cls.file, plan.cuts, { x: randomTensor(MODELS.cls.dims, 9) }, "disabled");
+    assert.equal(r.diff, 0);
+  });
+});
