@@ -27,6 +27,8 @@ export const MAX_ATTEMPTS_PER_STAGE = 4;
 export const HOP_TIMEOUT_FACTOR = 8;
 export const HOP_TIMEOUT_SLACK_MS = 1_500;
 export const HOP_TIMEOUT_MIN_MS = 2_000;
+const ZERO_HASH = `0x${"0".repeat(64)}` as const;
+
 /** Latency assumed for a provider never measured. */
 export const DEFAULT_LATENCY_MS = 50;
 
@@ -82,16 +84,19 @@ export class Router {
   async run(
     modelId: string,
     input: WireBag,
-    options: { jobId?: string; index?: number; signal?: AbortSignal } = {},
+    options: { jobId?: string; index?: number; signal?: AbortSignal; hashes?: boolean } = {},
   ): Promise<RouteResult> {
     const stageCount = this.directory.stageCount(modelId);
     if (stageCount === 0) throw new RouterNoProviderError(`no provider serves model ${modelId}`);
-    const requestHash = toHex(bagHash(input));
+    // Hashing every hop costs ~20 ms per MiB of tensors; a caller that needs no hashes (and no
+    // job trace) can skip it with `hashes: false` (the hashes then read as zero).
+    const hashing = options.hashes !== false || options.jobId !== undefined;
+    const requestHash = hashing ? toHex(bagHash(input)) : ZERO_HASH;
     let bag = input;
     let hash = requestHash;
     const stages: StageTrace[] = [];
     for (let stage = 0; stage < stageCount; stage++) {
-      const hop = await this.runStage(modelId, stage, bag, hash, options);
+      const hop = await this.runStage(modelId, stage, bag, hash, hashing, options);
       stages.push(hop.trace);
       bag = hop.output;
       hash = hop.trace.outputHash;
@@ -104,6 +109,7 @@ export class Router {
     stage: number,
     bag: WireBag,
     bagHashHex: `0x${string}`,
+    hashing: boolean,
     options: { jobId?: string; index?: number; signal?: AbortSignal },
   ): Promise<{ output: WireBag; trace: StageTrace }> {
     const tried = new Set<string>();
@@ -131,7 +137,7 @@ export class Router {
           );
           output = res.output;
           inputHash = res.inputHash.byteLength ? toHex(res.inputHash) : bagHashHex;
-          outputHash = res.outputHash.byteLength ? toHex(res.outputHash) : toHex(bagHash(output));
+          outputHash = res.outputHash.byteLength ? toHex(res.outputHash) : hashing ? toHex(bagHash(output)) : ZERO_HASH;
         } else {
           const res = await this.client.call(
             peerIdFromString(choice.peerId),
@@ -141,7 +147,7 @@ export class Router {
           output = res.bag;
           // Untraced requests come back without hashes; hash here so the buyer always gets them.
           inputHash = res.inputHash.byteLength ? toHex(res.inputHash) : bagHashHex;
-          outputHash = res.outputHash.byteLength ? toHex(res.outputHash) : toHex(bagHash(output));
+          outputHash = res.outputHash.byteLength ? toHex(res.outputHash) : hashing ? toHex(bagHash(output)) : ZERO_HASH;
         }
         const ms = performance.now() - started;
         this.succeeded(st, ms);
