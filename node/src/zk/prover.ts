@@ -4,6 +4,7 @@
 // threads and the child, so the node's process exits cleanly.
 import { fork, type ChildProcess } from "node:child_process";
 import { logger } from "@libp2p/logger";
+import type { Groth16Proof } from "snarkjs";
 import type { Int8DenseParams } from "../models/int8.ts";
 import { int8DenseReference } from "../models/int8.ts";
 import { builtInstance, ROOT } from "./artifacts.ts";
@@ -38,6 +39,8 @@ export interface StageProof {
   /** The head output the proof is about. */
   readonly output: Int8Array;
   readonly publicSignals: readonly bigint[];
+  /** The proof as snarkjs returns it (for groth16.verify off chain). */
+  readonly groth16: Groth16Proof;
   readonly witnessMs: number;
   readonly proveMs: number;
 }
@@ -174,6 +177,7 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
         ...headHashes(x, output),
         output,
         publicSignals: reply.publicSignals.map(BigInt),
+        groth16: reply.proof,
         witnessMs: reply.witnessMs,
         proveMs: reply.proveMs,
       };
