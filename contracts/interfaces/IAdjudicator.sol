@@ -175,6 +175,9 @@ interface IAdjudicator {
     /// @notice Whether all samples of a receipt are resolved and no dispute is open.
     function isClear(JobId jobId, uint256 receiptId) external view returns (bool clear, uint256 openIssues);
 
+    /// @notice isClear and receiptVerifier in one call (what settlement needs).
+    function settlementCheck(JobId jobId, uint256 receiptId) external view returns (bool clear, uint256 openIssues, address verifier);
+
     /// @notice The verifier assigned to a receipt (zero when none was eligible).
     function receiptVerifier(JobId jobId, uint256 receiptId) external view returns (address);
 

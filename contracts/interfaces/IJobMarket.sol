@@ -70,20 +70,24 @@ interface IJobMarket {
         Settled
     }
 
-    /// @notice A job.
+    /// @notice A job. Packed in 5 slots: (buyer, maxInferences, count, stageCount, royaltyBps),
+    ///         (sessionKey, expiresAt, receiptCount), (publisher, pendingReceipts, fees, status,
+    ///         faultedProviders), modelId, escrow.
     struct Job {
         address buyer;
         uint32 maxInferences;
         uint32 count;
         uint16 stageCount;
         uint16 royaltyBps;
-        uint16 verifierFeeBps;
-        uint16 treasuryFeeBps;
-        JobStatus status;
         address sessionKey;
         uint64 expiresAt;
         uint32 receiptCount;
+        address publisher;
         uint32 pendingReceipts;
+        uint16 verifierFeeBps;
+        uint16 treasuryFeeBps;
+        JobStatus status;
+        uint8 faultedProviders;
         ModelId modelId;
         uint256 escrow;
     }

@@ -95,6 +95,20 @@ interface IModelRegistry {
     /// @param stage The stage index.
     function priceFloor(ModelId modelId, uint256 stage) external view returns (uint256);
 
+    /// @notice What spot checks need, without copying strings and price lists.
+    /// @param modelId The model.
+    function verificationParams(ModelId modelId)
+        external
+        view
+        returns (
+            uint16 stageCount,
+            uint32 samplingRatePpm,
+            bool hasZkStage,
+            uint16 zkStage,
+            bytes32 weightsCommitment,
+            IStageProofVerifier zkVerifier
+        );
+
     /// @notice The model's publisher (cheap lookup for settlement).
     /// @param modelId The model.
     function publisherOf(ModelId modelId) external view returns (address);

@@ -77,7 +77,8 @@ contract Adjudicator is IAdjudicator, AccessControl {
         uint256 k = c.samples;
         if (seed == bytes32(0)) {
             seed = _seedFor(jobId, receiptId, r);
-            k = Sampling.sampleCount(r.to - r.from, _registry.model(_market.job(jobId).modelId).params.samplingRatePpm);
+            (, uint32 rate,,,,) = _registry.verificationParams(_market.job(jobId).modelId);
+            k = Sampling.sampleCount(r.to - r.from, rate);
         }
         indices = new uint256[](k);
         for (uint256 j; j < k; ++j) indices[j] = Sampling.sampleIndex(seed, j, r.from, r.to - r.from);
@@ -190,8 +191,8 @@ contract Adjudicator is IAdjudicator, AccessControl {
         }
         address accused = _reveals[key][stage].provider;
         if (_market.isFaulted(jobId, accused)) revert AdjudicatorAlreadyFaulted(accused, jobId);
-        IModelRegistry.ModelParams memory p = _registry.model(_market.job(jobId).modelId).params;
-        DisputeKind kind = p.hasZkStage && p.zkStage == stage ? DisputeKind.ZkProof : DisputeKind.Committee;
+        (,, bool hasZk, uint16 zkStage,,) = _registry.verificationParams(_market.job(jobId).modelId);
+        DisputeKind kind = hasZk && zkStage == stage ? DisputeKind.ZkProof : DisputeKind.Committee;
         disputeId = _disputes.length;
         _disputed[key][stage] = true;
         c.openDisputes += 1;
@@ -221,13 +222,13 @@ contract Adjudicator is IAdjudicator, AccessControl {
         Dispute storage d = _requireOpenDispute(disputeId, DisputeKind.ZkProof);
         uint256 deadline = uint256(d.openedAt) + _market.windows().answer;
         if (_now() > deadline) revert AdjudicatorDeadlinePassed(_now(), deadline);
-        IModelRegistry.ModelParams memory p = _registry.model(_market.job(d.jobId).modelId).params;
+        (,,,, bytes32 commitment, IStageProofVerifier verifier) = _registry.verificationParams(_market.job(d.jobId).modelId);
         StageReveal memory rev = _reveals[_sampleKey(d.jobId, d.receiptId, d.sampleNo)][d.stage];
         bool valid;
-        try p.zkVerifier.verifyStage(p.weightsCommitment, rev.inputHash, rev.outputHash, proof) returns (bool ok) {
+        try verifier.verifyStage(commitment, rev.inputHash, rev.outputHash, proof) returns (bool ok) {
             valid = ok;
         } catch {}
-        if (!valid) revert AdjudicatorInvalidProof(disputeId, address(p.zkVerifier));
+        if (!valid) revert AdjudicatorInvalidProof(disputeId, address(verifier));
         _close(disputeId, d, DisputeStatus.Rejected);
         _payBond(d, _one(d.accused), _one(d.bond), IJobMarket.CreditKind.BondAward);
     }
@@ -317,6 +318,15 @@ contract Adjudicator is IAdjudicator, AccessControl {
     }
 
     /// @inheritdoc IAdjudicator
+    function settlementCheck(JobId jobId, uint256 receiptId) external view returns (bool clear, uint256 openIssues, address verifier) {
+        ReceiptCheck storage c = _checks[_receiptKey(jobId, receiptId)];
+        verifier = c.verifier;
+        if (c.samples == 0) return (false, type(uint256).max, verifier);
+        openIssues = uint256(c.samples) - c.resolved + c.openDisputes;
+        clear = openIssues == 0;
+    }
+
+    /// @inheritdoc IAdjudicator
     function receiptVerifier(JobId jobId, uint256 receiptId) external view returns (address) {
         return _checks[_receiptKey(jobId, receiptId)].verifier;
     }
@@ -369,8 +379,8 @@ contract Adjudicator is IAdjudicator, AccessControl {
         c = _checks[_receiptKey(jobId, receiptId)];
         if (c.seed != bytes32(0)) return (r, c);
         bytes32 seed = _seedFor(jobId, receiptId, r);
-        IJobMarket.Job memory j = _market.job(jobId);
-        uint256 k = Sampling.sampleCount(r.to - r.from, _registry.model(j.modelId).params.samplingRatePpm);
+        (, uint32 rate,,,,) = _registry.verificationParams(_market.job(jobId).modelId);
+        uint256 k = Sampling.sampleCount(r.to - r.from, rate);
         c.seed = seed;
         c.samples = uint8(k);
         c.verifier = VerifierDraw.draw(_staking, _market, jobId, seed, address(0), _minVerifierStake);

@@ -153,16 +153,17 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
         if (_now() < settlesAt) revert JobMarketChallengeWindowOpen(_now(), settlesAt);
         bytes32 partsHash = keccak256(abi.encode(parts));
         if (partsHash != r.partsHash) revert JobMarketPartsMismatch(partsHash, r.partsHash);
-        (bool clear, uint256 openIssues) = IAdjudicator(_adjudicator).isClear(jobId, receiptId);
+        (bool clear, uint256 openIssues, address verifier) = IAdjudicator(_adjudicator).settlementCheck(jobId, receiptId);
         if (!clear) revert JobMarketReceiptNotClear(receiptId, openIssues);
 
         r.status = ReceiptStatus.Settled;
         j.pendingReceipts -= 1;
         ModelId modelId = j.modelId;
         uint256 providerPay;
+        bool anyFaulted = j.faultedProviders != 0;
         for (uint256 i; i < parts.length; ++i) {
             PartRecord calldata p = parts[i];
-            if (_members[jobId][p.provider].faulted) continue;
+            if (anyFaulted && _members[jobId][p.provider].faulted) continue;
             uint256 pay = uint256(p.newCount) * _terms[jobId][_termsKey(p.stage, p.provider)].price;
             providerPay += pay;
             _credit(p.provider, jobId, modelId, pay, CreditKind.ProviderWork);
@@ -173,8 +174,7 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
         uint256 total = providerPay + royalty + verifierFee + treasuryFee;
         if (total > j.escrow) revert JobMarketInsufficientEscrow(j.escrow, total);
         j.escrow -= total;
-        if (royalty > 0) _credit(_registry.publisherOf(modelId), jobId, modelId, royalty, CreditKind.Royalty);
-        address verifier = IAdjudicator(_adjudicator).receiptVerifier(jobId, receiptId);
+        if (royalty > 0) _credit(j.publisher, jobId, modelId, royalty, CreditKind.Royalty);
         if (verifier == address(0)) {
             treasuryFee += verifierFee;
             verifierFee = 0;
@@ -205,6 +205,10 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
         Membership storage m = _members[jobId][provider];
         if (!m.quoted || m.faulted) return 0;
         m.faulted = true;
+        // At most MAX_QUOTES (32) distinct providers per job.
+        unchecked {
+            _jobs[jobId].faultedProviders += 1;
+        }
         slashed = m.collateral;
         m.collateral = 0;
         ModelId modelId = _jobs[jobId].modelId;
@@ -332,13 +336,15 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
             count: 0,
             stageCount: model.params.stageCount,
             royaltyBps: model.params.royaltyBps,
-            verifierFeeBps: _verifierFeeBps,
-            treasuryFeeBps: _treasuryFeeBps,
-            status: JobStatus.Open,
             sessionKey: request.sessionKey,
             expiresAt: request.expiresAt,
             receiptCount: 0,
+            publisher: model.publisher,
             pendingReceipts: 0,
+            verifierFeeBps: _verifierFeeBps,
+            treasuryFeeBps: _treasuryFeeBps,
+            status: JobStatus.Open,
+            faultedProviders: 0,
             modelId: request.modelId,
             escrow: escrow
         });

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {ModelId} from "../types/Ids.sol";
+import {IStageProofVerifier} from "../interfaces/IStageProofVerifier.sol";
 
 /// @title ModelRegistry
 /// @notice Open registry of models: anyone publishes, the publisher updates prices or deprecates.
@@ -54,6 +55,23 @@ contract ModelRegistry is IModelRegistry {
     /// @inheritdoc IModelRegistry
     function priceFloor(ModelId modelId, uint256 stage) external view returns (uint256) {
         return _requireModel(modelId).params.priceFloors[stage];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function verificationParams(ModelId modelId)
+        external
+        view
+        returns (
+            uint16 stageCount,
+            uint32 samplingRatePpm,
+            bool hasZkStage,
+            uint16 zkStage,
+            bytes32 weightsCommitment,
+            IStageProofVerifier zkVerifier
+        )
+    {
+        ModelParams storage p = _requireModel(modelId).params;
+        return (p.stageCount, p.samplingRatePpm, p.hasZkStage, p.zkStage, p.weightsCommitment, p.zkVerifier);
     }
 
     /// @inheritdoc IModelRegistry

@@ -2255,6 +2255,50 @@ export const modelRegistryAbi = [
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "ModelId",
+        "name": "modelId",
+        "type": "uint256"
+      }
+    ],
+    "name": "verificationParams",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "stageCount",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint32",
+        "name": "samplingRatePpm",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bool",
+        "name": "hasZkStage",
+        "type": "bool"
+      },
+      {
+        "internalType": "uint16",
+        "name": "zkStage",
+        "type": "uint16"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "weightsCommitment",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "contract IStageProofVerifier",
+        "name": "zkVerifier",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   }
 ] as const;
 
@@ -4251,21 +4295,6 @@ export const jobMarketAbi = [
             "type": "uint16"
           },
           {
-            "internalType": "uint16",
-            "name": "verifierFeeBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint16",
-            "name": "treasuryFeeBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "enum IJobMarket.JobStatus",
-            "name": "status",
-            "type": "uint8"
-          },
-          {
             "internalType": "address",
             "name": "sessionKey",
             "type": "address"
@@ -4281,9 +4310,34 @@ export const jobMarketAbi = [
             "type": "uint32"
           },
           {
+            "internalType": "address",
+            "name": "publisher",
+            "type": "address"
+          },
+          {
             "internalType": "uint32",
             "name": "pendingReceipts",
             "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "verifierFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "treasuryFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "enum IJobMarket.JobStatus",
+            "name": "status",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "faultedProviders",
+            "type": "uint8"
           },
           {
             "internalType": "ModelId",
@@ -6826,6 +6880,40 @@ export const adjudicatorAbi = [
     "name": "setMinVerifierStake",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      }
+    ],
+    "name": "settlementCheck",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "clear",
+        "type": "bool"
+      },
+      {
+        "internalType": "uint256",
+        "name": "openIssues",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
