@@ -21,7 +21,8 @@ export function fromWireBag(bag: WireBag): TensorBag {
 export function runnerExecutor(runner: StageRunner): StageExecutor & { close(): Promise<void> } {
   return {
     async run(bag, options) {
-      return toWireBag(await runner.run(fromWireBag(bag), { signal: options.signal }));
+      // fromWireBag copies into fresh typed arrays, so they can move to the worker (no clone).
+      return toWireBag(await runner.run(fromWireBag(bag), { signal: options.signal, transferInputs: true }));
     },
     close: () => runner.close(),
   };
