@@ -54,6 +54,10 @@ describe("decodeError", () => {
     expect(f.kind).toBe("revert");
     expect(f.message).toContain("0xdeadbeef");
   });
+  it("recognises a wallet without gas money even when the node reports it as invalid parameters", () => {
+    const rpc = new RpcRequestError({ body: {}, url: "http://x", error: { code: -32000, message: "Sender doesn't have enough funds to send tx. The max upfront cost is: 656 and the sender's balance is: 0." } });
+    expect(decodeError(rpc)).toMatchObject({ kind: "funds", title: "Not enough ETH for gas" });
+  });
   it("passes plain errors through with their first line", () => {
     const f = decodeError(new Error("boom\nstack"));
     expect(f).toMatchObject({ kind: "unknown", message: "boom" });

@@ -133,10 +133,12 @@ export function decodeError(error: unknown, abi: Abi = [], opts: FormatOptions =
         // Unknown selector: fall through to the generic message below.
       }
     }
-    if (revert?.reason) return { kind: "revert", title: "Transaction reverted", message: revert.reason };
-    if (error.walk((e) => e instanceof InsufficientFundsError)) {
+    const texts: string[] = [];
+    error.walk((e) => { texts.push(String((e as { details?: unknown }).details ?? ""), (e as Error).message ?? ""); return false; });
+    if (error.walk((e) => e instanceof InsufficientFundsError) || texts.some((t) => /insufficient funds|enough funds/i.test(t))) {
       return { kind: "funds", title: "Not enough ETH for gas", message: "Your wallet does not hold enough native currency to pay for gas." };
     }
+    if (revert?.reason) return { kind: "revert", title: "Transaction reverted", message: revert.reason };
     if (error.walk((e) => e instanceof HttpRequestError)) {
       return { kind: "network", title: "Chain unreachable", message: "The app could not reach the chain's RPC node. Is the local chain running?" };
     }

@@ -1,0 +1,226 @@
+// The dApp end to end in Debian's chromium: a local hardhat chain with every contract deployed
+// (scripts/lib helpers), a model published and a provider staked, the real gateway HTTP server
+// answering models and EIP-712 quotes signed by that provider, `next start` serving the
+// production build, and an injected test wallet. Screenshots go to test-results/screenshots/.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { createPublicClient, http, parseEther, type PublicClient } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { freePort, startLocalChain, type LocalChain } from "../../scripts/lib/chain.ts";
+import { deployAll, writeDeployment } from "../../scripts/lib/deploy.ts";
+import { localWallet } from "../../scripts/lib/demo.ts";
+import { seedModel, seedProvider } from "../../scripts/lib/seed.ts";
+import { Gateway } from "../../node/src/gateway/server.ts";
+import { shardMeshDomain, signQuote, walletSigner } from "../../node/src/receipts/index.ts";
+import type { Deployment } from "../../node/src/chain/deployments.ts";
+import { injectWallet, type TestWallet } from "./wallet.ts";
+import { settleOneReceipt } from "./settle.ts";
+
+const root = new URL("../..", import.meta.url).pathname;
+const shots = join(root, "test-results/screenshots");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.status < 500) return;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer in time`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("dApp in chromium", { timeout: 240_000 }, () => {
+  let chain: LocalChain;
+  let publicClient: PublicClient;
+  let deployment: Deployment;
+  let modelId: bigint;
+  let gateway: Gateway;
+  let next: ChildProcess;
+  let baseUrl: string;
+  let context: BrowserContext;
+  let page: Page;
+  let wallet: TestWallet;
+  let dir: string;
+  const provider = localWallet("http://127.0.0.1:1", 1).account.address; // dev account #1 serves both stages
+
+  const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const goto = async (path: string) => { await page.goto(`${baseUrl}${path}`); };
+
+  before(async () => {
+    assert.ok(existsSync(join(root, "web/.next/BUILD_ID")), "web/.next is missing: scripts/pretest-web.ts builds it (npm test -- web)");
+    mkdirSync(shots, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), "shardmesh-web-e2e-"));
+    chain = await startLocalChain({ port: await freePort() });
+    publicClient = createPublicClient({ transport: http(chain.url) }) as PublicClient;
+    deployment = await deployAll({ wallet: localWallet(chain.url, 0), publicClient });
+    writeDeployment(deployment, dir);
+    modelId = await seedModel(localWallet(chain.url, 0), publicClient, deployment, {
+      onnxSha256: `0x${"ab".repeat(32)}`,
+      manifestHash: `0x${"cd".repeat(32)}`,
+      metadataURI: 'data:application/json,{"name":"PP-OCRv4 recogniser","description":"Reads a line of text"}',
+      priceFloors: [parseEther("0.001"), parseEther("0.001")],
+      royaltyBps: 500,
+      samplingRatePpm: 10_000,
+    });
+    await seedProvider(localWallet(chain.url, 1), publicClient, deployment, { peerId: new Uint8Array([0, 4, 1, 2, 3, 4]), metadataURI: "" });
+
+    // The real gateway HTTP server; its mesh side is a fixed directory with the one provider.
+    const providerWallet = localWallet(chain.url, 1);
+    const domain = shardMeshDomain(31337, deployment.contracts.JobMarket.address);
+    let nonce = 0n;
+    const stageProvider = { peerId: "12D3KooWE2eProvider", stakingAddress: provider, price: parseEther("0.001"), load: 0.2, capacity: 4, latencyMs: 41 };
+    gateway = new Gateway({
+      peerId: "12D3KooWE2eGateway",
+      chainId: 31337,
+      directory: {
+        models: () => [{ modelId: modelId.toString(), name: "PP-OCRv4 recogniser", stageCount: 2 }],
+        providers: () => [stageProvider],
+        stageCount: () => 2,
+        list: () => [],
+      } as never,
+      router: { peerStats: () => ({}) } as never,
+      trace: {} as never,
+      hooks: {
+        quotes: async (id: string, maxInferences: number) => {
+          const expiry = BigInt(Math.floor(Date.now() / 1000) + 3600);
+          return Promise.all([0, 1].map((stage) =>
+            signQuote(walletSigner(providerWallet), domain, { modelId: BigInt(id), stage, provider, price: parseEther("0.001"), maxCount: Math.max(1000, maxInferences), expiry, nonce: ++nonce })));
+        },
+      },
+    });
+    const gatewayUrl = await gateway.start();
+
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    next = spawn(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
+      cwd: join(root, "web"),
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", SHARDMESH_RPC_URL: chain.url, SHARDMESH_DEPLOYMENTS_DIR: dir, SHARDMESH_GATEWAY_URL: gatewayUrl },
+    });
+    await waitForHttp(`${baseUrl}/`, next, 60_000);
+
+    context = await chromium.launchPersistentContext(join(dir, "chromium-profile"), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    const buyerKey = generatePrivateKey(); // a fresh buyer: some ETH for gas, no SHARD yet
+    await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "hardhat_setBalance", params: [privateKeyToAccount(buyerKey).address, "0x56BC75E2D63100000"] }) });
+    wallet = await injectWallet(context, { rpcUrl: chain.url, privateKey: buyerKey });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(30_000);
+  });
+
+  after(async () => {
+    await context?.close().catch(() => {});
+    if (next && next.exitCode === null) {
+      const exited = new Promise((r) => next.once("exit", r));
+      next.kill("SIGTERM");
+      await exited;
+    }
+    await gateway?.stop();
+    await chain?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("lists the registered model with its providers and latency from the gateway", async () => {
+    await goto("/");
+    const card = page.getByTestId("model-card");
+    await card.first().waitFor();
+    assert.equal(await card.count(), 1);
+    assert.match(await card.first().innerText(), /PP-OCRv4 recogniser/);
+    await page.getByTestId("gateway-ok").waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="providers-now"]')?.textContent === "1");
+    assert.match(await card.first().innerText(), /82 ms/); // best latency per stage (41 ms) summed over 2 stages
+    await page.getByTestId("search").fill("no such model");
+    assert.equal(await page.getByTestId("model-card").count(), 0);
+    await page.getByTestId("search").fill("ocr");
+    assert.equal(await page.getByTestId("model-card").count(), 1);
+    await shot("marketplace");
+  });
+
+  it("connects the injected wallet found by EIP-6963", async () => {
+    await page.getByTestId("connect").click();
+    await page.getByRole("menuitem", { name: /E2E Test Wallet/ }).click();
+    await page.getByTestId("wallet-address").waitFor();
+    assert.equal(await page.getByTestId("wallet-address").getAttribute("title"), wallet.address);
+    assert.ok(wallet.requests.includes("eth_requestAccounts"));
+  });
+
+  it("shows the decoded custom error when the buyer cannot cover the escrow", async () => {
+    await goto(`/models/${modelId}`);
+    await page.getByTestId("quotes").waitFor();
+    await page.getByTestId("escrow-total").filter({ hasText: "SHARD" }).waitFor();
+    await page.getByTestId("max-inferences").fill("10");
+    await page.getByTestId("escrow-total").filter({ hasText: "SHARD" }).waitFor();
+    await page.getByTestId("open-job-button").click();
+    const status = page.locator('[data-testid="tx-status"][data-phase="failed"]');
+    await status.waitFor();
+    const name = await page.getByTestId("tx-error").getAttribute("data-error-name");
+    assert.ok(name && /Insufficient|ERC20/.test(name), `decoded error name, got "${name}"`);
+    const text = await status.innerText();
+    assert.doesNotMatch(text, /unknown error|Something went wrong/);
+    assert.ok(!wallet.requests.includes("eth_sendTransaction"), "the failing open was stopped by the simulation, before any transaction");
+    await shot("open-job-revert");
+  });
+
+  it("stakes with a permit and requests an unstake as a provider", async () => {
+    await goto("/provider");
+    await page.getByTestId("faucet").click();
+    await page.locator('[data-testid="tx-status"]').filter({ hasText: "Faucet" }).and(page.locator('[data-phase="confirmed"], [data-phase="failed"]')).waitFor();
+    await shot("provider-faucet");
+    assert.equal(await page.getByTestId("tx-status").getAttribute("data-phase"), "confirmed", await page.getByTestId("tx-status").innerText());
+    await page.getByTestId("stake-amount").fill("100");
+    await page.getByTestId("stake-button").click();
+    await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Stake with permit" }).waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="staked"]')?.textContent === "100");
+    await page.getByTestId("unstake-amount").fill("40");
+    await page.getByTestId("unstake-button").click();
+    await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Request unstake" }).waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="unbonding"]')?.textContent === "40");
+    assert.match(await page.getByTestId("unbonding-countdown").innerText(), /withdrawable in (6d 23h|7d 0h)/);
+    assert.equal(await page.getByTestId("free-stake").innerText(), "60");
+    await shot("provider");
+  });
+
+  it("opens a job with a permit and sees it in My jobs", async () => {
+    await goto(`/models/${modelId}`);
+    await page.getByTestId("max-inferences").fill("10");
+    await page.getByTestId("escrow-total").filter({ hasText: "SHARD" }).waitFor();
+    const sendsBefore = wallet.requests.filter((m) => m === "eth_sendTransaction").length;
+    await page.getByTestId("open-job-button").click();
+    await page.getByTestId("job-opened").waitFor();
+    assert.equal(wallet.requests.filter((m) => m === "eth_sendTransaction").length - sendsBefore, 1, "permit path: one transaction");
+    assert.match(await page.getByTestId("job-opened").innerText(), /Job #1 is open/);
+    await shot("model-open-job");
+    await goto("/jobs");
+    const card = page.getByTestId("job-card");
+    await card.first().waitFor();
+    assert.equal(await card.first().getAttribute("data-job-id"), "1");
+    assert.equal(await page.getByTestId("job-status").first().innerText(), "open");
+    assert.equal(await page.getByTestId("job-used").first().innerText(), "0 / 10");
+    assert.match(await card.first().innerText(), /kept in this browser/);
+    await shot("my-jobs");
+  });
+
+  it("shows earnings on the dashboard after a receipt settles", async () => {
+    await settleOneReceipt({ chainUrl: chain.url, publicClient, deployment, jobId: 1n, provider: 1, buyerSessionKey: await page.evaluate(() => {
+      const key = Object.keys(localStorage).find((k) => k.startsWith("shardmesh:session:31337:1"));
+      return key ? (JSON.parse(localStorage.getItem(key)!) as { privateKey: `0x${string}` }).privateKey : undefined;
+    }) });
+    await goto("/earnings");
+    await page.getByTestId("scope-all").click();
+    await page.locator('[data-testid="earnings-ready"][data-settlements="1"]').waitFor();
+    const settled = await page.getByTestId("earned-settled").innerText();
+    assert.notEqual(settled, "0");
+    await shot("earnings");
+    await goto("/jobs");
+    await page.getByTestId("spot-checks").first().filter({ hasText: "passed" }).waitFor();
+  });
+});
