@@ -29,12 +29,18 @@ export class ChainedPipeline {
     this.runners = runners;
   }
 
-  /** Loads every stage (hash-checked) into its own runner. */
-  static async open(manifest: LoadedManifest | string, options: StageRunnerOptions = {}): Promise<ChainedPipeline> {
+  /**
+   * Loads every stage (hash-checked). By default each stage gets its own runner (its own worker
+   * threads), as on separate providers; with `colocate` all stages share each worker and run
+   * back to back, as a provider serving consecutive stages would run them.
+   */
+  static async open(manifest: LoadedManifest | string, options: StageRunnerOptions & { colocate?: boolean } = {}): Promise<ChainedPipeline> {
     const m = typeof manifest === "string" ? await loadManifest(manifest) : manifest;
     const runners: StageRunner[] = [];
+    const { colocate, ...opts } = options;
     try {
-      for (let s = 0; s < m.manifest.stages.length; s++) runners.push(await StageRunner.fromManifest(m, s, options));
+      if (colocate) runners.push(await StageRunner.fromManifestRange(m, 0, m.manifest.stages.length - 1, opts));
+      else for (let s = 0; s < m.manifest.stages.length; s++) runners.push(await StageRunner.fromManifest(m, s, opts));
     } catch (err) {
       await Promise.all(runners.map((r) => r.close()));
       throw err;
@@ -54,7 +60,10 @@ export class ChainedPipeline {
       const r = await this.runners[s].runDetailed(bag, { ...options, ...own });
       bag = r.bag;
       const outputHash = options.hashes ? bagHash(bag) : undefined;
-      stages.push({ stage: s, ms: r.totalMs, computeMs: r.computeMs, inputHash, outputHash });
+      if (r.stageMs.length > 1) {
+        // co-located stages: per-stage times from inside the worker; hop hashes are not observable
+        r.stageMs.forEach((ms, k) => stages.push({ stage: stages.length, ms, computeMs: ms, inputHash: k === 0 ? inputHash : undefined, outputHash: k === r.stageMs.length - 1 ? outputHash : undefined }));
+      } else stages.push({ stage: stages.length, ms: r.totalMs, computeMs: r.computeMs, inputHash, outputHash });
       inputHash = outputHash;
     }
     return { outputs: bag, stages, totalMs: performance.now() - t0 };

@@ -19,7 +19,7 @@ import {
   TensorShapeError,
 } from "./errors.ts";
 import { allocate, bagBytes, validateTensor, type DType, type Tensor, type TensorBag, type TensorLimits, type TypedArray } from "./tensor.ts";
-import { loadStageFile, type LoadedManifest, type TensorInfo } from "./manifest.ts";
+import { hopInNames, hopOutNames, loadStageFile, type LoadedManifest, type TensorInfo } from "./manifest.ts";
 
 const log = logger("shardmesh:inference");
 
@@ -70,6 +70,8 @@ export interface RunResult {
   /** From run() call to result, queueing included. */
   totalMs: number;
   batchSize: number;
+  /** Per-stage time inside the worker (one entry, or one per co-located stage). */
+  stageMs: number[];
 }
 
 export interface RunnerStats {
@@ -112,7 +114,7 @@ type WireFeed = { dtype: DType; dims: number[]; data: TypedArray };
 type WorkerMsg =
   | { type: "ready"; inputs: PortMeta[]; outputs: PortMeta[] }
   | { type: "fatal"; message: string }
-  | { id: number; ok: true; outputs: Record<string, WireFeed>; ms: number }
+  | { id: number; ok: true; outputs: Record<string, WireFeed>; ms: number; stageMs: number[] }
   | { id: number; ok: false; error: { name: string; message: string } };
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
@@ -135,7 +137,8 @@ export class StageRunner {
   inputs: TensorInfo[] = [];
   outputs: TensorInfo[] = [];
   readonly forward: readonly string[];
-  private readonly model: Uint8Array;
+  private readonly models: Uint8Array[];
+  private readonly chainForward: string[][];
   private readonly opts: Required<Omit<StageRunnerOptions, "inputs" | "forward" | "label" | "limits">> & { limits: TensorLimits };
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
@@ -145,8 +148,9 @@ export class StageRunner {
   private batchable = false;
   private readonly statsData: RunnerStats = { requests: 0, runs: 0, queued: 0, running: 0, computeMs: 0, respawns: 0 };
 
-  private constructor(model: Uint8Array, o: StageRunnerOptions) {
-    this.model = model;
+  private constructor(models: Uint8Array[], o: StageRunnerOptions, chainForward: string[][] = []) {
+    this.models = models;
+    this.chainForward = chainForward;
     this.label = o.label ?? "stage";
     this.forward = o.forward ?? [];
     if (o.inputs) this.inputs = o.inputs;
@@ -165,7 +169,10 @@ export class StageRunner {
   /** Starts the workers and resolves once every session is loaded. */
   static async create(model: Uint8Array | string, options: StageRunnerOptions = {}): Promise<StageRunner> {
     const bytes = typeof model === "string" ? new Uint8Array(await readFile(model)) : model;
-    const r = new StageRunner(bytes, options);
+    return StageRunner.start(new StageRunner([bytes], options));
+  }
+
+  private static async start(r: StageRunner): Promise<StageRunner> {
     try {
       await Promise.all(Array.from({ length: r.opts.workers }, () => r.spawn()));
     } catch (err) {
@@ -173,6 +180,32 @@ export class StageRunner {
       throw err;
     }
     return r;
+  }
+
+  /**
+   * One runner for consecutive stages [from, to] of a manifest, co-located in each worker: the
+   * stages run back to back with no thread hand-off. Takes hop `from`'s bag, returns hop `to`'s.
+   */
+  static async fromManifestRange(m: LoadedManifest, from: number, to: number, options: StageRunnerOptions = {}): Promise<StageRunner> {
+    if (from === to) return StageRunner.fromManifest(m, from, options);
+    const stages = m.manifest.stages.slice(from, to + 1);
+    if (from < 0 || to >= m.manifest.stages.length || stages.length === 0) throw new RangeError(`no stages ${from}..${to}`);
+    const models: Uint8Array[] = [];
+    for (let s = from; s <= to; s++) models.push(await loadStageFile(m.manifest, m.dir, s));
+    const produced = new Set<string>();
+    const inputs: TensorInfo[] = [];
+    for (const st of stages) {
+      for (const t of st.inputs) if (!produced.has(t.name) && !inputs.some((x) => x.name === t.name)) inputs.push(t);
+      for (const t of st.outputs) produced.add(t.name);
+    }
+    const outNames = new Set(hopOutNames(m.manifest, to));
+    const forward = hopInNames(m.manifest, from).filter((n) => outNames.has(n));
+    const r = new StageRunner(
+      models,
+      { graphOptimizationLevel: m.manifest.runtime.graphOptimizationLevel, label: `stages ${from}..${to}`, ...options, inputs, forward, maxBatch: 1 },
+      stages.map((st) => st.forward),
+    );
+    return StageRunner.start(r);
   }
 
   /** Runner for stage `s` of a loaded manifest; the stage file's sha256 is checked first. */
@@ -191,7 +224,7 @@ export class StageRunner {
   private spawn(index = this.slots.length): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(WORKER_URL, {
-        workerData: { model: this.model, options: sessionOptions(this.opts) },
+        workerData: { models: this.models, forward: this.chainForward, options: sessionOptions(this.opts) },
       });
       const slot: Slot = { worker, ready: false, jobs: null, runId: 0 };
       this.slots[index] = slot;
@@ -394,7 +427,7 @@ export class StageRunner {
         jobs.forEach((j, k) => {
           const bag: TensorBag = { ...parts[k] };
           for (const name of this.forward) bag[name] = j.bag[name];
-          this.settle(j, null, { bag, computeMs: msg.ms, totalMs: now - j.start, batchSize: jobs.length });
+          this.settle(j, null, { bag, computeMs: msg.ms, totalMs: now - j.start, batchSize: jobs.length, stageMs: msg.stageMs });
         });
       }
     }

@@ -64,3 +64,31 @@ describe("detector multi-tensor cuts", () => {
     assert.equal(r.diff, 0);
   });
 });
+
+describe("co-located stages", () => {
+  it("consecutive stages in one worker (forwarded FPN tensors included) equal the whole model", async () => {
+    const { ChainedPipeline, StageRunner, loadManifest } = await import("../../../node/src/inference/index.ts");
+    const { tempDir } = await import("./helpers.ts");
+    const tk = await toolkit("det");
+    const res = tk.split(tk.plan({ stages: 4 }).cuts, { runtime: { graphOptimizationLevel: "disabled" } });
+    const m = await loadManifest(await tk.write(tempDir("coloc"), res));
+    const input = { x: randomTensor(MODELS.det.dims, 5) };
+    const whole = await StageRunner.create(MODELS.det.file, { graphOptimizationLevel: "disabled" });
+    const pipe = await ChainedPipeline.open(m, { colocate: true });
+    // stages 1..2 co-located, fed by stage 0, feeding stage 3
+    const s0 = await StageRunner.fromManifest(m, 0);
+    const mid = await StageRunner.fromManifestRange(m, 1, 2);
+    const s3 = await StageRunner.fromManifest(m, 3);
+    try {
+      const want = await whole.run(input);
+      const got = await pipe.run(input, { hashes: true });
+      assert.equal(pipe.runners.length, 1);
+      assert.equal(got.stages.length, 4);
+      assert.equal(bagHash(got.outputs), bagHash(want));
+      const out = await s3.run(await mid.run(await s0.run(input)));
+      assert.equal(bagHash(out), bagHash(want));
+    } finally {
+      await Promise.all([whole.close(), pipe.close(), s0.close(), mid.close(), s3.close()]);
+    }
+  });
+});
