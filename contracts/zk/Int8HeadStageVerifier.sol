@@ -80,11 +80,18 @@ contract Int8HeadStageVerifier is IStageProofVerifier {
 
         // verifyProof(a, b, c, [weightsCommitment, xPacked..., yPacked...]): static arrays are
         // encoded inline, so the call data is the proof words with the commitment spliced in.
-        bytes memory data = abi.encodePacked(
-            _selector, proof[:32 * _PROOF_WORDS], weightsCommitment, proof[32 * _PROOF_WORDS:]
-        );
-        (bool ok, bytes memory ret) = _groth16.staticcall(data);
-        return ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;
+        address target = _groth16;
+        bytes4 selector = _selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            calldatacopy(add(ptr, 4), proof.offset, 256)
+            mstore(add(ptr, 260), weightsCommitment)
+            calldatacopy(add(ptr, 292), add(proof.offset, 256), sub(proof.length, 256))
+            let size := add(36, proof.length)
+            let success := staticcall(gas(), target, ptr, size, 0, 32)
+            valid := and(success, and(eq(returndatasize(), 32), eq(mload(0), 1)))
+        }
     }
 
     /// @notice The generated Groth16 verifier this adapter calls.
@@ -110,23 +117,40 @@ contract Int8HeadStageVerifier is IStageProofVerifier {
         pure
         returns (bool ok, bytes32 bag)
     {
-        bytes memory data = new bytes(n);
-        uint256 elements = (n + _BYTES_PER_ELEMENT - 1) / _BYTES_PER_ELEMENT;
-        // Indices stay below n < 2^16 and the word offsets below proof.length: no overflow.
-        unchecked {
-            for (uint256 k; k < elements; ++k) {
-                uint256 word = uint256(bytes32(proof[32 * (firstWord + k):32 * (firstWord + k + 1)]));
-                uint256 end = n < (k + 1) * _BYTES_PER_ELEMENT ? n : (k + 1) * _BYTES_PER_ELEMENT;
-                for (uint256 j = k * _BYTES_PER_ELEMENT; j < end; ++j) {
+        // Canonical tensor bytes (PROTOCOL.md): uint8 dtype, uint8 rank, uint32 dims (big-endian),
+        // then the raw int8 data. Built in scratch memory with mstore8: the byte loop runs once
+        // per tensor element, and Solidity's bounds-checked bytes writes cost several times more.
+        uint256 header = 10; // 1 + 1 + 4 + 4
+        bytes32 tensorHash;
+        ok = true;
+        assembly ("memory-safe") {
+            let buf := mload(0x40)
+            mstore8(buf, 3) // ONNX INT8
+            mstore8(add(buf, 1), 2) // rank
+            mstore(add(buf, 2), shl(224, 1)) // dim 0 = 1, big-endian uint32
+            mstore(add(buf, 6), shl(224, n)) // dim 1 = n
+            let data := add(buf, header)
+            let elements := div(add(n, 30), 31)
+            let src := add(proof.offset, mul(firstWord, 32))
+            for { let k := 0 } lt(k, elements) { k := add(k, 1) } {
+                let word := calldataload(add(src, mul(k, 32)))
+                let start := mul(k, 31)
+                let end := add(start, 31)
+                if gt(end, n) { end := n }
+                for { let j := start } lt(j, end) { j := add(j, 1) } {
                     // Offset byte v + 128 back to two's complement: flip the top bit.
-                    data[j] = bytes1(uint8(word) ^ 0x80);
-                    word >>= 8;
+                    mstore8(add(data, j), xor(and(word, 0xff), 0x80))
+                    word := shr(8, word)
                 }
-                if (word != 0) return (false, bytes32(0));
+                if word { ok := 0 }
             }
+            tensorHash := keccak256(buf, add(header, n))
         }
-        // Canonical tensor bytes: dtype, rank, big-endian dims, raw data (PROTOCOL.md).
-        bytes32 tensorHash = keccak256(abi.encodePacked(_DTYPE_INT8, uint8(2), uint32(1), uint32(n), data));
-        return (true, keccak256(abi.encodePacked(tensorHash)));
+        if (!ok) return (false, bytes32(0));
+        // A bag of one tensor still hashes once more.
+        assembly ("memory-safe") {
+            mstore(0, tensorHash)
+            bag := keccak256(0, 32)
+        }
     }
 }

@@ -56,6 +56,8 @@ export interface ProveOptions {
 
 export interface HeadProver {
   readonly weightsCommitment: Hex;
+  /** Process id of the prover child while it runs (for memory figures), else undefined. */
+  readonly pid: number | undefined;
   /** Proves that the head maps x to its output (or fails for a wrong claimedOutput). */
   prove(x: Int8Array, options?: ProveOptions): Promise<StageProof>;
   /** Stops the prover process (and snarkjs' threads). Pending proofs fail with ZkProverClosedError. */
@@ -132,6 +134,9 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
 
   return {
     weightsCommitment: toBytes32(commitment),
+    get pid() {
+      return worker?.pid;
+    },
     async prove(x, options = {}) {
       if (closed) throw new ZkProverClosedError("prover is closed");
       const output = options.claimedOutput ?? int8DenseReference(head, x);
