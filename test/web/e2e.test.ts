@@ -206,6 +206,7 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     assert.equal(await page.getByTestId("job-status").first().innerText(), "open");
     assert.equal(await page.getByTestId("job-used").first().innerText(), "0 / 10");
     assert.match(await card.first().innerText(), /kept in this browser/);
+    assert.match(await card.first().innerText(), /stage 0: 0x7099…79C8, stage 1: 0x7099…79C8/);
     await shot("my-jobs");
   });
 

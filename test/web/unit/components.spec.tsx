@@ -3,7 +3,7 @@ import { cleanup, render, screen } from "@testing-library/react";
 import { TxStatus } from "@/components/TxStatus";
 import { LineChart } from "@/components/charts/LineChart";
 import { BarList } from "@/components/charts/BarList";
-import { linePath, niceMax, compactNumber, toTokens } from "@/lib/chart";
+import { chartPoints, linePath, niceMax, compactNumber, toTokens } from "@/lib/chart";
 
 afterEach(cleanup);
 
@@ -33,11 +33,13 @@ describe("charts", () => {
     expect(niceMax(0.042)).toBeCloseTo(0.05);
     expect(linePath([0, 5, 10], 100, 50, 10)).toBe("M0.0,50.0 L50.0,25.0 L100.0,0.0");
     expect(compactNumber(15_300)).toBe("15.3k");
+    expect(chartPoints([4], 100, 50, 8)).toEqual([[50, 25]]); // a single bucket is drawn mid-axis
     expect(toTokens(15n * 10n ** 17n)).toBe(1.5);
   });
   it("renders a line chart with one path per series and a legend", () => {
     const { container } = render(<LineChart title="t" labels={["a", "b", "c"]} series={[{ label: "settled", color: "#0f0", values: [1, 2, 3] }, { label: "withdrawn", color: "#00f", values: [0, 1, 1] }]} />);
     expect(container.querySelectorAll("path")).toHaveLength(2);
+    expect(container.querySelectorAll("circle")).toHaveLength(6);
     expect(screen.getByText("withdrawn")).toBeTruthy();
   });
   it("renders bars or an empty message", () => {

@@ -45,8 +45,9 @@ describe("models", () => {
 
 describe("jobs", () => {
   const events = [
-    ev("JobOpened", 1, { jobId: 1n, buyer: B, modelId: 1n, sessionKey: A, maxInferences: 10n, escrow: 100n, expiresAt: 1000n }),
+    // the market emits QuoteAccepted before JobOpened in the same transaction (regression: providers were dropped)
     ev("QuoteAccepted", 1, { jobId: 1n, provider: A, stage: 0n, price: 5n, maxCount: 10n, collateral: 50n }),
+    ev("JobOpened", 1, { jobId: 1n, buyer: B, modelId: 1n, sessionKey: A, maxInferences: 10n, escrow: 100n, expiresAt: 1000n }),
     ev("ReceiptSubmitted", 2, { jobId: 1n, receiptId: 0n, submitter: A, from: 0n, to: 10n, outputRoot: "0x01" }),
     ev("SamplesDrawn", 3, { jobId: 1n, receiptId: 0n, samples: 2n }, B),
     ev("SampleResolved", 4, { jobId: 1n, receiptId: 0n, sampleNo: 0n, clean: true }, B),
@@ -57,6 +58,7 @@ describe("jobs", () => {
     const [job] = jobsFromEvents(events, { market: A, buyer: B });
     expect(job.id).toBe("1");
     expect(job.used).toBe(10);
+    expect(job.providers).toEqual([{ stage: 0, provider: A, price: 5n, maxCount: 10, collateral: 50n }]);
     expect(job.receipts[0]).toMatchObject({ settled: true, settledAmount: 52n, samples: 2, clean: 1, unclean: 0 });
     expect(jobStatus(job, 500)).toBe("used up");
     expect(canClose(job, 500)).toBe(true);
@@ -64,6 +66,7 @@ describe("jobs", () => {
   });
   it("says open / expired / closed", () => {
     const [job] = jobsFromEvents(events.slice(0, 2), { buyer: B });
+    expect(job.providers).toHaveLength(1);
     expect(jobStatus(job, 10)).toBe("open");
     expect(jobStatus(job, 1000)).toBe("expired");
     expect(canClose(job, 10)).toBe(false);

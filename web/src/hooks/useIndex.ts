@@ -33,7 +33,8 @@ export function useIndex() {
         getBlock: (args) => client.getBlock(args),
       };
       const next = await updateIndex(source, indexAbi, addresses, previous, { signal });
-      if (next !== previous) saveSnapshot(storage, next);
+      // Persist off the critical path: serialising thousands of events must not delay the first render.
+      if (next !== previous) setTimeout(() => saveSnapshot(storage, next), 0);
       return next;
     },
   });

@@ -26,11 +26,15 @@ export interface Series {
 
 /** SVG path "M x,y L x,y …" for values over an evenly spaced x axis. */
 export function linePath(values: readonly number[], width: number, height: number, max: number): string {
-  if (values.length === 0) return "";
-  const step = values.length > 1 ? width / (values.length - 1) : 0;
-  return values
-    .map((v, i) => `${i === 0 ? "M" : "L"}${(i * step).toFixed(1)},${(height - (Math.max(0, v) / max) * height).toFixed(1)}`)
+  return chartPoints(values, width, height, max)
+    .map(([x, y], i) => `${i === 0 ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`)
     .join(" ");
+}
+
+/** Plot coordinates of each value; a single value sits in the middle of the x axis. */
+export function chartPoints(values: readonly number[], width: number, height: number, max: number): [number, number][] {
+  const step = values.length > 1 ? width / (values.length - 1) : 0;
+  return values.map((v, i) => [values.length > 1 ? i * step : width / 2, height - (Math.max(0, v) / max) * height]);
 }
 
 export function compactNumber(n: number): string {

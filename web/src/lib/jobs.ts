@@ -63,18 +63,20 @@ const adjudicatorEvents = new Set(["SamplesDrawn", "SampleResolved", "DisputeOpe
 export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?: Address; buyer?: Address } = {}): JobInfo[] {
   const market = opts.market ? lower(opts.market) : undefined;
   const jobs = new Map<string, JobInfo>();
+  // Jobs first: the market emits QuoteAccepted before JobOpened within the opening transaction.
+  for (const e of events) {
+    if (e.name !== "JobOpened" || (market && lower(e.address) !== market)) continue;
+    if (opts.buyer && lower(e.args.buyer) !== lower(opts.buyer)) continue;
+    const id = String(e.args.jobId);
+    jobs.set(id, {
+      id, buyer: e.args.buyer as Address, modelId: String(e.args.modelId), sessionKey: e.args.sessionKey as Address,
+      maxInferences: Number(e.args.maxInferences), escrow: e.args.escrow as bigint, expiresAt: Number(e.args.expiresAt),
+      openedBlock: e.blockNumber, closed: false, providers: [], receipts: [], used: 0,
+    });
+  }
   for (const e of events) {
     if (market && lower(e.address) !== market && !adjudicatorEvents.has(e.name)) continue;
     const id = e.args.jobId === undefined ? undefined : String(e.args.jobId);
-    if (e.name === "JobOpened" && id) {
-      if (opts.buyer && lower(e.args.buyer) !== lower(opts.buyer)) continue;
-      jobs.set(id, {
-        id, buyer: e.args.buyer as Address, modelId: String(e.args.modelId), sessionKey: e.args.sessionKey as Address,
-        maxInferences: Number(e.args.maxInferences), escrow: e.args.escrow as bigint, expiresAt: Number(e.args.expiresAt),
-        openedBlock: e.blockNumber, closed: false, providers: [], receipts: [], used: 0,
-      });
-      continue;
-    }
     const job = id ? jobs.get(id) : undefined;
     if (!job) continue;
     switch (e.name) {

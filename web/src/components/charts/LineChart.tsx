@@ -1,4 +1,4 @@
-import { compactNumber, linePath, niceMax, ticks, type Series } from "@/lib/chart";
+import { chartPoints, compactNumber, linePath, niceMax, ticks, type Series } from "@/lib/chart";
 
 /** A small dependency-free SVG line chart (cumulative series over time buckets). */
 export function LineChart(props: { series: Series[]; labels: string[]; height?: number; title: string }) {
@@ -21,11 +21,14 @@ export function LineChart(props: { series: Series[]; labels: string[]; height?: 
             );
           })}
           {props.series.map((s) => (
-            <path key={s.label} d={linePath(s.values, plotW, plotH, max)} fill="none" stroke={s.color} strokeWidth={2} />
+            <g key={s.label}>
+              <path d={linePath(s.values, plotW, plotH, max)} fill="none" stroke={s.color} strokeWidth={2} />
+              {s.values.length <= 60 && chartPoints(s.values, plotW, plotH, max).map(([x, y], i) => <circle key={i} cx={x} cy={y} r={3} fill={s.color} />)}
+            </g>
           ))}
           {props.labels.map((l, i) =>
             i % labelEvery === 0 ? (
-              <text key={i} x={n > 1 ? (i * plotW) / (n - 1) : 0} y={plotH + 16} textAnchor="middle">{l}</text>
+              <text key={i} x={n > 1 ? (i * plotW) / (n - 1) : plotW / 2} y={plotH + 16} textAnchor="middle">{l}</text>
             ) : null,
           )}
         </g>

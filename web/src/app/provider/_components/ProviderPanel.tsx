@@ -117,7 +117,7 @@ export function ProviderPanel() {
         <section className="card">
           <h2>Node identity</h2>
           <p className="small">Bound peer id: <span className="mono" data-testid="bound-peer">{peer.data && peer.data !== "0x" ? bytesToPeerId(peer.data) : "none"}</span></p>
-          <label>libp2p peer id (from <code>shardmesh provider start</code>)<input value={peerText} onChange={(e) => setPeerText(e.target.value)} placeholder="12D3KooW…" data-testid="peer-input" /></label>
+          <label><span>libp2p peer id (printed by <code>shardmesh provider start</code>)</span><input value={peerText} onChange={(e) => setPeerText(e.target.value)} placeholder="12D3KooW…" data-testid="peer-input" /></label>
           <label style={{ marginTop: 8 }}>Metadata URI (optional)<input value={metaText} onChange={(e) => setMetaText(e.target.value)} placeholder="https://… or data:" /></label>
           <button className="btn" style={{ marginTop: 10 }} disabled={tx.busy || !peerText} onClick={() => void bind()} data-testid="bind-button">Bind peer id</button>
         </section>
