@@ -147,6 +147,15 @@ export class ModelToolkit {
     return planCuts({ cost, crossBytes: this.crossBytes, stages: o.stages, speeds: o.speeds, slack: o.slack });
   }
 
+  /** The cut right after `tensor` is produced, if `tensor` is then the only tensor crossing it. */
+  cutAt(tensor: string): number {
+    const p = this.analysis.producer.get(tensor);
+    if (p === undefined || p < 0 || p + 1 >= this.nodeCount) throw new SplitError(`${tensor} is not produced by an inner node`);
+    const live = crossing(this.analysis, p + 1);
+    if (live.length !== 1) throw new SplitError(`cut after ${tensor} carries ${live.join(", ")}`);
+    return p + 1;
+  }
+
   describe(cuts: number[], speeds?: number[]): Plan {
     return describePlan({ cost: this.profile.flops, crossBytes: this.crossBytes, speeds }, cuts);
   }

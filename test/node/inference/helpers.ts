@@ -27,7 +27,7 @@ export function toolkit(key: keyof typeof MODELS): Promise<ModelToolkit> {
 }
 
 /** Splits at `cuts`, runs whole and chained on `input`; returns the worst diff over outputs. */
-export async function chainedVsWhole(tk: ModelToolkit, wholeFile: string, cuts: number[], input: TensorBag, level: GraphOptimizationLevel) {
+export async function chainedVsWhole(tk: ModelToolkit, wholeFile: string, cuts: number[], input: TensorBag, level: GraphOptimizationLevel, more: TensorBag[] = []) {
   const res = tk.split(cuts, { runtime: { graphOptimizationLevel: level } });
   const path = await tk.write(tempDir("split"), res);
   const pipe = await ChainedPipeline.open(path);
@@ -37,6 +37,11 @@ export async function chainedVsWhole(tk: ModelToolkit, wholeFile: string, cuts: 
     const b = await pipe.run(input, { hashes: true });
     let diff = 0;
     for (const name of Object.keys(a)) diff = Math.max(diff, maxAbsDiff(a[name], b.outputs[name]));
+    for (const extra of more) {
+      const x = await whole.run(extra);
+      const y = await pipe.run(extra);
+      for (const name of Object.keys(x)) diff = Math.max(diff, maxAbsDiff(x[name], y.outputs[name]));
+    }
     return { diff, manifest: res.manifest, trace: b, whole: a };
   } finally {
     await pipe.close();
