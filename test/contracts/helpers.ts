@@ -44,7 +44,7 @@ export interface ModelOptions {
   zk?: { stage: number; verifier: Address; weightsCommitment: Hex };
 }
 
-async function base(modelOpts: ModelOptions) {
+export async function deployFixture(modelOpts: ModelOptions) {
   const deployment = await deployAll({
     wallet: wallets[ROLE.admin] as unknown as DeployWallet,
     publicClient: publicClient as never,
@@ -89,17 +89,17 @@ async function base(modelOpts: ModelOptions) {
   return { deployment, token, staking, registry, market, adjudicator, domain, modelId: 1n, stages, chainId };
 }
 
-export type Fixture = Awaited<ReturnType<typeof base>>;
+export type Fixture = Awaited<ReturnType<typeof deployFixture>>;
 
 export async function threeStageFixture(): Promise<Fixture> {
-  return base({});
+  return deployFixture({});
 }
 export async function oneStageFixture(): Promise<Fixture> {
-  return base({ stages: 1 });
+  return deployFixture({ stages: 1 });
 }
 export function fixtureWith(opts: ModelOptions): () => Promise<Fixture> {
   const f = async function customFixture() {
-    return base(opts);
+    return deployFixture(opts);
   };
   return f;
 }
