@@ -9,6 +9,7 @@ import { mulberry32 } from "../../node/src/inference/tensor.ts";
 import { buildDigitsModel } from "../../node/src/models/digits.ts";
 import { int8DenseReference, type Int8DenseParams } from "../../node/src/models/int8.ts";
 import { toBytes32, weightsCommitment } from "../../node/src/zk/commit.ts";
+import { deployHeadVerifier } from "../../node/src/zk/deploy.ts";
 import { headHashes } from "../../node/src/zk/proof.ts";
 import { createHeadProver, type HeadProver } from "../../node/src/zk/prover.ts";
 import {
@@ -22,7 +23,6 @@ import {
   revealAll,
   straight,
   submit,
-  viem,
   wallets,
   type Fixture,
 } from "../contracts/helpers.ts";
@@ -91,9 +91,8 @@ describe("zk dispute on the job market", () => {
   before(async () => {
     head = buildDigitsModel().head;
     prover = await createHeadProver(head);
-    const groth16 = await viem.deployContract("DigitsHeadVerifier");
-    const adapter = await viem.deployContract("Int8HeadStageVerifier", [groth16.address, BigInt(head.inputs), BigInt(head.outputs)]);
-    verifierAddress = adapter.address;
+    const deployed = await deployHeadVerifier({ wallet: wallets[ROLE.admin] as never, publicClient: publicClient as never });
+    verifierAddress = deployed.stageVerifier;
     assert.equal(prover.weightsCommitment, toBytes32(await weightsCommitment(head)));
   });
   after(async () => {

@@ -4,3 +4,4 @@ export * from "./commit.ts";
 export * from "./proof.ts";
 export * from "./artifacts.ts";
 export * from "./prover.ts";
+export * from "./deploy.ts";
