@@ -19,7 +19,7 @@ import { Gateway } from "../../node/src/gateway/server.ts";
 import { shardMeshDomain, signQuote, walletSigner } from "../../node/src/receipts/index.ts";
 import type { Deployment } from "../../node/src/chain/deployments.ts";
 import { injectWallet, type TestWallet } from "./wallet.ts";
-import { settleOneReceipt } from "./settle.ts";
+import { prepareReceipt, settleReceipt, type PreparedReceipt } from "./settle.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const shots = join(root, "test-results/screenshots");
@@ -51,6 +51,8 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
   let page: Page;
   let wallet: TestWallet;
   let dir: string;
+  let receiptForJob: PreparedReceipt | undefined;
+  let signedReceipt: { count: number; outputRoot: Hex; signature: Hex } | undefined;
   const provider = localWallet("http://127.0.0.1:1", 1).account.address; // dev account #1 serves both stages
 
   const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
@@ -95,6 +97,15 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
           const expiry = BigInt(Math.floor(Date.now() / 1000) + 3600);
           return Promise.all([0, 1].map((stage) =>
             signQuote(walletSigner(providerWallet), domain, { modelId: BigInt(id), stage, provider, price: parseEther("0.001"), maxCount: Math.max(1000, maxInferences), expiry, nonce: ++nonce })));
+        },
+        // The provider's side of receipts: what the buyer's session key must sign, and its signature back.
+        receiptToSign: async (jobId: string) => {
+          receiptForJob = prepareReceipt(BigInt(jobId), provider);
+          return { count: receiptForJob.count, outputRoot: receiptForJob.outputRoot };
+        },
+        submitReceipt: async (_jobId: string, body: unknown) => {
+          signedReceipt = body as typeof signedReceipt;
+          return { accepted: true };
         },
       },
     });
@@ -151,6 +162,16 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     await page.getByTestId("wallet-address").waitFor();
     assert.equal(await page.getByTestId("wallet-address").getAttribute("title"), wallet.address);
     assert.ok(wallet.requests.includes("eth_requestAccounts"));
+  });
+
+  it("asks to switch when the wallet is on a chain without ShardMesh, and switches", async () => {
+    await wallet.setChain(page, 1);
+    await page.getByTestId("wrong-network").waitFor();
+    assert.match(await page.getByTestId("wrong-network").innerText(), /chain 1, where ShardMesh is not deployed/);
+    await shot("wrong-network");
+    await page.getByRole("button", { name: /Switch to Local chain \(31337\)/ }).click();
+    await page.getByTestId("wrong-network").waitFor({ state: "detached" });
+    assert.ok(wallet.requests.includes("wallet_switchEthereumChain"));
   });
 
   it("shows the decoded custom error when the buyer cannot cover the escrow", async () => {
@@ -210,18 +231,33 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     await shot("my-jobs");
   });
 
-  it("shows earnings on the dashboard after a receipt settles", async () => {
-    await settleOneReceipt({ chainUrl: chain.url, publicClient, deployment, jobId: 1n, provider: 1, buyerSessionKey: await page.evaluate(() => {
-      const key = Object.keys(localStorage).find((k) => k.startsWith("shardmesh:session:31337:1"));
-      return key ? (JSON.parse(localStorage.getItem(key)!) as { privateKey: `0x${string}` }).privateKey : undefined;
-    }) });
+  it("signs the served requests with the session key and shows the settled receipt on the dashboard", async () => {
+    const sendsBefore = wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length;
+    await page.getByTestId("sign-receipt").first().click();
+    await page.locator('[data-testid="sign-receipt-status"][data-state="done"]').waitFor();
+    assert.equal(wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length, sendsBefore, "no wallet prompt for a receipt");
+    assert.ok(signedReceipt && receiptForJob, "the gateway received the session key's signature");
+    assert.equal(signedReceipt.outputRoot, receiptForJob.outputRoot);
+    await settleReceipt({ chainUrl: chain.url, publicClient, deployment, provider: 1, receipt: receiptForJob, sessionSignature: signedReceipt.signature });
     await goto("/earnings");
     await page.getByTestId("scope-all").click();
     await page.locator('[data-testid="earnings-ready"][data-settlements="1"]').waitFor();
-    const settled = await page.getByTestId("earned-settled").innerText();
-    assert.notEqual(settled, "0");
+    assert.equal(await page.getByTestId("earned-settled").innerText(), "0.0084"); // 4 requests × 2 stages × 0.001 + 5 % royalty
     await shot("earnings");
     await goto("/jobs");
     await page.getByTestId("spot-checks").first().filter({ hasText: "passed" }).waitFor();
+    assert.equal(await page.getByTestId("job-used").first().innerText(), "4 / 10");
+    await shot("my-jobs-settled");
+  });
+
+  it("says so when the gateway is unreachable", async () => {
+    await gateway.stop();
+    await goto("/");
+    await page.getByTestId("gateway-unreachable").waitFor();
+    assert.match(await page.getByTestId("providers-now").first().innerText(), /gateway unreachable/);
+    await goto(`/models/${modelId}`);
+    await page.getByTestId("try-gateway-down").waitFor();
+    await page.getByTestId("quotes-error").filter({ hasText: "Gateway unreachable" }).waitFor();
+    await shot("gateway-unreachable");
   });
 });

@@ -1,13 +1,12 @@
 // Drives one receipt of a job through the real protocol so the dashboard has a settlement to
-// show: the provider submits a receipt signed by the buyer's session key (taken from the
-// browser) and by itself, samples are drawn, every sampled leaf is revealed with Merkle proofs
+// show: the provider submits a receipt signed by the buyer's session key (the browser signed it
+// through the gateway's receipt route) and by itself, samples are drawn, every sampled leaf is revealed with Merkle proofs
 // (hand-offs consistent), the challenge window passes, and the receipt settles.
-import { keccak256, toHex, type Hex, type PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { keccak256, toHex, type Address, type Hex, type PublicClient } from "viem";
 import { localWallet } from "../../scripts/lib/demo.ts";
 import { adjudicatorAbi, jobMarketAbi } from "../../node/src/generated/abis.ts";
 import {
-  buildBuyerTree, buildStageTree, partIndex, partRecords, shardMeshDomain, signBuyerReceipt, signProviderReceipt, walletSigner,
+  buildBuyerTree, buildStageTree, partIndex, partRecords, shardMeshDomain, signProviderReceipt, walletSigner,
   type BuyerRecord, type StagePart,
 } from "../../node/src/receipts/index.ts";
 import type { Deployment } from "../../node/src/chain/deployments.ts";
@@ -17,31 +16,43 @@ async function rpc(url: string, method: string, params: unknown[] = []): Promise
   return ((await res.json()) as { result: unknown }).result;
 }
 
-export async function settleOneReceipt(o: {
+export interface PreparedReceipt {
+  jobId: bigint;
+  count: number;
+  outputRoot: Hex;
+  route: Address[];
+  buyerTree: ReturnType<typeof buildBuyerTree>;
+  stages: ReturnType<typeof buildStageTree>[];
+}
+
+/** The requests a provider (serving both stages) answered for a job, as Merkle trees. */
+export function prepareReceipt(jobId: bigint, provider: Address, n = 4): PreparedReceipt {
+  const h = (tag: string, i: number) => keccak256(toHex(`${tag}:${jobId}:${i}`));
+  const route = [provider, provider];
+  const buyer: BuyerRecord[] = Array.from({ length: n }, (_, i) => ({ index: i, requestHash: h("req", i), responseHash: h("res", i), route }));
+  const stages = [0, 1].map((s) => buildStageTree(buyer.map((b, i) => ({ index: i, inputHash: s === 0 ? b.requestHash : h("hop", i), outputHash: s === 0 ? h("hop", i) : b.responseHash }))));
+  const buyerTree = buildBuyerTree(buyer);
+  return { jobId, count: n, outputRoot: buyerTree.root, route, buyerTree, stages };
+}
+
+/** Submits the receipt with the buyer's session-key signature, reveals every sample, waits out the window, settles. */
+export async function settleReceipt(o: {
   chainUrl: string;
   publicClient: PublicClient;
   deployment: Deployment;
-  jobId: bigint;
   provider: number;
-  buyerSessionKey: Hex | undefined;
-  requests?: number;
+  receipt: PreparedReceipt;
+  sessionSignature: Hex;
 }): Promise<void> {
-  if (!o.buyerSessionKey) throw new Error("the browser kept no session key for the job");
+  const { receipt: p } = o;
   const wallet = localWallet(o.chainUrl, o.provider);
   const provider = wallet.account.address;
   const market = o.deployment.contracts.JobMarket.address;
   const adjudicator = o.deployment.contracts.Adjudicator.address;
   const domain = shardMeshDomain(31337, market);
-  const n = o.requests ?? 4;
-  const h = (tag: string, i: number) => keccak256(toHex(`${tag}:${i}`));
-  const route = [provider, provider];
-  const buyer: BuyerRecord[] = Array.from({ length: n }, (_, i) => ({ index: i, requestHash: h("req", i), responseHash: h("res", i), route }));
-  const stages = [0, 1].map((s) => buildStageTree(buyer.map((b, i) => ({ index: i, inputHash: s === 0 ? b.requestHash : h("hop", i), outputHash: s === 0 ? h("hop", i) : b.responseHash }))));
-  const buyerTree = buildBuyerTree(buyer);
-  const sessionSig = await signBuyerReceipt(privateKeyToAccount(o.buyerSessionKey), domain, { jobId: o.jobId, count: n, outputRoot: buyerTree.root });
-  const parts: StagePart[] = await Promise.all(stages.map(async (tree, stage) => ({
-    stage, provider, count: n, root: tree.root,
-    signature: await signProviderReceipt(walletSigner(wallet), domain, { jobId: o.jobId, stage, count: n, root: tree.root, outputRoot: buyerTree.root }),
+  const parts: StagePart[] = await Promise.all(p.stages.map(async (tree, stage) => ({
+    stage, provider, count: p.count, root: tree.root,
+    signature: await signProviderReceipt(walletSigner(wallet), domain, { jobId: p.jobId, stage, count: p.count, root: tree.root, outputRoot: p.outputRoot }),
   })));
   const records = partRecords(parts, () => 0);
   const send = async (address: Hex, abi: readonly unknown[], functionName: string, args: unknown[]) => {
@@ -49,19 +60,19 @@ export async function settleOneReceipt(o: {
     const r = await o.publicClient.waitForTransactionReceipt({ hash });
     if (r.status !== "success") throw new Error(`${functionName} reverted`);
   };
-  await send(market, jobMarketAbi, "submitReceipt", [o.jobId, n, buyerTree.root, sessionSig, parts]);
+  await send(market, jobMarketAbi, "submitReceipt", [p.jobId, p.count, p.outputRoot, o.sessionSignature, parts]);
   await rpc(o.chainUrl, "hardhat_mine", ["0x2"]);
-  await send(adjudicator, adjudicatorAbi, "drawSamples", [o.jobId, 0n]);
-  const indices = (await o.publicClient.readContract({ address: adjudicator, abi: adjudicatorAbi, functionName: "sampleIndices", args: [o.jobId, 0n] })) as readonly bigint[];
+  await send(adjudicator, adjudicatorAbi, "drawSamples", [p.jobId, 0n]);
+  const indices = (await o.publicClient.readContract({ address: adjudicator, abi: adjudicatorAbi, functionName: "sampleIndices", args: [p.jobId, 0n] })) as readonly bigint[];
   for (const [sampleNo, index] of indices.entries()) {
     const i = Number(index);
-    await send(adjudicator, adjudicatorAbi, "revealBuyerLeaf", [o.jobId, 0n, BigInt(sampleNo), buyerTree.leaf(i), buyerTree.proof(i), route, records]);
+    await send(adjudicator, adjudicatorAbi, "revealBuyerLeaf", [p.jobId, 0n, BigInt(sampleNo), p.buyerTree.leaf(i), p.buyerTree.proof(i), p.route, records]);
     for (const stage of [0, 1]) {
-      await send(adjudicator, adjudicatorAbi, "revealStageLeaf", [o.jobId, 0n, BigInt(sampleNo), BigInt(partIndex(records, stage, provider)), stages[stage].leaf(i), stages[stage].proof(i), route, records]);
+      await send(adjudicator, adjudicatorAbi, "revealStageLeaf", [p.jobId, 0n, BigInt(sampleNo), BigInt(partIndex(records, stage, provider)), p.stages[stage].leaf(i), p.stages[stage].proof(i), p.route, records]);
     }
   }
   const w = (await o.publicClient.readContract({ address: market, abi: jobMarketAbi, functionName: "windows" })) as { reveal: bigint; challenge: bigint };
   await rpc(o.chainUrl, "evm_increaseTime", [Number(w.reveal + w.challenge) + 1]);
   await rpc(o.chainUrl, "evm_mine");
-  await send(market, jobMarketAbi, "settle", [o.jobId, 0n, records]);
+  await send(market, jobMarketAbi, "settle", [p.jobId, 0n, records]);
 }

@@ -5,13 +5,13 @@
 import { createWalletClient, http, numberToHex, type Hex, type TypedDataDefinition } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
-import type { BrowserContext } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 
 export interface TestWallet {
   address: `0x${string}`;
   requests: string[];
-  /** Switch the signing key (the page sees accountsChanged on next request). */
-  setKey(key: Hex): void;
+  /** Moves the wallet to another chain, as a user would in the wallet's own UI (the page gets chainChanged). */
+  setChain(page: Page, chainId: number): Promise<void>;
 }
 
 class WalletRpcError extends Error {
@@ -38,11 +38,14 @@ function reviveTypedData(json: string): TypedDataDefinition {
 }
 
 export async function injectWallet(context: BrowserContext, opts: { rpcUrl: string; privateKey: Hex; chainId?: number }): Promise<TestWallet> {
-  const chainId = opts.chainId ?? 31337;
-  let account = privateKeyToAccount(opts.privateKey);
+  const homeChainId = opts.chainId ?? 31337;
+  /** Chains the wallet knows: the dev chain (it signs there) and mainnet (only to test wrong-network handling). */
+  const knownChains = new Set([homeChainId, 1]);
+  let chainId = homeChainId;
+  const account = privateKeyToAccount(opts.privateKey);
   let authorized = false;
   const requests: string[] = [];
-  const chain = { ...hardhat, id: chainId, rpcUrls: { default: { http: [opts.rpcUrl] } } };
+  const chain = { ...hardhat, id: homeChainId, rpcUrls: { default: { http: [opts.rpcUrl] } } };
   const client = () => createWalletClient({ account, chain, transport: http(opts.rpcUrl) });
 
   async function forward(method: string, params: unknown[]): Promise<unknown> {
@@ -64,12 +67,14 @@ export async function injectWallet(context: BrowserContext, opts: { rpcUrl: stri
       case "wallet_revokePermissions": authorized = false; return null;
       case "wallet_switchEthereumChain": {
         const wanted = Number((params[0] as { chainId: string }).chainId);
-        if (wanted !== chainId) throw new WalletRpcError(4902, `chain ${wanted} is not added to the test wallet`);
+        if (!knownChains.has(wanted)) throw new WalletRpcError(4902, `chain ${wanted} is not added to the test wallet`);
+        chainId = wanted;
         return null;
       }
       case "personal_sign": return account.signMessage({ message: { raw: params[0] as Hex } });
       case "eth_signTypedData_v4": return account.signTypedData(reviveTypedData(params[1] as string));
       case "eth_sendTransaction": {
+        if (chainId !== homeChainId) throw new WalletRpcError(4901, `the test wallet only sends on chain ${homeChainId}`);
         const tx = params[0] as { to?: Hex; data?: Hex; value?: Hex; gas?: Hex };
         return client().sendTransaction({
           account, chain, to: tx.to, data: tx.data,
@@ -93,12 +98,15 @@ export async function injectWallet(context: BrowserContext, opts: { rpcUrl: stri
   await context.addInitScript(() => {
     type Listener = (...args: unknown[]) => void;
     const listeners: Record<string, Set<Listener>> = {};
+    const emit = (ev: string, data: unknown) => listeners[ev]?.forEach((fn) => fn(data));
+    (window as unknown as { __e2eWalletEmit: typeof emit }).__e2eWalletEmit = emit;
     const w = window as unknown as { __e2eWalletRequest: (m: string, p: unknown[]) => Promise<{ result?: unknown; error?: { code: number; message: string; data?: unknown } }>; ethereum?: unknown };
     const provider = {
       isE2E: true,
       async request({ method, params }: { method: string; params?: unknown[] }) {
         const r = await w.__e2eWalletRequest(method, params ?? []);
         if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code, data: r.error.data });
+        if (method === "wallet_switchEthereumChain") emit("chainChanged", (params?.[0] as { chainId: string }).chainId);
         return r.result;
       },
       on(ev: string, fn: Listener) { (listeners[ev] ??= new Set()).add(fn); return provider; },
@@ -113,6 +121,9 @@ export async function injectWallet(context: BrowserContext, opts: { rpcUrl: stri
   return {
     get address() { return account.address; },
     requests,
-    setKey(key: Hex) { account = privateKeyToAccount(key); },
+    async setChain(page: Page, id: number) {
+      chainId = id;
+      await page.evaluate((hex) => (window as unknown as { __e2eWalletEmit: (ev: string, d: unknown) => void }).__e2eWalletEmit("chainChanged", hex), numberToHex(id));
+    },
   };
 }

@@ -132,3 +132,18 @@ describe("peer ids and deployments", () => {
     expect(() => parseDeployment([], undefined)).toThrow(/not a JSON object/);
   });
 });
+
+describe("buyer receipts", () => {
+  it("use the same EIP-712 types and domain as the node and the contracts", async () => {
+    const web = await import("@/lib/receipts");
+    const node = await import("../../../node/src/receipts/eip712.ts");
+    expect(web.buyerReceiptTypes).toEqual(node.buyerReceiptTypes);
+    expect([web.EIP712_NAME, web.EIP712_VERSION]).toEqual([node.EIP712_NAME, node.EIP712_VERSION]);
+    const key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as const;
+    const market = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
+    const receipt = { jobId: 3n, count: 7, outputRoot: `0x${"12".repeat(32)}` as Hex };
+    const { privateKeyToAccount } = await import("viem/accounts");
+    const expected = await node.signBuyerReceipt(privateKeyToAccount(key), node.shardMeshDomain(31337, market), receipt);
+    expect(await web.signBuyerReceipt(key, 31337, market, receipt)).toBe(expected);
+  });
+});

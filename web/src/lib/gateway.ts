@@ -75,6 +75,9 @@ export const gateway = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ modelId, input: { image: imageBase64 } }),
     }),
+  receiptToSign: (jobId: string) => gatewayFetch<{ count: number; outputRoot: Hex }>(`/v1/jobs/${encodeURIComponent(jobId)}/receipt`),
+  submitReceiptSignature: (jobId: string, body: { count: number; outputRoot: Hex; signature: Hex }) =>
+    gatewayFetch<unknown>(`/v1/jobs/${encodeURIComponent(jobId)}/receipt`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
   job: (jobId: string) => gatewayFetch<{ jobId: string; served: number; receipts: unknown[] }>(`/v1/jobs/${encodeURIComponent(jobId)}`),
 };
 

@@ -10,6 +10,8 @@ import { useTx } from "@/hooks/useTx";
 import { canClose, jobStatus, jobsFromEvents, type JobInfo } from "@/lib/jobs";
 import { modelsFromEvents } from "@/lib/models";
 import { loadSessionKey } from "@/lib/session";
+import { gateway } from "@/lib/gateway";
+import { signBuyerReceipt } from "@/lib/receipts";
 import { formatAmount, formatDuration, shortAddress } from "@/lib/format";
 import { jobMarketAbi, TOKEN_SYMBOL } from "@/lib/contracts";
 import { ChainState } from "@/components/DataState";
@@ -42,6 +44,23 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
   useEffect(() => setHasKey(Boolean(loadSessionKey(window.localStorage, chainId, job.id))), [chainId, job.id]);
   const pill = status === "open" ? "ok" : status === "closed" ? "" : "warn";
   const spent = job.receipts.reduce((a, r) => a + (r.settledAmount ?? 0n), 0n);
+  const [signing, setSigning] = useState<{ state: "idle" | "busy" | "done" | "failed"; text?: string }>({ state: "idle" });
+
+  /** Ask the gateway what to sign, sign it with the job's session key (no wallet prompt), hand it back. */
+  async function signReceipt() {
+    const key = loadSessionKey(window.localStorage, chainId, job.id);
+    if (!key || !c.market) return setSigning({ state: "failed", text: "This browser does not hold the job's session key." });
+    setSigning({ state: "busy" });
+    try {
+      const todo = await gateway.receiptToSign(job.id);
+      const signature = await signBuyerReceipt(key.privateKey, chainId, c.market, { jobId: BigInt(job.id), count: Number(todo.count), outputRoot: todo.outputRoot });
+      await gateway.submitReceiptSignature(job.id, { count: Number(todo.count), outputRoot: todo.outputRoot, signature });
+      setSigning({ state: "done", text: `Signed requests 0–${Number(todo.count) - 1} with the session key; the provider submits the receipt.` });
+    } catch (e) {
+      const err = e as Error & { gatewayName?: string };
+      setSigning({ state: "failed", text: `${err.gatewayName ?? err.name}: ${err.message}` });
+    }
+  }
   return (
     <section className="card" data-testid="job-card" data-job-id={job.id}>
       <div className="spread">
@@ -58,7 +77,13 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
         Session key <span className="mono">{shortAddress(job.sessionKey)}</span> {hasKey ? "kept in this browser" : "not in this browser"} ·
         providers {job.providers.map((p) => `stage ${p.stage}: ${shortAddress(p.provider)}`).join(", ")}
       </p>
-      <h4>Receipts</h4>
+      <div className="spread">
+        <h4>Receipts</h4>
+        {!job.closed && hasKey && (
+          <button className="btn ghost small" disabled={signing.state === "busy"} onClick={() => void signReceipt()} data-testid="sign-receipt">Sign served requests (session key)</button>
+        )}
+      </div>
+      {signing.text && <p className={signing.state === "failed" ? "error small" : "ok small"} data-testid="sign-receipt-status" data-state={signing.state}>{signing.text}</p>}
       {job.receipts.length === 0 ? <p className="muted small">No receipt submitted yet.</p> : (
         <table>
           <thead><tr><th>#</th><th>Requests</th><th>Submitted by</th><th>Spot checks</th><th className="num">Settled</th></tr></thead>
