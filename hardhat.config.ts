@@ -28,6 +28,14 @@ const profile = {
 export default defineConfig({
   plugins: [hardhatToolboxViemPlugin],
   paths: { tests: { nodejs: "test", solidity: "contracts" } },
+  // Fixed seed: fuzz and invariant runs are reproducible (flaky tests are bugs). Sizes keep
+  // `hardhat test solidity` around a minute on 2 shared cores.
+  test: {
+    solidity: {
+      fuzz: { runs: 256, seed: "0x5348415244" },
+      invariant: { runs: 48, depth: 40, failOnRevert: false },
+    },
+  },
   solidity: {
     profiles: {
       default: profile,
