@@ -176,3 +176,19 @@ describe("re-execution check", () => {
     }
   });
 });
+
+describe("several sessions", () => {
+  it("a runner with 2 workers serves concurrent requests, each getting its own result", async () => {
+    const r = await StageRunner.create(MODELS.cls.file, { workers: 2, graphOptimizationLevel: "disabled" });
+    try {
+      const xs = Array.from({ length: 6 }, (_, i) => ({ x: randomTensor(MODELS.cls.dims, 500 + i) }));
+      const want: TensorBag[] = [];
+      for (const b of xs) want.push(await r.run(b));
+      const got = await Promise.all(xs.map((b) => r.run(b)));
+      got.forEach((g, i) => assert.equal(maxAbsDiff(g[OUT], want[i][OUT]), 0));
+      assert.equal(r.stats().runs, 12);
+    } finally {
+      await r.close();
+    }
+  });
+});
