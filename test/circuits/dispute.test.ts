@@ -10,6 +10,7 @@ import { buildDigitsModel } from "../../node/src/models/digits.ts";
 import { int8DenseReference, type Int8DenseParams } from "../../node/src/models/int8.ts";
 import { toBytes32, weightsCommitment } from "../../node/src/zk/commit.ts";
 import { deployHeadVerifier } from "../../node/src/zk/deploy.ts";
+import { answerZkDispute, checkZkStage } from "../../node/src/zk/dispute.ts";
 import { headHashes } from "../../node/src/zk/proof.ts";
 import { createHeadProver, type HeadProver } from "../../node/src/zk/prover.ts";
 import {
@@ -103,10 +104,16 @@ describe("zk dispute on the job market", () => {
     const { f, job, receiptId, sampled } = await servedAndRevealed(fakeOutput);
     const { x, y } = execution(sampled);
     const reveal = await f.adjudicator.read.stageReveal([job.jobId, receiptId, 0n, BigInt(ZK_STAGE)]);
-    // The verifier's re-execution: the revealed input hash is x's, the claimed output is not y.
-    assert.equal(reveal.inputHash, headHashes(x, y).inputHash);
-    assert.notEqual(reveal.outputHash, headHashes(x, y).outputHash);
+    // The verifier's re-execution from the fetched input: the revealed output is wrong.
+    assert.equal(checkZkStage(head, x, reveal).fraud, true);
+    assert.throws(() => checkZkStage(head, execution(sampled + 1).x, reveal), { name: "ZkInputError" });
     const disputeId = await challengeZkStage(f, job.jobId, receiptId);
+
+    // The provider's node cannot answer: its revealed output is not the head's output.
+    await assert.rejects(
+      answerZkDispute({ publicClient, wallet: wallets[ROLE.p2] as never, adjudicator: f.adjudicator.address, disputeId, prover, input: x }),
+      { name: "ZkWitnessError" },
+    );
 
     // The provider cannot make a proof of its claim: the witness does not exist.
     await assert.rejects(prover.prove(x, { claimedOutput: fakeOutput(y) }), { name: "ZkWitnessError" });
@@ -131,14 +138,25 @@ describe("zk dispute on the job market", () => {
   it("an honest provider proves its output, keeps its stake and wins the challenger's bond", async () => {
     const { f, job, receiptId, sampled } = await servedAndRevealed((y) => y);
     const { x } = execution(sampled);
+    const reveal = await f.adjudicator.read.stageReveal([job.jobId, receiptId, 0n, BigInt(ZK_STAGE)]);
+    assert.equal(checkZkStage(head, x, reveal).fraud, false, "an honest leaf re-executes clean");
+    // A griefing (or mistaken) challenger opens a dispute anyway.
     const disputeId = await challengeZkStage(f, job.jobId, receiptId);
     const stakeBefore = (await f.staking.read.stakeOf([addr(ROLE.p2)])).staked;
     const creditsBefore = await f.market.read.credits([addr(ROLE.p2)]);
 
-    const answer = await prover.prove(x);
-    const hash = await f.adjudicator.write.answerWithProof([disputeId, answer.proof], { account: wallets[ROLE.p2].account });
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    // The provider's node answers from its retained input tensor.
+    const answered = await answerZkDispute({
+      publicClient,
+      wallet: wallets[ROLE.p2] as never,
+      adjudicator: f.adjudicator.address,
+      disputeId,
+      prover,
+      input: x,
+    });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: answered.hash });
     assert.equal(receipt.status, "success");
+    const answer = await prover.prove(x);
 
     const [bond] = await f.adjudicator.read.params();
     assert.equal((await f.adjudicator.read.dispute([disputeId])).status, 3, "Rejected");

@@ -5,3 +5,4 @@ export * from "./proof.ts";
 export * from "./artifacts.ts";
 export * from "./prover.ts";
 export * from "./deploy.ts";
+export * from "./dispute.ts";

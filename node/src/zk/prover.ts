@@ -55,6 +55,8 @@ export interface ProveOptions {
 }
 
 export interface HeadProver {
+  /** The head this prover proves executions of. */
+  readonly head: Int8DenseParams;
   readonly weightsCommitment: Hex;
   /** Process id of the prover child while it runs (for memory figures), else undefined. */
   readonly pid: number | undefined;
@@ -133,6 +135,7 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
   };
 
   return {
+    head,
     weightsCommitment: toBytes32(commitment),
     get pid() {
       return worker?.pid;
