@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { createPublicClient, http, parseEther, type PublicClient } from "viem";
+import { createPublicClient, http, parseEther, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { freePort, startLocalChain, type LocalChain } from "../../scripts/lib/chain.ts";
 import { deployAll, writeDeployment } from "../../scripts/lib/deploy.ts";
@@ -208,6 +208,10 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     assert.match(await page.getByTestId("unbonding-countdown").innerText(), /withdrawable in (6d 23h|7d 0h)/);
     assert.equal(await page.getByTestId("free-stake").innerText(), "60");
     await shot("provider");
+    await page.getByTestId("stake-amount").fill("15");
+    await page.getByTestId("stake-approve-button").click(); // the approve path: two transactions
+    await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: /^Stake: Confirmed/ }).waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="staked"]')?.textContent === "75");
   });
 
   it("opens a job with a permit and sees it in My jobs", async () => {
@@ -259,5 +263,16 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     await page.getByTestId("try-gateway-down").waitFor();
     await page.getByTestId("quotes-error").filter({ hasText: "Gateway unreachable" }).waitFor();
     await shot("gateway-unreachable");
+  });
+
+  it("withdraws unstaked tokens once the unbonding period is over", async () => {
+    await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_increaseTime", params: [7 * 24 * 3600 + 1] }) });
+    await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "evm_mine", params: [] }) });
+    await goto("/provider");
+    await page.getByTestId("unbonding-countdown").filter({ hasText: "Unbonding is over" }).waitFor();
+    await page.getByTestId("withdraw-button").click();
+    await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Withdraw unbonded stake" }).waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="unbonding"]')?.textContent === "0");
+    await shot("provider-withdrawn");
   });
 });

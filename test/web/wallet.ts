@@ -34,7 +34,7 @@ function reviveTypedData(json: string): TypedDataDefinition {
   };
   const { EIP712Domain: _domain, ...types } = data.types;
   const domain = { ...data.domain, ...(data.domain.chainId !== undefined ? { chainId: Number(data.domain.chainId) } : {}) };
-  return { domain, types, primaryType: data.primaryType, message: revive(data.primaryType, data.message) as Record<string, unknown> } as TypedDataDefinition;
+  return { domain, types, primaryType: data.primaryType, message: revive(data.primaryType, data.message) as Record<string, unknown> } as unknown as TypedDataDefinition;
 }
 
 export async function injectWallet(context: BrowserContext, opts: { rpcUrl: string; privateKey: Hex; chainId?: number }): Promise<TestWallet> {

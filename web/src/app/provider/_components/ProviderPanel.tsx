@@ -100,7 +100,7 @@ export function ProviderPanel() {
           <div className="row">
             <label>Amount ({TOKEN_SYMBOL})<input value={stakeText} onChange={(e) => setStakeText(e.target.value)} data-testid="stake-amount" /></label>
             <button className="btn" disabled={tx.busy} onClick={() => void doStake("permit")} data-testid="stake-button">Stake (permit)</button>
-            <button className="btn ghost" disabled={tx.busy} onClick={() => void doStake("approve")}>Approve + stake</button>
+            <button className="btn ghost" disabled={tx.busy} onClick={() => void doStake("approve")} data-testid="stake-approve-button">Approve + stake</button>
           </div>
           <h2 style={{ marginTop: 18 }}>Unstake</h2>
           <div className="row">

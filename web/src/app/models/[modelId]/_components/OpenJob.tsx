@@ -6,6 +6,7 @@ import { readContract, signTypedData } from "wagmi/actions";
 import { parseEventLogs, parseSignature, type Abi } from "viem";
 import { useQuery } from "@tanstack/react-query";
 import { useContracts } from "@/hooks/useContracts";
+import { useChainNow } from "@/hooks/useChainNow";
 import { useTx, type WriteRequest } from "@/hooks/useTx";
 import { gateway } from "@/lib/gateway";
 import { chooseQuotes, pricePerInference, toQuoteArg, type SignedQuoteArg } from "@/lib/quotes";
@@ -27,6 +28,7 @@ export function OpenJob({ model }: { model: ModelInfo }) {
   const [hours, setHours] = useState(24);
   const [mode, setMode] = useState<PayMode>("permit");
   const [openedJob, setOpenedJob] = useState<string>();
+  const chainNow = useChainNow(); // expiries are checked against block time, which can differ from this clock
 
   const quotes = useQuery({
     queryKey: ["quotes", c.chainId, model.id, maxInferences],
@@ -34,10 +36,10 @@ export function OpenJob({ model }: { model: ModelInfo }) {
     retry: 0,
     queryFn: async () => {
       const all = (await gateway.quotes(model.id, maxInferences)).map(toQuoteArg);
-      return chooseQuotes(all, model.stageCount, maxInferences, Math.floor(Date.now() / 1000));
+      return chooseQuotes(all, model.stageCount, maxInferences, chainNow);
     },
   });
-  const expiresAt = BigInt(Math.floor(Date.now() / 3_600_000) * 3600 + hours * 3600);
+  const expiresAt = BigInt(Math.floor(chainNow / 3600) * 3600 + hours * 3600); // rounded so the escrow read stays cached
   const draftRequest = { modelId: BigInt(model.id), maxInferences, expiresAt, sessionKey: address ?? "0x0000000000000000000000000000000000000001" } as const;
   const escrow = useReadContract({
     address: c.market,
@@ -52,7 +54,7 @@ export function OpenJob({ model }: { model: ModelInfo }) {
     if (!c.market || !c.token || !address || !quotes.data) return;
     const chainId = c.chainId!;
     const session = createSessionKey();
-    const request = { ...draftRequest, expiresAt: BigInt(Math.floor(Date.now() / 1000) + hours * 3600), sessionKey: session.address };
+    const request = { ...draftRequest, expiresAt: BigInt(chainNow + hours * 3600), sessionKey: session.address };
     const chosen: SignedQuoteArg[] = quotes.data;
     const receipt = await tx.run(async (): Promise<WriteRequest[]> => {
       const needed = await readContract(config, { address: c.market!, abi: jobMarketAbi, functionName: "escrowFor", args: [request, chosen] });
