@@ -135,7 +135,7 @@ describe("zk dispute on the job market", () => {
     assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p2)]), true);
   });
 
-  it("an honest provider proves its output, keeps its stake and wins the challenger's bond", async () => {
+  it("an honest provider proves its output, keeps its stake and wins the challenger's bond", async (t) => {
     const { f, job, receiptId, sampled } = await servedAndRevealed((y) => y);
     const { x } = execution(sampled);
     const reveal = await f.adjudicator.read.stageReveal([job.jobId, receiptId, 0n, BigInt(ZK_STAGE)]);
@@ -156,6 +156,7 @@ describe("zk dispute on the job market", () => {
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash: answered.hash });
     assert.equal(receipt.status, "success");
+    t.diagnostic(`answerWithProof used ${answered.gasUsed} gas`);
     const answer = await prover.prove(x);
 
     const [bond] = await f.adjudicator.read.params();

@@ -34,7 +34,6 @@ declare module "snarkjs" {
     ): Promise<{ proof: Groth16Proof; publicSignals: NumericString[] }>;
     prove(zkey: string | Uint8Array, wtns: string | WtnsOutput | Uint8Array): Promise<{ proof: Groth16Proof; publicSignals: NumericString[] }>;
     verify(vkey: object, publicSignals: readonly NumericString[], proof: Groth16Proof): Promise<boolean>;
-    setup?: never;
   };
   export const wtns: {
     calculate(input: CircuitInput, wasm: string | Uint8Array, out: string | WtnsOutput): Promise<void>;
@@ -42,16 +41,5 @@ declare module "snarkjs" {
   };
   export const r1cs: {
     info(r1cs: string, logger?: unknown): Promise<{ nConstraints: number; nPubInputs: number; nOutputs: number; nPrvInputs: number; nVars: number; nLabels: number }>;
-  };
-  export const powersOfTau: {
-    newAccumulator(curve: unknown, power: number, fileName: string, logger?: unknown): Promise<unknown>;
-    beacon(oldPtau: string, newPtau: string, name: string, beaconHashStr: string, numIterationsExp: number, logger?: unknown): Promise<unknown>;
-    preparePhase2(oldPtau: string, newPtau: string, logger?: unknown): Promise<unknown>;
-  };
-  export const zKey: {
-    newZKey(r1cs: string, ptau: string, zkey: string, logger?: unknown): Promise<unknown>;
-    beacon(zkeyOld: string, zkeyNew: string, name: string, beaconHashStr: string, numIterationsExp: number, logger?: unknown): Promise<unknown>;
-    exportVerificationKey(zkey: string | Uint8Array, logger?: unknown): Promise<object>;
-    exportSolidityVerifier(zkey: string | Uint8Array, templates: { groth16: string }, logger?: unknown): Promise<string>;
   };
 }
