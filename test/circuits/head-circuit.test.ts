@@ -1,6 +1,7 @@
 // The Int8DenseHead circuit (digits-head instance) against the TypeScript reference: same
 // Poseidon (circomlibjs), same packing, same requantisation; tampered inputs and witnesses fail.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import * as snarkjs from "snarkjs";
@@ -99,6 +100,11 @@ describe("digits-head circuit", () => {
     assert.equal(info.nPubInputs, 5);
     const keys = JSON.parse(readFileSync(paths.keys, "utf8"));
     assert.equal(keys.constraints, DIGITS_HEAD_CONSTRAINTS);
+    // The built proving key is the committed one (so proofs verify against the committed verifier).
+    const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
+    assert.equal(sha(paths.zkey), keys.zkeySha256);
+    assert.equal(sha(paths.r1cs), keys.r1csSha256);
+    assert.deepEqual(vkey(), keys.verificationKey);
   });
 
   it("computes exactly the TypeScript reference (random heads, random inputs)", async () => {
