@@ -19,6 +19,8 @@ import { Gateway } from "../../node/src/gateway/server.ts";
 import { shardMeshDomain, signQuote, walletSigner } from "../../node/src/receipts/index.ts";
 import type { Deployment } from "../../node/src/chain/deployments.ts";
 import { injectWallet, type TestWallet } from "./wallet.ts";
+import { renderText } from "../../node/src/ocr/index.ts";
+import { ocrBackend, type OcrBackend } from "./ocr-backend.ts";
 import { prepareReceipt, settleReceipt, type PreparedReceipt } from "./settle.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -51,6 +53,7 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
   let page: Page;
   let wallet: TestWallet;
   let dir: string;
+  let ocr: OcrBackend;
   let receiptForJob: PreparedReceipt | undefined;
   let signedReceipt: { count: number; outputRoot: Hex; signature: Hex } | undefined;
   const provider = localWallet("http://127.0.0.1:1", 1).account.address; // dev account #1 serves both stages
@@ -81,6 +84,7 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     const domain = shardMeshDomain(31337, deployment.contracts.JobMarket.address);
     let nonce = 0n;
     const stageProvider = { peerId: "12D3KooWE2eProvider", stakingAddress: provider, price: parseEther("0.001"), load: 0.2, capacity: 4, latencyMs: 41 };
+    ocr = await ocrBackend(join(dir, "ocr"), stageProvider.peerId);
     gateway = new Gateway({
       peerId: "12D3KooWE2eGateway",
       chainId: 31337,
@@ -90,9 +94,10 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
         stageCount: () => 2,
         list: () => [],
       } as never,
-      router: { peerStats: () => ({}) } as never,
+      router: { peerStats: () => ({}), run: (id: string, input: never) => ocr.run(id, input) } as never,
       trace: {} as never,
       hooks: {
+        image: { toInput: (id, image) => ocr.image.toInput(id, image), toText: (id, output) => ocr.image.toText(id, output) },
         quotes: async (id: string, maxInferences: number) => {
           const expiry = BigInt(Math.floor(Date.now() / 1000) + 3600);
           return Promise.all([0, 1].map((stage) =>
@@ -136,6 +141,7 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
       await exited;
     }
     await gateway?.stop();
+    await ocr?.close();
     await chain?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -154,6 +160,17 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     await page.getByTestId("search").fill("ocr");
     assert.equal(await page.getByTestId("model-card").count(), 1);
     await shot("marketplace");
+  });
+
+  it("tries the model: an uploaded image comes back as text with each stage's timing", async () => {
+    await goto(`/models/${modelId}`);
+    const png = Buffer.from(await renderText(["ShardMesh 2026"]));
+    await page.getByTestId("try-file").setInputFiles({ name: "line.png", mimeType: "image/png", buffer: png });
+    await page.getByTestId("try-result").waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByTestId("try-text").innerText(), "ShardMesh 2026");
+    assert.equal(await page.getByTestId("try-result").locator("tbody tr").count(), 2);
+    await shot("model-try-it");
+    await goto("/");
   });
 
   it("connects the injected wallet found by EIP-6963", async () => {
