@@ -106,8 +106,14 @@ interface Job {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** Requests of the run in progress (null once they are settled). */
   jobs: Job[] | null;
   runId: number;
+  /** A run is executing in the worker (even if its requests were already settled). */
+  busy: boolean;
+  /** Replaced after a timeout; terminated as soon as its run ends. */
+  retired: boolean;
+  idle?: () => void;
 }
 
 type WireFeed = { dtype: DType; dims: number[]; data: TypedArray };
@@ -118,6 +124,8 @@ type WorkerMsg =
   | { id: number; ok: false; error: { name: string; message: string } };
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
+/** How long close() waits for runs in progress before leaving their workers to finish. */
+const CLOSE_WAIT_MS = 10_000;
 
 export function sessionOptions(o: { intraOpThreads?: number; graphOptimizationLevel?: GraphOptimizationLevel }) {
   return {
@@ -226,7 +234,7 @@ export class StageRunner {
       const worker = new Worker(WORKER_URL, {
         workerData: { models: this.models, forward: this.chainForward, options: sessionOptions(this.opts) },
       });
-      const slot: Slot = { worker, ready: false, jobs: null, runId: 0 };
+      const slot: Slot = { worker, ready: false, jobs: null, runId: 0, busy: false, retired: false };
       this.slots[index] = slot;
       worker.on("message", (msg: WorkerMsg) => {
         if ("type" in msg) {
@@ -248,10 +256,15 @@ export class StageRunner {
         this.failSlot(slot, new SessionError(`${this.label}: worker failed: ${err.message}`));
       });
       worker.on("exit", (code) => {
+        slot.busy = false;
+        slot.idle?.();
         if (!slot.ready) reject(new SessionError(`${this.label}: worker exited with code ${code} before loading`));
-        if (this.slots[index] === slot && !this.closed && slot.ready) {
+        if (this.slots[index] === slot && !this.closed && slot.ready && !slot.retired) {
+          // the worker died (crash in native code, OOM…): fail its requests, start a new one
+          slot.retired = true;
           this.failSlot(slot, new SessionError(`${this.label}: worker exited with code ${code}`));
-          this.respawn(slot);
+          this.statsData.respawns++;
+          this.spawn(index).catch((err) => log.error("%s respawn failed %e", this.label, err));
         }
       });
     });
@@ -357,9 +370,11 @@ export class StageRunner {
     const slot = this.slots.find((s) => s.jobs?.includes(job));
     const err = new InferenceTimeoutError(`${this.label}: no result within ${ms} ms`);
     if (!slot) return this.settle(job, err);
-    // A run that outlives its timeout may be stuck: fail its batch and replace the worker.
+    // A run that outlives its timeout may be stuck: fail its batch and start a replacement
+    // worker. The old one is terminated only once its run returns, because terminating a worker
+    // inside onnxruntime's run aborts the whole process (Napi::Error in a finalizer).
     this.failSlot(slot, err);
-    this.respawn(slot);
+    this.retire(slot);
   }
 
   private failSlot(slot: Slot, err: Error): void {
@@ -368,18 +383,17 @@ export class StageRunner {
     for (const j of jobs) this.settle(j, err);
   }
 
-  private respawn(slot: Slot): void {
-    const index = this.slots.indexOf(slot);
-    if (index < 0 || this.closed) return;
+  private retire(slot: Slot): void {
+    if (slot.retired || this.closed) return;
+    slot.retired = true;
     this.statsData.respawns++;
-    slot.ready = false;
-    void slot.worker.terminate();
-    this.spawn(index).catch((err) => log.error("%s respawn failed %e", this.label, err));
+    if (!slot.busy) void slot.worker.terminate();
+    this.spawn(this.slots.length).catch((err) => log.error("%s respawn failed %e", this.label, err));
   }
 
   private pump(): void {
     for (const slot of this.slots) {
-      if (!slot || !slot.ready || slot.jobs || this.queue.length === 0) continue;
+      if (!slot || !slot.ready || slot.busy || slot.retired || this.queue.length === 0) continue;
       const first = this.queue.shift()!;
       const jobs = [first];
       if (this.batchable) {
@@ -389,6 +403,7 @@ export class StageRunner {
         }
       }
       slot.jobs = jobs;
+      slot.busy = true;
       slot.runId = this.nextId++;
       const feeds: Record<string, WireFeed> = {};
       for (const info of this.inputs) {
@@ -409,7 +424,18 @@ export class StageRunner {
   }
 
   private onResult(slot: Slot, msg: Exclude<WorkerMsg, { type: string }>): void {
-    if (!slot.jobs || msg.id !== slot.runId) return; // stale result of a failed run
+    if (msg.id === slot.runId) {
+      slot.busy = false;
+      slot.idle?.();
+    }
+    if (slot.retired || this.closed) {
+      if (!slot.busy && slot.retired) void slot.worker.terminate();
+      return;
+    }
+    if (!slot.jobs || msg.id !== slot.runId) {
+      this.pump(); // stale result of a request that was settled early (aborted)
+      return;
+    }
     const jobs = slot.jobs;
     slot.jobs = null;
     this.statsData.runs++;
@@ -441,7 +467,22 @@ export class StageRunner {
     const err = new RunnerClosedError(`${this.label} is closed`);
     for (const j of [...this.queue]) this.settle(j, err);
     for (const s of this.slots) if (s) this.failSlot(s, err);
-    await Promise.all(this.slots.map((s) => s?.worker.terminate()));
+    // Let runs in progress return first: terminating a worker inside onnxruntime's run aborts
+    // the process. A run still going after CLOSE_WAIT_MS is left to finish on an unref'd worker.
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (!s) return;
+        if (s.busy) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([new Promise<void>((r) => (s.idle = r)), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+          clearTimeout(timer);
+        }
+        if (s.busy) {
+          log.error("%s: run still in progress at close; leaving its worker to finish", this.label);
+          s.worker.unref();
+        } else await s.worker.terminate();
+      }),
+    );
   }
 }
 

@@ -88,6 +88,16 @@ describe("stage runner", () => {
     await assert.rejects(small.run({ x: randomTensor(MODELS.cls.dims, 1) }), named("RunnerClosedError"));
   });
 
+  // Regression: terminating a worker inside onnxruntime's run aborted the whole process
+  // ("terminate called after throwing an instance of 'Napi::Error'"); timeouts and close() now
+  // let the run return before the worker is terminated.
+  it("closing a runner during a run rejects the request and the process survives", async () => {
+    const rec = await StageRunner.create(MODELS.rec.file);
+    const running = rec.run({ x: randomTensor([1, 3, 48, 1280], 2) });
+    await rec.close();
+    await assert.rejects(running, named("RunnerClosedError"));
+  });
+
   it("a request past its timeout fails with InferenceTimeoutError and the worker is replaced", async () => {
     const rec = await StageRunner.create(MODELS.rec.file);
     try {
