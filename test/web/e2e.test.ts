@@ -292,4 +292,19 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     await page.waitForFunction(() => document.querySelector('[data-testid="unbonding"]')?.textContent === "0");
     await shot("provider-withdrawn");
   });
+
+  it("closes the expired job, refunds the unused escrow and withdraws it", async () => {
+    await goto("/jobs");
+    await page.locator('[data-testid="job-status"]').filter({ hasText: "expired" }).waitFor();
+    await page.getByTestId("close-job").click();
+    await page.locator('[data-testid="job-status"]').filter({ hasText: "closed" }).waitFor();
+    assert.match(await page.getByTestId("job-card").first().innerText(), /refunded 0\.0127 SHARD/); // 0.0212 escrow − 0.00848 settled
+    await shot("my-jobs-closed");
+    await goto("/earnings");
+    await page.getByTestId("scope-mine").click();
+    await page.getByTestId("credits").filter({ hasText: "0.0127 SHARD" }).waitFor();
+    await page.getByTestId("withdraw-credits").click();
+    await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Withdraw earnings" }).waitFor();
+    await page.getByTestId("credits").filter({ hasText: /^0 SHARD$/ }).waitFor();
+  });
 });
