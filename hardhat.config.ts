@@ -33,7 +33,7 @@ export default defineConfig({
   test: {
     solidity: {
       fuzz: { runs: 256, seed: "0x5348415244" },
-      invariant: { runs: 48, depth: 40, failOnRevert: false },
+      invariant: { runs: 32, depth: 32, failOnRevert: false },
     },
   },
   solidity: {
