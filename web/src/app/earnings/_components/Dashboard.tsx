@@ -58,7 +58,7 @@ export function Dashboard() {
             <div className="stats">
               <div className="stat"><span className="value" data-testid="earned-settled">{formatAmount(view.settled)}</span><span className="label">settled ({TOKEN_SYMBOL})</span></div>
               <div className="stat"><span className="value" data-testid="earned-pending">{formatAmount(view.pending)}</span><span className="label">pending (receipts in challenge window)</span></div>
-              <div className="stat"><span className="value" data-testid="earned-withdrawn">{formatAmount(view.withdrawn)}</span><span className="label">withdrawn</span></div>
+              <div className="stat"><span className="value" data-testid="earned-withdrawn">{formatAmount(view.withdrawn)}</span><span className="label">{view.scope === "account" ? "withdrawn (all credits, refunds included)" : "withdrawn"}</span></div>
               <div className="stat"><span className="value">{formatAmount(view.verifierFees)}</span><span className="label">verifier fees</span></div>
               <div className="stat"><span className="value">{view.settlements}</span><span className="label">{view.scope === "account" ? "credits" : "settled receipts"}</span></div>
             </div>
