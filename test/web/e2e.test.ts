@@ -54,6 +54,8 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
   let wallet: TestWallet;
   let dir: string;
   let ocr: OcrBackend;
+  const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
   let receiptForJob: PreparedReceipt | undefined;
   let signedReceipt: { count: number; outputRoot: Hex; signature: Hex } | undefined;
   const provider = localWallet("http://127.0.0.1:1", 1).account.address; // dev account #1 serves both stages
@@ -131,6 +133,8 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     wallet = await injectWallet(context, { rpcUrl: chain.url, privateKey: buyerKey });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(30_000);
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   });
 
   after(async () => {
@@ -306,5 +310,12 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     await page.getByTestId("withdraw-credits").click();
     await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Withdraw earnings" }).waitFor();
     await page.getByTestId("credits").filter({ hasText: /^0 SHARD$/ }).waitFor();
+  });
+
+  it("ran without uncaught page errors or hydration mismatches", () => {
+    assert.deepEqual(pageErrors, []);
+    // Expected console errors: failed requests while the gateway was down on purpose, and the
+    // revert that the simulation caught. Hydration mismatches (React #418/#423/#425) are not.
+    assert.deepEqual(consoleErrors.filter((t) => /#41[89]|#42[35]|hydrat/i.test(t)), []);
   });
 });
