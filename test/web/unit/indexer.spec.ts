@@ -102,3 +102,13 @@ describe("indexer", () => {
     expect(deserializeSnapshot(serializeSnapshot(snap)).events[0].args.jobId).toBe(2n);
   });
 });
+
+describe("decodeLogs", () => {
+  it("skips logs with unknown topics or undecodable data", () => {
+    const good = settledLog(1, 1n, 0n, 7n);
+    const unknown = { ...good, topics: [`0x${"11".repeat(32)}`] } as Log;
+    const truncated = { ...good, data: "0x01" } as Log;
+    const events = decodeLogs(abi, [unknown, good, truncated]);
+    expect(events.map((e) => e.args.providerPay)).toEqual([7n]);
+  });
+});

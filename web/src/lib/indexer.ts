@@ -3,7 +3,7 @@
 // in localStorage keyed by (chain, contract addresses), and afterwards asks only for blocks it
 // has not seen. Pages derive their views from this one list with pure reducers (lib/earnings.ts,
 // lib/jobs.ts), so 5,000 settlements cost one decode and a few linear passes.
-import { parseEventLogs, type Abi, type Address, type Hex, type Log } from "viem";
+import { decodeEventLog, toEventSelector, type Abi, type AbiEvent, type Address, type Hex, type Log } from "viem";
 
 export interface IndexedEvent {
   name: string;
@@ -47,17 +47,40 @@ export function emptySnapshot(key: string, startBlock: number): IndexSnapshot {
   return { key, toBlock: startBlock - 1, events: [], times: {} };
 }
 
-/** Decodes raw logs into compact events (unknown topics are skipped). */
+const selectorMaps = new WeakMap<Abi, Map<Hex, AbiEvent>>();
+
+/** topic0 → event, built once per ABI (viem's parseEventLogs hashes every event signature per log). */
+function eventsBySelector(abi: Abi): Map<Hex, AbiEvent> {
+  let map = selectorMaps.get(abi);
+  if (!map) {
+    map = new Map(abi.filter((x): x is AbiEvent => x.type === "event").map((e) => [toEventSelector(e), e]));
+    selectorMaps.set(abi, map);
+  }
+  return map;
+}
+
+/** Decodes raw logs into compact events (unknown topics and undecodable logs are skipped). */
 export function decodeLogs(abi: Abi, logs: Log[]): IndexedEvent[] {
-  const parsed = parseEventLogs({ abi, logs, strict: false });
-  return parsed.map((l) => ({
-    name: (l as unknown as { eventName: string }).eventName,
-    address: l.address,
-    blockNumber: Number(l.blockNumber),
-    logIndex: Number(l.logIndex),
-    txHash: l.transactionHash as Hex,
-    args: (l as unknown as { args: Record<string, unknown> }).args,
-  }));
+  const events = eventsBySelector(abi);
+  const out: IndexedEvent[] = [];
+  for (const l of logs) {
+    const event = l.topics[0] ? events.get(l.topics[0]) : undefined;
+    if (!event) continue;
+    try {
+      const d = decodeEventLog({ abi: [event], topics: l.topics as [Hex, ...Hex[]], data: l.data, strict: true });
+      out.push({
+        name: d.eventName as string,
+        address: l.address,
+        blockNumber: Number(l.blockNumber),
+        logIndex: Number(l.logIndex),
+        txHash: l.transactionHash as Hex,
+        args: d.args as unknown as Record<string, unknown>,
+      });
+    } catch {
+      // A log whose topics match but whose data does not decode is not ours (same signature, other ABI).
+    }
+  }
+  return out;
 }
 
 /**
