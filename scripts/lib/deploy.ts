@@ -1,7 +1,7 @@
 // Deploys and wires every ShardMesh contract; reusable by `npm run deploy`, the demo, tests and benches.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseEther } from "viem";
+import { getAddress, parseEther } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 import { deploymentPath } from "../../node/src/chain/deployments.ts";
 import type { ContractName, Deployment, DeploymentParameters } from "../../node/src/chain/deployments.ts";
@@ -44,7 +44,7 @@ export async function deployAll(opts: DeployOptions): Promise<Deployment> {
     const hash = await wallet.deployContract({ abi, bytecode, args, account: wallet.account, chain: wallet.chain });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (!receipt.contractAddress) throw new Error(`${name} deployment produced no address`);
-    contracts[name] = { address: receipt.contractAddress, blockNumber: Number(receipt.blockNumber) };
+    contracts[name] = { address: getAddress(receipt.contractAddress), blockNumber: Number(receipt.blockNumber) };
     log(`deployed ${name} at ${receipt.contractAddress} (block ${receipt.blockNumber}, gas ${receipt.gasUsed})`);
     return receipt.contractAddress;
   }

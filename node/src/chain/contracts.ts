@@ -12,14 +12,7 @@ import type { Deployment } from "./deployments.ts";
 
 export type ShardWallet = WalletClient<Transport, Chain | undefined, Account>;
 
-export interface ChainClients {
-  public: PublicClient;
-  wallet?: ShardWallet;
-}
-
-/** viem contract instances for every ShardMesh contract of a deployment. */
-export function shardMeshContracts(deployment: Deployment, clients: ChainClients) {
-  const client = clients.wallet ? { public: clients.public, wallet: clients.wallet } : { public: clients.public };
+function build<C extends { public: PublicClient; wallet?: ShardWallet } | PublicClient>(deployment: Deployment, client: C) {
   const c = deployment.contracts;
   return {
     token: getContract({ address: c.ShardToken.address, abi: shardTokenAbi, client }),
@@ -30,4 +23,15 @@ export function shardMeshContracts(deployment: Deployment, clients: ChainClients
   };
 }
 
+/** Read/write viem contract instances for every ShardMesh contract of a deployment. */
+export function shardMeshContracts(deployment: Deployment, clients: { public: PublicClient; wallet: ShardWallet }) {
+  return build(deployment, { public: clients.public, wallet: clients.wallet });
+}
+
+/** Read-only instances (peers checking bindings, dashboards). */
+export function readOnlyContracts(deployment: Deployment, publicClient: PublicClient) {
+  return build(deployment, publicClient);
+}
+
 export type ShardMeshContracts = ReturnType<typeof shardMeshContracts>;
+export type ReadOnlyContracts = ReturnType<typeof readOnlyContracts>;

@@ -8,3 +8,6 @@ export class DeploymentInvalidError extends Error {
 export class ChainEventMissingError extends Error {
   override name = "ChainEventMissingError";
 }
+export class ChainTxRevertedError extends Error {
+  override name = "ChainTxRevertedError";
+}
