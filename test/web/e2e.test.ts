@@ -20,6 +20,9 @@ import { shardMeshDomain, signQuote, walletSigner } from "../../node/src/receipt
 import type { Deployment } from "../../node/src/chain/deployments.ts";
 import { injectWallet, type TestWallet } from "./wallet.ts";
 import { renderText } from "../../node/src/ocr/index.ts";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { providerStakingAbi } from "../../node/src/generated/abis.ts";
 import { ocrBackend, type OcrBackend } from "./ocr-backend.ts";
 import { prepareReceipt, settleReceipt, type PreparedReceipt } from "./settle.ts";
 
@@ -233,6 +236,20 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     await page.getByTestId("stake-approve-button").click(); // the approve path: two transactions
     await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: /^Stake: Confirmed/ }).waitFor();
     await page.waitForFunction(() => document.querySelector('[data-testid="staked"]')?.textContent === "75");
+  });
+
+  it("binds the node's libp2p peer id to the staking address", async () => {
+    const peerId = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));
+    await page.getByTestId("peer-input").fill(peerId.toString());
+    await page.getByTestId("bind-button").click();
+    await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Bind peer id" }).waitFor();
+    await page.getByTestId("bound-peer").filter({ hasText: peerId.toString() }).waitFor();
+    const onChain = await publicClient.readContract({ address: deployment.contracts.ProviderStaking.address, abi: providerStakingAbi, functionName: "peerIdOf", args: [wallet.address] });
+    assert.equal(onChain, `0x${Buffer.from(peerId.toMultihash().bytes).toString("hex")}`, "the page sent the peer id's multihash bytes");
+    await page.getByTestId("peer-input").fill("not-a-peer-id");
+    await page.getByTestId("bind-button").click();
+    await page.locator('[data-testid="tx-status"][data-phase="failed"]').filter({ hasText: "does not look like a libp2p peer id" }).waitFor();
+    await shot("provider-bound");
   });
 
   it("opens a job with a permit and sees it in My jobs", async () => {
