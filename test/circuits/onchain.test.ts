@@ -92,6 +92,23 @@ describe("head prover and on-chain verification", () => {
     assert.equal(await adapter.read.verifyStage([p2.weightsCommitment, honest.inputHash, honest.outputHash, p2.proof]), false);
   });
 
+  it("an aborted proof fails with ZkProverTimeoutError; the next proof starts a fresh process", async () => {
+    const before = prover.pid;
+    assert.ok(before !== undefined, "the prover process is running");
+    const controller = new AbortController();
+    const aborted = prover.prove(x, { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(aborted, { name: "ZkProverTimeoutError" });
+    // Abort in the middle of a proof: the process is killed and replaced on the next call.
+    const mid = new AbortController();
+    const running = prover.prove(x, { signal: mid.signal });
+    setTimeout(() => mid.abort(), 50);
+    await assert.rejects(running, { name: "ZkProverTimeoutError" });
+    const again = await prover.prove(x);
+    assert.equal(again.outputHash, honest.outputHash);
+    assert.notEqual(prover.pid, before, "a new prover process");
+  });
+
   it("rejects a bad verifier address or shape at deployment with named errors", async () => {
     await assert.rejects(conn.viem.deployContract("Int8HeadStageVerifier", [adapter.address, 0n, 10n]), /Int8HeadStageVerifierInvalidShape/);
     await assert.rejects(

@@ -67,6 +67,8 @@ export interface HeadProver {
 }
 
 interface Pending {
+  /** The process the request was sent to: only its exit fails the request. */
+  worker: ChildProcess;
   resolve(reply: Extract<ProverReply, { type: "proved" } | { type: "failed" }>): void;
   reject(err: Error): void;
 }
@@ -89,9 +91,12 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
   let nextId = 1;
   const pending = new Map<number, Pending>();
 
-  const failAll = (err: Error) => {
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
+  const failAll = (err: Error, only?: ChildProcess) => {
+    for (const [id, p] of pending) {
+      if (only && p.worker !== only) continue;
+      pending.delete(id);
+      p.reject(err);
+    }
   };
   const startWorker = (): Promise<void> => {
     const env = { ...process.env };
@@ -115,7 +120,7 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
       w.on("error", (err) => {
         log.error("prover process failed: %s", err.message);
         reject(err);
-        failAll(new ZkProverClosedError(`prover process failed: ${err.message}`));
+        failAll(new ZkProverClosedError(`prover process failed: ${err.message}`), w);
       });
       w.on("exit", (code, signal) => {
         if (worker === w) {
@@ -123,7 +128,7 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
           ready = undefined;
         }
         reject(new ZkProverClosedError(`prover process exited (${code ?? signal})`));
-        failAll(new ZkProverClosedError(`prover process exited (${code ?? signal})`));
+        failAll(new ZkProverClosedError(`prover process exited (${code ?? signal})`), w);
       });
     });
   };
@@ -144,16 +149,21 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
       if (closed) throw new ZkProverClosedError("prover is closed");
       const output = options.claimedOutput ?? int8DenseReference(head, x);
       const input = headCircuitInput(head, commitment, x, output);
-      options.signal?.throwIfAborted();
+      if (options.signal?.aborted) throw new ZkProverTimeoutError("proof aborted before it started");
       ready ??= startWorker();
       await ready;
       const w = worker;
       if (!w) throw new ZkProverClosedError("prover process exited");
+      if (options.signal?.aborted) throw new ZkProverTimeoutError("proof aborted before it started");
       const id = nextId++;
       const reply = await new Promise<Extract<ProverReply, { type: "proved" } | { type: "failed" }>>((resolve, reject) => {
         const onAbort = () => {
           pending.delete(id);
           // A proof cannot be interrupted: drop the process, the next proof starts a new one.
+          if (worker === w) {
+            worker = undefined;
+            ready = undefined;
+          }
           w.kill();
           reject(new ZkProverTimeoutError(`proof ${id} aborted or timed out after ${timeoutMs} ms`));
         };
@@ -161,6 +171,7 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
         const signal = options.signal;
         signal?.addEventListener("abort", onAbort, { once: true });
         pending.set(id, {
+          worker: w,
           resolve: (r) => {
             clearTimeout(timer);
             signal?.removeEventListener("abort", onAbort);
