@@ -24,7 +24,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { providerStakingAbi } from "../../node/src/generated/abis.ts";
 import { ocrBackend, type OcrBackend } from "./ocr-backend.ts";
-import { prepareReceipt, settleReceipt, type PreparedReceipt } from "./settle.ts";
+import { prepareReceipt, submitReceipt, type PreparedReceipt } from "./settle.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const shots = join(root, "test-results/screenshots");
@@ -280,9 +280,12 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     assert.equal(wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length, sendsBefore, "no wallet prompt for a receipt");
     assert.ok(signedReceipt && receiptForJob, "the gateway received the session key's signature");
     assert.equal(signedReceipt.outputRoot, receiptForJob.outputRoot);
-    await settleReceipt({ chainUrl: chain.url, publicClient, deployment, provider: 1, receipt: receiptForJob, sessionSignature: signedReceipt.signature });
+    const settle = await submitReceipt({ chainUrl: chain.url, publicClient, deployment, provider: 1, receipt: receiptForJob, sessionSignature: signedReceipt.signature });
     await goto("/earnings");
     await page.getByTestId("scope-all").click();
+    await page.getByTestId("earned-pending").filter({ hasText: /^0\.008$/ }).waitFor(); // submitted, in its challenge window
+    assert.equal(await page.getByTestId("earned-settled").innerText(), "0");
+    await settle();
     await page.locator('[data-testid="earnings-ready"][data-settlements="1"]').waitFor();
     assert.equal(await page.getByTestId("earned-settled").innerText(), "0.0084"); // 4 requests × 2 stages × 0.001 + 5 % royalty
     await shot("earnings");

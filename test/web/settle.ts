@@ -35,7 +35,21 @@ export function prepareReceipt(jobId: bigint, provider: Address, n = 4): Prepare
   return { jobId, count: n, outputRoot: buyerTree.root, route, buyerTree, stages };
 }
 
-/** Submits the receipt with the buyer's session-key signature, reveals every sample, waits out the window, settles. */
+interface SettleInput {
+  chainUrl: string;
+  publicClient: PublicClient;
+  deployment: Deployment;
+  provider: number;
+  receipt: PreparedReceipt;
+  sessionSignature: Hex;
+}
+
+/** Submits the receipt with the buyer's session-key signature (it is then pending), returns the step that settles it. */
+export async function submitReceipt(o: SettleInput): Promise<() => Promise<void>> {
+  return settleReceipt(o, true) as Promise<() => Promise<void>>;
+}
+
+/** Submits the receipt, reveals every sample, waits out the window, settles. */
 export async function settleReceipt(o: {
   chainUrl: string;
   publicClient: PublicClient;
@@ -43,7 +57,7 @@ export async function settleReceipt(o: {
   provider: number;
   receipt: PreparedReceipt;
   sessionSignature: Hex;
-}): Promise<void> {
+}, stopAfterSubmit = false): Promise<void | (() => Promise<void>)> {
   const { receipt: p } = o;
   const wallet = localWallet(o.chainUrl, o.provider);
   const provider = wallet.account.address;
@@ -61,6 +75,20 @@ export async function settleReceipt(o: {
     if (r.status !== "success") throw new Error(`${functionName} reverted`);
   };
   await send(market, jobMarketAbi, "submitReceipt", [p.jobId, p.count, p.outputRoot, o.sessionSignature, parts]);
+  const rest = () => afterSubmit(o, records, send);
+  if (stopAfterSubmit) return rest;
+  await rest();
+}
+
+async function afterSubmit(
+  o: SettleInput,
+  records: ReturnType<typeof partRecords>,
+  send: (address: Hex, abi: readonly unknown[], functionName: string, args: unknown[]) => Promise<void>,
+): Promise<void> {
+  const { receipt: p } = o;
+  const provider = localWallet(o.chainUrl, o.provider).account.address;
+  const market = o.deployment.contracts.JobMarket.address;
+  const adjudicator = o.deployment.contracts.Adjudicator.address;
   await rpc(o.chainUrl, "hardhat_mine", ["0x2"]);
   await send(adjudicator, adjudicatorAbi, "drawSamples", [p.jobId, 0n]);
   const indices = (await o.publicClient.readContract({ address: adjudicator, abi: adjudicatorAbi, functionName: "sampleIndices", args: [p.jobId, 0n] })) as readonly bigint[];
