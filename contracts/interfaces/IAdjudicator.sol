@@ -181,10 +181,16 @@ interface IAdjudicator {
     /// @notice The verifier assigned to a receipt (zero when none was eligible).
     function receiptVerifier(JobId jobId, uint256 receiptId) external view returns (address);
 
+    /// @notice Seed, verifier, sample count and progress of a receipt's spot check.
     function receiptCheck(JobId jobId, uint256 receiptId) external view returns (ReceiptCheck memory);
+    /// @notice What was revealed for one sample.
     function sample(JobId jobId, uint256 receiptId, uint256 sampleNo) external view returns (Sample memory);
+    /// @notice A revealed stage leaf of one sample.
     function stageReveal(JobId jobId, uint256 receiptId, uint256 sampleNo, uint256 stage) external view returns (StageReveal memory);
+    /// @notice A dispute.
     function dispute(uint256 disputeId) external view returns (Dispute memory);
+    /// @notice The committee drawn for a dispute (empty for zk disputes).
     function committee(uint256 disputeId) external view returns (address[] memory);
+    /// @notice Number of disputes opened (ids run 0..disputeCount-1).
     function disputeCount() external view returns (uint256);
 }

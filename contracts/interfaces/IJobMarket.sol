@@ -288,14 +288,24 @@ interface IJobMarket {
     /// @notice Adjudicator only: pays out a held bond as credits.
     function payBond(JobId jobId, address[] calldata to, uint256[] calldata amounts, CreditKind kind) external;
 
+    /// @notice A job (reverts JobMarketUnknownJob for an unknown id).
     function job(JobId jobId) external view returns (Job memory);
+    /// @notice A receipt of a job (status None when it does not exist).
     function receipt(JobId jobId, uint256 receiptId) external view returns (Receipt memory);
+    /// @notice A provider's price, max count and served count for one stage of a job.
     function stageTerms(JobId jobId, uint256 stage, address provider) external view returns (StageTerms memory);
+    /// @notice Whether `account` has an accepted quote in the job.
     function isJobProvider(JobId jobId, address account) external view returns (bool);
+    /// @notice Whether the provider was found at fault in the job (then unpaid and slashed).
     function isFaulted(JobId jobId, address provider) external view returns (bool);
+    /// @notice Collateral still locked for the provider in the job.
     function collateralOf(JobId jobId, address provider) external view returns (uint256);
+    /// @notice Withdrawable credits of an account.
     function credits(address account) external view returns (uint256);
+    /// @notice Whether a provider's quote nonce was used or cancelled.
     function quoteNonceUsed(address provider, uint256 nonce) external view returns (bool);
+    /// @notice Current reveal, challenge, answer, commit and vote-reveal windows (seconds).
     function windows() external view returns (Windows memory);
+    /// @notice Number of jobs opened (ids run 1..jobCount).
     function jobCount() external view returns (uint256);
 }

@@ -7,28 +7,37 @@ import {JobId} from "../types/Ids.sol";
 
 /// @title VerifierDraw
 /// @notice Stake-weighted random choice of a verifier that is not a provider of the job.
-///         Linear in the number of stakers (fine for the sizes this testnet protocol targets;
-///         a sum tree would replace it at scale). Returns address(0) when no one is eligible.
+///         Linear in the number of stakers, so it only scans the first MAX_SCAN of them: a bounded
+///         cost keeps reveals (which draw the receipt's verifier) from ever running out of gas.
+///         A sum tree would replace it at scale. Returns address(0) when no one is eligible.
 library VerifierDraw {
     uint256 internal constant ATTEMPTS = 8;
+    uint256 internal constant MAX_SCAN = 64;
 
     function draw(IProviderStaking staking, IJobMarket market, JobId jobId, bytes32 seed, address exclude, uint256 minStake)
         internal
         view
         returns (address)
     {
-        uint256 total = staking.totalStaked();
         uint256 n = staking.providerCount();
+        if (n > MAX_SCAN) n = MAX_SCAN;
+        address[] memory who = new address[](n);
+        uint256[] memory weight = new uint256[](n);
+        uint256 total;
+        for (uint256 i; i < n; ++i) {
+            who[i] = staking.providerAt(i);
+            weight[i] = staking.stakeOf(who[i]).staked;
+            total += weight[i];
+        }
         if (total == 0) return address(0);
         for (uint256 attempt; attempt < ATTEMPTS; ++attempt) {
             uint256 target = uint256(keccak256(abi.encode(seed, attempt))) % total;
             uint256 acc;
             for (uint256 i; i < n; ++i) {
-                address p = staking.providerAt(i);
-                uint256 w = staking.stakeOf(p).staked;
-                acc += w;
+                acc += weight[i];
                 if (target < acc) {
-                    if (p != exclude && w >= minStake && !market.isJobProvider(jobId, p)) return p;
+                    address p = who[i];
+                    if (p != exclude && weight[i] >= minStake && !market.isJobProvider(jobId, p)) return p;
                     break;
                 }
             }

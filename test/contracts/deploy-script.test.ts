@@ -1,0 +1,58 @@
+// `npm run deploy` against a real `hardhat node` on 127.0.0.1 (ephemeral port): deploys and wires
+// every contract, writes deployments/<chainId>.json (into a temp dir here), regenerates ABIs.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { createPublicClient, http } from "viem";
+import { readDeployment } from "../../node/src/chain/deployments.ts";
+import { readOnlyContracts } from "../../node/src/chain/contracts.ts";
+import { freePort, startLocalChain } from "../../scripts/lib/chain.ts";
+import type { LocalChain } from "../../scripts/lib/chain.ts";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+describe("npm run deploy (scripts/deploy.ts)", () => {
+  let chain: LocalChain;
+  before(async () => {
+    chain = await startLocalChain({ port: await freePort() });
+  });
+  after(async () => {
+    await chain?.stop();
+  });
+
+  it("deploys, links and records every contract", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "shardmesh-deployments-"));
+    const res = spawnSync(process.execPath, [join(root, "scripts/deploy.ts")], {
+      cwd: root,
+      env: { ...process.env, RPC_URL: chain.url, SHARDMESH_DEPLOYMENTS_DIR: dir, NODE_NO_WARNINGS: "1" },
+      encoding: "utf8",
+    });
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /deployed JobMarket at 0x[0-9a-fA-F]{40}/);
+    assert.ok(existsSync(join(dir, "31337.json")));
+    const d = readDeployment(31337, dir);
+    const publicClient = createPublicClient({ transport: http(chain.url) });
+    for (const c of Object.values(d.contracts)) {
+      const code = await publicClient.getCode({ address: c.address });
+      assert.ok(code && code.length > 2, `no code at ${c.address}`);
+    }
+    const contracts = readOnlyContracts(d, publicClient);
+    assert.equal(await contracts.staking.read.jobMarket(), d.contracts.JobMarket.address);
+    const config = await contracts.market.read.config();
+    assert.equal(config[3], d.contracts.Adjudicator.address);
+    assert.equal(d.parameters.unbondingPeriod > Number(await contracts.market.read.longestChallengeWindow()), true);
+  });
+
+  it("refuses a non-local chain without DEPLOYER_PRIVATE_KEY and names an unreachable RPC", () => {
+    const res = spawnSync(process.execPath, [join(root, "scripts/deploy.ts")], {
+      cwd: root,
+      env: { ...process.env, RPC_URL: "http://127.0.0.1:9", NODE_NO_WARNINGS: "1" },
+      encoding: "utf8",
+    });
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr, /no JSON-RPC answer at http:\/\/127\.0\.0\.1:9/);
+  });
+});
