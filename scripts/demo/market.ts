@@ -155,7 +155,7 @@ export interface FirstRequest {
 export async function firstRequest(client: ShardMeshClient, modelId: bigint, expected = "ShardMesh 2026"): Promise<FirstRequest> {
   const png = await renderText([expected], { fontSize: 40 });
   const x = recPreprocess(await decodeImage(png));
-  const res = await client.infer({ modelId: modelId.toString(), input: { tensors: { x: tensorFromFloat32(x.dims, x.data as Float32Array) } } });
+  const res = await client.infer({ modelId: modelId.toString(), input: { tensors: { x: tensorFromFloat32([...x.dims], x.data as Float32Array) } } });
   const out = Object.values(res.output)[0];
   const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });
   return { text: line.text, expected, stages: res.stages };
