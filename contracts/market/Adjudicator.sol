@@ -160,13 +160,13 @@ contract Adjudicator is IAdjudicator, AccessControl {
         if (_now() <= deadline) revert AdjudicatorRevealWindowOpen(_now(), deadline);
         address[] memory none;
         if (!s.buyerRevealed) {
-            _market.fault(jobId, receiptId, r.submitter, IJobMarket.FaultReason.Unrevealed, msg.sender, none);
+            _market.fault(jobId, receiptId, r.submitter, IJobMarket.FaultReason.Unrevealed, _prover(r.submitter), none);
         } else {
             bytes32 routeHash = ReceiptHashing.hashRoute(route);
             if (routeHash != s.routeHash) revert AdjudicatorRouteMismatch(routeHash, s.routeHash);
             for (uint256 st; st < route.length; ++st) {
                 if (s.stageMask & (1 << st) == 0) {
-                    _market.fault(jobId, receiptId, route[st], IJobMarket.FaultReason.Unrevealed, msg.sender, none);
+                    _market.fault(jobId, receiptId, route[st], IJobMarket.FaultReason.Unrevealed, _prover(route[st]), none);
                 }
             }
         }
@@ -179,8 +179,10 @@ contract Adjudicator is IAdjudicator, AccessControl {
     function challenge(JobId jobId, uint256 receiptId, uint256 sampleNo, uint256 stage) external returns (uint256 disputeId) {
         IJobMarket.Receipt memory r = _requireReceipt(jobId, receiptId);
         ReceiptCheck storage c = _checks[_receiptKey(jobId, receiptId)];
+        // Strictly before the end: settlement opens at that second, and a settled receipt must not
+        // gain a dispute afterwards.
         uint256 deadline = _revealDeadline(r) + _market.windows().challenge;
-        if (_now() > deadline) revert AdjudicatorChallengeWindowClosed(_now(), deadline);
+        if (_now() >= deadline) revert AdjudicatorChallengeWindowClosed(_now(), deadline);
         bytes32 key = _sampleKey(jobId, receiptId, sampleNo);
         if (sampleNo >= c.samples || _samples[key].stageMask & (1 << stage) == 0 || _disputed[key][stage]) {
             revert AdjudicatorStageNotRevealed(sampleNo, stage);
@@ -425,13 +427,18 @@ contract Adjudicator is IAdjudicator, AccessControl {
         else if (s.stageMask == (1 << route.length) - 1) _resolveSample(jobId, receiptId, sampleNo, s, c, true);
     }
 
-    /// @dev Hand-off mismatch: the party is slashed at once. The revealer earns the prover share,
-    ///      unless it revealed against itself (then the treasury keeps it).
+    /// @dev Hand-off mismatch: the party is slashed at once; the revealer earns the prover share.
     function _faultHandOff(JobId jobId, uint256 receiptId, address provider) private returns (bool) {
-        address prover = msg.sender == provider ? address(0) : msg.sender;
         address[] memory none;
-        _market.fault(jobId, receiptId, provider, IJobMarket.FaultReason.HandOffMismatch, prover, none);
+        _market.fault(jobId, receiptId, provider, IJobMarket.FaultReason.HandOffMismatch, _prover(provider), none);
         return true;
+    }
+
+    /// @dev Whoever proved a fault earns the prover share, unless it is the faulted party itself
+    ///      (a provider reporting its own missing reveal would get half its slash back): then the
+    ///      treasury keeps it.
+    function _prover(address faulted) private view returns (address) {
+        return msg.sender == faulted ? address(0) : msg.sender;
     }
 
     function _resolveSample(JobId jobId, uint256 receiptId, uint256 sampleNo, Sample storage s, ReceiptCheck storage c, bool clean)

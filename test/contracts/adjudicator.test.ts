@@ -210,6 +210,37 @@ describe("Adjudicator sampling and reveals", () => {
     await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, route], as(ROLE.buyer)), f.adjudicator, "AdjudicatorSampleResolved", [0n, id]);
   });
 
+  it("regression: a provider reporting its own missing reveal gets no prover share", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const job = await openJob(f);
+    const r = await buildReceipt(f, job, 10, { route: straight(f) });
+    const id = await submit(f, job, r);
+    const [i] = await revealAll(f, job, r, id, ROLE.p1, 1);
+    const w = await f.market.read.windows();
+    await networkHelpers.time.increase(Number(w.reveal) + 1);
+    const collateral = await f.market.read.collateralOf([job.jobId, addr(ROLE.p2)]);
+    const events = await faults(f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, r.routes.get(Number(i))!], as(ROLE.p2)));
+    assert.equal(events[0].prover, "0x0000000000000000000000000000000000000000");
+    assert.equal(await f.market.read.credits([addr(ROLE.p2)]), 0n);
+    assert.equal(await f.market.read.credits([addr(ROLE.treasury)]), collateral);
+  });
+
+  it("regression: no challenge at the second settlement opens", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const { job, id } = await revealedReceipt(f);
+    const rec = await f.market.read.receipt([job.jobId, id]);
+    const w = await f.market.read.windows();
+    const settlesAt = BigInt(rec.submittedAt) + w.reveal + w.challenge;
+    await f.token.write.approve([f.market.address, 10n ** 21n], as(ROLE.v1));
+    await networkHelpers.time.setNextBlockTimestamp(settlesAt);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.challenge([job.jobId, id, 0n, 1n], as(ROLE.v1)),
+      f.adjudicator,
+      "AdjudicatorChallengeWindowClosed",
+      [settlesAt, settlesAt],
+    );
+  });
+
   it("treats an unrevealed buyer leaf as fraud by the receipt's submitter", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const job = await openJob(f);
