@@ -130,12 +130,16 @@ describe("digits model", () => {
     const dir = mkdtempSync(join(tmpdir(), "shardmesh-digits-"));
     try {
       const path = join(dir, "digits.onnx");
-      const first = writeDigitsModel(path);
+      const small = { seed: 3, trainPerDigit: 20, testPerDigit: 5, epochs: 1 };
+      const first = writeDigitsModel(path, small);
       assert.equal(first.built, true);
-      assert.equal(first.sha256, model.sha256);
-      const second = writeDigitsModel(path);
+      assert.equal(first.sha256, buildDigitsModel(small).sha256);
+      const second = writeDigitsModel(path, small);
       assert.equal(second.built, false);
-      assert.deepEqual(second.head, model.head);
+      assert.equal(second.sha256, first.sha256);
+      assert.deepEqual(second.head, first.head);
+      // Another seed is not served from the cache.
+      assert.equal(writeDigitsModel(path, { ...small, seed: 4 }).built, true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
