@@ -18,12 +18,14 @@ import {
   TensorDtypeError,
   TensorShapeError,
 } from "./errors.ts";
-import { allocate, bagBytes, validateTensor, type DType, type Tensor, type TensorBag, type TensorLimits, type TypedArray } from "./tensor.ts";
+import { bagBytes, validateTensor, type DType, type Tensor, type TensorBag, type TensorLimits } from "./tensor.ts";
+import { concat0, sessionOptions, split0, toFeed, type GraphOptimizationLevel, type WireFeed } from "./session.ts";
+
+export { sessionOptions, type GraphOptimizationLevel } from "./session.ts";
 import { hopInNames, hopOutNames, loadStageFile, type LoadedManifest, type TensorInfo } from "./manifest.ts";
 
 const log = logger("shardmesh:inference");
 
-export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
 
 export interface StageRunnerOptions {
   /** Sessions (worker threads) serving this stage. Default 1. */
@@ -116,7 +118,6 @@ interface Slot {
   idle?: () => void;
 }
 
-type WireFeed = { dtype: DType; dims: number[]; data: TypedArray };
 type WorkerMsg =
   | { type: "ready"; inputs: PortMeta[]; outputs: PortMeta[] }
   | { type: "fatal"; message: string }
@@ -127,17 +128,6 @@ const WORKER_URL = new URL("./worker.ts", import.meta.url);
 /** How long close() waits for runs in progress before leaving their workers to finish. */
 const CLOSE_WAIT_MS = 10_000;
 
-export function sessionOptions(o: { intraOpThreads?: number; graphOptimizationLevel?: GraphOptimizationLevel }) {
-  return {
-    executionProviders: ["cpu"],
-    intraOpNumThreads: o.intraOpThreads ?? 1,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: o.graphOptimizationLevel ?? "all",
-    enableCpuMemArena: false,
-    logSeverityLevel: 3 as const,
-    extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
-  };
-}
 
 export class StageRunner {
   readonly label: string;
@@ -484,34 +474,4 @@ export class StageRunner {
       }),
     );
   }
-}
-
-function toFeed(t: Tensor): WireFeed {
-  return { dtype: t.dtype, dims: [...t.dims], data: t.data };
-}
-
-function concat0(ts: Tensor[]): WireFeed {
-  const n = ts.reduce((a, t) => a + t.data.length, 0);
-  const data = allocate(ts[0].dtype, n);
-  let off = 0;
-  for (const t of ts) {
-    (data as Float32Array).set(t.data as Float32Array, off);
-    off += t.data.length;
-  }
-  return { dtype: ts[0].dtype, dims: [ts.reduce((a, t) => a + t.dims[0], 0), ...ts[0].dims.slice(1)], data };
-}
-
-function split0(outs: ReadonlyArray<readonly [string, Tensor]>, sizes: number[]): TensorBag[] | null {
-  const total = sizes.reduce((a, b) => a + b, 0);
-  const bags: TensorBag[] = sizes.map(() => ({}));
-  for (const [name, t] of outs) {
-    if (t.dims[0] !== total) return null;
-    const per = t.data.length / total;
-    let row = 0;
-    sizes.forEach((b, k) => {
-      bags[k][name] = { dtype: t.dtype, dims: [b, ...t.dims.slice(1)], data: t.data.slice(row * per, (row + b) * per) as TypedArray };
-      row += b;
-    });
-  }
-  return bags;
 }
