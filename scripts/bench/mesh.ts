@@ -92,29 +92,34 @@ async function hopBench(quick: boolean) {
   const node = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
   await node.dial(multiaddr(info.addr));
   const peer = peerIdFromString(info.addr.split("/p2p/")[1]);
+  // Two pipeline callers: over the sealed data plane (the default) and over the libp2p stream.
   const client = new PipelineClient(node);
+  const viaLibp2p = new PipelineClient(node, { dataPlane: false });
   const raw = await rawClient(info.port);
   const out: Record<string, unknown>[] = [];
-  const iters = quick ? 20 : 60;
+  const iters = quick ? 20 : 40;
   const inflight = 4;
   for (const size of SIZES) {
     const data = new Uint8Array(size);
     for (let i = 0; i < size; i++) data[i] = i & 0xff;
     const bag: WireBag = { t: { dtype: 2, dims: [size], data } };
     const payload = Buffer.from(data);
-    const pipeRtt: number[] = [];
-    const rawRtt: number[] = [];
-    // Interleave the two so background load hits both alike.
+    const paths: Record<string, () => Promise<unknown>> = {
+      pipeline: () => client.call(peer, { modelId: "echo", stage: 0, bag }),
+      pipelineOverLibp2pStream: () => viaLibp2p.call(peer, { modelId: "echo", stage: 0, bag }),
+      rawTcp: () => raw.call(payload),
+    };
+    const rtt: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
+    // Interleave the paths so background load hits them alike.
     for (let i = 0; i < iters + 5; i++) {
-      let t = performance.now();
-      await client.call(peer, { modelId: "echo", stage: 0, bag });
-      if (i >= 5) pipeRtt.push(performance.now() - t);
-      t = performance.now();
-      await raw.call(payload);
-      if (i >= 5) rawRtt.push(performance.now() - t);
+      for (const [name, fn] of Object.entries(paths)) {
+        const t = performance.now();
+        await fn();
+        if (i >= 5) rtt[name].push(performance.now() - t);
+      }
     }
     // Throughput with several requests in flight: bytes both ways / wall time.
-    const rounds = quick ? 10 : 30;
+    const rounds = quick ? 10 : 20;
     const through = async (fn: () => Promise<unknown>) => {
       const t = performance.now();
       let left = rounds * inflight;
@@ -123,27 +128,23 @@ async function hopBench(quick: boolean) {
       }));
       return (2 * size * rounds * inflight) / ((performance.now() - t) / 1000) / 2 ** 20;
     };
-    const pipeMBs: number[] = [];
-    const rawMBs: number[] = [];
-    for (let k = 0; k < 3; k++) {
-      pipeMBs.push(await through(() => client.call(peer, { modelId: "echo", stage: 0, bag })));
-      rawMBs.push(await through(() => raw.call(payload)));
-    }
-    const p = pct(pipeMBs, 50);
-    const r = pct(rawMBs, 50);
+    const mbs: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
+    for (let k = 0; k < 5; k++) for (const [name, fn] of Object.entries(paths)) mbs[name].push(await through(fn));
+    const med = (name: string) => pct(mbs[name], 50);
     const row = {
       payloadBytes: size,
-      pipelineRoundTripMs: { p50: r2(pct(pipeRtt, 50)), p99: r2(pct(pipeRtt, 99)), min: r2(Math.min(...pipeRtt)) },
-      rawTcpRoundTripMs: { p50: r2(pct(rawRtt, 50)), p99: r2(pct(rawRtt, 99)), min: r2(Math.min(...rawRtt)) },
-      sequentialThroughputMiBps: { pipeline: r2((2 * size) / (pct(pipeRtt, 50) / 1000) / 2 ** 20), rawTcp: r2((2 * size) / (pct(rawRtt, 50) / 1000) / 2 ** 20) },
-      throughputMiBpsWith4InFlight: { pipeline: r2(p), rawTcp: r2(r) },
-      throughputRatioPipelineOverRawTcp: r2(p / r),
+      roundTripMs: Object.fromEntries(Object.entries(rtt).map(([k, v]) => [k, { p50: r2(pct(v, 50)), p99: r2(pct(v, 99)), min: r2(Math.min(...v)) }])),
+      sequentialThroughputMiBps: Object.fromEntries(Object.entries(rtt).map(([k, v]) => [k, r2((2 * size) / (pct(v, 50) / 1000) / 2 ** 20)])),
+      throughputMiBpsWith4InFlight: { pipeline: r2(med("pipeline")), pipelineOverLibp2pStream: r2(med("pipelineOverLibp2pStream")), rawTcp: r2(med("rawTcp")) },
+      throughputRatioPipelineOverRawTcp: r2(med("pipeline") / med("rawTcp")),
+      throughputRatioLibp2pStreamOverRawTcp: r2(med("pipelineOverLibp2pStream") / med("rawTcp")),
     };
-    log(`hop ${size >> 10} KiB: rtt p50 ${row.pipelineRoundTripMs.p50} ms vs raw ${row.rawTcpRoundTripMs.p50} ms; throughput ${row.throughputMiBpsWith4InFlight.pipeline} vs ${row.throughputMiBpsWith4InFlight.rawTcp} MiB/s (ratio ${row.throughputRatioPipelineOverRawTcp})`);
+    log(`hop ${size >> 10} KiB: rtt p50 ${JSON.stringify(row.roundTripMs)}; MiB/s ${JSON.stringify(row.throughputMiBpsWith4InFlight)} (ratios ${row.throughputRatioPipelineOverRawTcp} / ${row.throughputRatioLibp2pStreamOverRawTcp})`);
     out.push(row);
   }
   raw.close();
   client.close();
+  viaLibp2p.close();
   await node.stop();
   child.kill("SIGKILL");
   return out;
@@ -191,7 +192,7 @@ async function main() {
     area: "mesh",
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavgAtStart: loadavg().map(r2) },
-    notes: "2 shared cores; other engineers' jobs may run concurrently. Everything on 127.0.0.1, TCP + noise + yamux. Round trips are p50 of sequential echo requests; throughput counts bytes both ways with 4 requests in flight.",
+    notes: "2 shared cores; other engineers' jobs may run concurrently (see loadavg). Everything on 127.0.0.1. 'pipeline' = the pipeline protocol as nodes use it (frames over the sealed data plane set up through the noise-authenticated libp2p stream); 'pipelineOverLibp2pStream' = the same frames over a libp2p stream (TCP + noise + yamux); 'rawTcp' = a plain socket echoing bytes. Round trips are p50 of sequential echo requests; throughput counts bytes both ways with 4 requests in flight, median of 5 interleaved runs.",
   };
 
   log("== per-hop pipeline protocol vs raw TCP");

@@ -4,6 +4,9 @@ import { startProvider } from "../provider/provider.ts";
 import type { ProviderEvent } from "../provider/provider.ts";
 import { chainSupport } from "../provider/chain.ts";
 
+/** Longest a provider takes to shut down before it exits anyway. */
+export const STOP_GRACE_MS = 5_000;
+
 export const summary = "run a provider node: serve model stages on the mesh (start)";
 
 const USAGE = `usage: shardmesh provider start [--config <file>] [flags]
@@ -49,6 +52,8 @@ export async function run(argv: string[]): Promise<number> {
     // Spawned with an IPC channel (tests, supervisors): never outlive the parent.
     if (process.send) process.once("disconnect", resolve);
   });
+  // Never hang on the way out: a stuck shutdown step must not keep the process alive.
+  setTimeout(() => process.exit(1), STOP_GRACE_MS).unref();
   await provider.stop();
   return 0;
 }

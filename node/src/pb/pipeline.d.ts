@@ -45,6 +45,9 @@ export interface Frame {
     errorName: string;
     errorMessage: string;
     computeMs: number;
+    dataPort: number;
+    token: Uint8Array<ArrayBuffer>;
+    key: Uint8Array<ArrayBuffer>;
 }
 export declare namespace Frame {
     enum Kind {
@@ -52,7 +55,9 @@ export declare namespace Frame {
         REQUEST = "REQUEST",
         RESPONSE = "RESPONSE",
         ERROR = "ERROR",
-        CANCEL = "CANCEL"
+        CANCEL = "CANCEL",
+        DATA_PLANE_REQUEST = "DATA_PLANE_REQUEST",
+        DATA_PLANE_OFFER = "DATA_PLANE_OFFER"
     }
     namespace Kind {
         const codec: () => Codec<Kind, Kind>;
@@ -134,7 +139,19 @@ export declare namespace Frame {
         field: '$.computeMs';
         value: number;
     }
+    interface FrameDataPortFieldEvent {
+        field: '$.dataPort';
+        value: number;
+    }
+    interface FrameTokenFieldEvent {
+        field: '$.token';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface FrameKeyFieldEvent {
+        field: '$.key';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<Frame>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Frame;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameKindFieldEvent | FrameVersionFieldEvent | FrameRequestIdFieldEvent | FrameModelIdFieldEvent | FrameStageFieldEvent | FrameJobIdFieldEvent | FrameIndexFieldEvent | FrameTimeoutMsFieldEvent | FrameTensorsNameFieldEvent | FrameTensorsDtypeFieldEvent | FrameTensorsDimsFieldEvent | FrameTensorsByteLengthFieldEvent | FramePayloadLengthFieldEvent | FrameInputHashFieldEvent | FrameOutputHashFieldEvent | FrameErrorNameFieldEvent | FrameErrorMessageFieldEvent | FrameComputeMsFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameKindFieldEvent | FrameVersionFieldEvent | FrameRequestIdFieldEvent | FrameModelIdFieldEvent | FrameStageFieldEvent | FrameJobIdFieldEvent | FrameIndexFieldEvent | FrameTimeoutMsFieldEvent | FrameTensorsNameFieldEvent | FrameTensorsDtypeFieldEvent | FrameTensorsDimsFieldEvent | FrameTensorsByteLengthFieldEvent | FramePayloadLengthFieldEvent | FrameInputHashFieldEvent | FrameOutputHashFieldEvent | FrameErrorNameFieldEvent | FrameErrorMessageFieldEvent | FrameComputeMsFieldEvent | FrameDataPortFieldEvent | FrameTokenFieldEvent | FrameKeyFieldEvent>;
 }

@@ -140,6 +140,8 @@ export var Frame;
         Kind["RESPONSE"] = "RESPONSE";
         Kind["ERROR"] = "ERROR";
         Kind["CANCEL"] = "CANCEL";
+        Kind["DATA_PLANE_REQUEST"] = "DATA_PLANE_REQUEST";
+        Kind["DATA_PLANE_OFFER"] = "DATA_PLANE_OFFER";
     })(Kind = Frame.Kind || (Frame.Kind = {}));
     let __KindValues;
     (function (__KindValues) {
@@ -148,6 +150,8 @@ export var Frame;
         __KindValues[__KindValues["RESPONSE"] = 2] = "RESPONSE";
         __KindValues[__KindValues["ERROR"] = 3] = "ERROR";
         __KindValues[__KindValues["CANCEL"] = 4] = "CANCEL";
+        __KindValues[__KindValues["DATA_PLANE_REQUEST"] = 5] = "DATA_PLANE_REQUEST";
+        __KindValues[__KindValues["DATA_PLANE_OFFER"] = 6] = "DATA_PLANE_OFFER";
     })(__KindValues || (__KindValues = {}));
     (function (Kind) {
         Kind.codec = () => {
@@ -223,6 +227,18 @@ export var Frame;
                     w.uint32(120);
                     w.uint32(obj.computeMs);
                 }
+                if ((obj.dataPort != null && obj.dataPort !== 0)) {
+                    w.uint32(128);
+                    w.uint32(obj.dataPort);
+                }
+                if ((obj.token != null && obj.token.byteLength > 0)) {
+                    w.uint32(138);
+                    w.bytes(obj.token);
+                }
+                if ((obj.key != null && obj.key.byteLength > 0)) {
+                    w.uint32(146);
+                    w.bytes(obj.key);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -242,7 +258,10 @@ export var Frame;
                     outputHash: uint8ArrayAlloc(0),
                     errorName: '',
                     errorMessage: '',
-                    computeMs: 0
+                    computeMs: 0,
+                    dataPort: 0,
+                    token: uint8ArrayAlloc(0),
+                    key: uint8ArrayAlloc(0)
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -311,6 +330,18 @@ export var Frame;
                         }
                         case 15: {
                             obj.computeMs = reader.uint32();
+                            break;
+                        }
+                        case 16: {
+                            obj.dataPort = reader.uint32();
+                            break;
+                        }
+                        case 17: {
+                            obj.token = reader.bytes();
+                            break;
+                        }
+                        case 18: {
+                            obj.key = reader.bytes();
                             break;
                         }
                         default: {
@@ -438,6 +469,27 @@ export var Frame;
                             yield {
                                 field: `${prefix}.computeMs`,
                                 value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 16: {
+                            yield {
+                                field: `${prefix}.dataPort`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 17: {
+                            yield {
+                                field: `${prefix}.token`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 18: {
+                            yield {
+                                field: `${prefix}.key`,
+                                value: reader.bytes()
                             };
                             break;
                         }

@@ -16,8 +16,22 @@ import {
   PipelineStreamClosedError,
   PipelineTimeoutError,
 } from "../mesh/errors.ts";
-import { encodeFrame, Frame, FrameReader, writeFrame } from "./frames.ts";
-import type { DecodedFrame } from "./frames.ts";
+import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
+import type { DecodedFrame, FrameStream } from "./frames.ts";
+import { connectDataPlane, SealedChannel } from "./dataplane.ts";
+
+/** How long a caller waits for a data-plane offer before staying on the libp2p stream. */
+export const DATA_PLANE_OFFER_TIMEOUT_MS = 2_000;
+
+/** The IP the libp2p connection to `peer` reaches it on (the data plane listens there too). */
+function remoteHost(node: Libp2p, peer: PeerId): string | undefined {
+  for (const conn of node.getConnections(peer)) {
+    for (const c of conn.remoteAddr.getComponents()) {
+      if ((c.name === "ip4" || c.name === "ip6") && c.value) return c.value;
+    }
+  }
+  return undefined;
+}
 import type { WireBag } from "./tensor.ts";
 
 const log = logger("shardmesh:pipeline:client");
@@ -44,30 +58,53 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** One hop: the libp2p control stream and, when the provider offers one, a sealed data plane. */
 class HopStream {
   readonly stream: Stream;
+  /** Where request frames go: the data plane when attached, else the libp2p stream. */
+  wire: FrameStream;
+  channel: SealedChannel | undefined;
   readonly pending = new Map<bigint, Pending>();
   closed = false;
+  private readonly onClosed: () => void;
 
   constructor(stream: Stream, onClosed: () => void) {
     this.stream = stream;
-    new FrameReader(stream, {
+    this.wire = stream;
+    this.onClosed = onClosed;
+    this.listen(stream);
+  }
+
+  private listen(s: FrameStream): void {
+    new FrameReader(s, {
       onFrame: (frame) => {
         const p = this.pending.get(frame.header.requestId);
         if (!p) return; // answer to a cancelled request
         this.pending.delete(frame.header.requestId);
         p.resolve(frame);
       },
-      onError: (err) => stream.abort(err),
+      onError: (err) => s.abort(err),
     });
-    stream.addEventListener("close", (evt) => {
-      this.closed = true;
-      const reason = evt.error ? `${evt.error.name}: ${evt.error.message}` : "closed";
-      const err = new PipelineStreamClosedError(`pipeline stream to ${stream.id} ${reason}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-      onClosed();
-    });
+    onClose(s, (error) => this.close(error));
+  }
+
+  attach(channel: SealedChannel): void {
+    this.channel = channel;
+    this.wire = channel;
+    this.listen(channel);
+  }
+
+  close(error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    const reason = error ? `${error.name}: ${error.message}` : "closed";
+    const err = new PipelineStreamClosedError(`pipeline stream ${this.stream.id} ${reason}`);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    // Control stream and data plane live and die together.
+    if (this.stream.status === "open") this.stream.abort(err);
+    if (this.channel?.status === "open") this.channel.abort(err);
+    this.onClosed();
   }
 }
 
@@ -76,8 +113,11 @@ export class PipelineClient {
   private readonly streams = new Map<string, Promise<HopStream>>();
   private nextId = 1n;
 
-  constructor(node: Libp2p) {
+  private readonly dataPlane: boolean;
+
+  constructor(node: Libp2p, init: { dataPlane?: boolean } = {}) {
     this.node = node;
+    this.dataPlane = init.dataPlane ?? true;
   }
 
   /** Run one stage on `peer`. Rejects with a named error; never hangs past `timeoutMs`. */
@@ -101,7 +141,7 @@ export class PipelineClient {
     options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       await writeFrame(
-        hop.stream,
+        hop.wire,
         encodeFrame(
           {
             kind: Frame.Kind.REQUEST,
@@ -128,7 +168,7 @@ export class PipelineClient {
       };
     } catch (err) {
       if (hop.pending.delete(requestId) && !hop.closed) {
-        writeFrame(hop.stream, encodeFrame({ kind: Frame.Kind.CANCEL, version: PIPELINE_VERSION, requestId })).catch(() => {});
+        writeFrame(hop.wire, encodeFrame({ kind: Frame.Kind.CANCEL, version: PIPELINE_VERSION, requestId })).catch(() => {});
       }
       throw err;
     } finally {
@@ -149,12 +189,13 @@ export class PipelineClient {
     let p = this.streams.get(key);
     if (!p) {
       const dialSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) : AbortSignal.timeout(DIAL_TIMEOUT_MS);
-      p = this.node.dialProtocol(peer, PIPELINE_PROTOCOL, { signal: dialSignal }).then((stream) => {
+      p = this.node.dialProtocol(peer, PIPELINE_PROTOCOL, { signal: dialSignal }).then(async (stream) => {
         const hop = new HopStream(stream, () => {
           if (this.streams.get(key) === p) this.streams.delete(key);
           this.cached.delete(key);
         });
         this.cached.set(key, hop);
+        if (this.dataPlane) await this.upgrade(peer, hop, dialSignal);
         return hop;
       });
       p.catch((err: Error) => {
@@ -166,9 +207,31 @@ export class PipelineClient {
     return p;
   }
 
+  /** Ask the provider for a sealed data plane; stay on the libp2p stream if it has none. */
+  private async upgrade(peer: PeerId, hop: HopStream, signal: AbortSignal): Promise<void> {
+    const requestId = this.nextId++;
+    const answer = new Promise<DecodedFrame>((resolve, reject) => hop.pending.set(requestId, { resolve, reject }));
+    answer.catch(() => {});
+    try {
+      await writeFrame(hop.stream, encodeFrame({ kind: Frame.Kind.DATA_PLANE_REQUEST, version: PIPELINE_VERSION, requestId }));
+      const timeout = AbortSignal.timeout(DATA_PLANE_OFFER_TIMEOUT_MS);
+      const offer = await Promise.race([
+        answer,
+        new Promise<never>((_, reject) => AbortSignal.any([signal, timeout]).addEventListener("abort", () => reject(new Error("no data-plane offer")), { once: true })),
+      ]);
+      if (offer.header.kind !== Frame.Kind.DATA_PLANE_OFFER || offer.header.token.byteLength === 0) return;
+      const host = remoteHost(this.node, peer);
+      if (!host) return;
+      hop.attach(await connectDataPlane(host, offer.header.dataPort, offer.header.token, offer.header.key, { signal }));
+    } catch (err) {
+      hop.pending.delete(requestId);
+      log("no data plane to %s, using the libp2p stream: %s", peer, (err as Error).message);
+    }
+  }
+
   /** Close every stream (pending requests fail with PipelineStreamClosedError). */
   close(): void {
-    for (const hop of this.cached.values()) hop.stream.abort(new Error("pipeline client closing"));
+    for (const hop of this.cached.values()) hop.close(new Error("pipeline client closing"));
     this.streams.clear();
     this.cached.clear();
   }

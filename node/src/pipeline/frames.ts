@@ -15,6 +15,20 @@ import {
 } from "../mesh/constants.ts";
 import { PipelineFrameTooLargeError, PipelineMalformedFrameError } from "../mesh/errors.ts";
 import type { WireBag } from "./tensor.ts";
+import { SealedChannel } from "./dataplane.ts";
+
+/** What pipeline frames travel over: a libp2p stream or a sealed data-plane socket. */
+export type FrameStream = Stream | SealedChannel;
+
+export function onMessage(stream: FrameStream, fn: (data: Uint8Array | Uint8ArrayList) => void): void {
+  if (stream instanceof SealedChannel) stream.addEventListener("message", (evt) => fn(evt.data!));
+  else stream.addEventListener("message", (evt) => fn(evt.data));
+}
+
+export function onClose(stream: FrameStream, fn: (error?: Error) => void): void {
+  if (stream instanceof SealedChannel) stream.addEventListener("close", (evt) => fn(evt.error));
+  else stream.addEventListener("close", (evt) => fn(evt.error));
+}
 
 export { Frame };
 export type FrameHeader = Partial<Frame>;
@@ -47,7 +61,7 @@ export function encodeFrame(header: FrameHeader, bag?: WireBag, order?: string[]
 }
 
 /** Send a frame's parts, waiting for the stream to drain when its send buffer is full. */
-export async function writeFrame(stream: Stream, parts: Uint8Array[], options: { signal?: AbortSignal } = {}): Promise<void> {
+export async function writeFrame(stream: FrameStream, parts: Uint8Array[], options: { signal?: AbortSignal } = {}): Promise<void> {
   const list = new Uint8ArrayList(...parts);
   if (!stream.send(list)) await stream.onDrain(options);
 }
@@ -65,13 +79,13 @@ export class FrameReader {
   private readonly buffer = new Uint8ArrayList();
   private header: Frame | undefined;
   private failed = false;
-  private readonly stream: Stream;
+  private readonly stream: FrameStream;
   private readonly onFrame: (frame: DecodedFrame) => void;
   private readonly onError: (err: Error) => void;
   private readonly maxPayload: number;
 
   constructor(
-    stream: Stream,
+    stream: FrameStream,
     handlers: { onFrame: (frame: DecodedFrame) => void; onError: (err: Error) => void },
     limits: { maxPayload?: number } = {},
   ) {
@@ -79,7 +93,7 @@ export class FrameReader {
     this.onFrame = handlers.onFrame;
     this.onError = handlers.onError;
     this.maxPayload = limits.maxPayload ?? MAX_PAYLOAD_BYTES;
-    stream.addEventListener("message", (evt) => this.push(evt.data));
+    onMessage(stream, (data) => this.push(data));
   }
 
   /** Bytes received but not yet turned into frames. */

@@ -3,7 +3,7 @@
 // each request runs with its own deadline and is cancelled by a CANCEL frame or when the stream
 // dies. Every served request is written to the trace store.
 import { logger } from "@libp2p/logger";
-import type { Libp2p, Stream, Connection } from "@libp2p/interface";
+import type { Libp2p } from "@libp2p/interface";
 import {
   HOP_TIMEOUT_MS,
   MAX_INFLIGHT_PER_STREAM,
@@ -20,8 +20,9 @@ import {
   PipelineVersionError,
 } from "../mesh/errors.ts";
 import type { TraceStore } from "../trace/store.ts";
-import { encodeFrame, Frame, FrameReader, writeFrame } from "./frames.ts";
-import type { DecodedFrame } from "./frames.ts";
+import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
+import type { DecodedFrame, FrameStream } from "./frames.ts";
+import { DataPlaneServer, SealedChannel } from "./dataplane.ts";
 import { bagHash, toHex } from "./tensor.ts";
 import type { WireBag } from "./tensor.ts";
 
@@ -44,6 +45,10 @@ export interface PipelineServerInit {
   /** Requests queued beyond the in-flight limit before PipelineBusyError. */
   maxQueuedPerStream?: number;
   maxStreamsPerPeer?: number;
+  /** Offer callers a sealed direct TCP data plane (default true). */
+  dataPlane?: boolean;
+  /** Interface the data plane listens on (default 127.0.0.1). */
+  dataPlaneHost?: string;
 }
 
 export interface ServerLoad {
@@ -62,7 +67,9 @@ export class PipelineServer {
   private served = 0;
   private failed = 0;
   private computeEwma = 0;
-  private readonly streams = new Set<Stream>();
+  private readonly streams = new Set<FrameStream>();
+  private dataPlane: DataPlaneServer | undefined;
+  private readonly channelsPerPeer = new Map<string, number>();
 
   constructor(node: Libp2p, init: PipelineServerInit = {}) {
     this.node = node;
@@ -71,7 +78,20 @@ export class PipelineServer {
   }
 
   async start(): Promise<void> {
-    await this.node.handle(PIPELINE_PROTOCOL, (stream, connection) => this.serve(stream, connection), {
+    if (this.init.dataPlane !== false) {
+      this.dataPlane = new DataPlaneServer(this.init.dataPlaneHost ?? "127.0.0.1", (channel, peerId) => {
+        const n = (this.channelsPerPeer.get(peerId) ?? 0) + 1;
+        if (n > (this.init.maxStreamsPerPeer ?? MAX_PIPELINE_STREAMS_PER_PEER)) {
+          channel.abort(new Error("too many data-plane channels from this peer"));
+          return;
+        }
+        this.channelsPerPeer.set(peerId, n);
+        onClose(channel, () => this.channelsPerPeer.set(peerId, (this.channelsPerPeer.get(peerId) ?? 1) - 1));
+        this.serve(channel, peerId);
+      });
+      await this.dataPlane.start();
+    }
+    await this.node.handle(PIPELINE_PROTOCOL, (stream, connection) => this.serve(stream, connection.remotePeer.toString()), {
       maxInboundStreams: this.init.maxStreamsPerPeer ?? MAX_PIPELINE_STREAMS_PER_PEER,
       maxOutboundStreams: MAX_PIPELINE_STREAMS,
     });
@@ -79,6 +99,7 @@ export class PipelineServer {
 
   async stop(): Promise<void> {
     await this.node.unhandle(PIPELINE_PROTOCOL);
+    await this.dataPlane?.stop();
     for (const s of this.streams) s.abort(new Error("pipeline server stopping"));
   }
 
@@ -86,8 +107,7 @@ export class PipelineServer {
     return { inflight: this.inflight, served: this.served, failed: this.failed, computeMs: this.computeEwma };
   }
 
-  private serve(stream: Stream, connection: Connection): void {
-    const remote = connection.remotePeer.toString();
+  private serve(stream: FrameStream, remote: string): void {
     const running = new Map<bigint, AbortController>();
     const maxInflight = this.init.maxInflightPerStream ?? MAX_INFLIGHT_PER_STREAM;
     this.streams.add(stream);
@@ -128,6 +148,11 @@ export class PipelineServer {
           if (queued >= 0) waiting.splice(queued, 1);
           return;
         }
+        if (header.kind === Frame.Kind.DATA_PLANE_REQUEST && this.dataPlane && !(stream instanceof SealedChannel)) {
+          const offer = this.dataPlane.offer(remote);
+          reply(encodeFrame({ kind: Frame.Kind.DATA_PLANE_OFFER, version: PIPELINE_VERSION, requestId: header.requestId, dataPort: offer.port, token: offer.token, key: offer.key }));
+          return;
+        }
         if (header.kind !== Frame.Kind.REQUEST) {
           fail(header.requestId, new PipelineMalformedFrameError(`unexpected frame kind ${header.kind}`));
           return;
@@ -156,7 +181,7 @@ export class PipelineServer {
         setTimeout(() => stream.abort(err), 50);
       },
     });
-    stream.addEventListener("close", () => {
+    onClose(stream, () => {
       this.streams.delete(stream);
       waiting.length = 0;
       for (const ctrl of running.values()) ctrl.abort(new Error("stream closed"));

@@ -54,7 +54,9 @@ export async function startProviderProc(args: string[], timeoutMs = 60_000): Pro
 export async function stopProc(p: ProviderProc | undefined, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill(signal);
+  const timer = setTimeout(() => p.child.kill("SIGKILL"), 10_000);
   await p.exited;
+  clearTimeout(timer);
 }
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
