@@ -9,7 +9,16 @@ import { after, before, describe, it } from "node:test";
 import { createPublicClient, http } from "viem";
 import { readDeployment } from "../../node/src/chain/deployments.ts";
 import { readOnlyContracts } from "../../node/src/chain/contracts.ts";
-import { freePort, startLocalChain } from "../../scripts/lib/chain.ts";
+import { DEV_KEYS, freePort, startLocalChain } from "../../scripts/lib/chain.ts";
+import { localWallet } from "../../scripts/lib/demo.ts";
+import { seedModel } from "../../scripts/lib/seed.ts";
+import { providerChainSupport } from "../../node/src/chain/provider.ts";
+import { shardMeshDomain, signJobRequest } from "../../node/src/receipts/index.ts";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { keccak256, toHex } from "viem";
+import type { PublicClient } from "viem";
 import type { LocalChain } from "../../scripts/lib/chain.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -23,8 +32,9 @@ describe("npm run deploy (scripts/deploy.ts)", () => {
     await chain?.stop();
   });
 
+  const dir = mkdtempSync(join(tmpdir(), "shardmesh-deployments-"));
+
   it("deploys, links and records every contract", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "shardmesh-deployments-"));
     const res = spawnSync(process.execPath, [join(root, "scripts/deploy.ts")], {
       cwd: root,
       env: { ...process.env, RPC_URL: chain.url, SHARDMESH_DEPLOYMENTS_DIR: dir, NODE_NO_WARNINGS: "1" },
@@ -44,6 +54,64 @@ describe("npm run deploy (scripts/deploy.ts)", () => {
     const config = await contracts.market.read.config();
     assert.equal(config[3], d.contracts.Adjudicator.address);
     assert.equal(d.parameters.unbondingPeriod > Number(await contracts.market.read.longestChallengeWindow()), true);
+  });
+
+  it("gives the provider node chain support: register, binding checks, quotes, job-request signatures", async () => {
+    const d = readDeployment(31337, dir);
+    const publicClient = createPublicClient({ transport: http(chain.url) }) as PublicClient;
+    const modelId = await seedModel(localWallet(chain.url, 0), publicClient, d, {
+      onnxSha256: keccak256(toHex("m")),
+      manifestHash: keccak256(toHex("p")),
+      metadataURI: "",
+      priceFloors: [1n, 1n],
+    });
+    const support = await providerChainSupport({
+      keyFile: "",
+      dataDir: "",
+      listen: [],
+      bootstrap: [],
+      capacity: 1,
+      workers: 1,
+      models: [{ modelId: String(modelId), manifest: "", stages: [0, 1], price: "1000" }],
+      gateway: null,
+      dht: false,
+      keepTensors: false,
+      register: true,
+      stakingKey: DEV_KEYS[0],
+      stake: String(10n ** 21n),
+      chain: { rpcUrl: chain.url, deployment: join(dir, "31337.json") },
+    });
+    assert.equal(support.chainId, 31337);
+    const peerId = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+    await support.register(peerId);
+    await support.register(peerId); // idempotent
+    const me = privateKeyToAccount(DEV_KEYS[0]).address;
+    assert.equal(await support.checkBinding!(peerId, me), true);
+    assert.equal(await support.checkBinding!(peerId, privateKeyToAccount(DEV_KEYS[1]).address), false);
+
+    const quotes = (await support.hooks.quotes!(String(modelId), 5)) as Array<{ quote: Record<string, string | number>; signature: `0x${string}` }>;
+    assert.equal(quotes.length, 2);
+    const contracts = readOnlyContracts(d, publicClient);
+    const session = privateKeyToAccount(generatePrivateKey());
+    const args = quotes.map((q) => ({
+      quote: { modelId: BigInt(q.quote.modelId), stage: Number(q.quote.stage), provider: q.quote.provider as `0x${string}`, price: BigInt(q.quote.price), maxCount: Number(q.quote.maxCount), expiry: BigInt(q.quote.expiry), nonce: BigInt(q.quote.nonce) },
+      signature: q.signature,
+    }));
+    const block = await publicClient.getBlock();
+    const request = { modelId, maxInferences: 5, expiresAt: block.timestamp + 3600n, sessionKey: session.address };
+    const escrow = await contracts.market.read.escrowFor([request, args]);
+    const wallet = localWallet(chain.url, 0);
+    const { shardTokenAbi, jobMarketAbi } = await import("../../node/src/generated/abis.ts");
+    await publicClient.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: d.contracts.ShardToken.address, abi: shardTokenAbi, functionName: "approve", args: [d.contracts.JobMarket.address, escrow], account: wallet.account, chain: wallet.chain }) });
+    await publicClient.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: d.contracts.JobMarket.address, abi: jobMarketAbi, functionName: "openJob", args: [request, args], account: wallet.account, chain: wallet.chain }) });
+    const jobId = await contracts.market.read.jobCount();
+    const requestHash = keccak256(toHex("request"));
+    const domain = shardMeshDomain(31337, d.contracts.JobMarket.address);
+    const good = await signJobRequest(session, domain, { jobId, requestHash });
+    assert.equal(await support.hooks.verifyJobRequest!(String(jobId), requestHash, good), true);
+    const rogue = await signJobRequest(privateKeyToAccount(generatePrivateKey()), domain, { jobId, requestHash });
+    assert.equal(await support.hooks.verifyJobRequest!(String(jobId), requestHash, rogue), false);
+    assert.equal(await support.hooks.verifyJobRequest!("99", requestHash, good), false);
   });
 
   it("refuses a non-local chain without DEPLOYER_PRIVATE_KEY and names an unreachable RPC", () => {

@@ -11,3 +11,6 @@ export class ChainEventMissingError extends Error {
 export class ChainTxRevertedError extends Error {
   override name = "ChainTxRevertedError";
 }
+export class ChainConfigError extends Error {
+  override name = "ChainConfigError";
+}

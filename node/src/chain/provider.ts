@@ -46,7 +46,7 @@ export async function waitTx(publicClient: PublicClient, hash: Hex, what: string
 }
 
 /** The EIP-712 domain of this deployment's job market. */
-export function marketDomain(pc: ProviderChain) {
+export function marketDomain(pc: Pick<ProviderChain, "deployment">) {
   return shardMeshDomain(pc.deployment.chainId, pc.deployment.contracts.JobMarket.address);
 }
 
@@ -155,3 +155,6 @@ export async function withdrawCredits(pc: ProviderChain): Promise<bigint> {
   await waitTx(pc.publicClient, hash, "withdraw");
   return amount;
 }
+
+// The provider node loads its chain support from this module (node/src/provider/chain.ts).
+export { providerChainSupport } from "./support.ts";

@@ -35,6 +35,15 @@ export const providerReceiptTypes = {
   ],
 } as const;
 
+/** A buyer's request in a job: the session key signs (jobId, requestHash) for the gateway
+ *  (header `x-shardmesh-signature`), under the same domain as receipts. */
+export const jobRequestTypes = {
+  JobRequest: [
+    { name: "jobId", type: "uint256" },
+    { name: "requestHash", type: "bytes32" },
+  ],
+} as const;
+
 /** A provider's offer for one stage of one model (the JobMarket `Quote` struct). */
 export interface Quote {
   modelId: bigint;
@@ -94,6 +103,14 @@ export function buyerReceiptTypedData(domain: TypedDataDomain, receipt: BuyerRec
 
 export function providerReceiptTypedData(domain: TypedDataDomain, receipt: ProviderReceipt) {
   return { domain, types: providerReceiptTypes, primaryType: "ProviderReceipt" as const, message: { ...receipt } };
+}
+
+export function jobRequestTypedData(domain: TypedDataDomain, request: { jobId: bigint; requestHash: Hex }) {
+  return { domain, types: jobRequestTypes, primaryType: "JobRequest" as const, message: { ...request } };
+}
+
+export function signJobRequest(signer: TypedDataSigner, domain: TypedDataDomain, request: { jobId: bigint; requestHash: Hex }): Promise<Hex> {
+  return signer.signTypedData(jobRequestTypedData(domain, request));
 }
 
 export async function signQuote(signer: TypedDataSigner, domain: TypedDataDomain, quote: Quote): Promise<SignedQuote> {
