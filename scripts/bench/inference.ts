@@ -173,7 +173,7 @@ const out = {
     peakRssMiB: Number((process.resourceUsage().maxRSS / 1024).toFixed(1)),
     rssAfterSetupMiB,
     rssEndMiB: Number((process.memoryUsage().rss / 1024 / 1024).toFixed(1)),
-    note: "one process holding 7 sessions (whole + 2 + 4 stages, each in its own worker thread with its own V8 isolate); the peak includes the profiling run that materialises every intermediate tensor",
+    note: "one process holding 13 sessions in 7 worker threads (whole; S2 and S4 colocated; S2 and S4 one worker per stage), each worker with its own V8 isolate; the peak includes the profiling run that materialises every intermediate tensor",
   },
   goals: {
     chainedThroughputAtLeast: GOAL_RATIO,
