@@ -106,7 +106,6 @@ interface IAdjudicator {
     error AdjudicatorBadVoteReveal(address voter, bytes32 commitment);
     error AdjudicatorNoEligibleVerifiers(uint256 found, uint256 required);
     error AdjudicatorAlreadyFaulted(address provider, JobId jobId);
-    error AdjudicatorParamOutOfRange(uint256 value, uint256 max);
 
     event SamplesDrawn(JobId indexed jobId, uint256 indexed receiptId, bytes32 seed, uint256 samples, address verifier);
     event BuyerLeafRevealed(JobId indexed jobId, uint256 indexed receiptId, uint256 sampleNo, uint256 index, bytes32 routeHash);

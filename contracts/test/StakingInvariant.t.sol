@@ -147,6 +147,22 @@ contract StakingInvariantTest is TestBase {
         assertTrue(!handler.lockedEverReleasedByWithdraw(), "withdraw released locked collateral");
     }
 
+    function testFuzz_unlockOrSlashAboveLockedReverts(uint96 stakeAmount, uint96 lockAmount, uint96 extra) public {
+        vm.assume(stakeAmount > 0 && lockAmount > 0 && lockAmount <= stakeAmount && extra > 0);
+        handler.stake(1, stakeAmount);
+        handler.lock(1, lockAmount);
+        address a = handler.actors(1);
+        ProviderStaking staking = handler.staking();
+        uint256 locked = staking.stakeOf(a).locked;
+        bytes memory err = abi.encodeWithSelector(IProviderStaking.ProviderStakingInsufficientLocked.selector, locked, locked + extra);
+        vm.expectRevert(err);
+        vm.prank(address(handler));
+        staking.unlock(a, 1, locked + extra);
+        vm.expectRevert(err);
+        vm.prank(address(handler));
+        staking.slash(a, 1, locked + extra);
+    }
+
     function testFuzz_requestUnstakeAboveFreeReverts(uint96 stakeAmount, uint96 lockAmount) public {
         vm.assume(stakeAmount > 0 && lockAmount > 0 && lockAmount <= stakeAmount);
         handler.stake(0, stakeAmount);

@@ -31,7 +31,9 @@ contract Int8HeadStageVerifier is IStageProofVerifier {
     /// @dev Words of a Groth16 proof (a: 2, b: 4, c: 2).
     uint256 private constant _PROOF_WORDS = 8;
     /// @dev ONNX TensorProto.DataType of int8.
-    uint8 private constant _DTYPE_INT8 = 3;
+    uint256 private constant _DTYPE_INT8 = 3;
+    /// @dev Canonical tensor header: uint8 dtype, uint8 rank, two uint32 dims.
+    uint256 private constant _HEADER_BYTES = 10;
 
     address private immutable _groth16;
     uint256 private immutable _inputs;
@@ -120,22 +122,21 @@ contract Int8HeadStageVerifier is IStageProofVerifier {
         // Canonical tensor bytes (PROTOCOL.md): uint8 dtype, uint8 rank, uint32 dims (big-endian),
         // then the raw int8 data. Built in scratch memory with mstore8: the byte loop runs once
         // per tensor element, and Solidity's bounds-checked bytes writes cost several times more.
-        uint256 header = 10; // 1 + 1 + 4 + 4
         bytes32 tensorHash;
         ok = true;
         assembly ("memory-safe") {
             let buf := mload(0x40)
-            mstore8(buf, 3) // ONNX INT8
+            mstore8(buf, _DTYPE_INT8)
             mstore8(add(buf, 1), 2) // rank
             mstore(add(buf, 2), shl(224, 1)) // dim 0 = 1, big-endian uint32
             mstore(add(buf, 6), shl(224, n)) // dim 1 = n
-            let data := add(buf, header)
-            let elements := div(add(n, 30), 31)
+            let data := add(buf, _HEADER_BYTES)
+            let elements := div(add(n, sub(_BYTES_PER_ELEMENT, 1)), _BYTES_PER_ELEMENT)
             let src := add(proof.offset, mul(firstWord, 32))
             for { let k := 0 } lt(k, elements) { k := add(k, 1) } {
                 let word := calldataload(add(src, mul(k, 32)))
-                let start := mul(k, 31)
-                let end := add(start, 31)
+                let start := mul(k, _BYTES_PER_ELEMENT)
+                let end := add(start, _BYTES_PER_ELEMENT)
                 if gt(end, n) { end := n }
                 for { let j := start } lt(j, end) { j := add(j, 1) } {
                     // Offset byte v + 128 back to two's complement: flip the top bit.
@@ -144,7 +145,7 @@ contract Int8HeadStageVerifier is IStageProofVerifier {
                 }
                 if word { ok := 0 }
             }
-            tensorHash := keccak256(buf, add(header, n))
+            tensorHash := keccak256(buf, add(_HEADER_BYTES, n))
         }
         if (!ok) return (false, bytes32(0));
         // A bag of one tensor still hashes once more.

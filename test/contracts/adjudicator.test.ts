@@ -144,6 +144,47 @@ describe("Adjudicator sampling and reveals", () => {
     await viem.assertions.revertWithCustomError(revealStage(f, job, r, id, 0, 1, ROLE.p2), f.adjudicator, "AdjudicatorRevealWindowClosed");
   });
 
+  it("rejects a buyer leaf whose route has the wrong length or names a provider without a part", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    for (const [bad, error, args] of [
+      [(_i: number, r: Address[]) => r.slice(0, 2), "AdjudicatorRouteLength", [2n, 3n]],
+      [(_i: number, r: Address[]) => [r[0], addr(ROLE.p4), r[2]], "AdjudicatorRouteProviderMissing", [1n, addr(ROLE.p4)]],
+    ] as const) {
+      const job = await openJob(f);
+      const r = await buildReceipt(f, job, 10, { route: straight(f), buyerRoute: bad });
+      const id = await submit(f, job, r);
+      await networkHelpers.mine(1);
+      await f.adjudicator.write.drawSamples([job.jobId, id]);
+      const [i] = await f.adjudicator.read.sampleIndices([job.jobId, id]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        f.adjudicator.write.revealBuyerLeaf([job.jobId, id, 0n, r.buyerTree.leaf(Number(i)), r.buyerTree.proof(Number(i)), r.routes.get(Number(i))!, r.records], as(ROLE.p1)),
+        f.adjudicator,
+        error,
+        args as never,
+      );
+    }
+  });
+
+  it("rejects a stage leaf revealed from another provider's part of the same stage", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const job = await openJob(f, [[0, ROLE.p1], [1, ROLE.p2], [1, ROLE.p4], [2, ROLE.p3]]);
+    const r = await buildReceipt(f, job, 10, { route: (i, s) => (s === 1 ? (i % 2 ? ROLE.p4 : ROLE.p2) : [ROLE.p1, 0, ROLE.p3][s]) });
+    const id = await submit(f, job, r);
+    await networkHelpers.mine(1);
+    await f.adjudicator.write.drawSamples([job.jobId, id]);
+    const [i] = await f.adjudicator.read.sampleIndices([job.jobId, id]);
+    const route = r.routes.get(Number(i))!;
+    await f.adjudicator.write.revealBuyerLeaf([job.jobId, id, 0n, r.buyerTree.leaf(Number(i)), r.buyerTree.proof(Number(i)), route, r.records], as(ROLE.p1));
+    const wrong = r.records.findIndex((p) => p.stage === 1 && p.provider !== route[1]);
+    const tree = r.stageTrees.get(`1:${route[1].toLowerCase()}`)!;
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.revealStageLeaf([job.jobId, id, 0n, BigInt(wrong), tree.leaf(Number(i)), tree.proof(Number(i)), route, r.records], as(ROLE.p1)),
+      f.adjudicator,
+      "AdjudicatorWrongPart",
+      [BigInt(wrong), 1n],
+    );
+  });
+
   it("slashes at once the stage whose input differs from the buyer's request hash", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const job = await openJob(f);
@@ -330,6 +371,20 @@ describe("Adjudicator disputes", () => {
     await viem.assertions.revertWithCustomError(f.adjudicator.write.challenge([job.jobId, id, 0n, 2n], as(ROLE.v2)), f.adjudicator, "AdjudicatorChallengeWindowClosed");
     await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.read.dispute([5n]), f.adjudicator, "AdjudicatorUnknownDispute", [5n, 1n]);
     await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.answerWithProof([0n, "0x"]), f.adjudicator, "AdjudicatorWrongDisputeKind", [2, 1]);
+  });
+
+  it("rejects a challenge against an already faulted provider, and a committee nobody is eligible for", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const job = await openJob(f);
+    const r = await buildReceipt(f, job, 10, { route: straight(f), tamper: (rec, s) => (s === 0 ? { ...rec, inputHash: keccak256(rec.inputHash) } : rec) });
+    const id = await submit(f, job, r);
+    await revealAll(f, job, r, id, ROLE.v2);
+    await f.token.write.approve([f.market.address, 10n ** 21n], as(ROLE.v1));
+    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.challenge([job.jobId, id, 0n, 0n], as(ROLE.v1)), f.adjudicator, "AdjudicatorAlreadyFaulted", [addr(ROLE.p1), job.jobId]);
+
+    const { job: job2, id: id2 } = await revealedReceipt(f);
+    for (const who of [ROLE.p4, ROLE.v2, ROLE.v3]) await f.staking.write.requestUnstake([(await f.staking.read.freeStake([addr(who)]))], as(who));
+    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.challenge([job2.jobId, id2, 0n, 1n], as(ROLE.v1)), f.adjudicator, "AdjudicatorNoEligibleVerifiers", [0n, 1n]);
   });
 
   it("zk stage: a valid proof in time rejects the challenge and pays the bond to the accused", async () => {

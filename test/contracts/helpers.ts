@@ -172,6 +172,8 @@ export interface BuildOptions {
   tamper?: (rec: StageRecord, stage: number) => StageRecord;
   /** Sign the buyer receipt with this account instead of the session key. */
   sessionSigner?: LocalAccount;
+  /** Put a different route into the buyer leaves (to simulate a bad buyer tree). */
+  buyerRoute?: (index: number, route: Address[]) => Address[];
 }
 
 /** Builds (and signs) the next receipt of `job` covering `n` more requests. Updates the job's counters. */
@@ -192,8 +194,9 @@ export async function buildReceipt(f: Fixture, job: OpenedJob, n: number, opts: 
       if (opts.tamper) rec = opts.tamper(rec, s);
       stageRecords.get(key)!.recs.push(rec);
     }
-    routes.set(i, route);
-    buyerRecords.push({ index: i, requestHash: hop(i, 0), responseHash: hop(i, f.stages), route });
+    const claimed = opts.buyerRoute ? opts.buyerRoute(i, route) : route;
+    routes.set(i, claimed);
+    buyerRecords.push({ index: i, requestHash: hop(i, 0), responseHash: hop(i, f.stages), route: claimed });
   }
   const buyerTree = buildBuyerTree(buyerRecords);
   const outputRoot = buyerTree.root;

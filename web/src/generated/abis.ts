@@ -5438,22 +5438,6 @@ export const adjudicatorAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "value",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "max",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorParamOutOfRange",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
         "name": "nowTime",
         "type": "uint256"
       },
