@@ -45,6 +45,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   const chain = config.chain ? await chainSupport(config) : undefined;
   const provider = await startProvider(config, { onEvent: print, hooks: chain?.hooks, checkBinding: chain?.checkBinding, chainId: chain?.chainId });
+  const jobs = await chain?.attach?.(provider);
   if (config.register && chain) await chain.register(provider.peerId);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
@@ -54,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   // Never hang on the way out: a stuck shutdown step must not keep the process alive.
   setTimeout(() => process.exit(1), STOP_GRACE_MS).unref();
+  await jobs?.stop();
   await provider.stop();
   return 0;
 }

@@ -4,22 +4,25 @@
 import { GatewayChainUnavailableError } from "../mesh/errors.ts";
 import type { GatewayHooks } from "../gateway/server.ts";
 import type { ProviderConfig } from "./config.ts";
+import type { Provider } from "./provider.ts";
 
 export interface ChainSupport {
   chainId: number;
   hooks: GatewayHooks;
   checkBinding?: (peerId: string, address: string) => Promise<boolean>;
   register(peerId: string): Promise<void>;
+  /** Job protocols (quotes, receipt parts) on the started provider, plus the receipt watcher. */
+  attach?: (provider: Provider) => Promise<{ stop(): Promise<void> }>;
 }
 
 export async function chainSupport(config: ProviderConfig): Promise<ChainSupport> {
-  const path = "../chain/provider.ts";
+  const path = "../jobs/support.ts";
   let mod: { providerChainSupport?: (c: ProviderConfig) => Promise<ChainSupport> };
   try {
     mod = (await import(path)) as typeof mod;
   } catch (err) {
     throw new GatewayChainUnavailableError(`chain helpers are not available in this build (${(err as Error).message})`);
   }
-  if (!mod.providerChainSupport) throw new GatewayChainUnavailableError("node/src/chain/provider.ts lacks providerChainSupport()");
+  if (!mod.providerChainSupport) throw new GatewayChainUnavailableError("node/src/jobs/support.ts lacks providerChainSupport()");
   return mod.providerChainSupport(config);
 }
