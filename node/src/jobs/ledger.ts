@@ -1,0 +1,203 @@
+// Gateway side of receipts: what the buyer's session key must sign for a job's next receipt
+// (buyer leaves from the gateway's request records), and the submission — every stage
+// provider's signed part over /shardmesh/receipt/1.0.0, checked against the gateway's own
+// records, then `submitReceipt` from this node's staking wallet. Submitted receipts are handed to
+// the watcher (./watcher.ts) for samples, reveals and settlement.
+import { logger } from "@libp2p/logger";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { getAddress, toHex, zeroAddress } from "viem";
+import type { Address, Hex } from "viem";
+import { buildBuyerTree, buildStageTree } from "../receipts/leaves.ts";
+import type { BuyerLeaf, ReceiptTree, StageRecord } from "../receipts/leaves.ts";
+import { partRecords } from "../receipts/parts.ts";
+import type { PartRecord, StagePart } from "../receipts/parts.ts";
+import { submitReceipt as submitReceiptTx } from "../chain/provider.ts";
+import type { GatewayRequestRecord } from "../trace/store.ts";
+import { requireWallet } from "./context.ts";
+import type { JobsContext } from "./context.ts";
+import { requestPart } from "./parts.ts";
+import {
+  JobsJobUnavailableError,
+  JobsNothingToReceiptError,
+  JobsPartMismatchError,
+  JobsPeerUnboundError,
+  JobsProtocolError,
+  JobsReceiptMismatchError,
+  JobsSubmitterNotPartError,
+} from "./errors.ts";
+
+const log = logger("shardmesh:jobs:ledger");
+
+export type ReceiptState = "submitted" | "sampled" | "revealed" | "settled";
+
+/** One stage provider's share of a receipt. */
+export interface ReceiptPart {
+  stage: number;
+  peerId: string;
+  provider: Address;
+  indices: number[];
+}
+
+/** A receipt this gateway submitted, as the watcher drives it. */
+export interface SubmittedReceipt {
+  jobId: string;
+  receiptId: bigint;
+  from: number;
+  count: number;
+  outputRoot: Hex;
+  buyerTree: ReceiptTree<BuyerLeaf>;
+  routes: Map<number, Address[]>;
+  parts: ReceiptPart[];
+  records: PartRecord[];
+  submittedBlock: bigint;
+  txHash: Hex;
+  state: ReceiptState;
+  samples: number[];
+  lastError?: string;
+}
+
+interface PendingRange {
+  jobId: string;
+  from: number;
+  count: number;
+  requests: GatewayRequestRecord[];
+  routes: Map<number, Address[]>;
+  buyerTree: ReceiptTree<BuyerLeaf>;
+}
+
+export class ReceiptLedger {
+  private readonly ctx: JobsContext;
+  private readonly peerAddress = new Map<string, Address>();
+  readonly receipts: SubmittedReceipt[] = [];
+  /** Serialises this wallet's transactions (one nonce sequence). */
+  readonly serial: <T>(fn: () => Promise<T>) => Promise<T>;
+
+  constructor(ctx: JobsContext, serial: <T>(fn: () => Promise<T>) => Promise<T>) {
+    this.ctx = ctx;
+    this.serial = serial;
+  }
+
+  /** The staking address a peer id is bound to on chain (cached once bound). */
+  async addressOf(peerId: string): Promise<Address> {
+    const known = this.peerAddress.get(peerId);
+    if (known) return known;
+    const bound = await this.ctx.chain.read.staking.read.providerOfPeer([toHex(peerIdFromString(peerId).toMultihash().bytes)]);
+    if (bound === zeroAddress) throw new JobsPeerUnboundError(`peer ${peerId} has no staking address bound on chain`);
+    this.peerAddress.set(peerId, getAddress(bound));
+    return getAddress(bound);
+  }
+
+  async job(jobId: string) {
+    if (!/^\d+$/.test(jobId)) throw new JobsJobUnavailableError(`job id ${jobId} is not a decimal number`);
+    try {
+      return await this.ctx.chain.read.market.read.job([BigInt(jobId)]);
+    } catch (err) {
+      throw new JobsJobUnavailableError(`job ${jobId} is not on chain: ${(err as Error).message.split("\n")[0]}`);
+    }
+  }
+
+  /** Answered requests after the job's receipted count, contiguous from it. */
+  private async pending(jobId: string): Promise<PendingRange> {
+    const job = await this.job(jobId);
+    const from = job.count;
+    const byIndex = new Map(this.ctx.trace.requests(jobId).map((r) => [r.index, r]));
+    const requests: GatewayRequestRecord[] = [];
+    for (let i = from; byIndex.has(i) && i < job.maxInferences; i++) requests.push(byIndex.get(i)!);
+    if (requests.length === 0) throw new JobsNothingToReceiptError(`job ${jobId} has no answered request after index ${from - 1}`);
+    const routes = new Map<number, Address[]>();
+    for (const r of requests) {
+      const stages = [...r.stages].sort((a, b) => a.stage - b.stage);
+      routes.set(r.index, await Promise.all(stages.map((s) => this.addressOf(s.peerId))));
+    }
+    const buyerTree = buildBuyerTree(requests.map((r) => ({ index: r.index, requestHash: r.requestHash, responseHash: r.responseHash, route: routes.get(r.index)! })));
+    return { jobId, from, count: from + requests.length, requests, routes, buyerTree };
+  }
+
+  /** What the session key must sign: requests [from, count) under outputRoot. */
+  async toSign(jobId: string): Promise<{ jobId: string; from: number; count: number; outputRoot: Hex }> {
+    const p = await this.pending(jobId);
+    return { jobId, from: p.from, count: p.count, outputRoot: p.buyerTree.root };
+  }
+
+  /** Collects every stage provider's signed part and submits the receipt on chain. */
+  async submit(jobId: string, body: unknown, options: { signal?: AbortSignal } = {}): Promise<SubmittedReceipt> {
+    const b = body as { count?: unknown; outputRoot?: unknown; signature?: unknown } | null;
+    if (!b || !Number.isInteger(Number(b.count)) || typeof b.outputRoot !== "string" || typeof b.signature !== "string") {
+      throw new JobsProtocolError("receipt body needs count, outputRoot and signature");
+    }
+    const { pc, address } = requireWallet(this.ctx.chain);
+    return this.serial(async () => {
+      const p = await this.pending(jobId);
+      if (Number(b.count) !== p.count || (b.outputRoot as string).toLowerCase() !== p.buyerTree.root.toLowerCase()) {
+        throw new JobsReceiptMismatchError(`signed (count ${String(b.count)}, root ${String(b.outputRoot)}) but the pending receipt is (count ${p.count}, root ${p.buyerTree.root})`);
+      }
+      const groups = new Map<string, ReceiptPart & { expected: StageRecord[] }>();
+      for (const r of p.requests) {
+        for (const s of r.stages) {
+          const key = `${s.stage}/${s.peerId}`;
+          let g = groups.get(key);
+          if (!g) groups.set(key, (g = { stage: s.stage, peerId: s.peerId, provider: await this.addressOf(s.peerId), indices: [], expected: [] }));
+          g.indices.push(r.index);
+          g.expected.push({ index: r.index, inputHash: s.inputHash as Hex, outputHash: s.outputHash as Hex });
+        }
+      }
+      const parts = [...groups.values()];
+      if (!parts.some((g) => g.provider === address)) throw new JobsSubmitterNotPartError(`${address} served no stage of requests ${p.from}..${p.count - 1} of job ${jobId}`);
+      const signed: StagePart[] = await Promise.all(
+        parts.map(async (g) => {
+          const part = await requestPart(this.ctx, g.peerId, { jobId, stage: g.stage, indices: g.indices, outputRoot: p.buyerTree.root }, options);
+          const root = buildStageTree(g.expected).root;
+          if (part.stage !== g.stage || getAddress(part.provider) !== g.provider || part.root !== root) {
+            throw new JobsPartMismatchError(`part of ${g.peerId} at stage ${g.stage} (${part.provider}, root ${part.root}) differs from the gateway's records (${g.provider}, root ${root})`);
+          }
+          return { ...part, provider: g.provider };
+        }),
+      );
+      const newCount = new Map(parts.map((g) => [`${g.stage}/${g.provider}`, g.indices.length]));
+      const records = partRecords(signed, (stage, provider) => signed.find((s) => s.stage === stage && s.provider === provider)!.count - newCount.get(`${stage}/${provider}`)!);
+      const sorted = [...signed].sort((x, y) => (x.stage !== y.stage ? x.stage - y.stage : BigInt(x.provider) < BigInt(y.provider) ? -1 : 1));
+      const { receiptId, receipt } = await submitReceiptTx(pc, {
+        jobId: BigInt(jobId),
+        count: p.count,
+        outputRoot: p.buyerTree.root,
+        sessionSignature: b.signature as Hex,
+        parts: sorted,
+      });
+      const submitted: SubmittedReceipt = {
+        jobId,
+        receiptId,
+        from: p.from,
+        count: p.count,
+        outputRoot: p.buyerTree.root,
+        buyerTree: p.buyerTree,
+        routes: p.routes,
+        parts: parts.map(({ stage, peerId, provider, indices }) => ({ stage, peerId, provider, indices })),
+        records,
+        submittedBlock: receipt.blockNumber,
+        txHash: receipt.transactionHash,
+        state: "submitted",
+        samples: [],
+      };
+      this.receipts.push(submitted);
+      log("submitted receipt %d of job %s: requests %d..%d, %d parts", receiptId, jobId, p.from, p.count - 1, parts.length);
+      return submitted;
+    });
+  }
+
+  /** Receipts this gateway submitted for a job, for `GET /v1/jobs/{jobId}`. */
+  status(jobId: string) {
+    return this.receipts
+      .filter((r) => r.jobId === jobId)
+      .map((r) => ({
+        receiptId: r.receiptId.toString(),
+        from: r.from,
+        count: r.count,
+        outputRoot: r.outputRoot,
+        txHash: r.txHash,
+        state: r.state,
+        samples: r.samples,
+        parts: r.records.map((x) => ({ stage: x.stage, provider: x.provider, newCount: x.newCount, root: x.root })),
+        ...(r.lastError ? { lastError: r.lastError } : {}),
+      }));
+  }
+}

@@ -1,0 +1,115 @@
+// /shardmesh/receipt/1.0.0, provider side and client: a stage provider signs its part of a
+// receipt — (jobId, stage, cumulative count, root, outputRoot) — over a stage tree built from ITS
+// trace store for the request indices the gateway names, and reveals sampled leaves with proofs.
+// It refuses (JobsPartNotServedError) to sign for any request it did not serve at that stage.
+import { logger } from "@libp2p/logger";
+import type { Address, Hex } from "viem";
+import { buildStageTree } from "../receipts/leaves.ts";
+import type { StageLeaf, StageRecord } from "../receipts/leaves.ts";
+import { signProviderReceipt } from "../receipts/eip712.ts";
+import type { StagePart } from "../receipts/parts.ts";
+import { marketDomain } from "../chain/provider.ts";
+import { callJson } from "./wire.ts";
+import { requireWallet } from "./context.ts";
+import type { JobsContext } from "./context.ts";
+import { MAX_PART_INDICES, RECEIPT_PROTOCOL } from "./constants.ts";
+import { JobsPartNotServedError, JobsProtocolError } from "./errors.ts";
+
+const log = logger("shardmesh:jobs:parts");
+
+export interface PartRequest {
+  op: "part";
+  jobId: string;
+  stage: number;
+  /** Request indices of this receipt the provider served at `stage`, ascending. */
+  indices: number[];
+  outputRoot: Hex;
+}
+
+export interface RevealRequest {
+  op: "reveal";
+  jobId: string;
+  stage: number;
+  indices: number[];
+  index: number;
+}
+
+export interface RevealAnswer {
+  leaf: StageLeaf;
+  proof: Hex[];
+}
+
+function parseIndices(raw: unknown): number[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_PART_INDICES) throw new JobsProtocolError(`indices must be a list of 1..${MAX_PART_INDICES} request indices`);
+  raw.forEach((v, i) => {
+    if (!Number.isInteger(v) || (v as number) < 0 || (i > 0 && (v as number) <= (raw[i - 1] as number))) throw new JobsProtocolError("indices must be ascending non-negative integers");
+  });
+  return raw as number[];
+}
+
+function parseCommon(raw: unknown): { jobId: string; stage: number; indices: number[] } {
+  const r = raw as { jobId?: unknown; stage?: unknown; indices?: unknown } | null;
+  if (!r || typeof r.jobId !== "string" || !/^\d+$/.test(r.jobId) || !Number.isInteger(r.stage)) throw new JobsProtocolError("receipt request needs jobId (decimal) and stage");
+  return { jobId: r.jobId, stage: r.stage as number, indices: parseIndices(r.indices) };
+}
+
+/** This provider's stage records for the named requests; every one must be in its trace. */
+function stageRecords(ctx: JobsContext, jobId: string, stage: number, indices: number[]): StageRecord[] {
+  return indices.map((index) => {
+    const rec = ctx.trace.get(jobId, index, stage);
+    if (!rec) throw new JobsPartNotServedError(`request ${index} of job ${jobId} was not served at stage ${stage} by ${ctx.peerId}`);
+    return { index, inputHash: rec.inputHash, outputHash: rec.outputHash };
+  });
+}
+
+/** Provider side: signs this node's part of a receipt. */
+export async function signPart(ctx: JobsContext, raw: unknown): Promise<StagePart> {
+  const { jobId, stage, indices } = parseCommon(raw);
+  const outputRoot = (raw as { outputRoot?: unknown }).outputRoot;
+  if (typeof outputRoot !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(outputRoot)) throw new JobsProtocolError("part request needs outputRoot (bytes32)");
+  const { pc, address } = requireWallet(ctx.chain);
+  const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices));
+  const terms = await ctx.chain.read.market.read.stageTerms([BigInt(jobId), BigInt(stage), address]);
+  if (terms.maxCount === 0) throw new JobsPartNotServedError(`${address} has no quote for stage ${stage} of job ${jobId}`);
+  const count = terms.served + indices.length;
+  if (count > terms.maxCount) throw new JobsPartNotServedError(`count ${count} exceeds the quoted max ${terms.maxCount} at stage ${stage} of job ${jobId}`);
+  const signature = await signProviderReceipt(pc.signer, marketDomain(pc), { jobId: BigInt(jobId), stage, count, root: tree.root, outputRoot: outputRoot as Hex });
+  log("signed part of job %s stage %d: %d new requests, count %d", jobId, stage, indices.length, count);
+  return { stage, provider: address, count, root: tree.root, signature };
+}
+
+/** Provider side: a leaf of the part's tree with its Merkle proof. */
+export function revealLeaf(ctx: JobsContext, raw: unknown): RevealAnswer {
+  const { jobId, stage, indices } = parseCommon(raw);
+  const index = (raw as { index?: unknown }).index;
+  if (!Number.isInteger(index) || !indices.includes(index as number)) throw new JobsProtocolError("reveal request needs an index among indices");
+  const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices));
+  return { leaf: tree.leaf(index as number), proof: tree.proof(index as number) };
+}
+
+/** The receipt protocol's handler. */
+export async function handleReceiptRequest(ctx: JobsContext, raw: unknown): Promise<unknown> {
+  const op = (raw as { op?: unknown } | null)?.op;
+  if (op === "part") return signPart(ctx, raw);
+  if (op === "reveal") return revealLeaf(ctx, raw);
+  throw new JobsProtocolError(`unknown receipt op ${String(op)}`);
+}
+
+/** Asks a stage provider (this node itself without a hop) for its signed part. */
+export async function requestPart(ctx: JobsContext, peerId: string, req: Omit<PartRequest, "op">, options: { signal?: AbortSignal } = {}): Promise<StagePart> {
+  const msg: PartRequest = { op: "part", ...req };
+  const raw = (peerId === ctx.peerId ? await signPart(ctx, msg) : await callJson(ctx.node, peerId, RECEIPT_PROTOCOL, msg, options)) as Record<string, unknown>;
+  if (!raw || typeof raw.root !== "string" || typeof raw.signature !== "string" || typeof raw.provider !== "string") throw new JobsProtocolError("part answer needs provider, count, root, signature");
+  return { stage: Number(raw.stage), provider: raw.provider as Address, count: Number(raw.count), root: raw.root as Hex, signature: raw.signature as Hex };
+}
+
+/** Asks a stage provider for a sampled leaf and its proof. */
+export async function requestReveal(ctx: JobsContext, peerId: string, req: Omit<RevealRequest, "op">, options: { signal?: AbortSignal } = {}): Promise<RevealAnswer> {
+  const msg: RevealRequest = { op: "reveal", ...req };
+  const raw = (peerId === ctx.peerId ? revealLeaf(ctx, msg) : await callJson(ctx.node, peerId, RECEIPT_PROTOCOL, msg, options)) as {
+    leaf?: { index: string | number; inputHash: Hex; outputHash: Hex };
+    proof?: Hex[];
+  };
+  if (!raw?.leaf || !Array.isArray(raw.proof)) throw new JobsProtocolError("reveal answer needs leaf and proof");
+  return { leaf: { index: BigInt(raw.leaf.index), inputHash: raw.leaf.inputHash, outputHash: raw.leaf.outputHash }, proof: raw.proof };
+}

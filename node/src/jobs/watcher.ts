@@ -1,0 +1,141 @@
+// Drives submitted receipts to settlement and withdraws this provider's credits:
+//   submitted → (two blocks later) drawSamples → sampled → every sampled buyer leaf revealed from
+//   the gateway's tree, every stage leaf fetched from its provider over /shardmesh/receipt/1.0.0
+//   and revealed → revealed → (after the reveal + challenge windows, chain time) settle → settled.
+// Independently, any credits of this node's staking address are withdrawn.
+import { logger } from "@libp2p/logger";
+import { revealBuyerLeaf, sampledIndices, settle, waitTx, withdrawCredits } from "../chain/provider.ts";
+import { partIndex } from "../receipts/parts.ts";
+import { chainNow, requireWallet } from "./context.ts";
+import type { JobsContext } from "./context.ts";
+import type { ReceiptLedger, SubmittedReceipt } from "./ledger.ts";
+import { requestReveal } from "./parts.ts";
+import { JOBS_POLL_MS } from "./constants.ts";
+
+const log = logger("shardmesh:jobs:watcher");
+
+export interface WatcherInit {
+  pollMs?: number;
+  /** Withdraw this node's credits as soon as they appear (default true). */
+  withdraw?: boolean;
+  onWithdraw?: (amount: bigint) => void;
+}
+
+export class JobWatcher {
+  private readonly ctx: JobsContext;
+  private readonly ledger: ReceiptLedger;
+  private readonly init: WatcherInit;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private readonly ctrl = new AbortController();
+  /** Total withdrawn by this node since start (token base units). */
+  withdrawn = 0n;
+
+  constructor(ctx: JobsContext, ledger: ReceiptLedger, init: WatcherInit = {}) {
+    this.ctx = ctx;
+    this.ledger = ledger;
+    this.init = init;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = async (): Promise<void> => {
+      if (!this.running) return;
+      await this.tick().catch((err: Error) => log("tick failed: %s", err.message));
+      if (this.running) this.timer = setTimeout(() => void loop(), this.init.pollMs ?? JOBS_POLL_MS);
+    };
+    this.timer = setTimeout(() => void loop(), 0);
+  }
+
+  stop(): void {
+    this.running = false;
+    this.ctrl.abort(new Error("watcher stopped"));
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** One pass over every unsettled receipt, then the credits. */
+  async tick(): Promise<void> {
+    for (const r of this.ledger.receipts) {
+      if (r.state === "settled" || !this.running) continue;
+      try {
+        await this.advance(r);
+        delete r.lastError;
+      } catch (err) {
+        r.lastError = `${(err as Error).name}: ${(err as Error).message.split("\n")[0]}`;
+        log("receipt %d of job %s (%s): %s", r.receiptId, r.jobId, r.state, r.lastError);
+      }
+    }
+    if ((this.init.withdraw ?? true) && this.ctx.chain.pc && this.running) {
+      const { pc, address } = requireWallet(this.ctx.chain);
+      const credit = await pc.contracts.market.read.credits([address]);
+      if (credit > 0n) {
+        const amount = await this.ledger.serial(() => withdrawCredits(pc));
+        this.withdrawn += amount;
+        log("withdrew %s", amount);
+        this.init.onWithdraw?.(amount);
+      }
+    }
+  }
+
+  private async advance(r: SubmittedReceipt): Promise<void> {
+    const { pc } = requireWallet(this.ctx.chain);
+    const jobId = BigInt(r.jobId);
+    if (r.state === "submitted") {
+      const block = await this.ctx.chain.publicClient.getBlockNumber();
+      if (block < r.submittedBlock + 2n) return; // the seed is the hash of the block after submission
+      const check = await pc.contracts.adjudicator.read.receiptCheck([jobId, r.receiptId]);
+      if (/^0x0+$/.test(check.seed)) {
+        await this.ledger.serial(async () => {
+          const hash = await pc.contracts.adjudicator.write.drawSamples([jobId, r.receiptId], { account: pc.wallet.account, chain: pc.wallet.chain });
+          await waitTx(pc.publicClient, hash, `drawSamples(job ${jobId}, receipt ${r.receiptId})`);
+        });
+      }
+      r.samples = (await sampledIndices(pc.contracts, jobId, r.receiptId)).map(Number);
+      r.state = "sampled";
+      log("receipt %d of job %s: samples %o", r.receiptId, r.jobId, r.samples);
+    }
+    if (r.state === "sampled") {
+      for (const [sampleNo, index] of r.samples.entries()) await this.reveal(r, sampleNo, index);
+      r.state = "revealed";
+    }
+    if (r.state === "revealed") {
+      const receipt = await pc.contracts.market.read.receipt([jobId, r.receiptId]);
+      if (receipt.status === 2) {
+        r.state = "settled"; // someone else settled it
+        return;
+      }
+      const w = await pc.contracts.market.read.windows();
+      const settlesAt = BigInt(receipt.submittedAt) + w.reveal + w.challenge;
+      if ((await chainNow(this.ctx.chain)) < settlesAt) return;
+      await this.ledger.serial(() => settle(pc, jobId, r.receiptId, r.records));
+      r.state = "settled";
+      log("receipt %d of job %s settled", r.receiptId, r.jobId);
+    }
+  }
+
+  /** Reveals the buyer leaf and every stage leaf of one sample that are not on chain yet. */
+  private async reveal(r: SubmittedReceipt, sampleNo: number, index: number): Promise<void> {
+    const { pc } = requireWallet(this.ctx.chain);
+    const jobId = BigInt(r.jobId);
+    const route = r.routes.get(index)!;
+    const sample = await pc.contracts.adjudicator.read.sample([jobId, r.receiptId, BigInt(sampleNo)]);
+    if (sample.resolved) return;
+    if (!sample.buyerRevealed) {
+      await this.ledger.serial(() => revealBuyerLeaf(pc, { jobId, receiptId: r.receiptId, sampleNo, tree: r.buyerTree, index, route, records: r.records }));
+    }
+    for (let stage = 0; stage < route.length; stage++) {
+      if (sample.stageMask & (1 << stage)) continue;
+      const part = r.parts.find((p) => p.stage === stage && p.provider === route[stage] && p.indices.includes(index));
+      if (!part) throw new Error(`no part holds request ${index} at stage ${stage}`);
+      const { leaf, proof } = await requestReveal(this.ctx, part.peerId, { jobId: r.jobId, stage, indices: part.indices, index }, { signal: this.ctrl.signal });
+      await this.ledger.serial(async () => {
+        const hash = await pc.contracts.adjudicator.write.revealStageLeaf(
+          [jobId, r.receiptId, BigInt(sampleNo), BigInt(partIndex(r.records, stage, part.provider)), leaf, proof, route, r.records],
+          { account: pc.wallet.account, chain: pc.wallet.chain },
+        );
+        await waitTx(pc.publicClient, hash, `revealStageLeaf(job ${jobId}, receipt ${r.receiptId}, sample ${sampleNo}, stage ${stage})`);
+      });
+    }
+  }
+}

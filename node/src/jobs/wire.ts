@@ -1,0 +1,77 @@
+// One JSON request, one JSON answer per stream, length-prefixed (@libp2p/utils lpStream) and
+// bounded by MAX_JOBS_MESSAGE_BYTES. bigint values travel as decimal strings. An error answer is
+// `{ error: { name, message } }` and is raised on the caller as JobsRemoteError.
+import { logger } from "@libp2p/logger";
+import { lpStream } from "@libp2p/utils";
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { Stream } from "@libp2p/interface";
+import type { MeshNode } from "../mesh/node.ts";
+import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
+import { JOBS_RPC_TIMEOUT_MS, MAX_JOBS_INBOUND_STREAMS, MAX_JOBS_MESSAGE_BYTES } from "./constants.ts";
+import { JobsProtocolError, JobsRemoteError } from "./errors.ts";
+
+const log = logger("shardmesh:jobs:wire");
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export function encodeJson(value: unknown): Uint8Array {
+  const bytes = enc.encode(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+  if (bytes.byteLength > MAX_JOBS_MESSAGE_BYTES) throw new JobsProtocolError(`message of ${bytes.byteLength} bytes over the limit of ${MAX_JOBS_MESSAGE_BYTES}`);
+  return bytes;
+}
+
+function decodeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(dec.decode(bytes)) as unknown;
+  } catch (err) {
+    throw new JobsProtocolError(`malformed JSON message: ${(err as Error).message}`);
+  }
+}
+
+const lpOptions = { maxDataLength: MAX_JOBS_MESSAGE_BYTES, maxBufferSize: MAX_JOBS_MESSAGE_BYTES + 1024 };
+
+/** Serves `protocol` on the node: each stream carries one request answered by `handler`. */
+export async function serveJson(node: MeshNode, protocol: string, handler: (req: unknown) => Promise<unknown>): Promise<void> {
+  await node.handle(
+    protocol,
+    async (stream: Stream) => {
+      const lp = lpStream(stream, lpOptions);
+      try {
+        const req = decodeJson((await lp.read({ signal: AbortSignal.timeout(JOBS_RPC_TIMEOUT_MS) })).subarray());
+        let answer: unknown;
+        try {
+          answer = { result: await handler(req) };
+        } catch (err) {
+          const e = err as Error;
+          log("%s request failed: %s: %s", protocol, e.name, e.message);
+          answer = { error: { name: e.name, message: e.message } };
+        }
+        await lp.write(encodeJson(answer));
+        await stream.close();
+      } catch (err) {
+        stream.abort(err as Error);
+      }
+    },
+    { maxInboundStreams: MAX_JOBS_INBOUND_STREAMS },
+  );
+}
+
+/** Sends one request to `peerId` on `protocol` and returns the answer's result. */
+export async function callJson(node: MeshNode, peerId: string, protocol: string, req: unknown, options: { signal?: AbortSignal } = {}): Promise<unknown> {
+  const timeout = AbortSignal.timeout(JOBS_RPC_TIMEOUT_MS);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const stream = await node.dialProtocol(peerIdFromString(peerId), protocol, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) });
+  const lp = lpStream(stream, lpOptions);
+  let answer: { result?: unknown; error?: { name?: string; message?: string } };
+  try {
+    await lp.write(encodeJson(req), { signal });
+    answer = decodeJson((await lp.read({ signal })).subarray()) as typeof answer;
+    await stream.close().catch(() => {});
+  } catch (err) {
+    stream.abort(err as Error);
+    throw err;
+  }
+  if (!answer || typeof answer !== "object") throw new JobsProtocolError(`${protocol}: answer is not an object`);
+  if (answer.error) throw new JobsRemoteError(String(answer.error.name ?? "Error"), String(answer.error.message ?? ""));
+  return answer.result;
+}
