@@ -14,10 +14,24 @@ import {
   type TensorBag,
   type Manifest,
 } from "../inference/index.ts";
-import { ctcDecode, clsDecode, dbPostprocess, decodeImage, detPreprocess, clsPreprocess, recPreprocess, loadCharset } from "../ocr/index.ts";
+import {
+  OCR_MODELS,
+  clsDecode,
+  clsPreprocess,
+  ctcDecode,
+  dbPostprocess,
+  decodeImage,
+  detPreprocess,
+  loadCharset,
+  recPreprocess,
+  recognize,
+  renderText,
+  type InferFn,
+  type OcrBackends,
+} from "../ocr/index.ts";
 import { formatBytes, formatCount, progressBar, table } from "../util/index.ts";
 
-export const summary = "inspect, split and run ONNX models (inspect | split | run)";
+export const summary = "inspect, split and run ONNX models (inspect | split | run | ocr)";
 
 const USAGE = `usage:
   shardmesh model inspect <model.onnx> [--shape x=1,3,48,320] [--json]
@@ -25,6 +39,9 @@ const USAGE = `usage:
                         [--cost flops|latency] [--shape x=1,3,48,320] [--exact] [--out dir]
   shardmesh model run <manifest.json | model.onnx> (--image file.png | --random) [--task rec|det|cls]
                         [--shape x=1,3,48,320] [--repeat N]
+  shardmesh model ocr (<image.png> | --text "some words") [--det m] [--cls m] [--rec m] [--no-det] [--no-cls]
+                        m = a manifest.json (sharded) or an .onnx file; default: the PP-OCR models;
+                        --text renders the words (a literal \\n starts a new line) and reads them back
 
   --shape   concrete dims of an input for profiling / --random (default: symbolic dims -> 1 or 64)
   --exact   stages run with graph optimisation disabled: chained == whole bit for bit
@@ -64,6 +81,8 @@ export async function run(argv: string[]): Promise<number> {
         return await split(rest);
       case "run":
         return await runModel(rest);
+      case "ocr":
+        return await ocr(rest);
       case undefined:
       case "help":
       case "--help":
@@ -160,6 +179,54 @@ function printManifest(m: Manifest): void {
 
 function fmtShape(s: Array<number | string> | null): string {
   return s === null ? "?" : s.map((d) => (d === "" ? "?" : d)).join(",");
+}
+
+async function backend(target: string, closers: Array<() => Promise<void>>): Promise<InferFn> {
+  if (target.endsWith(".json")) {
+    const pipe = await ChainedPipeline.open(target);
+    closers.push(() => pipe.close());
+    return async (bag) => (await pipe.run(bag)).outputs;
+  }
+  const r = await StageRunner.create(target);
+  closers.push(() => r.close());
+  return (bag) => r.run(bag);
+}
+
+async function ocr(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      text: { type: "string" },
+      det: { type: "string" },
+      cls: { type: "string" },
+      rec: { type: "string" },
+      "no-det": { type: "boolean" },
+      "no-cls": { type: "boolean" },
+    },
+  });
+  if ((positionals.length === 1) === (values.text !== undefined)) throw new UsageError("ocr needs one image file or --text");
+  const image = values.text !== undefined ? await renderText(values.text.split("\\n")) : new Uint8Array(await readFile(positionals[0]));
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    const t0 = performance.now();
+    const b: OcrBackends = {
+      rec: await backend(values.rec ?? OCR_MODELS.rec, closers),
+      det: values["no-det"] ? undefined : await backend(values.det ?? OCR_MODELS.det, closers),
+      cls: values["no-cls"] ? undefined : await backend(values.cls ?? OCR_MODELS.cls, closers),
+    };
+    const t1 = performance.now();
+    const lines = await recognize(b, image);
+    const t2 = performance.now();
+    for (const l of lines) {
+      const box = l.box ? ` at x=${l.box.x.toFixed(0)} y=${l.box.y.toFixed(0)} w=${l.box.width.toFixed(0)} h=${l.box.height.toFixed(0)}` : "";
+      console.log(`${JSON.stringify(l.text)} (confidence ${l.confidence.toFixed(3)}${l.angle ? ", rotated 180°" : ""})${box}`);
+    }
+    console.log(`${lines.length} line(s); load ${(t1 - t0).toFixed(0)} ms, recognise ${(t2 - t1).toFixed(0)} ms`);
+    return 0;
+  } finally {
+    await Promise.all(closers.map((c) => c()));
+  }
 }
 
 type Task = "rec" | "det" | "cls" | "raw";

@@ -53,6 +53,16 @@ describe("shardmesh model CLI", () => {
     assert.ok(readFileSync(join(dir, "manifest.json"), "utf8").includes('"format": "shardmesh/manifest@1"'));
   });
 
+  it("ocr renders text and reads it back through a sharded recogniser", async () => {
+    const dir = tempDir("cli-ocr");
+    assert.equal((await capture(["split", MODELS.rec.file, "--stages", "2", "--shape", "x=1,3,48,320", "--out", dir])).code, 0);
+    const r = await capture(["ocr", "--text", "sharded words 77\\nsecond line", "--rec", join(dir, "manifest.json"), "--no-cls"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^"sharded words 77" \(confidence/m);
+    assert.match(r.out, /^"second line" \(confidence/m);
+    assert.equal((await capture(["ocr"])).code, 2);
+  });
+
   it("bad usage exits 2, bad input exits 1 with the error's name", async () => {
     assert.equal((await capture(["split"])).code, 2);
     assert.equal((await capture(["frobnicate"])).code, 2);
