@@ -103,6 +103,16 @@ export class PipelineServer {
     for (const s of this.streams) s.abort(new Error("pipeline server stopping"));
   }
 
+  /** Data-plane port (0 when disabled) and open data-plane channels. */
+  get dataPlanePort(): number {
+    return this.dataPlane?.port ?? 0;
+  }
+  dataPlaneChannels(): number {
+    let n = 0;
+    for (const v of this.channelsPerPeer.values()) n += v;
+    return n;
+  }
+
   load(): ServerLoad {
     return { inflight: this.inflight, served: this.served, failed: this.failed, computeMs: this.computeEwma };
   }

@@ -61,6 +61,7 @@ describe("pipeline protocol", () => {
       stages: new Map([
         [stageKey("m", 0), echo],
         [stageKey("m", 1), slow],
+        [stageKey("m", 2), { run: async (bag: WireBag) => bag }],
       ]),
       trace,
       maxInflightPerStream: 8,
@@ -87,12 +88,44 @@ describe("pipeline protocol", () => {
     });
   });
 
+  it("moves the frames to the sealed data plane the provider offered", async () => {
+    assert.ok(pipeline.dataPlanePort > 0);
+    assert.equal(pipeline.dataPlaneChannels(), 1, "the client's hop runs over one data-plane channel");
+  });
+
+  it("drops a data-plane socket that presents an unknown token", async () => {
+    const { connect } = await import("node:net");
+    const closed = await new Promise<boolean>((resolve) => {
+      const sock = connect({ host: "127.0.0.1", port: pipeline.dataPlanePort }, () => sock.write(Buffer.alloc(32, 7)));
+      sock.on("close", () => resolve(true));
+      sock.on("error", () => {});
+      setTimeout(() => resolve(false), 2000).unref();
+    });
+    assert.equal(closed, true);
+    assert.equal(pipeline.dataPlaneChannels(), 1);
+  });
+
+  it("serves the same frames over the libp2p stream when the caller declines the data plane", async () => {
+    const plain = new PipelineClient(caller, { dataPlane: false });
+    try {
+      const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => plain.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(70_000 + i, i) } })));
+      rs.forEach((r, i) => assert.equal(r.bag.out.data.byteLength, 70_000 + i));
+      assert.equal(pipeline.dataPlaneChannels(), 1, "no second channel");
+    } finally {
+      plain.close();
+    }
+  });
+
   it("carries a 1 MiB tensor and a multi-tensor bag intact", async () => {
     const big = new Uint8Array(1 << 20);
     for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
     const r = await client.call(server.peerId, { modelId: "m", stage: 0, bag: { in: { dtype: 2, dims: [1 << 20], data: big } } });
     assert.equal(r.bag.out.data.length, 1 << 20);
     assert.equal(r.bag.out.data[12345], ((12345 * 31) & 0xff) ^ 0xff);
+    const multi = await client.call(server.peerId, { modelId: "m", stage: 2, bag: { a: enc(3, 1), b: { dtype: 1, dims: [2, 2], data: new Uint8Array(16).fill(9) } } });
+    assert.deepEqual(Object.keys(multi.bag).sort(), ["a", "b"]);
+    assert.deepEqual(multi.bag.b.dims, [2, 2]);
+    assert.equal(multi.bag.b.data[15], 9);
   });
 
   it("traces job requests with PROTOCOL bag hashes", async () => {
