@@ -110,6 +110,9 @@ interface IProviderStaking {
 
     /// @notice The i-th address that ever staked.
     function providerAt(uint256 index) external view returns (address);
+
+    /// @notice The i-th address that ever staked and its active stake (one call per draw step).
+    function weightAt(uint256 index) external view returns (address provider, uint256 staked);
 }
 
 /// @notice Implemented by the job market so the staking contract can check the unbonding period.

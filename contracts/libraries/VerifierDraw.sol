@@ -25,8 +25,7 @@ library VerifierDraw {
         uint256[] memory weight = new uint256[](n);
         uint256 total;
         for (uint256 i; i < n; ++i) {
-            who[i] = staking.providerAt(i);
-            weight[i] = staking.stakeOf(who[i]).staked;
+            (who[i], weight[i]) = staking.weightAt(i);
             total += weight[i];
         }
         if (total == 0) return address(0);

@@ -189,6 +189,12 @@ contract ProviderStaking is IProviderStaking, AccessControl {
         return _providers[index];
     }
 
+    /// @inheritdoc IProviderStaking
+    function weightAt(uint256 index) external view returns (address provider, uint256 staked) {
+        provider = _providers[index];
+        staked = _stakes[provider].staked;
+    }
+
     /// @notice The staking token.
     function token() external view returns (IERC20) {
         return _token;

@@ -3,7 +3,9 @@
 // inferences per receipt; figures from transaction receipts (gasUsed, includes the 21k base).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { decodeFunctionData } from "viem";
 import type { Hex } from "viem";
+import { adjudicatorAbi } from "../../node/src/generated/abis.ts";
 import {
   ROLE,
   buildReceipt,
@@ -53,12 +55,18 @@ async function main(): Promise<void> {
   await revealAll(f, job, r2, id2);
   const blockAfter = await publicClient.getBlockNumber();
   let revealGas = 0;
+  const byFunction: Record<string, number[]> = {};
   for (let b = blockBefore + 1n; b <= blockAfter; b++) {
     const block = await publicClient.getBlock({ blockNumber: b, includeTransactions: true });
     for (const tx of block.transactions) {
-      if (typeof tx !== "string") revealGas += Number((await publicClient.getTransactionReceipt({ hash: tx.hash })).gasUsed);
+      if (typeof tx === "string") continue;
+      const gas = Number((await publicClient.getTransactionReceipt({ hash: tx.hash })).gasUsed);
+      revealGas += gas;
+      const { functionName } = decodeFunctionData({ abi: adjudicatorAbi, data: tx.input });
+      (byFunction[functionName] ??= []).push(gas);
     }
   }
+  const avg = (xs: number[] = []) => (xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) : 0);
   const revealPerReceipt = revealGas / 2;
   await passWindows(f);
   const settleFirst = await gasOf(f.market.write.settle([job.jobId, id1, r1.records], { account: wallets[ROLE.p1].account }));
@@ -75,7 +83,14 @@ async function main(): Promise<void> {
       steadyStateGas: submitSteady,
       note: "3 stages × 1 provider: 4 ECDSA recoveries (session key + 3 providers), 4 storage slots per receipt, counts updated in place",
     },
-    revealSamplesPerReceipt: { gas: revealPerReceipt, note: "drawSamples + buyer leaf + 3 stage leaves for k=1 sample" },
+    revealSamplesPerReceipt: {
+      gas: revealPerReceipt,
+      note: "drawSamples + buyer leaf + 3 stage leaves for k=1 sample",
+      drawSamplesGas: avg(byFunction.drawSamples),
+      revealBuyerLeafGas: avg(byFunction.revealBuyerLeaf),
+      revealStageLeafGas: avg(byFunction.revealStageLeaf),
+      whereItGoes: "mostly storage kept for later challenges (buyer hashes + route hash, and per stage input/output hashes and provider) and the stake-weighted verifier draw",
+    },
     settle: {
       firstSettleGas: settleFirst,
       steadyStateGas: settleSteady,
