@@ -138,8 +138,9 @@ describe("digits model", () => {
       assert.equal(second.built, false);
       assert.equal(second.sha256, first.sha256);
       assert.deepEqual(second.head, first.head);
-      // Another seed is not served from the cache.
+      // Another recipe (seed or training length) is not served from the cache.
       assert.equal(writeDigitsModel(path, { ...small, seed: 4 }).built, true);
+      assert.equal(writeDigitsModel(path, { ...small, seed: 4, epochs: 2 }).built, true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -27,6 +27,9 @@ export const DIGITS_HEAD_PREFIX = "head";
 /** Default cache path of the built model (git-ignored). */
 export const DIGITS_MODEL_PATH = join(new URL("../../../", import.meta.url).pathname, ".shardmesh/models/digits.onnx");
 
+/** Defaults of the model recipe (the cache key of writeDigitsModel includes all of them). */
+export const DIGITS_DEFAULTS = { seed: 1, trainPerDigit: 250, testPerDigit: 100, epochs: 12 } as const;
+
 export interface DigitsModelOptions {
   seed?: number;
   /** Training renderings per digit. Default 250. */
@@ -160,14 +163,14 @@ function encodeDigitsModel(mlp: MlpWeights, featureScale: number, head: Int8Dens
 
 /** Trains and quantises the digits model (a few seconds) and returns its ONNX bytes and head. */
 export function buildDigitsModel(opts: DigitsModelOptions = {}): DigitsModel {
-  const seed = opts.seed ?? 1;
+  const seed = opts.seed ?? DIGITS_DEFAULTS.seed;
   const progress = opts.onProgress;
   progress?.({ phase: "render", done: 0, total: 2 });
-  const train = digitSet(seed, opts.trainPerDigit ?? 250);
+  const train = digitSet(seed, opts.trainPerDigit ?? DIGITS_DEFAULTS.trainPerDigit);
   progress?.({ phase: "render", done: 1, total: 2 });
-  const heldOut = digitSet(seed + 1_000_003, opts.testPerDigit ?? 100);
+  const heldOut = digitSet(seed + 1_000_003, opts.testPerDigit ?? DIGITS_DEFAULTS.testPerDigit);
   progress?.({ phase: "render", done: 2, total: 2 });
-  const epochs = opts.epochs ?? 12;
+  const epochs = opts.epochs ?? DIGITS_DEFAULTS.epochs;
   const mlp = trainMlp(train.images, train.labels, {
     hidden: DIGITS_FEATURES,
     classes: DIGIT_CLASSES,
@@ -239,12 +242,19 @@ export interface WrittenDigitsModel {
  * `<path>.json` (seed, sha256, head constants, accuracy). Reuses a cached file of the same seed.
  */
 export function writeDigitsModel(path = DIGITS_MODEL_PATH, opts: DigitsModelOptions = {}): WrittenDigitsModel {
-  const seed = opts.seed ?? 1;
+  const seed = opts.seed ?? DIGITS_DEFAULTS.seed;
   const sidecar = `${path}.json`;
+  // Everything the bytes depend on (with defaults filled in) decides whether the cache fits.
+  const recipe = JSON.stringify({
+    seed,
+    trainPerDigit: opts.trainPerDigit ?? DIGITS_DEFAULTS.trainPerDigit,
+    testPerDigit: opts.testPerDigit ?? DIGITS_DEFAULTS.testPerDigit,
+    epochs: opts.epochs ?? DIGITS_DEFAULTS.epochs,
+  });
   if (existsSync(path) && existsSync(sidecar)) {
-    const meta = JSON.parse(readFileSync(sidecar, "utf8")) as { seed: number; sha256: string };
+    const meta = JSON.parse(readFileSync(sidecar, "utf8")) as { recipe?: string; sha256: string };
     const bytes = readFileSync(path);
-    if (meta.seed === seed && createHash("sha256").update(bytes).digest("hex") === meta.sha256) {
+    if (meta.recipe === recipe && createHash("sha256").update(bytes).digest("hex") === meta.sha256) {
       return { path, sha256: meta.sha256, head: int8HeadFromModel(bytes), built: false };
     }
   }
@@ -255,6 +265,7 @@ export function writeDigitsModel(path = DIGITS_MODEL_PATH, opts: DigitsModelOpti
   const { head } = model;
   const meta = {
     seed,
+    recipe,
     sha256: model.sha256,
     names: DIGITS_NAMES,
     featureScale: model.featureScale,
