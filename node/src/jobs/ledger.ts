@@ -179,7 +179,7 @@ export class ReceiptLedger {
         samples: [],
       };
       this.receipts.push(submitted);
-      log("submitted receipt %d of job %s: requests %d..%d, %d parts", receiptId, jobId, p.from, p.count - 1, parts.length);
+      log("submitted receipt %s of job %s: requests %d..%d, %d parts", receiptId, jobId, p.from, p.count - 1, parts.length);
       return submitted;
     });
   }

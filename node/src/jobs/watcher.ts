@@ -63,7 +63,7 @@ export class JobWatcher {
         delete r.lastError;
       } catch (err) {
         r.lastError = `${(err as Error).name}: ${(err as Error).message.split("\n")[0]}`;
-        log("receipt %d of job %s (%s): %s", r.receiptId, r.jobId, r.state, r.lastError);
+        log("receipt %s of job %s (%s): %s", r.receiptId, r.jobId, r.state, r.lastError);
       }
     }
     if ((this.init.withdraw ?? true) && this.ctx.chain.pc && this.running) {
@@ -93,7 +93,7 @@ export class JobWatcher {
       }
       r.samples = (await sampledIndices(pc.contracts, jobId, r.receiptId)).map(Number);
       r.state = "sampled";
-      log("receipt %d of job %s: samples %o", r.receiptId, r.jobId, r.samples);
+      log("receipt %s of job %s: samples %o", r.receiptId, r.jobId, r.samples);
     }
     if (r.state === "sampled") {
       for (const [sampleNo, index] of r.samples.entries()) await this.reveal(r, sampleNo, index);
@@ -110,7 +110,7 @@ export class JobWatcher {
       if ((await chainNow(this.ctx.chain)) < settlesAt) return;
       await this.ledger.serial(() => settle(pc, jobId, r.receiptId, r.records));
       r.state = "settled";
-      log("receipt %d of job %s settled", r.receiptId, r.jobId);
+      log("receipt %s of job %s settled", r.receiptId, r.jobId);
     }
   }
 

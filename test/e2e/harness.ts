@@ -1,0 +1,92 @@
+// End-to-end harness: a local hardhat node on a free port, every contract deployed, the PP-OCRv4
+// recogniser split into 2 stages (cached in the OS temp folder) and published with its real
+// manifest hash, and provider processes started with chain support (`--rpc --staking-key
+// --register`): each stakes and binds its own peer id on chain at start.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPublicClient, http } from "viem";
+import type { Address, PublicClient } from "viem";
+import { freePort, startLocalChain, DEV_KEYS } from "../../scripts/lib/chain.ts";
+import type { LocalChain } from "../../scripts/lib/chain.ts";
+import { deployAll, writeDeployment } from "../../scripts/lib/deploy.ts";
+import { localWallet } from "../../scripts/lib/demo.ts";
+import { publishRecogniser, splitRecogniser, STAGE_PRICE } from "../../scripts/demo/market.ts";
+import type { SplitModel } from "../../scripts/demo/market.ts";
+import type { Deployment } from "../../node/src/chain/deployments.ts";
+import { readOnlyContracts } from "../../node/src/chain/contracts.ts";
+import { startProviderProc, stopProc } from "../node/mesh/procs.ts";
+import type { ProviderProc } from "../node/mesh/procs.ts";
+
+export { STAGE_PRICE };
+
+export interface Env {
+  chain: LocalChain;
+  publicClient: PublicClient;
+  deployment: Deployment;
+  read: ReturnType<typeof readOnlyContracts>;
+  model: SplitModel;
+  modelId: bigint;
+  work: string;
+  procs: ProviderProc[];
+}
+
+export async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+/** Moves chain time forward and mines a block. */
+export async function advance(url: string, seconds: number): Promise<void> {
+  await rpc(url, "evm_increaseTime", [seconds]);
+  await rpc(url, "evm_mine");
+}
+
+const quiet = (): void => {};
+
+export async function startEnv(): Promise<Env> {
+  const work = mkdtempSync(join(tmpdir(), "shardmesh-e2e-"));
+  const chain = await startLocalChain({ port: await freePort() });
+  const publicClient = createPublicClient({ transport: http(chain.url), pollingInterval: 100 }) as PublicClient;
+  const deployment = await deployAll({ wallet: localWallet(chain.url, 0), publicClient });
+  // Provider processes read deployments/<chainId>.json from here.
+  process.env.SHARDMESH_DEPLOYMENTS_DIR = join(work, "deployments");
+  writeDeployment(deployment, process.env.SHARDMESH_DEPLOYMENTS_DIR);
+  const model = await splitRecogniser(join(tmpdir(), "shardmesh-e2e-cache", "rec-2"), quiet);
+  const modelId = await publishRecogniser({ chain, publicClient, deployment, deploymentFile: "" }, model, quiet);
+  return { chain, publicClient, deployment, read: readOnlyContracts(deployment, publicClient), model, modelId, work, procs: [] };
+}
+
+export interface ProviderOpts {
+  keyIndex: number;
+  stages: number[];
+  gateway?: boolean;
+  bootstrap?: string[];
+}
+
+/** A provider process with chain support; stakes and binds its peer id itself (`--register`). */
+export async function startChainProvider(env: Env, o: ProviderOpts): Promise<ProviderProc & { address: Address }> {
+  const dir = join(env.work, `provider-${o.keyIndex}`);
+  const proc = await startProviderProc([
+    "--key-file", join(dir, "node.key"),
+    "--data-dir", join(dir, "data"),
+    "--model", `${env.modelId}=${env.model.manifestPath}:${o.stages.join(",")}:${STAGE_PRICE}`,
+    "--staking-key", DEV_KEYS[o.keyIndex],
+    "--rpc", env.chain.url,
+    "--register",
+    "--no-dht",
+    ...(o.gateway ? [] : ["--no-gateway"]),
+    ...(o.bootstrap ?? []).flatMap((b) => ["--bootstrap", b]),
+  ], 120_000);
+  env.procs.push(proc);
+  return { ...proc, address: localWallet(env.chain.url, o.keyIndex).account.address };
+}
+
+export async function stopEnv(env: Env | undefined): Promise<void> {
+  if (!env) return;
+  for (const p of env.procs) await stopProc(p);
+  await env.chain.stop();
+  rmSync(env.work, { recursive: true, force: true });
+}

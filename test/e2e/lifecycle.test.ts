@@ -1,0 +1,243 @@
+// The job lifecycle with real processes on 127.0.0.1: a hardhat node, the contracts, the
+// PP-OCRv4 recogniser split in 2 stages and published, 3 provider processes that stake and bind
+// their peer ids themselves (one serving stage 0 and the gateway, two serving stage 1). A buyer
+// fetches quotes signed over the mesh, opens a job, sends session-key-signed requests (outputs
+// checked against the whole model), signs the receipt through the gateway; the gateway collects
+// every stage provider's signed part, submits, reveals the sampled leaves, settles after the
+// window; providers withdraw count × price, the publisher gets its royalty, the buyer its refund.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { multiaddr } from "@multiformats/multiaddr";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { parseEventLogs, parseEther, toHex } from "viem";
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { Address, Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
+import { shardMeshDomain, signBuyerReceipt } from "../../node/src/receipts/eip712.ts";
+import { ShardMeshClient, GatewayApiError, bytesFromTensor, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
+import type { JsonTensor } from "../../node/src/sdk/index.ts";
+import { OCR_MODELS } from "../../node/src/ocr/assets.ts";
+import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
+import { ctcDecode, recPreprocess } from "../../node/src/ocr/rec.ts";
+import { createMeshNode } from "../../node/src/mesh/node.ts";
+import { jobRequestHash, signJobRequest } from "../../node/src/jobs/session.ts";
+import { callJson } from "../../node/src/jobs/wire.ts";
+import { RECEIPT_PROTOCOL } from "../../node/src/jobs/constants.ts";
+import { JobsRemoteError } from "../../node/src/jobs/errors.ts";
+import { localWallet } from "../../scripts/lib/demo.ts";
+import { until } from "../node/mesh/procs.ts";
+import { advance, rpc, startChainProvider, startEnv, stopEnv, STAGE_PRICE } from "./harness.ts";
+import type { Env } from "./harness.ts";
+
+const BUYER_KEY = 5;
+const MAX_INFERENCES = 8;
+const TEXTS = ["ShardMesh 2026", "hello mesh", "receipt 42", "settle now"];
+
+let env: Env;
+let gateway: ShardMeshClient;
+let gatewayAddr = "";
+const providers: { address: Address; peerId: string; addr: string; stage: number }[] = [];
+
+async function input(text: string): Promise<Record<string, JsonTensor>> {
+  const x = recPreprocess(await decodeImage(await renderText([text], { fontSize: 40 })));
+  return { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
+}
+
+async function send(keyIndex: number, address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) {
+  const wallet = localWallet(env.chain.url, keyIndex);
+  const hash = await wallet.writeContract({ address, abi: abi as never, functionName, args, account: wallet.account, chain: wallet.chain } as never);
+  const receipt = await env.publicClient.waitForTransactionReceipt({ hash });
+  assert.equal(receipt.status, "success", `${functionName} reverted`);
+  return receipt;
+}
+
+async function chainTime(): Promise<bigint> {
+  return (await env.publicClient.getBlock()).timestamp;
+}
+
+describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_000 }, () => {
+  before(async () => {
+    env = await startEnv();
+    const p1 = await startChainProvider(env, { keyIndex: 1, stages: [0], gateway: true });
+    const p2 = await startChainProvider(env, { keyIndex: 2, stages: [1], bootstrap: [p1.addr] });
+    const p3 = await startChainProvider(env, { keyIndex: 3, stages: [1], bootstrap: [p1.addr] });
+    providers.push({ ...p1, stage: 0 }, { ...p2, stage: 1 }, { ...p3, stage: 1 });
+    gatewayAddr = p1.gateway!;
+    gateway = new ShardMeshClient(gatewayAddr);
+    // Registered (staked + bound) by the processes themselves, then accepted by the gateway's directory.
+    await until("providers bound on chain", async () => {
+      for (const p of providers) {
+        if ((await env.read.staking.read.providerOfPeer([toHex(peerIdFromString(p.peerId).toMultihash().bytes)])) !== p.address) return false;
+      }
+      return true;
+    }, 60_000, 250);
+    await until("gateway quotes from all 3 providers", async () => (await gateway.quotes(env.modelId.toString(), 1)).quotes.length === 3, 60_000, 500);
+  });
+
+  after(async () => {
+    await stopEnv(env);
+  });
+
+  it("rejects quotes for a model nobody serves with JobsUnknownModelError", async () => {
+    await assert.rejects(gateway.quotes("999999", 4), (err: GatewayApiError) => err.errorName === "JobsUnknownModelError" && err.status === 404);
+  });
+
+  it("quotes, opens a job, serves signed requests, receipts, reveals, settles, pays out and refunds", async () => {
+    const c = env.deployment.contracts;
+    const buyer = localWallet(env.chain.url, BUYER_KEY).account.address;
+    const publisher = localWallet(env.chain.url, 0).account.address;
+
+    // Quotes signed by the providers serving on the mesh, one per (stage, provider).
+    const { quotes } = (await gateway.quotes(env.modelId.toString(), MAX_INFERENCES)) as {
+      quotes: { quote: Record<string, string | number>; signature: Hex }[];
+    };
+    const args = quotes.map((q) => ({
+      quote: {
+        modelId: BigInt(q.quote.modelId), stage: Number(q.quote.stage), provider: q.quote.provider as Address, price: BigInt(q.quote.price),
+        maxCount: Number(q.quote.maxCount), expiry: BigInt(q.quote.expiry), nonce: BigInt(q.quote.nonce),
+      },
+      signature: q.signature,
+    }));
+    assert.deepEqual(args.map((a) => a.quote.stage).sort(), [0, 1, 1]);
+    assert.deepEqual(new Set(args.map((a) => a.quote.provider)), new Set(providers.map((p) => p.address)));
+    for (const a of args) assert.equal(a.quote.price, STAGE_PRICE);
+
+    // The buyer opens the job with a fresh session key.
+    const session = privateKeyToAccount(generatePrivateKey());
+    const request = { modelId: env.modelId, maxInferences: MAX_INFERENCES, expiresAt: (await chainTime()) + 3600n, sessionKey: session.address };
+    const escrow = await env.read.market.read.escrowFor([request, args]);
+    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("10")]);
+    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
+    const opened = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
+    const [ev] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs });
+    const jobId = ev.args.jobId.toString();
+
+    // Signed requests; outputs equal the whole model's.
+    const whole = await ort.InferenceSession.create(OCR_MODELS.rec);
+    for (const [i, text] of TEXTS.entries()) {
+      const tensors = await input(text);
+      const signature = await signJobRequest(session, jobRequestHash(tensors));
+      const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature });
+      assert.equal(res.index, i);
+      assert.deepEqual(res.stages.map((s) => s.stage), [0, 1]);
+      const out = Object.values(res.output)[0];
+      const got = new Float32Array(bytesFromTensor(out).slice().buffer);
+      const x = tensors.x;
+      const ref = await whole.run({ x: new ort.Tensor("float32", new Float32Array(bytesFromTensor(x).slice().buffer), x.dims) });
+      const want = Object.values(ref)[0].data as Float32Array;
+      assert.equal(got.length, want.length);
+      let maxDiff = 0;
+      for (let k = 0; k < got.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got[k] - want[k]));
+      assert.ok(maxDiff < 1e-4, `stage-split output differs from the whole model by ${maxDiff}`);
+      const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: got });
+      const [wholeLine] = ctcDecode({ dtype: "float32", dims: out.dims, data: want });
+      assert.equal(line.text, wholeLine.text);
+      if (i === 0) assert.equal(line.text, text);
+    }
+    await whole.release();
+
+    // The session key signs what the gateway will submit; the gateway gathers every part and submits.
+    const todo = await gateway.receipt(jobId);
+    assert.equal(todo.count, TEXTS.length);
+    const sig = await signBuyerReceipt(session, shardMeshDomain(31337, c.JobMarket.address), { jobId: BigInt(jobId), count: todo.count, outputRoot: todo.outputRoot });
+    const submitted = (await gateway.submitReceipt(jobId, { count: todo.count, outputRoot: todo.outputRoot, signature: sig })) as { receiptId: string; state: string };
+    assert.equal(submitted.receiptId, "0");
+    const onChain = await env.read.market.read.receipt([BigInt(jobId), 0n]);
+    assert.equal(onChain.outputRoot, todo.outputRoot);
+    assert.equal(onChain.to, TEXTS.length);
+    assert.equal(onChain.submitter, providers[0].address);
+
+    // Two blocks later the gateway draws the samples and reveals them (leaves from each provider).
+    await rpc(env.chain.url, "evm_mine");
+    await rpc(env.chain.url, "evm_mine");
+    type R = { receiptId: string; state: string; samples: number[]; parts: { stage: number; provider: Address; newCount: number }[]; lastError?: string };
+    const receiptState = async () => ((await gateway.job(jobId)).receipts as unknown as R[])[0];
+    const revealed = await until("samples revealed", async () => {
+      const r = await receiptState();
+      return r.state === "revealed" ? r : false;
+    }, 60_000, 250);
+    assert.ok(revealed.samples.length >= 1);
+    const check = await env.read.adjudicator.read.receiptCheck([BigInt(jobId), 0n]);
+    assert.equal(check.resolved, check.samples, "every sample resolved clean");
+    // Parts: stage 0 by the gateway's provider for all requests; stage 1 split among its providers.
+    assert.equal(revealed.parts.filter((p) => p.stage === 0).reduce((n, p) => n + p.newCount, 0), TEXTS.length);
+    assert.equal(revealed.parts.filter((p) => p.stage === 1).reduce((n, p) => n + p.newCount, 0), TEXTS.length);
+
+    // After the window the gateway settles; every provider withdraws count × price.
+    const w = await env.read.market.read.windows();
+    await advance(env.chain.url, Number(w.reveal + w.challenge) + 1);
+    await until("receipt settled", async () => (await receiptState()).state === "settled", 60_000, 250);
+    const expected = new Map<Address, bigint>();
+    for (const p of revealed.parts) expected.set(p.provider, (expected.get(p.provider) ?? 0n) + BigInt(p.newCount) * STAGE_PRICE);
+    const withdrawn = async (account: Address) => {
+      const logs = await env.read.market.getEvents.Withdrawn({ account }, { fromBlock: 0n });
+      return logs.reduce((s, l) => s + (l.args.amount ?? 0n), 0n);
+    };
+    await until("providers withdrew their credits", async () => {
+      for (const [a, amount] of expected) if ((await withdrawn(a)) !== amount) return false;
+      return true;
+    }, 60_000, 250);
+    for (const [a] of expected) assert.equal(await env.read.market.read.credits([a]), 0n);
+    const providerPay = [...expected.values()].reduce((s, v) => s + v, 0n);
+    assert.equal(providerPay, BigInt(TEXTS.length) * 2n * STAGE_PRICE);
+
+    // The publisher's royalty (500 bps of provider pay).
+    const royalties = await env.read.market.getEvents.Credited({ account: publisher }, { fromBlock: 0n });
+    const royalty = royalties.filter((l) => l.args.kind === 1 && l.args.jobId === BigInt(jobId)).reduce((s, l) => s + l.args.amount!, 0n);
+    assert.equal(royalty, (providerPay * 500n) / 10_000n);
+
+    // After expiry the job closes and the unused escrow is refunded to the buyer.
+    const job = await env.read.market.read.job([BigInt(jobId)]);
+    assert.ok(job.escrow > 0n);
+    await advance(env.chain.url, 3600);
+    const closed = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "closeJob", [BigInt(jobId)]);
+    const [closeEv] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobClosed", logs: closed.logs });
+    assert.equal(closeEv.args.refund, job.escrow);
+    assert.equal(closeEv.args.refund, escrow - providerPay - royalty - (providerPay * BigInt(job.verifierFeeBps + job.treasuryFeeBps)) / 10_000n);
+    const before = await env.read.token.read.balanceOf([buyer]);
+    await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "withdraw", []);
+    assert.equal((await env.read.token.read.balanceOf([buyer])) - before, job.escrow);
+  });
+
+  it("refuses a job request signed by another key with GatewayUnauthorizedError", async () => {
+    const c = env.deployment.contracts;
+    const { quotes } = (await gateway.quotes(env.modelId.toString(), 2)) as { quotes: { quote: Record<string, string | number>; signature: Hex }[] };
+    const args = quotes.map((q) => ({
+      quote: { modelId: BigInt(q.quote.modelId), stage: Number(q.quote.stage), provider: q.quote.provider as Address, price: BigInt(q.quote.price), maxCount: Number(q.quote.maxCount), expiry: BigInt(q.quote.expiry), nonce: BigInt(q.quote.nonce) },
+      signature: q.signature,
+    }));
+    const session = privateKeyToAccount(generatePrivateKey());
+    const request = { modelId: env.modelId, maxInferences: 2, expiresAt: (await chainTime()) + 3600n, sessionKey: session.address };
+    const escrow = await env.read.market.read.escrowFor([request, args]);
+    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("1")]);
+    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
+    const opened = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
+    const jobId = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs })[0].args.jobId.toString();
+    const tensors = await input("forged");
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    const forged = await signJobRequest(stranger, jobRequestHash(tensors));
+    await assert.rejects(
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature: forged }),
+      (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError" && err.status === 401,
+    );
+    assert.equal((await gateway.job(jobId)).served, 0);
+    // Nothing answered, so there is nothing to sign a receipt for.
+    await assert.rejects(gateway.receipt(jobId), (err: GatewayApiError) => err.errorName === "JobsNothingToReceiptError");
+  });
+
+  it("a provider refuses to sign a part for requests it did not serve (JobsPartNotServedError)", async () => {
+    const node = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+    try {
+      const p2 = providers[1];
+      await node.dial(multiaddr(p2.addr));
+      const ask = { op: "part", jobId: "1", stage: 1, indices: [0, 1, 2, 3, 4, 5, 6, 7], outputRoot: `0x${"11".repeat(32)}` };
+      await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, ask), (err: JobsRemoteError) => err.name === "JobsRemoteError" && err.remoteName === "JobsPartNotServedError");
+      // Stage 0 of job 1 was never served by this stage-1 provider either.
+      await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, stage: 0, indices: [0] }), (err: JobsRemoteError) => err.remoteName === "JobsPartNotServedError");
+    } finally {
+      await node.stop();
+    }
+  });
+});
