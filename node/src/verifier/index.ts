@@ -1,0 +1,7 @@
+// The verifier role of a provider node: the tensor protocol, re-execution checks, the service.
+export * from "./constants.ts";
+export * from "./errors.ts";
+export * from "./tensors.ts";
+export * from "./models.ts";
+export * from "./check.ts";
+export * from "./service.ts";
