@@ -152,6 +152,22 @@ interface IAdjudicator {
         IJobMarket.PartRecord[] calldata parts
     ) external;
 
+    /// @notice Reveals a whole sample in one transaction: the buyer leaf, then stage leaves (in any
+    ///         order, `partIndexes[i]` naming the routed provider's part for `stageLeaves[i]`), with
+    ///         the same checks as the single reveals. Cheaper when one party holds every proof.
+    function revealSample(
+        JobId jobId,
+        uint256 receiptId,
+        uint256 sampleNo,
+        BuyerLeaf calldata leaf,
+        bytes32[] calldata buyerProof,
+        address[] calldata route,
+        IJobMarket.PartRecord[] calldata parts,
+        StageLeaf[] calldata stageLeaves,
+        bytes32[][] calldata stageProofs,
+        uint256[] calldata partIndexes
+    ) external;
+
     /// @notice After the reveal window, faults whoever did not reveal a sample: the receipt's
     ///         submitter for a missing buyer leaf, else each routed provider of a missing stage leaf.
     function reportUnrevealed(JobId jobId, uint256 receiptId, uint256 sampleNo, address[] calldata route) external;

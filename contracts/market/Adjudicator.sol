@@ -95,29 +95,7 @@ contract Adjudicator is IAdjudicator, AccessControl {
         IJobMarket.PartRecord[] calldata parts
     ) external {
         (IJobMarket.Receipt memory r, ReceiptCheck storage c) = _ensureSeed(jobId, receiptId);
-        Sample storage s = _requireOpenSample(jobId, receiptId, sampleNo, c, r);
-        if (s.buyerRevealed) revert AdjudicatorAlreadyRevealed(sampleNo, type(uint256).max);
-        _requireIndex(leaf.index, c, sampleNo, r);
-        if (!MerkleProof.verifyCalldata(proof, r.outputRoot, ReceiptHashing.buyerLeaf(leaf.index, leaf.requestHash, leaf.responseHash, leaf.routeHash))) {
-            revert AdjudicatorBadProof(leaf.index, r.outputRoot);
-        }
-        bytes32 routeHash = ReceiptHashing.hashRoute(route);
-        if (routeHash != leaf.routeHash) revert AdjudicatorRouteMismatch(routeHash, leaf.routeHash);
-        _requirePartsHash(parts, r.partsHash);
-        uint256 stageCount = _market.job(jobId).stageCount;
-        if (route.length != stageCount) revert AdjudicatorRouteLength(route.length, stageCount);
-        for (uint256 st; st < stageCount; ++st) {
-            bool found;
-            for (uint256 i; i < parts.length && !found; ++i) {
-                found = parts[i].stage == st && parts[i].provider == route[st];
-            }
-            if (!found) revert AdjudicatorRouteProviderMissing(st, route[st]);
-        }
-        s.requestHash = leaf.requestHash;
-        s.responseHash = leaf.responseHash;
-        s.routeHash = routeHash;
-        s.buyerRevealed = true;
-        emit BuyerLeafRevealed(jobId, receiptId, sampleNo, leaf.index, routeHash);
+        _revealBuyer(jobId, receiptId, sampleNo, leaf, proof, route, parts, r, c);
     }
 
     /// @inheritdoc IAdjudicator
@@ -137,19 +115,27 @@ contract Adjudicator is IAdjudicator, AccessControl {
         bytes32 routeHash = ReceiptHashing.hashRoute(route);
         if (routeHash != s.routeHash) revert AdjudicatorRouteMismatch(routeHash, s.routeHash);
         _requirePartsHash(parts, r.partsHash);
-        IJobMarket.PartRecord calldata part = parts[partIndex];
-        uint256 stage = part.stage;
-        if (part.provider != route[stage]) revert AdjudicatorWrongPart(partIndex, stage);
-        if (s.stageMask & (1 << stage) != 0) revert AdjudicatorAlreadyRevealed(sampleNo, stage);
-        _requireIndex(leaf.index, c, sampleNo, r);
-        if (!MerkleProof.verifyCalldata(proof, part.root, ReceiptHashing.stageLeaf(leaf.index, leaf.inputHash, leaf.outputHash))) {
-            revert AdjudicatorBadProof(leaf.index, part.root);
+        _revealStage(jobId, receiptId, sampleNo, partIndex, leaf, proof, route, parts, r, c, s);
+    }
+
+    /// @inheritdoc IAdjudicator
+    function revealSample(
+        JobId jobId,
+        uint256 receiptId,
+        uint256 sampleNo,
+        BuyerLeaf calldata leaf,
+        bytes32[] calldata buyerProof,
+        address[] calldata route,
+        IJobMarket.PartRecord[] calldata parts,
+        StageLeaf[] calldata stageLeaves,
+        bytes32[][] calldata stageProofs,
+        uint256[] calldata partIndexes
+    ) external {
+        (IJobMarket.Receipt memory r, ReceiptCheck storage c) = _ensureSeed(jobId, receiptId);
+        Sample storage s = _revealBuyer(jobId, receiptId, sampleNo, leaf, buyerProof, route, parts, r, c);
+        for (uint256 i; i < stageLeaves.length && !s.resolved; ++i) {
+            _revealStage(jobId, receiptId, sampleNo, partIndexes[i], stageLeaves[i], stageProofs[i], route, parts, r, c, s);
         }
-        bytes32 key = _sampleKey(jobId, receiptId, sampleNo);
-        _reveals[key][stage] = StageReveal({inputHash: leaf.inputHash, outputHash: leaf.outputHash, provider: part.provider});
-        s.stageMask |= uint32(1 << stage);
-        emit StageLeafRevealed(jobId, receiptId, part.provider, sampleNo, stage, leaf.inputHash, leaf.outputHash);
-        _checkHandOffs(jobId, receiptId, sampleNo, stage, route, s, c);
     }
 
     /// @inheritdoc IAdjudicator
@@ -375,6 +361,71 @@ contract Adjudicator is IAdjudicator, AccessControl {
     }
 
     // ─── Internals ───────────────────────────────────────────────────────────────────────
+
+    function _revealBuyer(
+        JobId jobId,
+        uint256 receiptId,
+        uint256 sampleNo,
+        BuyerLeaf calldata leaf,
+        bytes32[] calldata proof,
+        address[] calldata route,
+        IJobMarket.PartRecord[] calldata parts,
+        IJobMarket.Receipt memory r,
+        ReceiptCheck storage c
+    ) private returns (Sample storage s) {
+        s = _requireOpenSample(jobId, receiptId, sampleNo, c, r);
+        if (s.buyerRevealed) revert AdjudicatorAlreadyRevealed(sampleNo, type(uint256).max);
+        _requireIndex(leaf.index, c, sampleNo, r);
+        if (!MerkleProof.verifyCalldata(proof, r.outputRoot, ReceiptHashing.buyerLeaf(leaf.index, leaf.requestHash, leaf.responseHash, leaf.routeHash))) {
+            revert AdjudicatorBadProof(leaf.index, r.outputRoot);
+        }
+        bytes32 routeHash = ReceiptHashing.hashRoute(route);
+        if (routeHash != leaf.routeHash) revert AdjudicatorRouteMismatch(routeHash, leaf.routeHash);
+        _requirePartsHash(parts, r.partsHash);
+        uint256 stageCount = _market.job(jobId).stageCount;
+        if (route.length != stageCount) revert AdjudicatorRouteLength(route.length, stageCount);
+        for (uint256 st; st < stageCount; ++st) {
+            bool found;
+            for (uint256 i; i < parts.length && !found; ++i) {
+                found = parts[i].stage == st && parts[i].provider == route[st];
+            }
+            if (!found) revert AdjudicatorRouteProviderMissing(st, route[st]);
+        }
+        s.requestHash = leaf.requestHash;
+        s.responseHash = leaf.responseHash;
+        s.routeHash = routeHash;
+        s.buyerRevealed = true;
+        emit BuyerLeafRevealed(jobId, receiptId, sampleNo, leaf.index, routeHash);
+    }
+
+    /// @dev Route and parts were checked by the caller.
+    function _revealStage(
+        JobId jobId,
+        uint256 receiptId,
+        uint256 sampleNo,
+        uint256 partIndex,
+        StageLeaf calldata leaf,
+        bytes32[] calldata proof,
+        address[] calldata route,
+        IJobMarket.PartRecord[] calldata parts,
+        IJobMarket.Receipt memory r,
+        ReceiptCheck storage c,
+        Sample storage s
+    ) private {
+        IJobMarket.PartRecord calldata part = parts[partIndex];
+        uint256 stage = part.stage;
+        if (part.provider != route[stage]) revert AdjudicatorWrongPart(partIndex, stage);
+        if (s.stageMask & (1 << stage) != 0) revert AdjudicatorAlreadyRevealed(sampleNo, stage);
+        _requireIndex(leaf.index, c, sampleNo, r);
+        if (!MerkleProof.verifyCalldata(proof, part.root, ReceiptHashing.stageLeaf(leaf.index, leaf.inputHash, leaf.outputHash))) {
+            revert AdjudicatorBadProof(leaf.index, part.root);
+        }
+        _reveals[_sampleKey(jobId, receiptId, sampleNo)][stage] =
+            StageReveal({inputHash: leaf.inputHash, outputHash: leaf.outputHash, provider: part.provider});
+        s.stageMask |= uint32(1 << stage);
+        emit StageLeafRevealed(jobId, receiptId, part.provider, sampleNo, stage, leaf.inputHash, leaf.outputHash);
+        _checkHandOffs(jobId, receiptId, sampleNo, stage, route, s, c);
+    }
 
     function _ensureSeed(JobId jobId, uint256 receiptId) private returns (IJobMarket.Receipt memory r, ReceiptCheck storage c) {
         r = _requireReceipt(jobId, receiptId);

@@ -19,6 +19,7 @@ import {
   publicClient,
   revealAll,
   revealStage,
+  revealWhole,
   straight,
   submit,
   threeStageFixture,
@@ -75,6 +76,26 @@ describe("Adjudicator sampling and reveals", () => {
     assert.equal(s.resolved, true);
     assert.equal(s.stageMask, 0b111);
     assert.deepEqual(await f.adjudicator.read.isClear([job.jobId, id]), [true, 0n]);
+  });
+
+  it("reveals a whole sample in one transaction with the same checks", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const job = await openJob(f);
+    const r = await buildReceipt(f, job, 10, { route: straight(f) });
+    const id = await submit(f, job, r);
+    await revealWhole(f, job, r, id);
+    assert.deepEqual(await f.adjudicator.read.isClear([job.jobId, id]), [true, 0n]);
+    assert.equal((await f.adjudicator.read.sample([job.jobId, id, 0n])).stageMask, 0b111);
+    await passWindows(f);
+    await f.market.write.settle([job.jobId, id, r.records]);
+
+    const job2 = await openJob(f);
+    const r2 = await buildReceipt(f, job2, 10, { route: straight(f), tamper: (rec, s) => (s === 2 ? { ...rec, outputHash: hop(rec.index, 42) } : rec) });
+    const id2 = await submit(f, job2, r2);
+    await revealWhole(f, job2, r2, id2, ROLE.v3);
+    assert.equal(await f.market.read.isFaulted([job2.jobId, addr(ROLE.p3)]), true);
+    assert.equal((await f.adjudicator.read.sample([job2.jobId, id2, 0n])).resolved, true);
+    await viem.assertions.revertWithCustomErrorWithArgs(revealWhole(f, job2, r2, id2), f.adjudicator, "AdjudicatorSampleResolved", [0n, id2]);
   });
 
   it("computes k from the sampling rate and caps it at 8", async () => {

@@ -17,6 +17,7 @@ import {
   quote,
   readDeployment,
   revealBuyerLeaf,
+  revealSample,
   revealStageLeaf,
   sampledIndices,
   settle,
@@ -70,9 +71,22 @@ describe("node/src/chain provider helpers", () => {
     const [index] = await sampledIndices(pc.contracts, 1n, 0n);
     await revealBuyerLeaf(pc, { jobId: 1n, receiptId: 0n, sampleNo: 0, tree: buyerTree, index: Number(index), route, records });
     await revealStageLeaf(pc, { jobId: 1n, receiptId: 0n, sampleNo: 0, stage: 0, tree: stageTree, index: Number(index), route, records });
+    // a second receipt revealed in one transaction
+    const buyer2 = buildBuyerTree([3, 4].map((i) => ({ index: i, requestHash: hop(i, 0), responseHash: hop(i, 1), route })));
+    const stage2 = buildStageTree([3, 4].map((i) => ({ index: i, inputHash: hop(i, 0), outputHash: hop(i, 1) })));
+    const sig2 = await signProviderReceipt(pc.signer, f.domain, { jobId: 1n, stage: 0, count: 5, root: stage2.root, outputRoot: buyer2.root });
+    const parts2 = [{ stage: 0, provider: addr(ROLE.p1), count: 5, root: stage2.root, signature: sig2 }];
+    const records2 = partRecords(parts2, () => 3);
+    const session2 = await signBuyerReceipt(session, f.domain, { jobId: 1n, count: 5, outputRoot: buyer2.root });
+    const { receiptId: id2 } = await submitReceipt(pc, { jobId: 1n, count: 5, outputRoot: buyer2.root, sessionSignature: session2, parts: parts2 });
+    await networkHelpers.mine(2);
+    const [index2] = await sampledIndices(pc.contracts, 1n, id2);
+    await revealSample(pc, { jobId: 1n, receiptId: id2, sampleNo: 0, index: Number(index2), buyerTree: buyer2, stageTrees: [stage2], route, records: records2 });
+    assert.deepEqual(await pc.contracts.adjudicator.read.isClear([1n, id2]), [true, 0n]);
     await passWindows(f);
     await settle(pc, 1n, 0n, records);
-    assert.equal(await withdrawCredits(pc), 3n * parseEther("0.001"));
+    await settle(pc, 1n, id2, records2);
+    assert.equal(await withdrawCredits(pc), 5n * parseEther("0.001"));
     assert.equal(await withdrawCredits(pc), 0n);
     await assert.rejects(answerDispute(pc, 0n, "0x"), (err: Error) => /AdjudicatorUnknownDispute/.test(err.message));
   });

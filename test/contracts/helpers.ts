@@ -250,6 +250,31 @@ export async function revealAll(f: Fixture, job: OpenedJob, r: BuiltReceipt, rec
   return indices;
 }
 
+/** Reveals every sample of a receipt with one `revealSample` transaction each. */
+export async function revealWhole(f: Fixture, job: OpenedJob, r: BuiltReceipt, receiptId: bigint, who: number = ROLE.p1) {
+  await networkHelpers.mine(1);
+  await f.adjudicator.write.drawSamples([job.jobId, receiptId], { account: wallets[who].account });
+  const indices = await f.adjudicator.read.sampleIndices([job.jobId, receiptId]);
+  for (let j = 0; j < indices.length; j++) {
+    const index = Number(indices[j]);
+    const route = r.routes.get(index)!;
+    const leaves = [];
+    const proofs = [];
+    const partIndexes = [];
+    for (let s = 0; s < f.stages; s++) {
+      const tree = r.stageTrees.get(`${s}:${route[s].toLowerCase()}`)!;
+      leaves.push(tree.leaf(index));
+      proofs.push(tree.proof(index));
+      partIndexes.push(BigInt(r.records.findIndex((p) => p.stage === s && p.provider.toLowerCase() === route[s].toLowerCase())));
+    }
+    await f.adjudicator.write.revealSample(
+      [job.jobId, receiptId, BigInt(j), r.buyerTree.leaf(index), r.buyerTree.proof(index), route, r.records, leaves, proofs, partIndexes],
+      { account: wallets[who].account },
+    );
+  }
+  return indices;
+}
+
 export async function revealStage(f: Fixture, job: OpenedJob, r: BuiltReceipt, receiptId: bigint, sampleNo: number, stage: number, who: number) {
   const indices = await f.adjudicator.read.sampleIndices([job.jobId, receiptId]);
   const index = Number(indices[sampleNo]);

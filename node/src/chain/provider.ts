@@ -158,3 +158,40 @@ export async function withdrawCredits(pc: ProviderChain): Promise<bigint> {
 
 // The provider node loads its chain support from this module (node/src/provider/chain.ts).
 export { providerChainSupport } from "./support.ts";
+
+/** Reveals a whole sample (buyer leaf and every stage leaf) in one transaction, when this node
+ *  holds all the trees (e.g. the gateway collected the stage providers' proofs). */
+export async function revealSample(
+  pc: ProviderChain,
+  a: {
+    jobId: bigint;
+    receiptId: bigint;
+    sampleNo: number;
+    index: number;
+    buyerTree: ReceiptTree<BuyerLeaf>;
+    /** One tree per stage: the routed provider's tree for this receipt. */
+    stageTrees: ReceiptTree<StageLeaf>[];
+    route: Address[];
+    records: PartRecord[];
+  },
+): Promise<TransactionReceipt> {
+  const partIndexes = a.route.map((provider, stage) =>
+    BigInt(a.records.findIndex((p) => p.stage === stage && p.provider.toLowerCase() === provider.toLowerCase())),
+  );
+  const hash = await pc.contracts.adjudicator.write.revealSample(
+    [
+      a.jobId,
+      a.receiptId,
+      BigInt(a.sampleNo),
+      a.buyerTree.leaf(a.index),
+      a.buyerTree.proof(a.index),
+      a.route,
+      a.records,
+      a.stageTrees.map((t) => t.leaf(a.index)),
+      a.stageTrees.map((t) => t.proof(a.index)),
+      partIndexes,
+    ],
+    { account: pc.wallet.account, chain: pc.wallet.chain },
+  );
+  return waitTx(pc.publicClient, hash, `revealSample(job ${a.jobId}, receipt ${a.receiptId}, sample ${a.sampleNo})`);
+}

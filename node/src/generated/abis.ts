@@ -6669,6 +6669,125 @@ export const adjudicatorAbi = [
         "type": "uint256"
       },
       {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "index",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "requestHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "responseHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "routeHash",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IAdjudicator.BuyerLeaf",
+        "name": "leaf",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "buyerProof",
+        "type": "bytes32[]"
+      },
+      {
+        "internalType": "address[]",
+        "name": "route",
+        "type": "address[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "newCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "root",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IJobMarket.PartRecord[]",
+        "name": "parts",
+        "type": "tuple[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "index",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "outputHash",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IAdjudicator.StageLeaf[]",
+        "name": "stageLeaves",
+        "type": "tuple[]"
+      },
+      {
+        "internalType": "bytes32[][]",
+        "name": "stageProofs",
+        "type": "bytes32[][]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "partIndexes",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "revealSample",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
         "internalType": "uint256",
         "name": "partIndex",
         "type": "uint256"
