@@ -5,9 +5,10 @@
 // One stream per fetch, length-prefixed frames (@libp2p/utils lpStream):
 //   request  → JSON {v, jobId (decimal), index, stage, side: "input" | "output"}   ≤ MAX_TENSOR_REQUEST_BYTES
 //   answer   ← JSON header {tensors: [{name, dtype, dims, bytes}]}                   ≤ MAX_TENSOR_HEADER_BYTES
-//              or {error: {name, message}}
-//            ← one frame of raw little-endian data per tensor, in header order        ≤ the bag limit
-// The client refuses a header announcing more than its bag limit before reading any data.
+//              or {error: {name, message}} (end of stream)
+//   go       → JSON {go: true}        (the client accepts the announced sizes; otherwise it closes)
+//   data     ← one frame of raw little-endian data per tensor, in header order        ≤ the bag limit
+// So a client refuses a bag over its limit before any of its data is sent.
 import { logger } from "@libp2p/logger";
 import { lpStream } from "@libp2p/utils";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -108,12 +109,11 @@ export async function serveTensors(node: MeshNode, source: TensorSource, options
   await node.handle(
     TENSOR_PROTOCOL,
     async (stream: Stream) => {
-      const lp = lpStream(stream, { maxDataLength: Math.max(MAX_TENSOR_REQUEST_BYTES, MAX_TENSOR_HEADER_BYTES, maxBag), maxBufferSize: MAX_TENSOR_REQUEST_BYTES * 4 });
+      const lp = lpStream(stream, { maxDataLength: MAX_TENSOR_REQUEST_BYTES, maxBufferSize: MAX_TENSOR_REQUEST_BYTES * 4 });
       try {
         const first = await lp.read({ signal: AbortSignal.timeout(TENSOR_REQUEST_TIMEOUT_MS) });
         let frames: Uint8Array[];
         try {
-          if (first.byteLength > MAX_TENSOR_REQUEST_BYTES) throw new TensorProtocolError(`request of ${first.byteLength} bytes over ${MAX_TENSOR_REQUEST_BYTES}`);
           const req = parseTensorRequest(parse(first.subarray(), "tensor request"));
           const bag = source.bag(req);
           if (!bag) throw new TensorNotFoundError(`no ${req.side} tensors kept for request ${req.index} of job ${req.jobId} at stage ${req.stage}`);
@@ -122,16 +122,18 @@ export async function serveTensors(node: MeshNode, source: TensorSource, options
           if (total > maxBag || names.length > MAX_TENSORS_PER_ANSWER) {
             throw new TensorResponseTooLargeError(`bag of ${names.length} tensors, ${total} bytes, over the serving limit of ${maxBag} bytes`);
           }
-          frames = [
-            json({ tensors: names.map((name) => ({ name, dtype: bag[name].dtype, dims: bag[name].dims, bytes: bag[name].data.byteLength })) }),
-            ...names.map((n) => bag[n].data),
-          ];
+          await lp.write(json({ tensors: names.map((name) => ({ name, dtype: bag[name].dtype, dims: bag[name].dims, bytes: bag[name].data.byteLength })) }));
+          frames = names.map((n) => bag[n].data);
           log("serving %s of job %s request %d stage %d (%d bytes)", req.side, req.jobId, req.index, req.stage, total);
         } catch (err) {
           const e = err as Error;
           log("tensor request refused: %s: %s", e.name, e.message);
-          frames = [json({ error: { name: e.name, message: e.message } })];
+          await lp.write(json({ error: { name: e.name, message: e.message } }));
+          await stream.close();
+          return;
         }
+        const go = parse((await lp.read({ signal: AbortSignal.timeout(TENSOR_REQUEST_TIMEOUT_MS) })).subarray(), "go frame") as { go?: unknown } | null;
+        if (!go || go.go !== true) throw new TensorProtocolError("expected a go frame");
         await lp.writeV(frames);
         await stream.close();
       } catch (err) {
@@ -174,7 +176,7 @@ export async function fetchTensors(node: MeshNode, peer: string | PeerId, req: T
   let stream: Stream | undefined;
   try {
     stream = await node.dialProtocol(peerId, TENSOR_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) });
-    const lp = lpStream(stream, { maxDataLength: Math.max(MAX_TENSOR_HEADER_BYTES, maxBag), maxBufferSize: Math.max(MAX_TENSOR_HEADER_BYTES, maxBag) + 1024 });
+    const lp = lpStream(stream, { maxDataLength: Math.max(MAX_TENSOR_HEADER_BYTES, maxBag), maxBufferSize: MAX_TENSOR_HEADER_BYTES + maxBag + 1024 });
     await lp.write(json({ v: TENSOR_PROTOCOL_VERSION, ...req }), { signal });
     const head = await lp.read({ signal });
     if (head.byteLength > MAX_TENSOR_HEADER_BYTES) throw new TensorProtocolError(`answer header of ${head.byteLength} bytes over ${MAX_TENSOR_HEADER_BYTES}`);
@@ -197,6 +199,7 @@ export async function fetchTensors(node: MeshNode, peer: string | PeerId, req: T
       total += t.bytes;
     }
     if (total > maxBag) throw new TensorResponseTooLargeError(`${where}: the answer announces ${total} bytes, over the limit of ${maxBag}`);
+    await lp.write(json({ go: true }), { signal });
     const bag: WireBag = {};
     for (const t of list) {
       const data = (await lp.read({ signal })).subarray();
@@ -214,7 +217,8 @@ export async function fetchTensors(node: MeshNode, peer: string | PeerId, req: T
   } catch (err) {
     stream?.abort(err as Error);
     const e = err as Error;
-    if (e.name === "InvalidDataLengthError") throw new TensorResponseTooLargeError(`${where}: a frame is over the limit of ${maxBag} bytes`);
+    // A peer sending more than it announced overflows the frame or read-buffer limits.
+    if (e.name === "InvalidDataLengthError" || e.name === "StreamBufferError") throw new TensorResponseTooLargeError(`${where}: a frame is over the limit of ${maxBag} bytes`);
     if (timeout.aborted && !options.signal?.aborted && !(e instanceof TensorHashMismatchError)) {
       throw new TensorFetchTimeoutError(`${where}: no complete answer within ${options.timeoutMs ?? TENSOR_FETCH_TIMEOUT_MS} ms`);
     }
