@@ -264,6 +264,9 @@ contract Adjudicator is IAdjudicator, AccessControl {
                 d.kind == DisputeKind.ZkProof ? IJobMarket.FaultReason.ZkProofMissing : IJobMarket.FaultReason.CommitteeVerdict;
             _market.fault(d.jobId, d.receiptId, d.accused, reason, d.challenger, _voters(disputeId, 1));
             _payBond(d, _one(d.challenger), _one(d.bond), IJobMarket.CreditKind.BondReturn);
+        } else if (d.kind == DisputeKind.Committee && d.votesHonest == 0) {
+            // Nobody voted: no verdict, so no loser; the challenger gets its bond back.
+            _payBond(d, _one(d.challenger), _one(d.bond), IJobMarket.CreditKind.BondReturn);
         } else {
             address[] memory honest = _voters(disputeId, 2);
             uint256 share = honest.length == 0 ? 0 : (d.bond * COMMITTEE_BOND_SHARE_BPS) / 10_000 / honest.length;

@@ -379,6 +379,20 @@ describe("Adjudicator disputes", () => {
     assert.equal(await f.market.read.credits([addr(ROLE.p1)]), bond - share * BigInt(members.length) + 10n * PRICE);
   });
 
+  it("returns the bond when the committee casts no vote", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const { job, id } = await revealedReceipt(f);
+    const [bond] = await f.adjudicator.read.params();
+    const d = await challenge(f, job, id, 1, ROLE.v1);
+    const w = await f.market.read.windows();
+    await networkHelpers.time.increase(Number(w.commit + w.voteReveal) + 1);
+    await f.adjudicator.write.resolveDispute([d]);
+    assert.equal((await f.adjudicator.read.dispute([d])).status, 3);
+    assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p2)]), false);
+    assert.equal(await f.market.read.credits([addr(ROLE.v1)]), bond);
+    assert.equal(await f.market.read.credits([addr(ROLE.p2)]), 0n);
+  });
+
   it("rejects challenges from job providers, under-staked accounts, on unrevealed stages and after the window", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const { job, id } = await revealedReceipt(f);

@@ -77,9 +77,11 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Chai
       }
     },
     async checkBinding(peerId: string, address: string): Promise<boolean> {
+      // Forward lookup (the address's own binding): a squatter binding someone else's peer id
+      // cannot make it look like theirs here.
       if (!isAddress(address)) return false;
-      const owner = await reader.staking.read.providerOfPeer([`0x${Buffer.from(peerBytes(peerId)).toString("hex")}`]);
-      return getAddress(owner) === getAddress(address);
+      const bound = await reader.staking.read.peerIdOf([getAddress(address)]);
+      return bound.toLowerCase() === `0x${Buffer.from(peerBytes(peerId)).toString("hex")}`;
     },
     hooks: {
       async quotes(modelId: string, maxInferences: number) {
