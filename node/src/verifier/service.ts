@@ -96,7 +96,7 @@ export class VerifierService {
   private ticking: Promise<void> | undefined;
   private readonly ctrl = new AbortController();
   /** Outcomes of every check made, newest last. */
-  readonly checks: Array<{ task: Omit<LeafTask, "jobId" | "receiptId"> & { jobId: string; receiptId: string }; check: StageCheck }> = [];
+  readonly checks: Array<{ task: Omit<LeafTask, "jobId" | "receiptId"> & { jobId: string; receiptId: string }; reason: "assigned" | "spot" | "committee"; check: StageCheck }> = [];
 
   constructor(init: VerifierInit) {
     this.init = init;
@@ -343,7 +343,7 @@ export class VerifierService {
 
   private record(t: LeafTask, check: StageCheck, reason: "assigned" | "spot" | "committee"): void {
     const task = { ...t, jobId: t.jobId.toString(), receiptId: t.receiptId.toString() };
-    this.checks.push({ task, check });
+    this.checks.push({ task, reason, check });
     log("%s check of job %s receipt %s sample %d stage %d (%s): %s — %s", reason, task.jobId, task.receiptId, t.sampleNo, t.stage, t.provider, check.outcome, check.detail);
     this.emit({ event: "checked", jobId: task.jobId, receiptId: task.receiptId, sampleNo: t.sampleNo, stage: t.stage, provider: t.provider, reason, check });
   }
