@@ -5,3 +5,5 @@ export * from "./tensors.ts";
 export * from "./models.ts";
 export * from "./check.ts";
 export * from "./service.ts";
+export * from "./config.ts";
+export * from "./start.ts";

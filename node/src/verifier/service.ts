@@ -49,6 +49,8 @@ export interface VerifierInit {
   /** Peer id of a provider address (default: its binding on chain, ProviderStaking.peerIdOf). */
   resolvePeer?: (provider: Address) => Promise<string>;
   check?: CheckOptions;
+  /** Withdraw credits (fees, slash rewards, bonds) at the end of every pass. */
+  autoWithdraw?: boolean;
   onEvent?: (e: VerifierEvent) => void;
 }
 
@@ -145,6 +147,7 @@ export class VerifierService {
     for (const id of this.watched) {
       await this.handleResolve(BigInt(id), now).catch((err: Error) => this.fail(`resolve dispute ${id}`, err));
     }
+    if (this.init.autoWithdraw) await this.withdraw().catch((err: Error) => this.fail("withdraw", err));
   }
 
   /** Withdraws this verifier's credits (fees, rewards, bonds); returns the amount. */

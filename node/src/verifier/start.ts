@@ -1,0 +1,78 @@
+// Starts a standalone verifier from a VerifierConfig: libp2p node (joins the mesh through its
+// bootstrap peers), chain clients, the model catalog and the service.
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { createPublicClient, createWalletClient, defineChain, http } from "viem";
+import type { Address, PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { createMeshNode } from "../mesh/node.ts";
+import type { MeshNode } from "../mesh/node.ts";
+import { loadOrCreateKey } from "../mesh/identity.ts";
+import { parseDeployment, readDeployment } from "../chain/deployments.ts";
+import { readOnlyContracts } from "../chain/contracts.ts";
+import type { ShardWallet } from "../chain/contracts.ts";
+import type { VerifierConfig } from "./config.ts";
+import { ModelCatalog } from "./models.ts";
+import { VerifierService } from "./service.ts";
+import type { VerifierEvent } from "./service.ts";
+
+export type VerifierStartEvent =
+  | { event: "listening"; peerId: string; addrs: string[] }
+  | { event: "ready"; address: Address; chainId: number; staked: string; minVerifierStake: string; eligible: boolean; models: string[] }
+  | VerifierEvent;
+
+export interface RunningVerifier {
+  node: MeshNode;
+  service: VerifierService;
+  models: ModelCatalog;
+  stop(): Promise<void>;
+}
+
+export async function startVerifier(config: VerifierConfig, onEvent: (e: VerifierStartEvent) => void = () => {}): Promise<RunningVerifier> {
+  const rpcUrl = config.chain!.rpcUrl;
+  const publicClient = createPublicClient({ transport: http(rpcUrl), pollingInterval: 250 }) as PublicClient;
+  const chainId = await publicClient.getChainId();
+  const deployment = config.chain?.deployment ? parseDeployment(JSON.parse(readFileSync(config.chain.deployment, "utf8"))) : readDeployment(chainId);
+  const account = privateKeyToAccount(config.stakingKey!);
+  const chain = defineChain({ id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
+  const wallet = createWalletClient({ account, chain, transport: http(rpcUrl), pollingInterval: 250 }) as ShardWallet;
+  const read = readOnlyContracts(deployment, publicClient);
+  const staked = (await read.staking.read.stakeOf([account.address])).staked;
+  const [, minVerifierStake] = await read.adjudicator.read.params();
+
+  const node = await createMeshNode({ privateKey: await loadOrCreateKey(config.keyFile), listen: config.listen, bootstrap: config.bootstrap, dht: config.dht });
+  onEvent({ event: "listening", peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) });
+  const models = new ModelCatalog(config.models);
+  const service = new VerifierService({
+    node,
+    publicClient,
+    wallet,
+    deployment,
+    models,
+    spotCheckPpm: config.spotCheckPpm,
+    pollMs: config.pollMs,
+    stateFile: join(config.dataDir, "verifier-state.json"),
+    autoWithdraw: config.withdraw,
+    onEvent,
+  });
+  service.start();
+  onEvent({
+    event: "ready",
+    address: account.address,
+    chainId,
+    staked: staked.toString(),
+    minVerifierStake: minVerifierStake.toString(),
+    eligible: staked >= minVerifierStake,
+    models: models.ids(),
+  });
+  return {
+    node,
+    service,
+    models,
+    async stop() {
+      await service.stop();
+      await models.close();
+      await node.stop();
+    },
+  };
+}
