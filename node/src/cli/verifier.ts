@@ -63,13 +63,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { config, json } = parsed;
   const emit = json ? (e: VerifierStartEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : print;
-  const verifier = await startVerifier(config, emit);
-  await new Promise<void>((resolve) => {
+  // Signal handlers first: a stop asked for while starting is honoured once started.
+  const stopped = new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
     // Spawned with an IPC channel (tests, supervisors): never outlive the parent.
     if (process.send) process.once("disconnect", resolve);
   });
+  const verifier = await startVerifier(config, emit);
+  await stopped;
   setTimeout(() => process.exit(1), STOP_GRACE_MS).unref();
   await verifier.stop();
   return 0;

@@ -40,9 +40,11 @@ export async function startVerifier(config: VerifierConfig, onEvent: (e: Verifie
   const staked = (await read.staking.read.stakeOf([account.address])).staked;
   const [, minVerifierStake] = await read.adjudicator.read.params();
 
+  const models = new ModelCatalog(config.models);
+  // Fail fast on a missing or invalid manifest (stage files are checked when first run).
+  for (const id of models.ids()) await models.manifest(id);
   const node = await createMeshNode({ privateKey: await loadOrCreateKey(config.keyFile), listen: config.listen, bootstrap: config.bootstrap, dht: config.dht });
   onEvent({ event: "listening", peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) });
-  const models = new ModelCatalog(config.models);
   const service = new VerifierService({
     node,
     publicClient,
