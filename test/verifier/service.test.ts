@@ -164,6 +164,23 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
     for (const s of services) if (s !== serviceOf(assigned)) assert.equal(s.checks.length, 0, "no spot checks by default");
     assert.equal(await f.adjudicator.read.disputeCount(), 0n);
 
+    // A verifier not drawn for this receipt spot-checks it at a 100% rate (from the chain's history).
+    const other = services.find((s) => s !== serviceOf(assigned))!;
+    const spot = new VerifierService({
+      node: verifierNodes[services.indexOf(other)],
+      publicClient: publicClient as unknown as PublicClient,
+      wallet: wallets[VERIFIERS[services.indexOf(other)]] as unknown as ShardWallet,
+      deployment: f.deployment,
+      models: catalog,
+      spotCheckPpm: 1_000_000,
+    });
+    await spot.tick();
+    assert.deepEqual(spot.checks.map((c) => [c.task.jobId, c.task.stage, c.reason, c.check.outcome]).sort(), [
+      [job.jobId.toString(), 0, "spot", "match"],
+      [job.jobId.toString(), 1, "spot", "match"],
+    ]);
+    await spot.stop();
+
     const w = await f.market.read.windows();
     await networkHelpers.time.increase(Number(w.reveal + w.challenge) + 1);
     await f.market.write.settle([job.jobId, 0n, receipt.records], { account: wallets[ROLE.p1].account });
