@@ -64,10 +64,13 @@ export interface ProviderOpts {
   stages: number[];
   gateway?: boolean;
   bootstrap?: string[];
+  /** Fixed ports, so a restarted process is found again at the same addresses. */
+  listenPort?: number;
+  gatewayPort?: number;
 }
 
 /** A provider process with chain support; stakes and binds its peer id itself (`--register`). */
-export async function startChainProvider(env: Env, o: ProviderOpts): Promise<ProviderProc & { address: Address }> {
+export async function startChainProvider(env: Env, o: ProviderOpts): Promise<ProviderProc & { address: Address; opts: ProviderOpts }> {
   const dir = join(env.work, `provider-${o.keyIndex}`);
   const proc = await startProviderProc([
     "--key-file", join(dir, "node.key"),
@@ -77,11 +80,20 @@ export async function startChainProvider(env: Env, o: ProviderOpts): Promise<Pro
     "--rpc", env.chain.url,
     "--register",
     "--no-dht",
-    ...(o.gateway ? [] : ["--no-gateway"]),
+    ...(o.gateway ? (o.gatewayPort ? ["--gateway-port", String(o.gatewayPort)] : []) : ["--no-gateway"]),
+    ...(o.listenPort ? ["--listen", `/ip4/127.0.0.1/tcp/${o.listenPort}`] : []),
     ...(o.bootstrap ?? []).flatMap((b) => ["--bootstrap", b]),
   ], 120_000);
-  env.procs.push(proc);
-  return { ...proc, address: localWallet(env.chain.url, o.keyIndex).account.address };
+  const started = { ...proc, address: localWallet(env.chain.url, o.keyIndex).account.address, opts: o };
+  env.procs.push(started);
+  return started;
+}
+
+/** Stops a provider process (SIGTERM) and starts it again with the same key, data and ports. */
+export async function restartChainProvider(env: Env, p: ProviderProc & { opts: ProviderOpts }): Promise<ProviderProc & { address: Address; opts: ProviderOpts }> {
+  await stopProc(p);
+  env.procs = env.procs.filter((x) => x.child !== p.child);
+  return startChainProvider(env, p.opts);
 }
 
 export async function stopEnv(env: Env | undefined): Promise<void> {

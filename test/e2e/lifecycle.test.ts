@@ -28,16 +28,19 @@ import { RECEIPT_PROTOCOL } from "../../node/src/jobs/constants.ts";
 import { JobsRemoteError } from "../../node/src/jobs/errors.ts";
 import { localWallet } from "../../scripts/lib/demo.ts";
 import { until } from "../node/mesh/procs.ts";
-import { advance, rpc, startChainProvider, startEnv, stopEnv, STAGE_PRICE } from "./harness.ts";
+import { advance, restartChainProvider, rpc, startChainProvider, startEnv, stopEnv, STAGE_PRICE } from "./harness.ts";
+import { freePort } from "../../scripts/lib/chain.ts";
 import type { Env } from "./harness.ts";
 
 const BUYER_KEY = 5;
 const MAX_INFERENCES = 8;
 const TEXTS = ["ShardMesh 2026", "hello mesh", "receipt 42", "settle now"];
+const MORE_TEXTS = ["second receipt", "restart 7"];
 
 let env: Env;
 let gateway: ShardMeshClient;
 let gatewayAddr = "";
+let gatewayProc: Awaited<ReturnType<typeof startChainProvider>>;
 const providers: { address: Address; peerId: string; addr: string; stage: number }[] = [];
 
 async function input(text: string): Promise<Record<string, JsonTensor>> {
@@ -60,7 +63,8 @@ async function chainTime(): Promise<bigint> {
 describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_000 }, () => {
   before(async () => {
     env = await startEnv();
-    const p1 = await startChainProvider(env, { keyIndex: 1, stages: [0], gateway: true });
+    const p1 = await startChainProvider(env, { keyIndex: 1, stages: [0], gateway: true, listenPort: await freePort(), gatewayPort: await freePort() });
+    gatewayProc = p1;
     const p2 = await startChainProvider(env, { keyIndex: 2, stages: [1], bootstrap: [p1.addr] });
     const p3 = await startChainProvider(env, { keyIndex: 3, stages: [1], bootstrap: [p1.addr] });
     providers.push({ ...p1, stage: 0 }, { ...p2, stage: 1 }, { ...p3, stage: 1 });
@@ -104,9 +108,10 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     assert.deepEqual(new Set(args.map((a) => a.quote.provider)), new Set(providers.map((p) => p.address)));
     for (const a of args) assert.equal(a.quote.price, STAGE_PRICE);
 
-    // The buyer opens the job with a fresh session key.
+    // The buyer opens the job with a fresh session key (expiry beyond two receipts' windows).
+    const wins = await env.read.market.read.windows();
     const session = privateKeyToAccount(generatePrivateKey());
-    const request = { modelId: env.modelId, maxInferences: MAX_INFERENCES, expiresAt: (await chainTime()) + 3600n, sessionKey: session.address };
+    const request = { modelId: env.modelId, maxInferences: MAX_INFERENCES, expiresAt: (await chainTime()) + 3600n + 4n * (wins.reveal + wins.challenge), sessionKey: session.address };
     const escrow = await env.read.market.read.escrowFor([request, args]);
     await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("10")]);
     await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
@@ -116,61 +121,83 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
     // Signed requests; outputs equal the whole model's.
     const whole = await ort.InferenceSession.create(OCR_MODELS.rec);
-    for (const [i, text] of TEXTS.entries()) {
-      const tensors = await input(text);
-      const signature = await signJobRequest(session, jobRequestHash(tensors));
-      const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature });
-      assert.equal(res.index, i);
-      assert.deepEqual(res.stages.map((s) => s.stage), [0, 1]);
-      const out = Object.values(res.output)[0];
-      const got = new Float32Array(bytesFromTensor(out).slice().buffer);
-      const x = tensors.x;
-      const ref = await whole.run({ x: new ort.Tensor("float32", new Float32Array(bytesFromTensor(x).slice().buffer), x.dims) });
-      const want = Object.values(ref)[0].data as Float32Array;
-      assert.equal(got.length, want.length);
-      let maxDiff = 0;
-      for (let k = 0; k < got.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got[k] - want[k]));
-      assert.ok(maxDiff < 1e-4, `stage-split output differs from the whole model by ${maxDiff}`);
-      const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: got });
-      const [wholeLine] = ctcDecode({ dtype: "float32", dims: out.dims, data: want });
-      assert.equal(line.text, wholeLine.text);
-      if (i === 0) assert.equal(line.text, text);
-    }
-    await whole.release();
+    const serve = async (texts: string[], first: number) => {
+      for (const [i, text] of texts.entries()) {
+        const tensors = await input(text);
+        const signature = await signJobRequest(session, jobRequestHash(tensors));
+        const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature });
+        assert.equal(res.index, first + i);
+        assert.deepEqual(res.stages.map((s) => s.stage), [0, 1]);
+        const out = Object.values(res.output)[0];
+        const got = new Float32Array(bytesFromTensor(out).slice().buffer);
+        const x = tensors.x;
+        const ref = await whole.run({ x: new ort.Tensor("float32", new Float32Array(bytesFromTensor(x).slice().buffer), x.dims) });
+        const want = Object.values(ref)[0].data as Float32Array;
+        assert.equal(got.length, want.length);
+        let maxDiff = 0;
+        for (let k = 0; k < got.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got[k] - want[k]));
+        assert.ok(maxDiff < 1e-4, `stage-split output differs from the whole model by ${maxDiff}`);
+        const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: got });
+        const [wholeLine] = ctcDecode({ dtype: "float32", dims: out.dims, data: want });
+        assert.equal(line.text, wholeLine.text);
+        if (first + i === 0) assert.equal(line.text, text);
+      }
+    };
 
     // The session key signs what the gateway will submit; the gateway gathers every part and submits.
-    const todo = await gateway.receipt(jobId);
-    assert.equal(todo.count, TEXTS.length);
-    const sig = await signBuyerReceipt(session, shardMeshDomain(31337, c.JobMarket.address), { jobId: BigInt(jobId), count: todo.count, outputRoot: todo.outputRoot });
-    const submitted = (await gateway.submitReceipt(jobId, { count: todo.count, outputRoot: todo.outputRoot, signature: sig })) as { receiptId: string; state: string };
-    assert.equal(submitted.receiptId, "0");
-    const onChain = await env.read.market.read.receipt([BigInt(jobId), 0n]);
-    assert.equal(onChain.outputRoot, todo.outputRoot);
-    assert.equal(onChain.to, TEXTS.length);
-    assert.equal(onChain.submitter, providers[0].address);
+    const submit = async (from: number, count: number, receiptId: bigint) => {
+      const todo = (await gateway.receipt(jobId)) as { from: number; count: number; outputRoot: Hex };
+      assert.equal(todo.from, from);
+      assert.equal(todo.count, count);
+      const sig = await signBuyerReceipt(session, shardMeshDomain(31337, c.JobMarket.address), { jobId: BigInt(jobId), count: todo.count, outputRoot: todo.outputRoot });
+      const submitted = (await gateway.submitReceipt(jobId, { count: todo.count, outputRoot: todo.outputRoot, signature: sig })) as { receiptId: string };
+      assert.equal(submitted.receiptId, receiptId.toString());
+      const onChain = await env.read.market.read.receipt([BigInt(jobId), receiptId]);
+      assert.equal(onChain.outputRoot, todo.outputRoot);
+      assert.equal(onChain.from, from);
+      assert.equal(onChain.to, count);
+      assert.equal(onChain.submitter, providers[0].address);
+    };
 
-    // Two blocks later the gateway draws the samples and reveals them (leaves from each provider).
-    await rpc(env.chain.url, "evm_mine");
-    await rpc(env.chain.url, "evm_mine");
+    // Two blocks later the gateway draws the samples and reveals them (stage leaves from each
+    // provider); after the window (chain time moved forward) it settles.
     type R = { receiptId: string; state: string; samples: number[]; parts: { stage: number; provider: Address; newCount: number }[]; lastError?: string };
-    const receiptState = async () => ((await gateway.job(jobId)).receipts as unknown as R[])[0];
-    const revealed = await until("samples revealed", async () => {
-      const r = await receiptState();
-      return r.state === "revealed" ? r : false;
-    }, 60_000, 250);
-    assert.ok(revealed.samples.length >= 1);
-    const check = await env.read.adjudicator.read.receiptCheck([BigInt(jobId), 0n]);
-    assert.equal(check.resolved, check.samples, "every sample resolved clean");
-    // Parts: stage 0 by the gateway's provider for all requests; stage 1 split among its providers.
-    assert.equal(revealed.parts.filter((p) => p.stage === 0).reduce((n, p) => n + p.newCount, 0), TEXTS.length);
-    assert.equal(revealed.parts.filter((p) => p.stage === 1).reduce((n, p) => n + p.newCount, 0), TEXTS.length);
-
-    // After the window the gateway settles; every provider withdraws count × price.
+    const receiptState = async (receiptId: bigint) => ((await gateway.job(jobId)).receipts as unknown as R[]).find((r) => r.receiptId === receiptId.toString());
     const w = await env.read.market.read.windows();
-    await advance(env.chain.url, Number(w.reveal + w.challenge) + 1);
-    await until("receipt settled", async () => (await receiptState()).state === "settled", 60_000, 250);
+    const revealAndSettle = async (receiptId: bigint, requests: number) => {
+      await rpc(env.chain.url, "evm_mine");
+      await rpc(env.chain.url, "evm_mine");
+      const revealed = await until(`samples of receipt ${receiptId} revealed`, async () => {
+        const r = await receiptState(receiptId);
+        return r?.state === "revealed" ? r : false;
+      }, 60_000, 250);
+      assert.ok(revealed.samples.length >= 1);
+      const check = await env.read.adjudicator.read.receiptCheck([BigInt(jobId), receiptId]);
+      assert.equal(check.resolved, check.samples, "every sample resolved clean");
+      // Stage 0 by the gateway's provider for every request; stage 1 split among its providers.
+      for (const stage of [0, 1]) assert.equal(revealed.parts.filter((p) => p.stage === stage).reduce((n, p) => n + p.newCount, 0), requests);
+      await advance(env.chain.url, Number(w.reveal + w.challenge) + 1);
+      await until(`receipt ${receiptId} settled`, async () => (await receiptState(receiptId))?.state === "settled", 60_000, 250);
+      assert.equal((await env.read.market.read.receipt([BigInt(jobId), receiptId])).status, 2);
+      return revealed;
+    };
+
+    await serve(TEXTS, 0);
+    await submit(0, TEXTS.length, 0n);
+    const first = await revealAndSettle(0n, TEXTS.length);
+
+    // A second receipt (cumulative counts per provider); the gateway's process restarts right after
+    // submitting it, reloads it from its data folder, then reveals and settles it.
+    await serve(MORE_TEXTS, TEXTS.length);
+    await submit(TEXTS.length, TEXTS.length + MORE_TEXTS.length, 1n);
+    const p1 = await restartChainProvider(env, gatewayProc);
+    assert.equal(p1.gateway, gatewayAddr);
+    const second = await revealAndSettle(1n, MORE_TEXTS.length);
+    await whole.release();
+
+    // Every provider withdraws count × price.
     const expected = new Map<Address, bigint>();
-    for (const p of revealed.parts) expected.set(p.provider, (expected.get(p.provider) ?? 0n) + BigInt(p.newCount) * STAGE_PRICE);
+    for (const p of [...first.parts, ...second.parts]) expected.set(p.provider, (expected.get(p.provider) ?? 0n) + BigInt(p.newCount) * STAGE_PRICE);
     const withdrawn = async (account: Address) => {
       const logs = await env.read.market.getEvents.Withdrawn({ account }, { fromBlock: 0n });
       return logs.reduce((s, l) => s + (l.args.amount ?? 0n), 0n);
@@ -181,7 +208,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     }, 60_000, 250);
     for (const [a] of expected) assert.equal(await env.read.market.read.credits([a]), 0n);
     const providerPay = [...expected.values()].reduce((s, v) => s + v, 0n);
-    assert.equal(providerPay, BigInt(TEXTS.length) * 2n * STAGE_PRICE);
+    assert.equal(providerPay, BigInt(TEXTS.length + MORE_TEXTS.length) * 2n * STAGE_PRICE);
 
     // The publisher's royalty (500 bps of provider pay).
     const royalties = await env.read.market.getEvents.Credited({ account: publisher }, { fromBlock: 0n });
@@ -191,7 +218,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     // After expiry the job closes and the unused escrow is refunded to the buyer.
     const job = await env.read.market.read.job([BigInt(jobId)]);
     assert.ok(job.escrow > 0n);
-    await advance(env.chain.url, 3600);
+    await advance(env.chain.url, Number(job.expiresAt - (await chainTime())) + 1);
     const closed = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "closeJob", [BigInt(jobId)]);
     const [closeEv] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobClosed", logs: closed.logs });
     assert.equal(closeEv.args.refund, job.escrow);

@@ -3,6 +3,8 @@
 // provider's signed part over /shardmesh/receipt/1.0.0, checked against the gateway's own
 // records, then `submitReceipt` from this node's staking wallet. Submitted receipts are handed to
 // the watcher (./watcher.ts) for samples, reveals and settlement.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { logger } from "@libp2p/logger";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { getAddress, toHex, zeroAddress } from "viem";
@@ -72,9 +74,48 @@ export class ReceiptLedger {
   /** Serialises this wallet's transactions (one nonce sequence). */
   readonly serial: <T>(fn: () => Promise<T>) => Promise<T>;
 
-  constructor(ctx: JobsContext, serial: <T>(fn: () => Promise<T>) => Promise<T>) {
+  /** JSON file the submitted receipts are kept in, so a restarted node still reveals and settles them. */
+  private readonly stateFile: string | undefined;
+
+  constructor(ctx: JobsContext, serial: <T>(fn: () => Promise<T>) => Promise<T>, stateFile?: string) {
     this.ctx = ctx;
     this.serial = serial;
+    this.stateFile = stateFile;
+  }
+
+  /** Writes the unsettled receipts' state (atomic rename). */
+  save(): void {
+    if (!this.stateFile) return;
+    const rows = this.receipts.map((r) => ({
+      jobId: r.jobId, receiptId: r.receiptId, from: r.from, count: r.count, outputRoot: r.outputRoot, parts: r.parts, records: r.records,
+      submittedBlock: r.submittedBlock, txHash: r.txHash, state: r.state, samples: r.samples,
+    }));
+    mkdirSync(dirname(this.stateFile), { recursive: true });
+    writeFileSync(`${this.stateFile}.tmp`, JSON.stringify(rows, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+    renameSync(`${this.stateFile}.tmp`, this.stateFile);
+  }
+
+  /** Reloads saved receipts; buyer trees and routes are rebuilt from the trace store's request records. */
+  async load(): Promise<number> {
+    if (!this.stateFile || !existsSync(this.stateFile)) return 0;
+    const rows = JSON.parse(readFileSync(this.stateFile, "utf8")) as (Omit<SubmittedReceipt, "receiptId" | "submittedBlock" | "buyerTree" | "routes"> & { receiptId: string; submittedBlock: string })[];
+    for (const row of rows) {
+      const byIndex = new Map(this.ctx.trace.requests(row.jobId).map((q) => [q.index, q]));
+      const routes = new Map<number, Address[]>();
+      const buyer = [];
+      for (let i = row.from; i < row.count; i++) {
+        const q = byIndex.get(i);
+        if (!q) throw new JobsNothingToReceiptError(`request ${i} of job ${row.jobId} is missing from the trace store`);
+        const route = await Promise.all([...q.stages].sort((a, b) => a.stage - b.stage).map((s) => this.addressOf(s.peerId)));
+        routes.set(i, route);
+        buyer.push({ index: i, requestHash: q.requestHash, responseHash: q.responseHash, route });
+      }
+      const buyerTree = buildBuyerTree(buyer);
+      if (buyerTree.root !== row.outputRoot) throw new JobsReceiptMismatchError(`rebuilt root ${buyerTree.root} of job ${row.jobId} differs from the submitted ${row.outputRoot}`);
+      this.receipts.push({ ...row, receiptId: BigInt(row.receiptId), submittedBlock: BigInt(row.submittedBlock), buyerTree, routes });
+    }
+    log("reloaded %d submitted receipts", rows.length);
+    return rows.length;
   }
 
   /** The staking address a peer id is bound to on chain (cached once bound). */
@@ -179,6 +220,7 @@ export class ReceiptLedger {
         samples: [],
       };
       this.receipts.push(submitted);
+      this.save();
       log("submitted receipt %s of job %s: requests %d..%d, %d parts", receiptId, jobId, p.from, p.count - 1, parts.length);
       return submitted;
     });

@@ -4,6 +4,7 @@
 // provider runs, `attach(provider)`: the quote and receipt protocols on its libp2p node and the
 // watcher that reveals samples, settles receipts and withdraws credits.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { logger } from "@libp2p/logger";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { createPublicClient, createWalletClient, defineChain, getAddress, http, isAddressEqual, toHex, zeroAddress } from "viem";
@@ -129,7 +130,8 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
     register,
     async attach(provider: Provider) {
       ctx = { chain, node: provider.node, peerId: provider.peerId, trace: provider.trace, directory: provider.directory, models: config.models };
-      ledger = new ReceiptLedger(ctx, serial);
+      ledger = new ReceiptLedger(ctx, serial, join(config.dataDir, "jobs", "receipts.json"));
+      await ledger.load().catch((err: Error) => log.error("cannot reload submitted receipts: %s: %s", err.name, err.message));
       const c = ctx;
       await serveJson(provider.node, QUOTE_PROTOCOL, (req) => signQuoteFor(c, req));
       await serveJson(provider.node, RECEIPT_PROTOCOL, (req) => handleReceiptRequest(c, req));

@@ -58,6 +58,7 @@ export class JobWatcher {
   async tick(): Promise<void> {
     for (const r of this.ledger.receipts) {
       if (r.state === "settled" || !this.running) continue;
+      const was = r.state;
       try {
         await this.advance(r);
         delete r.lastError;
@@ -65,6 +66,7 @@ export class JobWatcher {
         r.lastError = `${(err as Error).name}: ${(err as Error).message.split("\n")[0]}`;
         log("receipt %s of job %s (%s): %s", r.receiptId, r.jobId, r.state, r.lastError);
       }
+      if (r.state !== was) this.ledger.save();
     }
     if ((this.init.withdraw ?? true) && this.ctx.chain.pc && this.running) {
       const { pc, address } = requireWallet(this.ctx.chain);
