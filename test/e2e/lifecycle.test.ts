@@ -24,7 +24,7 @@ import { ctcDecode, recPreprocess } from "../../node/src/ocr/rec.ts";
 import { createMeshNode } from "../../node/src/mesh/node.ts";
 import { jobRequestHash, signJobRequest } from "../../node/src/jobs/session.ts";
 import { callJson } from "../../node/src/jobs/wire.ts";
-import { RECEIPT_PROTOCOL } from "../../node/src/jobs/constants.ts";
+import { QUOTE_PROTOCOL, RECEIPT_PROTOCOL } from "../../node/src/jobs/constants.ts";
 import { JobsRemoteError } from "../../node/src/jobs/errors.ts";
 import { localWallet } from "../../scripts/lib/demo.ts";
 import { until } from "../node/mesh/procs.ts";
@@ -228,30 +228,60 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     assert.equal((await env.read.token.read.balanceOf([buyer])) - before, job.escrow);
   });
 
-  it("refuses a job request signed by another key with GatewayUnauthorizedError", async () => {
+  it("a job quoted by one provider per stage: routed only to them; forged requests, overuse and bad receipt signatures are refused by name", async () => {
     const c = env.deployment.contracts;
-    const { quotes } = (await gateway.quotes(env.modelId.toString(), 2)) as { quotes: { quote: Record<string, string | number>; signature: Hex }[] };
-    const args = quotes.map((q) => ({
-      quote: { modelId: BigInt(q.quote.modelId), stage: Number(q.quote.stage), provider: q.quote.provider as Address, price: BigInt(q.quote.price), maxCount: Number(q.quote.maxCount), expiry: BigInt(q.quote.expiry), nonce: BigInt(q.quote.nonce) },
-      signature: q.signature,
-    }));
+    const [p1, p2] = providers;
+    const { quotes } = (await gateway.quotes(env.modelId.toString(), 3)) as { quotes: { quote: Record<string, string | number>; signature: Hex }[] };
+    const args = quotes
+      .map((q) => ({
+        quote: { modelId: BigInt(q.quote.modelId), stage: Number(q.quote.stage), provider: q.quote.provider as Address, price: BigInt(q.quote.price), maxCount: Number(q.quote.maxCount), expiry: BigInt(q.quote.expiry), nonce: BigInt(q.quote.nonce) },
+        signature: q.signature,
+      }))
+      .filter((a) => a.quote.provider === p1.address || a.quote.provider === p2.address);
+    assert.equal(args.length, 2);
     const session = privateKeyToAccount(generatePrivateKey());
-    const request = { modelId: env.modelId, maxInferences: 2, expiresAt: (await chainTime()) + 3600n, sessionKey: session.address };
+    const request = { modelId: env.modelId, maxInferences: 3, expiresAt: (await chainTime()) + 3600n, sessionKey: session.address };
     const escrow = await env.read.market.read.escrowFor([request, args]);
     await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("1")]);
     await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
     const opened = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
     const jobId = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs })[0].args.jobId.toString();
-    const tensors = await input("forged");
-    const stranger = privateKeyToAccount(generatePrivateKey());
-    const forged = await signJobRequest(stranger, jobRequestHash(tensors));
+
+    // A request signed by another key than the job's session key.
+    const forgedInput = await input("forged");
+    const forged = await signJobRequest(privateKeyToAccount(generatePrivateKey()), jobRequestHash(forgedInput));
     await assert.rejects(
-      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature: forged }),
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: forged }),
       (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError" && err.status === 401,
     );
     assert.equal((await gateway.job(jobId)).served, 0);
-    // Nothing answered, so there is nothing to sign a receipt for.
-    await assert.rejects(gateway.receipt(jobId), (err: GatewayApiError) => err.errorName === "JobsNothingToReceiptError");
+    await assert.rejects(gateway.receipt(jobId), (err: GatewayApiError) => err.errorName === "JobsNothingToReceiptError" && err.status === 409);
+
+    // Three signed requests, stage 1 always on the quoted provider (p3 serves stage 1 too).
+    for (const text of ["one", "two", "three"]) {
+      const tensors = await input(text);
+      const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature: await signJobRequest(session, jobRequestHash(tensors)) });
+      assert.deepEqual(res.stages.map((s) => s.peerId), [p1.peerId, p2.peerId]);
+    }
+    const extra = await input("four");
+    await assert.rejects(
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: extra } }, { signature: await signJobRequest(session, jobRequestHash(extra)) }),
+      (err: GatewayApiError) => err.errorName === "JobsJobUnavailableError" && err.status === 409,
+    );
+
+    // Receipt: a stranger's signature and a wrong count are refused before any transaction.
+    const todo = (await gateway.receipt(jobId)) as { count: number; outputRoot: Hex };
+    assert.equal(todo.count, 3);
+    const domain = shardMeshDomain(31337, c.JobMarket.address);
+    const stranger = await signBuyerReceipt(privateKeyToAccount(generatePrivateKey()), domain, { jobId: BigInt(jobId), count: 3, outputRoot: todo.outputRoot });
+    await assert.rejects(gateway.submitReceipt(jobId, { count: 3, outputRoot: todo.outputRoot, signature: stranger }), (err: GatewayApiError) => err.errorName === "JobsBadReceiptSignatureError" && err.status === 401);
+    const short = await signBuyerReceipt(session, domain, { jobId: BigInt(jobId), count: 2, outputRoot: todo.outputRoot });
+    await assert.rejects(gateway.submitReceipt(jobId, { count: 2, outputRoot: todo.outputRoot, signature: short }), (err: GatewayApiError) => err.errorName === "JobsReceiptMismatchError" && err.status === 409);
+    assert.equal((await env.read.market.read.job([BigInt(jobId)])).receiptCount, 0);
+    const good = await signBuyerReceipt(session, domain, { jobId: BigInt(jobId), count: 3, outputRoot: todo.outputRoot });
+    await gateway.submitReceipt(jobId, { count: 3, outputRoot: todo.outputRoot, signature: good });
+    const terms = await env.read.market.read.stageTerms([BigInt(jobId), 1n, p2.address]);
+    assert.equal(terms.served, 3);
   });
 
   it("a provider refuses to sign a part for requests it did not serve (JobsPartNotServedError)", async () => {
@@ -261,8 +291,14 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
       await node.dial(multiaddr(p2.addr));
       const ask = { op: "part", jobId: "1", stage: 1, indices: [0, 1, 2, 3, 4, 5, 6, 7], outputRoot: `0x${"11".repeat(32)}` };
       await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, ask), (err: JobsRemoteError) => err.name === "JobsRemoteError" && err.remoteName === "JobsPartNotServedError");
-      // Stage 0 of job 1 was never served by this stage-1 provider either.
+      // Stage 0 of job 1 was never served by this stage-1 provider either, nor does it quote stage 0.
       await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, stage: 0, indices: [0] }), (err: JobsRemoteError) => err.remoteName === "JobsPartNotServedError");
+      await assert.rejects(
+        callJson(node, p2.peerId, QUOTE_PROTOCOL, { modelId: env.modelId.toString(), stage: 0, maxCount: 4 }),
+        (err: JobsRemoteError) => err.remoteName === "JobsNotServedError",
+      );
+      // Malformed requests get a named protocol error.
+      await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, { op: "part", jobId: "1", stage: 1, indices: [3, 1], outputRoot: ask.outputRoot }), (err: JobsRemoteError) => err.remoteName === "JobsProtocolError");
     } finally {
       await node.stop();
     }

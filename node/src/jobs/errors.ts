@@ -37,6 +37,11 @@ export class JobsReceiptMismatchError extends MeshError {
   static override readonly status = 409;
   override name = "JobsReceiptMismatchError";
 }
+/** The receipt signature is not the job's session key's. */
+export class JobsBadReceiptSignatureError extends MeshError {
+  static override readonly status = 401;
+  override name = "JobsBadReceiptSignatureError";
+}
 /** This gateway's provider served no stage of the receipt, so the contract would not accept it from it. */
 export class JobsSubmitterNotPartError extends MeshError {
   static override readonly status = 409;

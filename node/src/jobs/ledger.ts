@@ -7,18 +7,20 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { dirname } from "node:path";
 import { logger } from "@libp2p/logger";
 import { peerIdFromString } from "@libp2p/peer-id";
-import { getAddress, toHex, zeroAddress } from "viem";
+import { getAddress, isAddressEqual, recoverTypedDataAddress, toHex, zeroAddress } from "viem";
 import type { Address, Hex } from "viem";
 import { buildBuyerTree, buildStageTree } from "../receipts/leaves.ts";
 import type { BuyerLeaf, ReceiptTree, StageRecord } from "../receipts/leaves.ts";
 import { partRecords } from "../receipts/parts.ts";
 import type { PartRecord, StagePart } from "../receipts/parts.ts";
-import { submitReceipt as submitReceiptTx } from "../chain/provider.ts";
+import { marketDomain, submitReceipt as submitReceiptTx } from "../chain/provider.ts";
+import { buyerReceiptTypedData } from "../receipts/eip712.ts";
 import type { GatewayRequestRecord } from "../trace/store.ts";
 import { requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
 import { requestPart } from "./parts.ts";
 import {
+  JobsBadReceiptSignatureError,
   JobsJobUnavailableError,
   JobsNothingToReceiptError,
   JobsPartMismatchError,
@@ -65,6 +67,7 @@ interface PendingRange {
   requests: GatewayRequestRecord[];
   routes: Map<number, Address[]>;
   buyerTree: ReceiptTree<BuyerLeaf>;
+  sessionKey: Address;
 }
 
 export class ReceiptLedger {
@@ -151,7 +154,7 @@ export class ReceiptLedger {
       routes.set(r.index, await Promise.all(stages.map((s) => this.addressOf(s.peerId))));
     }
     const buyerTree = buildBuyerTree(requests.map((r) => ({ index: r.index, requestHash: r.requestHash, responseHash: r.responseHash, route: routes.get(r.index)! })));
-    return { jobId, from, count: from + requests.length, requests, routes, buyerTree };
+    return { jobId, from, count: from + requests.length, requests, routes, buyerTree, sessionKey: job.sessionKey };
   }
 
   /** What the session key must sign: requests [from, count) under outputRoot. */
@@ -172,6 +175,11 @@ export class ReceiptLedger {
       if (Number(b.count) !== p.count || (b.outputRoot as string).toLowerCase() !== p.buyerTree.root.toLowerCase()) {
         throw new JobsReceiptMismatchError(`signed (count ${String(b.count)}, root ${String(b.outputRoot)}) but the pending receipt is (count ${p.count}, root ${p.buyerTree.root})`);
       }
+      const signer = await recoverTypedDataAddress({
+        ...buyerReceiptTypedData(marketDomain(pc), { jobId: BigInt(jobId), count: p.count, outputRoot: p.buyerTree.root }),
+        signature: b.signature as Hex,
+      }).catch(() => zeroAddress);
+      if (!isAddressEqual(signer, p.sessionKey)) throw new JobsBadReceiptSignatureError(`receipt signed by ${signer}, not job ${jobId}'s session key ${p.sessionKey}`);
       const groups = new Map<string, ReceiptPart & { expected: StageRecord[] }>();
       for (const r of p.requests) {
         for (const s of r.stages) {

@@ -26,6 +26,7 @@ import { handleReceiptRequest } from "./parts.ts";
 import { gatewayQuotes, signQuoteFor } from "./quote.ts";
 import { verifyJobRequestSignature } from "./session.ts";
 import { JobWatcher } from "./watcher.ts";
+import { QuotedProvidersCache, restrictJobRouting } from "./routing.ts";
 import { serveJson } from "./wire.ts";
 
 const log = logger("shardmesh:jobs");
@@ -68,6 +69,7 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
   };
 
   const sessionKeys = new Map<string, `0x${string}`>();
+  const quoted = new QuotedProvidersCache(chain);
   const hooks: GatewayHooks = {
     quotes: (modelId, maxInferences) => gatewayQuotes(need().ctx, modelId, maxInferences),
     verifyJobRequest: async (jobId, requestHash, signature) => {
@@ -133,6 +135,7 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
       ledger = new ReceiptLedger(ctx, serial, join(config.dataDir, "jobs", "receipts.json"));
       await ledger.load().catch((err: Error) => log.error("cannot reload submitted receipts: %s: %s", err.name, err.message));
       const c = ctx;
+      const unrestrict = restrictJobRouting(provider, quoted);
       await serveJson(provider.node, QUOTE_PROTOCOL, (req) => signQuoteFor(c, req));
       await serveJson(provider.node, RECEIPT_PROTOCOL, (req) => handleReceiptRequest(c, req));
       const watcher = new JobWatcher(ctx, ledger, { withdraw: chain.pc !== undefined });
@@ -143,6 +146,7 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
         ledger,
         async stop() {
           watcher.stop();
+          unrestrict();
           await provider.node.unhandle(QUOTE_PROTOCOL).catch(() => {});
           await provider.node.unhandle(RECEIPT_PROTOCOL).catch(() => {});
         },
