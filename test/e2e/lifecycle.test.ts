@@ -223,6 +223,12 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     const [closeEv] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobClosed", logs: closed.logs });
     assert.equal(closeEv.args.refund, job.escrow);
     assert.equal(closeEv.args.refund, escrow - providerPay - royalty - (providerPay * BigInt(job.verifierFeeBps + job.treasuryFeeBps)) / 10_000n);
+    // A closed job takes no more requests.
+    const late = await input("too late");
+    await assert.rejects(
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: late } }, { signature: await signJobRequest(session, jobRequestHash(late)) }),
+      (err: GatewayApiError) => err.errorName === "JobsJobUnavailableError" && err.status === 409,
+    );
     const before = await env.read.token.read.balanceOf([buyer]);
     await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "withdraw", []);
     assert.equal((await env.read.token.read.balanceOf([buyer])) - before, job.escrow);

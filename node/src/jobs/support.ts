@@ -18,7 +18,7 @@ import type { Provider } from "../provider/provider.ts";
 import type { ProviderConfig } from "../provider/config.ts";
 import type { GatewayHooks } from "../gateway/server.ts";
 import { QUOTE_PROTOCOL, RECEIPT_PROTOCOL, DEFAULT_REGISTER_STAKE } from "./constants.ts";
-import { requireWallet } from "./context.ts";
+import { chainNow, requireWallet } from "./context.ts";
 import type { ChainContext, JobsContext } from "./context.ts";
 import { JobsJobUnavailableError, JobsNotAttachedError } from "./errors.ts";
 import { ReceiptLedger } from "./ledger.ts";
@@ -68,19 +68,16 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
     return { ctx, ledger };
   };
 
-  const sessionKeys = new Map<string, `0x${string}`>();
   const quoted = new QuotedProvidersCache(chain);
   const hooks: GatewayHooks = {
     quotes: (modelId, maxInferences) => gatewayQuotes(need().ctx, modelId, maxInferences),
     verifyJobRequest: async (jobId, requestHash, signature) => {
       const { ctx: c, ledger: l } = need();
-      let key = sessionKeys.get(jobId);
       const job = await l.job(jobId);
       if (job.status !== 1) throw new JobsJobUnavailableError(`job ${jobId} is not open`);
+      if (job.expiresAt <= (await chainNow(chain))) throw new JobsJobUnavailableError(`job ${jobId} expired at ${job.expiresAt}`);
       if (c.trace.requests(jobId).length >= job.maxInferences) throw new JobsJobUnavailableError(`job ${jobId} has used all ${job.maxInferences} inferences`);
-      key ??= job.sessionKey;
-      sessionKeys.set(jobId, key);
-      return verifyJobRequestSignature(key, requestHash, signature);
+      return verifyJobRequestSignature(job.sessionKey, requestHash, signature);
     },
     receiptToSign: (jobId) => need().ledger.toSign(jobId),
     submitReceipt: async (jobId, body) => {
