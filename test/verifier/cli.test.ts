@@ -8,15 +8,29 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { createPublicClient, http, parseEther } from "viem";
+import { createPublicClient, http, parseEther, parseEventLogs, sha256, toHex } from "viem";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { jobMarketAbi } from "../../node/src/generated/abis.ts";
 import type { PublicClient } from "viem";
 import { DEV_KEYS, freePort, startLocalChain } from "../../scripts/lib/chain.ts";
 import type { LocalChain } from "../../scripts/lib/chain.ts";
 import { deployAll, writeDeployment } from "../../scripts/lib/deploy.ts";
 import { localWallet } from "../../scripts/lib/demo.ts";
 import { seedProvider } from "../../scripts/lib/seed.ts";
+import { seedModel } from "../../scripts/lib/seed.ts";
 import { loadVerifierConfig } from "../../node/src/verifier/config.ts";
-import { splitCls } from "./fixture.ts";
+import { attachVerifier } from "../../node/src/verifier/attach.ts";
+import type { VerifierEvent } from "../../node/src/verifier/service.ts";
+import { loadManifest } from "../../node/src/inference/manifest.ts";
+import { shardMeshContracts } from "../../node/src/chain/contracts.ts";
+import type { Deployment } from "../../node/src/chain/deployments.ts";
+import { waitTx } from "../../node/src/chain/provider.ts";
+import { createMeshNode } from "../../node/src/mesh/node.ts";
+import { shardMeshDomain, signQuote } from "../../node/src/receipts/index.ts";
+import { until } from "../node/mesh/procs.ts";
+import { buildRealReceipt, hashOf, serveRequest, splitCls, startStageProvider, swapped } from "./fixture.ts";
+import type { StageProvider } from "./fixture.ts";
 
 const BIN = new URL("../../node/bin/shardmesh.js", import.meta.url).pathname;
 const KEY = DEV_KEYS[6];
@@ -80,13 +94,15 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
   let chain: LocalChain;
   let work: string;
   let deploymentFile: string;
+  let deployment: Deployment;
+  let publicClient: PublicClient;
   let manifest: string;
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), "shardmesh-vcli-"));
     chain = await startLocalChain({ port: await freePort() });
-    const publicClient = createPublicClient({ transport: http(chain.url), pollingInterval: 100 }) as PublicClient;
-    const deployment = await deployAll({ wallet: localWallet(chain.url, 0), publicClient });
+    publicClient = createPublicClient({ transport: http(chain.url), pollingInterval: 100 }) as PublicClient;
+    deployment = await deployAll({ wallet: localWallet(chain.url, 0), publicClient });
     deploymentFile = join(writeDeployment(deployment, join(work, "deployments")));
     await seedProvider(localWallet(chain.url, 6), publicClient, deployment, { stake: parseEther("500"), peerId: new Uint8Array([0, 1, 2]), metadataURI: "test://verifier" });
     manifest = await splitCls();
@@ -133,5 +149,123 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
     }
     assert.equal(await exited, 0);
     assert.ok(!stderr.includes("error"), stderr);
+  });
+
+  it("catches a wrong stage output end to end: the CLI verifier and a verifier attached to another node challenge (VerifierInsufficientBondError until funded, then retried), vote and slash", async () => {
+    const url = chain.url;
+    const c = (i: number) => shardMeshContracts(deployment, { public: publicClient, wallet: localWallet(url, i) });
+    const opts = (i: number) => ({ account: localWallet(url, i).account, chain: localWallet(url, i).chain });
+    const rpc = async (method: string, params: unknown[] = []) => {
+      await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    };
+    const lm = await loadManifest(manifest);
+    const modelId = await seedModel(localWallet(url, 0), publicClient, deployment, {
+      onnxSha256: sha256(toHex(lm.manifest.model.sha256)), manifestHash: lm.hash, metadataURI: "test://cls", priceFloors: [1n, 1n],
+    });
+    const providers: StageProvider[] = [];
+    const attachedNode = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+    let child: ReturnType<typeof spawn> | undefined;
+    let attached: Awaited<ReturnType<typeof attachVerifier>> | undefined;
+    try {
+      for (const i of [1, 2]) {
+        const p = await startStageProvider();
+        providers.push(p);
+        await seedProvider(localWallet(url, i), publicClient, deployment, { stake: parseEther("1000"), peerId: p.node.peerId.toMultihash().bytes, metadataURI: "test://provider" });
+        await attachedNode.dial(p.node.getMultiaddrs()[0]);
+      }
+      // Verifier 2: a verifier running on another node (key 7), attached as a provider process would.
+      await seedProvider(localWallet(url, 7), publicClient, deployment, { stake: parseEther("500"), peerId: attachedNode.peerId.toMultihash().bytes, metadataURI: "test://verifier" });
+      const attachedEvents: VerifierEvent[] = [];
+      attached = await attachVerifier({ node: attachedNode }, {
+        publicClient, wallet: localWallet(url, 7), deployment, models: [{ modelId: modelId.toString(), manifest }], pollMs: 200, onEvent: (e) => attachedEvents.push(e),
+      });
+      // Verifier 1: the CLI (key 6, staked in before()), reaching the providers through its bootstrap list.
+      child = spawn(
+        process.execPath,
+        [BIN, "verifier", "start", "--rpc", url, "--staking-key", KEY, "--deployment", deploymentFile, "--model", `${modelId}=${manifest}`,
+          "--data-dir", join(work, "v2"), "--key-file", join(work, "v2", "node.key"), "--no-dht", "--poll-ms", "200", "--json",
+          ...providers.flatMap((p) => ["--bootstrap", `${p.node.getMultiaddrs()[0]}`])],
+        { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } },
+      );
+      const cliEvents: Record<string, unknown>[] = [];
+      createInterface({ input: child.stdout! }).on("line", (line) => cliEvents.push(JSON.parse(line) as Record<string, unknown>));
+      await until("CLI verifier ready", async () => cliEvents.some((e) => e.event === "ready"), 60_000, 100);
+
+      // A job: p1 serves stage 0 honestly, p2 claims a wrong stage-1 output (consistent hand-offs).
+      const served = await serveRequest(manifest, 3);
+      const wrong = swapped(served.output);
+      const domain = shardMeshDomain(31337, deployment.contracts.JobMarket.address);
+      const expiry = (await publicClient.getBlock()).timestamp + 3600n;
+      const quotes = await Promise.all([1, 2].map((i, stage) => signQuote(privateKeyToAccount(DEV_KEYS[i]), domain, {
+        modelId, stage, provider: localWallet(url, i).account.address, price: 10n, maxCount: 100, expiry, nonce: BigInt(stage + 1),
+      })));
+      const session = privateKeyToAccount(generatePrivateKey());
+      const request = { modelId, maxInferences: 4, expiresAt: expiry, sessionKey: session.address };
+      const escrow = await c(5).market.read.escrowFor([request, quotes]);
+      await waitTx(publicClient, await c(5).token.write.faucet([escrow], opts(5)), "faucet");
+      await waitTx(publicClient, await c(5).token.write.approve([deployment.contracts.JobMarket.address, escrow], opts(5)), "approve");
+      const opened = await waitTx(publicClient, await c(5).market.write.openJob([request, quotes], opts(5)), "openJob");
+      const jobId = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs })[0].args.jobId;
+      const [p1, p2] = providers;
+      p1.trace.record({ jobId: jobId.toString(), index: 0, modelId: modelId.toString(), stage: 0, inputHash: hashOf(served.input), outputHash: hashOf(served.hop), peerId: "gw" }, { input: served.input, output: served.hop });
+      p2.trace.record({ jobId: jobId.toString(), index: 0, modelId: modelId.toString(), stage: 1, inputHash: hashOf(served.hop), outputHash: hashOf(wrong), peerId: "p1" }, { input: served.hop, output: wrong });
+      const r = await buildRealReceipt(domain, jobId, session, [[
+        { stage: 0, provider: localWallet(url, 1).account.address, signer: privateKeyToAccount(DEV_KEYS[1]), input: served.input, output: served.hop },
+        { stage: 1, provider: localWallet(url, 2).account.address, signer: privateKeyToAccount(DEV_KEYS[2]), input: served.hop, output: wrong },
+      ]]);
+      const p1c = c(1);
+      await waitTx(publicClient, await p1c.market.write.submitReceipt([jobId, r.count, r.outputRoot, r.sessionSignature, r.parts], opts(1)), "submitReceipt");
+      await rpc("evm_mine");
+      await waitTx(publicClient, await p1c.adjudicator.write.drawSamples([jobId, 0n], opts(1)), "drawSamples");
+      await waitTx(publicClient, await p1c.adjudicator.write.revealBuyerLeaf([jobId, 0n, 0n, r.buyerTree.leaf(0), r.buyerTree.proof(0), r.route, r.records], opts(1)), "revealBuyerLeaf");
+      for (const stage of [0, 1]) {
+        const tree = r.stageTrees.get(stage)!;
+        const partIndex = BigInt(r.records.findIndex((x) => x.stage === stage));
+        await waitTx(publicClient, await p1c.adjudicator.write.revealStageLeaf([jobId, 0n, 0n, partIndex, tree.leaf(0), tree.proof(0), r.route, r.records], opts(1)), "revealStageLeaf");
+      }
+      const drawn = (await p1c.adjudicator.read.receiptCheck([jobId, 0n])).verifier;
+      const verifiers = [localWallet(url, 6).account.address, localWallet(url, 7).account.address];
+      assert.ok(verifiers.includes(drawn), `drawn verifier ${drawn} is one of the two`);
+
+      // The drawn one finds the mismatch but holds no tokens beyond its stake: a named error, and
+      // the leaf is retried; once it has the bond it challenges. The other one is the committee.
+      const drawnKey = drawn === verifiers[0] ? 6 : 7;
+      const bondErrors = () => drawnKey === 6
+        ? cliEvents.filter((e) => e.event === "error" && e.name === "VerifierInsufficientBondError").length
+        : attachedEvents.filter((e) => e.event === "error" && e.name === "VerifierInsufficientBondError").length;
+      await until("bond error", async () => bondErrors() > 0, 60_000, 100);
+      assert.equal(await p1c.adjudicator.read.disputeCount(), 0n);
+      const [bond] = await c(0).adjudicator.read.params();
+      await waitTx(publicClient, await c(drawnKey).token.write.faucet([bond], opts(drawnKey)), "faucet");
+      await until("challenge", async () => (await p1c.adjudicator.read.disputeCount()) === 1n, 60_000, 200).catch((err: Error) => {
+        throw new Error(`${err.message}; CLI events ${JSON.stringify(cliEvents)}; attached events ${JSON.stringify(attachedEvents)}`);
+      });
+      const d = await p1c.adjudicator.read.dispute([0n]);
+      assert.equal(d.challenger, drawn);
+      assert.equal(d.accused, localWallet(url, 2).account.address);
+      const committee = await p1c.adjudicator.read.committee([0n]);
+      assert.deepEqual(committee, verifiers.filter((v) => v !== drawn));
+      await until("vote committed", async () => (await p1c.adjudicator.getEvents.VoteCommitted({ disputeId: 0n }, { fromBlock: 0n })).length === 1, 60_000, 200);
+      const w = await p1c.market.read.windows();
+      await rpc("evm_increaseTime", [Number(w.commit) + 1]);
+      await rpc("evm_mine");
+      await until("vote revealed", async () => (await p1c.adjudicator.read.dispute([0n])).votesFraud === 1, 60_000, 200);
+      await rpc("evm_increaseTime", [Number(w.voteReveal) + 1]);
+      await rpc("evm_mine");
+      await until("dispute upheld", async () => (await p1c.adjudicator.read.dispute([0n])).status === 2, 60_000, 200);
+      const faults = await p1c.market.getEvents.ProviderFaulted({ jobId }, { fromBlock: 0n });
+      assert.equal(faults.length, 1);
+      assert.equal(faults[0].args.provider, localWallet(url, 2).account.address);
+      // Both processes did their part, seen from their own event streams.
+      const cliIsChallenger = drawn === verifiers[0];
+      assert.ok(cliEvents.some((e) => e.event === (cliIsChallenger ? "challenged" : "vote-revealed")), JSON.stringify(cliEvents));
+      assert.ok(attachedEvents.some((e) => e.event === (cliIsChallenger ? "vote-revealed" : "challenged")));
+      assert.ok(cliEvents.some((e) => e.event === "checked" && (e.check as { outcome: string }).outcome === "mismatch"));
+    } finally {
+      child?.kill("SIGTERM");
+      await attached?.stop();
+      await attachedNode.stop();
+      for (const p of providers) await p.stop();
+    }
   });
 });

@@ -53,3 +53,7 @@ export class VerifierConfigError extends VerifierError {
 export class VerifierUnboundProviderError extends VerifierError {
   override name = "VerifierUnboundProviderError";
 }
+/** The verifier's token balance cannot cover the challenge bond (the contract would revert). */
+export class VerifierInsufficientBondError extends VerifierError {
+  override name = "VerifierInsufficientBondError";
+}

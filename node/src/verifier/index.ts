@@ -7,3 +7,4 @@ export * from "./check.ts";
 export * from "./service.ts";
 export * from "./config.ts";
 export * from "./start.ts";
+export * from "./attach.ts";

@@ -14,7 +14,7 @@ import { logger } from "@libp2p/logger";
 import { peerIdFromMultihash } from "@libp2p/peer-id";
 import * as Digest from "multiformats/hashes/digest";
 import { encodeAbiParameters, fromHex, isAddressEqual, keccak256, parseEventLogs, toHex } from "viem";
-import type { Address, Hex, PublicClient } from "viem";
+import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
 import type { MeshNode } from "../mesh/node.ts";
 import { shardMeshContracts } from "../chain/contracts.ts";
 import type { ShardMeshContracts, ShardWallet } from "../chain/contracts.ts";
@@ -22,7 +22,7 @@ import type { Deployment } from "../chain/deployments.ts";
 import { waitTx } from "../chain/provider.ts";
 import { adjudicatorAbi } from "../generated/abis.ts";
 import { DEFAULT_SPOT_CHECK_PPM, VERIFIER_LOG_RANGE, VERIFIER_POLL_MS } from "./constants.ts";
-import { VerifierUnboundProviderError } from "./errors.ts";
+import { VerifierInsufficientBondError, VerifierUnboundProviderError } from "./errors.ts";
 import { checkRevealedStage } from "./check.ts";
 import type { CheckOptions, RevealedStage, StageCheck } from "./check.ts";
 import type { ModelCatalog } from "./models.ts";
@@ -49,6 +49,11 @@ export interface VerifierInit {
   /** Peer id of a provider address (default: its binding on chain, ProviderStaking.peerIdOf). */
   resolvePeer?: (provider: Address) => Promise<string>;
   check?: CheckOptions;
+  /**
+   * Runs each transaction (send + wait) in the caller's queue: a provider process shares its
+   * staking wallet with the job watcher (ReceiptLedger.serial), so nonces never collide.
+   */
+  serial?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Withdraw credits (fees, slash rewards, bonds) at the end of every pass. */
   autoWithdraw?: boolean;
   onEvent?: (e: VerifierEvent) => void;
@@ -71,7 +76,14 @@ interface LeafTask {
   provider: Address;
   inputHash: Hex;
   outputHash: Hex;
+  /** Passes that failed (chain or local errors); retried up to LEAF_RETRIES times. */
+  failures?: number;
+  /** The check's result, kept so a retried challenge does not re-fetch and re-run. */
+  check?: StageCheck;
 }
+
+/** Passes a leaf whose handling failed (RPC error, bond missing) is retried on. */
+const LEAF_RETRIES = 5;
 
 interface VoteState {
   disputeId: string;
@@ -136,10 +148,16 @@ export class VerifierService {
 
   private async pass(): Promise<void> {
     await this.readEvents();
+    const retry: LeafTask[] = [];
     while (this.leaves.length > 0) {
       const task = this.leaves.shift()!;
-      await this.handleLeaf(task).catch((err: Error) => this.fail(`leaf job ${task.jobId} receipt ${task.receiptId} sample ${task.sampleNo} stage ${task.stage}`, err));
+      await this.handleLeaf(task).catch((err: Error) => {
+        this.fail(`leaf job ${task.jobId} receipt ${task.receiptId} sample ${task.sampleNo} stage ${task.stage}`, err);
+        task.failures = (task.failures ?? 0) + 1;
+        if (task.failures < LEAF_RETRIES && !this.ctrl.signal.aborted) retry.push(task);
+      });
     }
+    this.leaves.push(...retry);
     const now = await this.chainNow();
     for (const v of this.votes.values()) {
       await this.handleVote(v, now).catch((err: Error) => this.fail(`vote on dispute ${v.disputeId}`, err));
@@ -154,8 +172,7 @@ export class VerifierService {
   async withdraw(): Promise<bigint> {
     const amount = await this.c.market.read.credits([this.address]);
     if (amount === 0n) return 0n;
-    const hash = await this.c.market.write.withdraw({ account: this.init.wallet.account, chain: this.init.wallet.chain });
-    await waitTx(this.init.publicClient, hash, "withdraw");
+    const hash = await this.tx("withdraw", () => this.c.market.write.withdraw({ account: this.init.wallet.account, chain: this.init.wallet.chain }));
     this.emit({ event: "withdrawn", amount: amount.toString(), txHash: hash });
     return amount;
   }
@@ -199,9 +216,11 @@ export class VerifierService {
     const reason = isAddressEqual(verifier, this.address) ? "assigned" : this.spotPicked(t) ? "spot" : undefined;
     if (!reason) return;
     if (await this.c.market.read.isJobProvider([t.jobId, this.address])) return; // never verify a job we serve
-    const check = await this.checkLeaf(t);
-    this.record(t, check, reason);
-    if (!check.fraud) return;
+    if (!t.check) {
+      t.check = await this.checkLeaf(t);
+      this.record(t, t.check, reason);
+    }
+    if (!t.check.fraud) return;
     if (await this.c.market.read.isFaulted([t.jobId, t.provider])) return; // already slashed (hand-off check)
     const receipt = await this.c.market.read.receipt([t.jobId, t.receiptId]);
     const w = await this.c.market.read.windows();
@@ -262,13 +281,15 @@ export class VerifierService {
 
   private async challenge(t: LeafTask): Promise<void> {
     const [bond] = await this.c.adjudicator.read.params();
+    const balance = await this.c.token.read.balanceOf([this.address]);
+    if (balance < bond) throw new VerifierInsufficientBondError(`token balance ${balance} of ${this.address} cannot cover the challenge bond ${bond}`);
     const allowance = await this.c.token.read.allowance([this.address, this.c.market.address]);
     const opts = { account: this.init.wallet.account, chain: this.init.wallet.chain };
     if (allowance < bond) {
-      await waitTx(this.init.publicClient, await this.c.token.write.approve([this.c.market.address, bond], opts), "approve bond");
+      await this.tx("approve bond", () => this.c.token.write.approve([this.c.market.address, bond], opts));
     }
-    const hash = await this.c.adjudicator.write.challenge([t.jobId, t.receiptId, BigInt(t.sampleNo), BigInt(t.stage)], opts);
-    const receipt = await waitTx(this.init.publicClient, hash, `challenge(job ${t.jobId}, receipt ${t.receiptId}, sample ${t.sampleNo}, stage ${t.stage})`);
+    let receipt!: TransactionReceipt;
+    const hash = await this.tx(`challenge(job ${t.jobId}, receipt ${t.receiptId}, sample ${t.sampleNo}, stage ${t.stage})`, () => this.c.adjudicator.write.challenge([t.jobId, t.receiptId, BigInt(t.sampleNo), BigInt(t.stage)], opts), (r) => (receipt = r));
     const [opened] = parseEventLogs({ abi: adjudicatorAbi, eventName: "DisputeOpened", logs: receipt.logs });
     const disputeId = opened ? opened.args.disputeId : (await this.c.adjudicator.read.disputeCount()) - 1n;
     this.watched.add(disputeId.toString());
@@ -306,16 +327,14 @@ export class VerifierService {
         this.save(); // the salt is on disk before the commitment is on chain
       }
       const commitment = await this.c.adjudicator.read.voteCommitment([id, this.address, v.fraud, v.salt!]);
-      const hash = await this.c.adjudicator.write.commitVote([id, commitment], opts);
-      await waitTx(this.init.publicClient, hash, `commitVote(${id})`);
+      const hash = await this.tx(`commitVote(${id})`, () => this.c.adjudicator.write.commitVote([id, commitment], opts));
       v.committed = true;
       this.save();
       this.emit({ event: "vote-committed", disputeId: v.disputeId, fraud: v.fraud, txHash: hash });
       return; // reveal only once the commit phase is over
     }
     if (now <= commitEnds || now > revealEnds) return;
-    const hash = await this.c.adjudicator.write.revealVote([id, v.fraud!, v.salt!], opts);
-    await waitTx(this.init.publicClient, hash, `revealVote(${id})`);
+    const hash = await this.tx(`revealVote(${id})`, () => this.c.adjudicator.write.revealVote([id, v.fraud!, v.salt!], opts));
     v.revealed = true;
     this.save();
     this.emit({ event: "vote-revealed", disputeId: v.disputeId, fraud: v.fraud!, txHash: hash });
@@ -331,14 +350,24 @@ export class VerifierService {
     const w = await this.c.market.read.windows();
     const deadline = d.openedAt + (d.kind === DISPUTE_KIND_COMMITTEE ? w.commit + w.voteReveal : w.answer);
     if (now <= deadline) return;
-    const hash = await this.c.adjudicator.write.resolveDispute([id], { account: this.init.wallet.account, chain: this.init.wallet.chain });
-    await waitTx(this.init.publicClient, hash, `resolveDispute(${id})`);
+    const hash = await this.tx(`resolveDispute(${id})`, () => this.c.adjudicator.write.resolveDispute([id], { account: this.init.wallet.account, chain: this.init.wallet.chain }));
     this.watched.delete(id.toString());
     this.save();
     this.emit({ event: "resolved", disputeId: id.toString(), txHash: hash });
   }
 
   // ─── Helpers ─────────────────────────────────────────────────────────────────────────
+
+  /** Sends one transaction (through the shared queue when given) and waits for it to succeed. */
+  private async tx(what: string, send: () => Promise<Hex>, onReceipt?: (r: TransactionReceipt) => void): Promise<Hex> {
+    const run = async (): Promise<Hex> => {
+      const hash = await send();
+      const receipt = await waitTx(this.init.publicClient, hash, what);
+      onReceipt?.(receipt);
+      return hash;
+    };
+    return this.init.serial ? this.init.serial(run) : run();
+  }
 
   private async chainNow(): Promise<bigint> {
     return (await this.init.publicClient.getBlock({ blockTag: "latest" })).timestamp;
