@@ -24,7 +24,7 @@ import { ctcDecode, recPreprocess } from "../../node/src/ocr/rec.ts";
 import { createMeshNode } from "../../node/src/mesh/node.ts";
 import { jobRequestHash, signJobRequest } from "../../node/src/jobs/session.ts";
 import { callJson } from "../../node/src/jobs/wire.ts";
-import { QUOTE_PROTOCOL, RECEIPT_PROTOCOL } from "../../node/src/jobs/constants.ts";
+import { MAX_PART_INDICES, QUOTE_PROTOCOL, RECEIPT_PROTOCOL } from "../../node/src/jobs/constants.ts";
 import { JobsRemoteError } from "../../node/src/jobs/errors.ts";
 import { localWallet } from "../../scripts/lib/demo.ts";
 import { until } from "../node/mesh/procs.ts";
@@ -260,6 +260,10 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
       gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: forged }),
       (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError" && err.status === 401,
     );
+    await assert.rejects(
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: "0x1234" }),
+      (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError",
+    );
     assert.equal((await gateway.job(jobId)).served, 0);
     await assert.rejects(gateway.receipt(jobId), (err: GatewayApiError) => err.errorName === "JobsNothingToReceiptError" && err.status === 409);
 
@@ -303,7 +307,10 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
         callJson(node, p2.peerId, QUOTE_PROTOCOL, { modelId: env.modelId.toString(), stage: 0, maxCount: 4 }),
         (err: JobsRemoteError) => err.remoteName === "JobsNotServedError",
       );
-      // Malformed requests get a named protocol error.
+      // Oversized requests are refused before sending; malformed ones get a named protocol error.
+      const tooMany = Array.from({ length: MAX_PART_INDICES + 1 }, (_, i) => i);
+      await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, indices: Array.from({ length: 150_000 }, (_, i) => 1_000_000 + i) }), (err: Error) => err.name === "JobsProtocolError");
+      await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, indices: tooMany }), (err: JobsRemoteError) => err.remoteName === "JobsProtocolError");
       await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, { op: "part", jobId: "1", stage: 1, indices: [3, 1], outputRoot: ask.outputRoot }), (err: JobsRemoteError) => err.remoteName === "JobsProtocolError");
     } finally {
       await node.stop();
