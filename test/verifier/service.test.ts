@@ -11,6 +11,9 @@
 // - A provider that no longer holds a revealed tensor is challenged and slashed the same way.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { isAddressEqual, toHex } from "viem";
 import type { Address, PublicClient } from "viem";
 import type { ShardWallet } from "../../node/src/chain/contracts.ts";
@@ -38,6 +41,27 @@ const providers: StageProvider[] = [];
 const verifierNodes: MeshNode[] = [];
 const services: VerifierService[] = [];
 const events = new Map<Address, VerifierEvent[]>();
+let stateDir: string;
+
+function newService(i: number, who: number): VerifierService {
+  return new VerifierService({
+    node: verifierNodes[i],
+    publicClient: publicClient as unknown as PublicClient,
+    wallet: wallets[who] as unknown as ShardWallet,
+    deployment: f.deployment,
+    models: catalog,
+    stateFile: join(stateDir, `verifier-${who}.json`),
+    check: { attempts: 2, retryMs: 50 },
+    onEvent: (e) => events.get(addr(who))!.push(e),
+  });
+}
+
+/** Stops a verifier and starts a new one from its state file (vote salts, progress). */
+async function restart(a: Address): Promise<void> {
+  const i = services.findIndex((s) => isAddressEqual(s.address, a));
+  await services[i].stop();
+  services[i] = newService(i, VERIFIERS[i]);
+}
 
 const tickAll = async () => {
   for (const s of services) await s.tick();
@@ -83,7 +107,7 @@ async function credited(account: Address, jobId: bigint, kind: number): Promise<
 }
 
 /** Drives a challenged leaf through the committee: commit, reveal, resolve. */
-async function runDispute(jobId: bigint, assigned: Address) {
+async function runDispute(jobId: bigint, assigned: Address, o: { restartCommittee?: boolean } = {}) {
   const before = await f.adjudicator.read.disputeCount();
   await tickAll(); // the assigned verifier checks and challenges
   assert.equal(await f.adjudicator.read.disputeCount(), before + 1n, "one dispute opened");
@@ -101,6 +125,8 @@ async function runDispute(jobId: bigint, assigned: Address) {
   const committed = await f.adjudicator.getEvents.VoteCommitted({ disputeId }, { fromBlock: 0n });
   assert.equal(committed.length, members.length);
   const w = await f.market.read.windows();
+  // A restarted member still reveals: its salt was on disk before its commitment was on chain.
+  if (o.restartCommittee) for (const m of members) await restart(m);
   await networkHelpers.time.increase(Number(w.commit) + 1);
   await tickAll(); // reveal once the commit phase is over
   assert.equal((await f.adjudicator.read.dispute([disputeId])).votesFraud, members.length);
@@ -121,6 +147,7 @@ async function runDispute(jobId: bigint, assigned: Address) {
 
 describe("verifier service against a local chain (real contracts, libp2p, onnxruntime)", { timeout: 180_000 }, () => {
   before(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), "shardmesh-verifier-state-"));
     f = await fixtureWith({ stages: 2 })();
     manifest = await splitCls();
     served = await serveRequest(manifest, 42);
@@ -134,17 +161,8 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
       const node = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
       verifierNodes.push(node);
       for (const p of providers) await node.dial(p.node.getMultiaddrs()[0]);
-      const log: VerifierEvent[] = [];
-      events.set(addr(who), log);
-      services.push(new VerifierService({
-        node,
-        publicClient: publicClient as unknown as PublicClient,
-        wallet: wallets[who] as unknown as ShardWallet,
-        deployment: f.deployment,
-        models: catalog,
-        check: { attempts: 2, retryMs: 50 },
-        onEvent: (e) => log.push(e),
-      }));
+      events.set(addr(who), []);
+      services.push(newService(services.length, who));
     }
   });
 
@@ -153,6 +171,7 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
     await catalog?.close();
     for (const n of verifierNodes) await n.stop();
     for (const p of providers) await p.stop();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it("passes an honest provider's revealed leaves on re-execution; the drawn verifier earns its fee", async () => {
@@ -206,9 +225,10 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
     assert.equal(await f.market.read.credits([members[0]]), 0n);
   });
 
-  it("treats a provider that cannot deliver a revealed tensor as a cheat (TensorNotFoundError → challenged and slashed)", async () => {
+  it("treats a provider that cannot deliver a revealed tensor as a cheat (TensorNotFoundError → challenged and slashed; committee restarted mid-vote)", async () => {
     const { job, assigned } = await runJob("tensors-gone");
-    await runDispute(job.jobId, assigned);
+    const { members } = await runDispute(job.jobId, assigned, { restartCommittee: true });
+    for (const m of members) assert.ok(events.get(m)!.some((e) => e.event === "vote-revealed" && e.disputeId === "1"), "revealed by the restarted member");
     const mine = serviceOf(assigned).checks.filter((c) => c.task.jobId === job.jobId.toString());
     const stage1 = mine.find((c) => c.task.stage === 1)!;
     assert.equal(stage1.check.outcome, "unavailable");

@@ -8,7 +8,7 @@
 // Verifier fees (receipt verifier), slash rewards, returned bonds and committee fees are credited
 // by the contracts; `withdraw` pulls them.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { logger } from "@libp2p/logger";
 import { peerIdFromMultihash } from "@libp2p/peer-id";
@@ -158,6 +158,7 @@ export class VerifierService {
       });
     }
     this.leaves.push(...retry);
+    this.save();
     const now = await this.chainNow();
     for (const v of this.votes.values()) {
       await this.handleVote(v, now).catch((err: Error) => this.fail(`vote on dispute ${v.disputeId}`, err));
@@ -396,17 +397,24 @@ export class VerifierService {
   private load(): void {
     const file = this.init.stateFile;
     if (!file || !existsSync(file)) return;
-    const raw = JSON.parse(readFileSync(file, "utf8")) as { nextBlock?: string; votes?: VoteState[]; watched?: string[] };
+    type SavedLeaf = Omit<LeafTask, "jobId" | "receiptId" | "check"> & { jobId: string; receiptId: string };
+    const raw = JSON.parse(readFileSync(file, "utf8")) as { nextBlock?: string; votes?: VoteState[]; watched?: string[]; leaves?: SavedLeaf[] };
     for (const v of raw.votes ?? []) this.votes.set(v.disputeId, v);
     for (const id of raw.watched ?? []) this.watched.add(id);
-    // Leaves seen before a restart are not re-read: their checks were made (or their windows passed).
-    if (raw.nextBlock && this.init.fromBlock === undefined) this.nextBlock = BigInt(raw.nextBlock);
+    // Events are read on from where the last run stopped; leaves read but not yet handled come back.
+    if (raw.nextBlock && this.init.fromBlock === undefined) {
+      this.nextBlock = BigInt(raw.nextBlock);
+      for (const l of raw.leaves ?? []) this.leaves.push({ ...l, jobId: BigInt(l.jobId), receiptId: BigInt(l.receiptId) });
+    }
   }
 
   private save(): void {
     const file = this.init.stateFile;
     if (!file) return;
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ nextBlock: this.nextBlock.toString(), votes: [...this.votes.values()], watched: [...this.watched] }, null, 1));
+    const leaves = this.leaves.map((l) => ({ ...l, jobId: l.jobId.toString(), receiptId: l.receiptId.toString(), check: undefined }));
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ nextBlock: this.nextBlock.toString(), votes: [...this.votes.values()], watched: [...this.watched], leaves }, null, 1));
+    renameSync(tmp, file); // never a half-written state file (it holds the vote salts)
   }
 }
