@@ -217,16 +217,18 @@ export class VerifierService {
     const reason = isAddressEqual(verifier, this.address) ? "assigned" : this.spotPicked(t) ? "spot" : undefined;
     if (!reason) return;
     if (await this.c.market.read.isJobProvider([t.jobId, this.address])) return; // never verify a job we serve
+    const receipt = await this.c.market.read.receipt([t.jobId, t.receiptId]);
+    const w = await this.c.market.read.windows();
+    const closes = BigInt(receipt.submittedAt) + w.reveal + w.challenge;
+    const open = async () => (await this.chainNow()) < closes;
+    if (!(await open())) return; // history (a first start, or a long outage): nothing can be challenged
     if (!t.check) {
       t.check = await this.checkLeaf(t);
       this.record(t, t.check, reason);
     }
     if (!t.check.fraud) return;
     if (await this.c.market.read.isFaulted([t.jobId, t.provider])) return; // already slashed (hand-off check)
-    const receipt = await this.c.market.read.receipt([t.jobId, t.receiptId]);
-    const w = await this.c.market.read.windows();
-    const closes = BigInt(receipt.submittedAt) + w.reveal + w.challenge;
-    if ((await this.chainNow()) >= closes) {
+    if (!(await open())) {
       log("leaf of job %s receipt %s is wrong but the challenge window closed", t.jobId, t.receiptId);
       return;
     }
@@ -305,7 +307,11 @@ export class VerifierService {
     if (v.revealed || v.abstained) return;
     const id = BigInt(v.disputeId);
     const d = await this.c.adjudicator.read.dispute([id]);
-    if (d.status !== DISPUTE_OPEN || d.kind !== DISPUTE_KIND_COMMITTEE) return;
+    if (d.status !== DISPUTE_OPEN || d.kind !== DISPUTE_KIND_COMMITTEE) {
+      this.votes.delete(v.disputeId); // resolved: nothing left to do
+      this.save();
+      return;
+    }
     const w = await this.c.market.read.windows();
     const commitEnds = d.openedAt + w.commit;
     const revealEnds = commitEnds + w.voteReveal;
@@ -345,6 +351,7 @@ export class VerifierService {
     const d = await this.c.adjudicator.read.dispute([id]);
     if (d.status !== DISPUTE_OPEN) {
       this.watched.delete(id.toString());
+      this.votes.delete(id.toString());
       this.save();
       return;
     }
@@ -353,6 +360,7 @@ export class VerifierService {
     if (now <= deadline) return;
     const hash = await this.tx(`resolveDispute(${id})`, () => this.c.adjudicator.write.resolveDispute([id], { account: this.init.wallet.account, chain: this.init.wallet.chain }));
     this.watched.delete(id.toString());
+    this.votes.delete(id.toString());
     this.save();
     this.emit({ event: "resolved", disputeId: id.toString(), txHash: hash });
   }
