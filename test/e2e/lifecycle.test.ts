@@ -146,7 +146,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
     // The session key signs what the gateway will submit; the gateway gathers every part and submits.
     const submit = async (from: number, count: number, receiptId: bigint) => {
-      const todo = (await gateway.receipt(jobId)) as { from: number; count: number; outputRoot: Hex };
+      const todo = (await gateway.receipt(jobId)) as { from: number; count: number; outputRoot: Hex; requests: number[] };
       assert.equal(todo.from, from);
       assert.equal(todo.count, count);
       const sig = await signBuyerReceipt(session, shardMeshDomain(31337, c.JobMarket.address), { jobId: BigInt(jobId), count: todo.count, outputRoot: todo.outputRoot });
@@ -157,6 +157,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
       assert.equal(onChain.from, from);
       assert.equal(onChain.to, count);
       assert.equal(onChain.submitter, providers[0].address);
+      return todo;
     };
 
     // Two blocks later the gateway draws the samples and reveals them (stage leaves from each
@@ -188,8 +189,13 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
     // A second receipt (cumulative counts per provider); the gateway's process restarts right after
     // submitting it, reloads it from its data folder, then reveals and settles it.
-    await serve(MORE_TEXTS, TEXTS.length);
-    await submit(TEXTS.length, TEXTS.length + MORE_TEXTS.length, 1n);
+    // A request that fails after the gateway gave it an index (a tensor the model rejects) leaves
+    // no hole: the next receipt numbers its requests densely.
+    const bad = { x: tensorFromFloat32([1, 1, 48, 320], new Float32Array(48 * 320)) };
+    await assert.rejects(gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: bad } }, { signature: await signJobRequest(session, jobRequestHash(bad)) }), (err: Error) => err instanceof GatewayApiError);
+    await serve(MORE_TEXTS, TEXTS.length + 1);
+    const todo2 = await submit(TEXTS.length, TEXTS.length + MORE_TEXTS.length, 1n);
+    assert.deepEqual(todo2.requests, [TEXTS.length + 1, TEXTS.length + 2]);
     const p1 = await restartChainProvider(env, gatewayProc);
     assert.equal(p1.gateway, gatewayAddr);
     const second = await revealAndSettle(1n, MORE_TEXTS.length);

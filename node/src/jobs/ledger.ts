@@ -39,7 +39,10 @@ export interface ReceiptPart {
   stage: number;
   peerId: string;
   provider: Address;
+  /** Trace indices of the requests (as the provider recorded them). */
   indices: number[];
+  /** Their indices in the receipt (leaf indices). */
+  leafIndices: number[];
 }
 
 /** A receipt this gateway submitted, as the watcher drives it. */
@@ -49,7 +52,10 @@ export interface SubmittedReceipt {
   from: number;
   count: number;
   outputRoot: Hex;
+  /** Trace index of receipt request from + k at position k. */
+  traceIndices: number[];
   buyerTree: ReceiptTree<BuyerLeaf>;
+  /** Route per receipt index. */
   routes: Map<number, Address[]>;
   parts: ReceiptPart[];
   records: PartRecord[];
@@ -90,7 +96,7 @@ export class ReceiptLedger {
   save(): void {
     if (!this.stateFile) return;
     const rows = this.receipts.map((r) => ({
-      jobId: r.jobId, receiptId: r.receiptId, from: r.from, count: r.count, outputRoot: r.outputRoot, parts: r.parts, records: r.records,
+      jobId: r.jobId, receiptId: r.receiptId, from: r.from, count: r.count, outputRoot: r.outputRoot, traceIndices: r.traceIndices, parts: r.parts, records: r.records,
       submittedBlock: r.submittedBlock, txHash: r.txHash, state: r.state, samples: r.samples,
     }));
     mkdirSync(dirname(this.stateFile), { recursive: true });
@@ -104,16 +110,12 @@ export class ReceiptLedger {
     const rows = JSON.parse(readFileSync(this.stateFile, "utf8")) as (Omit<SubmittedReceipt, "receiptId" | "submittedBlock" | "buyerTree" | "routes"> & { receiptId: string; submittedBlock: string })[];
     for (const row of rows) {
       const byIndex = new Map(this.ctx.trace.requests(row.jobId).map((q) => [q.index, q]));
-      const routes = new Map<number, Address[]>();
-      const buyer = [];
-      for (let i = row.from; i < row.count; i++) {
+      const requests = row.traceIndices.map((i) => {
         const q = byIndex.get(i);
         if (!q) throw new JobsNothingToReceiptError(`request ${i} of job ${row.jobId} is missing from the trace store`);
-        const route = await Promise.all([...q.stages].sort((a, b) => a.stage - b.stage).map((s) => this.addressOf(s.peerId)));
-        routes.set(i, route);
-        buyer.push({ index: i, requestHash: q.requestHash, responseHash: q.responseHash, route });
-      }
-      const buyerTree = buildBuyerTree(buyer);
+        return q;
+      });
+      const { routes, buyerTree } = await this.buyerTree(row.from, requests);
       if (buyerTree.root !== row.outputRoot) throw new JobsReceiptMismatchError(`rebuilt root ${buyerTree.root} of job ${row.jobId} differs from the submitted ${row.outputRoot}`);
       this.receipts.push({ ...row, receiptId: BigInt(row.receiptId), submittedBlock: BigInt(row.submittedBlock), buyerTree, routes });
     }
@@ -140,27 +142,45 @@ export class ReceiptLedger {
     }
   }
 
-  /** Answered requests after the job's receipted count, contiguous from it. */
+  /** The buyer tree of requests numbered from + k in the receipt, with each one's route. */
+  private async buyerTree(from: number, requests: readonly GatewayRequestRecord[]) {
+    const routes = new Map<number, Address[]>();
+    const leaves = [];
+    for (const [k, r] of requests.entries()) {
+      const stages = [...r.stages].sort((a, b) => a.stage - b.stage);
+      const route = await Promise.all(stages.map((s) => this.addressOf(s.peerId)));
+      routes.set(from + k, route);
+      leaves.push({ index: from + k, requestHash: r.requestHash, responseHash: r.responseHash, route });
+    }
+    return { routes, buyerTree: buildBuyerTree(leaves) };
+  }
+
+  /**
+   * Answered requests not yet in a receipt, numbered densely from the job's receipted count: a
+   * request that failed after getting a trace index leaves no hole in the receipt, and one still
+   * in flight goes into a later receipt.
+   */
   private async pending(jobId: string): Promise<PendingRange> {
     const job = await this.job(jobId);
     const from = job.count;
-    const byIndex = new Map(this.ctx.trace.requests(jobId).map((r) => [r.index, r]));
-    const requests: GatewayRequestRecord[] = [];
-    for (let i = from; byIndex.has(i) && i < job.maxInferences; i++) requests.push(byIndex.get(i)!);
-    if (requests.length === 0) throw new JobsNothingToReceiptError(`job ${jobId} has no answered request after index ${from - 1}`);
-    const routes = new Map<number, Address[]>();
-    for (const r of requests) {
-      const stages = [...r.stages].sort((a, b) => a.stage - b.stage);
-      routes.set(r.index, await Promise.all(stages.map((s) => this.addressOf(s.peerId))));
-    }
-    const buyerTree = buildBuyerTree(requests.map((r) => ({ index: r.index, requestHash: r.requestHash, responseHash: r.responseHash, route: routes.get(r.index)! })));
+    const known = new Set(this.receipts.filter((r) => r.jobId === jobId).flatMap((r) => r.traceIndices));
+    // Receipts this node has no record of (state lost) covered the earliest requests.
+    const unknown = Math.max(0, from - known.size);
+    const requests = this.ctx.trace
+      .requests(jobId)
+      .filter((r) => !known.has(r.index))
+      .sort((a, b) => a.index - b.index)
+      .slice(unknown, unknown + job.maxInferences - from);
+    if (requests.length === 0) throw new JobsNothingToReceiptError(`job ${jobId} has no answered request beyond its ${from} receipted ones`);
+    const { routes, buyerTree } = await this.buyerTree(from, requests);
     return { jobId, from, count: from + requests.length, requests, routes, buyerTree, sessionKey: job.sessionKey };
   }
 
   /** What the session key must sign: requests [from, count) under outputRoot. */
-  async toSign(jobId: string): Promise<{ jobId: string; from: number; count: number; outputRoot: Hex }> {
+  async toSign(jobId: string): Promise<{ jobId: string; from: number; count: number; outputRoot: Hex; requests: number[] }> {
     const p = await this.pending(jobId);
-    return { jobId, from: p.from, count: p.count, outputRoot: p.buyerTree.root };
+    // `requests`: the gateway's request indices (as /v1/infer answered them) of receipt requests from..count-1.
+    return { jobId, from: p.from, count: p.count, outputRoot: p.buyerTree.root, requests: p.requests.map((r) => r.index) };
   }
 
   /** Collects every stage provider's signed part and submits the receipt on chain. */
@@ -181,20 +201,21 @@ export class ReceiptLedger {
       }).catch(() => zeroAddress);
       if (!isAddressEqual(signer, p.sessionKey)) throw new JobsBadReceiptSignatureError(`receipt signed by ${signer}, not job ${jobId}'s session key ${p.sessionKey}`);
       const groups = new Map<string, ReceiptPart & { expected: StageRecord[] }>();
-      for (const r of p.requests) {
+      for (const [k, r] of p.requests.entries()) {
         for (const s of r.stages) {
           const key = `${s.stage}/${s.peerId}`;
           let g = groups.get(key);
-          if (!g) groups.set(key, (g = { stage: s.stage, peerId: s.peerId, provider: await this.addressOf(s.peerId), indices: [], expected: [] }));
+          if (!g) groups.set(key, (g = { stage: s.stage, peerId: s.peerId, provider: await this.addressOf(s.peerId), indices: [], leafIndices: [], expected: [] }));
           g.indices.push(r.index);
-          g.expected.push({ index: r.index, inputHash: s.inputHash as Hex, outputHash: s.outputHash as Hex });
+          g.leafIndices.push(p.from + k);
+          g.expected.push({ index: p.from + k, inputHash: s.inputHash as Hex, outputHash: s.outputHash as Hex });
         }
       }
       const parts = [...groups.values()];
       if (!parts.some((g) => g.provider === address)) throw new JobsSubmitterNotPartError(`${address} served no stage of requests ${p.from}..${p.count - 1} of job ${jobId}`);
       const signed: StagePart[] = await Promise.all(
         parts.map(async (g) => {
-          const part = await requestPart(this.ctx, g.peerId, { jobId, stage: g.stage, indices: g.indices, outputRoot: p.buyerTree.root }, options);
+          const part = await requestPart(this.ctx, g.peerId, { jobId, stage: g.stage, indices: g.indices, leafIndices: g.leafIndices, outputRoot: p.buyerTree.root }, options);
           const root = buildStageTree(g.expected).root;
           if (part.stage !== g.stage || getAddress(part.provider) !== g.provider || part.root !== root) {
             throw new JobsPartMismatchError(`part of ${g.peerId} at stage ${g.stage} (${part.provider}, root ${part.root}) differs from the gateway's records (${g.provider}, root ${root})`);
@@ -220,7 +241,8 @@ export class ReceiptLedger {
         outputRoot: p.buyerTree.root,
         buyerTree: p.buyerTree,
         routes: p.routes,
-        parts: parts.map(({ stage, peerId, provider, indices }) => ({ stage, peerId, provider, indices })),
+        traceIndices: p.requests.map((r) => r.index),
+        parts: parts.map(({ stage, peerId, provider, indices, leafIndices }) => ({ stage, peerId, provider, indices, leafIndices })),
         records,
         submittedBlock: receipt.blockNumber,
         txHash: receipt.transactionHash,

@@ -2,6 +2,9 @@
 // receipt — (jobId, stage, cumulative count, root, outputRoot) — over a stage tree built from ITS
 // trace store for the request indices the gateway names, and reveals sampled leaves with proofs.
 // It refuses (JobsPartNotServedError) to sign for any request it did not serve at that stage.
+// `indices` are the gateway's trace indices (how the provider recorded the requests);
+// `leafIndices`, when present, are the receipt's request indices for the same requests (the
+// gateway numbers a receipt's requests densely, skipping indices of requests that failed).
 import { logger } from "@libp2p/logger";
 import type { Address, Hex } from "viem";
 import { buildStageTree } from "../receipts/leaves.ts";
@@ -21,8 +24,10 @@ export interface PartRequest {
   op: "part";
   jobId: string;
   stage: number;
-  /** Request indices of this receipt the provider served at `stage`, ascending. */
+  /** Trace indices of this receipt's requests the provider served at `stage`, ascending. */
   indices: number[];
+  /** The same requests' indices in the receipt (default: `indices`), ascending. */
+  leafIndices?: number[];
   outputRoot: Hex;
 }
 
@@ -31,6 +36,8 @@ export interface RevealRequest {
   jobId: string;
   stage: number;
   indices: number[];
+  leafIndices?: number[];
+  /** The sampled request's index in the receipt (a leaf index). */
   index: number;
 }
 
@@ -47,28 +54,31 @@ function parseIndices(raw: unknown): number[] {
   return raw as number[];
 }
 
-function parseCommon(raw: unknown): { jobId: string; stage: number; indices: number[] } {
-  const r = raw as { jobId?: unknown; stage?: unknown; indices?: unknown } | null;
+function parseCommon(raw: unknown): { jobId: string; stage: number; indices: number[]; leafIndices: number[] } {
+  const r = raw as { jobId?: unknown; stage?: unknown; indices?: unknown; leafIndices?: unknown } | null;
   if (!r || typeof r.jobId !== "string" || !/^\d+$/.test(r.jobId) || !Number.isInteger(r.stage)) throw new JobsProtocolError("receipt request needs jobId (decimal) and stage");
-  return { jobId: r.jobId, stage: r.stage as number, indices: parseIndices(r.indices) };
+  const indices = parseIndices(r.indices);
+  const leafIndices = r.leafIndices === undefined ? indices : parseIndices(r.leafIndices);
+  if (leafIndices.length !== indices.length) throw new JobsProtocolError("leafIndices must pair with indices");
+  return { jobId: r.jobId, stage: r.stage as number, indices, leafIndices };
 }
 
 /** This provider's stage records for the named requests; every one must be in its trace. */
-function stageRecords(ctx: JobsContext, jobId: string, stage: number, indices: number[]): StageRecord[] {
-  return indices.map((index) => {
+function stageRecords(ctx: JobsContext, jobId: string, stage: number, indices: number[], leafIndices: number[]): StageRecord[] {
+  return indices.map((index, k) => {
     const rec = ctx.trace.get(jobId, index, stage);
     if (!rec) throw new JobsPartNotServedError(`request ${index} of job ${jobId} was not served at stage ${stage} by ${ctx.peerId}`);
-    return { index, inputHash: rec.inputHash, outputHash: rec.outputHash };
+    return { index: leafIndices[k], inputHash: rec.inputHash, outputHash: rec.outputHash };
   });
 }
 
 /** Provider side: signs this node's part of a receipt. */
 export async function signPart(ctx: JobsContext, raw: unknown): Promise<StagePart> {
-  const { jobId, stage, indices } = parseCommon(raw);
+  const { jobId, stage, indices, leafIndices } = parseCommon(raw);
   const outputRoot = (raw as { outputRoot?: unknown }).outputRoot;
   if (typeof outputRoot !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(outputRoot)) throw new JobsProtocolError("part request needs outputRoot (bytes32)");
   const { pc, address } = requireWallet(ctx.chain);
-  const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices));
+  const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices, leafIndices));
   const terms = await ctx.chain.read.market.read.stageTerms([BigInt(jobId), BigInt(stage), address]);
   if (terms.maxCount === 0) throw new JobsPartNotServedError(`${address} has no quote for stage ${stage} of job ${jobId}`);
   const count = terms.served + indices.length;
@@ -80,10 +90,10 @@ export async function signPart(ctx: JobsContext, raw: unknown): Promise<StagePar
 
 /** Provider side: a leaf of the part's tree with its Merkle proof. */
 export function revealLeaf(ctx: JobsContext, raw: unknown): RevealAnswer {
-  const { jobId, stage, indices } = parseCommon(raw);
+  const { jobId, stage, indices, leafIndices } = parseCommon(raw);
   const index = (raw as { index?: unknown }).index;
-  if (!Number.isInteger(index) || !indices.includes(index as number)) throw new JobsProtocolError("reveal request needs an index among indices");
-  const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices));
+  if (!Number.isInteger(index) || !leafIndices.includes(index as number)) throw new JobsProtocolError("reveal request needs an index among leafIndices");
+  const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices, leafIndices));
   return { leaf: tree.leaf(index as number), proof: tree.proof(index as number) };
 }
 

@@ -128,9 +128,9 @@ export class JobWatcher {
     }
     for (let stage = 0; stage < route.length; stage++) {
       if (sample.stageMask & (1 << stage)) continue;
-      const part = r.parts.find((p) => p.stage === stage && p.provider === route[stage] && p.indices.includes(index));
+      const part = r.parts.find((p) => p.stage === stage && p.provider === route[stage] && p.leafIndices.includes(index));
       if (!part) throw new Error(`no part holds request ${index} at stage ${stage}`);
-      const { leaf, proof } = await requestReveal(this.ctx, part.peerId, { jobId: r.jobId, stage, indices: part.indices, index }, { signal: this.ctrl.signal });
+      const { leaf, proof } = await requestReveal(this.ctx, part.peerId, { jobId: r.jobId, stage, indices: part.indices, leafIndices: part.leafIndices, index }, { signal: this.ctrl.signal });
       await this.ledger.serial(async () => {
         const hash = await pc.contracts.adjudicator.write.revealStageLeaf(
           [jobId, r.receiptId, BigInt(sampleNo), BigInt(partIndex(r.records, stage, part.provider)), leaf, proof, route, r.records],
