@@ -8,3 +8,4 @@ export * from "./service.ts";
 export * from "./config.ts";
 export * from "./start.ts";
 export * from "./attach.ts";
+export * from "./state.ts";

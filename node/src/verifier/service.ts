@@ -8,8 +8,6 @@
 // Verifier fees (receipt verifier), slash rewards, returned bonds and committee fees are credited
 // by the contracts; `withdraw` pulls them.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { logger } from "@libp2p/logger";
 import { peerIdFromMultihash } from "@libp2p/peer-id";
 import * as Digest from "multiformats/hashes/digest";
@@ -26,6 +24,8 @@ import { VerifierInsufficientBondError, VerifierUnboundProviderError } from "./e
 import { checkRevealedStage } from "./check.ts";
 import type { CheckOptions, RevealedStage, StageCheck } from "./check.ts";
 import type { ModelCatalog } from "./models.ts";
+import { readState, writeState } from "./state.ts";
+import type { LeafTask, VoteState } from "./state.ts";
 
 const log = logger("shardmesh:verifier");
 
@@ -68,32 +68,8 @@ export type VerifierEvent =
   | { event: "withdrawn"; amount: string; txHash: Hex }
   | { event: "error"; what: string; name: string; message: string };
 
-interface LeafTask {
-  jobId: bigint;
-  receiptId: bigint;
-  sampleNo: number;
-  stage: number;
-  provider: Address;
-  inputHash: Hex;
-  outputHash: Hex;
-  /** Passes that failed (chain or local errors); retried up to LEAF_RETRIES times. */
-  failures?: number;
-  /** The check's result, kept so a retried challenge does not re-fetch and re-run. */
-  check?: StageCheck;
-}
-
 /** Passes a leaf whose handling failed (RPC error, bond missing) is retried on. */
 const LEAF_RETRIES = 5;
-
-interface VoteState {
-  disputeId: string;
-  fraud?: boolean;
-  salt?: Hex;
-  committed: boolean;
-  revealed: boolean;
-  /** Abstained (inconclusive check): nothing to commit. */
-  abstained?: boolean;
-}
 
 export class VerifierService {
   readonly address: Address;
@@ -403,26 +379,18 @@ export class VerifierService {
   }
 
   private load(): void {
-    const file = this.init.stateFile;
-    if (!file || !existsSync(file)) return;
-    type SavedLeaf = Omit<LeafTask, "jobId" | "receiptId" | "check"> & { jobId: string; receiptId: string };
-    const raw = JSON.parse(readFileSync(file, "utf8")) as { nextBlock?: string; votes?: VoteState[]; watched?: string[]; leaves?: SavedLeaf[] };
-    for (const v of raw.votes ?? []) this.votes.set(v.disputeId, v);
-    for (const id of raw.watched ?? []) this.watched.add(id);
+    const saved = this.init.stateFile ? readState(this.init.stateFile) : undefined;
+    if (!saved) return;
+    for (const v of saved.votes) this.votes.set(v.disputeId, v);
+    for (const id of saved.watched) this.watched.add(id);
     // Events are read on from where the last run stopped; leaves read but not yet handled come back.
-    if (raw.nextBlock && this.init.fromBlock === undefined) {
-      this.nextBlock = BigInt(raw.nextBlock);
-      for (const l of raw.leaves ?? []) this.leaves.push({ ...l, jobId: BigInt(l.jobId), receiptId: BigInt(l.receiptId) });
+    if (saved.nextBlock !== undefined && this.init.fromBlock === undefined) {
+      this.nextBlock = saved.nextBlock;
+      this.leaves.push(...saved.leaves);
     }
   }
 
   private save(): void {
-    const file = this.init.stateFile;
-    if (!file) return;
-    mkdirSync(dirname(file), { recursive: true });
-    const leaves = this.leaves.map((l) => ({ ...l, jobId: l.jobId.toString(), receiptId: l.receiptId.toString(), check: undefined }));
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ nextBlock: this.nextBlock.toString(), votes: [...this.votes.values()], watched: [...this.watched], leaves }, null, 1));
-    renameSync(tmp, file); // never a half-written state file (it holds the vote salts)
+    if (this.init.stateFile) writeState(this.init.stateFile, { nextBlock: this.nextBlock, votes: [...this.votes.values()], watched: [...this.watched], leaves: this.leaves });
   }
 }
