@@ -8,3 +8,4 @@ export * from "./ledger.ts";
 export * from "./watcher.ts";
 export { providerChainSupport } from "./support.ts";
 export type { JobsChainSupport } from "./support.ts";
+export * from "./routing.ts";

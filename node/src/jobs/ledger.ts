@@ -251,7 +251,7 @@ export class ReceiptLedger {
       };
       this.receipts.push(submitted);
       this.save();
-      log("submitted receipt %s of job %s: requests %d..%d, %d parts", receiptId, jobId, p.from, p.count - 1, parts.length);
+      log("submitted receipt %s of job %s: requests %d..%d, %d parts", String(receiptId), jobId, p.from, p.count - 1, parts.length);
       return submitted;
     });
   }

@@ -64,7 +64,7 @@ export class JobWatcher {
         delete r.lastError;
       } catch (err) {
         r.lastError = `${(err as Error).name}: ${(err as Error).message.split("\n")[0]}`;
-        log("receipt %s of job %s (%s): %s", r.receiptId, r.jobId, r.state, r.lastError);
+        log("receipt %s of job %s (%s): %s", String(r.receiptId), r.jobId, r.state, r.lastError);
       }
       if (r.state !== was) this.ledger.save();
     }
@@ -95,7 +95,7 @@ export class JobWatcher {
       }
       r.samples = (await sampledIndices(pc.contracts, jobId, r.receiptId)).map(Number);
       r.state = "sampled";
-      log("receipt %s of job %s: samples %o", r.receiptId, r.jobId, r.samples);
+      log("receipt %s of job %s: samples %o", String(r.receiptId), r.jobId, r.samples);
     }
     if (r.state === "sampled") {
       for (const [sampleNo, index] of r.samples.entries()) await this.reveal(r, sampleNo, index);
@@ -112,7 +112,7 @@ export class JobWatcher {
       if ((await chainNow(this.ctx.chain)) < settlesAt) return;
       await this.ledger.serial(() => settle(pc, jobId, r.receiptId, r.records));
       r.state = "settled";
-      log("receipt %s of job %s settled", r.receiptId, r.jobId);
+      log("receipt %s of job %s settled", String(r.receiptId), r.jobId);
     }
   }
 
