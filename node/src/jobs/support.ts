@@ -98,7 +98,8 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
     return ok;
   };
 
-  const register = async (peerId: string): Promise<void> => {
+  const register = (peerId: string): Promise<void> => serial(() => registerNow(peerId));
+  const registerNow = async (peerId: string): Promise<void> => {
     const { pc, address } = requireWallet(chain);
     const want = config.stake ? BigInt(config.stake) : DEFAULT_REGISTER_STAKE;
     const staked = (await read.staking.read.stakeOf([address])).staked;
