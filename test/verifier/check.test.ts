@@ -33,6 +33,11 @@ describe("re-execution check of a revealed stage leaf", { timeout: 60_000 }, () 
     rec("1", 1, served.hop, served.output); // honest stage 1
     rec("2", 1, served.hop, swapped(served.output)); // wrong stage-1 output
     rec("3", 1, served.hop, served.output, false); // traced, tensors not kept
+    // A record claiming the wrong output while the tensors it kept are the honest ones.
+    provider.trace.record(
+      { jobId: "4", index: 0, modelId: "1", stage: 1, inputHash: hashOf(served.hop), outputHash: hashOf(swapped(served.output)), peerId: "x" },
+      { input: served.hop, output: served.output },
+    );
   });
 
   after(async () => {
@@ -54,7 +59,8 @@ describe("re-execution check of a revealed stage leaf", { timeout: 60_000 }, () 
 
   it("matches an honest provider's leaves at both stages (bit-exact with optimisation off)", async () => {
     const s0 = await checkRevealedStage(verifier, catalog, leaf({ stage: 0, inputHash: hashOf(served.input), outputHash: hashOf(served.hop) }), opts);
-    const s1 = await checkRevealedStage(verifier, catalog, leaf({}), opts);
+    // Index 5 is the receipt's leaf index; the provider traced the request as 0: found by hash.
+    const s1 = await checkRevealedStage(verifier, catalog, leaf({ index: 5 }), opts);
     for (const c of [s0, s1]) {
       assert.equal(c.outcome, "match", c.detail);
       assert.equal(c.fraud, false);
@@ -72,15 +78,18 @@ describe("re-execution check of a revealed stage leaf", { timeout: 60_000 }, () 
   });
 
   it("convicts tensors that do not hash to the revealed leaf (hash-mismatch)", async () => {
-    // The leaf claims the wrong output, but the provider serves the honest one.
-    const c = await checkRevealedStage(verifier, catalog, leaf({ outputHash: hashOf(swapped(served.output)) }), opts);
+    // The leaf (and the provider's record) claims the wrong output, but the kept tensors are the honest ones.
+    const c = await checkRevealedStage(verifier, catalog, leaf({ jobId: "4", outputHash: hashOf(swapped(served.output)) }), opts);
     assert.equal(c.outcome, "hash-mismatch");
     assert.equal(c.fraud, true);
     assert.match(c.detail, /revealed leaf says/);
   });
 
-  it("convicts a provider that cannot deliver a revealed tensor (not kept, or unreachable)", async () => {
+  it("convicts a provider that cannot deliver a revealed tensor (not kept, none with the leaf's hash, or unreachable)", async () => {
     const notKept = await checkRevealedStage(verifier, catalog, leaf({ jobId: "3" }), opts);
+    const noSuchHash = await checkRevealedStage(verifier, catalog, leaf({ outputHash: hashOf(swapped(served.output)) }), opts);
+    assert.equal(noSuchHash.outcome, "unavailable");
+    assert.match(noSuchHash.detail, /^TensorNotFoundError/);
     assert.equal(notKept.outcome, "unavailable");
     assert.equal(notKept.fraud, true);
     assert.match(notKept.detail, /^TensorNotFoundError/);

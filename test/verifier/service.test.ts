@@ -74,9 +74,10 @@ async function runJob(kind: "honest" | "wrong-output" | "tensors-gone") {
   const jobId = job.jobId.toString();
   const claimed = kind === "wrong-output" ? swapped(served.output) : served.output;
   const [p1, p2] = providers;
-  p1.trace.record({ jobId, index: 0, modelId: "1", stage: 0, inputHash: hashOf(served.input), outputHash: hashOf(served.hop), peerId: "gateway" }, { input: served.input, output: served.hop });
+  // The providers traced the request as index 5 (earlier requests failed); the receipt numbers it 0.
+  p1.trace.record({ jobId, index: 5, modelId: "1", stage: 0, inputHash: hashOf(served.input), outputHash: hashOf(served.hop), peerId: "gateway" }, { input: served.input, output: served.hop });
   p2.trace.record(
-    { jobId, index: 0, modelId: "1", stage: 1, inputHash: hashOf(served.hop), outputHash: hashOf(claimed), peerId: p1.node.peerId.toString() },
+    { jobId, index: 5, modelId: "1", stage: 1, inputHash: hashOf(served.hop), outputHash: hashOf(claimed), peerId: p1.node.peerId.toString() },
     kind === "tensors-gone" ? undefined : { input: served.hop, output: claimed },
   );
   const r = await buildRealReceipt(f.domain, job.jobId, job.session, [[

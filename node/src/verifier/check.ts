@@ -38,7 +38,7 @@ export interface StageCheck {
 export interface RevealedStage {
   jobId: string;
   modelId: string;
-  /** Request index of the sampled leaf. */
+  /** Request index of the sampled leaf (a hint for the provider: its trace index may differ). */
   index: number;
   stage: number;
   inputHash: Hex;
@@ -61,11 +61,11 @@ async function fetchWithRetry(node: MeshNode, leaf: RevealedStage, side: TensorS
     if (i > 0) await new Promise((r) => setTimeout(r, o.retryMs ?? TENSOR_FETCH_RETRY_MS));
     o.signal?.throwIfAborted();
     try {
-      return await fetchTensors(node, leaf.peerId, { jobId: leaf.jobId, index: leaf.index, stage: leaf.stage, side }, { ...o.fetch, signal: o.signal, expectedHash });
+      return await fetchTensors(node, leaf.peerId, { jobId: leaf.jobId, stage: leaf.stage, side, hash: expectedHash, index: leaf.index }, { ...o.fetch, signal: o.signal });
     } catch (err) {
       last = err as Error;
       if (last instanceof TensorHashMismatchError || o.signal?.aborted) throw last;
-      log("fetch %s of job %s request %d stage %d, attempt %d: %s: %s", side, leaf.jobId, leaf.index, leaf.stage, i + 1, last.name, last.message);
+      log("fetch %s of job %s stage %d, attempt %d: %s: %s", side, leaf.jobId, leaf.stage, i + 1, last.name, last.message);
     }
   }
   throw last ?? new Error("no fetch attempt");

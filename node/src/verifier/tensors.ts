@@ -2,8 +2,12 @@
 // at one stage (its trace store keeps them for the retention window) and checks them against the
 // revealed leaf's hash.
 //
+// Requests name the bag by (job, stage, side) and the revealed leaf's hash: the receipt's request
+// index (the leaf index on chain) need not be the provider's trace index (the gateway numbers a
+// receipt's requests densely, skipping failed ones), so `index` is only a hint tried first.
+//
 // One stream per fetch, length-prefixed frames (@libp2p/utils lpStream):
-//   request  → JSON {v, jobId (decimal), index, stage, side: "input" | "output"}   ≤ MAX_TENSOR_REQUEST_BYTES
+//   request  → JSON {v, jobId (decimal), stage, side: "input" | "output", hash, index?}   ≤ MAX_TENSOR_REQUEST_BYTES
 //   answer   ← JSON header {tensors: [{name, dtype, dims, bytes}]}                   ≤ MAX_TENSOR_HEADER_BYTES
 //              or {error: {name, message}} (end of stream)
 //   go       → JSON {go: true}        (the client accepts the announced sizes; otherwise it closes)
@@ -16,7 +20,7 @@ import type { PeerId, Stream } from "@libp2p/interface";
 import type { Hex } from "viem";
 import type { MeshNode } from "../mesh/node.ts";
 import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
-import type { TraceStore } from "../trace/store.ts";
+import type { TraceRecord, TraceStore } from "../trace/store.ts";
 import { bagHash, toHex } from "../pipeline/tensor.ts";
 import type { WireBag } from "../pipeline/tensor.ts";
 import {
@@ -47,9 +51,12 @@ export type TensorSide = "input" | "output";
 
 export interface TensorRequest {
   jobId: string;
-  index: number;
   stage: number;
   side: TensorSide;
+  /** The revealed leaf's hash of this side (bagHash, PROTOCOL.md). */
+  hash: Hex;
+  /** Request index hint (tried first; a trace index may differ from the leaf index). */
+  index?: number;
 }
 
 interface TensorHeader {
@@ -67,8 +74,12 @@ export interface TensorSource {
 export function traceSource(trace: TraceStore): TensorSource {
   return {
     bag(req) {
-      if (!trace.get(req.jobId, req.index, req.stage)) return undefined;
-      const bag = trace.tensors(req.jobId, req.index, req.stage, req.side);
+      const want = req.hash.toLowerCase();
+      const hashOf = (r: TraceRecord) => (req.side === "input" ? r.inputHash : r.outputHash).toLowerCase();
+      let rec = req.index === undefined ? undefined : trace.get(req.jobId, req.index, req.stage);
+      if (!rec || hashOf(rec) !== want) rec = trace.records(req.jobId).find((r) => r.stage === req.stage && hashOf(r) === want);
+      if (!rec) return undefined;
+      const bag = trace.tensors(req.jobId, rec.index, req.stage, req.side);
       return Object.keys(bag).length === 0 ? undefined : bag;
     },
   };
@@ -88,14 +99,15 @@ function parse(bytes: Uint8Array, what: string): unknown {
 
 /** Validates a decoded request (also used by tests for the error names). */
 export function parseTensorRequest(raw: unknown): TensorRequest {
-  const r = raw as { v?: unknown; jobId?: unknown; index?: unknown; stage?: unknown; side?: unknown } | null;
+  const r = raw as { v?: unknown; jobId?: unknown; index?: unknown; stage?: unknown; side?: unknown; hash?: unknown } | null;
   if (!r || typeof r !== "object") throw new TensorProtocolError("tensor request is not an object");
   if (r.v !== TENSOR_PROTOCOL_VERSION) throw new TensorProtocolError(`tensor protocol version ${String(r.v)} is not ${TENSOR_PROTOCOL_VERSION}`);
   if (typeof r.jobId !== "string" || !/^\d{1,78}$/.test(r.jobId)) throw new TensorProtocolError("jobId must be a decimal string");
-  if (!Number.isSafeInteger(r.index) || (r.index as number) < 0) throw new TensorProtocolError("index must be a non-negative integer");
+  if (r.index !== undefined && (!Number.isSafeInteger(r.index) || (r.index as number) < 0)) throw new TensorProtocolError("index must be a non-negative integer");
   if (!Number.isInteger(r.stage) || (r.stage as number) < 0 || (r.stage as number) > 0xffff) throw new TensorProtocolError("stage must be an integer in 0..65535");
   if (r.side !== "input" && r.side !== "output") throw new TensorProtocolError('side must be "input" or "output"');
-  return { jobId: r.jobId, index: r.index as number, stage: r.stage as number, side: r.side };
+  if (typeof r.hash !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(r.hash)) throw new TensorProtocolError("hash must be a bytes32 hex string");
+  return { jobId: r.jobId, stage: r.stage as number, side: r.side, hash: r.hash as Hex, ...(r.index === undefined ? {} : { index: r.index as number }) };
 }
 
 export interface ServeOptions {
@@ -116,7 +128,7 @@ export async function serveTensors(node: MeshNode, source: TensorSource, options
         try {
           const req = parseTensorRequest(parse(first.subarray(), "tensor request"));
           const bag = source.bag(req);
-          if (!bag) throw new TensorNotFoundError(`no ${req.side} tensors kept for request ${req.index} of job ${req.jobId} at stage ${req.stage}`);
+          if (!bag) throw new TensorNotFoundError(`no ${req.side} tensors ${req.hash} kept for job ${req.jobId} at stage ${req.stage}`);
           const names = Object.keys(bag);
           const total = names.reduce((n, k) => n + bag[k].data.byteLength, 0);
           if (total > maxBag || names.length > MAX_TENSORS_PER_ANSWER) {
@@ -124,7 +136,7 @@ export async function serveTensors(node: MeshNode, source: TensorSource, options
           }
           await lp.write(json({ tensors: names.map((name) => ({ name, dtype: bag[name].dtype, dims: bag[name].dims, bytes: bag[name].data.byteLength })) }));
           frames = names.map((n) => bag[n].data);
-          log("serving %s of job %s request %d stage %d (%d bytes)", req.side, req.jobId, req.index, req.stage, total);
+          log("serving %s %s of job %s stage %d (%d bytes)", req.side, req.hash, req.jobId, req.stage, total);
         } catch (err) {
           const e = err as Error;
           log("tensor request refused: %s: %s", e.name, e.message);
@@ -162,7 +174,7 @@ export interface FetchOptions {
   timeoutMs?: number;
   /** Largest bag accepted (default MAX_TENSOR_BAG_BYTES). */
   maxBagBytes?: number;
-  /** The revealed leaf's hash: the bag must hash to it (bagHash, PROTOCOL.md) or TensorHashMismatchError. */
+  /** The hash the bag must have (default: the request's hash), else TensorHashMismatchError. */
   expectedHash?: Hex;
 }
 
@@ -172,7 +184,7 @@ export async function fetchTensors(node: MeshNode, peer: string | PeerId, req: T
   const timeout = AbortSignal.timeout(options.timeoutMs ?? TENSOR_FETCH_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const peerId = typeof peer === "string" ? peerIdFromString(peer) : peer;
-  const where = `${req.side} of job ${req.jobId} request ${req.index} stage ${req.stage} from ${peerId.toString()}`;
+  const where = `${req.side} ${req.hash.slice(0, 10)}… of job ${req.jobId} stage ${req.stage} from ${peerId.toString()}`;
   let stream: Stream | undefined;
   try {
     stream = await node.dialProtocol(peerId, TENSOR_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) });
@@ -207,11 +219,10 @@ export async function fetchTensors(node: MeshNode, peer: string | PeerId, req: T
       bag[t.name] = { dtype: t.dtype, dims: t.dims, data };
     }
     await stream.close().catch(() => {});
-    if (options.expectedHash) {
-      const got = toHex(bagHash(bag));
-      if (got.toLowerCase() !== options.expectedHash.toLowerCase()) {
-        throw new TensorHashMismatchError(`${where}: bag hashes to ${got}, the revealed leaf says ${options.expectedHash}`, options.expectedHash, got);
-      }
+    const expected = options.expectedHash ?? req.hash;
+    const got = toHex(bagHash(bag));
+    if (got.toLowerCase() !== expected.toLowerCase()) {
+      throw new TensorHashMismatchError(`${where}: bag hashes to ${got}, the revealed leaf says ${expected}`, expected, got);
     }
     return bag;
   } catch (err) {
