@@ -101,6 +101,21 @@ describe("re-execution check of a revealed stage leaf", { timeout: 60_000 }, () 
     assert.equal(unreachable.fraud, true);
   });
 
+  it("reaches a provider it is not connected to through its announced addresses (peerAddrs)", async () => {
+    const far = await startStageProvider();
+    try {
+      far.trace.record({ jobId: "1", index: 0, modelId: "1", stage: 1, inputHash: hashOf(served.hop), outputHash: hashOf(served.output), peerId: "x" }, { input: served.hop, output: served.output });
+      const peerId = far.node.peerId.toString();
+      const blind = await checkRevealedStage(verifier, catalog, leaf({ peerId }), opts);
+      assert.equal(blind.outcome, "unavailable", "no address known: cannot be reached");
+      const announced = far.node.getMultiaddrs().map(String);
+      const c = await checkRevealedStage(verifier, catalog, leaf({ peerId }), { ...opts, peerAddrs: (id) => (id === peerId ? announced : []) });
+      assert.equal(c.outcome, "match", c.detail);
+    } finally {
+      await far.stop();
+    }
+  });
+
   it("never accuses when it cannot decide (inconclusive: no manifest for the model)", async () => {
     const c = await checkRevealedStage(verifier, catalog, leaf({ modelId: "99" }), opts);
     assert.equal(c.outcome, "inconclusive");

@@ -3,6 +3,8 @@
 // tolerance. A provider that cannot deliver a revealed tensor, or delivers one that does not hash
 // to its leaf, is treated as having cheated (DESIGN.md step 7).
 import { logger } from "@libp2p/logger";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
 import type { Hex } from "viem";
 import type { MeshNode } from "../mesh/node.ts";
 import { fromWireBag } from "../provider/executor.ts";
@@ -52,10 +54,26 @@ export interface CheckOptions {
   attempts?: number;
   retryMs?: number;
   fetch?: Omit<FetchOptions, "expectedHash" | "signal">;
+  /** Known addresses of a peer (e.g. from the capability directory), for peers not connected yet. */
+  peerAddrs?: (peerId: string) => string[];
+}
+
+/** Teaches the peer store a provider's announced addresses when no connection to it exists. */
+async function learnAddrs(node: MeshNode, peerId: string, o: CheckOptions): Promise<void> {
+  const addrs = o.peerAddrs?.(peerId) ?? [];
+  if (addrs.length === 0) return;
+  const id = peerIdFromString(peerId);
+  if (node.getConnections(id).length > 0) return;
+  try {
+    await node.peerStore.merge(id, { multiaddrs: addrs.map((a) => multiaddr(a)) });
+  } catch (err) {
+    log("cannot use announced addresses of %s: %s", peerId, (err as Error).message);
+  }
 }
 
 async function fetchWithRetry(node: MeshNode, leaf: RevealedStage, side: TensorSide, expectedHash: Hex, o: CheckOptions): Promise<WireBag> {
   const attempts = o.attempts ?? TENSOR_FETCH_ATTEMPTS;
+  await learnAddrs(node, leaf.peerId, o);
   let last: Error | undefined;
   for (let i = 0; i < attempts; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, o.retryMs ?? TENSOR_FETCH_RETRY_MS));

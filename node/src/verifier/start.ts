@@ -8,6 +8,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { createMeshNode } from "../mesh/node.ts";
 import type { MeshNode } from "../mesh/node.ts";
 import { loadOrCreateKey } from "../mesh/identity.ts";
+import { Directory } from "../mesh/directory.ts";
 import { parseDeployment, readDeployment } from "../chain/deployments.ts";
 import { readOnlyContracts } from "../chain/contracts.ts";
 import type { ShardWallet } from "../chain/contracts.ts";
@@ -45,6 +46,10 @@ export async function startVerifier(config: VerifierConfig, onEvent: (e: Verifie
   for (const id of models.ids()) await models.manifest(id);
   const node = await createMeshNode({ privateKey: await loadOrCreateKey(config.keyFile), listen: config.listen, bootstrap: config.bootstrap, dht: config.dht });
   onEvent({ event: "listening", peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) });
+  // Listens to the providers' capability announcements (announces nothing): their addresses let
+  // the verifier reach a provider it is not connected to.
+  const directory = new Directory(node);
+  directory.start();
   const service = new VerifierService({
     node,
     publicClient,
@@ -55,6 +60,7 @@ export async function startVerifier(config: VerifierConfig, onEvent: (e: Verifie
     pollMs: config.pollMs,
     stateFile: join(config.dataDir, "verifier-state.json"),
     autoWithdraw: config.withdraw,
+    check: { peerAddrs: (peerId) => directory.list().find((a) => a.peerId === peerId)?.addrs ?? [] },
     onEvent,
   });
   service.start();
@@ -73,6 +79,7 @@ export async function startVerifier(config: VerifierConfig, onEvent: (e: Verifie
     models,
     async stop() {
       await service.stop();
+      directory.stop();
       await models.close();
       await node.stop();
     },
