@@ -7,11 +7,13 @@ import { join } from "node:path";
 import { DEV_KEYS } from "./lib/chain.ts";
 import { localWallet, startDemoChain } from "./lib/demo.ts";
 import { ShardMeshClient } from "../node/src/sdk/index.ts";
-import { choosePort, firstRequest, publishRecogniser, root, splitRecogniser, startProvider, startWeb, waitForMesh, type ProviderSpec, type RunningProvider } from "./demo/market.ts";
+import { STAGE_PRICE, choosePort, firstRequest, publishRecogniser, root, splitRecogniser, startProvider, startWeb, waitForMesh, type ProviderSpec, type RunningProvider } from "./demo/market.ts";
 import { stopAll } from "./demo/procs.ts";
+import { paidJob } from "./demo/buyer.ts";
+import { demoWindows, mineEvery } from "./demo/chain.ts";
 
 const log = (m: string) => console.log(m);
-const step = (n: number, title: string) => console.log(`\n[${n}/6] ${title}`);
+const step = (n: number, title: string) => console.log(`\n[${n}/7] ${title}`);
 const env = (k: string) => (process.env[k] ? Number(process.env[k]) : undefined);
 
 async function main(): Promise<void> {
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     step(1, "local chain and contracts");
     const demo = await startDemoChain(log, env("CHAIN_PORT") ?? (await choosePort(8545)));
     chainStop = demo.chain.stop;
+    await demoWindows(demo, log);
 
     step(2, "model: split and publish");
     const model = await splitRecogniser(join(work, "models/ocr-rec"), log);
@@ -63,21 +66,36 @@ async function main(): Promise<void> {
     for (const s of r.stages) log(`  stage ${s.stage} on ${s.peerId.slice(0, 16)}… ${s.ms.toFixed(1)} ms`);
     if (r.text !== r.expected) throw new Error(`the mesh recognised "${r.text}", expected "${r.expected}"`);
 
+    step(5, "a buyer's paid job: quotes, escrow, signed requests, receipt, spot check, settlement");
+    const job = await paidJob(
+      { chainUrl: demo.chain.url, publicClient: demo.publicClient, deployment: demo.deployment, gateway: client, modelId, buyerKey: 6, providers: specs.map((s) => localWallet(demo.chain.url, s.keyIndex).account.address) },
+      log,
+    );
+    const earned = job.credits.reduce((sum, c) => sum + c.amount, 0n);
+    const owed = BigInt(job.texts.length) * 2n * STAGE_PRICE;
+    if (earned !== owed) throw new Error(`providers earned ${earned}, expected ${owed} (${job.texts.length} inferences × 2 stages × price)`);
+    log(`  providers earned ${earned} base units in all = ${job.texts.length} inferences × 2 stages × ${STAGE_PRICE}`);
+    // From here on chain time follows the clock, so receipts opened in the web app settle by themselves.
+    const ticker = mineEvery(demo.chain.url, 2000);
+
     let webUrl: string | null = null;
     if (process.env.DEMO_NO_WEB !== "1") {
-      step(5, "web app");
+      step(6, "web app");
       const web = await startWeb({ rpcUrl: demo.chain.url, deploymentsDir: join(root, "deployments"), gatewayUrl: gateway }, env("WEB_PORT") ?? (await choosePort(3000)), log);
       webUrl = web.url;
-    } else step(5, "web app skipped (DEMO_NO_WEB=1)");
+    } else step(6, "web app skipped (DEMO_NO_WEB=1)");
 
-    step(6, "ready");
+    step(7, "ready");
     const buyer = localWallet(demo.chain.url, 5).account.address;
     log(`  chain     ${demo.chain.url}  (chain id 31337, contracts in ${demo.deploymentFile})`);
     log(`  gateway   ${gateway}  (OpenAPI at ${gateway}/openapi.json; try: node node/bin/shardmesh.js mesh status --gateway ${gateway})`);
     if (webUrl) log(`  web app   ${webUrl}`);
     log(`  a funded buyer for your wallet: ${buyer}, private key ${DEV_KEYS[5]} (a public dev key: local chain only)`);
     log(`  providers ${providers.map((p) => `${p.spec.name}=stage ${p.spec.stage}`).join(", ")}`);
-    if (process.env.DEMO_EXIT_WHEN_READY === "1") return shutdown(0);
+    if (process.env.DEMO_EXIT_WHEN_READY === "1") {
+      clearInterval(ticker);
+      return shutdown(0);
+    }
     log("\nCtrl-C stops everything.");
   } catch (err) {
     console.error(`\ndemo failed: ${(err as Error).message}`);

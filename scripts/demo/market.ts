@@ -110,6 +110,7 @@ export async function startProvider(
     "--data-dir", join(dir, "data"),
     "--model", `${modelId}=${manifest}:${spec.stage}:${STAGE_PRICE}`,
     "--staking-key", DEV_KEYS[spec.keyIndex],
+    "--rpc", demo.chain.url,
     ...bootstrap.flatMap((b) => ["--bootstrap", b]),
     ...(spec.gatewayPort !== undefined ? ["--gateway-port", String(spec.gatewayPort), "--cors", "*"] : ["--no-gateway"]),
   ];

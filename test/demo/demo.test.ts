@@ -23,6 +23,9 @@ describe("npm run demo", { timeout: 240_000 }, () => {
     assert.match(out, /provider-3: fetching its stage file from the mesh/);
     assert.match(out, /the gateway routes both stages to 2 providers each/);
     assert.equal((out.match(/staked 5000 SHARD, peer id bound/g) ?? []).length, 4);
-    assert.match(out, /\[6\/6\] ready/);
+    assert.match(out, /receipt 0 for 3 inferences submitted with every stage provider's signed part/);
+    assert.match(out, /sampled request\(s\) revealed with Merkle proofs/);
+    assert.match(out, /providers earned 6000000000000000 base units in all = 3 inferences × 2 stages/);
+    assert.match(out, /\[7\/7\] ready/);
   });
 });

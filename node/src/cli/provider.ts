@@ -3,6 +3,9 @@ import { loadProviderConfig, PROVIDER_FLAGS } from "../provider/config.ts";
 import { startProvider } from "../provider/provider.ts";
 import type { ProviderEvent } from "../provider/provider.ts";
 import { chainSupport } from "../provider/chain.ts";
+import { loadManifest } from "../inference/manifest.ts";
+import { ocrImageHooks, ocrTaskOf, type OcrTask } from "../ocr/gateway.ts";
+import { attachTensorService } from "../verifier/tensors.ts";
 
 /** Longest a provider takes to shut down before it exits anyway. */
 export const STOP_GRACE_MS = 5_000;
@@ -44,7 +47,13 @@ export async function run(argv: string[]): Promise<number> {
     }
   };
   const chain = config.chain ? await chainSupport(config) : undefined;
-  const provider = await startProvider(config, { onEvent: print, hooks: chain?.hooks, checkBinding: chain?.checkBinding, chainId: chain?.chainId });
+  // Buyers may post images to OCR models: the model's task comes from its manifest's name.
+  const tasks = new Map<string, OcrTask | undefined>();
+  for (const m of config.models) tasks.set(m.modelId, ocrTaskOf((await loadManifest(m.manifest)).manifest.model.name));
+  const hooks = { ...chain?.hooks, image: ocrImageHooks((id) => tasks.get(id)) };
+  const provider = await startProvider(config, { onEvent: print, hooks, checkBinding: chain?.checkBinding, chainId: chain?.chainId });
+  // Verifiers fetch the tensors of sampled requests from the provider that served them.
+  const tensors = await attachTensorService(provider);
   const jobs = await chain?.attach?.(provider);
   if (config.register && chain) await chain.register(provider.peerId);
   await new Promise<void>((resolve) => {
@@ -56,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   // Never hang on the way out: a stuck shutdown step must not keep the process alive.
   setTimeout(() => process.exit(1), STOP_GRACE_MS).unref();
   await jobs?.stop();
+  await tensors.stop();
   await provider.stop();
   return 0;
 }
