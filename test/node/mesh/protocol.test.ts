@@ -73,6 +73,7 @@ describe("pipeline protocol", () => {
 
   after(async () => {
     client.close();
+    await pipeline.stop();
     await caller.stop();
     await server.stop();
     trace.close();
@@ -183,6 +184,7 @@ describe("pipeline protocol", () => {
       assert.ok(busy >= 1, `some were refused: ${outcomes.join(",")}`);
       assert.equal(ok + busy, 8);
     } finally {
+      await srv.stop();
       await tight.stop();
     }
   });
