@@ -43,7 +43,14 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const status = await new ShardMeshClient(url, { timeoutMs: 10_000 }).mesh();
+  let status: MeshStatus;
+  try {
+    status = await new ShardMeshClient(url, { timeoutMs: 10_000 }).mesh();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    console.error(`shardmesh: cannot read the mesh from ${url}: ${(err as Error).message}${cause ? ` (${cause})` : ""}`);
+    return 1;
+  }
   if (json) console.log(JSON.stringify(status, null, 2));
   else {
     console.log(`mesh seen from ${status.self} (${url}); * = this node\n`);
