@@ -88,7 +88,7 @@ export async function paidJob(
   for (const text of texts) {
     const x = recPreprocess(await decodeImage(await renderText([text], { fontSize: 40 })));
     const tensors = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
-    const signature = await signJobRequest(session, jobRequestHash(tensors));
+    const signature = await signJobRequest(session, shardMeshDomain(o.deployment.chainId, c.JobMarket.address), { jobId, requestHash: jobRequestHash(tensors) });
     const res = await o.gateway.infer({ modelId: o.modelId.toString(), jobId: jobId.toString(), input: { tensors } }, { signature });
     const out = Object.values(res.output)[0];
     const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });

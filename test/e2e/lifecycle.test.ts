@@ -43,6 +43,9 @@ let gatewayAddr = "";
 let gatewayProc: Awaited<ReturnType<typeof startChainProvider>>;
 const providers: { address: Address; peerId: string; addr: string; stage: number }[] = [];
 
+/** The EIP-712 domain job requests are signed in (chain id + JobMarket). */
+const jobDomain = () => shardMeshDomain(31337, env.deployment.contracts.JobMarket.address);
+
 async function input(text: string): Promise<Record<string, JsonTensor>> {
   const x = recPreprocess(await decodeImage(await renderText([text], { fontSize: 40 })));
   return { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
@@ -124,7 +127,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     const serve = async (texts: string[], first: number) => {
       for (const [i, text] of texts.entries()) {
         const tensors = await input(text);
-        const signature = await signJobRequest(session, jobRequestHash(tensors));
+        const signature = await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(tensors) });
         const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature });
         assert.equal(res.index, first + i);
         assert.deepEqual(res.stages.map((s) => s.stage), [0, 1]);
@@ -192,7 +195,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     // A request that fails after the gateway gave it an index (a tensor the model rejects) leaves
     // no hole: the next receipt numbers its requests densely.
     const bad = { x: tensorFromFloat32([1, 1, 48, 320], new Float32Array(48 * 320)) };
-    await assert.rejects(gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: bad } }, { signature: await signJobRequest(session, jobRequestHash(bad)) }), (err: Error) => err instanceof GatewayApiError);
+    await assert.rejects(gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: bad } }, { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(bad) }) }), (err: Error) => err instanceof GatewayApiError);
     await serve(MORE_TEXTS, TEXTS.length + 1);
     const todo2 = await submit(TEXTS.length, TEXTS.length + MORE_TEXTS.length, 1n);
     assert.deepEqual(todo2.requests, [TEXTS.length + 1, TEXTS.length + 2]);
@@ -232,7 +235,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     // A closed job takes no more requests.
     const late = await input("too late");
     await assert.rejects(
-      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: late } }, { signature: await signJobRequest(session, jobRequestHash(late)) }),
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: late } }, { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(late) }) }),
       (err: GatewayApiError) => err.errorName === "JobsJobUnavailableError" && err.status === 409,
     );
     const before = await env.read.token.read.balanceOf([buyer]);
@@ -261,9 +264,15 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
     // A request signed by another key than the job's session key.
     const forgedInput = await input("forged");
-    const forged = await signJobRequest(privateKeyToAccount(generatePrivateKey()), jobRequestHash(forgedInput));
+    const forged = await signJobRequest(privateKeyToAccount(generatePrivateKey()), jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(forgedInput) });
     await assert.rejects(
       gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: forged }),
+      (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError" && err.status === 401,
+    );
+    // The session key's own signature, but for another job: EIP-712 binds it to this job.
+    const replayed = await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId) + 1n, requestHash: jobRequestHash(forgedInput) });
+    await assert.rejects(
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: replayed }),
       (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError" && err.status === 401,
     );
     await assert.rejects(
@@ -276,12 +285,12 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     // Three signed requests, stage 1 always on the quoted provider (p3 serves stage 1 too).
     for (const text of ["one", "two", "three"]) {
       const tensors = await input(text);
-      const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature: await signJobRequest(session, jobRequestHash(tensors)) });
+      const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(tensors) }) });
       assert.deepEqual(res.stages.map((s) => s.peerId), [p1.peerId, p2.peerId]);
     }
     const extra = await input("four");
     await assert.rejects(
-      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: extra } }, { signature: await signJobRequest(session, jobRequestHash(extra)) }),
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: extra } }, { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(extra) }) }),
       (err: GatewayApiError) => err.errorName === "JobsJobUnavailableError" && err.status === 409,
     );
 

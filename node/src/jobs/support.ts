@@ -25,6 +25,7 @@ import { ReceiptLedger } from "./ledger.ts";
 import { handleReceiptRequest } from "./parts.ts";
 import { gatewayQuotes, signQuoteFor } from "./quote.ts";
 import { verifyJobRequestSignature } from "./session.ts";
+import { shardMeshDomain } from "../receipts/eip712.ts";
 import { JobWatcher } from "./watcher.ts";
 import { QuotedProvidersCache, restrictJobRouting } from "./routing.ts";
 import { serveJson } from "./wire.ts";
@@ -77,7 +78,8 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
       if (job.status !== 1) throw new JobsJobUnavailableError(`job ${jobId} is not open`);
       if (job.expiresAt <= (await chainNow(chain))) throw new JobsJobUnavailableError(`job ${jobId} expired at ${job.expiresAt}`);
       if (c.trace.requests(jobId).length >= job.maxInferences) throw new JobsJobUnavailableError(`job ${jobId} has used all ${job.maxInferences} inferences`);
-      return verifyJobRequestSignature(job.sessionKey, requestHash, signature);
+      const domain = shardMeshDomain(chain.chainId, chain.deployment.contracts.JobMarket.address);
+      return verifyJobRequestSignature(domain, job.sessionKey, { jobId: BigInt(jobId), requestHash }, signature);
     },
     receiptToSign: (jobId) => need().ledger.toSign(jobId),
     submitReceipt: async (jobId, body) => {
