@@ -1,35 +1,36 @@
-// The dApp end to end in Debian's chromium: a local hardhat chain with every contract deployed
-// (scripts/lib helpers), a model published and a provider staked, the real gateway HTTP server
-// answering models and EIP-712 quotes signed by that provider, `next start` serving the
-// production build, and an injected test wallet. Screenshots go to test-results/screenshots/.
+// The dApp end to end in Debian's chromium against the real stack (test/e2e/harness.ts): a
+// hardhat node with every contract, the PP-OCRv4 recogniser split in 2 stages and published, two
+// provider processes with chain support that stake and bind their peer ids themselves (key 1:
+// stage 0 and the HTTP gateway; key 2: stage 1), `next start` serving the production build with
+// that gateway behind /api/gateway, and an injected test wallet. Quotes, "try it", receipts,
+// reveals and settlement all go through the providers. Screenshots go to test-results/screenshots/.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { createPublicClient, http, parseEther, type Hex, type PublicClient } from "viem";
+import { toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { freePort, startLocalChain, type LocalChain } from "../../scripts/lib/chain.ts";
-import { deployAll, writeDeployment } from "../../scripts/lib/deploy.ts";
-import { localWallet } from "../../scripts/lib/demo.ts";
-import { seedModel, seedProvider } from "../../scripts/lib/seed.ts";
-import { Gateway } from "../../node/src/gateway/server.ts";
-import { shardMeshDomain, signQuote, walletSigner } from "../../node/src/receipts/index.ts";
-import type { Deployment } from "../../node/src/chain/deployments.ts";
-import { injectWallet, type TestWallet } from "./wallet.ts";
-import { renderText } from "../../node/src/ocr/index.ts";
+import { freePort } from "../../scripts/lib/chain.ts";
+import { ShardMeshClient, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
+import { shardMeshDomain } from "../../node/src/receipts/index.ts";
+import { jobRequestHash, signJobRequest } from "../../node/src/jobs/session.ts";
+import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
+import { recPreprocess } from "../../node/src/ocr/rec.ts";
 import { generateKeyPair } from "@libp2p/crypto/keys";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import { providerStakingAbi } from "../../node/src/generated/abis.ts";
-import { ocrBackend, type OcrBackend } from "./ocr-backend.ts";
-import { prepareReceipt, submitReceipt, type PreparedReceipt } from "./settle.ts";
+import { advance, rpc, startChainProvider, startEnv, stopEnv, type Env } from "../e2e/harness.ts";
+import { stopProc, until } from "../node/mesh/procs.ts";
+import { injectWallet, type TestWallet } from "./wallet.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const shots = join(root, "test-results/screenshots");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const REQUESTS = ["ShardMesh 2026", "hello mesh", "receipt 42", "settle now"];
+const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
 
 async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -44,96 +45,56 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
   }
 }
 
-describe("dApp in chromium", { timeout: 240_000 }, () => {
-  let chain: LocalChain;
-  let publicClient: PublicClient;
-  let deployment: Deployment;
+describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 }, () => {
+  let env: Env;
   let modelId: bigint;
-  let gateway: Gateway;
+  let gatewayProc: Awaited<ReturnType<typeof startChainProvider>>;
+  let gateway: ShardMeshClient;
+  const providers: { address: Address; peerId: string; stage: number }[] = [];
   let next: ChildProcess;
   let baseUrl: string;
   let context: BrowserContext;
   let page: Page;
   let wallet: TestWallet;
-  let dir: string;
-  let ocr: OcrBackend;
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
-  let receiptForJob: PreparedReceipt | undefined;
-  let signedReceipt: { count: number; outputRoot: Hex; signature: Hex } | undefined;
-  const provider = localWallet("http://127.0.0.1:1", 1).account.address; // dev account #1 serves both stages
 
   const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   const goto = async (path: string) => { await page.goto(`${baseUrl}${path}`); };
+  type GatewayReceipt = { receiptId: string; state: string; samples: number[] };
+  const receiptState = async (jobId: string, receiptId: string) =>
+    ((await gateway.job(jobId)).receipts as unknown as GatewayReceipt[]).find((r) => r.receiptId === receiptId);
 
   before(async () => {
     assert.ok(existsSync(join(root, "web/.next/BUILD_ID")), "web/.next is missing: scripts/pretest-web.ts builds it (npm test -- web)");
     mkdirSync(shots, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), "shardmesh-web-e2e-"));
-    chain = await startLocalChain({ port: await freePort() });
-    publicClient = createPublicClient({ transport: http(chain.url) }) as PublicClient;
-    deployment = await deployAll({ wallet: localWallet(chain.url, 0), publicClient });
-    writeDeployment(deployment, dir);
-    modelId = await seedModel(localWallet(chain.url, 0), publicClient, deployment, {
-      onnxSha256: `0x${"ab".repeat(32)}`,
-      manifestHash: `0x${"cd".repeat(32)}`,
-      metadataURI: 'data:application/json,{"name":"PP-OCRv4 recogniser","description":"Reads a line of text"}',
-      priceFloors: [parseEther("0.001"), parseEther("0.001")],
-      royaltyBps: 500,
-      samplingRatePpm: 10_000,
-    });
-    await seedProvider(localWallet(chain.url, 1), publicClient, deployment, { peerId: new Uint8Array([0, 4, 1, 2, 3, 4]), metadataURI: "" });
-
-    // The real gateway HTTP server; its mesh side is a fixed directory with the one provider.
-    const providerWallet = localWallet(chain.url, 1);
-    const domain = shardMeshDomain(31337, deployment.contracts.JobMarket.address);
-    let nonce = 0n;
-    const stageProvider = { peerId: "12D3KooWE2eProvider", stakingAddress: provider, price: parseEther("0.001"), load: 0.2, capacity: 4, latencyMs: 41 };
-    ocr = await ocrBackend(join(dir, "ocr"), stageProvider.peerId);
-    gateway = new Gateway({
-      peerId: "12D3KooWE2eGateway",
-      chainId: 31337,
-      directory: {
-        models: () => [{ modelId: modelId.toString(), name: "PP-OCRv4 recogniser", stageCount: 2 }],
-        providers: () => [stageProvider],
-        stageCount: () => 2,
-        list: () => [],
-      } as never,
-      router: { peerStats: () => ({}), run: (id: string, input: never) => ocr.run(id, input) } as never,
-      trace: {} as never,
-      hooks: {
-        image: { toInput: (id, image) => ocr.image.toInput(id, image), toText: (id, output) => ocr.image.toText(id, output) },
-        quotes: async (id: string, maxInferences: number) => {
-          const expiry = BigInt(Math.floor(Date.now() / 1000) + 3600);
-          return Promise.all([0, 1].map((stage) =>
-            signQuote(walletSigner(providerWallet), domain, { modelId: BigInt(id), stage, provider, price: parseEther("0.001"), maxCount: Math.max(1000, maxInferences), expiry, nonce: ++nonce })));
-        },
-        // The provider's side of receipts: what the buyer's session key must sign, and its signature back.
-        receiptToSign: async (jobId: string) => {
-          receiptForJob = prepareReceipt(BigInt(jobId), provider);
-          return { count: receiptForJob.count, outputRoot: receiptForJob.outputRoot };
-        },
-        submitReceipt: async (_jobId: string, body: unknown) => {
-          signedReceipt = body as typeof signedReceipt;
-          return { accepted: true };
-        },
-      },
-    });
-    const gatewayUrl = await gateway.start();
+    env = await startEnv();
+    modelId = env.modelId;
+    gatewayProc = await startChainProvider(env, { keyIndex: 1, stages: [0], gateway: true, listenPort: await freePort(), gatewayPort: await freePort() });
+    const stage1 = await startChainProvider(env, { keyIndex: 2, stages: [1], bootstrap: [gatewayProc.addr] });
+    providers.push({ ...gatewayProc, stage: 0 }, { ...stage1, stage: 1 });
+    gateway = new ShardMeshClient(gatewayProc.gateway!);
+    await until("providers staked and bound on chain", async () => {
+      for (const p of providers) {
+        if ((await env.read.staking.read.providerOfPeer([toHex(peerIdFromString(p.peerId).toMultihash().bytes)])) !== p.address) return false;
+      }
+      return true;
+    }, 60_000, 250);
+    await until("gateway quotes from both providers", async () => (await gateway.quotes(modelId.toString(), 1)).quotes.length === 2, 60_000, 500);
 
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     next = spawn(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
       cwd: join(root, "web"),
       stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", SHARDMESH_RPC_URL: chain.url, SHARDMESH_DEPLOYMENTS_DIR: dir, SHARDMESH_GATEWAY_URL: gatewayUrl },
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", SHARDMESH_RPC_URL: env.chain.url, SHARDMESH_DEPLOYMENTS_DIR: join(env.work, "deployments"), SHARDMESH_GATEWAY_URL: gatewayProc.gateway! },
     });
     await waitForHttp(`${baseUrl}/`, next, 60_000);
 
-    context = await chromium.launchPersistentContext(join(dir, "chromium-profile"), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    context = await chromium.launchPersistentContext(join(env.work, "chromium-profile"), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
     const buyerKey = generatePrivateKey(); // a fresh buyer: some ETH for gas, no SHARD yet
-    await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "hardhat_setBalance", params: [privateKeyToAccount(buyerKey).address, "0x56BC75E2D63100000"] }) });
-    wallet = await injectWallet(context, { rpcUrl: chain.url, privateKey: buyerKey });
+    await rpc(env.chain.url, "hardhat_setBalance", [privateKeyToAccount(buyerKey).address, "0x56BC75E2D63100000"]);
+    wallet = await injectWallet(context, { rpcUrl: env.chain.url, privateKey: buyerKey });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(30_000);
     page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -147,21 +108,18 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
       next.kill("SIGTERM");
       await exited;
     }
-    await gateway?.stop();
-    await ocr?.close();
-    await chain?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stopEnv(env);
   });
 
-  it("lists the registered model with its providers and latency from the gateway", async () => {
+  it("lists the published model with the providers serving it and their latency from the gateway", async () => {
     await goto("/");
     const card = page.getByTestId("model-card");
     await card.first().waitFor();
     assert.equal(await card.count(), 1);
-    assert.match(await card.first().innerText(), /PP-OCRv4 recogniser/);
+    assert.match(await card.first().innerText(), /PP-OCRv4 text recogniser/);
     await page.getByTestId("gateway-ok").waitFor();
-    await page.waitForFunction(() => document.querySelector('[data-testid="providers-now"]')?.textContent === "1");
-    assert.match(await card.first().innerText(), /82 ms/); // best latency per stage (41 ms) summed over 2 stages
+    await page.waitForFunction(() => document.querySelector('[data-testid="providers-now"]')?.textContent === "2"); // the two provider processes
+    assert.match(await card.first().innerText(), /Latency\s+\d+(\.\d+)? ms/); // announced by the providers, summed over 2 stages
     await page.getByTestId("search").fill("no such model");
     assert.equal(await page.getByTestId("model-card").count(), 0);
     await page.getByTestId("search").fill("ocr");
@@ -169,13 +127,17 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     await shot("marketplace");
   });
 
-  it("tries the model: an uploaded image comes back as text with each stage's timing", async () => {
+  it("tries the model: an uploaded image is recognised by the providers, with each stage's timing", async () => {
     await goto(`/models/${modelId}`);
     const png = Buffer.from(await renderText(["ShardMesh 2026"]));
     await page.getByTestId("try-file").setInputFiles({ name: "line.png", mimeType: "image/png", buffer: png });
     await page.getByTestId("try-result").waitFor({ timeout: 60_000 });
     assert.equal(await page.getByTestId("try-text").innerText(), "ShardMesh 2026");
-    assert.equal(await page.getByTestId("try-result").locator("tbody tr").count(), 2);
+    const rows = page.getByTestId("try-result").locator("tbody tr");
+    assert.equal(await rows.count(), 2);
+    const table = await page.getByTestId("try-result").innerText();
+    assert.match(table, /\d+(\.\d+)? ms/);
+    for (const p of providers) assert.ok((await rows.nth(p.stage).innerText()).includes(p.peerId.slice(0, 16)), `stage ${p.stage} ran on its provider's process`);
     await shot("model-try-it");
     await goto("/");
   });
@@ -244,7 +206,7 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     await page.getByTestId("bind-button").click();
     await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Bind peer id" }).waitFor();
     await page.getByTestId("bound-peer").filter({ hasText: peerId.toString() }).waitFor();
-    const onChain = await publicClient.readContract({ address: deployment.contracts.ProviderStaking.address, abi: providerStakingAbi, functionName: "peerIdOf", args: [wallet.address] });
+    const onChain = await env.publicClient.readContract({ address: env.deployment.contracts.ProviderStaking.address, abi: providerStakingAbi, functionName: "peerIdOf", args: [wallet.address] });
     assert.equal(onChain, `0x${Buffer.from(peerId.toMultihash().bytes).toString("hex")}`, "the page sent the peer id's multihash bytes");
     await page.getByTestId("peer-input").fill("not-a-peer-id");
     await page.getByTestId("bind-button").click();
@@ -269,23 +231,55 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
     assert.equal(await page.getByTestId("job-status").first().innerText(), "open");
     assert.equal(await page.getByTestId("job-used").first().innerText(), "0 / 10");
     assert.match(await card.first().innerText(), /kept in this browser/);
-    assert.match(await card.first().innerText(), /stage 0: 0x7099…79C8, stage 1: 0x7099…79C8/);
+    // The real providers' quotes: stage 0 by key 1's process, stage 1 by key 2's.
+    assert.ok((await card.first().innerText()).includes(`stage 0: ${short(providers[0].address)}, stage 1: ${short(providers[1].address)}`));
     await shot("my-jobs");
   });
 
-  it("signs the served requests with the session key and shows the settled receipt on the dashboard", async () => {
+  it("serves the job's session-key requests, signs the receipt through the gateway and shows the providers' settlement on the dashboard", async () => {
+    // The buyer's requests under the job, signed by the session key the page keeps (the app itself
+    // only signs receipts; paid requests come from the buyer's own client, here the SDK).
+    const jobId = "1";
+    const raw = await page.evaluate((slot) => window.localStorage.getItem(slot), `shardmesh:session:31337:${jobId}`);
+    assert.ok(raw, "the page kept the job's session key");
+    const session = privateKeyToAccount((JSON.parse(raw) as { privateKey: Hex }).privateKey);
+    const domain = shardMeshDomain(31337, env.deployment.contracts.JobMarket.address);
+    for (const [i, text] of REQUESTS.entries()) {
+      const x = recPreprocess(await decodeImage(await renderText([text], { fontSize: 40 })));
+      const tensors = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
+      const signature = await signJobRequest(session, domain, { jobId: BigInt(jobId), requestHash: jobRequestHash(tensors) });
+      // The gateway learns of the job from the chain (QuoteAccepted events): retry until it has.
+      const res = await until(`request ${i} served`, () => gateway.infer({ modelId: modelId.toString(), jobId, input: { tensors } }, { signature }), 30_000, 500);
+      assert.equal(res.index, i);
+      assert.deepEqual(res.stages.map((s) => s.peerId), providers.map((p) => p.peerId));
+    }
+
+    await goto("/jobs");
+    await page.getByTestId("job-used").first().waitFor();
     const sendsBefore = wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length;
     await page.getByTestId("sign-receipt").first().click();
-    await page.locator('[data-testid="sign-receipt-status"][data-state="done"]').waitFor();
+    await page.locator('[data-testid="sign-receipt-status"][data-state="done"]').waitFor({ timeout: 60_000 });
     assert.equal(wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length, sendsBefore, "no wallet prompt for a receipt");
-    assert.ok(signedReceipt && receiptForJob, "the gateway received the session key's signature");
-    assert.equal(signedReceipt.outputRoot, receiptForJob.outputRoot);
-    const settle = await submitReceipt({ chainUrl: chain.url, publicClient, deployment, provider: 1, receipt: receiptForJob, sessionSignature: signedReceipt.signature });
+    // The gateway's provider gathered every stage provider's part and submitted the receipt.
+    const onChain = await env.read.market.read.receipt([BigInt(jobId), 0n]);
+    assert.equal(onChain.to, REQUESTS.length);
+    assert.equal(onChain.submitter, providers[0].address);
     await goto("/earnings");
     await page.getByTestId("scope-all").click();
     await page.getByTestId("earned-pending").filter({ hasText: /^0\.008$/ }).waitFor(); // submitted, in its challenge window
     assert.equal(await page.getByTestId("earned-settled").innerText(), "0");
-    await settle();
+
+    // Two blocks later the gateway draws and reveals the samples; after the window it settles.
+    await rpc(env.chain.url, "evm_mine");
+    await rpc(env.chain.url, "evm_mine");
+    const revealed = await until("samples revealed by the gateway", async () => {
+      const r = await receiptState(jobId, "0");
+      return r?.state === "revealed" ? r : false;
+    }, 60_000, 250);
+    assert.ok(revealed.samples.length >= 1);
+    const w = await env.read.market.read.windows();
+    await advance(env.chain.url, Number(w.reveal + w.challenge) + 1);
+    await until("receipt settled by the gateway", async () => (await receiptState(jobId, "0"))?.state === "settled", 60_000, 250);
     await page.locator('[data-testid="earnings-ready"][data-settlements="1"]').waitFor();
     assert.equal(await page.getByTestId("earned-settled").innerText(), "0.0084"); // 4 requests × 2 stages × 0.001 + 5 % royalty
     await shot("earnings");
@@ -296,7 +290,7 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
   });
 
   it("says so when the gateway is unreachable", async () => {
-    await gateway.stop();
+    await stopProc(gatewayProc); // the process serving the gateway (and stage 0) stops
     await goto("/");
     await page.getByTestId("gateway-unreachable").waitFor();
     assert.match(await page.getByTestId("providers-now").first().innerText(), /gateway unreachable/);
@@ -307,8 +301,7 @@ describe("dApp in chromium", { timeout: 240_000 }, () => {
   });
 
   it("withdraws unstaked tokens once the unbonding period is over", async () => {
-    await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_increaseTime", params: [7 * 24 * 3600 + 1] }) });
-    await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "evm_mine", params: [] }) });
+    await advance(env.chain.url, 7 * 24 * 3600 + 1);
     await goto("/provider");
     await page.getByTestId("unbonding-countdown").filter({ hasText: "Unbonding is over" }).waitFor();
     await page.getByTestId("withdraw-button").click();
