@@ -104,6 +104,9 @@ interface IAdjudicator {
     error AdjudicatorNotCommitteeMember(address caller, uint256 disputeId);
     error AdjudicatorAlreadyCommitted(address voter, uint256 disputeId);
     error AdjudicatorBadVoteReveal(address voter, bytes32 commitment);
+    /// @notice A vote reveal before the commit phase ended (`commitEnd` = openedAt + commit window;
+    ///         reveals are accepted from commitEnd + 1).
+    error AdjudicatorCommitPhaseOpen(uint256 nowTime, uint256 commitEnd);
     error AdjudicatorNoEligibleVerifiers(uint256 found, uint256 required);
     error AdjudicatorAlreadyFaulted(address provider, JobId jobId);
 
@@ -179,9 +182,12 @@ interface IAdjudicator {
     function answerWithProof(uint256 disputeId, bytes calldata proof) external;
 
     /// @notice Commits a committee vote: keccak256(abi.encode(disputeId, voter, fraud, salt)).
+    ///         Only during the commit phase: until openedAt + commit window, inclusive.
     function commitVote(uint256 disputeId, bytes32 commitment) external;
 
-    /// @notice Reveals a committee vote.
+    /// @notice Reveals a committee vote. Only after the commit phase (from openedAt + commit
+    ///         window + 1) until its end plus the vote-reveal window, so no vote is visible while
+    ///         another member can still commit.
     function revealVote(uint256 disputeId, bool fraud, bytes32 salt) external;
 
     /// @notice Resolves a dispute after its deadline (zk: no valid proof → upheld; committee: majority).

@@ -237,7 +237,11 @@ contract Adjudicator is IAdjudicator, AccessControl {
         Dispute storage d = _requireOpenDispute(disputeId, DisputeKind.Committee);
         _requireMember(disputeId);
         IJobMarket.Windows memory w = _market.windows();
-        uint256 deadline = uint256(d.openedAt) + w.commit + w.voteReveal;
+        // Reveals open only once commits are closed (commitVote accepts up to and including
+        // commitEnd): a vote revealed earlier could be copied by members yet to commit.
+        uint256 commitEnd = uint256(d.openedAt) + w.commit;
+        if (_now() <= commitEnd) revert AdjudicatorCommitPhaseOpen(_now(), commitEnd);
+        uint256 deadline = commitEnd + w.voteReveal;
         if (_now() > deadline) revert AdjudicatorDeadlinePassed(_now(), deadline);
         bytes32 commitment = _commitments[disputeId][msg.sender];
         if (commitment == bytes32(0) || _votes[disputeId][msg.sender] != 0 || commitment != voteCommitment(disputeId, msg.sender, fraud, salt)) {

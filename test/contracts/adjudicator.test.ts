@@ -25,6 +25,7 @@ import {
   threeStageFixture,
   viem,
   wallets,
+  ZERO32,
 } from "./helpers.ts";
 import type { BuiltReceipt, Fixture, OpenedJob } from "./helpers.ts";
 
@@ -340,12 +341,13 @@ describe("Adjudicator disputes", () => {
     }
     await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.commitVote([d, salt], as(roleOf(members[0]))), f.adjudicator, "AdjudicatorAlreadyCommitted", [members[0], d]);
     await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.commitVote([d, salt], as(ROLE.stranger)), f.adjudicator, "AdjudicatorNotCommitteeMember", [addr(ROLE.stranger), d]);
+    const w = await f.market.read.windows();
+    await networkHelpers.time.increase(Number(w.commit) + 1);
     const commitment = await f.adjudicator.read.voteCommitment([d, members[0], true, salt]);
     await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.revealVote([d, false, salt], as(roleOf(members[0]))), f.adjudicator, "AdjudicatorBadVoteReveal", [members[0], commitment]);
     for (const m of members) await f.adjudicator.write.revealVote([d, true, salt], as(roleOf(m)));
-    const w = await f.market.read.windows();
     await viem.assertions.revertWithCustomError(f.adjudicator.write.resolveDispute([d]), f.adjudicator, "AdjudicatorDeadlineNotReached");
-    await networkHelpers.time.increase(Number(w.commit + w.voteReveal) + 1);
+    await networkHelpers.time.increase(Number(w.voteReveal) + 1);
     const collateral = await f.market.read.collateralOf([job.jobId, addr(ROLE.p2)]);
     await viem.assertions.emitWithArgs(f.adjudicator.write.resolveDispute([d]), f.adjudicator, "DisputeResolved", [d, job.jobId, addr(ROLE.p2), 2]);
     assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p2)]), true);
@@ -377,6 +379,38 @@ describe("Adjudicator disputes", () => {
     await passWindows(f);
     await f.market.write.settle([job.jobId, id, r.records]);
     assert.equal(await f.market.read.credits([addr(ROLE.p1)]), bond - share * BigInt(members.length) + 10n * PRICE);
+  });
+
+  it("regression (vote copying): no reveal during the commit phase, no commit once reveals are visible", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const { job, id } = await revealedReceipt(f);
+    const d = await challenge(f, job, id, 1, ROLE.v1);
+    const members = await f.adjudicator.read.committee([d]);
+    assert.ok(members.length >= 2, `a copy needs two members, drew ${members.length}`);
+    const [leader, copier] = [roleOf(members[0]), roleOf(members[1])];
+    const w = await f.market.read.windows();
+    const commitEnd = (await f.adjudicator.read.dispute([d])).openedAt + w.commit;
+    const salt = keccak256(toHex("leader"));
+    await f.adjudicator.write.commitVote([d, await f.adjudicator.read.voteCommitment([d, members[0], true, salt])], as(leader));
+    // The leader tries to reveal while the copier could still commit: refused, also at the last
+    // second of the commit phase, so the vote stays hidden.
+    const early = BigInt(await networkHelpers.time.latest()) + 1n;
+    await networkHelpers.time.setNextBlockTimestamp(early);
+    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.revealVote([d, true, salt], as(leader)), f.adjudicator, "AdjudicatorCommitPhaseOpen", [early, commitEnd]);
+    await networkHelpers.time.setNextBlockTimestamp(commitEnd);
+    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.revealVote([d, true, salt], as(leader)), f.adjudicator, "AdjudicatorCommitPhaseOpen", [commitEnd, commitEnd]);
+    assert.equal((await f.adjudicator.read.dispute([d])).votesFraud, 0);
+    // From the first second a reveal is accepted, a commit is not: the copier cannot commit the
+    // vote it has now seen.
+    await networkHelpers.time.setNextBlockTimestamp(commitEnd + 1n);
+    await viem.assertions.emitWithArgs(f.adjudicator.write.revealVote([d, true, salt], as(leader)), f.adjudicator, "VoteRevealed", [d, members[0], true]);
+    const copied = await f.adjudicator.read.voteCommitment([d, members[1], true, salt]);
+    await networkHelpers.time.setNextBlockTimestamp(commitEnd + 2n);
+    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.commitVote([d, copied], as(copier)), f.adjudicator, "AdjudicatorDeadlinePassed", [commitEnd + 2n, commitEnd]);
+    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.revealVote([d, true, salt], as(copier)), f.adjudicator, "AdjudicatorBadVoteReveal", [members[1], ZERO32]);
+    const dispute = await f.adjudicator.read.dispute([d]);
+    assert.equal(dispute.votesFraud, 1);
+    assert.equal(dispute.votesHonest, 0);
   });
 
   it("returns the bond when the committee casts no vote", async () => {

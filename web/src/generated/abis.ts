@@ -5355,6 +5355,22 @@ export const adjudicatorAbi = [
       },
       {
         "internalType": "uint256",
+        "name": "commitEnd",
+        "type": "uint256"
+      }
+    ],
+    "name": "AdjudicatorCommitPhaseOpen",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
         "name": "deadline",
         "type": "uint256"
       }
