@@ -208,6 +208,10 @@ interface IAdjudicator {
     function sample(JobId jobId, uint256 receiptId, uint256 sampleNo) external view returns (Sample memory);
     /// @notice A revealed stage leaf of one sample.
     function stageReveal(JobId jobId, uint256 receiptId, uint256 sampleNo, uint256 stage) external view returns (StageReveal memory);
+    /// @notice Whether a stage leaf of a sample was already challenged (stays true after the
+    ///         dispute is resolved: a stage is challenged at most once, so `challenge` on it reverts
+    ///         with AdjudicatorStageNotRevealed). Lets a second challenger skip a reverting transaction.
+    function isDisputed(JobId jobId, uint256 receiptId, uint256 sampleNo, uint256 stage) external view returns (bool);
     /// @notice A dispute.
     function dispute(uint256 disputeId) external view returns (Dispute memory);
     /// @notice The committee drawn for a dispute (empty for zk disputes).

@@ -342,6 +342,11 @@ contract Adjudicator is IAdjudicator, AccessControl {
     }
 
     /// @inheritdoc IAdjudicator
+    function isDisputed(JobId jobId, uint256 receiptId, uint256 sampleNo, uint256 stage) external view returns (bool) {
+        return _disputed[_sampleKey(jobId, receiptId, sampleNo)][stage];
+    }
+
+    /// @inheritdoc IAdjudicator
     function dispute(uint256 disputeId) external view returns (Dispute memory) {
         if (disputeId >= _disputes.length) revert AdjudicatorUnknownDispute(disputeId, _disputes.length);
         return _disputes[disputeId];

@@ -413,6 +413,29 @@ describe("Adjudicator disputes", () => {
     assert.equal(dispute.votesHonest, 0);
   });
 
+  it("isDisputed tells a second challenger the stage is taken, before and after resolution", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const { job, id } = await revealedReceipt(f);
+    const key = (stage: bigint, receiptId = id) => [job.jobId, receiptId, 0n, stage] as const;
+    assert.equal(await f.adjudicator.read.isDisputed(key(1n)), false);
+    const d = await challenge(f, job, id, 1, ROLE.v1);
+    assert.equal(await f.adjudicator.read.isDisputed(key(1n)), true);
+    assert.equal(await f.adjudicator.read.isDisputed(key(0n)), false);
+    assert.equal(await f.adjudicator.read.isDisputed(key(2n)), false);
+    assert.equal(await f.adjudicator.read.isDisputed([job.jobId, id, 1n, 1n]), false);
+    assert.equal(await f.adjudicator.read.isDisputed(key(1n, id + 1n)), false);
+    // What the view predicts: the second challenge of that stage reverts, another stage is open.
+    await f.token.write.approve([f.market.address, 10n ** 21n], as(ROLE.v2));
+    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.challenge([job.jobId, id, 0n, 1n], as(ROLE.v2)), f.adjudicator, "AdjudicatorStageNotRevealed", [0n, 1n]);
+    await f.adjudicator.write.challenge([job.jobId, id, 0n, 2n], as(ROLE.v2));
+    assert.equal(await f.adjudicator.read.isDisputed(key(2n)), true);
+    const w = await f.market.read.windows();
+    await networkHelpers.time.increase(Number(w.commit + w.voteReveal) + 1);
+    await f.adjudicator.write.resolveDispute([d]);
+    assert.equal((await f.adjudicator.read.dispute([d])).status, 3);
+    assert.equal(await f.adjudicator.read.isDisputed(key(1n)), true);
+  });
+
   it("returns the bond when the committee casts no vote", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const { job, id } = await revealedReceipt(f);
