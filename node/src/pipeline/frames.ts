@@ -147,7 +147,8 @@ export class FrameReader {
       const bag: WireBag = {};
       let offset = 0;
       for (const t of header.tensors) {
-        const data = new Uint8Array(t.byteLength);
+        // Uninitialised (every byte is overwritten next), in its own ArrayBuffer: offset 0.
+        const data = new Uint8Array(Buffer.allocUnsafeSlow(t.byteLength).buffer, 0, t.byteLength);
         copyInto(this.buffer, offset, data);
         bag[t.name] = { dtype: t.dtype, dims: t.dims, data };
         offset += t.byteLength;
