@@ -98,12 +98,14 @@ async function hopBench(quick: boolean) {
   const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, "--echo-server"], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
   const info = await new Promise<{ addr: string; port: number }>((r) => child.once("message", (m) => r(m as { addr: string; port: number })));
   // CPU time of both processes (this one and the echo child), µs: load-independent cost.
+  let sysNow = 0;
   const cpuNow = async (): Promise<number> => {
     const theirs = await new Promise<NodeJS.CpuUsage>((r) => {
       child.once("message", (m) => r((m as { cpu: NodeJS.CpuUsage }).cpu));
       child.send("cpu");
     });
     const mine = process.cpuUsage();
+    sysNow = mine.system + theirs.system;
     return mine.user + mine.system + theirs.user + theirs.system;
   };
   const node = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
@@ -139,8 +141,10 @@ async function hopBench(quick: boolean) {
     // Throughput with several requests in flight: bytes both ways / wall time.
     const rounds = quick ? 10 : 20;
     const cpuMs: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
+    const sysShare: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
     const through = async (fn: () => Promise<unknown>, name: string) => {
       const c0 = await cpuNow();
+      const s0 = sysNow;
       const t = performance.now();
       let left = rounds * inflight;
       await Promise.all(Array.from({ length: inflight }, async () => {
@@ -148,6 +152,7 @@ async function hopBench(quick: boolean) {
       }));
       const wall = performance.now() - t; // before the CPU sample: its IPC is not in the figure
       cpuMs[name].push((await cpuNow()) - c0);
+      sysShare[name].push((sysNow - s0) / cpuMs[name][cpuMs[name].length - 1]);
       return (2 * size * rounds * inflight) / (wall / 1000) / 2 ** 20;
     };
     const mbs: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
@@ -162,9 +167,10 @@ async function hopBench(quick: boolean) {
       // CPU ms of both processes per MiB moved (either way), median over the runs: the cost that
       // decides throughput when the cores are shared, and much steadier than wall-clock figures.
       cpuMsPerMiB: Object.fromEntries(Object.entries(cpuMs).map(([k, v]) => [k, r2(pct(v, 50) / 1000 / ((2 * size * rounds * inflight) / 2 ** 20))])),
+      cpuSystemShare: Object.fromEntries(Object.entries(sysShare).map(([k, v]) => [k, r2(pct(v, 50))])),
       throughputRatioLibp2pStreamOverRawTcp: r2(med("pipelineOverLibp2pStream") / med("rawTcp")),
     };
-    log(`hop ${size >> 10} KiB: rtt p50 ${JSON.stringify(row.roundTripMs)}; MiB/s ${JSON.stringify(row.throughputMiBpsWith4InFlight)} (ratios ${row.throughputRatioPipelineOverRawTcp} / ${row.throughputRatioLibp2pStreamOverRawTcp}); cpu ms/MiB ${JSON.stringify(row.cpuMsPerMiB)}`);
+    log(`hop ${size >> 10} KiB: rtt p50 ${JSON.stringify(row.roundTripMs)}; MiB/s ${JSON.stringify(row.throughputMiBpsWith4InFlight)} (ratios ${row.throughputRatioPipelineOverRawTcp} / ${row.throughputRatioLibp2pStreamOverRawTcp}); cpu ms/MiB ${JSON.stringify(row.cpuMsPerMiB)} (system share ${JSON.stringify(row.cpuSystemShare)})`);
     out.push(row);
   }
   raw.close();

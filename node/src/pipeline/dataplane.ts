@@ -38,6 +38,14 @@ function nonce(counter: bigint): Buffer {
   return n;
 }
 
+/**
+ * Bytes sealed or opened per cipher call. Each call returns a fresh buffer; megabyte-sized ones
+ * come from (and go back to) the kernel, page faults and all, which cost more than the AES itself
+ * (aes-128-gcm on 1 MiB: ~0.68 ms in 1 MiB calls, ~0.24 ms in 16 KiB calls here, mostly system
+ * time); 16 KiB buffers are recycled by malloc.
+ */
+const CRYPT_SLICE = 16 * 1024;
+
 type Listener = (evt: { data?: Uint8ArrayList; error?: Error }) => void;
 
 /**
@@ -105,7 +113,7 @@ export class SealedChannel {
       }
       if (this.cipherLeft > 0) {
         const take = Math.min(this.cipherLeft, d.byteLength - off);
-        this.plain.append(this.decipher.update(d.subarray(off, off + take)));
+        for (let o = off; o < off + take; o += CRYPT_SLICE) this.plain.append(this.decipher.update(d.subarray(o, Math.min(o + CRYPT_SLICE, off + take))));
         this.cipherLeft -= take;
         off += take;
         continue;
@@ -140,7 +148,9 @@ export class SealedChannel {
     this.socket.cork();
     this.socket.write(head);
     const parts = data instanceof Uint8Array ? [data] : [...data];
-    for (const p of parts) this.socket.write(cipher.update(p));
+    for (const p of parts) {
+      for (let o = 0; o < p.byteLength; o += CRYPT_SLICE) this.socket.write(cipher.update(p.subarray(o, o + CRYPT_SLICE)));
+    }
     cipher.final();
     const ok = this.socket.write(cipher.getAuthTag());
     this.socket.uncork();
