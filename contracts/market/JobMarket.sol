@@ -45,7 +45,11 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     mapping(JobId jobId => mapping(address provider => Membership)) private _members;
     mapping(JobId jobId => address[]) private _memberList;
     mapping(address provider => mapping(uint256 nonce => bool)) private _usedNonces;
+    /// @dev Credits plus CREDIT_SLOT_MARKER once an account was ever credited (0 before): withdraw
+    ///      leaves the marker, so the slot never returns to zero and the next settlement after a
+    ///      withdrawal updates a live slot (~5k gas) instead of re-creating it (~22k).
     mapping(address account => uint256) private _credits;
+    uint256 private constant CREDIT_SLOT_MARKER = 1;
 
     /// @param token_ Payment token.
     /// @param staking_ Provider staking (this contract must be set as its job market).
@@ -187,9 +191,9 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
 
     /// @inheritdoc IJobMarket
     function withdraw() external returns (uint256 amount) {
-        amount = _credits[msg.sender];
+        amount = _creditsOf(msg.sender);
         if (amount == 0) revert JobMarketNothingToWithdraw(msg.sender, 0);
-        _credits[msg.sender] = 0;
+        _credits[msg.sender] = CREDIT_SLOT_MARKER;
         _token.safeTransfer(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
     }
@@ -284,7 +288,7 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
 
     /// @inheritdoc IJobMarket
     function credits(address account) external view returns (uint256) {
-        return _credits[account];
+        return _creditsOf(account);
     }
 
     /// @inheritdoc IJobMarket
@@ -486,8 +490,17 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     }
 
     function _credit(address account, JobId jobId, ModelId modelId, uint256 amount, CreditKind kind) private {
-        _credits[account] += amount;
+        uint256 held = _credits[account];
+        _credits[account] = (held == 0 ? CREDIT_SLOT_MARKER : held) + amount;
         emit Credited(account, jobId, modelId, amount, kind);
+    }
+
+    function _creditsOf(address account) private view returns (uint256) {
+        uint256 held = _credits[account];
+        // A non-zero slot holds at least the marker.
+        unchecked {
+            return held == 0 ? 0 : held - CREDIT_SLOT_MARKER;
+        }
     }
 
     function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {

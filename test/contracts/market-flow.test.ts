@@ -110,6 +110,34 @@ describe("JobMarket flow", () => {
     assert.equal(await f.market.read.credits([addr(ROLE.p2)]), 0n);
   });
 
+  it("keeps a withdrawn account's credit slot live: exact amounts, nothing left to withdraw, cheaper next settlement", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const job = await openJob(f);
+    const r1 = await buildReceipt(f, job, 10, { route: straight(f) });
+    const id1 = await submit(f, job, r1);
+    const r2 = await buildReceipt(f, job, 10, { route: straight(f) });
+    const id2 = await submit(f, job, r2);
+    for (const [r, id] of [[r1, id1], [r2, id2]] as const) await revealAll(f, job, r, id);
+    await passWindows(f);
+    const gasOf = async (hash: Promise<`0x${string}`>) => (await publicClient.waitForTransactionReceipt({ hash: await hash })).gasUsed;
+    const firstSettle = await gasOf(f.market.write.settle([job.jobId, id1, r1.records]));
+    const paid = [ROLE.p1, ROLE.p2, ROLE.p3, ROLE.publisher, ROLE.treasury];
+    const owed = await Promise.all(paid.map((who) => f.market.read.credits([addr(who)])));
+    for (const [i, who] of paid.entries()) {
+      const before = await f.token.read.balanceOf([addr(who)]);
+      await viem.assertions.emitWithArgs(f.market.write.withdraw({ account: wallets[who].account }), f.market, "Withdrawn", [addr(who), owed[i]]);
+      assert.equal((await f.token.read.balanceOf([addr(who)])) - before, owed[i]);
+      assert.equal(await f.market.read.credits([addr(who)]), 0n);
+    }
+    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.withdraw({ account: wallets[ROLE.p1].account }), f.market, "JobMarketNothingToWithdraw", [addr(ROLE.p1), 0n]);
+    // The same accounts are paid again: live slots, so well under the first settlement's cost
+    // (which created them; only the receipt's verifier may be new here).
+    const again = await gasOf(f.market.write.settle([job.jobId, id2, r2.records]));
+    assert.ok(again + 50_000n < firstSettle, `settle after withdrawals ${again} vs first ${firstSettle}`);
+    assert.equal(await f.market.read.credits([addr(ROLE.p1)]), 10n * PRICE);
+    for (const [i, who] of paid.entries()) assert.equal(await f.market.read.credits([addr(who)]), owed[i]);
+  });
+
   it("takes a second receipt with counts that only grow and closes after expiry with a refund", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const job = await openJob(f);
