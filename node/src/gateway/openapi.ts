@@ -67,6 +67,13 @@ export function openapiDocument() {
           responses: { "200": { description: "ok", content: json({ $ref: "#/components/schemas/InferResponse" }) }, "401": errors["400"], ...errors },
         },
       },
+      "/v1/prepare": {
+        post: {
+          summary: "Pre-process an image into the model input tensors and request hash /v1/infer would compute (for signing a job request)",
+          requestBody: { required: true, content: json({ $ref: "#/components/schemas/PrepareRequest" }) },
+          responses: { "200": { description: "ok", content: json({ $ref: "#/components/schemas/PrepareResponse" }) }, ...errors },
+        },
+      },
       "/v1/jobs/{jobId}": {
         get: {
           summary: "Requests served in a job, this node's stage records and receipts",
@@ -132,6 +139,21 @@ export function openapiDocument() {
                 tensors: { type: "object", additionalProperties: { $ref: "#/components/schemas/Tensor" } },
               },
             },
+          },
+        },
+        PrepareRequest: {
+          type: "object",
+          required: ["modelId", "input"],
+          properties: {
+            modelId: { type: "string" },
+            input: { type: "object", required: ["image"], properties: { image: { type: "string", contentEncoding: "base64", description: "PNG/JPEG for OCR models" } } },
+          },
+        },
+        PrepareResponse: {
+          type: "object",
+          properties: {
+            tensors: { type: "object", additionalProperties: { $ref: "#/components/schemas/Tensor" } },
+            requestHash: { ...hex32, description: "bag hash of the tensors (docs/PROTOCOL.md); what JobRequest signs" },
           },
         },
         InferResponse: {

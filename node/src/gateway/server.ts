@@ -27,6 +27,9 @@ export const MAX_BODY_BYTES = 48 * 1024 * 1024;
 import { GATEWAY_VERSION_DOC } from "./version.ts";
 export const GATEWAY_VERSION = GATEWAY_VERSION_DOC;
 
+/** Errors of the image hooks that mean the buyer's input is unusable (answered 400, name kept). */
+const CLIENT_INPUT_ERRORS = new Set(["ImageDecodeError", "OcrTaskUnknownError"]);
+
 const DTYPE_CODES: Record<string, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
 const CODE_NAMES = Object.fromEntries(Object.entries(DTYPE_CODES).map(([k, v]) => [v, k]));
 
@@ -123,7 +126,7 @@ export class Gateway {
   }
 
   private fail(res: ServerResponse, err: Error): void {
-    const status = err instanceof MeshError ? err.status : err.name === "SyntaxError" ? 400 : 500;
+    const status = err instanceof MeshError ? err.status : err.name === "SyntaxError" || CLIENT_INPUT_ERRORS.has(err.name) ? 400 : 500;
     if (status >= 500) log.error("request failed: %s: %s", err.name, err.message);
     if (res.headersSent) {
       res.destroy();
@@ -158,6 +161,7 @@ export class Gateway {
       return this.send(res, 200, { quotes: await this.init.hooks.quotes(modelId, max) });
     }
     if (post && path === "/v1/infer") return this.send(res, 200, await this.infer(req));
+    if (post && path === "/v1/prepare") return this.send(res, 200, await this.prepare(req));
     const job = /^\/v1\/jobs\/([^/]+)(\/receipt)?$/.exec(path);
     if (job) {
       const jobId = decodeURIComponent(job[1]);
@@ -221,21 +225,29 @@ export class Gateway {
     };
   }
 
-  private async infer(req: IncomingMessage) {
-    const body = JSON.parse((await readBody(req)).toString("utf8")) as {
-      modelId?: string;
-      jobId?: string;
-      input?: { image?: string; tensors?: Record<string, JsonTensor> };
-    };
-    if (!body || typeof body.modelId !== "string") throw new GatewayBadRequestError("modelId is required");
-    const modelId = body.modelId;
+  /** The model input bag of a request body (`tensors` as sent, or an image pre-processed here). */
+  private async inputOf(body: unknown, allowTensors: boolean): Promise<{ modelId: string; input: WireBag }> {
+    const b = body as { modelId?: unknown; input?: { image?: unknown; tensors?: Record<string, JsonTensor> } } | null;
+    if (!b || typeof b !== "object" || typeof b.modelId !== "string") throw new GatewayBadRequestError("modelId is required");
+    const modelId = b.modelId;
     if (this.init.directory.stageCount(modelId) === 0) throw new GatewayNotFoundError(`no provider serves model ${modelId}`);
-    let input: WireBag;
-    if (body.input?.tensors) input = parseTensors(body.input.tensors);
-    else if (typeof body.input?.image === "string") {
+    if (allowTensors && b.input?.tensors) return { modelId, input: parseTensors(b.input.tensors) };
+    if (typeof b.input?.image === "string" && b.input.image.length > 0) {
       if (!this.init.hooks?.image) throw new GatewayBadRequestError("this gateway has no image pre-processing; send tensors");
-      input = await this.init.hooks.image.toInput(modelId, Buffer.from(body.input.image, "base64"));
-    } else throw new GatewayBadRequestError("input must hold `tensors` or `image`");
+      return { modelId, input: await this.init.hooks.image.toInput(modelId, Buffer.from(b.input.image, "base64")) };
+    }
+    throw new GatewayBadRequestError(allowTensors ? "input must hold `tensors` or `image`" : "input must hold `image` (base64 PNG/JPEG)");
+  }
+
+  /** The exact tensors and request hash `/v1/infer` computes for an image, so a browser can sign it. */
+  private async prepare(req: IncomingMessage) {
+    const { input } = await this.inputOf(JSON.parse((await readBody(req)).toString("utf8")), false);
+    return { tensors: formatTensors(input), requestHash: toHex(bagHash(input)) };
+  }
+
+  private async infer(req: IncomingMessage) {
+    const body = JSON.parse((await readBody(req)).toString("utf8")) as { jobId?: string };
+    const { modelId, input } = await this.inputOf(body, true);
 
     const jobId = body.jobId ?? (typeof req.headers["x-shardmesh-job"] === "string" ? req.headers["x-shardmesh-job"] : undefined);
     const requestHash = toHex(bagHash(input));

@@ -53,6 +53,13 @@ export interface InferResponse {
   stages: { stage: number; peerId: string; ms: number; retries: number }[];
 }
 
+export interface PrepareResponse {
+  /** The model input tensors `/v1/infer` computes from the image; send them as `input.tensors`. */
+  tensors: Record<string, JsonTensor & { dtype: DtypeName }>;
+  /** Bag hash of `tensors`: what the session key signs in `JobRequest(jobId, requestHash)`. */
+  requestHash: `0x${string}`;
+}
+
 export interface JobStatus {
   jobId: string;
   served: number;
@@ -127,6 +134,10 @@ export class ShardMeshClient {
     if (req.jobId) headers["x-shardmesh-job"] = req.jobId;
     if (options?.signature) headers["x-shardmesh-signature"] = options.signature;
     return this.call("POST", "/v1/infer", req, options, headers);
+  }
+  /** Pre-process an image on the gateway: the tensors and request hash to sign for a job request. */
+  prepare(req: { modelId: string; input: { image: string } }, options?: { signal?: AbortSignal }): Promise<PrepareResponse> {
+    return this.call("POST", "/v1/prepare", req, options);
   }
   job(jobId: string, options?: { signal?: AbortSignal }): Promise<JobStatus> {
     return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}`, undefined, options);

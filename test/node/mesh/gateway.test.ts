@@ -10,6 +10,10 @@ import { startProvider } from "../../../node/src/provider/provider.ts";
 import type { Provider } from "../../../node/src/provider/provider.ts";
 import { DEFAULT_CONFIG } from "../../../node/src/provider/config.ts";
 import { GatewayApiError, ShardMeshClient, float32FromTensor, tensorFromFloat32 } from "../../../node/src/sdk/index.ts";
+import { createCanvas } from "@napi-rs/canvas";
+import { ocrImageHooks } from "../../../node/src/ocr/gateway.ts";
+import { parseTensors } from "../../../node/src/gateway/server.ts";
+import { bagHash, toHex } from "../../../node/src/pipeline/tensor.ts";
 import { writeTinyModel } from "./fixtures/tiny-model.ts";
 import { until } from "./procs.ts";
 
@@ -18,6 +22,7 @@ describe("gateway HTTP API", () => {
   let provider: Provider;
   let url: string;
   let sdk: ShardMeshClient;
+  const ocr = ocrImageHooks((id) => (id === "tiny" ? "rec" : undefined));
 
   before(async () => {
     const model = writeTinyModel(join(dir, "model"));
@@ -28,6 +33,9 @@ describe("gateway HTTP API", () => {
       dht: false,
       models: [{ modelId: "tiny", manifest: model.manifest, stages: [0, 1], price: "5" }],
       gateway: { host: "127.0.0.1", port: 0, cors: ["http://localhost:3000"], unsignedJobs: true },
+    }, {
+      // The real OCR recogniser pre-processing for /v1/prepare; the tiny model's output is no text.
+      hooks: { image: { toInput: ocr.toInput, toText: async () => undefined } },
     });
     url = provider.gateway!.url;
     sdk = new ShardMeshClient(url);
@@ -41,7 +49,7 @@ describe("gateway HTTP API", () => {
   it("serves an OpenAPI 3.1 document listing every route the web app uses", async () => {
     const doc = (await sdk.openapi()) as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, "3.1.0");
-    for (const p of ["/v1/health", "/v1/models", "/v1/quotes", "/v1/infer", "/v1/jobs/{jobId}", "/v1/jobs/{jobId}/receipt", "/v1/mesh"]) {
+    for (const p of ["/v1/health", "/v1/models", "/v1/quotes", "/v1/infer", "/v1/prepare", "/v1/jobs/{jobId}", "/v1/jobs/{jobId}/receipt", "/v1/mesh"]) {
       assert.ok(doc.paths[p], `documents ${p}`);
     }
   });
@@ -64,6 +72,38 @@ describe("gateway HTTP API", () => {
     const job = await sdk.job("42");
     assert.equal(job.served, 2);
     assert.equal(job.stageRecords.length, 4, "both stages traced for both requests");
+  });
+
+  it("prepares an image into the exact tensors and request hash a job request signs", async () => {
+    const c = createCanvas(96, 32);
+    const ctx = c.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, 96, 32);
+    ctx.fillStyle = "#000";
+    ctx.font = "20px sans-serif";
+    ctx.fillText("ab12", 4, 24);
+    const image = c.toBuffer("image/png").toString("base64");
+    const p = await sdk.prepare({ modelId: "tiny", input: { image } });
+    assert.deepEqual(Object.keys(p.tensors), ["x"]);
+    assert.equal(p.tensors.x.dtype, "float32");
+    assert.deepEqual(p.tensors.x.dims.slice(0, 3), [1, 3, 48]);
+    const expected = await ocr.toInput("tiny", Buffer.from(image, "base64"));
+    assert.equal(p.requestHash, toHex(bagHash(expected)), "the hash /v1/infer computes for this image");
+    assert.equal(toHex(bagHash(parseTensors(p.tensors))), p.requestHash, "the returned tensors hash to requestHash");
+  });
+
+  it("refuses bad prepare input by name", async () => {
+    const png = Buffer.from("not an image").toString("base64");
+    await assert.rejects(sdk.prepare({ modelId: "tiny", input: { image: png } }), (e: GatewayApiError) => e.status === 400 && e.errorName === "ImageDecodeError");
+    await assert.rejects(sdk.prepare({ modelId: "tiny", input: { image: "" } }), (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError");
+    await assert.rejects(
+      sdk.prepare({ modelId: "tiny", input: { tensors: {} } } as unknown as { modelId: string; input: { image: string } }),
+      (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError",
+    );
+    await assert.rejects(sdk.prepare({ modelId: "nope", input: { image: png } }), (e: GatewayApiError) => e.status === 404 && e.errorName === "GatewayNotFoundError");
+    const res = await fetch(`${url}/v1/prepare`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { error: { name: string } }).error.name, "SyntaxError");
   });
 
   it("answers errors as { error: { name, message } } with the class's status", async () => {
