@@ -183,16 +183,32 @@ export function decodeTensor(bytes: Uint8Array, limits: TensorLimits = {}): Tens
   return t;
 }
 
-/** keccak256 of the canonical bytes (streamed: header then data, no copy of the data). */
+/**
+ * keccak256 of the canonical bytes of (dtype code, dims, little-endian data), streamed: header
+ * then data, no copy of the data. The one implementation of PROTOCOL.md's tensor hash; the
+ * mesh's wire tensors (node/src/pipeline/tensor.ts) hash through it too.
+ */
+export function canonicalTensorHash(dtypeCode: number, dims: readonly number[], data: Uint8Array): Uint8Array<ArrayBuffer> {
+  const head = new Uint8Array(2 + 4 * dims.length);
+  const view = new DataView(head.buffer);
+  head[0] = dtypeCode;
+  head[1] = dims.length;
+  dims.forEach((d, i) => view.setUint32(2 + 4 * i, d, false));
+  // js-sha3 runs keccak ~2.5x faster than viem's noble implementation on large tensors.
+  return new Uint8Array(jsSha3.keccak256.create().update(head).update(data).arrayBuffer());
+}
+
+/** keccak256 over 32-byte tensor hashes given in bag order (PROTOCOL.md's bagHash). */
+export function hashOfTensorHashes(hashes: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const all = new Uint8Array(32 * hashes.length);
+  hashes.forEach((h, i) => all.set(h, 32 * i));
+  return new Uint8Array(jsSha3.keccak256.arrayBuffer(all));
+}
+
+/** keccak256 of the canonical bytes (PROTOCOL.md), as 0x-hex. */
 export function tensorHash(t: Tensor): Hex {
   validateTensor(t, { maxBytes: Number.MAX_SAFE_INTEGER, requireFinite: false });
-  const head = new Uint8Array(2 + 4 * t.dims.length);
-  const view = new DataView(head.buffer);
-  head[0] = DTYPE_CODE[t.dtype];
-  head[1] = t.dims.length;
-  t.dims.forEach((d, i) => view.setUint32(2 + 4 * i, d, false));
-  // js-sha3 runs keccak ~2.5x faster than viem's noble implementation on large tensors.
-  return `0x${jsSha3.keccak256.create().update(head).update(dataBytes(t)).hex()}`;
+  return `0x${Buffer.from(canonicalTensorHash(DTYPE_CODE[t.dtype], t.dims, dataBytes(t))).toString("hex")}`;
 }
 
 /** keccak256 of arbitrary bytes, as 0x-hex. */
@@ -202,20 +218,19 @@ export function keccakHex(bytes: Uint8Array): Hex {
 
 const utf8 = new TextEncoder();
 /** Bag names in ascending UTF-8 byte order (the order bagHash uses). */
-export function sortedNames(bag: TensorBag): string[] {
+export function sortedNames(bag: Readonly<Record<string, unknown>>): string[] {
   return Object.keys(bag).sort((a, b) => Buffer.compare(utf8.encode(a), utf8.encode(b)));
 }
 
 /** keccak256 over the concatenated tensor hashes, by name ascending (PROTOCOL.md). */
 export function bagHash(bag: TensorBag): Hex {
-  const names = sortedNames(bag);
-  const all = new Uint8Array(32 * names.length);
-  names.forEach((n, i) => all.set(Buffer.from(tensorHash(bag[n]).slice(2), "hex"), 32 * i));
-  return keccakHex(all);
+  for (const t of Object.values(bag)) validateTensor(t, { maxBytes: Number.MAX_SAFE_INTEGER, requireFinite: false });
+  const hashes = sortedNames(bag).map((n) => canonicalTensorHash(DTYPE_CODE[bag[n].dtype], bag[n].dims, dataBytes(bag[n])));
+  return `0x${Buffer.from(hashOfTensorHashes(hashes)).toString("hex")}`;
 }
 
-/** Total data bytes of a bag. */
-export function bagBytes(bag: TensorBag): number {
+/** Total data bytes of a bag (typed or wire tensors). */
+export function bagBytes(bag: Readonly<Record<string, { data: { byteLength: number } }>>): number {
   let n = 0;
   for (const t of Object.values(bag)) n += t.data.byteLength;
   return n;
