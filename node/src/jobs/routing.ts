@@ -1,10 +1,6 @@
 // Job requests may only be routed to providers the job accepted a quote from (a receipt part of
-// any other provider is refused on chain: JobMarketProviderNotQuoted). The mesh's Router has no
-// per-request provider filter yet, so this module wraps the provider's `router.run` (requests
-// with a jobId run inside an AsyncLocalStorage scope holding the job's quoted providers) and
-// `directory.providers` (filtered by that scope). Stopgap until the Router takes an `allow`
-// option; nothing changes for requests without a job.
-import { AsyncLocalStorage } from "node:async_hooks";
+// any other provider is refused on chain: JobMarketProviderNotQuoted). The Router takes a job
+// filter for that; nothing changes for requests without a job.
 import { logger } from "@libp2p/logger";
 import { getAddress } from "viem";
 import type { Address } from "viem";
@@ -52,27 +48,13 @@ export class QuotedProvidersCache {
 
 /** Restricts the provider's routing of job requests to the job's quoted providers. */
 export function restrictJobRouting(provider: Provider, quoted: QuotedProvidersCache): () => void {
-  const scope = new AsyncLocalStorage<QuotedProviders>();
-  const router = provider.router;
-  const directory = provider.directory;
-  const run = router.run;
-  const providers = directory.providers;
-  router.run = async function (this: typeof router, modelId, input, options = {}) {
-    if (options.jobId === undefined) return run.call(this, modelId, input, options);
-    const allowed = await quoted.get(options.jobId);
-    return scope.run(allowed, () => run.call(this, modelId, input, options));
-  };
-  directory.providers = function (this: typeof directory, modelId, stage) {
-    const all = providers.call(this, modelId, stage);
-    const allowed = scope.getStore();
-    if (!allowed) return all;
-    const set = allowed.get(stage);
-    const kept = all.filter((p) => p.stakingAddress !== undefined && set?.has(getAddress(p.stakingAddress)));
-    if (kept.length < all.length) log("stage %d: routing among %d quoted of %d providers", stage, kept.length, all.length);
-    return kept;
-  };
-  return () => {
-    router.run = run;
-    directory.providers = providers;
-  };
+  provider.router.setJobFilter(async (jobId) => {
+    const allowed = await quoted.get(jobId);
+    return (stage, p) => {
+      const ok = p.stakingAddress !== undefined && allowed.get(stage)?.has(getAddress(p.stakingAddress)) === true;
+      if (!ok) log("job %s stage %d: %s is not quoted", jobId, stage, p.peerId);
+      return ok;
+    };
+  });
+  return () => provider.router.setJobFilter(undefined);
 }

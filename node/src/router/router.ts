@@ -68,16 +68,28 @@ export interface RouterInit {
   random?: () => number;
 }
 
+/**
+ * Which providers may serve a job's requests, per stage (e.g. only those the job accepted a
+ * quote from: a receipt part of any other provider is refused on chain).
+ */
+export type JobProviderFilter = (jobId: string) => Promise<(stage: number, provider: StageProvider) => boolean>;
+
 export class Router {
   private readonly directory: Directory;
   private readonly client: PipelineClient;
   private readonly init: RouterInit;
   private readonly stats = new Map<string, PeerStats>();
+  private jobFilter?: JobProviderFilter;
 
   constructor(directory: Directory, client: PipelineClient, init: RouterInit = {}) {
     this.directory = directory;
     this.client = client;
     this.init = init;
+  }
+
+  /** Restricts the providers of requests that belong to a job (undefined: no restriction). */
+  setJobFilter(filter: JobProviderFilter | undefined): void {
+    this.jobFilter = filter;
   }
 
   /** Run `input` through every stage of `modelId`. */
@@ -92,11 +104,12 @@ export class Router {
     // job trace) can skip it with `hashes: false` (the hashes then read as zero).
     const hashing = options.hashes !== false || options.jobId !== undefined;
     const requestHash = hashing ? toHex(bagHash(input)) : ZERO_HASH;
+    const allow = options.jobId !== undefined && this.jobFilter ? await this.jobFilter(options.jobId) : undefined;
     let bag = input;
     let hash = requestHash;
     const stages: StageTrace[] = [];
     for (let stage = 0; stage < stageCount; stage++) {
-      const hop = await this.runStage(modelId, stage, bag, hash, hashing, options);
+      const hop = await this.runStage(modelId, stage, bag, hash, hashing, options, allow);
       stages.push(hop.trace);
       bag = hop.output;
       hash = hop.trace.outputHash;
@@ -111,12 +124,13 @@ export class Router {
     bagHashHex: `0x${string}`,
     hashing: boolean,
     options: { jobId?: string; index?: number; signal?: AbortSignal },
+    allow?: (stage: number, provider: StageProvider) => boolean,
   ): Promise<{ output: WireBag; trace: StageTrace }> {
     const tried = new Set<string>();
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_STAGE; attempt++) {
       options.signal?.throwIfAborted();
-      const candidates = this.directory.providers(modelId, stage).filter((p) => !tried.has(p.peerId));
+      const candidates = this.directory.providers(modelId, stage).filter((p) => !tried.has(p.peerId) && (allow?.(stage, p) ?? true));
       const choice = this.choose(candidates);
       if (!choice) break;
       tried.add(choice.peerId);
