@@ -3,19 +3,19 @@
 // provider processes with chain support that stake and bind their peer ids themselves (key 1:
 // stage 0 and the HTTP gateway; key 2: stage 1), `next start` serving the production build with
 // that gateway behind /api/gateway, and an injected test wallet. Quotes, "try it", receipts,
-// reveals and settlement all go through the providers. Screenshots go to test-results/screenshots/.
+// paid requests under a job (prepared by the gateway, signed by the page's session key), reveals and
+// settlement all go through the providers. Screenshots go to test-results/screenshots/.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { toHex, type Address, type Hex } from "viem";
+import { toHex, type Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { freePort } from "../../scripts/lib/chain.ts";
 import { ShardMeshClient, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
-import { shardMeshDomain } from "../../node/src/receipts/index.ts";
-import { jobRequestHash, signJobRequest } from "../../node/src/jobs/session.ts";
+import { jobRequestHash } from "../../node/src/jobs/session.ts";
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
 import { recPreprocess } from "../../node/src/ocr/rec.ts";
 import { generateKeyPair } from "@libp2p/crypto/keys";
@@ -236,23 +236,42 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     await shot("my-jobs");
   });
 
-  it("serves the job's session-key requests, signs the receipt through the gateway and shows the providers' settlement on the dashboard", async () => {
-    // The buyer's requests under the job, signed by the session key the page keeps (the app itself
-    // only signs receipts; paid requests come from the buyer's own client, here the SDK).
+  it("serves paid requests made through the page (gateway-prepared, session-key signed), signs the receipt through the gateway and shows the providers' settlement on the dashboard", async () => {
+    // The buyer's paid requests through the page: "Try it" under job #1 asks the gateway to
+    // prepare the image, signs JobRequest with the session key the page keeps (no wallet prompt)
+    // and runs the prepared tensors under the job.
     const jobId = "1";
-    const raw = await page.evaluate((slot) => window.localStorage.getItem(slot), `shardmesh:session:31337:${jobId}`);
-    assert.ok(raw, "the page kept the job's session key");
-    const session = privateKeyToAccount((JSON.parse(raw) as { privateKey: Hex }).privateKey);
-    const domain = shardMeshDomain(31337, env.deployment.contracts.JobMarket.address);
+    await goto(`/models/${modelId}`);
+    const choice = page.getByTestId("try-job");
+    await choice.waitFor({ timeout: 30_000 });
+    await choice.selectOption(jobId);
+    const signsBefore = wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length;
+    const lastError: string[] = [];
     for (const [i, text] of REQUESTS.entries()) {
-      const x = recPreprocess(await decodeImage(await renderText([text], { fontSize: 40 })));
-      const tensors = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
-      const signature = await signJobRequest(session, domain, { jobId: BigInt(jobId), requestHash: jobRequestHash(tensors) });
+      const png = Buffer.from(await renderText([text]));
+      const paid = page.getByTestId("try-paid").filter({ hasText: `Paid request #${i} of job #${jobId} ` });
       // The gateway learns of the job from the chain (QuoteAccepted events): retry until it has.
-      const res = await until(`request ${i} served`, () => gateway.infer({ modelId: modelId.toString(), jobId, input: { tensors } }, { signature }), 30_000, 500);
-      assert.equal(res.index, i);
-      assert.deepEqual(res.stages.map((s) => s.peerId), providers.map((p) => p.peerId));
+      await until(`request ${i} served through the page`, async () => {
+        await page.getByTestId("try-file").setInputFiles({ name: `request-${i}.png`, mimeType: "image/png", buffer: png });
+        await paid.or(page.getByTestId("try-error")).first().waitFor({ timeout: 60_000 });
+        if ((await paid.count()) === 0) {
+          lastError.push(await page.getByTestId("try-error").innerText());
+          return false;
+        }
+        return true;
+      }, 60_000, 500);
+      if (i === 0) assert.equal(await page.getByTestId("try-text").innerText(), "ShardMesh 2026");
+      else assert.ok((await page.getByTestId("try-text").innerText()).length > 0);
+      const rows = page.getByTestId("try-result").locator("tbody tr");
+      for (const p of providers) assert.ok((await rows.nth(p.stage).innerText()).includes(p.peerId.slice(0, 16)), `stage ${p.stage} ran on its provider's process`);
+      // The page signed the hash of exactly the tensors the node computes for this image.
+      const x = recPreprocess(await decodeImage(png));
+      const served = (await gateway.job(jobId)).requests.find((r) => r.index === i);
+      assert.equal(served?.requestHash, jobRequestHash({ x: tensorFromFloat32([...x.dims], x.data as Float32Array) }));
+      if (i === 0) await shot("model-try-it-paid");
     }
+    assert.equal(wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length, signsBefore, "no wallet prompt for a paid request");
+    assert.equal((await gateway.job(jobId)).served, REQUESTS.length, `served every request (retries: ${lastError.join(" | ")})`);
 
     await goto("/jobs");
     await page.getByTestId("job-used").first().waitFor();

@@ -1,0 +1,68 @@
+// Paid requests from this browser: the image is pre-processed by the gateway (/v1/prepare, as
+// browsers have no node-side image pipeline), the job's session key (kept in localStorage)
+// signs EIP-712 JobRequest(jobId, requestHash) without a wallet prompt, and /v1/infer runs the
+// exact tensors that were hashed, under the job. Types mirror node/src/receipts/eip712.ts.
+import type { Address, Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { EIP712_NAME, EIP712_VERSION } from "./receipts";
+import { gatewayFetch, type InferResult } from "./gateway";
+import { jobStatus, type JobInfo } from "./jobs";
+import { loadSessionKey } from "./session";
+
+export const jobRequestTypes = {
+  JobRequest: [
+    { name: "jobId", type: "uint256" },
+    { name: "requestHash", type: "bytes32" },
+  ],
+} as const;
+
+export interface PreparedInput {
+  tensors: Record<string, { dtype: string | number; dims: number[]; data: string }>;
+  requestHash: Hex;
+}
+
+export function signJobRequest(sessionKey: Hex, chainId: number, jobMarket: Address, request: { jobId: bigint; requestHash: Hex }): Promise<Hex> {
+  return privateKeyToAccount(sessionKey).signTypedData({
+    domain: { name: EIP712_NAME, version: EIP712_VERSION, chainId, verifyingContract: jobMarket },
+    types: jobRequestTypes,
+    primaryType: "JobRequest",
+    message: request,
+  });
+}
+
+/** Open jobs of this buyer for `modelId` whose session key this browser holds and that have inferences left. */
+export function payableJobs(jobs: JobInfo[], modelId: string, now: number, storage: Pick<Storage, "getItem">, chainId: number): JobInfo[] {
+  return jobs.filter((j) =>
+    j.modelId === modelId && jobStatus(j, now) === "open" && j.used < j.maxInferences &&
+    loadSessionKey({ getItem: (k) => storage.getItem(k), setItem: () => {} }, chainId, j.id) !== undefined);
+}
+
+/** prepare → sign with the session key → infer under the job. */
+export async function runPaid(args: { modelId: string; jobId: string; sessionKey: Hex; chainId: number; jobMarket: Address; imageBase64: string; base?: string }): Promise<InferResult> {
+  const json = { "content-type": "application/json" };
+  const prepared = await gatewayFetch<PreparedInput>("/v1/prepare", {
+    base: args.base, method: "POST", headers: json,
+    body: JSON.stringify({ modelId: args.modelId, input: { image: args.imageBase64 } }),
+  });
+  const signature = await signJobRequest(args.sessionKey, args.chainId, args.jobMarket, { jobId: BigInt(args.jobId), requestHash: prepared.requestHash });
+  return gatewayFetch<InferResult>("/v1/infer", {
+    base: args.base, method: "POST",
+    headers: { ...json, "x-shardmesh-job": args.jobId, "x-shardmesh-signature": signature },
+    body: JSON.stringify({ modelId: args.modelId, jobId: args.jobId, input: { tensors: prepared.tensors } }),
+  });
+}
+
+/** A readable line for a failed paid request, decoded by the gateway's error name. */
+export function describePaidError(name: string, message: string): string {
+  if (name === "JobsJobUnavailableError") {
+    if (/used all/.test(message)) return `Job used up: ${message}. Open a new job to keep going.`;
+    if (/expired/.test(message)) return `Job expired: ${message}. Close it to refund the unused escrow.`;
+    if (/not open/.test(message)) return `Job closed: ${message}.`;
+    return `Job unavailable: ${message}`;
+  }
+  if (name === "GatewayUnauthorizedError") return `Signature refused: the session key in this browser is not the job's (${message}).`;
+  if (name === "ImageDecodeError") return `Not an image the gateway can read: ${message}`;
+  if (name === "GatewayUnreachableError") return `Gateway unreachable: ${message}`;
+  if (name === "GatewayChainUnavailableError") return `This gateway has no chain connection for paid requests: ${message}`;
+  return `${name}: ${message}`;
+}
