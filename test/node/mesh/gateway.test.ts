@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG } from "../../../node/src/provider/config.ts";
 import { GatewayApiError, ShardMeshClient, float32FromTensor, tensorFromFloat32 } from "../../../node/src/sdk/index.ts";
 import { createCanvas } from "@napi-rs/canvas";
 import { ocrImageHooks } from "../../../node/src/ocr/gateway.ts";
-import { parseTensors } from "../../../node/src/gateway/server.ts";
+import { MAX_BODY_BYTES, parseTensors } from "../../../node/src/gateway/server.ts";
 import { bagHash, toHex } from "../../../node/src/pipeline/tensor.ts";
 import { writeTinyModel } from "./fixtures/tiny-model.ts";
 import { until } from "./procs.ts";
@@ -101,6 +101,10 @@ describe("gateway HTTP API", () => {
       (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError",
     );
     await assert.rejects(sdk.prepare({ modelId: "nope", input: { image: png } }), (e: GatewayApiError) => e.status === 404 && e.errorName === "GatewayNotFoundError");
+    await assert.rejects(
+      sdk.prepare({ modelId: "tiny", input: { image: "A".repeat(MAX_BODY_BYTES) } }),
+      (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError" && /over \d+ bytes/.test(e.message),
+    );
     const res = await fetch(`${url}/v1/prepare`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { error: { name: string } }).error.name, "SyntaxError");
