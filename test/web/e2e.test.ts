@@ -306,6 +306,20 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     await page.getByTestId("spot-checks").first().filter({ hasText: "passed" }).waitFor();
     assert.equal(await page.getByTestId("job-used").first().innerText(), "4 / 10");
     await shot("my-jobs-settled");
+
+    // A session key that is not the job's: the gateway refuses the signature and the page says so
+    // by name; nothing is served. The job's own key is put back afterwards.
+    const slot = `shardmesh:session:31337:${jobId}`;
+    const own = await page.evaluate((k) => window.localStorage.getItem(k), slot);
+    const other = generatePrivateKey();
+    await page.evaluate(([k, v]) => window.localStorage.setItem(k, v), [slot, JSON.stringify({ privateKey: other, address: privateKeyToAccount(other).address })]);
+    await goto(`/models/${modelId}`);
+    await page.getByTestId("try-job").selectOption(jobId, { timeout: 30_000 });
+    await page.getByTestId("try-file").setInputFiles({ name: "refused.png", mimeType: "image/png", buffer: Buffer.from(await renderText(["refused"])) });
+    await page.getByTestId("try-error").filter({ hasText: /^Signature refused: the session key in this browser is not the job's/ }).waitFor({ timeout: 60_000 });
+    assert.equal((await gateway.job(jobId)).served, REQUESTS.length);
+    await shot("model-try-it-refused");
+    await page.evaluate(([k, v]) => window.localStorage.setItem(k, v), [slot, own!]);
   });
 
   it("says so when the gateway is unreachable", async () => {
