@@ -146,7 +146,15 @@ describe("provider mesh (4 provider processes + gateway)", () => {
       const { models } = await sdk.models();
       return models.find((m) => m.id === "tiny")?.stages[0].providers.some((p) => p.peerId === again.peerId);
     });
-    const results = await load("job-c", 300, 24, 6);
-    assert.ok(results.some((r) => r.stages[0].peerId === again.peerId), "the restarted provider serves again");
+    // The router weighs providers by cost (a restarted peer is briefly benched if its first hop
+    // meets a stale connection), so keep a moderate load until it is chosen rather than betting
+    // on one batch of 24 requests; every request is still checked against the whole model.
+    let next = 300;
+    const served = await until("the restarted provider serves again", async () => {
+      const results = await load("job-c", next, 12, 6);
+      next += 12;
+      return results.some((r) => r.stages[0].peerId === again.peerId);
+    }, 30_000, 100);
+    assert.equal(served, true, "the restarted provider serves again");
   });
 });
