@@ -1,20 +1,15 @@
 // Paid requests from this browser: the image is pre-processed by the gateway (/v1/prepare, as
 // browsers have no node-side image pipeline), the job's session key (kept in localStorage)
 // signs EIP-712 JobRequest(jobId, requestHash) without a wallet prompt, and /v1/infer runs the
-// exact tensors that were hashed, under the job. Types mirror node/src/receipts/eip712.ts.
+// exact tensors that were hashed, under the job. Types are node/src/receipts/eip712.ts.
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { EIP712_NAME, EIP712_VERSION } from "./receipts";
+import { jobRequestTypedData, shardMeshDomain } from "../../../node/src/receipts/eip712.ts";
 import { gatewayFetch, type InferResult } from "./gateway";
 import { jobStatus, type JobInfo } from "./jobs";
 import { loadSessionKey } from "./session";
 
-export const jobRequestTypes = {
-  JobRequest: [
-    { name: "jobId", type: "uint256" },
-    { name: "requestHash", type: "bytes32" },
-  ],
-} as const;
+export { jobRequestTypes } from "./receipts";
 
 export interface PreparedInput {
   tensors: Record<string, { dtype: string | number; dims: number[]; data: string }>;
@@ -22,12 +17,7 @@ export interface PreparedInput {
 }
 
 export function signJobRequest(sessionKey: Hex, chainId: number, jobMarket: Address, request: { jobId: bigint; requestHash: Hex }): Promise<Hex> {
-  return privateKeyToAccount(sessionKey).signTypedData({
-    domain: { name: EIP712_NAME, version: EIP712_VERSION, chainId, verifyingContract: jobMarket },
-    types: jobRequestTypes,
-    primaryType: "JobRequest",
-    message: request,
-  });
+  return privateKeyToAccount(sessionKey).signTypedData(jobRequestTypedData(shardMeshDomain(chainId, jobMarket), request));
 }
 
 /** Open jobs of this buyer for `modelId` whose session key this browser holds and that have inferences left. */
