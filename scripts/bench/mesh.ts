@@ -95,94 +95,188 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
 // ── 1. per-hop round trip and throughput ─────────────────────────────────────────────────────
-async function hopBench(quick: boolean) {
+// Each path runs in its own pair of processes (a caller and its echo child), driven from here
+// over IPC and interleaved window by window. Sharing one process skewed every path: the raw
+// socket's 64 KiB read buffers at ~2 GB/s kept V8 starting a mark-compact every ~55 ms, and
+// those collections (and the libp2p stream's garbage) landed in whichever window ran next.
+const PATHS = ["pipeline", "pipelineOverLibp2pStream", "rawTcp"] as const;
+type PathName = (typeof PATHS)[number];
+type HopCmd = { cmd: "rtt"; size: number } | { cmd: "through"; size: number; rounds: number; inflight: number } | { cmd: "cpu" } | { cmd: "close" };
+
+const hopPath = process.argv.find((a) => a.startsWith("--hop-client="))?.slice(13) as PathName | undefined;
+if (hopPath) {
+  process.on("disconnect", () => process.exit(0));
   const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, "--echo-server"], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
   const info = await new Promise<{ addr: string; port: number }>((r) => child.once("message", (m) => r(m as { addr: string; port: number })));
-  // CPU time of both processes (this one and the echo child), µs: load-independent cost.
-  let sysNow = 0;
-  const cpuNow = async (): Promise<number> => {
-    const theirs = await new Promise<NodeJS.CpuUsage>((r) => {
+  const childCpu = (): Promise<NodeJS.CpuUsage> =>
+    new Promise((r) => {
       child.once("message", (m) => r((m as { cpu: NodeJS.CpuUsage }).cpu));
       child.send("cpu");
     });
-    const mine = process.cpuUsage();
-    sysNow = mine.system + theirs.system;
-    return mine.user + mine.system + theirs.user + theirs.system;
+  let call: (data: Uint8Array, payload: Buffer) => Promise<unknown>;
+  let close: () => Promise<void>;
+  if (hopPath === "rawTcp") {
+    const raw = await rawClient(info.port);
+    call = (_data, payload) => raw.call(payload);
+    close = async () => raw.close();
+  } else {
+    const node = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+    await node.dial(multiaddr(info.addr));
+    const peer = peerIdFromString(info.addr.split("/p2p/")[1]);
+    const client = new PipelineClient(node, { dataPlane: hopPath === "pipeline" });
+    call = (data) => client.call(peer, { modelId: "echo", stage: 0, bag: { t: { dtype: 2, dims: [data.byteLength], data } } });
+    close = async () => {
+      client.close();
+      await node.stop();
+    };
+  }
+  const payloads = new Map<number, { data: Uint8Array; payload: Buffer }>();
+  const payloadOf = (size: number) => {
+    let p = payloads.get(size);
+    if (!p) {
+      const data = new Uint8Array(size);
+      for (let i = 0; i < size; i++) data[i] = i & 0xff;
+      p = { data, payload: Buffer.from(data) };
+      payloads.set(size, p);
+    }
+    return p;
   };
-  const node = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
-  await node.dial(multiaddr(info.addr));
-  const peer = peerIdFromString(info.addr.split("/p2p/")[1]);
-  // Two pipeline callers: over the sealed data plane (the default) and over the libp2p stream.
-  const client = new PipelineClient(node);
-  const viaLibp2p = new PipelineClient(node, { dataPlane: false });
-  const raw = await rawClient(info.port);
+  process.on("message", async (m: HopCmd) => {
+    if (m.cmd === "close") {
+      await close();
+      // Let the echo child exit on its own (so --cpu-prof can write its profile), then go.
+      const exited = new Promise((r) => child.once("exit", r));
+      child.disconnect();
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      child.kill("SIGKILL");
+      process.send!({ closed: true }, () => process.exit(0));
+      return;
+    }
+    if (m.cmd === "cpu") {
+      const [mine, theirs] = [process.cpuUsage(), await childCpu()];
+      process.send!({ us: mine.user + mine.system + theirs.user + theirs.system });
+      return;
+    }
+    const { data, payload } = payloadOf(m.size);
+    if (m.cmd === "rtt") {
+      const t = performance.now();
+      await call(data, payload);
+      process.send!({ ms: performance.now() - t });
+      return;
+    }
+    // Throughput with several requests in flight: bytes both ways / wall time, and the CPU time
+    // both processes spent on them (this one and the echo child).
+    const [mine0, theirs0] = [process.cpuUsage(), await childCpu()];
+    const t = performance.now();
+    let left = m.rounds * m.inflight;
+    await Promise.all(Array.from({ length: m.inflight }, async () => {
+      while (left-- > 0) await call(data, payload);
+    }));
+    const wallMs = performance.now() - t; // before the CPU sample: its IPC is not in the figure
+    const [mine, theirs] = [process.cpuUsage(mine0), await childCpu()];
+    const sys = mine.system + theirs.system - theirs0.system;
+    const cpu = mine.user + mine.system + theirs.user - theirs0.user + theirs.system - theirs0.system;
+    process.send!({ wallMs, cpuUs: cpu, sysUs: sys });
+  });
+  process.send!({ ready: true });
+  await new Promise(() => {});
+}
+
+interface HopClient {
+  ask<T>(cmd: HopCmd): Promise<T>;
+}
+
+function hopClient(path: PathName): Promise<HopClient> {
+  const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, `--hop-client=${path}`], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  const ask = <T>(cmd: HopCmd): Promise<T> =>
+    new Promise((resolve) => {
+      child.once("message", (m) => resolve(m as T));
+      child.send(cmd);
+    });
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`hop client ${path} exited ${code}`)));
+    child.once("message", () => resolve({ ask }));
+  });
+}
+
+/**
+ * Wait until every bench process is idle (under 2 % of a core over 100 ms, at most 3 s): V8 keeps
+ * sweeping and collecting for a while after a burst of traffic, on background threads, and that
+ * work must not run inside another path's window.
+ */
+async function settle(clients: Record<PathName, HopClient>, active: readonly PathName[]): Promise<void> {
+  const total = async () => {
+    let us = 0;
+    for (const name of active) us += (await clients[name].ask<{ us: number }>({ cmd: "cpu" })).us;
+    return us;
+  };
+  const deadline = performance.now() + 3000;
+  let before = await total();
+  while (performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await total();
+    if (now - before < 2000) return;
+    before = now;
+  }
+}
+
+async function hopBench(quick: boolean) {
+  const clients = {} as Record<PathName, HopClient>;
+  // One at a time: each starts a libp2p node and an echo child.
+  for (const path of PATHS) if (!ONLY || ONLY.split(",").includes(path)) clients[path] = await hopClient(path);
+  const active = PATHS.filter((p) => clients[p]);
   const out: Record<string, unknown>[] = [];
   const iters = quick ? 20 : 40;
   const inflight = 4;
+  const rounds = quick ? 10 : 20;
+  const empty = () => Object.fromEntries(PATHS.map((p) => [p, [] as number[]])) as Record<PathName, number[]>;
   for (const size of ONE_SIZE ? [ONE_SIZE] : SIZES) {
-    const data = new Uint8Array(size);
-    for (let i = 0; i < size; i++) data[i] = i & 0xff;
-    const bag: WireBag = { t: { dtype: 2, dims: [size], data } };
-    const payload = Buffer.from(data);
-    const paths: Record<string, () => Promise<unknown>> = {
-      pipeline: () => client.call(peer, { modelId: "echo", stage: 0, bag }),
-      pipelineOverLibp2pStream: () => viaLibp2p.call(peer, { modelId: "echo", stage: 0, bag }),
-      rawTcp: () => raw.call(payload),
-    };
-    if (ONLY) for (const k of Object.keys(paths)) if (k !== ONLY) paths[k] = async () => {};
-    const rtt: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
+    const rtt = empty();
     // Interleave the paths so background load hits them alike.
     for (let i = 0; i < iters + 5; i++) {
-      for (const [name, fn] of Object.entries(paths)) {
-        const t = performance.now();
-        await fn();
-        if (i >= 5) rtt[name].push(performance.now() - t);
+      for (const name of active) {
+        const { ms } = await clients[name].ask<{ ms: number }>({ cmd: "rtt", size });
+        if (i >= 5) rtt[name].push(ms);
       }
     }
-    // Throughput with several requests in flight: bytes both ways / wall time.
-    const rounds = quick ? 10 : 20;
-    const cpuMs: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
-    const sysShare: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
-    const through = async (fn: () => Promise<unknown>, name: string) => {
-      const c0 = await cpuNow();
-      const s0 = sysNow;
-      const t = performance.now();
-      let left = rounds * inflight;
-      await Promise.all(Array.from({ length: inflight }, async () => {
-        while (left-- > 0) await fn();
-      }));
-      const wall = performance.now() - t; // before the CPU sample: its IPC is not in the figure
-      cpuMs[name].push((await cpuNow()) - c0);
-      sysShare[name].push((sysNow - s0) / cpuMs[name][cpuMs[name].length - 1]);
-      return (2 * size * rounds * inflight) / (wall / 1000) / 2 ** 20;
-    };
-    const mbs: Record<string, number[]> = { pipeline: [], pipelineOverLibp2pStream: [], rawTcp: [] };
-    for (let k = 0; k < 7; k++) for (const [name, fn] of Object.entries(paths)) mbs[name].push(await through(fn, name));
-    const med = (name: string) => pct(mbs[name], 50);
+    // Throughput windows in blocks per path (A A A A B B B B … three times over), the first window
+    // of each block not counted: switching processes costs a window its first tens of ms (cold
+    // caches, heap and JIT state after the other path ran), which is no part of either path's
+    // steady state; blocks still interleave, so drift in the machine's load hits both alike.
+    const mbs = empty();
+    const cpuMs = empty();
+    const sysShare = empty();
+    for (let block = 0; block < 3; block++) {
+      for (const name of active) {
+        for (let k = 0; k < 4; k++) {
+          await settle(clients, active);
+          const r = await clients[name].ask<{ wallMs: number; cpuUs: number; sysUs: number }>({ cmd: "through", size, rounds, inflight });
+          if (k === 0) continue;
+          const mib = (2 * size * rounds * inflight) / 2 ** 20;
+          mbs[name].push(mib / (r.wallMs / 1000));
+          cpuMs[name].push(r.cpuUs / 1000 / mib);
+          sysShare[name].push(r.sysUs / r.cpuUs);
+        }
+      }
+    }
+    const med = (xs: number[]) => (xs.length ? pct(xs, 50) : NaN);
+    const per = (m: Record<PathName, number[]>, f: (x: number) => number = (x) => x) => Object.fromEntries(PATHS.map((p) => [p, r2(f(med(m[p])))]));
     const row = {
       payloadBytes: size,
-      roundTripMs: Object.fromEntries(Object.entries(rtt).map(([k, v]) => [k, { p50: r2(pct(v, 50)), p99: r2(pct(v, 99)), min: r2(Math.min(...v)) }])),
-      sequentialThroughputMiBps: Object.fromEntries(Object.entries(rtt).map(([k, v]) => [k, r2((2 * size) / (pct(v, 50) / 1000) / 2 ** 20)])),
-      throughputMiBpsWith4InFlight: { pipeline: r2(med("pipeline")), pipelineOverLibp2pStream: r2(med("pipelineOverLibp2pStream")), rawTcp: r2(med("rawTcp")) },
-      throughputRatioPipelineOverRawTcp: r2(med("pipeline") / med("rawTcp")),
+      roundTripMs: Object.fromEntries(PATHS.map((p) => [p, { p50: r2(med(rtt[p])), p99: r2(pct(rtt[p], 99)), min: r2(Math.min(...rtt[p])) }])),
+      sequentialThroughputMiBps: per(rtt, (ms) => (2 * size) / (ms / 1000) / 2 ** 20),
+      throughputMiBpsWith4InFlight: per(mbs),
+      throughputRatioPipelineOverRawTcp: r2(med(mbs.pipeline) / med(mbs.rawTcp)),
       // CPU ms of both processes per MiB moved (either way), median over the runs: the cost that
       // decides throughput when the cores are shared, and much steadier than wall-clock figures.
-      cpuMsPerMiB: Object.fromEntries(Object.entries(cpuMs).map(([k, v]) => [k, r2(pct(v, 50) / 1000 / ((2 * size * rounds * inflight) / 2 ** 20))])),
-      cpuSystemShare: Object.fromEntries(Object.entries(sysShare).map(([k, v]) => [k, r2(pct(v, 50))])),
-      throughputRatioLibp2pStreamOverRawTcp: r2(med("pipelineOverLibp2pStream") / med("rawTcp")),
+      cpuMsPerMiB: per(cpuMs),
+      cpuSystemShare: per(sysShare),
+      throughputRatioLibp2pStreamOverRawTcp: r2(med(mbs.pipelineOverLibp2pStream) / med(mbs.rawTcp)),
     };
     log(`hop ${size >> 10} KiB: rtt p50 ${JSON.stringify(row.roundTripMs)}; MiB/s ${JSON.stringify(row.throughputMiBpsWith4InFlight)} (ratios ${row.throughputRatioPipelineOverRawTcp} / ${row.throughputRatioLibp2pStreamOverRawTcp}); cpu ms/MiB ${JSON.stringify(row.cpuMsPerMiB)} (system share ${JSON.stringify(row.cpuSystemShare)})`);
     out.push(row);
   }
-  raw.close();
-  client.close();
-  viaLibp2p.close();
-  await node.stop();
-  // Let the child exit on its own (so --cpu-prof can write its profile), then make sure.
-  const exited = new Promise((r) => child.once("exit", r));
-  child.disconnect();
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-  child.kill("SIGKILL");
+  for (const name of active) await clients[name].ask({ cmd: "close" });
   return out;
 }
 
@@ -256,7 +350,7 @@ async function main() {
     area: "mesh",
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavgAtStart: loadavg().map(r2) },
-    notes: "2 shared cores; other engineers' jobs may run concurrently (see loadavg). Everything on 127.0.0.1. 'pipeline' = the pipeline protocol as nodes use it (frames over the sealed data plane set up through the noise-authenticated libp2p stream); 'pipelineOverLibp2pStream' = the same frames over a libp2p stream (TCP + noise + yamux); 'rawTcp' = a plain socket echoing bytes. Round trips are p50 of sequential echo requests; throughput counts bytes both ways with 4 requests in flight, median of 7 interleaved runs; cpuMsPerMiB is the CPU time of both processes (caller and echo child) per MiB moved, median of the same runs: it decides throughput when the cores are busy and is much steadier than wall-clock figures on this shared machine.",
+    notes: "2 shared cores; other engineers' jobs may run concurrently (see loadavg). Everything on 127.0.0.1. 'pipeline' = the pipeline protocol as nodes use it (frames over the sealed data plane set up through the noise-authenticated libp2p stream); 'pipelineOverLibp2pStream' = the same frames over a libp2p stream (TCP + noise + yamux); 'rawTcp' = a plain socket echoing bytes. Round trips are p50 of sequential echo requests; throughput counts bytes both ways with 4 requests in flight, median of 7 interleaved runs; each path has its own caller process and echo child (in one shared process, the raw socket's buffer churn set off V8 collections that landed in the other paths' windows); cpuMsPerMiB is the CPU time of both processes (caller and echo child) per MiB moved, median of the same runs: it decides throughput when the cores are busy and is much steadier than wall-clock figures on this shared machine.",
   };
 
   log("== AEAD cost per MiB in this process (what the data plane's sealing costs)");

@@ -1,20 +1,24 @@
 // Pipeline data plane: a direct TCP socket per hop for the tensor frames, set up through the
 // libp2p pipeline stream. The libp2p stream (noise-authenticated) carries a DATA_PLANE_REQUEST;
 // the provider answers with a port, a one-time token and two fresh AES-128-GCM keys (one per
-// direction). The caller connects, sends the token, and from then on every pipeline
-// frame travels as one sealed record:
+// direction). The caller connects, sends the token, and from then on the frame bytes travel as
+// sealed records:
 //   uint32 BE ciphertext length · ciphertext · 16-byte tag,   nonce = 4 zero bytes · uint64 BE counter
+// A record holds one big part of a send (a tensor of >= 16 KiB) or the short parts around it
+// (varint, header, small tensors) together; the frame reader reassembles frames from records.
 // Why: noise seals every 64 KiB chunk separately with ChaCha20-Poly1305 and yamux/noise copy and
 // dispatch per chunk. Sealing is the largest cost per byte here: AES-128-GCM (AES-NI, VAES) runs
-// at ~7.4 GB/s against ~4.3 GB/s for ChaCha20-Poly1305 in `openssl speed` on this machine, and
-// through node:crypto in 16 KiB calls ~0.25-0.35 ms/MiB against ~0.4-1.0 (bench/results/mesh.json,
-// aeadMsPerMiB); one record per frame avoids the per-chunk work. Peer identity and key secrecy still
-// come from noise: the token and keys are only ever sent inside it. Nonces are per-direction
-// counters under per-hop keys, so none repeats.
+// at ~7.4 GB/s against ~4.3 GB/s for ChaCha20-Poly1305 in `openssl speed` on this machine
+// (bench/results/mesh.json, aeadMsPerMiB). A tensor's record is opened in one call into a fresh
+// buffer that becomes the tensor itself (no copy after decryption), and on the caller's side the
+// kernel reads a record's body straight into the record buffer (no 'data' chunks). Peer identity
+// and key secrecy still come from noise: the token and keys are only ever sent inside it. Nonces
+// are per-direction counters under per-hop keys, so none repeats; a dropped, reordered or altered
+// record fails its tag.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import type { CipherGCM } from "node:crypto";
 import { connect, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
-import type { DecipherGCM } from "node:crypto";
 import { Uint8ArrayList } from "uint8arraylist";
 import { logger } from "@libp2p/logger";
 import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "../mesh/constants.ts";
@@ -40,19 +44,32 @@ function nonce(counter: bigint): Buffer {
 }
 
 /**
- * Bytes sealed or opened per cipher call. Each call returns a fresh buffer; megabyte-sized ones
- * come from (and go back to) the kernel, page faults and all, which cost more than the AES itself
- * (aes-128-gcm on 1 MiB: ~0.68 ms in 1 MiB calls, ~0.24 ms in 16 KiB calls here, mostly system
- * time); 16 KiB buffers are recycled by malloc.
+ * Bytes sealed per cipher call on the sending side. Each call returns a fresh buffer that is
+ * written and dropped; buffers of this size are recycled by malloc, megabyte-sized ones would come
+ * from (and go back to) the kernel with their page faults.
  */
-const CRYPT_SLICE = 16 * 1024;
+const SEAL_SLICE = 64 * 1024;
+/**
+ * Parts of a send at least this long are sealed as records of their own; shorter ones are
+ * coalesced into one record. A record is opened by one cipher call whose output is a fresh buffer
+ * owning its memory, so a tensor that was a part of its own arrives as exactly one such buffer
+ * and the frame reader takes it without copying (aligned, offset 0).
+ */
+export const DATA_PLANE_OWN_RECORD_BYTES = 16 * 1024;
+/** Plaintext queued for sealing beyond which send() asks the caller to wait for onDrain. */
+const SEND_HIGH_WATER = 4 * 1024 * 1024;
+/** Ciphertext allowed to wait in the socket's user-space queue; sealing pauses beyond it. */
+const WRITE_AHEAD_BYTES = 256 * 1024;
+/** The receive buffer a channel keeps between records; bigger ones are dropped after use. */
+const KEEP_RECORD_BUFFER_BYTES = 4 * 1024 * 1024;
 
 type Listener = (evt: { data?: Uint8ArrayList; error?: Error }) => void;
 
 /**
  * One end of a sealed data-plane socket, shaped like the part of a libp2p Stream the pipeline
  * uses (send/onDrain/pause/resume/abort/close, 'message' and 'close' events), so the same frame
- * reader and server code run over either.
+ * reader and server code run over either. The channel carries a byte stream: record boundaries
+ * follow the sender's parts, not frames, and the frame reader reassembles frames from records.
  */
 export class SealedChannel {
   readonly id: string;
@@ -62,17 +79,24 @@ export class SealedChannel {
   private readonly recvKey: Buffer;
   private sendCounter = 0n;
   private recvCounter = 0n;
-  // Receive state: a record is opened by its 4 length bytes, its ciphertext is decrypted chunk
-  // by chunk as it arrives (no reassembly copy), and its plaintext is released only after the
-  // tag checked out.
+  // Receive state: 4 length bytes, then ciphertext and tag gathered into `record` (kept between
+  // records), opened in one call once complete: nothing is released before its tag checked out.
   private readonly lenBytes = Buffer.alloc(4);
   private lenFill = 0;
-  private decipher: DecipherGCM | undefined;
-  private cipherLeft = 0;
-  private plain = new Uint8ArrayList();
-  private readonly tag = Buffer.alloc(TAG);
-  private tagFill = 0;
+  /** Ciphertext + tag length of the record being received; -1 while reading a length. */
+  private recordLen = -1;
+  private record = Buffer.alloc(0);
+  private recordFill = 0;
   private readonly listeners = { message: [] as Listener[], close: [] as Listener[] };
+  // Send state: records waiting to be sealed, the one being sealed, and who waits for room.
+  private readonly queue: { parts: Uint8Array[]; length: number }[] = [];
+  private queuedBytes = 0;
+  private sealing: { cipher: CipherGCM; parts: Uint8Array[]; part: number; offset: number } | undefined;
+  private readonly drainWaiters: { resolve(): void; reject(err: Error): void }[] = [];
+  private closing = false;
+
+  /** Where socket reads land when the socket was made with `readInto` (see connectDataPlane). */
+  private scratch: Buffer | undefined;
 
   constructor(socket: Socket, sendKey: Buffer, recvKey: Buffer, id: string) {
     this.socket = socket;
@@ -81,7 +105,8 @@ export class SealedChannel {
     this.id = id;
     socket.setNoDelay(true);
     socket.on("data", (d: Buffer) => this.onData(d));
-    socket.on("error", (err) => this.finish(err));
+    socket.on("drain", () => this.pump());
+    socket.on("error", (err) => this.finish(new PipelineStreamClosedError(`data-plane socket failed: ${err.message}`)));
     socket.on("close", () => this.finish(new PipelineStreamClosedError("data-plane socket closed")));
   }
 
@@ -96,7 +121,7 @@ export class SealedChannel {
   private onData(d: Buffer): void {
     let off = 0;
     while (off < d.byteLength && this.status === "open") {
-      if (!this.decipher) {
+      if (this.recordLen < 0) {
         const take = Math.min(4 - this.lenFill, d.byteLength - off);
         d.copy(this.lenBytes, this.lenFill, off, off + take);
         this.lenFill += take;
@@ -108,68 +133,167 @@ export class SealedChannel {
           this.abort(new PipelineFrameTooLargeError(len, DATA_PLANE_MAX_RECORD));
           return;
         }
-        this.decipher = createDecipheriv(CIPHER, this.recvKey, nonce(this.recvCounter++), { authTagLength: TAG });
-        this.cipherLeft = len;
+        this.recordLen = len + TAG;
+        this.recordFill = 0;
         continue;
       }
-      if (this.cipherLeft > 0) {
-        const take = Math.min(this.cipherLeft, d.byteLength - off);
-        for (let o = off; o < off + take; o += CRYPT_SLICE) this.plain.append(this.decipher.update(d.subarray(o, Math.min(o + CRYPT_SLICE, off + take))));
-        this.cipherLeft -= take;
-        off += take;
+      // A record that lies whole in this chunk is opened in place; otherwise it is gathered.
+      if (this.recordFill === 0 && d.byteLength - off >= this.recordLen) {
+        const end = off + this.recordLen;
+        this.open(d.subarray(off, end));
+        off = end;
         continue;
       }
-      const take = Math.min(TAG - this.tagFill, d.byteLength - off);
-      d.copy(this.tag, this.tagFill, off, off + take);
-      this.tagFill += take;
+      if (this.record.byteLength < this.recordLen) this.record = Buffer.allocUnsafeSlow(this.recordLen);
+      const take = Math.min(this.recordLen - this.recordFill, d.byteLength - off);
+      d.copy(this.record, this.recordFill, off, off + take);
+      this.recordFill += take;
       off += take;
-      if (this.tagFill < TAG) return;
-      this.tagFill = 0;
-      const decipher = this.decipher;
-      const plain = this.plain;
-      this.decipher = undefined;
-      this.plain = new Uint8ArrayList();
-      decipher.setAuthTag(this.tag);
-      try {
-        decipher.final();
-      } catch {
-        this.abort(new PipelineStreamClosedError("data-plane record failed authentication"));
-        return;
-      }
-      this.emit("message", { data: plain });
+      if (this.recordFill < this.recordLen) return;
+      this.open(this.record.subarray(0, this.recordLen));
+      if (this.record.byteLength > KEEP_RECORD_BUFFER_BYTES) this.record = Buffer.alloc(0);
     }
   }
 
-  /** Seal `data` as one record and write it; false when the socket buffer is full. */
-  send(data: Uint8Array | Uint8ArrayList): boolean {
-    if (this.status !== "open") throw new PipelineStreamClosedError("data-plane channel is closed");
-    const cipher = createCipheriv(CIPHER, this.sendKey, nonce(this.sendCounter++), { authTagLength: TAG });
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(data.byteLength);
-    this.socket.cork();
-    this.socket.write(head);
-    const parts = data instanceof Uint8Array ? [data] : [...data];
-    for (const p of parts) {
-      for (let o = 0; o < p.byteLength; o += CRYPT_SLICE) this.socket.write(cipher.update(p.subarray(o, o + CRYPT_SLICE)));
+  /**
+   * For a socket created with `onread: { buffer: () => channel.readInto(), callback: (n, b) =>
+   * channel.onRead(n, b) }`: the kernel copies a record's body straight into the record buffer
+   * (no 'data' chunk, no copy); lengths and small records go through a reused scratch buffer.
+   */
+  readInto(): Buffer {
+    if (this.recordLen >= 0 && this.recordLen - this.recordFill >= DATA_PLANE_OWN_RECORD_BYTES) {
+      if (this.record.byteLength < this.recordLen) {
+        const grown = Buffer.allocUnsafeSlow(this.recordLen);
+        this.record.copy(grown, 0, 0, this.recordFill);
+        this.record = grown;
+      }
+      return this.record.subarray(this.recordFill, this.recordLen);
     }
-    cipher.final();
-    const ok = this.socket.write(cipher.getAuthTag());
+    this.scratch ??= Buffer.allocUnsafeSlow(64 * 1024);
+    return this.scratch;
+  }
+
+  onRead(n: number, buf: Uint8Array): boolean {
+    if (this.status !== "open") return false;
+    if (buf.buffer !== this.record.buffer) {
+      this.onData((buf as Buffer).subarray(0, n));
+      return true;
+    }
+    this.recordFill += n;
+    if (this.recordFill === this.recordLen) {
+      this.open(this.record.subarray(0, this.recordLen));
+      if (this.record.byteLength > KEEP_RECORD_BUFFER_BYTES) this.record = Buffer.alloc(0);
+    }
+    return true;
+  }
+
+  /** Authenticate and decrypt one whole record (ciphertext · tag), then hand it on. */
+  private open(sealed: Buffer): void {
+    this.recordLen = -1;
+    const cipherLen = sealed.byteLength - TAG;
+    const decipher = createDecipheriv(CIPHER, this.recvKey, nonce(this.recvCounter++), { authTagLength: TAG });
+    decipher.setAuthTag(sealed.subarray(cipherLen));
+    let plain: Buffer;
+    try {
+      plain = decipher.update(sealed.subarray(0, cipherLen));
+      decipher.final();
+    } catch {
+      this.abort(new PipelineStreamClosedError("data-plane record failed authentication"));
+      return;
+    }
+    this.emit("message", { data: new Uint8ArrayList(plain) });
+  }
+
+  /**
+   * Queue `data` to be sealed and written; false when the queue is over SEND_HIGH_WATER (wait
+   * for onDrain). Parts of at least DATA_PLANE_OWN_RECORD_BYTES become records of their own,
+   * shorter runs of parts share one. Sealing happens only as the socket takes bytes (pump), so
+   * ciphertext never piles up in user space: it is written moments after it is made and dies
+   * young, instead of aging in a write queue into V8's old generation, whose collections such
+   * piles of external memory would keep setting off.
+   */
+  send(data: Uint8Array | Uint8ArrayList): boolean {
+    if (this.status !== "open" || this.closing) throw new PipelineStreamClosedError("data-plane channel is closed");
+    const parts = data instanceof Uint8Array ? [data] : [...data];
+    let small: Uint8Array[] = [];
+    let smallBytes = 0;
+    for (const p of parts) {
+      if (p.byteLength < DATA_PLANE_OWN_RECORD_BYTES) {
+        small.push(p);
+        smallBytes += p.byteLength;
+        continue;
+      }
+      if (small.length) this.enqueue(small, smallBytes);
+      small = [];
+      smallBytes = 0;
+      this.enqueue([p], p.byteLength);
+    }
+    if (small.length || parts.length === 0) this.enqueue(small, smallBytes);
+    this.pump();
+    return this.queuedBytes < SEND_HIGH_WATER;
+  }
+
+  private enqueue(parts: Uint8Array[], length: number): void {
+    this.queue.push({ parts, length });
+    this.queuedBytes += length;
+  }
+
+  /** Seal and write queued records while the socket's own queue is short. */
+  private pump(): void {
+    if (this.status !== "open") return;
+    this.socket.cork();
+    while (this.socket.writableLength < WRITE_AHEAD_BYTES) {
+      if (!this.sealing) {
+        const record = this.queue.shift();
+        if (!record) break;
+        const head = Buffer.allocUnsafe(4);
+        head.writeUInt32BE(record.length);
+        this.socket.write(head);
+        const cipher = createCipheriv(CIPHER, this.sendKey, nonce(this.sendCounter++), { authTagLength: TAG });
+        this.sealing = { cipher, parts: record.parts, part: 0, offset: 0 };
+      }
+      const s = this.sealing;
+      if (s.part === s.parts.length) {
+        s.cipher.final();
+        this.socket.write(s.cipher.getAuthTag());
+        this.sealing = undefined;
+        continue;
+      }
+      const p = s.parts[s.part];
+      const end = Math.min(s.offset + SEAL_SLICE, p.byteLength);
+      if (end > s.offset) this.socket.write(s.cipher.update(p.subarray(s.offset, end)));
+      this.queuedBytes -= end - s.offset;
+      s.offset = end;
+      if (end === p.byteLength) {
+        s.part++;
+        s.offset = 0;
+      }
+    }
     this.socket.uncork();
-    return ok;
+    const idle = !this.sealing && this.queue.length === 0;
+    if (this.queuedBytes < SEND_HIGH_WATER) for (const w of this.drainWaiters.splice(0)) w.resolve();
+    if (idle && this.closing) this.socket.end();
   }
 
   onDrain(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    if (this.status !== "open") return Promise.reject(new PipelineStreamClosedError("data-plane channel is closed"));
+    if (this.queuedBytes < SEND_HIGH_WATER) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const done = (): void => {
-        options.signal?.removeEventListener("abort", onAbort);
-        resolve();
+      const waiter = {
+        resolve: (): void => {
+          options.signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        reject: (err: Error): void => {
+          options.signal?.removeEventListener("abort", onAbort);
+          reject(err);
+        },
       };
       const onAbort = (): void => {
-        this.socket.off("drain", done);
+        this.drainWaiters.splice(this.drainWaiters.indexOf(waiter), 1);
         reject(options.signal?.reason as Error);
       };
-      this.socket.once("drain", done);
+      this.drainWaiters.push(waiter);
       options.signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
@@ -187,15 +311,22 @@ export class SealedChannel {
     this.finish(err, "aborted");
   }
 
+  /** Flush what is queued, then end the socket. */
   async close(): Promise<void> {
-    this.socket.end();
-    this.finish(undefined, "closed");
+    if (this.status !== "open" || this.closing) return;
+    this.closing = true;
+    if (!this.sealing && this.queue.length === 0) this.socket.end();
+    await new Promise<void>((resolve) => this.socket.once("close", () => resolve()));
   }
 
   private finish(err: Error | undefined, status: "closed" | "aborted" = err ? "aborted" : "closed"): void {
     if (this.status !== "open") return;
     this.status = status;
+    this.queue.length = 0;
+    this.sealing = undefined;
     this.socket.destroy();
+    const closed = err ?? new PipelineStreamClosedError("data-plane channel closed");
+    for (const w of this.drainWaiters.splice(0)) w.reject(closed);
     this.emit("close", { error: err });
   }
 }
@@ -282,7 +413,13 @@ export class DataPlaneServer {
 /** Caller side: connect to an offer and present the token. */
 export function connectDataPlane(host: string, port: number, token: Uint8Array, key: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<SealedChannel> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, noDelay: true });
+    let channel: SealedChannel | undefined;
+    const socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: { buffer: () => channel?.readInto() ?? Buffer.allocUnsafeSlow(64 * 1024), callback: (n: number, buf: Uint8Array) => channel?.onRead(n, buf) ?? false },
+    });
     const onAbort = (): void => {
       socket.destroy();
       reject(options.signal?.reason as Error);
@@ -296,7 +433,8 @@ export function connectDataPlane(host: string, port: number, token: Uint8Array, 
       options.signal?.removeEventListener("abort", onAbort);
       socket.write(token);
       const k = Buffer.from(key);
-      resolve(new SealedChannel(socket, k.subarray(0, DATA_PLANE_KEY_BYTES), k.subarray(DATA_PLANE_KEY_BYTES), `dp-${Buffer.from(token).toString("hex").slice(0, 8)}`));
+      channel = new SealedChannel(socket, k.subarray(0, DATA_PLANE_KEY_BYTES), k.subarray(DATA_PLANE_KEY_BYTES), `dp-${Buffer.from(token).toString("hex").slice(0, 8)}`);
+      resolve(channel);
     });
   });
 }

@@ -143,17 +143,23 @@ export class FrameReader {
       }
       const header = this.header;
       if (this.buffer.byteLength < header.payloadLength) return;
-      // One copy per tensor into its own aligned buffer (Float32Array/onnxruntime need alignment).
+      // Each tensor in its own aligned buffer (Float32Array/onnxruntime need alignment): a chunk
+      // that is exactly the tensor and owns its memory (the sealed data plane delivers big
+      // tensors so) is taken as is; anything else is copied once.
       const bag: WireBag = {};
-      let offset = 0;
       for (const t of header.tensors) {
-        // Uninitialised (every byte is overwritten next), in its own ArrayBuffer: offset 0.
-        const data = new Uint8Array(Buffer.allocUnsafeSlow(t.byteLength).buffer, 0, t.byteLength);
-        copyInto(this.buffer, offset, data);
+        const first: Uint8Array | undefined = this.buffer[Symbol.iterator]().next().value;
+        let data: Uint8Array;
+        if (first !== undefined && t.byteLength > 0 && first.byteLength === t.byteLength && first.byteOffset === 0 && first.buffer.byteLength === t.byteLength) {
+          data = first;
+        } else {
+          // Uninitialised (every byte is overwritten next), in its own ArrayBuffer: offset 0.
+          data = new Uint8Array(Buffer.allocUnsafeSlow(t.byteLength).buffer, 0, t.byteLength);
+          copyInto(this.buffer, 0, data);
+        }
+        this.buffer.consume(t.byteLength);
         bag[t.name] = { dtype: t.dtype, dims: t.dims, data };
-        offset += t.byteLength;
       }
-      this.buffer.consume(header.payloadLength);
       this.header = undefined;
       this.onFrame({ header, bag });
     }

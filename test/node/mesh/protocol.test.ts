@@ -279,12 +279,10 @@ describe("pipeline protocol", () => {
   });
 });
 
-// The sealed record layer on its own, over a real TCP socket pair on 127.0.0.1. The sealed bytes
+// The sealed record layer on its own, over real TCP socket pairs on 127.0.0.1. The sealed bytes
 // one side writes are captured, then handed to the other side's channel in chosen pieces (as the
 // socket's 'data' events), so records split anywhere, and tampered bytes, are exercised exactly.
 describe("sealed data-plane records", () => {
-  let a: Socket;
-  let b: Socket;
   let listener: ReturnType<typeof createServer>;
   const k1 = randomBytes(16);
   const k2 = randomBytes(16);
@@ -292,49 +290,39 @@ describe("sealed data-plane records", () => {
   before(async () => {
     listener = createServer();
     await new Promise<void>((r) => listener.listen(0, "127.0.0.1", () => r()));
-    const accepted = new Promise<Socket>((r) => listener.once("connection", r));
-    a = connect({ host: "127.0.0.1", port: (listener.address() as { port: number }).port });
-    b = await accepted;
   });
 
   after(async () => {
-    a.destroy();
-    b.destroy();
     await new Promise<void>((r) => listener.close(() => r()));
   });
 
-  /** Seal `messages` on a channel over `a` and return the bytes that reached `b`. */
+  async function pair(): Promise<[Socket, Socket]> {
+    const accepted = new Promise<Socket>((r) => listener.once("connection", r));
+    const a = connect({ host: "127.0.0.1", port: (listener.address() as { port: number }).port });
+    return [a, await accepted];
+  }
+
+  /** Seal `messages` on a channel over a fresh socket, close it, and return the bytes that arrived. */
   async function sealed(messages: (Uint8Array | Uint8ArrayList)[]): Promise<Buffer> {
-    const expected = messages.reduce((n, m) => n + 4 + m.byteLength + 16, 0);
+    const [a, b] = await pair();
     const got: Buffer[] = [];
-    let n = 0;
-    const done = new Promise<void>((resolve) => {
-      const onData = (d: Buffer): void => {
-        got.push(d);
-        n += d.byteLength;
-        if (n >= expected) {
-          b.off("data", onData);
-          resolve();
-        }
-      };
-      b.on("data", onData);
-    });
+    b.on("data", (d: Buffer) => got.push(d));
+    const ended = new Promise<void>((r) => b.once("end", () => r()));
     const sender = new SealedChannel(a, k1, k2, "test-sender");
     for (const m of messages) sender.send(m);
-    await done;
-    a.removeAllListeners("data");
+    await sender.close();
+    await ended;
+    b.destroy();
     return Buffer.concat(got);
   }
 
   /** A receiving channel over a fresh socket, fed `bytes` in pieces of the given sizes (cycled). */
-  async function receive(bytes: Buffer, pieces: number[]): Promise<{ messages: Buffer[]; closed?: Error }> {
-    const accepted = new Promise<Socket>((r) => listener.once("connection", r));
-    const c = connect({ host: "127.0.0.1", port: (listener.address() as { port: number }).port });
-    const s = await accepted;
+  async function receive(bytes: Buffer, pieces: number[]): Promise<{ messages: Uint8Array[]; closed?: Error }> {
+    const [c, s] = await pair();
     const channel = new SealedChannel(s, k2, k1, "test-receiver");
-    const messages: Buffer[] = [];
+    const messages: Uint8Array[] = [];
     let closed: Error | undefined;
-    channel.addEventListener("message", (evt) => messages.push(Buffer.from(evt.data!.subarray())));
+    channel.addEventListener("message", (evt) => messages.push(...evt.data!));
     channel.addEventListener("close", (evt) => {
       closed = evt.error;
     });
@@ -348,7 +336,7 @@ describe("sealed data-plane records", () => {
     return { messages, closed };
   }
 
-  it("reassembles records split at any byte, in order", async () => {
+  it("delivers the byte stream in order, split at any byte; a big part arrives as one buffer of its own", async () => {
     const big = randomBytes(200 * 1024);
     const list = new Uint8ArrayList(big.subarray(0, 1000), big.subarray(1000));
     const small = Uint8Array.from([1, 2, 3]);
@@ -357,12 +345,23 @@ describe("sealed data-plane records", () => {
     for (const pieces of [[1], [3, 7, 16, 1], [65536], [bytes.byteLength]]) {
       const { messages, closed } = await receive(bytes, pieces);
       assert.equal(closed, undefined, `pieces ${pieces}`);
-      assert.equal(messages.length, 4, `pieces ${pieces}`);
-      assert.deepEqual(messages[0], big);
-      assert.deepEqual(messages[1], Buffer.from(small));
-      assert.equal(messages[2].byteLength, 0);
-      assert.deepEqual(messages[3], big);
+      // Records follow the parts: 1000 B (short, alone in its send), 199 KiB, 3 B, 0 B, 200 KiB.
+      assert.deepEqual(messages.map((m) => m.byteLength), [1000, 200 * 1024 - 1000, 3, 0, 200 * 1024], `pieces ${pieces}`);
+      assert.deepEqual(Buffer.concat(messages), Buffer.concat([big, small, big]));
+      for (const m of [messages[1], messages[4]]) {
+        assert.equal(m.byteOffset, 0, "a record is opened into a buffer of its own");
+        assert.equal(m.buffer.byteLength, m.byteLength);
+      }
     }
+  });
+
+  it("coalesces the short parts of one send into one record", async () => {
+    const parts = [Uint8Array.from([1]), Uint8Array.from([2, 3]), randomBytes(100)];
+    const bytes = await sealed([new Uint8ArrayList(...parts)]);
+    assert.equal(bytes.byteLength, 4 + 103 + 16, "one length, one ciphertext, one tag");
+    const { messages } = await receive(bytes, [7]);
+    assert.deepEqual(messages.map((m) => m.byteLength), [103]);
+    assert.deepEqual(Buffer.from(messages[0]), Buffer.concat(parts));
   });
 
   it("releases nothing from a record whose ciphertext or tag was altered, and closes", async () => {
@@ -383,5 +382,85 @@ describe("sealed data-plane records", () => {
     const { messages, closed } = await receive(head, [4]);
     assert.equal(messages.length, 0);
     assert.equal(closed?.name, "PipelineFrameTooLargeError");
+  });
+
+  it("seals only as fast as the peer reads: send() says when to wait, onDrain when to go on", async () => {
+    const [a, b] = await pair();
+    b.pause(); // the peer reads nothing for now
+    const sender = new SealedChannel(a, k1, k2, "slow-peer");
+    const receiver = new SealedChannel(b, k2, k1, "slow-reader");
+    const got: Uint8Array[] = [];
+    receiver.addEventListener("message", (evt) => got.push(...evt.data!));
+    const receiverClosed = new Promise<void>((r) => receiver.addEventListener("close", () => r()));
+    receiver.pause();
+    const chunk = randomBytes(1024 * 1024);
+    const accepted: boolean[] = [];
+    for (let i = 0; i < 16; i++) accepted.push(sender.send(chunk));
+    assert.equal(accepted[0], true);
+    assert.equal(accepted[15], false, "16 MiB queued against a peer that does not read: wait");
+    let drained = false;
+    const drain = sender.onDrain().then(() => {
+      drained = true;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(drained, false, "no room while the peer does not read");
+    receiver.resume();
+    await drain;
+    await sender.close();
+    await receiverClosed;
+    const all = Buffer.concat(got);
+    assert.equal(all.byteLength, 16 * chunk.byteLength, "everything queued was delivered before the close");
+    for (let i = 0; i < 16; i++) assert.ok(all.subarray(i * chunk.byteLength, (i + 1) * chunk.byteLength).equals(chunk), `chunk ${i}`);
+  });
+
+  it("fails a pending onDrain with PipelineStreamClosedError when the channel dies", async () => {
+    const [a, b] = await pair();
+    b.pause();
+    const sender = new SealedChannel(a, k1, k2, "dies");
+    const chunk = randomBytes(1024 * 1024);
+    while (sender.send(chunk));
+    const waiting = sender.onDrain();
+    b.destroy();
+    await assert.rejects(waiting, { name: "PipelineStreamClosedError" });
+    assert.throws(() => sender.send(chunk), { name: "PipelineStreamClosedError" });
+  });
+});
+
+describe("frame reader", () => {
+  /** A stand-in stream that only delivers what the test pushes (the reader's unit under test). */
+  function fakeStream() {
+    const listeners: ((evt: { data: Uint8Array | Uint8ArrayList }) => void)[] = [];
+    const stream = {
+      addEventListener: (type: string, l: (evt: { data: Uint8Array | Uint8ArrayList }) => void) => {
+        if (type === "message") listeners.push(l);
+      },
+      pause() {},
+      resume() {},
+    };
+    return { stream: stream as unknown as Stream, push: (data: Uint8Array) => listeners.forEach((l) => l({ data })) };
+  }
+
+  it("takes a tensor that arrives as exactly one buffer of its own without copying, and copies anything else aligned", async () => {
+    const { stream, push } = fakeStream();
+    const frames: DecodedFrame[] = [];
+    new FrameReader(stream, { onFrame: (f) => frames.push(f), onError: (err) => assert.fail(err) });
+    const own = new Uint8Array(64 * 1024).fill(7);
+    const [varint, head] = encodeFrame({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 1n }, { a: { dtype: 1, dims: [own.byteLength / 4], data: own } });
+    push(Buffer.concat([varint, head]));
+    push(own);
+    assert.equal(frames.length, 1);
+    assert.equal(frames[0].bag.a.data, own, "the very buffer: no copy");
+    // The same bytes at an odd offset inside a bigger buffer: copied into an aligned one.
+    const shared = new Uint8Array(own.byteLength + 3);
+    shared.set(own, 3);
+    const [v2, h2] = encodeFrame({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 2n }, { a: { dtype: 1, dims: [own.byteLength / 4], data: own } });
+    push(Buffer.concat([v2, h2]));
+    push(shared.subarray(3));
+    assert.equal(frames.length, 2);
+    const copied = frames[1].bag.a.data;
+    assert.notEqual(copied.buffer, shared.buffer);
+    assert.equal(copied.byteOffset, 0);
+    assert.deepEqual(copied, own);
+    assert.equal(new Float32Array(copied.buffer, copied.byteOffset, copied.byteLength / 4).length, own.byteLength / 4);
   });
 });
