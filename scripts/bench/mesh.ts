@@ -35,6 +35,8 @@ const SIZES = [64 * 1024, 450 * 1024, 1024 * 1024];
 // --only=<path>: run only that path (profiling with --cpu-prof).
 const HOP_ONLY = process.argv.includes("--hop-only");
 const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
+/** Blocks of throughput windows per path and size (see hopBench). */
+const BLOCKS = Number(process.argv.find((a) => a.startsWith("--blocks="))?.slice(9) ?? 5);
 const ONE_SIZE = Number(process.argv.find((a) => a.startsWith("--size="))?.slice(7) ?? 0);
 
 // ── child: pipeline echo server + raw TCP echo server ─────────────────────────────────────────
@@ -220,7 +222,7 @@ async function settle(clients: Record<PathName, HopClient>, active: readonly Pat
   }
 }
 
-async function hopBench(quick: boolean) {
+async function hopBench(quick: boolean, sizes: number[] = ONE_SIZE ? [ONE_SIZE] : SIZES) {
   const clients = {} as Record<PathName, HopClient>;
   // One at a time: each starts a libp2p node and an echo child.
   for (const path of PATHS) if (!ONLY || ONLY.split(",").includes(path)) clients[path] = await hopClient(path);
@@ -230,7 +232,7 @@ async function hopBench(quick: boolean) {
   const inflight = 4;
   const rounds = quick ? 10 : 20;
   const empty = () => Object.fromEntries(PATHS.map((p) => [p, [] as number[]])) as Record<PathName, number[]>;
-  for (const size of ONE_SIZE ? [ONE_SIZE] : SIZES) {
+  for (const size of sizes) {
     const rtt = empty();
     // Interleave the paths so background load hits them alike.
     for (let i = 0; i < iters + 5; i++) {
@@ -239,14 +241,14 @@ async function hopBench(quick: boolean) {
         if (i >= 5) rtt[name].push(ms);
       }
     }
-    // Throughput windows in blocks per path (A A A A B B B B … three times over), the first window
+    // Throughput windows in blocks per path (A A A A B B B B …, BLOCKS times over), the first window
     // of each block not counted: switching processes costs a window its first tens of ms (cold
     // caches, heap and JIT state after the other path ran), which is no part of either path's
     // steady state; blocks still interleave, so drift in the machine's load hits both alike.
     const mbs = empty();
     const cpuMs = empty();
     const sysShare = empty();
-    for (let block = 0; block < 3; block++) {
+    for (let block = 0; block < BLOCKS; block++) {
       for (const name of active) {
         for (let k = 0; k < 4; k++) {
           await settle(clients, active);
@@ -350,7 +352,7 @@ async function main() {
     area: "mesh",
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavgAtStart: loadavg().map(r2) },
-    notes: "2 shared cores; other engineers' jobs may run concurrently (see loadavg). Everything on 127.0.0.1. 'pipeline' = the pipeline protocol as nodes use it (frames over the sealed data plane set up through the noise-authenticated libp2p stream); 'pipelineOverLibp2pStream' = the same frames over a libp2p stream (TCP + noise + yamux); 'rawTcp' = a plain socket echoing bytes. Round trips are p50 of sequential echo requests; throughput counts bytes both ways with 4 requests in flight, median of 7 interleaved runs; each path has its own caller process and echo child (in one shared process, the raw socket's buffer churn set off V8 collections that landed in the other paths' windows); cpuMsPerMiB is the CPU time of both processes (caller and echo child) per MiB moved, median of the same runs: it decides throughput when the cores are busy and is much steadier than wall-clock figures on this shared machine.",
+    notes: "2 shared cores; other engineers' jobs may run concurrently (see loadavg). Everything on 127.0.0.1. 'pipeline' = the pipeline protocol as nodes use it (frames over the sealed data plane set up through the noise-authenticated libp2p stream); 'pipelineOverLibp2pStream' = the same frames over a libp2p stream (TCP + noise + yamux); 'rawTcp' = a plain socket echoing bytes. Round trips are p50 of sequential echo requests; throughput counts bytes both ways with 4 requests in flight, median over windows run in blocks per path (5 blocks of 4 windows, each block's first not counted, every window started only once all bench processes are idle); each path has its own caller process and echo child (in one shared process, one path's garbage was collected in the others' windows); cpuMsPerMiB is the CPU time of both processes (caller and echo child) per MiB moved, median of the same runs: it decides throughput when the cores are busy and is much steadier than wall-clock figures on this shared machine.",
   };
 
   log("== AEAD cost per MiB in this process (what the data plane's sealing costs)");
@@ -360,12 +362,28 @@ async function main() {
   log("== per-hop pipeline protocol vs raw TCP");
   const hops = await hopBench(quick);
   if (HOP_ONLY) process.exit(0);
-  const at1M = hops[hops.length - 1] as { throughputRatioPipelineOverRawTcp: number; cpuMsPerMiB: Record<string, number> };
   result.perHop = hops;
-  result.goalThroughputAt1MiB = { goal: ">= 0.5 of raw TCP throughput at 1 MiB", ratio: at1M.throughputRatioPipelineOverRawTcp,
-    met: at1M.throughputRatioPipelineOverRawTcp >= 0.5,
-    cpuRatioRawTcpOverPipeline: r2(at1M.cpuMsPerMiB.rawTcp / at1M.cpuMsPerMiB.pipeline),
-    why: "Both ends share 2 cores, so throughput follows CPU cost per byte. Raw TCP's cost is the kernel's loopback copy; the pipeline adds sealing and opening every byte (AES-128-GCM through node:crypto, which returns a fresh buffer per call), one copy into an aligned tensor buffer, framing and the garbage collection that all these buffers cause (profile: crypto ~25-35 %, socket syscalls ~12-16 %, GC ~10 %, tensor copy ~5 % of busy time). The wall-clock ratio moves with the machine's load (0.25 quiet to 0.5 loaded, where raw TCP suffers more); the CPU ratio is the steady figure.",
+  // The goal's figure from independent repetitions: fresh process sets each time, the run above
+  // and two more at 1 MiB alone. On this VM a caller process either settles into a regime of
+  // frequent mark-compacts (V8's external-memory pressure from the per-record buffers) or not,
+  // so single runs scatter (0.42-0.77 seen); the median of repetitions is the figure.
+  type HopRow = { throughputRatioPipelineOverRawTcp: number; cpuMsPerMiB: Record<string, number>; throughputMiBpsWith4InFlight: Record<string, number> };
+  const runs1M = [hops[hops.length - 1] as HopRow];
+  for (let k = 0; k < (quick ? 0 : 2); k++) {
+    log(`== 1 MiB repetition ${k + 2}`);
+    runs1M.push((await hopBench(quick, [SIZES[SIZES.length - 1]]))[0] as HopRow);
+  }
+  const ratios = runs1M.map((r) => r.throughputRatioPipelineOverRawTcp);
+  const ratio = pct(ratios, 50);
+  const cpuRatios = runs1M.map((r) => r2(r.cpuMsPerMiB.rawTcp / r.cpuMsPerMiB.pipeline));
+  result.goalThroughputAt1MiB = {
+    goal: ">= 0.5 of raw TCP throughput at 1 MiB",
+    ratio,
+    met: ratio >= 0.5,
+    ratioPerRepetition: ratios,
+    throughputMiBpsPerRepetition: runs1M.map((r) => r.throughputMiBpsWith4InFlight),
+    cpuRatioRawTcpOverPipelinePerRepetition: cpuRatios,
+    why: "Both ends share 2 cores, so throughput follows CPU cost per byte. Raw TCP's cost is the kernel's loopback copy; the pipeline adds sealing and opening every byte (AES-128-GCM via node:crypto, ~0.25-0.4 ms per MiB each way), its buffers' garbage collection and per-request framing. Since this version a tensor's record is opened into the buffer that becomes the tensor (no copy after decryption), the caller's kernel reads go straight into the record buffer, and sealing is paced by the socket. Measured alone (one path's processes only) the pipeline costs 1.4-2.8 CPU ms per MiB against raw TCP's 0.84-1.4; alternating paths, even in separate processes and after letting the machine settle, roughly doubles both on this VM. The caller's mark-compacts (set off by external-memory pressure, ~45 per 600 MiB when they happen) make the pipeline's cost bimodal (about 2.3 vs 3.6 ms/MiB), hence the repetitions.",
   };
 
   log("== recogniser split over 2 provider processes vs whole model in one process");
