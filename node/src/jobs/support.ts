@@ -27,6 +27,7 @@ import { gatewayQuotes, signQuoteFor } from "./quote.ts";
 import { verifyJobRequestSignature } from "./session.ts";
 import { shardMeshDomain } from "../receipts/eip712.ts";
 import { JobWatcher } from "./watcher.ts";
+import { jobFinality } from "./finality.ts";
 import { QuotedProvidersCache, restrictJobRouting } from "./routing.ts";
 import { serveJson } from "./wire.ts";
 
@@ -130,6 +131,7 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
     hooks,
     checkBinding,
     register,
+    isJobFinal: jobFinality(chain),
     async attach(provider: Provider) {
       ctx = { chain, node: provider.node, peerId: provider.peerId, trace: provider.trace, directory: provider.directory, models: config.models };
       ledger = new ReceiptLedger(ctx, serial, join(config.dataDir, "jobs", "receipts.json"));

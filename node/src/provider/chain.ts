@@ -11,6 +11,8 @@ export interface ChainSupport {
   hooks: GatewayHooks;
   checkBinding?: (peerId: string, address: string) => Promise<boolean>;
   register(peerId: string): Promise<void>;
+  /** Whether a job can no longer produce or resolve receipts (its trace tensors may go). */
+  isJobFinal?: (jobId: string) => Promise<boolean>;
   /** Job protocols (quotes, receipt parts) on the started provider, plus the receipt watcher. */
   attach?: (provider: Provider) => Promise<{ stop(): Promise<void> }>;
 }

@@ -33,6 +33,8 @@ export interface ProviderConfig {
   dht: boolean;
   /** Keep tensors in the trace store. */
   keepTensors: boolean;
+  /** Tensors are kept at least this long, ms, and then until no receipt can need them (default 24 h). */
+  traceRetentionMs?: number;
   /** Staking wallet private key (0x…): signs the peer binding; with `chain`, stakes and binds on chain. */
   stakingKey?: `0x${string}`;
   chain?: { rpcUrl: string; deployment?: string };
@@ -72,6 +74,7 @@ export const PROVIDER_FLAGS = `
   --unsigned-jobs          accept job requests without a session-key signature (dev meshes only)
   --no-dht                 no kad-dht
   --no-keep-tensors        trace hashes only, no tensors
+  --trace-retention-ms <ms>  keep tensors at least this long, then until no receipt can need them (default 24 h)
   --staking-key <0x…>      staking wallet key (or env SHARDMESH_STAKING_KEY)
   --rpc <url>              chain JSON-RPC URL (enables on-chain binding checks)
   --register               stake and bind the peer id on chain at start (needs --rpc, --staking-key)
@@ -101,7 +104,7 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
     if (value === undefined) throw new ProviderConfigError(`--${name} needs a value`);
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
-  const known = new Set(["config", "key-file", "data-dir", "listen", "bootstrap", "model", "capacity", "workers", "gateway-port", "gateway-host", "cors", "staking-key", "rpc", "stake"]);
+  const known = new Set(["config", "key-file", "data-dir", "listen", "bootstrap", "model", "capacity", "workers", "gateway-port", "gateway-host", "cors", "staking-key", "rpc", "stake", "trace-retention-ms"]);
   for (const k of flags.keys()) if (!known.has(k)) throw new ProviderConfigError(`unknown flag --${k}`);
 
   let config: ProviderConfig = structuredClone(DEFAULT_CONFIG);
@@ -147,6 +150,7 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
   }
   if (bools.has("no-dht")) config.dht = false;
   if (bools.has("no-keep-tensors")) config.keepTensors = false;
+  config.traceRetentionMs = int("trace-retention-ms") ?? config.traceRetentionMs;
   const key = one("staking-key") ?? process.env.SHARDMESH_STAKING_KEY;
   if (key) {
     if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new ProviderConfigError("--staking-key must be 0x + 64 hex digits");

@@ -22,6 +22,7 @@ import type { StageExecutor } from "../pipeline/server.ts";
 import { PipelineClient } from "../pipeline/client.ts";
 import { Router } from "../router/router.ts";
 import { TraceStore } from "../trace/store.ts";
+import { TraceJanitor } from "../trace/janitor.ts";
 import { Gateway } from "../gateway/server.ts";
 import type { GatewayHooks } from "../gateway/server.ts";
 import type { ProviderConfig } from "./config.ts";
@@ -46,6 +47,8 @@ export interface Provider {
   server: PipelineServer;
   client: PipelineClient;
   trace: TraceStore;
+  /** Drops tensors past retention that no receipt can need (null with keepTensors false). */
+  janitor: TraceJanitor | null;
   shards: ShardService;
   gateway: Gateway | null;
   stop(): Promise<void>;
@@ -57,6 +60,8 @@ export interface StartOptions {
   hooks?: GatewayHooks;
   /** Check a peer's staking binding on chain. */
   checkBinding?: (peerId: string, address: string) => Promise<boolean>;
+  /** Whether a job can no longer produce or resolve receipts (chain support's `isJobFinal`). */
+  isJobFinal?: (jobId: string) => Promise<boolean>;
   chainId?: number;
   signal?: AbortSignal;
 }
@@ -72,7 +77,16 @@ export async function startProvider(config: ProviderConfig, options: StartOption
   const peerId = node.peerId.toString();
   emit({ event: "listening", peerId, addrs: node.getMultiaddrs().map(String) });
 
-  const trace = new TraceStore({ path: join(config.dataDir, "trace.sqlite") });
+  const trace = new TraceStore({ path: join(config.dataDir, "trace.sqlite"), retentionMs: config.traceRetentionMs });
+  // Tensors past retention go once no receipt can need them; without a chain (no receipts) by age
+  // alone. A provider configured with a chain but given no finality check keeps them all.
+  let isJobFinal = options.isJobFinal;
+  if (!isJobFinal && config.chain) {
+    log.error("chain configured but no job finality check given: trace tensors are never pruned");
+    isJobFinal = async () => false;
+  }
+  const janitor = config.keepTensors === false ? null : new TraceJanitor(trace, { isJobFinal });
+  janitor?.start();
   const shards = new ShardService(node, config.dataDir);
   await shards.start();
   const stages = new Map<string, StageExecutor & { close(): Promise<void> }>();
@@ -183,11 +197,13 @@ export async function startProvider(config: ProviderConfig, options: StartOption
     server,
     client,
     trace,
+    janitor,
     shards,
     gateway,
     async stop() {
       if (stopped) return;
       stopped = true;
+      janitor?.stop();
       await gateway?.stop();
       directory.stop();
       client.close();

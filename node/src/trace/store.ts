@@ -131,7 +131,40 @@ export class TraceStore {
     return Number(row.n);
   }
 
-  /** Drop tensors older than the retention window; returns how many were dropped. */
+  /** Kept tensors (rows: one per tensor of a side of a request and stage), of one job or all. */
+  tensorCount(jobId?: string): number {
+    const row = (jobId
+      ? this.db.prepare("SELECT COUNT(*) AS n FROM tensors WHERE job_id = ?").get(jobId)
+      : this.db.prepare("SELECT COUNT(*) AS n FROM tensors").get()) as { n: number };
+    return Number(row.n);
+  }
+
+  /** Jobs that still hold tensors recorded before `cutoff` (ms since the epoch). */
+  jobsWithTensorsOlderThan(cutoff: number): string[] {
+    const rows = this.db.prepare("SELECT DISTINCT job_id FROM tensors WHERE created_at < ?").all(cutoff) as { job_id: string }[];
+    return rows.map((r) => String(r.job_id));
+  }
+
+  /** How many of a job's tensors were recorded before `cutoff`. */
+  tensorsOlderThan(jobId: string, cutoff: number): number {
+    const row = this.db.prepare("SELECT COUNT(*) AS n FROM tensors WHERE job_id = ? AND created_at < ?").get(jobId, cutoff) as { n: number };
+    return Number(row.n);
+  }
+
+  /**
+   * Drop one job's tensors recorded before `cutoff`; returns how many were dropped. The trace
+   * rows (hashes) stay: receipts, parts and the ledger's status read them (node/src/jobs).
+   */
+  dropTensors(jobId: string, cutoff: number): number {
+    const res = this.db.prepare("DELETE FROM tensors WHERE job_id = ? AND created_at < ?").run(jobId, cutoff);
+    return Number(res.changes);
+  }
+
+  /**
+   * Drop every tensor older than the retention window, whatever its job; returns how many were
+   * dropped. Only right without receipts (no chain): a provider with receipts uses TraceJanitor
+   * (node/src/trace/janitor.ts), which keeps the tensors of jobs a receipt may still need.
+   */
   prune(now = Date.now()): number {
     const res = this.db.prepare("DELETE FROM tensors WHERE created_at < ?").run(now - this.retentionMs);
     if (res.changes) log("pruned %d tensors", res.changes);
