@@ -150,7 +150,8 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
   }
   if (bools.has("no-dht")) config.dht = false;
   if (bools.has("no-keep-tensors")) config.keepTensors = false;
-  config.traceRetentionMs = int("trace-retention-ms") ?? config.traceRetentionMs;
+  const retention = int("trace-retention-ms");
+  if (retention !== undefined) config.traceRetentionMs = retention;
   const key = one("staking-key") ?? process.env.SHARDMESH_STAKING_KEY;
   if (key) {
     if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new ProviderConfigError("--staking-key must be 0x + 64 hex digits");
