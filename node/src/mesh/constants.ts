@@ -53,5 +53,5 @@ export const PING_INTERVAL_MS = 2_000;
 export const PING_TIMEOUT_MIN_MS = 2_000;
 export const PING_TIMEOUT_MAX_MS = 5_000;
 
-/** Trace store: how long tensors are kept (hashes are kept until pruned by receipts). */
+/** Trace store: tensors are kept at least this long, then until no receipt can need them (trace/janitor.ts); hashes stay. */
 export const TRACE_RETENTION_MS = 24 * 60 * 60 * 1000;

@@ -87,16 +87,18 @@ export class TraceJanitor {
     try {
       const cutoff = (this.init.now ?? Date.now)() - this.retentionMs;
       for (const jobId of this.store.jobsWithTensorsOlderThan(cutoff)) {
-        let final = true;
+        let final: boolean | undefined = true;
         if (this.init.isJobFinal) {
           try {
             final = await this.init.isJobFinal(jobId);
           } catch (err) {
+            final = undefined;
             r.errors++;
             log.error("keeping tensors of job %s: cannot read its state: %s", jobId, (err as Error).message.split("\n")[0]);
-            continue;
           }
+          // Stopped while waiting on the chain: the store may be closed already.
           if (this.stopped) break;
+          if (final === undefined) continue;
         }
         if (final) {
           r.pruned += this.store.dropTensors(jobId, cutoff);

@@ -142,6 +142,19 @@ describe("trace janitor", () => {
     t.close();
   });
 
+  it("stopped while waiting on the chain, the round ends without touching the (closed) store", async () => {
+    const t = store("stopping");
+    serve(t, "8", 0);
+    let answer: ((final: boolean) => void) | undefined;
+    const janitor = new TraceJanitor(t, { isJobFinal: () => new Promise<boolean>((resolve) => (answer = resolve)), now: () => Date.now() + 2 * RETENTION });
+    const round = janitor.round();
+    await until("the chain read", async () => answer !== undefined, 5_000, 5);
+    janitor.stop();
+    t.close();
+    answer!(true);
+    assert.deepEqual(await round, { pruned: 0, keptJobs: 0, keptTensors: 0, errors: 0 });
+  });
+
   it("treats a job id no receipt can name as final without reading the chain", async () => {
     const unreachable = new Proxy({}, {
       get() {
