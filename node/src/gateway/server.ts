@@ -267,7 +267,9 @@ export class Gateway {
     req.once("close", () => {
       if (!req.complete) ctrl.abort(new Error("client went away"));
     });
-    const result = await this.init.router.run(modelId, input, { jobId, index, signal: ctrl.signal });
+    // A job's requests run this node's own stages here: it submits the job's receipts, and the
+    // contract takes a receipt only from a provider with a part in it.
+    const result = await this.init.router.run(modelId, input, { jobId, index, signal: ctrl.signal, preferSelf: jobId !== undefined });
     if (jobId !== undefined && index !== undefined) {
       this.init.trace.recordRequest({
         jobId,

@@ -96,7 +96,18 @@ export class Router {
   async run(
     modelId: string,
     input: WireBag,
-    options: { jobId?: string; index?: number; signal?: AbortSignal; hashes?: boolean } = {},
+    options: {
+      jobId?: string;
+      index?: number;
+      signal?: AbortSignal;
+      hashes?: boolean;
+      /**
+       * Serve the stages this node holds itself (when allowed), other providers only on failover.
+       * The gateway sets it for job requests: the contract takes a receipt only from a provider
+       * with a part in it (JobMarketSubmitterNotProvider), and the gateway is who submits.
+       */
+      preferSelf?: boolean;
+    } = {},
   ): Promise<RouteResult> {
     const stageCount = this.directory.stageCount(modelId);
     if (stageCount === 0) throw new RouterNoProviderError(`no provider serves model ${modelId}`);
@@ -123,7 +134,7 @@ export class Router {
     bag: WireBag,
     bagHashHex: `0x${string}`,
     hashing: boolean,
-    options: { jobId?: string; index?: number; signal?: AbortSignal },
+    options: { jobId?: string; index?: number; signal?: AbortSignal; preferSelf?: boolean },
     allow?: (stage: number, provider: StageProvider) => boolean,
   ): Promise<{ output: WireBag; trace: StageTrace }> {
     const tried = new Set<string>();
@@ -131,7 +142,8 @@ export class Router {
     for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_STAGE; attempt++) {
       options.signal?.throwIfAborted();
       const candidates = this.directory.providers(modelId, stage).filter((p) => !tried.has(p.peerId) && (allow?.(stage, p) ?? true));
-      const choice = this.choose(candidates);
+      const self = options.preferSelf && this.init.local?.stages.has(stageKey(modelId, stage)) ? candidates.find((p) => p.peerId === this.init.selfPeerId) : undefined;
+      const choice = self ?? this.choose(candidates);
       if (!choice) break;
       tried.add(choice.peerId);
       const st = this.peer(choice.peerId);
