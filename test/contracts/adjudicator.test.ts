@@ -2,7 +2,7 @@
 // unrevealed leaves as fraud, and disputes — zk proof answer / timeout and committee commit-reveal.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encodeAbiParameters, keccak256, parseEventLogs, toHex } from "viem";
+import { encodeAbiParameters, keccak256, parseEther, parseEventLogs, toHex } from "viem";
 import type { Address, Hex } from "viem";
 import { adjudicatorAbi, jobMarketAbi } from "../../node/src/generated/abis.ts";
 import {
@@ -97,6 +97,29 @@ describe("Adjudicator sampling and reveals", () => {
     assert.equal(await f.market.read.isFaulted([job2.jobId, addr(ROLE.p3)]), true);
     assert.equal((await f.adjudicator.read.sample([job2.jobId, id2, 0n])).resolved, true);
     await viem.assertions.revertWithCustomErrorWithArgs(revealWhole(f, job2, r2, id2), f.adjudicator, "AdjudicatorSampleResolved", [0n, id2]);
+  });
+
+  it("draws an eligible verifier even when the job's providers hold nearly all the stake", async () => {
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const big = parseEther("10000000");
+    for (const who of [ROLE.p1, ROLE.p2, ROLE.p3]) {
+      await f.token.write.transfer([addr(who), big], as(ROLE.admin));
+      await f.token.write.approve([f.staking.address, big], as(who));
+      await f.staking.write.stake([big], as(who));
+    }
+    // p1..p3 (the job's providers) now hold 99.9 % of the stake: eight draws over all of it
+    // almost surely miss the eligible 0.1 % (p4, v1..v3), which used to leave the receipt
+    // without a verifier.
+    const job = await openJob(f);
+    const eligible = [ROLE.p4, ROLE.v1, ROLE.v2, ROLE.v3].map(addr);
+    for (let k = 0; k < 3; k++) {
+      const r = await buildReceipt(f, job, 2, { route: straight(f) });
+      const id = await submit(f, job, r);
+      await networkHelpers.mine(1);
+      await f.adjudicator.write.drawSamples([job.jobId, id]);
+      const drawn = (await f.adjudicator.read.receiptCheck([job.jobId, id])).verifier;
+      assert.ok(eligible.includes(drawn), `receipt ${id}: drawn ${drawn}`);
+    }
   });
 
   it("computes k from the sampling rate and caps it at 8", async () => {
