@@ -60,6 +60,8 @@ export const DATA_PLANE_OWN_RECORD_BYTES = 16 * 1024;
 const SEND_HIGH_WATER = 4 * 1024 * 1024;
 /** Ciphertext allowed to wait in the socket's user-space queue; sealing pauses beyond it. */
 const WRITE_AHEAD_BYTES = 256 * 1024;
+/** Reads that do not go straight into a record buffer land in a scratch buffer of this size. */
+const READ_SCRATCH_BYTES = 64 * 1024;
 /** The receive buffer a channel keeps between records; bigger ones are dropped after use. */
 const KEEP_RECORD_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -144,15 +146,28 @@ export class SealedChannel {
         off = end;
         continue;
       }
-      if (this.record.byteLength < this.recordLen) this.record = Buffer.allocUnsafeSlow(this.recordLen);
+      this.ensureRecordBuffer();
       const take = Math.min(this.recordLen - this.recordFill, d.byteLength - off);
       d.copy(this.record, this.recordFill, off, off + take);
       this.recordFill += take;
       off += take;
       if (this.recordFill < this.recordLen) return;
-      this.open(this.record.subarray(0, this.recordLen));
-      if (this.record.byteLength > KEEP_RECORD_BUFFER_BYTES) this.record = Buffer.alloc(0);
+      this.openGathered();
     }
+  }
+
+  /**
+   * Room for the whole current record. Whichever path gathers a record's first byte (a 'data'
+   * chunk or readInto) sizes the buffer for all of it, so it never has to grow with bytes in it.
+   */
+  private ensureRecordBuffer(): void {
+    if (this.record.byteLength < this.recordLen) this.record = Buffer.allocUnsafeSlow(this.recordLen);
+  }
+
+  /** Open the record gathered in the record buffer; a very large buffer is not kept. */
+  private openGathered(): void {
+    this.open(this.record.subarray(0, this.recordLen));
+    if (this.record.byteLength > KEEP_RECORD_BUFFER_BYTES) this.record = Buffer.alloc(0);
   }
 
   /**
@@ -162,14 +177,10 @@ export class SealedChannel {
    */
   readInto(): Buffer {
     if (this.recordLen >= 0 && this.recordLen - this.recordFill >= DATA_PLANE_OWN_RECORD_BYTES) {
-      if (this.record.byteLength < this.recordLen) {
-        const grown = Buffer.allocUnsafeSlow(this.recordLen);
-        this.record.copy(grown, 0, 0, this.recordFill);
-        this.record = grown;
-      }
+      this.ensureRecordBuffer();
       return this.record.subarray(this.recordFill, this.recordLen);
     }
-    this.scratch ??= Buffer.allocUnsafeSlow(64 * 1024);
+    this.scratch ??= Buffer.allocUnsafeSlow(READ_SCRATCH_BYTES);
     return this.scratch;
   }
 
@@ -180,10 +191,7 @@ export class SealedChannel {
       return true;
     }
     this.recordFill += n;
-    if (this.recordFill === this.recordLen) {
-      this.open(this.record.subarray(0, this.recordLen));
-      if (this.record.byteLength > KEEP_RECORD_BUFFER_BYTES) this.record = Buffer.alloc(0);
-    }
+    if (this.recordFill === this.recordLen) this.openGathered();
     return true;
   }
 
@@ -418,7 +426,7 @@ export function connectDataPlane(host: string, port: number, token: Uint8Array, 
       host,
       port,
       noDelay: true,
-      onread: { buffer: () => channel?.readInto() ?? Buffer.allocUnsafeSlow(64 * 1024), callback: (n: number, buf: Uint8Array) => channel?.onRead(n, buf) ?? false },
+      onread: { buffer: () => channel?.readInto() ?? Buffer.allocUnsafeSlow(READ_SCRATCH_BYTES), callback: (n: number, buf: Uint8Array) => channel?.onRead(n, buf) ?? false },
     });
     const onAbort = (): void => {
       socket.destroy();

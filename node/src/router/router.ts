@@ -139,10 +139,11 @@ export class Router {
   ): Promise<{ output: WireBag; trace: StageTrace }> {
     const tried = new Set<string>();
     let lastError: Error | undefined;
+    const local = this.init.local?.stages.has(stageKey(modelId, stage)) ? this.init.local : undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_STAGE; attempt++) {
       options.signal?.throwIfAborted();
       const candidates = this.directory.providers(modelId, stage).filter((p) => !tried.has(p.peerId) && (allow?.(stage, p) ?? true));
-      const self = options.preferSelf && this.init.local?.stages.has(stageKey(modelId, stage)) ? candidates.find((p) => p.peerId === this.init.selfPeerId) : undefined;
+      const self = options.preferSelf && local ? candidates.find((p) => p.peerId === this.init.selfPeerId) : undefined;
       const choice = self ?? this.choose(candidates);
       if (!choice) break;
       tried.add(choice.peerId);
@@ -150,13 +151,13 @@ export class Router {
       st.inflight++;
       const started = performance.now();
       try {
-        const local = choice.peerId === this.init.selfPeerId && this.init.local?.stages.has(stageKey(modelId, stage)) ? this.init.local : undefined;
+        const here = choice.peerId === this.init.selfPeerId ? local : undefined;
         let output: WireBag;
         let inputHash: `0x${string}`;
         let outputHash: `0x${string}`;
-        if (local) {
+        if (here) {
           const timeout = AbortSignal.timeout(this.hopTimeout(st, choice));
-          const res = await local.process(
+          const res = await here.process(
             { modelId, stage, bag, jobId: options.jobId ?? "", index: options.index ?? 0 },
             choice.peerId,
             options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
