@@ -11,11 +11,14 @@ import {
   buildBuyerTree,
   buildStageTree,
   partRecords,
+  permitSignatureParts,
+  permitTypedData,
   shardMeshDomain,
   signBuyerReceipt,
   signProviderReceipt,
   signQuote,
   sortParts,
+  tokenPermitDomain,
 } from "../../node/src/receipts/index.ts";
 import type { BuyerRecord, PartRecord, Quote, ReceiptTree, BuyerLeaf, StageLeaf, SignedQuote, StagePart, StageRecord } from "../../node/src/receipts/index.ts";
 import { deployAll } from "../../scripts/lib/deploy.ts";
@@ -291,4 +294,12 @@ export async function revealStage(f: Fixture, job: OpenedJob, r: BuiltReceipt, r
 export async function passWindows(f: Fixture) {
   const w = await f.market.read.windows();
   await networkHelpers.time.increase(Number(w.reveal + w.challenge) + 1);
+}
+
+/** An EIP-2612 permit from dev account `owner` for `spender` over the fixture's token: { v, r, s }. */
+export async function permitSig(f: Fixture, owner: number, spender: Address, value: bigint, deadline: bigint) {
+  const acct = devAccount(owner);
+  const nonce = await f.token.read.nonces([acct.address]);
+  const sig = await acct.signTypedData(permitTypedData(tokenPermitDomain(f.chainId, f.token.address), { owner: acct.address, spender, value, nonce, deadline }));
+  return permitSignatureParts(sig);
 }

@@ -2,7 +2,6 @@
 // sampling + reveals, settlement with royalty / verifier / treasury fees, withdrawals, close + refund.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseSignature } from "viem";
 import {
   PRICE,
   ROLE,
@@ -12,6 +11,7 @@ import {
   networkHelpers,
   openJob,
   passWindows,
+  permitSig,
   publicClient,
   quote,
   revealAll,
@@ -48,24 +48,9 @@ describe("JobMarket flow", () => {
     const escrow = await f.market.read.escrowFor([request, quotes]);
     const deadline = BigInt(now + 600);
     const buyer = devAccount(ROLE.buyer);
-    const nonce = await f.token.read.nonces([buyer.address]);
-    const sig = await buyer.signTypedData({
-      domain: { name: "ShardMesh Token", version: "1", chainId: f.chainId, verifyingContract: f.token.address },
-      types: {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
-      primaryType: "Permit",
-      message: { owner: buyer.address, spender: f.market.address, value: escrow, nonce, deadline },
-    });
-    const { v, r, s } = parseSignature(sig);
+    const { v, r, s } = await permitSig(f, ROLE.buyer, f.market.address, escrow, deadline);
     await viem.assertions.emitWithArgs(
-      f.market.write.openJobWithPermit([request, quotes, { deadline, v: Number(v), r, s }], { account: wallets[ROLE.buyer].account }),
+      f.market.write.openJobWithPermit([request, quotes, { deadline, v, r, s }], { account: wallets[ROLE.buyer].account }),
       f.market,
       "JobOpened",
       [1n, buyer.address, f.modelId, session.address, 10n, escrow, request.expiresAt],

@@ -2,31 +2,10 @@
 // binding, unbonding, job-market-only lock/unlock/slash) flows and every revert.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseEther, parseSignature, toHex } from "viem";
-import { ROLE, STAKE, addr, devAccount, networkHelpers, openJob, threeStageFixture, viem, wallets } from "./helpers.ts";
-import type { Fixture } from "./helpers.ts";
+import { parseEther, toHex } from "viem";
+import { ROLE, STAKE, addr, networkHelpers, openJob, permitSig, threeStageFixture, viem, wallets } from "./helpers.ts";
 
 const as = (i: number) => ({ account: wallets[i].account });
-
-async function permitSig(f: Fixture, owner: number, spender: `0x${string}`, value: bigint, deadline: bigint) {
-  const acct = devAccount(owner);
-  const nonce = await f.token.read.nonces([acct.address]);
-  const sig = await acct.signTypedData({
-    domain: { name: "ShardMesh Token", version: "1", chainId: f.chainId, verifyingContract: f.token.address },
-    types: {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
-    primaryType: "Permit",
-    message: { owner: acct.address, spender, value, nonce, deadline },
-  });
-  return parseSignature(sig);
-}
 
 describe("ShardToken", () => {
   it("mints a fixed supply at deploy, with a faucet reserve on the local chain", async () => {
@@ -70,7 +49,7 @@ describe("ProviderStaking", () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const deadline = BigInt((await networkHelpers.time.latest()) + 600);
     const { v, r, s } = await permitSig(f, ROLE.buyer, f.staking.address, parseEther("7"), deadline);
-    await f.staking.write.stakeWithPermit([parseEther("7"), deadline, Number(v), r, s], as(ROLE.buyer));
+    await f.staking.write.stakeWithPermit([parseEther("7"), deadline, v, r, s], as(ROLE.buyer));
     assert.equal(await f.staking.read.freeStake([addr(ROLE.buyer)]), parseEther("7"));
   });
 

@@ -2,10 +2,10 @@
 // reveal sampled leaves, settle, answer disputes and withdraw credits. Trees and signatures come
 // from ../receipts (the single place they are built).
 import { logger } from "@libp2p/logger";
-import { parseEventLogs, parseSignature, toHex } from "viem";
+import { parseEventLogs, toHex } from "viem";
 import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
 import { jobMarketAbi } from "../generated/abis.ts";
-import { shardMeshDomain, signQuote, walletSigner } from "../receipts/eip712.ts";
+import { permitSignatureParts, permitTypedData, shardMeshDomain, signQuote, tokenPermitDomain, walletSigner } from "../receipts/eip712.ts";
 import type { Quote, SignedQuote, TypedDataSigner } from "../receipts/eip712.ts";
 import type { BuyerLeaf, ReceiptTree, StageLeaf } from "../receipts/leaves.ts";
 import type { PartRecord, StagePart } from "../receipts/parts.ts";
@@ -55,22 +55,11 @@ export async function stakeWithPermit(pc: ProviderChain, amount: bigint, opts: {
   const { token, staking } = pc.contracts;
   const deadline = opts.deadline ?? BigInt(Math.floor(Date.now() / 1000) + 3600);
   const nonce = await token.read.nonces([pc.address]);
-  const sig = await pc.signer.signTypedData({
-    domain: { name: "ShardMesh Token", version: "1", chainId: pc.deployment.chainId, verifyingContract: token.address },
-    types: {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
-    primaryType: "Permit",
-    message: { owner: pc.address, spender: staking.address, value: amount, nonce, deadline },
-  });
-  const { v, r, s } = parseSignature(sig);
-  const hash = await staking.write.stakeWithPermit([amount, deadline, Number(v ?? 27n), r, s], { account: pc.wallet.account, chain: pc.wallet.chain });
+  const sig = await pc.signer.signTypedData(
+    permitTypedData(tokenPermitDomain(pc.deployment.chainId, token.address), { owner: pc.address, spender: staking.address, value: amount, nonce, deadline }),
+  );
+  const { v, r, s } = permitSignatureParts(sig);
+  const hash = await staking.write.stakeWithPermit([amount, deadline, v, r, s], { account: pc.wallet.account, chain: pc.wallet.chain });
   return waitTx(pc.publicClient, hash, "stakeWithPermit");
 }
 

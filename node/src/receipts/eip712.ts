@@ -1,5 +1,6 @@
 // EIP-712 typed data for quotes and receipts, mirroring contracts/libraries/ReceiptHashing.sol.
 // Domain: { name: "ShardMesh", version: "1", chainId, verifyingContract: JobMarket } (docs/PROTOCOL.md).
+import { parseSignature } from "viem";
 import type { Address, Hex, TypedDataDomain } from "viem";
 
 export const EIP712_NAME = "ShardMesh";
@@ -86,6 +87,43 @@ export interface TypedDataSigner {
     primaryType: string;
     message: Record<string, unknown>;
   }): Promise<Hex>;
+}
+
+/** ShardToken's EIP-712 name (OpenZeppelin ERC20Permit, version "1"; its eip712Domain() says the same). */
+export const TOKEN_EIP712_NAME = "ShardMesh Token";
+
+/** EIP-2612 Permit, as ShardToken checks it for stakeWithPermit and openJobWithPermit. */
+export const permitTypes = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+} as const;
+
+export interface Permit {
+  owner: Address;
+  spender: Address;
+  value: bigint;
+  nonce: bigint;
+  deadline: bigint;
+}
+
+/** The token's permit domain on `chainId` (name and version as deployed unless given). */
+export function tokenPermitDomain(chainId: number | bigint, token: Address, name: string = TOKEN_EIP712_NAME, version = "1"): TypedDataDomain {
+  return { name, version, chainId: Number(chainId), verifyingContract: token };
+}
+
+export function permitTypedData(domain: TypedDataDomain, permit: Permit) {
+  return { domain, types: permitTypes, primaryType: "Permit" as const, message: { ...permit } };
+}
+
+/** A permit signature split the way the contracts take it: v (27 or 28), r, s. */
+export function permitSignatureParts(signature: Hex): { v: number; r: Hex; s: Hex } {
+  const { v, yParity, r, s } = parseSignature(signature);
+  return { v: Number(v ?? BigInt(yParity + 27)), r, s };
 }
 
 /** The domain quotes and receipts are signed under. */

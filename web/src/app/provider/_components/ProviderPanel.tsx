@@ -2,7 +2,7 @@
 import { useMemo, useState } from "react";
 import { useConfig, useConnection, useReadContract } from "wagmi";
 import { readContract, signTypedData } from "wagmi/actions";
-import { parseSignature, parseUnits, type Abi, type Hex } from "viem";
+import { parseUnits, type Abi, type Hex } from "viem";
 import { useContracts } from "@/hooks/useContracts";
 import { useIndex } from "@/hooks/useIndex";
 import { useChainNow } from "@/hooks/useChainNow";
@@ -12,6 +12,7 @@ import { bytesToPeerId, peerIdToBytes } from "@/lib/peer";
 import { formatAmount, formatDuration } from "@/lib/format";
 import { stakingAbi, tokenAbi, TOKEN_SYMBOL } from "@/lib/contracts";
 import { TxStatus } from "@/components/TxStatus";
+import { permitSignatureParts, permitTypedData, tokenPermitDomain } from "@/lib/permit";
 
 function parseAmount(text: string): bigint | undefined {
   try { const v = parseUnits(text.trim(), 18); return v > 0n ? v : undefined; } catch { return undefined; }
@@ -54,14 +55,9 @@ export function ProviderPanel() {
       const [, name, version] = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "eip712Domain" });
       const nonce = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "nonces", args: [address!] });
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const sig = await signTypedData(config, {
-        domain: { name, version, chainId: c.chainId!, verifyingContract: c.token! },
-        types: { Permit: [{ name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] },
-        primaryType: "Permit",
-        message: { owner: address!, spender: c.staking!, value: amount, nonce, deadline },
-      });
-      const { r, s: ss, v, yParity } = parseSignature(sig);
-      return [{ address: c.staking!, abi: stakingAbi as Abi, functionName: "stakeWithPermit", args: [amount, deadline, Number(v ?? BigInt(yParity + 27)), r, ss], label: "Stake with permit" }];
+      const sig = await signTypedData(config, permitTypedData(tokenPermitDomain(c.chainId!, c.token!, name, version), { owner: address!, spender: c.staking!, value: amount, nonce, deadline }));
+      const { v, r, s } = permitSignatureParts(sig);
+      return [{ address: c.staking!, abi: stakingAbi as Abi, functionName: "stakeWithPermit", args: [amount, deadline, v, r, s], label: "Stake with permit" }];
     });
   }
 

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useConfig, useConnection, useReadContract } from "wagmi";
 import { readContract, signTypedData } from "wagmi/actions";
-import { parseEventLogs, parseSignature, type Abi } from "viem";
+import { parseEventLogs, type Abi } from "viem";
 import { useQuery } from "@tanstack/react-query";
 import { useContracts } from "@/hooks/useContracts";
 import { useChainNow } from "@/hooks/useChainNow";
@@ -15,6 +15,7 @@ import { formatAmount, shortAddress, formatDate } from "@/lib/format";
 import { jobMarketAbi, tokenAbi, TOKEN_SYMBOL } from "@/lib/contracts";
 import type { ModelInfo } from "@/lib/models";
 import { TxStatus } from "@/components/TxStatus";
+import { permitSignatureParts, permitTypedData, tokenPermitDomain } from "@/lib/permit";
 
 type PayMode = "permit" | "approve";
 
@@ -67,14 +68,8 @@ export function OpenJob({ model }: { model: ModelInfo }) {
       const [, name, version] = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "eip712Domain" });
       const nonce = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "nonces", args: [address] });
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const signature = await signTypedData(config, {
-        domain: { name, version, chainId, verifyingContract: c.token! },
-        types: { Permit: [{ name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] },
-        primaryType: "Permit",
-        message: { owner: address, spender: c.market!, value: needed, nonce, deadline },
-      });
-      const { r, s, v, yParity } = parseSignature(signature);
-      const permit = { deadline, v: Number(v ?? BigInt(yParity + 27)), r, s };
+      const signature = await signTypedData(config, permitTypedData(tokenPermitDomain(chainId, c.token!, name, version), { owner: address, spender: c.market!, value: needed, nonce, deadline }));
+      const permit = { deadline, ...permitSignatureParts(signature) };
       return [{ address: c.market!, abi: jobMarketAbi as Abi, functionName: "openJobWithPermit", args: [request, chosen, permit], label: "Open job with permit" }];
     });
     if (!receipt) return;
