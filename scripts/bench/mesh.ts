@@ -108,13 +108,17 @@ type HopCmd = { cmd: "rtt"; size: number } | { cmd: "through"; size: number; rou
 const hopPath = process.argv.find((a) => a.startsWith("--hop-client="))?.slice(13) as PathName | undefined;
 if (hopPath) {
   process.on("disconnect", () => process.exit(0));
-  const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, "--echo-server"], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  const child = spawnSelf("--echo-server");
   const info = await new Promise<{ addr: string; port: number }>((r) => child.once("message", (m) => r(m as { addr: string; port: number })));
-  const childCpu = (): Promise<NodeJS.CpuUsage> =>
-    new Promise((r) => {
+  /** CPU time of this process and its echo child together, µs. */
+  const bothCpu = async (): Promise<NodeJS.CpuUsage> => {
+    const theirs = await new Promise<NodeJS.CpuUsage>((r) => {
       child.once("message", (m) => r((m as { cpu: NodeJS.CpuUsage }).cpu));
       child.send("cpu");
     });
+    const mine = process.cpuUsage();
+    return { user: mine.user + theirs.user, system: mine.system + theirs.system };
+  };
   let call: (data: Uint8Array, payload: Buffer) => Promise<unknown>;
   let close: () => Promise<void>;
   if (hopPath === "rawTcp") {
@@ -155,8 +159,8 @@ if (hopPath) {
       return;
     }
     if (m.cmd === "cpu") {
-      const [mine, theirs] = [process.cpuUsage(), await childCpu()];
-      process.send!({ us: mine.user + mine.system + theirs.user + theirs.system });
+      const both = await bothCpu();
+      process.send!({ us: both.user + both.system });
       return;
     }
     const { data, payload } = payloadOf(m.size);
@@ -168,20 +172,24 @@ if (hopPath) {
     }
     // Throughput with several requests in flight: bytes both ways / wall time, and the CPU time
     // both processes spent on them (this one and the echo child).
-    const [mine0, theirs0] = [process.cpuUsage(), await childCpu()];
+    const before = await bothCpu();
     const t = performance.now();
     let left = m.rounds * m.inflight;
     await Promise.all(Array.from({ length: m.inflight }, async () => {
       while (left-- > 0) await call(data, payload);
     }));
     const wallMs = performance.now() - t; // before the CPU sample: its IPC is not in the figure
-    const [mine, theirs] = [process.cpuUsage(mine0), await childCpu()];
-    const sys = mine.system + theirs.system - theirs0.system;
-    const cpu = mine.user + mine.system + theirs.user - theirs0.user + theirs.system - theirs0.system;
-    process.send!({ wallMs, cpuUs: cpu, sysUs: sys });
+    const after = await bothCpu();
+    const sys = after.system - before.system;
+    process.send!({ wallMs, cpuUs: after.user - before.user + sys, sysUs: sys });
   });
   process.send!({ ready: true });
   await new Promise(() => {});
+}
+
+/** This script again, in a child process with an IPC channel, in the given mode. */
+function spawnSelf(mode: string): ChildProcess {
+  return spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, mode], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
 }
 
 interface HopClient {
@@ -189,7 +197,7 @@ interface HopClient {
 }
 
 function hopClient(path: PathName): Promise<HopClient> {
-  const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, `--hop-client=${path}`], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  const child = spawnSelf(`--hop-client=${path}`);
   const ask = <T>(cmd: HopCmd): Promise<T> =>
     new Promise((resolve) => {
       child.once("message", (m) => resolve(m as T));
