@@ -92,7 +92,8 @@ function inputsHash(inst: CircuitInstance, mainSource: string): string {
   h.update(mainSource);
   const src = join(ROOT, "circuits/src");
   for (const f of readdirSync(src).sort()) h.update(f).update(readFileSync(join(src, f)));
-  for (const pkg of ["circom2", "circomlib", "snarkjs"]) h.update(pkg).update(readFileSync(join(ROOT, "node_modules", pkg, "package.json")));
+  for (const pkg of ["circom2", "circomlib", "snarkjs"])
+    h.update(pkg).update(readFileSync(join(ROOT, "node_modules", pkg, "package.json")));
   h.update(JSON.stringify(config.ptau)).update(JSON.stringify(config.zkeyBeacon)).update(JSON.stringify(inst));
   return h.digest("hex");
 }
@@ -113,11 +114,15 @@ function verifierSource(inst: CircuitInstance, generated: string): string {
   const header = [
     "// SPDX-License-Identifier: GPL-3.0",
     `// GENERATED FILE - DO NOT EDIT. Produced by scripts/build-circuits.ts from circuits/circuits.json`,
-    `// instance "${inst.name}" (${inst.template}(${Object.entries(inst.params).map(([k, v]) => `${k}=${v}`).join(", ")})),`,
+    `// instance "${inst.name}" (${inst.template}(${Object.entries(inst.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")})),`,
     "// with snarkjs' Groth16 verifier template (GPL-3.0, below). DEVELOPMENT CEREMONY ONLY: the keys",
     "// come from public beacons, anyone can forge proofs; production needs a multi-party ceremony.",
   ].join("\n");
-  const body = generated.replace(/^\/\/ SPDX-License-Identifier: GPL-3.0\n/, "").replace("contract Groth16Verifier {", `contract ${inst.verifier} {`);
+  const body = generated
+    .replace(/^\/\/ SPDX-License-Identifier: GPL-3.0\n/, "")
+    .replace("contract Groth16Verifier {", `contract ${inst.verifier} {`);
   return `${header}\n${body}`;
 }
 
@@ -144,7 +149,17 @@ function build(inst: CircuitInstance, ptau: () => string): Built {
     mkdirSync(paths.dir, { recursive: true });
     writeFileSync(paths.main, main);
     let t = Date.now();
-    const out = run(CIRCOM2, [relative(ROOT, paths.main), "--O2", "--r1cs", "--wasm", "--sym", "-l", "node_modules", "-o", relative(ROOT, paths.dir)]);
+    const out = run(CIRCOM2, [
+      relative(ROOT, paths.main),
+      "--O2",
+      "--r1cs",
+      "--wasm",
+      "--sym",
+      "-l",
+      "node_modules",
+      "-o",
+      relative(ROOT, paths.dir),
+    ]);
     const constraints = /non-linear constraints: (\d+)/.exec(out)?.[1];
     step(`compiled: ${constraints} constraints (${since(t)})`);
     const ptauPath = ptau();
@@ -203,7 +218,9 @@ for (const inst of instances) {
     const current = existsSync(path) ? readFileSync(path, "utf8") : undefined;
     if (current === text) continue;
     if (check) {
-      console.error(`✖ ${relative(ROOT, path)} is ${current === undefined ? "missing" : "stale"}: run node scripts/build-circuits.ts ${inst.name}`);
+      console.error(
+        `✖ ${relative(ROOT, path)} is ${current === undefined ? "missing" : "stale"}: run node scripts/build-circuits.ts ${inst.name}`,
+      );
       stale++;
     } else {
       mkdirSync(dirname(path), { recursive: true });

@@ -7,7 +7,19 @@ import { join } from "node:path";
 import { DEV_KEYS } from "./lib/chain.ts";
 import { localWallet, startDemoChain } from "./lib/demo.ts";
 import { ShardMeshClient } from "../node/src/sdk/index.ts";
-import { STAGE_PRICE, choosePort, firstRequest, publishRecogniser, root, splitRecogniser, startProvider, startWeb, waitForMesh, type ProviderSpec, type RunningProvider } from "./demo/market.ts";
+import {
+  STAGE_PRICE,
+  choosePort,
+  firstRequest,
+  publishRecogniser,
+  root,
+  splitRecogniser,
+  startProvider,
+  startWeb,
+  waitForMesh,
+  type ProviderSpec,
+  type RunningProvider,
+} from "./demo/market.ts";
 import { stopAll } from "./demo/procs.ts";
 import { paidJob } from "./demo/buyer.ts";
 import { demoWindows, mineEvery } from "./demo/chain.ts";
@@ -53,7 +65,9 @@ async function main(): Promise<void> {
     const providers: RunningProvider[] = [];
     const first = await startProvider(demo, modelId, model, specs[0], join(work, "nodes"), [], log);
     providers.push(first);
-    const bootstrap = first.addrs.filter((a) => a.includes("/127.0.0.1/")).map((a) => (a.includes("/p2p/") ? a : `${a}/p2p/${first.peerId}`));
+    const bootstrap = first.addrs
+      .filter((a) => a.includes("/127.0.0.1/"))
+      .map((a) => (a.includes("/p2p/") ? a : `${a}/p2p/${first.peerId}`));
     for (const spec of specs.slice(1)) providers.push(await startProvider(demo, modelId, model, spec, join(work, "nodes"), bootstrap, log));
     const gateway = first.gateway!;
     const client = new ShardMeshClient(gateway);
@@ -68,12 +82,21 @@ async function main(): Promise<void> {
 
     step(5, "a buyer's paid job: quotes, escrow, signed requests, receipt, spot check, settlement");
     const job = await paidJob(
-      { chainUrl: demo.chain.url, publicClient: demo.publicClient, deployment: demo.deployment, gateway: client, modelId, buyerKey: 6, providers: specs.map((s) => localWallet(demo.chain.url, s.keyIndex).account.address) },
+      {
+        chainUrl: demo.chain.url,
+        publicClient: demo.publicClient,
+        deployment: demo.deployment,
+        gateway: client,
+        modelId,
+        buyerKey: 6,
+        providers: specs.map((s) => localWallet(demo.chain.url, s.keyIndex).account.address),
+      },
       log,
     );
     const earned = job.credits.reduce((sum, c) => sum + c.amount, 0n);
     const owed = BigInt(job.texts.length) * 2n * STAGE_PRICE;
-    if (earned !== owed) throw new Error(`providers earned ${earned}, expected ${owed} (${job.texts.length} inferences × 2 stages × price)`);
+    if (earned !== owed)
+      throw new Error(`providers earned ${earned}, expected ${owed} (${job.texts.length} inferences × 2 stages × price)`);
     log(`  providers earned ${earned} base units in all = ${job.texts.length} inferences × 2 stages × ${STAGE_PRICE}`);
     // From here on chain time follows the clock, so receipts opened in the web app settle by themselves.
     const ticker = mineEvery(demo.chain.url, 2000);
@@ -81,7 +104,11 @@ async function main(): Promise<void> {
     let webUrl: string | null = null;
     if (process.env.DEMO_NO_WEB !== "1") {
       step(6, "web app");
-      const web = await startWeb({ rpcUrl: demo.chain.url, deploymentsDir: join(root, "deployments"), gatewayUrl: gateway }, env("WEB_PORT") ?? (await choosePort(3000)), log);
+      const web = await startWeb(
+        { rpcUrl: demo.chain.url, deploymentsDir: join(root, "deployments"), gatewayUrl: gateway },
+        env("WEB_PORT") ?? (await choosePort(3000)),
+        log,
+      );
       webUrl = web.url;
     } else step(6, "web app skipped (DEMO_NO_WEB=1)");
 

@@ -18,7 +18,12 @@ async function main(): Promise<void> {
   });
   const key = process.env.DEPLOYER_PRIVATE_KEY as Hex | undefined;
   if (!key && chainId !== 31337) throw new Error(`chain ${chainId} is not local: set DEPLOYER_PRIVATE_KEY`);
-  const chain = defineChain({ id: chainId, name: `chain-${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [url] } } });
+  const chain = defineChain({
+    id: chainId,
+    name: `chain-${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [url] } },
+  });
   const wallet = createWalletClient({ account: privateKeyToAccount(key ?? DEV_KEYS[0]), chain, transport: http(url) });
   console.log(`deploying to chain ${chainId} at ${url} from ${wallet.account.address}`);
   const deployment = await deployAll({ wallet, publicClient, onProgress: (m) => console.log(`  ${m}`) });

@@ -35,12 +35,7 @@ export function render(): string {
     const abi: unknown = JSON.parse(readFileSync(file, "utf8")).abi;
     parts.push(`export const ${lowerFirst(name)}Abi = ${JSON.stringify(abi, null, 2)} as const;`, "");
   }
-  parts.push(
-    "export const abis = {",
-    ...CONTRACTS.map(([name]) => `  ${name}: ${lowerFirst(name)}Abi,`),
-    "} as const;",
-    "",
-  );
+  parts.push("export const abis = {", ...CONTRACTS.map(([name]) => `  ${name}: ${lowerFirst(name)}Abi,`), "} as const;", "");
   return parts.join("\n");
 }
 

@@ -83,7 +83,8 @@ async function main(): Promise<void> {
   const perInferenceAll = (submitSteady + revealPerReceipt + settleSteady) / N;
   const perInferenceAllOneTx = (submitSteady + revealOneTxPerReceipt + settleSteady) / N;
   const result = {
-    description: "Gas of ShardMesh hot paths (Hardhat EDR in-process EVM, solc 0.8.37 via-IR, cancun). gasUsed includes the 21,000 base cost.",
+    description:
+      "Gas of ShardMesh hot paths (Hardhat EDR in-process EVM, solc 0.8.37 via-IR, cancun). gasUsed includes the 21,000 base cost.",
     setup: { stages: 3, providersPerStage: 1, inferencesPerReceipt: N, samplingRatePpm: 1000, samplesPerReceipt: 1 },
     openJob: { gas: openJobGas, quotes: 3, note: "approve not included; openJobWithPermit adds the permit" },
     submitReceipt: {
@@ -99,7 +100,8 @@ async function main(): Promise<void> {
       revealStageLeafGas: avg(byFunction.revealStageLeaf),
       revealSampleOneTxGas: oneTx,
       oneTxPathPerReceipt: revealOneTxPerReceipt,
-      whereItGoes: "mostly storage kept for later challenges (buyer hashes + route hash, and per stage input/output hashes and provider) and the stake-weighted verifier draw",
+      whereItGoes:
+        "mostly storage kept for later challenges (buyer hashes + route hash, and per stage input/output hashes and provider) and the stake-weighted verifier draw",
     },
     settle: {
       firstSettleGas: settleFirst,
@@ -117,12 +119,16 @@ async function main(): Promise<void> {
       met: perInferenceSubmit <= 300,
       fullCycleMet: perInferenceAll <= 300,
       comparison: "Livepeer spends ~350k gas per redeemed ticket on L1",
-      note:
-        "The issue's figure is the receipt submission amortised over its inferences (submitReceiptOnly). The full cycle adds one spot-check reveal (k = 1 at 1,000 ppm) and settlement, both per receipt and independent of its size.",
+      note: "The issue's figure is the receipt submission amortised over its inferences (submitReceiptOnly). The full cycle adds one spot-check reveal (k = 1 at 1,000 ppm) and settlement, both per receipt and independent of its size.",
       fullCycleAt10000PerReceipt: Math.round(((submitSteady + revealPerReceipt * 10 + settleSteady) / 10_000) * 10) / 10,
       fullCycleAt10000Note: "k = 10 samples at 1,000 ppm; submit and settle gas do not grow with the batch",
     },
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? "unknown",
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
     measuredAt: new Date().toISOString(),
   };
   mkdirSync(`${root}bench/results`, { recursive: true });

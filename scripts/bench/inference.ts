@@ -32,7 +32,9 @@ interface Config {
 
 const say = (s: string) => process.stderr.write(`${s}\n`);
 const loadStart = loadavg();
-say(`inference bench: PP-OCRv4 rec ${DIMS.join("x")}, ${ROUNDS} rounds × ${REQUESTS} requests, load ${loadStart.map((l) => l.toFixed(2)).join(" ")}`);
+say(
+  `inference bench: PP-OCRv4 rec ${DIMS.join("x")}, ${ROUNDS} rounds × ${REQUESTS} requests, load ${loadStart.map((l) => l.toFixed(2)).join(" ")}`,
+);
 
 const tk = await ModelToolkit.load(OCR_MODELS.rec, { probeInputs: { x: DIMS } });
 const configs: Config[] = [];
@@ -115,7 +117,9 @@ for (let r = 0; r < ROUNDS; r++) {
     p.wall += performance.now() - t1;
     roundTput[c.key].pipelined.push((1000 * REQUESTS) / (performance.now() - t1));
   }
-  say(`round ${r + 1}/${ROUNDS}: ${configs.map((c) => `${c.key} ${((1000 * seq.get(c.key)!.lat.length) / seq.get(c.key)!.wall).toFixed(1)}/s`).join(", ")}`);
+  say(
+    `round ${r + 1}/${ROUNDS}: ${configs.map((c) => `${c.key} ${((1000 * seq.get(c.key)!.lat.length) / seq.get(c.key)!.wall).toFixed(1)}/s`).join(", ")}`,
+  );
 }
 lag.disable();
 for (const c of configs) await c.close();
@@ -134,7 +138,14 @@ for (const c of configs) {
     stages: c.stages,
     sequential: stats(s.lat, s.wall),
     [`inflight${INFLIGHT}`]: stats(par.get(c.key)!.lat, par.get(c.key)!.wall),
-    perStageComputeMsMedian: Array.from({ length: c.stages }, (_, k) => Number(percentile(s.stageMs.map((x) => x[k]), 50).toFixed(2))),
+    perStageComputeMsMedian: Array.from({ length: c.stages }, (_, k) =>
+      Number(
+        percentile(
+          s.stageMs.map((x) => x[k]),
+          50,
+        ).toFixed(2),
+      ),
+    ),
     bytesCrossingEachCut: c.cutBytes,
   };
 }
@@ -142,7 +153,12 @@ const tput = (k: string, mode: string) => (results[k] as Record<string, { throug
 // Ratio per round (same minute, same background load), then the median over rounds; the
 // ratio of pooled totals is reported alongside.
 const medianRatio = (k: string, mode: "sequential" | "pipelined") =>
-  Number(percentile(roundTput[k][mode].map((v, r) => v / roundTput.S1_whole[mode][r]), 50).toFixed(3));
+  Number(
+    percentile(
+      roundTput[k][mode].map((v, r) => v / roundTput.S1_whole[mode][r]),
+      50,
+    ).toFixed(3),
+  );
 const ratios: Record<string, Record<string, number>> = {};
 for (const c of configs.slice(1)) {
   ratios[`${c.key}_vs_whole`] = {
@@ -154,9 +170,17 @@ for (const c of configs.slice(1)) {
     [`inflight${INFLIGHT}Pooled`]: Number((tput(c.key, `inflight${INFLIGHT}`) / tput("S1_whole", `inflight${INFLIGHT}`)).toFixed(3)),
   };
 }
-const lagMs = { maxMs: Number((lag.max / 1e6).toFixed(2)), p99Ms: Number((lag.percentile(99) / 1e6).toFixed(2)), meanMs: Number((lag.mean / 1e6).toFixed(2)) };
-const colocRatios = Object.entries(ratios).filter(([k]) => k.includes("colocated")).map(([, r]) => r);
-const workerRatios = Object.entries(ratios).filter(([k]) => k.includes("worker_per_stage")).map(([, r]) => r);
+const lagMs = {
+  maxMs: Number((lag.max / 1e6).toFixed(2)),
+  p99Ms: Number((lag.percentile(99) / 1e6).toFixed(2)),
+  meanMs: Number((lag.mean / 1e6).toFixed(2)),
+};
+const colocRatios = Object.entries(ratios)
+  .filter(([k]) => k.includes("colocated"))
+  .map(([, r]) => r);
+const workerRatios = Object.entries(ratios)
+  .filter(([k]) => k.includes("worker_per_stage"))
+  .map(([, r]) => r);
 const colocatedRatio = Math.min(...colocRatios.flatMap((r) => [r.sequential, r[`inflight${INFLIGHT}`]]));
 const pipelinedRatio = Math.min(...workerRatios.map((r) => r[`inflight${INFLIGHT}`]));
 const sequentialRatio = Math.min(...workerRatios.map((r) => r.sequential));
@@ -164,7 +188,16 @@ const out = {
   bench: "inference",
   date: new Date().toISOString(),
   model: { file: "ch_PP-OCRv4_rec_infer.onnx", input: DIMS, gflopsPerInference: Number((tk.totalFlops / 1e9).toFixed(3)) },
-  settings: { graphOptimizationLevel: "all", intraOpThreads: 1, spinning: false, cpuMemArena: false, workersPerStage: 1, rounds: ROUNDS, requestsPerRoundPerMode: REQUESTS, interleaved: true },
+  settings: {
+    graphOptimizationLevel: "all",
+    intraOpThreads: 1,
+    spinning: false,
+    cpuMemArena: false,
+    workersPerStage: 1,
+    rounds: ROUNDS,
+    requestsPerRoundPerMode: REQUESTS,
+    interleaved: true,
+  },
   splits,
   results,
   throughputRatioChainedVsWhole: ratios,
@@ -191,7 +224,8 @@ const out = {
     eventLoopLagUnderMs: GOAL_LAG_MS,
     lagGoalMetAtP99: lagMs.p99Ms < GOAL_LAG_MS,
     lagGoalMetAtMax: lagMs.maxMs < GOAL_LAG_MS,
-    lagNote: "inference never runs on the main thread; its own GC pauses stay under ~5 ms (--trace-gc), so the max reflects OS scheduling of the 13 session threads (and other engineers' jobs) on 2 shared cores",
+    lagNote:
+      "inference never runs on the main thread; its own GC pauses stay under ~5 ms (--trace-gc), so the max reflects OS scheduling of the 13 session threads (and other engineers' jobs) on 2 shared cores",
   },
   machine: {
     cpus: cpus().length,

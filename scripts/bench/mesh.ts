@@ -103,13 +103,19 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 // those collections (and the libp2p stream's garbage) landed in whichever window ran next.
 const PATHS = ["pipeline", "pipelineOverLibp2pStream", "rawTcp"] as const;
 type PathName = (typeof PATHS)[number];
-type HopCmd = { cmd: "rtt"; size: number } | { cmd: "through"; size: number; rounds: number; inflight: number } | { cmd: "cpu" } | { cmd: "close" };
+type HopCmd =
+  | { cmd: "rtt"; size: number }
+  | { cmd: "through"; size: number; rounds: number; inflight: number }
+  | { cmd: "cpu" }
+  | { cmd: "close" };
 
 const hopPath = process.argv.find((a) => a.startsWith("--hop-client="))?.slice(13) as PathName | undefined;
 if (hopPath) {
   process.on("disconnect", () => process.exit(0));
   const child = spawnSelf("--echo-server");
-  const info = await new Promise<{ addr: string; port: number }>((r) => child.once("message", (m) => r(m as { addr: string; port: number })));
+  const info = await new Promise<{ addr: string; port: number }>((r) =>
+    child.once("message", (m) => r(m as { addr: string; port: number })),
+  );
   /** CPU time of this process and its echo child together, µs. */
   const bothCpu = async (): Promise<NodeJS.CpuUsage> => {
     const theirs = await new Promise<NodeJS.CpuUsage>((r) => {
@@ -175,9 +181,11 @@ if (hopPath) {
     const before = await bothCpu();
     const t = performance.now();
     let left = m.rounds * m.inflight;
-    await Promise.all(Array.from({ length: m.inflight }, async () => {
-      while (left-- > 0) await call(data, payload);
-    }));
+    await Promise.all(
+      Array.from({ length: m.inflight }, async () => {
+        while (left-- > 0) await call(data, payload);
+      }),
+    );
     const wallMs = performance.now() - t; // before the CPU sample: its IPC is not in the figure
     const after = await bothCpu();
     const sys = after.system - before.system;
@@ -189,7 +197,10 @@ if (hopPath) {
 
 /** This script again, in a child process with an IPC channel, in the given mode. */
 function spawnSelf(mode: string): ChildProcess {
-  return spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, mode], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  return spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, mode], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+  });
 }
 
 interface HopClient {
@@ -270,10 +281,13 @@ async function hopBench(quick: boolean, sizes: number[] = ONE_SIZE ? [ONE_SIZE] 
       }
     }
     const med = (xs: number[]) => (xs.length ? pct(xs, 50) : NaN);
-    const per = (m: Record<PathName, number[]>, f: (x: number) => number = (x) => x) => Object.fromEntries(PATHS.map((p) => [p, r2(f(med(m[p])))]));
+    const per = (m: Record<PathName, number[]>, f: (x: number) => number = (x) => x) =>
+      Object.fromEntries(PATHS.map((p) => [p, r2(f(med(m[p])))]));
     const row = {
       payloadBytes: size,
-      roundTripMs: Object.fromEntries(PATHS.map((p) => [p, { p50: r2(med(rtt[p])), p99: r2(pct(rtt[p], 99)), min: r2(Math.min(...rtt[p])) }])),
+      roundTripMs: Object.fromEntries(
+        PATHS.map((p) => [p, { p50: r2(med(rtt[p])), p99: r2(pct(rtt[p], 99)), min: r2(Math.min(...rtt[p])) }]),
+      ),
       sequentialThroughputMiBps: per(rtt, (ms) => (2 * size) / (ms / 1000) / 2 ** 20),
       throughputMiBpsWith4InFlight: per(mbs),
       throughputRatioPipelineOverRawTcp: r2(med(mbs.pipeline) / med(mbs.rawTcp)),
@@ -283,7 +297,9 @@ async function hopBench(quick: boolean, sizes: number[] = ONE_SIZE ? [ONE_SIZE] 
       cpuSystemShare: per(sysShare),
       throughputRatioLibp2pStreamOverRawTcp: r2(med(mbs.pipelineOverLibp2pStream) / med(mbs.rawTcp)),
     };
-    log(`hop ${size >> 10} KiB: rtt p50 ${JSON.stringify(row.roundTripMs)}; MiB/s ${JSON.stringify(row.throughputMiBpsWith4InFlight)} (ratios ${row.throughputRatioPipelineOverRawTcp} / ${row.throughputRatioLibp2pStreamOverRawTcp}); cpu ms/MiB ${JSON.stringify(row.cpuMsPerMiB)} (system share ${JSON.stringify(row.cpuSystemShare)})`);
+    log(
+      `hop ${size >> 10} KiB: rtt p50 ${JSON.stringify(row.roundTripMs)}; MiB/s ${JSON.stringify(row.throughputMiBpsWith4InFlight)} (ratios ${row.throughputRatioPipelineOverRawTcp} / ${row.throughputRatioLibp2pStreamOverRawTcp}); cpu ms/MiB ${JSON.stringify(row.cpuMsPerMiB)} (system share ${JSON.stringify(row.cpuSystemShare)})`,
+    );
     out.push(row);
   }
   for (const name of active) await clients[name].ask({ cmd: "close" });
@@ -296,7 +312,10 @@ function aeadBench() {
   const data = randomBytes(n);
   const iv = Buffer.alloc(12);
   const out: Record<string, unknown> = {};
-  for (const [alg, keyBytes] of [["aes-128-gcm", 16], ["chacha20-poly1305", 32]] as const) {
+  for (const [alg, keyBytes] of [
+    ["aes-128-gcm", 16],
+    ["chacha20-poly1305", 32],
+  ] as const) {
     const key = randomBytes(keyBytes);
     for (const slice of [n, 16 * 1024]) {
       const once = () => {
@@ -315,7 +334,10 @@ function aeadBench() {
       out[`${alg}, ${slice === n ? "one 1 MiB call" : "16 KiB calls"}`] = r2(pct(times, 50));
     }
   }
-  return { ...out, note: "CPU ms to seal 1 MiB (median of 5 × 40), output buffers included: fresh megabyte buffers cost page faults, 16 KiB ones are recycled by malloc. Opening costs the same." };
+  return {
+    ...out,
+    note: "CPU ms to seal 1 MiB (median of 5 × 40), output buffers included: fresh megabyte buffers cost page faults, 16 KiB ones are recycled by malloc. Opening costs the same.",
+  };
 }
 
 // ── provider children ────────────────────────────────────────────────────────────────────────
@@ -327,10 +349,14 @@ interface Child {
 }
 function provider(args: string[]): Promise<Child> {
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [`${root}node/bin/shardmesh.js`, "provider", "start", ...args, "--json", "--no-gateway", "--no-keep-tensors"], {
-    stdio: ["ignore", "pipe", "inherit", "ipc"],
-    env: { ...process.env, NODE_NO_WARNINGS: "1" },
-  });
+  const child = spawn(
+    process.execPath,
+    [`${root}node/bin/shardmesh.js`, "provider", "start", ...args, "--json", "--no-gateway", "--no-keep-tensors"],
+    {
+      stdio: ["ignore", "pipe", "inherit", "ipc"],
+      env: { ...process.env, NODE_NO_WARNINGS: "1" },
+    },
+  );
   return new Promise((resolve, reject) => {
     child.once("exit", (c) => reject(new Error(`provider exited ${c}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -360,7 +386,8 @@ async function main() {
     area: "mesh",
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavgAtStart: loadavg().map(r2) },
-    notes: "2 shared cores; other engineers' jobs may run concurrently (see loadavg). Everything on 127.0.0.1. 'pipeline' = the pipeline protocol as nodes use it (frames over the sealed data plane set up through the noise-authenticated libp2p stream); 'pipelineOverLibp2pStream' = the same frames over a libp2p stream (TCP + noise + yamux); 'rawTcp' = a plain socket echoing bytes. Round trips are p50 of sequential echo requests; throughput counts bytes both ways with 4 requests in flight, median over windows run in blocks per path (5 blocks of 4 windows, each block's first not counted, every window started only once all bench processes are idle); each path has its own caller process and echo child (in one shared process, one path's garbage was collected in the others' windows); cpuMsPerMiB is the CPU time of both processes (caller and echo child) per MiB moved, median of the same runs: it decides throughput when the cores are busy and is much steadier than wall-clock figures on this shared machine.",
+    notes:
+      "2 shared cores; other engineers' jobs may run concurrently (see loadavg). Everything on 127.0.0.1. 'pipeline' = the pipeline protocol as nodes use it (frames over the sealed data plane set up through the noise-authenticated libp2p stream); 'pipelineOverLibp2pStream' = the same frames over a libp2p stream (TCP + noise + yamux); 'rawTcp' = a plain socket echoing bytes. Round trips are p50 of sequential echo requests; throughput counts bytes both ways with 4 requests in flight, median over windows run in blocks per path (5 blocks of 4 windows, each block's first not counted, every window started only once all bench processes are idle); each path has its own caller process and echo child (in one shared process, one path's garbage was collected in the others' windows); cpuMsPerMiB is the CPU time of both processes (caller and echo child) per MiB moved, median of the same runs: it decides throughput when the cores are busy and is much steadier than wall-clock figures on this shared machine.",
   };
 
   log("== AEAD cost per MiB in this process (what the data plane's sealing costs)");
@@ -375,7 +402,11 @@ async function main() {
   // and two more at 1 MiB alone. On this VM a caller process either settles into a regime of
   // frequent mark-compacts (V8's external-memory pressure from the per-record buffers) or not,
   // so single runs scatter (0.42-0.77 seen); the median of repetitions is the figure.
-  type HopRow = { throughputRatioPipelineOverRawTcp: number; cpuMsPerMiB: Record<string, number>; throughputMiBpsWith4InFlight: Record<string, number> };
+  type HopRow = {
+    throughputRatioPipelineOverRawTcp: number;
+    cpuMsPerMiB: Record<string, number>;
+    throughputMiBpsWith4InFlight: Record<string, number>;
+  };
   const runs1M = [hops[hops.length - 1] as HopRow];
   for (let k = 0; k < (quick ? 0 : 2); k++) {
     log(`== 1 MiB repetition ${k + 2}`);
@@ -405,7 +436,13 @@ async function main() {
     const hopBytes = split.manifest.hops[0].bytes;
     log(`split at ${plan.cuts.join(",")}: hop ${Math.round(hopBytes / 1024)} KiB`);
 
-    const gw = await startProvider({ ...structuredClone(DEFAULT_CONFIG), keyFile: join(dir, "gw.key"), dataDir: join(dir, "gw"), gateway: null, dht: false });
+    const gw = await startProvider({
+      ...structuredClone(DEFAULT_CONFIG),
+      keyFile: join(dir, "gw.key"),
+      dataDir: join(dir, "gw"),
+      gateway: null,
+      dht: false,
+    });
     const boot = gw.node.getMultiaddrs()[0].toString();
     const common = (name: string) => ["--key-file", join(dir, name, "key"), "--data-dir", join(dir, name), "--bootstrap", boot, "--no-dht"];
     const [p0, p1a] = await Promise.all([
@@ -423,16 +460,23 @@ async function main() {
       const lat: number[] = [];
       let next = 0;
       const t = performance.now();
-      await Promise.all(Array.from({ length: inflight }, async () => {
-        while (next < n) {
-          const i = next++;
-          const s = performance.now();
-          await fn(i);
-          lat.push(performance.now() - s);
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: inflight }, async () => {
+          while (next < n) {
+            const i = next++;
+            const s = performance.now();
+            await fn(i);
+            lat.push(performance.now() - s);
+          }
+        }),
+      );
       const wall = performance.now() - t;
-      return { requests: n, inFlight: inflight, throughputPerSec: r2(n / (wall / 1000)), latencyMs: { p50: r2(pct(lat, 50)), p99: r2(pct(lat, 99)) } };
+      return {
+        requests: n,
+        inFlight: inflight,
+        throughputPerSec: r2(n / (wall / 1000)),
+        latencyMs: { p50: r2(pct(lat, 50)), p99: r2(pct(lat, 99)) },
+      };
     };
     for (let i = 0; i < 4; i++) await gw.router.run("rec", wireIn[i % 8], { hashes: false }); // warm-up
     const whole = await StageRunner.create(REC, { graphOptimizationLevel: "all" });
@@ -444,7 +488,8 @@ async function main() {
       wholeRuns.push(await measure((i) => whole.run({ x: inputs[i % 8] })));
     }
     await whole.close();
-    const best = <T extends { throughputPerSec: number }>(xs: T[]) => xs.reduce((a, b) => (b.throughputPerSec > a.throughputPerSec ? b : a));
+    const best = <T extends { throughputPerSec: number }>(xs: T[]) =>
+      xs.reduce((a, b) => (b.throughputPerSec > a.throughputPerSec ? b : a));
     result.endToEnd = {
       model: "ch_PP-OCRv4_rec_infer.onnx, input [1,3,48,320] float32",
       cuts: plan.cuts,
@@ -515,7 +560,8 @@ async function main() {
     const worst = Math.max(...trials.map((t) => (Number.isFinite(t.failoverMs) ? t.failoverMs : 0)));
     result.failover = {
       trials,
-      definition: "failoverMs: from kill -9 of a stage-1 provider (with requests in flight on it) until the last of those requests completed on the other provider; leftDirectoryMs: until the gateway's directory dropped the dead peer",
+      definition:
+        "failoverMs: from kill -9 of a stage-1 provider (with requests in flight on it) until the last of those requests completed on the other provider; leftDirectoryMs: until the gateway's directory dropped the dead peer",
       goal: "< 1000 ms",
       worstFailoverMs: worst,
       met: worst < 1000 && trials.every((t) => t.failedRequests === 0),

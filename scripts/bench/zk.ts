@@ -96,7 +96,9 @@ for (const inst of Object.values(config.instances)) {
     total.push(performance.now() - t);
     witness.push(last.witnessMs);
     prove.push(last.proveMs);
-    console.log(`  proof ${i + 1}/${runs}: ${Math.round(total[i])} ms (witness ${Math.round(last.witnessMs)} ms, prove ${Math.round(last.proveMs)} ms)`);
+    console.log(
+      `  proof ${i + 1}/${runs}: ${Math.round(total[i])} ms (witness ${Math.round(last.witnessMs)} ms, prove ${Math.round(last.proveMs)} ms)`,
+    );
   }
   const peak = peakRssMiB(prover.pid);
   await prover.close();
@@ -104,18 +106,33 @@ for (const inst of Object.values(config.instances)) {
   const groth16 = await conn.viem.deployContract(inst.verifier as "DigitsHeadVerifier");
   const adapter = await conn.viem.deployContract("Int8HeadStageVerifier", [groth16.address, BigInt(M), BigInt(N)]);
   const valid = await adapter.read.verifyStage([last.weightsCommitment, last.inputHash, last.outputHash, last.proof]);
-  const words = last.proof.slice(2).match(/.{64}/g)!.map((w) => BigInt(`0x${w}`));
+  const words = last.proof
+    .slice(2)
+    .match(/.{64}/g)!
+    .map((w) => BigInt(`0x${w}`));
   const signals = [BigInt(last.weightsCommitment), ...words.slice(8)];
   const stageGas = await txGas(
     adapter.address,
-    encodeFunctionData({ abi: adapter.abi, functionName: "verifyStage", args: [last.weightsCommitment, last.inputHash, last.outputHash, last.proof] }),
+    encodeFunctionData({
+      abi: adapter.abi,
+      functionName: "verifyStage",
+      args: [last.weightsCommitment, last.inputHash, last.outputHash, last.proof],
+    }),
   );
   const verifierGas = await txGas(
     groth16.address,
     encodeFunctionData({
       abi: parseAbi([`function verifyProof(uint256[2], uint256[2][2], uint256[2], uint256[${signals.length}]) view returns (bool)`]),
       functionName: "verifyProof",
-      args: [[words[0], words[1]], [[words[2], words[3]], [words[4], words[5]]], [words[6], words[7]], signals],
+      args: [
+        [words[0], words[1]],
+        [
+          [words[2], words[3]],
+          [words[4], words[5]],
+        ],
+        [words[6], words[7]],
+        signals,
+      ],
     }),
   );
   const proveMs = median(total);
@@ -142,11 +159,17 @@ for (const inst of Object.values(config.instances)) {
     ...(isProjectHead
       ? {
           goalProofUnder5s: { goalMs: GOAL_PROOF_MS, met: proveMs < GOAL_PROOF_MS },
-          goalVerifyUnder250kGas: { goalGas: GOAL_VERIFY_GAS, measured: "verifyStageExecutionGas", met: stageGas.execution < GOAL_VERIFY_GAS },
+          goalVerifyUnder250kGas: {
+            goalGas: GOAL_VERIFY_GAS,
+            measured: "verifyStageExecutionGas",
+            met: stageGas.execution < GOAL_VERIFY_GAS,
+          },
         }
       : { verifyUnder250kGas: stageGas.execution < GOAL_VERIFY_GAS }),
   };
-  console.log(`  median ${row.proofMsMedian} ms, cold ${row.coldFirstProofMs} ms, peak ${peak} MiB, verifyStage ${row.verifyStageExecutionGas} gas (tx ${row.verifyStageTxGas})`);
+  console.log(
+    `  median ${row.proofMsMedian} ms, cold ${row.coldFirstProofMs} ms, peak ${peak} MiB, verifyStage ${row.verifyStageExecutionGas} gas (tx ${row.verifyStageTxGas})`,
+  );
   results.push(row);
 }
 

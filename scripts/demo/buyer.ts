@@ -28,7 +28,11 @@ export interface PaidJobResult {
 }
 
 async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await res.json()) as { result?: unknown; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
@@ -45,7 +49,15 @@ async function until<T>(what: string, probe: () => Promise<T | false | undefined
 }
 
 export async function paidJob(
-  o: { chainUrl: string; publicClient: PublicClient; deployment: Deployment; gateway: ShardMeshClient; modelId: bigint; buyerKey: number; providers: Address[] },
+  o: {
+    chainUrl: string;
+    publicClient: PublicClient;
+    deployment: Deployment;
+    gateway: ShardMeshClient;
+    modelId: bigint;
+    buyerKey: number;
+    providers: Address[];
+  },
   log: Log,
 ): Promise<PaidJobResult> {
   const c = o.deployment.contracts;
@@ -65,50 +77,82 @@ export async function paidJob(
   const { quotes } = (await o.gateway.quotes(o.modelId.toString(), 10)) as { quotes: SignedQuoteJson[] };
   const args = quotes.map((q) => ({
     quote: {
-      modelId: BigInt(q.quote.modelId), stage: Number(q.quote.stage), provider: q.quote.provider as Address, price: BigInt(q.quote.price),
-      maxCount: Number(q.quote.maxCount), expiry: BigInt(q.quote.expiry), nonce: BigInt(q.quote.nonce),
+      modelId: BigInt(q.quote.modelId),
+      stage: Number(q.quote.stage),
+      provider: q.quote.provider as Address,
+      price: BigInt(q.quote.price),
+      maxCount: Number(q.quote.maxCount),
+      expiry: BigInt(q.quote.expiry),
+      nonce: BigInt(q.quote.nonce),
     },
     signature: q.signature,
   }));
-  log(`  ${args.length} quotes signed over the mesh (${args.map((a) => `stage ${a.quote.stage} by ${a.quote.provider.slice(0, 8)}…`).join(", ")})`);
+  log(
+    `  ${args.length} quotes signed over the mesh (${args.map((a) => `stage ${a.quote.stage} by ${a.quote.provider.slice(0, 8)}…`).join(", ")})`,
+  );
 
   const windows = await read<{ reveal: bigint; challenge: bigint }>(c.JobMarket.address, jobMarketAbi, "windows");
   const now = (await o.publicClient.getBlock()).timestamp;
   const session = privateKeyToAccount(generatePrivateKey());
-  const request = { modelId: o.modelId, maxInferences: 10, expiresAt: now + 3600n + 4n * (windows.reveal + windows.challenge), sessionKey: session.address };
+  const request = {
+    modelId: o.modelId,
+    maxInferences: 10,
+    expiresAt: now + 3600n + 4n * (windows.reveal + windows.challenge),
+    sessionKey: session.address,
+  };
   const escrow = await read<bigint>(c.JobMarket.address, jobMarketAbi, "escrowFor", [request, args]);
   await send(c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("10")]);
   await send(c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
   const opened = await send(c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
   const [ev] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs });
   const jobId = ev.args.jobId;
-  log(`  job ${jobId} opened by ${buyer.account.address.slice(0, 10)}…: escrow ${Number(escrow) / 1e18} SHARD for up to 10 inferences, session key ${session.address.slice(0, 10)}…`);
+  log(
+    `  job ${jobId} opened by ${buyer.account.address.slice(0, 10)}…: escrow ${Number(escrow) / 1e18} SHARD for up to 10 inferences, session key ${session.address.slice(0, 10)}…`,
+  );
 
   const results: PaidJobResult["texts"] = [];
   for (const text of texts) {
     const x = recPreprocess(await decodeImage(await renderText([text], { fontSize: 40 })));
     const tensors = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
-    const signature = await signJobRequest(session, shardMeshDomain(o.deployment.chainId, c.JobMarket.address), { jobId, requestHash: jobRequestHash(tensors) });
+    const signature = await signJobRequest(session, shardMeshDomain(o.deployment.chainId, c.JobMarket.address), {
+      jobId,
+      requestHash: jobRequestHash(tensors),
+    });
     const res = await o.gateway.infer({ modelId: o.modelId.toString(), jobId: jobId.toString(), input: { tensors } }, { signature });
     const out = Object.values(res.output)[0];
     const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });
     results.push({ sent: text, read: line.text.trim() });
-    log(`  request ${res.index}: "${text}" → "${line.text.trim()}" (signed by the session key; stages ${res.stages.map((s) => `${s.stage}@${s.peerId.slice(-6)}`).join(", ")})`);
+    log(
+      `  request ${res.index}: "${text}" → "${line.text.trim()}" (signed by the session key; stages ${res.stages.map((s) => `${s.stage}@${s.peerId.slice(-6)}`).join(", ")})`,
+    );
   }
 
   const todo = (await o.gateway.receipt(jobId.toString())) as { count: number; outputRoot: Hex };
-  const sig = await signBuyerReceipt(session, shardMeshDomain(o.deployment.chainId, c.JobMarket.address), { jobId, count: todo.count, outputRoot: todo.outputRoot });
-  const submitted = (await o.gateway.submitReceipt(jobId.toString(), { count: todo.count, outputRoot: todo.outputRoot, signature: sig })) as { receiptId: string };
+  const sig = await signBuyerReceipt(session, shardMeshDomain(o.deployment.chainId, c.JobMarket.address), {
+    jobId,
+    count: todo.count,
+    outputRoot: todo.outputRoot,
+  });
+  const submitted = (await o.gateway.submitReceipt(jobId.toString(), {
+    count: todo.count,
+    outputRoot: todo.outputRoot,
+    signature: sig,
+  })) as { receiptId: string };
   log(`  receipt ${submitted.receiptId} for ${todo.count} inferences submitted with every stage provider's signed part`);
 
   type R = { receiptId: string; state: string; samples: number[] };
-  const state = async () => ((await o.gateway.job(jobId.toString())).receipts as unknown as R[]).find((r) => r.receiptId === submitted.receiptId);
+  const state = async () =>
+    ((await o.gateway.job(jobId.toString())).receipts as unknown as R[]).find((r) => r.receiptId === submitted.receiptId);
   await rpc(o.chainUrl, "evm_mine");
   await rpc(o.chainUrl, "evm_mine");
-  const revealed = await until("the samples to be revealed", async () => {
-    const r = await state();
-    return r && (r.state === "revealed" || r.state === "settled") ? r : false;
-  }, 60_000);
+  const revealed = await until(
+    "the samples to be revealed",
+    async () => {
+      const r = await state();
+      return r && (r.state === "revealed" || r.state === "settled") ? r : false;
+    },
+    60_000,
+  );
   log(`  ${revealed.samples.length} sampled request(s) revealed with Merkle proofs; hand-offs checked on chain`);
   const skip = Number(windows.reveal + windows.challenge) + 1;
   await rpc(o.chainUrl, "evm_increaseTime", [skip]);

@@ -41,7 +41,11 @@ export async function splitRecogniser(dir: string, log: Log): Promise<SplitModel
   if (cached?.model.sha256 !== onnxSha256.slice(2)) {
     log("splitting the PP-OCRv4 recogniser into 2 pipeline stages …");
     rmSync(dir, { recursive: true, force: true });
-    const res = spawnSync(process.execPath, [shardmesh, "model", "split", OCR_MODELS.rec, "--stages", "2", "--shape", REC_SHAPE, "--out", dir], { stdio: "inherit" });
+    const res = spawnSync(
+      process.execPath,
+      [shardmesh, "model", "split", OCR_MODELS.rec, "--stages", "2", "--shape", REC_SHAPE, "--out", dir],
+      { stdio: "inherit" },
+    );
     if (res.status !== 0) throw new Error(`model split failed (exit ${res.status})`);
   } else log(`using the cached 2-stage split in ${dir}`);
   const { manifest, hash } = await loadManifest(manifestPath);
@@ -64,7 +68,9 @@ export async function publishRecogniser(demo: DemoChain, model: SplitModel, log:
     royaltyBps: 500,
     samplingRatePpm: 10_000,
   });
-  log(`published model ${modelId}: ${metadata.name}, manifest ${model.manifestHash.slice(0, 18)}…, 2 stages at ${STAGE_PRICE} base units per stage`);
+  log(
+    `published model ${modelId}: ${metadata.name}, manifest ${model.manifestHash.slice(0, 18)}…, 2 stages at ${STAGE_PRICE} base units per stage`,
+  );
   return modelId;
 }
 
@@ -105,12 +111,20 @@ export async function startProvider(
     writeFileSync(manifest, readFileSync(model.manifestPath));
   }
   const args = [
-    shardmesh, "provider", "start", "--json",
-    "--key-file", join(dir, "node.key"),
-    "--data-dir", join(dir, "data"),
-    "--model", `${modelId}=${manifest}:${spec.stage}:${STAGE_PRICE}`,
-    "--staking-key", DEV_KEYS[spec.keyIndex],
-    "--rpc", demo.chain.url,
+    shardmesh,
+    "provider",
+    "start",
+    "--json",
+    "--key-file",
+    join(dir, "node.key"),
+    "--data-dir",
+    join(dir, "data"),
+    "--model",
+    `${modelId}=${manifest}:${spec.stage}:${STAGE_PRICE}`,
+    "--staking-key",
+    DEV_KEYS[spec.keyIndex],
+    "--rpc",
+    demo.chain.url,
     ...bootstrap.flatMap((b) => ["--bootstrap", b]),
     ...(spec.gatewayPort !== undefined ? ["--gateway-port", String(spec.gatewayPort), "--cors", "*"] : ["--no-gateway"]),
   ];
@@ -129,19 +143,28 @@ export async function startProvider(
     }
     return e.event === "ready";
   }, 120_000);
-  log(`  ${spec.name} (${localWallet(demo.chain.url, spec.keyIndex).account.address.slice(0, 10)}…): stage ${spec.stage}, peer ${listening.peerId.slice(0, 16)}…, staked 5000 SHARD, peer id bound${ready.gateway ? `, gateway ${ready.gateway}` : ""}`);
+  log(
+    `  ${spec.name} (${localWallet(demo.chain.url, spec.keyIndex).account.address.slice(0, 10)}…): stage ${spec.stage}, peer ${listening.peerId.slice(0, 16)}…, staked 5000 SHARD, peer id bound${ready.gateway ? `, gateway ${ready.gateway}` : ""}`,
+  );
   return { spec, proc, peerId: listening.peerId, addrs: ready.addrs, gateway: ready.gateway };
 }
 
 /** Waits until the gateway routes every stage of `modelId` to at least `perStage` providers. */
-export async function waitForMesh(client: ShardMeshClient, modelId: bigint, stages: number, perStage: number, timeoutMs: number): Promise<ModelInfo> {
+export async function waitForMesh(
+  client: ShardMeshClient,
+  modelId: bigint,
+  stages: number,
+  perStage: number,
+  timeoutMs: number,
+): Promise<ModelInfo> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { models } = await client.models();
     const m = models.find((x) => x.id === modelId.toString());
     const counts = m ? Array.from({ length: stages }, (_, s) => m.stages?.find((x) => x.stage === s)?.providers.length ?? 0) : [];
     if (m && counts.every((c) => c >= perStage)) return m;
-    if (Date.now() > deadline) throw new Error(`the mesh did not route ${perStage} providers per stage in time (have ${JSON.stringify(counts)})`);
+    if (Date.now() > deadline)
+      throw new Error(`the mesh did not route ${perStage} providers per stage in time (have ${JSON.stringify(counts)})`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -156,7 +179,10 @@ export interface FirstRequest {
 export async function firstRequest(client: ShardMeshClient, modelId: bigint, expected = "ShardMesh 2026"): Promise<FirstRequest> {
   const png = await renderText([expected], { fontSize: 40 });
   const x = recPreprocess(await decodeImage(png));
-  const res = await client.infer({ modelId: modelId.toString(), input: { tensors: { x: tensorFromFloat32([...x.dims], x.data as Float32Array) } } });
+  const res = await client.infer({
+    modelId: modelId.toString(),
+    input: { tensors: { x: tensorFromFloat32([...x.dims], x.data as Float32Array) } },
+  });
   const out = Object.values(res.output)[0];
   const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });
   return { text: line.text, expected, stages: res.stages };
@@ -171,13 +197,26 @@ export async function startWeb(env: { rpcUrl: string; deploymentsDir: string; ga
   const webDir = join(root, "web");
   if (!existsSync(join(webDir, ".next/BUILD_ID"))) {
     log("building the web app (first run only, about a minute) …");
-    const res = spawnSync(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "build"], { cwd: webDir, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+    const res = spawnSync(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "build"], {
+      cwd: webDir,
+      stdio: "inherit",
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+    });
     if (res.status !== 0) throw new Error(`web build failed (exit ${res.status})`);
   }
-  const child = spawnPlain(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
-    cwd: webDir,
-    env: { NEXT_TELEMETRY_DISABLED: "1", SHARDMESH_RPC_URL: env.rpcUrl, SHARDMESH_DEPLOYMENTS_DIR: env.deploymentsDir, SHARDMESH_GATEWAY_URL: env.gatewayUrl },
-  });
+  const child = spawnPlain(
+    process.execPath,
+    [join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)],
+    {
+      cwd: webDir,
+      env: {
+        NEXT_TELEMETRY_DISABLED: "1",
+        SHARDMESH_RPC_URL: env.rpcUrl,
+        SHARDMESH_DEPLOYMENTS_DIR: env.deploymentsDir,
+        SHARDMESH_GATEWAY_URL: env.gatewayUrl,
+      },
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/`, 90_000, () => child.exitCode === null);
   return { url, child };

@@ -12,7 +12,12 @@ export interface DemoProcess {
 
 const running = new Set<ChildProcess>();
 
-export function spawnJsonProcess(name: string, cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {}): DemoProcess {
+export function spawnJsonProcess(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {},
+): DemoProcess {
   const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   running.add(child);
   child.once("exit", () => running.delete(child));

@@ -73,11 +73,10 @@ export async function startLocalChain(opts: { port?: number; timeoutMs?: number 
   let port = opts.port;
   if (port === undefined) port = (await portIsFree(DEFAULT_CHAIN_PORT)) ? DEFAULT_CHAIN_PORT : await freePort();
   else if (!(await portIsFree(port))) throw new Error(`port ${port} on 127.0.0.1 is in use`);
-  const child: ChildProcess = spawn(
-    join(root, "node_modules/.bin/hardhat"),
-    ["node", "--hostname", "127.0.0.1", "--port", String(port)],
-    { cwd: root, stdio: ["ignore", "ignore", "pipe"] },
-  );
+  const child: ChildProcess = spawn(join(root, "node_modules/.bin/hardhat"), ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const url = `http://127.0.0.1:${port}`;

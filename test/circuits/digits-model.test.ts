@@ -31,7 +31,10 @@ describe("int8 head in onnxruntime", () => {
   it("equals int8DenseReference bit for bit on random heads and inputs", async () => {
     const rand = mulberry32(41);
     for (let h = 0; h < 6; h++) {
-      const head = randomHead(200 + h, { mult: [1, 2 ** 31 - 1, 60_000_000, 3_000_000, 12_345, 999_999_999][h], zeroPoint: [-128, 127, 0, -5, 3, 0][h] });
+      const head = randomHead(200 + h, {
+        mult: [1, 2 ** 31 - 1, 60_000_000, 3_000_000, 12_345, 999_999_999][h],
+        zeroPoint: [-128, 127, 0, -5, 3, 0][h],
+      });
       const session = await ort.InferenceSession.create(buildInt8HeadModel(head), sessionOptions);
       for (let k = 0; k < 60; k++) {
         const x = randInt8(rand, 64);

@@ -125,7 +125,11 @@ describe("digits-head circuit", () => {
     const base = randomHead(5);
     cases.push(["all -128, max mult", { ...base, weights: ones(-128, 640), mult: 2 ** 31 - 1, zeroPoint: -128 }, ones(-128, 64)]);
     cases.push(["saturate low", { ...base, weights: ones(127, 640), mult: 2 ** 31 - 1, zeroPoint: 127 }, ones(-128, 64)]);
-    cases.push(["extreme bias", { ...base, bias: Int32Array.from({ length: 10 }, (_, i) => (i % 2 ? 2 ** 31 - 1 : -(2 ** 31))), mult: 2 ** 31 - 1 }, ones(0, 64)]);
+    cases.push([
+      "extreme bias",
+      { ...base, bias: Int32Array.from({ length: 10 }, (_, i) => (i % 2 ? 2 ** 31 - 1 : -(2 ** 31))), mult: 2 ** 31 - 1 },
+      ones(0, 64),
+    ]);
     // Small mult: q near 0 from both sides, exercising floor vs truncation of negative values.
     cases.push(["tiny mult", { ...base, bias: Int32Array.from({ length: 10 }, (_, i) => i * 1000 - 5000), mult: 3_000_000 }, ones(1, 64)]);
     for (const [name, head, x] of cases) {
@@ -135,7 +139,10 @@ describe("digits-head circuit", () => {
       assert.deepEqual(await publicSignalsOf(wtns), headPublicSignals(commitment, x, y), name);
     }
     const sat = int8DenseReference(cases[1][1], cases[1][2]);
-    assert.ok(sat.every((v) => v === -128), "the saturate-low case really saturates");
+    assert.ok(
+      sat.every((v) => v === -128),
+      "the saturate-low case really saturates",
+    );
   });
 
   it("rejects a wrong output (off by one in a single logit)", async () => {
@@ -194,7 +201,10 @@ describe("digits-head circuit", () => {
     assert.equal(await snarkjs.wtns.check(paths.r1cs, wtns, quiet), true, "the honest witness satisfies the r1cs");
 
     const yPacked = 5; // public signal index 5 = yPacked[0] (witness 0 is the constant 1)
-    for (const [label, index] of [["output signal", yPacked], ["clamp case flag", signalIndex("main.below[0]")]] as const) {
+    for (const [label, index] of [
+      ["output signal", yPacked],
+      ["clamp case flag", signalIndex("main.below[0]")],
+    ] as const) {
       const bad: snarkjs.WtnsOutput = { type: "mem", data: bumpWitness(wtns.data!, index, 1n) };
       assert.equal(await snarkjs.wtns.check(paths.r1cs, bad, quiet), false, label);
       const { proof, publicSignals } = await snarkjs.groth16.prove(paths.zkey, bad);

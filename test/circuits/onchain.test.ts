@@ -67,7 +67,10 @@ describe("head prover and on-chain verification", () => {
     const other = await createHeadProver({ ...head, mult: head.mult + 1 });
     const otherCommitment = other.weightsCommitment;
     await other.close();
-    const { outputHash: wrongOutput } = headHashes(x, Int8Array.from(honest.output, (v) => (v === 0 ? 1 : 0)));
+    const { outputHash: wrongOutput } = headHashes(
+      x,
+      Int8Array.from(honest.output, (v) => (v === 0 ? 1 : 0)),
+    );
     const cases: [string, Hex, Hex, Hex, Hex][] = [
       ["other weights commitment", otherCommitment, honest.inputHash, honest.outputHash, honest.proof],
       ["commitment >= field", toBytes32(SNARK_FIELD + 1n), honest.inputHash, honest.outputHash, honest.proof],
@@ -110,7 +113,10 @@ describe("head prover and on-chain verification", () => {
   });
 
   it("rejects a bad verifier address or shape at deployment with named errors", async () => {
-    await assert.rejects(conn.viem.deployContract("Int8HeadStageVerifier", [adapter.address, 0n, 10n]), /Int8HeadStageVerifierInvalidShape/);
+    await assert.rejects(
+      conn.viem.deployContract("Int8HeadStageVerifier", [adapter.address, 0n, 10n]),
+      /Int8HeadStageVerifierInvalidShape/,
+    );
     await assert.rejects(
       conn.viem.deployContract("Int8HeadStageVerifier", ["0x000000000000000000000000000000000000dEaD", 64n, 10n]),
       /Int8HeadStageVerifierNotAContract/,

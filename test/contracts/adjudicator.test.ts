@@ -69,7 +69,12 @@ describe("Adjudicator sampling and reveals", () => {
     const r = await buildReceipt(f, job, 10, { route: straight(f) });
     const id = await submit(f, job, r);
     const block = await publicClient.getBlockNumber();
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.read.sampleIndices([job.jobId, id]), f.adjudicator, "AdjudicatorSeedNotReady", [block, block + 2n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.read.sampleIndices([job.jobId, id]),
+      f.adjudicator,
+      "AdjudicatorSeedNotReady",
+      [block, block + 2n],
+    );
     const indices = await revealAll(f, job, r, id);
     assert.equal(indices.length, 1);
     assert.ok(indices[0] >= 0n && indices[0] < 10n);
@@ -91,12 +96,18 @@ describe("Adjudicator sampling and reveals", () => {
     await f.market.write.settle([job.jobId, id, r.records]);
 
     const job2 = await openJob(f);
-    const r2 = await buildReceipt(f, job2, 10, { route: straight(f), tamper: (rec, s) => (s === 2 ? { ...rec, outputHash: hop(rec.index, 42) } : rec) });
+    const r2 = await buildReceipt(f, job2, 10, {
+      route: straight(f),
+      tamper: (rec, s) => (s === 2 ? { ...rec, outputHash: hop(rec.index, 42) } : rec),
+    });
     const id2 = await submit(f, job2, r2);
     await revealWhole(f, job2, r2, id2, ROLE.v3);
     assert.equal(await f.market.read.isFaulted([job2.jobId, addr(ROLE.p3)]), true);
     assert.equal((await f.adjudicator.read.sample([job2.jobId, id2, 0n])).resolved, true);
-    await viem.assertions.revertWithCustomErrorWithArgs(revealWhole(f, job2, r2, id2), f.adjudicator, "AdjudicatorSampleResolved", [0n, id2]);
+    await viem.assertions.revertWithCustomErrorWithArgs(revealWhole(f, job2, r2, id2), f.adjudicator, "AdjudicatorSampleResolved", [
+      0n,
+      id2,
+    ]);
   });
 
   it("draws an eligible verifier even when the job's providers hold nearly all the stake", async () => {
@@ -149,9 +160,18 @@ describe("Adjudicator sampling and reveals", () => {
     const route = r.routes.get(i)!;
     const reveal = (index: number, proof: Hex[], rt: Address[] = route, sampleNo = 0n) =>
       f.adjudicator.write.revealBuyerLeaf([job.jobId, id, sampleNo, r.buyerTree.leaf(index), proof, rt, r.records], as(ROLE.p1));
-    await viem.assertions.revertWithCustomErrorWithArgs(reveal(i, r.buyerTree.proof(i), route, 1n), f.adjudicator, "AdjudicatorBadSample", [1n, 1n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(reveal(other, r.buyerTree.proof(other)), f.adjudicator, "AdjudicatorWrongIndex", [BigInt(other), sampled]);
-    await viem.assertions.revertWithCustomErrorWithArgs(reveal(i, r.buyerTree.proof(other)), f.adjudicator, "AdjudicatorBadProof", [sampled, r.outputRoot]);
+    await viem.assertions.revertWithCustomErrorWithArgs(reveal(i, r.buyerTree.proof(i), route, 1n), f.adjudicator, "AdjudicatorBadSample", [
+      1n,
+      1n,
+    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(reveal(other, r.buyerTree.proof(other)), f.adjudicator, "AdjudicatorWrongIndex", [
+      BigInt(other),
+      sampled,
+    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(reveal(i, r.buyerTree.proof(other)), f.adjudicator, "AdjudicatorBadProof", [
+      sampled,
+      r.outputRoot,
+    ]);
     const wrongRoute = [route[0], route[2], route[1]];
     const leafRouteHash = r.buyerTree.leaf(i).routeHash;
     await viem.assertions.revertWithCustomErrorWithArgs(
@@ -169,7 +189,10 @@ describe("Adjudicator sampling and reveals", () => {
       [0n, id],
     );
     await reveal(i, r.buyerTree.proof(i));
-    await viem.assertions.revertWithCustomErrorWithArgs(reveal(i, r.buyerTree.proof(i)), f.adjudicator, "AdjudicatorAlreadyRevealed", [0n, 2n ** 256n - 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(reveal(i, r.buyerTree.proof(i)), f.adjudicator, "AdjudicatorAlreadyRevealed", [
+      0n,
+      2n ** 256n - 1n,
+    ]);
     // part 1 is stage 1's part, but the leaf is from stage 0's tree
     await viem.assertions.revertWithCustomErrorWithArgs(
       f.adjudicator.write.revealStageLeaf([job.jobId, id, 0n, 1n, tree.leaf(i), tree.proof(i), route, r.records], as(ROLE.p1)),
@@ -202,7 +225,10 @@ describe("Adjudicator sampling and reveals", () => {
       await f.adjudicator.write.drawSamples([job.jobId, id]);
       const [i] = await f.adjudicator.read.sampleIndices([job.jobId, id]);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        f.adjudicator.write.revealBuyerLeaf([job.jobId, id, 0n, r.buyerTree.leaf(Number(i)), r.buyerTree.proof(Number(i)), r.routes.get(Number(i))!, r.records], as(ROLE.p1)),
+        f.adjudicator.write.revealBuyerLeaf(
+          [job.jobId, id, 0n, r.buyerTree.leaf(Number(i)), r.buyerTree.proof(Number(i)), r.routes.get(Number(i))!, r.records],
+          as(ROLE.p1),
+        ),
         f.adjudicator,
         error,
         args as never,
@@ -212,18 +238,29 @@ describe("Adjudicator sampling and reveals", () => {
 
   it("rejects a stage leaf revealed from another provider's part of the same stage", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
-    const job = await openJob(f, [[0, ROLE.p1], [1, ROLE.p2], [1, ROLE.p4], [2, ROLE.p3]]);
+    const job = await openJob(f, [
+      [0, ROLE.p1],
+      [1, ROLE.p2],
+      [1, ROLE.p4],
+      [2, ROLE.p3],
+    ]);
     const r = await buildReceipt(f, job, 10, { route: (i, s) => (s === 1 ? (i % 2 ? ROLE.p4 : ROLE.p2) : [ROLE.p1, 0, ROLE.p3][s]) });
     const id = await submit(f, job, r);
     await networkHelpers.mine(1);
     await f.adjudicator.write.drawSamples([job.jobId, id]);
     const [i] = await f.adjudicator.read.sampleIndices([job.jobId, id]);
     const route = r.routes.get(Number(i))!;
-    await f.adjudicator.write.revealBuyerLeaf([job.jobId, id, 0n, r.buyerTree.leaf(Number(i)), r.buyerTree.proof(Number(i)), route, r.records], as(ROLE.p1));
+    await f.adjudicator.write.revealBuyerLeaf(
+      [job.jobId, id, 0n, r.buyerTree.leaf(Number(i)), r.buyerTree.proof(Number(i)), route, r.records],
+      as(ROLE.p1),
+    );
     const wrong = r.records.findIndex((p) => p.stage === 1 && p.provider !== route[1]);
     const tree = r.stageTrees.get(`1:${route[1].toLowerCase()}`)!;
     await viem.assertions.revertWithCustomErrorWithArgs(
-      f.adjudicator.write.revealStageLeaf([job.jobId, id, 0n, BigInt(wrong), tree.leaf(Number(i)), tree.proof(Number(i)), route, r.records], as(ROLE.p1)),
+      f.adjudicator.write.revealStageLeaf(
+        [job.jobId, id, 0n, BigInt(wrong), tree.leaf(Number(i)), tree.proof(Number(i)), route, r.records],
+        as(ROLE.p1),
+      ),
       f.adjudicator,
       "AdjudicatorWrongPart",
       [BigInt(wrong), 1n],
@@ -233,19 +270,30 @@ describe("Adjudicator sampling and reveals", () => {
   it("slashes at once the stage whose input differs from the buyer's request hash", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const job = await openJob(f);
-    const r = await buildReceipt(f, job, 10, { route: straight(f), tamper: (rec, s) => (s === 0 ? { ...rec, inputHash: keccak256(rec.inputHash) } : rec) });
+    const r = await buildReceipt(f, job, 10, {
+      route: straight(f),
+      tamper: (rec, s) => (s === 0 ? { ...rec, inputHash: keccak256(rec.inputHash) } : rec),
+    });
     const id = await submit(f, job, r);
     await networkHelpers.mine(1);
     await f.adjudicator.write.drawSamples([job.jobId, id]);
     const [i] = await f.adjudicator.read.sampleIndices([job.jobId, id]);
     const route = r.routes.get(Number(i))!;
-    await f.adjudicator.write.revealBuyerLeaf([job.jobId, id, 0n, r.buyerTree.leaf(Number(i)), r.buyerTree.proof(Number(i)), route, r.records], as(ROLE.v1));
+    await f.adjudicator.write.revealBuyerLeaf(
+      [job.jobId, id, 0n, r.buyerTree.leaf(Number(i)), r.buyerTree.proof(Number(i)), route, r.records],
+      as(ROLE.v1),
+    );
     const tree = r.stageTrees.get(`0:${route[0].toLowerCase()}`)!;
     const collateral = await f.market.read.collateralOf([job.jobId, addr(ROLE.p1)]);
     const events = await faults(
-      f.adjudicator.write.revealStageLeaf([job.jobId, id, 0n, 0n, tree.leaf(Number(i)), tree.proof(Number(i)), route, r.records], as(ROLE.v1)),
+      f.adjudicator.write.revealStageLeaf(
+        [job.jobId, id, 0n, 0n, tree.leaf(Number(i)), tree.proof(Number(i)), route, r.records],
+        as(ROLE.v1),
+      ),
     );
-    assert.deepEqual(events, [{ jobId: job.jobId, provider: addr(ROLE.p1), receiptId: id, reason: 1, slashed: collateral, prover: addr(ROLE.v1) }]);
+    assert.deepEqual(events, [
+      { jobId: job.jobId, provider: addr(ROLE.p1), receiptId: id, reason: 1, slashed: collateral, prover: addr(ROLE.v1) },
+    ]);
     assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p1)]), true);
     assert.equal((await f.staking.read.stakeOf([addr(ROLE.p1)])).locked, 0n);
     assert.equal(await f.market.read.credits([addr(ROLE.v1)]), collateral / 2n, "prover share");
@@ -256,13 +304,19 @@ describe("Adjudicator sampling and reveals", () => {
     assert.equal(await f.market.read.credits([addr(ROLE.p2)]), 10n * PRICE);
     // a faulted provider's later parts are refused
     const r2 = await buildReceipt(f, job, 2, { route: straight(f) });
-    await viem.assertions.revertWithCustomErrorWithArgs(submit(f, job, r2, ROLE.p2), f.market, "JobMarketProviderFaulted", [addr(ROLE.p1), job.jobId]);
+    await viem.assertions.revertWithCustomErrorWithArgs(submit(f, job, r2, ROLE.p2), f.market, "JobMarketProviderFaulted", [
+      addr(ROLE.p1),
+      job.jobId,
+    ]);
   });
 
   it("slashes both sides of a broken middle hand-off, and the last stage on a response mismatch", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const job = await openJob(f);
-    const r = await buildReceipt(f, job, 10, { route: straight(f), tamper: (rec, s) => (s === 1 ? { ...rec, outputHash: keccak256(rec.outputHash) } : rec) });
+    const r = await buildReceipt(f, job, 10, {
+      route: straight(f),
+      tamper: (rec, s) => (s === 1 ? { ...rec, outputHash: keccak256(rec.outputHash) } : rec),
+    });
     const id = await submit(f, job, r);
     await revealAll(f, job, r, id, ROLE.v2);
     assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p2)]), true);
@@ -270,7 +324,10 @@ describe("Adjudicator sampling and reveals", () => {
     assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p1)]), false);
 
     const job2 = await openJob(f);
-    const r2 = await buildReceipt(f, job2, 10, { route: straight(f), tamper: (rec, s) => (s === 2 ? { ...rec, outputHash: hop(rec.index, 99) } : rec) });
+    const r2 = await buildReceipt(f, job2, 10, {
+      route: straight(f),
+      tamper: (rec, s) => (s === 2 ? { ...rec, outputHash: hop(rec.index, 99) } : rec),
+    });
     const id2 = await submit(f, job2, r2);
     await revealAll(f, job2, r2, id2, ROLE.v2);
     assert.equal(await f.market.read.isFaulted([job2.jobId, addr(ROLE.p3)]), true);
@@ -287,13 +344,23 @@ describe("Adjudicator sampling and reveals", () => {
     const rec = await f.market.read.receipt([job.jobId, id]);
     const deadline = BigInt(rec.submittedAt) + (await f.market.read.windows()).reveal;
     const now = BigInt(await networkHelpers.time.latest());
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, route], as(ROLE.buyer)), f.adjudicator, "AdjudicatorRevealWindowOpen", [now + 1n, deadline]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, route], as(ROLE.buyer)),
+      f.adjudicator,
+      "AdjudicatorRevealWindowOpen",
+      [now + 1n, deadline],
+    );
     await networkHelpers.time.increaseTo(deadline + 1n);
     const events = await faults(f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, route], as(ROLE.buyer)));
     assert.equal(events.length, 1);
     assert.equal(events[0].provider, addr(ROLE.p2));
     assert.equal(events[0].reason, 0);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, route], as(ROLE.buyer)), f.adjudicator, "AdjudicatorSampleResolved", [0n, id]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, route], as(ROLE.buyer)),
+      f.adjudicator,
+      "AdjudicatorSampleResolved",
+      [0n, id],
+    );
   });
 
   it("regression: a provider reporting its own missing reveal gets no prover share", async () => {
@@ -362,23 +429,48 @@ describe("Adjudicator disputes", () => {
     for (const m of members) {
       await f.adjudicator.write.commitVote([d, await f.adjudicator.read.voteCommitment([d, m, true, salt])], as(roleOf(m)));
     }
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.commitVote([d, salt], as(roleOf(members[0]))), f.adjudicator, "AdjudicatorAlreadyCommitted", [members[0], d]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.commitVote([d, salt], as(ROLE.stranger)), f.adjudicator, "AdjudicatorNotCommitteeMember", [addr(ROLE.stranger), d]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.commitVote([d, salt], as(roleOf(members[0]))),
+      f.adjudicator,
+      "AdjudicatorAlreadyCommitted",
+      [members[0], d],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.commitVote([d, salt], as(ROLE.stranger)),
+      f.adjudicator,
+      "AdjudicatorNotCommitteeMember",
+      [addr(ROLE.stranger), d],
+    );
     const w = await f.market.read.windows();
     await networkHelpers.time.increase(Number(w.commit) + 1);
     const commitment = await f.adjudicator.read.voteCommitment([d, members[0], true, salt]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.revealVote([d, false, salt], as(roleOf(members[0]))), f.adjudicator, "AdjudicatorBadVoteReveal", [members[0], commitment]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.revealVote([d, false, salt], as(roleOf(members[0]))),
+      f.adjudicator,
+      "AdjudicatorBadVoteReveal",
+      [members[0], commitment],
+    );
     for (const m of members) await f.adjudicator.write.revealVote([d, true, salt], as(roleOf(m)));
     await viem.assertions.revertWithCustomError(f.adjudicator.write.resolveDispute([d]), f.adjudicator, "AdjudicatorDeadlineNotReached");
     await networkHelpers.time.increase(Number(w.voteReveal) + 1);
     const collateral = await f.market.read.collateralOf([job.jobId, addr(ROLE.p2)]);
-    await viem.assertions.emitWithArgs(f.adjudicator.write.resolveDispute([d]), f.adjudicator, "DisputeResolved", [d, job.jobId, addr(ROLE.p2), 2]);
+    await viem.assertions.emitWithArgs(f.adjudicator.write.resolveDispute([d]), f.adjudicator, "DisputeResolved", [
+      d,
+      job.jobId,
+      addr(ROLE.p2),
+      2,
+    ]);
     assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p2)]), true);
     assert.equal(await f.market.read.credits([addr(ROLE.v1)]), bond + collateral / 2n);
     const each = collateral / 10n / BigInt(members.length);
     for (const m of members) assert.ok((await f.market.read.credits([m])) >= each);
     assert.equal(await f.market.read.bondsHeld(), 0n);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.resolveDispute([d]), f.adjudicator, "AdjudicatorDisputeNotOpen", [d, 2]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.resolveDispute([d]),
+      f.adjudicator,
+      "AdjudicatorDisputeNotOpen",
+      [d, 2],
+    );
   });
 
   it("committee rejects a challenge: the bond goes to the accused and the honest voters", async () => {
@@ -388,10 +480,15 @@ describe("Adjudicator disputes", () => {
     const d = await challenge(f, job, id, 0, ROLE.v2);
     const members = await f.adjudicator.read.committee([d]);
     const salt = keccak256(toHex("s"));
-    for (const m of members) await f.adjudicator.write.commitVote([d, await f.adjudicator.read.voteCommitment([d, m, false, salt])], as(roleOf(m)));
+    for (const m of members)
+      await f.adjudicator.write.commitVote([d, await f.adjudicator.read.voteCommitment([d, m, false, salt])], as(roleOf(m)));
     const w = await f.market.read.windows();
     await networkHelpers.time.increase(Number(w.commit) + 1);
-    await viem.assertions.revertWithCustomError(f.adjudicator.write.commitVote([d, salt], as(roleOf(members[0]))), f.adjudicator, "AdjudicatorDeadlinePassed");
+    await viem.assertions.revertWithCustomError(
+      f.adjudicator.write.commitVote([d, salt], as(roleOf(members[0]))),
+      f.adjudicator,
+      "AdjudicatorDeadlinePassed",
+    );
     for (const m of members) await f.adjudicator.write.revealVote([d, false, salt], as(roleOf(m)));
     await networkHelpers.time.increase(Number(w.voteReveal) + 1);
     await f.adjudicator.write.resolveDispute([d]);
@@ -419,18 +516,42 @@ describe("Adjudicator disputes", () => {
     // second of the commit phase, so the vote stays hidden.
     const early = BigInt(await networkHelpers.time.latest()) + 1n;
     await networkHelpers.time.setNextBlockTimestamp(early);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.revealVote([d, true, salt], as(leader)), f.adjudicator, "AdjudicatorCommitPhaseOpen", [early, commitEnd]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.revealVote([d, true, salt], as(leader)),
+      f.adjudicator,
+      "AdjudicatorCommitPhaseOpen",
+      [early, commitEnd],
+    );
     await networkHelpers.time.setNextBlockTimestamp(commitEnd);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.revealVote([d, true, salt], as(leader)), f.adjudicator, "AdjudicatorCommitPhaseOpen", [commitEnd, commitEnd]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.revealVote([d, true, salt], as(leader)),
+      f.adjudicator,
+      "AdjudicatorCommitPhaseOpen",
+      [commitEnd, commitEnd],
+    );
     assert.equal((await f.adjudicator.read.dispute([d])).votesFraud, 0);
     // From the first second a reveal is accepted, a commit is not: the copier cannot commit the
     // vote it has now seen.
     await networkHelpers.time.setNextBlockTimestamp(commitEnd + 1n);
-    await viem.assertions.emitWithArgs(f.adjudicator.write.revealVote([d, true, salt], as(leader)), f.adjudicator, "VoteRevealed", [d, members[0], true]);
+    await viem.assertions.emitWithArgs(f.adjudicator.write.revealVote([d, true, salt], as(leader)), f.adjudicator, "VoteRevealed", [
+      d,
+      members[0],
+      true,
+    ]);
     const copied = await f.adjudicator.read.voteCommitment([d, members[1], true, salt]);
     await networkHelpers.time.setNextBlockTimestamp(commitEnd + 2n);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.commitVote([d, copied], as(copier)), f.adjudicator, "AdjudicatorDeadlinePassed", [commitEnd + 2n, commitEnd]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.revealVote([d, true, salt], as(copier)), f.adjudicator, "AdjudicatorBadVoteReveal", [members[1], ZERO32]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.commitVote([d, copied], as(copier)),
+      f.adjudicator,
+      "AdjudicatorDeadlinePassed",
+      [commitEnd + 2n, commitEnd],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.revealVote([d, true, salt], as(copier)),
+      f.adjudicator,
+      "AdjudicatorBadVoteReveal",
+      [members[1], ZERO32],
+    );
     const dispute = await f.adjudicator.read.dispute([d]);
     assert.equal(dispute.votesFraud, 1);
     assert.equal(dispute.votesHonest, 0);
@@ -449,7 +570,12 @@ describe("Adjudicator disputes", () => {
     assert.equal(await f.adjudicator.read.isDisputed(key(1n, id + 1n)), false);
     // What the view predicts: the second challenge of that stage reverts, another stage is open.
     await f.token.write.approve([f.market.address, 10n ** 21n], as(ROLE.v2));
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.challenge([job.jobId, id, 0n, 1n], as(ROLE.v2)), f.adjudicator, "AdjudicatorStageNotRevealed", [0n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.challenge([job.jobId, id, 0n, 1n], as(ROLE.v2)),
+      f.adjudicator,
+      "AdjudicatorStageNotRevealed",
+      [0n, 1n],
+    );
     await f.adjudicator.write.challenge([job.jobId, id, 0n, 2n], as(ROLE.v2));
     assert.equal(await f.adjudicator.read.isDisputed(key(2n)), true);
     const w = await f.market.read.windows();
@@ -477,29 +603,75 @@ describe("Adjudicator disputes", () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const { job, id } = await revealedReceipt(f);
     const stake = (await f.staking.read.stakeOf([addr(ROLE.p1)])).staked;
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.challenge([job.jobId, id, 0n, 1n], as(ROLE.p1)), f.adjudicator, "AdjudicatorNotEligibleChallenger", [addr(ROLE.p1), stake]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.challenge([job.jobId, id, 0n, 1n], as(ROLE.stranger)), f.adjudicator, "AdjudicatorNotEligibleChallenger", [addr(ROLE.stranger), 0n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.challenge([job.jobId, id, 1n, 1n], as(ROLE.v1)), f.adjudicator, "AdjudicatorStageNotRevealed", [1n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.challenge([job.jobId, id, 0n, 1n], as(ROLE.p1)),
+      f.adjudicator,
+      "AdjudicatorNotEligibleChallenger",
+      [addr(ROLE.p1), stake],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.challenge([job.jobId, id, 0n, 1n], as(ROLE.stranger)),
+      f.adjudicator,
+      "AdjudicatorNotEligibleChallenger",
+      [addr(ROLE.stranger), 0n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.challenge([job.jobId, id, 1n, 1n], as(ROLE.v1)),
+      f.adjudicator,
+      "AdjudicatorStageNotRevealed",
+      [1n, 1n],
+    );
     await challenge(f, job, id, 1, ROLE.v1);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.challenge([job.jobId, id, 0n, 1n], as(ROLE.v2)), f.adjudicator, "AdjudicatorStageNotRevealed", [0n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.challenge([job.jobId, id, 0n, 1n], as(ROLE.v2)),
+      f.adjudicator,
+      "AdjudicatorStageNotRevealed",
+      [0n, 1n],
+    );
     await passWindows(f);
-    await viem.assertions.revertWithCustomError(f.adjudicator.write.challenge([job.jobId, id, 0n, 2n], as(ROLE.v2)), f.adjudicator, "AdjudicatorChallengeWindowClosed");
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.read.dispute([5n]), f.adjudicator, "AdjudicatorUnknownDispute", [5n, 1n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.answerWithProof([0n, "0x"]), f.adjudicator, "AdjudicatorWrongDisputeKind", [2, 1]);
+    await viem.assertions.revertWithCustomError(
+      f.adjudicator.write.challenge([job.jobId, id, 0n, 2n], as(ROLE.v2)),
+      f.adjudicator,
+      "AdjudicatorChallengeWindowClosed",
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.read.dispute([5n]), f.adjudicator, "AdjudicatorUnknownDispute", [
+      5n,
+      1n,
+    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.answerWithProof([0n, "0x"]),
+      f.adjudicator,
+      "AdjudicatorWrongDisputeKind",
+      [2, 1],
+    );
   });
 
   it("rejects a challenge against an already faulted provider, and a committee nobody is eligible for", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const job = await openJob(f);
-    const r = await buildReceipt(f, job, 10, { route: straight(f), tamper: (rec, s) => (s === 0 ? { ...rec, inputHash: keccak256(rec.inputHash) } : rec) });
+    const r = await buildReceipt(f, job, 10, {
+      route: straight(f),
+      tamper: (rec, s) => (s === 0 ? { ...rec, inputHash: keccak256(rec.inputHash) } : rec),
+    });
     const id = await submit(f, job, r);
     await revealAll(f, job, r, id, ROLE.v2);
     await f.token.write.approve([f.market.address, 10n ** 21n], as(ROLE.v1));
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.challenge([job.jobId, id, 0n, 0n], as(ROLE.v1)), f.adjudicator, "AdjudicatorAlreadyFaulted", [addr(ROLE.p1), job.jobId]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.challenge([job.jobId, id, 0n, 0n], as(ROLE.v1)),
+      f.adjudicator,
+      "AdjudicatorAlreadyFaulted",
+      [addr(ROLE.p1), job.jobId],
+    );
 
     const { job: job2, id: id2 } = await revealedReceipt(f);
-    for (const who of [ROLE.p4, ROLE.v2, ROLE.v3]) await f.staking.write.requestUnstake([(await f.staking.read.freeStake([addr(who)]))], as(who));
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.challenge([job2.jobId, id2, 0n, 1n], as(ROLE.v1)), f.adjudicator, "AdjudicatorNoEligibleVerifiers", [0n, 1n]);
+    for (const who of [ROLE.p4, ROLE.v2, ROLE.v3])
+      await f.staking.write.requestUnstake([await f.staking.read.freeStake([addr(who)])], as(who));
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.challenge([job2.jobId, id2, 0n, 1n], as(ROLE.v1)),
+      f.adjudicator,
+      "AdjudicatorNoEligibleVerifiers",
+      [0n, 1n],
+    );
   });
 
   it("zk stage: a valid proof in time rejects the challenge and pays the bond to the accused", async () => {
@@ -510,12 +682,29 @@ describe("Adjudicator disputes", () => {
     assert.equal((await f.adjudicator.read.dispute([d])).kind, 1);
     assert.deepEqual(await f.adjudicator.read.committee([d]), []);
     const rev = await f.adjudicator.read.stageReveal([job.jobId, id, 0n, 2n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.answerWithProof([d, "0x1234"], as(ROLE.p3)), f.adjudicator, "AdjudicatorInvalidProof", [d, f.mock]);
-    const proof = encodeAbiParameters([{ type: "bytes32" }], [keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }], [COMMITMENT, rev.inputHash, rev.outputHash]))]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.answerWithProof([d, "0x1234"], as(ROLE.p3)),
+      f.adjudicator,
+      "AdjudicatorInvalidProof",
+      [d, f.mock],
+    );
+    const proof = encodeAbiParameters(
+      [{ type: "bytes32" }],
+      [
+        keccak256(
+          encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }], [COMMITMENT, rev.inputHash, rev.outputHash]),
+        ),
+      ],
+    );
     await f.adjudicator.write.answerWithProof([d, proof], as(ROLE.p3));
     assert.equal((await f.adjudicator.read.dispute([d])).status, 3);
     assert.equal(await f.market.read.credits([addr(ROLE.p3)]), bond);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.adjudicator.write.commitVote([d, keccak256("0x")], as(ROLE.v2)), f.adjudicator, "AdjudicatorDisputeNotOpen", [d, 3]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.adjudicator.write.commitVote([d, keccak256("0x")], as(ROLE.v2)),
+      f.adjudicator,
+      "AdjudicatorDisputeNotOpen",
+      [d, 3],
+    );
   });
 
   it("zk stage: no valid proof before the deadline slashes the accused", async () => {
@@ -525,7 +714,11 @@ describe("Adjudicator disputes", () => {
     const d = await challenge(f, job, id, 2, ROLE.v1);
     const w = await f.market.read.windows();
     await networkHelpers.time.increase(Number(w.answer) + 1);
-    await viem.assertions.revertWithCustomError(f.adjudicator.write.answerWithProof([d, "0x"], as(ROLE.p3)), f.adjudicator, "AdjudicatorDeadlinePassed");
+    await viem.assertions.revertWithCustomError(
+      f.adjudicator.write.answerWithProof([d, "0x"], as(ROLE.p3)),
+      f.adjudicator,
+      "AdjudicatorDeadlinePassed",
+    );
     const collateral = await f.market.read.collateralOf([job.jobId, addr(ROLE.p3)]);
     await f.adjudicator.write.resolveDispute([d]);
     assert.equal((await f.adjudicator.read.dispute([d])).status, 2);

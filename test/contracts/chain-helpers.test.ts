@@ -26,7 +26,16 @@ import {
   withdrawCredits,
 } from "../../node/src/chain/index.ts";
 import type { ShardWallet } from "../../node/src/chain/index.ts";
-import { buildBuyerTree, buildStageTree, partRecords, partIndex, partsHash, signBuyerReceipt, signProviderReceipt, sortParts } from "../../node/src/receipts/index.ts";
+import {
+  buildBuyerTree,
+  buildStageTree,
+  partRecords,
+  partIndex,
+  partsHash,
+  signBuyerReceipt,
+  signProviderReceipt,
+  sortParts,
+} from "../../node/src/receipts/index.ts";
 import { writeDeployment } from "../../scripts/lib/deploy.ts";
 import { ROLE, addr, hop, networkHelpers, oneStageFixture, passWindows, publicClient, wallets } from "./helpers.ts";
 
@@ -58,7 +67,13 @@ describe("node/src/chain provider helpers", () => {
     const route = [addr(ROLE.p1)];
     const buyerTree = buildBuyerTree([0, 1, 2].map((i) => ({ index: i, requestHash: hop(i, 0), responseHash: hop(i, 1), route })));
     const stageTree = buildStageTree([0, 1, 2].map((i) => ({ index: i, inputHash: hop(i, 0), outputHash: hop(i, 1) })));
-    const signature = await signProviderReceipt(pc.signer, f.domain, { jobId: 1n, stage: 0, count: 3, root: stageTree.root, outputRoot: buyerTree.root });
+    const signature = await signProviderReceipt(pc.signer, f.domain, {
+      jobId: 1n,
+      stage: 0,
+      count: 3,
+      root: stageTree.root,
+      outputRoot: buyerTree.root,
+    });
     const parts = sortParts([{ stage: 0, provider: addr(ROLE.p1), count: 3, root: stageTree.root, signature }]);
     const records = partRecords(parts, () => 0);
     const sessionSignature = await signBuyerReceipt(session, f.domain, { jobId: 1n, count: 3, outputRoot: buyerTree.root });
@@ -74,14 +89,35 @@ describe("node/src/chain provider helpers", () => {
     // a second receipt revealed in one transaction
     const buyer2 = buildBuyerTree([3, 4].map((i) => ({ index: i, requestHash: hop(i, 0), responseHash: hop(i, 1), route })));
     const stage2 = buildStageTree([3, 4].map((i) => ({ index: i, inputHash: hop(i, 0), outputHash: hop(i, 1) })));
-    const sig2 = await signProviderReceipt(pc.signer, f.domain, { jobId: 1n, stage: 0, count: 5, root: stage2.root, outputRoot: buyer2.root });
+    const sig2 = await signProviderReceipt(pc.signer, f.domain, {
+      jobId: 1n,
+      stage: 0,
+      count: 5,
+      root: stage2.root,
+      outputRoot: buyer2.root,
+    });
     const parts2 = [{ stage: 0, provider: addr(ROLE.p1), count: 5, root: stage2.root, signature: sig2 }];
     const records2 = partRecords(parts2, () => 3);
     const session2 = await signBuyerReceipt(session, f.domain, { jobId: 1n, count: 5, outputRoot: buyer2.root });
-    const { receiptId: id2 } = await submitReceipt(pc, { jobId: 1n, count: 5, outputRoot: buyer2.root, sessionSignature: session2, parts: parts2 });
+    const { receiptId: id2 } = await submitReceipt(pc, {
+      jobId: 1n,
+      count: 5,
+      outputRoot: buyer2.root,
+      sessionSignature: session2,
+      parts: parts2,
+    });
     await networkHelpers.mine(2);
     const [index2] = await sampledIndices(pc.contracts, 1n, id2);
-    await revealSample(pc, { jobId: 1n, receiptId: id2, sampleNo: 0, index: Number(index2), buyerTree: buyer2, stageTrees: [stage2], route, records: records2 });
+    await revealSample(pc, {
+      jobId: 1n,
+      receiptId: id2,
+      sampleNo: 0,
+      index: Number(index2),
+      buyerTree: buyer2,
+      stageTrees: [stage2],
+      route,
+      records: records2,
+    });
     assert.deepEqual(await pc.contracts.adjudicator.read.isClear([1n, id2]), [true, 0n]);
     await passWindows(f);
     await settle(pc, 1n, 0n, records);

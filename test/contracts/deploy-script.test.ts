@@ -81,7 +81,10 @@ describe("npm run deploy (scripts/deploy.ts)", () => {
     const me = privateKeyToAccount(DEV_KEYS[0]).address;
     assert.equal(await support.checkBinding!(peerId, me), true);
     assert.equal(await support.checkBinding!(peerId, privateKeyToAccount(DEV_KEYS[1]).address), false);
-    await assert.rejects(async () => support.hooks.quotes!("1", 5), (e: Error) => e.name === "JobsNotAttachedError");
+    await assert.rejects(
+      async () => support.hooks.quotes!("1", 5),
+      (e: Error) => e.name === "JobsNotAttachedError",
+    );
   });
 
   it("refuses a non-local chain without DEPLOYER_PRIVATE_KEY and names an unreachable RPC", () => {

@@ -20,7 +20,17 @@ import {
   sortParts,
   tokenPermitDomain,
 } from "../../node/src/receipts/index.ts";
-import type { BuyerRecord, PartRecord, Quote, ReceiptTree, BuyerLeaf, StageLeaf, SignedQuote, StagePart, StageRecord } from "../../node/src/receipts/index.ts";
+import type {
+  BuyerRecord,
+  PartRecord,
+  Quote,
+  ReceiptTree,
+  BuyerLeaf,
+  StageLeaf,
+  SignedQuote,
+  StagePart,
+  StageRecord,
+} from "../../node/src/receipts/index.ts";
 import { deployAll } from "../../scripts/lib/deploy.ts";
 import type { DeployWallet } from "../../scripts/lib/deploy.ts";
 
@@ -37,7 +47,20 @@ export const publicClient = await viem.getPublicClient();
 export const wallets = await viem.getWalletClients();
 
 /** Account roles by wallet index. */
-export const ROLE = { admin: 0, buyer: 1, p1: 2, p2: 3, p3: 4, p4: 5, v1: 6, v2: 7, v3: 8, treasury: 9, publisher: 10, stranger: 11 } as const;
+export const ROLE = {
+  admin: 0,
+  buyer: 1,
+  p1: 2,
+  p2: 3,
+  p3: 4,
+  p4: 5,
+  v1: 6,
+  v2: 7,
+  v3: 8,
+  treasury: 9,
+  publisher: 10,
+  stranger: 11,
+} as const;
 export const addr = (i: number): Address => getAddress(wallets[i].account.address);
 
 export interface ModelOptions {
@@ -138,7 +161,11 @@ export interface OpenedJob {
 /** Opens a job by approve + openJob with one quote per provider list entry [stage, who]. */
 export async function openJob(
   f: Fixture,
-  assignments: Array<[stage: number, who: number]> = [[0, ROLE.p1], [1, ROLE.p2], [2, ROLE.p3]],
+  assignments: Array<[stage: number, who: number]> = [
+    [0, ROLE.p1],
+    [1, ROLE.p2],
+    [2, ROLE.p3],
+  ],
   maxInferences = 1000,
 ): Promise<OpenedJob> {
   const session = privateKeyToAccount(generatePrivateKey());
@@ -278,7 +305,15 @@ export async function revealWhole(f: Fixture, job: OpenedJob, r: BuiltReceipt, r
   return indices;
 }
 
-export async function revealStage(f: Fixture, job: OpenedJob, r: BuiltReceipt, receiptId: bigint, sampleNo: number, stage: number, who: number) {
+export async function revealStage(
+  f: Fixture,
+  job: OpenedJob,
+  r: BuiltReceipt,
+  receiptId: bigint,
+  sampleNo: number,
+  stage: number,
+  who: number,
+) {
   const indices = await f.adjudicator.read.sampleIndices([job.jobId, receiptId]);
   const index = Number(indices[sampleNo]);
   const route = r.routes.get(index)!;
@@ -300,6 +335,8 @@ export async function passWindows(f: Fixture) {
 export async function permitSig(f: Fixture, owner: number, spender: Address, value: bigint, deadline: bigint) {
   const acct = devAccount(owner);
   const nonce = await f.token.read.nonces([acct.address]);
-  const sig = await acct.signTypedData(permitTypedData(tokenPermitDomain(f.chainId, f.token.address), { owner: acct.address, spender, value, nonce, deadline }));
+  const sig = await acct.signTypedData(
+    permitTypedData(tokenPermitDomain(f.chainId, f.token.address), { owner: acct.address, spender, value, nonce, deadline }),
+  );
   return permitSignatureParts(sig);
 }

@@ -60,7 +60,12 @@ describe("JobMarket flow", () => {
 
   it("runs receipt → samples → reveals → settle → withdraw, with two providers on one stage", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
-    const job = await openJob(f, [[0, ROLE.p1], [1, ROLE.p2], [1, ROLE.p4], [2, ROLE.p3]]);
+    const job = await openJob(f, [
+      [0, ROLE.p1],
+      [1, ROLE.p2],
+      [1, ROLE.p4],
+      [2, ROLE.p3],
+    ]);
     // stage 1 load-balanced: even requests to p2, odd to p4
     const route = (i: number, s: number) => (s === 1 ? (i % 2 === 0 ? ROLE.p2 : ROLE.p4) : s === 0 ? ROLE.p1 : ROLE.p3);
     const r = await buildReceipt(f, job, 40, { route });
@@ -102,7 +107,11 @@ describe("JobMarket flow", () => {
     const id1 = await submit(f, job, r1);
     const r2 = await buildReceipt(f, job, 10, { route: straight(f) });
     const id2 = await submit(f, job, r2);
-    for (const [r, id] of [[r1, id1], [r2, id2]] as const) await revealAll(f, job, r, id);
+    for (const [r, id] of [
+      [r1, id1],
+      [r2, id2],
+    ] as const)
+      await revealAll(f, job, r, id);
     await passWindows(f);
     const gasOf = async (hash: Promise<`0x${string}`>) => (await publicClient.waitForTransactionReceipt({ hash: await hash })).gasUsed;
     const firstSettle = await gasOf(f.market.write.settle([job.jobId, id1, r1.records]));
@@ -110,11 +119,19 @@ describe("JobMarket flow", () => {
     const owed = await Promise.all(paid.map((who) => f.market.read.credits([addr(who)])));
     for (const [i, who] of paid.entries()) {
       const before = await f.token.read.balanceOf([addr(who)]);
-      await viem.assertions.emitWithArgs(f.market.write.withdraw({ account: wallets[who].account }), f.market, "Withdrawn", [addr(who), owed[i]]);
+      await viem.assertions.emitWithArgs(f.market.write.withdraw({ account: wallets[who].account }), f.market, "Withdrawn", [
+        addr(who),
+        owed[i],
+      ]);
       assert.equal((await f.token.read.balanceOf([addr(who)])) - before, owed[i]);
       assert.equal(await f.market.read.credits([addr(who)]), 0n);
     }
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.withdraw({ account: wallets[ROLE.p1].account }), f.market, "JobMarketNothingToWithdraw", [addr(ROLE.p1), 0n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.withdraw({ account: wallets[ROLE.p1].account }),
+      f.market,
+      "JobMarketNothingToWithdraw",
+      [addr(ROLE.p1), 0n],
+    );
     // The same accounts are paid again: live slots, so well under the first settlement's cost
     // (which created them; only the receipt's verifier may be new here).
     const again = await gasOf(f.market.write.settle([job.jobId, id2, r2.records]));
@@ -133,7 +150,11 @@ describe("JobMarket flow", () => {
     assert.equal(id2, 1n);
     assert.equal((await f.market.read.receipt([job.jobId, id2])).from, 10);
     assert.equal((await f.market.read.stageTerms([job.jobId, 0n, addr(ROLE.p1)])).served, 25);
-    for (const [r, id] of [[r1, id1], [r2, id2]] as const) await revealAll(f, job, r, id);
+    for (const [r, id] of [
+      [r1, id1],
+      [r2, id2],
+    ] as const)
+      await revealAll(f, job, r, id);
     await passWindows(f);
     await f.market.write.settle([job.jobId, id1, r1.records]);
     await f.market.write.settle([job.jobId, id2, r2.records]);

@@ -6,13 +6,7 @@ import { describe, it } from "node:test";
 import { recoverTypedDataAddress, zeroAddress } from "viem";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import {
-  buyerReceiptTypedData,
-  quoteTypedData,
-  shardMeshDomain,
-  signProviderReceipt,
-  signQuote,
-} from "../../node/src/receipts/index.ts";
+import { buyerReceiptTypedData, quoteTypedData, shardMeshDomain, signProviderReceipt, signQuote } from "../../node/src/receipts/index.ts";
 import type { SignedQuote, StagePart } from "../../node/src/receipts/index.ts";
 import {
   FLOOR,
@@ -66,7 +60,10 @@ describe("JobMarket openJob reverts", () => {
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { maxInferences: 0 }), f.market, "JobMarketZeroInferences", [0n, 1n]);
     const now = BigInt(await networkHelpers.time.latest());
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { expiresAt: now }), f.market, "JobMarketBadExpiry", [now, now + 2n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { sessionKey: zeroAddress }), f.market, "JobMarketZeroSessionKey", [zeroAddress, addr(ROLE.buyer)]);
+    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { sessionKey: zeroAddress }), f.market, "JobMarketZeroSessionKey", [
+      zeroAddress,
+      addr(ROLE.buyer),
+    ]);
     await f.registry.write.deprecate([1n], as(ROLE.publisher));
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q), f.market, "JobMarketModelDeprecated", [1n, 1n]);
   });
@@ -74,10 +71,30 @@ describe("JobMarket openJob reverts", () => {
   it("rejects quotes for another model, an unknown stage, below the floor, or with max count 0", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const [a, b] = await full(f);
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, await quote(f, ROLE.p3, 2, { modelId: 7n })]), f.market, "JobMarketQuoteModelMismatch", [7n, 1n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, await quote(f, ROLE.p3, 3)]), f.market, "JobMarketQuoteStageOutOfRange", [3n, 3n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, await quote(f, ROLE.p3, 2, { price: FLOOR - 1n })]), f.market, "JobMarketQuoteBelowFloor", [FLOOR - 1n, FLOOR]);
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, await quote(f, ROLE.p3, 2, { maxCount: 0 })]), f.market, "JobMarketQuoteMaxCountTooLow", [0n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      tryOpen(f, [a, b, await quote(f, ROLE.p3, 2, { modelId: 7n })]),
+      f.market,
+      "JobMarketQuoteModelMismatch",
+      [7n, 1n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      tryOpen(f, [a, b, await quote(f, ROLE.p3, 3)]),
+      f.market,
+      "JobMarketQuoteStageOutOfRange",
+      [3n, 3n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      tryOpen(f, [a, b, await quote(f, ROLE.p3, 2, { price: FLOOR - 1n })]),
+      f.market,
+      "JobMarketQuoteBelowFloor",
+      [FLOOR - 1n, FLOOR],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      tryOpen(f, [a, b, await quote(f, ROLE.p3, 2, { maxCount: 0 })]),
+      f.market,
+      "JobMarketQuoteMaxCountTooLow",
+      [0n, 1n],
+    );
   });
 
   it("abuse: rejects an expired quote", async () => {
@@ -93,11 +110,27 @@ describe("JobMarket openJob reverts", () => {
     const q = await full(f);
     await tryOpen(f, q);
     assert.equal(await f.market.read.quoteNonceUsed([addr(ROLE.p1), q[0].quote.nonce]), true);
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q), f.market, "JobMarketQuoteNonceUsed", [addr(ROLE.p1), q[0].quote.nonce]);
+    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q), f.market, "JobMarketQuoteNonceUsed", [
+      addr(ROLE.p1),
+      q[0].quote.nonce,
+    ]);
     const fresh = await full(f);
-    await viem.assertions.emitWithArgs(f.market.write.cancelQuoteNonce([fresh[1].quote.nonce], as(ROLE.p2)), f.market, "QuoteNonceCancelled", [addr(ROLE.p2), fresh[1].quote.nonce]);
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, fresh), f.market, "JobMarketQuoteNonceUsed", [addr(ROLE.p2), fresh[1].quote.nonce]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.cancelQuoteNonce([fresh[1].quote.nonce], as(ROLE.p2)), f.market, "JobMarketQuoteNonceUsed", [addr(ROLE.p2), fresh[1].quote.nonce]);
+    await viem.assertions.emitWithArgs(
+      f.market.write.cancelQuoteNonce([fresh[1].quote.nonce], as(ROLE.p2)),
+      f.market,
+      "QuoteNonceCancelled",
+      [addr(ROLE.p2), fresh[1].quote.nonce],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, fresh), f.market, "JobMarketQuoteNonceUsed", [
+      addr(ROLE.p2),
+      fresh[1].quote.nonce,
+    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.cancelQuoteNonce([fresh[1].quote.nonce], as(ROLE.p2)),
+      f.market,
+      "JobMarketQuoteNonceUsed",
+      [addr(ROLE.p2), fresh[1].quote.nonce],
+    );
   });
 
   it("abuse: rejects a quote signed for another chain or another contract, or by someone else", async () => {
@@ -107,16 +140,27 @@ describe("JobMarket openJob reverts", () => {
       const forged = await signQuote(devAccount(ROLE.p3), domain, c.quote);
       const signer = await signerOfQuote(f, forged);
       assert.notEqual(signer, addr(ROLE.p3));
-      await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, forged]), f.market, "JobMarketBadQuoteSignature", [signer, addr(ROLE.p3)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, forged]), f.market, "JobMarketBadQuoteSignature", [
+        signer,
+        addr(ROLE.p3),
+      ]);
     }
     const impostor = await signQuote(devAccount(ROLE.stranger), f.domain, c.quote);
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, impostor]), f.market, "JobMarketBadQuoteSignature", [addr(ROLE.stranger), addr(ROLE.p3)]);
+    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, impostor]), f.market, "JobMarketBadQuoteSignature", [
+      addr(ROLE.stranger),
+      addr(ROLE.p3),
+    ]);
   });
 
   it("rejects a duplicate (stage, provider), a stage without a quote, and too many quotes", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const [a, b, c] = await full(f);
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, c, await quote(f, ROLE.p3, 2)]), f.market, "JobMarketDuplicateQuote", [2n, addr(ROLE.p3)]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      tryOpen(f, [a, b, c, await quote(f, ROLE.p3, 2)]),
+      f.market,
+      "JobMarketDuplicateQuote",
+      [2n, addr(ROLE.p3)],
+    );
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, c]), f.market, "JobMarketStageWithoutQuote", [1n, 3n]);
     const many = await Promise.all(Array.from({ length: 33 }, () => quote(f, ROLE.p1, 0)));
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, many), f.market, "JobMarketTooManyQuotes", [33n, 32n]);
@@ -127,7 +171,10 @@ describe("JobMarket openJob reverts", () => {
     const [a, b] = await full(f);
     const big = await quote(f, ROLE.p3, 2, { price: STAKE });
     // collateral = min(maxCount, 100) × price × 2
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, big]), f.staking, "ProviderStakingInsufficientFreeStake", [STAKE, 200n * STAKE]);
+    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, big]), f.staking, "ProviderStakingInsufficientFreeStake", [
+      STAKE,
+      200n * STAKE,
+    ]);
   });
 
   it("pauses new jobs and receipts but never withdrawals", async () => {
@@ -143,9 +190,17 @@ describe("JobMarket openJob reverts", () => {
     await viem.assertions.revertWithCustomError(submit(f, job, r2), f.market, "EnforcedPause");
     await f.market.write.settle([job.jobId, id, r.records]);
     await f.market.write.withdraw(as(ROLE.p1));
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.withdraw(as(ROLE.p1)), f.market, "JobMarketNothingToWithdraw", [addr(ROLE.p1), 0n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.withdraw(as(ROLE.p1)), f.market, "JobMarketNothingToWithdraw", [
+      addr(ROLE.p1),
+      0n,
+    ]);
     const role = await f.market.read.PAUSER_ROLE();
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.unpause(as(ROLE.stranger)), f.market, "AccessControlUnauthorizedAccount", [addr(ROLE.stranger), role]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.unpause(as(ROLE.stranger)),
+      f.market,
+      "AccessControlUnauthorizedAccount",
+      [addr(ROLE.stranger), role],
+    );
   });
 });
 
@@ -155,7 +210,10 @@ describe("JobMarket receipt reverts", () => {
     const job = await openJob(f);
     const rogue = privateKeyToAccount(generatePrivateKey());
     const r = await buildReceipt(f, job, 5, { route: straight(f), sessionSigner: rogue });
-    await viem.assertions.revertWithCustomErrorWithArgs(submit(f, job, r), f.market, "JobMarketBadSessionSignature", [rogue.address, job.session.address]);
+    await viem.assertions.revertWithCustomErrorWithArgs(submit(f, job, r), f.market, "JobMarketBadSessionSignature", [
+      rogue.address,
+      job.session.address,
+    ]);
   });
 
   it("abuse: rejects a receipt whose count goes down or stays, and counts above the job's max", async () => {
@@ -190,7 +248,13 @@ describe("JobMarket receipt reverts", () => {
     const job = await openJob(f);
     const r = await buildReceipt(f, job, 4, { route: straight(f) });
     const forged: StagePart[] = r.parts.map((p) => ({ ...p }));
-    forged[1].signature = await signProviderReceipt(devAccount(ROLE.stranger), f.domain, { jobId: job.jobId, stage: 1, count: forged[1].count, root: forged[1].root, outputRoot: r.outputRoot });
+    forged[1].signature = await signProviderReceipt(devAccount(ROLE.stranger), f.domain, {
+      jobId: job.jobId,
+      stage: 1,
+      count: forged[1].count,
+      root: forged[1].root,
+      outputRoot: r.outputRoot,
+    });
     await viem.assertions.revertWithCustomErrorWithArgs(
       f.market.write.submitReceipt([job.jobId, r.count, r.outputRoot, r.sessionSignature, forged], as(ROLE.p1)),
       f.market,
@@ -211,14 +275,32 @@ describe("JobMarket receipt reverts", () => {
 
   it("rejects parts out of order, a stage whose counts do not add up, and a missing stage", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
-    const job = await openJob(f, [[0, ROLE.p1], [1, ROLE.p2], [1, ROLE.p4], [2, ROLE.p3]]);
+    const job = await openJob(f, [
+      [0, ROLE.p1],
+      [1, ROLE.p2],
+      [1, ROLE.p4],
+      [2, ROLE.p3],
+    ]);
     const r = await buildReceipt(f, job, 6, { route: (i, s) => (s === 1 ? (i % 2 ? ROLE.p4 : ROLE.p2) : [ROLE.p1, 0, ROLE.p3][s]) });
     const swapped = [r.parts[0], r.parts[2], r.parts[1], r.parts[3]];
-    const call = (parts: StagePart[], who: number = ROLE.p1) => f.market.write.submitReceipt([job.jobId, r.count, r.outputRoot, r.sessionSignature, parts], as(who));
+    const call = (parts: StagePart[], who: number = ROLE.p1) =>
+      f.market.write.submitReceipt([job.jobId, r.count, r.outputRoot, r.sessionSignature, parts], as(who));
     await viem.assertions.revertWithCustomErrorWithArgs(call(swapped), f.market, "JobMarketPartsNotSorted", [2n, 1n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(call([r.parts[0], r.parts[1], r.parts[3]]), f.market, "JobMarketStageCountMismatch", [1n, 3n, 6n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(call([r.parts[0], r.parts[3]]), f.market, "JobMarketStageCountMismatch", [0n, 6n, 6n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(call(r.parts, ROLE.stranger), f.market, "JobMarketSubmitterNotProvider", [addr(ROLE.stranger), job.jobId]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      call([r.parts[0], r.parts[1], r.parts[3]]),
+      f.market,
+      "JobMarketStageCountMismatch",
+      [1n, 3n, 6n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(call([r.parts[0], r.parts[3]]), f.market, "JobMarketStageCountMismatch", [
+      0n,
+      6n,
+      6n,
+    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(call(r.parts, ROLE.stranger), f.market, "JobMarketSubmitterNotProvider", [
+      addr(ROLE.stranger),
+      job.jobId,
+    ]);
   });
 
   it("rejects a provider count above its quote's max count", async () => {
@@ -259,55 +341,150 @@ describe("JobMarket settle / close reverts", () => {
     const w = await f.market.read.windows();
     const settlesAt = BigInt(rec.submittedAt) + w.reveal + w.challenge;
     const now = BigInt(await networkHelpers.time.latest());
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.settle([job.jobId, id, r.records]), f.market, "JobMarketChallengeWindowOpen", [now + 1n, settlesAt]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.settle([job.jobId, id, r.records]),
+      f.market,
+      "JobMarketChallengeWindowOpen",
+      [now + 1n, settlesAt],
+    );
     await passWindows(f);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.settle([job.jobId, id, r.records]), f.market, "JobMarketReceiptNotClear", [0n, 2n ** 256n - 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.settle([job.jobId, id, r.records]),
+      f.market,
+      "JobMarketReceiptNotClear",
+      [0n, 2n ** 256n - 1n],
+    );
     const bad = r.records.map((p, i) => (i === 0 ? { ...p, newCount: p.newCount + 1 } : p));
     await viem.assertions.revertWithCustomError(f.market.write.settle([job.jobId, id, bad]), f.market, "JobMarketPartsMismatch");
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.settle([job.jobId, 4n, r.records]), f.market, "JobMarketUnknownReceipt", [4n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.settle([job.jobId, 4n, r.records]),
+      f.market,
+      "JobMarketUnknownReceipt",
+      [4n, 1n],
+    );
   });
 
   it("rejects closing with pending receipts or before expiry, and closing twice", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const job = await openJob(f, undefined, 5);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.closeJob([job.jobId], as(ROLE.buyer)), f.market, "JobMarketCannotClose", [job.jobId, 0n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.closeJob([job.jobId], as(ROLE.buyer)),
+      f.market,
+      "JobMarketCannotClose",
+      [job.jobId, 0n],
+    );
     const r = await buildReceipt(f, job, 5, { route: straight(f) });
     const id = await submit(f, job, r);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.closeJob([job.jobId], as(ROLE.buyer)), f.market, "JobMarketCannotClose", [job.jobId, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.closeJob([job.jobId], as(ROLE.buyer)),
+      f.market,
+      "JobMarketCannotClose",
+      [job.jobId, 1n],
+    );
     await revealAll(f, job, r, id);
     await passWindows(f);
     await f.market.write.settle([job.jobId, id, r.records]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.settle([job.jobId, id, r.records]), f.market, "JobMarketReceiptNotPending", [0n, 2]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.settle([job.jobId, id, r.records]),
+      f.market,
+      "JobMarketReceiptNotPending",
+      [0n, 2],
+    );
     // fully used: the buyer may close before expiry
     await f.market.write.closeJob([job.jobId], as(ROLE.buyer));
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.closeJob([job.jobId], as(ROLE.buyer)), f.market, "JobMarketJobNotOpen", [job.jobId, 2]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.closeJob([job.jobId], as(ROLE.buyer)),
+      f.market,
+      "JobMarketJobNotOpen",
+      [job.jobId, 2],
+    );
   });
 
   it("keeps adjudicator hooks and admin setters closed to others", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const adj = f.adjudicator.address;
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.fault([1n, 0n, addr(ROLE.p1), 0, addr(ROLE.stranger), []], as(ROLE.stranger)), f.market, "JobMarketNotAdjudicator", [addr(ROLE.stranger), adj]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.takeBond([addr(ROLE.p1), 1n], as(ROLE.stranger)), f.market, "JobMarketNotAdjudicator", [addr(ROLE.stranger), adj]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.payBond([1n, [], [], 5], as(ROLE.stranger)), f.market, "JobMarketNotAdjudicator", [addr(ROLE.stranger), adj]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.setAdjudicator([addr(ROLE.stranger)], as(ROLE.admin)), f.market, "JobMarketAdjudicatorAlreadySet", [adj, addr(ROLE.stranger)]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.setTreasuryFeeBps([1001], as(ROLE.admin)), f.market, "JobMarketFeeTooHigh", [1001n, 1000n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.setVerifierFeeBps([1001], as(ROLE.admin)), f.market, "JobMarketFeeTooHigh", [1001n, 1000n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.setTreasury([zeroAddress], as(ROLE.admin)), f.market, "JobMarketZeroAddress", [3n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.fault([1n, 0n, addr(ROLE.p1), 0, addr(ROLE.stranger), []], as(ROLE.stranger)),
+      f.market,
+      "JobMarketNotAdjudicator",
+      [addr(ROLE.stranger), adj],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.takeBond([addr(ROLE.p1), 1n], as(ROLE.stranger)),
+      f.market,
+      "JobMarketNotAdjudicator",
+      [addr(ROLE.stranger), adj],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.payBond([1n, [], [], 5], as(ROLE.stranger)),
+      f.market,
+      "JobMarketNotAdjudicator",
+      [addr(ROLE.stranger), adj],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.setAdjudicator([addr(ROLE.stranger)], as(ROLE.admin)),
+      f.market,
+      "JobMarketAdjudicatorAlreadySet",
+      [adj, addr(ROLE.stranger)],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.setTreasuryFeeBps([1001], as(ROLE.admin)),
+      f.market,
+      "JobMarketFeeTooHigh",
+      [1001n, 1000n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.setVerifierFeeBps([1001], as(ROLE.admin)),
+      f.market,
+      "JobMarketFeeTooHigh",
+      [1001n, 1000n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.setTreasury([zeroAddress], as(ROLE.admin)),
+      f.market,
+      "JobMarketZeroAddress",
+      [3n, 1n],
+    );
     await viem.assertions.emitWithArgs(f.market.write.setTreasuryFeeBps([0], as(ROLE.admin)), f.market, "TreasuryFeeUpdated", [100n, 0n]);
-    await viem.assertions.emitWithArgs(f.market.write.setCollateralRatioBps([15_000], as(ROLE.admin)), f.market, "CollateralRatioUpdated", [20_000n, 15_000n]);
-    await viem.assertions.emitWithArgs(f.market.write.setTreasury([addr(ROLE.stranger)], as(ROLE.admin)), f.market, "TreasuryUpdated", [addr(ROLE.treasury), addr(ROLE.stranger)]);
+    await viem.assertions.emitWithArgs(f.market.write.setCollateralRatioBps([15_000], as(ROLE.admin)), f.market, "CollateralRatioUpdated", [
+      20_000n,
+      15_000n,
+    ]);
+    await viem.assertions.emitWithArgs(f.market.write.setTreasury([addr(ROLE.stranger)], as(ROLE.admin)), f.market, "TreasuryUpdated", [
+      addr(ROLE.treasury),
+      addr(ROLE.stranger),
+    ]);
     const role = await f.market.read.DEFAULT_ADMIN_ROLE();
-    await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.setTreasuryFeeBps([1], as(ROLE.stranger)), f.market, "AccessControlUnauthorizedAccount", [addr(ROLE.stranger), role]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.setTreasuryFeeBps([1], as(ROLE.stranger)),
+      f.market,
+      "AccessControlUnauthorizedAccount",
+      [addr(ROLE.stranger), role],
+    );
   });
 
   it("checks the buyer receipt typed data matches what the chain verifies", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const job = await openJob(f);
     const r = await buildReceipt(f, job, 3, { route: straight(f) });
-    const signer = await recoverTypedDataAddress({ ...buyerReceiptTypedData(f.domain, { jobId: job.jobId, count: 3, outputRoot: r.outputRoot }), signature: r.sessionSignature });
+    const signer = await recoverTypedDataAddress({
+      ...buyerReceiptTypedData(f.domain, { jobId: job.jobId, count: 3, outputRoot: r.outputRoot }),
+      signature: r.sessionSignature,
+    });
     assert.equal(signer, job.session.address);
-    assert.equal(await f.market.read.domainSeparator(), (await import("viem")).hashDomain({ domain: f.domain as never, types: { EIP712Domain: [
-      { name: "name", type: "string" }, { name: "version", type: "string" }, { name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" },
-    ] } }));
+    assert.equal(
+      await f.market.read.domainSeparator(),
+      (await import("viem")).hashDomain({
+        domain: f.domain as never,
+        types: {
+          EIP712Domain: [
+            { name: "name", type: "string" },
+            { name: "version", type: "string" },
+            { name: "chainId", type: "uint256" },
+            { name: "verifyingContract", type: "address" },
+          ],
+        },
+      }),
+    );
   });
 });

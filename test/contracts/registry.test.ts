@@ -28,7 +28,12 @@ describe("ModelRegistry", () => {
   it("publishes a model and emits everything the marketplace lists", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const p = params();
-    await viem.assertions.emitWithArgs(f.registry.write.publish([p], as(ROLE.stranger)), f.registry, "ModelPublished", [2n, addr(ROLE.stranger), p.onnxSha256, p]);
+    await viem.assertions.emitWithArgs(f.registry.write.publish([p], as(ROLE.stranger)), f.registry, "ModelPublished", [
+      2n,
+      addr(ROLE.stranger),
+      p.onnxSha256,
+      p,
+    ]);
     const m = await f.registry.read.model([2n]);
     assert.equal(m.publisher, addr(ROLE.stranger));
     assert.equal(m.deprecated, false);
@@ -64,19 +69,52 @@ describe("ModelRegistry", () => {
       [{ hasZkStage: true, zkStage: 1, zkVerifier: addr(1) }, "ModelRegistryMissingHash", [2n, 1n]],
     ];
     for (const [over, name, args] of cases) {
-      await viem.assertions.revertWithCustomErrorWithArgs(f.registry.write.publish([params(over)], as(ROLE.stranger)), f.registry, name as never, args as never);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        f.registry.write.publish([params(over)], as(ROLE.stranger)),
+        f.registry,
+        name as never,
+        args as never,
+      );
     }
   });
 
   it("lets only the publisher update prices and deprecate", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const floors = [FLOOR, FLOOR, FLOOR];
-    await viem.assertions.revertWithCustomErrorWithArgs(f.registry.write.updatePriceFloors([1n, floors], as(ROLE.stranger)), f.registry, "ModelRegistryNotPublisher", [addr(ROLE.stranger), addr(ROLE.publisher)]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.registry.write.deprecate([1n], as(ROLE.stranger)), f.registry, "ModelRegistryNotPublisher", [addr(ROLE.stranger), addr(ROLE.publisher)]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.registry.write.updatePriceFloors([1n, [1n]], as(ROLE.publisher)), f.registry, "ModelRegistryPriceFloorsLength", [1n, 3n]);
-    await viem.assertions.emitWithArgs(f.registry.write.updatePriceFloors([1n, [1n, 2n, 3n]], as(ROLE.publisher)), f.registry, "ModelPricesUpdated", [1n, floors, [1n, 2n, 3n]]);
-    await viem.assertions.emitWithArgs(f.registry.write.deprecate([1n], as(ROLE.publisher)), f.registry, "ModelDeprecated", [1n, addr(ROLE.publisher)]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.registry.write.deprecate([1n], as(ROLE.publisher)), f.registry, "ModelRegistryModelDeprecated", [1n, addr(ROLE.publisher)]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.registry.write.updatePriceFloors([1n, floors], as(ROLE.stranger)),
+      f.registry,
+      "ModelRegistryNotPublisher",
+      [addr(ROLE.stranger), addr(ROLE.publisher)],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.registry.write.deprecate([1n], as(ROLE.stranger)),
+      f.registry,
+      "ModelRegistryNotPublisher",
+      [addr(ROLE.stranger), addr(ROLE.publisher)],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.registry.write.updatePriceFloors([1n, [1n]], as(ROLE.publisher)),
+      f.registry,
+      "ModelRegistryPriceFloorsLength",
+      [1n, 3n],
+    );
+    await viem.assertions.emitWithArgs(
+      f.registry.write.updatePriceFloors([1n, [1n, 2n, 3n]], as(ROLE.publisher)),
+      f.registry,
+      "ModelPricesUpdated",
+      [1n, floors, [1n, 2n, 3n]],
+    );
+    await viem.assertions.emitWithArgs(f.registry.write.deprecate([1n], as(ROLE.publisher)), f.registry, "ModelDeprecated", [
+      1n,
+      addr(ROLE.publisher),
+    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.registry.write.deprecate([1n], as(ROLE.publisher)),
+      f.registry,
+      "ModelRegistryModelDeprecated",
+      [1n, addr(ROLE.publisher)],
+    );
     assert.equal((await f.registry.read.model([1n])).deprecated, true);
   });
 

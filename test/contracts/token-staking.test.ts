@@ -17,7 +17,10 @@ describe("ShardToken", () => {
 
   it("dispenses from the faucet without changing the supply", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
-    await viem.assertions.emitWithArgs(f.token.write.faucet([parseEther("5")], as(ROLE.stranger)), f.token, "FaucetDispensed", [addr(ROLE.stranger), parseEther("5")]);
+    await viem.assertions.emitWithArgs(f.token.write.faucet([parseEther("5")], as(ROLE.stranger)), f.token, "FaucetDispensed", [
+      addr(ROLE.stranger),
+      parseEther("5"),
+    ]);
     assert.equal(await f.token.read.balanceOf([addr(ROLE.stranger)]), parseEther("5"));
     assert.equal(await f.token.read.totalSupply(), parseEther("1000000000"));
   });
@@ -25,7 +28,12 @@ describe("ShardToken", () => {
   it("rejects faucet requests above the cap", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const max = await f.token.read.FAUCET_MAX();
-    await viem.assertions.revertWithCustomErrorWithArgs(f.token.write.faucet([max + 1n], as(ROLE.stranger)), f.token, "ShardTokenFaucetAmountTooHigh", [max + 1n, max]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.token.write.faucet([max + 1n], as(ROLE.stranger)),
+      f.token,
+      "ShardTokenFaucetAmountTooHigh",
+      [max + 1n, max],
+    );
   });
 
   it("closes the faucet on any chain other than 31337", async () => {
@@ -33,7 +41,10 @@ describe("ShardToken", () => {
     const [w] = await other.viem.getWalletClients();
     const token = await other.viem.deployContract("ShardToken", [w.account.address, parseEther("100"), parseEther("10")]);
     assert.equal(await token.read.balanceOf([w.account.address]), parseEther("100"), "no reserve off the local chain");
-    await other.viem.assertions.revertWithCustomErrorWithArgs(token.write.faucet([1n]), token, "ShardTokenFaucetUnavailable", [1337n, 31337n]);
+    await other.viem.assertions.revertWithCustomErrorWithArgs(token.write.faucet([1n]), token, "ShardTokenFaucetUnavailable", [
+      1337n,
+      31337n,
+    ]);
   });
 });
 
@@ -55,18 +66,32 @@ describe("ProviderStaking", () => {
 
   it("rejects a zero stake", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.stake([0n], as(ROLE.buyer)), f.staking, "ProviderStakingZeroAmount", [0n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.staking.write.stake([0n], as(ROLE.buyer)),
+      f.staking,
+      "ProviderStakingZeroAmount",
+      [0n, 1n],
+    );
   });
 
   it("binds a peer id both ways and re-binding frees the old one", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const peerA = toHex(new Uint8Array([0, 36, 8, 1, 18, 32, ...new Array(32).fill(7)]));
     const peerB = toHex(new Uint8Array([0, 36, 8, 1, 18, 32, ...new Array(32).fill(9)]));
-    await viem.assertions.emitWithArgs(f.staking.write.bindPeer([peerA, "ipfs://meta"], as(ROLE.p1)), f.staking, "PeerBound", [addr(ROLE.p1), peerA, "ipfs://meta"]);
+    await viem.assertions.emitWithArgs(f.staking.write.bindPeer([peerA, "ipfs://meta"], as(ROLE.p1)), f.staking, "PeerBound", [
+      addr(ROLE.p1),
+      peerA,
+      "ipfs://meta",
+    ]);
     assert.equal(await f.staking.read.peerIdOf([addr(ROLE.p1)]), peerA);
     assert.equal(await f.staking.read.providerOfPeer([peerA]), addr(ROLE.p1));
     assert.equal(await f.staking.read.metadataURIOf([addr(ROLE.p1)]), "ipfs://meta");
-    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.bindPeer([peerA, ""], as(ROLE.p2)), f.staking, "ProviderStakingPeerIdTaken", [addr(ROLE.p1), addr(ROLE.p2)]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.staking.write.bindPeer([peerA, ""], as(ROLE.p2)),
+      f.staking,
+      "ProviderStakingPeerIdTaken",
+      [addr(ROLE.p1), addr(ROLE.p2)],
+    );
     await f.staking.write.bindPeer([peerB, "ipfs://meta2"], as(ROLE.p1));
     assert.equal(await f.staking.read.providerOfPeer([peerA]), "0x0000000000000000000000000000000000000000");
     await f.staking.write.bindPeer([peerA, ""], as(ROLE.p2));
@@ -75,8 +100,18 @@ describe("ProviderStaking", () => {
 
   it("rejects empty and oversized peer ids", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.bindPeer(["0x", ""], as(ROLE.p1)), f.staking, "ProviderStakingBadPeerId", [0n, 128n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.bindPeer([toHex(new Uint8Array(129)), ""], as(ROLE.p1)), f.staking, "ProviderStakingBadPeerId", [129n, 128n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.staking.write.bindPeer(["0x", ""], as(ROLE.p1)),
+      f.staking,
+      "ProviderStakingBadPeerId",
+      [0n, 128n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.staking.write.bindPeer([toHex(new Uint8Array(129)), ""], as(ROLE.p1)),
+      f.staking,
+      "ProviderStakingBadPeerId",
+      [129n, 128n],
+    );
   });
 
   it("unbonds: request → wait the period → withdraw", async () => {
@@ -87,12 +122,20 @@ describe("ProviderStaking", () => {
     assert.equal(s.unbonding, parseEther("1000"));
     assert.equal(s.staked, STAKE - parseEther("1000"));
     const now = BigInt(await networkHelpers.time.latest());
-    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.withdraw(as(ROLE.p1)), f.staking, "ProviderStakingUnbondingNotOver", [now + 1n, now + period]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.staking.write.withdraw(as(ROLE.p1)),
+      f.staking,
+      "ProviderStakingUnbondingNotOver",
+      [now + 1n, now + period],
+    );
     await networkHelpers.time.increase(Number(period));
     const before = await f.token.read.balanceOf([addr(ROLE.p1)]);
     await viem.assertions.emitWithArgs(f.staking.write.withdraw(as(ROLE.p1)), f.staking, "Withdrawn", [addr(ROLE.p1), parseEther("1000")]);
     assert.equal((await f.token.read.balanceOf([addr(ROLE.p1)])) - before, parseEther("1000"));
-    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.withdraw(as(ROLE.p1)), f.staking, "ProviderStakingZeroAmount", [0n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.withdraw(as(ROLE.p1)), f.staking, "ProviderStakingZeroAmount", [
+      0n,
+      1n,
+    ]);
   });
 
   it("never lets locked collateral enter unbonding", async () => {
@@ -101,8 +144,18 @@ describe("ProviderStaking", () => {
     const locked = (await f.staking.read.stakeOf([addr(ROLE.p1)])).locked;
     assert.ok(locked > 0n);
     const free = STAKE - locked;
-    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.requestUnstake([STAKE], as(ROLE.p1)), f.staking, "ProviderStakingInsufficientFreeStake", [free, STAKE]);
-    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.requestUnstake([0n], as(ROLE.p1)), f.staking, "ProviderStakingZeroAmount", [0n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.staking.write.requestUnstake([STAKE], as(ROLE.p1)),
+      f.staking,
+      "ProviderStakingInsufficientFreeStake",
+      [free, STAKE],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.staking.write.requestUnstake([0n], as(ROLE.p1)),
+      f.staking,
+      "ProviderStakingZeroAmount",
+      [0n, 1n],
+    );
     await f.staking.write.requestUnstake([free], as(ROLE.p1));
     assert.equal(await f.staking.read.freeStake([addr(ROLE.p1)]), 0n);
   });
@@ -129,8 +182,18 @@ describe("ProviderStaking", () => {
       [f.market.address, addr(ROLE.stranger)],
     );
     const longest = await f.market.read.longestChallengeWindow();
-    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.setUnbondingPeriod([longest], as(ROLE.admin)), f.staking, "ProviderStakingUnbondingTooShort", [longest, longest]);
-    await viem.assertions.emitWithArgs(f.staking.write.setUnbondingPeriod([longest + 1n], as(ROLE.admin)), f.staking, "UnbondingPeriodUpdated", [7n * 86400n, longest + 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.staking.write.setUnbondingPeriod([longest], as(ROLE.admin)),
+      f.staking,
+      "ProviderStakingUnbondingTooShort",
+      [longest, longest],
+    );
+    await viem.assertions.emitWithArgs(
+      f.staking.write.setUnbondingPeriod([longest + 1n], as(ROLE.admin)),
+      f.staking,
+      "UnbondingPeriodUpdated",
+      [7n * 86400n, longest + 1n],
+    );
     await viem.assertions.revertWithCustomErrorWithArgs(
       f.market.write.setWindows([{ reveal: longest, challenge: 1n, answer: 1n, commit: 1n, voteReveal: 1n }], as(ROLE.admin)),
       f.market,
@@ -142,6 +205,11 @@ describe("ProviderStaking", () => {
   it("rejects the admin setters from a stranger", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const role = await f.staking.read.DEFAULT_ADMIN_ROLE();
-    await viem.assertions.revertWithCustomErrorWithArgs(f.staking.write.setUnbondingPeriod([10n ** 9n], as(ROLE.stranger)), f.staking, "AccessControlUnauthorizedAccount", [addr(ROLE.stranger), role]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.staking.write.setUnbondingPeriod([10n ** 9n], as(ROLE.stranger)),
+      f.staking,
+      "AccessControlUnauthorizedAccount",
+      [addr(ROLE.stranger), role],
+    );
   });
 });

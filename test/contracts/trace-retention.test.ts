@@ -13,7 +13,21 @@ import { readOnlyContracts } from "../../node/src/chain/contracts.ts";
 import { jobFinality } from "../../node/src/jobs/finality.ts";
 import { TraceJanitor } from "../../node/src/trace/janitor.ts";
 import { TraceStore } from "../../node/src/trace/store.ts";
-import { ROLE, addr, buildReceipt, networkHelpers, oneStageFixture, openJob, passWindows, publicClient, revealAll, straight, submit, viem, wallets } from "./helpers.ts";
+import {
+  ROLE,
+  addr,
+  buildReceipt,
+  networkHelpers,
+  oneStageFixture,
+  openJob,
+  passWindows,
+  publicClient,
+  revealAll,
+  straight,
+  submit,
+  viem,
+  wallets,
+} from "./helpers.ts";
 import type { Fixture } from "./helpers.ts";
 
 const pub = publicClient as unknown as PublicClient;
@@ -26,7 +40,10 @@ function storeWith(jobId: bigint): TraceStore {
   const t = new TraceStore({ path: join(dir, `trace-${stores++}.sqlite`), retentionMs: 0 });
   const h = `0x${"ab".repeat(32)}` as const;
   const bag = { x: { dtype: 1, dims: [4], data: new Uint8Array(16).fill(1) } };
-  t.record({ jobId: jobId.toString(), index: 0, modelId: "1", stage: 0, inputHash: h, outputHash: h, peerId: "p" }, { input: bag, output: bag });
+  t.record(
+    { jobId: jobId.toString(), index: 0, modelId: "1", stage: 0, inputHash: h, outputHash: h, peerId: "p" },
+    { input: bag, output: bag },
+  );
   return t;
 }
 
@@ -130,7 +147,11 @@ describe("trace retention on chain", () => {
       assert.equal(t.tensorCount(job.jobId.toString()), 2);
     }
     const unknown = storeWith(job.jobId + 100n);
-    assert.deepEqual(await janitorFor(f, unknown).janitor.round(), { pruned: 0, keptJobs: 0, keptTensors: 0, errors: 1 }, "JobMarketUnknownJob: kept");
+    assert.deepEqual(
+      await janitorFor(f, unknown).janitor.round(),
+      { pruned: 0, keptJobs: 0, keptTensors: 0, errors: 1 },
+      "JobMarketUnknownJob: kept",
+    );
     assert.equal(unknown.tensorCount(), 2);
     unknown.close();
     t.close();

@@ -12,7 +12,13 @@ const root = new URL("../..", import.meta.url).pathname;
 
 describe("npm run demo", { timeout: 240_000 }, () => {
   it("brings up the marketplace and reads rendered text back through the mesh", async () => {
-    const env = { ...process.env, DEMO_EXIT_WHEN_READY: "1", DEMO_NO_WEB: "1", CHAIN_PORT: String(await freePort()), GATEWAY_PORT: String(await freePort()) };
+    const env = {
+      ...process.env,
+      DEMO_EXIT_WHEN_READY: "1",
+      DEMO_NO_WEB: "1",
+      CHAIN_PORT: String(await freePort()),
+      GATEWAY_PORT: String(await freePort()),
+    };
     const child = spawn(process.execPath, ["scripts/demo.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));

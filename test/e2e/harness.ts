@@ -32,7 +32,11 @@ export interface Env {
 }
 
 export async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await res.json()) as { result?: unknown; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
@@ -72,25 +76,36 @@ export interface ProviderOpts {
 /** A provider process with chain support; stakes and binds its peer id itself (`--register`). */
 export async function startChainProvider(env: Env, o: ProviderOpts): Promise<ProviderProc & { address: Address; opts: ProviderOpts }> {
   const dir = join(env.work, `provider-${o.keyIndex}`);
-  const proc = await startProviderProc([
-    "--key-file", join(dir, "node.key"),
-    "--data-dir", join(dir, "data"),
-    "--model", `${env.modelId}=${env.model.manifestPath}:${o.stages.join(",")}:${STAGE_PRICE}`,
-    "--staking-key", DEV_KEYS[o.keyIndex],
-    "--rpc", env.chain.url,
-    "--register",
-    "--no-dht",
-    ...(o.gateway ? (o.gatewayPort ? ["--gateway-port", String(o.gatewayPort)] : []) : ["--no-gateway"]),
-    ...(o.listenPort ? ["--listen", `/ip4/127.0.0.1/tcp/${o.listenPort}`] : []),
-    ...(o.bootstrap ?? []).flatMap((b) => ["--bootstrap", b]),
-  ], 120_000);
+  const proc = await startProviderProc(
+    [
+      "--key-file",
+      join(dir, "node.key"),
+      "--data-dir",
+      join(dir, "data"),
+      "--model",
+      `${env.modelId}=${env.model.manifestPath}:${o.stages.join(",")}:${STAGE_PRICE}`,
+      "--staking-key",
+      DEV_KEYS[o.keyIndex],
+      "--rpc",
+      env.chain.url,
+      "--register",
+      "--no-dht",
+      ...(o.gateway ? (o.gatewayPort ? ["--gateway-port", String(o.gatewayPort)] : []) : ["--no-gateway"]),
+      ...(o.listenPort ? ["--listen", `/ip4/127.0.0.1/tcp/${o.listenPort}`] : []),
+      ...(o.bootstrap ?? []).flatMap((b) => ["--bootstrap", b]),
+    ],
+    120_000,
+  );
   const started = { ...proc, address: localWallet(env.chain.url, o.keyIndex).account.address, opts: o };
   env.procs.push(started);
   return started;
 }
 
 /** Stops a provider process (SIGTERM) and starts it again with the same key, data and ports. */
-export async function restartChainProvider(env: Env, p: ProviderProc & { opts: ProviderOpts }): Promise<ProviderProc & { address: Address; opts: ProviderOpts }> {
+export async function restartChainProvider(
+  env: Env,
+  p: ProviderProc & { opts: ProviderOpts },
+): Promise<ProviderProc & { address: Address; opts: ProviderOpts }> {
   await stopProc(p);
   env.procs = env.procs.filter((x) => x.child !== p.child);
   return startChainProvider(env, p.opts);

@@ -53,7 +53,14 @@ async function input(text: string): Promise<Record<string, JsonTensor>> {
 
 async function send(keyIndex: number, address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) {
   const wallet = localWallet(env.chain.url, keyIndex);
-  const hash = await wallet.writeContract({ address, abi: abi as never, functionName, args, account: wallet.account, chain: wallet.chain } as never);
+  const hash = await wallet.writeContract({
+    address,
+    abi: abi as never,
+    functionName,
+    args,
+    account: wallet.account,
+    chain: wallet.chain,
+  } as never);
   const receipt = await env.publicClient.waitForTransactionReceipt({ hash });
   assert.equal(receipt.status, "success", `${functionName} reverted`);
   return receipt;
@@ -66,7 +73,13 @@ async function chainTime(): Promise<bigint> {
 describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_000 }, () => {
   before(async () => {
     env = await startEnv();
-    const p1 = await startChainProvider(env, { keyIndex: 1, stages: [0], gateway: true, listenPort: await freePort(), gatewayPort: await freePort() });
+    const p1 = await startChainProvider(env, {
+      keyIndex: 1,
+      stages: [0],
+      gateway: true,
+      listenPort: await freePort(),
+      gatewayPort: await freePort(),
+    });
     gatewayProc = p1;
     const p2 = await startChainProvider(env, { keyIndex: 2, stages: [1], bootstrap: [p1.addr] });
     const p3 = await startChainProvider(env, { keyIndex: 3, stages: [1], bootstrap: [p1.addr] });
@@ -74,13 +87,24 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     gatewayAddr = p1.gateway!;
     gateway = new ShardMeshClient(gatewayAddr);
     // Registered (staked + bound) by the processes themselves, then accepted by the gateway's directory.
-    await until("providers bound on chain", async () => {
-      for (const p of providers) {
-        if ((await env.read.staking.read.providerOfPeer([toHex(peerIdFromString(p.peerId).toMultihash().bytes)])) !== p.address) return false;
-      }
-      return true;
-    }, 60_000, 250);
-    await until("gateway quotes from all 3 providers", async () => (await gateway.quotes(env.modelId.toString(), 1)).quotes.length === 3, 60_000, 500);
+    await until(
+      "providers bound on chain",
+      async () => {
+        for (const p of providers) {
+          if ((await env.read.staking.read.providerOfPeer([toHex(peerIdFromString(p.peerId).toMultihash().bytes)])) !== p.address)
+            return false;
+        }
+        return true;
+      },
+      60_000,
+      250,
+    );
+    await until(
+      "gateway quotes from all 3 providers",
+      async () => (await gateway.quotes(env.modelId.toString(), 1)).quotes.length === 3,
+      60_000,
+      500,
+    );
   });
 
   after(async () => {
@@ -88,7 +112,10 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
   });
 
   it("rejects quotes for a model nobody serves with JobsUnknownModelError", async () => {
-    await assert.rejects(gateway.quotes("999999", 4), (err: GatewayApiError) => err.errorName === "JobsUnknownModelError" && err.status === 404);
+    await assert.rejects(
+      gateway.quotes("999999", 4),
+      (err: GatewayApiError) => err.errorName === "JobsUnknownModelError" && err.status === 404,
+    );
   });
 
   it("quotes, opens a job, serves signed requests, receipts, reveals, settles, pays out and refunds", async () => {
@@ -102,8 +129,13 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     };
     const args = quotes.map((q) => ({
       quote: {
-        modelId: BigInt(q.quote.modelId), stage: Number(q.quote.stage), provider: q.quote.provider as Address, price: BigInt(q.quote.price),
-        maxCount: Number(q.quote.maxCount), expiry: BigInt(q.quote.expiry), nonce: BigInt(q.quote.nonce),
+        modelId: BigInt(q.quote.modelId),
+        stage: Number(q.quote.stage),
+        provider: q.quote.provider as Address,
+        price: BigInt(q.quote.price),
+        maxCount: Number(q.quote.maxCount),
+        expiry: BigInt(q.quote.expiry),
+        nonce: BigInt(q.quote.nonce),
       },
       signature: q.signature,
     }));
@@ -114,7 +146,12 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     // The buyer opens the job with a fresh session key (expiry beyond two receipts' windows).
     const wins = await env.read.market.read.windows();
     const session = privateKeyToAccount(generatePrivateKey());
-    const request = { modelId: env.modelId, maxInferences: MAX_INFERENCES, expiresAt: (await chainTime()) + 3600n + 4n * (wins.reveal + wins.challenge), sessionKey: session.address };
+    const request = {
+      modelId: env.modelId,
+      maxInferences: MAX_INFERENCES,
+      expiresAt: (await chainTime()) + 3600n + 4n * (wins.reveal + wins.challenge),
+      sessionKey: session.address,
+    };
     const escrow = await env.read.market.read.escrowFor([request, args]);
     await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("10")]);
     await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
@@ -130,7 +167,10 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
         const signature = await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(tensors) });
         const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature });
         assert.equal(res.index, first + i);
-        assert.deepEqual(res.stages.map((s) => s.stage), [0, 1]);
+        assert.deepEqual(
+          res.stages.map((s) => s.stage),
+          [0, 1],
+        );
         const out = Object.values(res.output)[0];
         const got = new Float32Array(bytesFromTensor(out).slice().buffer);
         const x = tensors.x;
@@ -152,8 +192,14 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
       const todo = (await gateway.receipt(jobId)) as { from: number; count: number; outputRoot: Hex; requests: number[] };
       assert.equal(todo.from, from);
       assert.equal(todo.count, count);
-      const sig = await signBuyerReceipt(session, shardMeshDomain(31337, c.JobMarket.address), { jobId: BigInt(jobId), count: todo.count, outputRoot: todo.outputRoot });
-      const submitted = (await gateway.submitReceipt(jobId, { count: todo.count, outputRoot: todo.outputRoot, signature: sig })) as { receiptId: string };
+      const sig = await signBuyerReceipt(session, shardMeshDomain(31337, c.JobMarket.address), {
+        jobId: BigInt(jobId),
+        count: todo.count,
+        outputRoot: todo.outputRoot,
+      });
+      const submitted = (await gateway.submitReceipt(jobId, { count: todo.count, outputRoot: todo.outputRoot, signature: sig })) as {
+        receiptId: string;
+      };
       assert.equal(submitted.receiptId, receiptId.toString());
       const onChain = await env.read.market.read.receipt([BigInt(jobId), receiptId]);
       assert.equal(onChain.outputRoot, todo.outputRoot);
@@ -165,21 +211,37 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
     // Two blocks later the gateway draws the samples and reveals them (stage leaves from each
     // provider); after the window (chain time moved forward) it settles.
-    type R = { receiptId: string; state: string; samples: number[]; parts: { stage: number; provider: Address; newCount: number }[]; lastError?: string };
-    const receiptState = async (receiptId: bigint) => ((await gateway.job(jobId)).receipts as unknown as R[]).find((r) => r.receiptId === receiptId.toString());
+    type R = {
+      receiptId: string;
+      state: string;
+      samples: number[];
+      parts: { stage: number; provider: Address; newCount: number }[];
+      lastError?: string;
+    };
+    const receiptState = async (receiptId: bigint) =>
+      ((await gateway.job(jobId)).receipts as unknown as R[]).find((r) => r.receiptId === receiptId.toString());
     const w = await env.read.market.read.windows();
     const revealAndSettle = async (receiptId: bigint, requests: number) => {
       await rpc(env.chain.url, "evm_mine");
       await rpc(env.chain.url, "evm_mine");
-      const revealed = await until(`samples of receipt ${receiptId} revealed`, async () => {
-        const r = await receiptState(receiptId);
-        return r?.state === "revealed" ? r : false;
-      }, 60_000, 250);
+      const revealed = await until(
+        `samples of receipt ${receiptId} revealed`,
+        async () => {
+          const r = await receiptState(receiptId);
+          return r?.state === "revealed" ? r : false;
+        },
+        60_000,
+        250,
+      );
       assert.ok(revealed.samples.length >= 1);
       const check = await env.read.adjudicator.read.receiptCheck([BigInt(jobId), receiptId]);
       assert.equal(check.resolved, check.samples, "every sample resolved clean");
       // Stage 0 by the gateway's provider for every request; stage 1 split among its providers.
-      for (const stage of [0, 1]) assert.equal(revealed.parts.filter((p) => p.stage === stage).reduce((n, p) => n + p.newCount, 0), requests);
+      for (const stage of [0, 1])
+        assert.equal(
+          revealed.parts.filter((p) => p.stage === stage).reduce((n, p) => n + p.newCount, 0),
+          requests,
+        );
       await advance(env.chain.url, Number(w.reveal + w.challenge) + 1);
       await until(`receipt ${receiptId} settled`, async () => (await receiptState(receiptId))?.state === "settled", 60_000, 250);
       assert.equal((await env.read.market.read.receipt([BigInt(jobId), receiptId])).status, 2);
@@ -195,7 +257,13 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     // A request that fails after the gateway gave it an index (a tensor the model rejects) leaves
     // no hole: the next receipt numbers its requests densely.
     const bad = { x: tensorFromFloat32([1, 1, 48, 320], new Float32Array(48 * 320)) };
-    await assert.rejects(gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: bad } }, { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(bad) }) }), (err: Error) => err instanceof GatewayApiError);
+    await assert.rejects(
+      gateway.infer(
+        { modelId: env.modelId.toString(), jobId, input: { tensors: bad } },
+        { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(bad) }) },
+      ),
+      (err: Error) => err instanceof GatewayApiError,
+    );
     await serve(MORE_TEXTS, TEXTS.length + 1);
     const todo2 = await submit(TEXTS.length, TEXTS.length + MORE_TEXTS.length, 1n);
     assert.deepEqual(todo2.requests, [TEXTS.length + 1, TEXTS.length + 2]);
@@ -206,15 +274,21 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
     // Every provider withdraws count × price.
     const expected = new Map<Address, bigint>();
-    for (const p of [...first.parts, ...second.parts]) expected.set(p.provider, (expected.get(p.provider) ?? 0n) + BigInt(p.newCount) * STAGE_PRICE);
+    for (const p of [...first.parts, ...second.parts])
+      expected.set(p.provider, (expected.get(p.provider) ?? 0n) + BigInt(p.newCount) * STAGE_PRICE);
     const withdrawn = async (account: Address) => {
       const logs = await env.read.market.getEvents.Withdrawn({ account }, { fromBlock: 0n });
       return logs.reduce((s, l) => s + (l.args.amount ?? 0n), 0n);
     };
-    await until("providers withdrew their credits", async () => {
-      for (const [a, amount] of expected) if ((await withdrawn(a)) !== amount) return false;
-      return true;
-    }, 60_000, 250);
+    await until(
+      "providers withdrew their credits",
+      async () => {
+        for (const [a, amount] of expected) if ((await withdrawn(a)) !== amount) return false;
+        return true;
+      },
+      60_000,
+      250,
+    );
     for (const [a] of expected) assert.equal(await env.read.market.read.credits([a]), 0n);
     const providerPay = [...expected.values()].reduce((s, v) => s + v, 0n);
     assert.equal(providerPay, BigInt(TEXTS.length + MORE_TEXTS.length) * 2n * STAGE_PRICE);
@@ -231,11 +305,17 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     const closed = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "closeJob", [BigInt(jobId)]);
     const [closeEv] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobClosed", logs: closed.logs });
     assert.equal(closeEv.args.refund, job.escrow);
-    assert.equal(closeEv.args.refund, escrow - providerPay - royalty - (providerPay * BigInt(job.verifierFeeBps + job.treasuryFeeBps)) / 10_000n);
+    assert.equal(
+      closeEv.args.refund,
+      escrow - providerPay - royalty - (providerPay * BigInt(job.verifierFeeBps + job.treasuryFeeBps)) / 10_000n,
+    );
     // A closed job takes no more requests.
     const late = await input("too late");
     await assert.rejects(
-      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: late } }, { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(late) }) }),
+      gateway.infer(
+        { modelId: env.modelId.toString(), jobId, input: { tensors: late } },
+        { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(late) }) },
+      ),
       (err: GatewayApiError) => err.errorName === "JobsJobUnavailableError" && err.status === 409,
     );
     const before = await env.read.token.read.balanceOf([buyer]);
@@ -246,10 +326,20 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
   it("a job quoted by one provider per stage: routed only to them; forged requests, overuse and bad receipt signatures are refused by name", async () => {
     const c = env.deployment.contracts;
     const [p1, p2] = providers;
-    const { quotes } = (await gateway.quotes(env.modelId.toString(), 3)) as { quotes: { quote: Record<string, string | number>; signature: Hex }[] };
+    const { quotes } = (await gateway.quotes(env.modelId.toString(), 3)) as {
+      quotes: { quote: Record<string, string | number>; signature: Hex }[];
+    };
     const args = quotes
       .map((q) => ({
-        quote: { modelId: BigInt(q.quote.modelId), stage: Number(q.quote.stage), provider: q.quote.provider as Address, price: BigInt(q.quote.price), maxCount: Number(q.quote.maxCount), expiry: BigInt(q.quote.expiry), nonce: BigInt(q.quote.nonce) },
+        quote: {
+          modelId: BigInt(q.quote.modelId),
+          stage: Number(q.quote.stage),
+          provider: q.quote.provider as Address,
+          price: BigInt(q.quote.price),
+          maxCount: Number(q.quote.maxCount),
+          expiry: BigInt(q.quote.expiry),
+          nonce: BigInt(q.quote.nonce),
+        },
         signature: q.signature,
       }))
       .filter((a) => a.quote.provider === p1.address || a.quote.provider === p2.address);
@@ -264,7 +354,10 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
     // A request signed by another key than the job's session key.
     const forgedInput = await input("forged");
-    const forged = await signJobRequest(privateKeyToAccount(generatePrivateKey()), jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(forgedInput) });
+    const forged = await signJobRequest(privateKeyToAccount(generatePrivateKey()), jobDomain(), {
+      jobId: BigInt(jobId),
+      requestHash: jobRequestHash(forgedInput),
+    });
     await assert.rejects(
       gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: forged }),
       (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError" && err.status === 401,
@@ -280,17 +373,29 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
       (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError",
     );
     assert.equal((await gateway.job(jobId)).served, 0);
-    await assert.rejects(gateway.receipt(jobId), (err: GatewayApiError) => err.errorName === "JobsNothingToReceiptError" && err.status === 409);
+    await assert.rejects(
+      gateway.receipt(jobId),
+      (err: GatewayApiError) => err.errorName === "JobsNothingToReceiptError" && err.status === 409,
+    );
 
     // Three signed requests, stage 1 always on the quoted provider (p3 serves stage 1 too).
     for (const text of ["one", "two", "three"]) {
       const tensors = await input(text);
-      const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(tensors) }) });
-      assert.deepEqual(res.stages.map((s) => s.peerId), [p1.peerId, p2.peerId]);
+      const res = await gateway.infer(
+        { modelId: env.modelId.toString(), jobId, input: { tensors } },
+        { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(tensors) }) },
+      );
+      assert.deepEqual(
+        res.stages.map((s) => s.peerId),
+        [p1.peerId, p2.peerId],
+      );
     }
     const extra = await input("four");
     await assert.rejects(
-      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: extra } }, { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(extra) }) }),
+      gateway.infer(
+        { modelId: env.modelId.toString(), jobId, input: { tensors: extra } },
+        { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(extra) }) },
+      ),
       (err: GatewayApiError) => err.errorName === "JobsJobUnavailableError" && err.status === 409,
     );
 
@@ -298,10 +403,20 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     const todo = (await gateway.receipt(jobId)) as { count: number; outputRoot: Hex };
     assert.equal(todo.count, 3);
     const domain = shardMeshDomain(31337, c.JobMarket.address);
-    const stranger = await signBuyerReceipt(privateKeyToAccount(generatePrivateKey()), domain, { jobId: BigInt(jobId), count: 3, outputRoot: todo.outputRoot });
-    await assert.rejects(gateway.submitReceipt(jobId, { count: 3, outputRoot: todo.outputRoot, signature: stranger }), (err: GatewayApiError) => err.errorName === "JobsBadReceiptSignatureError" && err.status === 401);
+    const stranger = await signBuyerReceipt(privateKeyToAccount(generatePrivateKey()), domain, {
+      jobId: BigInt(jobId),
+      count: 3,
+      outputRoot: todo.outputRoot,
+    });
+    await assert.rejects(
+      gateway.submitReceipt(jobId, { count: 3, outputRoot: todo.outputRoot, signature: stranger }),
+      (err: GatewayApiError) => err.errorName === "JobsBadReceiptSignatureError" && err.status === 401,
+    );
     const short = await signBuyerReceipt(session, domain, { jobId: BigInt(jobId), count: 2, outputRoot: todo.outputRoot });
-    await assert.rejects(gateway.submitReceipt(jobId, { count: 2, outputRoot: todo.outputRoot, signature: short }), (err: GatewayApiError) => err.errorName === "JobsReceiptMismatchError" && err.status === 409);
+    await assert.rejects(
+      gateway.submitReceipt(jobId, { count: 2, outputRoot: todo.outputRoot, signature: short }),
+      (err: GatewayApiError) => err.errorName === "JobsReceiptMismatchError" && err.status === 409,
+    );
     assert.equal((await env.read.market.read.job([BigInt(jobId)])).receiptCount, 0);
     const good = await signBuyerReceipt(session, domain, { jobId: BigInt(jobId), count: 3, outputRoot: todo.outputRoot });
     await gateway.submitReceipt(jobId, { count: 3, outputRoot: todo.outputRoot, signature: good });
@@ -315,18 +430,33 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
       const p2 = providers[1];
       await node.dial(multiaddr(p2.addr));
       const ask = { op: "part", jobId: "1", stage: 1, indices: [0, 1, 2, 3, 4, 5, 6, 7], outputRoot: `0x${"11".repeat(32)}` };
-      await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, ask), (err: JobsRemoteError) => err.name === "JobsRemoteError" && err.remoteName === "JobsPartNotServedError");
+      await assert.rejects(
+        callJson(node, p2.peerId, RECEIPT_PROTOCOL, ask),
+        (err: JobsRemoteError) => err.name === "JobsRemoteError" && err.remoteName === "JobsPartNotServedError",
+      );
       // Stage 0 of job 1 was never served by this stage-1 provider either, nor does it quote stage 0.
-      await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, stage: 0, indices: [0] }), (err: JobsRemoteError) => err.remoteName === "JobsPartNotServedError");
+      await assert.rejects(
+        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, stage: 0, indices: [0] }),
+        (err: JobsRemoteError) => err.remoteName === "JobsPartNotServedError",
+      );
       await assert.rejects(
         callJson(node, p2.peerId, QUOTE_PROTOCOL, { modelId: env.modelId.toString(), stage: 0, maxCount: 4 }),
         (err: JobsRemoteError) => err.remoteName === "JobsNotServedError",
       );
       // Oversized requests are refused before sending; malformed ones get a named protocol error.
       const tooMany = Array.from({ length: MAX_PART_INDICES + 1 }, (_, i) => i);
-      await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, indices: Array.from({ length: 150_000 }, (_, i) => 1_000_000 + i) }), (err: Error) => err.name === "JobsProtocolError");
-      await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, indices: tooMany }), (err: JobsRemoteError) => err.remoteName === "JobsProtocolError");
-      await assert.rejects(callJson(node, p2.peerId, RECEIPT_PROTOCOL, { op: "part", jobId: "1", stage: 1, indices: [3, 1], outputRoot: ask.outputRoot }), (err: JobsRemoteError) => err.remoteName === "JobsProtocolError");
+      await assert.rejects(
+        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, indices: Array.from({ length: 150_000 }, (_, i) => 1_000_000 + i) }),
+        (err: Error) => err.name === "JobsProtocolError",
+      );
+      await assert.rejects(
+        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, indices: tooMany }),
+        (err: JobsRemoteError) => err.remoteName === "JobsProtocolError",
+      );
+      await assert.rejects(
+        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { op: "part", jobId: "1", stage: 1, indices: [3, 1], outputRoot: ask.outputRoot }),
+        (err: JobsRemoteError) => err.remoteName === "JobsProtocolError",
+      );
     } finally {
       await node.stop();
     }

@@ -28,14 +28,25 @@ describe("re-execution check of a revealed stage leaf", { timeout: 60_000 }, () 
     verifier = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
     await verifier.dial(provider.node.getMultiaddrs()[0]);
     const rec = (jobId: string, stage: number, input: typeof served.input, output: typeof served.output, keep = true) =>
-      provider.trace.record({ jobId, index: 0, modelId: "1", stage, inputHash: hashOf(input), outputHash: hashOf(output), peerId: "x" }, keep ? { input, output } : undefined);
+      provider.trace.record(
+        { jobId, index: 0, modelId: "1", stage, inputHash: hashOf(input), outputHash: hashOf(output), peerId: "x" },
+        keep ? { input, output } : undefined,
+      );
     rec("1", 0, served.input, served.hop); // honest stage 0
     rec("1", 1, served.hop, served.output); // honest stage 1
     rec("2", 1, served.hop, swapped(served.output)); // wrong stage-1 output
     rec("3", 1, served.hop, served.output, false); // traced, tensors not kept
     // A record claiming the wrong output while the tensors it kept are the honest ones.
     provider.trace.record(
-      { jobId: "4", index: 0, modelId: "1", stage: 1, inputHash: hashOf(served.hop), outputHash: hashOf(swapped(served.output)), peerId: "x" },
+      {
+        jobId: "4",
+        index: 0,
+        modelId: "1",
+        stage: 1,
+        inputHash: hashOf(served.hop),
+        outputHash: hashOf(swapped(served.output)),
+        peerId: "x",
+      },
       { input: served.hop, output: served.output },
     );
   });
@@ -58,7 +69,12 @@ describe("re-execution check of a revealed stage leaf", { timeout: 60_000 }, () 
   });
 
   it("matches an honest provider's leaves at both stages (bit-exact with optimisation off)", async () => {
-    const s0 = await checkRevealedStage(verifier, catalog, leaf({ stage: 0, inputHash: hashOf(served.input), outputHash: hashOf(served.hop) }), opts);
+    const s0 = await checkRevealedStage(
+      verifier,
+      catalog,
+      leaf({ stage: 0, inputHash: hashOf(served.input), outputHash: hashOf(served.hop) }),
+      opts,
+    );
     // Index 5 is the receipt's leaf index; the provider traced the request as 0: found by hash.
     const s1 = await checkRevealedStage(verifier, catalog, leaf({ index: 5 }), opts);
     for (const c of [s0, s1]) {
@@ -104,12 +120,18 @@ describe("re-execution check of a revealed stage leaf", { timeout: 60_000 }, () 
   it("reaches a provider it is not connected to through its announced addresses (peerAddrs)", async () => {
     const far = await startStageProvider();
     try {
-      far.trace.record({ jobId: "1", index: 0, modelId: "1", stage: 1, inputHash: hashOf(served.hop), outputHash: hashOf(served.output), peerId: "x" }, { input: served.hop, output: served.output });
+      far.trace.record(
+        { jobId: "1", index: 0, modelId: "1", stage: 1, inputHash: hashOf(served.hop), outputHash: hashOf(served.output), peerId: "x" },
+        { input: served.hop, output: served.output },
+      );
       const peerId = far.node.peerId.toString();
       const blind = await checkRevealedStage(verifier, catalog, leaf({ peerId }), opts);
       assert.equal(blind.outcome, "unavailable", "no address known: cannot be reached");
       const announced = far.node.getMultiaddrs().map(String);
-      const c = await checkRevealedStage(verifier, catalog, leaf({ peerId }), { ...opts, peerAddrs: (id) => (id === peerId ? announced : []) });
+      const c = await checkRevealedStage(verifier, catalog, leaf({ peerId }), {
+        ...opts,
+        peerAddrs: (id) => (id === peerId ? announced : []),
+      });
       assert.equal(c.outcome, "match", c.detail);
     } finally {
       await far.stop();

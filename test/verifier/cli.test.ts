@@ -44,9 +44,15 @@ describe("verifier config", () => {
   const base = ["--rpc", "http://127.0.0.1:1", "--staking-key", KEY, "--model", "1=./m/manifest.json"];
 
   it("parses flags: models, spot-check rate, poll interval, withdraw, no-dht", () => {
-    const { config, json } = loadVerifierConfig([...base, "--model", "2=/abs/manifest.json", "--spot-check", "50000", "--poll-ms", "200", "--withdraw", "--no-dht", "--json"], {});
+    const { config, json } = loadVerifierConfig(
+      [...base, "--model", "2=/abs/manifest.json", "--spot-check", "50000", "--poll-ms", "200", "--withdraw", "--no-dht", "--json"],
+      {},
+    );
     assert.equal(json, true);
-    assert.deepEqual(config.models.map((m) => m.modelId), ["1", "2"]);
+    assert.deepEqual(
+      config.models.map((m) => m.modelId),
+      ["1", "2"],
+    );
     assert.equal(config.models[1].manifest, "/abs/manifest.json");
     assert.ok(config.models[0].manifest.endsWith("/m/manifest.json"));
     assert.equal(config.spotCheckPpm, 50_000);
@@ -60,7 +66,15 @@ describe("verifier config", () => {
     const dir = mkdtempSync(join(tmpdir(), "shardmesh-vcfg-"));
     try {
       const file = join(dir, "verifier.json");
-      writeFileSync(file, JSON.stringify({ models: [{ modelId: "3", manifest: "models/m.json" }], dataDir: "data", chain: { rpcUrl: "http://127.0.0.1:2", deployment: "d.json" }, spotCheckPpm: 10 }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          models: [{ modelId: "3", manifest: "models/m.json" }],
+          dataDir: "data",
+          chain: { rpcUrl: "http://127.0.0.1:2", deployment: "d.json" },
+          spotCheckPpm: 10,
+        }),
+      );
       const { config } = loadVerifierConfig(["--config", file, "--spot-check", "20"], { SHARDMESH_STAKING_KEY: KEY });
       assert.equal(config.models[0].manifest, join(dir, "models/m.json"));
       assert.equal(config.dataDir, join(dir, "data"));
@@ -104,7 +118,11 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
     publicClient = createPublicClient({ transport: http(chain.url), pollingInterval: 100 }) as PublicClient;
     deployment = await deployAll({ wallet: localWallet(chain.url, 0), publicClient });
     deploymentFile = join(writeDeployment(deployment, join(work, "deployments")));
-    await seedProvider(localWallet(chain.url, 6), publicClient, deployment, { stake: parseEther("500"), peerId: new Uint8Array([0, 1, 2]), metadataURI: "test://verifier" });
+    await seedProvider(localWallet(chain.url, 6), publicClient, deployment, {
+      stake: parseEther("500"),
+      peerId: new Uint8Array([0, 1, 2]),
+      metadataURI: "test://verifier",
+    });
     manifest = await splitCls();
   });
 
@@ -117,8 +135,27 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
     mkdirSync(join(work, "v"), { recursive: true });
     const child = spawn(
       process.execPath,
-      [BIN, "verifier", "start", "--rpc", chain.url, "--staking-key", KEY, "--deployment", deploymentFile, "--model", `1=${manifest}`,
-        "--data-dir", join(work, "v"), "--key-file", join(work, "v", "node.key"), "--no-dht", "--poll-ms", "200", "--json"],
+      [
+        BIN,
+        "verifier",
+        "start",
+        "--rpc",
+        chain.url,
+        "--staking-key",
+        KEY,
+        "--deployment",
+        deploymentFile,
+        "--model",
+        `1=${manifest}`,
+        "--data-dir",
+        join(work, "v"),
+        "--key-file",
+        join(work, "v", "node.key"),
+        "--no-dht",
+        "--poll-ms",
+        "200",
+        "--json",
+      ],
       { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } },
     );
     let stderr = "";
@@ -156,11 +193,18 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
     const c = (i: number) => shardMeshContracts(deployment, { public: publicClient, wallet: localWallet(url, i) });
     const opts = (i: number) => ({ account: localWallet(url, i).account, chain: localWallet(url, i).chain });
     const rpc = async (method: string, params: unknown[] = []) => {
-      await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+      await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      });
     };
     const lm = await loadManifest(manifest);
     const modelId = await seedModel(localWallet(url, 0), publicClient, deployment, {
-      onnxSha256: sha256(toHex(lm.manifest.model.sha256)), manifestHash: lm.hash, metadataURI: "test://cls", priceFloors: [1n, 1n],
+      onnxSha256: sha256(toHex(lm.manifest.model.sha256)),
+      manifestHash: lm.hash,
+      metadataURI: "test://cls",
+      priceFloors: [1n, 1n],
     });
     const providers: StageProvider[] = [];
     const attachedNode = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
@@ -170,21 +214,56 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
       for (const i of [1, 2]) {
         const p = await startStageProvider();
         providers.push(p);
-        await seedProvider(localWallet(url, i), publicClient, deployment, { stake: parseEther("1000"), peerId: p.node.peerId.toMultihash().bytes, metadataURI: "test://provider" });
+        await seedProvider(localWallet(url, i), publicClient, deployment, {
+          stake: parseEther("1000"),
+          peerId: p.node.peerId.toMultihash().bytes,
+          metadataURI: "test://provider",
+        });
         await attachedNode.dial(p.node.getMultiaddrs()[0]);
       }
       // Verifier 2: a verifier running on another node (key 7), attached as a provider process would.
-      await seedProvider(localWallet(url, 7), publicClient, deployment, { stake: parseEther("500"), peerId: attachedNode.peerId.toMultihash().bytes, metadataURI: "test://verifier" });
-      const attachedEvents: VerifierEvent[] = [];
-      attached = await attachVerifier({ node: attachedNode }, {
-        publicClient, wallet: localWallet(url, 7), deployment, models: [{ modelId: modelId.toString(), manifest }], pollMs: 200, onEvent: (e) => attachedEvents.push(e),
+      await seedProvider(localWallet(url, 7), publicClient, deployment, {
+        stake: parseEther("500"),
+        peerId: attachedNode.peerId.toMultihash().bytes,
+        metadataURI: "test://verifier",
       });
+      const attachedEvents: VerifierEvent[] = [];
+      attached = await attachVerifier(
+        { node: attachedNode },
+        {
+          publicClient,
+          wallet: localWallet(url, 7),
+          deployment,
+          models: [{ modelId: modelId.toString(), manifest }],
+          pollMs: 200,
+          onEvent: (e) => attachedEvents.push(e),
+        },
+      );
       // Verifier 1: the CLI (key 6, staked in before()), reaching the providers through its bootstrap list.
       child = spawn(
         process.execPath,
-        [BIN, "verifier", "start", "--rpc", url, "--staking-key", KEY, "--deployment", deploymentFile, "--model", `${modelId}=${manifest}`,
-          "--data-dir", join(work, "v2"), "--key-file", join(work, "v2", "node.key"), "--no-dht", "--poll-ms", "200", "--json",
-          ...providers.flatMap((p) => ["--bootstrap", `${p.node.getMultiaddrs()[0]}`])],
+        [
+          BIN,
+          "verifier",
+          "start",
+          "--rpc",
+          url,
+          "--staking-key",
+          KEY,
+          "--deployment",
+          deploymentFile,
+          "--model",
+          `${modelId}=${manifest}`,
+          "--data-dir",
+          join(work, "v2"),
+          "--key-file",
+          join(work, "v2", "node.key"),
+          "--no-dht",
+          "--poll-ms",
+          "200",
+          "--json",
+          ...providers.flatMap((p) => ["--bootstrap", `${p.node.getMultiaddrs()[0]}`]),
+        ],
         { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } },
       );
       const cliEvents: Record<string, unknown>[] = [];
@@ -196,9 +275,19 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
       const wrong = swapped(served.output);
       const domain = shardMeshDomain(31337, deployment.contracts.JobMarket.address);
       const expiry = (await publicClient.getBlock()).timestamp + 3600n;
-      const quotes = await Promise.all([1, 2].map((i, stage) => signQuote(privateKeyToAccount(DEV_KEYS[i]), domain, {
-        modelId, stage, provider: localWallet(url, i).account.address, price: 10n, maxCount: 100, expiry, nonce: BigInt(stage + 1),
-      })));
+      const quotes = await Promise.all(
+        [1, 2].map((i, stage) =>
+          signQuote(privateKeyToAccount(DEV_KEYS[i]), domain, {
+            modelId,
+            stage,
+            provider: localWallet(url, i).account.address,
+            price: 10n,
+            maxCount: 100,
+            expiry,
+            nonce: BigInt(stage + 1),
+          }),
+        ),
+      );
       const session = privateKeyToAccount(generatePrivateKey());
       const request = { modelId, maxInferences: 4, expiresAt: expiry, sessionKey: session.address };
       const escrow = await c(5).market.read.escrowFor([request, quotes]);
@@ -207,21 +296,72 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
       const opened = await waitTx(publicClient, await c(5).market.write.openJob([request, quotes], opts(5)), "openJob");
       const jobId = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs })[0].args.jobId;
       const [p1, p2] = providers;
-      p1.trace.record({ jobId: jobId.toString(), index: 0, modelId: modelId.toString(), stage: 0, inputHash: hashOf(served.input), outputHash: hashOf(served.hop), peerId: "gw" }, { input: served.input, output: served.hop });
-      p2.trace.record({ jobId: jobId.toString(), index: 0, modelId: modelId.toString(), stage: 1, inputHash: hashOf(served.hop), outputHash: hashOf(wrong), peerId: "p1" }, { input: served.hop, output: wrong });
-      const r = await buildRealReceipt(domain, jobId, session, [[
-        { stage: 0, provider: localWallet(url, 1).account.address, signer: privateKeyToAccount(DEV_KEYS[1]), input: served.input, output: served.hop },
-        { stage: 1, provider: localWallet(url, 2).account.address, signer: privateKeyToAccount(DEV_KEYS[2]), input: served.hop, output: wrong },
-      ]]);
+      p1.trace.record(
+        {
+          jobId: jobId.toString(),
+          index: 0,
+          modelId: modelId.toString(),
+          stage: 0,
+          inputHash: hashOf(served.input),
+          outputHash: hashOf(served.hop),
+          peerId: "gw",
+        },
+        { input: served.input, output: served.hop },
+      );
+      p2.trace.record(
+        {
+          jobId: jobId.toString(),
+          index: 0,
+          modelId: modelId.toString(),
+          stage: 1,
+          inputHash: hashOf(served.hop),
+          outputHash: hashOf(wrong),
+          peerId: "p1",
+        },
+        { input: served.hop, output: wrong },
+      );
+      const r = await buildRealReceipt(domain, jobId, session, [
+        [
+          {
+            stage: 0,
+            provider: localWallet(url, 1).account.address,
+            signer: privateKeyToAccount(DEV_KEYS[1]),
+            input: served.input,
+            output: served.hop,
+          },
+          {
+            stage: 1,
+            provider: localWallet(url, 2).account.address,
+            signer: privateKeyToAccount(DEV_KEYS[2]),
+            input: served.hop,
+            output: wrong,
+          },
+        ],
+      ]);
       const p1c = c(1);
-      await waitTx(publicClient, await p1c.market.write.submitReceipt([jobId, r.count, r.outputRoot, r.sessionSignature, r.parts], opts(1)), "submitReceipt");
+      await waitTx(
+        publicClient,
+        await p1c.market.write.submitReceipt([jobId, r.count, r.outputRoot, r.sessionSignature, r.parts], opts(1)),
+        "submitReceipt",
+      );
       await rpc("evm_mine");
       await waitTx(publicClient, await p1c.adjudicator.write.drawSamples([jobId, 0n], opts(1)), "drawSamples");
-      await waitTx(publicClient, await p1c.adjudicator.write.revealBuyerLeaf([jobId, 0n, 0n, r.buyerTree.leaf(0), r.buyerTree.proof(0), r.route, r.records], opts(1)), "revealBuyerLeaf");
+      await waitTx(
+        publicClient,
+        await p1c.adjudicator.write.revealBuyerLeaf(
+          [jobId, 0n, 0n, r.buyerTree.leaf(0), r.buyerTree.proof(0), r.route, r.records],
+          opts(1),
+        ),
+        "revealBuyerLeaf",
+      );
       for (const stage of [0, 1]) {
         const tree = r.stageTrees.get(stage)!;
         const partIndex = BigInt(r.records.findIndex((x) => x.stage === stage));
-        await waitTx(publicClient, await p1c.adjudicator.write.revealStageLeaf([jobId, 0n, 0n, partIndex, tree.leaf(0), tree.proof(0), r.route, r.records], opts(1)), "revealStageLeaf");
+        await waitTx(
+          publicClient,
+          await p1c.adjudicator.write.revealStageLeaf([jobId, 0n, 0n, partIndex, tree.leaf(0), tree.proof(0), r.route, r.records], opts(1)),
+          "revealStageLeaf",
+        );
       }
       const drawn = (await p1c.adjudicator.read.receiptCheck([jobId, 0n])).verifier;
       const verifiers = [localWallet(url, 6).account.address, localWallet(url, 7).account.address];
@@ -230,9 +370,10 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
       // The drawn one finds the mismatch but holds no tokens beyond its stake: a named error, and
       // the leaf is retried; once it has the bond it challenges. The other one is the committee.
       const drawnKey = drawn === verifiers[0] ? 6 : 7;
-      const bondErrors = () => drawnKey === 6
-        ? cliEvents.filter((e) => e.event === "error" && e.name === "VerifierInsufficientBondError").length
-        : attachedEvents.filter((e) => e.event === "error" && e.name === "VerifierInsufficientBondError").length;
+      const bondErrors = () =>
+        drawnKey === 6
+          ? cliEvents.filter((e) => e.event === "error" && e.name === "VerifierInsufficientBondError").length
+          : attachedEvents.filter((e) => e.event === "error" && e.name === "VerifierInsufficientBondError").length;
       await until("bond error", async () => bondErrors() > 0, 60_000, 100);
       assert.equal(await p1c.adjudicator.read.disputeCount(), 0n);
       const [bond] = await c(0).adjudicator.read.params();
@@ -244,8 +385,16 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
       assert.equal(d.challenger, drawn);
       assert.equal(d.accused, localWallet(url, 2).account.address);
       const committee = await p1c.adjudicator.read.committee([0n]);
-      assert.deepEqual(committee, verifiers.filter((v) => v !== drawn));
-      await until("vote committed", async () => (await p1c.adjudicator.getEvents.VoteCommitted({ disputeId: 0n }, { fromBlock: 0n })).length === 1, 60_000, 200);
+      assert.deepEqual(
+        committee,
+        verifiers.filter((v) => v !== drawn),
+      );
+      await until(
+        "vote committed",
+        async () => (await p1c.adjudicator.getEvents.VoteCommitted({ disputeId: 0n }, { fromBlock: 0n })).length === 1,
+        60_000,
+        200,
+      );
       const w = await p1c.market.read.windows();
       await rpc("evm_increaseTime", [Number(w.commit) + 1]);
       await rpc("evm_mine");
@@ -258,7 +407,10 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
       assert.equal(faults[0].args.provider, localWallet(url, 2).account.address);
       // Both processes did their part, seen from their own event streams.
       const cliIsChallenger = drawn === verifiers[0];
-      assert.ok(cliEvents.some((e) => e.event === (cliIsChallenger ? "challenged" : "vote-revealed")), JSON.stringify(cliEvents));
+      assert.ok(
+        cliEvents.some((e) => e.event === (cliIsChallenger ? "challenged" : "vote-revealed")),
+        JSON.stringify(cliEvents),
+      );
       assert.ok(attachedEvents.some((e) => e.event === (cliIsChallenger ? "vote-revealed" : "challenged")));
       assert.ok(cliEvents.some((e) => e.event === "checked" && (e.check as { outcome: string }).outcome === "mismatch"));
     } finally {

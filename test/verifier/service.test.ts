@@ -70,20 +70,42 @@ const serviceOf = (a: Address) => services.find((s) => isAddressEqual(s.address,
 
 /** Opens a job, records what each stage provider kept, submits the receipt and reveals its sample. */
 async function runJob(kind: "honest" | "wrong-output" | "tensors-gone") {
-  const job = await openJob(f, [[0, ROLE.p1], [1, ROLE.p2], [0, ROLE.p3], [1, ROLE.p4]], 10);
+  const job = await openJob(
+    f,
+    [
+      [0, ROLE.p1],
+      [1, ROLE.p2],
+      [0, ROLE.p3],
+      [1, ROLE.p4],
+    ],
+    10,
+  );
   const jobId = job.jobId.toString();
   const claimed = kind === "wrong-output" ? swapped(served.output) : served.output;
   const [p1, p2] = providers;
   // The providers traced the request as index 5 (earlier requests failed); the receipt numbers it 0.
-  p1.trace.record({ jobId, index: 5, modelId: "1", stage: 0, inputHash: hashOf(served.input), outputHash: hashOf(served.hop), peerId: "gateway" }, { input: served.input, output: served.hop });
+  p1.trace.record(
+    { jobId, index: 5, modelId: "1", stage: 0, inputHash: hashOf(served.input), outputHash: hashOf(served.hop), peerId: "gateway" },
+    { input: served.input, output: served.hop },
+  );
   p2.trace.record(
-    { jobId, index: 5, modelId: "1", stage: 1, inputHash: hashOf(served.hop), outputHash: hashOf(claimed), peerId: p1.node.peerId.toString() },
+    {
+      jobId,
+      index: 5,
+      modelId: "1",
+      stage: 1,
+      inputHash: hashOf(served.hop),
+      outputHash: hashOf(claimed),
+      peerId: p1.node.peerId.toString(),
+    },
     kind === "tensors-gone" ? undefined : { input: served.hop, output: claimed },
   );
-  const r = await buildRealReceipt(f.domain, job.jobId, job.session, [[
-    { stage: 0, provider: addr(ROLE.p1), signer: devAccount(ROLE.p1), input: served.input, output: served.hop },
-    { stage: 1, provider: addr(ROLE.p2), signer: devAccount(ROLE.p2), input: served.hop, output: claimed },
-  ]]);
+  const r = await buildRealReceipt(f.domain, job.jobId, job.session, [
+    [
+      { stage: 0, provider: addr(ROLE.p1), signer: devAccount(ROLE.p1), input: served.input, output: served.hop },
+      { stage: 1, provider: addr(ROLE.p2), signer: devAccount(ROLE.p2), input: served.hop, output: claimed },
+    ],
+  ]);
   const p1Account = { account: wallets[ROLE.p1].account };
   await f.market.write.submitReceipt([job.jobId, r.count, r.outputRoot, r.sessionSignature, r.parts], p1Account);
   await networkHelpers.mine(1);
@@ -93,12 +115,18 @@ async function runJob(kind: "honest" | "wrong-output" | "tensors-gone") {
   for (const stage of [0, 1]) {
     const partIndex = r.records.findIndex((p) => p.stage === stage);
     const tree = r.stageTrees.get(stage)!;
-    await f.adjudicator.write.revealStageLeaf([job.jobId, 0n, 0n, BigInt(partIndex), tree.leaf(0), tree.proof(0), r.route, r.records], p1Account);
+    await f.adjudicator.write.revealStageLeaf(
+      [job.jobId, 0n, 0n, BigInt(partIndex), tree.leaf(0), tree.proof(0), r.route, r.records],
+      p1Account,
+    );
   }
   // Hand-offs are consistent (the lie is in the stage-1 computation itself), so the sample resolves.
   const check = await f.adjudicator.read.receiptCheck([job.jobId, 0n]);
   assert.equal(check.resolved, 1);
-  assert.ok(VERIFIERS.some((v) => isAddressEqual(addr(v), check.verifier)), "a verifier who is not a provider of the job was drawn");
+  assert.ok(
+    VERIFIERS.some((v) => isAddressEqual(addr(v), check.verifier)),
+    "a verifier who is not a provider of the job was drawn",
+  );
   return { job, receipt: r, assigned: check.verifier };
 }
 
@@ -179,7 +207,10 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
     const { job, receipt, assigned } = await runJob("honest");
     await tickAll();
     const mine = serviceOf(assigned).checks;
-    assert.deepEqual(mine.map((c) => [c.task.stage, c.reason, c.check.outcome]).sort(), [[0, "assigned", "match"], [1, "assigned", "match"]]);
+    assert.deepEqual(mine.map((c) => [c.task.stage, c.reason, c.check.outcome]).sort(), [
+      [0, "assigned", "match"],
+      [1, "assigned", "match"],
+    ]);
     assert.equal(mine[0].check.maxAbsDiff, 0);
     for (const s of services) if (s !== serviceOf(assigned)) assert.equal(s.checks.length, 0, "no spot checks by default");
     assert.equal(await f.adjudicator.read.disputeCount(), 0n);
@@ -212,11 +243,17 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
     const { job, assigned } = await runJob("wrong-output");
     const { members } = await runDispute(job.jobId, assigned);
     const first = serviceOf(assigned).checks.filter((c) => c.task.jobId === job.jobId.toString());
-    assert.deepEqual(first.map((c) => [c.task.stage, c.check.outcome]).sort(), [[0, "match"], [1, "mismatch"]]);
+    assert.deepEqual(first.map((c) => [c.task.stage, c.check.outcome]).sort(), [
+      [0, "match"],
+      [1, "mismatch"],
+    ]);
     assert.ok(first.find((c) => c.task.stage === 1)!.check.maxAbsDiff! > 0.0001);
     for (const m of members) {
       const votes = serviceOf(m).checks.filter((c) => c.reason === "committee" && c.task.jobId === job.jobId.toString());
-      assert.deepEqual(votes.map((c) => c.check.outcome), ["mismatch"]);
+      assert.deepEqual(
+        votes.map((c) => c.check.outcome),
+        ["mismatch"],
+      );
       assert.ok(events.get(m)!.some((e) => e.event === "vote-revealed" && e.fraud));
     }
     assert.ok((await f.staking.read.stakeOf([addr(ROLE.p2)])).staked < stakeBefore, "the provider's stake was slashed");
@@ -229,7 +266,11 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
   it("treats a provider that cannot deliver a revealed tensor as a cheat (TensorNotFoundError → challenged and slashed; committee restarted mid-vote)", async () => {
     const { job, assigned } = await runJob("tensors-gone");
     const { members } = await runDispute(job.jobId, assigned, { restartCommittee: true });
-    for (const m of members) assert.ok(events.get(m)!.some((e) => e.event === "vote-revealed" && e.disputeId === "1"), "revealed by the restarted member");
+    for (const m of members)
+      assert.ok(
+        events.get(m)!.some((e) => e.event === "vote-revealed" && e.disputeId === "1"),
+        "revealed by the restarted member",
+      );
     const mine = serviceOf(assigned).checks.filter((c) => c.task.jobId === job.jobId.toString());
     const stage1 = mine.find((c) => c.task.stage === 1)!;
     assert.equal(stage1.check.outcome, "unavailable");

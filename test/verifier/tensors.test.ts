@@ -76,7 +76,8 @@ describe("tensor protocol (/shardmesh/tensor/1.0.0)", { timeout: 60_000 }, () =>
     const other = toHex(bagHash({ z: toWireTensor(randomTensor([2], 14)) }));
     await assert.rejects(
       fetchTensors(client, server.peerId, { jobId: "9", index: 0, stage: 1, side: "output", hash: other }),
-      (err: Error & { expected?: string; got?: string }) => named("TensorHashMismatchError")(err) && err.expected === other && err.got === outputHash,
+      (err: Error & { expected?: string; got?: string }) =>
+        named("TensorHashMismatchError")(err) && err.expected === other && err.got === outputHash,
     );
   });
 
@@ -102,7 +103,10 @@ describe("tensor protocol (/shardmesh/tensor/1.0.0)", { timeout: 60_000 }, () =>
     try {
       await serveTensors(small, traceSource(trace), { maxBagBytes: 4096 });
       await client.dial(small.getMultiaddrs()[0]);
-      await assert.rejects(fetchTensors(client, small.peerId, { jobId, index: 3, stage: 1, side: "input", hash: inputHash }), named("TensorResponseTooLargeError"));
+      await assert.rejects(
+        fetchTensors(client, small.peerId, { jobId, index: 3, stage: 1, side: "input", hash: inputHash }),
+        named("TensorResponseTooLargeError"),
+      );
       // The small output bag (136 bytes) is within its limit.
       const ok = await fetchTensors(client, small.peerId, { jobId, index: 3, stage: 1, side: "output", hash: outputHash });
       assert.equal(toHex(bagHash(ok)), outputHash);
@@ -115,7 +119,17 @@ describe("tensor protocol (/shardmesh/tensor/1.0.0)", { timeout: 60_000 }, () =>
     const good = { v: 1, jobId: "1", index: 0, stage: 0, side: "input", hash: inputHash };
     assert.deepEqual(parseTensorRequest(good), { jobId: "1", index: 0, stage: 0, side: "input", hash: inputHash });
     assert.deepEqual(parseTensorRequest({ ...good, index: undefined }), { jobId: "1", stage: 0, side: "input", hash: inputHash });
-    for (const bad of [null, { ...good, v: 2 }, { ...good, jobId: "0x1" }, { ...good, index: -1 }, { ...good, index: 1.5 }, { ...good, stage: 70_000 }, { ...good, side: "both" }, { ...good, hash: "0x12" }, { ...good, hash: undefined }]) {
+    for (const bad of [
+      null,
+      { ...good, v: 2 },
+      { ...good, jobId: "0x1" },
+      { ...good, index: -1 },
+      { ...good, index: 1.5 },
+      { ...good, stage: 70_000 },
+      { ...good, side: "both" },
+      { ...good, hash: "0x12" },
+      { ...good, hash: undefined },
+    ]) {
       assert.throws(() => parseTensorRequest(bad), named("TensorProtocolError"));
     }
   });
@@ -123,7 +137,9 @@ describe("tensor protocol (/shardmesh/tensor/1.0.0)", { timeout: 60_000 }, () =>
   it("stops serving on stop() and honours the caller's abort signal", async () => {
     const ctl = new AbortController();
     ctl.abort(new Error("caller gave up"));
-    await assert.rejects(fetchTensors(client, server.peerId, { jobId, index: 3, stage: 1, side: "input", hash: inputHash }, { signal: ctl.signal }));
+    await assert.rejects(
+      fetchTensors(client, server.peerId, { jobId, index: 3, stage: 1, side: "input", hash: inputHash }, { signal: ctl.signal }),
+    );
     await service.stop();
     assert.ok(!server.getProtocols().includes(TENSOR_PROTOCOL));
     await assert.rejects(fetchTensors(client, server.peerId, { jobId, index: 3, stage: 1, side: "input", hash: inputHash }));

@@ -28,7 +28,16 @@ import { injectWallet, type TestWallet } from "./wallet.ts";
 const root = new URL("../..", import.meta.url).pathname;
 const shots = join(root, "test-results/screenshots");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const REQUESTS = ["ShardMesh 2026", "hello mesh", "receipt 42", "settle now"];
 const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
 
@@ -39,7 +48,9 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (res.status < 500) return;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() > deadline) throw new Error(`${url} did not answer in time`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -60,7 +71,9 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
   const consoleErrors: string[] = [];
 
   const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-  const goto = async (path: string) => { await page.goto(`${baseUrl}${path}`); };
+  const goto = async (path: string) => {
+    await page.goto(`${baseUrl}${path}`);
+  };
   type GatewayReceipt = { receiptId: string; state: string; samples: number[] };
   const receiptState = async (jobId: string, receiptId: string) =>
     ((await gateway.job(jobId)).receipts as unknown as GatewayReceipt[]).find((r) => r.receiptId === receiptId);
@@ -70,35 +83,65 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     mkdirSync(shots, { recursive: true });
     env = await startEnv();
     modelId = env.modelId;
-    gatewayProc = await startChainProvider(env, { keyIndex: 1, stages: [0], gateway: true, listenPort: await freePort(), gatewayPort: await freePort() });
+    gatewayProc = await startChainProvider(env, {
+      keyIndex: 1,
+      stages: [0],
+      gateway: true,
+      listenPort: await freePort(),
+      gatewayPort: await freePort(),
+    });
     const stage1 = await startChainProvider(env, { keyIndex: 2, stages: [1], bootstrap: [gatewayProc.addr] });
     providers.push({ ...gatewayProc, stage: 0 }, { ...stage1, stage: 1 });
     gateway = new ShardMeshClient(gatewayProc.gateway!);
-    await until("providers staked and bound on chain", async () => {
-      for (const p of providers) {
-        if ((await env.read.staking.read.providerOfPeer([toHex(peerIdFromString(p.peerId).toMultihash().bytes)])) !== p.address) return false;
-      }
-      return true;
-    }, 60_000, 250);
-    await until("gateway quotes from both providers", async () => (await gateway.quotes(modelId.toString(), 1)).quotes.length === 2, 60_000, 500);
+    await until(
+      "providers staked and bound on chain",
+      async () => {
+        for (const p of providers) {
+          if ((await env.read.staking.read.providerOfPeer([toHex(peerIdFromString(p.peerId).toMultihash().bytes)])) !== p.address)
+            return false;
+        }
+        return true;
+      },
+      60_000,
+      250,
+    );
+    await until(
+      "gateway quotes from both providers",
+      async () => (await gateway.quotes(modelId.toString(), 1)).quotes.length === 2,
+      60_000,
+      500,
+    );
 
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     next = spawn(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
       cwd: join(root, "web"),
       stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", SHARDMESH_RPC_URL: env.chain.url, SHARDMESH_DEPLOYMENTS_DIR: join(env.work, "deployments"), SHARDMESH_GATEWAY_URL: gatewayProc.gateway! },
+      env: {
+        ...process.env,
+        NEXT_TELEMETRY_DISABLED: "1",
+        SHARDMESH_RPC_URL: env.chain.url,
+        SHARDMESH_DEPLOYMENTS_DIR: join(env.work, "deployments"),
+        SHARDMESH_GATEWAY_URL: gatewayProc.gateway!,
+      },
     });
     await waitForHttp(`${baseUrl}/`, next, 60_000);
 
-    context = await chromium.launchPersistentContext(join(env.work, "chromium-profile"), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    context = await chromium.launchPersistentContext(join(env.work, "chromium-profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
     const buyerKey = generatePrivateKey(); // a fresh buyer: some ETH for gas, no SHARD yet
     await rpc(env.chain.url, "hardhat_setBalance", [privateKeyToAccount(buyerKey).address, "0x56BC75E2D63100000"]);
     wallet = await injectWallet(context, { rpcUrl: env.chain.url, privateKey: buyerKey });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(30_000);
     page.on("pageerror", (e) => pageErrors.push(e.message));
-    page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text());
+    });
   });
 
   after(async () => {
@@ -137,7 +180,8 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     assert.equal(await rows.count(), 2);
     const table = await page.getByTestId("try-result").innerText();
     assert.match(table, /\d+(\.\d+)? ms/);
-    for (const p of providers) assert.ok((await rows.nth(p.stage).innerText()).includes(p.peerId.slice(0, 16)), `stage ${p.stage} ran on its provider's process`);
+    for (const p of providers)
+      assert.ok((await rows.nth(p.stage).innerText()).includes(p.peerId.slice(0, 16)), `stage ${p.stage} ran on its provider's process`);
     await shot("model-try-it");
     await goto("/");
   });
@@ -180,9 +224,17 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
   it("stakes with a permit and requests an unstake as a provider", async () => {
     await goto("/provider");
     await page.getByTestId("faucet").click();
-    await page.locator('[data-testid="tx-status"]').filter({ hasText: "Faucet" }).and(page.locator('[data-phase="confirmed"], [data-phase="failed"]')).waitFor();
+    await page
+      .locator('[data-testid="tx-status"]')
+      .filter({ hasText: "Faucet" })
+      .and(page.locator('[data-phase="confirmed"], [data-phase="failed"]'))
+      .waitFor();
     await shot("provider-faucet");
-    assert.equal(await page.getByTestId("tx-status").getAttribute("data-phase"), "confirmed", await page.getByTestId("tx-status").innerText());
+    assert.equal(
+      await page.getByTestId("tx-status").getAttribute("data-phase"),
+      "confirmed",
+      await page.getByTestId("tx-status").innerText(),
+    );
     await page.getByTestId("stake-amount").fill("100");
     await page.getByTestId("stake-button").click();
     await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Stake with permit" }).waitFor();
@@ -196,7 +248,10 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     await shot("provider");
     await page.getByTestId("stake-amount").fill("15");
     await page.getByTestId("stake-approve-button").click(); // the approve path: two transactions
-    await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: /^Stake: Confirmed/ }).waitFor();
+    await page
+      .locator('[data-testid="tx-status"][data-phase="confirmed"]')
+      .filter({ hasText: /^Stake: Confirmed/ })
+      .waitFor();
     await page.waitForFunction(() => document.querySelector('[data-testid="staked"]')?.textContent === "75");
   });
 
@@ -206,11 +261,19 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     await page.getByTestId("bind-button").click();
     await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Bind peer id" }).waitFor();
     await page.getByTestId("bound-peer").filter({ hasText: peerId.toString() }).waitFor();
-    const onChain = await env.publicClient.readContract({ address: env.deployment.contracts.ProviderStaking.address, abi: providerStakingAbi, functionName: "peerIdOf", args: [wallet.address] });
+    const onChain = await env.publicClient.readContract({
+      address: env.deployment.contracts.ProviderStaking.address,
+      abi: providerStakingAbi,
+      functionName: "peerIdOf",
+      args: [wallet.address],
+    });
     assert.equal(onChain, `0x${Buffer.from(peerId.toMultihash().bytes).toString("hex")}`, "the page sent the peer id's multihash bytes");
     await page.getByTestId("peer-input").fill("not-a-peer-id");
     await page.getByTestId("bind-button").click();
-    await page.locator('[data-testid="tx-status"][data-phase="failed"]').filter({ hasText: "does not look like a libp2p peer id" }).waitFor();
+    await page
+      .locator('[data-testid="tx-status"][data-phase="failed"]')
+      .filter({ hasText: "does not look like a libp2p peer id" })
+      .waitFor();
     await shot("provider-bound");
   });
 
@@ -232,7 +295,9 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     assert.equal(await page.getByTestId("job-used").first().innerText(), "0 / 10");
     assert.match(await card.first().innerText(), /kept in this browser/);
     // The real providers' quotes: stage 0 by key 1's process, stage 1 by key 2's.
-    assert.ok((await card.first().innerText()).includes(`stage 0: ${short(providers[0].address)}, stage 1: ${short(providers[1].address)}`));
+    assert.ok(
+      (await card.first().innerText()).includes(`stage 0: ${short(providers[0].address)}, stage 1: ${short(providers[1].address)}`),
+    );
     await shot("my-jobs");
   });
 
@@ -251,26 +316,36 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
       const png = Buffer.from(await renderText([text]));
       const paid = page.getByTestId("try-paid").filter({ hasText: `Paid request #${i} of job #${jobId} ` });
       // The gateway learns of the job from the chain (QuoteAccepted events): retry until it has.
-      await until(`request ${i} served through the page`, async () => {
-        await page.getByTestId("try-file").setInputFiles({ name: `request-${i}.png`, mimeType: "image/png", buffer: png });
-        await paid.or(page.getByTestId("try-error")).first().waitFor({ timeout: 60_000 });
-        if ((await paid.count()) === 0) {
-          lastError.push(await page.getByTestId("try-error").innerText());
-          return false;
-        }
-        return true;
-      }, 60_000, 500);
+      await until(
+        `request ${i} served through the page`,
+        async () => {
+          await page.getByTestId("try-file").setInputFiles({ name: `request-${i}.png`, mimeType: "image/png", buffer: png });
+          await paid.or(page.getByTestId("try-error")).first().waitFor({ timeout: 60_000 });
+          if ((await paid.count()) === 0) {
+            lastError.push(await page.getByTestId("try-error").innerText());
+            return false;
+          }
+          return true;
+        },
+        60_000,
+        500,
+      );
       if (i === 0) assert.equal(await page.getByTestId("try-text").innerText(), "ShardMesh 2026");
       else assert.ok((await page.getByTestId("try-text").innerText()).length > 0);
       const rows = page.getByTestId("try-result").locator("tbody tr");
-      for (const p of providers) assert.ok((await rows.nth(p.stage).innerText()).includes(p.peerId.slice(0, 16)), `stage ${p.stage} ran on its provider's process`);
+      for (const p of providers)
+        assert.ok((await rows.nth(p.stage).innerText()).includes(p.peerId.slice(0, 16)), `stage ${p.stage} ran on its provider's process`);
       // The page signed the hash of exactly the tensors the node computes for this image.
       const x = recPreprocess(await decodeImage(png));
       const served = (await gateway.job(jobId)).requests.find((r) => r.index === i);
       assert.equal(served?.requestHash, jobRequestHash({ x: tensorFromFloat32([...x.dims], x.data as Float32Array) }));
       if (i === 0) await shot("model-try-it-paid");
     }
-    assert.equal(wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length, signsBefore, "no wallet prompt for a paid request");
+    assert.equal(
+      wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length,
+      signsBefore,
+      "no wallet prompt for a paid request",
+    );
     assert.equal((await gateway.job(jobId)).served, REQUESTS.length, `served every request (retries: ${lastError.join(" | ")})`);
 
     await goto("/jobs");
@@ -278,23 +353,35 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     const sendsBefore = wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length;
     await page.getByTestId("sign-receipt").first().click();
     await page.locator('[data-testid="sign-receipt-status"][data-state="done"]').waitFor({ timeout: 60_000 });
-    assert.equal(wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length, sendsBefore, "no wallet prompt for a receipt");
+    assert.equal(
+      wallet.requests.filter((m) => m === "eth_sendTransaction" || m.startsWith("eth_sign")).length,
+      sendsBefore,
+      "no wallet prompt for a receipt",
+    );
     // The gateway's provider gathered every stage provider's part and submitted the receipt.
     const onChain = await env.read.market.read.receipt([BigInt(jobId), 0n]);
     assert.equal(onChain.to, REQUESTS.length);
     assert.equal(onChain.submitter, providers[0].address);
     await goto("/earnings");
     await page.getByTestId("scope-all").click();
-    await page.getByTestId("earned-pending").filter({ hasText: /^0\.008$/ }).waitFor(); // submitted, in its challenge window
+    await page
+      .getByTestId("earned-pending")
+      .filter({ hasText: /^0\.008$/ })
+      .waitFor(); // submitted, in its challenge window
     assert.equal(await page.getByTestId("earned-settled").innerText(), "0");
 
     // Two blocks later the gateway draws and reveals the samples; after the window it settles.
     await rpc(env.chain.url, "evm_mine");
     await rpc(env.chain.url, "evm_mine");
-    const revealed = await until("samples revealed by the gateway", async () => {
-      const r = await receiptState(jobId, "0");
-      return r?.state === "revealed" ? r : false;
-    }, 60_000, 250);
+    const revealed = await until(
+      "samples revealed by the gateway",
+      async () => {
+        const r = await receiptState(jobId, "0");
+        return r?.state === "revealed" ? r : false;
+      },
+      60_000,
+      250,
+    );
     assert.ok(revealed.samples.length >= 1);
     const w = await env.read.market.read.windows();
     await advance(env.chain.url, Number(w.reveal + w.challenge) + 1);
@@ -312,11 +399,19 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     const slot = `shardmesh:session:31337:${jobId}`;
     const own = await page.evaluate((k) => window.localStorage.getItem(k), slot);
     const other = generatePrivateKey();
-    await page.evaluate(([k, v]) => window.localStorage.setItem(k, v), [slot, JSON.stringify({ privateKey: other, address: privateKeyToAccount(other).address })]);
+    await page.evaluate(
+      ([k, v]) => window.localStorage.setItem(k, v),
+      [slot, JSON.stringify({ privateKey: other, address: privateKeyToAccount(other).address })],
+    );
     await goto(`/models/${modelId}`);
     await page.getByTestId("try-job").selectOption(jobId, { timeout: 30_000 });
-    await page.getByTestId("try-file").setInputFiles({ name: "refused.png", mimeType: "image/png", buffer: Buffer.from(await renderText(["refused"])) });
-    await page.getByTestId("try-error").filter({ hasText: /^Signature refused: the session key in this browser is not the job's/ }).waitFor({ timeout: 60_000 });
+    await page
+      .getByTestId("try-file")
+      .setInputFiles({ name: "refused.png", mimeType: "image/png", buffer: Buffer.from(await renderText(["refused"])) });
+    await page
+      .getByTestId("try-error")
+      .filter({ hasText: /^Signature refused: the session key in this browser is not the job's/ })
+      .waitFor({ timeout: 60_000 });
     assert.equal((await gateway.job(jobId)).served, REQUESTS.length);
     await shot("model-try-it-refused");
     await page.evaluate(([k, v]) => window.localStorage.setItem(k, v), [slot, own!]);
@@ -355,13 +450,19 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     await page.getByTestId("credits").filter({ hasText: "0.0127 SHARD" }).waitFor();
     await page.getByTestId("withdraw-credits").click();
     await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Withdraw earnings" }).waitFor();
-    await page.getByTestId("credits").filter({ hasText: /^0 SHARD$/ }).waitFor();
+    await page
+      .getByTestId("credits")
+      .filter({ hasText: /^0 SHARD$/ })
+      .waitFor();
   });
 
   it("ran without uncaught page errors or hydration mismatches", () => {
     assert.deepEqual(pageErrors, []);
     // Expected console errors: failed requests while the gateway was down on purpose, and the
     // revert that the simulation caught. Hydration mismatches (React #418/#423/#425) are not.
-    assert.deepEqual(consoleErrors.filter((t) => /#41[89]|#42[35]|hydrat/i.test(t)), []);
+    assert.deepEqual(
+      consoleErrors.filter((t) => /#41[89]|#42[35]|hydrat/i.test(t)),
+      [],
+    );
   });
 });

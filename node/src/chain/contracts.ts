@@ -1,13 +1,7 @@
 // Typed contract instances (generated ABIs + deployment addresses).
 import { getContract } from "viem";
 import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem";
-import {
-  adjudicatorAbi,
-  jobMarketAbi,
-  modelRegistryAbi,
-  providerStakingAbi,
-  shardTokenAbi,
-} from "../generated/abis.ts";
+import { adjudicatorAbi, jobMarketAbi, modelRegistryAbi, providerStakingAbi, shardTokenAbi } from "../generated/abis.ts";
 import type { Deployment } from "./deployments.ts";
 
 export type ShardWallet = WalletClient<Transport, Chain | undefined, Account>;

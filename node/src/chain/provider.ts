@@ -26,7 +26,12 @@ export interface ProviderChain {
   signer: TypedDataSigner;
 }
 
-export function providerChain(deployment: Deployment, publicClient: PublicClient, wallet: ShardWallet, signer?: TypedDataSigner): ProviderChain {
+export function providerChain(
+  deployment: Deployment,
+  publicClient: PublicClient,
+  wallet: ShardWallet,
+  signer?: TypedDataSigner,
+): ProviderChain {
   return {
     deployment,
     publicClient,
@@ -56,7 +61,13 @@ export async function stakeWithPermit(pc: ProviderChain, amount: bigint, opts: {
   const deadline = opts.deadline ?? BigInt(Math.floor(Date.now() / 1000) + 3600);
   const nonce = await token.read.nonces([pc.address]);
   const sig = await pc.signer.signTypedData(
-    permitTypedData(tokenPermitDomain(pc.deployment.chainId, token.address), { owner: pc.address, spender: staking.address, value: amount, nonce, deadline }),
+    permitTypedData(tokenPermitDomain(pc.deployment.chainId, token.address), {
+      owner: pc.address,
+      spender: staking.address,
+      value: amount,
+      nonce,
+      deadline,
+    }),
   );
   const { v, r, s } = permitSignatureParts(sig);
   const hash = await staking.write.stakeWithPermit([amount, deadline, v, r, s], { account: pc.wallet.account, chain: pc.wallet.chain });
@@ -65,7 +76,10 @@ export async function stakeWithPermit(pc: ProviderChain, amount: bigint, opts: {
 
 /** Binds the node's libp2p peer id (multihash bytes) and metadata URI to the staking address. */
 export async function bindPeer(pc: ProviderChain, peerId: Uint8Array, metadataURI: string): Promise<TransactionReceipt> {
-  const hash = await pc.contracts.staking.write.bindPeer([toHex(peerId), metadataURI], { account: pc.wallet.account, chain: pc.wallet.chain });
+  const hash = await pc.contracts.staking.write.bindPeer([toHex(peerId), metadataURI], {
+    account: pc.wallet.account,
+    chain: pc.wallet.chain,
+  });
   return waitTx(pc.publicClient, hash, "bindPeer");
 }
 
@@ -95,14 +109,26 @@ export async function submitReceipt(
 }
 
 /** The request indices sampled for a receipt (available from the second block after submission). */
-export function sampledIndices(contracts: ShardMeshContracts | ReadOnlyContracts, jobId: bigint, receiptId: bigint): Promise<readonly bigint[]> {
+export function sampledIndices(
+  contracts: ShardMeshContracts | ReadOnlyContracts,
+  jobId: bigint,
+  receiptId: bigint,
+): Promise<readonly bigint[]> {
   return contracts.adjudicator.read.sampleIndices([jobId, receiptId]);
 }
 
 /** Reveals the buyer leaf of sample `sampleNo` (the receipt's submitter is answerable for it). */
 export async function revealBuyerLeaf(
   pc: ProviderChain,
-  a: { jobId: bigint; receiptId: bigint; sampleNo: number; tree: ReceiptTree<BuyerLeaf>; index: number; route: Address[]; records: PartRecord[] },
+  a: {
+    jobId: bigint;
+    receiptId: bigint;
+    sampleNo: number;
+    tree: ReceiptTree<BuyerLeaf>;
+    index: number;
+    route: Address[];
+    records: PartRecord[];
+  },
 ): Promise<TransactionReceipt> {
   const hash = await pc.contracts.adjudicator.write.revealBuyerLeaf(
     [a.jobId, a.receiptId, BigInt(a.sampleNo), a.tree.leaf(a.index), a.tree.proof(a.index), a.route, a.records],
@@ -114,7 +140,16 @@ export async function revealBuyerLeaf(
 /** Reveals this provider's stage leaf for sample `sampleNo`. */
 export async function revealStageLeaf(
   pc: ProviderChain,
-  a: { jobId: bigint; receiptId: bigint; sampleNo: number; stage: number; tree: ReceiptTree<StageLeaf>; index: number; route: Address[]; records: PartRecord[] },
+  a: {
+    jobId: bigint;
+    receiptId: bigint;
+    sampleNo: number;
+    stage: number;
+    tree: ReceiptTree<StageLeaf>;
+    index: number;
+    route: Address[];
+    records: PartRecord[];
+  },
 ): Promise<TransactionReceipt> {
   const partIndex = a.records.findIndex((p) => p.stage === a.stage && p.provider.toLowerCase() === pc.address.toLowerCase());
   const hash = await pc.contracts.adjudicator.write.revealStageLeaf(
@@ -132,7 +167,10 @@ export async function settle(pc: ProviderChain, jobId: bigint, receiptId: bigint
 
 /** Answers a zk-stage dispute against this provider with proof bytes for its IStageProofVerifier. */
 export async function answerDispute(pc: ProviderChain, disputeId: bigint, proof: Hex): Promise<TransactionReceipt> {
-  const hash = await pc.contracts.adjudicator.write.answerWithProof([disputeId, proof], { account: pc.wallet.account, chain: pc.wallet.chain });
+  const hash = await pc.contracts.adjudicator.write.answerWithProof([disputeId, proof], {
+    account: pc.wallet.account,
+    chain: pc.wallet.chain,
+  });
   return waitTx(pc.publicClient, hash, `answerWithProof(${disputeId})`);
 }
 

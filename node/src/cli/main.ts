@@ -30,7 +30,8 @@ async function load(group: string): Promise<CliModule | undefined> {
   try {
     return (await import(`./${group}.ts`)) as CliModule;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && String((err as Error).message).includes(`/cli/${group}.ts`)) return undefined;
+    if ((err as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && String((err as Error).message).includes(`/cli/${group}.ts`))
+      return undefined;
     throw err;
   }
 }

@@ -13,7 +13,10 @@ export function formatMeshTable(status: MeshStatus): string {
   const rows = status.peers.map((p) => [
     (p.self ? "*" : " ") + p.peerId.slice(0, 8) + "…" + p.peerId.slice(-6),
     p.stages.map((s) => `${s.modelId}#${s.stage}`).join(",") || "-",
-    p.stages.map((s) => s.price).filter((v, i, a) => a.indexOf(v) === i).join(",") || "-",
+    p.stages
+      .map((s) => s.price)
+      .filter((v, i, a) => a.indexOf(v) === i)
+      .join(",") || "-",
     `${p.load}/${p.capacity}`,
     p.latencyMs ? `${p.latencyMs.toFixed(1)} ms` : "-",
     `${p.served}/${p.failed}`,
@@ -22,7 +25,11 @@ export function formatMeshTable(status: MeshStatus): string {
   ]);
   const head = ["PEER", "STAGES", "PRICE", "LOAD", "LATENCY", "OK/FAIL", "STAKER", "SEEN"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   return [line(head), ...rows.map(line)].join("\n");
 }
 

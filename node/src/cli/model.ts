@@ -104,7 +104,11 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function inspect(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { shape: { type: "string", multiple: true }, json: { type: "boolean" } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { shape: { type: "string", multiple: true }, json: { type: "boolean" } },
+  });
   if (positionals.length !== 1) throw new UsageError("inspect needs one model file");
   const bar = progressBar();
   const tk = await ModelToolkit.load(positionals[0], { probeInputs: shapes(values.shape), onProgress: values.json ? undefined : bar });
@@ -122,7 +126,11 @@ async function inspect(argv: string[]): Promise<number> {
   console.log(`nodes     ${info.nodes} (after Constant→initializer), ${info.singleTensorCuts} cut positions carry a single tensor`);
   console.log(`params    ${formatCount(info.params)} (${formatBytes(info.weightBytes)})`);
   console.log(`FLOPs     ${formatCount(info.flops)} per inference at ${JSON.stringify(info.probeInputs)}`);
-  console.log(`ops       ${Object.entries(info.ops).map(([k, v]) => `${k}×${v}`).join(" ")}`);
+  console.log(
+    `ops       ${Object.entries(info.ops)
+      .map(([k, v]) => `${k}×${v}`)
+      .join(" ")}`,
+  );
   return 0;
 }
 
@@ -158,7 +166,9 @@ async function split(argv: string[]): Promise<number> {
     await tk.measureLatency();
     bar({ phase: "measure", done: 1, total: 1 });
   }
-  const plan = cutsArg ? tk.describe(cutsArg, speeds) : tk.plan({ stages, speeds, cost, slack: values.slack ? Number(values.slack) : undefined });
+  const plan = cutsArg
+    ? tk.describe(cutsArg, speeds)
+    : tk.plan({ stages, speeds, cost, slack: values.slack ? Number(values.slack) : undefined });
   const res = tk.split(plan.cuts, { runtime: values.exact ? { graphOptimizationLevel: "disabled", tolerance: 0 } : {}, onProgress: bar });
   const out = values.out ?? join(dirname(file), `${basename(file, ".onnx")}.${stages}stages`);
   const path = await tk.write(out, res, bar);
@@ -171,10 +181,23 @@ async function split(argv: string[]): Promise<number> {
 function printManifest(m: Manifest): void {
   const rows: Array<Array<string | number>> = [["stage", "nodes", "FLOPs", "share", "inputs", "outputs", "forward", "out bytes", "file"]];
   for (const s of m.stages) {
-    rows.push([s.index, `${s.nodes[0]}..${s.nodes[1]}`, formatCount(s.flops), `${(100 * s.costShare).toFixed(1)}%`, s.inputs.length, s.outputs.length, s.forward.length, formatBytes(s.crossingBytes), `${s.file} (${formatBytes(s.bytes)})`]);
+    rows.push([
+      s.index,
+      `${s.nodes[0]}..${s.nodes[1]}`,
+      formatCount(s.flops),
+      `${(100 * s.costShare).toFixed(1)}%`,
+      s.inputs.length,
+      s.outputs.length,
+      s.forward.length,
+      formatBytes(s.crossingBytes),
+      `${s.file} (${formatBytes(s.bytes)})`,
+    ]);
   }
   console.log(table(rows));
-  for (const h of m.hops) console.log(`hop ${h.index} (cut ${h.cut}): ${h.tensors.map((t) => `${t.name} ${t.dtype}[${fmtShape(t.shape)}]${t.producedBy < h.index ? " (forwarded)" : ""}`).join(", ")} = ${formatBytes(h.bytes)}`);
+  for (const h of m.hops)
+    console.log(
+      `hop ${h.index} (cut ${h.cut}): ${h.tensors.map((t) => `${t.name} ${t.dtype}[${fmtShape(t.shape)}]${t.producedBy < h.index ? " (forwarded)" : ""}`).join(", ")} = ${formatBytes(h.bytes)}`,
+    );
 }
 
 function fmtShape(s: Array<number | string> | null): string {
@@ -219,7 +242,9 @@ async function ocr(argv: string[]): Promise<number> {
     const lines = await recognize(b, image);
     const t2 = performance.now();
     for (const l of lines) {
-      const box = l.box ? ` at x=${l.box.x.toFixed(0)} y=${l.box.y.toFixed(0)} w=${l.box.width.toFixed(0)} h=${l.box.height.toFixed(0)}` : "";
+      const box = l.box
+        ? ` at x=${l.box.x.toFixed(0)} y=${l.box.y.toFixed(0)} w=${l.box.width.toFixed(0)} h=${l.box.height.toFixed(0)}`
+        : "";
       console.log(`${JSON.stringify(l.text)} (confidence ${l.confidence.toFixed(3)}${l.angle ? ", rotated 180°" : ""})${box}`);
     }
     console.log(`${lines.length} line(s); load ${(t1 - t0).toFixed(0)} ms, recognise ${(t2 - t1).toFixed(0)} ms`);
@@ -235,7 +260,13 @@ async function runModel(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { image: { type: "string" }, random: { type: "boolean" }, task: { type: "string" }, shape: { type: "string", multiple: true }, repeat: { type: "string" } },
+    options: {
+      image: { type: "string" },
+      random: { type: "boolean" },
+      task: { type: "string" },
+      shape: { type: "string", multiple: true },
+      repeat: { type: "string" },
+    },
   });
   if (positionals.length !== 1) throw new UsageError("run needs a manifest.json or a model file");
   if (!values.image === !values.random) throw new UsageError("give exactly one of --image or --random");
@@ -260,14 +291,20 @@ async function runModel(argv: string[]): Promise<number> {
     infer = async (bag) => {
       const t0 = performance.now();
       const d = await r.runDetailed(bag);
-      return { outputs: d.bag, stages: [{ stage: 0, ms: d.totalMs, computeMs: d.computeMs, inputHash: bagHash(bag), outputHash: bagHash(d.bag) }], totalMs: performance.now() - t0 };
+      return {
+        outputs: d.bag,
+        stages: [{ stage: 0, ms: d.totalMs, computeMs: d.computeMs, inputHash: bagHash(bag), outputHash: bagHash(d.bag) }],
+        totalMs: performance.now() - t0,
+      };
     };
     close = () => r.close();
     name = basename(target, ".onnx");
     inputs = r.inputs;
   }
   try {
-    const task: Task = (values.task as Task | undefined) ?? (values.random ? "raw" : /det/.test(name) ? "det" : /cls/.test(name) ? "cls" : /rec/.test(name) ? "rec" : "raw");
+    const task: Task =
+      (values.task as Task | undefined) ??
+      (values.random ? "raw" : /det/.test(name) ? "det" : /cls/.test(name) ? "cls" : /rec/.test(name) ? "rec" : "raw");
     let bag: TensorBag;
     let det: ReturnType<typeof detPreprocess> | undefined;
     if (values.image) {
@@ -294,11 +331,22 @@ async function runModel(argv: string[]): Promise<number> {
     const out = Object.values(res.outputs);
     if (task === "rec") console.log(`text: ${JSON.stringify(ctcDecode(out[0], loadCharset())[0].text.trim())}`);
     else if (task === "cls") console.log(`direction: ${JSON.stringify(clsDecode(out[0])[0])}`);
-    else if (task === "det") for (const b of dbPostprocess(out[0], det!)) console.log(`box x=${b.x.toFixed(0)} y=${b.y.toFixed(0)} w=${b.width.toFixed(0)} h=${b.height.toFixed(0)} score=${b.score.toFixed(3)}`);
+    else if (task === "det")
+      for (const b of dbPostprocess(out[0], det!))
+        console.log(
+          `box x=${b.x.toFixed(0)} y=${b.y.toFixed(0)} w=${b.width.toFixed(0)} h=${b.height.toFixed(0)} score=${b.score.toFixed(3)}`,
+        );
     for (const [k, t] of Object.entries(res.outputs)) console.log(`output ${k}: ${t.dtype}[${t.dims.join(",")}]`);
-    console.log(table([["stage", "ms", "compute ms", "input hash", "output hash"], ...res.stages.map((s) => [s.stage, s.ms.toFixed(2), s.computeMs.toFixed(2), s.inputHash ?? "", s.outputHash ?? ""])]));
+    console.log(
+      table([
+        ["stage", "ms", "compute ms", "input hash", "output hash"],
+        ...res.stages.map((s) => [s.stage, s.ms.toFixed(2), s.computeMs.toFixed(2), s.inputHash ?? "", s.outputHash ?? ""]),
+      ]),
+    );
     const sorted = [...times].sort((a, b) => a - b);
-    console.log(`total ${res.totalMs.toFixed(2)} ms${repeat > 1 ? ` (min ${sorted[0].toFixed(2)}, median ${sorted[Math.floor(repeat / 2)].toFixed(2)} over ${repeat})` : ""}`);
+    console.log(
+      `total ${res.totalMs.toFixed(2)} ms${repeat > 1 ? ` (min ${sorted[0].toFixed(2)}, median ${sorted[Math.floor(repeat / 2)].toFixed(2)} over ${repeat})` : ""}`,
+    );
     return 0;
   } finally {
     await close();

@@ -51,7 +51,13 @@ export async function run(argv: string[]): Promise<number> {
   const tasks = new Map<string, OcrTask | undefined>();
   for (const m of config.models) tasks.set(m.modelId, ocrTaskOf((await loadManifest(m.manifest)).manifest.model.name));
   const hooks = { ...chain?.hooks, image: ocrImageHooks((id) => tasks.get(id)) };
-  const provider = await startProvider(config, { onEvent: print, hooks, checkBinding: chain?.checkBinding, isJobFinal: chain?.isJobFinal, chainId: chain?.chainId });
+  const provider = await startProvider(config, {
+    onEvent: print,
+    hooks,
+    checkBinding: chain?.checkBinding,
+    isJobFinal: chain?.isJobFinal,
+    chainId: chain?.chainId,
+  });
   // Verifiers fetch the tensors of sampled requests from the provider that served them.
   const tensors = await attachTensorService(provider);
   const jobs = await chain?.attach?.(provider);

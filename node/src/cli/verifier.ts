@@ -20,11 +20,14 @@ function print(e: VerifierStartEvent): void {
       break;
     case "ready":
       console.log(`verifier  ${e.address} on chain ${e.chainId}, models ${e.models.join(", ")}`);
-      if (!e.eligible) console.log(`warning   staked ${e.staked} < minimum verifier stake ${e.minVerifierStake}: not drawn, cannot challenge`);
+      if (!e.eligible)
+        console.log(`warning   staked ${e.staked} < minimum verifier stake ${e.minVerifierStake}: not drawn, cannot challenge`);
       console.log("ready");
       break;
     case "checked":
-      console.log(`checked   job ${e.jobId} receipt ${e.receiptId} sample ${e.sampleNo} stage ${e.stage} (${e.reason}): ${e.check.outcome} — ${e.check.detail}`);
+      console.log(
+        `checked   job ${e.jobId} receipt ${e.receiptId} sample ${e.sampleNo} stage ${e.stage} (${e.reason}): ${e.check.outcome} — ${e.check.detail}`,
+      );
       break;
     case "challenged":
       console.log(`challenge dispute ${e.disputeId}: stage ${e.stage} of job ${e.jobId} by ${e.accused} (tx ${e.txHash})`);

@@ -4,13 +4,20 @@ import { GATEWAY_VERSION_DOC } from "./version.ts";
 const error = {
   type: "object",
   required: ["error"],
-  properties: { error: { type: "object", required: ["name", "message"], properties: { name: { type: "string" }, message: { type: "string" } } } },
+  properties: {
+    error: { type: "object", required: ["name", "message"], properties: { name: { type: "string" }, message: { type: "string" } } },
+  },
 };
 const tensor = {
   type: "object",
   required: ["dtype", "dims", "data"],
   properties: {
-    dtype: { oneOf: [{ type: "string", enum: ["float32", "uint8", "int8", "int32", "int64", "bool", "float16", "float64"] }, { type: "integer", description: "ONNX TensorProto.DataType code" }] },
+    dtype: {
+      oneOf: [
+        { type: "string", enum: ["float32", "uint8", "int8", "int32", "int64", "bool", "float16", "float64"] },
+        { type: "integer", description: "ONNX TensorProto.DataType code" },
+      ],
+    },
     dims: { type: "array", items: { type: "integer", minimum: 0 } },
     data: { type: "string", contentEncoding: "base64", description: "raw little-endian row-major element bytes" },
   },
@@ -20,7 +27,10 @@ const errors = {
   "400": { description: "bad request", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
   "404": { description: "unknown model or route", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
   "501": { description: "needs a chain connection", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
-  "503": { description: "no live provider for a stage", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+  "503": {
+    description: "no live provider for a stage",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  },
 };
 const json = (schema: unknown) => ({ "application/json": { schema } });
 
@@ -43,7 +53,12 @@ export function openapiDocument() {
       "/v1/models": {
         get: {
           summary: "Models on the mesh with the providers serving each stage now",
-          responses: { "200": { description: "ok", content: json({ type: "object", properties: { models: { type: "array", items: { $ref: "#/components/schemas/Model" } } } }) } },
+          responses: {
+            "200": {
+              description: "ok",
+              content: json({ type: "object", properties: { models: { type: "array", items: { $ref: "#/components/schemas/Model" } } } }),
+            },
+          },
         },
       },
       "/v1/quotes": {
@@ -53,7 +68,13 @@ export function openapiDocument() {
             { name: "modelId", in: "query", required: true, schema: { type: "string" } },
             { name: "maxInferences", in: "query", required: true, schema: { type: "integer", minimum: 1 } },
           ],
-          responses: { "200": { description: "ok", content: json({ type: "object", properties: { quotes: { type: "array", items: { type: "object" } } } }) }, ...errors },
+          responses: {
+            "200": {
+              description: "ok",
+              content: json({ type: "object", properties: { quotes: { type: "array", items: { type: "object" } } } }),
+            },
+            ...errors,
+          },
         },
       },
       "/v1/infer": {
@@ -61,10 +82,20 @@ export function openapiDocument() {
           summary: "Run one inference through every stage of a model",
           parameters: [
             { name: "x-shardmesh-job", in: "header", required: false, schema: { type: "string" } },
-            { name: "x-shardmesh-signature", in: "header", required: false, description: "session-key signature over the request hash (with a jobId)", schema: { type: "string" } },
+            {
+              name: "x-shardmesh-signature",
+              in: "header",
+              required: false,
+              description: "session-key signature over the request hash (with a jobId)",
+              schema: { type: "string" },
+            },
           ],
           requestBody: { required: true, content: json({ $ref: "#/components/schemas/InferRequest" }) },
-          responses: { "200": { description: "ok", content: json({ $ref: "#/components/schemas/InferResponse" }) }, "401": errors["400"], ...errors },
+          responses: {
+            "200": { description: "ok", content: json({ $ref: "#/components/schemas/InferResponse" }) },
+            "401": errors["400"],
+            ...errors,
+          },
         },
       },
       "/v1/prepare": {
@@ -85,12 +116,18 @@ export function openapiDocument() {
         get: {
           summary: "What the buyer's session key must sign for the next receipt: { count, outputRoot }",
           parameters: [{ name: "jobId", in: "path", required: true, schema: { type: "string" } }],
-          responses: { "200": { description: "ok", content: json({ type: "object", properties: { count: { type: "integer" }, outputRoot: hex32 } }) }, ...errors },
+          responses: {
+            "200": { description: "ok", content: json({ type: "object", properties: { count: { type: "integer" }, outputRoot: hex32 } }) },
+            ...errors,
+          },
         },
         post: {
           summary: "Submit the session key's signature over (jobId, count, outputRoot); the node submits the receipt on chain",
           parameters: [{ name: "jobId", in: "path", required: true, schema: { type: "string" } }],
-          requestBody: { required: true, content: json({ type: "object", properties: { count: { type: "integer" }, outputRoot: hex32, signature: { type: "string" } } }) },
+          requestBody: {
+            required: true,
+            content: json({ type: "object", properties: { count: { type: "integer" }, outputRoot: hex32, signature: { type: "string" } } }),
+          },
           responses: { "200": { description: "ok", content: json({ type: "object" }) }, ...errors },
         },
       },
@@ -105,7 +142,15 @@ export function openapiDocument() {
       schemas: {
         Error: error,
         Tensor: tensor,
-        Health: { type: "object", properties: { ok: { type: "boolean" }, peerId: { type: "string" }, chainId: { type: ["integer", "null"] }, version: { type: "string" } } },
+        Health: {
+          type: "object",
+          properties: {
+            ok: { type: "boolean" },
+            peerId: { type: "string" },
+            chainId: { type: ["integer", "null"] },
+            version: { type: "string" },
+          },
+        },
         Provider: {
           type: "object",
           properties: {
@@ -123,7 +168,13 @@ export function openapiDocument() {
             id: { type: "string" },
             name: { type: "string" },
             stageCount: { type: "integer" },
-            stages: { type: "array", items: { type: "object", properties: { stage: { type: "integer" }, providers: { type: "array", items: { $ref: "#/components/schemas/Provider" } } } } },
+            stages: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: { stage: { type: "integer" }, providers: { type: "array", items: { $ref: "#/components/schemas/Provider" } } },
+              },
+            },
           },
         },
         InferRequest: {
@@ -146,7 +197,11 @@ export function openapiDocument() {
           required: ["modelId", "input"],
           properties: {
             modelId: { type: "string" },
-            input: { type: "object", required: ["image"], properties: { image: { type: "string", contentEncoding: "base64", description: "PNG/JPEG for OCR models" } } },
+            input: {
+              type: "object",
+              required: ["image"],
+              properties: { image: { type: "string", contentEncoding: "base64", description: "PNG/JPEG for OCR models" } },
+            },
           },
         },
         PrepareResponse: {
@@ -166,7 +221,15 @@ export function openapiDocument() {
             responseHash: hex32,
             stages: {
               type: "array",
-              items: { type: "object", properties: { stage: { type: "integer" }, peerId: { type: "string" }, ms: { type: "number" }, retries: { type: "integer" } } },
+              items: {
+                type: "object",
+                properties: {
+                  stage: { type: "integer" },
+                  peerId: { type: "string" },
+                  ms: { type: "number" },
+                  retries: { type: "integer" },
+                },
+              },
             },
           },
         },
@@ -194,7 +257,13 @@ export function openapiDocument() {
                   stakingAddress: { type: ["string", "null"] },
                   addrs: { type: "array", items: { type: "string" } },
                   gateway: { type: ["string", "null"] },
-                  stages: { type: "array", items: { type: "object", properties: { modelId: { type: "string" }, stage: { type: "integer" }, price: { type: "string" } } } },
+                  stages: {
+                    type: "array",
+                    items: {
+                      type: "object",
+                      properties: { modelId: { type: "string" }, stage: { type: "integer" }, price: { type: "string" } },
+                    },
+                  },
                   load: { type: "integer" },
                   capacity: { type: "integer" },
                   latencyMs: { type: "number" },

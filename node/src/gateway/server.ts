@@ -308,7 +308,8 @@ export function parseTensors(tensors: Record<string, JsonTensor>): WireBag {
   for (const [name, t] of Object.entries(tensors)) {
     const code = typeof t?.dtype === "number" ? t.dtype : DTYPE_CODES[String(t?.dtype)];
     if (!code || !CODE_NAMES[code]) throw new GatewayBadRequestError(`tensor ${name}: unknown dtype ${String(t?.dtype)}`);
-    if (!Array.isArray(t.dims) || !t.dims.every((d) => Number.isInteger(d) && d >= 0)) throw new GatewayBadRequestError(`tensor ${name}: bad dims`);
+    if (!Array.isArray(t.dims) || !t.dims.every((d) => Number.isInteger(d) && d >= 0))
+      throw new GatewayBadRequestError(`tensor ${name}: bad dims`);
     if (typeof t.data !== "string") throw new GatewayBadRequestError(`tensor ${name}: data must be base64`);
     const raw = Buffer.from(t.data, "base64");
     const data = new Uint8Array(raw.byteLength);
@@ -321,7 +322,11 @@ export function parseTensors(tensors: Record<string, JsonTensor>): WireBag {
 export function formatTensors(bag: WireBag): Record<string, { dtype: string; dims: number[]; data: string }> {
   const out: Record<string, { dtype: string; dims: number[]; data: string }> = {};
   for (const [name, t] of Object.entries(bag)) {
-    out[name] = { dtype: CODE_NAMES[t.dtype] ?? String(t.dtype), dims: t.dims, data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("base64") };
+    out[name] = {
+      dtype: CODE_NAMES[t.dtype] ?? String(t.dtype),
+      dims: t.dims,
+      data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("base64"),
+    };
   }
   return out;
 }

@@ -34,7 +34,10 @@ export class ChainedPipeline {
    * threads), as on separate providers; with `colocate` all stages share each worker and run
    * back to back, as a provider serving consecutive stages would run them.
    */
-  static async open(manifest: LoadedManifest | string, options: StageRunnerOptions & { colocate?: boolean } = {}): Promise<ChainedPipeline> {
+  static async open(
+    manifest: LoadedManifest | string,
+    options: StageRunnerOptions & { colocate?: boolean } = {},
+  ): Promise<ChainedPipeline> {
     const m = typeof manifest === "string" ? await loadManifest(manifest) : manifest;
     const runners: StageRunner[] = [];
     const { colocate, ...opts } = options;
@@ -62,7 +65,15 @@ export class ChainedPipeline {
       const outputHash = options.hashes ? bagHash(bag) : undefined;
       if (r.stageMs.length > 1) {
         // co-located stages: per-stage times from inside the worker; hop hashes are not observable
-        r.stageMs.forEach((ms, k) => stages.push({ stage: stages.length, ms, computeMs: ms, inputHash: k === 0 ? inputHash : undefined, outputHash: k === r.stageMs.length - 1 ? outputHash : undefined }));
+        r.stageMs.forEach((ms, k) =>
+          stages.push({
+            stage: stages.length,
+            ms,
+            computeMs: ms,
+            inputHash: k === 0 ? inputHash : undefined,
+            outputHash: k === r.stageMs.length - 1 ? outputHash : undefined,
+          }),
+        );
       } else stages.push({ stage: stages.length, ms: r.totalMs, computeMs: r.computeMs, inputHash, outputHash });
       inputHash = outputHash;
     }

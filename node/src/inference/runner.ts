@@ -26,7 +26,6 @@ import { hopInNames, hopOutNames, loadStageFile, type LoadedManifest, type Tenso
 
 const log = logger("shardmesh:inference");
 
-
 export interface StageRunnerOptions {
   /** Sessions (worker threads) serving this stage. Default 1. */
   workers?: number;
@@ -128,7 +127,6 @@ const WORKER_URL = new URL("./worker.ts", import.meta.url);
 /** How long close() waits for runs in progress before leaving their workers to finish. */
 const CLOSE_WAIT_MS = 10_000;
 
-
 export class StageRunner {
   readonly label: string;
   /** Graph inputs and outputs as declared (manifest) or reported by onnxruntime. */
@@ -200,7 +198,14 @@ export class StageRunner {
     const forward = hopInNames(m.manifest, from).filter((n) => outNames.has(n));
     const r = new StageRunner(
       models,
-      { graphOptimizationLevel: m.manifest.runtime.graphOptimizationLevel, label: `stages ${from}..${to}`, ...options, inputs, forward, maxBatch: 1 },
+      {
+        graphOptimizationLevel: m.manifest.runtime.graphOptimizationLevel,
+        label: `stages ${from}..${to}`,
+        ...options,
+        inputs,
+        forward,
+        maxBatch: 1,
+      },
       stages.map((st) => st.forward),
     );
     return StageRunner.start(r);
@@ -297,9 +302,12 @@ export class StageRunner {
     }
     const bytes = bagBytes(bag);
     const inFlight = this.queue.length + this.slots.reduce((n, s) => n + (s?.jobs?.filter((j) => !j.settled).length ?? 0), 0);
-    if (inFlight >= this.opts.maxQueue) return Promise.reject(new RunnerBusyError(`${this.label}: ${inFlight} requests in flight (limit ${this.opts.maxQueue})`));
+    if (inFlight >= this.opts.maxQueue)
+      return Promise.reject(new RunnerBusyError(`${this.label}: ${inFlight} requests in flight (limit ${this.opts.maxQueue})`));
     if (this.queuedBytes + bytes > this.opts.maxQueueBytes) {
-      return Promise.reject(new RunnerBusyError(`${this.label}: ${this.queuedBytes + bytes} bytes in flight (limit ${this.opts.maxQueueBytes})`));
+      return Promise.reject(
+        new RunnerBusyError(`${this.label}: ${this.queuedBytes + bytes} bytes in flight (limit ${this.opts.maxQueueBytes})`),
+      );
     }
     this.statsData.requests++;
     return new Promise<RunResult>((resolve, reject) => {
@@ -433,10 +441,19 @@ export class StageRunner {
       for (const j of jobs) this.settle(j, new SessionError(`${this.label}: ${msg.error.message}`));
     } else {
       this.statsData.computeMs += msg.ms;
-      const outs = Object.entries(msg.outputs).map(([name, f]) => [name, { dtype: f.dtype, dims: f.dims, data: f.data } as Tensor] as const);
-      const parts = jobs.length === 1 ? [Object.fromEntries(outs)] : split0(outs, jobs.map((j) => j.bag[this.inputs[0].name].dims[0]));
+      const outs = Object.entries(msg.outputs).map(
+        ([name, f]) => [name, { dtype: f.dtype, dims: f.dims, data: f.data } as Tensor] as const,
+      );
+      const parts =
+        jobs.length === 1
+          ? [Object.fromEntries(outs)]
+          : split0(
+              outs,
+              jobs.map((j) => j.bag[this.inputs[0].name].dims[0]),
+            );
       if (!parts) {
-        for (const j of jobs) this.settle(j, new InferenceError(`${this.label}: batched output does not follow the batch dim; disable batching`));
+        for (const j of jobs)
+          this.settle(j, new InferenceError(`${this.label}: batched output does not follow the batch dim; disable batching`));
         this.batchable = false;
       } else {
         const now = performance.now();

@@ -5,25 +5,12 @@
 // tensors ordered by name ascending by UTF-8 bytes).
 import jsSha3 from "js-sha3";
 import type { Hex } from "viem";
-import {
-  TensorDtypeError,
-  TensorEncodingError,
-  TensorNotFiniteError,
-  TensorShapeError,
-  TensorTooLargeError,
-} from "./errors.ts";
+import { TensorDtypeError, TensorEncodingError, TensorNotFiniteError, TensorShapeError, TensorTooLargeError } from "./errors.ts";
 
 /** Element types, named as onnxruntime names them. */
 export type DType = "float32" | "uint8" | "int8" | "int32" | "int64" | "float16" | "float64" | "bool";
 
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Uint8Array
-  | Int8Array
-  | Int32Array
-  | BigInt64Array
-  | Uint16Array;
+export type TypedArray = Float32Array | Float64Array | Uint8Array | Int8Array | Int32Array | BigInt64Array | Uint16Array;
 
 export interface Tensor {
   readonly dtype: DType;
@@ -89,25 +76,41 @@ export function byteLength(t: Tensor): number {
 /** Allocates a typed array of `dtype` over `n` elements. */
 export function allocate(dtype: DType, n: number): TypedArray {
   switch (dtype) {
-    case "float32": return new Float32Array(n);
-    case "float64": return new Float64Array(n);
-    case "uint8": case "bool": return new Uint8Array(n);
-    case "int8": return new Int8Array(n);
-    case "int32": return new Int32Array(n);
-    case "int64": return new BigInt64Array(n);
-    case "float16": return new Uint16Array(n);
+    case "float32":
+      return new Float32Array(n);
+    case "float64":
+      return new Float64Array(n);
+    case "uint8":
+    case "bool":
+      return new Uint8Array(n);
+    case "int8":
+      return new Int8Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "int64":
+      return new BigInt64Array(n);
+    case "float16":
+      return new Uint16Array(n);
   }
 }
 
 function arrayMatches(dtype: DType, data: TypedArray): boolean {
   switch (dtype) {
-    case "float32": return data instanceof Float32Array;
-    case "float64": return data instanceof Float64Array;
-    case "uint8": case "bool": return data instanceof Uint8Array;
-    case "int8": return data instanceof Int8Array;
-    case "int32": return data instanceof Int32Array;
-    case "int64": return data instanceof BigInt64Array;
-    case "float16": return data instanceof Uint16Array;
+    case "float32":
+      return data instanceof Float32Array;
+    case "float64":
+      return data instanceof Float64Array;
+    case "uint8":
+    case "bool":
+      return data instanceof Uint8Array;
+    case "int8":
+      return data instanceof Int8Array;
+    case "int32":
+      return data instanceof Int32Array;
+    case "int64":
+      return data instanceof BigInt64Array;
+    case "float16":
+      return data instanceof Uint16Array;
   }
 }
 
@@ -262,7 +265,8 @@ export function fromWireTensor(w: WireTensor, limits: TensorLimits = {}): Tensor
   const size = n * DTYPE_SIZE[dtype];
   const max = limits.maxBytes ?? MAX_TENSOR_BYTES;
   if (size > max) throw new TensorTooLargeError(`tensor of ${size} bytes exceeds the limit of ${max}`);
-  if (w.data.byteLength !== size) throw new TensorEncodingError(`tensor [${w.dims.join(",")}] ${dtype} needs ${size} bytes, got ${w.data.byteLength}`);
+  if (w.data.byteLength !== size)
+    throw new TensorEncodingError(`tensor [${w.dims.join(",")}] ${dtype} needs ${size} bytes, got ${w.data.byteLength}`);
   const data = allocate(dtype, n);
   new Uint8Array(data.buffer).set(w.data);
   const t: Tensor = { dtype, dims: [...w.dims], data };

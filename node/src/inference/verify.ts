@@ -36,7 +36,8 @@ export function compareBags(claimed: TensorBag, recomputed: TensorBag, tolerance
     if (!a) out.push({ name, ok: false, maxAbsDiff: Infinity, reason: "missing" });
     else if (!b) out.push({ name, ok: false, maxAbsDiff: Infinity, reason: "unexpected" });
     else if (a.dtype !== b.dtype) out.push({ name, ok: false, maxAbsDiff: Infinity, reason: "dtype" });
-    else if (a.dims.length !== b.dims.length || a.dims.some((d, i) => d !== b.dims[i])) out.push({ name, ok: false, maxAbsDiff: Infinity, reason: "shape" });
+    else if (a.dims.length !== b.dims.length || a.dims.some((d, i) => d !== b.dims[i]))
+      out.push({ name, ok: false, maxAbsDiff: Infinity, reason: "shape" });
     else {
       const d = maxAbsDiff(a, b);
       out.push(d <= tolerance ? { name, ok: true, maxAbsDiff: d } : { name, ok: false, maxAbsDiff: d, reason: "tolerance" });

@@ -29,7 +29,9 @@ if (!port) throw new Error("stage worker must run in a worker thread");
 const init = workerData as Init;
 
 function meta(list: readonly ort.InferenceSession.ValueMetadata[]) {
-  return list.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: "non-tensor", shape: [] }));
+  return list.map((m) =>
+    m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: "non-tensor", shape: [] },
+  );
 }
 
 const sessions: ort.InferenceSession[] = [];
@@ -67,7 +69,8 @@ port.on("message", async (msg: RunMsg) => {
     for (const [name, t] of Object.entries(bag)) {
       const data = t.data as ort.Tensor.DataType;
       outputs[name] = { dtype: t.type, dims: [...t.dims], data };
-      if (typeof data === "object" && "buffer" in data && !transfer.includes(data.buffer as ArrayBuffer)) transfer.push(data.buffer as ArrayBuffer);
+      if (typeof data === "object" && "buffer" in data && !transfer.includes(data.buffer as ArrayBuffer))
+        transfer.push(data.buffer as ArrayBuffer);
     }
     port.postMessage({ id: msg.id, ok: true, outputs, ms, stageMs }, transfer);
   } catch (err) {

@@ -44,7 +44,10 @@ export function jobIsFinal(job: JobFinalityFields, now: bigint): boolean {
 export function jobFinality(chain: Pick<ChainContext, "publicClient" | "read">): (jobId: string) => Promise<boolean> {
   return async (jobId) => {
     if (!/^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$/.test(jobId)) return true;
-    const [job, block] = await Promise.all([chain.read.market.read.job([BigInt(jobId)]), chain.publicClient.getBlock({ blockTag: "latest" })]);
+    const [job, block] = await Promise.all([
+      chain.read.market.read.job([BigInt(jobId)]),
+      chain.publicClient.getBlock({ blockTag: "latest" }),
+    ]);
     return jobIsFinal(job, block.timestamp);
   };
 }

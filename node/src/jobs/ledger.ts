@@ -96,18 +96,34 @@ export class ReceiptLedger {
   save(): void {
     if (!this.stateFile) return;
     const rows = this.receipts.map((r) => ({
-      jobId: r.jobId, receiptId: r.receiptId, from: r.from, count: r.count, outputRoot: r.outputRoot, traceIndices: r.traceIndices, parts: r.parts, records: r.records,
-      submittedBlock: r.submittedBlock, txHash: r.txHash, state: r.state, samples: r.samples,
+      jobId: r.jobId,
+      receiptId: r.receiptId,
+      from: r.from,
+      count: r.count,
+      outputRoot: r.outputRoot,
+      traceIndices: r.traceIndices,
+      parts: r.parts,
+      records: r.records,
+      submittedBlock: r.submittedBlock,
+      txHash: r.txHash,
+      state: r.state,
+      samples: r.samples,
     }));
     mkdirSync(dirname(this.stateFile), { recursive: true });
-    writeFileSync(`${this.stateFile}.tmp`, JSON.stringify(rows, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+    writeFileSync(
+      `${this.stateFile}.tmp`,
+      JSON.stringify(rows, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+    );
     renameSync(`${this.stateFile}.tmp`, this.stateFile);
   }
 
   /** Reloads saved receipts; buyer trees and routes are rebuilt from the trace store's request records. */
   async load(): Promise<number> {
     if (!this.stateFile || !existsSync(this.stateFile)) return 0;
-    const rows = JSON.parse(readFileSync(this.stateFile, "utf8")) as (Omit<SubmittedReceipt, "receiptId" | "submittedBlock" | "buyerTree" | "routes"> & { receiptId: string; submittedBlock: string })[];
+    const rows = JSON.parse(readFileSync(this.stateFile, "utf8")) as (Omit<
+      SubmittedReceipt,
+      "receiptId" | "submittedBlock" | "buyerTree" | "routes"
+    > & { receiptId: string; submittedBlock: string })[];
     for (const row of rows) {
       const byIndex = new Map(this.ctx.trace.requests(row.jobId).map((q) => [q.index, q]));
       const requests = row.traceIndices.map((i) => {
@@ -116,7 +132,10 @@ export class ReceiptLedger {
         return q;
       });
       const { routes, buyerTree } = await this.buyerTree(row.from, requests);
-      if (buyerTree.root !== row.outputRoot) throw new JobsReceiptMismatchError(`rebuilt root ${buyerTree.root} of job ${row.jobId} differs from the submitted ${row.outputRoot}`);
+      if (buyerTree.root !== row.outputRoot)
+        throw new JobsReceiptMismatchError(
+          `rebuilt root ${buyerTree.root} of job ${row.jobId} differs from the submitted ${row.outputRoot}`,
+        );
       this.receipts.push({ ...row, receiptId: BigInt(row.receiptId), submittedBlock: BigInt(row.submittedBlock), buyerTree, routes });
     }
     log("reloaded %d submitted receipts", rows.length);
@@ -171,7 +190,8 @@ export class ReceiptLedger {
       .filter((r) => !known.has(r.index))
       .sort((a, b) => a.index - b.index)
       .slice(unknown, unknown + job.maxInferences - from);
-    if (requests.length === 0) throw new JobsNothingToReceiptError(`job ${jobId} has no answered request beyond its ${from} receipted ones`);
+    if (requests.length === 0)
+      throw new JobsNothingToReceiptError(`job ${jobId} has no answered request beyond its ${from} receipted ones`);
     const { routes, buyerTree } = await this.buyerTree(from, requests);
     return { jobId, from, count: from + requests.length, requests, routes, buyerTree, sessionKey: job.sessionKey };
   }
@@ -193,39 +213,67 @@ export class ReceiptLedger {
     return this.serial(async () => {
       const p = await this.pending(jobId);
       if (Number(b.count) !== p.count || (b.outputRoot as string).toLowerCase() !== p.buyerTree.root.toLowerCase()) {
-        throw new JobsReceiptMismatchError(`signed (count ${String(b.count)}, root ${String(b.outputRoot)}) but the pending receipt is (count ${p.count}, root ${p.buyerTree.root})`);
+        throw new JobsReceiptMismatchError(
+          `signed (count ${String(b.count)}, root ${String(b.outputRoot)}) but the pending receipt is (count ${p.count}, root ${p.buyerTree.root})`,
+        );
       }
       const signer = await recoverTypedDataAddress({
         ...buyerReceiptTypedData(marketDomain(pc), { jobId: BigInt(jobId), count: p.count, outputRoot: p.buyerTree.root }),
         signature: b.signature as Hex,
       }).catch(() => zeroAddress);
-      if (!isAddressEqual(signer, p.sessionKey)) throw new JobsBadReceiptSignatureError(`receipt signed by ${signer}, not job ${jobId}'s session key ${p.sessionKey}`);
+      if (!isAddressEqual(signer, p.sessionKey))
+        throw new JobsBadReceiptSignatureError(`receipt signed by ${signer}, not job ${jobId}'s session key ${p.sessionKey}`);
       const groups = new Map<string, ReceiptPart & { expected: StageRecord[] }>();
       for (const [k, r] of p.requests.entries()) {
         for (const s of r.stages) {
           const key = `${s.stage}/${s.peerId}`;
           let g = groups.get(key);
-          if (!g) groups.set(key, (g = { stage: s.stage, peerId: s.peerId, provider: await this.addressOf(s.peerId), indices: [], leafIndices: [], expected: [] }));
+          if (!g)
+            groups.set(
+              key,
+              (g = {
+                stage: s.stage,
+                peerId: s.peerId,
+                provider: await this.addressOf(s.peerId),
+                indices: [],
+                leafIndices: [],
+                expected: [],
+              }),
+            );
           g.indices.push(r.index);
           g.leafIndices.push(p.from + k);
           g.expected.push({ index: p.from + k, inputHash: s.inputHash as Hex, outputHash: s.outputHash as Hex });
         }
       }
       const parts = [...groups.values()];
-      if (!parts.some((g) => g.provider === address)) throw new JobsSubmitterNotPartError(`${address} served no stage of requests ${p.from}..${p.count - 1} of job ${jobId}`);
+      if (!parts.some((g) => g.provider === address))
+        throw new JobsSubmitterNotPartError(`${address} served no stage of requests ${p.from}..${p.count - 1} of job ${jobId}`);
       const signed: StagePart[] = await Promise.all(
         parts.map(async (g) => {
-          const part = await requestPart(this.ctx, g.peerId, { jobId, stage: g.stage, indices: g.indices, leafIndices: g.leafIndices, outputRoot: p.buyerTree.root }, options);
+          const part = await requestPart(
+            this.ctx,
+            g.peerId,
+            { jobId, stage: g.stage, indices: g.indices, leafIndices: g.leafIndices, outputRoot: p.buyerTree.root },
+            options,
+          );
           const root = buildStageTree(g.expected).root;
           if (part.stage !== g.stage || getAddress(part.provider) !== g.provider || part.root !== root) {
-            throw new JobsPartMismatchError(`part of ${g.peerId} at stage ${g.stage} (${part.provider}, root ${part.root}) differs from the gateway's records (${g.provider}, root ${root})`);
+            throw new JobsPartMismatchError(
+              `part of ${g.peerId} at stage ${g.stage} (${part.provider}, root ${part.root}) differs from the gateway's records (${g.provider}, root ${root})`,
+            );
           }
           return { ...part, provider: g.provider };
         }),
       );
       const newCount = new Map(parts.map((g) => [`${g.stage}/${g.provider}`, g.indices.length]));
-      const records = partRecords(signed, (stage, provider) => signed.find((s) => s.stage === stage && s.provider === provider)!.count - newCount.get(`${stage}/${provider}`)!);
-      const sorted = [...signed].sort((x, y) => (x.stage !== y.stage ? x.stage - y.stage : BigInt(x.provider) < BigInt(y.provider) ? -1 : 1));
+      const records = partRecords(
+        signed,
+        (stage, provider) =>
+          signed.find((s) => s.stage === stage && s.provider === provider)!.count - newCount.get(`${stage}/${provider}`)!,
+      );
+      const sorted = [...signed].sort((x, y) =>
+        x.stage !== y.stage ? x.stage - y.stage : BigInt(x.provider) < BigInt(y.provider) ? -1 : 1,
+      );
       const { receiptId, receipt } = await submitReceiptTx(pc, {
         jobId: BigInt(jobId),
         count: p.count,

@@ -47,16 +47,19 @@ export interface RevealAnswer {
 }
 
 function parseIndices(raw: unknown): number[] {
-  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_PART_INDICES) throw new JobsProtocolError(`indices must be a list of 1..${MAX_PART_INDICES} request indices`);
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_PART_INDICES)
+    throw new JobsProtocolError(`indices must be a list of 1..${MAX_PART_INDICES} request indices`);
   raw.forEach((v, i) => {
-    if (!Number.isInteger(v) || (v as number) < 0 || (i > 0 && (v as number) <= (raw[i - 1] as number))) throw new JobsProtocolError("indices must be ascending non-negative integers");
+    if (!Number.isInteger(v) || (v as number) < 0 || (i > 0 && (v as number) <= (raw[i - 1] as number)))
+      throw new JobsProtocolError("indices must be ascending non-negative integers");
   });
   return raw as number[];
 }
 
 function parseCommon(raw: unknown): { jobId: string; stage: number; indices: number[]; leafIndices: number[] } {
   const r = raw as { jobId?: unknown; stage?: unknown; indices?: unknown; leafIndices?: unknown } | null;
-  if (!r || typeof r.jobId !== "string" || !/^\d+$/.test(r.jobId) || !Number.isInteger(r.stage)) throw new JobsProtocolError("receipt request needs jobId (decimal) and stage");
+  if (!r || typeof r.jobId !== "string" || !/^\d+$/.test(r.jobId) || !Number.isInteger(r.stage))
+    throw new JobsProtocolError("receipt request needs jobId (decimal) and stage");
   const indices = parseIndices(r.indices);
   const leafIndices = r.leafIndices === undefined ? indices : parseIndices(r.leafIndices);
   if (leafIndices.length !== indices.length) throw new JobsProtocolError("leafIndices must pair with indices");
@@ -76,14 +79,22 @@ function stageRecords(ctx: JobsContext, jobId: string, stage: number, indices: n
 export async function signPart(ctx: JobsContext, raw: unknown): Promise<StagePart> {
   const { jobId, stage, indices, leafIndices } = parseCommon(raw);
   const outputRoot = (raw as { outputRoot?: unknown }).outputRoot;
-  if (typeof outputRoot !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(outputRoot)) throw new JobsProtocolError("part request needs outputRoot (bytes32)");
+  if (typeof outputRoot !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(outputRoot))
+    throw new JobsProtocolError("part request needs outputRoot (bytes32)");
   const { pc, address } = requireWallet(ctx.chain);
   const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices, leafIndices));
   const terms = await ctx.chain.read.market.read.stageTerms([BigInt(jobId), BigInt(stage), address]);
   if (terms.maxCount === 0) throw new JobsPartNotServedError(`${address} has no quote for stage ${stage} of job ${jobId}`);
   const count = terms.served + indices.length;
-  if (count > terms.maxCount) throw new JobsPartNotServedError(`count ${count} exceeds the quoted max ${terms.maxCount} at stage ${stage} of job ${jobId}`);
-  const signature = await signProviderReceipt(pc.signer, marketDomain(pc), { jobId: BigInt(jobId), stage, count, root: tree.root, outputRoot: outputRoot as Hex });
+  if (count > terms.maxCount)
+    throw new JobsPartNotServedError(`count ${count} exceeds the quoted max ${terms.maxCount} at stage ${stage} of job ${jobId}`);
+  const signature = await signProviderReceipt(pc.signer, marketDomain(pc), {
+    jobId: BigInt(jobId),
+    stage,
+    count,
+    root: tree.root,
+    outputRoot: outputRoot as Hex,
+  });
   log("signed part of job %s stage %d: %d new requests, count %d", jobId, stage, indices.length, count);
   return { stage, provider: address, count, root: tree.root, signature };
 }
@@ -92,7 +103,8 @@ export async function signPart(ctx: JobsContext, raw: unknown): Promise<StagePar
 export function revealLeaf(ctx: JobsContext, raw: unknown): RevealAnswer {
   const { jobId, stage, indices, leafIndices } = parseCommon(raw);
   const index = (raw as { index?: unknown }).index;
-  if (!Number.isInteger(index) || !leafIndices.includes(index as number)) throw new JobsProtocolError("reveal request needs an index among leafIndices");
+  if (!Number.isInteger(index) || !leafIndices.includes(index as number))
+    throw new JobsProtocolError("reveal request needs an index among leafIndices");
   const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices, leafIndices));
   return { leaf: tree.leaf(index as number), proof: tree.proof(index as number) };
 }
@@ -106,15 +118,34 @@ export async function handleReceiptRequest(ctx: JobsContext, raw: unknown): Prom
 }
 
 /** Asks a stage provider (this node itself without a hop) for its signed part. */
-export async function requestPart(ctx: JobsContext, peerId: string, req: Omit<PartRequest, "op">, options: { signal?: AbortSignal } = {}): Promise<StagePart> {
+export async function requestPart(
+  ctx: JobsContext,
+  peerId: string,
+  req: Omit<PartRequest, "op">,
+  options: { signal?: AbortSignal } = {},
+): Promise<StagePart> {
   const msg: PartRequest = { op: "part", ...req };
-  const raw = (peerId === ctx.peerId ? await signPart(ctx, msg) : await callJson(ctx.node, peerId, RECEIPT_PROTOCOL, msg, options)) as Record<string, unknown>;
-  if (!raw || typeof raw.root !== "string" || typeof raw.signature !== "string" || typeof raw.provider !== "string") throw new JobsProtocolError("part answer needs provider, count, root, signature");
-  return { stage: Number(raw.stage), provider: raw.provider as Address, count: Number(raw.count), root: raw.root as Hex, signature: raw.signature as Hex };
+  const raw = (
+    peerId === ctx.peerId ? await signPart(ctx, msg) : await callJson(ctx.node, peerId, RECEIPT_PROTOCOL, msg, options)
+  ) as Record<string, unknown>;
+  if (!raw || typeof raw.root !== "string" || typeof raw.signature !== "string" || typeof raw.provider !== "string")
+    throw new JobsProtocolError("part answer needs provider, count, root, signature");
+  return {
+    stage: Number(raw.stage),
+    provider: raw.provider as Address,
+    count: Number(raw.count),
+    root: raw.root as Hex,
+    signature: raw.signature as Hex,
+  };
 }
 
 /** Asks a stage provider for a sampled leaf and its proof. */
-export async function requestReveal(ctx: JobsContext, peerId: string, req: Omit<RevealRequest, "op">, options: { signal?: AbortSignal } = {}): Promise<RevealAnswer> {
+export async function requestReveal(
+  ctx: JobsContext,
+  peerId: string,
+  req: Omit<RevealRequest, "op">,
+  options: { signal?: AbortSignal } = {},
+): Promise<RevealAnswer> {
   const msg: RevealRequest = { op: "reveal", ...req };
   const raw = (peerId === ctx.peerId ? revealLeaf(ctx, msg) : await callJson(ctx.node, peerId, RECEIPT_PROTOCOL, msg, options)) as {
     leaf?: { index: string | number; inputHash: Hex; outputHash: Hex };

@@ -25,7 +25,8 @@ function parseQuoteRequest(raw: unknown): QuoteRequest {
   if (!r || typeof r.modelId !== "string" || !/^\d+$/.test(r.modelId) || !Number.isInteger(r.stage) || !Number.isInteger(r.maxCount)) {
     throw new JobsProtocolError("quote request needs modelId (decimal), stage and maxCount");
   }
-  if (r.stage! < 0 || r.stage! > 0xffff || r.maxCount! <= 0 || r.maxCount! > 0xffffffff) throw new JobsProtocolError("quote request out of range");
+  if (r.stage! < 0 || r.stage! > 0xffff || r.maxCount! <= 0 || r.maxCount! > 0xffffffff)
+    throw new JobsProtocolError("quote request out of range");
   return { modelId: r.modelId, stage: r.stage!, maxCount: r.maxCount! };
 }
 
@@ -69,7 +70,12 @@ function parseSignedQuote(raw: unknown): SignedQuote {
 }
 
 /** Asks one provider (this node itself without a network hop) for a quote. */
-export async function requestQuote(ctx: JobsContext, peerId: string, req: QuoteRequest, options: { signal?: AbortSignal } = {}): Promise<SignedQuote> {
+export async function requestQuote(
+  ctx: JobsContext,
+  peerId: string,
+  req: QuoteRequest,
+  options: { signal?: AbortSignal } = {},
+): Promise<SignedQuote> {
   if (peerId === ctx.peerId) return signQuoteFor(ctx, req);
   return parseSignedQuote(await callJson(ctx.node, peerId, QUOTE_PROTOCOL, req, options));
 }
@@ -78,7 +84,12 @@ export async function requestQuote(ctx: JobsContext, peerId: string, req: QuoteR
  * Gateway side: quotes for every stage of a model from the bound providers the router may use
  * (up to MAX_QUOTES_PER_STAGE per stage, cheapest and least loaded first), ready for `openJob`.
  */
-export async function gatewayQuotes(ctx: JobsContext, modelId: string, maxInferences: number, options: { signal?: AbortSignal } = {}): Promise<SignedQuote[]> {
+export async function gatewayQuotes(
+  ctx: JobsContext,
+  modelId: string,
+  maxInferences: number,
+  options: { signal?: AbortSignal } = {},
+): Promise<SignedQuote[]> {
   const stageCount = ctx.directory.stageCount(modelId);
   if (stageCount === 0) throw new JobsUnknownModelError(`no provider on the mesh serves model ${modelId}`);
   const perStage = await Promise.all(
@@ -86,14 +97,19 @@ export async function gatewayQuotes(ctx: JobsContext, modelId: string, maxInfere
       const candidates = ctx.directory
         .providers(modelId, stage)
         .filter((p) => p.stakingAddress)
-        .sort((a, b) => (a.price === b.price ? a.load / Math.max(1, a.capacity) - b.load / Math.max(1, b.capacity) : a.price < b.price ? -1 : 1))
+        .sort((a, b) =>
+          a.price === b.price ? a.load / Math.max(1, a.capacity) - b.load / Math.max(1, b.capacity) : a.price < b.price ? -1 : 1,
+        )
         .slice(0, MAX_QUOTES_PER_STAGE);
-      const settled = await Promise.allSettled(candidates.map((p) => requestQuote(ctx, p.peerId, { modelId, stage, maxCount: maxInferences }, options)));
+      const settled = await Promise.allSettled(
+        candidates.map((p) => requestQuote(ctx, p.peerId, { modelId, stage, maxCount: maxInferences }, options)),
+      );
       const quotes: SignedQuote[] = [];
       settled.forEach((s, i) => {
         if (s.status === "fulfilled") {
           if (s.value.quote.provider.toLowerCase() === candidates[i].stakingAddress!.toLowerCase()) quotes.push(s.value);
-          else log("peer %s quoted as %s, bound to %s: dropped", candidates[i].peerId, s.value.quote.provider, candidates[i].stakingAddress);
+          else
+            log("peer %s quoted as %s, bound to %s: dropped", candidates[i].peerId, s.value.quote.provider, candidates[i].stakingAddress);
         } else log("no quote from %s: %s", candidates[i].peerId, (s.reason as Error).message);
       });
       if (quotes.length === 0) throw new JobsNoQuoteError(`no bound provider quoted stage ${stage} of model ${modelId}`);

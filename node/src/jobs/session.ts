@@ -28,7 +28,10 @@ export async function verifyJobRequestSignature(
 ): Promise<boolean> {
   if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return false;
   try {
-    return isAddressEqual(await recoverTypedDataAddress({ ...jobRequestTypedData(domain, request), signature: signature as Hex }), sessionKey);
+    return isAddressEqual(
+      await recoverTypedDataAddress({ ...jobRequestTypedData(domain, request), signature: signature as Hex }),
+      sessionKey,
+    );
   } catch {
     return false;
   }

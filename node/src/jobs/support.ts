@@ -46,12 +46,19 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
   const rpcUrl = config.chain!.rpcUrl;
   const publicClient = createPublicClient({ transport: http(rpcUrl), pollingInterval: 250 }) as PublicClient;
   const chainId = await publicClient.getChainId();
-  const deployment = config.chain!.deployment ? parseDeployment(JSON.parse(readFileSync(config.chain!.deployment, "utf8"))) : readDeployment(chainId);
+  const deployment = config.chain!.deployment
+    ? parseDeployment(JSON.parse(readFileSync(config.chain!.deployment, "utf8")))
+    : readDeployment(chainId);
   const read = readOnlyContracts(deployment, publicClient);
   const chain: ChainContext = { chainId, deployment, publicClient, read };
   if (config.stakingKey) {
     const account = privateKeyToAccount(config.stakingKey);
-    const viemChain = defineChain({ id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
+    const viemChain = defineChain({
+      id: chainId,
+      name: `chain ${chainId}`,
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [rpcUrl] } },
+    });
     const wallet = createWalletClient({ account, chain: viemChain, transport: http(rpcUrl), pollingInterval: 250 });
     chain.account = account;
     chain.pc = providerChain(deployment, publicClient, wallet, account);
@@ -78,14 +85,23 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
       const job = await l.job(jobId);
       if (job.status !== 1) throw new JobsJobUnavailableError(`job ${jobId} is not open`);
       if (job.expiresAt <= (await chainNow(chain))) throw new JobsJobUnavailableError(`job ${jobId} expired at ${job.expiresAt}`);
-      if (c.trace.requests(jobId).length >= job.maxInferences) throw new JobsJobUnavailableError(`job ${jobId} has used all ${job.maxInferences} inferences`);
+      if (c.trace.requests(jobId).length >= job.maxInferences)
+        throw new JobsJobUnavailableError(`job ${jobId} has used all ${job.maxInferences} inferences`);
       const domain = shardMeshDomain(chain.chainId, chain.deployment.contracts.JobMarket.address);
       return verifyJobRequestSignature(domain, job.sessionKey, { jobId: BigInt(jobId), requestHash }, signature);
     },
     receiptToSign: (jobId) => need().ledger.toSign(jobId),
     submitReceipt: async (jobId, body) => {
       const r = await need().ledger.submit(jobId, body);
-      return { jobId, receiptId: r.receiptId.toString(), from: r.from, count: r.count, outputRoot: r.outputRoot, txHash: r.txHash, state: r.state };
+      return {
+        jobId,
+        receiptId: r.receiptId.toString(),
+        from: r.from,
+        count: r.count,
+        outputRoot: r.outputRoot,
+        txHash: r.txHash,
+        state: r.state,
+      };
     },
     jobReceipts: async (jobId) => (ledger ? ledger.status(jobId) : []),
   };
@@ -133,7 +149,14 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
     register,
     isJobFinal: jobFinality(chain),
     async attach(provider: Provider) {
-      ctx = { chain, node: provider.node, peerId: provider.peerId, trace: provider.trace, directory: provider.directory, models: config.models };
+      ctx = {
+        chain,
+        node: provider.node,
+        peerId: provider.peerId,
+        trace: provider.trace,
+        directory: provider.directory,
+        models: config.models,
+      };
       ledger = new ReceiptLedger(ctx, serial, join(config.dataDir, "jobs", "receipts.json"));
       await ledger.load().catch((err: Error) => log.error("cannot reload submitted receipts: %s: %s", err.name, err.message));
       const c = ctx;

@@ -89,7 +89,10 @@ export class JobWatcher {
       const check = await pc.contracts.adjudicator.read.receiptCheck([jobId, r.receiptId]);
       if (/^0x0+$/.test(check.seed)) {
         await this.ledger.serial(async () => {
-          const hash = await pc.contracts.adjudicator.write.drawSamples([jobId, r.receiptId], { account: pc.wallet.account, chain: pc.wallet.chain });
+          const hash = await pc.contracts.adjudicator.write.drawSamples([jobId, r.receiptId], {
+            account: pc.wallet.account,
+            chain: pc.wallet.chain,
+          });
           await waitTx(pc.publicClient, hash, `drawSamples(job ${jobId}, receipt ${r.receiptId})`);
         });
       }
@@ -124,13 +127,20 @@ export class JobWatcher {
     const sample = await pc.contracts.adjudicator.read.sample([jobId, r.receiptId, BigInt(sampleNo)]);
     if (sample.resolved) return;
     if (!sample.buyerRevealed) {
-      await this.ledger.serial(() => revealBuyerLeaf(pc, { jobId, receiptId: r.receiptId, sampleNo, tree: r.buyerTree, index, route, records: r.records }));
+      await this.ledger.serial(() =>
+        revealBuyerLeaf(pc, { jobId, receiptId: r.receiptId, sampleNo, tree: r.buyerTree, index, route, records: r.records }),
+      );
     }
     for (let stage = 0; stage < route.length; stage++) {
       if (sample.stageMask & (1 << stage)) continue;
       const part = r.parts.find((p) => p.stage === stage && p.provider === route[stage] && p.leafIndices.includes(index));
       if (!part) throw new Error(`no part holds request ${index} at stage ${stage}`);
-      const { leaf, proof } = await requestReveal(this.ctx, part.peerId, { jobId: r.jobId, stage, indices: part.indices, leafIndices: part.leafIndices, index }, { signal: this.ctrl.signal });
+      const { leaf, proof } = await requestReveal(
+        this.ctx,
+        part.peerId,
+        { jobId: r.jobId, stage, indices: part.indices, leafIndices: part.leafIndices, index },
+        { signal: this.ctrl.signal },
+      );
       await this.ledger.serial(async () => {
         const hash = await pc.contracts.adjudicator.write.revealStageLeaf(
           [jobId, r.receiptId, BigInt(sampleNo), BigInt(partIndex(r.records, stage, part.provider)), leaf, proof, route, r.records],

@@ -16,7 +16,8 @@ const dec = new TextDecoder();
 
 export function encodeJson(value: unknown): Uint8Array {
   const bytes = enc.encode(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
-  if (bytes.byteLength > MAX_JOBS_MESSAGE_BYTES) throw new JobsProtocolError(`message of ${bytes.byteLength} bytes over the limit of ${MAX_JOBS_MESSAGE_BYTES}`);
+  if (bytes.byteLength > MAX_JOBS_MESSAGE_BYTES)
+    throw new JobsProtocolError(`message of ${bytes.byteLength} bytes over the limit of ${MAX_JOBS_MESSAGE_BYTES}`);
   return bytes;
 }
 
@@ -57,10 +58,18 @@ export async function serveJson(node: MeshNode, protocol: string, handler: (req:
 }
 
 /** Sends one request to `peerId` on `protocol` and returns the answer's result. */
-export async function callJson(node: MeshNode, peerId: string, protocol: string, req: unknown, options: { signal?: AbortSignal } = {}): Promise<unknown> {
+export async function callJson(
+  node: MeshNode,
+  peerId: string,
+  protocol: string,
+  req: unknown,
+  options: { signal?: AbortSignal } = {},
+): Promise<unknown> {
   const timeout = AbortSignal.timeout(JOBS_RPC_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  const stream = await node.dialProtocol(peerIdFromString(peerId), protocol, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) });
+  const stream = await node.dialProtocol(peerIdFromString(peerId), protocol, {
+    signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
+  });
   const lp = lpStream(stream, lpOptions);
   let answer: { result?: unknown; error?: { name?: string; message?: string } };
   try {

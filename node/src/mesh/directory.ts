@@ -11,12 +11,7 @@
 import { logger } from "@libp2p/logger";
 import { TypedEventEmitter } from "@libp2p/interface";
 import type { Message } from "@libp2p/gossipsub";
-import {
-  ANNOUNCE_INTERVAL_MS,
-  CAPABILITY_TOPIC,
-  DIRECTORY_TTL_MS,
-  MAX_ANNOUNCEMENT_BYTES,
-} from "./constants.ts";
+import { ANNOUNCE_INTERVAL_MS, CAPABILITY_TOPIC, DIRECTORY_TTL_MS, MAX_ANNOUNCEMENT_BYTES } from "./constants.ts";
 import { DirectoryInvalidAnnouncementError } from "./errors.ts";
 import { verifyBinding } from "./identity.ts";
 import type { PeerBinding } from "./identity.ts";
@@ -119,10 +114,13 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
     pubsub.addEventListener("subscription-change", this.onSubscription);
     this.node.addEventListener("peer:disconnect", this.onDisconnect);
     const interval = this.init.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS;
-    this.timer = setInterval(() => {
-      this.sweep();
-      this.publish();
-    }, Math.min(interval, 500));
+    this.timer = setInterval(
+      () => {
+        this.sweep();
+        this.publish();
+      },
+      Math.min(interval, 500),
+    );
     this.publish();
   }
 
@@ -141,7 +139,8 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
     if (!this.init.announce) return;
     const now = Date.now();
     if (now - this.lastPublish < 100) return;
-    if (now - this.lastPublish < (this.init.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS) - 250 && this.lastPublish !== 0 && !this.dirty) return;
+    if (now - this.lastPublish < (this.init.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS) - 250 && this.lastPublish !== 0 && !this.dirty)
+      return;
     this.dirty = false;
     this.lastPublish = now;
     const ann: Announcement = {
@@ -256,7 +255,8 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
   models(): { modelId: string; name?: string; stageCount: number }[] {
     const seen = new Map<string, { modelId: string; name?: string; stageCount: number }>();
     for (const ann of this.list()) {
-      for (const m of ann.models) if (!seen.has(m.modelId)) seen.set(m.modelId, { modelId: m.modelId, name: m.name, stageCount: m.stageCount });
+      for (const m of ann.models)
+        if (!seen.has(m.modelId)) seen.set(m.modelId, { modelId: m.modelId, name: m.name, stageCount: m.stageCount });
     }
     return [...seen.values()];
   }

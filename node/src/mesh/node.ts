@@ -12,13 +12,7 @@ import { kadDHT, passthroughMapper } from "@libp2p/kad-dht";
 import { bootstrap } from "@libp2p/bootstrap";
 import { KEEP_ALIVE } from "@libp2p/interface";
 import type { PrivateKey } from "@libp2p/interface";
-import {
-  DHT_PROTOCOL,
-  MAX_PAYLOAD_BYTES,
-  PING_INTERVAL_MS,
-  PING_TIMEOUT_MAX_MS,
-  PING_TIMEOUT_MIN_MS,
-} from "./constants.ts";
+import { DHT_PROTOCOL, MAX_PAYLOAD_BYTES, PING_INTERVAL_MS, PING_TIMEOUT_MAX_MS, PING_TIMEOUT_MIN_MS } from "./constants.ts";
 
 export interface MeshNodeInit {
   privateKey: PrivateKey;
@@ -46,9 +40,7 @@ export async function createMeshNode(init: MeshNodeInit) {
     identify: identify(),
     ping: ping(),
     pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
-    ...(init.dht === false
-      ? {}
-      : { dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }) }),
+    ...(init.dht === false ? {} : { dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }) }),
   };
   return createLibp2p({
     privateKey: init.privateKey,

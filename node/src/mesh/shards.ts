@@ -113,7 +113,9 @@ export class ShardService {
   }
 
   private async ask(peer: PeerId, req: Partial<ShardRequest>, signal: AbortSignal): Promise<ShardResponse> {
-    const stream = await this.node.dialProtocol(peer, SHARD_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) });
+    const stream = await this.node.dialProtocol(peer, SHARD_PROTOCOL, {
+      signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
+    });
     const lp = lpStream(stream, { maxDataLength: SHARD_CHUNK_MAX + 1024, maxBufferSize: SHARD_CHUNK_MAX + 4096 });
     try {
       await lp.write(ShardRequest.encode(req), { signal });
@@ -159,7 +161,11 @@ export class ShardService {
     await Promise.all(
       candidates.map(async (id) => {
         try {
-          const r = await this.ask(peerIdFromString(id), { sha256, have: true }, AbortSignal.any([signal, AbortSignal.timeout(SHARD_CHUNK_TIMEOUT_MS)]));
+          const r = await this.ask(
+            peerIdFromString(id),
+            { sha256, have: true },
+            AbortSignal.any([signal, AbortSignal.timeout(SHARD_CHUNK_TIMEOUT_MS)]),
+          );
           if (r.found) peers.push({ id: peerIdFromString(id), size: Number(r.size) });
         } catch (err) {
           log("%s cannot say whether it has %s: %s", id, sha256.slice(0, 12), (err as Error).message);
@@ -196,7 +202,11 @@ export class ShardService {
             const offset = i * SHARD_CHUNK_BYTES;
             const length = Math.min(SHARD_CHUNK_BYTES, total - offset);
             try {
-              const r = await this.ask(peer.id, { sha256, offset: BigInt(offset), length }, AbortSignal.any([signal, AbortSignal.timeout(SHARD_CHUNK_TIMEOUT_MS)]));
+              const r = await this.ask(
+                peer.id,
+                { sha256, offset: BigInt(offset), length },
+                AbortSignal.any([signal, AbortSignal.timeout(SHARD_CHUNK_TIMEOUT_MS)]),
+              );
               if (!r.found || r.data.byteLength !== length) throw new ShardUnavailableError(`bad chunk ${i} from ${peer.id}`);
               await fh.write(r.data, 0, length, offset);
               done.add(i);

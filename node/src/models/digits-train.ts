@@ -90,7 +90,7 @@ export function trainMlp(images: Float32Array, labels: Uint8Array, opts: TrainOp
           if (s2 > max) max = s2;
         }
         let sum = 0;
-        for (let c = 0; c < classes; c++) sum += (z[c] = Math.exp(z[c] - max));
+        for (let c = 0; c < classes; c++) sum += z[c] = Math.exp(z[c] - max);
         const label = labels[idx];
         loss -= Math.log(z[label] / sum);
         // z now holds softmax - onehot: the logits' gradient.
@@ -126,5 +126,13 @@ export function trainMlp(images: Float32Array, labels: Uint8Array, opts: TrainOp
     }
     opts.onEpoch?.(epoch + 1, loss / n);
   }
-  return { inputs, hidden, classes, w1: Float32Array.from(w1), b1: Float32Array.from(b1), w2: Float32Array.from(w2), b2: Float32Array.from(b2) };
+  return {
+    inputs,
+    hidden,
+    classes,
+    w1: Float32Array.from(w1),
+    b1: Float32Array.from(b1),
+    w2: Float32Array.from(w2),
+    b2: Float32Array.from(b2),
+  };
 }

@@ -275,4 +275,3 @@ export function writeDigitsModel(path = DIGITS_MODEL_PATH, opts: DigitsModelOpti
   writeFileSync(sidecar, `${JSON.stringify(meta, null, 2)}\n`);
   return { path, sha256: model.sha256, head, built: true, accuracy: model.accuracy };
 }
-

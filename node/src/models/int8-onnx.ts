@@ -53,7 +53,12 @@ export function checkHeadRange(head: Int8DenseParams): void {
 }
 
 /** Nodes and initializers computing `output` (int8 [1, N]) from `input` (int8 [1, M]). */
-export function int8HeadGraph(head: Int8DenseParams, input: string, output: string, prefix = "head"): { nodes: NodeProto[]; initializers: TensorProto[] } {
+export function int8HeadGraph(
+  head: Int8DenseParams,
+  input: string,
+  output: string,
+  prefix = "head",
+): { nodes: NodeProto[]; initializers: TensorProto[] } {
   checkHeadRange(head);
   const { outputs: n, inputs: m } = head;
   const p = (s: string) => `${prefix}/${s}`;

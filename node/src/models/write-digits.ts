@@ -12,6 +12,11 @@ const out = writeDigitsModel(path, { seed, onProgress: (e) => bar(e.phase, e.don
 process.stdout.write("\n");
 console.log(`${out.built ? "built" : "cached"} ${out.path}`);
 console.log(`  sha256              ${out.sha256}`);
-if (out.accuracy) console.log(`  held-out accuracy   ${(out.accuracy.heldOut * 100).toFixed(1)}% int8 (${(out.accuracy.heldOutFloat * 100).toFixed(1)}% float)`);
-console.log(`  head                ${out.head.inputs}→${out.head.outputs}, MULT ${out.head.mult}, SHIFT ${out.head.shift}, ZP ${out.head.zeroPoint}`);
+if (out.accuracy)
+  console.log(
+    `  held-out accuracy   ${(out.accuracy.heldOut * 100).toFixed(1)}% int8 (${(out.accuracy.heldOutFloat * 100).toFixed(1)}% float)`,
+  );
+console.log(
+  `  head                ${out.head.inputs}→${out.head.outputs}, MULT ${out.head.mult}, SHIFT ${out.head.shift}, ZP ${out.head.zeroPoint}`,
+);
 console.log(`  weights commitment  ${toBytes32(await weightsCommitment(out.head))}`);

@@ -49,7 +49,12 @@ export function dbPostprocess(prob: Tensor, input: Pick<DetInput, "scaleX" | "sc
   const stack: number[] = [];
   for (let start = 0; start < H * W; start++) {
     if (seen[start] || p[start] <= thr) continue;
-    let minX = W, minY = H, maxX = -1, maxY = -1, sum = 0, count = 0;
+    let minX = W,
+      minY = H,
+      maxX = -1,
+      maxY = -1,
+      sum = 0,
+      count = 0;
     seen[start] = 1;
     stack.push(start);
     while (stack.length) {

@@ -32,7 +32,10 @@ export interface OcrImageHooks {
  * (undefined: not an OCR model). The input tensor is named `inputName(modelId)` (default `x`,
  * the PaddleOCR models' input).
  */
-export function ocrImageHooks(taskOf: (modelId: string) => OcrTask | undefined, inputName: (modelId: string) => string = () => "x"): OcrImageHooks {
+export function ocrImageHooks(
+  taskOf: (modelId: string) => OcrTask | undefined,
+  inputName: (modelId: string) => string = () => "x",
+): OcrImageHooks {
   const task = (modelId: string): OcrTask => {
     const t = taskOf(modelId);
     if (!t) throw new OcrTaskUnknownError(`model ${modelId} takes tensors, not images`);

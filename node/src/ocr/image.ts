@@ -71,7 +71,10 @@ export function rotate180(img: RgbaImage): RgbaImage {
 }
 
 /** Renders text in black on white (tests, demos): DejaVu Sans when available. */
-export async function renderText(lines: string[], options: { fontSize?: number; padding?: number; font?: string } = {}): Promise<Uint8Array> {
+export async function renderText(
+  lines: string[],
+  options: { fontSize?: number; padding?: number; font?: string } = {},
+): Promise<Uint8Array> {
   const { GlobalFonts } = await import("@napi-rs/canvas");
   const fontFile = options.font ?? "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
   GlobalFonts.registerFromPath(fontFile, "ShardMeshSans");

@@ -12,7 +12,14 @@ export function recWidth(img: RgbaImage, minWidth = 320, maxWidth = 1600): numbe
 }
 
 /** Normalised CHW tensor of `img` scaled to height 48 (BGR channel order, like cv2). */
-export function imageToChw(img: RgbaImage, width: number, height: number, mean: readonly number[], std: readonly number[], fitWidth?: number): Tensor {
+export function imageToChw(
+  img: RgbaImage,
+  width: number,
+  height: number,
+  mean: readonly number[],
+  std: readonly number[],
+  fitWidth?: number,
+): Tensor {
   const w = fitWidth ?? width;
   const scaled = resizeImage(img, w, height);
   const data = new Float32Array(3 * height * width);

@@ -44,7 +44,9 @@ export function analyse(m: ModelProto): Analysis {
         continue;
       }
       if (!producer.has(x)) {
-        throw new OnnxModelError(`node ${k} (${node.opType} ${node.name ?? ""}) uses ${x} before it is produced: graph not topologically sorted or tensor undefined`);
+        throw new OnnxModelError(
+          `node ${k} (${node.opType} ${node.name ?? ""}) uses ${x} before it is produced: graph not topologically sorted or tensor undefined`,
+        );
       }
       if (!u.includes(x)) u.push(x);
       lastUse.set(x, k);

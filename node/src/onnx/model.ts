@@ -125,15 +125,24 @@ export function nodeCaptures(n: NodeProto): Set<string> {
 /** Element type name (onnxruntime naming) of an ONNX data type code, or null if unsupported. */
 export function dtypeName(code: number): string | null {
   switch (code) {
-    case DataType.FLOAT: return "float32";
-    case DataType.UINT8: return "uint8";
-    case DataType.INT8: return "int8";
-    case DataType.INT32: return "int32";
-    case DataType.INT64: return "int64";
-    case DataType.BOOL: return "bool";
-    case DataType.FLOAT16: return "float16";
-    case DataType.DOUBLE: return "float64";
-    default: return null;
+    case DataType.FLOAT:
+      return "float32";
+    case DataType.UINT8:
+      return "uint8";
+    case DataType.INT8:
+      return "int8";
+    case DataType.INT32:
+      return "int32";
+    case DataType.INT64:
+      return "int64";
+    case DataType.BOOL:
+      return "bool";
+    case DataType.FLOAT16:
+      return "float16";
+    case DataType.DOUBLE:
+      return "float64";
+    default:
+      return null;
   }
 }
 

@@ -50,7 +50,11 @@ export async function profileModel(m: ModelProto, a: Analysis, probeDims: Record
   const probeModel: ModelProto = { ...m, graph: { ...g, output: [...(g.output ?? []), ...extra.map((name) => ({ name }))] } };
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(encodeModel(probeModel), { graphOptimizationLevel: "disabled", logSeverityLevel: 3, enableCpuMemArena: false });
+    session = await ort.InferenceSession.create(encodeModel(probeModel), {
+      graphOptimizationLevel: "disabled",
+      logSeverityLevel: 3,
+      enableCpuMemArena: false,
+    });
   } catch (err) {
     throw new OnnxModelError(`onnxruntime cannot load the model: ${(err as Error).message}`);
   }
@@ -85,7 +89,8 @@ export async function profileModel(m: ModelProto, a: Analysis, probeDims: Record
       if (!meta.isTensor) continue;
       const observed = dims.get(meta.name);
       const shape = [...meta.shape] as Dim[];
-      const trusted = observed !== undefined && shape.length === observed.length && shape.every((d, i) => typeof d === "string" || d === observed[i]);
+      const trusted =
+        observed !== undefined && shape.length === observed.length && shape.every((d, i) => typeof d === "string" || d === observed[i]);
       types.set(meta.name, { name: meta.name, dtype: meta.type as DType, shape: trusted ? shape : null });
     }
     const flops = nodeFlops(m, dims);

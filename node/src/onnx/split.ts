@@ -24,7 +24,9 @@ export interface StageGraph {
 }
 
 export function valueInfo(t: TensorInfo): ValueInfoProto {
-  const tensorType: { elemType: number; shape?: { dim: Array<{ dimValue?: number; dimParam?: string }> } } = { elemType: DTYPE_CODE[t.dtype] };
+  const tensorType: { elemType: number; shape?: { dim: Array<{ dimValue?: number; dimParam?: string }> } } = {
+    elemType: DTYPE_CODE[t.dtype],
+  };
   if (t.shape !== null) tensorType.shape = { dim: t.shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) };
   return { name: t.name, type: { tensorType } };
 }
@@ -39,7 +41,14 @@ export function checkCuts(a: Analysis, cuts: readonly number[]): void {
   }
 }
 
-export function buildStage(m: ModelProto, a: Analysis, types: Map<string, TensorInfo>, index: number, start: number, end: number): StageGraph {
+export function buildStage(
+  m: ModelProto,
+  a: Analysis,
+  types: Map<string, TensorInfo>,
+  index: number,
+  start: number,
+  end: number,
+): StageGraph {
   const g = m.graph!;
   const nodes = (g.node ?? []).slice(start, end);
   const produced = new Set<string>();

@@ -114,7 +114,9 @@ export class ModelToolkit {
   inspect() {
     const ops = new Map<string, number>();
     for (const n of this.model.graph!.node ?? []) ops.set(n.opType ?? "?", (ops.get(n.opType ?? "?") ?? 0) + 1);
-    const singleCuts = Array.from({ length: this.nodeCount - 1 }, (_, i) => i + 1).filter((c) => crossing(this.analysis, c).length === 1).length;
+    const singleCuts = Array.from({ length: this.nodeCount - 1 }, (_, i) => i + 1).filter(
+      (c) => crossing(this.analysis, c).length === 1,
+    ).length;
     return {
       name: this.name,
       sha256: this.sha256,

@@ -9,7 +9,11 @@ import { join } from "node:path";
 const here = new URL(".", import.meta.url).pathname;
 const root = join(here, "../../..");
 const protos = readdirSync(here).filter((f) => f.endsWith(".proto"));
-execFileSync(join(root, "node_modules/.bin/protons"), protos.map((p) => join(here, p)), { stdio: "inherit" });
+execFileSync(
+  join(root, "node_modules/.bin/protons"),
+  protos.map((p) => join(here, p)),
+  { stdio: "inherit" },
+);
 const generated = protos.map((p) => join(here, p.replace(/\.proto$/, ".ts")));
 // protons 9 still writes code for protons-runtime 7 (`Codec<T>`); runtime 8, which the node uses,
 // has the same functions but two type parameters (decoded, encoded).
@@ -21,7 +25,21 @@ for (const file of generated) {
 }
 execFileSync(
   join(root, "node_modules/.bin/tsc"),
-  ["--ignoreConfig", "--noCheck", "--declaration", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2023", "--skipLibCheck", "--outDir", here, ...generated],
+  [
+    "--ignoreConfig",
+    "--noCheck",
+    "--declaration",
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--target",
+    "es2023",
+    "--skipLibCheck",
+    "--outDir",
+    here,
+    ...generated,
+  ],
   { stdio: "inherit" },
 );
 for (const file of generated) rmSync(file);

@@ -5,17 +5,8 @@
 // PipelineStreamClosedError, which the router turns into a retry on another provider.
 import { logger } from "@libp2p/logger";
 import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
-import {
-  DIAL_TIMEOUT_MS,
-  HOP_TIMEOUT_MS,
-  PIPELINE_PROTOCOL,
-  PIPELINE_VERSION,
-} from "../mesh/constants.ts";
-import {
-  PipelineRemoteError,
-  PipelineStreamClosedError,
-  PipelineTimeoutError,
-} from "../mesh/errors.ts";
+import { DIAL_TIMEOUT_MS, HOP_TIMEOUT_MS, PIPELINE_PROTOCOL, PIPELINE_VERSION } from "../mesh/constants.ts";
+import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "../mesh/errors.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
 import type { DecodedFrame, FrameStream } from "./frames.ts";
 import { connectDataPlane, SealedChannel } from "./dataplane.ts";
@@ -217,7 +208,9 @@ export class PipelineClient {
       const timeout = AbortSignal.timeout(DATA_PLANE_OFFER_TIMEOUT_MS);
       const offer = await Promise.race([
         answer,
-        new Promise<never>((_, reject) => AbortSignal.any([signal, timeout]).addEventListener("abort", () => reject(new Error("no data-plane offer")), { once: true })),
+        new Promise<never>((_, reject) =>
+          AbortSignal.any([signal, timeout]).addEventListener("abort", () => reject(new Error("no data-plane offer")), { once: true }),
+        ),
       ]);
       if (offer.header.kind !== Frame.Kind.DATA_PLANE_OFFER || offer.header.token.byteLength === 0) return;
       const host = remoteHost(this.node, peer);

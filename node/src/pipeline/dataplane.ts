@@ -407,7 +407,12 @@ export class DataPlaneServer {
         return;
       }
       socket.pause();
-      const channel = new SealedChannel(socket, offer.key.subarray(DATA_PLANE_KEY_BYTES), offer.key.subarray(0, DATA_PLANE_KEY_BYTES), `dp-${token.slice(0, 8)}`);
+      const channel = new SealedChannel(
+        socket,
+        offer.key.subarray(DATA_PLANE_KEY_BYTES),
+        offer.key.subarray(0, DATA_PLANE_KEY_BYTES),
+        `dp-${token.slice(0, 8)}`,
+      );
       this.onChannel(channel, offer.peerId);
       socket.resume();
       const rest = got.subarray(DATA_PLANE_TOKEN_BYTES);
@@ -419,14 +424,23 @@ export class DataPlaneServer {
 }
 
 /** Caller side: connect to an offer and present the token. */
-export function connectDataPlane(host: string, port: number, token: Uint8Array, key: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<SealedChannel> {
+export function connectDataPlane(
+  host: string,
+  port: number,
+  token: Uint8Array,
+  key: Uint8Array,
+  options: { signal?: AbortSignal } = {},
+): Promise<SealedChannel> {
   return new Promise((resolve, reject) => {
     let channel: SealedChannel | undefined;
     const socket = connect({
       host,
       port,
       noDelay: true,
-      onread: { buffer: () => channel?.readInto() ?? Buffer.allocUnsafeSlow(READ_SCRATCH_BYTES), callback: (n: number, buf: Uint8Array) => channel?.onRead(n, buf) ?? false },
+      onread: {
+        buffer: () => channel?.readInto() ?? Buffer.allocUnsafeSlow(READ_SCRATCH_BYTES),
+        callback: (n: number, buf: Uint8Array) => channel?.onRead(n, buf) ?? false,
+      },
     });
     const onAbort = (): void => {
       socket.destroy();
@@ -441,7 +455,12 @@ export function connectDataPlane(host: string, port: number, token: Uint8Array, 
       options.signal?.removeEventListener("abort", onAbort);
       socket.write(token);
       const k = Buffer.from(key);
-      channel = new SealedChannel(socket, k.subarray(0, DATA_PLANE_KEY_BYTES), k.subarray(DATA_PLANE_KEY_BYTES), `dp-${Buffer.from(token).toString("hex").slice(0, 8)}`);
+      channel = new SealedChannel(
+        socket,
+        k.subarray(0, DATA_PLANE_KEY_BYTES),
+        k.subarray(DATA_PLANE_KEY_BYTES),
+        `dp-${Buffer.from(token).toString("hex").slice(0, 8)}`,
+      );
       resolve(channel);
     });
   });

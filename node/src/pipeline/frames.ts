@@ -7,12 +7,7 @@ import { Uint8ArrayList } from "uint8arraylist";
 import type { Stream } from "@libp2p/interface";
 import { Frame } from "../pb/pipeline.js";
 import type { TensorMeta } from "../pb/pipeline.js";
-import {
-  MAX_HEADER_BYTES,
-  MAX_PAYLOAD_BYTES,
-  MAX_TENSORS_PER_FRAME,
-  STREAM_READ_BUFFER_BYTES,
-} from "../mesh/constants.ts";
+import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TENSORS_PER_FRAME, STREAM_READ_BUFFER_BYTES } from "../mesh/constants.ts";
 import { PipelineFrameTooLargeError, PipelineMalformedFrameError } from "../mesh/errors.ts";
 import type { WireBag } from "./tensor.ts";
 import { SealedChannel } from "./dataplane.ts";
@@ -150,7 +145,13 @@ export class FrameReader {
       for (const t of header.tensors) {
         const first: Uint8Array | undefined = this.buffer[Symbol.iterator]().next().value;
         let data: Uint8Array;
-        if (first !== undefined && t.byteLength > 0 && first.byteLength === t.byteLength && first.byteOffset === 0 && first.buffer.byteLength === t.byteLength) {
+        if (
+          first !== undefined &&
+          t.byteLength > 0 &&
+          first.byteLength === t.byteLength &&
+          first.byteOffset === 0 &&
+          first.buffer.byteLength === t.byteLength
+        ) {
           data = first;
         } else {
           // Uninitialised (every byte is overwritten next), in its own ArrayBuffer: offset 0.

@@ -13,12 +13,7 @@ import {
   PIPELINE_PROTOCOL,
   PIPELINE_VERSION,
 } from "../mesh/constants.ts";
-import {
-  PipelineBusyError,
-  PipelineMalformedFrameError,
-  PipelineUnknownStageError,
-  PipelineVersionError,
-} from "../mesh/errors.ts";
+import { PipelineBusyError, PipelineMalformedFrameError, PipelineUnknownStageError, PipelineVersionError } from "../mesh/errors.ts";
 import type { TraceStore } from "../trace/store.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
 import type { DecodedFrame, FrameStream } from "./frames.ts";
@@ -160,7 +155,16 @@ export class PipelineServer {
         }
         if (header.kind === Frame.Kind.DATA_PLANE_REQUEST && this.dataPlane && !(stream instanceof SealedChannel)) {
           const offer = this.dataPlane.offer(remote);
-          reply(encodeFrame({ kind: Frame.Kind.DATA_PLANE_OFFER, version: PIPELINE_VERSION, requestId: header.requestId, dataPort: offer.port, token: offer.token, key: offer.key }));
+          reply(
+            encodeFrame({
+              kind: Frame.Kind.DATA_PLANE_OFFER,
+              version: PIPELINE_VERSION,
+              requestId: header.requestId,
+              dataPort: offer.port,
+              token: offer.token,
+              key: offer.key,
+            }),
+          );
           return;
         }
         if (header.kind !== Frame.Kind.REQUEST) {
@@ -175,7 +179,12 @@ export class PipelineServer {
           // Over the limit: queue (the stream is paused, so yamux's window stops the sender);
           // refuse only when the caller ignores backpressure long enough to fill the queue.
           if (waiting.length >= maxQueued) {
-            fail(header.requestId, new PipelineBusyError(`${running.size} running and ${waiting.length} queued on this stream (limits ${maxInflight}/${maxQueued})`));
+            fail(
+              header.requestId,
+              new PipelineBusyError(
+                `${running.size} running and ${waiting.length} queued on this stream (limits ${maxInflight}/${maxQueued})`,
+              ),
+            );
             return;
           }
           waiting.push(frame);

@@ -104,7 +104,23 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
     if (value === undefined) throw new ProviderConfigError(`--${name} needs a value`);
     flags.set(name, [...(flags.get(name) ?? []), value]);
   }
-  const known = new Set(["config", "key-file", "data-dir", "listen", "bootstrap", "model", "capacity", "workers", "gateway-port", "gateway-host", "cors", "staking-key", "rpc", "stake", "trace-retention-ms"]);
+  const known = new Set([
+    "config",
+    "key-file",
+    "data-dir",
+    "listen",
+    "bootstrap",
+    "model",
+    "capacity",
+    "workers",
+    "gateway-port",
+    "gateway-host",
+    "cors",
+    "staking-key",
+    "rpc",
+    "stake",
+    "trace-retention-ms",
+  ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new ProviderConfigError(`unknown flag --${k}`);
 
   let config: ProviderConfig = structuredClone(DEFAULT_CONFIG);

@@ -67,7 +67,9 @@ export interface StartOptions {
 }
 
 async function fileSha256(path: string): Promise<string> {
-  return createHash("sha256").update(await readFile(path)).digest("hex");
+  return createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 }
 
 export async function startProvider(config: ProviderConfig, options: StartOptions = {}): Promise<Provider> {
@@ -106,7 +108,9 @@ export async function startProvider(config: ProviderConfig, options: StartOption
         modelId: m.modelId,
         name: m.name ?? lm.manifest.model.name,
         stageCount: lm.manifest.stages.length,
-        stages: m.stages.filter((s) => stages.has(stageKey(m.modelId, s))).map((s) => ({ stage: s, price: String(m.price), sha256: lm.manifest.stages[s].sha256 })),
+        stages: m.stages
+          .filter((s) => stages.has(stageKey(m.modelId, s)))
+          .map((s) => ({ stage: s, price: String(m.price), sha256: lm.manifest.stages[s].sha256 })),
       };
     });
   const directory = new Directory(node, {
@@ -142,11 +146,19 @@ export async function startProvider(config: ProviderConfig, options: StartOption
       if (!st) throw new Error(`model ${m.modelId} has no stage ${s}`);
       let file = shards.local(st.sha256);
       if (!file) {
-        const hints = () => directory.list().filter((a) => a.models.some((o) => o.stages.some((x) => x.sha256 === st.sha256))).map((a) => a.peerId);
+        const hints = () =>
+          directory
+            .list()
+            .filter((a) => a.models.some((o) => o.stages.some((x) => x.sha256 === st.sha256)))
+            .map((a) => a.peerId);
         const deadline = Date.now() + SHARD_FETCH_DEADLINE_MS;
         for (;;) {
           try {
-            file = await shards.fetch(st.sha256, { hints: hints(), signal: options.signal, onProgress: (progress) => emit({ event: "shard-progress", progress }) });
+            file = await shards.fetch(st.sha256, {
+              hints: hints(),
+              signal: options.signal,
+              onProgress: (progress) => emit({ event: "shard-progress", progress }),
+            });
             void shards.add(st.sha256, file);
             break;
           } catch (err) {

@@ -112,7 +112,12 @@ export interface Permit {
 }
 
 /** The token's permit domain on `chainId` (name and version as deployed unless given). */
-export function tokenPermitDomain(chainId: number | bigint, token: Address, name: string = TOKEN_EIP712_NAME, version = "1"): TypedDataDomain {
+export function tokenPermitDomain(
+  chainId: number | bigint,
+  token: Address,
+  name: string = TOKEN_EIP712_NAME,
+  version = "1",
+): TypedDataDomain {
   return { name, version, chainId: Number(chainId), verifyingContract: token };
 }
 
@@ -147,7 +152,11 @@ export function jobRequestTypedData(domain: TypedDataDomain, request: { jobId: b
   return { domain, types: jobRequestTypes, primaryType: "JobRequest" as const, message: { ...request } };
 }
 
-export function signJobRequest(signer: TypedDataSigner, domain: TypedDataDomain, request: { jobId: bigint; requestHash: Hex }): Promise<Hex> {
+export function signJobRequest(
+  signer: TypedDataSigner,
+  domain: TypedDataDomain,
+  request: { jobId: bigint; requestHash: Hex },
+): Promise<Hex> {
   return signer.signTypedData(jobRequestTypedData(domain, request));
 }
 
@@ -169,7 +178,6 @@ export function walletSigner(wallet: {
   signTypedData: (args: never) => Promise<Hex>;
 }): TypedDataSigner {
   return {
-    signTypedData: (typedData) =>
-      (wallet.signTypedData as (args: unknown) => Promise<Hex>)({ account: wallet.account, ...typedData }),
+    signTypedData: (typedData) => (wallet.signTypedData as (args: unknown) => Promise<Hex>)({ account: wallet.account, ...typedData }),
   };
 }

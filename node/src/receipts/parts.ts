@@ -44,10 +44,7 @@ export function sortParts<P extends { stage: number; provider: Address }>(parts:
 }
 
 /** Part records from submitted parts and each provider's previously receipted count. */
-export function partRecords(
-  parts: readonly StagePart[],
-  previousCount: (stage: number, provider: Address) => number,
-): PartRecord[] {
+export function partRecords(parts: readonly StagePart[], previousCount: (stage: number, provider: Address) => number): PartRecord[] {
   return sortParts(parts).map((p) => {
     const newCount = p.count - previousCount(p.stage, p.provider);
     if (newCount <= 0) throw new ReceiptPartsError(`part ${p.stage}/${p.provider} has no new requests`);

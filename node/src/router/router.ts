@@ -188,7 +188,8 @@ export class Router {
       }
     }
     throw new RouterNoProviderError(
-      `stage ${stage} of ${modelId}: no provider left after ${tried.size} attempt(s)` + (lastError ? ` (last: ${lastError.name}: ${lastError.message})` : ""),
+      `stage ${stage} of ${modelId}: no provider left after ${tried.size} attempt(s)` +
+        (lastError ? ` (last: ${lastError.name}: ${lastError.message})` : ""),
     );
   }
 
@@ -250,7 +251,8 @@ export class Router {
     st.penaltyAt = now;
     st.benchedUntil = now + BENCH_MS;
     log("hop on %s failed (%s: %s)", peerId, err.name, err.message);
-    const transportDead = err instanceof PipelineStreamClosedError || (!(err instanceof PipelineRemoteError) && /ECONNREFUSED|dial|connect/i.test(err.message));
+    const transportDead =
+      err instanceof PipelineStreamClosedError || (!(err instanceof PipelineRemoteError) && /ECONNREFUSED|dial|connect/i.test(err.message));
     if (transportDead) this.directory.evict(peerId);
   }
 
@@ -259,7 +261,13 @@ export class Router {
     const now = Date.now();
     const out: Record<string, { latencyMs: number; inflight: number; served: number; failed: number; penalty: number }> = {};
     for (const [id, st] of this.stats) {
-      out[id] = { latencyMs: Math.round(st.latencyEwma * 10) / 10, inflight: st.inflight, served: st.served, failed: st.failed, penalty: Math.round(this.penalty(st, now) * 100) / 100 };
+      out[id] = {
+        latencyMs: Math.round(st.latencyEwma * 10) / 10,
+        inflight: st.inflight,
+        served: st.served,
+        failed: st.failed,
+        penalty: Math.round(this.penalty(st, now) * 100) / 100,
+      };
     }
     return out;
   }

@@ -145,7 +145,11 @@ export class ShardMeshClient {
   receipt(jobId: string, options?: { signal?: AbortSignal }): Promise<{ count: number; outputRoot: `0x${string}` }> {
     return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}/receipt`, undefined, options);
   }
-  submitReceipt(jobId: string, body: { count: number; outputRoot: string; signature: string }, options?: { signal?: AbortSignal }): Promise<unknown> {
+  submitReceipt(
+    jobId: string,
+    body: { count: number; outputRoot: string; signature: string },
+    options?: { signal?: AbortSignal },
+  ): Promise<unknown> {
     return this.call("POST", `/v1/jobs/${encodeURIComponent(jobId)}/receipt`, body, options);
   }
   mesh(options?: { signal?: AbortSignal }): Promise<MeshStatus> {
@@ -155,7 +159,13 @@ export class ShardMeshClient {
     return this.call("GET", "/openapi.json", undefined, options);
   }
 
-  private async call<T>(method: string, path: string, body: unknown, options: { signal?: AbortSignal } = {}, headers: Record<string, string> = {}): Promise<T> {
+  private async call<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options: { signal?: AbortSignal } = {},
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const res = await this.fetchFn(`${this.baseUrl}${path}`, {

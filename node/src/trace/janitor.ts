@@ -119,7 +119,13 @@ export class TraceJanitor {
     this.stats.errors += r.errors;
     this.stats.last = r;
     if (r.pruned || r.keptJobs || r.errors) {
-      log("pruned %d tensors; kept %d tensors of %d jobs a receipt may still need; %d read errors", r.pruned, r.keptTensors, r.keptJobs, r.errors);
+      log(
+        "pruned %d tensors; kept %d tensors of %d jobs a receipt may still need; %d read errors",
+        r.pruned,
+        r.keptTensors,
+        r.keptJobs,
+        r.errors,
+      );
     }
     return r;
   }

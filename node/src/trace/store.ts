@@ -101,9 +101,10 @@ export class TraceStore {
 
   /** All records of a job, by index then stage. */
   records(jobId: string): TraceRecord[] {
-    const rows = this.db
-      .prepare("SELECT * FROM trace WHERE job_id = ? ORDER BY idx, stage")
-      .all(jobId) as Record<string, string | number>[];
+    const rows = this.db.prepare("SELECT * FROM trace WHERE job_id = ? ORDER BY idx, stage").all(jobId) as Record<
+      string,
+      string | number
+    >[];
     return rows.map(fromRow);
   }
 
@@ -125,17 +126,21 @@ export class TraceStore {
   }
 
   count(jobId?: string): number {
-    const row = (jobId
-      ? this.db.prepare("SELECT COUNT(*) AS n FROM trace WHERE job_id = ?").get(jobId)
-      : this.db.prepare("SELECT COUNT(*) AS n FROM trace").get()) as { n: number };
+    const row = (
+      jobId
+        ? this.db.prepare("SELECT COUNT(*) AS n FROM trace WHERE job_id = ?").get(jobId)
+        : this.db.prepare("SELECT COUNT(*) AS n FROM trace").get()
+    ) as { n: number };
     return Number(row.n);
   }
 
   /** Kept tensors (rows: one per tensor of a side of a request and stage), of one job or all. */
   tensorCount(jobId?: string): number {
-    const row = (jobId
-      ? this.db.prepare("SELECT COUNT(*) AS n FROM tensors WHERE job_id = ?").get(jobId)
-      : this.db.prepare("SELECT COUNT(*) AS n FROM tensors").get()) as { n: number };
+    const row = (
+      jobId
+        ? this.db.prepare("SELECT COUNT(*) AS n FROM tensors WHERE job_id = ?").get(jobId)
+        : this.db.prepare("SELECT COUNT(*) AS n FROM tensors").get()
+    ) as { n: number };
     return Number(row.n);
   }
 
@@ -147,7 +152,9 @@ export class TraceStore {
 
   /** How many of a job's tensors were recorded before `cutoff`. */
   tensorsOlderThan(jobId: string, cutoff: number): number {
-    const row = this.db.prepare("SELECT COUNT(*) AS n FROM tensors WHERE job_id = ? AND created_at < ?").get(jobId, cutoff) as { n: number };
+    const row = this.db.prepare("SELECT COUNT(*) AS n FROM tensors WHERE job_id = ? AND created_at < ?").get(jobId, cutoff) as {
+      n: number;
+    };
     return Number(row.n);
   }
 
@@ -174,7 +181,9 @@ export class TraceStore {
   /** The gateway's next request index in a job (0-based, arrival order, survives restarts). */
   nextIndex(jobId: string): number {
     const row = this.db
-      .prepare("INSERT INTO jobs (job_id, next_index) VALUES (?, 1) ON CONFLICT(job_id) DO UPDATE SET next_index = next_index + 1 RETURNING next_index")
+      .prepare(
+        "INSERT INTO jobs (job_id, next_index) VALUES (?, 1) ON CONFLICT(job_id) DO UPDATE SET next_index = next_index + 1 RETURNING next_index",
+      )
       .get(jobId) as { next_index: number };
     return Number(row.next_index) - 1;
   }
@@ -182,7 +191,9 @@ export class TraceStore {
   /** Gateway-side record of a request it answered: the buyer's request/response hashes. */
   recordRequest(r: GatewayRequestRecord): void {
     this.db
-      .prepare("INSERT OR REPLACE INTO requests (job_id, idx, model_id, request_hash, response_hash, stages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .prepare(
+        "INSERT OR REPLACE INTO requests (job_id, idx, model_id, request_hash, response_hash, stages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      )
       .run(r.jobId, r.index, r.modelId, r.requestHash, r.responseHash, JSON.stringify(r.stages), Date.now());
   }
 

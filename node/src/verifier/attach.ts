@@ -30,9 +30,13 @@ export interface AttachVerifierOptions {
   onEvent?: (e: VerifierEvent) => void;
 }
 
-export async function attachVerifier(provider: { node: MeshNode }, o: AttachVerifierOptions): Promise<{ service: VerifierService; stop(): Promise<void> }> {
+export async function attachVerifier(
+  provider: { node: MeshNode },
+  o: AttachVerifierOptions,
+): Promise<{ service: VerifierService; stop(): Promise<void> }> {
   const owned = !(o.models instanceof ModelCatalog);
-  const models = o.models instanceof ModelCatalog ? o.models : new ModelCatalog(o.models.map((m) => ({ modelId: m.modelId, manifest: m.manifest })));
+  const models =
+    o.models instanceof ModelCatalog ? o.models : new ModelCatalog(o.models.map((m) => ({ modelId: m.modelId, manifest: m.manifest })));
   const service = new VerifierService({
     node: provider.node,
     publicClient: o.publicClient,

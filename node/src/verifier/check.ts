@@ -79,7 +79,12 @@ async function fetchWithRetry(node: MeshNode, leaf: RevealedStage, side: TensorS
     if (i > 0) await new Promise((r) => setTimeout(r, o.retryMs ?? TENSOR_FETCH_RETRY_MS));
     o.signal?.throwIfAborted();
     try {
-      return await fetchTensors(node, leaf.peerId, { jobId: leaf.jobId, stage: leaf.stage, side, hash: expectedHash, index: leaf.index }, { ...o.fetch, signal: o.signal });
+      return await fetchTensors(
+        node,
+        leaf.peerId,
+        { jobId: leaf.jobId, stage: leaf.stage, side, hash: expectedHash, index: leaf.index },
+        { ...o.fetch, signal: o.signal },
+      );
     } catch (err) {
       last = err as Error;
       if (last instanceof TensorHashMismatchError || o.signal?.aborted) throw last;
@@ -90,7 +95,12 @@ async function fetchWithRetry(node: MeshNode, leaf: RevealedStage, side: TensorS
 }
 
 /** Fetches, hash-checks and re-executes one revealed stage leaf. */
-export async function checkRevealedStage(node: MeshNode, models: ModelCatalog, leaf: RevealedStage, options: CheckOptions = {}): Promise<StageCheck> {
+export async function checkRevealedStage(
+  node: MeshNode,
+  models: ModelCatalog,
+  leaf: RevealedStage,
+  options: CheckOptions = {},
+): Promise<StageCheck> {
   if (!models.has(leaf.modelId)) return { outcome: "inconclusive", fraud: undefined, detail: `no manifest for model ${leaf.modelId}` };
   let input: WireBag;
   let output: WireBag;
@@ -113,7 +123,11 @@ export async function checkRevealedStage(node: MeshNode, models: ModelCatalog, l
     try {
       claimed = fromWireBag(output);
     } catch (err) {
-      return { outcome: "mismatch", fraud: true, detail: `claimed output is not a valid bag: ${(err as Error).name}: ${(err as Error).message}` };
+      return {
+        outcome: "mismatch",
+        fraud: true,
+        detail: `claimed output is not a valid bag: ${(err as Error).name}: ${(err as Error).message}`,
+      };
     }
     verdict = await verifyStage(runner, fromWireBag(input), claimed, tolerance, { signal: options.signal });
   } catch (err) {
@@ -122,7 +136,14 @@ export async function checkRevealedStage(node: MeshNode, models: ModelCatalog, l
     // Input the stage cannot run (or a local failure): never convict on it.
     return { outcome: "inconclusive", fraud: undefined, detail: `${e.name}: ${e.message}` };
   }
-  if (verdict.ok) return { outcome: "match", fraud: false, detail: `within tolerance ${verdict.tolerance}`, maxAbsDiff: verdict.maxAbsDiff, verdict };
+  if (verdict.ok)
+    return { outcome: "match", fraud: false, detail: `within tolerance ${verdict.tolerance}`, maxAbsDiff: verdict.maxAbsDiff, verdict };
   const bad = verdict.tensors.filter((t) => !t.ok).map((t) => `${t.name} (${t.reason}, max diff ${t.maxAbsDiff})`);
-  return { outcome: "mismatch", fraud: true, detail: `recomputed output differs: ${bad.join(", ")}`, maxAbsDiff: verdict.maxAbsDiff, verdict };
+  return {
+    outcome: "mismatch",
+    fraud: true,
+    detail: `recomputed output differs: ${bad.join(", ")}`,
+    maxAbsDiff: verdict.maxAbsDiff,
+    verdict,
+  };
 }

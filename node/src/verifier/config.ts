@@ -66,7 +66,19 @@ export function loadVerifierConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   const flags = new Map<string, string[]>();
   const bools = new Set<string>();
   const BOOL = new Set(["no-dht", "withdraw", "json"]);
-  const known = new Set(["config", "model", "staking-key", "rpc", "deployment", "key-file", "data-dir", "listen", "bootstrap", "spot-check", "poll-ms"]);
+  const known = new Set([
+    "config",
+    "model",
+    "staking-key",
+    "rpc",
+    "deployment",
+    "key-file",
+    "data-dir",
+    "listen",
+    "bootstrap",
+    "spot-check",
+    "poll-ms",
+  ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith("--")) throw new VerifierConfigError(`unexpected argument ${a}`);
@@ -127,9 +139,11 @@ export function loadVerifierConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   if (one("deployment")) config.chain = { ...(config.chain ?? { rpcUrl: "" }), deployment: resolve(one("deployment")!) };
   if (!config.chain?.rpcUrl) throw new VerifierConfigError("a verifier needs the chain: --rpc <url>");
   if (!config.stakingKey) throw new VerifierConfigError("a verifier needs its staked wallet: --staking-key or SHARDMESH_STAKING_KEY");
-  if (config.models.length === 0) throw new VerifierConfigError("a verifier needs at least one model to re-execute: --model <id>=<manifest>");
+  if (config.models.length === 0)
+    throw new VerifierConfigError("a verifier needs at least one model to re-execute: --model <id>=<manifest>");
   for (const m of config.models) {
-    if (!/^\d+$/.test(m.modelId) || typeof m.manifest !== "string") throw new VerifierConfigError(`model entry ${JSON.stringify(m)} needs a decimal modelId and a manifest`);
+    if (!/^\d+$/.test(m.modelId) || typeof m.manifest !== "string")
+      throw new VerifierConfigError(`model entry ${JSON.stringify(m)} needs a decimal modelId and a manifest`);
   }
   return { config, json: bools.has("json") };
 }

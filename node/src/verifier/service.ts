@@ -60,8 +60,26 @@ export interface VerifierInit {
 }
 
 export type VerifierEvent =
-  | { event: "checked"; jobId: string; receiptId: string; sampleNo: number; stage: number; provider: Address; reason: "assigned" | "spot" | "committee"; check: StageCheck }
-  | { event: "challenged"; disputeId: string; jobId: string; receiptId: string; sampleNo: number; stage: number; accused: Address; txHash: Hex }
+  | {
+      event: "checked";
+      jobId: string;
+      receiptId: string;
+      sampleNo: number;
+      stage: number;
+      provider: Address;
+      reason: "assigned" | "spot" | "committee";
+      check: StageCheck;
+    }
+  | {
+      event: "challenged";
+      disputeId: string;
+      jobId: string;
+      receiptId: string;
+      sampleNo: number;
+      stage: number;
+      accused: Address;
+      txHash: Hex;
+    }
   | { event: "vote-committed"; disputeId: string; fraud: boolean; txHash: Hex }
   | { event: "vote-revealed"; disputeId: string; fraud: boolean; txHash: Hex }
   | { event: "resolved"; disputeId: string; txHash: Hex }
@@ -86,7 +104,11 @@ export class VerifierService {
   private ticking: Promise<void> | undefined;
   private readonly ctrl = new AbortController();
   /** Outcomes of every check made, newest last. */
-  readonly checks: Array<{ task: Omit<LeafTask, "jobId" | "receiptId"> & { jobId: string; receiptId: string }; reason: "assigned" | "spot" | "committee"; check: StageCheck }> = [];
+  readonly checks: Array<{
+    task: Omit<LeafTask, "jobId" | "receiptId"> & { jobId: string; receiptId: string };
+    reason: "assigned" | "spot" | "committee";
+    check: StageCheck;
+  }> = [];
 
   constructor(init: VerifierInit) {
     this.init = init;
@@ -149,7 +171,9 @@ export class VerifierService {
   async withdraw(): Promise<bigint> {
     const amount = await this.c.market.read.credits([this.address]);
     if (amount === 0n) return 0n;
-    const hash = await this.tx("withdraw", () => this.c.market.write.withdraw({ account: this.init.wallet.account, chain: this.init.wallet.chain }));
+    const hash = await this.tx("withdraw", () =>
+      this.c.market.write.withdraw({ account: this.init.wallet.account, chain: this.init.wallet.chain }),
+    );
     this.emit({ event: "withdrawn", amount: amount.toString(), txHash: hash });
     return amount;
   }
@@ -160,11 +184,32 @@ export class VerifierService {
     const latest = await this.init.publicClient.getBlockNumber();
     while (this.nextBlock <= latest) {
       const to = this.nextBlock + VERIFIER_LOG_RANGE - 1n < latest ? this.nextBlock + VERIFIER_LOG_RANGE - 1n : latest;
-      const logs = await this.init.publicClient.getContractEvents({ address: this.c.adjudicator.address, abi: adjudicatorAbi, fromBlock: this.nextBlock, toBlock: to });
+      const logs = await this.init.publicClient.getContractEvents({
+        address: this.c.adjudicator.address,
+        abi: adjudicatorAbi,
+        fromBlock: this.nextBlock,
+        toBlock: to,
+      });
       for (const l of logs) {
         if (l.eventName === "StageLeafRevealed") {
-          const a = l.args as { jobId: bigint; receiptId: bigint; provider: Address; sampleNo: bigint; stage: bigint; inputHash: Hex; outputHash: Hex };
-          this.leaves.push({ jobId: a.jobId, receiptId: a.receiptId, sampleNo: Number(a.sampleNo), stage: Number(a.stage), provider: a.provider, inputHash: a.inputHash, outputHash: a.outputHash });
+          const a = l.args as {
+            jobId: bigint;
+            receiptId: bigint;
+            provider: Address;
+            sampleNo: bigint;
+            stage: bigint;
+            inputHash: Hex;
+            outputHash: Hex;
+          };
+          this.leaves.push({
+            jobId: a.jobId,
+            receiptId: a.receiptId,
+            sampleNo: Number(a.sampleNo),
+            stage: Number(a.stage),
+            provider: a.provider,
+            inputHash: a.inputHash,
+            outputHash: a.outputHash,
+          });
         } else if (l.eventName === "CommitteeDrawn") {
           const a = l.args as { disputeId: bigint; members: readonly Address[] };
           if (a.members.some((m) => isAddressEqual(m, this.address)) && !this.votes.has(a.disputeId.toString())) {
@@ -214,10 +259,12 @@ export class VerifierService {
   private spotPicked(t: LeafTask): boolean {
     const ppm = this.init.spotCheckPpm ?? DEFAULT_SPOT_CHECK_PPM;
     if (ppm <= 0) return false;
-    const h = keccak256(encodeAbiParameters(
-      [{ type: "address" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }],
-      [this.address, t.jobId, t.receiptId, BigInt(t.sampleNo), BigInt(t.stage)],
-    ));
+    const h = keccak256(
+      encodeAbiParameters(
+        [{ type: "address" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }],
+        [this.address, t.jobId, t.receiptId, BigInt(t.sampleNo), BigInt(t.stage)],
+      ),
+    );
     return fromHex(h, "bigint") % 1_000_000n < BigInt(ppm);
   }
 
@@ -261,20 +308,34 @@ export class VerifierService {
   private async challenge(t: LeafTask): Promise<void> {
     const [bond] = await this.c.adjudicator.read.params();
     const balance = await this.c.token.read.balanceOf([this.address]);
-    if (balance < bond) throw new VerifierInsufficientBondError(`token balance ${balance} of ${this.address} cannot cover the challenge bond ${bond}`);
+    if (balance < bond)
+      throw new VerifierInsufficientBondError(`token balance ${balance} of ${this.address} cannot cover the challenge bond ${bond}`);
     const allowance = await this.c.token.read.allowance([this.address, this.c.market.address]);
     const opts = { account: this.init.wallet.account, chain: this.init.wallet.chain };
     if (allowance < bond) {
       await this.tx("approve bond", () => this.c.token.write.approve([this.c.market.address, bond], opts));
     }
     let receipt!: TransactionReceipt;
-    const hash = await this.tx(`challenge(job ${t.jobId}, receipt ${t.receiptId}, sample ${t.sampleNo}, stage ${t.stage})`, () => this.c.adjudicator.write.challenge([t.jobId, t.receiptId, BigInt(t.sampleNo), BigInt(t.stage)], opts), (r) => (receipt = r));
+    const hash = await this.tx(
+      `challenge(job ${t.jobId}, receipt ${t.receiptId}, sample ${t.sampleNo}, stage ${t.stage})`,
+      () => this.c.adjudicator.write.challenge([t.jobId, t.receiptId, BigInt(t.sampleNo), BigInt(t.stage)], opts),
+      (r) => (receipt = r),
+    );
     const [opened] = parseEventLogs({ abi: adjudicatorAbi, eventName: "DisputeOpened", logs: receipt.logs });
     const disputeId = opened ? opened.args.disputeId : (await this.c.adjudicator.read.disputeCount()) - 1n;
     this.watched.add(disputeId.toString());
     this.save();
     log("challenged stage %d of job %s receipt %s (dispute %s)", t.stage, t.jobId, t.receiptId, disputeId);
-    this.emit({ event: "challenged", disputeId: disputeId.toString(), jobId: t.jobId.toString(), receiptId: t.receiptId.toString(), sampleNo: t.sampleNo, stage: t.stage, accused: t.provider, txHash: hash });
+    this.emit({
+      event: "challenged",
+      disputeId: disputeId.toString(),
+      jobId: t.jobId.toString(),
+      receiptId: t.receiptId.toString(),
+      sampleNo: t.sampleNo,
+      stage: t.stage,
+      accused: t.provider,
+      txHash: hash,
+    });
   }
 
   // ─── Committee votes ─────────────────────────────────────────────────────────────────
@@ -296,7 +357,15 @@ export class VerifierService {
       if (now > commitEnds) return; // missed the commit phase
       if (v.fraud === undefined) {
         const rev = await this.c.adjudicator.read.stageReveal([d.jobId, BigInt(d.receiptId), BigInt(d.sampleNo), BigInt(d.stage)]);
-        const t: LeafTask = { jobId: d.jobId, receiptId: BigInt(d.receiptId), sampleNo: d.sampleNo, stage: d.stage, provider: rev.provider, inputHash: rev.inputHash, outputHash: rev.outputHash };
+        const t: LeafTask = {
+          jobId: d.jobId,
+          receiptId: BigInt(d.receiptId),
+          sampleNo: d.sampleNo,
+          stage: d.stage,
+          provider: rev.provider,
+          inputHash: rev.inputHash,
+          outputHash: rev.outputHash,
+        };
         const check = await this.checkLeaf(t);
         this.record(t, check, "committee");
         if (check.fraud === undefined) {
@@ -334,7 +403,9 @@ export class VerifierService {
     const w = await this.c.market.read.windows();
     const deadline = d.openedAt + (d.kind === DISPUTE_KIND_COMMITTEE ? w.commit + w.voteReveal : w.answer);
     if (now <= deadline) return;
-    const hash = await this.tx(`resolveDispute(${id})`, () => this.c.adjudicator.write.resolveDispute([id], { account: this.init.wallet.account, chain: this.init.wallet.chain }));
+    const hash = await this.tx(`resolveDispute(${id})`, () =>
+      this.c.adjudicator.write.resolveDispute([id], { account: this.init.wallet.account, chain: this.init.wallet.chain }),
+    );
     this.watched.delete(id.toString());
     this.votes.delete(id.toString());
     this.save();
@@ -361,8 +432,27 @@ export class VerifierService {
   private record(t: LeafTask, check: StageCheck, reason: "assigned" | "spot" | "committee"): void {
     const task = { ...t, jobId: t.jobId.toString(), receiptId: t.receiptId.toString() };
     this.checks.push({ task, reason, check });
-    log("%s check of job %s receipt %s sample %d stage %d (%s): %s — %s", reason, task.jobId, task.receiptId, t.sampleNo, t.stage, t.provider, check.outcome, check.detail);
-    this.emit({ event: "checked", jobId: task.jobId, receiptId: task.receiptId, sampleNo: t.sampleNo, stage: t.stage, provider: t.provider, reason, check });
+    log(
+      "%s check of job %s receipt %s sample %d stage %d (%s): %s — %s",
+      reason,
+      task.jobId,
+      task.receiptId,
+      t.sampleNo,
+      t.stage,
+      t.provider,
+      check.outcome,
+      check.detail,
+    );
+    this.emit({
+      event: "checked",
+      jobId: task.jobId,
+      receiptId: task.receiptId,
+      sampleNo: t.sampleNo,
+      stage: t.stage,
+      provider: t.provider,
+      reason,
+      check,
+    });
   }
 
   private emit(e: VerifierEvent): void {
@@ -391,6 +481,12 @@ export class VerifierService {
   }
 
   private save(): void {
-    if (this.init.stateFile) writeState(this.init.stateFile, { nextBlock: this.nextBlock, votes: [...this.votes.values()], watched: [...this.watched], leaves: this.leaves });
+    if (this.init.stateFile)
+      writeState(this.init.stateFile, {
+        nextBlock: this.nextBlock,
+        votes: [...this.votes.values()],
+        watched: [...this.watched],
+        leaves: this.leaves,
+      });
   }
 }

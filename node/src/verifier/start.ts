@@ -33,9 +33,16 @@ export async function startVerifier(config: VerifierConfig, onEvent: (e: Verifie
   const rpcUrl = config.chain!.rpcUrl;
   const publicClient = createPublicClient({ transport: http(rpcUrl), pollingInterval: 250 }) as PublicClient;
   const chainId = await publicClient.getChainId();
-  const deployment = config.chain?.deployment ? parseDeployment(JSON.parse(readFileSync(config.chain.deployment, "utf8"))) : readDeployment(chainId);
+  const deployment = config.chain?.deployment
+    ? parseDeployment(JSON.parse(readFileSync(config.chain.deployment, "utf8")))
+    : readDeployment(chainId);
   const account = privateKeyToAccount(config.stakingKey!);
-  const chain = defineChain({ id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
+  const chain = defineChain({
+    id: chainId,
+    name: `chain ${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
   const wallet = createWalletClient({ account, chain, transport: http(rpcUrl), pollingInterval: 250 }) as ShardWallet;
   const read = readOnlyContracts(deployment, publicClient);
   const staked = (await read.staking.read.stakeOf([account.address])).staked;
@@ -44,7 +51,12 @@ export async function startVerifier(config: VerifierConfig, onEvent: (e: Verifie
   const models = new ModelCatalog(config.models);
   // Fail fast on a missing or invalid manifest (stage files are checked when first run).
   for (const id of models.ids()) await models.manifest(id);
-  const node = await createMeshNode({ privateKey: await loadOrCreateKey(config.keyFile), listen: config.listen, bootstrap: config.bootstrap, dht: config.dht });
+  const node = await createMeshNode({
+    privateKey: await loadOrCreateKey(config.keyFile),
+    listen: config.listen,
+    bootstrap: config.bootstrap,
+    dht: config.dht,
+  });
   onEvent({ event: "listening", peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) });
   // Listens to the providers' capability announcements (announces nothing): their addresses let
   // the verifier reach a provider it is not connected to.

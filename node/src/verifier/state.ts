@@ -42,7 +42,12 @@ type SavedLeaf = Omit<LeafTask, "jobId" | "receiptId" | "check"> & { jobId: stri
 
 export function readState(file: string): VerifierState | undefined {
   if (!existsSync(file)) return undefined;
-  const raw = JSON.parse(readFileSync(file, "utf8")) as { nextBlock?: string; votes?: VoteState[]; watched?: string[]; leaves?: SavedLeaf[] };
+  const raw = JSON.parse(readFileSync(file, "utf8")) as {
+    nextBlock?: string;
+    votes?: VoteState[];
+    watched?: string[];
+    leaves?: SavedLeaf[];
+  };
   return {
     nextBlock: raw.nextBlock === undefined ? undefined : BigInt(raw.nextBlock),
     leaves: (raw.leaves ?? []).map((l) => ({ ...l, jobId: BigInt(l.jobId), receiptId: BigInt(l.receiptId) })),

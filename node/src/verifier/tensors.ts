@@ -101,13 +101,22 @@ function parse(bytes: Uint8Array, what: string): unknown {
 export function parseTensorRequest(raw: unknown): TensorRequest {
   const r = raw as { v?: unknown; jobId?: unknown; index?: unknown; stage?: unknown; side?: unknown; hash?: unknown } | null;
   if (!r || typeof r !== "object") throw new TensorProtocolError("tensor request is not an object");
-  if (r.v !== TENSOR_PROTOCOL_VERSION) throw new TensorProtocolError(`tensor protocol version ${String(r.v)} is not ${TENSOR_PROTOCOL_VERSION}`);
+  if (r.v !== TENSOR_PROTOCOL_VERSION)
+    throw new TensorProtocolError(`tensor protocol version ${String(r.v)} is not ${TENSOR_PROTOCOL_VERSION}`);
   if (typeof r.jobId !== "string" || !/^\d{1,78}$/.test(r.jobId)) throw new TensorProtocolError("jobId must be a decimal string");
-  if (r.index !== undefined && (!Number.isSafeInteger(r.index) || (r.index as number) < 0)) throw new TensorProtocolError("index must be a non-negative integer");
-  if (!Number.isInteger(r.stage) || (r.stage as number) < 0 || (r.stage as number) > 0xffff) throw new TensorProtocolError("stage must be an integer in 0..65535");
+  if (r.index !== undefined && (!Number.isSafeInteger(r.index) || (r.index as number) < 0))
+    throw new TensorProtocolError("index must be a non-negative integer");
+  if (!Number.isInteger(r.stage) || (r.stage as number) < 0 || (r.stage as number) > 0xffff)
+    throw new TensorProtocolError("stage must be an integer in 0..65535");
   if (r.side !== "input" && r.side !== "output") throw new TensorProtocolError('side must be "input" or "output"');
   if (typeof r.hash !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(r.hash)) throw new TensorProtocolError("hash must be a bytes32 hex string");
-  return { jobId: r.jobId, stage: r.stage as number, side: r.side, hash: r.hash as Hex, ...(r.index === undefined ? {} : { index: r.index as number }) };
+  return {
+    jobId: r.jobId,
+    stage: r.stage as number,
+    side: r.side,
+    hash: r.hash as Hex,
+    ...(r.index === undefined ? {} : { index: r.index as number }),
+  };
 }
 
 export interface ServeOptions {
@@ -132,9 +141,15 @@ export async function serveTensors(node: MeshNode, source: TensorSource, options
           const names = Object.keys(bag);
           const total = names.reduce((n, k) => n + bag[k].data.byteLength, 0);
           if (total > maxBag || names.length > MAX_TENSORS_PER_ANSWER) {
-            throw new TensorResponseTooLargeError(`bag of ${names.length} tensors, ${total} bytes, over the serving limit of ${maxBag} bytes`);
+            throw new TensorResponseTooLargeError(
+              `bag of ${names.length} tensors, ${total} bytes, over the serving limit of ${maxBag} bytes`,
+            );
           }
-          await lp.write(json({ tensors: names.map((name) => ({ name, dtype: bag[name].dtype, dims: bag[name].dims, bytes: bag[name].data.byteLength })) }));
+          await lp.write(
+            json({
+              tensors: names.map((name) => ({ name, dtype: bag[name].dtype, dims: bag[name].dims, bytes: bag[name].data.byteLength })),
+            }),
+          );
           frames = names.map((n) => bag[n].data);
           log("serving %s %s of job %s stage %d (%d bytes)", req.side, req.hash, req.jobId, req.stage, total);
         } catch (err) {
@@ -144,7 +159,9 @@ export async function serveTensors(node: MeshNode, source: TensorSource, options
           await stream.close();
           return;
         }
-        const go = parse((await lp.read({ signal: AbortSignal.timeout(TENSOR_REQUEST_TIMEOUT_MS) })).subarray(), "go frame") as { go?: unknown } | null;
+        const go = parse((await lp.read({ signal: AbortSignal.timeout(TENSOR_REQUEST_TIMEOUT_MS) })).subarray(), "go frame") as {
+          go?: unknown;
+        } | null;
         if (!go || go.go !== true) throw new TensorProtocolError("expected a go frame");
         await lp.writeV(frames);
         await stream.close();
@@ -163,7 +180,10 @@ export async function serveTensors(node: MeshNode, source: TensorSource, options
  * Serves the tensors of a running provider (its libp2p node and trace store). The one call a
  * provider's startup needs: `const stopTensors = await attachTensorService(provider)`.
  */
-export async function attachTensorService(provider: { node: MeshNode; trace: TraceStore }, options: ServeOptions = {}): Promise<{ stop(): Promise<void> }> {
+export async function attachTensorService(
+  provider: { node: MeshNode; trace: TraceStore },
+  options: ServeOptions = {},
+): Promise<{ stop(): Promise<void> }> {
   const stop = await serveTensors(provider.node, traceSource(provider.trace), options);
   return { stop };
 }
@@ -179,7 +199,12 @@ export interface FetchOptions {
 }
 
 /** Fetches one kept bag from `peer`; checks sizes and, with `expectedHash`, its bag hash. */
-export async function fetchTensors(node: MeshNode, peer: string | PeerId, req: TensorRequest, options: FetchOptions = {}): Promise<WireBag> {
+export async function fetchTensors(
+  node: MeshNode,
+  peer: string | PeerId,
+  req: TensorRequest,
+  options: FetchOptions = {},
+): Promise<WireBag> {
   const maxBag = options.maxBagBytes ?? MAX_TENSOR_BAG_BYTES;
   const timeout = AbortSignal.timeout(options.timeoutMs ?? TENSOR_FETCH_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
@@ -188,10 +213,14 @@ export async function fetchTensors(node: MeshNode, peer: string | PeerId, req: T
   let stream: Stream | undefined;
   try {
     stream = await node.dialProtocol(peerId, TENSOR_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) });
-    const lp = lpStream(stream, { maxDataLength: Math.max(MAX_TENSOR_HEADER_BYTES, maxBag), maxBufferSize: MAX_TENSOR_HEADER_BYTES + maxBag + 1024 });
+    const lp = lpStream(stream, {
+      maxDataLength: Math.max(MAX_TENSOR_HEADER_BYTES, maxBag),
+      maxBufferSize: MAX_TENSOR_HEADER_BYTES + maxBag + 1024,
+    });
     await lp.write(json({ v: TENSOR_PROTOCOL_VERSION, ...req }), { signal });
     const head = await lp.read({ signal });
-    if (head.byteLength > MAX_TENSOR_HEADER_BYTES) throw new TensorProtocolError(`answer header of ${head.byteLength} bytes over ${MAX_TENSOR_HEADER_BYTES}`);
+    if (head.byteLength > MAX_TENSOR_HEADER_BYTES)
+      throw new TensorProtocolError(`answer header of ${head.byteLength} bytes over ${MAX_TENSOR_HEADER_BYTES}`);
     const header = parse(head.subarray(), "tensor answer") as TensorHeader;
     if (!header || typeof header !== "object") throw new TensorProtocolError("tensor answer is not an object");
     if (header.error) {
@@ -202,10 +231,19 @@ export async function fetchTensors(node: MeshNode, peer: string | PeerId, req: T
       throw new TensorRemoteError(name, message);
     }
     const list = header.tensors;
-    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_TENSORS_PER_ANSWER) throw new TensorProtocolError(`answer lists ${Array.isArray(list) ? list.length : "no"} tensors`);
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_TENSORS_PER_ANSWER)
+      throw new TensorProtocolError(`answer lists ${Array.isArray(list) ? list.length : "no"} tensors`);
     let total = 0;
     for (const t of list) {
-      if (!t || typeof t.name !== "string" || !Number.isInteger(t.dtype) || !Array.isArray(t.dims) || !t.dims.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(t.bytes) || t.bytes < 0) {
+      if (
+        !t ||
+        typeof t.name !== "string" ||
+        !Number.isInteger(t.dtype) ||
+        !Array.isArray(t.dims) ||
+        !t.dims.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+        !Number.isSafeInteger(t.bytes) ||
+        t.bytes < 0
+      ) {
         throw new TensorProtocolError("malformed tensor entry in the answer header");
       }
       total += t.bytes;
@@ -229,7 +267,8 @@ export async function fetchTensors(node: MeshNode, peer: string | PeerId, req: T
     stream?.abort(err as Error);
     const e = err as Error;
     // A peer sending more than it announced overflows the frame or read-buffer limits.
-    if (e.name === "InvalidDataLengthError" || e.name === "StreamBufferError") throw new TensorResponseTooLargeError(`${where}: a frame is over the limit of ${maxBag} bytes`);
+    if (e.name === "InvalidDataLengthError" || e.name === "StreamBufferError")
+      throw new TensorResponseTooLargeError(`${where}: a frame is over the limit of ${maxBag} bytes`);
     if (timeout.aborted && !options.signal?.aborted && !(e instanceof TensorHashMismatchError)) {
       throw new TensorFetchTimeoutError(`${where}: no complete answer within ${options.timeoutMs ?? TENSOR_FETCH_TIMEOUT_MS} ms`);
     }

@@ -126,7 +126,12 @@ export function headPublicSignals(commitment: bigint, x: Int8Array, y: Int8Array
 }
 
 /** Names and values of every circuit input (decimal strings) for one execution of the head. */
-export function headCircuitInput(p: Int8DenseParams, commitment: bigint, x: Int8Array, y: Int8Array): Record<string, string | string[] | string[][]> {
+export function headCircuitInput(
+  p: Int8DenseParams,
+  commitment: bigint,
+  x: Int8Array,
+  y: Int8Array,
+): Record<string, string | string[] | string[][]> {
   validateHead(p);
   if (x.length !== p.inputs) throw new ZkInputError(`head expects ${p.inputs} inputs, got ${x.length}`);
   if (y.length !== p.outputs) throw new ZkInputError(`head has ${p.outputs} outputs, got ${y.length}`);

@@ -29,9 +29,14 @@ const word = (v: bigint | string): string => BigInt(v).toString(16).padStart(64,
  */
 export function encodeStageProof(proof: Groth16Proof, publicSignals: readonly (bigint | string)[]): Hex {
   const words = [
-    proof.pi_a[0], proof.pi_a[1],
-    proof.pi_b[0][1], proof.pi_b[0][0], proof.pi_b[1][1], proof.pi_b[1][0],
-    proof.pi_c[0], proof.pi_c[1],
+    proof.pi_a[0],
+    proof.pi_a[1],
+    proof.pi_b[0][1],
+    proof.pi_b[0][0],
+    proof.pi_b[1][1],
+    proof.pi_b[1][0],
+    proof.pi_c[0],
+    proof.pi_c[1],
     ...publicSignals.slice(1),
   ];
   return `0x${words.map(word).join("")}`;
@@ -46,5 +51,9 @@ export function decodeStageProof(bytes: Hex, inputs: number, outputs: number): {
     throw new ZkInputError(`stage proof for ${inputs}→${outputs} has ${hex.length / 2} bytes, needs ${32 * (GROTH16_WORDS + xk + yk)}`);
   }
   const words = Array.from({ length: hex.length / 64 }, (_, i) => BigInt(`0x${hex.slice(64 * i, 64 * i + 64)}`));
-  return { proof: words.slice(0, GROTH16_WORDS), xPacked: words.slice(GROTH16_WORDS, GROTH16_WORDS + xk), yPacked: words.slice(GROTH16_WORDS + xk) };
+  return {
+    proof: words.slice(0, GROTH16_WORDS),
+    xPacked: words.slice(GROTH16_WORDS, GROTH16_WORDS + xk),
+    yPacked: words.slice(GROTH16_WORDS + xk),
+  };
 }

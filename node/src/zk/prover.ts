@@ -80,7 +80,9 @@ export async function createHeadProver(head: Int8DenseParams, init: HeadProverIn
   const built = builtInstance(name, init.root ?? ROOT);
   const { N, M, SHIFT } = built.instance.params;
   if (N !== head.outputs || M !== head.inputs || SHIFT !== head.shift) {
-    throw new ZkInputError(`circuit ${name} is for ${M}→${N} heads with SHIFT ${SHIFT}, got ${head.inputs}→${head.outputs} with SHIFT ${head.shift}`);
+    throw new ZkInputError(
+      `circuit ${name} is for ${M}→${N} heads with SHIFT ${SHIFT}, got ${head.inputs}→${head.outputs} with SHIFT ${head.shift}`,
+    );
   }
   const commitment = await weightsCommitment(head);
   const timeoutMs = init.timeoutMs ?? DEFAULT_PROVE_TIMEOUT_MS;

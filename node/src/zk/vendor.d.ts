@@ -32,7 +32,10 @@ declare module "snarkjs" {
       wasm: string | Uint8Array,
       zkey: string | Uint8Array,
     ): Promise<{ proof: Groth16Proof; publicSignals: NumericString[] }>;
-    prove(zkey: string | Uint8Array, wtns: string | WtnsOutput | Uint8Array): Promise<{ proof: Groth16Proof; publicSignals: NumericString[] }>;
+    prove(
+      zkey: string | Uint8Array,
+      wtns: string | WtnsOutput | Uint8Array,
+    ): Promise<{ proof: Groth16Proof; publicSignals: NumericString[] }>;
     verify(vkey: object, publicSignals: readonly NumericString[], proof: Groth16Proof): Promise<boolean>;
   };
   export const wtns: {
@@ -40,6 +43,9 @@ declare module "snarkjs" {
     check(r1cs: string, wtns: string | WtnsOutput, logger?: unknown): Promise<boolean>;
   };
   export const r1cs: {
-    info(r1cs: string, logger?: unknown): Promise<{ nConstraints: number; nPubInputs: number; nOutputs: number; nPrvInputs: number; nVars: number; nLabels: number }>;
+    info(
+      r1cs: string,
+      logger?: unknown,
+    ): Promise<{ nConstraints: number; nPubInputs: number; nOutputs: number; nPrvInputs: number; nVars: number; nLabels: number }>;
   };
 }

@@ -7,7 +7,15 @@ import { writeDigitsModel, DIGITS_NAMES } from "../../../node/src/models/digits.
 import { digitSet } from "../../../node/src/models/digits-data.ts";
 import { int8DenseReference } from "../../../node/src/models/int8.ts";
 import { ModelToolkit } from "../../../node/src/onnx/index.ts";
-import { ChainedPipeline, StageRunner, bagHash, loadManifest, validateManifest, manifestHash, type Tensor } from "../../../node/src/inference/index.ts";
+import {
+  ChainedPipeline,
+  StageRunner,
+  bagHash,
+  loadManifest,
+  validateManifest,
+  manifestHash,
+  type Tensor,
+} from "../../../node/src/inference/index.ts";
 import { chainedVsWhole, tempDir } from "./helpers.ts";
 
 describe("digits int8 model", () => {
@@ -38,7 +46,15 @@ describe("digits int8 model", () => {
 
   it("the cut before features makes the int8 head its own zk stage, equal to the reference", async () => {
     const cut = tk.cutAt(DIGITS_NAMES.features);
-    const zk = { stage: 1, kind: "int8-dense" as const, inputs: head.inputs, outputs: head.outputs, mult: head.mult, shift: head.shift, zeroPoint: head.zeroPoint };
+    const zk = {
+      stage: 1,
+      kind: "int8-dense" as const,
+      inputs: head.inputs,
+      outputs: head.outputs,
+      mult: head.mult,
+      shift: head.shift,
+      zeroPoint: head.zeroPoint,
+    };
     const res = tk.split([cut], { zk, runtime: { graphOptimizationLevel: "all", tolerance: 0 } });
     const m = res.manifest;
     assert.deepEqual(m.stages[1].inputs, [{ name: DIGITS_NAMES.features, dtype: "int8", shape: [1, head.inputs] }]);

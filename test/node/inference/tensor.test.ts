@@ -60,7 +60,10 @@ describe("tensor canonical bytes and hashes", () => {
     named(() => validateTensor({ dtype: "float32", dims: [-1], data: new Float32Array(0) }), "TensorShapeError");
     named(() => validateTensor({ dtype: "int32", dims: [2], data: new Float32Array(2) }), "TensorDtypeError");
     named(() => validateTensor({ dtype: "complex64" as never, dims: [1], data: new Float32Array(1) }), "TensorDtypeError");
-    named(() => validateTensor({ dtype: "float32", dims: [1024], data: new Float32Array(1024) }, { maxBytes: 1000 }), "TensorTooLargeError");
+    named(
+      () => validateTensor({ dtype: "float32", dims: [1024], data: new Float32Array(1024) }, { maxBytes: 1000 }),
+      "TensorTooLargeError",
+    );
     named(() => validateTensor({ dtype: "float32", dims: [2], data: new Float32Array([0, NaN]) }), "TensorNotFiniteError");
     named(() => validateTensor({ dtype: "float64", dims: [1], data: new Float64Array([-Infinity]) }), "TensorNotFiniteError");
     const bytes = encodeTensor(t1);

@@ -26,17 +26,20 @@ describe("gateway HTTP API", () => {
 
   before(async () => {
     const model = writeTinyModel(join(dir, "model"));
-    provider = await startProvider({
-      ...structuredClone(DEFAULT_CONFIG),
-      keyFile: join(dir, "node.key"),
-      dataDir: join(dir, "data"),
-      dht: false,
-      models: [{ modelId: "tiny", manifest: model.manifest, stages: [0, 1], price: "5" }],
-      gateway: { host: "127.0.0.1", port: 0, cors: ["http://localhost:3000"], unsignedJobs: true },
-    }, {
-      // The real OCR recogniser pre-processing for /v1/prepare; the tiny model's output is no text.
-      hooks: { image: { toInput: ocr.toInput, toText: async () => undefined } },
-    });
+    provider = await startProvider(
+      {
+        ...structuredClone(DEFAULT_CONFIG),
+        keyFile: join(dir, "node.key"),
+        dataDir: join(dir, "data"),
+        dht: false,
+        models: [{ modelId: "tiny", manifest: model.manifest, stages: [0, 1], price: "5" }],
+        gateway: { host: "127.0.0.1", port: 0, cors: ["http://localhost:3000"], unsignedJobs: true },
+      },
+      {
+        // The real OCR recogniser pre-processing for /v1/prepare; the tiny model's output is no text.
+        hooks: { image: { toInput: ocr.toInput, toText: async () => undefined } },
+      },
+    );
     url = provider.gateway!.url;
     sdk = new ShardMeshClient(url);
     await until("own stages listed", async () => (await sdk.models()).models.length === 1);
@@ -49,7 +52,16 @@ describe("gateway HTTP API", () => {
   it("serves an OpenAPI 3.1 document listing every route the web app uses", async () => {
     const doc = (await sdk.openapi()) as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, "3.1.0");
-    for (const p of ["/v1/health", "/v1/models", "/v1/quotes", "/v1/infer", "/v1/prepare", "/v1/jobs/{jobId}", "/v1/jobs/{jobId}/receipt", "/v1/mesh"]) {
+    for (const p of [
+      "/v1/health",
+      "/v1/models",
+      "/v1/quotes",
+      "/v1/infer",
+      "/v1/prepare",
+      "/v1/jobs/{jobId}",
+      "/v1/jobs/{jobId}/receipt",
+      "/v1/mesh",
+    ]) {
       assert.ok(doc.paths[p], `documents ${p}`);
     }
   });
@@ -61,14 +73,20 @@ describe("gateway HTTP API", () => {
   });
 
   it("runs inference with job indexes in arrival order and traces both stages", async () => {
-    const x = tensorFromFloat32([1, 16], Float32Array.from({ length: 16 }, (_, i) => i / 10));
+    const x = tensorFromFloat32(
+      [1, 16],
+      Float32Array.from({ length: 16 }, (_, i) => i / 10),
+    );
     const a = await sdk.infer({ modelId: "tiny", jobId: "42", input: { tensors: { x } } });
     const b = await sdk.infer({ modelId: "tiny", jobId: "42", input: { tensors: { x } } });
     assert.equal(a.index, 0);
     assert.equal(b.index, 1);
     assert.equal(float32FromTensor(a.output.y).length, 8);
     assert.equal(a.requestHash, b.requestHash);
-    assert.deepEqual(a.stages.map((s) => s.stage), [0, 1]);
+    assert.deepEqual(
+      a.stages.map((s) => s.stage),
+      [0, 1],
+    );
     const job = await sdk.job("42");
     assert.equal(job.served, 2);
     assert.equal(job.stageRecords.length, 4, "both stages traced for both requests");
@@ -87,11 +105,24 @@ describe("gateway HTTP API", () => {
       gateway: null,
     });
     try {
-      await until("the gateway sees both providers of each stage", async () => provider.directory.providers("tiny", 0).length === 2 && provider.directory.providers("tiny", 1).length === 2);
-      const x = tensorFromFloat32([1, 16], Float32Array.from({ length: 16 }, (_, i) => i / 7));
+      await until(
+        "the gateway sees both providers of each stage",
+        async () => provider.directory.providers("tiny", 0).length === 2 && provider.directory.providers("tiny", 1).length === 2,
+      );
+      const x = tensorFromFloat32(
+        [1, 16],
+        Float32Array.from({ length: 16 }, (_, i) => i / 7),
+      );
       for (let i = 0; i < 12; i++) {
         const r = await sdk.infer({ modelId: "tiny", jobId: "77", input: { tensors: { x } } });
-        assert.deepEqual(r.stages.map((s) => [s.stage, s.peerId, s.retries]), [[0, provider.peerId, 0], [1, provider.peerId, 0]], `job request ${i}`);
+        assert.deepEqual(
+          r.stages.map((s) => [s.stage, s.peerId, s.retries]),
+          [
+            [0, provider.peerId, 0],
+            [1, provider.peerId, 0],
+          ],
+          `job request ${i}`,
+        );
       }
     } finally {
       await other.stop();
@@ -118,13 +149,22 @@ describe("gateway HTTP API", () => {
 
   it("refuses bad prepare input by name", async () => {
     const png = Buffer.from("not an image").toString("base64");
-    await assert.rejects(sdk.prepare({ modelId: "tiny", input: { image: png } }), (e: GatewayApiError) => e.status === 400 && e.errorName === "ImageDecodeError");
-    await assert.rejects(sdk.prepare({ modelId: "tiny", input: { image: "" } }), (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError");
+    await assert.rejects(
+      sdk.prepare({ modelId: "tiny", input: { image: png } }),
+      (e: GatewayApiError) => e.status === 400 && e.errorName === "ImageDecodeError",
+    );
+    await assert.rejects(
+      sdk.prepare({ modelId: "tiny", input: { image: "" } }),
+      (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError",
+    );
     await assert.rejects(
       sdk.prepare({ modelId: "tiny", input: { tensors: {} } } as unknown as { modelId: string; input: { image: string } }),
       (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError",
     );
-    await assert.rejects(sdk.prepare({ modelId: "nope", input: { image: png } }), (e: GatewayApiError) => e.status === 404 && e.errorName === "GatewayNotFoundError");
+    await assert.rejects(
+      sdk.prepare({ modelId: "nope", input: { image: png } }),
+      (e: GatewayApiError) => e.status === 404 && e.errorName === "GatewayNotFoundError",
+    );
     await assert.rejects(
       sdk.prepare({ modelId: "tiny", input: { image: "A".repeat(MAX_BODY_BYTES) } }),
       (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError" && /over \d+ bytes/.test(e.message),
@@ -135,16 +175,28 @@ describe("gateway HTTP API", () => {
   });
 
   it("answers errors as { error: { name, message } } with the class's status", async () => {
-    await assert.rejects(sdk.infer({ modelId: "nope", input: { tensors: {} } }), (e: GatewayApiError) => e.status === 404 && e.errorName === "GatewayNotFoundError");
-    await assert.rejects(sdk.infer({ modelId: "tiny", input: {} }), (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError");
-    await assert.rejects(sdk.quotes("tiny", 10), (e: GatewayApiError) => e.status === 501 && e.errorName === "GatewayChainUnavailableError");
+    await assert.rejects(
+      sdk.infer({ modelId: "nope", input: { tensors: {} } }),
+      (e: GatewayApiError) => e.status === 404 && e.errorName === "GatewayNotFoundError",
+    );
+    await assert.rejects(
+      sdk.infer({ modelId: "tiny", input: {} }),
+      (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError",
+    );
+    await assert.rejects(
+      sdk.quotes("tiny", 10),
+      (e: GatewayApiError) => e.status === 501 && e.errorName === "GatewayChainUnavailableError",
+    );
     const res = await fetch(`${url}/v1/nothing`);
     assert.equal(res.status, 404);
     assert.deepEqual(Object.keys(((await res.json()) as { error: object }).error).sort(), ["message", "name"]);
   });
 
   it("allows the configured browser origin and no other", async () => {
-    const ok = await fetch(`${url}/v1/models`, { method: "OPTIONS", headers: { origin: "http://localhost:3000", "access-control-request-method": "POST" } });
+    const ok = await fetch(`${url}/v1/models`, {
+      method: "OPTIONS",
+      headers: { origin: "http://localhost:3000", "access-control-request-method": "POST" },
+    });
     assert.equal(ok.status, 204);
     assert.equal(ok.headers.get("access-control-allow-origin"), "http://localhost:3000");
     const other = await fetch(`${url}/v1/models`, { headers: { origin: "http://evil.example" } });

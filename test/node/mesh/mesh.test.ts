@@ -26,10 +26,14 @@ describe("provider mesh (4 provider processes + gateway)", () => {
   const expected = new Map<number, Float32Array>();
 
   const args = (name: string, stage: number, price: string) => [
-    "--key-file", join(dir, name, "node.key"),
-    "--data-dir", join(dir, name),
-    "--model", `tiny=${model.manifest}:${stage}:${price}`,
-    "--bootstrap", gw.addr,
+    "--key-file",
+    join(dir, name, "node.key"),
+    "--data-dir",
+    join(dir, name),
+    "--model",
+    `tiny=${model.manifest}:${stage}:${price}`,
+    "--bootstrap",
+    gw.addr,
     "--unsigned-jobs",
   ];
 
@@ -99,7 +103,11 @@ describe("provider mesh (4 provider processes + gateway)", () => {
     for (const r of results) for (const s of r.stages) used.set(s.peerId, (used.get(s.peerId) ?? 0) + 1);
     for (const name of ["p0a", "p0b", "p1a", "p1b"]) assert.ok((used.get(providers[name].peerId) ?? 0) > 0, `${name} served some requests`);
     const indexes = results.map((r) => r.index).sort((a, b) => a! - b!);
-    assert.deepEqual(indexes, Array.from({ length: 32 }, (_, i) => i), "request indexes 0..31 in the job");
+    assert.deepEqual(
+      indexes,
+      Array.from({ length: 32 }, (_, i) => i),
+      "request indexes 0..31 in the job",
+    );
     const job = await sdk.job("job-a");
     assert.equal(job.served, 32);
   });
@@ -115,12 +123,19 @@ describe("provider mesh (4 provider processes + gateway)", () => {
     });
     assert.equal(results.length, 40, "all 40 completed");
     assert.ok(killed);
-    await until("the dead provider leaves the directory", async () => {
-      const mesh = await sdk.mesh();
-      return !mesh.peers.some((p) => p.peerId === victim.peerId);
-    }, 5_000);
+    await until(
+      "the dead provider leaves the directory",
+      async () => {
+        const mesh = await sdk.mesh();
+        return !mesh.peers.some((p) => p.peerId === victim.peerId);
+      },
+      5_000,
+    );
     const after = await load("job-b", 200, 8, 4);
-    assert.ok(after.every((r) => r.stages[1].peerId === providers.p1b.peerId), "stage 1 now served by the survivor");
+    assert.ok(
+      after.every((r) => r.stages[1].peerId === providers.p1b.peerId),
+      "stage 1 now served by the survivor",
+    );
   });
 
   it("keeps a provider's trace records across a restart, and routes to it again", async () => {
@@ -150,11 +165,16 @@ describe("provider mesh (4 provider processes + gateway)", () => {
     // meets a stale connection), so keep a moderate load until it is chosen rather than betting
     // on one batch of 24 requests; every request is still checked against the whole model.
     let next = 300;
-    const served = await until("the restarted provider serves again", async () => {
-      const results = await load("job-c", next, 12, 6);
-      next += 12;
-      return results.some((r) => r.stages[0].peerId === again.peerId);
-    }, 30_000, 100);
+    const served = await until(
+      "the restarted provider serves again",
+      async () => {
+        const results = await load("job-c", next, 12, 6);
+        next += 12;
+        return results.some((r) => r.stages[0].peerId === again.peerId);
+      },
+      30_000,
+      100,
+    );
     assert.equal(served, true, "the restarted provider serves again");
   });
 });

@@ -56,9 +56,25 @@ describe("identity", () => {
 describe("announcements and directory", () => {
   it("rejects malformed announcements with DirectoryInvalidAnnouncementError", () => {
     assert.throws(() => parseAnnouncement("{"), { name: "DirectoryInvalidAnnouncementError" });
-    assert.throws(() => parseAnnouncement(JSON.stringify({ v: 1, peerId: "x", addrs: [], models: [{ modelId: "m", stageCount: 1, stages: [{ stage: 0, price: "-1" }] }], capacity: 1, load: 0, latencyMs: 0, seq: 1, ts: 1 })), {
-      name: "DirectoryInvalidAnnouncementError",
-    });
+    assert.throws(
+      () =>
+        parseAnnouncement(
+          JSON.stringify({
+            v: 1,
+            peerId: "x",
+            addrs: [],
+            models: [{ modelId: "m", stageCount: 1, stages: [{ stage: 0, price: "-1" }] }],
+            capacity: 1,
+            load: 0,
+            latencyMs: 0,
+            seq: 1,
+            ts: 1,
+          }),
+        ),
+      {
+        name: "DirectoryInvalidAnnouncementError",
+      },
+    );
   });
 
   let a: MeshNode;
@@ -72,7 +88,13 @@ describe("announcements and directory", () => {
     const binding = await signBinding(account, b.peerId.toString());
     da = new Directory(a, { ttlMs: 1500 });
     db = new Directory(b, {
-      announce: () => ({ models: [{ modelId: "m", stageCount: 2, stages: [{ stage: 1, price: "7" }] }], capacity: 3, load: 1, latencyMs: 12, binding }),
+      announce: () => ({
+        models: [{ modelId: "m", stageCount: 2, stages: [{ stage: 1, price: "7" }] }],
+        capacity: 3,
+        load: 1,
+        latencyMs: 12,
+        binding,
+      }),
     });
     da.start();
     db.start();
@@ -113,7 +135,7 @@ describe("router scoring", () => {
     try {
       const directory = new Directory(node);
       let r = 0;
-      const router = new Router(directory, new PipelineClient(node), { random: () => ((r = (r * 9301 + 49297) % 233280) / 233280) });
+      const router = new Router(directory, new PipelineClient(node), { random: () => (r = (r * 9301 + 49297) % 233280) / 233280 });
       const base = { capacity: 4, load: 0, latencyMs: 10, price: 100n };
       const fast = { ...base, peerId: "fast" };
       const slow = { ...base, peerId: "slow", latencyMs: 40 };
@@ -208,7 +230,10 @@ describe("trace store", () => {
     const path = join(dir, "trace", "trace.sqlite");
     let t = new TraceStore({ path, retentionMs: 60_000 });
     const h = (c: string) => `0x${c.repeat(64)}` as const;
-    t.record({ jobId: "j", index: 0, modelId: "m", stage: 1, inputHash: h("a"), outputHash: h("b"), peerId: "p" }, { input: { x: { dtype: 1, dims: [2], data: new Uint8Array(8).fill(1) } } });
+    t.record(
+      { jobId: "j", index: 0, modelId: "m", stage: 1, inputHash: h("a"), outputHash: h("b"), peerId: "p" },
+      { input: { x: { dtype: 1, dims: [2], data: new Uint8Array(8).fill(1) } } },
+    );
     assert.equal(t.nextIndex("j"), 0);
     assert.equal(t.nextIndex("j"), 1);
     t.close();
@@ -230,8 +255,26 @@ describe("provider config", () => {
     const file = join(cfgDir, "provider.json");
     rmSync(cfgDir, { recursive: true, force: true });
     mkdirSync(cfgDir, { recursive: true });
-    writeFileSync(file, JSON.stringify({ keyFile: "k/node.key", dataDir: "data", capacity: 2, models: [{ modelId: "rec", manifest: "m/manifest.json", stages: [0], price: "5" }] }));
-    const { config, json } = loadProviderConfig(["--config", file, "--capacity", "6", "--bootstrap", "/ip4/127.0.0.1/tcp/1/p2p/x", "--cors", "*", "--json"]);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        keyFile: "k/node.key",
+        dataDir: "data",
+        capacity: 2,
+        models: [{ modelId: "rec", manifest: "m/manifest.json", stages: [0], price: "5" }],
+      }),
+    );
+    const { config, json } = loadProviderConfig([
+      "--config",
+      file,
+      "--capacity",
+      "6",
+      "--bootstrap",
+      "/ip4/127.0.0.1/tcp/1/p2p/x",
+      "--cors",
+      "*",
+      "--json",
+    ]);
     assert.equal(config.keyFile, join(cfgDir, "k/node.key"));
     assert.equal(config.models[0].manifest, join(cfgDir, "m/manifest.json"));
     assert.equal(config.capacity, 6);
@@ -253,8 +296,36 @@ describe("mesh status table", () => {
     const table = formatMeshTable({
       self: "12D3KooWself",
       peers: [
-        { peerId: "12D3KooWAAAAAAAAAAAAAAAAAA", self: true, stakingAddress: null, addrs: [], gateway: null, stages: [{ modelId: "rec", stage: 0, price: "10" }], load: 1, capacity: 4, latencyMs: 12.5, served: 3, failed: 1, penalty: 0, ageMs: 300 },
-        { peerId: "12D3KooWBBBBBBBBBBBBBBBBBB", self: false, stakingAddress: "0x1234567890abcdef", addrs: [], gateway: null, stages: [], load: 0, capacity: 2, latencyMs: 0, served: 0, failed: 0, penalty: 0, ageMs: 1000 },
+        {
+          peerId: "12D3KooWAAAAAAAAAAAAAAAAAA",
+          self: true,
+          stakingAddress: null,
+          addrs: [],
+          gateway: null,
+          stages: [{ modelId: "rec", stage: 0, price: "10" }],
+          load: 1,
+          capacity: 4,
+          latencyMs: 12.5,
+          served: 3,
+          failed: 1,
+          penalty: 0,
+          ageMs: 300,
+        },
+        {
+          peerId: "12D3KooWBBBBBBBBBBBBBBBBBB",
+          self: false,
+          stakingAddress: "0x1234567890abcdef",
+          addrs: [],
+          gateway: null,
+          stages: [],
+          load: 0,
+          capacity: 2,
+          latencyMs: 0,
+          served: 0,
+          failed: 0,
+          penalty: 0,
+          ageMs: 1000,
+        },
       ],
     });
     const lines = table.split("\n");

@@ -39,7 +39,14 @@ export async function startProviderProc(args: string[], timeoutMs = 60_000): Pro
       events.push(e);
       if (e.event === "ready") {
         clearTimeout(timer);
-        resolve({ child, peerId: String(e.peerId), addr: (e.addrs as string[])[0], gateway: (e.gateway as string | null) ?? null, events, exited });
+        resolve({
+          child,
+          peerId: String(e.peerId),
+          addr: (e.addrs as string[])[0],
+          gateway: (e.gateway as string | null) ?? null,
+          events,
+          exited,
+        });
       }
     });
     void exited.then((code) => {

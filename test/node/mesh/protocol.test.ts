@@ -114,7 +114,9 @@ describe("pipeline protocol", () => {
   it("serves the same frames over the libp2p stream when the caller declines the data plane", async () => {
     const plain = new PipelineClient(caller, { dataPlane: false });
     try {
-      const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => plain.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(70_000 + i, i) } })));
+      const rs = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => plain.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(70_000 + i, i) } })),
+      );
       rs.forEach((r, i) => assert.equal(r.bag.out.data.byteLength, 70_000 + i));
       assert.equal(pipeline.dataPlaneChannels(), 1, "no second channel");
     } finally {
@@ -128,7 +130,11 @@ describe("pipeline protocol", () => {
     const r = await client.call(server.peerId, { modelId: "m", stage: 0, bag: { in: { dtype: 2, dims: [1 << 20], data: big } } });
     assert.equal(r.bag.out.data.length, 1 << 20);
     assert.equal(r.bag.out.data[12345], ((12345 * 31) & 0xff) ^ 0xff);
-    const multi = await client.call(server.peerId, { modelId: "m", stage: 2, bag: { a: enc(3, 1), b: { dtype: 1, dims: [2, 2], data: new Uint8Array(16).fill(9) } } });
+    const multi = await client.call(server.peerId, {
+      modelId: "m",
+      stage: 2,
+      bag: { a: enc(3, 1), b: { dtype: 1, dims: [2, 2], data: new Uint8Array(16).fill(9) } },
+    });
     assert.deepEqual(Object.keys(multi.bag).sort(), ["a", "b"]);
     assert.deepEqual(multi.bag.b.dims, [2, 2]);
     assert.equal(multi.bag.b.data[15], 9);
@@ -146,16 +152,21 @@ describe("pipeline protocol", () => {
   });
 
   it("answers an unknown stage with the provider's named error", async () => {
-    await assert.rejects(client.call(server.peerId, { modelId: "m", stage: 9, bag: { in: enc(4, 1) } }), (err: Error & { remoteName?: string }) => {
-      assert.equal(err.name, "PipelineRemoteError");
-      assert.equal(err.remoteName, "PipelineUnknownStageError");
-      return true;
-    });
+    await assert.rejects(
+      client.call(server.peerId, { modelId: "m", stage: 9, bag: { in: enc(4, 1) } }),
+      (err: Error & { remoteName?: string }) => {
+        assert.equal(err.name, "PipelineRemoteError");
+        assert.equal(err.remoteName, "PipelineUnknownStageError");
+        return true;
+      },
+    );
   });
 
   it("times out a slow hop and cancels it on the provider", async () => {
     const before = cancelled.length;
-    await assert.rejects(client.call(server.peerId, { modelId: "m", stage: 1, bag: { in: enc(4, 1) } }, { timeoutMs: 100 }), { name: "PipelineTimeoutError" });
+    await assert.rejects(client.call(server.peerId, { modelId: "m", stage: 1, bag: { in: enc(4, 1) } }, { timeoutMs: 100 }), {
+      name: "PipelineTimeoutError",
+    });
     for (let i = 0; i < 50 && cancelled.length === before; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(cancelled.length, before + 1, "CANCEL frame reached the provider and aborted the stage");
   });
@@ -215,7 +226,14 @@ describe("pipeline protocol", () => {
   it("rejects a frame whose payload exceeds the size limit", async () => {
     const s = await raw();
     const seen = firstFrameOrClose(s);
-    const head = Frame.encode({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 1n, modelId: "m", payloadLength: MAX_PAYLOAD_BYTES + 1, tensors: [{ name: "in", dtype: 2, dims: [MAX_PAYLOAD_BYTES + 1], byteLength: MAX_PAYLOAD_BYTES + 1 }] });
+    const head = Frame.encode({
+      kind: Frame.Kind.REQUEST,
+      version: PIPELINE_VERSION,
+      requestId: 1n,
+      modelId: "m",
+      payloadLength: MAX_PAYLOAD_BYTES + 1,
+      tensors: [{ name: "in", dtype: 2, dims: [MAX_PAYLOAD_BYTES + 1], byteLength: MAX_PAYLOAD_BYTES + 1 }],
+    });
     await writeFrame(s, [encodeVarint(head.byteLength), head]);
     const got = await seen;
     assert.equal(got.frame?.header.errorName, "PipelineFrameTooLargeError");
@@ -232,7 +250,14 @@ describe("pipeline protocol", () => {
   it("rejects inconsistent tensor lengths", async () => {
     const s = await raw();
     const seen = firstFrameOrClose(s);
-    const head = Frame.encode({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 1n, modelId: "m", payloadLength: 4, tensors: [{ name: "in", dtype: 2, dims: [8], byteLength: 8 }] });
+    const head = Frame.encode({
+      kind: Frame.Kind.REQUEST,
+      version: PIPELINE_VERSION,
+      requestId: 1n,
+      modelId: "m",
+      payloadLength: 4,
+      tensors: [{ name: "in", dtype: 2, dims: [8], byteLength: 8 }],
+    });
     await writeFrame(s, [encodeVarint(head.byteLength), head, new Uint8Array(4)]);
     const got = await seen;
     assert.equal(got.frame?.header.errorName, "PipelineMalformedFrameError");
@@ -260,7 +285,10 @@ describe("pipeline protocol", () => {
         // Negotiation is lazy: the provider sees the stream with its first frame, and resets it
         // when it is one too many; otherwise it answers.
         const seen = firstFrameOrClose(s);
-        await writeFrame(s, encodeFrame({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 1n, modelId: "m", stage: 0 }, { in: enc(4, 1) }));
+        await writeFrame(
+          s,
+          encodeFrame({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 1n, modelId: "m", stage: 0 }, { in: enc(4, 1) }),
+        );
         const got = await seen;
         outcomes.push(got.frame ? "served" : `reset:${got.closed}`);
       } catch (err) {
@@ -268,7 +296,10 @@ describe("pipeline protocol", () => {
       }
     }
     // The honest client's stream and the raw one from raw() count too.
-    assert.ok(outcomes.some((o) => o.startsWith("reset")), `a stream past the limit was reset: ${outcomes.join(",")}`);
+    assert.ok(
+      outcomes.some((o) => o.startsWith("reset")),
+      `a stream past the limit was reset: ${outcomes.join(",")}`,
+    );
     assert.ok(outcomes.filter((o) => o === "served").length <= MAX_PIPELINE_STREAMS_PER_PEER - 1);
     for (const s of opened) s.abort(new Error("done"));
   });
@@ -346,7 +377,11 @@ describe("sealed data-plane records", () => {
       const { messages, closed } = await receive(bytes, pieces);
       assert.equal(closed, undefined, `pieces ${pieces}`);
       // Records follow the parts: 1000 B (short, alone in its send), 199 KiB, 3 B, 0 B, 200 KiB.
-      assert.deepEqual(messages.map((m) => m.byteLength), [1000, 200 * 1024 - 1000, 3, 0, 200 * 1024], `pieces ${pieces}`);
+      assert.deepEqual(
+        messages.map((m) => m.byteLength),
+        [1000, 200 * 1024 - 1000, 3, 0, 200 * 1024],
+        `pieces ${pieces}`,
+      );
       assert.deepEqual(Buffer.concat(messages), Buffer.concat([big, small, big]));
       for (const m of [messages[1], messages[4]]) {
         assert.equal(m.byteOffset, 0, "a record is opened into a buffer of its own");
@@ -360,7 +395,10 @@ describe("sealed data-plane records", () => {
     const bytes = await sealed([new Uint8ArrayList(...parts)]);
     assert.equal(bytes.byteLength, 4 + 103 + 16, "one length, one ciphertext, one tag");
     const { messages } = await receive(bytes, [7]);
-    assert.deepEqual(messages.map((m) => m.byteLength), [103]);
+    assert.deepEqual(
+      messages.map((m) => m.byteLength),
+      [103],
+    );
     assert.deepEqual(Buffer.from(messages[0]), Buffer.concat(parts));
   });
 
@@ -445,7 +483,10 @@ describe("frame reader", () => {
     const frames: DecodedFrame[] = [];
     new FrameReader(stream, { onFrame: (f) => frames.push(f), onError: (err) => assert.fail(err) });
     const own = new Uint8Array(64 * 1024).fill(7);
-    const [varint, head] = encodeFrame({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 1n }, { a: { dtype: 1, dims: [own.byteLength / 4], data: own } });
+    const [varint, head] = encodeFrame(
+      { kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 1n },
+      { a: { dtype: 1, dims: [own.byteLength / 4], data: own } },
+    );
     push(Buffer.concat([varint, head]));
     push(own);
     assert.equal(frames.length, 1);
@@ -453,7 +494,10 @@ describe("frame reader", () => {
     // The same bytes at an odd offset inside a bigger buffer: copied into an aligned one.
     const shared = new Uint8Array(own.byteLength + 3);
     shared.set(own, 3);
-    const [v2, h2] = encodeFrame({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 2n }, { a: { dtype: 1, dims: [own.byteLength / 4], data: own } });
+    const [v2, h2] = encodeFrame(
+      { kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 2n },
+      { a: { dtype: 1, dims: [own.byteLength / 4], data: own } },
+    );
     push(Buffer.concat([v2, h2]));
     push(shared.subarray(3));
     assert.equal(frames.length, 2);

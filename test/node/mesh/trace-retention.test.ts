@@ -64,7 +64,10 @@ describe("trace janitor", () => {
     assert.equal(t.count("7"), 4);
     assert.equal(t.get("7", 1, 1)?.outputHash, h("b"));
     assert.deepEqual(asked, ["7", "7"]);
-    assert.deepEqual({ ...janitor.stats, last: undefined }, { rounds: 2, pruned: 8, keptJobs: 1, keptTensors: 8, errors: 0, last: undefined });
+    assert.deepEqual(
+      { ...janitor.stats, last: undefined },
+      { rounds: 2, pruned: 8, keptJobs: 1, keptTensors: 8, errors: 0, last: undefined },
+    );
     t.close();
   });
 
@@ -146,7 +149,10 @@ describe("trace janitor", () => {
     const t = store("stopping");
     serve(t, "8", 0);
     let answer: ((final: boolean) => void) | undefined;
-    const janitor = new TraceJanitor(t, { isJobFinal: () => new Promise<boolean>((resolve) => (answer = resolve)), now: () => Date.now() + 2 * RETENTION });
+    const janitor = new TraceJanitor(t, {
+      isJobFinal: () => new Promise<boolean>((resolve) => (answer = resolve)),
+      now: () => Date.now() + 2 * RETENTION,
+    });
     const round = janitor.round();
     await until("the chain read", async () => answer !== undefined, 5_000, 5);
     janitor.stop();
@@ -156,11 +162,14 @@ describe("trace janitor", () => {
   });
 
   it("treats a job id no receipt can name as final without reading the chain", async () => {
-    const unreachable = new Proxy({}, {
-      get() {
-        throw new Error("the chain must not be read");
+    const unreachable = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error("the chain must not be read");
+        },
       },
-    }) as unknown as Pick<ChainContext, "publicClient" | "read">;
+    ) as unknown as Pick<ChainContext, "publicClient" | "read">;
     const isJobFinal = jobFinality(unreachable);
     assert.equal(await isJobFinal("dev-job"), true);
     await assert.rejects(isJobFinal("12"), /the chain must not be read/);
@@ -171,7 +180,13 @@ describe("provider wiring", () => {
   const base = { ...structuredClone(DEFAULT_CONFIG), gateway: null, dht: false, models: [] };
 
   it("starts a janitor next to the trace store; with a chain but no finality check it keeps everything", async () => {
-    const p = await startProvider({ ...base, keyFile: join(dir, "p1", "node.key"), dataDir: join(dir, "p1"), traceRetentionMs: 0, chain: { rpcUrl: "http://127.0.0.1:1" } });
+    const p = await startProvider({
+      ...base,
+      keyFile: join(dir, "p1", "node.key"),
+      dataDir: join(dir, "p1"),
+      traceRetentionMs: 0,
+      chain: { rpcUrl: "http://127.0.0.1:1" },
+    });
     try {
       assert.ok(p.janitor);
       assert.equal(p.trace.retentionMs, 0);

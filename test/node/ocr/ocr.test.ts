@@ -24,8 +24,16 @@ after(async () => {
 });
 
 async function whole(): Promise<OcrBackends> {
-  const [det, cls, rec] = await Promise.all([StageRunner.create(OCR_MODELS.det), StageRunner.create(OCR_MODELS.cls), StageRunner.create(OCR_MODELS.rec)]);
-  closers.push(() => det.close(), () => cls.close(), () => rec.close());
+  const [det, cls, rec] = await Promise.all([
+    StageRunner.create(OCR_MODELS.det),
+    StageRunner.create(OCR_MODELS.cls),
+    StageRunner.create(OCR_MODELS.rec),
+  ]);
+  closers.push(
+    () => det.close(),
+    () => cls.close(),
+    () => rec.close(),
+  );
   return { det: (b) => det.run(b), cls: (b) => cls.run(b), rec: (b) => rec.run(b) };
 }
 
@@ -57,10 +65,16 @@ describe("OCR end to end", () => {
   it("whole models read the rendered text back (det + cls + rec)", async () => {
     const b = await whole();
     const lines = await recognize(b, png);
-    assert.deepEqual(lines.map((l) => l.text), LINES);
+    assert.deepEqual(
+      lines.map((l) => l.text),
+      LINES,
+    );
     assert.ok(lines.every((l) => l.box && l.angle === 0));
     const flipped = await recognize(b, rotate180(await decodeImage(await renderText(["upside down text"]))));
-    assert.deepEqual(flipped.map((l) => [l.text, l.angle]), [["upside down text", 180]]);
+    assert.deepEqual(
+      flipped.map((l) => [l.text, l.angle]),
+      [["upside down text", 180]],
+    );
   });
 
   it("sharded models (det 2, cls 2, rec 3 stages) read the same text", async () => {
@@ -70,7 +84,10 @@ describe("OCR end to end", () => {
       rec: await sharded(OCR_MODELS.rec, 3, [1, 3, 48, 320]),
     };
     const lines = await recognize(b, png);
-    assert.deepEqual(lines.map((l) => l.text), LINES);
+    assert.deepEqual(
+      lines.map((l) => l.text),
+      LINES,
+    );
   });
 
   it("undecodable image bytes get ImageDecodeError", async () => {

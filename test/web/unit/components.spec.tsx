@@ -9,7 +9,20 @@ afterEach(cleanup);
 
 describe("TxStatus", () => {
   it("shows the decoded custom error in words on failure", () => {
-    render(<TxStatus state={{ phase: "failed", label: "Open job", error: { kind: "revert", title: "Not enough tokens", message: "Your wallet holds 0 SHARD but this needs 3 SHARD.", errorName: "ERC20InsufficientBalance" } }} />);
+    render(
+      <TxStatus
+        state={{
+          phase: "failed",
+          label: "Open job",
+          error: {
+            kind: "revert",
+            title: "Not enough tokens",
+            message: "Your wallet holds 0 SHARD but this needs 3 SHARD.",
+            errorName: "ERC20InsufficientBalance",
+          },
+        }}
+      />,
+    );
     const box = screen.getByTestId("tx-status");
     expect(box.getAttribute("data-phase")).toBe("failed");
     expect(screen.getByText("Not enough tokens")).toBeTruthy();
@@ -37,13 +50,29 @@ describe("charts", () => {
     expect(toTokens(15n * 10n ** 17n)).toBe(1.5);
   });
   it("renders a line chart with one path per series and a legend", () => {
-    const { container } = render(<LineChart title="t" labels={["a", "b", "c"]} series={[{ label: "settled", color: "#0f0", values: [1, 2, 3] }, { label: "withdrawn", color: "#00f", values: [0, 1, 1] }]} />);
+    const { container } = render(
+      <LineChart
+        title="t"
+        labels={["a", "b", "c"]}
+        series={[
+          { label: "settled", color: "#0f0", values: [1, 2, 3] },
+          { label: "withdrawn", color: "#00f", values: [0, 1, 1] },
+        ]}
+      />,
+    );
     expect(container.querySelectorAll("path")).toHaveLength(2);
     expect(container.querySelectorAll("circle")).toHaveLength(6);
     expect(screen.getByText("withdrawn")).toBeTruthy();
   });
   it("renders bars or an empty message", () => {
-    const { container, rerender } = render(<BarList items={[{ label: "model A", value: 2, display: "2" }, { label: "model B", value: 1, display: "1" }]} />);
+    const { container, rerender } = render(
+      <BarList
+        items={[
+          { label: "model A", value: 2, display: "2" },
+          { label: "model B", value: 1, display: "1" },
+        ]}
+      />,
+    );
     const widths = [...container.querySelectorAll("rect")].map((r) => Number(r.getAttribute("width")));
     expect(widths).toEqual([100, 50]);
     rerender(<BarList items={[]} empty="No earnings yet." />);

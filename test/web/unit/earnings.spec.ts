@@ -7,8 +7,14 @@ const market = "0x00000000000000000000000000000000000000aa" as Address;
 const me = "0x00000000000000000000000000000000000000b1" as Address;
 const other = "0x00000000000000000000000000000000000000b2" as Address;
 let n = 0;
-const ev = (name: string, block: number, args: Record<string, unknown>, address: Address = market): IndexedEvent =>
-  ({ name, address, blockNumber: block, logIndex: n++, txHash: "0x00", args });
+const ev = (name: string, block: number, args: Record<string, unknown>, address: Address = market): IndexedEvent => ({
+  name,
+  address,
+  blockNumber: block,
+  logIndex: n++,
+  txHash: "0x00",
+  args,
+});
 
 const events: IndexedEvent[] = [
   ev("QuoteAccepted", 1, { jobId: 1n, provider: me, stage: 0n, price: 5n }),
@@ -34,7 +40,10 @@ describe("earnings", () => {
     expect(v.verifierFees).toBe(6n);
     expect(v.withdrawn).toBe(30n);
     expect(v.pending).toBe(20n); // receipt 1: 4 requests × price 5
-    expect(v.byKind.map((k) => [k.key, k.amount])).toEqual([["Provider work", 50n], ["Verifier fee", 6n]]);
+    expect(v.byKind.map((k) => [k.key, k.amount])).toEqual([
+      ["Provider work", 50n],
+      ["Verifier fee", 6n],
+    ]);
     expect(v.byModel).toEqual([{ key: "4", amount: 56n, count: 2 }]);
   });
   it("sums the whole market from settlements", () => {
@@ -48,7 +57,11 @@ describe("earnings", () => {
   });
   it("buckets points with running totals", () => {
     const { buckets, bucketSeconds } = toBuckets(
-      [{ t: 0, settled: 5n, withdrawn: 0n }, { t: 30, settled: 5n, withdrawn: 0n }, { t: 200, settled: 1n, withdrawn: 4n }],
+      [
+        { t: 0, settled: 5n, withdrawn: 0n },
+        { t: 30, settled: 5n, withdrawn: 0n },
+        { t: 200, settled: 1n, withdrawn: 4n },
+      ],
       48,
     );
     expect(bucketSeconds).toBe(60);

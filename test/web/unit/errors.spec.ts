@@ -29,14 +29,22 @@ describe("decodeError", () => {
     expect(f.message).toContain("needed 12.5 SHARD");
   });
   it("uses the friendly phrasing for ERC20InsufficientBalance", () => {
-    const e = reverted(standardErrorsAbi as Abi, "ERC20InsufficientBalance", ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", 0n, parseUnits("3", 18)]);
+    const e = reverted(standardErrorsAbi as Abi, "ERC20InsufficientBalance", [
+      "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+      0n,
+      parseUnits("3", 18),
+    ]);
     const f = decodeError(e, allErrorsAbi);
     expect(f.errorName).toBe("ERC20InsufficientBalance");
     expect(f.title).toBe("Not enough tokens");
     expect(f.message).toBe("Your wallet holds 0 SHARD but this needs 3 SHARD.");
   });
   it("decodes raw revert data found deep in an RPC error with the combined ABI", () => {
-    const data = encodeErrorResult({ abi: standardErrorsAbi, errorName: "ERC20InsufficientAllowance", args: ["0x0000000000000000000000000000000000000001", 0n, 10n ** 18n] });
+    const data = encodeErrorResult({
+      abi: standardErrorsAbi,
+      errorName: "ERC20InsufficientAllowance",
+      args: ["0x0000000000000000000000000000000000000001", 0n, 10n ** 18n],
+    });
     const rpc = new RpcRequestError({ body: {}, url: "http://x", error: { code: 3, message: "execution reverted", data } });
     const f = decodeError(rpc, []);
     expect(f.errorName).toBe("ERC20InsufficientAllowance");
@@ -55,7 +63,14 @@ describe("decodeError", () => {
     expect(f.message).toContain("0xdeadbeef");
   });
   it("recognises a wallet without gas money even when the node reports it as invalid parameters", () => {
-    const rpc = new RpcRequestError({ body: {}, url: "http://x", error: { code: -32000, message: "Sender doesn't have enough funds to send tx. The max upfront cost is: 656 and the sender's balance is: 0." } });
+    const rpc = new RpcRequestError({
+      body: {},
+      url: "http://x",
+      error: {
+        code: -32000,
+        message: "Sender doesn't have enough funds to send tx. The max upfront cost is: 656 and the sender's balance is: 0.",
+      },
+    });
     expect(decodeError(rpc)).toMatchObject({ kind: "funds", title: "Not enough ETH for gas" });
   });
   it("passes plain errors through with their first line", () => {

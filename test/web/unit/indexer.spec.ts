@@ -20,11 +20,24 @@ const abi = jobMarketAbi as Abi;
 
 /** A real ABI-encoded ReceiptSettled log, as eth_getLogs returns it. */
 export function settledLog(block: number, jobId: bigint, receiptId: bigint, pay: bigint, logIndex = 0): Log {
-  const topics = encodeEventTopics({ abi, eventName: "ReceiptSettled", args: { jobId, receiptId, modelId: 1n } } as never) as [Hex, ...Hex[]];
-  const data = encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }], [pay, pay / 10n, pay / 100n, 0n]);
+  const topics = encodeEventTopics({ abi, eventName: "ReceiptSettled", args: { jobId, receiptId, modelId: 1n } } as never) as [
+    Hex,
+    ...Hex[],
+  ];
+  const data = encodeAbiParameters(
+    [{ type: "uint256" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }],
+    [pay, pay / 10n, pay / 100n, 0n],
+  );
   return {
-    address: market, topics, data, blockNumber: BigInt(block), logIndex, transactionIndex: 0,
-    transactionHash: `0x${block.toString(16).padStart(64, "0")}` as Hex, blockHash: `0x${"ab".repeat(32)}` as Hex, removed: false,
+    address: market,
+    topics,
+    data,
+    blockNumber: BigInt(block),
+    logIndex,
+    transactionIndex: 0,
+    transactionHash: `0x${block.toString(16).padStart(64, "0")}` as Hex,
+    blockHash: `0x${"ab".repeat(32)}` as Hex,
+    removed: false,
   } as Log;
 }
 
@@ -59,7 +72,11 @@ describe("indexer", () => {
     const c = chain(logs, 30);
     const key = indexKey(31337, [market]);
     const first = await updateIndex(c.source, abi, [market], emptySnapshot(key, 3), { chunk: 10 });
-    expect(c.calls).toEqual([{ from: 3, to: 12 }, { from: 13, to: 22 }, { from: 23, to: 30 }]);
+    expect(c.calls).toEqual([
+      { from: 3, to: 12 },
+      { from: 13, to: 22 },
+      { from: 23, to: 30 },
+    ]);
     expect(first.events.map((e) => e.blockNumber)).toEqual([5, 25, 26]);
     expect(first.toBlock).toBe(30);
     expect(first.times[25]).toBe(1_700_000_000 + 25 * 12);
@@ -81,7 +98,9 @@ describe("indexer", () => {
   });
   it("rejects a chunk size below one block with a named error", async () => {
     const c = chain([], 5);
-    await expect(updateIndex(c.source, abi, [market], emptySnapshot("k", 0), { chunk: 0 })).rejects.toMatchObject({ name: "IndexerRangeError" });
+    await expect(updateIndex(c.source, abi, [market], emptySnapshot("k", 0), { chunk: 0 })).rejects.toMatchObject({
+      name: "IndexerRangeError",
+    });
     expect(new IndexerRangeError("x").name).toBe("IndexerRangeError");
   });
   it("samples a bounded number of block timestamps and interpolates the rest", async () => {

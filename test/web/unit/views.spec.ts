@@ -10,11 +10,24 @@ import type { IndexedEvent } from "@/lib/indexer";
 
 const A = "0x00000000000000000000000000000000000000a1" as Address;
 const B = "0x00000000000000000000000000000000000000b2" as Address;
-const ev = (name: string, block: number, args: Record<string, unknown>, address: Address = A): IndexedEvent => ({ name, address, blockNumber: block, logIndex: 0, txHash: "0x00", args });
+const ev = (name: string, block: number, args: Record<string, unknown>, address: Address = A): IndexedEvent => ({
+  name,
+  address,
+  blockNumber: block,
+  logIndex: 0,
+  txHash: "0x00",
+  args,
+});
 const params = (name: string, floors: bigint[], zk = false) => ({
-  onnxSha256: `0x${"11".repeat(32)}` as Hex, manifestHash: `0x${"22".repeat(32)}` as Hex,
+  onnxSha256: `0x${"11".repeat(32)}` as Hex,
+  manifestHash: `0x${"22".repeat(32)}` as Hex,
   metadataURI: `data:application/json,${encodeURIComponent(JSON.stringify({ name, description: "reads text" }))}`,
-  stageCount: floors.length, royaltyBps: 250, samplingRatePpm: 10_000, hasZkStage: zk, zkStage: 1, priceFloors: floors,
+  stageCount: floors.length,
+  royaltyBps: 250,
+  samplingRatePpm: 10_000,
+  hasZkStage: zk,
+  zkStage: 1,
+  priceFloors: floors,
 });
 
 describe("models", () => {
@@ -26,7 +39,10 @@ describe("models", () => {
   ];
   it("reduces registry events into models with names, prices and deprecation", () => {
     const models = modelsFromEvents(events);
-    expect(models.map((m) => [m.id, m.name, m.pricePerInference, m.deprecated])).toEqual([["1", "ocr-rec", 8n, false], ["2", "digits", 3n, true]]);
+    expect(models.map((m) => [m.id, m.name, m.pricePerInference, m.deprecated])).toEqual([
+      ["1", "ocr-rec", 8n, false],
+      ["2", "digits", 3n, true],
+    ]);
     expect(models[0].description).toBe("reads text");
   });
   it("filters by text, price, served and zk", () => {
@@ -75,14 +91,18 @@ describe("jobs", () => {
     expect(closed.refund).toBe(100n);
   });
   it("tracks a provider's locked collateral and slashes with their reason", () => {
-    const h = providerHistory([
-      ev("Staked", 1, { provider: A, amount: 100n }),
-      ev("CollateralLocked", 2, { provider: A, jobId: 1n, amount: 40n }),
-      ev("CollateralLocked", 2, { provider: A, jobId: 2n, amount: 10n }),
-      ev("CollateralUnlocked", 3, { provider: A, jobId: 2n, amount: 10n }),
-      ev("ProviderFaulted", 4, { jobId: 1n, provider: A, receiptId: 0n, reason: 1, slashed: 40n }, B),
-      ev("Slashed", 4, { provider: A, jobId: 1n, amount: 40n }),
-    ], A, A);
+    const h = providerHistory(
+      [
+        ev("Staked", 1, { provider: A, amount: 100n }),
+        ev("CollateralLocked", 2, { provider: A, jobId: 1n, amount: 40n }),
+        ev("CollateralLocked", 2, { provider: A, jobId: 2n, amount: 10n }),
+        ev("CollateralUnlocked", 3, { provider: A, jobId: 2n, amount: 10n }),
+        ev("ProviderFaulted", 4, { jobId: 1n, provider: A, receiptId: 0n, reason: 1, slashed: 40n }, B),
+        ev("Slashed", 4, { provider: A, jobId: 1n, amount: 40n }),
+      ],
+      A,
+      A,
+    );
     expect(h.staked).toBe(100n);
     expect([...h.locks]).toEqual([]);
     expect(h.slashes).toEqual([{ jobId: "1", amount: 40n, reason: "hand-off mismatch between stages", block: 4 }]);
@@ -95,7 +115,11 @@ describe("quotes", () => {
   it("picks the cheapest quotes per stage until they cover the budget", () => {
     const chosen = chooseQuotes([q(0, B, 5, 100), q(0, A, 3, 50), q(1, A, 9, 1000), q(1, B, 8, 10, 50)], 2, 120, 0);
     // stage 0: A (3, 50) then B (5, 100) to cover 120; stage 1: B's cheaper quote expires within a minute, so A.
-    expect(chosen.map((x) => [x.quote.stage, x.quote.provider])).toEqual([[0, getAddress(A)], [0, getAddress(B)], [1, getAddress(A)]]);
+    expect(chosen.map((x) => [x.quote.stage, x.quote.provider])).toEqual([
+      [0, getAddress(A)],
+      [0, getAddress(B)],
+      [1, getAddress(A)],
+    ]);
     expect(pricePerInference(chosen)).toBe(14n);
     const later = chooseQuotes([q(0, A, 1, 10), q(1, B, 8, 10, 5_000), q(1, A, 9, 10)], 2, 5, 0);
     expect(later.find((x) => x.quote.stage === 1)?.quote.provider).toBe(getAddress(B));
@@ -124,7 +148,13 @@ describe("peer ids and deployments", () => {
     expect(() => peerIdToBytes("hello")).toThrow(PeerIdInvalidError);
   });
   it("parses deployments files in the common shapes and rejects bad ones by name", () => {
-    const d = parseDeployment({ chainId: 31337, contracts: { JobMarket: { address: "0x5fbdb2315678afecb367f032d93f642f64180aa3", blockNumber: 4 }, ShardToken: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512" } });
+    const d = parseDeployment({
+      chainId: 31337,
+      contracts: {
+        JobMarket: { address: "0x5fbdb2315678afecb367f032d93f642f64180aa3", blockNumber: 4 },
+        ShardToken: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
+      },
+    });
     expect(d.contracts.JobMarket).toBe("0x5FbDB2315678afecb367f032d93F642f64180aa3");
     expect(d.startBlock).toBe(4);
     expect(d.rpcPath).toBe("/api/rpc/31337");

@@ -17,23 +17,43 @@ export function ConnectButton() {
   if (mounted && isConnected && address) {
     return (
       <div className="wallet" data-testid="wallet">
-        <span className="mono" title={address} data-testid="wallet-address">{shortAddress(address)}</span>
+        <span className="mono" title={address} data-testid="wallet-address">
+          {shortAddress(address)}
+        </span>
         <span className="muted">chain {chainId}</span>
-        {balance.data && <span className="muted">{formatAmount(balance.data.value, balance.data.decimals, 4)} {balance.data.symbol}</span>}
-        <button className="btn ghost" onClick={() => disconnect.mutate()}>Disconnect</button>
+        {balance.data && (
+          <span className="muted">
+            {formatAmount(balance.data.value, balance.data.decimals, 4)} {balance.data.symbol}
+          </span>
+        )}
+        <button className="btn ghost" onClick={() => disconnect.mutate()}>
+          Disconnect
+        </button>
       </div>
     );
   }
   // EIP-6963 wallets announce themselves with an rdns; list those first, then the generic one.
-  const list = [...connectors].sort((a, b) => Number(b.type === "injected" && b.id !== "injected") - Number(a.type === "injected" && a.id !== "injected"));
+  const list = [...connectors].sort(
+    (a, b) => Number(b.type === "injected" && b.id !== "injected") - Number(a.type === "injected" && a.id !== "injected"),
+  );
   return (
     <div className="wallet">
-      <button className="btn" onClick={() => setOpen((o) => !o)} data-testid="connect">Connect wallet</button>
+      <button className="btn" onClick={() => setOpen((o) => !o)} data-testid="connect">
+        Connect wallet
+      </button>
       {open && (
         <div className="menu" role="menu">
           {list.length === 0 && <p className="muted">No wallet found. Install a browser wallet (MetaMask, Rabby…).</p>}
           {list.map((c) => (
-            <button key={c.uid} role="menuitem" className="menu-item" onClick={() => { connect.mutate({ connector: c }); setOpen(false); }}>
+            <button
+              key={c.uid}
+              role="menuitem"
+              className="menu-item"
+              onClick={() => {
+                connect.mutate({ connector: c });
+                setOpen(false);
+              }}
+            >
               {c.icon && <img src={c.icon} alt="" width={18} height={18} />} {c.name}
             </button>
           ))}

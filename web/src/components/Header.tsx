@@ -17,7 +17,9 @@ export function Header() {
     <>
       <header className="header">
         <div className="container header-row">
-          <Link href="/" className="brand">◆ ShardMesh</Link>
+          <Link href="/" className="brand">
+            ◆ ShardMesh
+          </Link>
           <nav aria-label="Main">
             {links.map((l) => (
               <Link key={l.href} href={l.href} className={path === l.href || (l.href !== "/" && path.startsWith(l.href)) ? "active" : ""}>

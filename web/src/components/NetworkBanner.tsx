@@ -26,7 +26,9 @@ export function NetworkBanner() {
   if (deployment && Object.keys(deployment.contracts).length === 0) {
     return (
       <div className="banner warn" role="alert" data-testid="no-deployment">
-        <div className="container">No ShardMesh contracts are deployed on {deployment.name} ({deployment.chainId}) yet. Run <code>npm run deploy</code>.</div>
+        <div className="container">
+          No ShardMesh contracts are deployed on {deployment.name} ({deployment.chainId}) yet. Run <code>npm run deploy</code>.
+        </div>
       </div>
     );
   }

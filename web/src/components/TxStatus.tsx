@@ -16,8 +16,15 @@ export function TxStatus({ state, testId }: { state: TxState; testId?: string })
   return (
     <div className={`tx ${cls}`} role="status" data-testid={testId ?? "tx-status"} data-phase={state.phase}>
       <div className="spread">
-        <strong>{state.label ? `${state.label}: ` : ""}{text[state.phase]}</strong>
-        {state.hash && <span className="mono muted small">{state.hash.slice(0, 10)}…{state.hash.slice(-6)}</span>}
+        <strong>
+          {state.label ? `${state.label}: ` : ""}
+          {text[state.phase]}
+        </strong>
+        {state.hash && (
+          <span className="mono muted small">
+            {state.hash.slice(0, 10)}…{state.hash.slice(-6)}
+          </span>
+        )}
       </div>
       {state.phase === "confirmed" && state.receipt && <div className="muted small">in block {state.receipt.blockNumber.toString()}</div>}
       {state.phase === "failed" && state.error && (

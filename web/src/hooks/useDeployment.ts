@@ -21,7 +21,8 @@ export function useDeployment(): { deployment: ChainDeployment | undefined; wron
   const byId = (id: number | undefined) => deployments.find((d) => d.chainId === id);
   if (isConnected && walletChainId !== undefined) {
     const d = byId(walletChainId);
-    if (!d || Object.keys(d.contracts).length === 0) return { deployment: byId(configChainId) ?? deployments[0], wrongNetwork: true, walletChainId };
+    if (!d || Object.keys(d.contracts).length === 0)
+      return { deployment: byId(configChainId) ?? deployments[0], wrongNetwork: true, walletChainId };
     return { deployment: d, wrongNetwork: false, walletChainId };
   }
   return { deployment: byId(configChainId) ?? deployments[0], wrongNetwork: false };

@@ -1,7 +1,13 @@
 // The one place the app gets ABIs and contract names. ABIs are generated from the Hardhat
 // artifacts (never hand-copied); addresses come from the deployments files at runtime.
 import type { Abi } from "viem";
-import { adjudicatorAbi as generatedAdjudicatorAbi, jobMarketAbi as generatedJobMarketAbi, modelRegistryAbi as generatedModelRegistryAbi, providerStakingAbi, shardTokenAbi } from "@/generated/abis";
+import {
+  adjudicatorAbi as generatedAdjudicatorAbi,
+  jobMarketAbi as generatedJobMarketAbi,
+  modelRegistryAbi as generatedModelRegistryAbi,
+  providerStakingAbi,
+  shardTokenAbi,
+} from "@/generated/abis";
 import { standardErrorsAbi } from "./errors";
 import { contractAddress, type ChainDeployment } from "./deployments";
 
@@ -12,9 +18,14 @@ export const tokenAbi = shardTokenAbi;
 export const adjudicatorAbi = generatedAdjudicatorAbi;
 
 /** Every custom error of every contract, so any revert decodes whichever contract raised it. */
-export const allErrorsAbi: Abi = [...jobMarketAbi, ...modelRegistryAbi, ...stakingAbi, ...tokenAbi, ...adjudicatorAbi, ...standardErrorsAbi].filter(
-  (item) => item.type === "error",
-) as Abi;
+export const allErrorsAbi: Abi = [
+  ...jobMarketAbi,
+  ...modelRegistryAbi,
+  ...stakingAbi,
+  ...tokenAbi,
+  ...adjudicatorAbi,
+  ...standardErrorsAbi,
+].filter((item) => item.type === "error") as Abi;
 
 export interface Addresses {
   token?: `0x${string}`;

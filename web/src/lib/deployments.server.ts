@@ -5,7 +5,10 @@ import { parseDeployment, chainName, type ChainDeployment } from "./deployments"
 /** Where deployments/<chainId>.json live: SHARDMESH_DEPLOYMENTS_DIR, else the repository's. */
 export function deploymentsDir(): string {
   if (process.env.SHARDMESH_DEPLOYMENTS_DIR) return resolve(/*turbopackIgnore: true*/ process.env.SHARDMESH_DEPLOYMENTS_DIR);
-  for (const candidate of [join(/*turbopackIgnore: true*/ process.cwd(), "deployments"), join(/*turbopackIgnore: true*/ process.cwd(), "..", "deployments")]) {
+  for (const candidate of [
+    join(/*turbopackIgnore: true*/ process.cwd(), "deployments"),
+    join(/*turbopackIgnore: true*/ process.cwd(), "..", "deployments"),
+  ]) {
     if (existsSync(candidate)) return candidate;
   }
   return join(/*turbopackIgnore: true*/ process.cwd(), "..", "deployments");

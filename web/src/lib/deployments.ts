@@ -59,9 +59,8 @@ export function parseDeployment(raw: unknown, fallbackChainId?: number): ChainDe
     throw new DeploymentFileInvalidError(`deployment for chain ${chainId} lists no contract addresses`);
   }
   const declaredStart = Number(root.startBlock ?? root.deployBlock ?? root.blockNumber);
-  const startBlock = Number.isSafeInteger(declaredStart) && declaredStart >= 0
-    ? declaredStart
-    : blocks.length > 0 ? Math.min(...blocks) : 0;
+  const startBlock =
+    Number.isSafeInteger(declaredStart) && declaredStart >= 0 ? declaredStart : blocks.length > 0 ? Math.min(...blocks) : 0;
   return {
     chainId,
     name: typeof root.chainName === "string" ? root.chainName : typeof root.network === "string" ? root.network : chainName(chainId),
@@ -75,12 +74,18 @@ export function parseDeployment(raw: unknown, fallbackChainId?: number): ChainDe
 
 export function chainName(chainId: number): string {
   switch (chainId) {
-    case 31337: return "Local chain";
-    case 1: return "Ethereum";
-    case 11155111: return "Sepolia";
-    case 8453: return "Base";
-    case 84532: return "Base Sepolia";
-    default: return `Chain ${chainId}`;
+    case 31337:
+      return "Local chain";
+    case 1:
+      return "Ethereum";
+    case 11155111:
+      return "Sepolia";
+    case 8453:
+      return "Base";
+    case 84532:
+      return "Base Sepolia";
+    default:
+      return `Chain ${chainId}`;
   }
 }
 

@@ -4,7 +4,17 @@
 import type { Address } from "viem";
 import type { IndexedEvent } from "./indexer";
 
-export const creditKinds = ["Provider work", "Royalty", "Verifier fee", "Treasury fee", "Slash reward", "Bond return", "Bond award", "Committee fee", "Refund"] as const;
+export const creditKinds = [
+  "Provider work",
+  "Royalty",
+  "Verifier fee",
+  "Treasury fee",
+  "Slash reward",
+  "Bond return",
+  "Bond award",
+  "Committee fee",
+  "Refund",
+] as const;
 const REFUND = 8;
 const VERIFIER_KINDS = new Set([2, 4, 6, 7]);
 
@@ -47,13 +57,18 @@ const lower = (a: unknown) => String(a).toLowerCase();
 const big = (v: unknown): bigint => (typeof v === "bigint" ? v : BigInt(String(v ?? 0)));
 
 function sortedBreakdown(map: Map<string, { amount: bigint; count: number }>, limit?: number): Breakdown[] {
-  const list = [...map.entries()].map(([key, v]) => ({ key, ...v })).sort((a, b) => (b.amount > a.amount ? 1 : b.amount < a.amount ? -1 : 0));
+  const list = [...map.entries()]
+    .map(([key, v]) => ({ key, ...v }))
+    .sort((a, b) => (b.amount > a.amount ? 1 : b.amount < a.amount ? -1 : 0));
   return limit ? list.slice(0, limit) : list;
 }
 
 function add(map: Map<string, { amount: bigint; count: number }>, key: string, amount: bigint) {
   const cur = map.get(key);
-  if (cur) { cur.amount += amount; cur.count += 1; } else map.set(key, { amount, count: 1 });
+  if (cur) {
+    cur.amount += amount;
+    cur.count += 1;
+  } else map.set(key, { amount, count: 1 });
 }
 
 export function earningsView(
@@ -81,7 +96,11 @@ export function earningsView(
   const byKind = new Map<string, { amount: bigint; count: number }>();
   const byModel = new Map<string, { amount: bigint; count: number }>();
   const byJob = new Map<string, { amount: bigint; count: number }>();
-  let settled = 0n, pending = 0n, withdrawn = 0n, verifierFees = 0n, settlements = 0;
+  let settled = 0n,
+    pending = 0n,
+    withdrawn = 0n,
+    verifierFees = 0n,
+    settlements = 0;
 
   for (const e of events) {
     if (!fromMarket(e)) continue;
@@ -113,7 +132,9 @@ export function earningsView(
         settled += amount;
         settlements += 1;
         verifierFees += parts[2];
-        ["Provider work", "Royalty", "Verifier fee", "Treasury fee"].forEach((k, i) => { if (parts[i] > 0n) add(byKind, k, parts[i]); });
+        ["Provider work", "Royalty", "Verifier fee", "Treasury fee"].forEach((k, i) => {
+          if (parts[i] > 0n) add(byKind, k, parts[i]);
+        });
         add(byModel, String(e.args.modelId), amount);
         add(byJob, String(e.args.jobId), amount);
         points.push({ t, settled: amount, withdrawn: 0n });
@@ -130,19 +151,32 @@ export function earningsView(
 
   const { buckets, bucketSeconds } = toBuckets(points, opts.maxBuckets ?? 48);
   return {
-    scope, settled, pending, withdrawn, verifierFees, settlements,
+    scope,
+    settled,
+    pending,
+    withdrawn,
+    verifierFees,
+    settlements,
     byKind: sortedBreakdown(byKind),
     byModel: sortedBreakdown(byModel),
     byJob: sortedBreakdown(byJob, opts.topJobs ?? 10),
-    buckets, bucketSeconds,
+    buckets,
+    bucketSeconds,
   };
 }
 
 /** Groups (time, settled, withdrawn) points into at most `maxBuckets` time buckets with running sums. */
-export function toBuckets(points: readonly { t: number; settled: bigint; withdrawn: bigint }[], maxBuckets: number): { buckets: Bucket[]; bucketSeconds: number } {
+export function toBuckets(
+  points: readonly { t: number; settled: bigint; withdrawn: bigint }[],
+  maxBuckets: number,
+): { buckets: Bucket[]; bucketSeconds: number } {
   if (points.length === 0) return { buckets: [], bucketSeconds: 60 };
-  let min = Infinity, max = -Infinity;
-  for (const p of points) { if (p.t < min) min = p.t; if (p.t > max) max = p.t; }
+  let min = Infinity,
+    max = -Infinity;
+  for (const p of points) {
+    if (p.t < min) min = p.t;
+    if (p.t > max) max = p.t;
+  }
   const size = chooseBucketSeconds(Math.max(1, max - min), maxBuckets);
   const first = Math.floor(min / size) * size;
   const n = Math.floor((max - first) / size) + 1;
@@ -154,9 +188,11 @@ export function toBuckets(points: readonly { t: number; settled: bigint; withdra
     withdrawn[i] += p.withdrawn;
   }
   const buckets: Bucket[] = [];
-  let cs = 0n, cw = 0n;
+  let cs = 0n,
+    cw = 0n;
   for (let i = 0; i < n; i++) {
-    cs += settled[i]; cw += withdrawn[i];
+    cs += settled[i];
+    cw += withdrawn[i];
     buckets.push({ start: first + i * size, settled: settled[i], cumulativeSettled: cs, cumulativeWithdrawn: cw });
   }
   return { buckets, bucketSeconds: size };

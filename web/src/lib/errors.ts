@@ -29,32 +29,81 @@ export interface FriendlyError {
 
 /** OpenZeppelin 5 (ERC-6093) errors the token and contracts can raise: always decodable. */
 export const standardErrorsAbi = [
-  { type: "error", name: "ERC20InsufficientBalance", inputs: [{ name: "sender", type: "address" }, { name: "balance", type: "uint256" }, { name: "needed", type: "uint256" }] },
-  { type: "error", name: "ERC20InsufficientAllowance", inputs: [{ name: "spender", type: "address" }, { name: "allowance", type: "uint256" }, { name: "needed", type: "uint256" }] },
+  {
+    type: "error",
+    name: "ERC20InsufficientBalance",
+    inputs: [
+      { name: "sender", type: "address" },
+      { name: "balance", type: "uint256" },
+      { name: "needed", type: "uint256" },
+    ],
+  },
+  {
+    type: "error",
+    name: "ERC20InsufficientAllowance",
+    inputs: [
+      { name: "spender", type: "address" },
+      { name: "allowance", type: "uint256" },
+      { name: "needed", type: "uint256" },
+    ],
+  },
   { type: "error", name: "ERC20InvalidSender", inputs: [{ name: "sender", type: "address" }] },
   { type: "error", name: "ERC20InvalidReceiver", inputs: [{ name: "receiver", type: "address" }] },
   { type: "error", name: "ERC2612ExpiredSignature", inputs: [{ name: "deadline", type: "uint256" }] },
-  { type: "error", name: "ERC2612InvalidSigner", inputs: [{ name: "signer", type: "address" }, { name: "owner", type: "address" }] },
-  { type: "error", name: "AccessControlUnauthorizedAccount", inputs: [{ name: "account", type: "address" }, { name: "neededRole", type: "bytes32" }] },
+  {
+    type: "error",
+    name: "ERC2612InvalidSigner",
+    inputs: [
+      { name: "signer", type: "address" },
+      { name: "owner", type: "address" },
+    ],
+  },
+  {
+    type: "error",
+    name: "AccessControlUnauthorizedAccount",
+    inputs: [
+      { name: "account", type: "address" },
+      { name: "neededRole", type: "bytes32" },
+    ],
+  },
   { type: "error", name: "EnforcedPause", inputs: [] },
   { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
   { type: "error", name: "SafeERC20FailedOperation", inputs: [{ name: "token", type: "address" }] },
   { type: "error", name: "ECDSAInvalidSignature", inputs: [] },
 ] as const satisfies Abi;
 
-const contractPrefixes = ["ShardToken", "Token", "Staking", "ProviderStaking", "ModelRegistry", "Registry", "JobMarket", "Market", "Disputes", "DisputeManager", "Verifier", "Settlement", "Treasury", "Receipts"];
+const contractPrefixes = [
+  "ShardToken",
+  "Token",
+  "Staking",
+  "ProviderStaking",
+  "ModelRegistry",
+  "Registry",
+  "JobMarket",
+  "Market",
+  "Disputes",
+  "DisputeManager",
+  "Verifier",
+  "Settlement",
+  "Treasury",
+  "Receipts",
+];
 
 /** Plain-words phrasing for errors users commonly hit; `{arg}` is replaced by the formatted arg. */
 const phrasings: Record<string, { title: string; message: string }> = {
   ERC20InsufficientBalance: { title: "Not enough tokens", message: "Your wallet holds {balance} but this needs {needed}." },
-  ERC20InsufficientAllowance: { title: "Spending not approved", message: "The contract may spend {allowance} of your tokens but needs {needed}. Approve a larger amount first." },
+  ERC20InsufficientAllowance: {
+    title: "Spending not approved",
+    message: "The contract may spend {allowance} of your tokens but needs {needed}. Approve a larger amount first.",
+  },
   ERC2612ExpiredSignature: { title: "Permit expired", message: "The signed permit expired at {deadline}. Try again to sign a fresh one." },
   ERC2612InvalidSigner: { title: "Permit signed by the wrong account", message: "The permit was signed by {signer}, not by {owner}." },
   AccessControlUnauthorizedAccount: { title: "Not allowed", message: "Account {account} lacks the role this action needs." },
   EnforcedPause: { title: "Paused", message: "The contract is paused; try again later." },
 };
 
-const amountName = /amount|balance|escrow|stake|needed|required|available|allowance|price|value|fee|cost|budget|credit|collateral|bond|royalty|min|max|total|locked|free/i;
+const amountName =
+  /amount|balance|escrow|stake|needed|required|available|allowance|price|value|fee|cost|budget|credit|collateral|bond|royalty|min|max|total|locked|free/i;
 const timeName = /time|deadline|until|expiry|expires|readyAt|unlock|^at$|At$/;
 
 export interface FormatOptions {
@@ -82,13 +131,23 @@ export function formatArg(param: AbiParameter | undefined, value: unknown, opts:
 
 function describeRevert(name: string, args: readonly unknown[], inputs: readonly AbiParameter[], opts: FormatOptions): FriendlyError {
   const named: Record<string, string> = {};
-  inputs.forEach((p, i) => { named[p.name ?? `arg${i}`] = formatArg(p, args[i], opts); });
+  inputs.forEach((p, i) => {
+    named[p.name ?? `arg${i}`] = formatArg(p, args[i], opts);
+  });
   const known = phrasings[name];
   if (known) {
-    return { kind: "revert", errorName: name, args, title: known.title, message: known.message.replace(/\{(\w+)\}/g, (_, k: string) => named[k] ?? k) };
+    return {
+      kind: "revert",
+      errorName: name,
+      args,
+      title: known.title,
+      message: known.message.replace(/\{(\w+)\}/g, (_, k: string) => named[k] ?? k),
+    };
   }
   const [contract, words] = splitErrorName(name, contractPrefixes);
-  const details = inputs.map((p, i) => `${(p.name ?? `arg${i}`).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()} ${named[p.name ?? `arg${i}`]}`);
+  const details = inputs.map(
+    (p, i) => `${(p.name ?? `arg${i}`).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()} ${named[p.name ?? `arg${i}`]}`,
+  );
   const sentence = words.charAt(0).toUpperCase() + words.slice(1);
   return {
     kind: "revert",
@@ -104,7 +163,8 @@ function findRevertData(err: BaseError): Hex | undefined {
   err.walk((e) => {
     const data = (e as { data?: unknown }).data;
     if (typeof data === "string" && data.startsWith("0x") && data.length >= 10) found = data as Hex;
-    else if (data && typeof data === "object" && typeof (data as { data?: unknown }).data === "string") found = (data as { data: Hex }).data;
+    else if (data && typeof data === "object" && typeof (data as { data?: unknown }).data === "string")
+      found = (data as { data: Hex }).data;
     return false;
   });
   return found;
@@ -115,10 +175,16 @@ export function decodeError(error: unknown, abi: Abi = [], opts: FormatOptions =
   const fullAbi = [...abi, ...standardErrorsAbi] as Abi;
   if (error instanceof BaseError) {
     const rejected = error.walk((e) => e instanceof UserRejectedRequestError || (e as { code?: unknown }).code === 4001);
-    if (rejected) return { kind: "rejected", title: "Rejected in wallet", message: "You rejected the request in your wallet. Nothing was sent." };
+    if (rejected)
+      return { kind: "rejected", title: "Rejected in wallet", message: "You rejected the request in your wallet. Nothing was sent." };
     const revert = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
     if (revert?.data?.errorName && revert.data.errorName !== "Error" && revert.data.errorName !== "Panic") {
-      return describeRevert(revert.data.errorName, revert.data.args ?? [], revert.data.abiItem && "inputs" in revert.data.abiItem ? revert.data.abiItem.inputs : [], opts);
+      return describeRevert(
+        revert.data.errorName,
+        revert.data.args ?? [],
+        revert.data.abiItem && "inputs" in revert.data.abiItem ? revert.data.abiItem.inputs : [],
+        opts,
+      );
     }
     const raw = revert?.raw ?? findRevertData(error);
     if (raw) {
@@ -128,25 +194,43 @@ export function decodeError(error: unknown, abi: Abi = [], opts: FormatOptions =
         if (decoded.errorName !== "Error" && decoded.errorName !== "Panic") {
           return describeRevert(decoded.errorName, decoded.args ?? [], item.inputs ?? [], opts);
         }
-        if (decoded.errorName === "Error") return { kind: "revert", title: "Transaction reverted", message: String(decoded.args?.[0] ?? "reverted") };
+        if (decoded.errorName === "Error")
+          return { kind: "revert", title: "Transaction reverted", message: String(decoded.args?.[0] ?? "reverted") };
       } catch {
         // Unknown selector: fall through to the generic message below.
       }
     }
     const texts: string[] = [];
-    error.walk((e) => { texts.push(String((e as { details?: unknown }).details ?? ""), (e as Error).message ?? ""); return false; });
+    error.walk((e) => {
+      texts.push(String((e as { details?: unknown }).details ?? ""), (e as Error).message ?? "");
+      return false;
+    });
     if (error.walk((e) => e instanceof InsufficientFundsError) || texts.some((t) => /insufficient funds|enough funds/i.test(t))) {
-      return { kind: "funds", title: "Not enough ETH for gas", message: "Your wallet does not hold enough native currency to pay for gas." };
+      return {
+        kind: "funds",
+        title: "Not enough ETH for gas",
+        message: "Your wallet does not hold enough native currency to pay for gas.",
+      };
     }
     if (revert?.reason) return { kind: "revert", title: "Transaction reverted", message: revert.reason };
     if (error.walk((e) => e instanceof HttpRequestError)) {
-      return { kind: "network", title: "Chain unreachable", message: "The app could not reach the chain's RPC node. Is the local chain running?" };
+      return {
+        kind: "network",
+        title: "Chain unreachable",
+        message: "The app could not reach the chain's RPC node. Is the local chain running?",
+      };
     }
-    if (revert) return { kind: "revert", title: "Transaction reverted", message: raw ? `The contract reverted with an unknown error (${raw.slice(0, 10)}).` : "The contract reverted without a reason." };
+    if (revert)
+      return {
+        kind: "revert",
+        title: "Transaction reverted",
+        message: raw ? `The contract reverted with an unknown error (${raw.slice(0, 10)}).` : "The contract reverted without a reason.",
+      };
     return { kind: "unknown", title: "Something went wrong", message: error.shortMessage || error.message.split("\n")[0] };
   }
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 4001) return { kind: "rejected", title: "Rejected in wallet", message: "You rejected the request in your wallet. Nothing was sent." };
+  if (code === 4001)
+    return { kind: "rejected", title: "Rejected in wallet", message: "You rejected the request in your wallet. Nothing was sent." };
   const message = error instanceof Error ? error.message : String(error);
   return { kind: "unknown", title: "Something went wrong", message: message.split("\n")[0] };
 }

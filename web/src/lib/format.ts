@@ -25,9 +25,12 @@ export function formatToken(value: bigint, symbol = "SHARD", decimals = 18): str
 /** "2d 3h", "4m 05s", "12s": for countdowns (unbonding, expiry, challenge windows). */
 export function formatDuration(seconds: number | bigint): string {
   let s = Math.max(0, Math.floor(Number(seconds)));
-  const d = Math.floor(s / 86_400); s -= d * 86_400;
-  const h = Math.floor(s / 3_600); s -= h * 3_600;
-  const m = Math.floor(s / 60); s -= m * 60;
+  const d = Math.floor(s / 86_400);
+  s -= d * 86_400;
+  const h = Math.floor(s / 3_600);
+  s -= h * 3_600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
   if (d > 0) return `${d}d ${h}h`;
   if (h > 0) return `${h}h ${String(m).padStart(2, "0")}m`;
   if (m > 0) return `${m}m ${String(s).padStart(2, "0")}s`;
@@ -54,6 +57,9 @@ export function formatMs(ms: number | undefined): string {
 export function splitErrorName(name: string, prefixes: readonly string[]): [string | undefined, string] {
   const prefix = [...prefixes].sort((a, b) => b.length - a.length).find((p) => name.startsWith(p) && name.length > p.length);
   const rest = prefix ? name.slice(prefix.length) : name;
-  const words = rest.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").toLowerCase();
+  const words = rest
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
+    .toLowerCase();
   return [prefix, words];
 }

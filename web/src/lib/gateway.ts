@@ -28,7 +28,15 @@ export interface InferResult {
 }
 
 export interface SignedQuoteJson {
-  quote: { modelId: string; stage: number; provider: Address; price: string; maxCount: number | string; expiry: number | string; nonce: string };
+  quote: {
+    modelId: string;
+    stage: number;
+    provider: Address;
+    price: string;
+    maxCount: number | string;
+    expiry: number | string;
+    nonce: string;
+  };
   signature: Hex;
 }
 
@@ -42,7 +50,11 @@ export class GatewayError extends Error {
     this.status = status;
   }
   get unreachable(): boolean {
-    return this.gatewayName === "GatewayUnreachableError" || this.status === 502 || this.status === 503 && this.gatewayName === "GatewayUnreachableError";
+    return (
+      this.gatewayName === "GatewayUnreachableError" ||
+      this.status === 502 ||
+      (this.status === 503 && this.gatewayName === "GatewayUnreachableError")
+    );
   }
 }
 
@@ -56,7 +68,11 @@ export async function gatewayFetch<T>(path: string, init: RequestInit & { base?:
   }
   const text = await res.text();
   let body: unknown;
-  try { body = text ? JSON.parse(text) : {}; } catch { body = { error: { name: "GatewayBadResponseError", message: text.slice(0, 200) } }; }
+  try {
+    body = text ? JSON.parse(text) : {};
+  } catch {
+    body = { error: { name: "GatewayBadResponseError", message: text.slice(0, 200) } };
+  }
   if (!res.ok) {
     const err = (body as { error?: { name?: string; message?: string } }).error;
     throw new GatewayError(err?.name ?? `HTTP${res.status}`, err?.message ?? `gateway answered ${res.status}`, res.status);
@@ -68,7 +84,9 @@ export const gateway = {
   health: () => gatewayFetch<{ ok: boolean; peerId: string; chainId: number | null; version: string }>("/v1/health"),
   models: async () => (await gatewayFetch<{ models: GatewayModel[] }>("/v1/models")).models,
   quotes: async (modelId: string, maxInferences: number) =>
-    normalizeQuotes((await gatewayFetch<{ quotes: unknown }>(`/v1/quotes?modelId=${encodeURIComponent(modelId)}&maxInferences=${maxInferences}`)).quotes),
+    normalizeQuotes(
+      (await gatewayFetch<{ quotes: unknown }>(`/v1/quotes?modelId=${encodeURIComponent(modelId)}&maxInferences=${maxInferences}`)).quotes,
+    ),
   inferImage: (modelId: string, imageBase64: string) =>
     gatewayFetch<InferResult>("/v1/infer", {
       method: "POST",
@@ -77,7 +95,11 @@ export const gateway = {
     }),
   receiptToSign: (jobId: string) => gatewayFetch<{ count: number; outputRoot: Hex }>(`/v1/jobs/${encodeURIComponent(jobId)}/receipt`),
   submitReceiptSignature: (jobId: string, body: { count: number; outputRoot: Hex; signature: Hex }) =>
-    gatewayFetch<unknown>(`/v1/jobs/${encodeURIComponent(jobId)}/receipt`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    gatewayFetch<unknown>(`/v1/jobs/${encodeURIComponent(jobId)}/receipt`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
   job: (jobId: string) => gatewayFetch<{ jobId: string; served: number; receipts: unknown[] }>(`/v1/jobs/${encodeURIComponent(jobId)}`),
 };
 

@@ -40,7 +40,10 @@ export const DEFAULT_CHUNK = 50_000;
 export const MAX_TIMESTAMP_SAMPLES = 24;
 
 export function indexKey(chainId: number, addresses: readonly Address[]): string {
-  return `shardmesh:index:v1:${chainId}:${[...addresses].map((a) => a.toLowerCase()).sort().join(",")}`;
+  return `shardmesh:index:v1:${chainId}:${[...addresses]
+    .map((a) => a.toLowerCase())
+    .sort()
+    .join(",")}`;
 }
 
 export function emptySnapshot(key: string, startBlock: number): IndexSnapshot {
@@ -100,11 +103,13 @@ export async function blockTimes(
   if (missing.length <= MAX_TIMESTAMP_SAMPLES) missing.forEach((_, i) => sampleIdx.add(i));
   else for (let i = 0; i < MAX_TIMESTAMP_SAMPLES; i++) sampleIdx.add(Math.round((i * (missing.length - 1)) / (MAX_TIMESTAMP_SAMPLES - 1)));
   const samples = await Promise.all(
-    [...sampleIdx].sort((a, b) => a - b).map(async (i) => {
-      const b = missing[i];
-      const block = await source.getBlock({ blockNumber: BigInt(b) });
-      return [b, Number(block.timestamp)] as const;
-    }),
+    [...sampleIdx]
+      .sort((a, b) => a - b)
+      .map(async (i) => {
+        const b = missing[i];
+        const block = await source.getBlock({ blockNumber: BigInt(b) });
+        return [b, Number(block.timestamp)] as const;
+      }),
   );
   for (const [b, t] of samples) out[b] = t;
   let s = 0;
@@ -128,7 +133,8 @@ export async function updateIndex(
 ): Promise<IndexSnapshot> {
   const head = Number(await source.getBlockNumber());
   let base = snapshot;
-  if (base.toBlock > head) base = emptySnapshot(base.key, 0); // the chain was restarted: start over
+  if (base.toBlock > head)
+    base = emptySnapshot(base.key, 0); // the chain was restarted: start over
   else if (base.toBlock >= 0 && base.toBlockHash) {
     const block = await source.getBlock({ blockNumber: BigInt(base.toBlock) });
     if (block.hash !== base.toBlockHash) base = emptySnapshot(base.key, 0);
@@ -145,7 +151,14 @@ export async function updateIndex(
   }
   fresh.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
   const headBlock = await source.getBlock({ blockNumber: BigInt(head) });
-  const times = { ...base.times, ...(await blockTimes(source, fresh.map((e) => e.blockNumber), base.times)) };
+  const times = {
+    ...base.times,
+    ...(await blockTimes(
+      source,
+      fresh.map((e) => e.blockNumber),
+      base.times,
+    )),
+  };
   return { key: base.key, toBlock: head, toBlockHash: headBlock.hash ?? undefined, events: base.events.concat(fresh), times };
 }
 
@@ -157,7 +170,9 @@ export function serializeSnapshot(s: IndexSnapshot): string {
 }
 
 export function deserializeSnapshot(text: string): IndexSnapshot {
-  return JSON.parse(text, (_k, v: unknown) => (typeof v === "string" && v.startsWith(BIG) ? BigInt(v.slice(BIG.length)) : v)) as IndexSnapshot;
+  return JSON.parse(text, (_k, v: unknown) =>
+    typeof v === "string" && v.startsWith(BIG) ? BigInt(v.slice(BIG.length)) : v,
+  ) as IndexSnapshot;
 }
 
 export function loadSnapshot(storage: Pick<Storage, "getItem"> | undefined, key: string): IndexSnapshot | undefined {

@@ -69,9 +69,18 @@ export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?:
     if (opts.buyer && lower(e.args.buyer) !== lower(opts.buyer)) continue;
     const id = String(e.args.jobId);
     jobs.set(id, {
-      id, buyer: e.args.buyer as Address, modelId: String(e.args.modelId), sessionKey: e.args.sessionKey as Address,
-      maxInferences: Number(e.args.maxInferences), escrow: e.args.escrow as bigint, expiresAt: Number(e.args.expiresAt),
-      openedBlock: e.blockNumber, closed: false, providers: [], receipts: [], used: 0,
+      id,
+      buyer: e.args.buyer as Address,
+      modelId: String(e.args.modelId),
+      sessionKey: e.args.sessionKey as Address,
+      maxInferences: Number(e.args.maxInferences),
+      escrow: e.args.escrow as bigint,
+      expiresAt: Number(e.args.expiresAt),
+      openedBlock: e.blockNumber,
+      closed: false,
+      providers: [],
+      receipts: [],
+      used: 0,
     });
   }
   for (const e of events) {
@@ -81,23 +90,47 @@ export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?:
     if (!job) continue;
     switch (e.name) {
       case "QuoteAccepted":
-        job.providers.push({ stage: Number(e.args.stage), provider: e.args.provider as Address, price: e.args.price as bigint, maxCount: Number(e.args.maxCount), collateral: e.args.collateral as bigint });
+        job.providers.push({
+          stage: Number(e.args.stage),
+          provider: e.args.provider as Address,
+          price: e.args.price as bigint,
+          maxCount: Number(e.args.maxCount),
+          collateral: e.args.collateral as bigint,
+        });
         break;
       case "ReceiptSubmitted":
-        job.receipts.push({ receiptId: String(e.args.receiptId), from: Number(e.args.from), to: Number(e.args.to), outputRoot: e.args.outputRoot as Hex, submitter: e.args.submitter as Address, submittedBlock: e.blockNumber, settled: false, faults: [], samples: 0, clean: 0, unclean: 0, disputes: 0 });
+        job.receipts.push({
+          receiptId: String(e.args.receiptId),
+          from: Number(e.args.from),
+          to: Number(e.args.to),
+          outputRoot: e.args.outputRoot as Hex,
+          submitter: e.args.submitter as Address,
+          submittedBlock: e.blockNumber,
+          settled: false,
+          faults: [],
+          samples: 0,
+          clean: 0,
+          unclean: 0,
+          disputes: 0,
+        });
         job.used = Math.max(job.used, Number(e.args.to));
         break;
       case "ReceiptSettled": {
         const r = job.receipts.find((x) => x.receiptId === String(e.args.receiptId));
         if (r) {
           r.settled = true;
-          r.settledAmount = (e.args.providerPay as bigint) + (e.args.royalty as bigint) + (e.args.verifierFee as bigint) + (e.args.treasuryFee as bigint);
+          r.settledAmount =
+            (e.args.providerPay as bigint) + (e.args.royalty as bigint) + (e.args.verifierFee as bigint) + (e.args.treasuryFee as bigint);
         }
         break;
       }
       case "ProviderFaulted": {
         const r = job.receipts.find((x) => x.receiptId === String(e.args.receiptId));
-        r?.faults.push({ provider: e.args.provider as Address, reason: faultReasons[Number(e.args.reason)] ?? `reason ${e.args.reason}`, slashed: e.args.slashed as bigint });
+        r?.faults.push({
+          provider: e.args.provider as Address,
+          reason: faultReasons[Number(e.args.reason)] ?? `reason ${e.args.reason}`,
+          slashed: e.args.slashed as bigint,
+        });
         break;
       }
       case "SamplesDrawn": {
@@ -107,7 +140,10 @@ export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?:
       }
       case "SampleResolved": {
         const r = job.receipts.find((x) => x.receiptId === String(e.args.receiptId));
-        if (r) { if (e.args.clean) r.clean += 1; else r.unclean += 1; }
+        if (r) {
+          if (e.args.clean) r.clean += 1;
+          else r.unclean += 1;
+        }
         break;
       }
       case "DisputeOpened": {
@@ -137,7 +173,8 @@ export function providerHistory(events: readonly IndexedEvent[], provider: Addre
   const st = staking ? lower(staking) : undefined;
   const reasons = new Map<string, string>();
   for (const e of events) {
-    if (e.name === "ProviderFaulted" && lower(e.args.provider) === me) reasons.set(String(e.args.jobId), faultReasons[Number(e.args.reason)] ?? `reason ${e.args.reason}`);
+    if (e.name === "ProviderFaulted" && lower(e.args.provider) === me)
+      reasons.set(String(e.args.jobId), faultReasons[Number(e.args.reason)] ?? `reason ${e.args.reason}`);
   }
   const out: ProviderHistory = { staked: 0n, slashes: [], locks: new Map(), events: [] };
   for (const e of events) {
@@ -146,12 +183,23 @@ export function providerHistory(events: readonly IndexedEvent[], provider: Addre
     const amount = e.args.amount as bigint | undefined;
     const jobId = e.args.jobId === undefined ? undefined : String(e.args.jobId);
     switch (e.name) {
-      case "Staked": out.staked += amount ?? 0n; break;
-      case "CollateralLocked": out.locks.set(jobId!, (out.locks.get(jobId!) ?? 0n) + (amount ?? 0n)); break;
-      case "CollateralUnlocked": out.locks.set(jobId!, (out.locks.get(jobId!) ?? 0n) - (amount ?? 0n)); break;
+      case "Staked":
+        out.staked += amount ?? 0n;
+        break;
+      case "CollateralLocked":
+        out.locks.set(jobId!, (out.locks.get(jobId!) ?? 0n) + (amount ?? 0n));
+        break;
+      case "CollateralUnlocked":
+        out.locks.set(jobId!, (out.locks.get(jobId!) ?? 0n) - (amount ?? 0n));
+        break;
       case "Slashed":
         out.locks.set(jobId!, (out.locks.get(jobId!) ?? 0n) - (amount ?? 0n));
-        out.slashes.push({ jobId: jobId!, amount: amount ?? 0n, reason: reasons.get(jobId!) ?? "fault reported by the adjudicator", block: e.blockNumber });
+        out.slashes.push({
+          jobId: jobId!,
+          amount: amount ?? 0n,
+          reason: reasons.get(jobId!) ?? "fault reported by the adjudicator",
+          block: e.blockNumber,
+        });
         break;
     }
     out.events.push({ name: e.name, block: e.blockNumber, amount, jobId });

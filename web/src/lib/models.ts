@@ -23,8 +23,15 @@ export interface ModelInfo {
 }
 
 interface Params {
-  onnxSha256: Hex; manifestHash: Hex; metadataURI: string; stageCount: number; royaltyBps: number;
-  samplingRatePpm: number; hasZkStage: boolean; zkStage: number; priceFloors: readonly bigint[];
+  onnxSha256: Hex;
+  manifestHash: Hex;
+  metadataURI: string;
+  stageCount: number;
+  royaltyBps: number;
+  samplingRatePpm: number;
+  hasZkStage: boolean;
+  zkStage: number;
+  priceFloors: readonly bigint[];
 }
 
 /** Name and description from the metadata URI: a data: JSON URI, `name=…` or the last path segment. */
@@ -35,7 +42,10 @@ export function metadataName(uri: string, fallback: string): { name: string; des
       const payload = uri.slice(comma + 1);
       const text = uri.slice(0, comma).includes(";base64") ? atob(payload) : decodeURIComponent(payload);
       const meta = JSON.parse(text) as { name?: unknown; description?: unknown };
-      return { name: typeof meta.name === "string" && meta.name ? meta.name : fallback, description: typeof meta.description === "string" ? meta.description : undefined };
+      return {
+        name: typeof meta.name === "string" && meta.name ? meta.name : fallback,
+        description: typeof meta.description === "string" ? meta.description : undefined,
+      };
     }
   } catch {
     return { name: fallback };
@@ -94,11 +104,16 @@ export interface ModelFilter {
 
 export function filterModels(models: readonly ModelInfo[], f: ModelFilter, served: (id: string) => boolean = () => true): ModelInfo[] {
   const q = f.text?.trim().toLowerCase();
-  return models.filter((m) =>
-    (!q || m.name.toLowerCase().includes(q) || m.id === q || m.publisher.toLowerCase().includes(q) || (m.description ?? "").toLowerCase().includes(q)) &&
-    (f.maxPrice === undefined || m.pricePerInference <= f.maxPrice) &&
-    (!f.onlyServed || served(m.id)) &&
-    (!f.hideDeprecated || !m.deprecated) &&
-    (!f.zkOnly || m.hasZkStage),
+  return models.filter(
+    (m) =>
+      (!q ||
+        m.name.toLowerCase().includes(q) ||
+        m.id === q ||
+        m.publisher.toLowerCase().includes(q) ||
+        (m.description ?? "").toLowerCase().includes(q)) &&
+      (f.maxPrice === undefined || m.pricePerInference <= f.maxPrice) &&
+      (!f.onlyServed || served(m.id)) &&
+      (!f.hideDeprecated || !m.deprecated) &&
+      (!f.zkOnly || m.hasZkStage),
   );
 }

@@ -16,27 +16,50 @@ export interface PreparedInput {
   requestHash: Hex;
 }
 
-export function signJobRequest(sessionKey: Hex, chainId: number, jobMarket: Address, request: { jobId: bigint; requestHash: Hex }): Promise<Hex> {
+export function signJobRequest(
+  sessionKey: Hex,
+  chainId: number,
+  jobMarket: Address,
+  request: { jobId: bigint; requestHash: Hex },
+): Promise<Hex> {
   return privateKeyToAccount(sessionKey).signTypedData(jobRequestTypedData(shardMeshDomain(chainId, jobMarket), request));
 }
 
 /** Open jobs of this buyer for `modelId` whose session key this browser holds and that have inferences left. */
 export function payableJobs(jobs: JobInfo[], modelId: string, now: number, storage: Pick<Storage, "getItem">, chainId: number): JobInfo[] {
-  return jobs.filter((j) =>
-    j.modelId === modelId && jobStatus(j, now) === "open" && j.used < j.maxInferences &&
-    loadSessionKey({ getItem: (k) => storage.getItem(k), setItem: () => {} }, chainId, j.id) !== undefined);
+  return jobs.filter(
+    (j) =>
+      j.modelId === modelId &&
+      jobStatus(j, now) === "open" &&
+      j.used < j.maxInferences &&
+      loadSessionKey({ getItem: (k) => storage.getItem(k), setItem: () => {} }, chainId, j.id) !== undefined,
+  );
 }
 
 /** prepare → sign with the session key → infer under the job. */
-export async function runPaid(args: { modelId: string; jobId: string; sessionKey: Hex; chainId: number; jobMarket: Address; imageBase64: string; base?: string }): Promise<InferResult> {
+export async function runPaid(args: {
+  modelId: string;
+  jobId: string;
+  sessionKey: Hex;
+  chainId: number;
+  jobMarket: Address;
+  imageBase64: string;
+  base?: string;
+}): Promise<InferResult> {
   const json = { "content-type": "application/json" };
   const prepared = await gatewayFetch<PreparedInput>("/v1/prepare", {
-    base: args.base, method: "POST", headers: json,
+    base: args.base,
+    method: "POST",
+    headers: json,
     body: JSON.stringify({ modelId: args.modelId, input: { image: args.imageBase64 } }),
   });
-  const signature = await signJobRequest(args.sessionKey, args.chainId, args.jobMarket, { jobId: BigInt(args.jobId), requestHash: prepared.requestHash });
+  const signature = await signJobRequest(args.sessionKey, args.chainId, args.jobMarket, {
+    jobId: BigInt(args.jobId),
+    requestHash: prepared.requestHash,
+  });
   return gatewayFetch<InferResult>("/v1/infer", {
-    base: args.base, method: "POST",
+    base: args.base,
+    method: "POST",
     headers: { ...json, "x-shardmesh-job": args.jobId, "x-shardmesh-signature": signature },
     body: JSON.stringify({ modelId: args.modelId, jobId: args.jobId, input: { tensors: prepared.tensors } }),
   });

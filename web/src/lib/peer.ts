@@ -20,7 +20,10 @@ export function base58Decode(text: string): Uint8Array {
       bytes[i] = carry & 0xff;
       carry >>= 8;
     }
-    while (carry > 0) { bytes.push(carry & 0xff); carry >>= 8; }
+    while (carry > 0) {
+      bytes.push(carry & 0xff);
+      carry >>= 8;
+    }
   }
   let zeros = 0;
   while (zeros < text.length && text[zeros] === "1") zeros++;
@@ -38,11 +41,20 @@ export function base58Encode(bytes: Uint8Array): string {
       digits[i] = carry % 58;
       carry = (carry / 58) | 0;
     }
-    while (carry > 0) { digits.push(carry % 58); carry = (carry / 58) | 0; }
+    while (carry > 0) {
+      digits.push(carry % 58);
+      carry = (carry / 58) | 0;
+    }
   }
   let zeros = 0;
   while (zeros < bytes.length && bytes[zeros] === 0) zeros++;
-  const body = bytes.length === zeros ? "" : digits.reverse().map((d) => ALPHABET[d]).join("");
+  const body =
+    bytes.length === zeros
+      ? ""
+      : digits
+          .reverse()
+          .map((d) => ALPHABET[d])
+          .join("");
   return "1".repeat(zeros) + body;
 }
 
@@ -50,7 +62,8 @@ export function base58Encode(bytes: Uint8Array): string {
 export function peerIdToBytes(peerId: string): Hex {
   const s = peerId.trim();
   if (/^0x[0-9a-fA-F]+$/.test(s) && s.length % 2 === 0) return s as Hex;
-  if (!/^(12D3KooW|Qm|16U)/.test(s)) throw new PeerIdInvalidError(`"${s.slice(0, 12)}…" does not look like a libp2p peer id (12D3KooW… or Qm…)`);
+  if (!/^(12D3KooW|Qm|16U)/.test(s))
+    throw new PeerIdInvalidError(`"${s.slice(0, 12)}…" does not look like a libp2p peer id (12D3KooW… or Qm…)`);
   const bytes = base58Decode(s);
   // multihash: <code varint><length varint><digest>; identity (0x00) for ed25519 keys, sha2-256 (0x12) for RSA.
   if (!((bytes[0] === 0x00 || bytes[0] === 0x12) && bytes[1] === bytes.length - 2)) {

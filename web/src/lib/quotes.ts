@@ -28,7 +28,12 @@ export function toQuoteArg(q: SignedQuoteJson): SignedQuoteArg {
 }
 
 /** Cheapest unexpired quotes per stage covering `maxInferences`; throws when a stage has none. */
-export function chooseQuotes(all: readonly SignedQuoteArg[], stageCount: number, maxInferences: number, nowSeconds: number): SignedQuoteArg[] {
+export function chooseQuotes(
+  all: readonly SignedQuoteArg[],
+  stageCount: number,
+  maxInferences: number,
+  nowSeconds: number,
+): SignedQuoteArg[] {
   const chosen: SignedQuoteArg[] = [];
   for (let stage = 0; stage < stageCount; stage++) {
     const options = all
@@ -43,7 +48,9 @@ export function chooseQuotes(all: readonly SignedQuoteArg[], stageCount: number,
     }
   }
   // The contract wants quotes sorted by stage then provider for deterministic processing.
-  return chosen.sort((a, b) => a.quote.stage - b.quote.stage || a.quote.provider.toLowerCase().localeCompare(b.quote.provider.toLowerCase()));
+  return chosen.sort(
+    (a, b) => a.quote.stage - b.quote.stage || a.quote.provider.toLowerCase().localeCompare(b.quote.provider.toLowerCase()),
+  );
 }
 
 /** Upper bound of what the buyer pays per inference: the highest chosen price per stage. */

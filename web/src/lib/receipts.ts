@@ -8,6 +8,11 @@ import { buyerReceiptTypedData, shardMeshDomain } from "../../../node/src/receip
 
 export { EIP712_NAME, EIP712_VERSION, buyerReceiptTypes, jobRequestTypes } from "../../../node/src/receipts/eip712.ts";
 
-export function signBuyerReceipt(sessionKey: Hex, chainId: number, jobMarket: Address, receipt: { jobId: bigint; count: number; outputRoot: Hex }): Promise<Hex> {
+export function signBuyerReceipt(
+  sessionKey: Hex,
+  chainId: number,
+  jobMarket: Address,
+  receipt: { jobId: bigint; count: number; outputRoot: Hex },
+): Promise<Hex> {
   return privateKeyToAccount(sessionKey).signTypedData(buyerReceiptTypedData(shardMeshDomain(chainId, jobMarket), receipt));
 }

@@ -7,12 +7,17 @@ export function BarList(props: { items: { label: string; value: number; display:
   return (
     <div style={{ display: "grid", gap: 6 }}>
       {props.items.map((i) => (
-        <div key={i.label} style={{ display: "grid", gridTemplateColumns: "110px 1fr 120px", gap: 8, alignItems: "center", fontSize: "0.88em" }}>
+        <div
+          key={i.label}
+          style={{ display: "grid", gridTemplateColumns: "110px 1fr 120px", gap: 8, alignItems: "center", fontSize: "0.88em" }}
+        >
           <span className="muted">{i.label}</span>
           <svg viewBox="0 0 100 10" preserveAspectRatio="none" height={12} width="100%" aria-hidden>
             <rect x={0} y={0} width={Math.max(0.5, (i.value / max) * 100)} height={10} rx={2} fill={props.color ?? "#7c8cff"} />
           </svg>
-          <span className="mono" style={{ textAlign: "right" }}>{i.display}</span>
+          <span className="mono" style={{ textAlign: "right" }}>
+            {i.display}
+          </span>
         </div>
       ))}
     </div>

@@ -22,15 +22,27 @@ export function MyJobs() {
   const index = useIndex();
   const c = useContracts();
   const now = useChainNow();
-  const jobs = useMemo(() => (address ? jobsFromEvents(index.data?.events ?? [], { market: c.market, buyer: address }) : []), [index.data, c.market, address]);
-  const names = useMemo(() => new Map(modelsFromEvents(index.data?.events ?? [], c.registry).map((m) => [m.id, m.name])), [index.data, c.registry]);
+  const jobs = useMemo(
+    () => (address ? jobsFromEvents(index.data?.events ?? [], { market: c.market, buyer: address }) : []),
+    [index.data, c.market, address],
+  );
+  const names = useMemo(
+    () => new Map(modelsFromEvents(index.data?.events ?? [], c.registry).map((m) => [m.id, m.name])),
+    [index.data, c.registry],
+  );
   if (!isConnected) return <p className="muted">Connect your wallet to see the jobs you opened.</p>;
   return (
     <>
       <ChainState isLoading={index.isLoading} error={index.error} />
-      {index.data && jobs.length === 0 && <p className="muted" data-testid="no-jobs">You have not opened any job yet. Pick a model in the <Link href="/">marketplace</Link>.</p>}
+      {index.data && jobs.length === 0 && (
+        <p className="muted" data-testid="no-jobs">
+          You have not opened any job yet. Pick a model in the <Link href="/">marketplace</Link>.
+        </p>
+      )}
       <div data-testid="job-list">
-        {jobs.map((j) => <JobCard key={j.id} job={j} now={now} modelName={names.get(j.modelId) ?? `Model #${j.modelId}`} chainId={c.chainId ?? 0} />)}
+        {jobs.map((j) => (
+          <JobCard key={j.id} job={j} now={now} modelName={names.get(j.modelId) ?? `Model #${j.modelId}`} chainId={c.chainId ?? 0} />
+        ))}
       </div>
     </>
   );
@@ -53,9 +65,16 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
     setSigning({ state: "busy" });
     try {
       const todo = await gateway.receiptToSign(job.id);
-      const signature = await signBuyerReceipt(key.privateKey, chainId, c.market, { jobId: BigInt(job.id), count: Number(todo.count), outputRoot: todo.outputRoot });
+      const signature = await signBuyerReceipt(key.privateKey, chainId, c.market, {
+        jobId: BigInt(job.id),
+        count: Number(todo.count),
+        outputRoot: todo.outputRoot,
+      });
       await gateway.submitReceiptSignature(job.id, { count: Number(todo.count), outputRoot: todo.outputRoot, signature });
-      setSigning({ state: "done", text: `Signed requests 0–${Number(todo.count) - 1} with the session key; the provider submits the receipt.` });
+      setSigning({
+        state: "done",
+        text: `Signed requests 0–${Number(todo.count) - 1} with the session key; the provider submits the receipt.`,
+      });
     } catch (e) {
       const err = e as Error & { gatewayName?: string };
       setSigning({ state: "failed", text: `${err.gatewayName ?? err.name}: ${err.message}` });
@@ -64,14 +83,32 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
   return (
     <section className="card" data-testid="job-card" data-job-id={job.id}>
       <div className="spread">
-        <h3>Job #{job.id} · <Link href={`/models/${job.modelId}`}>{modelName}</Link></h3>
-        <span className={`pill ${pill}`} data-testid="job-status">{status}</span>
+        <h3>
+          Job #{job.id} · <Link href={`/models/${job.modelId}`}>{modelName}</Link>
+        </h3>
+        <span className={`pill ${pill}`} data-testid="job-status">
+          {status}
+        </span>
       </div>
       <div className="stats">
-        <div className="stat"><span className="value" data-testid="job-used">{job.used} / {job.maxInferences}</span><span className="label">inferences used</span></div>
-        <div className="stat"><span className="value">{formatAmount(job.escrow)}</span><span className="label">escrow ({TOKEN_SYMBOL})</span></div>
-        <div className="stat"><span className="value">{formatAmount(spent)}</span><span className="label">settled so far</span></div>
-        <div className="stat"><span className="value">{job.closed ? "—" : now < job.expiresAt ? formatDuration(job.expiresAt - now) : "expired"}</span><span className="label">until expiry</span></div>
+        <div className="stat">
+          <span className="value" data-testid="job-used">
+            {job.used} / {job.maxInferences}
+          </span>
+          <span className="label">inferences used</span>
+        </div>
+        <div className="stat">
+          <span className="value">{formatAmount(job.escrow)}</span>
+          <span className="label">escrow ({TOKEN_SYMBOL})</span>
+        </div>
+        <div className="stat">
+          <span className="value">{formatAmount(spent)}</span>
+          <span className="label">settled so far</span>
+        </div>
+        <div className="stat">
+          <span className="value">{job.closed ? "—" : now < job.expiresAt ? formatDuration(job.expiresAt - now) : "expired"}</span>
+          <span className="label">until expiry</span>
+        </div>
       </div>
       <p className="muted small">
         Session key <span className="mono">{shortAddress(job.sessionKey)}</span> {hasKey ? "kept in this browser" : "not in this browser"} ·
@@ -80,23 +117,60 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
       <div className="spread">
         <h4>Receipts</h4>
         {!job.closed && hasKey && (
-          <button className="btn ghost small" disabled={signing.state === "busy"} onClick={() => void signReceipt()} data-testid="sign-receipt">Sign served requests (session key)</button>
+          <button
+            className="btn ghost small"
+            disabled={signing.state === "busy"}
+            onClick={() => void signReceipt()}
+            data-testid="sign-receipt"
+          >
+            Sign served requests (session key)
+          </button>
         )}
       </div>
-      {signing.text && <p className={signing.state === "failed" ? "error small" : "ok small"} data-testid="sign-receipt-status" data-state={signing.state}>{signing.text}</p>}
-      {job.receipts.length === 0 ? <p className="muted small">No receipt submitted yet.</p> : (
+      {signing.text && (
+        <p className={signing.state === "failed" ? "error small" : "ok small"} data-testid="sign-receipt-status" data-state={signing.state}>
+          {signing.text}
+        </p>
+      )}
+      {job.receipts.length === 0 ? (
+        <p className="muted small">No receipt submitted yet.</p>
+      ) : (
         <table>
-          <thead><tr><th>#</th><th>Requests</th><th>Submitted by</th><th>Spot checks</th><th className="num">Settled</th></tr></thead>
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>Requests</th>
+              <th>Submitted by</th>
+              <th>Spot checks</th>
+              <th className="num">Settled</th>
+            </tr>
+          </thead>
           <tbody>
             {job.receipts.map((r) => (
               <tr key={r.receiptId}>
                 <td>{r.receiptId}</td>
-                <td>{r.from}–{r.to - 1}</td>
+                <td>
+                  {r.from}–{r.to - 1}
+                </td>
                 <td className="mono">{shortAddress(r.submitter)}</td>
                 <td data-testid="spot-checks">
-                  {r.samples > 0 && <div className="small">{r.samples} sampled · {r.clean} clean{r.unclean ? ` · ${r.unclean} not clean` : ""}{r.disputes ? ` · ${r.disputes} disputed` : ""}</div>}
-                  {r.faults.map((f, i) => <div key={i} className="error small">{shortAddress(f.provider)} {f.reason}, slashed {formatAmount(f.slashed)}</div>)}
-                  {r.faults.length === 0 && (r.settled ? <span className="ok small">passed</span> : <span className="muted small">{r.samples ? "checks in progress" : "awaiting sample draw"}</span>)}
+                  {r.samples > 0 && (
+                    <div className="small">
+                      {r.samples} sampled · {r.clean} clean{r.unclean ? ` · ${r.unclean} not clean` : ""}
+                      {r.disputes ? ` · ${r.disputes} disputed` : ""}
+                    </div>
+                  )}
+                  {r.faults.map((f, i) => (
+                    <div key={i} className="error small">
+                      {shortAddress(f.provider)} {f.reason}, slashed {formatAmount(f.slashed)}
+                    </div>
+                  ))}
+                  {r.faults.length === 0 &&
+                    (r.settled ? (
+                      <span className="ok small">passed</span>
+                    ) : (
+                      <span className="muted small">{r.samples ? "checks in progress" : "awaiting sample draw"}</span>
+                    ))}
                 </td>
                 <td className="num">{r.settled ? `${formatAmount(r.settledAmount ?? 0n)} ${TOKEN_SYMBOL}` : "pending"}</td>
               </tr>
@@ -105,14 +179,32 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
         </table>
       )}
       {job.closed ? (
-        <p className="muted">Closed; refunded {formatAmount(job.refund ?? 0n)} {TOKEN_SYMBOL} of unused escrow (credited, withdraw on the Earnings page).</p>
+        <p className="muted">
+          Closed; refunded {formatAmount(job.refund ?? 0n)} {TOKEN_SYMBOL} of unused escrow (credited, withdraw on the Earnings page).
+        </p>
       ) : (
         <div className="row" style={{ marginTop: 10 }}>
-          <button className="btn secondary" disabled={!canClose(job, now) || tx.busy} data-testid="close-job"
-            onClick={() => void tx.run([{ address: c.market!, abi: jobMarketAbi as Abi, functionName: "closeJob", args: [BigInt(job.id)], label: "Close job and refund" }])}>
+          <button
+            className="btn secondary"
+            disabled={!canClose(job, now) || tx.busy}
+            data-testid="close-job"
+            onClick={() =>
+              void tx.run([
+                {
+                  address: c.market!,
+                  abi: jobMarketAbi as Abi,
+                  functionName: "closeJob",
+                  args: [BigInt(job.id)],
+                  label: "Close job and refund",
+                },
+              ])
+            }
+          >
             Close and refund unused escrow
           </button>
-          {!canClose(job, now) && <span className="muted small">Possible once the job has expired or is used up and no receipt is pending.</span>}
+          {!canClose(job, now) && (
+            <span className="muted small">Possible once the job has expired or is used up and no receipt is pending.</span>
+          )}
         </div>
       )}
       <TxStatus state={tx.state} />

@@ -7,7 +7,11 @@ export const dynamic = "force-dynamic";
 export async function POST(request: Request, ctx: { params: Promise<{ chainId: string }> }): Promise<Response> {
   const { chainId } = await ctx.params;
   const url = rpcUrlFor(Number(chainId));
-  if (!url) return Response.json({ jsonrpc: "2.0", id: null, error: { code: -32004, message: `no RPC configured for chain ${chainId}` } }, { status: 404 });
+  if (!url)
+    return Response.json(
+      { jsonrpc: "2.0", id: null, error: { code: -32004, message: `no RPC configured for chain ${chainId}` } },
+      { status: 404 },
+    );
   try {
     const upstream = await fetch(url, {
       method: "POST",

@@ -41,7 +41,12 @@ export function OpenJob({ model }: { model: ModelInfo }) {
     },
   });
   const expiresAt = BigInt(Math.floor(chainNow / 3600) * 3600 + hours * 3600); // rounded so the escrow read stays cached
-  const draftRequest = { modelId: BigInt(model.id), maxInferences, expiresAt, sessionKey: address ?? "0x0000000000000000000000000000000000000001" } as const;
+  const draftRequest = {
+    modelId: BigInt(model.id),
+    maxInferences,
+    expiresAt,
+    sessionKey: address ?? "0x0000000000000000000000000000000000000001",
+  } as const;
   const escrow = useReadContract({
     address: c.market,
     abi: jobMarketAbi,
@@ -49,7 +54,13 @@ export function OpenJob({ model }: { model: ModelInfo }) {
     args: quotes.data ? [draftRequest, quotes.data] : undefined,
     query: { enabled: Boolean(c.market && quotes.data) },
   });
-  const balance = useReadContract({ address: c.token, abi: tokenAbi, functionName: "balanceOf", args: address ? [address] : undefined, query: { enabled: Boolean(c.token && address) } });
+  const balance = useReadContract({
+    address: c.token,
+    abi: tokenAbi,
+    functionName: "balanceOf",
+    args: address ? [address] : undefined,
+    query: { enabled: Boolean(c.token && address) },
+  });
 
   async function open() {
     if (!c.market || !c.token || !address || !quotes.data) return;
@@ -58,19 +69,55 @@ export function OpenJob({ model }: { model: ModelInfo }) {
     const request = { ...draftRequest, expiresAt: BigInt(chainNow + hours * 3600), sessionKey: session.address };
     const chosen: SignedQuoteArg[] = quotes.data;
     const receipt = await tx.run(async (): Promise<WriteRequest[]> => {
-      const needed = await readContract(config, { address: c.market!, abi: jobMarketAbi, functionName: "escrowFor", args: [request, chosen] });
-      const allowance = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "allowance", args: [address, c.market!] });
-      const openStep: WriteRequest = { address: c.market!, abi: jobMarketAbi as Abi, functionName: "openJob", args: [request, chosen], label: "Open job" };
+      const needed = await readContract(config, {
+        address: c.market!,
+        abi: jobMarketAbi,
+        functionName: "escrowFor",
+        args: [request, chosen],
+      });
+      const allowance = await readContract(config, {
+        address: c.token!,
+        abi: tokenAbi,
+        functionName: "allowance",
+        args: [address, c.market!],
+      });
+      const openStep: WriteRequest = {
+        address: c.market!,
+        abi: jobMarketAbi as Abi,
+        functionName: "openJob",
+        args: [request, chosen],
+        label: "Open job",
+      };
       if (allowance >= needed) return [openStep];
       if (mode === "approve") {
-        return [{ address: c.token!, abi: tokenAbi as Abi, functionName: "approve", args: [c.market!, needed], label: "Approve escrow" }, openStep];
+        return [
+          { address: c.token!, abi: tokenAbi as Abi, functionName: "approve", args: [c.market!, needed], label: "Approve escrow" },
+          openStep,
+        ];
       }
       const [, name, version] = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "eip712Domain" });
       const nonce = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "nonces", args: [address] });
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const signature = await signTypedData(config, permitTypedData(tokenPermitDomain(chainId, c.token!, name, version), { owner: address, spender: c.market!, value: needed, nonce, deadline }));
+      const signature = await signTypedData(
+        config,
+        permitTypedData(tokenPermitDomain(chainId, c.token!, name, version), {
+          owner: address,
+          spender: c.market!,
+          value: needed,
+          nonce,
+          deadline,
+        }),
+      );
       const permit = { deadline, ...permitSignatureParts(signature) };
-      return [{ address: c.market!, abi: jobMarketAbi as Abi, functionName: "openJobWithPermit", args: [request, chosen, permit], label: "Open job with permit" }];
+      return [
+        {
+          address: c.market!,
+          abi: jobMarketAbi as Abi,
+          functionName: "openJobWithPermit",
+          args: [request, chosen, permit],
+          label: "Open job with permit",
+        },
+      ];
     });
     if (!receipt) return;
     const opened = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobOpened" })[0];
@@ -87,9 +134,22 @@ export function OpenJob({ model }: { model: ModelInfo }) {
     <section className="card" data-testid="open-job">
       <h2>Open a job</h2>
       <div className="row">
-        <label>Max inferences<input type="number" min={1} value={maxInferences} onChange={(e) => setMaxInferences(Math.max(1, Number(e.target.value) || 1))} data-testid="max-inferences" /></label>
-        <label>Expires in (hours)<input type="number" min={1} value={hours} onChange={(e) => setHours(Math.max(1, Number(e.target.value) || 1))} /></label>
-        <label>Pay with
+        <label>
+          Max inferences
+          <input
+            type="number"
+            min={1}
+            value={maxInferences}
+            onChange={(e) => setMaxInferences(Math.max(1, Number(e.target.value) || 1))}
+            data-testid="max-inferences"
+          />
+        </label>
+        <label>
+          Expires in (hours)
+          <input type="number" min={1} value={hours} onChange={(e) => setHours(Math.max(1, Number(e.target.value) || 1))} />
+        </label>
+        <label>
+          Pay with
           <select value={mode} onChange={(e) => setMode(e.target.value as PayMode)} data-testid="pay-mode">
             <option value="permit">permit (sign + 1 transaction)</option>
             <option value="approve">approve + open (2 transactions)</option>
@@ -98,15 +158,32 @@ export function OpenJob({ model }: { model: ModelInfo }) {
       </div>
       <h3 style={{ marginTop: 16 }}>Quotes</h3>
       {quotes.isLoading && <p className="muted">Asking providers for quotes…</p>}
-      {quotes.error && <p className="error" data-testid="quotes-error">{(quotes.error as Error & { gatewayName?: string }).gatewayName === "GatewayUnreachableError" ? "Gateway unreachable: quotes come from providers through a gateway." : (quotes.error as Error).message}</p>}
+      {quotes.error && (
+        <p className="error" data-testid="quotes-error">
+          {(quotes.error as Error & { gatewayName?: string }).gatewayName === "GatewayUnreachableError"
+            ? "Gateway unreachable: quotes come from providers through a gateway."
+            : (quotes.error as Error).message}
+        </p>
+      )}
       {quotes.data && (
         <table data-testid="quotes">
-          <thead><tr><th>Stage</th><th>Provider</th><th className="num">Price</th><th className="num">Max</th><th>Valid until</th></tr></thead>
+          <thead>
+            <tr>
+              <th>Stage</th>
+              <th>Provider</th>
+              <th className="num">Price</th>
+              <th className="num">Max</th>
+              <th>Valid until</th>
+            </tr>
+          </thead>
           <tbody>
             {quotes.data.map((q) => (
               <tr key={`${q.quote.stage}-${q.quote.provider}-${q.quote.nonce}`}>
-                <td>{q.quote.stage}</td><td className="mono">{shortAddress(q.quote.provider)}</td>
-                <td className="num">{formatAmount(q.quote.price)}</td><td className="num">{q.quote.maxCount}</td><td className="small">{formatDate(q.quote.expiry)}</td>
+                <td>{q.quote.stage}</td>
+                <td className="mono">{shortAddress(q.quote.provider)}</td>
+                <td className="num">{formatAmount(q.quote.price)}</td>
+                <td className="num">{q.quote.maxCount}</td>
+                <td className="small">{formatDate(q.quote.expiry)}</td>
               </tr>
             ))}
           </tbody>
@@ -115,17 +192,35 @@ export function OpenJob({ model }: { model: ModelInfo }) {
       {quotes.data && (
         <p>
           Per inference ≤ {formatAmount(pricePerInference(quotes.data))} {TOKEN_SYMBOL} + royalty and fees ·{" "}
-          <strong data-testid="escrow-total">Total escrow: {total !== undefined ? `${formatAmount(total)} ${TOKEN_SYMBOL}` : escrow.error ? "—" : "…"}</strong>
-          {balance.data !== undefined && <span className={short ? "error" : "muted"}> (balance {formatAmount(balance.data)} {TOKEN_SYMBOL})</span>}
+          <strong data-testid="escrow-total">
+            Total escrow: {total !== undefined ? `${formatAmount(total)} ${TOKEN_SYMBOL}` : escrow.error ? "—" : "…"}
+          </strong>
+          {balance.data !== undefined && (
+            <span className={short ? "error" : "muted"}>
+              {" "}
+              (balance {formatAmount(balance.data)} {TOKEN_SYMBOL})
+            </span>
+          )}
         </p>
       )}
       {!isConnected && <p className="muted">Connect a wallet to open a job.</p>}
-      <button className="btn" disabled={!isConnected || !quotes.data || tx.busy || model.deprecated} onClick={() => void open()} data-testid="open-job-button">
+      <button
+        className="btn"
+        disabled={!isConnected || !quotes.data || tx.busy || model.deprecated}
+        onClick={() => void open()}
+        data-testid="open-job-button"
+      >
         Open job
       </button>
-      <p className="muted small">A session key is created in this browser for the job; it signs receipts so you are not asked for each request.</p>
+      <p className="muted small">
+        A session key is created in this browser for the job; it signs receipts so you are not asked for each request.
+      </p>
       <TxStatus state={tx.state} />
-      {openedJob && <p className="ok" data-testid="job-opened">Job #{openedJob} is open. <Link href="/jobs">See it in My jobs →</Link></p>}
+      {openedJob && (
+        <p className="ok" data-testid="job-opened">
+          Job #{openedJob} is open. <Link href="/jobs">See it in My jobs →</Link>
+        </p>
+      )}
     </section>
   );
 }

@@ -30,20 +30,35 @@ export function TryModel({ modelId, gatewayDown }: { modelId: string; gatewayDow
   useEffect(() => setStorageReady(true), []);
   const jobs = useMemo(() => {
     if (!address || !storageReady || !c.chainId) return [];
-    return payableJobs(jobsFromEvents(index.data?.events ?? [], { market: c.market, buyer: address }), modelId, now, window.localStorage, c.chainId);
+    return payableJobs(
+      jobsFromEvents(index.data?.events ?? [], { market: c.market, buyer: address }),
+      modelId,
+      now,
+      window.localStorage,
+      c.chainId,
+    );
   }, [address, storageReady, index.data, c.market, c.chainId, modelId, now]);
 
   async function run(imageBase64: string, job: JobInfo | undefined): Promise<InferResult> {
     if (!job) return gateway.inferImage(modelId, imageBase64);
     const key = loadSessionKey(window.localStorage, c.chainId ?? 0, job.id);
-    if (!key || !c.market || !c.chainId) throw Object.assign(new Error("this browser no longer holds the job's session key"), { gatewayName: "SessionKeyMissingError" });
+    if (!key || !c.market || !c.chainId)
+      throw Object.assign(new Error("this browser no longer holds the job's session key"), { gatewayName: "SessionKeyMissingError" });
     return runPaid({ modelId, jobId: job.id, sessionKey: key.privateKey, chainId: c.chainId, jobMarket: c.market, imageBase64 });
   }
   return <TryModelView gatewayDown={gatewayDown} jobs={jobs} run={run} />;
 }
 
 /** The form and result; `run` does the request (free trial when `job` is undefined). */
-export function TryModelView({ gatewayDown, jobs, run }: { gatewayDown: boolean; jobs: JobInfo[]; run: (imageBase64: string, job: JobInfo | undefined) => Promise<InferResult> }) {
+export function TryModelView({
+  gatewayDown,
+  jobs,
+  run,
+}: {
+  gatewayDown: boolean;
+  jobs: JobInfo[];
+  run: (imageBase64: string, job: JobInfo | undefined) => Promise<InferResult>;
+}) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<InferResult & { jobId?: string }>();
   const [error, setError] = useState<string>();
@@ -52,7 +67,9 @@ export function TryModelView({ gatewayDown, jobs, run }: { gatewayDown: boolean;
   const job = jobs.find((j) => j.id === jobId);
 
   async function onFile(file: File) {
-    setBusy(true); setError(undefined); setResult(undefined);
+    setBusy(true);
+    setError(undefined);
+    setResult(undefined);
     setPreview(URL.createObjectURL(file));
     try {
       const r = await run(await fileToBase64(file), job);
@@ -68,36 +85,82 @@ export function TryModelView({ gatewayDown, jobs, run }: { gatewayDown: boolean;
   return (
     <section className="card" data-testid="try-model">
       <h2>Try it</h2>
-      {gatewayDown && <p className="warn-text" data-testid="try-gateway-down">The gateway is unreachable, so the model cannot run right now. Start a provider node with its gateway (see README) and reload.</p>}
+      {gatewayDown && (
+        <p className="warn-text" data-testid="try-gateway-down">
+          The gateway is unreachable, so the model cannot run right now. Start a provider node with its gateway (see README) and reload.
+        </p>
+      )}
       {jobs.length > 0 && (
-        <label>Run as
+        <label>
+          Run as
           <select value={job ? jobId : ""} disabled={busy} onChange={(e) => setJobId(e.target.value)} data-testid="try-job">
             <option value="">Free trial (no job)</option>
-            {jobs.map((j) => <option key={j.id} value={j.id}>Job #{j.id} · {j.used} / {j.maxInferences} used (session key in this browser)</option>)}
+            {jobs.map((j) => (
+              <option key={j.id} value={j.id}>
+                Job #{j.id} · {j.used} / {j.maxInferences} used (session key in this browser)
+              </option>
+            ))}
           </select>
         </label>
       )}
-      <label>Image (PNG or JPEG)
-        <input type="file" accept="image/png,image/jpeg" disabled={busy} onChange={(e) => { const f = e.target.files?.[0]; e.target.value = ""; if (f) void onFile(f); }} data-testid="try-file" />
+      <label>
+        Image (PNG or JPEG)
+        <input
+          type="file"
+          accept="image/png,image/jpeg"
+          disabled={busy}
+          onChange={(e) => {
+            const f = e.target.files?.[0];
+            e.target.value = "";
+            if (f) void onFile(f);
+          }}
+          data-testid="try-file"
+        />
       </label>
       {preview && <img src={preview} alt="uploaded" style={{ maxWidth: "100%", maxHeight: 80, marginTop: 10, background: "#fff" }} />}
-      {busy && <p className="muted">{job ? `Signing with job #${job.id}'s session key and running through the mesh…` : "Running through the mesh…"}</p>}
-      {error && <p className="error" data-testid="try-error">{error}</p>}
+      {busy && (
+        <p className="muted">
+          {job ? `Signing with job #${job.id}'s session key and running through the mesh…` : "Running through the mesh…"}
+        </p>
+      )}
+      {error && (
+        <p className="error" data-testid="try-error">
+          {error}
+        </p>
+      )}
       {result && (
         <div data-testid="try-result" data-job-id={result.jobId ?? ""}>
           {result.jobId !== undefined && result.index !== null && (
-            <p className="ok small" data-testid="try-paid">Paid request #{result.index} of job #{result.jobId} (signed by its session key)</p>
+            <p className="ok small" data-testid="try-paid">
+              Paid request #{result.index} of job #{result.jobId} (signed by its session key)
+            </p>
           )}
-          <p>Recognised text: <strong data-testid="try-text">{result.text ?? "(no text decoder for this model)"}</strong></p>
+          <p>
+            Recognised text: <strong data-testid="try-text">{result.text ?? "(no text decoder for this model)"}</strong>
+          </p>
           <table>
-            <thead><tr><th>Stage</th><th>Peer</th><th className="num">Time</th><th className="num">Retries</th></tr></thead>
+            <thead>
+              <tr>
+                <th>Stage</th>
+                <th>Peer</th>
+                <th className="num">Time</th>
+                <th className="num">Retries</th>
+              </tr>
+            </thead>
             <tbody>
               {result.stages.map((s) => (
-                <tr key={s.stage}><td>{s.stage}</td><td className="mono small">{s.peerId.slice(0, 16)}…</td><td className="num">{formatMs(s.ms)}</td><td className="num">{s.retries}</td></tr>
+                <tr key={s.stage}>
+                  <td>{s.stage}</td>
+                  <td className="mono small">{s.peerId.slice(0, 16)}…</td>
+                  <td className="num">{formatMs(s.ms)}</td>
+                  <td className="num">{s.retries}</td>
+                </tr>
               ))}
             </tbody>
           </table>
-          <p className="muted small mono">request {result.requestHash.slice(0, 18)}… → response {result.responseHash.slice(0, 18)}…</p>
+          <p className="muted small mono">
+            request {result.requestHash.slice(0, 18)}… → response {result.responseHash.slice(0, 18)}…
+          </p>
         </div>
       )}
     </section>
