@@ -44,6 +44,62 @@ export interface StageInfo {
   costShare: number;
   /** Bytes of the outgoing hop at the profiling input (0 for the last stage's response). */
   crossingBytes: number;
+  /**
+   * Decoder stages: the KV-cache tensors the stage keeps between steps of a session. They are
+   * graph inputs and outputs of the stage file (listed here, not in inputs/outputs) and never
+   * cross a hop: `past` is fed from the cache, `present` replaces it.
+   */
+  cache?: CacheTensorInfo[];
+}
+
+export interface CacheTensorInfo {
+  past: string;
+  present: string;
+  /** [batch, kv_heads, positions, head_dim]; positions grow by one per token. */
+  kvHeads: number;
+  headDim: number;
+}
+
+/** A part of a decoder the gateway runs itself (embeddings, head): never served on the mesh. */
+export interface GatewayPartInfo {
+  file: string;
+  sha256: string;
+  bytes: number;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+}
+
+/**
+ * Generative decoders (docs/PROTOCOL.md, "Language models"): `stages` are the transformer-block
+ * stages served on the mesh; the gateway runs `embed` (token ids → hidden state) and `head`
+ * (hidden state → logits) and samples. model.inputs / model.outputs are the hidden state (plus
+ * attention_mask and position_ids) entering the first and leaving the last block stage.
+ */
+export interface DecoderInfo {
+  /** Hugging Face config.json fields, camelCased (node/src/llm/config.ts). */
+  config: {
+    vocabSize: number;
+    hiddenSize: number;
+    intermediateSize: number;
+    layers: number;
+    heads: number;
+    kvHeads: number;
+    headDim: number;
+    maxPositions: number;
+    ropeTheta: number;
+    rmsNormEps: number;
+    bosTokenId: number;
+    eosTokenId: number;
+  };
+  /** Per block stage, its layers [from, to). */
+  layers: Array<[number, number]>;
+  /** Per block stage, KV-cache bytes one position costs. */
+  kvBytesPerToken: number[];
+  embed: GatewayPartInfo;
+  head: GatewayPartInfo;
+  /** tokenizer.json, tokenizer_config.json, config.json, generation_config.json (next to the manifest). */
+  files: Array<{ path: string; sha256: string; bytes: number }>;
+  names: { inputIds: string; attentionMask: string; positionIds: string; logits: string };
 }
 
 export interface HopInfo {
@@ -90,6 +146,7 @@ export interface Manifest {
   stages: StageInfo[];
   hops: HopInfo[];
   zk?: ZkStageInfo;
+  decoder?: DecoderInfo;
 }
 
 /** Canonical JSON (sorted keys, no whitespace): the preimage of manifestHash. */
@@ -149,8 +206,32 @@ export function validateManifest(m: unknown): Manifest {
     for (const t of next) if (!made.has(t)) fail(`hop ${i} carries ${t}, which stage ${i} neither produces nor forwards`);
     prev = next;
   });
+  if (x.decoder) validateDecoder(x);
   if (x.zk && (x.zk.stage < 0 || x.zk.stage >= x.stages.length)) fail(`zk stage ${x.zk.stage} out of range`);
   return x;
+}
+
+function validateDecoder(x: Manifest): void {
+  const d = x.decoder!;
+  const safe = (f: unknown) => typeof f === "string" && f.length > 0 && !f.includes("..") && !f.startsWith("/");
+  if (!d.config || !Number.isInteger(d.config.layers) || d.config.layers < 1) fail("decoder.config.layers must be a positive integer");
+  if (!Array.isArray(d.layers) || d.layers.length !== x.stages.length)
+    fail(`decoder.layers needs one range per stage (${x.stages.length})`);
+  let next = 0;
+  d.layers.forEach(([a, b], i) => {
+    if (a !== next || !(b > a)) fail(`decoder.layers[${i}] = [${a},${b}) does not continue at layer ${next}`);
+    next = b;
+    const cache = x.stages[i].cache;
+    if (!Array.isArray(cache) || cache.length !== 2 * (b - a)) fail(`stage ${i} must list ${2 * (b - a)} cache tensors`);
+  });
+  if (next !== d.config.layers) fail(`decoder.layers cover ${next} of ${d.config.layers} layers`);
+  if (!Array.isArray(d.kvBytesPerToken) || d.kvBytesPerToken.length !== x.stages.length)
+    fail("decoder.kvBytesPerToken needs one entry per stage");
+  for (const part of [d.embed, d.head]) {
+    if (!part || !safe(part.file) || !/^[0-9a-f]{64}$/.test(part.sha256)) fail("decoder.embed/head need a file and a sha256");
+  }
+  for (const f of d.files ?? [])
+    if (!safe(f.path) || !/^[0-9a-f]{64}$/.test(f.sha256)) fail(`decoder file ${String(f.path)}: bad path or sha256`);
 }
 
 /** Names of the tensors in the bag entering stage `s` (the model inputs for s = 0). */

@@ -1,0 +1,305 @@
+// Generation on the gateway, the party the buyer trusts (as in Petals): it runs the decoder's
+// embeddings and head, samples, and drives one stateful session per block stage through a
+// StageLink — a local DecoderStageRunner or a remote provider answer the same calls. A step
+// carries the new positions' hidden state only (attention_mask and position_ids are implied by
+// the position for a batch-1 session).
+//
+// Failover: the gateway keeps, per cut, the hidden states it sent into each stage. When a
+// stage's link fails, `replace(stage)` yields another link; the session is opened there and the
+// history replayed in one prefill step (rebuilding that stage's KV cache), then the failed step
+// is sent again. Stages downstream keep their caches, so greedy output equals an uninterrupted
+// run (up to the prefill-vs-incremental difference of one stage's float arithmetic).
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { logger } from "@libp2p/logger";
+import { hopInNames, hopOutNames, loadManifest, sha256Hex, type LoadedManifest } from "../inference/manifest.ts";
+import { StageRunner } from "../inference/runner.ts";
+import type { Tensor } from "../inference/tensor.ts";
+import { LlmError, SessionLengthError } from "./errors.ts";
+import { Sampler, TextStream, checkStops, type SamplingParams } from "./sampling.ts";
+import type { OpenOptions, StepInput, StepResult } from "./stage-runner.ts";
+import { LlmTokenizer } from "./tokenizer.ts";
+
+const log = logger("shardmesh:llm:generate");
+
+/** What the gateway needs of a stage's provider (local runner or remote session). */
+export interface StageLink {
+  open(sessionId: string, o: OpenOptions, opts?: { signal?: AbortSignal }): Promise<unknown>;
+  step(sessionId: string, input: StepInput, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<StepResult>;
+  closeSession(sessionId: string): Promise<unknown>;
+}
+
+export interface GenerateOptions extends SamplingParams {
+  /** Tokens to generate at most. */
+  maxTokens: number;
+  stop?: string[];
+  signal?: AbortSignal;
+  /** Text as it becomes certain (streaming). */
+  onText?: (delta: string) => void;
+  /** Called when a stage's link failed: return another link of that stage, or null to give up. */
+  replace?: (stage: number, error: Error) => Promise<StageLink | null>;
+  sessionId?: string;
+  stepTimeoutMs?: number;
+}
+
+export type FinishReason = "stop" | "length";
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  promptTokens: number;
+  finishReason: FinishReason;
+  /** Prompt in → first token chosen. */
+  ttftMs: number;
+  /** Each decode step's time (token chosen → next token chosen). */
+  decodeMs: number[];
+  /** Per stage: bytes of hidden state sent into it, over the whole generation. */
+  hopBytes: number[];
+  /** Failovers that happened, with the replay's time. */
+  failovers: Array<{ stage: number; positions: number; ms: number }>;
+}
+
+/** The hidden states a stage has been sent, in position order (for replay onto another provider). */
+class CutHistory {
+  private buf: Float32Array;
+  length = 0;
+  private readonly width: number;
+
+  constructor(width: number, capacity: number) {
+    this.width = width;
+    this.buf = new Float32Array(width * Math.max(1, capacity));
+  }
+
+  append(position: number, t: Tensor): void {
+    const rows = t.dims[1];
+    const need = (position + rows) * this.width;
+    if (need > this.buf.length) {
+      const bigger = new Float32Array(Math.max(need, this.buf.length * 2));
+      bigger.set(this.buf.subarray(0, this.length * this.width));
+      this.buf = bigger;
+    }
+    this.buf.set(t.data as Float32Array, position * this.width);
+    this.length = position + rows;
+  }
+
+  upTo(position: number): Tensor {
+    return { dtype: "float32", dims: [1, position, this.width], data: this.buf.slice(0, position * this.width) };
+  }
+}
+
+export interface DecoderPartsOptions {
+  intraOpThreads?: number;
+}
+
+/** The gateway's side of a split decoder: tokenizer, embeddings and head. */
+export class DecoderGateway {
+  readonly manifest: LoadedManifest;
+  readonly tokenizer: LlmTokenizer;
+  private readonly embedRunner: StageRunner;
+  private readonly headRunner: StageRunner;
+  /** Per block stage: the hidden-state tensor name it reads, and the one it writes. */
+  readonly hiddenIn: string[];
+  readonly hiddenOut: string[];
+
+  private constructor(m: LoadedManifest, tokenizer: LlmTokenizer, embed: StageRunner, head: StageRunner) {
+    this.manifest = m;
+    this.tokenizer = tokenizer;
+    this.embedRunner = embed;
+    this.headRunner = head;
+    const float = (names: string[], where: string) => {
+      const all = [...m.manifest.model.inputs, ...m.manifest.model.outputs, ...m.manifest.hops.flatMap((h) => h.tensors)];
+      const n = names.find((x) => all.some((t) => t.name === x && t.dtype === "float32"));
+      if (!n) throw new LlmError(`${where} carries no float32 hidden state`);
+      return n;
+    };
+    const S = m.manifest.stages.length;
+    this.hiddenIn = Array.from({ length: S }, (_, s) => float(hopInNames(m.manifest, s), `hop into stage ${s}`));
+    this.hiddenOut = Array.from({ length: S }, (_, s) => float(hopOutNames(m.manifest, s), `hop out of stage ${s}`));
+  }
+
+  static async open(manifest: string | LoadedManifest, o: DecoderPartsOptions = {}): Promise<DecoderGateway> {
+    const m = typeof manifest === "string" ? await loadManifest(manifest) : manifest;
+    const dec = m.manifest.decoder;
+    if (!dec) throw new LlmError(`${m.manifest.model.name} is not a decoder (manifest has no decoder section)`);
+    const tokenizer = await LlmTokenizer.load(m.dir);
+    const part = async (p: typeof dec.embed, label: string) => {
+      const bytes = new Uint8Array(await readFile(join(m.dir, p.file)));
+      if (sha256Hex(bytes) !== p.sha256) throw new LlmError(`${p.file}: sha256 differs from the manifest`);
+      return StageRunner.create(bytes, {
+        label,
+        inputs: p.inputs,
+        intraOpThreads: o.intraOpThreads,
+        graphOptimizationLevel: m.manifest.runtime.graphOptimizationLevel,
+      });
+    };
+    const embed = await part(dec.embed, `${m.manifest.model.name}:embed`);
+    const head = await part(dec.head, `${m.manifest.model.name}:head`);
+    return new DecoderGateway(m, tokenizer, embed, head);
+  }
+
+  get config() {
+    return this.manifest.manifest.decoder!.config;
+  }
+
+  /** Hidden state of `ids` (the tokens at positions position…). */
+  async embed(ids: readonly number[], signal?: AbortSignal): Promise<Tensor> {
+    const names = this.manifest.manifest.decoder!.names;
+    const bag = await this.embedRunner.run(
+      { [names.inputIds]: { dtype: "int64", dims: [1, ids.length], data: BigInt64Array.from(ids, (x) => BigInt(x)) } },
+      { signal, trusted: true },
+    );
+    return bag[this.hiddenIn[0]];
+  }
+
+  /** Logits of the last position of `hidden`. */
+  async head(hidden: Tensor, signal?: AbortSignal): Promise<Float32Array> {
+    const names = this.manifest.manifest.decoder!.names;
+    const bag = await this.headRunner.run({ [this.hiddenOut[this.hiddenOut.length - 1]]: hidden }, { signal, trusted: true });
+    const logits = bag[names.logits];
+    const V = logits.dims[2];
+    const rows = logits.dims[1];
+    return (logits.data as Float32Array).slice((rows - 1) * V, rows * V);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.embedRunner.close(), this.headRunner.close()]);
+  }
+
+  /**
+   * Generates from `promptIds` through `links` (one per block stage). The sessions are opened
+   * with maxLength = prompt + maxTokens and closed at the end, whatever happens.
+   */
+  async generate(links: StageLink[], promptIds: readonly number[], o: GenerateOptions): Promise<GenerateResult> {
+    const S = this.manifest.manifest.stages.length;
+    if (links.length !== S) throw new LlmError(`need ${S} stage links, got ${links.length}`);
+    if (promptIds.length === 0) throw new LlmError("empty prompt");
+    if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1) throw new SessionLengthError("maxTokens must be a positive integer");
+    const maxLength = promptIds.length + o.maxTokens;
+    if (maxLength > this.config.maxPositions) {
+      throw new SessionLengthError(
+        `prompt (${promptIds.length}) + max tokens (${o.maxTokens}) exceeds the model's ${this.config.maxPositions} positions`,
+      );
+    }
+    const sampler = new Sampler(o);
+    const stream = new TextStream((ids) => this.tokenizer.decode(ids), checkStops(o.stop));
+    const sessionId = o.sessionId ?? randomUUID();
+    const width = this.config.hiddenSize;
+    const history = links.map(() => new CutHistory(width, maxLength));
+    const hopBytes = links.map(() => 0);
+    const failovers: GenerateResult["failovers"] = [];
+    const current = [...links];
+    let stepId = 0;
+    const opened = new Set<number>();
+    const t0 = performance.now();
+    try {
+      await Promise.all(
+        current.map(async (l, s) => {
+          await l.open(sessionId, { maxLength }, { signal: o.signal });
+          opened.add(s);
+        }),
+      );
+      /** Runs positions [position, position + n) whose hidden state is `h` through every stage. */
+      const forward = async (position: number, h0: Tensor): Promise<Tensor> => {
+        let h = h0;
+        for (let s = 0; s < S; s++) {
+          history[s].append(position, h);
+          const input = (x: Tensor): StepInput => ({ stepId: stepId++, position, bag: { [this.hiddenIn[s]]: x } });
+          let res: StepResult;
+          try {
+            res = await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs });
+          } catch (err) {
+            if (o.signal?.aborted || !o.replace) throw err;
+            res = await this.failover(
+              s,
+              err as Error,
+              sessionId,
+              maxLength,
+              position,
+              history[s],
+              current,
+              opened,
+              failovers,
+              o,
+              () => stepId++,
+            );
+            res = await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs });
+          }
+          hopBytes[s] += h.data.byteLength;
+          h = res.bag[this.hiddenOut[s]];
+          if (!h) throw new LlmError(`stage ${s} returned no ${this.hiddenOut[s]}`);
+        }
+        return h;
+      };
+      const tokens: number[] = [];
+      let position = 0;
+      let next = sampler.next(await this.head(await forward(0, await this.embed(promptIds, o.signal)), o.signal));
+      position = promptIds.length;
+      const ttftMs = performance.now() - t0;
+      const decodeMs: number[] = [];
+      let finishReason: FinishReason = "length";
+      for (;;) {
+        if (this.tokenizer.stopIds.has(next)) {
+          finishReason = "stop";
+          break;
+        }
+        tokens.push(next);
+        const delta = stream.push(next);
+        if (delta) o.onText?.(delta);
+        if (stream.stopped) {
+          finishReason = "stop";
+          break;
+        }
+        if (tokens.length >= o.maxTokens) break;
+        const t = performance.now();
+        const h = await forward(position, await this.embed([next], o.signal));
+        next = sampler.next(await this.head(h, o.signal));
+        position += 1;
+        decodeMs.push(performance.now() - t);
+      }
+      const rest = stream.stopped ? "" : stream.flush();
+      if (rest) o.onText?.(rest);
+      return { text: stream.full, tokens, promptTokens: promptIds.length, finishReason, ttftMs, decodeMs, hopBytes, failovers };
+    } finally {
+      await Promise.all([...opened].map((s) => current[s].closeSession(sessionId).catch(() => {})));
+    }
+  }
+
+  private async failover(
+    s: number,
+    error: Error,
+    sessionId: string,
+    maxLength: number,
+    position: number,
+    history: CutHistory,
+    current: StageLink[],
+    opened: Set<number>,
+    failovers: GenerateResult["failovers"],
+    o: GenerateOptions,
+    nextStepId: () => number,
+  ): Promise<StepResult> {
+    log("stage %d failed at position %d (%s): failing over", s, position, error.message);
+    const t = performance.now();
+    await current[s].closeSession(sessionId).catch(() => {});
+    const link = await o.replace!(s, error);
+    if (!link) throw error;
+    current[s] = link;
+    await link.open(sessionId, { maxLength }, { signal: o.signal });
+    opened.add(s);
+    let res: StepResult = { bag: {}, computeMs: 0, length: 0, duplicate: false };
+    if (position > 0) {
+      res = await link.step(
+        sessionId,
+        { stepId: nextStepId(), position: 0, bag: { [this.hiddenIn[s]]: history.upTo(position) } },
+        { signal: o.signal },
+      );
+    }
+    failovers.push({ stage: s, positions: position, ms: performance.now() - t });
+    return res;
+  }
+}
+
+/** Prompt token ids for a plain completion or a chat (the model's chat template). */
+export function promptIds(tok: LlmTokenizer, input: { prompt: string } | { messages: Array<{ role: string; content: string }> }): number[] {
+  return "prompt" in input ? tok.encode(input.prompt) : tok.encode(tok.chatPrompt(input.messages));
+}

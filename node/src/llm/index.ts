@@ -1,0 +1,12 @@
+// Public API of the language-model code: the project's Llama-architecture decoder and its
+// Hugging Face folder, tokenizers, decoder splitting, stateful stage sessions, sampling and
+// generation on the gateway, and `model import`.
+export * from "./errors.ts";
+export * from "./config.ts";
+export * from "./llama.ts";
+export * from "./folder.ts";
+export * from "./tokenizer.ts";
+export * from "./split.ts";
+export * from "./stage-runner.ts";
+export * from "./sampling.ts";
+export * from "./generate.ts";
