@@ -27,8 +27,14 @@ export const MAX_BODY_BYTES = 48 * 1024 * 1024;
 import { GATEWAY_VERSION_DOC } from "./version.ts";
 export const GATEWAY_VERSION = GATEWAY_VERSION_DOC;
 
-/** Errors of the image hooks that mean the buyer's input is unusable (answered 400, name kept). */
-const CLIENT_INPUT_ERRORS = new Set(["ImageDecodeError", "OcrTaskUnknownError"]);
+/** Errors of the image hooks, by name: the buyer's input is unusable (4xx) or the decoder is full (503). */
+const IMAGE_ERROR_STATUS: Record<string, number> = {
+  ImageDecodeError: 400,
+  OcrTaskUnknownError: 400,
+  ImageTooLargeError: 413,
+  ImageDecodeTimeoutError: 422,
+  ImageDecoderBusyError: 503,
+};
 
 const DTYPE_CODES: Record<string, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
 const CODE_NAMES = Object.fromEntries(Object.entries(DTYPE_CODES).map(([k, v]) => [v, k]));
@@ -126,7 +132,7 @@ export class Gateway {
   }
 
   private fail(res: ServerResponse, err: Error): void {
-    const status = err instanceof MeshError ? err.status : err.name === "SyntaxError" || CLIENT_INPUT_ERRORS.has(err.name) ? 400 : 500;
+    const status = err instanceof MeshError ? err.status : err.name === "SyntaxError" ? 400 : (IMAGE_ERROR_STATUS[err.name] ?? 500);
     if (status >= 500) log.error("request failed: %s: %s", err.name, err.message);
     if (res.headersSent) {
       res.destroy();

@@ -2,13 +2,22 @@
 // model's input tensor and the model's output back into text (rec), a direction (cls) or text
 // boxes (det). Which of the three a model is comes from its manifest's model name, as in
 // `shardmesh model run`.
+//
+// A buyer's image is untrusted: its header is read first and an image declaring more pixels than
+// the model's input can use is refused (ImageTooLargeError) before a byte is decoded; decoding and
+// pre-processing run in a worker thread with a deadline (decoder.ts), never on the event loop.
 import { fromWireTensor, toWireTensor } from "../inference/tensor.ts";
 import type { WireBag } from "../pipeline/tensor.ts";
 import { loadCharset } from "./assets.ts";
-import { clsDecode, clsPreprocess } from "./cls.ts";
-import { dbPostprocess, detPreprocess } from "./det.ts";
-import { decodeImage } from "./image.ts";
-import { ctcDecode, recPreprocess } from "./rec.ts";
+import { clsDecode, CLS_HEIGHT, CLS_WIDTH } from "./cls.ts";
+import { DET_LIMIT_SIDE, IMAGE_OVERSAMPLE, MAX_IMAGE_PIXELS, REC_MAX_WIDTH } from "./constants.ts";
+import { dbPostprocess } from "./det.ts";
+import { ImageDecoder } from "./decoder.ts";
+import { ImageTooLargeError, OcrTaskUnknownError } from "./errors.ts";
+import { imageHeader } from "./header.ts";
+import { ctcDecode, REC_HEIGHT } from "./rec.ts";
+
+export { OcrTaskUnknownError } from "./errors.ts";
 
 export type OcrTask = "rec" | "cls" | "det";
 
@@ -17,37 +26,64 @@ export function ocrTaskOf(modelName: string): OcrTask | undefined {
   return /det/i.test(modelName) ? "det" : /cls/i.test(modelName) ? "cls" : /rec/i.test(modelName) ? "rec" : undefined;
 }
 
-/** A model id has no image pre-processing on this node. */
-export class OcrTaskUnknownError extends Error {
-  override name = "OcrTaskUnknownError";
+/** Smallest pixel cap whatever the model input (a line crop needs some room around it). */
+export const MIN_IMAGE_PIXEL_CAP = 1_000_000;
+
+/** Largest height and width of a model's image input (NCHW dims 2 and 3), from its input bounds. */
+export interface ImageInputSize {
+  height: number;
+  width: number;
+}
+
+/** What the hooks do for one task at one input size: the tensor's size and the source pixel cap. */
+export function imagePlan(task: OcrTask, size?: ImageInputSize): { maxWidth: number; limitSide: number; pixelCap: number } {
+  const maxWidth = task === "rec" ? (size?.width ?? REC_MAX_WIDTH) : CLS_WIDTH;
+  // The detector's sides are multiples of 32 up to the limit.
+  const limitSide = Math.max(
+    32,
+    Math.floor(Math.min(DET_LIMIT_SIDE, size?.height ?? DET_LIMIT_SIDE, size?.width ?? DET_LIMIT_SIDE) / 32) * 32,
+  );
+  const plane = task === "rec" ? REC_HEIGHT * maxWidth : task === "cls" ? CLS_HEIGHT * CLS_WIDTH : limitSide * limitSide;
+  // pixel cap = clamp(IMAGE_OVERSAMPLE × input plane, MIN_IMAGE_PIXEL_CAP, MAX_IMAGE_PIXELS)
+  const pixelCap = Math.min(MAX_IMAGE_PIXELS, Math.max(MIN_IMAGE_PIXEL_CAP, IMAGE_OVERSAMPLE * plane));
+  return { maxWidth, limitSide, pixelCap };
 }
 
 export interface OcrImageHooks {
-  toInput(modelId: string, image: Uint8Array): Promise<WireBag>;
+  toInput(modelId: string, image: Uint8Array, options?: { signal?: AbortSignal }): Promise<WireBag>;
   toText(modelId: string, output: WireBag): Promise<string | undefined>;
+  /** Stops the decoder's workers. */
+  close(): Promise<void>;
+}
+
+export interface OcrImageHooksOptions {
+  /** Name of the model's image input (default `x`, the PaddleOCR models' input). */
+  inputName?: (modelId: string) => string;
+  /** Largest image input of the model (from its manifest's input bounds); default the PP-OCR sizes. */
+  inputSize?: (modelId: string) => ImageInputSize | undefined;
+  /** Decoder to share (default: one of its own, started on first use). */
+  decoder?: ImageDecoder;
 }
 
 /**
  * Image hooks for the gateway. `taskOf(modelId)` names the OCR task of a model the node knows
- * (undefined: not an OCR model). The input tensor is named `inputName(modelId)` (default `x`,
- * the PaddleOCR models' input).
+ * (undefined: not an OCR model).
  */
-export function ocrImageHooks(
-  taskOf: (modelId: string) => OcrTask | undefined,
-  inputName: (modelId: string) => string = () => "x",
-): OcrImageHooks {
+export function ocrImageHooks(taskOf: (modelId: string) => OcrTask | undefined, options: OcrImageHooksOptions = {}): OcrImageHooks {
+  const decoder = options.decoder ?? new ImageDecoder();
   const task = (modelId: string): OcrTask => {
     const t = taskOf(modelId);
     if (!t) throw new OcrTaskUnknownError(`model ${modelId} takes tensors, not images`);
     return t;
   };
   return {
-    async toInput(modelId, image) {
+    async toInput(modelId, image, o = {}) {
       const t = task(modelId);
-      const img = await decodeImage(image);
-      if (t === "rec") return { [inputName(modelId)]: toWireTensor(recPreprocess(img)) };
-      if (t === "cls") return { [inputName(modelId)]: toWireTensor(clsPreprocess(img)) };
-      return { [inputName(modelId)]: toWireTensor(detPreprocess(img).tensor) };
+      const head = imageHeader(image);
+      const plan = imagePlan(t, options.inputSize?.(modelId));
+      if (head.width * head.height > plan.pixelCap) throw new ImageTooLargeError(head.width, head.height, plan.pixelCap);
+      const tensor = await decoder.run({ task: t, image, maxWidth: plan.maxWidth, limitSide: plan.limitSide }, o);
+      return { [options.inputName?.(modelId) ?? "x"]: toWireTensor(tensor) };
     },
     async toText(modelId, output) {
       const t = taskOf(modelId);
@@ -63,5 +99,6 @@ export function ocrImageHooks(
       const boxes = dbPostprocess(tensor, { scaleX: 1, scaleY: 1 });
       return boxes.map((b) => `box x=${b.x.toFixed(0)} y=${b.y.toFixed(0)} w=${b.width.toFixed(0)} h=${b.height.toFixed(0)}`).join("\n");
     },
+    close: () => decoder.close(),
   };
 }

@@ -1,6 +1,7 @@
 // RGBA images for the OCR pre-processing: decode (PNG/JPEG via @napi-rs/canvas), resize, crop,
 // rotate. Resizing uses canvas drawImage (bilinear), as PaddleOCR uses cv2.resize.
 import { createCanvas, loadImage, type SKRSContext2D } from "@napi-rs/canvas";
+import { ImageDecodeError } from "./errors.ts";
 
 export interface RgbaImage {
   width: number;
@@ -9,10 +10,7 @@ export interface RgbaImage {
   data: Uint8ClampedArray;
 }
 
-/** The bytes are not an image the decoder understands. */
-export class ImageDecodeError extends Error {
-  override name = "ImageDecodeError";
-}
+export { ImageDecodeError } from "./errors.ts";
 
 export async function decodeImage(source: Uint8Array | string): Promise<RgbaImage> {
   let img;
