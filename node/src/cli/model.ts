@@ -13,6 +13,7 @@ import {
   type PipelineResult,
   type TensorBag,
   type Manifest,
+  parseDimRange,
 } from "../inference/index.ts";
 import {
   OCR_MODELS,
@@ -36,7 +37,7 @@ export const summary = "inspect, split and run ONNX models (inspect | split | ru
 const USAGE = `usage:
   shardmesh model inspect <model.onnx> [--shape x=1,3,48,320] [--json]
   shardmesh model split <model.onnx> [--stages S | --cuts a,b,...] [--speeds 1,2,...] [--slack 0.1]
-                        [--cost flops|latency] [--shape x=1,3,48,320] [--exact] [--out dir]
+                        [--cost flops|latency] [--shape x=1,3,48,320] [--dim-range x:3=64..1600[/8]] [--exact] [--out dir]
   shardmesh model run <manifest.json | model.onnx> (--image file.png | --random) [--task rec|det|cls]
                         [--shape x=1,3,48,320] [--repeat N]
   shardmesh model ocr (<image.png> | --text "some words") [--det m] [--cls m] [--rec m] [--no-det] [--no-cls]
@@ -44,6 +45,10 @@ const USAGE = `usage:
                         --text renders the words (a literal \\n starts a new line) and reads them back
 
   --shape   concrete dims of an input for profiling / --random (default: symbolic dims -> 1 or 64)
+  --dim-range  the [min, max] a request may use for a dynamic dim (<input>:<axis>=<min>..<max>[/<step>], repeatable;
+               with a step the dim must be a multiple of it);
+               default: batch (axis 0) 1..profile, others profile/5..profile×5; split runs the whole
+               model at both ends of the bounds and refuses bounds it cannot run
   --exact   stages run with graph optimisation disabled: chained == whole bit for bit
   --cost    balance estimated FLOPs (default) or per-node latency measured with onnxruntime's profiler
   --speeds  relative speed of each stage's provider: a faster provider gets a bigger stage
@@ -145,6 +150,7 @@ async function split(argv: string[]): Promise<number> {
       slack: { type: "string" },
       cost: { type: "string" },
       shape: { type: "string", multiple: true },
+      "dim-range": { type: "string", multiple: true },
       exact: { type: "boolean" },
       out: { type: "string" },
     },
@@ -169,7 +175,17 @@ async function split(argv: string[]): Promise<number> {
   const plan = cutsArg
     ? tk.describe(cutsArg, speeds)
     : tk.plan({ stages, speeds, cost, slack: values.slack ? Number(values.slack) : undefined });
-  const res = tk.split(plan.cuts, { runtime: values.exact ? { graphOptimizationLevel: "disabled", tolerance: 0 } : {}, onProgress: bar });
+  const dimRanges = (values["dim-range"] ?? []).map(parseDimRange);
+  const res = tk.split(plan.cuts, {
+    runtime: values.exact ? { graphOptimizationLevel: "disabled", tolerance: 0 } : {},
+    dimRanges,
+    onProgress: bar,
+  });
+  bar({ phase: "bounds", done: 0, total: 1, detail: "running the model at the ends of its request bounds" });
+  await tk.checkBounds(res.manifest.model.inputBounds!).catch((err: Error) => {
+    throw new UsageError(`${err.message}\ndeclare the dims the model runs at with --dim-range <input>:<axis>=<min>..<max>[/<step>]`);
+  });
+  bar({ phase: "bounds", done: 1, total: 1 });
   const out = values.out ?? join(dirname(file), `${basename(file, ".onnx")}.${stages}stages`);
   const path = await tk.write(out, res, bar);
   bar.end();
@@ -194,6 +210,10 @@ function printManifest(m: Manifest): void {
     ]);
   }
   console.log(table(rows));
+  for (const [name, dims] of Object.entries(m.model.inputBounds ?? {}))
+    console.log(
+      `request ${name}: [${dims.map(([lo, hi, step]) => (lo === hi ? `${lo}` : `${lo}..${hi}${step ? `/${step}` : ""}`)).join(", ")}]`,
+    );
   for (const h of m.hops)
     console.log(
       `hop ${h.index} (cut ${h.cut}): ${h.tensors.map((t) => `${t.name} ${t.dtype}[${fmtShape(t.shape)}]${t.producedBy < h.index ? " (forwarded)" : ""}`).join(", ")} = ${formatBytes(h.bytes)}`,

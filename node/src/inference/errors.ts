@@ -57,3 +57,18 @@ export class RunnerBusyError extends InferenceError {
 export class RunnerClosedError extends InferenceError {
   override name = "RunnerClosedError";
 }
+
+// A buyer's request checked against the model's declared bounds (bounds.ts): the buyer's
+// mistake, answered 4xx by the gateway before any hop, never charged to a provider.
+/** The request's tensors do not match the model's inputs (names, count, dtype, rank, data size). */
+export class InputMismatchError extends InferenceError {
+  override name = "InputMismatchError";
+}
+/** A dim of a request tensor is outside the range the model's manifest declares. */
+export class InputOutOfBoundsError extends InferenceError {
+  override name = "InputOutOfBoundsError";
+}
+/** A request is larger than the model's bounds allow. */
+export class InputTooLargeError extends InferenceError {
+  override name = "InputTooLargeError";
+}

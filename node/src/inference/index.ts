@@ -3,6 +3,7 @@
 export * from "./errors.ts";
 export * from "./tensor.ts";
 export * from "./manifest.ts";
+export * from "./bounds.ts";
 export * from "./runner.ts";
 export * from "./pipeline.ts";
 export { compareBags, verifyStage, type TensorVerdict, type Verdict } from "./verify.ts";

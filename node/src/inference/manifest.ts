@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { keccak256, stringToBytes, type Hex } from "viem";
 import { ManifestError, ShardHashMismatchError } from "./errors.ts";
 import { isDType, type DType } from "./tensor.ts";
+import { checkInputBounds, type DimRange } from "./bounds.ts";
 
 export const MANIFEST_FORMAT = "shardmesh/manifest@1";
 
@@ -140,6 +141,8 @@ export interface Manifest {
     outputs: TensorInfo[];
     /** Concrete input dims the costs and crossing bytes were measured at. */
     profileInputs: Record<string, number[]>;
+    /** Per input, per dim: the [min, max] a request may use (bounds.ts; derived when absent). */
+    inputBounds?: Record<string, DimRange[]>;
     flops: number;
   };
   runtime: RuntimeInfo;
@@ -208,6 +211,7 @@ export function validateManifest(m: unknown): Manifest {
   });
   if (x.decoder) validateDecoder(x);
   if (x.zk && (x.zk.stage < 0 || x.zk.stage >= x.stages.length)) fail(`zk stage ${x.zk.stage} out of range`);
+  checkInputBounds(x);
   return x;
 }
 

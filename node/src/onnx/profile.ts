@@ -171,3 +171,31 @@ export async function measureNodeLatency(m: ModelProto, probe: Record<string, nu
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Runs the whole model once at each of the given input dims (the corners of its declared
+ * request bounds): `model split` refuses bounds the model itself cannot run, so a request inside
+ * them never fails on a provider for its shape. Throws OnnxModelError naming the failing dims.
+ */
+export async function runAtDims(m: ModelProto, corners: Array<Record<string, number[]>>): Promise<void> {
+  const session = await ort.InferenceSession.create(encodeModel(m), {
+    graphOptimizationLevel: "disabled",
+    logSeverityLevel: 3,
+    enableCpuMemArena: false,
+  });
+  try {
+    for (const dims of corners) {
+      const feeds: Record<string, ort.Tensor> = {};
+      session.inputMetadata.forEach((meta, i) => {
+        if (meta.isTensor) feeds[meta.name] = toOrt(probeTensor(meta.type as DType, dims[meta.name], i + 1));
+      });
+      try {
+        await session.run(feeds);
+      } catch (err) {
+        throw new OnnxModelError(`the model does not run at input dims ${JSON.stringify(dims)}: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await session.release();
+  }
+}

@@ -16,9 +16,10 @@ import {
   type TensorInfo,
   type ZkStageInfo,
 } from "../inference/manifest.ts";
+import { deriveInputBounds, type DimRange, type DimRangeDecl } from "../inference/bounds.ts";
 import { analyse, crossing, crossingTotals, type Analysis } from "./analyse.ts";
 import { decodeModel, initializerStats, normaliseModel, OnnxModelError, type ModelProto } from "./model.ts";
-import { measureNodeLatency, profileModel, type Profile } from "./profile.ts";
+import { measureNodeLatency, profileModel, runAtDims, type Profile } from "./profile.ts";
 import { describePlan, planCuts, type Plan } from "./plan.ts";
 import { splitAt, SplitError, type StageGraph } from "./split.ts";
 import type { Hex } from "viem";
@@ -49,6 +50,8 @@ export interface SplitOptions {
    */
   staticShapes?: boolean;
   zk?: ZkStageInfo;
+  /** Request ranges of dynamic dims that override the derived ones (bounds.ts). */
+  dimRanges?: DimRangeDecl[];
   onProgress?: OnProgress;
 }
 
@@ -206,6 +209,7 @@ export class ModelToolkit {
         inputs: a.graphInputs.map(info),
         outputs: a.graphOutputs.map(info),
         profileInputs: this.profile.probeInputs,
+        inputBounds: deriveInputBounds(a.graphInputs.map(info), this.profile.probeInputs, o.dimRanges),
         flops: this.totalFlops,
       },
       runtime: { ...DEFAULT_RUNTIME, ...o.runtime },
@@ -215,6 +219,15 @@ export class ModelToolkit {
     };
     validateManifest(manifest);
     return { manifest, hash: manifestHash(manifest), stages };
+  }
+
+  /**
+   * Runs the whole model at the smallest and at the largest request its bounds allow (every
+   * dim at its min, then every dim at its max): refuses bounds the model cannot run.
+   */
+  async checkBounds(inputBounds: Record<string, DimRange[]>): Promise<void> {
+    const corner = (k: 0 | 1) => Object.fromEntries(Object.entries(inputBounds).map(([name, dims]) => [name, dims.map((r) => r[k])]));
+    await runAtDims(this.model, [corner(0), corner(1)]);
   }
 
   private staticTypes(): Map<string, TensorInfo> {

@@ -63,6 +63,32 @@ describe("shardmesh model CLI", () => {
     assert.equal((await capture(["ocr"])).code, 2);
   });
 
+  it("split declares request bounds: derived, declared with --dim-range, refused where the model does not run", async () => {
+    const dir = tempDir("cli-bounds");
+    const ok = await capture([
+      "split",
+      MODELS.cls.file,
+      "--stages",
+      "2",
+      "--shape",
+      "x=1,3,48,192",
+      "--dim-range",
+      "x:3=48..384/8",
+      "--out",
+      dir,
+    ]);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /^request x: \[1, 3, 10\.\.240, 48\.\.384\/8\]$/m);
+    assert.deepEqual((await loadManifest(join(dir, "manifest.json"))).manifest.model.inputBounds?.x[3], [48, 384, 8]);
+    // The detector's default range (96/5..96×5) includes sides that are no multiple of 32.
+    const det = await capture(["split", MODELS.det.file, "--stages", "2", "--shape", "x=1,3,96,96", "--out", tempDir("cli-det")]);
+    assert.equal(det.code, 2);
+    assert.match(det.err, /does not run at input dims[\s\S]*--dim-range/);
+    const bad = await capture(["split", MODELS.cls.file, "--dim-range", "x:3=9..3", "--out", tempDir("cli-bad")]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /ManifestError/);
+  });
+
   it("bad usage exits 2, bad input exits 1 with the error's name", async () => {
     assert.equal((await capture(["split"])).code, 2);
     assert.equal((await capture(["frobnicate"])).code, 2);
