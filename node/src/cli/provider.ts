@@ -4,7 +4,8 @@ import { startProvider } from "../provider/provider.ts";
 import type { ProviderEvent } from "../provider/provider.ts";
 import { chainSupport } from "../provider/chain.ts";
 import { loadManifest } from "../inference/manifest.ts";
-import { ocrImageHooks, ocrTaskOf, type OcrTask } from "../ocr/gateway.ts";
+import { requestBounds } from "../inference/bounds.ts";
+import { imageInputSize, ocrImageHooks, ocrTaskOf, type ImageInputSize, type OcrTask } from "../ocr/gateway.ts";
 import { attachTensorService } from "../verifier/tensors.ts";
 
 /** Longest a provider takes to shut down before it exits anyway. */
@@ -47,10 +48,17 @@ export async function run(argv: string[]): Promise<number> {
     }
   };
   const chain = config.chain ? await chainSupport(config) : undefined;
-  // Buyers may post images to OCR models: the model's task comes from its manifest's name.
+  // Buyers may post images to OCR models: the model's task comes from its manifest's name, the
+  // largest image it takes (and so the pixel cap) from its request bounds.
   const tasks = new Map<string, OcrTask | undefined>();
-  for (const m of config.models) tasks.set(m.modelId, ocrTaskOf((await loadManifest(m.manifest)).manifest.model.name));
-  const hooks = { ...chain?.hooks, image: ocrImageHooks((id) => tasks.get(id)) };
+  const sizes = new Map<string, ImageInputSize | undefined>();
+  for (const m of config.models) {
+    const { manifest } = await loadManifest(m.manifest);
+    tasks.set(m.modelId, ocrTaskOf(manifest.model.name));
+    sizes.set(m.modelId, imageInputSize(requestBounds(manifest)));
+  }
+  const image = ocrImageHooks((id) => tasks.get(id), { inputSize: (id) => sizes.get(id) });
+  const hooks = { ...chain?.hooks, image };
   const provider = await startProvider(config, {
     onEvent: print,
     hooks,
@@ -73,5 +81,6 @@ export async function run(argv: string[]): Promise<number> {
   await jobs?.stop();
   await tensors.stop();
   await provider.stop();
+  await image.close();
   return 0;
 }

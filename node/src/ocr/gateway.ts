@@ -6,6 +6,7 @@
 // A buyer's image is untrusted: its header is read first and an image declaring more pixels than
 // the model's input can use is refused (ImageTooLargeError) before a byte is decoded; decoding and
 // pre-processing run in a worker thread with a deadline (decoder.ts), never on the event loop.
+import type { RequestBounds } from "../inference/bounds.ts";
 import { fromWireTensor, toWireTensor } from "../inference/tensor.ts";
 import type { WireBag } from "../pipeline/tensor.ts";
 import { loadCharset } from "./assets.ts";
@@ -33,6 +34,13 @@ export const MIN_IMAGE_PIXEL_CAP = 1_000_000;
 export interface ImageInputSize {
   height: number;
   width: number;
+}
+
+/** The largest image a model's bounds allow for its NCHW input `name` (default: its only input). */
+export function imageInputSize(bounds: RequestBounds, name?: string): ImageInputSize | undefined {
+  const input = name ? bounds.inputs[name] : Object.values(bounds.inputs)[0];
+  if (!input || input.dims.length !== 4) return undefined;
+  return { height: input.dims[2][1], width: input.dims[3][1] };
 }
 
 /** What the hooks do for one task at one input size: the tensor's size and the source pixel cap. */

@@ -8,7 +8,7 @@ import { createCanvas } from "@napi-rs/canvas";
 import { fromWireTensor, toWireTensor } from "../../../node/src/inference/tensor.ts";
 import { decodeImage, imageHeader, recPreprocess, renderText } from "../../../node/src/ocr/index.ts";
 import { ImageDecoder } from "../../../node/src/ocr/decoder.ts";
-import { imagePlan, MIN_IMAGE_PIXEL_CAP, ocrImageHooks } from "../../../node/src/ocr/gateway.ts";
+import { imageInputSize, imagePlan, MIN_IMAGE_PIXEL_CAP, ocrImageHooks } from "../../../node/src/ocr/gateway.ts";
 
 /** A tiny PNG whose IHDR declares width×height (8-bit grey) with one row of real data. */
 export function pngBomb(width: number, height: number): Uint8Array {
@@ -77,6 +77,26 @@ describe("image guard", () => {
     assert.equal(imagePlan("cls").pixelCap, MIN_IMAGE_PIXEL_CAP);
     assert.equal(imagePlan("det").pixelCap, 16 * 960 * 960);
     assert.equal(imagePlan("det", { height: 640, width: 2000 }).limitSide, 640);
+    // from a model's request bounds (NCHW input)
+    const bounds = {
+      inputs: {
+        x: {
+          dtype: "float32" as const,
+          dims: [
+            [1, 1],
+            [3, 3],
+            [48, 48],
+            [64, 800],
+          ] as [number, number][],
+        },
+      },
+      maxBytes: 0,
+      maxElements: {},
+      profileElements: {},
+    };
+    assert.deepEqual(imageInputSize(bounds), { height: 48, width: 800 });
+    assert.equal(imagePlan("rec", imageInputSize(bounds)).maxWidth, 800);
+    assert.equal(imagePlan("rec", { height: 48, width: 3200 }).pixelCap, 16 * 48 * 3200);
   });
 
   it("refuses a 72-byte PNG declaring 6000×6000 pixels from its header, without decoding it", async () => {
