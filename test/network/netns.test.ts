@@ -101,11 +101,14 @@ describe("namespace test network", { skip: unavailable }, () => {
     assert.ok(!withSymmetric.every((r) => r === "connected"), `symmetric NAT punched: ${withSymmetric}`);
   });
 
-  it("down() kills the processes inside and removes every namespace", () => {
+  it("down() kills the processes inside and removes every namespace", async () => {
     const sleeper = net.hosts.b.spawn("sleep", ["600"], { stdio: "ignore" });
     assert.ok(sleeper.pid);
     const namespaces = [...net.namespaces];
-    assert.ok(namespacePids(net.hosts.b.ns).includes(sleeper.pid!));
+    // `ip netns exec` enters the namespace and then execs: wait (bounded) until it has.
+    const deadline = Date.now() + 5000;
+    while (!namespacePids(net.hosts.b.ns).includes(sleeper.pid!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(namespacePids(net.hosts.b.ns).includes(sleeper.pid!), "the process runs inside the home");
     net.down();
     for (const ns of namespaces) assert.ok(!listNamespaces().includes(ns), `${ns} left behind`);
     assert.ok(!processRunning(sleeper.pid!), "process left behind");

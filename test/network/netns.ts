@@ -138,9 +138,13 @@ export function namespacePids(ns: string): number[] {
   }
 }
 
-/** Kill every process inside the namespaces (TERM, then KILL after the grace) and delete them. */
-export function removeNamespaces(namespaces: string[]): void {
-  const pids = () => namespaces.flatMap(namespacePids);
+/**
+ * Kill every process inside the namespaces, and the given PIDs (processes started into them),
+ * TERM first and KILL after the grace, then delete the namespaces.
+ */
+export function removeNamespaces(namespaces: string[], started: Iterable<number> = []): void {
+  const mine = [...started];
+  const pids = () => [...namespaces.flatMap(namespacePids), ...mine.filter(processRunning)];
   for (const pid of pids()) signal(pid, "SIGTERM");
   const deadline = Date.now() + TEARDOWN_GRACE_MS;
   while (pids().length > 0 && Date.now() < deadline) sleepSync(50);
@@ -245,13 +249,20 @@ function routerRules(nat: NatKind): string {
 
 let counter = 0;
 
-function makeHost(name: string, ns: string, addr: string, extra: Partial<Host> = {}): Host {
+function makeHost(name: string, ns: string, addr: string, spawned: Set<number>, extra: Partial<Host> = {}): Host {
   return {
     name,
     ns,
     ip: addr,
     ...extra,
-    spawn: (cmd, args, options = {}) => spawn("ip", ["netns", "exec", ns, cmd, ...args], options),
+    spawn: (cmd, args, options = {}) => {
+      // Tracked by PID too: until `ip netns exec` has entered the namespace, `ip netns pids`
+      // does not list it.
+      const child = spawn("ip", ["netns", "exec", ns, cmd, ...args], options);
+      if (child.pid) spawned.add(child.pid);
+      child.once("exit", () => spawned.delete(child.pid!));
+      return child;
+    },
     run: (cmd, args, input) => execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { encoding: "utf8", input }),
   };
 }
@@ -273,6 +284,7 @@ export function createTestNet(spec: NetSpec): TestNet {
   const nsName = (role: string) => `${NETNS_PREFIX}${id}-${role}`;
   const namespaces: string[] = [];
   const hosts: Record<string, Host> = {};
+  const spawned = new Set<number>();
   let isDown = false;
   const net: TestNet = {
     id,
@@ -282,7 +294,7 @@ export function createTestNet(spec: NetSpec): TestNet {
       if (isDown) return;
       isDown = true;
       live.delete(net);
-      removeNamespaces(namespaces);
+      removeNamespaces(namespaces, spawned);
     },
   };
   hookExit();
@@ -312,7 +324,7 @@ export function createTestNet(spec: NetSpec): TestNet {
       const ns = addNs(`p${name}`);
       const addr = `${PUBLIC_SUBNET}.${10 + i}`;
       plug(ns, `p${i}`, "eth0", addr);
-      hosts[name] = makeHost(name, ns, addr);
+      hosts[name] = makeHost(name, ns, addr, spawned);
     });
 
     spec.homes.forEach(({ name, nat }, i) => {
@@ -329,7 +341,7 @@ export function createTestNet(spec: NetSpec): TestNet {
       ip(["-n", home, "route", "add", "default", "via", `${lan}.1`]);
       execFileSync("ip", ["netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
       execFileSync("ip", ["netns", "exec", router, "nft", "-f", "-"], { input: routerRules(nat) });
-      hosts[name] = makeHost(name, home, `${lan}.2`, { wanIp, nat });
+      hosts[name] = makeHost(name, home, `${lan}.2`, spawned, { wanIp, nat });
     });
   } catch (err) {
     net.down();
