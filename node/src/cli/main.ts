@@ -1,6 +1,6 @@
 // Dispatches `shardmesh <group> <command> ...` to node/src/cli/<group>.ts, each exporting
 // `run(argv: string[]): Promise<number>` and a one-line `summary`.
-const GROUPS = ["model", "provider", "mesh", "verifier", "chain"] as const;
+const GROUPS = ["model", "provider", "mesh", "verifier", "chain", "generate", "chat"] as const;
 
 type CliModule = { run(argv: string[]): Promise<number>; summary: string };
 

@@ -31,8 +31,10 @@ import {
   type OcrBackends,
 } from "../ocr/index.ts";
 import { formatBytes, formatCount, progressBar, table } from "../util/index.ts";
+import { buildLlm, importLlm, LLM_USAGE, splitLlm } from "./llm.ts";
+import { statSync } from "node:fs";
 
-export const summary = "inspect, split and run ONNX models (inspect | split | run | ocr)";
+export const summary = "inspect, split and run ONNX models (inspect | split | run | ocr | build-llm | import)";
 
 const USAGE = `usage:
   shardmesh model inspect <model.onnx> [--shape x=1,3,48,320] [--json]
@@ -43,6 +45,7 @@ const USAGE = `usage:
   shardmesh model ocr (<image.png> | --text "some words") [--det m] [--cls m] [--rec m] [--no-det] [--no-cls]
                         m = a manifest.json (sharded) or an .onnx file; default: the PP-OCR models;
                         --text renders the words (a literal \\n starts a new line) and reads them back
+${LLM_USAGE}
 
   --shape   concrete dims of an input for profiling / --random (default: symbolic dims -> 1 or 64)
   --dim-range  the [min, max] a request may use for a dynamic dim (<input>:<axis>=<min>..<max>[/<step>], repeatable;
@@ -88,6 +91,10 @@ export async function run(argv: string[]): Promise<number> {
         return await runModel(rest);
       case "ocr":
         return await ocr(rest);
+      case "build-llm":
+        return await buildLlm(rest);
+      case "import":
+        return await importLlm(rest);
       case undefined:
       case "help":
       case "--help":
@@ -153,9 +160,11 @@ async function split(argv: string[]): Promise<number> {
       "dim-range": { type: "string", multiple: true },
       exact: { type: "boolean" },
       out: { type: "string" },
+      layers: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw new UsageError("split needs one model file");
+  if (statSync(positionals[0], { throwIfNoEntry: false })?.isDirectory()) return splitLlm(positionals[0], values);
   const file = positionals[0];
   const cutsArg = numbers(values.cuts, "--cuts");
   const speeds = numbers(values.speeds, "--speeds");

@@ -10,3 +10,4 @@ export * from "./split.ts";
 export * from "./stage-runner.ts";
 export * from "./sampling.ts";
 export * from "./generate.ts";
+export * from "./import.ts";

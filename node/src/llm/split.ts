@@ -116,7 +116,7 @@ export async function splitDecoder(dir: string, out: string, o: DecoderSplitOpti
   const { model: raw, bytes } = await readDecoderModel(dir);
   const model = normaliseModel(raw);
   const a = analyse(model);
-  progress({ phase: "load", done: 1, total: 2, detail: "analyse" });
+  progress({ phase: "load", done: 2, total: 2, detail: "analysed" });
   const N = DECODER_NAMES;
   const L = config.layers;
   const graphInputs = new Map((model.graph?.input ?? []).map((v) => [v.name ?? "", v]));
