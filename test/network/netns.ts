@@ -1,13 +1,16 @@
-// A multi-host test network from Linux network namespaces: a "public" segment (one bridge) with
-// any number of hosts, and "homes" behind NAT routers (nftables masquerade). Nothing is created in
-// the root namespace: the bridge lives in a namespace of its own and every veth pair is created
-// between two of the network's namespaces, so deleting the namespaces removes every interface,
-// address, route and nft table with them.
+// A multi-host test network from Linux network namespaces: a routed "public" core standing in
+// for the internet, any number of public hosts each on a subnet of its own, and "homes" behind
+// NAT routers (nftables masquerade). Nothing is created in the root namespace: the core router is
+// a namespace of its own and every veth pair is created between two of the network's namespaces,
+// so deleting the namespaces removes every interface, address, route and nft table with them.
 //
-//   wan ns:    br0 ─┬─ host "relay"   10.77.0.11        public hosts: 10.77.0.<10+i>
-//                   ├─ host "gateway" 10.77.0.12
-//                   ├─ router "a"     10.77.0.101 ── lan 10.78.1.1/24 ── home "a" 10.78.1.2
-//                   └─ router "s"     10.77.0.103 ── lan 10.78.3.1/24 ── home "s" 10.78.3.2
+//   core ns (routes, no NAT) ─┬─ 10.77.10.1/24 ── host "relay"   10.77.10.2    public host i: 10.77.<10+i>.2
+//                             ├─ 10.77.11.1/24 ── host "gateway" 10.77.11.2
+//                             ├─ 10.77.101.1/24 ── router "a" 10.77.101.2 ── lan 10.78.1.1/24 ── home "a" 10.78.1.2
+//                             └─ 10.77.103.1/24 ── router "s" 10.77.103.2 ── lan 10.78.3.1/24 ── home "s" 10.78.3.2
+//
+// Every public host is on a subnet of its own, as hosts on the internet are: no two peers share a
+// LAN unless they are in one home.
 //
 // NAT kinds (what real home routers do; both drop unsolicited inbound silently, as routers do):
 //   "cone"       masquerade: the source port is kept when free (endpoint-independent mapping),
@@ -26,9 +29,9 @@ import { existsSync, readFileSync } from "node:fs";
 
 /** Every namespace of every test network starts with this. */
 export const NETNS_PREFIX = "smn-";
-/** The public segment (the stand-in for the internet) and the home LANs: 10.x only. */
-export const PUBLIC_SUBNET = "10.77.0";
-export const HOME_SUBNET = "10.78";
+/** The public core (the stand-in for the internet: 10.77.<n>.0/24 per link) and the home LANs (10.78.<n>.0/24): 10.x only. */
+export const PUBLIC_NET = "10.77";
+export const HOME_NET = "10.78";
 /** How long teardown waits for processes to exit after SIGTERM before SIGKILL. */
 export const TEARDOWN_GRACE_MS = 2_000;
 
@@ -45,9 +48,9 @@ export interface Host {
   name: string;
   /** Namespace name (for `ip netns exec`). */
   ns: string;
-  /** The host's own address (LAN address for homes). */
+  /** The host's own address (LAN address for homes; public hosts have no NAT: ip is what peers see). */
   ip: string;
-  /** Public homes: undefined. Homes: the router's address on the public segment. */
+  /** Homes: the router's public address (what peers see). Public hosts: undefined. */
   wanIp?: string;
   nat?: NatKind;
   /** Start a process inside this host's namespace. */
@@ -249,6 +252,10 @@ function routerRules(nat: NatKind): string {
 
 let counter = 0;
 
+function forward(ns: string): void {
+  execFileSync("ip", ["netns", "exec", ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
+}
+
 function makeHost(name: string, ns: string, addr: string, spawned: Set<number>, extra: Partial<Host> = {}): Host {
   return {
     name,
@@ -308,38 +315,37 @@ export function createTestNet(spec: NetSpec): TestNet {
     return ns;
   };
   try {
-    const wan = addNs("wan");
-    ip(["-n", wan, "link", "add", "br0", "type", "bridge"]);
-    ip(["-n", wan, "link", "set", "br0", "up"]);
-    /** veth `inner` in `ns` with `addr`, its peer on the public bridge. */
-    const plug = (ns: string, port: string, inner: string, addr: string) => {
-      ip(["-n", ns, "link", "add", inner, "type", "veth", "peer", "name", port, "netns", wan]);
-      ip(["-n", wan, "link", "set", port, "master", "br0"]);
-      ip(["-n", wan, "link", "set", port, "up"]);
-      ip(["-n", ns, "addr", "add", `${addr}/24`, "dev", inner]);
+    const core = addNs("core");
+    forward(core);
+    /** A link from the core to `ns` on subnet 10.77.<n>.0/24: core .1, `ns` .2 with its default route. */
+    const plug = (ns: string, n: number, coreSide: string, inner: string): string => {
+      const subnet = `${PUBLIC_NET}.${n}`;
+      ip(["-n", ns, "link", "add", inner, "type", "veth", "peer", "name", coreSide, "netns", core]);
+      ip(["-n", core, "addr", "add", `${subnet}.1/24`, "dev", coreSide]);
+      ip(["-n", core, "link", "set", coreSide, "up"]);
+      ip(["-n", ns, "addr", "add", `${subnet}.2/24`, "dev", inner]);
       ip(["-n", ns, "link", "set", inner, "up"]);
+      ip(["-n", ns, "route", "add", "default", "via", `${subnet}.1`]);
+      return `${subnet}.2`;
     };
 
     spec.public.forEach((name, i) => {
       const ns = addNs(`p${name}`);
-      const addr = `${PUBLIC_SUBNET}.${10 + i}`;
-      plug(ns, `p${i}`, "eth0", addr);
-      hosts[name] = makeHost(name, ns, addr, spawned);
+      hosts[name] = makeHost(name, ns, plug(ns, 10 + i, `p${i}`, "eth0"), spawned);
     });
 
     spec.homes.forEach(({ name, nat }, i) => {
       const router = addNs(`r${name}`);
       const home = addNs(`h${name}`);
-      const wanIp = `${PUBLIC_SUBNET}.${101 + i}`;
-      const lan = `${HOME_SUBNET}.${i + 1}`;
-      plug(router, `r${i}`, "wan0", wanIp);
+      const wanIp = plug(router, 101 + i, `r${i}`, "wan0");
+      const lan = `${HOME_NET}.${i + 1}`;
       ip(["-n", home, "link", "add", "eth0", "type", "veth", "peer", "name", "lan0", "netns", router]);
       ip(["-n", router, "addr", "add", `${lan}.1/24`, "dev", "lan0"]);
       ip(["-n", router, "link", "set", "lan0", "up"]);
       ip(["-n", home, "addr", "add", `${lan}.2/24`, "dev", "eth0"]);
       ip(["-n", home, "link", "set", "eth0", "up"]);
       ip(["-n", home, "route", "add", "default", "via", `${lan}.1`]);
-      execFileSync("ip", ["netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
+      forward(router);
       execFileSync("ip", ["netns", "exec", router, "nft", "-f", "-"], { input: routerRules(nat) });
       hosts[name] = makeHost(name, home, `${lan}.2`, spawned, { wanIp, nat });
     });
