@@ -124,7 +124,6 @@ interface IAdjudicator {
     event VoteRevealed(uint256 indexed disputeId, address indexed voter, bool fraud);
     event DisputeResolved(uint256 indexed disputeId, JobId indexed jobId, address indexed accused, DisputeStatus status);
     event BondUpdated(uint256 oldBond, uint256 newBond);
-    event MinVerifierStakeUpdated(uint256 oldStake, uint256 newStake);
 
     /// @notice Fixes the receipt's sampling seed (blockhash of the block after submission) and draws its verifier.
     function drawSamples(JobId jobId, uint256 receiptId) external;

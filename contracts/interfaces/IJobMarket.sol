@@ -296,6 +296,8 @@ interface IJobMarket {
     function stageTerms(JobId jobId, uint256 stage, address provider) external view returns (StageTerms memory);
     /// @notice Whether `account` has an accepted quote in the job.
     function isJobProvider(JobId jobId, address account) external view returns (bool);
+    /// @notice Every provider with an accepted quote in the job (at most MAX_QUOTES).
+    function jobProviders(JobId jobId) external view returns (address[] memory);
     /// @notice Whether the provider was found at fault in the job (then unpaid and slashed).
     function isFaulted(JobId jobId, address provider) external view returns (bool);
     /// @notice Collateral still locked for the provider in the job.

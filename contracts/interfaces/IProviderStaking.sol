@@ -31,6 +31,12 @@ interface IProviderStaking {
     error ProviderStakingJobMarketAlreadySet(address current, address proposed);
     /// @notice The unbonding period must exceed the job market's longest challenge window.
     error ProviderStakingUnbondingTooShort(uint256 unbondingPeriod, uint256 longestChallengeWindow);
+    /// @notice Registering as a verifier needs at least the minimum verifier stake.
+    error ProviderStakingBelowVerifierMinimum(uint256 staked, uint256 minimum);
+    /// @notice The caller is already a registered verifier.
+    error ProviderStakingAlreadyVerifier(address account);
+    /// @notice The caller is not a registered verifier.
+    error ProviderStakingNotVerifier(address account);
 
     /// @notice Tokens were staked.
     event Staked(address indexed provider, uint256 amount, uint256 totalStaked);
@@ -50,6 +56,10 @@ interface IProviderStaking {
     event UnbondingPeriodUpdated(uint256 oldPeriod, uint256 newPeriod);
     /// @notice The job market was set.
     event JobMarketSet(address indexed jobMarket);
+    /// @notice A staker registered as a verifier with `weight` (its stake).
+    event VerifierRegistered(address indexed verifier, uint256 weight);
+    /// @notice A verifier left the draw (by itself, or its stake fell below the minimum).
+    event VerifierDeregistered(address indexed verifier);
 
     /// @notice Stakes `amount` (after an ERC20 approval).
     /// @param amount Token wei.
@@ -105,14 +115,33 @@ interface IProviderStaking {
     /// @notice Total active stake (weight for verifier draws).
     function totalStaked() external view returns (uint256);
 
-    /// @notice Number of addresses that ever staked.
-    function providerCount() external view returns (uint256);
+    /// @notice Registers the caller as a verifier (a running verifier does this when it starts):
+    ///         from now on it is drawn to check samples and to sit on committees, weighted by its
+    ///         stake. Needs at least `minVerifierStake`.
+    function registerVerifier() external;
 
-    /// @notice The i-th address that ever staked.
-    function providerAt(uint256 index) external view returns (address);
+    /// @notice Leaves the verifier draw (a verifier that stops running should).
+    function deregisterVerifier() external;
 
-    /// @notice The i-th address that ever staked and its active stake (one call per draw step).
-    function weightAt(uint256 index) external view returns (address provider, uint256 staked);
+    /// @notice Whether `account` is a registered verifier.
+    function isVerifier(address account) external view returns (bool);
+
+    /// @notice A registered verifier's draw weight (its stake; 0 when not registered).
+    function verifierWeight(address account) external view returns (uint256);
+
+    /// @notice Number of registered verifiers.
+    function verifierCount() external view returns (uint256);
+
+    /// @notice Sum of registered verifiers' weights.
+    function totalVerifierWeight() external view returns (uint256);
+
+    /// @notice Stake needed to register and stay registered as a verifier (fixed at deployment).
+    function minVerifierStake() external view returns (uint256);
+
+    /// @notice `count` registered verifiers drawn with replacement, stake-weighted, never one in
+    ///         `exclude` (their weight is skipped exactly); empty when nobody else is registered.
+    ///         O(|exclude| log n + count (|exclude| + log n)).
+    function drawVerifiers(bytes32 seed, uint256 count, address[] calldata exclude) external view returns (address[] memory);
 }
 
 /// @notice Implemented by the job market so the staking contract can check the unbonding period.

@@ -30,7 +30,6 @@ contract Adjudicator is IAdjudicator, AccessControl {
     IProviderStaking private immutable _staking;
     IModelRegistry private immutable _registry;
     uint256 private _bond;
-    uint256 private _minVerifierStake;
     mapping(bytes32 receiptKey => ReceiptCheck) private _checks;
     mapping(bytes32 sampleKey => Sample) private _samples;
     mapping(bytes32 sampleKey => mapping(uint256 stage => StageReveal)) private _reveals;
@@ -43,22 +42,13 @@ contract Adjudicator is IAdjudicator, AccessControl {
     /// @param market The job market (must link this contract with setAdjudicator).
     /// @param staking Provider staking (verifier weights).
     /// @param registry Model registry (sampling rate, zk stage).
-    /// @param admin Holds DEFAULT_ADMIN_ROLE (bond and minimum verifier stake).
+    /// @param admin Holds DEFAULT_ADMIN_ROLE.
     /// @param bond_ Challenge bond, token wei.
-    /// @param minVerifierStake_ Stake a verifier or challenger needs.
-    constructor(
-        IJobMarket market,
-        IProviderStaking staking,
-        IModelRegistry registry,
-        address admin,
-        uint256 bond_,
-        uint256 minVerifierStake_
-    ) {
+    constructor(IJobMarket market, IProviderStaking staking, IModelRegistry registry, address admin, uint256 bond_) {
         _market = market;
         _staking = staking;
         _registry = registry;
         _bond = bond_;
-        _minVerifierStake = minVerifierStake_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -173,8 +163,8 @@ contract Adjudicator is IAdjudicator, AccessControl {
         if (sampleNo >= c.samples || _samples[key].stageMask & (1 << stage) == 0 || _disputed[key][stage]) {
             revert AdjudicatorStageNotRevealed(sampleNo, stage);
         }
-        uint256 stake = _staking.stakeOf(msg.sender).staked;
-        if (stake < _minVerifierStake || _market.isJobProvider(jobId, msg.sender)) {
+        uint256 stake = _staking.verifierWeight(msg.sender);
+        if (stake == 0 || _market.isJobProvider(jobId, msg.sender)) {
             revert AdjudicatorNotEligibleChallenger(msg.sender, stake);
         }
         address accused = _reveals[key][stage].provider;
@@ -200,7 +190,7 @@ contract Adjudicator is IAdjudicator, AccessControl {
                 bond: _bond
             })
         );
-        if (kind == DisputeKind.Committee) _drawCommittee(disputeId, jobId, accused);
+        if (kind == DisputeKind.Committee) _drawCommittee(disputeId, jobId);
         _market.takeBond(msg.sender, _bond);
         emit DisputeOpened(disputeId, jobId, accused, receiptId, stage, msg.sender, kind, _bond);
     }
@@ -295,13 +285,6 @@ contract Adjudicator is IAdjudicator, AccessControl {
         _bond = bond_;
     }
 
-    /// @notice Sets the stake verifiers and challengers need (admin).
-    /// @param stake Token wei.
-    function setMinVerifierStake(uint256 stake) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        emit MinVerifierStakeUpdated(_minVerifierStake, stake);
-        _minVerifierStake = stake;
-    }
-
     // ─── Views ───────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IAdjudicator
@@ -362,9 +345,9 @@ contract Adjudicator is IAdjudicator, AccessControl {
         return _disputes.length;
     }
 
-    /// @notice Challenge bond and minimum verifier stake.
+    /// @notice Challenge bond and minimum verifier stake (ProviderStaking's).
     function params() external view returns (uint256 bond, uint256 minVerifierStake) {
-        return (_bond, _minVerifierStake);
+        return (_bond, _staking.minVerifierStake());
     }
 
     /// @notice The commitment a committee member submits: keccak256(abi.encode(disputeId, voter, fraud, salt)).
@@ -448,7 +431,8 @@ contract Adjudicator is IAdjudicator, AccessControl {
         uint256 k = Sampling.sampleCount(r.to - r.from, rate);
         c.seed = seed;
         c.samples = uint8(k);
-        c.verifier = VerifierDraw.draw(_staking, _market, jobId, seed, address(0), _minVerifierStake);
+        address[] memory drawn = VerifierDraw.draw(_staking, _market, jobId, seed, 1, new address[](0));
+        c.verifier = drawn.length == 0 ? address(0) : drawn[0];
         emit SamplesDrawn(jobId, receiptId, seed, k, c.verifier);
     }
 
@@ -512,16 +496,17 @@ contract Adjudicator is IAdjudicator, AccessControl {
         emit SampleResolved(jobId, receiptId, sampleNo, clean);
     }
 
-    function _drawCommittee(uint256 disputeId, JobId jobId, address accused) private {
+    function _drawCommittee(uint256 disputeId, JobId jobId) private {
         Dispute storage d = _disputes[disputeId];
         address[] storage members = _committees[disputeId];
         bytes32 seed = keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), disputeId));
-        for (uint256 attempt; attempt < COMMITTEE_SIZE * 4 && members.length < COMMITTEE_SIZE; ++attempt) {
-            address m = VerifierDraw.draw(_staking, _market, jobId, keccak256(abi.encode(seed, attempt)), d.challenger, _minVerifierStake);
-            if (m == address(0) || m == accused) continue;
+        address[] memory parties = new address[](1);
+        parties[0] = d.challenger;
+        address[] memory seats = VerifierDraw.draw(_staking, _market, jobId, seed, COMMITTEE_SIZE, parties);
+        for (uint256 i; i < seats.length; ++i) {
             bool dup;
-            for (uint256 i; i < members.length; ++i) dup = dup || members[i] == m;
-            if (!dup) members.push(m);
+            for (uint256 j; j < members.length; ++j) dup = dup || members[j] == seats[i];
+            if (!dup) members.push(seats[i]);
         }
         if (members.length == 0) revert AdjudicatorNoEligibleVerifiers(0, 1);
         emit CommitteeDrawn(disputeId, members);

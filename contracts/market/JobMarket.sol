@@ -277,6 +277,11 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     }
 
     /// @inheritdoc IJobMarket
+    function jobProviders(JobId jobId) external view returns (address[] memory) {
+        return _memberList[jobId];
+    }
+
+    /// @inheritdoc IJobMarket
     function isFaulted(JobId jobId, address provider) external view returns (bool) {
         return _members[jobId][provider].faulted;
     }

@@ -7,17 +7,24 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IProviderStaking, IChallengeWindowSource} from "../interfaces/IProviderStaking.sol";
+import {StakeTree} from "../libraries/StakeTree.sol";
 
 /// @title ProviderStaking
 /// @notice Provider stake, peer id binding, unbonding, and job collateral (locked / slashed by the
 ///         job market only). Locked stake cannot be unstaked; slashed stake leaves for the job market.
+///         Stakers who run a verifier register as verifiers: only they are drawn to check samples
+///         and sit on committees, stake-weighted, from a sum tree kept in step with their stake.
 contract ProviderStaking is IProviderStaking, AccessControl {
     using SafeERC20 for IERC20;
+    using StakeTree for StakeTree.Tree;
 
     /// @notice Longest accepted peer id (multihash bytes).
     uint256 public constant MAX_PEER_ID_LENGTH = 128;
 
     IERC20 private immutable _token;
+    /// @dev Stake a verifier needs to register and to stay registered (immutable: no admin can
+    ///      move the bar under registered verifiers).
+    uint256 private immutable _minVerifierStake;
     address private _jobMarket;
     uint256 private _unbondingPeriod;
     uint256 private _totalStaked;
@@ -25,16 +32,34 @@ contract ProviderStaking is IProviderStaking, AccessControl {
     mapping(address provider => bytes) private _peerIds;
     mapping(address provider => string) private _metadataURIs;
     mapping(bytes32 peerIdHash => address provider) private _peerOwners;
-    address[] private _providers;
-    mapping(address provider => bool) private _known;
+    StakeTree.Tree private _verifiers;
 
     /// @param token_ The staking token.
     /// @param admin Holds DEFAULT_ADMIN_ROLE (sets the job market once and the unbonding period).
     /// @param unbondingPeriod_ Initial unbonding period, seconds (checked against the market when it is set).
-    constructor(IERC20 token_, address admin, uint256 unbondingPeriod_) {
+    /// @param minVerifierStake_ Stake a verifier needs (> 0): a bar against dust registrations.
+    constructor(IERC20 token_, address admin, uint256 unbondingPeriod_, uint256 minVerifierStake_) {
+        if (minVerifierStake_ == 0) revert ProviderStakingZeroAmount(0, 1);
         _token = token_;
         _unbondingPeriod = unbondingPeriod_;
+        _minVerifierStake = minVerifierStake_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @inheritdoc IProviderStaking
+    function registerVerifier() external {
+        uint256 staked = _stakes[msg.sender].staked;
+        if (staked < _minVerifierStake) revert ProviderStakingBelowVerifierMinimum(staked, _minVerifierStake);
+        if (_verifiers.weightOf(msg.sender) != 0) revert ProviderStakingAlreadyVerifier(msg.sender);
+        _verifiers.set(msg.sender, staked);
+        emit VerifierRegistered(msg.sender, staked);
+    }
+
+    /// @inheritdoc IProviderStaking
+    function deregisterVerifier() external {
+        if (_verifiers.weightOf(msg.sender) == 0) revert ProviderStakingNotVerifier(msg.sender);
+        _verifiers.set(msg.sender, 0);
+        emit VerifierDeregistered(msg.sender);
     }
 
     /// @inheritdoc IProviderStaking
@@ -77,6 +102,7 @@ contract ProviderStaking is IProviderStaking, AccessControl {
         s.unbonding += uint128(amount);
         s.unbondingReleaseAt = uint64(releaseAt);
         _totalStaked -= amount;
+        _syncVerifier(msg.sender, s.staked);
         emit UnstakeRequested(msg.sender, amount, s.unbonding, releaseAt);
     }
 
@@ -120,6 +146,7 @@ contract ProviderStaking is IProviderStaking, AccessControl {
         s.locked -= uint128(amount);
         s.staked -= uint128(amount);
         _totalStaked -= amount;
+        _syncVerifier(provider, s.staked);
         _token.safeTransfer(msg.sender, amount);
         emit Slashed(provider, jobId, amount);
     }
@@ -180,19 +207,33 @@ contract ProviderStaking is IProviderStaking, AccessControl {
     }
 
     /// @inheritdoc IProviderStaking
-    function providerCount() external view returns (uint256) {
-        return _providers.length;
+    function isVerifier(address account) external view returns (bool) {
+        return _verifiers.weightOf(account) != 0;
     }
 
     /// @inheritdoc IProviderStaking
-    function providerAt(uint256 index) external view returns (address) {
-        return _providers[index];
+    function verifierWeight(address account) external view returns (uint256) {
+        return _verifiers.weightOf(account);
     }
 
     /// @inheritdoc IProviderStaking
-    function weightAt(uint256 index) external view returns (address provider, uint256 staked) {
-        provider = _providers[index];
-        staked = _stakes[provider].staked;
+    function verifierCount() external view returns (uint256) {
+        return _verifiers.count();
+    }
+
+    /// @inheritdoc IProviderStaking
+    function totalVerifierWeight() external view returns (uint256) {
+        return _verifiers.total;
+    }
+
+    /// @inheritdoc IProviderStaking
+    function minVerifierStake() external view returns (uint256) {
+        return _minVerifierStake;
+    }
+
+    /// @inheritdoc IProviderStaking
+    function drawVerifiers(bytes32 seed, uint256 count, address[] calldata exclude) external view returns (address[] memory) {
+        return _verifiers.draw(seed, count, exclude);
     }
 
     /// @notice The staking token.
@@ -210,12 +251,21 @@ contract ProviderStaking is IProviderStaking, AccessControl {
         Stake storage s = _stakes[provider];
         s.staked += SafeCast.toUint128(amount);
         _totalStaked += amount;
-        if (!_known[provider]) {
-            _known[provider] = true;
-            _providers.push(provider);
-        }
+        _syncVerifier(provider, s.staked);
         _token.safeTransferFrom(provider, address(this), amount);
         emit Staked(provider, amount, s.staked);
+    }
+
+    /// @dev Keeps a registered verifier's weight equal to its stake; below the minimum it drops out
+    ///      (and must register again once it has the stake).
+    function _syncVerifier(address account, uint256 staked) private {
+        if (_verifiers.weightOf(account) == 0) return;
+        if (staked >= _minVerifierStake) {
+            _verifiers.set(account, staked);
+        } else {
+            _verifiers.set(account, 0);
+            emit VerifierDeregistered(account);
+        }
     }
 
     function _checkJobMarket() private view {

@@ -54,10 +54,10 @@ contract MarketHandler is TestBase {
     function init() external {
         if (address(token) != address(0)) return; // the fuzzer may call it again
         token = new ShardToken(address(this), 1e30, 0);
-        staking = new ProviderStaking(IERC20(address(token)), address(this), 7 days);
+        staking = new ProviderStaking(IERC20(address(token)), address(this), 7 days, 1e18);
         registry = new ModelRegistry();
         market = new JobMarket(IERC20(address(token)), IProviderStaking(address(staking)), registry, treasury, address(this));
-        adjudicator = new Adjudicator(market, staking, registry, address(this), 1e18, 1e18);
+        adjudicator = new Adjudicator(market, staking, registry, address(this), 1e18);
         staking.setJobMarket(address(market));
         market.setAdjudicator(address(adjudicator));
         market.setTreasuryFeeBps(100);
@@ -82,6 +82,8 @@ contract MarketHandler is TestBase {
         );
         verifier = address(0x5EE);
         _stake(verifier, 1e24);
+        vm.prank(verifier);
+        staking.registerVerifier();
         for (uint256 i; i < 2; ++i) _stake(vm.addr(providerPks[i]), 1e24);
         token.approve(address(market), type(uint256).max);
     }

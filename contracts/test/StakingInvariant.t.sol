@@ -21,7 +21,7 @@ contract StakingHandler is TestBase {
 
     constructor() {
         token = new ShardToken(address(this), 1e30, 0);
-        staking = new ProviderStaking(IERC20(address(token)), address(this), 2 days);
+        staking = new ProviderStaking(IERC20(address(token)), address(this), 2 days, 1e18);
     }
 
     /// Links the handler as job market (after construction: setJobMarket calls back into it).
@@ -98,6 +98,20 @@ contract StakingHandler is TestBase {
         ghostSlashed += amount;
     }
 
+    function registerVerifier(uint256 seed) external {
+        address a = _actor(seed);
+        if (staking.stakeOf(a).staked < staking.minVerifierStake() || staking.isVerifier(a)) return;
+        vm.prank(a);
+        staking.registerVerifier();
+    }
+
+    function deregisterVerifier(uint256 seed) external {
+        address a = _actor(seed);
+        if (!staking.isVerifier(a)) return;
+        vm.prank(a);
+        staking.deregisterVerifier();
+    }
+
     function actorCount() external pure returns (uint256) {
         return 3;
     }
@@ -137,6 +151,26 @@ contract StakingInvariantTest is TestBase {
             assertLe(s.locked, s.staked, "locked above staked");
             assertEq(s.locked, handler.ghostLocked(a), "locked differs from ghost");
         }
+    }
+
+    /// The draw's weights follow stake: a registered verifier weighs exactly its stake (at least the
+    /// minimum), and the tree's total is the sum over registered verifiers.
+    function invariant_verifierWeightsFollowStake() public view {
+        ProviderStaking staking = handler.staking();
+        uint256 sum;
+        uint256 registered;
+        for (uint256 i; i < 3; ++i) {
+            address a = handler.actors(i);
+            uint256 staked = staking.stakeOf(a).staked;
+            if (staking.isVerifier(a)) {
+                assertEq(staking.verifierWeight(a), staked, "verifier weight != stake");
+                assertTrue(staked >= staking.minVerifierStake(), "verifier below the minimum");
+                sum += staked;
+                ++registered;
+            }
+        }
+        assertEq(staking.totalVerifierWeight(), sum, "tree total != registered stake");
+        assertEq(staking.verifierCount(), registered, "verifier count");
     }
 
     function invariant_slashingNeverExceedsStake() public view {

@@ -65,10 +65,10 @@ export async function deployAll(opts: DeployOptions): Promise<Deployment> {
   }
 
   const token = await deploy("ShardToken", [admin, BigInt(p.tokenSupply), BigInt(p.faucetReserve)]);
-  const staking = await deploy("ProviderStaking", [token, deployer, BigInt(p.unbondingPeriod)]);
+  const staking = await deploy("ProviderStaking", [token, deployer, BigInt(p.unbondingPeriod), BigInt(p.minVerifierStake)]);
   const registry = await deploy("ModelRegistry", []);
   const market = await deploy("JobMarket", [token, staking, registry, p.treasury, deployer]);
-  await deploy("Adjudicator", [market, staking, registry, admin, BigInt(p.challengeBond), BigInt(p.minVerifierStake)]);
+  await deploy("Adjudicator", [market, staking, registry, admin, BigInt(p.challengeBond)]);
   await call("ProviderStaking", "setJobMarket", [market]);
   await call("JobMarket", "setAdjudicator", [contracts.Adjudicator.address]);
   if (p.treasuryFeeBps !== 0) await call("JobMarket", "setTreasuryFeeBps", [p.treasuryFeeBps]);

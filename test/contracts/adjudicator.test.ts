@@ -4,10 +4,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { encodeAbiParameters, keccak256, parseEther, parseEventLogs, toHex } from "viem";
 import type { Address, Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { adjudicatorAbi, jobMarketAbi } from "../../node/src/generated/abis.ts";
 import {
   PRICE,
   ROLE,
+  STAKE,
   addr,
   buildReceipt,
   deployFixture,
@@ -130,6 +132,42 @@ describe("Adjudicator sampling and reveals", () => {
       await f.adjudicator.write.drawSamples([job.jobId, id]);
       const drawn = (await f.adjudicator.read.receiptCheck([job.jobId, id])).verifier;
       assert.ok(eligible.includes(drawn), `receipt ${id}: drawn ${drawn}`);
+    }
+  });
+
+  it("item 3 regression: a verifier registered after 70 dust stakers is drawn; dust cannot register", async () => {
+    // Old code: VerifierDraw scanned only the first 64 addresses that ever staked and the list never
+    // shrank, so a staker arriving 71st was never drawn and 64 dust stakes disabled the draw.
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    for (const who of [ROLE.p4, ROLE.v1, ROLE.v2, ROLE.v3]) await f.staking.write.deregisterVerifier(as(who));
+    const min = await f.staking.read.minVerifierStake();
+    for (let i = 0; i < 70; i++) {
+      const dust = privateKeyToAccount(keccak256(toHex(`dust ${i}`)));
+      await networkHelpers.setBalance(dust.address, parseEther("1"));
+      await f.token.write.transfer([dust.address, 1n], as(ROLE.admin));
+      await f.token.write.approve([f.staking.address, 1n], { account: dust });
+      await f.staking.write.stake([1n], { account: dust });
+      if (i === 0)
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          f.staking.write.registerVerifier({ account: dust }),
+          f.staking,
+          "ProviderStakingBelowVerifierMinimum",
+          [1n, min],
+        );
+    }
+    const late = privateKeyToAccount(keccak256(toHex("late verifier")));
+    await networkHelpers.setBalance(late.address, parseEther("1"));
+    await f.token.write.transfer([late.address, STAKE], as(ROLE.admin));
+    await f.token.write.approve([f.staking.address, STAKE], { account: late });
+    await f.staking.write.stake([STAKE], { account: late });
+    await f.staking.write.registerVerifier({ account: late });
+    const job = await openJob(f);
+    for (let k = 0; k < 3; k++) {
+      const r = await buildReceipt(f, job, 2, { route: straight(f) });
+      const id = await submit(f, job, r);
+      await networkHelpers.mine(1);
+      await f.adjudicator.write.drawSamples([job.jobId, id]);
+      assert.equal((await f.adjudicator.read.receiptCheck([job.jobId, id])).verifier, late.address, `receipt ${id}`);
     }
   });
 

@@ -109,6 +109,8 @@ export async function deployFixture(modelOpts: ModelOptions) {
   for (const i of [ROLE.p1, ROLE.p2, ROLE.p3, ROLE.p4, ROLE.v1, ROLE.v2, ROLE.v3]) {
     await token.write.approve([staking.address, STAKE], { account: wallets[i].account });
     await staking.write.stake([STAKE], { account: wallets[i].account });
+    // Every staker here also runs a verifier (the draw covers registered verifiers only).
+    await staking.write.registerVerifier({ account: wallets[i].account });
   }
   const chainId = await publicClient.getChainId();
   const domain = shardMeshDomain(chainId, market.address);

@@ -44,6 +44,9 @@ function print(e: VerifierStartEvent): void {
     case "withdrawn":
       console.log(`withdrew  ${e.amount}`);
       break;
+    case "registered":
+      console.log(`registered as a verifier (weight ${e.weight})`);
+      break;
     case "error":
       console.error(`error     ${e.what}: ${e.name}: ${e.message}`);
       break;

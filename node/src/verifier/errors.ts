@@ -57,3 +57,7 @@ export class VerifierUnboundProviderError extends VerifierError {
 export class VerifierInsufficientBondError extends VerifierError {
   override name = "VerifierInsufficientBondError";
 }
+/** The staker's stake is below ProviderStaking's minimum verifier stake: it cannot register. */
+export class VerifierStakeTooLowError extends VerifierError {
+  override name = "VerifierStakeTooLowError";
+}

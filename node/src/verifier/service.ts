@@ -20,7 +20,7 @@ import type { Deployment } from "../chain/deployments.ts";
 import { waitTx } from "../chain/provider.ts";
 import { adjudicatorAbi } from "../generated/abis.ts";
 import { DEFAULT_SPOT_CHECK_PPM, VERIFIER_LOG_RANGE, VERIFIER_POLL_MS } from "./constants.ts";
-import { VerifierInsufficientBondError, VerifierUnboundProviderError } from "./errors.ts";
+import { VerifierInsufficientBondError, VerifierStakeTooLowError, VerifierUnboundProviderError } from "./errors.ts";
 import { checkRevealedStage } from "./check.ts";
 import type { CheckOptions, RevealedStage, StageCheck } from "./check.ts";
 import type { ModelCatalog } from "./models.ts";
@@ -56,6 +56,11 @@ export interface VerifierInit {
   serial?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Withdraw credits (fees, slash rewards, bonds) at the end of every pass. */
   autoWithdraw?: boolean;
+  /**
+   * Register this staker as a verifier on its first pass (default true): only registered
+   * verifiers are drawn to check samples and sit on committees (ProviderStaking.registerVerifier).
+   */
+  register?: boolean;
   onEvent?: (e: VerifierEvent) => void;
 }
 
@@ -84,6 +89,7 @@ export type VerifierEvent =
   | { event: "vote-revealed"; disputeId: string; fraud: boolean; txHash: Hex }
   | { event: "resolved"; disputeId: string; txHash: Hex }
   | { event: "withdrawn"; amount: string; txHash: Hex }
+  | { event: "registered"; weight: string; txHash: Hex }
   | { event: "error"; what: string; name: string; message: string };
 
 /** Passes a leaf whose handling failed (RPC error, bond missing) is retried on. */
@@ -103,6 +109,7 @@ export class VerifierService {
   private running = false;
   private ticking: Promise<void> | undefined;
   private readonly ctrl = new AbortController();
+  private registered = false;
   /** Outcomes of every check made, newest last. */
   readonly checks: Array<{
     task: Omit<LeafTask, "jobId" | "receiptId"> & { jobId: string; receiptId: string };
@@ -145,6 +152,7 @@ export class VerifierService {
   }
 
   private async pass(): Promise<void> {
+    if (!this.registered && (this.init.register ?? true)) await this.register().catch((err: Error) => this.fail("register", err));
     await this.readEvents();
     const retry: LeafTask[] = [];
     while (this.leaves.length > 0) {
@@ -165,6 +173,38 @@ export class VerifierService {
       await this.handleResolve(BigInt(id), now).catch((err: Error) => this.fail(`resolve dispute ${id}`, err));
     }
     if (this.init.autoWithdraw) await this.withdraw().catch((err: Error) => this.fail("withdraw", err));
+  }
+
+  /**
+   * Registers this staker as a verifier if it is not yet (a stake below the minimum is reported
+   * as VerifierStakeTooLowError and retried next pass, in case stake arrives).
+   */
+  async register(): Promise<void> {
+    if (await this.c.staking.read.isVerifier([this.address])) {
+      this.registered = true;
+      return;
+    }
+    const staked = (await this.c.staking.read.stakeOf([this.address])).staked;
+    const min = await this.c.staking.read.minVerifierStake();
+    if (staked < min) throw new VerifierStakeTooLowError(`staked ${staked} is below the minimum verifier stake ${min}`);
+    const hash = await this.tx("registerVerifier", () =>
+      this.c.staking.write.registerVerifier({ account: this.init.wallet.account, chain: this.init.wallet.chain }),
+    );
+    this.registered = true;
+    this.emit({ event: "registered", weight: staked.toString(), txHash: hash });
+  }
+
+  /** Leaves the verifier draw (a verifier that stops running should): best effort, no throw. */
+  async deregister(): Promise<void> {
+    try {
+      if (!(await this.c.staking.read.isVerifier([this.address]))) return;
+      await this.tx("deregisterVerifier", () =>
+        this.c.staking.write.deregisterVerifier({ account: this.init.wallet.account, chain: this.init.wallet.chain }),
+      );
+      this.registered = false;
+    } catch (err) {
+      this.fail("deregister", err as Error);
+    }
   }
 
   /** Withdraws this verifier's credits (fees, rewards, bonds); returns the amount. */

@@ -17,6 +17,9 @@ import { ModelCatalog } from "./models.ts";
 import { VerifierService } from "./service.ts";
 import type { VerifierEvent } from "./service.ts";
 
+/** Longest a stopping verifier waits for its deregistration transaction. */
+export const DEREGISTER_TIMEOUT_MS = 3_000;
+
 export type VerifierStartEvent =
   | { event: "listening"; peerId: string; addrs: string[] }
   | { event: "ready"; address: Address; chainId: number; staked: string; minVerifierStake: string; eligible: boolean; models: string[] }
@@ -46,7 +49,7 @@ export async function startVerifier(config: VerifierConfig, onEvent: (e: Verifie
   const wallet = createWalletClient({ account, chain, transport: http(rpcUrl), pollingInterval: 250 }) as ShardWallet;
   const read = readOnlyContracts(deployment, publicClient);
   const staked = (await read.staking.read.stakeOf([account.address])).staked;
-  const [, minVerifierStake] = await read.adjudicator.read.params();
+  const minVerifierStake = await read.staking.read.minVerifierStake();
 
   const models = new ModelCatalog(config.models);
   // Fail fast on a missing or invalid manifest (stage files are checked when first run).
@@ -91,6 +94,8 @@ export async function startVerifier(config: VerifierConfig, onEvent: (e: Verifie
     models,
     async stop() {
       await service.stop();
+      // A stopped verifier leaves the draw, so samples and seats go to running ones.
+      await Promise.race([service.deregister(), new Promise((r) => setTimeout(r, DEREGISTER_TIMEOUT_MS).unref())]);
       directory.stop();
       await models.close();
       await node.stop();

@@ -650,6 +650,11 @@ export const providerStakingAbi = [
         "internalType": "uint256",
         "name": "unbondingPeriod_",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minVerifierStake_",
+        "type": "uint256"
       }
     ],
     "stateMutability": "nonpayable",
@@ -679,6 +684,17 @@ export const providerStakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "ProviderStakingAlreadyVerifier",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "length",
         "type": "uint256"
@@ -690,6 +706,22 @@ export const providerStakingAbi = [
       }
     ],
     "name": "ProviderStakingBadPeerId",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "staked",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minimum",
+        "type": "uint256"
+      }
+    ],
+    "name": "ProviderStakingBelowVerifierMinimum",
     "type": "error"
   },
   {
@@ -754,6 +786,17 @@ export const providerStakingAbi = [
       }
     ],
     "name": "ProviderStakingNotJobMarket",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "ProviderStakingNotVerifier",
     "type": "error"
   },
   {
@@ -845,6 +888,22 @@ export const providerStakingAbi = [
       }
     ],
     "name": "SafeERC20FailedOperation",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "StakeTreeTooManyExcluded",
     "type": "error"
   },
   {
@@ -1116,6 +1175,38 @@ export const providerStakingAbi = [
       {
         "indexed": true,
         "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "VerifierDeregistered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "weight",
+        "type": "uint256"
+      }
+    ],
+    "name": "VerifierRegistered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
         "name": "provider",
         "type": "address"
       },
@@ -1171,6 +1262,42 @@ export const providerStakingAbi = [
     "name": "bindPeer",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "deregisterVerifier",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "seed",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address[]",
+        "name": "exclude",
+        "type": "address[]"
+      }
+    ],
+    "name": "drawVerifiers",
+    "outputs": [
+      {
+        "internalType": "address[]",
+        "name": "",
+        "type": "address[]"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1254,6 +1381,25 @@ export const providerStakingAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "isVerifier",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "jobMarket",
     "outputs": [
@@ -1309,6 +1455,19 @@ export const providerStakingAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "minVerifierStake",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -1322,38 +1481,6 @@ export const providerStakingAbi = [
         "internalType": "bytes",
         "name": "",
         "type": "bytes"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "index",
-        "type": "uint256"
-      }
-    ],
-    "name": "providerAt",
-    "outputs": [
-      {
-        "internalType": "address",
-        "name": "",
-        "type": "address"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "providerCount",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1376,6 +1503,13 @@ export const providerStakingAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "registerVerifier",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -1610,6 +1744,19 @@ export const providerStakingAbi = [
   },
   {
     "inputs": [],
+    "name": "totalVerifierWeight",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "unbondingPeriod",
     "outputs": [
       {
@@ -1645,23 +1792,31 @@ export const providerStakingAbi = [
     "type": "function"
   },
   {
-    "inputs": [
+    "inputs": [],
+    "name": "verifierCount",
+    "outputs": [
       {
         "internalType": "uint256",
-        "name": "index",
+        "name": "",
         "type": "uint256"
       }
     ],
-    "name": "weightAt",
-    "outputs": [
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
       {
         "internalType": "address",
-        "name": "provider",
+        "name": "account",
         "type": "address"
-      },
+      }
+    ],
+    "name": "verifierWeight",
+    "outputs": [
       {
         "internalType": "uint256",
-        "name": "staked",
+        "name": "",
         "type": "uint256"
       }
     ],
@@ -4396,6 +4551,25 @@ export const jobMarketAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      }
+    ],
+    "name": "jobProviders",
+    "outputs": [
+      {
+        "internalType": "address[]",
+        "name": "",
+        "type": "address[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "longestChallengeWindow",
     "outputs": [
@@ -5187,11 +5361,6 @@ export const adjudicatorAbi = [
         "internalType": "uint256",
         "name": "bond_",
         "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "minVerifierStake_",
-        "type": "uint256"
       }
     ],
     "stateMutability": "nonpayable",
@@ -5841,25 +6010,6 @@ export const adjudicatorAbi = [
       }
     ],
     "name": "DisputeResolved",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "oldStake",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "newStake",
-        "type": "uint256"
-      }
-    ],
-    "name": "MinVerifierStakeUpdated",
     "type": "event"
   },
   {
@@ -7042,19 +7192,6 @@ export const adjudicatorAbi = [
       }
     ],
     "name": "setBond",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "stake",
-        "type": "uint256"
-      }
-    ],
-    "name": "setMinVerifierStake",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
