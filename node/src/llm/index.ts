@@ -11,3 +11,4 @@ export * from "./stage-runner.ts";
 export * from "./sampling.ts";
 export * from "./generate.ts";
 export * from "./import.ts";
+export * from "./openai.ts";
