@@ -12,3 +12,5 @@ export * from "./sampling.ts";
 export * from "./generate.ts";
 export * from "./import.ts";
 export * from "./openai.ts";
+export * from "./train.ts";
+export * from "./corpus.ts";
