@@ -14,3 +14,4 @@ export * from "./import.ts";
 export * from "./openai.ts";
 export * from "./train.ts";
 export * from "./corpus.ts";
+export * from "./session-protocol.ts";

@@ -1,0 +1,136 @@
+// Decoder sessions over real libp2p (TCP + noise + yamux on 127.0.0.1): a generation through
+// remote stages equals the local one; sessions belong to the peer that opened them; KV budget
+// errors arrive by name; a malformed frame ends only that stream; a provider stopped mid-
+// generation is replaced and the history replayed, with the same greedy text.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { createMeshNode, type MeshNode } from "../../node/src/mesh/node.ts";
+import {
+  DecoderGateway,
+  DecoderStageRunner,
+  RemoteStageLink,
+  SESSION_PROTOCOL,
+  SessionClient,
+  SessionServer,
+  sessionStageKey,
+} from "../../node/src/llm/index.ts";
+import { lpStream } from "@libp2p/utils";
+import { tinySplit } from "./helpers.ts";
+
+const MODEL = "tiny-llama";
+const PROMPT = "Call me Ishmael. Some years ago";
+
+async function node(): Promise<MeshNode> {
+  return createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+}
+
+describe("session protocol", () => {
+  let gw: DecoderGateway;
+  let gatewayNode: MeshNode;
+  let other: MeshNode;
+  const providers: Array<{ node: MeshNode; server: SessionServer; runners: DecoderStageRunner[] }> = [];
+  let client: SessionClient;
+
+  before(async () => {
+    const split = await tinySplit([2, 2]);
+    gw = await DecoderGateway.open(split.path);
+    gatewayNode = await node();
+    other = await node();
+    // Three providers: A serves stage 0, B and C serve stage 1 (C is the spare).
+    for (const stages of [[0], [1], [1]]) {
+      const n = await node();
+      const runners: DecoderStageRunner[] = [];
+      const map = new Map<string, DecoderStageRunner>();
+      for (const s of stages) {
+        const r = await DecoderStageRunner.fromManifest(gw.manifest, s, { kvBudgetBytes: 64 * 1024 });
+        runners.push(r);
+        map.set(sessionStageKey(MODEL, s), r);
+      }
+      const server = new SessionServer(n, { stages: map });
+      await server.start();
+      providers.push({ node: n, server, runners });
+      for (const caller of [gatewayNode, other]) await caller.dial(n.getMultiaddrs()[0]);
+    }
+    client = new SessionClient(gatewayNode);
+  });
+  after(async () => {
+    client.close();
+    for (const p of providers) {
+      await p.server.stop().catch(() => {});
+      await p.node.stop();
+      await Promise.all(p.runners.map((r) => r.close()));
+    }
+    await Promise.all([gatewayNode.stop(), other.stop(), gw.close()]);
+  });
+
+  const link = (p: number, stage: number, c = client) => new RemoteStageLink(c, providers[p].node.peerId.toString(), MODEL, stage);
+
+  it("a generation through remote stages equals the same generation through local runners", async () => {
+    const prompt = gw.tokenizer.encode(PROMPT);
+    const local = await Promise.all([0, 1].map((s) => DecoderStageRunner.fromManifest(gw.manifest, s)));
+    try {
+      const a = await gw.generate(local, prompt, { maxTokens: 16, temperature: 0.7, seed: 11 });
+      const b = await gw.generate([link(0, 0), link(1, 1)], prompt, { maxTokens: 16, temperature: 0.7, seed: 11 });
+      assert.deepEqual(b.tokens, a.tokens);
+      assert.equal(b.text, a.text);
+    } finally {
+      await Promise.all(local.map((r) => r.close()));
+    }
+    // Sessions were closed on the providers at the end.
+    assert.equal(providers[0].runners[0].stats().sessions, 0);
+    assert.equal(providers[1].runners[0].stats().sessions, 0);
+  });
+
+  it("a session belongs to the peer that opened it; KV budget errors arrive by name", async () => {
+    const mine = link(1, 1);
+    await mine.open("s1", { maxLength: 16 });
+    const h = await gw.embed(gw.tokenizer.encode("Hello there"));
+    // Stage 1 takes stage 0's output; any [1, seq, d] float tensor of the right name will do here.
+    const input = { [gw.hiddenIn[1]]: h };
+    await mine.step("s1", { stepId: 0, position: 0, bag: input });
+    const theirs = link(1, 1, new SessionClient(other));
+    await assert.rejects(theirs.step("s1", { stepId: 1, position: 2, bag: input }), { name: "SessionNotFoundError" });
+    // Their close reaches their own (absent) session, not mine: my next step still runs.
+    await theirs.closeSession("s1");
+    const one = { [gw.hiddenIn[1]]: { ...h, dims: [1, 1, h.dims[2]], data: (h.data as Float32Array).slice(0, h.dims[2]) } };
+    await mine.step("s1", { stepId: 2, position: 2, bag: one });
+    assert.equal(providers[1].runners[0].sessionLength(`${gatewayNode.peerId}/s1`), 3);
+    await mine.closeSession("s1");
+    // 64 KiB of budget at 512 B per position: 200 positions do not fit.
+    await assert.rejects(mine.open("big", { maxLength: 200 }), { name: "KvCacheFullError" });
+    await assert.rejects(link(0, 1).open("wrong-stage", { maxLength: 4 }), { name: "SessionNotFoundError" });
+  });
+
+  it("a malformed frame ends that stream only; the provider keeps serving", async () => {
+    const s = await other.dialProtocol(providers[0].node.peerId, SESSION_PROTOCOL);
+    const lp = lpStream(s);
+    await lp.write(Uint8Array.from([0x05, 1, 2, 3]));
+    await assert.rejects(lp.read({ signal: AbortSignal.timeout(5_000) }));
+    const prompt = gw.tokenizer.encode(PROMPT);
+    const r = await gw.generate([link(0, 0), link(1, 1)], prompt, { maxTokens: 4 });
+    assert.equal(r.tokens.length, 4);
+  });
+
+  it("failover: stage 1's provider stops mid-generation; the spare gets the history replayed; greedy text unchanged", async () => {
+    const prompt = gw.tokenizer.encode(PROMPT);
+    const reference = await gw.generate([link(0, 0), link(1, 1)], prompt, { maxTokens: 24 });
+    let steps = 0;
+    const b = link(1, 1);
+    const dying = {
+      open: b.open.bind(b),
+      closeSession: b.closeSession.bind(b),
+      step: async (...args: Parameters<typeof b.step>) => {
+        if (++steps === 10) await providers[1].node.stop();
+        return b.step(...args);
+      },
+    };
+    const res = await gw.generate([link(0, 0), dying], prompt, {
+      maxTokens: 24,
+      replace: async (stage) => (stage === 1 ? link(2, 1) : null),
+    });
+    assert.equal(res.failovers.length, 1);
+    assert.deepEqual(res.tokens, reference.tokens);
+    assert.ok(res.failovers[0].ms < 1_000, `resume took ${res.failovers[0].ms} ms`);
+  });
+});
