@@ -18,6 +18,7 @@ import type { Router } from "../router/router.ts";
 import type { TraceStore } from "../trace/store.ts";
 import { bagHash, toHex } from "../pipeline/tensor.ts";
 import type { WireBag } from "../pipeline/tensor.ts";
+import { handleOpenAi, openAiModelList, type LlmService } from "../llm/openai.ts";
 import { openapiDocument } from "./openapi.ts";
 
 const log = logger("shardmesh:gateway");
@@ -77,6 +78,8 @@ export interface GatewayInit {
   hooks?: GatewayHooks;
   /** Accept `jobId` without a session-key signature (development meshes without a chain). */
   unsignedJobs?: boolean;
+  /** Language models: the OpenAI-compatible routes (node/src/llm/openai.ts). */
+  llm?: LlmService;
 }
 
 export class Gateway {
@@ -156,7 +159,18 @@ export class Gateway {
     if (get && path === "/v1/health") {
       return this.send(res, 200, { ok: true, peerId: this.init.peerId, chainId: this.init.chainId ?? null, version: GATEWAY_VERSION });
     }
-    if (get && path === "/v1/models") return this.send(res, 200, { models: this.models() });
+    // One /v1/models for both audiences: OpenAI clients read `data` (the language models), the SDK `models`.
+    if (get && path === "/v1/models") {
+      return this.send(res, 200, {
+        ...openAiModelList(this.init.llm ?? { models: () => [], model: () => undefined }),
+        models: this.models(),
+      });
+    }
+    if (post && (path === "/v1/completions" || path === "/v1/chat/completions")) {
+      if (!this.init.llm) throw new GatewayNotFoundError(`this gateway serves no language model (${path})`);
+      await handleOpenAi(req, res, path, this.init.llm);
+      return;
+    }
     if (get && path === "/v1/mesh") return this.send(res, 200, this.mesh());
     if (get && path === "/v1/quotes") {
       const modelId = url.searchParams.get("modelId");

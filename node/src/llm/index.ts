@@ -15,3 +15,4 @@ export * from "./openai.ts";
 export * from "./train.ts";
 export * from "./corpus.ts";
 export * from "./session-protocol.ts";
+export * from "./service.ts";

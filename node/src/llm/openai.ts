@@ -23,9 +23,11 @@ export const DEFAULT_MAX_TOKENS = 128;
 
 export interface LlmModelHandle {
   gateway: DecoderGateway;
-  /** Opens nothing: returns one link per block stage for a generation of `maxLength` positions. */
-  links(maxLength: number, signal: AbortSignal): Promise<StageLink[]>;
-  replace?: GenerateOptions["replace"];
+  /**
+   * Opens nothing: one link per block stage for a generation of `maxLength` positions, and how
+   * to replace a stage's link that failed during that generation.
+   */
+  links(maxLength: number, signal: AbortSignal): Promise<{ links: StageLink[]; replace?: GenerateOptions["replace"] }>;
 }
 
 export interface LlmService {
@@ -195,6 +197,11 @@ const usage = (r: GenerateResult) => ({
   total_tokens: r.promptTokens + r.tokens.length,
 });
 
+/** GET /v1/models in OpenAI's shape. */
+export function openAiModelList(service: LlmService) {
+  return { object: "list", data: service.models().map((m) => ({ id: m.id, object: "model", created: m.created, owned_by: "shardmesh" })) };
+}
+
 /** Handles the OpenAI routes; returns false for any other path. */
 export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, path: string, service: LlmService): Promise<boolean> {
   if (path === "/v1/models" && req.method === "GET") {
@@ -218,7 +225,7 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
     const p = parse(await readJson(req), service, chat);
     const id = `${chat ? "chatcmpl" : "cmpl"}-${randomUUID().replaceAll("-", "")}`;
     const created = Math.floor(Date.now() / 1000);
-    const links = await p.handle.links(p.prompt.length + p.maxTokens, abort.signal);
+    const { links, replace } = await p.handle.links(p.prompt.length + p.maxTokens, abort.signal);
     const base = { id, created, model: p.model };
     const chunk = (delta: string, finish: string | null) =>
       chat
@@ -242,7 +249,7 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
       ...p.opts,
       maxTokens: p.maxTokens,
       signal: abort.signal,
-      replace: p.handle.replace,
+      replace,
       onText: p.stream ? (d) => write(chunk(d, null)) : undefined,
     });
     if (p.stream) {

@@ -25,6 +25,9 @@ export interface StageOffer {
   price: string;
   /** Hex sha256 of the stage file. */
   sha256?: string;
+  /** Decoder stages: KV-cache bytes free for new sessions, and what one position costs. */
+  kvFreeBytes?: number;
+  kvBytesPerToken?: number;
 }
 
 export interface ModelOffer {
@@ -65,6 +68,8 @@ export interface StageProvider {
   load: number;
   capacity: number;
   latencyMs: number;
+  /** Decoder stages: free KV-cache bytes as last announced. */
+  kvFreeBytes?: number;
 }
 
 export interface DirectoryEvents {
@@ -239,6 +244,7 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
           load: ann.load,
           capacity: ann.capacity,
           latencyMs: ann.latencyMs,
+          ...(typeof offer.kvFreeBytes === "number" ? { kvFreeBytes: offer.kvFreeBytes } : {}),
         });
       }
     }
@@ -285,7 +291,14 @@ export function parseAnnouncement(text: string): Announcement {
         typeof m.modelId === "string" &&
         Number.isInteger(m.stageCount) &&
         Array.isArray(m.stages) &&
-        m.stages.every((s) => Number.isInteger(s.stage) && typeof s.price === "string" && /^\d+$/.test(s.price)),
+        m.stages.every(
+          (s) =>
+            Number.isInteger(s.stage) &&
+            typeof s.price === "string" &&
+            /^\d+$/.test(s.price) &&
+            (s.kvFreeBytes === undefined || (Number.isSafeInteger(s.kvFreeBytes) && s.kvFreeBytes >= 0)) &&
+            (s.kvBytesPerToken === undefined || (Number.isSafeInteger(s.kvBytesPerToken) && s.kvBytesPerToken >= 0)),
+        ),
     );
   if (!ok) throw new DirectoryInvalidAnnouncementError("announcement does not match the schema");
   return a;

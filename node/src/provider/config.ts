@@ -27,6 +27,8 @@ export interface ProviderConfig {
   capacity: number;
   /** onnxruntime sessions (worker threads) per stage. */
   workers: number;
+  /** KV-cache budget per decoder stage, bytes (default DEFAULT_KV_BUDGET_BYTES, 256 MiB). */
+  kvCacheBytes?: number;
   models: ModelConfig[];
   gateway: { host: string; port: number; cors: string[]; unsignedJobs: boolean } | null;
   /** Run the kad-dht (content routing of stage files). */
@@ -67,6 +69,7 @@ export const PROVIDER_FLAGS = `
   --model <id>=<manifest>:<stages>:<price>   serve stages (e.g. rec=./m/manifest.json:0,1:1000; repeatable)
   --capacity <n>           requests run at once (default 4)
   --workers <n>            onnxruntime sessions per stage (default 1)
+  --kv-cache-mib <n>       KV-cache budget per language-model stage, MiB (default 256)
   --gateway-port <port>    HTTP gateway port (default 0 = any free port)
   --gateway-host <host>    HTTP gateway host (default 127.0.0.1)
   --no-gateway             do not serve the HTTP gateway
@@ -113,6 +116,7 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
     "model",
     "capacity",
     "workers",
+    "kv-cache-mib",
     "gateway-port",
     "gateway-host",
     "cors",
@@ -157,6 +161,8 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
   if (flags.has("model")) config.models = [...config.models, ...flags.get("model")!.map(parseModelFlag)];
   config.capacity = int("capacity") ?? config.capacity;
   config.workers = int("workers") ?? config.workers;
+  const kvMib = int("kv-cache-mib");
+  if (kvMib !== undefined) config.kvCacheBytes = kvMib * 2 ** 20;
   if (bools.has("no-gateway")) config.gateway = null;
   if (config.gateway) {
     config.gateway.port = int("gateway-port") ?? config.gateway.port;

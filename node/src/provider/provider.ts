@@ -27,6 +27,10 @@ import { Gateway } from "../gateway/server.ts";
 import type { GatewayHooks } from "../gateway/server.ts";
 import type { ProviderConfig } from "./config.ts";
 import { runnerExecutor } from "./executor.ts";
+import { DecoderGateway } from "../llm/generate.ts";
+import { MeshLlmService } from "../llm/service.ts";
+import { SessionClient, SessionServer, sessionStageKey } from "../llm/session-protocol.ts";
+import { DecoderStageRunner } from "../llm/stage-runner.ts";
 
 const log = logger("shardmesh:provider");
 
@@ -51,6 +55,8 @@ export interface Provider {
   janitor: TraceJanitor | null;
   shards: ShardService;
   gateway: Gateway | null;
+  /** Decoder stages this node serves (stateful sessions over /shardmesh/session/1.0.0). */
+  sessions: SessionServer;
   stop(): Promise<void>;
 }
 
@@ -94,6 +100,10 @@ export async function startProvider(config: ProviderConfig, options: StartOption
   const stages = new Map<string, StageExecutor & { close(): Promise<void> }>();
   const server = new PipelineServer(node, { stages, trace, keepTensors: config.keepTensors });
   await server.start();
+  // Decoder block stages keep KV caches between steps: they are served as sessions, not requests.
+  const decoderStages = new Map<string, DecoderStageRunner>();
+  const sessions = new SessionServer(node, { stages: decoderStages });
+  await sessions.start();
 
   let binding: PeerBinding | undefined;
   if (config.stakingKey) binding = await signBinding(privateKeyToAccount(config.stakingKey), peerId);
@@ -109,8 +119,12 @@ export async function startProvider(config: ProviderConfig, options: StartOption
         name: m.name ?? lm.manifest.model.name,
         stageCount: lm.manifest.stages.length,
         stages: m.stages
-          .filter((s) => stages.has(stageKey(m.modelId, s)))
-          .map((s) => ({ stage: s, price: String(m.price), sha256: lm.manifest.stages[s].sha256 })),
+          .filter((s) => stages.has(stageKey(m.modelId, s)) || decoderStages.has(sessionStageKey(m.modelId, s)))
+          .map((s) => {
+            const dec = decoderStages.get(sessionStageKey(m.modelId, s));
+            const kv = dec ? { kvFreeBytes: dec.freeKvBytes(), kvBytesPerToken: dec.kvBytesPerToken } : {};
+            return { stage: s, price: String(m.price), sha256: lm.manifest.stages[s].sha256, ...kv };
+          }),
       };
     });
   const directory = new Directory(node, {
@@ -168,21 +182,59 @@ export async function startProvider(config: ProviderConfig, options: StartOption
           }
         }
       }
-      const runner = await StageRunner.create(file, {
-        graphOptimizationLevel: lm.manifest.runtime.graphOptimizationLevel,
-        label: `${m.modelId} stage ${s}`,
-        workers: config.workers,
-        inputs: st.inputs,
-        forward: st.forward,
-      });
-      stages.set(stageKey(m.modelId, s), runnerExecutor(runner));
+      if (lm.manifest.decoder) {
+        const runner = await DecoderStageRunner.create(file, {
+          cache: st.cache ?? [],
+          inputs: st.inputs,
+          maxPositions: lm.manifest.decoder.config.maxPositions,
+          graphOptimizationLevel: lm.manifest.runtime.graphOptimizationLevel,
+          kvBudgetBytes: config.kvCacheBytes,
+          workers: config.workers,
+          label: `${m.modelId} stage ${s}`,
+        });
+        decoderStages.set(sessionStageKey(m.modelId, s), runner);
+      } else {
+        const runner = await StageRunner.create(file, {
+          graphOptimizationLevel: lm.manifest.runtime.graphOptimizationLevel,
+          label: `${m.modelId} stage ${s}`,
+          workers: config.workers,
+          inputs: st.inputs,
+          forward: st.forward,
+        });
+        stages.set(stageKey(m.modelId, s), runnerExecutor(runner));
+      }
       directory.markDirty();
       directory.publish();
       emit({ event: "stage-ready", modelId: m.modelId, stage: s });
     }
   }
 
+  const sessionClient = new SessionClient(node);
+  const decoderGateways = new Map<string, DecoderGateway>();
   if (config.gateway) {
+    // The gateway runs each decoder's embeddings, head and sampling itself (files next to the manifest).
+    for (const m of config.models) {
+      const lm = manifests.get(m.modelId)!;
+      if (!lm.manifest.decoder) continue;
+      try {
+        decoderGateways.set(m.modelId, await DecoderGateway.open(lm));
+      } catch (err) {
+        log.error("language model %s not offered on this gateway: %s", m.modelId, (err as Error).message);
+      }
+    }
+    const local = new Map<string, Map<number, DecoderStageRunner>>();
+    for (const m of config.models) {
+      for (const s of m.stages) {
+        const r = decoderStages.get(sessionStageKey(m.modelId, s));
+        if (!r) continue;
+        if (!local.has(m.modelId)) local.set(m.modelId, new Map());
+        local.get(m.modelId)!.set(s, r);
+      }
+    }
+    const llm =
+      decoderGateways.size > 0
+        ? new MeshLlmService({ directory, client: sessionClient, selfPeerId: peerId, local, gateways: decoderGateways })
+        : undefined;
     gateway = new Gateway({
       host: config.gateway.host,
       port: config.gateway.port,
@@ -194,11 +246,18 @@ export async function startProvider(config: ProviderConfig, options: StartOption
       router,
       trace,
       hooks: options.hooks,
+      llm,
     });
     await gateway.start();
     directory.markDirty();
   }
-  emit({ event: "ready", peerId, addrs: node.getMultiaddrs().map(String), gateway: gateway?.url ?? null, stages: [...stages.keys()] });
+  emit({
+    event: "ready",
+    peerId,
+    addrs: node.getMultiaddrs().map(String),
+    gateway: gateway?.url ?? null,
+    stages: [...stages.keys(), ...decoderStages.keys()],
+  });
 
   let stopped = false;
   return {
@@ -212,6 +271,7 @@ export async function startProvider(config: ProviderConfig, options: StartOption
     janitor,
     shards,
     gateway,
+    sessions,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -219,10 +279,12 @@ export async function startProvider(config: ProviderConfig, options: StartOption
       await gateway?.stop();
       directory.stop();
       client.close();
+      sessionClient.close();
+      await sessions.stop().catch(() => {});
       await server.stop().catch(() => {});
       await shards.stop().catch(() => {});
       await node.stop();
-      await Promise.all([...stages.values()].map((s) => s.close()));
+      await Promise.all([...stages.values(), ...decoderStages.values(), ...decoderGateways.values()].map((s) => s.close()));
       trace.close();
     },
   };

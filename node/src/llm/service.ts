@@ -1,0 +1,95 @@
+// The gateway's language-model service: for each generation, one provider per block stage that
+// can hold the session (free KV cache advertised on gossip ≥ the session's reservation), this
+// node's own stages first, then the least loaded; on a failure, the next such provider.
+import type { Directory, StageProvider } from "../mesh/directory.ts";
+import { KvCacheFullError } from "./errors.ts";
+import type { DecoderGateway, StageLink } from "./generate.ts";
+import type { LlmModelHandle, LlmService } from "./openai.ts";
+import { RemoteStageLink, type SessionClient } from "./session-protocol.ts";
+import type { DecoderStageRunner } from "./stage-runner.ts";
+
+export interface MeshLlmServiceInit {
+  directory: Directory;
+  client: SessionClient;
+  selfPeerId: string;
+  /** Decoder stages this node serves itself, by model id then stage. */
+  local: Map<string, Map<number, DecoderStageRunner>>;
+  /** The gateway parts (tokenizer, embed, head) of each decoder this gateway offers. */
+  gateways: Map<string, DecoderGateway>;
+  /** When the model was published or loaded (seconds), for /v1/models. */
+  created?: number;
+}
+
+/** A provider can hold a session of `need` KV bytes (providers that do not advertise are tried last). */
+function canHold(p: StageProvider, need: number): boolean {
+  return p.kvFreeBytes === undefined || p.kvFreeBytes >= need;
+}
+
+export class MeshLlmService implements LlmService {
+  private readonly init: MeshLlmServiceInit;
+  private readonly created: number;
+
+  constructor(init: MeshLlmServiceInit) {
+    this.init = init;
+    this.created = init.created ?? Math.floor(Date.now() / 1000);
+  }
+
+  models(): Array<{ id: string; created: number }> {
+    return [...this.init.gateways.keys()].map((id) => ({ id, created: this.created }));
+  }
+
+  /** Candidate links of one stage, best first, for a session of `maxLength` positions. */
+  candidates(
+    modelId: string,
+    stage: number,
+    maxLength: number,
+    exclude: ReadonlySet<string> = new Set(),
+  ): Array<{ peer: string; link: StageLink }> {
+    const gw = this.init.gateways.get(modelId);
+    const perToken = gw?.manifest.manifest.decoder?.kvBytesPerToken[stage] ?? 0;
+    const need = perToken * maxLength;
+    const out: Array<{ peer: string; link: StageLink }> = [];
+    const self = this.init.local.get(modelId)?.get(stage);
+    if (self && !exclude.has(this.init.selfPeerId) && self.canHold(maxLength)) out.push({ peer: this.init.selfPeerId, link: self });
+    const remote = this.init.directory
+      .providers(modelId, stage)
+      .filter((p) => p.peerId !== this.init.selfPeerId && !exclude.has(p.peerId) && canHold(p, need))
+      .sort(
+        (a, b) =>
+          Number(b.kvFreeBytes !== undefined) - Number(a.kvFreeBytes !== undefined) ||
+          a.load / Math.max(1, a.capacity) - b.load / Math.max(1, b.capacity) ||
+          a.latencyMs - b.latencyMs,
+      );
+    for (const p of remote) out.push({ peer: p.peerId, link: new RemoteStageLink(this.init.client, p.peerId, modelId, stage) });
+    return out;
+  }
+
+  model(id: string): LlmModelHandle | undefined {
+    const gateway = this.init.gateways.get(id);
+    if (!gateway) return undefined;
+    const stages = gateway.manifest.manifest.stages.length;
+    // Per generation: which peer serves each stage now, and the peers that failed it.
+    return {
+      gateway,
+      links: async (maxLength) => {
+        const chosen: StageLink[] = [];
+        const tried = new Map<number, Set<string>>();
+        for (let s = 0; s < stages; s++) {
+          const c = this.candidates(id, s, maxLength);
+          if (c.length === 0)
+            throw new KvCacheFullError(`no provider of stage ${s} of ${id} can hold a session of ${maxLength} positions now`);
+          tried.set(s, new Set([c[0].peer]));
+          chosen.push(c[0].link);
+        }
+        const replace = async (stage: number) => {
+          const seen = tried.get(stage) ?? new Set<string>();
+          const next = this.candidates(id, stage, maxLength, seen)[0];
+          if (!next) return null;
+          seen.add(next.peer);
+          return next.link;
+        };
+        return { links: chosen, replace };
+      },
+    };
+  }
+}

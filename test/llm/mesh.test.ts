@@ -1,0 +1,137 @@
+// A language model on the mesh: provider processes on 127.0.0.1 (`shardmesh provider start`),
+// the gateway running embeddings, head and sampling with its own block stage, another process
+// serving the second block stage; the official OpenAI client against the gateway, streaming and
+// not; kill -9 of the second stage's provider mid-stream: a spare takes over by replay and the
+// text equals an uninterrupted run. Provider choice honours the advertised free KV cache.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { MeshLlmService } from "../../node/src/llm/index.ts";
+import type { Directory, StageProvider } from "../../node/src/mesh/directory.ts";
+import { startProviderProc, stopProc, until, type ProviderProc } from "../node/mesh/procs.ts";
+import { tempDir, tinySplit } from "./helpers.ts";
+
+const MODEL = "tiny-llama";
+const CHAT = { model: MODEL, messages: [{ role: "user" as const, content: "Tell me about the sea." }], max_tokens: 60, temperature: 0 };
+
+describe("language model on the mesh (provider processes)", () => {
+  const procs: ProviderProc[] = [];
+  let client: OpenAI;
+  let manifest: string;
+  const start = async (stages: string, extra: string[] = []) => {
+    const p = await startProviderProc([
+      "--model",
+      `${MODEL}=${manifest}:${stages}:1000`,
+      "--data-dir",
+      tempDir("prov"),
+      "--key-file",
+      `${tempDir("key")}/node.key`,
+      "--no-dht",
+      ...(procs[0] ? ["--bootstrap", `${procs[0].addr}`] : []),
+      ...extra,
+    ]);
+    procs.push(p);
+    return p;
+  };
+
+  before(async () => {
+    manifest = (await tinySplit([2, 2])).path;
+    const gw = await start("0", ["--gateway-port", "0"]);
+    await start("1", ["--no-gateway"]);
+    assert.ok(gw.gateway);
+    client = new OpenAI({ baseURL: `${gw.gateway}/v1`, apiKey: "unused", maxRetries: 0, timeout: 30_000 });
+    await until("stage 1 announced", async () => {
+      const r = (await (await fetch(`${gw.gateway}/v1/models`)).json()) as {
+        models: Array<{ id: string; stages: Array<{ providers: unknown[] }> }>;
+      };
+      return r.models.find((m) => m.id === MODEL)?.stages[1]?.providers.length === 1;
+    });
+  });
+  after(async () => {
+    await Promise.all(procs.map((p) => stopProc(p)));
+  });
+
+  it("serves /v1/models and chat completions through 2 stages in 2 processes, streamed and not", async () => {
+    const list = await client.models.list();
+    assert.deepEqual(
+      list.data.map((m) => m.id),
+      [MODEL],
+    );
+    const whole = await client.chat.completions.create(CHAT);
+    const n = whole.usage?.completion_tokens ?? 0;
+    assert.ok(n > 0 && n <= 60 && (n === 60) === (whole.choices[0].finish_reason === "length"));
+    let text = "";
+    for await (const c of await client.chat.completions.create({ ...CHAT, stream: true })) text += c.choices[0]?.delta.content ?? "";
+    assert.equal(text, whole.choices[0].message.content);
+    const plain = await client.completions.create({ model: MODEL, prompt: "Call me Ishmael.", max_tokens: 10, temperature: 0.9, seed: 3 });
+    const again = await client.completions.create({ model: MODEL, prompt: "Call me Ishmael.", max_tokens: 10, temperature: 0.9, seed: 3 });
+    assert.equal(plain.choices[0].text, again.choices[0].text);
+  });
+
+  it("kill -9 of the second stage's provider mid-stream: a spare provider takes over, the text is unchanged", async () => {
+    const reference = await client.chat.completions.create(CHAT);
+    const victim = procs[1];
+    await start("1", ["--no-gateway"]);
+    await until("spare announced", async () => {
+      const r = (await (await fetch(`${procs[0].gateway}/v1/models`)).json()) as {
+        models: Array<{ id: string; stages: Array<{ providers: unknown[] }> }>;
+      };
+      return r.models.find((m) => m.id === MODEL)?.stages[1]?.providers.length === 2;
+    });
+    let text = "";
+    let killedAt = 0;
+    let chunksAfterDeath = 0;
+    for await (const c of await client.chat.completions.create({ ...CHAT, stream: true })) {
+      const d = c.choices[0]?.delta.content ?? "";
+      text += d;
+      if (d && !killedAt) {
+        victim.child.kill("SIGKILL");
+        await victim.exited;
+        killedAt = Date.now();
+      } else if (killedAt && d) chunksAfterDeath++;
+    }
+    assert.ok(killedAt > 0, "the stream produced text");
+    assert.ok(chunksAfterDeath > 5, `only ${chunksAfterDeath} chunks came after the kill`);
+    assert.equal(text, reference.choices[0].message.content);
+  });
+});
+
+describe("provider choice for sessions", () => {
+  it("only providers whose advertised free KV cache holds the session are picked, least loaded first; failed ones are skipped", async () => {
+    const providers: StageProvider[] = [
+      { peerId: "small", price: 1n, load: 0, capacity: 4, latencyMs: 1, kvFreeBytes: 1000 },
+      { peerId: "busy", price: 1n, load: 4, capacity: 4, latencyMs: 1, kvFreeBytes: 10_000_000 },
+      { peerId: "idle", price: 1n, load: 0, capacity: 4, latencyMs: 1, kvFreeBytes: 10_000_000 },
+    ];
+    const directory = { providers: () => providers } as unknown as Directory;
+    const split = await tinySplit([2, 2]);
+    const { DecoderGateway } = await import("../../node/src/llm/index.ts");
+    const gw = await DecoderGateway.open(split.path);
+    try {
+      const svc = new MeshLlmService({
+        directory,
+        client: {} as never,
+        selfPeerId: "me",
+        local: new Map(),
+        gateways: new Map([[MODEL, gw]]),
+      });
+      const perToken = split.manifest.decoder!.kvBytesPerToken[1];
+      // 100 positions need 100 × perToken bytes: "small" cannot hold them.
+      assert.ok(100 * perToken > 1000);
+      assert.deepEqual(
+        svc.candidates(MODEL, 1, 100).map((c) => c.peer),
+        ["idle", "busy"],
+      );
+      assert.deepEqual(
+        svc.candidates(MODEL, 1, 100, new Set(["idle"])).map((c) => c.peer),
+        ["busy"],
+      );
+      assert.deepEqual(
+        svc.candidates(MODEL, 1, 1).map((c) => c.peer),
+        ["small", "idle", "busy"],
+      );
+    } finally {
+      await gw.close();
+    }
+  });
+});
