@@ -6,12 +6,15 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { spawnSync } from "node:child_process";
+import { ShardMeshClient } from "../../node/src/sdk/index.ts";
 import { MeshLlmService } from "../../node/src/llm/index.ts";
 import type { Directory, StageProvider } from "../../node/src/mesh/directory.ts";
 import { startProviderProc, stopProc, until, type ProviderProc } from "../node/mesh/procs.ts";
 import { tempDir, tinySplit } from "./helpers.ts";
 
 const MODEL = "tiny-llama";
+const BIN = new URL("../../node/bin/shardmesh.js", import.meta.url).pathname;
 const CHAT = { model: MODEL, messages: [{ role: "user" as const, content: "Tell me about the sea." }], max_tokens: 60, temperature: 0 };
 
 describe("language model on the mesh (provider processes)", () => {
@@ -66,6 +69,28 @@ describe("language model on the mesh (provider processes)", () => {
     const plain = await client.completions.create({ model: MODEL, prompt: "Call me Ishmael.", max_tokens: 10, temperature: 0.9, seed: 3 });
     const again = await client.completions.create({ model: MODEL, prompt: "Call me Ishmael.", max_tokens: 10, temperature: 0.9, seed: 3 });
     assert.equal(plain.choices[0].text, again.choices[0].text);
+  });
+
+  it("the SDK and `shardmesh chat --gateway` stream the same text", async () => {
+    const sm = new ShardMeshClient(procs[0].gateway!);
+    const req = { model: MODEL, messages: [{ role: "user" as const, content: "Hello" }], max_tokens: 12, temperature: 0 };
+    const whole = await sm.chat(req);
+    let streamed = "";
+    const r = await sm.chat(req, { onText: (d) => (streamed += d) });
+    assert.equal(r.text, whole.text);
+    assert.equal(streamed, whole.text);
+    assert.equal(r.usage.completion_tokens, whole.usage.completion_tokens);
+    const cli = spawnSync(
+      process.execPath,
+      [BIN, "chat", "--gateway", procs[0].gateway!, "--model", MODEL, "--max-tokens", "12", "Hello"],
+      {
+        encoding: "utf8",
+        env: { ...process.env, NODE_NO_WARNINGS: "1" },
+      },
+    );
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal(cli.stdout, `${whole.text}\n`);
+    await assert.rejects(sm.chat({ ...req, model: "nope" }), { name: "GatewayApiError" });
   });
 
   it("kill -9 of the second stage's provider mid-stream: a spare provider takes over, the text is unchanged", async () => {

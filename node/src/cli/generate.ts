@@ -1,13 +1,17 @@
 // `shardmesh generate`: text from a language model, streamed as it is generated. With
-// --manifest, the split decoder runs on this machine (embed and head here, each block stage in
-// its own stateful runner, chained as on the mesh).
+// --gateway, through a gateway's OpenAI-compatible API (the mesh); with --manifest, the split
+// decoder runs on this machine (embed and head here, each block stage in its own stateful
+// runner, chained as on the mesh).
 import { parseArgs } from "node:util";
 import { DecoderGateway, DecoderStageRunner, promptIds, type GenerateResult } from "../llm/index.ts";
 import { loadManifest } from "../inference/manifest.ts";
+import { ShardMeshClient } from "../sdk/index.ts";
 
 export const summary = "generate text with a language model, streamed (see also `shardmesh chat`)";
 
 export const GENERATE_OPTIONS = {
+  gateway: { type: "string" },
+  model: { type: "string" },
   manifest: { type: "string" },
   "max-tokens": { type: "string" },
   temperature: { type: "string" },
@@ -19,8 +23,12 @@ export const GENERATE_OPTIONS = {
 } as const;
 
 const USAGE = `usage:
-  shardmesh generate --manifest <split decoder>/manifest.json [options] <prompt>
-  shardmesh chat     --manifest <split decoder>/manifest.json [options] <message>
+  shardmesh generate (--gateway <url> --model <id> | --manifest <split decoder>/manifest.json) [options] <prompt>
+  shardmesh chat     (--gateway <url> --model <id> | --manifest <split decoder>/manifest.json) [options] <message>
+
+  --gateway URL      a gateway serving the model on the mesh (OpenAI-compatible API)
+  --model ID         the model id on that gateway (see GET /v1/models)
+  --manifest FILE    run a split decoder on this machine instead
 
   --max-tokens N     tokens to generate at most (default 64)
   --temperature T    0 = greedy (default); up to 2
@@ -43,8 +51,38 @@ export type GenerateValues = {
 
 /** Runs one generation from parsed options; `chat` wraps the text in the model's chat template. */
 export async function generateCli(values: GenerateValues, text: string, chat: boolean): Promise<number> {
-  if (!values.manifest) throw new UsageError("give --manifest (a split decoder's manifest.json)");
   const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
+  if (values.gateway) {
+    if (!values.model) throw new UsageError("--gateway needs --model");
+    const sm = new ShardMeshClient(values.gateway);
+    const params = {
+      model: values.model,
+      max_tokens: num(values["max-tokens"], 64),
+      temperature: num(values.temperature, 0),
+      top_p: num(values["top-p"], 1),
+      ...(values.seed !== undefined ? { seed: num(values.seed, 0) } : {}),
+      ...(values.stop ? { stop: values.stop } : {}),
+    };
+    const t0 = performance.now();
+    let first = 0;
+    const onText = (d: string) => {
+      first ||= performance.now();
+      process.stdout.write(d);
+    };
+    const r = chat
+      ? await sm.chat({ ...params, messages: [{ role: "user", content: text }] }, { onText })
+      : await sm.complete({ ...params, prompt: text }, { onText });
+    process.stdout.write("\n");
+    if (values.stats) {
+      const t1 = performance.now();
+      console.error(
+        `${r.usage.prompt_tokens} prompt + ${r.usage.completion_tokens} generated tokens (${r.finishReason}); first text after ${(first - t0).toFixed(0)} ms; ` +
+          `${r.usage.completion_tokens > 1 ? (((r.usage.completion_tokens - 1) * 1000) / (t1 - first)).toFixed(1) : "-"} tokens/s after it`,
+      );
+    }
+    return 0;
+  }
+  if (!values.manifest) throw new UsageError("give --gateway and --model, or --manifest (a split decoder's manifest.json)");
   const m = await loadManifest(values.manifest);
   const gw = await DecoderGateway.open(m);
   const stages: DecoderStageRunner[] = [];

@@ -28,6 +28,8 @@ import type { DecoderStageRunner, OpenOptions, StepInput, StepResult } from "./s
 const log = logger("shardmesh:llm:session");
 
 export const SESSION_PROTOCOL = "/shardmesh/session/1.0.0";
+/** Frame kinds (OPEN, STEP, CLOSE, OK, ERROR). */
+export const SessionFrameKind = SessionFrame.Kind;
 export const SESSION_VERSION = 1;
 /** Largest message (header + tensors): a prefill of 4,096 positions at d = 2,048 fits. */
 export const MAX_SESSION_MESSAGE_BYTES = 40 * 2 ** 20;

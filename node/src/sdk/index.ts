@@ -5,6 +5,7 @@
 //   const { models } = await sm.models();
 //   const r = await sm.infer({ modelId: "tiny", input: { tensors: { x: tensorFromFloat32([1, 16], xs) } } });
 //   float32FromTensor(r.output.y);
+//   await sm.chat({ model: "llm", messages: [{ role: "user", content: "Hi" }] }, { onText: (d) => process.stdout.write(d) });
 
 export type DtypeName = "float32" | "uint8" | "int8" | "int32" | "int64" | "bool" | "float16" | "float64";
 
@@ -101,6 +102,33 @@ export class GatewayApiError extends Error {
   }
 }
 
+/** A language-model request in OpenAI's shape (POST /v1/chat/completions, /v1/completions). */
+export interface GenerationParams {
+  model: string;
+  max_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  seed?: number;
+  stop?: string | string[];
+}
+export interface ChatRequest extends GenerationParams {
+  messages: { role: "system" | "user" | "assistant"; content: string }[];
+}
+export interface CompletionRequest extends GenerationParams {
+  prompt: string;
+}
+export interface GenerationResult {
+  id: string;
+  text: string;
+  finishReason: "stop" | "length";
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+export interface GenerationOptions {
+  signal?: AbortSignal;
+  /** Stream: called with each piece of text as the gateway sends it. */
+  onText?: (delta: string) => void;
+}
+
 export interface ClientOptions {
   fetch?: typeof fetch;
   /** Per-call timeout, ms (default 60 s). */
@@ -157,6 +185,69 @@ export class ShardMeshClient {
   }
   openapi(options?: { signal?: AbortSignal }): Promise<Record<string, unknown>> {
     return this.call("GET", "/openapi.json", undefined, options);
+  }
+  /** A chat turn with a language model (the model's chat template); streamed when `onText` is given. */
+  chat(req: ChatRequest, options: GenerationOptions = {}): Promise<GenerationResult> {
+    return this.generate("/v1/chat/completions", req, options);
+  }
+  /** A plain text completion; streamed when `onText` is given. */
+  complete(req: CompletionRequest, options: GenerationOptions = {}): Promise<GenerationResult> {
+    return this.generate("/v1/completions", req, options);
+  }
+
+  private async generate(path: string, req: GenerationParams, options: GenerationOptions): Promise<GenerationResult> {
+    type Choice = { text?: string; message?: { content: string }; delta?: { content?: string }; finish_reason: string | null };
+    type Body = { id: string; choices: Choice[]; usage?: GenerationResult["usage"]; error?: { name?: string; message?: string } };
+    if (!options.onText) {
+      const b = await this.call<Body>("POST", path, req, options);
+      const c = b.choices[0];
+      return { id: b.id, text: c.message?.content ?? c.text ?? "", finishReason: c.finish_reason as "stop" | "length", usage: b.usage! };
+    }
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const res = await this.fetchFn(`${this.baseUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...req, stream: true, stream_options: { include_usage: true } }),
+      signal,
+    });
+    if (!res.ok || !res.body) {
+      const e = ((await res.json().catch(() => ({}))) as Body).error;
+      throw new GatewayApiError(res.status, e?.name ?? `HTTP${res.status}`, e?.message ?? res.statusText);
+    }
+    const out: GenerationResult = {
+      id: "",
+      text: "",
+      finishReason: "length",
+      usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    };
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let at: number;
+      while ((at = buf.indexOf("\n\n")) >= 0) {
+        const event = buf.slice(0, at);
+        buf = buf.slice(at + 2);
+        const data = event.startsWith("data: ") ? event.slice(6) : "";
+        if (!data || data === "[DONE]") continue;
+        const b = JSON.parse(data) as Body;
+        if (b.error) throw new GatewayApiError(502, b.error.name ?? "GatewayStreamError", b.error.message ?? "stream failed");
+        out.id = b.id;
+        if (b.usage) out.usage = b.usage;
+        for (const c of b.choices) {
+          const d = c.delta?.content ?? c.text ?? "";
+          if (d) {
+            out.text += d;
+            options.onText(d);
+          }
+          if (c.finish_reason) out.finishReason = c.finish_reason as "stop" | "length";
+        }
+      }
+    }
+    return out;
   }
 
   private async call<T>(
