@@ -1,6 +1,7 @@
 // `npm run demo`: the whole marketplace on this machine (see scripts/demo/market.ts).
 //   DEMO_EXIT_WHEN_READY=1   stop everything once the first request succeeded (used by tests)
 //   DEMO_NO_WEB=1            skip the web app
+//   DEMO_LLM=tiny            the tiny random-weight language model instead of the trained one
 //   CHAIN_PORT / GATEWAY_PORT / WEB_PORT   preferred ports (default 8545 / 8600 / 3000 when free)
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +24,7 @@ import {
 import { stopAll } from "./demo/procs.ts";
 import { paidJob } from "./demo/buyer.ts";
 import { demoWindows, mineEvery } from "./demo/chain.ts";
+import { prepareLanguageModel, publishLanguageModel, streamedGeneration } from "./demo/llm.ts";
 
 const log = (m: string) => console.log(m);
 const step = (n: number, title: string) => console.log(`\n[${n}/7] ${title}`);
@@ -50,15 +52,24 @@ async function main(): Promise<void> {
     chainStop = demo.chain.stop;
     await demoWindows(demo, log);
 
-    step(2, "model: split and publish");
+    step(2, "models: split and publish (the recogniser and a language model)");
     const model = await splitRecogniser(join(work, "models/ocr-rec"), log);
     const modelId = await publishRecogniser(demo, model, log);
+    const llm = await prepareLanguageModel(work, log);
+    const llmId = await publishLanguageModel(demo, llm, log);
 
     step(3, "providers: 4 nodes on 127.0.0.1, 2 per stage");
     const gatewayPort = env("GATEWAY_PORT") ?? (await choosePort(8600));
     const specs: ProviderSpec[] = [
-      { name: "provider-1", keyIndex: 1, stage: 0, manifestOnly: false, gatewayPort },
-      { name: "provider-2", keyIndex: 2, stage: 1, manifestOnly: false },
+      {
+        name: "provider-1",
+        keyIndex: 1,
+        stage: 0,
+        manifestOnly: false,
+        gatewayPort,
+        extraModels: [`${llmId}=${llm.manifestPath}:0:${STAGE_PRICE}`],
+      },
+      { name: "provider-2", keyIndex: 2, stage: 1, manifestOnly: false, extraModels: [`${llmId}=${llm.manifestPath}:1:${STAGE_PRICE}`] },
       { name: "provider-3", keyIndex: 3, stage: 0, manifestOnly: true },
       { name: "provider-4", keyIndex: 4, stage: 1, manifestOnly: true },
     ];
@@ -72,6 +83,7 @@ async function main(): Promise<void> {
     const gateway = first.gateway!;
     const client = new ShardMeshClient(gateway);
     await waitForMesh(client, modelId, 2, 2, 30_000);
+    await waitForMesh(client, llmId, 2, 1, 30_000);
     log(`  the gateway routes both stages to 2 providers each`);
 
     step(4, "a buyer's first request through the mesh");
@@ -79,6 +91,10 @@ async function main(): Promise<void> {
     log(`  rendered "${r.expected}" → recognised "${r.text}"`);
     for (const s of r.stages) log(`  stage ${s.stage} on ${s.peerId.slice(0, 16)}… ${s.ms.toFixed(1)} ms`);
     if (r.text !== r.expected) throw new Error(`the mesh recognised "${r.text}", expected "${r.expected}"`);
+    log(
+      `  and a language model, streamed token by token (gateway: embed + head + sampling; provider-1 and provider-2: one block stage each):`,
+    );
+    await streamedGeneration(client, llmId, log);
 
     step(5, "a buyer's paid job: quotes, escrow, signed requests, receipt, spot check, settlement");
     const job = await paidJob(
@@ -119,6 +135,9 @@ async function main(): Promise<void> {
     if (webUrl) log(`  web app   ${webUrl}`);
     log(`  a funded buyer for your wallet: ${buyer}, private key ${DEV_KEYS[5]} (a public dev key: local chain only)`);
     log(`  providers ${providers.map((p) => `${p.spec.name}=stage ${p.spec.stage}`).join(", ")}`);
+    log(
+      `  language model ${llmId}: node node/bin/shardmesh.js chat --gateway ${gateway} --model ${llmId} 'Who is Ahab?'  (or any OpenAI client at ${gateway}/v1)`,
+    );
     if (process.env.DEMO_EXIT_WHEN_READY === "1") {
       clearInterval(ticker);
       return shutdown(0);

@@ -81,6 +81,8 @@ export interface ProviderSpec {
   /** Starts with only the manifest and fetches its stage file from the mesh. */
   manifestOnly: boolean;
   gatewayPort?: number;
+  /** More `--model id=manifest:stages:price` the provider serves (the language model). */
+  extraModels?: string[];
 }
 
 export interface RunningProvider {
@@ -121,6 +123,7 @@ export async function startProvider(
     join(dir, "data"),
     "--model",
     `${modelId}=${manifest}:${spec.stage}:${STAGE_PRICE}`,
+    ...(spec.extraModels ?? []).flatMap((m) => ["--model", m]),
     "--staking-key",
     DEV_KEYS[spec.keyIndex],
     "--rpc",

@@ -16,6 +16,7 @@ describe("npm run demo", { timeout: 240_000 }, () => {
       ...process.env,
       DEMO_EXIT_WHEN_READY: "1",
       DEMO_NO_WEB: "1",
+      DEMO_LLM: "tiny",
       CHAIN_PORT: String(await freePort()),
       GATEWAY_PORT: String(await freePort()),
     };
@@ -27,6 +28,7 @@ describe("npm run demo", { timeout: 240_000 }, () => {
     assert.equal(code, 0, out);
     assert.match(out, /rendered "ShardMesh 2026" → recognised "ShardMesh 2026"/);
     assert.match(out, /provider-3: fetching its stage file from the mesh/);
+    assert.match(out, /generated \d+ tokens through 2 stages \((stop|length)\): first text after \d+ ms/);
     assert.match(out, /the gateway routes both stages to 2 providers each/);
     assert.equal((out.match(/staked 5000 SHARD, peer id bound/g) ?? []).length, 4);
     assert.match(out, /receipt 0 for 3 inferences submitted with every stage provider's signed part/);

@@ -2,11 +2,12 @@
 // Hugging Face-layout decoder, and split one between its transformer blocks.
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { buildRandomDecoder, DECODER_PRESETS, importModel, splitDecoder, type DecoderPreset } from "../llm/index.ts";
+import { buildDemoDecoder, buildRandomDecoder, DECODER_PRESETS, importModel, splitDecoder, type DecoderPreset } from "../llm/index.ts";
 import { formatBytes, progressBar, table } from "../util/index.ts";
 
-export const LLM_USAGE = `  shardmesh model build-llm [--preset tiny|gpt2-small] [--seed N] [--merges M] [--external-data] --out dir
-                        the project's Llama-architecture decoder with random weights, as a Hugging Face folder
+export const LLM_USAGE = `  shardmesh model build-llm [--preset tiny|gpt2-small|demo] [--seed N] [--merges M] [--external-data] --out dir
+                        the project's Llama-architecture decoder as a Hugging Face folder: random weights,
+                        or (demo) trained on Moby-Dick for a few minutes of CPU
   shardmesh model import <folder | http(s)://base/url> --out dir
                         fetch a decoder folder (config.json, tokenizer files, onnx/model.onnx + external data);
                         resumes an interrupted download, records every file's sha256 in dir/import.json
@@ -32,6 +33,14 @@ export async function buildLlm(argv: string[]): Promise<number> {
   });
   if (values.help) {
     console.log(LLM_USAGE);
+    return 0;
+  }
+  if (values.preset === "demo") {
+    if (!values.out) throw new LlmUsageError("build-llm needs --out dir");
+    const bar = progressBar();
+    const m = await buildDemoDecoder(values.out, { onProgress: bar });
+    bar.end();
+    console.log(`demo model in ${m.dir}${m.trained ? ` (trained, final loss ${m.finalLoss?.toFixed(3)})` : " (already built)"}`);
     return 0;
   }
   const preset = (values.preset ?? "tiny") as DecoderPreset;

@@ -16,3 +16,4 @@ export * from "./train.ts";
 export * from "./corpus.ts";
 export * from "./session-protocol.ts";
 export * from "./service.ts";
+export * from "./demo-model.ts";

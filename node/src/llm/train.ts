@@ -355,3 +355,25 @@ export async function trainDecoder(c: DecoderConfig, corpus: Int32Array | number
   const ms = performance.now() - t0;
   return { params, steps: step, losses, tokensPerSecond: (step * o.batch * o.seq * 1000) / Math.max(1, ms), ms };
 }
+
+/** The demo model: trained on Moby-Dick for a few minutes of CPU (see README, "Language models"). */
+export const DEMO_RECIPE = {
+  shape: {
+    hiddenSize: 192,
+    intermediateSize: 512,
+    layers: 4,
+    heads: 6,
+    kvHeads: 2,
+    headDim: 32,
+    maxPositions: 512,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+  },
+  merges: 2000,
+  batch: 8,
+  seq: 96,
+  steps: 600,
+  lr: 6e-3,
+  seed: 1,
+  corpus: "moby-dick",
+} as const;
