@@ -52,13 +52,47 @@ export function openapiDocument() {
       },
       "/v1/models": {
         get: {
-          summary: "Models on the mesh with the providers serving each stage now",
+          summary:
+            "Models on the mesh with the providers serving each stage now (`models`); language models also in OpenAI's list shape (`object`, `data`)",
           responses: {
             "200": {
               description: "ok",
-              content: json({ type: "object", properties: { models: { type: "array", items: { $ref: "#/components/schemas/Model" } } } }),
+              content: json({
+                type: "object",
+                properties: {
+                  models: { type: "array", items: { $ref: "#/components/schemas/Model" } },
+                  object: { type: "string", enum: ["list"] },
+                  data: {
+                    type: "array",
+                    items: {
+                      type: "object",
+                      properties: {
+                        id: { type: "string" },
+                        object: { type: "string" },
+                        created: { type: "integer" },
+                        owned_by: { type: "string" },
+                      },
+                    },
+                  },
+                },
+              }),
             },
           },
+        },
+      },
+      "/v1/chat/completions": {
+        post: {
+          summary:
+            "OpenAI-compatible chat completion with a language model on the mesh (messages through the model's chat template); `stream: true` answers with server-sent events (`data: {chunk}` … `data: [DONE]`). Fields: model, messages, max_tokens | max_completion_tokens, temperature (default 1), top_p, seed, stop, stream, stream_options.include_usage; n = 1 only, no logprobs. Errors in OpenAI's shape `{ error: { message, type, param, code, name } }`",
+          requestBody: { required: true, content: json({ type: "object", required: ["model", "messages"] }) },
+          responses: { "200": { description: "chat.completion, or text/event-stream of chat.completion.chunk" }, ...errors },
+        },
+      },
+      "/v1/completions": {
+        post: {
+          summary: "OpenAI-compatible text completion (prompt: a string); streamed like /v1/chat/completions",
+          requestBody: { required: true, content: json({ type: "object", required: ["model", "prompt"] }) },
+          responses: { "200": { description: "text_completion, or text/event-stream of text_completion chunks" }, ...errors },
         },
       },
       "/v1/quotes": {
