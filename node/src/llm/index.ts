@@ -17,3 +17,4 @@ export * from "./corpus.ts";
 export * from "./session-protocol.ts";
 export * from "./service.ts";
 export * from "./demo-model.ts";
+export * from "./verify.ts";

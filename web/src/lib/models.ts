@@ -7,6 +7,8 @@ export interface ModelInfo {
   publisher: Address;
   name: string;
   description?: string;
+  /** The metadata's task, e.g. "ocr-rec" or "text-generation" (a language model: the chat page). */
+  task?: string;
   metadataURI: string;
   onnxSha256: Hex;
   manifestHash: Hex;
@@ -35,16 +37,17 @@ interface Params {
 }
 
 /** Name and description from the metadata URI: a data: JSON URI, `name=…` or the last path segment. */
-export function metadataName(uri: string, fallback: string): { name: string; description?: string } {
+export function metadataName(uri: string, fallback: string): { name: string; description?: string; task?: string } {
   try {
     if (uri.startsWith("data:application/json")) {
       const comma = uri.indexOf(",");
       const payload = uri.slice(comma + 1);
       const text = uri.slice(0, comma).includes(";base64") ? atob(payload) : decodeURIComponent(payload);
-      const meta = JSON.parse(text) as { name?: unknown; description?: unknown };
+      const meta = JSON.parse(text) as { name?: unknown; description?: unknown; task?: unknown };
       return {
         name: typeof meta.name === "string" && meta.name ? meta.name : fallback,
         description: typeof meta.description === "string" ? meta.description : undefined,
+        task: typeof meta.task === "string" ? meta.task : undefined,
       };
     }
   } catch {

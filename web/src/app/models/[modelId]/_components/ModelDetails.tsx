@@ -9,6 +9,7 @@ import { formatAmount, formatBps, formatMs, shortAddress } from "@/lib/format";
 import { ChainState, GatewayBadge } from "@/components/DataState";
 import { TOKEN_SYMBOL } from "@/lib/contracts";
 import { TryModel } from "./TryModel";
+import { ChatModel } from "./ChatModel";
 import { OpenJob } from "./OpenJob";
 
 export function ModelDetails({ modelId }: { modelId: string }) {
@@ -91,7 +92,11 @@ export function ModelDetails({ modelId }: { modelId: string }) {
         </p>
       </div>
       <div className="grid-2">
-        <TryModel modelId={model.id} gatewayDown={Boolean(gw.error)} />
+        {model.task === "text-generation" ? (
+          <ChatModel modelId={model.id} gatewayDown={Boolean(gw.error)} />
+        ) : (
+          <TryModel modelId={model.id} gatewayDown={Boolean(gw.error)} />
+        )}
         <OpenJob model={model} />
       </div>
     </>
