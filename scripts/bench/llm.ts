@@ -62,7 +62,7 @@ const split = existsSync(join(splitDir, "manifest.json"))
 const lm = await loadManifest(split.path);
 const dec = lm.manifest.decoder!;
 const cfg = dec.config;
-const gw = await DecoderGateway.open(lm, { intraOpThreads: 1 });
+const gw = await DecoderGateway.open(lm, { intraOpThreads: 2 });
 const prompt = Array.from({ length: PROMPT }, (_, i) => (i * 7919 + 13) % (cfg.vocabSize - 3));
 
 // ---- whole model: one with-past graph in one worker, all cores ----
@@ -125,6 +125,8 @@ async function provider(stage: number, bootstrap?: string): Promise<Proc> {
     join(data, "node.key"),
     "--no-dht",
     "--no-gateway",
+    "--intra-op-threads",
+    "2",
     "--json",
   ];
   if (bootstrap) args.push("--bootstrap", bootstrap);
@@ -260,7 +262,7 @@ const result = {
     concurrentSessions: CONCURRENT,
     graphOptimizationLevel: lm.manifest.runtime.graphOptimizationLevel,
     wholeIntraOpThreads: 2,
-    stageIntraOpThreads: 1,
+    stageIntraOpThreads: 2,
     spinning: false,
     transport: "libp2p TCP+noise+yamux on 127.0.0.1, /shardmesh/session/1.0.0, gateway in this process, one provider process per stage",
   },

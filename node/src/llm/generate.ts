@@ -14,6 +14,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { logger } from "@libp2p/logger";
 import { hopInNames, hopOutNames, loadManifest, sha256Hex, type LoadedManifest } from "../inference/manifest.ts";
+import { DataType, decodeModel, num } from "../onnx/model.ts";
 import { StageRunner } from "../inference/runner.ts";
 import type { Tensor } from "../inference/tensor.ts";
 import { LlmError, SessionLengthError } from "./errors.ts";
@@ -92,20 +93,48 @@ export interface DecoderPartsOptions {
   intraOpThreads?: number;
 }
 
+/**
+ * The embedding table when embed.onnx is one Gather of an initializer by input_ids (the
+ * project's decoders, and most exports): the gateway then copies rows itself, bit-identical to
+ * onnxruntime's Gather, without a worker round trip per token.
+ */
+function gatherTable(bytes: Uint8Array, inputIds: string, output: string): { table: Float32Array; width: number; rows: number } | null {
+  const m = decodeModel(bytes);
+  const nodes = m.graph?.node ?? [];
+  if (nodes.length !== 1 || nodes[0].opType !== "Gather" || nodes[0].input?.[1] !== inputIds || nodes[0].output?.[0] !== output)
+    return null;
+  const axis = nodes[0].attribute?.find((a) => a.name === "axis");
+  if (axis && num(axis.i) !== 0) return null;
+  const init = m.graph?.initializer?.find((t) => t.name === nodes[0].input?.[0]);
+  if (!init?.rawData || init.dataType !== DataType.FLOAT || init.dims?.length !== 2) return null;
+  const [rows, width] = init.dims.map((d) => num(d));
+  const table = new Float32Array(rows * width);
+  new Uint8Array(table.buffer).set(init.rawData.subarray(0, rows * width * 4));
+  return { table, width, rows };
+}
+
 /** The gateway's side of a split decoder: tokenizer, embeddings and head. */
 export class DecoderGateway {
   readonly manifest: LoadedManifest;
   readonly tokenizer: LlmTokenizer;
-  private readonly embedRunner: StageRunner;
+  private readonly embedRunner: StageRunner | null;
+  private readonly gather: { table: Float32Array; width: number; rows: number } | null;
   private readonly headRunner: StageRunner;
   /** Per block stage: the hidden-state tensor name it reads, and the one it writes. */
   readonly hiddenIn: string[];
   readonly hiddenOut: string[];
 
-  private constructor(m: LoadedManifest, tokenizer: LlmTokenizer, embed: StageRunner, head: StageRunner) {
+  private constructor(
+    m: LoadedManifest,
+    tokenizer: LlmTokenizer,
+    embed: StageRunner | null,
+    gather: DecoderGateway["gather"],
+    head: StageRunner,
+  ) {
     this.manifest = m;
     this.tokenizer = tokenizer;
     this.embedRunner = embed;
+    this.gather = gather;
     this.headRunner = head;
     const float = (names: string[], where: string) => {
       const all = [...m.manifest.model.inputs, ...m.manifest.model.outputs, ...m.manifest.hops.flatMap((h) => h.tensors)];
@@ -123,19 +152,24 @@ export class DecoderGateway {
     const dec = m.manifest.decoder;
     if (!dec) throw new LlmError(`${m.manifest.model.name} is not a decoder (manifest has no decoder section)`);
     const tokenizer = await LlmTokenizer.load(m.dir);
-    const part = async (p: typeof dec.embed, label: string) => {
+    const read = async (p: typeof dec.embed) => {
       const bytes = new Uint8Array(await readFile(join(m.dir, p.file)));
       if (sha256Hex(bytes) !== p.sha256) throw new LlmError(`${p.file}: sha256 differs from the manifest`);
-      return StageRunner.create(bytes, {
+      return bytes;
+    };
+    const runner = (bytes: Uint8Array, p: typeof dec.embed, label: string) =>
+      StageRunner.create(bytes, {
         label,
         inputs: p.inputs,
         intraOpThreads: o.intraOpThreads,
         graphOptimizationLevel: m.manifest.runtime.graphOptimizationLevel,
       });
-    };
-    const embed = await part(dec.embed, `${m.manifest.model.name}:embed`);
-    const head = await part(dec.head, `${m.manifest.model.name}:head`);
-    return new DecoderGateway(m, tokenizer, embed, head);
+    const embedBytes = await read(dec.embed);
+    const hiddenName = dec.embed.outputs.find((t) => t.dtype === "float32")?.name ?? "";
+    const gather = gatherTable(embedBytes, dec.names.inputIds, hiddenName);
+    const embed = gather ? null : await runner(embedBytes, dec.embed, `${m.manifest.model.name}:embed`);
+    const head = await runner(await read(dec.head), dec.head, `${m.manifest.model.name}:head`);
+    return new DecoderGateway(m, tokenizer, embed, gather, head);
   }
 
   get config() {
@@ -145,7 +179,16 @@ export class DecoderGateway {
   /** Hidden state of `ids` (the tokens at positions position…). */
   async embed(ids: readonly number[], signal?: AbortSignal): Promise<Tensor> {
     const names = this.manifest.manifest.decoder!.names;
-    const bag = await this.embedRunner.run(
+    if (this.gather) {
+      const { table, width, rows } = this.gather;
+      const data = new Float32Array(ids.length * width);
+      ids.forEach((id, i) => {
+        if (!Number.isInteger(id) || id < 0 || id >= rows) throw new LlmError(`token id ${id} outside the vocabulary of ${rows}`);
+        data.set(table.subarray(id * width, (id + 1) * width), i * width);
+      });
+      return { dtype: "float32", dims: [1, ids.length, width], data };
+    }
+    const bag = await this.embedRunner!.run(
       { [names.inputIds]: { dtype: "int64", dims: [1, ids.length], data: BigInt64Array.from(ids, (x) => BigInt(x)) } },
       { signal, trusted: true },
     );
@@ -163,7 +206,7 @@ export class DecoderGateway {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.embedRunner.close(), this.headRunner.close()]);
+    await Promise.all([this.embedRunner?.close(), this.headRunner.close()]);
   }
 
   /**

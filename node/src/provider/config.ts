@@ -27,6 +27,8 @@ export interface ProviderConfig {
   capacity: number;
   /** onnxruntime sessions (worker threads) per stage. */
   workers: number;
+  /** onnxruntime intra-op threads per session (default 1: other stages and jobs share the cores). */
+  intraOpThreads?: number;
   /** KV-cache budget per decoder stage, bytes (default DEFAULT_KV_BUDGET_BYTES, 256 MiB). */
   kvCacheBytes?: number;
   models: ModelConfig[];
@@ -70,6 +72,7 @@ export const PROVIDER_FLAGS = `
   --capacity <n>           requests run at once (default 4)
   --workers <n>            onnxruntime sessions per stage (default 1)
   --kv-cache-mib <n>       KV-cache budget per language-model stage, MiB (default 256)
+  --intra-op-threads <n>   onnxruntime threads per session (default 1)
   --gateway-port <port>    HTTP gateway port (default 0 = any free port)
   --gateway-host <host>    HTTP gateway host (default 127.0.0.1)
   --no-gateway             do not serve the HTTP gateway
@@ -117,6 +120,7 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
     "capacity",
     "workers",
     "kv-cache-mib",
+    "intra-op-threads",
     "gateway-port",
     "gateway-host",
     "cors",
@@ -161,6 +165,8 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
   if (flags.has("model")) config.models = [...config.models, ...flags.get("model")!.map(parseModelFlag)];
   config.capacity = int("capacity") ?? config.capacity;
   config.workers = int("workers") ?? config.workers;
+  const threads = int("intra-op-threads");
+  if (threads !== undefined) config.intraOpThreads = Math.max(1, threads);
   const kvMib = int("kv-cache-mib");
   if (kvMib !== undefined) config.kvCacheBytes = kvMib * 2 ** 20;
   if (bools.has("no-gateway")) config.gateway = null;

@@ -190,6 +190,7 @@ export async function startProvider(config: ProviderConfig, options: StartOption
           graphOptimizationLevel: lm.manifest.runtime.graphOptimizationLevel,
           kvBudgetBytes: config.kvCacheBytes,
           workers: config.workers,
+          intraOpThreads: config.intraOpThreads,
           label: `${m.modelId} stage ${s}`,
         });
         decoderStages.set(sessionStageKey(m.modelId, s), runner);
@@ -198,6 +199,7 @@ export async function startProvider(config: ProviderConfig, options: StartOption
           graphOptimizationLevel: lm.manifest.runtime.graphOptimizationLevel,
           label: `${m.modelId} stage ${s}`,
           workers: config.workers,
+          intraOpThreads: config.intraOpThreads,
           inputs: st.inputs,
           forward: st.forward,
         });
