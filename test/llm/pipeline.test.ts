@@ -208,4 +208,43 @@ describe("chained stages equal the whole model", () => {
       await fresh.close();
     }
   });
+
+  it("a provider answering NaN or a wrong shape counts as failed: replaced, same greedy text; without a spare, a named error", async () => {
+    const prompt = gw.tokenizer.encode(PROMPT);
+    const reference = await gw.generate(stages, prompt, { maxTokens: 12 });
+    const liar = (corrupt: (t: Tensor) => Tensor): StageLink => {
+      let steps = 0;
+      return {
+        open: (id, o) => stages[1].open(id, o),
+        closeSession: (id) => stages[1].closeSession(id),
+        step: async (id, input, opts) => {
+          const r = await stages[1].step(id, input, opts);
+          if (++steps < 5) return r;
+          const name = gw.hiddenOut[1];
+          return { ...r, bag: { [name]: corrupt(r.bag[name]) } };
+        },
+      };
+    };
+    const nan = (t: Tensor): Tensor => {
+      const data = (t.data as Float32Array).slice();
+      data[1] = Number.NaN;
+      return { ...t, data };
+    };
+    const short = (t: Tensor): Tensor => ({
+      dtype: "float32",
+      dims: [1, t.dims[1], t.dims[2] - 1],
+      data: (t.data as Float32Array).slice(0, t.dims[1] * (t.dims[2] - 1)),
+    });
+    for (const corrupt of [nan, short]) {
+      const fresh = await DecoderStageRunner.fromManifest(gw.manifest, 1);
+      try {
+        const res = await gw.generate([stages[0], liar(corrupt)], prompt, { maxTokens: 12, replace: async () => fresh });
+        assert.equal(res.failovers.length, 1);
+        assert.deepEqual(res.tokens, reference.tokens);
+      } finally {
+        await fresh.close();
+      }
+    }
+    await assert.rejects(gw.generate([stages[0], liar(nan)], prompt, { maxTokens: 12 }), { name: "StageOutputError" });
+  });
 });

@@ -16,13 +16,18 @@ import { logger } from "@libp2p/logger";
 import { hopInNames, hopOutNames, loadManifest, sha256Hex, type LoadedManifest } from "../inference/manifest.ts";
 import { DataType, decodeModel, num } from "../onnx/model.ts";
 import { StageRunner } from "../inference/runner.ts";
-import type { Tensor } from "../inference/tensor.ts";
+import { assertFinite, type Tensor } from "../inference/tensor.ts";
 import { LlmError, SessionLengthError } from "./errors.ts";
 import { Sampler, TextStream, checkStops, type SamplingParams } from "./sampling.ts";
 import type { OpenOptions, StepInput, StepResult } from "./stage-runner.ts";
 import { LlmTokenizer } from "./tokenizer.ts";
 
 const log = logger("shardmesh:llm:generate");
+
+/** A stage's provider answered with something that is not a finite hidden state of the step's shape. */
+export class StageOutputError extends LlmError {
+  override name = "StageOutputError";
+}
 
 /** What the gateway needs of a stage's provider (local runner or remote session). */
 export interface StageLink {
@@ -248,29 +253,38 @@ export class DecoderGateway {
         for (let s = 0; s < S; s++) {
           history[s].append(position, h);
           const input = (x: Tensor): StepInput => ({ stepId: stepId++, position, bag: { [this.hiddenIn[s]]: x } });
-          let res: StepResult;
+          /** A stage's answer must be a finite [1, n, d] hidden state; anything else counts as the provider failing. */
+          const checked = (r: StepResult): Tensor => {
+            const out = r.bag[this.hiddenOut[s]];
+            if (!out) throw new StageOutputError(`stage ${s} returned no ${this.hiddenOut[s]}`);
+            if (
+              out.dtype !== "float32" ||
+              out.dims.length !== 3 ||
+              out.dims[0] !== 1 ||
+              out.dims[1] !== h.dims[1] ||
+              out.dims[2] !== width
+            ) {
+              throw new StageOutputError(
+                `stage ${s} returned ${out.dtype}[${out.dims.join(",")}], expected float32[1,${h.dims[1]},${width}]`,
+              );
+            }
+            try {
+              assertFinite(out, this.hiddenOut[s]);
+            } catch (err) {
+              throw new StageOutputError(`stage ${s}: ${(err as Error).message}`);
+            }
+            return out;
+          };
+          let out: Tensor;
           try {
-            res = await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs });
+            out = checked(await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs }));
           } catch (err) {
             if (o.signal?.aborted || !o.replace) throw err;
-            res = await this.failover(
-              s,
-              err as Error,
-              sessionId,
-              maxLength,
-              position,
-              history[s],
-              current,
-              opened,
-              failovers,
-              o,
-              () => stepId++,
-            );
-            res = await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs });
+            await this.failover(s, err as Error, sessionId, maxLength, position, history[s], current, opened, failovers, o, () => stepId++);
+            out = checked(await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs }));
           }
           hopBytes[s] += h.data.byteLength;
-          h = res.bag[this.hiddenOut[s]];
-          if (!h) throw new LlmError(`stage ${s} returned no ${this.hiddenOut[s]}`);
+          h = out;
         }
         return h;
       };
