@@ -12,6 +12,7 @@ export const CONTRACTS: ReadonlyArray<readonly [name: string, source: string]> =
   ["ShardToken", "token/ShardToken.sol"],
   ["ProviderStaking", "staking/ProviderStaking.sol"],
   ["ModelRegistry", "registry/ModelRegistry.sol"],
+  ["ProtocolParams", "market/ProtocolParams.sol"],
   ["JobMarket", "market/JobMarket.sol"],
   ["Adjudicator", "market/Adjudicator.sol"],
   ["IStageProofVerifier", "interfaces/IStageProofVerifier.sol"],

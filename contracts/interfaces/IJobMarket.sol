@@ -7,14 +7,18 @@ import {JobId, ModelId} from "../types/Ids.sol";
 /// @notice Jobs: quotes, escrow, receipts and settlement. Samples, reveals and disputes live in
 ///         the Adjudicator, which reports faults back here. All payouts are pull-payment credits.
 interface IJobMarket {
-    /// @notice A provider's EIP-712 offer for one stage of one model.
+    /// @notice A provider's EIP-712 offer for one stage of one model, made out to one buyer: `price`
+    ///         per unit (one per inference; a language model may count tokens) up to `maxUnits`,
+    ///         usable in a job opened by `expiry` that ends by `maxJobExpiry`.
     struct Quote {
         ModelId modelId;
         uint16 stage;
         address provider;
+        address buyer;
         uint96 price;
-        uint32 maxCount;
+        uint32 maxUnits;
         uint64 expiry;
+        uint64 maxJobExpiry;
         uint256 nonce;
     }
 
@@ -27,7 +31,7 @@ interface IJobMarket {
     /// @notice What the buyer asks for when opening a job.
     struct JobRequest {
         ModelId modelId;
-        uint32 maxInferences;
+        uint32 maxUnits;
         uint64 expiresAt;
         address sessionKey;
     }
@@ -40,21 +44,25 @@ interface IJobMarket {
         bytes32 s;
     }
 
-    /// @notice One (stage, provider) part of a receipt as submitted: cumulative count and signature.
+    /// @notice One (stage, provider) part of a receipt as submitted: cumulative requests and units
+    ///         at that stage, and the provider's signature.
     struct StagePart {
         uint16 stage;
         address provider;
         uint32 count;
+        uint32 units;
         bytes32 root;
         bytes signature;
     }
 
-    /// @notice One (stage, provider) part as recorded: `newCount` leaves in this receipt under `root`.
-    ///         The receipt stores keccak256(abi.encode(PartRecord[])); reveal and settle pass them back.
+    /// @notice One (stage, provider) part as recorded: `newCount` leaves worth `newUnits` units in
+    ///         this receipt under `root`. The receipt stores keccak256(abi.encode(PartRecord[]));
+    ///         reveal and settle pass them back.
     struct PartRecord {
         uint16 stage;
         address provider;
         uint32 newCount;
+        uint32 newUnits;
         bytes32 root;
     }
 
@@ -70,12 +78,15 @@ interface IJobMarket {
         Settled
     }
 
-    /// @notice A job. Packed in 5 slots: (buyer, maxInferences, count, stageCount, royaltyBps),
-    ///         (sessionKey, expiresAt, receiptCount), (publisher, pendingReceipts, fees, status,
-    ///         faultedProviders), modelId, escrow.
+    /// @notice A job. `count` counts requests (what receipts number and samples pick from),
+    ///         `units` what is paid for. `paramsVersion` is the ProtocolParams version it opened
+    ///         under (its windows, shares and bonds for life). Packed in 6 slots: (buyer, maxUnits,
+    ///         count, stageCount, royaltyBps), (sessionKey, expiresAt, receiptCount), (publisher,
+    ///         pendingReceipts, fees, status, faultedProviders), (units, paramsVersion,
+    ///         samplingRatePpm), modelId, escrow.
     struct Job {
         address buyer;
-        uint32 maxInferences;
+        uint32 maxUnits;
         uint32 count;
         uint16 stageCount;
         uint16 royaltyBps;
@@ -88,6 +99,9 @@ interface IJobMarket {
         uint16 treasuryFeeBps;
         JobStatus status;
         uint8 faultedProviders;
+        uint32 units;
+        uint32 paramsVersion;
+        uint32 samplingRatePpm;
         ModelId modelId;
         uint256 escrow;
     }
@@ -104,15 +118,18 @@ interface IJobMarket {
         ReceiptStatus status;
     }
 
-    /// @notice A provider's terms for one stage of a job.
+    /// @notice A provider's terms for one stage of a job: price per unit, its unit cap, and the
+    ///         requests and units receipted so far.
     struct StageTerms {
         uint96 price;
-        uint32 maxCount;
+        uint32 maxUnits;
         uint32 served;
+        uint32 servedUnits;
     }
 
-    /// @notice Time windows, seconds, counted from a receipt's submission (reveal, challenge) or a
-    ///         dispute's opening (answer, commit, voteReveal).
+    /// @notice Time windows of a job (from its ProtocolParams version), seconds, counted from a
+    ///         receipt's submission (reveal, challenge) or a dispute's opening (answer, commit,
+    ///         voteReveal).
     struct Windows {
         uint64 reveal;
         uint64 challenge;
@@ -145,14 +162,24 @@ interface IJobMarket {
     error JobMarketUnknownJob(JobId jobId, uint256 jobCount);
     error JobMarketJobNotOpen(JobId jobId, JobStatus status);
     error JobMarketModelDeprecated(ModelId modelId, ModelId requested);
-    error JobMarketZeroInferences(uint256 maxInferences, uint256 minimum);
+    error JobMarketZeroUnits(uint256 maxUnits, uint256 minimum);
     error JobMarketBadExpiry(uint256 expiresAt, uint256 nowTime);
     error JobMarketZeroSessionKey(address sessionKey, address buyer);
     error JobMarketQuoteModelMismatch(ModelId quoteModel, ModelId jobModel);
     error JobMarketQuoteStageOutOfRange(uint256 stage, uint256 stageCount);
     error JobMarketQuoteExpired(uint256 expiry, uint256 nowTime);
     error JobMarketQuoteBelowFloor(uint256 price, uint256 floor);
-    error JobMarketQuoteMaxCountTooLow(uint256 maxCount, uint256 minimum);
+    error JobMarketQuoteMaxUnitsTooLow(uint256 maxUnits, uint256 minimum);
+    /// @notice The quote is made out to another buyer.
+    error JobMarketQuoteWrongBuyer(address quoteBuyer, address buyer);
+    /// @notice The job would end after the latest job expiry the quote allows.
+    error JobMarketJobOutlivesQuote(uint256 expiresAt, uint256 maxJobExpiry);
+    /// @notice The job would last longer than the parameters' maximum job duration.
+    error JobMarketJobTooLong(uint256 expiresAt, uint256 latest);
+    /// @notice A receipt's units grow by less than its requests (every request is at least one unit).
+    error JobMarketUnitsBelowCount(uint256 newUnits, uint256 newRequests);
+    /// @notice More requests in one receipt than its sample bound allows (k = ceil(n·rate) ≤ MAX_SAMPLES).
+    error JobMarketReceiptTooLarge(uint256 requests, uint256 maxRequests);
     error JobMarketQuoteNonceUsed(address provider, uint256 nonce);
     error JobMarketBadQuoteSignature(address signer, address provider);
     error JobMarketDuplicateQuote(uint256 stage, address provider);
@@ -161,15 +188,17 @@ interface IJobMarket {
     error JobMarketInsufficientEscrow(uint256 available, uint256 needed);
     error JobMarketJobExpired(uint256 expiresAt, uint256 nowTime);
     error JobMarketCountNotIncreasing(uint256 count, uint256 previous);
-    error JobMarketCountAboveMax(uint256 count, uint256 maxInferences);
+    error JobMarketUnitsAboveMax(uint256 units, uint256 maxUnits);
     error JobMarketBadSessionSignature(address signer, address sessionKey);
     error JobMarketPartsNotSorted(uint256 index, uint256 stage);
     error JobMarketProviderNotQuoted(uint256 stage, address provider);
     error JobMarketProviderFaulted(address provider, JobId jobId);
     error JobMarketBadProviderSignature(address signer, address provider);
     error JobMarketProviderCountNotIncreasing(uint256 count, uint256 previous);
-    error JobMarketProviderCountAboveQuote(uint256 count, uint256 maxCount);
+    error JobMarketProviderUnitsAboveQuote(uint256 units, uint256 maxUnits);
+    error JobMarketProviderUnitsBelowCount(uint256 newUnits, uint256 newCount);
     error JobMarketStageCountMismatch(uint256 stage, uint256 counted, uint256 required);
+    error JobMarketStageUnitsMismatch(uint256 stage, uint256 counted, uint256 required);
     error JobMarketSubmitterNotProvider(address submitter, JobId jobId);
     error JobMarketUnknownReceipt(uint256 receiptId, uint256 receiptCount);
     error JobMarketReceiptNotPending(uint256 receiptId, ReceiptStatus status);
@@ -181,8 +210,7 @@ interface IJobMarket {
     error JobMarketNothingToWithdraw(address account, uint256 credit);
     error JobMarketNotAdjudicator(address caller, address adjudicator);
     error JobMarketAdjudicatorAlreadySet(address current, address proposed);
-    error JobMarketFeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
-    error JobMarketWindowsTooLong(uint256 longestWindow, uint256 unbondingPeriod);
+    error JobMarketNotDeployer(address caller, address deployer);
     error JobMarketZeroAddress(uint256 which, uint256 required);
 
     event JobOpened(
@@ -190,9 +218,10 @@ interface IJobMarket {
         address indexed buyer,
         ModelId indexed modelId,
         address sessionKey,
-        uint256 maxInferences,
+        uint256 maxUnits,
         uint256 escrow,
-        uint256 expiresAt
+        uint256 expiresAt,
+        uint256 paramsVersion
     );
     event QuoteAccepted(
         JobId indexed jobId,
@@ -200,16 +229,22 @@ interface IJobMarket {
         ModelId indexed modelId,
         uint256 stage,
         uint256 price,
-        uint256 maxCount,
+        uint256 maxUnits,
         uint256 collateral,
         uint256 nonce
     );
     event QuoteNonceCancelled(address indexed provider, uint256 nonce);
     event ReceiptSubmitted(
-        JobId indexed jobId, uint256 indexed receiptId, address indexed submitter, uint256 from, uint256 to, bytes32 outputRoot
+        JobId indexed jobId, uint256 indexed receiptId, address indexed submitter, uint256 from, uint256 to, uint256 units, bytes32 outputRoot
     );
     event ReceiptPartRecorded(
-        JobId indexed jobId, uint256 indexed receiptId, address indexed provider, uint256 stage, uint256 newCount, bytes32 root
+        JobId indexed jobId,
+        uint256 indexed receiptId,
+        address indexed provider,
+        uint256 stage,
+        uint256 newCount,
+        uint256 newUnits,
+        bytes32 root
     );
     event ReceiptSettled(
         JobId indexed jobId,
@@ -227,15 +262,13 @@ interface IJobMarket {
         JobId indexed jobId, address indexed provider, uint256 indexed receiptId, FaultReason reason, uint256 slashed, address prover
     );
     event BondTaken(address indexed from, uint256 amount);
-    event TreasuryFeeUpdated(uint256 oldFeeBps, uint256 newFeeBps);
-    event VerifierFeeUpdated(uint256 oldFeeBps, uint256 newFeeBps);
-    event CollateralRatioUpdated(uint256 oldRatioBps, uint256 newRatioBps);
-    event TreasuryUpdated(address oldTreasury, address newTreasury);
-    event WindowsUpdated(Windows oldWindows, Windows newWindows);
     event AdjudicatorSet(address indexed adjudicator);
 
-    /// @notice Opens a job with quotes for every stage, pulling the escrow by transferFrom.
-    /// @param request Model, max inferences, expiry and session key.
+    /// @notice Opens a job with quotes for every stage, pulling the escrow by transferFrom. Every
+    ///         quote must be made out to the caller and allow the job's expiry; the job lasts at
+    ///         most the parameters' maxJobDuration. Locks each provider's collateral
+    ///         max(minCollateral, κ · price · min(maxUnits, ⌈1e6 / samplingRatePpm⌉)) per quote.
+    /// @param request Model, max units, expiry and session key.
     /// @param quotes Signed quotes: at least one per stage, several per stage allowed.
     /// @return jobId The new job.
     function openJob(JobRequest calldata request, SignedQuote[] calldata quotes) external returns (JobId jobId);
@@ -252,16 +285,18 @@ interface IJobMarket {
     function cancelQuoteNonce(uint256 nonce) external;
 
     /// @notice Submits a receipt for requests [previous count, count) of a job. The caller must be
-    ///         one of the providers in `parts`.
+    ///         one of the providers in `parts`. At most MAX_SAMPLES × 1e6 / samplingRatePpm requests.
     /// @param jobId The job.
     /// @param count Cumulative request count the buyer signed.
+    /// @param units Cumulative units the buyer signed (each request at least one).
     /// @param outputRoot Merkle root of the buyer leaves of this receipt's requests.
-    /// @param sessionSignature Session key's EIP-712 signature over (jobId, count, outputRoot).
+    /// @param sessionSignature Session key's EIP-712 signature over (jobId, count, units, outputRoot).
     /// @param parts Per (stage, provider) parts, sorted by stage then provider, each signed by its provider.
     /// @return receiptId The receipt's index in the job.
     function submitReceipt(
         JobId jobId,
         uint32 count,
+        uint32 units,
         bytes32 outputRoot,
         bytes calldata sessionSignature,
         StagePart[] calldata parts
@@ -306,8 +341,9 @@ interface IJobMarket {
     function credits(address account) external view returns (uint256);
     /// @notice Whether a provider's quote nonce was used or cancelled.
     function quoteNonceUsed(address provider, uint256 nonce) external view returns (bool);
-    /// @notice Current reveal, challenge, answer, commit and vote-reveal windows (seconds).
-    function windows() external view returns (Windows memory);
+    /// @notice A job's reveal, challenge, answer, commit and vote-reveal windows (seconds), from the
+    ///         parameter version it opened under.
+    function windowsOf(JobId jobId) external view returns (Windows memory);
     /// @notice Number of jobs opened (ids run 1..jobCount).
     function jobCount() external view returns (uint256);
 }

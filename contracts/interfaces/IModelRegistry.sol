@@ -56,6 +56,7 @@ interface IModelRegistry {
     error ModelRegistryRoyaltyTooHigh(uint256 royaltyBps, uint256 maxRoyaltyBps);
     /// @notice The sampling rate is above one million parts per million.
     error ModelRegistrySamplingRateTooHigh(uint256 samplingRatePpm, uint256 maxPpm);
+    error ModelRegistrySamplingRateTooLow(uint256 samplingRatePpm, uint256 minPpm);
     /// @notice A required hash is zero (0 = onnx sha256, 1 = manifest hash, 2 = weights commitment).
     error ModelRegistryMissingHash(uint256 which, uint256 required);
     /// @notice The zk stage index is not a stage of the model.

@@ -1,44 +1,54 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IJobMarket} from "../interfaces/IJobMarket.sol";
+import {ModelId} from "../types/Ids.sol";
+
 /// @title ReceiptHashing
 /// @notice EIP-712 struct hashes for quotes and receipts, and the Merkle leaf hashes of
 ///         the OpenZeppelin merkle-tree package's StandardMerkleTree (keccak256(keccak256(abi.encode(...)))).
 ///         Mirrored by node/src/receipts/ (the only TypeScript place that builds these).
 library ReceiptHashing {
     bytes32 internal constant QUOTE_TYPEHASH = keccak256(
-        "Quote(uint256 modelId,uint16 stage,address provider,uint96 price,uint32 maxCount,uint64 expiry,uint256 nonce)"
+        "Quote(uint256 modelId,uint16 stage,address provider,address buyer,uint96 price,uint32 maxUnits,uint64 expiry,uint64 maxJobExpiry,uint256 nonce)"
     );
-    bytes32 internal constant BUYER_RECEIPT_TYPEHASH = keccak256("BuyerReceipt(uint256 jobId,uint32 count,bytes32 outputRoot)");
+    bytes32 internal constant BUYER_RECEIPT_TYPEHASH =
+        keccak256("BuyerReceipt(uint256 jobId,uint32 count,uint32 units,bytes32 outputRoot)");
     bytes32 internal constant PROVIDER_RECEIPT_TYPEHASH =
-        keccak256("ProviderReceipt(uint256 jobId,uint16 stage,uint32 count,bytes32 root,bytes32 outputRoot)");
+        keccak256("ProviderReceipt(uint256 jobId,uint16 stage,uint32 count,uint32 units,bytes32 root,bytes32 outputRoot)");
 
     /// @notice Struct hash of a quote.
-    function quoteHash(
-        uint256 modelId,
-        uint16 stage,
-        address provider,
-        uint96 price,
-        uint32 maxCount,
-        uint64 expiry,
-        uint256 nonce
-    ) internal pure returns (bytes32) {
-        return keccak256(abi.encode(QUOTE_TYPEHASH, modelId, stage, provider, price, maxCount, expiry, nonce));
+    function quoteHash(IJobMarket.Quote memory q) internal pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                QUOTE_TYPEHASH,
+                ModelId.unwrap(q.modelId),
+                q.stage,
+                q.provider,
+                q.buyer,
+                q.price,
+                q.maxUnits,
+                q.expiry,
+                q.maxJobExpiry,
+                q.nonce
+            )
+        );
     }
 
-    /// @notice Struct hash of the buyer's (session key's) receipt.
-    function buyerReceiptHash(uint256 jobId, uint32 count, bytes32 outputRoot) internal pure returns (bytes32) {
-        return keccak256(abi.encode(BUYER_RECEIPT_TYPEHASH, jobId, count, outputRoot));
+    /// @notice Struct hash of the buyer's (session key's) receipt: requests [0, count) worth
+    ///         `units` units, under `outputRoot`.
+    function buyerReceiptHash(uint256 jobId, uint32 count, uint32 units, bytes32 outputRoot) internal pure returns (bytes32) {
+        return keccak256(abi.encode(BUYER_RECEIPT_TYPEHASH, jobId, count, units, outputRoot));
     }
 
     /// @notice Struct hash of one (stage, provider) receipt. `outputRoot` binds the part to the buyer
     ///         tree the provider checked (its route entries), so no one can re-route its work.
-    function providerReceiptHash(uint256 jobId, uint16 stage, uint32 count, bytes32 root, bytes32 outputRoot)
+    function providerReceiptHash(uint256 jobId, uint16 stage, uint32 count, uint32 units, bytes32 root, bytes32 outputRoot)
         internal
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(PROVIDER_RECEIPT_TYPEHASH, jobId, stage, count, root, outputRoot));
+        return keccak256(abi.encode(PROVIDER_RECEIPT_TYPEHASH, jobId, stage, count, units, root, outputRoot));
     }
 
     /// @notice Leaf of the buyer tree: (index, requestHash, responseHash, routeHash).

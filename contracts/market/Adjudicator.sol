@@ -71,7 +71,7 @@ contract Adjudicator is IAdjudicator, AccessControl {
             k = Sampling.sampleCount(r.to - r.from, rate);
         }
         indices = new uint256[](k);
-        for (uint256 j; j < k; ++j) indices[j] = Sampling.sampleIndex(seed, j, r.from, r.to - r.from);
+        for (uint256 j; j < k; ++j) indices[j] = Sampling.sampleIndex(seed, j, k, r.from, r.to - r.from);
     }
 
     /// @inheritdoc IAdjudicator
@@ -132,7 +132,7 @@ contract Adjudicator is IAdjudicator, AccessControl {
     function reportUnrevealed(JobId jobId, uint256 receiptId, uint256 sampleNo, address[] calldata route) external {
         (IJobMarket.Receipt memory r, ReceiptCheck storage c) = _ensureSeed(jobId, receiptId);
         Sample storage s = _requireOpenSample(jobId, receiptId, sampleNo, c, r);
-        uint256 deadline = _revealDeadline(r);
+        uint256 deadline = _revealDeadline(jobId, r);
         if (_now() <= deadline) revert AdjudicatorRevealWindowOpen(_now(), deadline);
         address[] memory none;
         if (!s.buyerRevealed) {
@@ -157,7 +157,7 @@ contract Adjudicator is IAdjudicator, AccessControl {
         ReceiptCheck storage c = _checks[_receiptKey(jobId, receiptId)];
         // Strictly before the end: settlement opens at that second, and a settled receipt must not
         // gain a dispute afterwards.
-        uint256 deadline = _revealDeadline(r) + _market.windows().challenge;
+        uint256 deadline = _revealDeadline(jobId, r) + _market.windowsOf(jobId).challenge;
         if (_now() >= deadline) revert AdjudicatorChallengeWindowClosed(_now(), deadline);
         bytes32 key = _sampleKey(jobId, receiptId, sampleNo);
         if (sampleNo >= c.samples || _samples[key].stageMask & (1 << stage) == 0 || _disputed[key][stage]) {
@@ -198,7 +198,7 @@ contract Adjudicator is IAdjudicator, AccessControl {
     /// @inheritdoc IAdjudicator
     function answerWithProof(uint256 disputeId, bytes calldata proof) external {
         Dispute storage d = _requireOpenDispute(disputeId, DisputeKind.ZkProof);
-        uint256 deadline = uint256(d.openedAt) + _market.windows().answer;
+        uint256 deadline = uint256(d.openedAt) + _market.windowsOf(d.jobId).answer;
         if (_now() > deadline) revert AdjudicatorDeadlinePassed(_now(), deadline);
         (,,,, bytes32 commitment, IStageProofVerifier verifier) = _registry.verificationParams(_market.job(d.jobId).modelId);
         StageReveal memory rev = _reveals[_sampleKey(d.jobId, d.receiptId, d.sampleNo)][d.stage];
@@ -215,7 +215,7 @@ contract Adjudicator is IAdjudicator, AccessControl {
     function commitVote(uint256 disputeId, bytes32 commitment) external {
         Dispute storage d = _requireOpenDispute(disputeId, DisputeKind.Committee);
         _requireMember(disputeId);
-        uint256 deadline = uint256(d.openedAt) + _market.windows().commit;
+        uint256 deadline = uint256(d.openedAt) + _market.windowsOf(d.jobId).commit;
         if (_now() > deadline) revert AdjudicatorDeadlinePassed(_now(), deadline);
         if (_commitments[disputeId][msg.sender] != bytes32(0)) revert AdjudicatorAlreadyCommitted(msg.sender, disputeId);
         _commitments[disputeId][msg.sender] = commitment;
@@ -226,7 +226,7 @@ contract Adjudicator is IAdjudicator, AccessControl {
     function revealVote(uint256 disputeId, bool fraud, bytes32 salt) external {
         Dispute storage d = _requireOpenDispute(disputeId, DisputeKind.Committee);
         _requireMember(disputeId);
-        IJobMarket.Windows memory w = _market.windows();
+        IJobMarket.Windows memory w = _market.windowsOf(d.jobId);
         // Reveals open only once commits are closed (commitVote accepts up to and including
         // commitEnd): a vote revealed earlier could be copied by members yet to commit.
         uint256 commitEnd = uint256(d.openedAt) + w.commit;
@@ -248,7 +248,7 @@ contract Adjudicator is IAdjudicator, AccessControl {
         if (disputeId >= _disputes.length) revert AdjudicatorUnknownDispute(disputeId, _disputes.length);
         Dispute storage d = _disputes[disputeId];
         if (d.status != DisputeStatus.Open) revert AdjudicatorDisputeNotOpen(disputeId, d.status);
-        IJobMarket.Windows memory w = _market.windows();
+        IJobMarket.Windows memory w = _market.windowsOf(d.jobId);
         uint256 deadline = uint256(d.openedAt) + (d.kind == DisputeKind.ZkProof ? w.answer : uint256(w.commit) + w.voteReveal);
         if (_now() <= deadline) revert AdjudicatorDeadlineNotReached(_now(), deadline);
         bool upheld = d.kind == DisputeKind.ZkProof || d.votesFraud > d.votesHonest;
@@ -555,13 +555,13 @@ contract Adjudicator is IAdjudicator, AccessControl {
         s = _samples[_sampleKey(jobId, receiptId, sampleNo)];
         if (s.resolved) revert AdjudicatorSampleResolved(sampleNo, receiptId);
         if (msg.sig != this.reportUnrevealed.selector) {
-            uint256 deadline = _revealDeadline(r);
+            uint256 deadline = _revealDeadline(jobId, r);
             if (_now() > deadline) revert AdjudicatorRevealWindowClosed(_now(), deadline);
         }
     }
 
     function _requireIndex(uint256 index, ReceiptCheck storage c, uint256 sampleNo, IJobMarket.Receipt memory r) private view {
-        uint256 sampled = Sampling.sampleIndex(c.seed, sampleNo, r.from, r.to - r.from);
+        uint256 sampled = Sampling.sampleIndex(c.seed, sampleNo, c.samples, r.from, r.to - r.from);
         if (index != sampled) revert AdjudicatorWrongIndex(index, sampled);
     }
 
@@ -583,8 +583,8 @@ contract Adjudicator is IAdjudicator, AccessControl {
         revert AdjudicatorNotCommitteeMember(msg.sender, disputeId);
     }
 
-    function _revealDeadline(IJobMarket.Receipt memory r) private view returns (uint256) {
-        return uint256(r.submittedAt) + _market.windows().reveal;
+    function _revealDeadline(JobId jobId, IJobMarket.Receipt memory r) private view returns (uint256) {
+        return uint256(r.submittedAt) + _market.windowsOf(jobId).reveal;
     }
 
     function _receiptKey(JobId jobId, uint256 receiptId) private pure returns (bytes32) {

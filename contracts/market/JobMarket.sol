@@ -1,26 +1,27 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IAdjudicator} from "../interfaces/IAdjudicator.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
-import {IProviderStaking, IChallengeWindowSource} from "../interfaces/IProviderStaking.sol";
+import {IProtocolParams} from "../interfaces/IProtocolParams.sol";
+import {IProviderStaking} from "../interfaces/IProviderStaking.sol";
 import {FeeMath} from "../libraries/FeeMath.sol";
 import {ReceiptHashing} from "../libraries/ReceiptHashing.sol";
+import {Sampling} from "../libraries/Sampling.sol";
 import {JobId, ModelId} from "../types/Ids.sol";
 import {JobMarketAdmin} from "./JobMarketAdmin.sol";
 
 /// @title JobMarket
-/// @notice Jobs from signed quotes: escrow, session-key receipts with per-(stage, provider) roots
-///         and counts, settlement into pull-payment credits, refunds, and slashing on faults the
-///         Adjudicator proves. Pausing stops new jobs and receipts, never settlement or withdrawals.
+/// @notice Jobs from signed quotes: escrow, session-key receipts with per-(stage, provider) roots,
+///         counts and units, settlement into pull-payment credits, refunds, and slashing on faults
+///         the Adjudicator proves. A job snapshots its ProtocolParams version when it opens.
+///         ProtocolParams' pause stops new jobs only, never receipts, settlement or withdrawals.
 contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     using SafeERC20 for IERC20;
 
@@ -54,24 +55,22 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     /// @param token_ Payment token.
     /// @param staking_ Provider staking (this contract must be set as its job market).
     /// @param registry_ Model registry.
-    /// @param treasury_ Receives treasury fees and the rest of slashes.
-    /// @param admin Holds DEFAULT_ADMIN_ROLE and PAUSER_ROLE.
-    constructor(IERC20 token_, IProviderStaking staking_, IModelRegistry registry_, address treasury_, address admin)
-        JobMarketAdmin(token_, staking_, registry_, treasury_, admin)
+    /// @param params_ Versioned parameters (fees, collateral, windows, bonds, treasury, pause).
+    constructor(IERC20 token_, IProviderStaking staking_, IModelRegistry registry_, IProtocolParams params_)
+        JobMarketAdmin(token_, staking_, registry_, params_)
         EIP712("ShardMesh", "1")
     {}
 
     // ─── Jobs ────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IJobMarket
-    function openJob(JobRequest calldata request, SignedQuote[] calldata quotes) external whenNotPaused returns (JobId) {
+    function openJob(JobRequest calldata request, SignedQuote[] calldata quotes) external returns (JobId) {
         return _openJob(request, quotes);
     }
 
     /// @inheritdoc IJobMarket
     function openJobWithPermit(JobRequest calldata request, SignedQuote[] calldata quotes, PermitSig calldata permit)
         external
-        whenNotPaused
         returns (JobId)
     {
         uint256 needed = _escrowFor(request, quotes);
@@ -97,7 +96,7 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     function closeJob(JobId jobId) external {
         Job storage j = _requireOpenJob(jobId);
         bool expired = _now() >= j.expiresAt;
-        bool usedUp = msg.sender == j.buyer && j.count == j.maxInferences;
+        bool usedUp = msg.sender == j.buyer && j.units == j.maxUnits;
         if (j.pendingReceipts != 0 || !(expired || usedUp)) revert JobMarketCannotClose(jobId, j.pendingReceipts);
         uint256 refund = j.escrow;
         j.escrow = 0;
@@ -120,22 +119,28 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     function submitReceipt(
         JobId jobId,
         uint32 count,
+        uint32 units,
         bytes32 outputRoot,
         bytes calldata sessionSignature,
         StagePart[] calldata parts
-    ) external whenNotPaused returns (uint256 receiptId) {
+    ) external returns (uint256 receiptId) {
         Job storage j = _requireOpenJob(jobId);
         uint32 from = j.count;
-        _requireValidReceiptHead(jobId, j, count, outputRoot, sessionSignature);
-        bytes32 partsHash = _recordParts(jobId, j.stageCount, count - from, outputRoot, parts);
+        _requireValidReceiptHead(jobId, j, count, units, outputRoot, sessionSignature);
+        // count > from and units - j.units >= count - from were checked.
+        bytes32 partsHash;
+        unchecked {
+            partsHash = _recordParts(jobId, j.stageCount, count - from, units - j.units, outputRoot, parts);
+        }
         receiptId = j.receiptCount;
-        // receiptCount and pendingReceipts count receipts, each at least one inference, so they
-        // stay below maxInferences (uint32).
+        // receiptCount and pendingReceipts count receipts, each at least one unit, so they stay
+        // below maxUnits (uint32).
         unchecked {
             j.receiptCount = uint32(receiptId + 1);
             j.pendingReceipts += 1;
         }
         j.count = count;
+        j.units = units;
         _receipts[jobId][receiptId] = Receipt({
             outputRoot: outputRoot,
             partsHash: partsHash,
@@ -146,14 +151,15 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
             submittedBlock: uint64(block.number),
             status: ReceiptStatus.Pending
         });
-        emit ReceiptSubmitted(jobId, receiptId, msg.sender, from, count, outputRoot);
+        emit ReceiptSubmitted(jobId, receiptId, msg.sender, from, count, units, outputRoot);
     }
 
     /// @inheritdoc IJobMarket
     function settle(JobId jobId, uint256 receiptId, PartRecord[] calldata parts) external {
         Job storage j = _requireJob(jobId);
         Receipt storage r = _requirePendingReceipt(jobId, j, receiptId);
-        uint256 settlesAt = uint256(r.submittedAt) + _windows.reveal + _windows.challenge;
+        IProtocolParams.Params memory w = _params.paramsAt(j.paramsVersion);
+        uint256 settlesAt = uint256(r.submittedAt) + w.reveal + w.challenge;
         if (_now() < settlesAt) revert JobMarketChallengeWindowOpen(_now(), settlesAt);
         bytes32 partsHash = keccak256(abi.encode(parts));
         if (partsHash != r.partsHash) revert JobMarketPartsMismatch(partsHash, r.partsHash);
@@ -168,7 +174,7 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
         for (uint256 i; i < parts.length; ++i) {
             PartRecord calldata p = parts[i];
             if (anyFaulted && _members[jobId][p.provider].faulted) continue;
-            uint256 pay = uint256(p.newCount) * _terms[jobId][_termsKey(p.stage, p.provider)].price;
+            uint256 pay = uint256(p.newUnits) * _terms[jobId][_termsKey(p.stage, p.provider)].price;
             providerPay += pay;
             _credit(p.provider, jobId, modelId, pay, CreditKind.ProviderWork);
         }
@@ -185,7 +191,7 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
         } else if (verifierFee > 0) {
             _credit(verifier, jobId, modelId, verifierFee, CreditKind.VerifierFee);
         }
-        if (treasuryFee > 0) _credit(_treasury, jobId, modelId, treasuryFee, CreditKind.TreasuryFee);
+        if (treasuryFee > 0) _credit(_params.treasury(), jobId, modelId, treasuryFee, CreditKind.TreasuryFee);
         emit ReceiptSettled(jobId, receiptId, modelId, providerPay, royalty, verifierFee, treasuryFee);
     }
 
@@ -231,7 +237,7 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
                     _credit(rewardees[i], jobId, modelId, each, CreditKind.CommitteeFee);
                 }
             }
-            if (rest > 0) _credit(_treasury, jobId, modelId, rest, CreditKind.SlashReward);
+            if (rest > 0) _credit(_params.treasury(), jobId, modelId, rest, CreditKind.SlashReward);
         }
         emit ProviderFaulted(jobId, provider, receiptId, reason, slashed, prover);
     }
@@ -277,6 +283,12 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     }
 
     /// @inheritdoc IJobMarket
+    function windowsOf(JobId jobId) external view returns (Windows memory) {
+        IProtocolParams.Params memory p = _params.paramsAt(_requireJob(jobId).paramsVersion);
+        return Windows({reveal: p.reveal, challenge: p.challenge, answer: p.answer, commit: p.commit, voteReveal: p.voteReveal});
+    }
+
+    /// @inheritdoc IJobMarket
     function jobProviders(JobId jobId) external view returns (address[] memory) {
         return _memberList[jobId];
     }
@@ -319,8 +331,10 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     // ─── Internals ───────────────────────────────────────────────────────────────────────
 
     function _openJob(JobRequest calldata request, SignedQuote[] calldata quotes) private returns (JobId jobId) {
-        IModelRegistry.Model memory model = _requireValidRequest(request, quotes.length);
+        (uint32 version, IProtocolParams.Params memory p) = _params.openTerms();
+        IModelRegistry.Model memory model = _requireValidRequest(request, quotes.length, p.maxJobDuration);
         jobId = JobId.wrap(++_jobCount);
+        uint256 horizon = _horizon(request.maxUnits, model.params.samplingRatePpm);
         uint256[] memory maxPrice = new uint256[](model.params.stageCount);
         bool[] memory covered = new bool[](model.params.stageCount);
         for (uint256 i; i < quotes.length; ++i) {
@@ -329,59 +343,69 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
             _usedNonces[q.provider][q.nonce] = true;
             if (q.price > maxPrice[q.stage]) maxPrice[q.stage] = q.price;
             covered[q.stage] = true;
-            uint256 collateral = _recordQuote(jobId, request.maxInferences, q);
-            emit QuoteAccepted(jobId, q.provider, q.modelId, q.stage, q.price, q.maxCount, collateral, q.nonce);
+            uint256 collateral = _recordQuote(jobId, q, _collateral(p, q.price, horizon));
+            emit QuoteAccepted(jobId, q.provider, q.modelId, q.stage, q.price, q.maxUnits, collateral, q.nonce);
         }
         uint256 priceSum;
         for (uint256 s; s < covered.length; ++s) {
             if (!covered[s]) revert JobMarketStageWithoutQuote(s, covered.length);
             priceSum += maxPrice[s];
         }
-        uint256 escrow = request.maxInferences
-            * FeeMath.perInference(priceSum, uint256(model.params.royaltyBps) + _verifierFeeBps + _treasuryFeeBps);
-        _jobs[jobId] = Job({
-            buyer: msg.sender,
-            maxInferences: request.maxInferences,
-            count: 0,
-            stageCount: model.params.stageCount,
-            royaltyBps: model.params.royaltyBps,
-            sessionKey: request.sessionKey,
-            expiresAt: request.expiresAt,
-            receiptCount: 0,
-            publisher: model.publisher,
-            pendingReceipts: 0,
-            verifierFeeBps: _verifierFeeBps,
-            treasuryFeeBps: _treasuryFeeBps,
-            status: JobStatus.Open,
-            faultedProviders: 0,
-            modelId: request.modelId,
-            escrow: escrow
-        });
+        uint256 escrow =
+            request.maxUnits * FeeMath.perInference(priceSum, uint256(model.params.royaltyBps) + p.verifierFeeBps + p.treasuryFeeBps);
+        Job storage j = _jobs[jobId];
+        j.buyer = msg.sender;
+        j.maxUnits = request.maxUnits;
+        j.stageCount = model.params.stageCount;
+        j.royaltyBps = model.params.royaltyBps;
+        j.sessionKey = request.sessionKey;
+        j.expiresAt = request.expiresAt;
+        j.publisher = model.publisher;
+        j.verifierFeeBps = p.verifierFeeBps;
+        j.treasuryFeeBps = p.treasuryFeeBps;
+        j.status = JobStatus.Open;
+        j.paramsVersion = version;
+        j.samplingRatePpm = model.params.samplingRatePpm;
+        j.modelId = request.modelId;
+        j.escrow = escrow;
         address[] storage list = _memberList[jobId];
         for (uint256 i; i < list.length; ++i) {
             _staking.lock(list[i], JobId.unwrap(jobId), _members[jobId][list[i]].collateral);
         }
         _token.safeTransferFrom(msg.sender, address(this), escrow);
-        emit JobOpened(jobId, msg.sender, request.modelId, request.sessionKey, request.maxInferences, escrow, request.expiresAt);
+        emit JobOpened(jobId, msg.sender, request.modelId, request.sessionKey, request.maxUnits, escrow, request.expiresAt, version);
     }
 
-    function _recordQuote(JobId jobId, uint32 maxInferences, Quote calldata q) private returns (uint256 collateral) {
+    /// @dev Requests per expected sample, H = min(maxUnits, ⌈1e6 / rate⌉): collateral covers this
+    ///      many requests' worth (docs/PROTOCOL.md, Economics (a)).
+    function _horizon(uint256 maxUnits, uint256 ratePpm) private pure returns (uint256) {
+        uint256 perSample = (Sampling.PPM + ratePpm - 1) / ratePpm;
+        return maxUnits < perSample ? maxUnits : perSample;
+    }
+
+    /// @dev C = max(minCollateral, ⌈κ · price · H⌉) for one quote.
+    function _collateral(IProtocolParams.Params memory p, uint256 price, uint256 horizon) private pure returns (uint256) {
+        uint256 c = FeeMath.ceilBps(price * horizon, p.collateralMultipleBps);
+        return c > p.minCollateral ? c : p.minCollateral;
+    }
+
+    function _recordQuote(JobId jobId, Quote calldata q, uint256 collateral) private returns (uint256) {
         StageTerms storage t = _terms[jobId][_termsKey(q.stage, q.provider)];
-        if (t.maxCount != 0) revert JobMarketDuplicateQuote(q.stage, q.provider);
+        if (t.maxUnits != 0) revert JobMarketDuplicateQuote(q.stage, q.provider);
         t.price = q.price;
-        t.maxCount = q.maxCount;
-        uint256 work = uint256(q.maxCount < maxInferences ? q.maxCount : maxInferences) * q.price;
-        collateral = FeeMath.bps(work, _collateralRatioBps);
+        t.maxUnits = q.maxUnits;
         Membership storage m = _members[jobId][q.provider];
         if (!m.quoted) {
             m.quoted = true;
             _memberList[jobId].push(q.provider);
         }
         m.collateral += uint128(collateral);
+        return collateral;
     }
 
     function _escrowFor(JobRequest calldata request, SignedQuote[] calldata quotes) private view returns (uint256) {
         IModelRegistry.Model memory model = _registry.model(request.modelId);
+        (, IProtocolParams.Params memory p) = _params.current();
         uint256[] memory maxPrice = new uint256[](model.params.stageCount);
         for (uint256 i; i < quotes.length; ++i) {
             Quote calldata q = quotes[i].quote;
@@ -389,19 +413,19 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
         }
         uint256 priceSum;
         for (uint256 s; s < maxPrice.length; ++s) priceSum += maxPrice[s];
-        return request.maxInferences
-            * FeeMath.perInference(priceSum, uint256(model.params.royaltyBps) + _verifierFeeBps + _treasuryFeeBps);
+        return request.maxUnits * FeeMath.perInference(priceSum, uint256(model.params.royaltyBps) + p.verifierFeeBps + p.treasuryFeeBps);
     }
 
-    function _requireValidRequest(JobRequest calldata request, uint256 quoteCount)
+    function _requireValidRequest(JobRequest calldata request, uint256 quoteCount, uint256 maxJobDuration)
         private
         view
         returns (IModelRegistry.Model memory model)
     {
         model = _registry.model(request.modelId);
         if (model.deprecated) revert JobMarketModelDeprecated(request.modelId, request.modelId);
-        if (request.maxInferences == 0) revert JobMarketZeroInferences(0, 1);
+        if (request.maxUnits == 0) revert JobMarketZeroUnits(0, 1);
         if (request.expiresAt <= _now()) revert JobMarketBadExpiry(request.expiresAt, _now());
+        if (request.expiresAt > _now() + maxJobDuration) revert JobMarketJobTooLong(request.expiresAt, _now() + maxJobDuration);
         if (request.sessionKey == address(0)) revert JobMarketZeroSessionKey(address(0), msg.sender);
         if (quoteCount > MAX_QUOTES) revert JobMarketTooManyQuotes(quoteCount, MAX_QUOTES);
     }
@@ -415,15 +439,14 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
             revert JobMarketQuoteModelMismatch(q.modelId, request.modelId);
         }
         if (q.stage >= model.params.stageCount) revert JobMarketQuoteStageOutOfRange(q.stage, model.params.stageCount);
+        if (q.buyer != msg.sender) revert JobMarketQuoteWrongBuyer(q.buyer, msg.sender);
         if (q.expiry < _now()) revert JobMarketQuoteExpired(q.expiry, _now());
+        if (request.expiresAt > q.maxJobExpiry) revert JobMarketJobOutlivesQuote(request.expiresAt, q.maxJobExpiry);
         uint256 floor = model.params.priceFloors[q.stage];
         if (q.price < floor) revert JobMarketQuoteBelowFloor(q.price, floor);
-        if (q.maxCount == 0) revert JobMarketQuoteMaxCountTooLow(0, 1);
+        if (q.maxUnits == 0) revert JobMarketQuoteMaxUnitsTooLow(0, 1);
         if (_usedNonces[q.provider][q.nonce]) revert JobMarketQuoteNonceUsed(q.provider, q.nonce);
-        bytes32 digest = _hashTypedDataV4(
-            ReceiptHashing.quoteHash(ModelId.unwrap(q.modelId), q.stage, q.provider, q.price, q.maxCount, q.expiry, q.nonce)
-        );
-        address signer = _recover(digest, sq.signature);
+        address signer = _recover(_hashTypedDataV4(ReceiptHashing.quoteHash(q)), sq.signature);
         if (signer != q.provider) revert JobMarketBadQuoteSignature(signer, q.provider);
     }
 
@@ -431,27 +454,37 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
         JobId jobId,
         Job storage j,
         uint32 count,
+        uint32 units,
         bytes32 outputRoot,
         bytes calldata sessionSignature
     ) private view {
         if (_now() >= j.expiresAt) revert JobMarketJobExpired(j.expiresAt, _now());
         if (count <= j.count) revert JobMarketCountNotIncreasing(count, j.count);
-        if (count > j.maxInferences) revert JobMarketCountAboveMax(count, j.maxInferences);
-        bytes32 digest = _hashTypedDataV4(ReceiptHashing.buyerReceiptHash(JobId.unwrap(jobId), count, outputRoot));
+        if (units > j.maxUnits) revert JobMarketUnitsAboveMax(units, j.maxUnits);
+        if (units < j.units || units - j.units < count - j.count) revert JobMarketUnitsBelowCount(units, count - j.count);
+        uint256 maxRequests = (Sampling.MAX_SAMPLES * Sampling.PPM) / j.samplingRatePpm;
+        if (count - j.count > maxRequests) revert JobMarketReceiptTooLarge(count - j.count, maxRequests);
+        bytes32 digest = _hashTypedDataV4(ReceiptHashing.buyerReceiptHash(JobId.unwrap(jobId), count, units, outputRoot));
         address signer = _recover(digest, sessionSignature);
         if (signer != j.sessionKey) revert JobMarketBadSessionSignature(signer, j.sessionKey);
     }
 
     /// @dev Checks every part (sorted by stage then provider; per stage the new counts add up to
-    ///      the receipt's new requests), bumps each provider's served count and returns the parts hash.
-    function _recordParts(JobId jobId, uint256 stageCount, uint256 newRequests, bytes32 outputRoot, StagePart[] calldata parts)
-        private
-        returns (bytes32)
-    {
+    ///      the receipt's new requests and the new units to its new units), bumps each provider's
+    ///      receipted counts and returns the parts hash.
+    function _recordParts(
+        JobId jobId,
+        uint256 stageCount,
+        uint256 newRequests,
+        uint256 newUnits,
+        bytes32 outputRoot,
+        StagePart[] calldata parts
+    ) private returns (bytes32) {
         PartRecord[] memory records = new PartRecord[](parts.length);
         bool submitterIsPart;
         uint256 stage;
         uint256 stageSum;
+        uint256 unitSum;
         for (uint256 i; i < parts.length; ++i) {
             StagePart calldata p = parts[i];
             if (i > 0) {
@@ -460,38 +493,54 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
                 if (!ordered) revert JobMarketPartsNotSorted(i, p.stage);
             }
             if (p.stage != stage) {
-                if (p.stage != stage + 1 || stageSum != newRequests) revert JobMarketStageCountMismatch(stage, stageSum, newRequests);
+                _requireStageTotals(stage, stageSum, newRequests, unitSum, newUnits);
+                if (p.stage != stage + 1) revert JobMarketStageCountMismatch(stage + 1, p.stage, stage + 1);
                 stage = p.stage;
                 stageSum = 0;
+                unitSum = 0;
             }
-            records[i] = PartRecord({stage: p.stage, provider: p.provider, newCount: _recordPart(jobId, outputRoot, p), root: p.root});
+            records[i] = _recordPart(jobId, outputRoot, p);
             stageSum += records[i].newCount;
+            unitSum += records[i].newUnits;
             if (p.provider == msg.sender) submitterIsPart = true;
         }
-        if (parts.length == 0 || stage != stageCount - 1 || stageSum != newRequests) {
-            revert JobMarketStageCountMismatch(stage, stageSum, newRequests);
-        }
+        if (parts.length == 0 || stage != stageCount - 1) revert JobMarketStageCountMismatch(stage, stageSum, newRequests);
+        _requireStageTotals(stage, stageSum, newRequests, unitSum, newUnits);
         if (!submitterIsPart) revert JobMarketSubmitterNotProvider(msg.sender, jobId);
         return keccak256(abi.encode(records));
     }
 
-    function _recordPart(JobId jobId, bytes32 outputRoot, StagePart calldata p) private returns (uint32 newCount) {
+    function _requireStageTotals(uint256 stage, uint256 counted, uint256 requests, uint256 unitsCounted, uint256 units) private pure {
+        if (counted != requests) revert JobMarketStageCountMismatch(stage, counted, requests);
+        if (unitsCounted != units) revert JobMarketStageUnitsMismatch(stage, unitsCounted, units);
+    }
+
+    function _recordPart(JobId jobId, bytes32 outputRoot, StagePart calldata p) private returns (PartRecord memory rec) {
         StageTerms storage t = _terms[jobId][_termsKey(p.stage, p.provider)];
-        if (t.maxCount == 0) revert JobMarketProviderNotQuoted(p.stage, p.provider);
+        if (t.maxUnits == 0) revert JobMarketProviderNotQuoted(p.stage, p.provider);
         if (_members[jobId][p.provider].faulted) revert JobMarketProviderFaulted(p.provider, jobId);
         if (p.count <= t.served) revert JobMarketProviderCountNotIncreasing(p.count, t.served);
-        if (p.count > t.maxCount) revert JobMarketProviderCountAboveQuote(p.count, t.maxCount);
-        bytes32 digest = _hashTypedDataV4(
-            ReceiptHashing.providerReceiptHash(JobId.unwrap(jobId), p.stage, p.count, p.root, outputRoot)
-        );
-        address signer = _recover(digest, p.signature);
-        if (signer != p.provider) revert JobMarketBadProviderSignature(signer, p.provider);
+        if (p.units > t.maxUnits) revert JobMarketProviderUnitsAboveQuote(p.units, t.maxUnits);
         // p.count > t.served was checked above.
+        uint32 newCount;
         unchecked {
             newCount = p.count - t.served;
         }
+        if (p.units < t.servedUnits || p.units - t.servedUnits < newCount) {
+            revert JobMarketProviderUnitsBelowCount(p.units, newCount);
+        }
+        bytes32 digest = _hashTypedDataV4(
+            ReceiptHashing.providerReceiptHash(JobId.unwrap(jobId), p.stage, p.count, p.units, p.root, outputRoot)
+        );
+        address signer = _recover(digest, p.signature);
+        if (signer != p.provider) revert JobMarketBadProviderSignature(signer, p.provider);
+        // p.units >= t.servedUnits was checked above.
+        unchecked {
+            rec = PartRecord({stage: p.stage, provider: p.provider, newCount: newCount, newUnits: p.units - t.servedUnits, root: p.root});
+        }
         t.served = p.count;
-        emit ReceiptPartRecorded(jobId, _jobs[jobId].receiptCount, p.provider, p.stage, newCount, p.root);
+        t.servedUnits = p.units;
+        emit ReceiptPartRecorded(jobId, _jobs[jobId].receiptCount, p.provider, p.stage, newCount, rec.newUnits, p.root);
     }
 
     function _credit(address account, JobId jobId, ModelId modelId, uint256 amount, CreditKind kind) private {

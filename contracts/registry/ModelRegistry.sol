@@ -91,6 +91,8 @@ contract ModelRegistry is IModelRegistry {
         if (p.priceFloors.length != p.stageCount) revert ModelRegistryPriceFloorsLength(p.priceFloors.length, p.stageCount);
         if (p.royaltyBps > MAX_ROYALTY_BPS) revert ModelRegistryRoyaltyTooHigh(p.royaltyBps, MAX_ROYALTY_BPS);
         if (p.samplingRatePpm > PPM) revert ModelRegistrySamplingRateTooHigh(p.samplingRatePpm, PPM);
+        // Every receipt is sampled: collateral and the receipt bound divide by the rate.
+        if (p.samplingRatePpm == 0) revert ModelRegistrySamplingRateTooLow(0, 1);
         if (p.hasZkStage) {
             if (p.zkStage >= p.stageCount) revert ModelRegistryBadZkStage(p.zkStage, p.stageCount);
             if (address(p.zkVerifier) == address(0)) revert ModelRegistryZkVerifierMissing(address(0), p.zkStage);

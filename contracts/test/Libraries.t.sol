@@ -39,18 +39,29 @@ contract LibrariesTest is TestBase {
         assertLe(sum, FeeMath.ceilBps(pay, ba + bb + bc), "fees exceed reserve");
     }
 
-    function testFuzz_sampleCountBounds(uint32 n, uint32 rate) public pure {
+    /// k = ceil(n·rate): at least one sample, never more than requests, no cap the submitter can
+    /// dilute (item 8: a 4,000-request receipt at 1 % gets 40 samples, not 8).
+    function testFuzz_sampleCountFollowsRate(uint32 n, uint32 rate) public pure {
         n = uint32(bound(n, 1, type(uint32).max));
-        rate = uint32(bound(rate, 0, 1_000_000));
+        rate = uint32(bound(rate, 1, 1_000_000));
         uint256 k = Sampling.sampleCount(n, rate);
-        assertTrue(k >= 1 && k <= Sampling.MAX_SAMPLES, "k out of [1, 8]");
-        if (rate == 0) assertEq(k, 1, "k at rate 0");
+        assertTrue(k >= 1 && k <= n, "k out of [1, n]");
+        assertTrue(k * 1_000_000 >= uint256(n) * rate && (k - 1) * 1_000_000 < uint256(n) * rate, "k != ceil(n * rate)");
+        assertEq(Sampling.sampleCount(4_000, 10_000), 40, "4,000 requests at 1 %");
     }
 
-    function testFuzz_sampleIndexInRange(bytes32 seed, uint8 j, uint32 from, uint32 n) public pure {
-        n = uint32(bound(n, 1, type(uint32).max));
-        uint256 i = Sampling.sampleIndex(seed, j, from, n);
-        assertTrue(i >= from && i < uint256(from) + n, "sample outside the receipt");
+    /// Stratified samples: each in its own stratum of the receipt, so all distinct and in range.
+    function testFuzz_stratifiedSamplesDistinctInRange(bytes32 seed, uint32 from, uint16 n, uint8 k) public pure {
+        n = uint16(bound(n, 1, 5_000));
+        k = uint8(bound(k, 1, n < 32 ? n : 32));
+        uint256 prev;
+        for (uint256 j; j < k; ++j) {
+            uint256 i = Sampling.sampleIndex(seed, j, k, from, n);
+            assertTrue(i >= from && i < uint256(from) + n, "sample outside the receipt");
+            assertTrue(i >= uint256(from) + (j * n) / k && i < uint256(from) + ((j + 1) * n) / k, "sample outside its stratum");
+            if (j > 0) assertTrue(i > prev, "samples not distinct and ordered");
+            prev = i;
+        }
     }
 
     function testFuzz_singleLeafTreeVerifies(uint32 index, bytes32 a, bytes32 b) public pure {

@@ -8,6 +8,8 @@ import {ProviderStaking} from "../staking/ProviderStaking.sol";
 import {ModelRegistry} from "../registry/ModelRegistry.sol";
 import {JobMarket} from "../market/JobMarket.sol";
 import {Adjudicator} from "../market/Adjudicator.sol";
+import {ProtocolParams} from "../market/ProtocolParams.sol";
+import {IProtocolParams} from "../interfaces/IProtocolParams.sol";
 import {IAdjudicator} from "../interfaces/IAdjudicator.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
@@ -56,11 +58,34 @@ contract MarketHandler is TestBase {
         token = new ShardToken(address(this), 1e30, 0);
         staking = new ProviderStaking(IERC20(address(token)), address(this), 7 days, 1e18);
         registry = new ModelRegistry();
-        market = new JobMarket(IERC20(address(token)), IProviderStaking(address(staking)), registry, treasury, address(this));
+        ProtocolParams params = new ProtocolParams(
+            address(this),
+            IProtocolParams.Params({
+                reveal: 1 hours,
+                challenge: 1 hours,
+                handOff: 30 minutes,
+                answer: 1 hours,
+                commit: 30 minutes,
+                voteReveal: 30 minutes,
+                appeal: 30 minutes,
+                maxJobDuration: 30 days,
+                verifierFeeBps: 100,
+                treasuryFeeBps: 100,
+                challengerShareBps: 3_000,
+                jurorShareBps: 1_000,
+                collateralMultipleBps: 30_000,
+                challengeBondBps: 10,
+                minCollateral: 1e18,
+                challengeBond: 1e17,
+                attestDeposit: 1e18,
+                jurorDeposit: 1e17,
+                treasury: treasury
+            })
+        );
+        market = new JobMarket(IERC20(address(token)), IProviderStaking(address(staking)), registry, params);
         adjudicator = new Adjudicator(market, staking, registry, address(this), 1e18);
         staking.setJobMarket(address(market));
         market.setAdjudicator(address(adjudicator));
-        market.setTreasuryFeeBps(100);
         uint256[] memory floors = new uint256[](1);
         floors[0] = 1;
         vm.prank(publisher);
@@ -110,23 +135,24 @@ contract MarketHandler is TestBase {
             modelId: ModelId.wrap(1),
             stage: 0,
             provider: vm.addr(pk),
+            buyer: address(this),
             price: uint96(price),
-            maxCount: 1000,
+            maxUnits: 1000,
             expiry: uint64(block.timestamp + 1 hours),
+            maxJobExpiry: uint64(block.timestamp + 1 days),
             nonce: ++_nonce
         });
-        quotes[0] = IJobMarket.SignedQuote({
-            quote: q,
-            signature: _sign(pk, ReceiptHashing.quoteHash(1, 0, q.provider, q.price, q.maxCount, q.expiry, q.nonce))
-        });
+        quotes[0] = IJobMarket.SignedQuote({quote: q, signature: _sign(pk, ReceiptHashing.quoteHash(q))});
         IJobMarket.JobRequest memory req = IJobMarket.JobRequest({
             modelId: ModelId.wrap(1),
-            maxInferences: uint32(maxInf),
+            maxUnits: uint32(maxInf),
             expiresAt: uint64(block.timestamp + 1 days),
             sessionKey: vm.addr(SESSION_PK)
         });
         uint256 escrow = market.escrowFor(req, quotes);
-        if (staking.freeStake(q.provider) < (maxInf * price * 2)) return;
+        // Collateral: max(minCollateral, 3 × price × min(maxInf, 1)) at a 100 % sampling rate.
+        uint256 collateral = price * 3 > 1e18 ? price * 3 : 1e18;
+        if (staking.freeStake(q.provider) < collateral) return;
         _jobs.push(market.openJob(req, quotes));
         ghostEscrowIn += escrow;
     }
@@ -135,7 +161,7 @@ contract MarketHandler is TestBase {
         if (_jobs.length == 0) return;
         JobId jobId = _jobs[jobSeed % _jobs.length];
         IJobMarket.Job memory j = market.job(jobId);
-        if (j.status != IJobMarket.JobStatus.Open || j.count >= j.maxInferences || block.timestamp >= j.expiresAt) return;
+        if (j.status != IJobMarket.JobStatus.Open || j.count >= j.maxUnits || block.timestamp >= j.expiresAt) return;
         uint256 index = j.count;
         address provider;
         uint256 pk;
@@ -154,12 +180,13 @@ contract MarketHandler is TestBase {
             stage: 0,
             provider: provider,
             count: served,
+            units: served,
             root: root,
-            signature: _sign(pk, ReceiptHashing.providerReceiptHash(JobId.unwrap(jobId), 0, served, root, outputRoot))
+            signature: _sign(pk, ReceiptHashing.providerReceiptHash(JobId.unwrap(jobId), 0, served, served, root, outputRoot))
         });
-        bytes memory sessionSig = _sign(SESSION_PK, ReceiptHashing.buyerReceiptHash(JobId.unwrap(jobId), count, outputRoot));
+        bytes memory sessionSig = _sign(SESSION_PK, ReceiptHashing.buyerReceiptHash(JobId.unwrap(jobId), count, count, outputRoot));
         vm.prank(provider);
-        uint256 receiptId = market.submitReceipt(jobId, count, outputRoot, sessionSig, parts);
+        uint256 receiptId = market.submitReceipt(jobId, count, count, outputRoot, sessionSig, parts);
         _pending.push(PendingReceipt(jobId, receiptId, provider, index, lying));
     }
 
@@ -167,14 +194,14 @@ contract MarketHandler is TestBase {
         if (_pending.length == 0) return;
         PendingReceipt memory p = _pending[seed % _pending.length];
         IJobMarket.Receipt memory r = market.receipt(p.jobId, p.receiptId);
-        if (block.timestamp > uint256(r.submittedAt) + market.windows().reveal) return;
+        if (block.timestamp > uint256(r.submittedAt) + market.windowsOf(p.jobId).reveal) return;
         if (adjudicator.sample(p.jobId, p.receiptId, 0).buyerRevealed) return;
         if (block.number < r.submittedBlock + 2) vm.roll(r.submittedBlock + 2);
         address[] memory route = new address[](1);
         route[0] = p.provider;
         IJobMarket.PartRecord[] memory parts = new IJobMarket.PartRecord[](1);
         bytes32 stageIn = p.lying ? bytes32(p.index + 7) : _h(p.index, 0);
-        parts[0] = IJobMarket.PartRecord(0, p.provider, 1, ReceiptHashing.stageLeaf(p.index, stageIn, _h(p.index, 1)));
+        parts[0] = IJobMarket.PartRecord(0, p.provider, 1, 1, ReceiptHashing.stageLeaf(p.index, stageIn, _h(p.index, 1)));
         bytes32[] memory proof;
         uint256 slashedBefore = market.collateralOf(p.jobId, p.provider);
         adjudicator.revealBuyerLeaf(
@@ -196,7 +223,7 @@ contract MarketHandler is TestBase {
         uint256 at = seed % _pending.length;
         PendingReceipt memory p = _pending[at];
         IJobMarket.Receipt memory r = market.receipt(p.jobId, p.receiptId);
-        IJobMarket.Windows memory w = market.windows();
+        IJobMarket.Windows memory w = market.windowsOf(p.jobId);
         if (block.timestamp < uint256(r.submittedAt) + w.reveal + w.challenge) return;
         IAdjudicator.Sample memory s = adjudicator.sample(p.jobId, p.receiptId, 0);
         if (!s.resolved) {
@@ -211,7 +238,7 @@ contract MarketHandler is TestBase {
         if (_settledOnce[key]) paidTwice = true;
         IJobMarket.PartRecord[] memory parts = new IJobMarket.PartRecord[](1);
         bytes32 stageIn = p.lying ? bytes32(p.index + 7) : _h(p.index, 0);
-        parts[0] = IJobMarket.PartRecord(0, p.provider, 1, ReceiptHashing.stageLeaf(p.index, stageIn, _h(p.index, 1)));
+        parts[0] = IJobMarket.PartRecord(0, p.provider, 1, 1, ReceiptHashing.stageLeaf(p.index, stageIn, _h(p.index, 1)));
         market.settle(p.jobId, p.receiptId, parts);
         _settledOnce[key] = true;
         ghostSettled += 1;

@@ -6,10 +6,11 @@ import { parseEventLogs, parseEther, type Address, type Hex, type PublicClient }
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
 import type { Deployment } from "../../node/src/chain/deployments.ts";
+import { DEMO_WINDOWS } from "../../node/src/chain/params.ts";
 import { jobRequestHash, signJobRequest } from "../../node/src/jobs/session.ts";
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
 import { ctcDecode, recPreprocess } from "../../node/src/ocr/rec.ts";
-import { shardMeshDomain, signBuyerReceipt } from "../../node/src/receipts/eip712.ts";
+import { shardMeshDomain, signBuyerReceipt, signedQuoteFromJson } from "../../node/src/receipts/eip712.ts";
 import { bytesFromTensor, tensorFromFloat32, type ShardMeshClient } from "../../node/src/sdk/index.ts";
 import { localWallet } from "../lib/demo.ts";
 import type { Log } from "./market.ts";
@@ -74,30 +75,18 @@ export async function paidJob(
   const texts = ["receipt 42", "paid per inference", "ShardMesh 2026"];
   const balance = (a: Address) => read<bigint>(c.ShardToken.address, shardTokenAbi, "balanceOf", [a]);
   const before = await Promise.all(o.providers.map(balance));
-  const { quotes } = (await o.gateway.quotes(o.modelId.toString(), 10)) as { quotes: SignedQuoteJson[] };
-  const args = quotes.map((q) => ({
-    quote: {
-      modelId: BigInt(q.quote.modelId),
-      stage: Number(q.quote.stage),
-      provider: q.quote.provider as Address,
-      price: BigInt(q.quote.price),
-      maxCount: Number(q.quote.maxCount),
-      expiry: BigInt(q.quote.expiry),
-      nonce: BigInt(q.quote.nonce),
-    },
-    signature: q.signature,
-  }));
+  const { quotes } = (await o.gateway.quotes(o.modelId.toString(), 10, buyer.account.address)) as { quotes: SignedQuoteJson[] };
+  const args = quotes.map(signedQuoteFromJson);
   log(
     `  ${args.length} quotes signed over the mesh (${args.map((a) => `stage ${a.quote.stage} by ${a.quote.provider.slice(0, 8)}…`).join(", ")})`,
   );
 
-  const windows = await read<{ reveal: bigint; challenge: bigint }>(c.JobMarket.address, jobMarketAbi, "windows");
   const now = (await o.publicClient.getBlock()).timestamp;
   const session = privateKeyToAccount(generatePrivateKey());
   const request = {
     modelId: o.modelId,
-    maxInferences: 10,
-    expiresAt: now + 3600n + 4n * (windows.reveal + windows.challenge),
+    maxUnits: 10,
+    expiresAt: now + 3600n + 4n * BigInt(DEMO_WINDOWS.reveal + DEMO_WINDOWS.challenge),
     sessionKey: session.address,
   };
   const escrow = await read<bigint>(c.JobMarket.address, jobMarketAbi, "escrowFor", [request, args]);
@@ -127,14 +116,16 @@ export async function paidJob(
     );
   }
 
-  const todo = (await o.gateway.receipt(jobId.toString())) as { count: number; outputRoot: Hex };
+  const todo = (await o.gateway.receipt(jobId.toString())) as { count: number; units: number; outputRoot: Hex };
   const sig = await signBuyerReceipt(session, shardMeshDomain(o.deployment.chainId, c.JobMarket.address), {
     jobId,
     count: todo.count,
+    units: todo.units,
     outputRoot: todo.outputRoot,
   });
   const submitted = (await o.gateway.submitReceipt(jobId.toString(), {
     count: todo.count,
+    units: todo.units,
     outputRoot: todo.outputRoot,
     signature: sig,
   })) as { receiptId: string };
@@ -154,6 +145,7 @@ export async function paidJob(
     60_000,
   );
   log(`  ${revealed.samples.length} sampled request(s) revealed with Merkle proofs; hand-offs checked on chain`);
+  const windows = await read<{ reveal: bigint; challenge: bigint }>(c.JobMarket.address, jobMarketAbi, "windowsOf", [jobId]);
   const skip = Number(windows.reveal + windows.challenge) + 1;
   await rpc(o.chainUrl, "evm_increaseTime", [skip]);
   await rpc(o.chainUrl, "evm_mine");

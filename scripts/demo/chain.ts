@@ -1,26 +1,17 @@
 // Local-chain settings for the demo: short spot-check windows (so a receipt opened in the web
-// app settles within minutes) and a block every few seconds (so chain time follows the clock
-// and samples, which need later blocks, get drawn).
-import { jobMarketAbi } from "../../node/src/generated/abis.ts";
-import { localWallet, type DemoChain } from "../lib/demo.ts";
+// app settles within minutes; startDemoChain deploys ProtocolParams with them, which only the
+// local chain accepts) and a block every few seconds (so chain time follows the clock and
+// samples, which need later blocks, get drawn).
+import { DEMO_WINDOWS } from "../../node/src/chain/params.ts";
+import type { DemoChain } from "../lib/demo.ts";
 import type { Log } from "./market.ts";
 
-export const DEMO_WINDOWS = { reveal: 60n, challenge: 60n, answer: 60n, commit: 30n, voteReveal: 30n } as const;
+export { DEMO_WINDOWS };
 
-export async function demoWindows(demo: DemoChain, log: Log): Promise<void> {
-  const admin = localWallet(demo.chain.url, 0);
-  const hash = await admin.writeContract({
-    address: demo.deployment.contracts.JobMarket.address,
-    abi: jobMarketAbi,
-    functionName: "setWindows",
-    args: [DEMO_WINDOWS],
-    account: admin.account,
-    chain: admin.chain,
-  });
-  const receipt = await demo.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error("setWindows reverted");
+/** Reports the demo's windows (set at deployment by startDemoChain). */
+export async function demoWindows(_demo: DemoChain, log: Log): Promise<void> {
   log(
-    `spot-check windows for the demo: reveal ${DEMO_WINDOWS.reveal} s, challenge ${DEMO_WINDOWS.challenge} s, committee ${DEMO_WINDOWS.commit}+${DEMO_WINDOWS.voteReveal} s`,
+    `spot-check windows for the demo: reveal ${DEMO_WINDOWS.reveal} s, challenge ${DEMO_WINDOWS.challenge} s, committee ${DEMO_WINDOWS.commit}+${DEMO_WINDOWS.voteReveal} s, appeal ${DEMO_WINDOWS.appeal} s`,
   );
 }
 

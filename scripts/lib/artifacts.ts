@@ -9,6 +9,7 @@ export const SOURCES: Record<string, string> = {
   ShardToken: "token/ShardToken.sol",
   ProviderStaking: "staking/ProviderStaking.sol",
   ModelRegistry: "registry/ModelRegistry.sol",
+  ProtocolParams: "market/ProtocolParams.sol",
   JobMarket: "market/JobMarket.sol",
   Adjudicator: "market/Adjudicator.sol",
 };

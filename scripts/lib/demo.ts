@@ -7,6 +7,7 @@ import type { PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import type { Deployment } from "../../node/src/chain/deployments.ts";
+import { DEMO_WINDOWS } from "../../node/src/chain/params.ts";
 import { DEV_KEYS, startLocalChain } from "./chain.ts";
 import type { LocalChain } from "./chain.ts";
 import { deployAll, writeDeployment } from "./deploy.ts";
@@ -30,12 +31,17 @@ export interface DemoChain {
   deploymentFile: string;
 }
 
-/** Starts a local chain and deploys everything (deployments/31337.json is written). */
+/** Starts a local chain and deploys everything with the demo's short windows (deployments/31337.json is written). */
 export async function startDemoChain(log: (m: string) => void, port?: number): Promise<DemoChain> {
   const chain = await startLocalChain({ port });
   log(`local chain (hardhat node, pid ${chain.pid}) at ${chain.url}`);
   const publicClient = createPublicClient({ transport: http(chain.url) }) as PublicClient;
-  const deployment = await deployAll({ wallet: localWallet(chain.url, 0), publicClient, onProgress: (m) => log(`  ${m}`) });
+  const deployment = await deployAll({
+    wallet: localWallet(chain.url, 0),
+    publicClient,
+    protocol: DEMO_WINDOWS,
+    onProgress: (m) => log(`  ${m}`),
+  });
   const deploymentFile = writeDeployment(deployment);
   log(`deployment written to ${deploymentFile}`);
   return { chain, publicClient, deployment, deploymentFile };

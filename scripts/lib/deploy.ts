@@ -5,6 +5,8 @@ import { getAddress, parseEther } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 import { deploymentPath } from "../../node/src/chain/deployments.ts";
 import type { ContractName, Deployment, DeploymentParameters } from "../../node/src/chain/deployments.ts";
+import { DEFAULT_PROTOCOL_PARAMS, protocolParamsFromJson, protocolParamsToJson } from "../../node/src/chain/params.ts";
+import type { ProtocolParamsValues } from "../../node/src/chain/params.ts";
 import { readArtifact } from "./artifacts.ts";
 
 export type DeployWallet = WalletClient<Transport, Chain | undefined, Account>;
@@ -14,7 +16,9 @@ export interface DeployOptions {
   publicClient: PublicClient;
   /** Admin of every contract (default: the deployer). */
   admin?: Address;
-  params?: Partial<Omit<DeploymentParameters, "treasury">> & { treasury?: Address };
+  params?: Partial<Omit<DeploymentParameters, "treasury" | "protocol">> & { treasury?: Address };
+  /** Overrides of the first ProtocolParams version (windows, fees, shares, bonds). */
+  protocol?: Partial<ProtocolParamsValues>;
   /** Progress lines (the CLI prints them). */
   onProgress?: (message: string) => void;
 }
@@ -23,10 +27,8 @@ export const DEFAULT_PARAMETERS = {
   tokenSupply: parseEther("1000000000").toString(),
   faucetReserve: parseEther("100000000").toString(),
   unbondingPeriod: 7 * 24 * 3600,
-  challengeBond: parseEther("100").toString(),
   minVerifierStake: parseEther("100").toString(),
-  treasuryFeeBps: 0,
-  verifierFeeBps: 100,
+  protocol: protocolParamsToJson(DEFAULT_PROTOCOL_PARAMS),
 } as const;
 
 /** Deploys token, staking, registry, job market and adjudicator, and links them. */
@@ -34,7 +36,14 @@ export async function deployAll(opts: DeployOptions): Promise<Deployment> {
   const { wallet, publicClient } = opts;
   const deployer = wallet.account.address;
   const admin = opts.admin ?? deployer;
-  const p: DeploymentParameters = { ...DEFAULT_PARAMETERS, treasury: deployer, ...opts.params };
+  const treasury = opts.params?.treasury ?? deployer;
+  const p: DeploymentParameters = {
+    ...DEFAULT_PARAMETERS,
+    ...opts.params,
+    treasury,
+    protocol: protocolParamsToJson({ ...DEFAULT_PROTOCOL_PARAMS, treasury, ...opts.protocol }),
+  };
+  const protocol = protocolParamsFromJson(p.protocol);
   const log = opts.onProgress ?? (() => {});
   const chainId = await publicClient.getChainId();
   const contracts = {} as Deployment["contracts"];
@@ -67,15 +76,14 @@ export async function deployAll(opts: DeployOptions): Promise<Deployment> {
   const token = await deploy("ShardToken", [admin, BigInt(p.tokenSupply), BigInt(p.faucetReserve)]);
   const staking = await deploy("ProviderStaking", [token, deployer, BigInt(p.unbondingPeriod), BigInt(p.minVerifierStake)]);
   const registry = await deploy("ModelRegistry", []);
-  const market = await deploy("JobMarket", [token, staking, registry, p.treasury, deployer]);
-  await deploy("Adjudicator", [market, staking, registry, admin, BigInt(p.challengeBond)]);
+  const params = await deploy("ProtocolParams", [admin, protocol]);
+  const market = await deploy("JobMarket", [token, staking, registry, params]);
+  await deploy("Adjudicator", [market, staking, registry, admin, protocol.challengeBond]);
   await call("ProviderStaking", "setJobMarket", [market]);
   await call("JobMarket", "setAdjudicator", [contracts.Adjudicator.address]);
-  if (p.treasuryFeeBps !== 0) await call("JobMarket", "setTreasuryFeeBps", [p.treasuryFeeBps]);
-  if (p.verifierFeeBps !== 100) await call("JobMarket", "setVerifierFeeBps", [p.verifierFeeBps]);
   if (admin !== deployer) {
     const role = "0x0000000000000000000000000000000000000000000000000000000000000000";
-    for (const name of ["ProviderStaking", "JobMarket"] as const) {
+    for (const name of ["ProviderStaking"] as const) {
       await call(name, "grantRole", [role, admin]);
       await call(name, "renounceRole", [role, deployer]);
     }

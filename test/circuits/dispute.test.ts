@@ -127,7 +127,7 @@ describe("zk dispute on the job market", () => {
     const stakeBefore = (await f.staking.read.stakeOf([addr(ROLE.p2)])).staked;
     const collateral = await f.market.read.collateralOf([job.jobId, addr(ROLE.p2)]);
     assert.ok(collateral > 0n);
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     await networkHelpers.time.increase(Number(w.answer) + 1);
     await f.adjudicator.write.resolveDispute([disputeId], { account: wallets[ROLE.v1].account });
     assert.equal((await f.adjudicator.read.dispute([disputeId])).status, 2, "Upheld");

@@ -171,7 +171,8 @@ describe("Adjudicator sampling and reveals", () => {
     }
   });
 
-  it("computes k from the sampling rate and caps it at 8", async () => {
+  it("item 8 regression: k = ceil(n × rate) with no cap, and the sampled indices are distinct (one per stratum)", async () => {
+    // Old code: k was capped at 8 and indices drawn with replacement (duplicates possible).
     const f = await networkHelpers.loadFixture(denseSampling);
     const job = await openJob(f);
     const k = async (n: number) => {
@@ -179,10 +180,18 @@ describe("Adjudicator sampling and reveals", () => {
       const id = await submit(f, job, r);
       await networkHelpers.mine(1);
       await f.adjudicator.write.drawSamples([job.jobId, id]);
+      const indices = (await f.adjudicator.read.sampleIndices([job.jobId, id])).map(Number);
+      assert.equal(new Set(indices).size, indices.length, `duplicate samples ${indices}`);
+      const from = job.count - n;
+      indices.forEach((x, j) => {
+        const k = indices.length;
+        assert.ok(x >= from + Math.floor((j * n) / k) && x < from + Math.floor(((j + 1) * n) / k), `sample ${j} outside its stratum`);
+      });
       return (await f.adjudicator.read.receiptCheck([job.jobId, id])).samples;
     };
     assert.equal(await k(10), 3); // ceil(10 × 0.25)
-    assert.equal(await k(40), 8); // 10, capped
+    assert.equal(await k(40), 10); // ceil(40 × 0.25): no cap of 8 any more
+    assert.equal(await k(128), 32); // the largest receipt at this rate: 32 / 0.25
   });
 
   it("rejects a wrong index, a bad proof, a wrong route, a wrong part and double reveals", async () => {
@@ -245,7 +254,7 @@ describe("Adjudicator sampling and reveals", () => {
       "AdjudicatorAlreadyRevealed",
       [0n, 0n],
     );
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     await networkHelpers.time.increase(Number(w.reveal) + 1);
     await viem.assertions.revertWithCustomError(revealStage(f, job, r, id, 0, 1, ROLE.p2), f.adjudicator, "AdjudicatorRevealWindowClosed");
   });
@@ -380,7 +389,7 @@ describe("Adjudicator sampling and reveals", () => {
     const [i] = await revealAll(f, job, r, id, ROLE.p1, 1);
     const route = r.routes.get(Number(i))!;
     const rec = await f.market.read.receipt([job.jobId, id]);
-    const deadline = BigInt(rec.submittedAt) + (await f.market.read.windows()).reveal;
+    const deadline = BigInt(rec.submittedAt) + (await f.market.read.windowsOf([1n])).reveal;
     const now = BigInt(await networkHelpers.time.latest());
     await viem.assertions.revertWithCustomErrorWithArgs(
       f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, route], as(ROLE.buyer)),
@@ -407,7 +416,7 @@ describe("Adjudicator sampling and reveals", () => {
     const r = await buildReceipt(f, job, 10, { route: straight(f) });
     const id = await submit(f, job, r);
     const [i] = await revealAll(f, job, r, id, ROLE.p1, 1);
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     await networkHelpers.time.increase(Number(w.reveal) + 1);
     const collateral = await f.market.read.collateralOf([job.jobId, addr(ROLE.p2)]);
     const events = await faults(f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, r.routes.get(Number(i))!], as(ROLE.p2)));
@@ -420,7 +429,7 @@ describe("Adjudicator sampling and reveals", () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const { job, id } = await revealedReceipt(f);
     const rec = await f.market.read.receipt([job.jobId, id]);
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     const settlesAt = BigInt(rec.submittedAt) + w.reveal + w.challenge;
     await f.token.write.approve([f.market.address, 10n ** 21n], as(ROLE.v1));
     await networkHelpers.time.setNextBlockTimestamp(settlesAt);
@@ -438,7 +447,7 @@ describe("Adjudicator sampling and reveals", () => {
     const r = await buildReceipt(f, job, 10, { route: straight(f) });
     const id = await submit(f, job, r, ROLE.p3);
     await networkHelpers.mine(1);
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     await networkHelpers.time.increase(Number(w.reveal) + 1);
     const events = await faults(f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, []], as(ROLE.buyer)));
     assert.equal(events[0].provider, addr(ROLE.p3));
@@ -479,7 +488,7 @@ describe("Adjudicator disputes", () => {
       "AdjudicatorNotCommitteeMember",
       [addr(ROLE.stranger), d],
     );
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     await networkHelpers.time.increase(Number(w.commit) + 1);
     const commitment = await f.adjudicator.read.voteCommitment([d, members[0], true, salt]);
     await viem.assertions.revertWithCustomErrorWithArgs(
@@ -520,7 +529,7 @@ describe("Adjudicator disputes", () => {
     const salt = keccak256(toHex("s"));
     for (const m of members)
       await f.adjudicator.write.commitVote([d, await f.adjudicator.read.voteCommitment([d, m, false, salt])], as(roleOf(m)));
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     await networkHelpers.time.increase(Number(w.commit) + 1);
     await viem.assertions.revertWithCustomError(
       f.adjudicator.write.commitVote([d, salt], as(roleOf(members[0]))),
@@ -546,7 +555,7 @@ describe("Adjudicator disputes", () => {
     const members = await f.adjudicator.read.committee([d]);
     assert.ok(members.length >= 2, `a copy needs two members, drew ${members.length}`);
     const [leader, copier] = [roleOf(members[0]), roleOf(members[1])];
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     const commitEnd = (await f.adjudicator.read.dispute([d])).openedAt + w.commit;
     const salt = keccak256(toHex("leader"));
     await f.adjudicator.write.commitVote([d, await f.adjudicator.read.voteCommitment([d, members[0], true, salt])], as(leader));
@@ -616,7 +625,7 @@ describe("Adjudicator disputes", () => {
     );
     await f.adjudicator.write.challenge([job.jobId, id, 0n, 2n], as(ROLE.v2));
     assert.equal(await f.adjudicator.read.isDisputed(key(2n)), true);
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     await networkHelpers.time.increase(Number(w.commit + w.voteReveal) + 1);
     await f.adjudicator.write.resolveDispute([d]);
     assert.equal((await f.adjudicator.read.dispute([d])).status, 3);
@@ -628,7 +637,7 @@ describe("Adjudicator disputes", () => {
     const { job, id } = await revealedReceipt(f);
     const [bond] = await f.adjudicator.read.params();
     const d = await challenge(f, job, id, 1, ROLE.v1);
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     await networkHelpers.time.increase(Number(w.commit + w.voteReveal) + 1);
     await f.adjudicator.write.resolveDispute([d]);
     assert.equal((await f.adjudicator.read.dispute([d])).status, 3);
@@ -750,7 +759,7 @@ describe("Adjudicator disputes", () => {
     const { job, id, r } = await revealedReceipt(f);
     const [bond] = await f.adjudicator.read.params();
     const d = await challenge(f, job, id, 2, ROLE.v1);
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     await networkHelpers.time.increase(Number(w.answer) + 1);
     await viem.assertions.revertWithCustomError(
       f.adjudicator.write.answerWithProof([d, "0x"], as(ROLE.p3)),

@@ -57,9 +57,18 @@ describe("node/src/chain provider helpers", () => {
     const f = await networkHelpers.loadFixture(oneStageFixture);
     const pc = providerChain(f.deployment, pub, wallet(ROLE.p1));
     const now = BigInt(await networkHelpers.time.latest());
-    const q = await quote(pc, { modelId: 1n, stage: 0, price: parseEther("0.001"), maxCount: 100, expiry: now + 600n, nonce: 1n });
+    const q = await quote(pc, {
+      modelId: 1n,
+      stage: 0,
+      buyer: addr(ROLE.buyer),
+      price: parseEther("0.001"),
+      maxUnits: 100,
+      expiry: now + 600n,
+      maxJobExpiry: now + 7200n,
+      nonce: 1n,
+    });
     const session = privateKeyToAccount(generatePrivateKey());
-    const request = { modelId: 1n, maxInferences: 10, expiresAt: now + 3600n, sessionKey: session.address };
+    const request = { modelId: 1n, maxUnits: 10, expiresAt: now + 3600n, sessionKey: session.address };
     const escrow = await f.market.read.escrowFor([request, [q]]);
     await f.token.write.approve([f.market.address, escrow], { account: wallets[ROLE.buyer].account });
     await f.market.write.openJob([request, [q]], { account: wallets[ROLE.buyer].account });
@@ -71,13 +80,14 @@ describe("node/src/chain provider helpers", () => {
       jobId: 1n,
       stage: 0,
       count: 3,
+      units: 3,
       root: stageTree.root,
       outputRoot: buyerTree.root,
     });
-    const parts = sortParts([{ stage: 0, provider: addr(ROLE.p1), count: 3, root: stageTree.root, signature }]);
-    const records = partRecords(parts, () => 0);
-    const sessionSignature = await signBuyerReceipt(session, f.domain, { jobId: 1n, count: 3, outputRoot: buyerTree.root });
-    const { receiptId } = await submitReceipt(pc, { jobId: 1n, count: 3, outputRoot: buyerTree.root, sessionSignature, parts });
+    const parts = sortParts([{ stage: 0, provider: addr(ROLE.p1), count: 3, units: 3, root: stageTree.root, signature }]);
+    const records = partRecords(parts, () => ({ count: 0, units: 0 }));
+    const sessionSignature = await signBuyerReceipt(session, f.domain, { jobId: 1n, count: 3, units: 3, outputRoot: buyerTree.root });
+    const { receiptId } = await submitReceipt(pc, { jobId: 1n, count: 3, units: 3, outputRoot: buyerTree.root, sessionSignature, parts });
     assert.equal(receiptId, 0n);
     assert.equal((await f.market.read.receipt([1n, 0n])).partsHash, partsHash(records));
     assert.equal(partIndex(records, 0, addr(ROLE.p1)), 0);
@@ -93,15 +103,17 @@ describe("node/src/chain provider helpers", () => {
       jobId: 1n,
       stage: 0,
       count: 5,
+      units: 5,
       root: stage2.root,
       outputRoot: buyer2.root,
     });
-    const parts2 = [{ stage: 0, provider: addr(ROLE.p1), count: 5, root: stage2.root, signature: sig2 }];
-    const records2 = partRecords(parts2, () => 3);
-    const session2 = await signBuyerReceipt(session, f.domain, { jobId: 1n, count: 5, outputRoot: buyer2.root });
+    const parts2 = [{ stage: 0, provider: addr(ROLE.p1), count: 5, units: 5, root: stage2.root, signature: sig2 }];
+    const records2 = partRecords(parts2, () => ({ count: 3, units: 3 }));
+    const session2 = await signBuyerReceipt(session, f.domain, { jobId: 1n, count: 5, units: 5, outputRoot: buyer2.root });
     const { receiptId: id2 } = await submitReceipt(pc, {
       jobId: 1n,
       count: 5,
+      units: 5,
       outputRoot: buyer2.root,
       sessionSignature: session2,
       parts: parts2,
@@ -146,9 +158,10 @@ describe("deployments and receipts module errors", () => {
     const t = buildStageTree([{ index: 4, inputHash: hop(4, 0), outputHash: hop(4, 1) }]);
     assert.equal(t.root, t.proof(4).length === 0 ? t.root : "");
     assert.throws(() => t.leaf(5), { name: "ReceiptLeafMissingError" });
-    const p = { stage: 0, provider: addr(ROLE.p1), count: 1, root: t.root, signature: "0x" as const };
+    const p = { stage: 0, provider: addr(ROLE.p1), count: 1, units: 1, root: t.root, signature: "0x" as const };
     assert.throws(() => sortParts([p, p]), { name: "ReceiptPartsError" });
-    assert.throws(() => partRecords([p], () => 1), { name: "ReceiptPartsError" });
+    assert.throws(() => partRecords([p], () => ({ count: 1, units: 1 })), { name: "ReceiptPartsError" });
+    assert.throws(() => partRecords([{ ...p, count: 2 }], () => ({ count: 0, units: 0 })), { name: "ReceiptPartsError" });
     assert.throws(() => partIndex([], 0, addr(ROLE.p1)), { name: "ReceiptPartsError" });
   });
 });

@@ -52,7 +52,9 @@ describe("npm run deploy (scripts/deploy.ts)", () => {
     const contracts = readOnlyContracts(d, publicClient);
     assert.equal(await contracts.staking.read.jobMarket(), d.contracts.JobMarket.address);
     const config = await contracts.market.read.config();
-    assert.equal(config[3], d.contracts.Adjudicator.address);
+    assert.equal(config[3], d.contracts.ProtocolParams.address);
+    assert.equal(config[4], d.contracts.Adjudicator.address);
+    assert.equal(await contracts.params.read.treasury(), d.parameters.treasury);
     assert.equal(d.parameters.unbondingPeriod > Number(await contracts.market.read.longestChallengeWindow()), true);
   });
 
@@ -82,7 +84,7 @@ describe("npm run deploy (scripts/deploy.ts)", () => {
     assert.equal(await support.checkBinding!(peerId, me), true);
     assert.equal(await support.checkBinding!(peerId, privateKeyToAccount(DEV_KEYS[1]).address), false);
     await assert.rejects(
-      async () => support.hooks.quotes!("1", 5),
+      async () => support.hooks.quotes!("1", 5, me),
       (e: Error) => e.name === "JobsNotAttachedError",
     );
   });

@@ -3,7 +3,14 @@
 // trees and signatures come from node/src/receipts — the same helpers the provider node uses.
 import { network } from "hardhat";
 import { encodeAbiParameters, getAddress, getContract, keccak256, parseEther, toHex, zeroAddress } from "viem";
-import { adjudicatorAbi, jobMarketAbi, modelRegistryAbi, providerStakingAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
+import {
+  adjudicatorAbi,
+  jobMarketAbi,
+  modelRegistryAbi,
+  protocolParamsAbi,
+  providerStakingAbi,
+  shardTokenAbi,
+} from "../../node/src/generated/abis.ts";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import type { LocalAccount } from "viem/accounts";
@@ -32,6 +39,7 @@ import type {
   StageRecord,
 } from "../../node/src/receipts/index.ts";
 import { deployAll } from "../../scripts/lib/deploy.ts";
+import type { ProtocolParamsValues } from "../../node/src/chain/params.ts";
 import type { DeployWallet } from "../../scripts/lib/deploy.ts";
 
 export const MNEMONIC = "test test test test test test test test test test test junk";
@@ -68,13 +76,16 @@ export interface ModelOptions {
   samplingRatePpm?: number;
   royaltyBps?: number;
   zk?: { stage: number; verifier: Address; weightsCommitment: Hex };
+  /** Overrides of the deployment's first ProtocolParams version. */
+  protocol?: Partial<ProtocolParamsValues>;
 }
 
 export async function deployFixture(modelOpts: ModelOptions) {
   const deployment = await deployAll({
     wallet: wallets[ROLE.admin] as unknown as DeployWallet,
     publicClient: publicClient as never,
-    params: { treasury: addr(ROLE.treasury), treasuryFeeBps: 100, verifierFeeBps: 100, faucetReserve: parseEther("1000000").toString() },
+    params: { treasury: addr(ROLE.treasury), faucetReserve: parseEther("1000000").toString() },
+    protocol: { treasuryFeeBps: 100, verifierFeeBps: 100, ...modelOpts.protocol },
   });
   const c = deployment.contracts;
   const client = { public: publicClient, wallet: wallets[ROLE.admin] };
@@ -82,6 +93,7 @@ export async function deployFixture(modelOpts: ModelOptions) {
   const staking = getContract({ address: c.ProviderStaking.address, abi: providerStakingAbi, client });
   const registry = getContract({ address: c.ModelRegistry.address, abi: modelRegistryAbi, client });
   const market = getContract({ address: c.JobMarket.address, abi: jobMarketAbi, client });
+  const params = getContract({ address: c.ProtocolParams.address, abi: protocolParamsAbi, client });
   const adjudicator = getContract({ address: c.Adjudicator.address, abi: adjudicatorAbi, client });
   const stages = modelOpts.stages ?? 3;
   await registry.write.publish(
@@ -114,7 +126,7 @@ export async function deployFixture(modelOpts: ModelOptions) {
   }
   const chainId = await publicClient.getChainId();
   const domain = shardMeshDomain(chainId, market.address);
-  return { deployment, token, staking, registry, market, adjudicator, domain, modelId: 1n, stages, chainId };
+  return { deployment, token, staking, registry, params, market, adjudicator, domain, modelId: 1n, stages, chainId };
 }
 
 export type Fixture = Awaited<ReturnType<typeof deployFixture>>;
@@ -134,16 +146,18 @@ export function fixtureWith(opts: ModelOptions): () => Promise<Fixture> {
 
 let nonceCounter = 1000n;
 
-/** A signed quote from dev account `who` for `stage`. */
+/** A signed quote from dev account `who` for `stage`, made out to the fixture's buyer. */
 export async function quote(f: Fixture, who: number, stage: number, over: Partial<Quote> = {}): Promise<SignedQuote> {
   const now = await networkHelpers.time.latest();
   const q: Quote = {
     modelId: f.modelId,
     stage,
     provider: addr(who),
+    buyer: addr(ROLE.buyer),
     price: PRICE,
-    maxCount: 100_000,
+    maxUnits: 100_000,
     expiry: BigInt(now + 3600),
+    maxJobExpiry: BigInt(now + 30 * 86_400),
     nonce: nonceCounter++,
     ...over,
   };
@@ -154,8 +168,8 @@ export interface OpenedJob {
   jobId: bigint;
   session: LocalAccount;
   quotes: SignedQuote[];
-  maxInferences: number;
-  /** Cumulative served count per "stage:provider". */
+  maxUnits: number;
+  /** Cumulative served count per "stage:provider" (one unit per request here). */
   served: Map<string, number>;
   count: number;
 }
@@ -168,17 +182,17 @@ export async function openJob(
     [1, ROLE.p2],
     [2, ROLE.p3],
   ],
-  maxInferences = 1000,
+  maxUnits = 1000,
 ): Promise<OpenedJob> {
   const session = privateKeyToAccount(generatePrivateKey());
   const quotes = await Promise.all(assignments.map(([stage, who]) => quote(f, who, stage)));
   const now = await networkHelpers.time.latest();
-  const request = { modelId: f.modelId, maxInferences, expiresAt: BigInt(now + 86_400), sessionKey: session.address };
+  const request = { modelId: f.modelId, maxUnits, expiresAt: BigInt(now + 86_400), sessionKey: session.address };
   const escrow = await f.market.read.escrowFor([request, quotes]);
   await f.token.write.approve([f.market.address, escrow], { account: wallets[ROLE.buyer].account });
   await f.market.write.openJob([request, quotes], { account: wallets[ROLE.buyer].account });
   const jobId = await f.market.read.jobCount();
-  return { jobId, session, quotes, maxInferences, served: new Map(), count: 0 };
+  return { jobId, session, quotes, maxUnits, served: new Map(), count: 0 };
 }
 
 /** Deterministic hashes along a request's pipeline: hop[0] = request, hop[S] = response. */
@@ -240,13 +254,28 @@ export async function buildReceipt(f: Fixture, job: OpenedJob, n: number, opts: 
     stageTrees.set(`${stage}:${addr(who).toLowerCase()}`, tree);
     const count = (job.served.get(key) ?? 0) + recs.length;
     job.served.set(key, count);
-    const signature = await signProviderReceipt(devAccount(who), f.domain, { jobId: job.jobId, stage, count, root: tree.root, outputRoot });
-    unsorted.push({ stage, provider: addr(who), count, root: tree.root, signature });
+    const signature = await signProviderReceipt(devAccount(who), f.domain, {
+      jobId: job.jobId,
+      stage,
+      count,
+      units: count,
+      root: tree.root,
+      outputRoot,
+    });
+    unsorted.push({ stage, provider: addr(who), count, units: count, root: tree.root, signature });
   }
   const parts = sortParts(unsorted);
   const whoOf = (provider: Address) => wallets.findIndex((w) => w.account.address.toLowerCase() === provider.toLowerCase());
-  const records = partRecords(parts, (stage, provider) => previous.get(`${stage}:${whoOf(provider)}`) ?? 0);
-  const sessionSignature = await signBuyerReceipt(opts.sessionSigner ?? job.session, f.domain, { jobId: job.jobId, count: to, outputRoot });
+  const records = partRecords(parts, (stage, provider) => {
+    const n = previous.get(`${stage}:${whoOf(provider)}`) ?? 0;
+    return { count: n, units: n };
+  });
+  const sessionSignature = await signBuyerReceipt(opts.sessionSigner ?? job.session, f.domain, {
+    jobId: job.jobId,
+    count: to,
+    units: to,
+    outputRoot,
+  });
   job.count = to;
   return { count: to, outputRoot, sessionSignature, parts, records, buyerTree, stageTrees, routes };
 }
@@ -256,7 +285,9 @@ export const straight = (f: Fixture) => (_i: number, s: number) => [ROLE.p1, ROL
 /** Submits a built receipt from dev account `who`; returns the receipt id. */
 export async function submit(f: Fixture, job: OpenedJob, r: BuiltReceipt, who: number = ROLE.p1): Promise<bigint> {
   const before = (await f.market.read.job([job.jobId])).receiptCount;
-  await f.market.write.submitReceipt([job.jobId, r.count, r.outputRoot, r.sessionSignature, r.parts], { account: wallets[who].account });
+  await f.market.write.submitReceipt([job.jobId, r.count, r.count, r.outputRoot, r.sessionSignature, r.parts], {
+    account: wallets[who].account,
+  });
   return BigInt(before);
 }
 
@@ -327,9 +358,9 @@ export async function revealStage(
   );
 }
 
-/** Advances time past the reveal + challenge windows. */
+/** Advances time past the reveal + challenge windows (of the fixture's first parameter version). */
 export async function passWindows(f: Fixture) {
-  const w = await f.market.read.windows();
+  const w = await f.params.read.paramsAt([1n]);
   await networkHelpers.time.increase(Number(w.reveal + w.challenge) + 1);
 }
 

@@ -22,6 +22,7 @@ import {
   wallets,
 } from "./helpers.ts";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { parseEther } from "viem";
 
 describe("JobMarket flow", () => {
   it("opens a job with approve: escrow = max × (prices + royalty + verifier + treasury fee), collateral locked", async () => {
@@ -34,9 +35,13 @@ describe("JobMarket flow", () => {
     assert.equal(before - (await f.token.read.balanceOf([addr(ROLE.buyer)])), j.escrow);
     assert.equal(j.stageCount, 3);
     assert.equal(j.sessionKey, job.session.address);
-    // collateral = min(maxCount, maxInferences) × price × 2
-    assert.equal(await f.market.read.collateralOf([job.jobId, addr(ROLE.p1)]), 1000n * PRICE * 2n);
-    assert.equal((await f.staking.read.stakeOf([addr(ROLE.p1)])).locked, 1000n * PRICE * 2n);
+    // collateral = max(minCollateral, κ × price × min(maxUnits, ⌈1e6 / rate⌉)) = max(50, 3 × 0.001 × 1000) SHARD
+    const p = await f.params.read.paramsAt([1n]);
+    const formula = (BigInt(p.collateralMultipleBps) * PRICE * 1000n) / 10_000n;
+    const expected = formula > p.minCollateral ? formula : p.minCollateral;
+    assert.equal(expected, parseEther("50"));
+    assert.equal(await f.market.read.collateralOf([job.jobId, addr(ROLE.p1)]), expected);
+    assert.equal((await f.staking.read.stakeOf([addr(ROLE.p1)])).locked, expected);
   });
 
   it("opens a job with a permit in one transaction", async () => {
@@ -44,7 +49,7 @@ describe("JobMarket flow", () => {
     const session = privateKeyToAccount(generatePrivateKey());
     const quotes = [await quote(f, ROLE.p1, 0), await quote(f, ROLE.p2, 1), await quote(f, ROLE.p3, 2)];
     const now = await networkHelpers.time.latest();
-    const request = { modelId: f.modelId, maxInferences: 10, expiresAt: BigInt(now + 3600), sessionKey: session.address };
+    const request = { modelId: f.modelId, maxUnits: 10, expiresAt: BigInt(now + 3600), sessionKey: session.address };
     const escrow = await f.market.read.escrowFor([request, quotes]);
     const deadline = BigInt(now + 600);
     const buyer = devAccount(ROLE.buyer);
@@ -53,7 +58,7 @@ describe("JobMarket flow", () => {
       f.market.write.openJobWithPermit([request, quotes, { deadline, v, r, s }], { account: wallets[ROLE.buyer].account }),
       f.market,
       "JobOpened",
-      [1n, buyer.address, f.modelId, session.address, 10n, escrow, request.expiresAt],
+      [1n, buyer.address, f.modelId, session.address, 10n, escrow, request.expiresAt, 1n],
     );
     assert.equal(await f.token.read.allowance([buyer.address, f.market.address]), 0n);
   });

@@ -3,7 +3,7 @@
 // non-session-key signer, a provider signing for a stage it was not quoted for.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { recoverTypedDataAddress, zeroAddress } from "viem";
+import { parseEther, recoverTypedDataAddress, zeroAddress } from "viem";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buyerReceiptTypedData, quoteTypedData, shardMeshDomain, signProviderReceipt, signQuote } from "../../node/src/receipts/index.ts";
@@ -15,6 +15,7 @@ import {
   addr,
   buildReceipt,
   devAccount,
+  fixtureWith,
   networkHelpers,
   openJob,
   passWindows,
@@ -34,17 +35,17 @@ async function request(f: Fixture, over: Record<string, unknown> = {}) {
   const now = await networkHelpers.time.latest();
   return {
     modelId: f.modelId,
-    maxInferences: 100,
+    maxUnits: 100,
     expiresAt: BigInt(now + 3600),
     sessionKey: privateKeyToAccount(generatePrivateKey()).address,
     ...over,
-  } as { modelId: bigint; maxInferences: number; expiresAt: bigint; sessionKey: `0x${string}` };
+  } as { modelId: bigint; maxUnits: number; expiresAt: bigint; sessionKey: `0x${string}` };
 }
 
-async function tryOpen(f: Fixture, quotes: SignedQuote[], over: Record<string, unknown> = {}) {
+async function tryOpen(f: Fixture, quotes: SignedQuote[], over: Record<string, unknown> = {}, who: number = ROLE.buyer) {
   const req = await request(f, over);
-  await f.token.write.approve([f.market.address, 10n ** 24n], as(ROLE.buyer));
-  return f.market.write.openJob([req, quotes], as(ROLE.buyer));
+  await f.token.write.approve([f.market.address, 10n ** 24n], as(who));
+  return f.market.write.openJob([req, quotes], as(who));
 }
 
 const full = async (f: Fixture) => [await quote(f, ROLE.p1, 0), await quote(f, ROLE.p2, 1), await quote(f, ROLE.p3, 2)];
@@ -57,7 +58,7 @@ describe("JobMarket openJob reverts", () => {
   it("rejects a deprecated model, zero inferences, past expiry and a zero session key", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const q = await full(f);
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { maxInferences: 0 }), f.market, "JobMarketZeroInferences", [0n, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { maxUnits: 0 }), f.market, "JobMarketZeroUnits", [0n, 1n]);
     const now = BigInt(await networkHelpers.time.latest());
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { expiresAt: now }), f.market, "JobMarketBadExpiry", [now, now + 2n]);
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { sessionKey: zeroAddress }), f.market, "JobMarketZeroSessionKey", [
@@ -90,11 +91,46 @@ describe("JobMarket openJob reverts", () => {
       [FLOOR - 1n, FLOOR],
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
-      tryOpen(f, [a, b, await quote(f, ROLE.p3, 2, { maxCount: 0 })]),
+      tryOpen(f, [a, b, await quote(f, ROLE.p3, 2, { maxUnits: 0 })]),
       f.market,
-      "JobMarketQuoteMaxCountTooLow",
+      "JobMarketQuoteMaxUnitsTooLow",
       [0n, 1n],
     );
+  });
+
+  it("item 6 regression: a quote is made out to one buyer; nobody else can spend it first", async () => {
+    // Old code: quotes bound no buyer, so anyone who saw a broadcast quote could open a job with it
+    // first (the real buyer's openJob then reverted on the used nonce).
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const q = await full(f);
+    await f.token.write.transfer([addr(ROLE.stranger), parseEther("1000")], as(ROLE.admin));
+    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, {}, ROLE.stranger), f.market, "JobMarketQuoteWrongBuyer", [
+      addr(ROLE.buyer),
+      addr(ROLE.stranger),
+    ]);
+    await tryOpen(f, q); // the buyer it was made out to still can
+    assert.equal(await f.market.read.jobCount(), 1n);
+  });
+
+  it("item 6 regression: a job cannot outlive its quotes' latest job expiry nor the maximum job duration", async () => {
+    // Old code: a job could expire a century out and lock the provider's collateral that long.
+    const f = await networkHelpers.loadFixture(threeStageFixture);
+    const now = BigInt(await networkHelpers.time.latest());
+    const [a, b] = await full(f);
+    const short = await quote(f, ROLE.p3, 2, { maxJobExpiry: now + 7200n });
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      tryOpen(f, [a, b, short], { expiresAt: now + 7201n }),
+      f.market,
+      "JobMarketJobOutlivesQuote",
+      [now + 7201n, now + 7200n],
+    );
+    const maxJobDuration = BigInt((await f.params.read.paramsAt([1n])).maxJobDuration);
+    const century = now + 100n * 365n * 86_400n;
+    const lax = [a, b, await quote(f, ROLE.p3, 2, { maxJobExpiry: century })].map((x) => x);
+    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, lax, { expiresAt: century }), f.market, "JobMarketJobTooLong", [
+      century,
+      now + 3n + maxJobDuration,
+    ]);
   });
 
   it("abuse: rejects an expired quote", async () => {
@@ -170,37 +206,40 @@ describe("JobMarket openJob reverts", () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const [a, b] = await full(f);
     const big = await quote(f, ROLE.p3, 2, { price: STAKE });
-    // collateral = min(maxCount, 100) × price × 2
+    // collateral = κ × price × min(maxUnits 100, ⌈1e6 / 1,000 ppm⌉) = 3 × price × 100
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, big]), f.staking, "ProviderStakingInsufficientFreeStake", [
       STAKE,
-      200n * STAKE,
+      300n * STAKE,
     ]);
   });
 
-  it("pauses new jobs and receipts but never withdrawals", async () => {
+  it("pauses new jobs only: receipts of open jobs, settlement and withdrawals go on", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const job = await openJob(f);
     const r = await buildReceipt(f, job, 5, { route: straight(f) });
     const id = await submit(f, job, r);
     await revealAll(f, job, r, id);
     await passWindows(f);
-    await f.market.write.pause(as(ROLE.admin));
-    await viem.assertions.revertWithCustomError(tryOpen(f, await full(f)), f.market, "EnforcedPause");
+    await f.params.write.pause(as(ROLE.admin));
+    await viem.assertions.revertWithCustomError(tryOpen(f, await full(f)), f.params, "ProtocolParamsPaused");
+    // Served work can still be receipted: a pause cannot keep providers from being paid.
     const r2 = await buildReceipt(f, job, 5, { route: straight(f) });
-    await viem.assertions.revertWithCustomError(submit(f, job, r2), f.market, "EnforcedPause");
+    await submit(f, job, r2);
     await f.market.write.settle([job.jobId, id, r.records]);
     await f.market.write.withdraw(as(ROLE.p1));
     await viem.assertions.revertWithCustomErrorWithArgs(f.market.write.withdraw(as(ROLE.p1)), f.market, "JobMarketNothingToWithdraw", [
       addr(ROLE.p1),
       0n,
     ]);
-    const role = await f.market.read.PAUSER_ROLE();
+    const role = await f.params.read.PAUSER_ROLE();
     await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.unpause(as(ROLE.stranger)),
-      f.market,
+      f.params.write.unpause(as(ROLE.stranger)),
+      f.params,
       "AccessControlUnauthorizedAccount",
       [addr(ROLE.stranger), role],
     );
+    await f.params.write.unpause(as(ROLE.admin));
+    await tryOpen(f, await full(f));
   });
 });
 
@@ -228,7 +267,7 @@ describe("JobMarket receipt reverts", () => {
     await viem.assertions.revertWithCustomErrorWithArgs(submit(f, job, down), f.market, "JobMarketCountNotIncreasing", [8n, 10n]);
     job.count = 10;
     const over = await buildReceipt(f, job, 11, { route: straight(f) });
-    await viem.assertions.revertWithCustomErrorWithArgs(submit(f, job, over), f.market, "JobMarketCountAboveMax", [21n, 20n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(submit(f, job, over), f.market, "JobMarketUnitsAboveMax", [21n, 20n]);
   });
 
   it("abuse: rejects a provider signing for a stage it was not quoted for", async () => {
@@ -252,11 +291,12 @@ describe("JobMarket receipt reverts", () => {
       jobId: job.jobId,
       stage: 1,
       count: forged[1].count,
+      units: forged[1].units,
       root: forged[1].root,
       outputRoot: r.outputRoot,
     });
     await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.submitReceipt([job.jobId, r.count, r.outputRoot, r.sessionSignature, forged], as(ROLE.p1)),
+      f.market.write.submitReceipt([job.jobId, r.count, r.count, r.outputRoot, r.sessionSignature, forged], as(ROLE.p1)),
       f.market,
       "JobMarketBadProviderSignature",
       [addr(ROLE.stranger), addr(ROLE.p2)],
@@ -266,7 +306,7 @@ describe("JobMarket receipt reverts", () => {
     const r2 = await buildReceipt(f, job, 4, { route: straight(f) });
     const replay = r2.parts.map((p, i) => (i === 1 ? r.parts[1] : p));
     await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.submitReceipt([job.jobId, r2.count, r2.outputRoot, r2.sessionSignature, replay], as(ROLE.p1)),
+      f.market.write.submitReceipt([job.jobId, r2.count, r2.count, r2.outputRoot, r2.sessionSignature, replay], as(ROLE.p1)),
       f.market,
       "JobMarketProviderCountNotIncreasing",
       [4n, 4n],
@@ -284,7 +324,7 @@ describe("JobMarket receipt reverts", () => {
     const r = await buildReceipt(f, job, 6, { route: (i, s) => (s === 1 ? (i % 2 ? ROLE.p4 : ROLE.p2) : [ROLE.p1, 0, ROLE.p3][s]) });
     const swapped = [r.parts[0], r.parts[2], r.parts[1], r.parts[3]];
     const call = (parts: StagePart[], who: number = ROLE.p1) =>
-      f.market.write.submitReceipt([job.jobId, r.count, r.outputRoot, r.sessionSignature, parts], as(who));
+      f.market.write.submitReceipt([job.jobId, r.count, r.count, r.outputRoot, r.sessionSignature, parts], as(who));
     await viem.assertions.revertWithCustomErrorWithArgs(call(swapped), f.market, "JobMarketPartsNotSorted", [2n, 1n]);
     await viem.assertions.revertWithCustomErrorWithArgs(
       call([r.parts[0], r.parts[1], r.parts[3]]),
@@ -292,10 +332,11 @@ describe("JobMarket receipt reverts", () => {
       "JobMarketStageCountMismatch",
       [1n, 3n, 6n],
     );
+    // parts for stages 0 and 2 only: stage 1 is missing (expected stage 1, got 2)
     await viem.assertions.revertWithCustomErrorWithArgs(call([r.parts[0], r.parts[3]]), f.market, "JobMarketStageCountMismatch", [
-      0n,
-      6n,
-      6n,
+      1n,
+      2n,
+      1n,
     ]);
     await viem.assertions.revertWithCustomErrorWithArgs(call(r.parts, ROLE.stranger), f.market, "JobMarketSubmitterNotProvider", [
       addr(ROLE.stranger),
@@ -303,16 +344,25 @@ describe("JobMarket receipt reverts", () => {
     ]);
   });
 
-  it("rejects a provider count above its quote's max count", async () => {
+  it("rejects provider units above its quote's max units", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const session = privateKeyToAccount(generatePrivateKey());
-    const q = [await quote(f, ROLE.p1, 0, { maxCount: 3 }), await quote(f, ROLE.p2, 1), await quote(f, ROLE.p3, 2)];
+    const q = [await quote(f, ROLE.p1, 0, { maxUnits: 3 }), await quote(f, ROLE.p2, 1), await quote(f, ROLE.p3, 2)];
     const req = await request(f, { sessionKey: session.address });
     await f.token.write.approve([f.market.address, 10n ** 24n], as(ROLE.buyer));
     await f.market.write.openJob([req, q], as(ROLE.buyer));
-    const job = { jobId: 1n, session, quotes: q, maxInferences: 100, served: new Map<string, number>(), count: 0 };
+    const job = { jobId: 1n, session, quotes: q, maxUnits: 100, served: new Map<string, number>(), count: 0 };
     const r = await buildReceipt(f, job, 4, { route: straight(f) });
-    await viem.assertions.revertWithCustomErrorWithArgs(submit(f, job, r), f.market, "JobMarketProviderCountAboveQuote", [4n, 3n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(submit(f, job, r), f.market, "JobMarketProviderUnitsAboveQuote", [4n, 3n]);
+  });
+
+  it("item 8 regression: a receipt is bounded so its samples are ceil(n × rate) ≤ 32, never diluted", async () => {
+    // Old code: samples were capped at 8 whatever the size, so a 4,000-request receipt at 1 % got
+    // 8 samples (0.2 %). Now k = ceil(n × rate) and a receipt may hold at most 32 / rate requests.
+    const f = await networkHelpers.loadFixture(fixtureWith({ samplingRatePpm: 10_000 }));
+    const job = await openJob(f, undefined, 5_000);
+    const big = await buildReceipt(f, job, 3_201, { route: straight(f) });
+    await viem.assertions.revertWithCustomErrorWithArgs(submit(f, job, big), f.market, "JobMarketReceiptTooLarge", [3201n, 3200n]);
   });
 
   it("rejects receipts for an unknown or expired job", async () => {
@@ -320,7 +370,7 @@ describe("JobMarket receipt reverts", () => {
     const job = await openJob(f);
     const r = await buildReceipt(f, job, 2, { route: straight(f) });
     await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.submitReceipt([9n, r.count, r.outputRoot, r.sessionSignature, r.parts], as(ROLE.p1)),
+      f.market.write.submitReceipt([9n, r.count, r.count, r.outputRoot, r.sessionSignature, r.parts], as(ROLE.p1)),
       f.market,
       "JobMarketUnknownJob",
       [9n, 1n],
@@ -338,7 +388,7 @@ describe("JobMarket settle / close reverts", () => {
     const r = await buildReceipt(f, job, 5, { route: straight(f) });
     const id = await submit(f, job, r);
     const rec = await f.market.read.receipt([job.jobId, id]);
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([job.jobId]);
     const settlesAt = BigInt(rec.submittedAt) + w.reveal + w.challenge;
     const now = BigInt(await networkHelpers.time.latest());
     await viem.assertions.revertWithCustomErrorWithArgs(
@@ -428,38 +478,10 @@ describe("JobMarket settle / close reverts", () => {
       [adj, addr(ROLE.stranger)],
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.setTreasuryFeeBps([1001], as(ROLE.admin)),
+      f.market.write.setAdjudicator([addr(ROLE.stranger)], as(ROLE.stranger)),
       f.market,
-      "JobMarketFeeTooHigh",
-      [1001n, 1000n],
-    );
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.setVerifierFeeBps([1001], as(ROLE.admin)),
-      f.market,
-      "JobMarketFeeTooHigh",
-      [1001n, 1000n],
-    );
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.setTreasury([zeroAddress], as(ROLE.admin)),
-      f.market,
-      "JobMarketZeroAddress",
-      [3n, 1n],
-    );
-    await viem.assertions.emitWithArgs(f.market.write.setTreasuryFeeBps([0], as(ROLE.admin)), f.market, "TreasuryFeeUpdated", [100n, 0n]);
-    await viem.assertions.emitWithArgs(f.market.write.setCollateralRatioBps([15_000], as(ROLE.admin)), f.market, "CollateralRatioUpdated", [
-      20_000n,
-      15_000n,
-    ]);
-    await viem.assertions.emitWithArgs(f.market.write.setTreasury([addr(ROLE.stranger)], as(ROLE.admin)), f.market, "TreasuryUpdated", [
-      addr(ROLE.treasury),
-      addr(ROLE.stranger),
-    ]);
-    const role = await f.market.read.DEFAULT_ADMIN_ROLE();
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.setTreasuryFeeBps([1], as(ROLE.stranger)),
-      f.market,
-      "AccessControlUnauthorizedAccount",
-      [addr(ROLE.stranger), role],
+      "JobMarketNotDeployer",
+      [addr(ROLE.stranger), addr(ROLE.admin)],
     );
   });
 
@@ -468,7 +490,7 @@ describe("JobMarket settle / close reverts", () => {
     const job = await openJob(f);
     const r = await buildReceipt(f, job, 3, { route: straight(f) });
     const signer = await recoverTypedDataAddress({
-      ...buyerReceiptTypedData(f.domain, { jobId: job.jobId, count: 3, outputRoot: r.outputRoot }),
+      ...buyerReceiptTypedData(f.domain, { jobId: job.jobId, count: 3, units: 3, outputRoot: r.outputRoot }),
       signature: r.sessionSignature,
     });
     assert.equal(signer, job.session.address);

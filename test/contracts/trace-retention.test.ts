@@ -67,7 +67,7 @@ describe("trace retention on chain", () => {
     const r = await buildReceipt(f, job, 3, { route: straight(f) });
     const receiptId = await submit(f, job, r);
     const onChain = await f.market.read.job([job.jobId]);
-    assert.equal(onChain.count, onChain.maxInferences, "no further receipt can be submitted");
+    assert.equal(onChain.units, onChain.maxUnits, "no further receipt can be submitted");
     assert.equal(onChain.pendingReceipts, 1);
     assert.equal(await isJobFinal(id), false, "receipt pending: samples, reveals and challenges may need the tensors");
     assert.equal((await janitor.round()).keptJobs, 1);

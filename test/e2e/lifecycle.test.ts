@@ -15,7 +15,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
-import { shardMeshDomain, signBuyerReceipt } from "../../node/src/receipts/eip712.ts";
+import { shardMeshDomain, signBuyerReceipt, signedQuoteFromJson } from "../../node/src/receipts/eip712.ts";
 import { ShardMeshClient, GatewayApiError, bytesFromTensor, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
 import type { JsonTensor } from "../../node/src/sdk/index.ts";
 import { OCR_MODELS } from "../../node/src/ocr/assets.ts";
@@ -101,7 +101,8 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     );
     await until(
       "gateway quotes from all 3 providers",
-      async () => (await gateway.quotes(env.modelId.toString(), 1)).quotes.length === 3,
+      async () =>
+        (await gateway.quotes(env.modelId.toString(), 1, localWallet(env.chain.url, BUYER_KEY).account.address)).quotes.length === 3,
       60_000,
       500,
     );
@@ -113,7 +114,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
   it("rejects quotes for a model nobody serves with JobsUnknownModelError", async () => {
     await assert.rejects(
-      gateway.quotes("999999", 4),
+      gateway.quotes("999999", 4, localWallet(env.chain.url, BUYER_KEY).account.address),
       (err: GatewayApiError) => err.errorName === "JobsUnknownModelError" && err.status === 404,
     );
   });
@@ -124,32 +125,20 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     const publisher = localWallet(env.chain.url, 0).account.address;
 
     // Quotes signed by the providers serving on the mesh, one per (stage, provider).
-    const { quotes } = (await gateway.quotes(env.modelId.toString(), MAX_INFERENCES)) as {
-      quotes: { quote: Record<string, string | number>; signature: Hex }[];
-    };
-    const args = quotes.map((q) => ({
-      quote: {
-        modelId: BigInt(q.quote.modelId),
-        stage: Number(q.quote.stage),
-        provider: q.quote.provider as Address,
-        price: BigInt(q.quote.price),
-        maxCount: Number(q.quote.maxCount),
-        expiry: BigInt(q.quote.expiry),
-        nonce: BigInt(q.quote.nonce),
-      },
-      signature: q.signature,
-    }));
+    const { quotes } = await gateway.quotes(env.modelId.toString(), MAX_INFERENCES, buyer);
+    const args = quotes.map(signedQuoteFromJson);
+    for (const a of args) assert.equal(a.quote.buyer, buyer, "quotes are made out to the buyer");
     assert.deepEqual(args.map((a) => a.quote.stage).sort(), [0, 1, 1]);
     assert.deepEqual(new Set(args.map((a) => a.quote.provider)), new Set(providers.map((p) => p.address)));
     for (const a of args) assert.equal(a.quote.price, STAGE_PRICE);
 
     // The buyer opens the job with a fresh session key (expiry beyond two receipts' windows).
-    const wins = await env.read.market.read.windows();
+    const wins = await env.read.params.read.paramsAt([1n]);
     const session = privateKeyToAccount(generatePrivateKey());
     const request = {
       modelId: env.modelId,
-      maxInferences: MAX_INFERENCES,
-      expiresAt: (await chainTime()) + 3600n + 4n * (wins.reveal + wins.challenge),
+      maxUnits: MAX_INFERENCES,
+      expiresAt: (await chainTime()) + 3600n + 4n * BigInt(wins.reveal + wins.challenge),
       sessionKey: session.address,
     };
     const escrow = await env.read.market.read.escrowFor([request, args]);
@@ -189,15 +178,28 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
     // The session key signs what the gateway will submit; the gateway gathers every part and submits.
     const submit = async (from: number, count: number, receiptId: bigint) => {
-      const todo = (await gateway.receipt(jobId)) as { from: number; count: number; outputRoot: Hex; requests: number[] };
+      const todo = (await gateway.receipt(jobId)) as unknown as {
+        from: number;
+        count: number;
+        units: number;
+        outputRoot: Hex;
+        requests: number[];
+      };
       assert.equal(todo.from, from);
       assert.equal(todo.count, count);
+      assert.equal(todo.units, count, "one unit per inference");
       const sig = await signBuyerReceipt(session, shardMeshDomain(31337, c.JobMarket.address), {
         jobId: BigInt(jobId),
         count: todo.count,
+        units: todo.units,
         outputRoot: todo.outputRoot,
       });
-      const submitted = (await gateway.submitReceipt(jobId, { count: todo.count, outputRoot: todo.outputRoot, signature: sig })) as {
+      const submitted = (await gateway.submitReceipt(jobId, {
+        count: todo.count,
+        units: todo.units,
+        outputRoot: todo.outputRoot,
+        signature: sig,
+      })) as {
         receiptId: string;
       };
       assert.equal(submitted.receiptId, receiptId.toString());
@@ -220,7 +222,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     };
     const receiptState = async (receiptId: bigint) =>
       ((await gateway.job(jobId)).receipts as unknown as R[]).find((r) => r.receiptId === receiptId.toString());
-    const w = await env.read.market.read.windows();
+    const w = await env.read.market.read.windowsOf([BigInt(jobId)]);
     const revealAndSettle = async (receiptId: bigint, requests: number) => {
       await rpc(env.chain.url, "evm_mine");
       await rpc(env.chain.url, "evm_mine");
@@ -326,26 +328,11 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
   it("a job quoted by one provider per stage: routed only to them; forged requests, overuse and bad receipt signatures are refused by name", async () => {
     const c = env.deployment.contracts;
     const [p1, p2] = providers;
-    const { quotes } = (await gateway.quotes(env.modelId.toString(), 3)) as {
-      quotes: { quote: Record<string, string | number>; signature: Hex }[];
-    };
-    const args = quotes
-      .map((q) => ({
-        quote: {
-          modelId: BigInt(q.quote.modelId),
-          stage: Number(q.quote.stage),
-          provider: q.quote.provider as Address,
-          price: BigInt(q.quote.price),
-          maxCount: Number(q.quote.maxCount),
-          expiry: BigInt(q.quote.expiry),
-          nonce: BigInt(q.quote.nonce),
-        },
-        signature: q.signature,
-      }))
-      .filter((a) => a.quote.provider === p1.address || a.quote.provider === p2.address);
+    const { quotes } = await gateway.quotes(env.modelId.toString(), 3, localWallet(env.chain.url, BUYER_KEY).account.address);
+    const args = quotes.map(signedQuoteFromJson).filter((a) => a.quote.provider === p1.address || a.quote.provider === p2.address);
     assert.equal(args.length, 2);
     const session = privateKeyToAccount(generatePrivateKey());
-    const request = { modelId: env.modelId, maxInferences: 3, expiresAt: (await chainTime()) + 3600n, sessionKey: session.address };
+    const request = { modelId: env.modelId, maxUnits: 3, expiresAt: (await chainTime()) + 3600n, sessionKey: session.address };
     const escrow = await env.read.market.read.escrowFor([request, args]);
     await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("1")]);
     await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
@@ -400,26 +387,27 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     );
 
     // Receipt: a stranger's signature and a wrong count are refused before any transaction.
-    const todo = (await gateway.receipt(jobId)) as { count: number; outputRoot: Hex };
+    const todo = await gateway.receipt(jobId);
     assert.equal(todo.count, 3);
     const domain = shardMeshDomain(31337, c.JobMarket.address);
     const stranger = await signBuyerReceipt(privateKeyToAccount(generatePrivateKey()), domain, {
       jobId: BigInt(jobId),
       count: 3,
+      units: 3,
       outputRoot: todo.outputRoot,
     });
     await assert.rejects(
-      gateway.submitReceipt(jobId, { count: 3, outputRoot: todo.outputRoot, signature: stranger }),
+      gateway.submitReceipt(jobId, { count: 3, units: 3, outputRoot: todo.outputRoot, signature: stranger }),
       (err: GatewayApiError) => err.errorName === "JobsBadReceiptSignatureError" && err.status === 401,
     );
-    const short = await signBuyerReceipt(session, domain, { jobId: BigInt(jobId), count: 2, outputRoot: todo.outputRoot });
+    const short = await signBuyerReceipt(session, domain, { jobId: BigInt(jobId), count: 2, units: 2, outputRoot: todo.outputRoot });
     await assert.rejects(
-      gateway.submitReceipt(jobId, { count: 2, outputRoot: todo.outputRoot, signature: short }),
+      gateway.submitReceipt(jobId, { count: 2, units: 2, outputRoot: todo.outputRoot, signature: short }),
       (err: GatewayApiError) => err.errorName === "JobsReceiptMismatchError" && err.status === 409,
     );
     assert.equal((await env.read.market.read.job([BigInt(jobId)])).receiptCount, 0);
-    const good = await signBuyerReceipt(session, domain, { jobId: BigInt(jobId), count: 3, outputRoot: todo.outputRoot });
-    await gateway.submitReceipt(jobId, { count: 3, outputRoot: todo.outputRoot, signature: good });
+    const good = await signBuyerReceipt(session, domain, { jobId: BigInt(jobId), count: 3, units: 3, outputRoot: todo.outputRoot });
+    await gateway.submitReceipt(jobId, { count: 3, units: 3, outputRoot: todo.outputRoot, signature: good });
     const terms = await env.read.market.read.stageTerms([BigInt(jobId), 1n, p2.address]);
     assert.equal(terms.served, 3);
   });
@@ -440,7 +428,12 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
         (err: JobsRemoteError) => err.remoteName === "JobsPartNotServedError",
       );
       await assert.rejects(
-        callJson(node, p2.peerId, QUOTE_PROTOCOL, { modelId: env.modelId.toString(), stage: 0, maxCount: 4 }),
+        callJson(node, p2.peerId, QUOTE_PROTOCOL, {
+          modelId: env.modelId.toString(),
+          stage: 0,
+          maxUnits: 4,
+          buyer: localWallet(env.chain.url, BUYER_KEY).account.address,
+        }),
         (err: JobsRemoteError) => err.remoteName === "JobsNotServedError",
       );
       // Oversized requests are refused before sending; malformed ones get a named protocol error.

@@ -281,15 +281,17 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
             modelId,
             stage,
             provider: localWallet(url, i).account.address,
+            buyer: localWallet(url, 5).account.address,
             price: 10n,
-            maxCount: 100,
+            maxUnits: 100,
             expiry,
+            maxJobExpiry: expiry,
             nonce: BigInt(stage + 1),
           }),
         ),
       );
       const session = privateKeyToAccount(generatePrivateKey());
-      const request = { modelId, maxInferences: 4, expiresAt: expiry, sessionKey: session.address };
+      const request = { modelId, maxUnits: 4, expiresAt: expiry, sessionKey: session.address };
       const escrow = await c(5).market.read.escrowFor([request, quotes]);
       await waitTx(publicClient, await c(5).token.write.faucet([escrow], opts(5)), "faucet");
       await waitTx(publicClient, await c(5).token.write.approve([deployment.contracts.JobMarket.address, escrow], opts(5)), "approve");
@@ -341,7 +343,7 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
       const p1c = c(1);
       await waitTx(
         publicClient,
-        await p1c.market.write.submitReceipt([jobId, r.count, r.outputRoot, r.sessionSignature, r.parts], opts(1)),
+        await p1c.market.write.submitReceipt([jobId, r.count, r.count, r.outputRoot, r.sessionSignature, r.parts], opts(1)),
         "submitReceipt",
       );
       await rpc("evm_mine");
@@ -395,7 +397,7 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
         60_000,
         200,
       );
-      const w = await p1c.market.read.windows();
+      const w = await p1c.market.read.windowsOf([jobId]);
       await rpc("evm_increaseTime", [Number(w.commit) + 1]);
       await rpc("evm_mine");
       await until("vote revealed", async () => (await p1c.adjudicator.read.dispute([0n])).votesFraud === 1, 60_000, 200);

@@ -145,11 +145,12 @@ export async function buildRealReceipt(
     );
     stageTrees.set(stage, tree);
     const signer = requests[0][stage].signer;
-    const signature = await signProviderReceipt(signer, domain, { jobId, stage, count: requests.length, root: tree.root, outputRoot });
-    unsorted.push({ stage, provider: route[stage], count: requests.length, root: tree.root, signature });
+    const n = requests.length;
+    const signature = await signProviderReceipt(signer, domain, { jobId, stage, count: n, units: n, root: tree.root, outputRoot });
+    unsorted.push({ stage, provider: route[stage], count: n, units: n, root: tree.root, signature });
   }
   const parts = sortParts(unsorted);
-  const records = partRecords(parts, () => 0);
-  const sessionSignature = await signBuyerReceipt(session, domain, { jobId, count: requests.length, outputRoot });
+  const records = partRecords(parts, () => ({ count: 0, units: 0 }));
+  const sessionSignature = await signBuyerReceipt(session, domain, { jobId, count: requests.length, units: requests.length, outputRoot });
   return { count: requests.length, outputRoot, sessionSignature, parts, records, buyerTree, stageTrees, route };
 }

@@ -107,7 +107,7 @@ async function runJob(kind: "honest" | "wrong-output" | "tensors-gone") {
     ],
   ]);
   const p1Account = { account: wallets[ROLE.p1].account };
-  await f.market.write.submitReceipt([job.jobId, r.count, r.outputRoot, r.sessionSignature, r.parts], p1Account);
+  await f.market.write.submitReceipt([job.jobId, r.count, r.count, r.outputRoot, r.sessionSignature, r.parts], p1Account);
   await networkHelpers.mine(1);
   await f.adjudicator.write.drawSamples([job.jobId, 0n], p1Account);
   assert.deepEqual(await f.adjudicator.read.sampleIndices([job.jobId, 0n]), [0n]);
@@ -153,7 +153,7 @@ async function runDispute(jobId: bigint, assigned: Address, o: { restartCommitte
   await tickAll(); // committee members re-execute and commit
   const committed = await f.adjudicator.getEvents.VoteCommitted({ disputeId }, { fromBlock: 0n });
   assert.equal(committed.length, members.length);
-  const w = await f.market.read.windows();
+  const w = await f.market.read.windowsOf([1n]);
   // A restarted member still reveals: its salt was on disk before its commitment was on chain.
   if (o.restartCommittee) for (const m of members) await restart(m);
   await networkHelpers.time.increase(Number(w.commit) + 1);
@@ -232,7 +232,7 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
     ]);
     await spot.stop();
 
-    const w = await f.market.read.windows();
+    const w = await f.market.read.windowsOf([1n]);
     await networkHelpers.time.increase(Number(w.reveal + w.challenge) + 1);
     await f.market.write.settle([job.jobId, 0n, receipt.records], { account: wallets[ROLE.p1].account });
     assert.ok((await credited(assigned, job.jobId, CREDIT.VerifierFee)) > 0n);

@@ -107,7 +107,7 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     );
     await until(
       "gateway quotes from both providers",
-      async () => (await gateway.quotes(modelId.toString(), 1)).quotes.length === 2,
+      async () => (await gateway.quotes(modelId.toString(), 1, "0x00000000000000000000000000000000000000b2")).quotes.length === 2,
       60_000,
       500,
     );
@@ -383,11 +383,12 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
       250,
     );
     assert.ok(revealed.samples.length >= 1);
-    const w = await env.read.market.read.windows();
+    const w = await env.read.market.read.windowsOf([BigInt(jobId)]);
     await advance(env.chain.url, Number(w.reveal + w.challenge) + 1);
     await until("receipt settled by the gateway", async () => (await receiptState(jobId, "0"))?.state === "settled", 60_000, 250);
     await page.locator('[data-testid="earnings-ready"][data-settlements="1"]').waitFor();
-    assert.equal(await page.getByTestId("earned-settled").innerText(), "0.0084"); // 4 requests × 2 stages × 0.001 + 5 % royalty
+    // 4 requests × 2 stages × 0.001 + 5 % royalty + 5 % verifier fee (the default, to the treasury when unattested)
+    assert.equal(await page.getByTestId("earned-settled").innerText(), "0.0088");
     await shot("earnings");
     await goto("/jobs");
     await page.getByTestId("spot-checks").first().filter({ hasText: "passed" }).waitFor();
@@ -443,11 +444,11 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     await page.locator('[data-testid="job-status"]').filter({ hasText: "expired" }).waitFor();
     await page.getByTestId("close-job").click();
     await page.locator('[data-testid="job-status"]').filter({ hasText: "closed" }).waitFor();
-    assert.match(await page.getByTestId("job-card").first().innerText(), /refunded 0\.0127 SHARD/); // 0.0212 escrow − 0.00848 settled
+    assert.match(await page.getByTestId("job-card").first().innerText(), /refunded 0\.0132 SHARD/); // 0.022 escrow (10 × 0.002 + 10 % fees) − 0.0088 settled
     await shot("my-jobs-closed");
     await goto("/earnings");
     await page.getByTestId("scope-mine").click();
-    await page.getByTestId("credits").filter({ hasText: "0.0127 SHARD" }).waitFor();
+    await page.getByTestId("credits").filter({ hasText: "0.0132 SHARD" }).waitFor();
     await page.getByTestId("withdraw-credits").click();
     await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Withdraw earnings" }).waitFor();
     await page

@@ -1,7 +1,7 @@
 // Typed contract instances (generated ABIs + deployment addresses).
 import { getContract } from "viem";
 import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem";
-import { adjudicatorAbi, jobMarketAbi, modelRegistryAbi, providerStakingAbi, shardTokenAbi } from "../generated/abis.ts";
+import { adjudicatorAbi, jobMarketAbi, modelRegistryAbi, protocolParamsAbi, providerStakingAbi, shardTokenAbi } from "../generated/abis.ts";
 import type { Deployment } from "./deployments.ts";
 
 export type ShardWallet = WalletClient<Transport, Chain | undefined, Account>;
@@ -12,6 +12,7 @@ function build<C extends { public: PublicClient; wallet?: ShardWallet } | Public
     token: getContract({ address: c.ShardToken.address, abi: shardTokenAbi, client }),
     staking: getContract({ address: c.ProviderStaking.address, abi: providerStakingAbi, client }),
     registry: getContract({ address: c.ModelRegistry.address, abi: modelRegistryAbi, client }),
+    params: getContract({ address: c.ProtocolParams.address, abi: protocolParamsAbi, client }),
     market: getContract({ address: c.JobMarket.address, abi: jobMarketAbi, client }),
     adjudicator: getContract({ address: c.Adjudicator.address, abi: adjudicatorAbi, client }),
   };

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { getAddress, isAddress } from "viem";
 import type { Address } from "viem";
 import { DeploymentNotFoundError, DeploymentInvalidError } from "./errors.ts";
+import type { ProtocolParamsJson } from "./params.ts";
 
-export const CONTRACT_NAMES = ["ShardToken", "ProviderStaking", "ModelRegistry", "JobMarket", "Adjudicator"] as const;
+export const CONTRACT_NAMES = ["ShardToken", "ProviderStaking", "ModelRegistry", "ProtocolParams", "JobMarket", "Adjudicator"] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 
 export interface DeployedContract {
@@ -19,10 +20,9 @@ export interface DeploymentParameters {
   faucetReserve: string;
   unbondingPeriod: number;
   treasury: Address;
-  challengeBond: string;
   minVerifierStake: string;
-  treasuryFeeBps: number;
-  verifierFeeBps: number;
+  /** The first ProtocolParams version (later versions: ProtocolParams.paramsAt on chain). */
+  protocol: ProtocolParamsJson;
 }
 
 export interface Deployment {

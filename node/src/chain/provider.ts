@@ -96,9 +96,9 @@ export function quote(pc: ProviderChain, q: Omit<Quote, "provider">): Promise<Si
 /** Submits a receipt; returns its id in the job. */
 export async function submitReceipt(
   pc: ProviderChain,
-  r: { jobId: bigint; count: number; outputRoot: Hex; sessionSignature: Hex; parts: StagePart[] },
+  r: { jobId: bigint; count: number; units: number; outputRoot: Hex; sessionSignature: Hex; parts: StagePart[] },
 ): Promise<{ receiptId: bigint; receipt: TransactionReceipt }> {
-  const hash = await pc.contracts.market.write.submitReceipt([r.jobId, r.count, r.outputRoot, r.sessionSignature, r.parts], {
+  const hash = await pc.contracts.market.write.submitReceipt([r.jobId, r.count, r.units, r.outputRoot, r.sessionSignature, r.parts], {
     account: pc.wallet.account,
     chain: pc.wallet.chain,
   });

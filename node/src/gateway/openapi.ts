@@ -97,10 +97,11 @@ export function openapiDocument() {
       },
       "/v1/quotes": {
         get: {
-          summary: "EIP-712 quotes signed by providers, per stage, ready for openJob",
+          summary: "EIP-712 quotes signed by providers, per stage, made out to the buyer, ready for openJob",
           parameters: [
             { name: "modelId", in: "query", required: true, schema: { type: "string" } },
-            { name: "maxInferences", in: "query", required: true, schema: { type: "integer", minimum: 1 } },
+            { name: "maxUnits", in: "query", required: true, schema: { type: "integer", minimum: 1 } },
+            { name: "buyer", in: "query", required: true, schema: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" } },
           ],
           responses: {
             "200": {
@@ -148,19 +149,25 @@ export function openapiDocument() {
       },
       "/v1/jobs/{jobId}/receipt": {
         get: {
-          summary: "What the buyer's session key must sign for the next receipt: { count, outputRoot }",
+          summary: "What the buyer's session key must sign for the next receipt: { count, units, outputRoot }",
           parameters: [{ name: "jobId", in: "path", required: true, schema: { type: "string" } }],
           responses: {
-            "200": { description: "ok", content: json({ type: "object", properties: { count: { type: "integer" }, outputRoot: hex32 } }) },
+            "200": {
+              description: "ok",
+              content: json({ type: "object", properties: { count: { type: "integer" }, units: { type: "integer" }, outputRoot: hex32 } }),
+            },
             ...errors,
           },
         },
         post: {
-          summary: "Submit the session key's signature over (jobId, count, outputRoot); the node submits the receipt on chain",
+          summary: "Submit the session key's signature over (jobId, count, units, outputRoot); the node submits the receipt on chain",
           parameters: [{ name: "jobId", in: "path", required: true, schema: { type: "string" } }],
           requestBody: {
             required: true,
-            content: json({ type: "object", properties: { count: { type: "integer" }, outputRoot: hex32, signature: { type: "string" } } }),
+            content: json({
+              type: "object",
+              properties: { count: { type: "integer" }, units: { type: "integer" }, outputRoot: hex32, signature: { type: "string" } },
+            }),
           },
           responses: { "200": { description: "ok", content: json({ type: "object" }) }, ...errors },
         },

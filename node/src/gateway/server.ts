@@ -48,11 +48,11 @@ export interface JsonTensor {
 }
 
 export interface GatewayHooks {
-  /** EIP-712 quotes per stage for `openJob`. */
-  quotes?: (modelId: string, maxInferences: number) => Promise<unknown>;
+  /** EIP-712 quotes per stage for `openJob`, made out to `buyer`. */
+  quotes?: (modelId: string, maxUnits: number, buyer: `0x${string}`) => Promise<unknown>;
   /** Checks the job's session-key signature over the request hash. */
   verifyJobRequest?: (jobId: string, requestHash: `0x${string}`, signature: string) => Promise<boolean>;
-  /** What the session key signs for a receipt: `{ count, outputRoot }`. */
+  /** What the session key signs for a receipt: `{ count, units, outputRoot }`. */
   receiptToSign?: (jobId: string) => Promise<unknown>;
   /** Submit a receipt with the session key's signature. */
   submitReceipt?: (jobId: string, body: unknown) => Promise<unknown>;
@@ -174,11 +174,15 @@ export class Gateway {
     if (get && path === "/v1/mesh") return this.send(res, 200, this.mesh());
     if (get && path === "/v1/quotes") {
       const modelId = url.searchParams.get("modelId");
-      const max = Number(url.searchParams.get("maxInferences") ?? "1");
+      const max = Number(url.searchParams.get("maxUnits") ?? "1");
+      const buyer = url.searchParams.get("buyer") ?? "";
       if (!modelId) throw new GatewayBadRequestError("modelId is required");
-      if (!Number.isInteger(max) || max <= 0) throw new GatewayBadRequestError("maxInferences must be a positive integer");
+      if (!Number.isInteger(max) || max <= 0 || max > 0xffffffff)
+        throw new GatewayBadRequestError("maxUnits must be a positive 32-bit integer");
+      if (!/^0x[0-9a-fA-F]{40}$/.test(buyer))
+        throw new GatewayBadRequestError("buyer must be the address that opens the job (quotes are made out to it)");
       if (!this.init.hooks?.quotes) throw new GatewayChainUnavailableError("this gateway has no chain connection for quotes");
-      return this.send(res, 200, { quotes: await this.init.hooks.quotes(modelId, max) });
+      return this.send(res, 200, { quotes: await this.init.hooks.quotes(modelId, max, buyer as `0x${string}`) });
     }
     if (post && path === "/v1/infer") return this.send(res, 200, await this.infer(req));
     if (post && path === "/v1/prepare") return this.send(res, 200, await this.prepare(req));

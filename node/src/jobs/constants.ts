@@ -18,6 +18,9 @@ export const MAX_JOBS_INBOUND_STREAMS = 32;
 export const MAX_QUOTES_PER_STAGE = 3;
 /** Quote lifetime, seconds after the chain's latest block time. */
 export const QUOTE_TTL_SECONDS = 30 * 60;
+/** Latest job expiry a quote allows, seconds after the chain's latest block time: the longest this
+ *  provider lets a job lock its collateral (the contract also caps jobs at maxJobDuration). */
+export const QUOTE_MAX_JOB_SECONDS = 7 * 24 * 3600;
 
 /** How often watchers look at the chain (SHARDMESH_JOBS_POLL_MS overrides). */
 export const JOBS_POLL_MS = Number(process.env.SHARDMESH_JOBS_POLL_MS ?? 1_000);

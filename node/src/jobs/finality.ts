@@ -3,9 +3,10 @@
 //
 // The rule, from contracts/market/JobMarket.sol and contracts/market/Adjudicator.sol:
 // - A new receipt (which could cover any request served in the job) needs `submitReceipt` to pass:
-//   the job is Open (`_requireOpenJob`), chain time < `expiresAt` (JobMarketJobExpired) and the
-//   cumulative count grows but stays ≤ `maxInferences` (JobMarketCountNotIncreasing/AboveMax). So
-//   none can come once the job is Closed, expired, or `count == maxInferences`.
+//   the job is Open (`_requireOpenJob`), chain time < `expiresAt` (JobMarketJobExpired), the
+//   cumulative count grows and the units stay ≤ `maxUnits` (JobMarketCountNotIncreasing,
+//   JobMarketUnitsAboveMax; each request is at least one unit). So none can come once the job is
+//   Closed, expired, or `units == maxUnits`.
 // - A submitted receipt is Pending until `settle`, which needs chain time ≥ submittedAt + reveal +
 //   challenge windows and `Adjudicator.settlementCheck` clear: every sample resolved and no open
 //   dispute. Reveals only happen inside the reveal window, `challenge` only strictly before the end
@@ -14,8 +15,8 @@
 //   a receipt is Settled nothing references its tensors again, and `pendingReceipts == 0` means
 //   every receipt of the job is Settled. (`closeJob` itself requires `pendingReceipts == 0` and
 //   expired-or-used-up, so Closed implies both.)
-// - Hence: final ⟺ pendingReceipts == 0 AND (Closed OR chain now ≥ expiresAt OR count ==
-//   maxInferences). A receipt left Pending after its windows (nobody settled it) keeps the job's
+// - Hence: final ⟺ pendingReceipts == 0 AND (Closed OR chain now ≥ expiresAt OR units ==
+//   maxUnits). A receipt left Pending after its windows (nobody settled it) keeps the job's
 //   tensors: per-receipt state is not inspected, which only errs on the side of keeping.
 // A job id that is not a uint256 (development meshes with --unsigned-jobs) cannot be named by a
 // receipt, so it is final. Read errors (RPC down, wrong market address, a job not on chain yet)
@@ -29,15 +30,15 @@ const JOB_CLOSED = 2;
 export interface JobFinalityFields {
   status: number;
   expiresAt: bigint;
-  count: number;
-  maxInferences: number;
+  units: number;
+  maxUnits: number;
   pendingReceipts: number;
 }
 
 /** The rule above, for a job as read on chain at chain time `now` (seconds). */
 export function jobIsFinal(job: JobFinalityFields, now: bigint): boolean {
   if (job.pendingReceipts !== 0) return false;
-  return job.status === JOB_CLOSED || now >= job.expiresAt || job.count >= job.maxInferences;
+  return job.status === JOB_CLOSED || now >= job.expiresAt || job.units >= job.maxUnits;
 }
 
 /** `isJobFinal(jobId)` over a provider's chain connection (reads JobMarket.job and the latest block). */

@@ -70,6 +70,8 @@ interface PendingRange {
   jobId: string;
   from: number;
   count: number;
+  /** Cumulative units after this receipt (one per request for inference models). */
+  units: number;
   requests: GatewayRequestRecord[];
   routes: Map<number, Address[]>;
   buyerTree: ReceiptTree<BuyerLeaf>;
@@ -189,36 +191,55 @@ export class ReceiptLedger {
       .requests(jobId)
       .filter((r) => !known.has(r.index))
       .sort((a, b) => a.index - b.index)
-      .slice(unknown, unknown + job.maxInferences - from);
+      .slice(unknown, unknown + job.maxUnits - job.units);
     if (requests.length === 0)
       throw new JobsNothingToReceiptError(`job ${jobId} has no answered request beyond its ${from} receipted ones`);
     const { routes, buyerTree } = await this.buyerTree(from, requests);
-    return { jobId, from, count: from + requests.length, requests, routes, buyerTree, sessionKey: job.sessionKey };
+    return {
+      jobId,
+      from,
+      count: from + requests.length,
+      units: job.units + requests.length,
+      requests,
+      routes,
+      buyerTree,
+      sessionKey: job.sessionKey,
+    };
   }
 
-  /** What the session key must sign: requests [from, count) under outputRoot. */
-  async toSign(jobId: string): Promise<{ jobId: string; from: number; count: number; outputRoot: Hex; requests: number[] }> {
+  /** What the session key must sign: requests [from, count), cumulative `units`, under outputRoot. */
+  async toSign(jobId: string): Promise<{ jobId: string; from: number; count: number; units: number; outputRoot: Hex; requests: number[] }> {
     const p = await this.pending(jobId);
     // `requests`: the gateway's request indices (as /v1/infer answered them) of receipt requests from..count-1.
-    return { jobId, from: p.from, count: p.count, outputRoot: p.buyerTree.root, requests: p.requests.map((r) => r.index) };
+    return { jobId, from: p.from, count: p.count, units: p.units, outputRoot: p.buyerTree.root, requests: p.requests.map((r) => r.index) };
   }
 
   /** Collects every stage provider's signed part and submits the receipt on chain. */
   async submit(jobId: string, body: unknown, options: { signal?: AbortSignal } = {}): Promise<SubmittedReceipt> {
-    const b = body as { count?: unknown; outputRoot?: unknown; signature?: unknown } | null;
-    if (!b || !Number.isInteger(Number(b.count)) || typeof b.outputRoot !== "string" || typeof b.signature !== "string") {
-      throw new JobsProtocolError("receipt body needs count, outputRoot and signature");
+    const b = body as { count?: unknown; units?: unknown; outputRoot?: unknown; signature?: unknown } | null;
+    if (
+      !b ||
+      !Number.isInteger(Number(b.count)) ||
+      !Number.isInteger(Number(b.units)) ||
+      typeof b.outputRoot !== "string" ||
+      typeof b.signature !== "string"
+    ) {
+      throw new JobsProtocolError("receipt body needs count, units, outputRoot and signature");
     }
     const { pc, address } = requireWallet(this.ctx.chain);
     return this.serial(async () => {
       const p = await this.pending(jobId);
-      if (Number(b.count) !== p.count || (b.outputRoot as string).toLowerCase() !== p.buyerTree.root.toLowerCase()) {
+      if (
+        Number(b.count) !== p.count ||
+        Number(b.units) !== p.units ||
+        (b.outputRoot as string).toLowerCase() !== p.buyerTree.root.toLowerCase()
+      ) {
         throw new JobsReceiptMismatchError(
-          `signed (count ${String(b.count)}, root ${String(b.outputRoot)}) but the pending receipt is (count ${p.count}, root ${p.buyerTree.root})`,
+          `signed (count ${String(b.count)}, units ${String(b.units)}, root ${String(b.outputRoot)}) but the pending receipt is (count ${p.count}, units ${p.units}, root ${p.buyerTree.root})`,
         );
       }
       const signer = await recoverTypedDataAddress({
-        ...buyerReceiptTypedData(marketDomain(pc), { jobId: BigInt(jobId), count: p.count, outputRoot: p.buyerTree.root }),
+        ...buyerReceiptTypedData(marketDomain(pc), { jobId: BigInt(jobId), count: p.count, units: p.units, outputRoot: p.buyerTree.root }),
         signature: b.signature as Hex,
       }).catch(() => zeroAddress);
       if (!isAddressEqual(signer, p.sessionKey))
@@ -266,17 +287,19 @@ export class ReceiptLedger {
         }),
       );
       const newCount = new Map(parts.map((g) => [`${g.stage}/${g.provider}`, g.indices.length]));
-      const records = partRecords(
-        signed,
-        (stage, provider) =>
-          signed.find((s) => s.stage === stage && s.provider === provider)!.count - newCount.get(`${stage}/${provider}`)!,
-      );
+      const records = partRecords(signed, (stage, provider) => {
+        const s = signed.find((x) => x.stage === stage && x.provider === provider)!;
+        // One unit per request: the part's new units are its new requests.
+        const n = newCount.get(`${stage}/${provider}`)!;
+        return { count: s.count - n, units: s.units - n };
+      });
       const sorted = [...signed].sort((x, y) =>
         x.stage !== y.stage ? x.stage - y.stage : BigInt(x.provider) < BigInt(y.provider) ? -1 : 1,
       );
       const { receiptId, receipt } = await submitReceiptTx(pc, {
         jobId: BigInt(jobId),
         count: p.count,
+        units: p.units,
         outputRoot: p.buyerTree.root,
         sessionSignature: b.signature as Hex,
         parts: sorted,

@@ -1,5 +1,5 @@
 // /shardmesh/receipt/1.0.0, provider side and client: a stage provider signs its part of a
-// receipt — (jobId, stage, cumulative count, root, outputRoot) — over a stage tree built from ITS
+// receipt — (jobId, stage, cumulative count and units, root, outputRoot) — over a stage tree built from ITS
 // trace store for the request indices the gateway names, and reveals sampled leaves with proofs.
 // It refuses (JobsPartNotServedError) to sign for any request it did not serve at that stage.
 // `indices` are the gateway's trace indices (how the provider recorded the requests);
@@ -84,19 +84,22 @@ export async function signPart(ctx: JobsContext, raw: unknown): Promise<StagePar
   const { pc, address } = requireWallet(ctx.chain);
   const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices, leafIndices));
   const terms = await ctx.chain.read.market.read.stageTerms([BigInt(jobId), BigInt(stage), address]);
-  if (terms.maxCount === 0) throw new JobsPartNotServedError(`${address} has no quote for stage ${stage} of job ${jobId}`);
+  if (terms.maxUnits === 0) throw new JobsPartNotServedError(`${address} has no quote for stage ${stage} of job ${jobId}`);
   const count = terms.served + indices.length;
-  if (count > terms.maxCount)
-    throw new JobsPartNotServedError(`count ${count} exceeds the quoted max ${terms.maxCount} at stage ${stage} of job ${jobId}`);
+  // One unit per request (inference models); a model priced per token would sum its leaves' units.
+  const units = terms.servedUnits + indices.length;
+  if (units > terms.maxUnits)
+    throw new JobsPartNotServedError(`units ${units} exceed the quoted max ${terms.maxUnits} at stage ${stage} of job ${jobId}`);
   const signature = await signProviderReceipt(pc.signer, marketDomain(pc), {
     jobId: BigInt(jobId),
     stage,
     count,
+    units,
     root: tree.root,
     outputRoot: outputRoot as Hex,
   });
   log("signed part of job %s stage %d: %d new requests, count %d", jobId, stage, indices.length, count);
-  return { stage, provider: address, count, root: tree.root, signature };
+  return { stage, provider: address, count, units, root: tree.root, signature };
 }
 
 /** Provider side: a leaf of the part's tree with its Merkle proof. */
@@ -129,11 +132,12 @@ export async function requestPart(
     peerId === ctx.peerId ? await signPart(ctx, msg) : await callJson(ctx.node, peerId, RECEIPT_PROTOCOL, msg, options)
   ) as Record<string, unknown>;
   if (!raw || typeof raw.root !== "string" || typeof raw.signature !== "string" || typeof raw.provider !== "string")
-    throw new JobsProtocolError("part answer needs provider, count, root, signature");
+    throw new JobsProtocolError("part answer needs provider, count, units, root, signature");
   return {
     stage: Number(raw.stage),
     provider: raw.provider as Address,
     count: Number(raw.count),
+    units: Number(raw.units),
     root: raw.root as Hex,
     signature: raw.signature as Hex,
   };

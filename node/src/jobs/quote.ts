@@ -2,14 +2,15 @@
 // it serves, with its staking key; the gateway collects quotes from the providers it routes to.
 import { randomBytes } from "node:crypto";
 import { logger } from "@libp2p/logger";
-import { bytesToBigInt } from "viem";
-import { signQuote } from "../receipts/eip712.ts";
+import { bytesToBigInt, getAddress, isAddress } from "viem";
+import type { Address } from "viem";
+import { signQuote, signedQuoteFromJson } from "../receipts/eip712.ts";
 import type { SignedQuote } from "../receipts/eip712.ts";
 import { marketDomain } from "../chain/provider.ts";
 import { callJson } from "./wire.ts";
 import { chainNow, requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
-import { MAX_QUOTES_PER_STAGE, QUOTE_PROTOCOL, QUOTE_TTL_SECONDS } from "./constants.ts";
+import { MAX_QUOTES_PER_STAGE, QUOTE_MAX_JOB_SECONDS, QUOTE_PROTOCOL, QUOTE_TTL_SECONDS } from "./constants.ts";
 import { JobsNoQuoteError, JobsNotServedError, JobsProtocolError, JobsUnknownModelError } from "./errors.ts";
 
 const log = logger("shardmesh:jobs:quote");
@@ -17,17 +18,20 @@ const log = logger("shardmesh:jobs:quote");
 export interface QuoteRequest {
   modelId: string;
   stage: number;
-  maxCount: number;
+  maxUnits: number;
+  /** The buyer the quote is made out to (only it can open a job with it). */
+  buyer: Address;
 }
 
 function parseQuoteRequest(raw: unknown): QuoteRequest {
   const r = raw as Partial<QuoteRequest> | null;
-  if (!r || typeof r.modelId !== "string" || !/^\d+$/.test(r.modelId) || !Number.isInteger(r.stage) || !Number.isInteger(r.maxCount)) {
-    throw new JobsProtocolError("quote request needs modelId (decimal), stage and maxCount");
+  if (!r || typeof r.modelId !== "string" || !/^\d+$/.test(r.modelId) || !Number.isInteger(r.stage) || !Number.isInteger(r.maxUnits)) {
+    throw new JobsProtocolError("quote request needs modelId (decimal), stage, maxUnits and buyer");
   }
-  if (r.stage! < 0 || r.stage! > 0xffff || r.maxCount! <= 0 || r.maxCount! > 0xffffffff)
+  if (typeof r.buyer !== "string" || !isAddress(r.buyer)) throw new JobsProtocolError("quote request needs the buyer's address");
+  if (r.stage! < 0 || r.stage! > 0xffff || r.maxUnits! <= 0 || r.maxUnits! > 0xffffffff)
     throw new JobsProtocolError("quote request out of range");
-  return { modelId: r.modelId, stage: r.stage!, maxCount: r.maxCount! };
+  return { modelId: r.modelId, stage: r.stage!, maxUnits: r.maxUnits!, buyer: getAddress(r.buyer) };
 }
 
 /** Provider side: a signed quote for a stage this node serves, at its configured price. */
@@ -36,37 +40,29 @@ export async function signQuoteFor(ctx: JobsContext, raw: unknown): Promise<Sign
   const { pc, address } = requireWallet(ctx.chain);
   const model = ctx.models.find((m) => m.modelId === req.modelId && m.stages.includes(req.stage));
   if (!model) throw new JobsNotServedError(`this provider does not serve stage ${req.stage} of model ${req.modelId}`);
-  const expiry = (await chainNow(ctx.chain)) + BigInt(QUOTE_TTL_SECONDS);
+  const now = await chainNow(ctx.chain);
   const nonce = bytesToBigInt(randomBytes(16));
   const signed = await signQuote(pc.signer, marketDomain(pc), {
     modelId: BigInt(req.modelId),
     stage: req.stage,
     provider: address,
+    buyer: req.buyer,
     price: BigInt(model.price),
-    maxCount: req.maxCount,
-    expiry,
+    maxUnits: req.maxUnits,
+    expiry: now + BigInt(QUOTE_TTL_SECONDS),
+    maxJobExpiry: now + BigInt(QUOTE_MAX_JOB_SECONDS),
     nonce,
   });
-  log("quoted stage %d of model %s at %s for %d", req.stage, req.modelId, model.price, req.maxCount);
+  log("quoted stage %d of model %s at %s for %d units to %s", req.stage, req.modelId, model.price, req.maxUnits, req.buyer);
   return signed;
 }
 
 function parseSignedQuote(raw: unknown): SignedQuote {
-  const r = raw as { quote?: Record<string, string | number>; signature?: string } | null;
-  const q = r?.quote;
-  if (!q || typeof r?.signature !== "string") throw new JobsProtocolError("quote answer needs quote and signature");
-  return {
-    quote: {
-      modelId: BigInt(q.modelId),
-      stage: Number(q.stage),
-      provider: String(q.provider) as `0x${string}`,
-      price: BigInt(q.price),
-      maxCount: Number(q.maxCount),
-      expiry: BigInt(q.expiry),
-      nonce: BigInt(q.nonce),
-    },
-    signature: r.signature as `0x${string}`,
-  };
+  try {
+    return signedQuoteFromJson(raw);
+  } catch (err) {
+    throw new JobsProtocolError(`malformed quote answer: ${(err as Error).message.split("\n")[0]}`);
+  }
 }
 
 /** Asks one provider (this node itself without a network hop) for a quote. */
@@ -87,7 +83,8 @@ export async function requestQuote(
 export async function gatewayQuotes(
   ctx: JobsContext,
   modelId: string,
-  maxInferences: number,
+  maxUnits: number,
+  buyer: Address,
   options: { signal?: AbortSignal } = {},
 ): Promise<SignedQuote[]> {
   const stageCount = ctx.directory.stageCount(modelId);
@@ -102,12 +99,14 @@ export async function gatewayQuotes(
         )
         .slice(0, MAX_QUOTES_PER_STAGE);
       const settled = await Promise.allSettled(
-        candidates.map((p) => requestQuote(ctx, p.peerId, { modelId, stage, maxCount: maxInferences }, options)),
+        candidates.map((p) => requestQuote(ctx, p.peerId, { modelId, stage, maxUnits, buyer }, options)),
       );
       const quotes: SignedQuote[] = [];
       settled.forEach((s, i) => {
         if (s.status === "fulfilled") {
-          if (s.value.quote.provider.toLowerCase() === candidates[i].stakingAddress!.toLowerCase()) quotes.push(s.value);
+          if (s.value.quote.buyer !== buyer)
+            log("peer %s quoted for buyer %s, not %s: dropped", candidates[i].peerId, s.value.quote.buyer, buyer);
+          else if (s.value.quote.provider.toLowerCase() === candidates[i].stakingAddress!.toLowerCase()) quotes.push(s.value);
           else
             log("peer %s quoted as %s, bound to %s: dropped", candidates[i].peerId, s.value.quote.provider, candidates[i].stakingAddress);
         } else log("no quote from %s: %s", candidates[i].peerId, (s.reason as Error).message);

@@ -79,14 +79,14 @@ export async function providerChainSupport(config: ProviderConfig): Promise<Jobs
 
   const quoted = new QuotedProvidersCache(chain);
   const hooks: GatewayHooks = {
-    quotes: (modelId, maxInferences) => gatewayQuotes(need().ctx, modelId, maxInferences),
+    quotes: (modelId, maxUnits, buyer) => gatewayQuotes(need().ctx, modelId, maxUnits, buyer),
     verifyJobRequest: async (jobId, requestHash, signature) => {
       const { ctx: c, ledger: l } = need();
       const job = await l.job(jobId);
       if (job.status !== 1) throw new JobsJobUnavailableError(`job ${jobId} is not open`);
       if (job.expiresAt <= (await chainNow(chain))) throw new JobsJobUnavailableError(`job ${jobId} expired at ${job.expiresAt}`);
-      if (c.trace.requests(jobId).length >= job.maxInferences)
-        throw new JobsJobUnavailableError(`job ${jobId} has used all ${job.maxInferences} inferences`);
+      if (c.trace.requests(jobId).length >= job.maxUnits)
+        throw new JobsJobUnavailableError(`job ${jobId} has used all ${job.maxUnits} units`);
       const domain = shardMeshDomain(chain.chainId, chain.deployment.contracts.JobMarket.address);
       return verifyJobRequestSignature(domain, job.sessionKey, { jobId: BigInt(jobId), requestHash }, signature);
     },

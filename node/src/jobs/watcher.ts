@@ -110,7 +110,7 @@ export class JobWatcher {
         r.state = "settled"; // someone else settled it
         return;
       }
-      const w = await pc.contracts.market.read.windows();
+      const w = await pc.contracts.market.read.windowsOf([jobId]);
       const settlesAt = BigInt(receipt.submittedAt) + w.reveal + w.challenge;
       if ((await chainNow(this.ctx.chain)) < settlesAt) return;
       await this.ledger.serial(() => settle(pc, jobId, r.receiptId, r.records));

@@ -1,6 +1,6 @@
 // EIP-712 typed data for quotes and receipts, mirroring contracts/libraries/ReceiptHashing.sol.
 // Domain: { name: "ShardMesh", version: "1", chainId, verifyingContract: JobMarket } (docs/PROTOCOL.md).
-import { parseSignature } from "viem";
+import { getAddress, parseSignature } from "viem";
 import type { Address, Hex, TypedDataDomain } from "viem";
 
 export const EIP712_NAME = "ShardMesh";
@@ -11,9 +11,11 @@ export const quoteTypes = {
     { name: "modelId", type: "uint256" },
     { name: "stage", type: "uint16" },
     { name: "provider", type: "address" },
+    { name: "buyer", type: "address" },
     { name: "price", type: "uint96" },
-    { name: "maxCount", type: "uint32" },
+    { name: "maxUnits", type: "uint32" },
     { name: "expiry", type: "uint64" },
+    { name: "maxJobExpiry", type: "uint64" },
     { name: "nonce", type: "uint256" },
   ],
 } as const;
@@ -22,6 +24,7 @@ export const buyerReceiptTypes = {
   BuyerReceipt: [
     { name: "jobId", type: "uint256" },
     { name: "count", type: "uint32" },
+    { name: "units", type: "uint32" },
     { name: "outputRoot", type: "bytes32" },
   ],
 } as const;
@@ -31,6 +34,7 @@ export const providerReceiptTypes = {
     { name: "jobId", type: "uint256" },
     { name: "stage", type: "uint16" },
     { name: "count", type: "uint32" },
+    { name: "units", type: "uint32" },
     { name: "root", type: "bytes32" },
     { name: "outputRoot", type: "bytes32" },
   ],
@@ -45,14 +49,18 @@ export const jobRequestTypes = {
   ],
 } as const;
 
-/** A provider's offer for one stage of one model (the JobMarket `Quote` struct). */
+/** A provider's offer for one stage of one model, made out to one buyer (the JobMarket `Quote`
+ *  struct): `price` per unit up to `maxUnits`, for a job opened by `expiry` that ends by
+ *  `maxJobExpiry`. */
 export interface Quote {
   modelId: bigint;
   stage: number;
   provider: Address;
+  buyer: Address;
   price: bigint;
-  maxCount: number;
+  maxUnits: number;
   expiry: bigint;
+  maxJobExpiry: bigint;
   nonce: bigint;
 }
 
@@ -62,19 +70,45 @@ export interface SignedQuote {
   signature: Hex;
 }
 
-/** The session key's statement: requests [0, count) of the job are answered under outputRoot. */
+/** A signed quote from its JSON form (numbers as decimal strings or numbers, as the gateway's
+ *  `GET /v1/quotes` and the quote protocol send it); throws on a malformed one. */
+export function signedQuoteFromJson(raw: unknown): SignedQuote {
+  const r = raw as { quote?: Record<string, string | number>; signature?: unknown } | null;
+  const q = r?.quote;
+  if (!q || typeof r?.signature !== "string") throw new TypeError("a signed quote needs quote and signature");
+  return {
+    quote: {
+      modelId: BigInt(q.modelId),
+      stage: Number(q.stage),
+      provider: getAddress(String(q.provider)),
+      buyer: getAddress(String(q.buyer)),
+      price: BigInt(q.price),
+      maxUnits: Number(q.maxUnits),
+      expiry: BigInt(q.expiry),
+      maxJobExpiry: BigInt(q.maxJobExpiry),
+      nonce: BigInt(q.nonce),
+    },
+    signature: r.signature as Hex,
+  };
+}
+
+/** The session key's statement: requests [0, count) of the job, worth `units` units, are
+ *  answered under outputRoot. */
 export interface BuyerReceipt {
   jobId: bigint;
   count: number;
+  units: number;
   outputRoot: Hex;
 }
 
-/** A stage provider's statement: it served `count` requests of the job at `stage` so far; this
- *  receipt's leaves are under `root`, and it checked the buyer tree `outputRoot` (its route entries). */
+/** A stage provider's statement: it served `count` requests worth `units` units of the job at
+ *  `stage` so far; this receipt's leaves are under `root`, and it checked the buyer tree
+ *  `outputRoot` (its route entries). */
 export interface ProviderReceipt {
   jobId: bigint;
   stage: number;
   count: number;
+  units: number;
   root: Hex;
   outputRoot: Hex;
 }

@@ -5,20 +5,22 @@ import { encodeAbiParameters, keccak256 } from "viem";
 import type { Address, Hex } from "viem";
 import { ReceiptPartsError } from "./errors.ts";
 
-/** A part as `submitReceipt` takes it. */
+/** A part as `submitReceipt` takes it: cumulative requests and units at its stage. */
 export interface StagePart {
   stage: number;
   provider: Address;
   count: number;
+  units: number;
   root: Hex;
   signature: Hex;
 }
 
-/** A part as the chain records it (`newCount` = leaves in this receipt). */
+/** A part as the chain records it (`newCount` = leaves in this receipt, worth `newUnits`). */
 export interface PartRecord {
   stage: number;
   provider: Address;
   newCount: number;
+  newUnits: number;
   root: Hex;
 }
 
@@ -28,6 +30,7 @@ const partRecordTuple = {
     { name: "stage", type: "uint16" },
     { name: "provider", type: "address" },
     { name: "newCount", type: "uint32" },
+    { name: "newUnits", type: "uint32" },
     { name: "root", type: "bytes32" },
   ],
 } as const;
@@ -43,12 +46,18 @@ export function sortParts<P extends { stage: number; provider: Address }>(parts:
   });
 }
 
-/** Part records from submitted parts and each provider's previously receipted count. */
-export function partRecords(parts: readonly StagePart[], previousCount: (stage: number, provider: Address) => number): PartRecord[] {
+/** Part records from submitted parts and each provider's previously receipted count and units. */
+export function partRecords(
+  parts: readonly StagePart[],
+  previous: (stage: number, provider: Address) => { count: number; units: number },
+): PartRecord[] {
   return sortParts(parts).map((p) => {
-    const newCount = p.count - previousCount(p.stage, p.provider);
+    const before = previous(p.stage, p.provider);
+    const newCount = p.count - before.count;
+    const newUnits = p.units - before.units;
     if (newCount <= 0) throw new ReceiptPartsError(`part ${p.stage}/${p.provider} has no new requests`);
-    return { stage: p.stage, provider: p.provider, newCount, root: p.root };
+    if (newUnits < newCount) throw new ReceiptPartsError(`part ${p.stage}/${p.provider} has fewer new units than requests`);
+    return { stage: p.stage, provider: p.provider, newCount, newUnits, root: p.root };
   });
 }
 

@@ -152,8 +152,9 @@ export class ShardMeshClient {
   models(options?: { signal?: AbortSignal }): Promise<{ models: ModelInfo[] }> {
     return this.call("GET", "/v1/models", undefined, options);
   }
-  quotes(modelId: string, maxInferences: number, options?: { signal?: AbortSignal }): Promise<{ quotes: unknown[] }> {
-    const q = new URLSearchParams({ modelId, maxInferences: String(maxInferences) });
+  /** Quotes made out to `buyer` (the address that will open the job). */
+  quotes(modelId: string, maxUnits: number, buyer: string, options?: { signal?: AbortSignal }): Promise<{ quotes: unknown[] }> {
+    const q = new URLSearchParams({ modelId, maxUnits: String(maxUnits), buyer });
     return this.call("GET", `/v1/quotes?${q}`, undefined, options);
   }
   /** With a jobId, pass the session key's signature over the request hash (see `requestHash`). */
@@ -170,12 +171,12 @@ export class ShardMeshClient {
   job(jobId: string, options?: { signal?: AbortSignal }): Promise<JobStatus> {
     return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}`, undefined, options);
   }
-  receipt(jobId: string, options?: { signal?: AbortSignal }): Promise<{ count: number; outputRoot: `0x${string}` }> {
+  receipt(jobId: string, options?: { signal?: AbortSignal }): Promise<{ count: number; units: number; outputRoot: `0x${string}` }> {
     return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}/receipt`, undefined, options);
   }
   submitReceipt(
     jobId: string,
-    body: { count: number; outputRoot: string; signature: string },
+    body: { count: number; units: number; outputRoot: string; signature: string },
     options?: { signal?: AbortSignal },
   ): Promise<unknown> {
     return this.call("POST", `/v1/jobs/${encodeURIComponent(jobId)}/receipt`, body, options);

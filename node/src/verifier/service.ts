@@ -279,7 +279,7 @@ export class VerifierService {
     if (!reason) return;
     if (await this.c.market.read.isJobProvider([t.jobId, this.address])) return; // never verify a job we serve
     const receipt = await this.c.market.read.receipt([t.jobId, t.receiptId]);
-    const w = await this.c.market.read.windows();
+    const w = await this.c.market.read.windowsOf([t.jobId]);
     const closes = BigInt(receipt.submittedAt) + w.reveal + w.challenge;
     const open = async () => (await this.chainNow()) < closes;
     if (!(await open())) return; // history (a first start, or a long outage): nothing can be challenged
@@ -389,7 +389,7 @@ export class VerifierService {
       this.save();
       return;
     }
-    const w = await this.c.market.read.windows();
+    const w = await this.c.market.read.windowsOf([d.jobId]);
     const commitEnds = d.openedAt + w.commit;
     const revealEnds = commitEnds + w.voteReveal;
     const opts = { account: this.init.wallet.account, chain: this.init.wallet.chain };
@@ -440,7 +440,7 @@ export class VerifierService {
       this.save();
       return;
     }
-    const w = await this.c.market.read.windows();
+    const w = await this.c.market.read.windowsOf([d.jobId]);
     const deadline = d.openedAt + (d.kind === DISPUTE_KIND_COMMITTEE ? w.commit + w.voteReveal : w.answer);
     if (now <= deadline) return;
     const hash = await this.tx(`resolveDispute(${id})`, () =>

@@ -184,7 +184,7 @@ describe("gateway HTTP API", () => {
       (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError",
     );
     await assert.rejects(
-      sdk.quotes("tiny", 10),
+      sdk.quotes("tiny", 10, "0x00000000000000000000000000000000000000b2"),
       (e: GatewayApiError) => e.status === 501 && e.errorName === "GatewayChainUnavailableError",
     );
     const res = await fetch(`${url}/v1/nothing`);

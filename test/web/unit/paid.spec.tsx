@@ -15,7 +15,7 @@ const job = (id: string, over: Partial<JobInfo> = {}): JobInfo => ({
   buyer: MARKET,
   modelId: "1",
   sessionKey: privateKeyToAccount(KEY).address,
-  maxInferences: 10,
+  maxUnits: 10,
   escrow: 1n,
   expiresAt: 1_000,
   openedBlock: 1,

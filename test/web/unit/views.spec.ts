@@ -62,19 +62,19 @@ describe("models", () => {
 describe("jobs", () => {
   const events = [
     // the market emits QuoteAccepted before JobOpened in the same transaction (regression: providers were dropped)
-    ev("QuoteAccepted", 1, { jobId: 1n, provider: A, stage: 0n, price: 5n, maxCount: 10n, collateral: 50n }),
-    ev("JobOpened", 1, { jobId: 1n, buyer: B, modelId: 1n, sessionKey: A, maxInferences: 10n, escrow: 100n, expiresAt: 1000n }),
-    ev("ReceiptSubmitted", 2, { jobId: 1n, receiptId: 0n, submitter: A, from: 0n, to: 10n, outputRoot: "0x01" }),
+    ev("QuoteAccepted", 1, { jobId: 1n, provider: A, stage: 0n, price: 5n, maxUnits: 10n, collateral: 50n }),
+    ev("JobOpened", 1, { jobId: 1n, buyer: B, modelId: 1n, sessionKey: A, maxUnits: 10n, escrow: 100n, expiresAt: 1000n }),
+    ev("ReceiptSubmitted", 2, { jobId: 1n, receiptId: 0n, submitter: A, from: 0n, to: 10n, units: 10n, outputRoot: "0x01" }),
     ev("SamplesDrawn", 3, { jobId: 1n, receiptId: 0n, samples: 2n }, B),
     ev("SampleResolved", 4, { jobId: 1n, receiptId: 0n, sampleNo: 0n, clean: true }, B),
     ev("ReceiptSettled", 5, { jobId: 1n, receiptId: 0n, providerPay: 50n, royalty: 1n, verifierFee: 1n, treasuryFee: 0n }),
-    ev("JobOpened", 6, { jobId: 2n, buyer: A, modelId: 1n, sessionKey: A, maxInferences: 1n, escrow: 1n, expiresAt: 1n }),
+    ev("JobOpened", 6, { jobId: 2n, buyer: A, modelId: 1n, sessionKey: A, maxUnits: 1n, escrow: 1n, expiresAt: 1n }),
   ];
   it("builds the buyer's jobs with receipts and spot checks", () => {
     const [job] = jobsFromEvents(events, { market: A, buyer: B });
     expect(job.id).toBe("1");
     expect(job.used).toBe(10);
-    expect(job.providers).toEqual([{ stage: 0, provider: A, price: 5n, maxCount: 10, collateral: 50n }]);
+    expect(job.providers).toEqual([{ stage: 0, provider: A, price: 5n, maxUnits: 10, collateral: 50n }]);
     expect(job.receipts[0]).toMatchObject({ settled: true, settledAmount: 52n, samples: 2, clean: 1, unclean: 0 });
     expect(jobStatus(job, 500)).toBe("used up");
     expect(canClose(job, 500)).toBe(true);
@@ -110,8 +110,11 @@ describe("jobs", () => {
 });
 
 describe("quotes", () => {
-  const q = (stage: number, provider: Address, price: number, maxCount: number, expiry = 10_000) =>
-    toQuoteArg({ quote: { modelId: "1", stage, provider, price: String(price), maxCount, expiry, nonce: "1" }, signature: "0x01" });
+  const q = (stage: number, provider: Address, price: number, maxUnits: number, expiry = 10_000, maxJobExpiry = 100_000) =>
+    toQuoteArg({
+      quote: { modelId: "1", stage, provider, buyer: B, price: String(price), maxUnits, expiry, maxJobExpiry, nonce: "1" },
+      signature: "0x01",
+    });
   it("picks the cheapest quotes per stage until they cover the budget", () => {
     const chosen = chooseQuotes([q(0, B, 5, 100), q(0, A, 3, 50), q(1, A, 9, 1000), q(1, B, 8, 10, 50)], 2, 120, 0);
     // stage 0: A (3, 50) then B (5, 100) to cover 120; stage 1: B's cheaper quote expires within a minute, so A.
@@ -126,10 +129,15 @@ describe("quotes", () => {
   });
   it("throws a named error when a stage has no valid quote", () => {
     expect(() => chooseQuotes([q(0, A, 1, 10)], 2, 5, 0)).toThrow(QuotesMissingStageError);
+    // A quote whose latest job expiry is before the job's end cannot be used for it.
+    expect(() => chooseQuotes([q(0, A, 1, 10, 10_000, 500), q(1, A, 1, 10)], 2, 5, 0, 1_000n)).toThrow(/stage 0/);
     expect(() => chooseQuotes([q(0, A, 1, 10, 100), q(1, A, 1, 10, 100)], 2, 5, 90)).toThrow(/stage 0/);
   });
   it("normalises the gateway's quote shapes", () => {
-    const one = { quote: { modelId: "1", stage: 0, provider: A, price: "1", maxCount: 1, expiry: 1, nonce: "1" }, signature: "0x" };
+    const one = {
+      quote: { modelId: "1", stage: 0, provider: A, buyer: B, price: "1", maxUnits: 1, expiry: 1, maxJobExpiry: 2, nonce: "1" },
+      signature: "0x",
+    };
     expect(normalizeQuotes([one])).toHaveLength(1);
     expect(normalizeQuotes({ quotes: [[one], { quotes: [one] }] })).toHaveLength(2);
     expect(normalizeQuotes("nonsense")).toEqual([]);
@@ -171,7 +179,7 @@ describe("buyer receipts", () => {
     expect([web.EIP712_NAME, web.EIP712_VERSION]).toEqual([node.EIP712_NAME, node.EIP712_VERSION]);
     const key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as const;
     const market = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
-    const receipt = { jobId: 3n, count: 7, outputRoot: `0x${"12".repeat(32)}` as Hex };
+    const receipt = { jobId: 3n, count: 7, units: 7, outputRoot: `0x${"12".repeat(32)}` as Hex };
     const { privateKeyToAccount } = await import("viem/accounts");
     const expected = await node.signBuyerReceipt(privateKeyToAccount(key), node.shardMeshDomain(31337, market), receipt);
     expect(await web.signBuyerReceipt(key, 31337, market, receipt)).toBe(expected);

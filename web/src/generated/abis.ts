@@ -1964,6 +1964,22 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "samplingRatePpm",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minPpm",
+        "type": "uint256"
+      }
+    ],
+    "name": "ModelRegistrySamplingRateTooLow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "ModelId",
         "name": "modelId",
         "type": "uint256"
@@ -2481,33 +2497,115 @@ export const modelRegistryAbi = [
   }
 ] as const;
 
-export const jobMarketAbi = [
+export const protocolParamsAbi = [
   {
     "inputs": [
-      {
-        "internalType": "contract IERC20",
-        "name": "token_",
-        "type": "address"
-      },
-      {
-        "internalType": "contract IProviderStaking",
-        "name": "staking_",
-        "type": "address"
-      },
-      {
-        "internalType": "contract IModelRegistry",
-        "name": "registry_",
-        "type": "address"
-      },
-      {
-        "internalType": "address",
-        "name": "treasury_",
-        "type": "address"
-      },
       {
         "internalType": "address",
         "name": "admin",
         "type": "address"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "reveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "challenge",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "handOff",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "answer",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "commit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "voteReveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "appeal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxJobDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "verifierFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "treasuryFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "jurorShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "collateralMultipleBps",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengeBondBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minCollateral",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "challengeBond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "attestDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "jurorDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "address",
+            "name": "treasury",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IProtocolParams.Params",
+        "name": "initial",
+        "type": "tuple"
       }
     ],
     "stateMutability": "nonpayable",
@@ -2535,14 +2633,1319 @@ export const jobMarketAbi = [
     "type": "error"
   },
   {
-    "inputs": [],
-    "name": "EnforcedPause",
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "challengerReward",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "challengeBond",
+        "type": "uint256"
+      }
+    ],
+    "name": "ProtocolParamsChallengeUnpaid",
     "type": "error"
   },
   {
-    "inputs": [],
-    "name": "ExpectedPause",
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "multipleTimesKeptShare",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "required",
+        "type": "uint256"
+      }
+    ],
+    "name": "ProtocolParamsCollateralTooLow",
     "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "eta",
+        "type": "uint256"
+      }
+    ],
+    "name": "ProtocolParamsDelayNotOver",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "field",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "min",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "ProtocolParamsFieldOutOfBounds",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "eta",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "required",
+        "type": "uint256"
+      }
+    ],
+    "name": "ProtocolParamsNothingPending",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "pauser",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "since",
+        "type": "uint256"
+      }
+    ],
+    "name": "ProtocolParamsPaused",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "version",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "current",
+        "type": "uint256"
+      }
+    ],
+    "name": "ProtocolParamsUnknownVersion",
+    "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "by",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "paused",
+        "type": "bool"
+      }
+    ],
+    "name": "NewJobsPaused",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "version",
+        "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "reveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "challenge",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "handOff",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "answer",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "commit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "voteReveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "appeal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxJobDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "verifierFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "treasuryFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "jurorShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "collateralMultipleBps",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengeBondBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minCollateral",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "challengeBond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "attestDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "jurorDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "address",
+            "name": "treasury",
+            "type": "address"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct IProtocolParams.Params",
+        "name": "params",
+        "type": "tuple"
+      }
+    ],
+    "name": "ParamsActivated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "version",
+        "type": "uint256"
+      }
+    ],
+    "name": "ParamsProposalCancelled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "version",
+        "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "reveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "challenge",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "handOff",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "answer",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "commit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "voteReveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "appeal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxJobDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "verifierFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "treasuryFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "jurorShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "collateralMultipleBps",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengeBondBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minCollateral",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "challengeBond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "attestDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "jurorDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "address",
+            "name": "treasury",
+            "type": "address"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct IProtocolParams.Params",
+        "name": "params",
+        "type": "tuple"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "eta",
+        "type": "uint256"
+      }
+    ],
+    "name": "ParamsProposed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "role",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "previousAdminRole",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "newAdminRole",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RoleAdminChanged",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "role",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "sender",
+        "type": "address"
+      }
+    ],
+    "name": "RoleGranted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "role",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "sender",
+        "type": "address"
+      }
+    ],
+    "name": "RoleRevoked",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "DEFAULT_ADMIN_ROLE",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "DISPUTE_ROUNDS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "PARAM_DELAY",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "PAUSER_ROLE",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "activate",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "cancel",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "current",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "reveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "challenge",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "handOff",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "answer",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "commit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "voteReveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "appeal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxJobDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "verifierFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "treasuryFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "jurorShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "collateralMultipleBps",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengeBondBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minCollateral",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "challengeBond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "attestDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "jurorDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "address",
+            "name": "treasury",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IProtocolParams.Params",
+        "name": "params",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "currentVersion",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "role",
+        "type": "bytes32"
+      }
+    ],
+    "name": "getRoleAdmin",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "role",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "grantRole",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "role",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "hasRole",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "longestWindowEver",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "openTerms",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "reveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "challenge",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "handOff",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "answer",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "commit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "voteReveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "appeal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxJobDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "verifierFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "treasuryFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "jurorShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "collateralMultipleBps",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengeBondBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minCollateral",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "challengeBond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "attestDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "jurorDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "address",
+            "name": "treasury",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IProtocolParams.Params",
+        "name": "params",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "version",
+        "type": "uint256"
+      }
+    ],
+    "name": "paramsAt",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "reveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "challenge",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "handOff",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "answer",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "commit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "voteReveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "appeal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxJobDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "verifierFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "treasuryFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "jurorShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "collateralMultipleBps",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengeBondBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minCollateral",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "challengeBond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "attestDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "jurorDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "address",
+            "name": "treasury",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IProtocolParams.Params",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "pause",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "paused",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "pending",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "reveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "challenge",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "handOff",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "answer",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "commit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "voteReveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "appeal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxJobDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "verifierFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "treasuryFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "jurorShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "collateralMultipleBps",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengeBondBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minCollateral",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "challengeBond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "attestDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "jurorDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "address",
+            "name": "treasury",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IProtocolParams.Params",
+        "name": "p",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "eta",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "reveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "challenge",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "handOff",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "answer",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "commit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "voteReveal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "appeal",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxJobDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "verifierFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "treasuryFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "jurorShareBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "collateralMultipleBps",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengeBondBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minCollateral",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "challengeBond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "attestDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "jurorDeposit",
+            "type": "uint96"
+          },
+          {
+            "internalType": "address",
+            "name": "treasury",
+            "type": "address"
+          }
+        ],
+        "internalType": "struct IProtocolParams.Params",
+        "name": "p",
+        "type": "tuple"
+      }
+    ],
+    "name": "propose",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "role",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "callerConfirmation",
+        "type": "address"
+      }
+    ],
+    "name": "renounceRole",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "role",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "revokeRole",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes4",
+        "name": "interfaceId",
+        "type": "bytes4"
+      }
+    ],
+    "name": "supportsInterface",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "treasury",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "unpause",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  }
+] as const;
+
+export const jobMarketAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "contract IERC20",
+        "name": "token_",
+        "type": "address"
+      },
+      {
+        "internalType": "contract IProviderStaking",
+        "name": "staking_",
+        "type": "address"
+      },
+      {
+        "internalType": "contract IModelRegistry",
+        "name": "registry_",
+        "type": "address"
+      },
+      {
+        "internalType": "contract IProtocolParams",
+        "name": "params_",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "constructor"
   },
   {
     "inputs": [],
@@ -2670,22 +4073,6 @@ export const jobMarketAbi = [
       },
       {
         "internalType": "uint256",
-        "name": "maxInferences",
-        "type": "uint256"
-      }
-    ],
-    "name": "JobMarketCountAboveMax",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "count",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
         "name": "previous",
         "type": "uint256"
       }
@@ -2707,22 +4094,6 @@ export const jobMarketAbi = [
       }
     ],
     "name": "JobMarketDuplicateQuote",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "feeBps",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "maxFeeBps",
-        "type": "uint256"
-      }
-    ],
-    "name": "JobMarketFeeTooHigh",
     "type": "error"
   },
   {
@@ -2776,6 +4147,38 @@ export const jobMarketAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "expiresAt",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxJobExpiry",
+        "type": "uint256"
+      }
+    ],
+    "name": "JobMarketJobOutlivesQuote",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "expiresAt",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "latest",
+        "type": "uint256"
+      }
+    ],
+    "name": "JobMarketJobTooLong",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "ModelId",
         "name": "modelId",
         "type": "uint256"
@@ -2819,6 +4222,22 @@ export const jobMarketAbi = [
       }
     ],
     "name": "JobMarketNotBuyer",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "deployer",
+        "type": "address"
+      }
+    ],
+    "name": "JobMarketNotDeployer",
     "type": "error"
   },
   {
@@ -2878,22 +4297,6 @@ export const jobMarketAbi = [
       },
       {
         "internalType": "uint256",
-        "name": "maxCount",
-        "type": "uint256"
-      }
-    ],
-    "name": "JobMarketProviderCountAboveQuote",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "count",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
         "name": "previous",
         "type": "uint256"
       }
@@ -2937,6 +4340,38 @@ export const jobMarketAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "units",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxUnits",
+        "type": "uint256"
+      }
+    ],
+    "name": "JobMarketProviderUnitsAboveQuote",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "newUnits",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "newCount",
+        "type": "uint256"
+      }
+    ],
+    "name": "JobMarketProviderUnitsBelowCount",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "price",
         "type": "uint256"
       },
@@ -2969,7 +4404,7 @@ export const jobMarketAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "maxCount",
+        "name": "maxUnits",
         "type": "uint256"
       },
       {
@@ -2978,7 +4413,7 @@ export const jobMarketAbi = [
         "type": "uint256"
       }
     ],
-    "name": "JobMarketQuoteMaxCountTooLow",
+    "name": "JobMarketQuoteMaxUnitsTooLow",
     "type": "error"
   },
   {
@@ -3032,6 +4467,22 @@ export const jobMarketAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "quoteBuyer",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "buyer",
+        "type": "address"
+      }
+    ],
+    "name": "JobMarketQuoteWrongBuyer",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "receiptId",
         "type": "uint256"
@@ -3065,6 +4516,22 @@ export const jobMarketAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "requests",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxRequests",
+        "type": "uint256"
+      }
+    ],
+    "name": "JobMarketReceiptTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "stage",
         "type": "uint256"
       },
@@ -3080,6 +4547,27 @@ export const jobMarketAbi = [
       }
     ],
     "name": "JobMarketStageCountMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "stage",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "counted",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "required",
+        "type": "uint256"
+      }
+    ],
+    "name": "JobMarketStageUnitsMismatch",
     "type": "error"
   },
   {
@@ -3133,6 +4621,38 @@ export const jobMarketAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "units",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxUnits",
+        "type": "uint256"
+      }
+    ],
+    "name": "JobMarketUnitsAboveMax",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "newUnits",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "newRequests",
+        "type": "uint256"
+      }
+    ],
+    "name": "JobMarketUnitsBelowCount",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "JobId",
         "name": "jobId",
         "type": "uint256"
@@ -3166,22 +4686,6 @@ export const jobMarketAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "longestWindow",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "unbondingPeriod",
-        "type": "uint256"
-      }
-    ],
-    "name": "JobMarketWindowsTooLong",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
         "name": "which",
         "type": "uint256"
       },
@@ -3192,22 +4696,6 @@ export const jobMarketAbi = [
       }
     ],
     "name": "JobMarketZeroAddress",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "maxInferences",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "minimum",
-        "type": "uint256"
-      }
-    ],
-    "name": "JobMarketZeroInferences",
     "type": "error"
   },
   {
@@ -3224,6 +4712,22 @@ export const jobMarketAbi = [
       }
     ],
     "name": "JobMarketZeroSessionKey",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "maxUnits",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minimum",
+        "type": "uint256"
+      }
+    ],
+    "name": "JobMarketZeroUnits",
     "type": "error"
   },
   {
@@ -3278,25 +4782,6 @@ export const jobMarketAbi = [
       }
     ],
     "name": "BondTaken",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "oldRatioBps",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "newRatioBps",
-        "type": "uint256"
-      }
-    ],
-    "name": "CollateralRatioUpdated",
     "type": "event"
   },
   {
@@ -3403,7 +4888,7 @@ export const jobMarketAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "maxInferences",
+        "name": "maxUnits",
         "type": "uint256"
       },
       {
@@ -3417,22 +4902,15 @@ export const jobMarketAbi = [
         "internalType": "uint256",
         "name": "expiresAt",
         "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "paramsVersion",
+        "type": "uint256"
       }
     ],
     "name": "JobOpened",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": false,
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
-    "name": "Paused",
     "type": "event"
   },
   {
@@ -3514,7 +4992,7 @@ export const jobMarketAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "maxCount",
+        "name": "maxUnits",
         "type": "uint256"
       },
       {
@@ -3583,6 +5061,12 @@ export const jobMarketAbi = [
         "indexed": false,
         "internalType": "uint256",
         "name": "newCount",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "newUnits",
         "type": "uint256"
       },
       {
@@ -3679,230 +5163,18 @@ export const jobMarketAbi = [
       },
       {
         "indexed": false,
+        "internalType": "uint256",
+        "name": "units",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
         "internalType": "bytes32",
         "name": "outputRoot",
         "type": "bytes32"
       }
     ],
     "name": "ReceiptSubmitted",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "previousAdminRole",
-        "type": "bytes32"
-      },
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "newAdminRole",
-        "type": "bytes32"
-      }
-    ],
-    "name": "RoleAdminChanged",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "sender",
-        "type": "address"
-      }
-    ],
-    "name": "RoleGranted",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "sender",
-        "type": "address"
-      }
-    ],
-    "name": "RoleRevoked",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "oldFeeBps",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "newFeeBps",
-        "type": "uint256"
-      }
-    ],
-    "name": "TreasuryFeeUpdated",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": false,
-        "internalType": "address",
-        "name": "oldTreasury",
-        "type": "address"
-      },
-      {
-        "indexed": false,
-        "internalType": "address",
-        "name": "newTreasury",
-        "type": "address"
-      }
-    ],
-    "name": "TreasuryUpdated",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": false,
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
-    "name": "Unpaused",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "oldFeeBps",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "newFeeBps",
-        "type": "uint256"
-      }
-    ],
-    "name": "VerifierFeeUpdated",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "components": [
-          {
-            "internalType": "uint64",
-            "name": "reveal",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "challenge",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "answer",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "commit",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "voteReveal",
-            "type": "uint64"
-          }
-        ],
-        "indexed": false,
-        "internalType": "struct IJobMarket.Windows",
-        "name": "oldWindows",
-        "type": "tuple"
-      },
-      {
-        "components": [
-          {
-            "internalType": "uint64",
-            "name": "reveal",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "challenge",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "answer",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "commit",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "voteReveal",
-            "type": "uint64"
-          }
-        ],
-        "indexed": false,
-        "internalType": "struct IJobMarket.Windows",
-        "name": "newWindows",
-        "type": "tuple"
-      }
-    ],
-    "name": "WindowsUpdated",
     "type": "event"
   },
   {
@@ -3939,51 +5211,12 @@ export const jobMarketAbi = [
   },
   {
     "inputs": [],
-    "name": "DEFAULT_ADMIN_ROLE",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "MAX_FEE_BPS",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "MAX_QUOTES",
     "outputs": [
       {
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "PAUSER_ROLE",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
       }
     ],
     "stateMutability": "view",
@@ -4086,28 +5319,13 @@ export const jobMarketAbi = [
       },
       {
         "internalType": "address",
-        "name": "adjudicator",
+        "name": "params",
         "type": "address"
       },
       {
         "internalType": "address",
-        "name": "treasury",
+        "name": "adjudicator",
         "type": "address"
-      },
-      {
-        "internalType": "uint256",
-        "name": "treasuryFeeBps",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "verifierFeeBps",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "collateralRatioBps",
-        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -4199,7 +5417,7 @@ export const jobMarketAbi = [
           },
           {
             "internalType": "uint32",
-            "name": "maxInferences",
+            "name": "maxUnits",
             "type": "uint32"
           },
           {
@@ -4237,18 +5455,28 @@ export const jobMarketAbi = [
                 "type": "address"
               },
               {
+                "internalType": "address",
+                "name": "buyer",
+                "type": "address"
+              },
+              {
                 "internalType": "uint96",
                 "name": "price",
                 "type": "uint96"
               },
               {
                 "internalType": "uint32",
-                "name": "maxCount",
+                "name": "maxUnits",
                 "type": "uint32"
               },
               {
                 "internalType": "uint64",
                 "name": "expiry",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "maxJobExpiry",
                 "type": "uint64"
               },
               {
@@ -4330,67 +5558,6 @@ export const jobMarketAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      }
-    ],
-    "name": "getRoleAdmin",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
-    "name": "grantRole",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
-    "name": "hasRole",
-    "outputs": [
-      {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "JobId",
         "name": "jobId",
         "type": "uint256"
@@ -4455,7 +5622,7 @@ export const jobMarketAbi = [
           },
           {
             "internalType": "uint32",
-            "name": "maxInferences",
+            "name": "maxUnits",
             "type": "uint32"
           },
           {
@@ -4517,6 +5684,21 @@ export const jobMarketAbi = [
             "internalType": "uint8",
             "name": "faultedProviders",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "units",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "paramsVersion",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "samplingRatePpm",
+            "type": "uint32"
           },
           {
             "internalType": "ModelId",
@@ -4593,7 +5775,7 @@ export const jobMarketAbi = [
           },
           {
             "internalType": "uint32",
-            "name": "maxInferences",
+            "name": "maxUnits",
             "type": "uint32"
           },
           {
@@ -4631,18 +5813,28 @@ export const jobMarketAbi = [
                 "type": "address"
               },
               {
+                "internalType": "address",
+                "name": "buyer",
+                "type": "address"
+              },
+              {
                 "internalType": "uint96",
                 "name": "price",
                 "type": "uint96"
               },
               {
                 "internalType": "uint32",
-                "name": "maxCount",
+                "name": "maxUnits",
                 "type": "uint32"
               },
               {
                 "internalType": "uint64",
                 "name": "expiry",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "maxJobExpiry",
                 "type": "uint64"
               },
               {
@@ -4688,7 +5880,7 @@ export const jobMarketAbi = [
           },
           {
             "internalType": "uint32",
-            "name": "maxInferences",
+            "name": "maxUnits",
             "type": "uint32"
           },
           {
@@ -4726,18 +5918,28 @@ export const jobMarketAbi = [
                 "type": "address"
               },
               {
+                "internalType": "address",
+                "name": "buyer",
+                "type": "address"
+              },
+              {
                 "internalType": "uint96",
                 "name": "price",
                 "type": "uint96"
               },
               {
                 "internalType": "uint32",
-                "name": "maxCount",
+                "name": "maxUnits",
                 "type": "uint32"
               },
               {
                 "internalType": "uint64",
                 "name": "expiry",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "maxJobExpiry",
                 "type": "uint64"
               },
               {
@@ -4797,26 +5999,6 @@ export const jobMarketAbi = [
       }
     ],
     "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "pause",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "paused",
-    "outputs": [
-      {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
-    ],
-    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -4940,140 +6122,12 @@ export const jobMarketAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "address",
-        "name": "callerConfirmation",
-        "type": "address"
-      }
-    ],
-    "name": "renounceRole",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
-    "name": "revokeRole",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "address",
         "name": "adjudicator_",
         "type": "address"
       }
     ],
     "name": "setAdjudicator",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint32",
-        "name": "ratioBps",
-        "type": "uint32"
-      }
-    ],
-    "name": "setCollateralRatioBps",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "treasury_",
-        "type": "address"
-      }
-    ],
-    "name": "setTreasury",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint16",
-        "name": "feeBps",
-        "type": "uint16"
-      }
-    ],
-    "name": "setTreasuryFeeBps",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint16",
-        "name": "feeBps",
-        "type": "uint16"
-      }
-    ],
-    "name": "setVerifierFeeBps",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "components": [
-          {
-            "internalType": "uint64",
-            "name": "reveal",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "challenge",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "answer",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "commit",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "voteReveal",
-            "type": "uint64"
-          }
-        ],
-        "internalType": "struct IJobMarket.Windows",
-        "name": "w",
-        "type": "tuple"
-      }
-    ],
-    "name": "setWindows",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -5105,6 +6159,11 @@ export const jobMarketAbi = [
           {
             "internalType": "uint32",
             "name": "newCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "newUnits",
             "type": "uint32"
           },
           {
@@ -5152,12 +6211,17 @@ export const jobMarketAbi = [
           },
           {
             "internalType": "uint32",
-            "name": "maxCount",
+            "name": "maxUnits",
             "type": "uint32"
           },
           {
             "internalType": "uint32",
             "name": "served",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "servedUnits",
             "type": "uint32"
           }
         ],
@@ -5179,6 +6243,11 @@ export const jobMarketAbi = [
       {
         "internalType": "uint32",
         "name": "count",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "units",
         "type": "uint32"
       },
       {
@@ -5206,6 +6275,11 @@ export const jobMarketAbi = [
           {
             "internalType": "uint32",
             "name": "count",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "units",
             "type": "uint32"
           },
           {
@@ -5238,25 +6312,6 @@ export const jobMarketAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes4",
-        "name": "interfaceId",
-        "type": "bytes4"
-      }
-    ],
-    "name": "supportsInterface",
-    "outputs": [
-      {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "address",
         "name": "from",
         "type": "address"
@@ -5273,15 +6328,14 @@ export const jobMarketAbi = [
     "type": "function"
   },
   {
-    "inputs": [],
-    "name": "unpause",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "windows",
+    "inputs": [
+      {
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      }
+    ],
+    "name": "windowsOf",
     "outputs": [
       {
         "components": [
@@ -6836,6 +7890,11 @@ export const adjudicatorAbi = [
             "type": "uint32"
           },
           {
+            "internalType": "uint32",
+            "name": "newUnits",
+            "type": "uint32"
+          },
+          {
             "internalType": "bytes32",
             "name": "root",
             "type": "bytes32"
@@ -6920,6 +7979,11 @@ export const adjudicatorAbi = [
           {
             "internalType": "uint32",
             "name": "newCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "newUnits",
             "type": "uint32"
           },
           {
@@ -7039,6 +8103,11 @@ export const adjudicatorAbi = [
           {
             "internalType": "uint32",
             "name": "newCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "newUnits",
             "type": "uint32"
           },
           {
@@ -7377,6 +8446,7 @@ export const abis = {
   ShardToken: shardTokenAbi,
   ProviderStaking: providerStakingAbi,
   ModelRegistry: modelRegistryAbi,
+  ProtocolParams: protocolParamsAbi,
   JobMarket: jobMarketAbi,
   Adjudicator: adjudicatorAbi,
   IStageProofVerifier: iStageProofVerifierAbi,

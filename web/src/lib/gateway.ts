@@ -32,9 +32,11 @@ export interface SignedQuoteJson {
     modelId: string;
     stage: number;
     provider: Address;
+    buyer: Address;
     price: string;
-    maxCount: number | string;
+    maxUnits: number | string;
     expiry: number | string;
+    maxJobExpiry: number | string;
     nonce: string;
   };
   signature: Hex;
@@ -83,9 +85,14 @@ export async function gatewayFetch<T>(path: string, init: RequestInit & { base?:
 export const gateway = {
   health: () => gatewayFetch<{ ok: boolean; peerId: string; chainId: number | null; version: string }>("/v1/health"),
   models: async () => (await gatewayFetch<{ models: GatewayModel[] }>("/v1/models")).models,
-  quotes: async (modelId: string, maxInferences: number) =>
+  /** Quotes made out to `buyer`, the address that opens the job. */
+  quotes: async (modelId: string, maxUnits: number, buyer: Address) =>
     normalizeQuotes(
-      (await gatewayFetch<{ quotes: unknown }>(`/v1/quotes?modelId=${encodeURIComponent(modelId)}&maxInferences=${maxInferences}`)).quotes,
+      (
+        await gatewayFetch<{ quotes: unknown }>(
+          `/v1/quotes?modelId=${encodeURIComponent(modelId)}&maxUnits=${maxUnits}&buyer=${encodeURIComponent(buyer)}`,
+        )
+      ).quotes,
     ),
   inferImage: (modelId: string, imageBase64: string) =>
     gatewayFetch<InferResult>("/v1/infer", {
@@ -93,8 +100,9 @@ export const gateway = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ modelId, input: { image: imageBase64 } }),
     }),
-  receiptToSign: (jobId: string) => gatewayFetch<{ count: number; outputRoot: Hex }>(`/v1/jobs/${encodeURIComponent(jobId)}/receipt`),
-  submitReceiptSignature: (jobId: string, body: { count: number; outputRoot: Hex; signature: Hex }) =>
+  receiptToSign: (jobId: string) =>
+    gatewayFetch<{ count: number; units: number; outputRoot: Hex }>(`/v1/jobs/${encodeURIComponent(jobId)}/receipt`),
+  submitReceiptSignature: (jobId: string, body: { count: number; units: number; outputRoot: Hex; signature: Hex }) =>
     gatewayFetch<unknown>(`/v1/jobs/${encodeURIComponent(jobId)}/receipt`, {
       method: "POST",
       headers: { "content-type": "application/json" },

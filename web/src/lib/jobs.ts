@@ -31,13 +31,14 @@ export interface JobInfo {
   buyer: Address;
   modelId: string;
   sessionKey: Address;
-  maxInferences: number;
+  /** Units the job may pay for (one per inference for inference models). */
+  maxUnits: number;
   escrow: bigint;
   expiresAt: number;
   openedBlock: number;
   closed: boolean;
   refund?: bigint;
-  providers: { stage: number; provider: Address; price: bigint; maxCount: number; collateral: bigint }[];
+  providers: { stage: number; provider: Address; price: bigint; maxUnits: number; collateral: bigint }[];
   receipts: ReceiptInfo[];
   used: number;
 }
@@ -46,7 +47,7 @@ export type JobStatusLabel = "open" | "expired" | "used up" | "closed";
 
 export function jobStatus(j: JobInfo, nowSeconds: number): JobStatusLabel {
   if (j.closed) return "closed";
-  if (j.used >= j.maxInferences) return "used up";
+  if (j.used >= j.maxUnits) return "used up";
   if (nowSeconds >= j.expiresAt) return "expired";
   return "open";
 }
@@ -73,7 +74,7 @@ export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?:
       buyer: e.args.buyer as Address,
       modelId: String(e.args.modelId),
       sessionKey: e.args.sessionKey as Address,
-      maxInferences: Number(e.args.maxInferences),
+      maxUnits: Number(e.args.maxUnits),
       escrow: e.args.escrow as bigint,
       expiresAt: Number(e.args.expiresAt),
       openedBlock: e.blockNumber,
@@ -94,7 +95,7 @@ export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?:
           stage: Number(e.args.stage),
           provider: e.args.provider as Address,
           price: e.args.price as bigint,
-          maxCount: Number(e.args.maxCount),
+          maxUnits: Number(e.args.maxUnits),
           collateral: e.args.collateral as bigint,
         });
         break;
@@ -113,7 +114,7 @@ export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?:
           unclean: 0,
           disputes: 0,
         });
-        job.used = Math.max(job.used, Number(e.args.to));
+        job.used = Math.max(job.used, Number(e.args.units));
         break;
       case "ReceiptSettled": {
         const r = job.receipts.find((x) => x.receiptId === String(e.args.receiptId));

@@ -31,7 +31,7 @@ export function payableJobs(jobs: JobInfo[], modelId: string, now: number, stora
     (j) =>
       j.modelId === modelId &&
       jobStatus(j, now) === "open" &&
-      j.used < j.maxInferences &&
+      j.used < j.maxUnits &&
       loadSessionKey({ getItem: (k) => storage.getItem(k), setItem: () => {} }, chainId, j.id) !== undefined,
   );
 }

@@ -1,10 +1,20 @@
 // Quotes from the gateway → the JobMarket's SignedQuote structs, choosing per stage the cheapest
-// quotes until their max counts cover the budget.
+// quotes until their max units cover the budget.
 import { getAddress, type Address, type Hex } from "viem";
 import type { SignedQuoteJson } from "./gateway";
 
 export interface SignedQuoteArg {
-  quote: { modelId: bigint; stage: number; provider: Address; price: bigint; maxCount: number; expiry: bigint; nonce: bigint };
+  quote: {
+    modelId: bigint;
+    stage: number;
+    provider: Address;
+    buyer: Address;
+    price: bigint;
+    maxUnits: number;
+    expiry: bigint;
+    maxJobExpiry: bigint;
+    nonce: bigint;
+  };
   signature: Hex;
 }
 
@@ -18,33 +28,37 @@ export function toQuoteArg(q: SignedQuoteJson): SignedQuoteArg {
       modelId: BigInt(q.quote.modelId),
       stage: Number(q.quote.stage),
       provider: getAddress(q.quote.provider),
+      buyer: getAddress(q.quote.buyer),
       price: BigInt(q.quote.price),
-      maxCount: Number(q.quote.maxCount),
+      maxUnits: Number(q.quote.maxUnits),
       expiry: BigInt(q.quote.expiry),
+      maxJobExpiry: BigInt(q.quote.maxJobExpiry),
       nonce: BigInt(q.quote.nonce),
     },
     signature: q.signature,
   };
 }
 
-/** Cheapest unexpired quotes per stage covering `maxInferences`; throws when a stage has none. */
+/** Cheapest unexpired quotes per stage covering `maxUnits` that allow a job ending at `expiresAt`;
+ *  throws when a stage has none. */
 export function chooseQuotes(
   all: readonly SignedQuoteArg[],
   stageCount: number,
-  maxInferences: number,
+  maxUnits: number,
   nowSeconds: number,
+  expiresAt = 0n,
 ): SignedQuoteArg[] {
   const chosen: SignedQuoteArg[] = [];
   for (let stage = 0; stage < stageCount; stage++) {
     const options = all
-      .filter((q) => q.quote.stage === stage && Number(q.quote.expiry) > nowSeconds + 60)
-      .sort((a, b) => (a.quote.price < b.quote.price ? -1 : a.quote.price > b.quote.price ? 1 : b.quote.maxCount - a.quote.maxCount));
+      .filter((q) => q.quote.stage === stage && Number(q.quote.expiry) > nowSeconds + 60 && q.quote.maxJobExpiry >= expiresAt)
+      .sort((a, b) => (a.quote.price < b.quote.price ? -1 : a.quote.price > b.quote.price ? 1 : b.quote.maxUnits - a.quote.maxUnits));
     if (options.length === 0) throw new QuotesMissingStageError(`no valid quote for stage ${stage}`);
     let covered = 0;
     for (const q of options) {
       chosen.push(q);
-      covered += q.quote.maxCount;
-      if (covered >= maxInferences) break;
+      covered += q.quote.maxUnits;
+      if (covered >= maxUnits) break;
     }
   }
   // The contract wants quotes sorted by stage then provider for deterministic processing.

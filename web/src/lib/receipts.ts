@@ -1,5 +1,5 @@
 // The buyer's side of a receipt: the job's session key (kept in this browser) signs
-// (jobId, count, outputRoot) under the ShardMesh EIP-712 domain, with no wallet prompt.
+// (jobId, count, units, outputRoot) under the ShardMesh EIP-712 domain, with no wallet prompt.
 // The types and domain are node/src/receipts/eip712.ts itself (one definition for the node,
 // the contracts' tests and the web app).
 import type { Address, Hex } from "viem";
@@ -12,7 +12,7 @@ export function signBuyerReceipt(
   sessionKey: Hex,
   chainId: number,
   jobMarket: Address,
-  receipt: { jobId: bigint; count: number; outputRoot: Hex },
+  receipt: { jobId: bigint; count: number; units: number; outputRoot: Hex },
 ): Promise<Hex> {
   return privateKeyToAccount(sessionKey).signTypedData(buyerReceiptTypedData(shardMeshDomain(chainId, jobMarket), receipt));
 }

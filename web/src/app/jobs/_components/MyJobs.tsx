@@ -68,9 +68,15 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
       const signature = await signBuyerReceipt(key.privateKey, chainId, c.market, {
         jobId: BigInt(job.id),
         count: Number(todo.count),
+        units: Number(todo.units),
         outputRoot: todo.outputRoot,
       });
-      await gateway.submitReceiptSignature(job.id, { count: Number(todo.count), outputRoot: todo.outputRoot, signature });
+      await gateway.submitReceiptSignature(job.id, {
+        count: Number(todo.count),
+        units: Number(todo.units),
+        outputRoot: todo.outputRoot,
+        signature,
+      });
       setSigning({
         state: "done",
         text: `Signed requests 0–${Number(todo.count) - 1} with the session key; the provider submits the receipt.`,
@@ -93,7 +99,7 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
       <div className="stats">
         <div className="stat">
           <span className="value" data-testid="job-used">
-            {job.used} / {job.maxInferences}
+            {job.used} / {job.maxUnits}
           </span>
           <span className="label">inferences used</span>
         </div>

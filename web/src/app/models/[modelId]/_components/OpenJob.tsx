@@ -31,19 +31,21 @@ export function OpenJob({ model }: { model: ModelInfo }) {
   const [openedJob, setOpenedJob] = useState<string>();
   const chainNow = useChainNow(); // expiries are checked against block time, which can differ from this clock
 
+  // Quotes are made out to the connected wallet (only it can open a job with them) and must allow
+  // the job's expiry.
   const quotes = useQuery({
-    queryKey: ["quotes", c.chainId, model.id, maxInferences],
-    enabled: maxInferences > 0,
+    queryKey: ["quotes", c.chainId, model.id, maxInferences, address, hours],
+    enabled: maxInferences > 0 && Boolean(address),
     retry: 0,
     queryFn: async () => {
-      const all = (await gateway.quotes(model.id, maxInferences)).map(toQuoteArg);
-      return chooseQuotes(all, model.stageCount, maxInferences, chainNow);
+      const all = (await gateway.quotes(model.id, maxInferences, address!)).map(toQuoteArg);
+      return chooseQuotes(all, model.stageCount, maxInferences, chainNow, BigInt(chainNow + hours * 3600));
     },
   });
   const expiresAt = BigInt(Math.floor(chainNow / 3600) * 3600 + hours * 3600); // rounded so the escrow read stays cached
   const draftRequest = {
     modelId: BigInt(model.id),
-    maxInferences,
+    maxUnits: maxInferences,
     expiresAt,
     sessionKey: address ?? "0x0000000000000000000000000000000000000001",
   } as const;
@@ -182,7 +184,7 @@ export function OpenJob({ model }: { model: ModelInfo }) {
                 <td>{q.quote.stage}</td>
                 <td className="mono">{shortAddress(q.quote.provider)}</td>
                 <td className="num">{formatAmount(q.quote.price)}</td>
-                <td className="num">{q.quote.maxCount}</td>
+                <td className="num">{q.quote.maxUnits}</td>
                 <td className="small">{formatDate(q.quote.expiry)}</td>
               </tr>
             ))}

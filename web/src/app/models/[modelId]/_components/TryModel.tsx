@@ -97,7 +97,7 @@ export function TryModelView({
             <option value="">Free trial (no job)</option>
             {jobs.map((j) => (
               <option key={j.id} value={j.id}>
-                Job #{j.id} · {j.used} / {j.maxInferences} used (session key in this browser)
+                Job #{j.id} · {j.used} / {j.maxUnits} used (session key in this browser)
               </option>
             ))}
           </select>
