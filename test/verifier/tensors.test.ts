@@ -13,7 +13,7 @@ import type { MeshNode } from "../../node/src/mesh/node.ts";
 import { TraceStore } from "../../node/src/trace/store.ts";
 import { bagHash, toHex } from "../../node/src/pipeline/tensor.ts";
 import type { WireBag } from "../../node/src/pipeline/tensor.ts";
-import { randomTensor, toWireTensor } from "../../node/src/inference/tensor.ts";
+import { randomTensor, toWireTensor } from "../../node/src/tensor/tensor.ts";
 import { attachTensorService, fetchTensors, parseTensorRequest, serveTensors, traceSource } from "../../node/src/verifier/tensors.ts";
 import { TENSOR_PROTOCOL } from "../../node/src/verifier/constants.ts";
 

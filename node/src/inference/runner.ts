@@ -18,7 +18,7 @@ import {
   TensorDtypeError,
   TensorShapeError,
 } from "./errors.ts";
-import { bagBytes, validateTensor, type DType, type Tensor, type TensorBag, type TensorLimits } from "./tensor.ts";
+import { bagBytes, validateTensor, type DType, type Tensor, type TensorBag, type TensorLimits } from "../tensor/tensor.ts";
 import { concat0, sessionOptions, split0, toFeed, type GraphOptimizationLevel, type WireFeed } from "./session.ts";
 
 export { sessionOptions, type GraphOptimizationLevel } from "./session.ts";

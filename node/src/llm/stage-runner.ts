@@ -29,7 +29,7 @@ import {
 } from "../inference/errors.ts";
 import { loadStageFile, type CacheTensorInfo, type LoadedManifest, type TensorInfo } from "../inference/manifest.ts";
 import { sessionOptions, toFeed, type GraphOptimizationLevel, type WireFeed } from "../inference/session.ts";
-import { validateTensor, type Tensor, type TensorBag } from "../inference/tensor.ts";
+import { validateTensor, type Tensor, type TensorBag } from "../tensor/tensor.ts";
 import {
   DuplicateStepError,
   KvCacheFullError,

@@ -7,7 +7,7 @@
 // the model's input can use is refused (ImageTooLargeError) before a byte is decoded; decoding and
 // pre-processing run in a worker thread with a deadline (decoder.ts), never on the event loop.
 import type { RequestBounds } from "../inference/bounds.ts";
-import { fromWireTensor, toWireTensor } from "../inference/tensor.ts";
+import { fromWireTensor, toWireTensor } from "../tensor/tensor.ts";
 import type { WireBag } from "../pipeline/tensor.ts";
 import { loadCharset } from "./assets.ts";
 import { clsDecode, CLS_HEIGHT, CLS_WIDTH } from "./cls.ts";

@@ -1,9 +1,9 @@
 // Tensors as they cross the wire: ONNX dtype code, dims and raw little-endian bytes, hashed
 // exactly as docs/PROTOCOL.md says (canonical bytes → keccak256; bag = keccak of the sorted
 // tensor hashes). Bags are plain records keyed by tensor name.
-import { canonicalTensorHash, hashOfTensorHashes, sortedNames } from "../inference/tensor.ts";
+import { canonicalTensorHash, hashOfTensorHashes, sortedNames } from "../tensor/tensor.ts";
 
-export { bagBytes, sortedNames } from "../inference/tensor.ts";
+export { bagBytes, sortedNames } from "../tensor/tensor.ts";
 
 export interface WireTensor {
   dtype: number;

@@ -1,7 +1,7 @@
 // Adapts the inference engine's StageRunner (typed tensors) to the pipeline's StageExecutor
 // (wire tensors: ONNX dtype code + raw bytes).
-import { fromWireTensor, toWireTensor } from "../inference/tensor.ts";
-import type { TensorBag } from "../inference/tensor.ts";
+import { fromWireTensor, toWireTensor } from "../tensor/tensor.ts";
+import type { TensorBag } from "../tensor/tensor.ts";
 import type { StageRunner } from "../inference/runner.ts";
 import type { StageExecutor } from "../pipeline/server.ts";
 import type { WireBag } from "../pipeline/tensor.ts";

@@ -5,7 +5,7 @@
 // tensors ordered by name ascending by UTF-8 bytes).
 import jsSha3 from "js-sha3";
 import type { Hex } from "viem";
-import { TensorDtypeError, TensorEncodingError, TensorNotFiniteError, TensorShapeError, TensorTooLargeError } from "./errors.ts";
+import { TensorDtypeError, TensorEncodingError, TensorNotFiniteError, TensorShapeError, TensorTooLargeError } from "../inference/errors.ts";
 
 /** Element types, named as onnxruntime names them. */
 export type DType = "float32" | "uint8" | "int8" | "int32" | "int64" | "float16" | "float64" | "bool";
