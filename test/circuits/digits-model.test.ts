@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as ort from "onnxruntime-node";
 import * as snarkjs from "snarkjs";
-import { mulberry32 } from "../../node/src/tensor/tensor.ts";
+import { mulberry32 } from "../../node/src/tensor/index.ts";
 import { decodeModel, encodeModel, DataType } from "../../node/src/onnx/model.ts";
 import { DIGIT_PIXELS, digitSet } from "../../node/src/models/digits-data.ts";
 import { buildDigitsModel, DIGITS_NAMES, int8HeadFromModel, writeDigitsModel, type DigitsModel } from "../../node/src/models/digits.ts";

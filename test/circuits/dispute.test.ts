@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Address, Hex } from "viem";
-import { mulberry32 } from "../../node/src/tensor/tensor.ts";
+import { mulberry32 } from "../../node/src/tensor/index.ts";
 import { buildDigitsModel } from "../../node/src/models/digits.ts";
 import { int8DenseReference, type Int8DenseParams } from "../../node/src/models/int8.ts";
 import { toBytes32, weightsCommitment } from "../../node/src/zk/commit.ts";

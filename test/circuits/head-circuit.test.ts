@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import * as snarkjs from "snarkjs";
 import { int8DenseReference, type Int8DenseParams } from "../../node/src/models/int8.ts";
-import { mulberry32 } from "../../node/src/tensor/tensor.ts";
+import { mulberry32 } from "../../node/src/tensor/index.ts";
 import {
   headCircuitInput,
   headPublicSignals,

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
 import type { Int8DenseParams } from "../../node/src/models/int8.ts";
-import { mulberry32 } from "../../node/src/tensor/tensor.ts";
+import { mulberry32 } from "../../node/src/tensor/index.ts";
 import { instancePaths } from "../../node/src/zk/artifacts.ts";
 
 export const HEAD = "digits-head";

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { network } from "hardhat";
 import { int8DenseReference } from "../../node/src/models/int8.ts";
-import { mulberry32 } from "../../node/src/tensor/tensor.ts";
+import { mulberry32 } from "../../node/src/tensor/index.ts";
 import { createHeadProver, type HeadProver, type StageProof } from "../../node/src/zk/prover.ts";
 import { SNARK_FIELD, toBytes32 } from "../../node/src/zk/commit.ts";
 import { decodeStageProof, headHashes, type Hex } from "../../node/src/zk/proof.ts";

@@ -13,7 +13,7 @@ import {
   type DecoderSplitResult,
   type StageLink,
 } from "../../node/src/llm/index.ts";
-import type { Tensor } from "../../node/src/tensor/tensor.ts";
+import type { Tensor } from "../../node/src/tensor/index.ts";
 import { ids, tempDir, tinyModel, tinySplit, wholeRunner, type TinyModel } from "./helpers.ts";
 
 const PROMPT = "Call me Ishmael. Some years ago";

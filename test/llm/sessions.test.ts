@@ -3,7 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DecoderStageRunner } from "../../node/src/llm/index.ts";
-import type { TensorBag } from "../../node/src/tensor/tensor.ts";
+import type { TensorBag } from "../../node/src/tensor/index.ts";
 import { ids, tinyModel, wholeRunner, type TinyModel } from "./helpers.ts";
 
 const logitsOf = (bag: TensorBag) => bag.logits.data as Float32Array;

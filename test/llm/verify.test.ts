@@ -4,7 +4,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DecoderGateway, DecoderStageRunner, verifyDecoderStage, type DecoderSplitResult } from "../../node/src/llm/index.ts";
-import type { Tensor } from "../../node/src/tensor/tensor.ts";
+import type { Tensor } from "../../node/src/tensor/index.ts";
 import { tinySplit } from "./helpers.ts";
 
 const cat = (ts: Tensor[]): Tensor => {

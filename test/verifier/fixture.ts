@@ -10,11 +10,10 @@ import type { Address, Hex } from "viem";
 import { ModelToolkit } from "../../node/src/onnx/index.ts";
 import { loadManifest } from "../../node/src/inference/manifest.ts";
 import { StageRunner } from "../../node/src/inference/runner.ts";
-import { randomTensor } from "../../node/src/tensor/tensor.ts";
-import type { TensorBag } from "../../node/src/tensor/tensor.ts";
-import { toWireBag } from "../../node/src/provider/executor.ts";
-import { bagHash, toHex } from "../../node/src/pipeline/tensor.ts";
-import type { WireBag } from "../../node/src/pipeline/tensor.ts";
+import { randomTensor } from "../../node/src/tensor/index.ts";
+import type { TensorBag } from "../../node/src/tensor/index.ts";
+import { bagHash, toWireBag } from "../../node/src/tensor/index.ts";
+import type { WireBag } from "../../node/src/tensor/index.ts";
 import { createMeshNode } from "../../node/src/mesh/node.ts";
 import type { MeshNode } from "../../node/src/mesh/node.ts";
 import { TraceStore } from "../../node/src/trace/store.ts";
@@ -74,7 +73,7 @@ export function swapped(bag: WireBag): WireBag {
   return out;
 }
 
-export const hashOf = (bag: WireBag): Hex => toHex(bagHash(bag));
+export const hashOf = (bag: WireBag): Hex => bagHash(bag);
 
 /** A stage provider: libp2p node + trace store, serving its kept tensors. */
 export interface StageProvider {

@@ -11,9 +11,9 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { createMeshNode } from "../../node/src/mesh/node.ts";
 import type { MeshNode } from "../../node/src/mesh/node.ts";
 import { TraceStore } from "../../node/src/trace/store.ts";
-import { bagHash, toHex } from "../../node/src/pipeline/tensor.ts";
-import type { WireBag } from "../../node/src/pipeline/tensor.ts";
-import { randomTensor, toWireTensor } from "../../node/src/tensor/tensor.ts";
+import { bagHash, toHex } from "../../node/src/tensor/index.ts";
+import type { WireBag } from "../../node/src/tensor/index.ts";
+import { randomTensor, toWireTensor } from "../../node/src/tensor/index.ts";
 import { attachTensorService, fetchTensors, parseTensorRequest, serveTensors, traceSource } from "../../node/src/verifier/tensors.ts";
 import { TENSOR_PROTOCOL } from "../../node/src/verifier/constants.ts";
 
@@ -31,15 +31,15 @@ describe("tensor protocol (/shardmesh/tensor/1.0.0)", { timeout: 60_000 }, () =>
   const jobId = "7";
   const input: WireBag = { x: toWireTensor(randomTensor([1, 3, 48, 192], 11)) };
   const output: WireBag = { a: toWireTensor(randomTensor([1, 2], 12)), b: toWireTensor(randomTensor([4, 8], 13)) };
-  const inputHash = toHex(bagHash(input));
-  const outputHash = toHex(bagHash(output));
+  const inputHash = bagHash(input);
+  const outputHash = bagHash(output);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "shardmesh-tensors-"));
     trace = new TraceStore({ path: join(dir, "trace.sqlite") });
     trace.record({ jobId, index: 3, modelId: "1", stage: 1, inputHash, outputHash, peerId: "upstream" }, { input, output });
     // Traced without tensors (--no-keep-tensors): the record exists, the tensors do not.
-    const other = toHex(bagHash({ z: toWireTensor(randomTensor([2], 14)) }));
+    const other = bagHash({ z: toWireTensor(randomTensor([2], 14)) });
     trace.record({ jobId, index: 4, modelId: "1", stage: 1, inputHash: other, outputHash: other, peerId: "upstream" });
     // A record whose claimed output hash is not what its kept tensors hash to.
     trace.record({ jobId: "9", index: 0, modelId: "1", stage: 1, inputHash, outputHash: other, peerId: "upstream" }, { input, output });
@@ -62,18 +62,18 @@ describe("tensor protocol (/shardmesh/tensor/1.0.0)", { timeout: 60_000 }, () =>
     // The receipt's leaf index need not be the provider's trace index: a wrong or absent hint still finds it.
     const gotOut = await fetchTensors(client, server.peerId.toString(), { jobId, index: 0, stage: 1, side: "output", hash: outputHash });
     const noHint = await fetchTensors(client, server.peerId, { jobId, stage: 1, side: "input", hash: inputHash });
-    assert.equal(toHex(bagHash(noHint)), inputHash);
+    assert.equal(bagHash(noHint), inputHash);
     assert.deepEqual(Object.keys(gotIn), ["x"]);
     assert.deepEqual(gotIn.x.dims, [1, 3, 48, 192]);
     assert.equal(gotIn.x.dtype, 1);
     assert.equal(Buffer.compare(Buffer.from(gotIn.x.data), Buffer.from(input.x.data)), 0);
     assert.deepEqual(Object.keys(gotOut).sort(), ["a", "b"]);
-    assert.equal(toHex(bagHash(gotOut)), outputHash);
+    assert.equal(bagHash(gotOut), outputHash);
   });
 
   it("rejects a bag that does not hash to the revealed leaf with TensorHashMismatchError", async () => {
     // The provider's record claims `other`, but the tensors it kept hash to `outputHash`.
-    const other = toHex(bagHash({ z: toWireTensor(randomTensor([2], 14)) }));
+    const other = bagHash({ z: toWireTensor(randomTensor([2], 14)) });
     await assert.rejects(
       fetchTensors(client, server.peerId, { jobId: "9", index: 0, stage: 1, side: "output", hash: other }),
       (err: Error & { expected?: string; got?: string }) =>
@@ -82,7 +82,7 @@ describe("tensor protocol (/shardmesh/tensor/1.0.0)", { timeout: 60_000 }, () =>
   });
 
   it("answers TensorNotFoundError for a request never served, another stage, or tensors not kept", async () => {
-    const other = toHex(bagHash({ z: toWireTensor(randomTensor([2], 14)) }));
+    const other = bagHash({ z: toWireTensor(randomTensor([2], 14)) });
     for (const req of [
       { jobId, index: 3, stage: 1, side: "input" as const, hash: outputHash }, // no input with that hash
       { jobId, index: 3, stage: 0, side: "input" as const, hash: inputHash },
@@ -109,7 +109,7 @@ describe("tensor protocol (/shardmesh/tensor/1.0.0)", { timeout: 60_000 }, () =>
       );
       // The small output bag (136 bytes) is within its limit.
       const ok = await fetchTensors(client, small.peerId, { jobId, index: 3, stage: 1, side: "output", hash: outputHash });
-      assert.equal(toHex(bagHash(ok)), outputHash);
+      assert.equal(bagHash(ok), outputHash);
     } finally {
       await small.stop();
     }

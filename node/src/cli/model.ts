@@ -4,17 +4,8 @@ import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ModelToolkit } from "../onnx/index.ts";
-import {
-  ChainedPipeline,
-  StageRunner,
-  bagHash,
-  loadManifest,
-  randomTensor,
-  type PipelineResult,
-  type TensorBag,
-  type Manifest,
-  parseDimRange,
-} from "../inference/index.ts";
+import { ChainedPipeline, StageRunner, loadManifest, type PipelineResult, type Manifest, parseDimRange } from "../inference/index.ts";
+import { bagHash, randomTensor, type TensorBag } from "../tensor/index.ts";
 import {
   OCR_MODELS,
   clsDecode,

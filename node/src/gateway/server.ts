@@ -16,8 +16,8 @@ import {
 import type { Directory } from "../mesh/directory.ts";
 import type { Router } from "../router/router.ts";
 import type { TraceStore } from "../trace/store.ts";
-import { bagHash, toHex } from "../pipeline/tensor.ts";
-import type { WireBag } from "../pipeline/tensor.ts";
+import { bagHash, formatJsonBag, parseJsonBag } from "../tensor/index.ts";
+import type { JsonTensor, WireBag } from "../tensor/index.ts";
 import { handleOpenAi, openAiModelList, type LlmService } from "../llm/openai.ts";
 import { openapiDocument } from "./openapi.ts";
 
@@ -28,24 +28,15 @@ export const MAX_BODY_BYTES = 48 * 1024 * 1024;
 import { GATEWAY_VERSION_DOC } from "./version.ts";
 export const GATEWAY_VERSION = GATEWAY_VERSION_DOC;
 
-/** Errors of the image hooks, by name: the buyer's input is unusable (4xx) or the decoder is full (503). */
+/** Errors of the image hooks and the tensor codec, by name: the buyer's input is unusable (4xx) or the decoder is full (503). */
 const IMAGE_ERROR_STATUS: Record<string, number> = {
+  TensorJsonError: 400,
   ImageDecodeError: 400,
   OcrTaskUnknownError: 400,
   ImageTooLargeError: 413,
   ImageDecodeTimeoutError: 422,
   ImageDecoderBusyError: 503,
 };
-
-const DTYPE_CODES: Record<string, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
-const CODE_NAMES = Object.fromEntries(Object.entries(DTYPE_CODES).map(([k, v]) => [v, k]));
-
-export interface JsonTensor {
-  dtype: string | number;
-  dims: number[];
-  /** base64 of the raw little-endian bytes */
-  data: string;
-}
 
 export interface GatewayHooks {
   /** EIP-712 quotes per stage for `openJob`, made out to `buyer`. */
@@ -255,7 +246,7 @@ export class Gateway {
     if (!b || typeof b !== "object" || typeof b.modelId !== "string") throw new GatewayBadRequestError("modelId is required");
     const modelId = b.modelId;
     if (this.init.directory.stageCount(modelId) === 0) throw new GatewayNotFoundError(`no provider serves model ${modelId}`);
-    if (allowTensors && b.input?.tensors) return { modelId, input: parseTensors(b.input.tensors) };
+    if (allowTensors && b.input?.tensors) return { modelId, input: parseJsonBag(b.input.tensors) };
     if (typeof b.input?.image === "string" && b.input.image.length > 0) {
       if (!this.init.hooks?.image) throw new GatewayBadRequestError("this gateway has no image pre-processing; send tensors");
       return { modelId, input: await this.init.hooks.image.toInput(modelId, Buffer.from(b.input.image, "base64")) };
@@ -266,7 +257,7 @@ export class Gateway {
   /** The exact tensors and request hash `/v1/infer` computes for an image, so a browser can sign it. */
   private async prepare(req: IncomingMessage) {
     const { input } = await this.inputOf(JSON.parse((await readBody(req)).toString("utf8")), false);
-    return { tensors: formatTensors(input), requestHash: toHex(bagHash(input)) };
+    return { tensors: formatJsonBag(input), requestHash: bagHash(input) };
   }
 
   private async infer(req: IncomingMessage) {
@@ -274,7 +265,7 @@ export class Gateway {
     const { modelId, input } = await this.inputOf(body, true);
 
     const jobId = body.jobId ?? (typeof req.headers["x-shardmesh-job"] === "string" ? req.headers["x-shardmesh-job"] : undefined);
-    const requestHash = toHex(bagHash(input));
+    const requestHash = bagHash(input);
     let index: number | undefined;
     if (jobId) {
       const signature = req.headers["x-shardmesh-signature"];
@@ -293,7 +284,13 @@ export class Gateway {
     });
     // A job's requests run this node's own stages here: it submits the job's receipts, and the
     // contract takes a receipt only from a provider with a part in it.
-    const result = await this.init.router.run(modelId, input, { jobId, index, signal: ctrl.signal, preferSelf: jobId !== undefined });
+    const result = await this.init.router.run(modelId, input, {
+      jobId,
+      index,
+      requestHash,
+      signal: ctrl.signal,
+      preferSelf: jobId !== undefined,
+    });
     if (jobId !== undefined && index !== undefined) {
       this.init.trace.recordRequest({
         jobId,
@@ -307,7 +304,7 @@ export class Gateway {
     const text = this.init.hooks?.image ? await this.init.hooks.image.toText(modelId, result.output) : undefined;
     return {
       index: index ?? null,
-      output: formatTensors(result.output),
+      output: formatJsonBag(result.output),
       ...(text !== undefined ? { text } : {}),
       requestHash: result.requestHash,
       responseHash: result.responseHash,
@@ -325,34 +322,6 @@ export class Gateway {
       receipts: this.init.hooks?.jobReceipts ? await this.init.hooks.jobReceipts(jobId) : [],
     };
   }
-}
-
-export function parseTensors(tensors: Record<string, JsonTensor>): WireBag {
-  const bag: WireBag = {};
-  for (const [name, t] of Object.entries(tensors)) {
-    const code = typeof t?.dtype === "number" ? t.dtype : DTYPE_CODES[String(t?.dtype)];
-    if (!code || !CODE_NAMES[code]) throw new GatewayBadRequestError(`tensor ${name}: unknown dtype ${String(t?.dtype)}`);
-    if (!Array.isArray(t.dims) || !t.dims.every((d) => Number.isInteger(d) && d >= 0))
-      throw new GatewayBadRequestError(`tensor ${name}: bad dims`);
-    if (typeof t.data !== "string") throw new GatewayBadRequestError(`tensor ${name}: data must be base64`);
-    const raw = Buffer.from(t.data, "base64");
-    const data = new Uint8Array(raw.byteLength);
-    data.set(raw);
-    bag[name] = { dtype: code, dims: t.dims, data };
-  }
-  return bag;
-}
-
-export function formatTensors(bag: WireBag): Record<string, { dtype: string; dims: number[]; data: string }> {
-  const out: Record<string, { dtype: string; dims: number[]; data: string }> = {};
-  for (const [name, t] of Object.entries(bag)) {
-    out[name] = {
-      dtype: CODE_NAMES[t.dtype] ?? String(t.dtype),
-      dims: t.dims,
-      data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("base64"),
-    };
-  }
-  return out;
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

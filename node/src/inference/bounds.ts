@@ -18,7 +18,7 @@
 // (written before they existed) gets the same derivation from its profile inputs at load.
 import { InputMismatchError, InputOutOfBoundsError, InputTooLargeError, ManifestError } from "./errors.ts";
 import type { Manifest, TensorInfo } from "./manifest.ts";
-import { DTYPE_CODE, DTYPE_SIZE, isDType, type DType } from "../tensor/tensor.ts";
+import { DTYPE_CODE, DTYPE_SIZE, isDType, type DType } from "../tensor/index.ts";
 
 /** A dynamic (non-batch) dim may range from 1/H to H times its profiling value. */
 export const DYNAMIC_DIM_HEADROOM = 5;

@@ -5,26 +5,6 @@ export class InferenceError extends Error {
   override name = "InferenceError";
 }
 
-/** A tensor's dims are invalid, or do not match what the stage declares. */
-export class TensorShapeError extends InferenceError {
-  override name = "TensorShapeError";
-}
-/** A tensor's dtype is unsupported, or not the one the stage declares. */
-export class TensorDtypeError extends InferenceError {
-  override name = "TensorDtypeError";
-}
-/** A tensor (or bag) is larger than the configured limit. */
-export class TensorTooLargeError extends InferenceError {
-  override name = "TensorTooLargeError";
-}
-/** A float tensor holds NaN or ±Infinity. */
-export class TensorNotFiniteError extends InferenceError {
-  override name = "TensorNotFiniteError";
-}
-/** Canonical tensor bytes are truncated or inconsistent. */
-export class TensorEncodingError extends InferenceError {
-  override name = "TensorEncodingError";
-}
 /** A bag lacks a tensor the stage needs, or holds one the hop does not carry. */
 export class BagMismatchError extends InferenceError {
   override name = "BagMismatchError";

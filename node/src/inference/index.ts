@@ -1,7 +1,6 @@
-// Public API of the inference engine: tensors and hashes, manifests, the worker-thread stage
+// Public API of the inference engine (tensors are node/src/tensor): manifests, the worker-thread stage
 // runner, the chained pipeline and the verifier's re-execution check.
 export * from "./errors.ts";
-export * from "../tensor/tensor.ts";
 export * from "./manifest.ts";
 export * from "./bounds.ts";
 export * from "./runner.ts";

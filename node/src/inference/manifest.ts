@@ -11,7 +11,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { keccak256, stringToBytes, type Hex } from "viem";
 import { ManifestError, ShardHashMismatchError } from "./errors.ts";
-import { isDType, type DType } from "../tensor/tensor.ts";
+import { isDType, type DType } from "../tensor/index.ts";
 import { checkInputBounds, type DimRange } from "./bounds.ts";
 
 export const MANIFEST_FORMAT = "shardmesh/manifest@1";

@@ -1,7 +1,7 @@
 // In-process chained pipeline: one StageRunner per stage of a manifest, run in order. Used by
 // tests, the benchmark and the mesh's correctness checks (the mesh runs the same stages on
 // different providers; this is the single-machine reference).
-import { bagHash, type TensorBag } from "../tensor/tensor.ts";
+import { bagHash, type TensorBag } from "../tensor/index.ts";
 import { loadManifest, type LoadedManifest } from "./manifest.ts";
 import { StageRunner, type RunOptions, type StageRunnerOptions } from "./runner.ts";
 import type { Hex } from "viem";

@@ -15,10 +15,9 @@ import {
   RunnerBusyError,
   RunnerClosedError,
   SessionError,
-  TensorDtypeError,
-  TensorShapeError,
 } from "./errors.ts";
-import { bagBytes, validateTensor, type DType, type Tensor, type TensorBag, type TensorLimits } from "../tensor/tensor.ts";
+import { TensorDtypeError, TensorShapeError } from "../tensor/index.ts";
+import { bagBytes, validateTensor, type DType, type Tensor, type TensorBag, type TensorLimits } from "../tensor/index.ts";
 import { concat0, sessionOptions, split0, toFeed, type GraphOptimizationLevel, type WireFeed } from "./session.ts";
 
 export { sessionOptions, type GraphOptimizationLevel } from "./session.ts";

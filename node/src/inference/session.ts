@@ -1,6 +1,6 @@
 // onnxruntime session options for shared CPUs, and the tensor plumbing between the runner and
 // its workers (feeds, micro-batch concatenation and splitting along dim 0).
-import { allocate, type DType, type Tensor, type TensorBag, type TypedArray } from "../tensor/tensor.ts";
+import { allocate, type DType, type Tensor, type TensorBag, type TypedArray } from "../tensor/index.ts";
 
 export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
 

@@ -3,7 +3,7 @@
 // tensor, within the model's tolerance. Hashes are reported so the caller can also check the
 // revealed tensors against the on-chain leaf.
 import type { Hex } from "viem";
-import { bagHash, maxAbsDiff, sortedNames, type TensorBag } from "../tensor/tensor.ts";
+import { bagHash, maxAbsDiff, sortedNames, type TensorBag } from "../tensor/index.ts";
 import type { StageRunner, RunOptions } from "./runner.ts";
 
 export interface TensorVerdict {

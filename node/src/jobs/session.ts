@@ -7,16 +7,15 @@
 // key the job holds on chain.
 import { isAddressEqual, recoverTypedDataAddress } from "viem";
 import type { Address, Hex, TypedDataDomain } from "viem";
-import { parseTensors } from "../gateway/server.ts";
-import type { JsonTensor } from "../gateway/server.ts";
-import { bagHash, toHex } from "../pipeline/tensor.ts";
+import { bagHash, parseJsonBag } from "../tensor/index.ts";
+import type { JsonTensor } from "../tensor/index.ts";
 import { jobRequestTypedData } from "../receipts/eip712.ts";
 
 export { signJobRequest } from "../receipts/eip712.ts";
 
 /** The request hash of a tensor input as the gateway computes it. */
 export function jobRequestHash(tensors: Record<string, JsonTensor>): Hex {
-  return toHex(bagHash(parseTensors(tensors)));
+  return bagHash(parseJsonBag(tensors));
 }
 
 /** Whether `signature` over (jobId, requestHash) comes from `sessionKey` (false for a malformed signature). */

@@ -16,7 +16,7 @@ import { logger } from "@libp2p/logger";
 import { hopInNames, hopOutNames, loadManifest, sha256Hex, type LoadedManifest } from "../inference/manifest.ts";
 import { DataType, decodeModel, num } from "../onnx/model.ts";
 import { StageRunner } from "../inference/runner.ts";
-import { assertFinite, type Tensor } from "../tensor/tensor.ts";
+import { assertFinite, type Tensor } from "../tensor/index.ts";
 import { LlmError, SessionLengthError } from "./errors.ts";
 import { Sampler, TextStream, checkStops, type SamplingParams } from "./sampling.ts";
 import type { OpenOptions, StepInput, StepResult } from "./stage-runner.ts";

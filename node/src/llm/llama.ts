@@ -15,7 +15,7 @@
 // own causal mask and rotary angles from attention_mask and position_ids (a few element-wise ops
 // over [seq, total] and [seq, head_dim]), so a cut carries only the hidden state plus those two
 // small inputs. Linear weights are stored transposed ([in, out]) for MatMul, as Optimum exports.
-import { mulberry32 } from "../tensor/tensor.ts";
+import { mulberry32 } from "../tensor/index.ts";
 import { DataType, type ModelProto } from "../onnx/model.ts";
 import { checkConfig, type DecoderConfig } from "./config.ts";
 import { GraphBuilder } from "./graph.ts";

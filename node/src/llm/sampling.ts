@@ -2,7 +2,7 @@
 // (nucleus) sampling from a seeded generator, so the same seed gives the same text. And the
 // streaming text view: decoded deltas that never split a UTF-8 character or reveal the start
 // of a stop sequence that may still complete.
-import { mulberry32 } from "../tensor/tensor.ts";
+import { mulberry32 } from "../tensor/index.ts";
 import { SamplingError } from "./errors.ts";
 
 /** Upper bounds on what a buyer may ask for. */

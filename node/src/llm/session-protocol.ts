@@ -11,7 +11,7 @@ import { logger } from "@libp2p/logger";
 import { lpStream, type LengthPrefixedStream } from "@libp2p/utils";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { Uint8ArrayList } from "uint8arraylist";
-import { allocate, dtypeFromCode, DTYPE_CODE, DTYPE_SIZE, elementCount, type Tensor, type TensorBag } from "../tensor/tensor.ts";
+import { allocate, dtypeFromCode, DTYPE_CODE, DTYPE_SIZE, elementCount, type Tensor, type TensorBag } from "../tensor/index.ts";
 import { SessionFrame } from "../pb/session.js";
 import {
   DuplicateStepError,

@@ -28,7 +28,7 @@ import {
   type StageInfo,
   type TensorInfo,
 } from "../inference/manifest.ts";
-import { dtypeFromCode } from "../tensor/tensor.ts";
+import { dtypeFromCode } from "../tensor/index.ts";
 import { analyse, crossing } from "../onnx/analyse.ts";
 import { encodeModel, normaliseModel, num, type ModelProto, type ValueInfoProto } from "../onnx/model.ts";
 import { valueInfo } from "../onnx/split.ts";

@@ -19,17 +19,11 @@
 import { Worker } from "node:worker_threads";
 import { readFile } from "node:fs/promises";
 import { logger } from "@libp2p/logger";
-import {
-  InferenceAbortedError,
-  InferenceTimeoutError,
-  RunnerClosedError,
-  SessionError,
-  TensorDtypeError,
-  TensorShapeError,
-} from "../inference/errors.ts";
+import { InferenceAbortedError, InferenceTimeoutError, RunnerClosedError, SessionError } from "../inference/errors.ts";
+import { TensorDtypeError, TensorShapeError } from "../tensor/index.ts";
 import { loadStageFile, type CacheTensorInfo, type LoadedManifest, type TensorInfo } from "../inference/manifest.ts";
 import { sessionOptions, toFeed, type GraphOptimizationLevel, type WireFeed } from "../inference/session.ts";
-import { validateTensor, type Tensor, type TensorBag } from "../tensor/tensor.ts";
+import { validateTensor, type Tensor, type TensorBag } from "../tensor/index.ts";
 import {
   DuplicateStepError,
   KvCacheFullError,

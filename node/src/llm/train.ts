@@ -13,7 +13,7 @@
 //   SwiGLU    m = G·σ(G)·U                           dG = dm·U·σ(G)·(1 + G·(1 − σ(G))), dU = dm·G·σ(G)
 //   loss      mean(logsumexp(z) − z_target)         dz = (softmax(z) − onehot) / N
 import * as ort from "onnxruntime-node";
-import { mulberry32 } from "../tensor/tensor.ts";
+import { mulberry32 } from "../tensor/index.ts";
 import { sessionOptions } from "../inference/session.ts";
 import { DataType, encodeModel } from "../onnx/model.ts";
 import { checkConfig, type DecoderConfig } from "./config.ts";

@@ -3,7 +3,7 @@
 // position's output compared with what the provider returned, within the manifest's tolerance.
 // Incremental decode and a one-shot pass differ by float rounding (fusions and reduction order
 // change with the sequence length), so the comparison is never by hash.
-import type { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/index.ts";
 import { LlmError } from "./errors.ts";
 import type { DecoderStageRunner } from "./stage-runner.ts";
 

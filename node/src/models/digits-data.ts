@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createCanvas, GlobalFonts } from "@napi-rs/canvas";
-import { mulberry32 } from "../tensor/tensor.ts";
+import { mulberry32 } from "../tensor/index.ts";
 
 /** Image side in pixels; the model's input is the flattened SIDE × SIDE grey image. */
 export const DIGIT_SIDE = 16;

@@ -1,7 +1,7 @@
 // A small float feature extractor trained in plain TypeScript: image (256) → dense 64 + ReLU →
 // dense 10, softmax cross-entropy, SGD with momentum, seeded initialisation and batch order, so
 // the same data and seed give the same weights. Float32 weights (what ONNX stores).
-import { mulberry32 } from "../tensor/tensor.ts";
+import { mulberry32 } from "../tensor/index.ts";
 
 export interface MlpWeights {
   readonly inputs: number;

@@ -1,5 +1,5 @@
 // Text direction classifier (0° / 180°): crop → [1,3,48,192] tensor, softmax → angle.
-import type { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/index.ts";
 import type { RgbaImage } from "./image.ts";
 import { imageToChw } from "./rec.ts";
 

@@ -4,7 +4,7 @@
 // the header against the model's pixel cap (header.ts, hooks in gateway.ts).
 import { Worker } from "node:worker_threads";
 import { logger } from "@libp2p/logger";
-import type { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/index.ts";
 import { IMAGE_DECODE_QUEUE, IMAGE_DECODE_TIMEOUT_MS, IMAGE_DECODE_WORKERS, IMAGE_WORKER_HEAP_MB } from "./constants.ts";
 import { ImageDecodeError, ImageDecoderBusyError, ImageDecodeTimeoutError } from "./errors.ts";
 

@@ -2,7 +2,7 @@
 // ≤ limit, ImageNet mean/std in cv2's BGR channel order), and DB post-processing: threshold the
 // probability map, take connected regions, score them, expand ("unclip") each box by
 // area·ratio/perimeter and scale back to the source image. Boxes are axis-aligned rectangles.
-import type { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/index.ts";
 import type { RgbaImage } from "./image.ts";
 import { imageToChw } from "./rec.ts";
 

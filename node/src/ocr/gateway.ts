@@ -7,8 +7,8 @@
 // the model's input can use is refused (ImageTooLargeError) before a byte is decoded; decoding and
 // pre-processing run in a worker thread with a deadline (decoder.ts), never on the event loop.
 import type { RequestBounds } from "../inference/bounds.ts";
-import { fromWireTensor, toWireTensor } from "../tensor/tensor.ts";
-import type { WireBag } from "../pipeline/tensor.ts";
+import { fromWireTensor, toWireTensor } from "../tensor/index.ts";
+import type { WireBag } from "../tensor/index.ts";
 import { loadCharset } from "./assets.ts";
 import { clsDecode, CLS_HEIGHT, CLS_WIDTH } from "./cls.ts";
 import { DET_LIMIT_SIDE, IMAGE_OVERSAMPLE, MAX_IMAGE_PIXELS, REC_MAX_WIDTH } from "./constants.ts";

@@ -1,6 +1,6 @@
 // End-to-end OCR over any inference backend: a backend is just "bag in, bag out", so the same
 // code runs the whole models (StageRunner), chained shards (ChainedPipeline) or the mesh.
-import type { TensorBag } from "../tensor/tensor.ts";
+import type { TensorBag } from "../tensor/index.ts";
 import { cropImage, decodeImage, rotate180, type RgbaImage } from "./image.ts";
 import { ctcDecode, recPreprocess } from "./rec.ts";
 import { clsDecode, clsPreprocess, CLS_THRESHOLD } from "./cls.ts";

@@ -1,6 +1,6 @@
 // PP-OCRv4 text recogniser: crop → [1,3,48,W] tensor (BGR, (v/255-0.5)/0.5, right-padded with 0),
 // and greedy CTC decoding of [N,T,C] probabilities with the dictionary.
-import type { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/index.ts";
 import { resizeImage, type RgbaImage } from "./image.ts";
 import { loadCharset } from "./assets.ts";
 

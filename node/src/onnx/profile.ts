@@ -5,7 +5,7 @@
 // reported shape is kept only if its rank and fixed dims agree with the probe run; otherwise the
 // tensor is declared with its element type only (shape null).
 import * as ort from "onnxruntime-node";
-import { allocate, elementCount, DTYPE_SIZE, mulberry32, type DType, type Tensor } from "../tensor/tensor.ts";
+import { allocate, elementCount, DTYPE_SIZE, mulberry32, type DType, type Tensor } from "../tensor/index.ts";
 import type { Dim, TensorInfo } from "../inference/manifest.ts";
 import { encodeModel, num, OnnxModelError, type ModelProto } from "./model.ts";
 import type { Analysis } from "./analyse.ts";

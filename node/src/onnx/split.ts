@@ -3,7 +3,7 @@
 // (the model outputs for the last stage); tensors live across both a and b that the slice does
 // not produce are forwarded by the runtime. Initializers the slice uses (captures included) are
 // copied; opset imports, IR version and model-local functions are kept.
-import { DTYPE_CODE } from "../tensor/tensor.ts";
+import { DTYPE_CODE } from "../tensor/index.ts";
 import type { TensorInfo } from "../inference/manifest.ts";
 import { crossing, type Analysis } from "./analyse.ts";
 import { encodeModel, type ModelProto, type ValueInfoProto } from "./model.ts";

@@ -23,7 +23,9 @@ function remoteHost(node: Libp2p, peer: PeerId): string | undefined {
   }
   return undefined;
 }
-import type { WireBag } from "./tensor.ts";
+import { toHex } from "../tensor/index.ts";
+import type { WireBag } from "../tensor/index.ts";
+import type { Hex } from "viem";
 
 const log = logger("shardmesh:pipeline:client");
 
@@ -37,8 +39,9 @@ export interface HopRequest {
 
 export interface HopResult {
   bag: WireBag;
-  inputHash: Uint8Array;
-  outputHash: Uint8Array;
+  /** bagHash of the input and output as the provider computed them (absent for untraced requests). */
+  inputHash?: Hex;
+  outputHash?: Hex;
   computeMs: number;
   /** Round trip seen by the caller, ms. */
   ms: number;
@@ -152,8 +155,8 @@ export class PipelineClient {
       if (header.kind === Frame.Kind.ERROR) throw new PipelineRemoteError(header.errorName, header.errorMessage);
       return {
         bag,
-        inputHash: header.inputHash,
-        outputHash: header.outputHash,
+        inputHash: header.inputHash.byteLength ? toHex(header.inputHash) : undefined,
+        outputHash: header.outputHash.byteLength ? toHex(header.outputHash) : undefined,
         computeMs: header.computeMs,
         ms: performance.now() - started,
       };

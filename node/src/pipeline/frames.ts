@@ -9,7 +9,7 @@ import { Frame } from "../pb/pipeline.js";
 import type { TensorMeta } from "../pb/pipeline.js";
 import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TENSORS_PER_FRAME, STREAM_READ_BUFFER_BYTES } from "../mesh/constants.ts";
 import { PipelineFrameTooLargeError, PipelineMalformedFrameError } from "../mesh/errors.ts";
-import type { WireBag } from "./tensor.ts";
+import type { WireBag } from "../tensor/index.ts";
 import { SealedChannel } from "./dataplane.ts";
 
 /** What pipeline frames travel over: a libp2p stream or a sealed data-plane socket. */

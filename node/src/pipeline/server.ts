@@ -18,8 +18,9 @@ import type { TraceStore } from "../trace/store.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
 import type { DecodedFrame, FrameStream } from "./frames.ts";
 import { DataPlaneServer, SealedChannel } from "./dataplane.ts";
-import { bagHash, toHex } from "./tensor.ts";
-import type { WireBag } from "./tensor.ts";
+import { bagHash } from "../tensor/index.ts";
+import type { WireBag } from "../tensor/index.ts";
+import type { Hex } from "viem";
 
 const log = logger("shardmesh:pipeline:server");
 
@@ -223,8 +224,8 @@ export class PipelineServer {
         stage: header.stage,
         jobId: header.jobId,
         index: header.index,
-        inputHash: res.inputHash,
-        outputHash: res.outputHash,
+        inputHash: hashBytes(res.inputHash),
+        outputHash: hashBytes(res.outputHash),
         computeMs: Math.round(res.computeMs),
       },
       res.output,
@@ -236,10 +237,10 @@ export class PipelineServer {
    * the router for stages this node serves itself (no network hop, same trace).
    */
   async process(
-    req: { modelId: string; stage: number; jobId: string; index: number; bag: WireBag },
+    req: { modelId: string; stage: number; jobId: string; index: number; bag: WireBag; inputHash?: Hex },
     remote: string,
     signal: AbortSignal,
-  ): Promise<{ output: WireBag; inputHash: Uint8Array<ArrayBuffer>; outputHash: Uint8Array<ArrayBuffer>; computeMs: number }> {
+  ): Promise<{ output: WireBag; inputHash?: Hex; outputHash?: Hex; computeMs: number }> {
     const executor = this.stages.get(stageKey(req.modelId, req.stage));
     if (!executor) throw new PipelineUnknownStageError(`stage ${req.stage} of model ${req.modelId} is not served here`);
     this.inflight++;
@@ -257,8 +258,9 @@ export class PipelineServer {
     // Hashes (keccak over every tensor byte) are only worth their cost for job requests, which
     // are traced and end up in receipts; an untraced request (probe, benchmark) skips them.
     const traced = req.jobId !== "";
-    const inputHash = traced ? bagHash(req.bag) : new Uint8Array(0);
-    const outputHash = traced ? bagHash(output) : new Uint8Array(0);
+    // An in-process caller passes the input's hash it already computed (hash each byte once).
+    const inputHash = traced ? (req.inputHash ?? bagHash(req.bag)) : undefined;
+    const outputHash = traced ? bagHash(output) : undefined;
     if (this.init.trace && traced) {
       this.init.trace.record(
         {
@@ -266,8 +268,8 @@ export class PipelineServer {
           index: req.index,
           modelId: req.modelId,
           stage: req.stage,
-          inputHash: toHex(inputHash),
-          outputHash: toHex(outputHash),
+          inputHash: inputHash!,
+          outputHash: outputHash!,
           peerId: remote,
         },
         this.init.keepTensors === false ? undefined : { input: req.bag, output },
@@ -275,4 +277,9 @@ export class PipelineServer {
     }
     return { output, inputHash, outputHash, computeMs };
   }
+}
+
+/** A hash as the frame carries it: 32 bytes, or none. */
+function hashBytes(hash: Hex | undefined): Uint8Array<ArrayBuffer> {
+  return hash ? new Uint8Array(Buffer.from(hash.slice(2), "hex")) : new Uint8Array(0);
 }

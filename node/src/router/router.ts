@@ -12,8 +12,8 @@ import type { Directory, StageProvider } from "../mesh/directory.ts";
 import type { PipelineClient } from "../pipeline/client.ts";
 import { stageKey } from "../pipeline/server.ts";
 import type { PipelineServer } from "../pipeline/server.ts";
-import { bagHash, toHex } from "../pipeline/tensor.ts";
-import type { WireBag } from "../pipeline/tensor.ts";
+import { bagHash } from "../tensor/index.ts";
+import type { WireBag } from "../tensor/index.ts";
 
 const log = logger("shardmesh:router");
 
@@ -101,6 +101,8 @@ export class Router {
       index?: number;
       signal?: AbortSignal;
       hashes?: boolean;
+      /** bagHash of `input` when the caller already computed it (hash each byte once). */
+      requestHash?: `0x${string}`;
       /**
        * Serve the stages this node holds itself (when allowed), other providers only on failover.
        * The gateway sets it for job requests: the contract takes a receipt only from a provider
@@ -114,7 +116,7 @@ export class Router {
     // Hashing every hop costs ~20 ms per MiB of tensors; a caller that needs no hashes (and no
     // job trace) can skip it with `hashes: false` (the hashes then read as zero).
     const hashing = options.hashes !== false || options.jobId !== undefined;
-    const requestHash = hashing ? toHex(bagHash(input)) : ZERO_HASH;
+    const requestHash = hashing ? (options.requestHash ?? bagHash(input)) : ZERO_HASH;
     const allow = options.jobId !== undefined && this.jobFilter ? await this.jobFilter(options.jobId) : undefined;
     let bag = input;
     let hash = requestHash;
@@ -158,13 +160,13 @@ export class Router {
         if (here) {
           const timeout = AbortSignal.timeout(this.hopTimeout(st, choice));
           const res = await here.process(
-            { modelId, stage, bag, jobId: options.jobId ?? "", index: options.index ?? 0 },
+            { modelId, stage, bag, inputHash: hashing ? bagHashHex : undefined, jobId: options.jobId ?? "", index: options.index ?? 0 },
             choice.peerId,
             options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
           );
           output = res.output;
-          inputHash = res.inputHash.byteLength ? toHex(res.inputHash) : bagHashHex;
-          outputHash = res.outputHash.byteLength ? toHex(res.outputHash) : hashing ? toHex(bagHash(output)) : ZERO_HASH;
+          inputHash = res.inputHash ?? bagHashHex;
+          outputHash = res.outputHash ?? (hashing ? bagHash(output) : ZERO_HASH);
         } else {
           const res = await this.client.call(
             peerIdFromString(choice.peerId),
@@ -173,8 +175,8 @@ export class Router {
           );
           output = res.bag;
           // Untraced requests come back without hashes; hash here so the buyer always gets them.
-          inputHash = res.inputHash.byteLength ? toHex(res.inputHash) : bagHashHex;
-          outputHash = res.outputHash.byteLength ? toHex(res.outputHash) : hashing ? toHex(bagHash(output)) : ZERO_HASH;
+          inputHash = res.inputHash ?? bagHashHex;
+          outputHash = res.outputHash ?? (hashing ? bagHash(output) : ZERO_HASH);
         }
         const ms = performance.now() - started;
         this.succeeded(st, ms);

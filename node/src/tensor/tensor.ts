@@ -1,11 +1,12 @@
-// Tensors, named-tensor bags, their canonical bytes and hashes (docs/PROTOCOL.md, "Tensors and
-// hashes"). The canonical bytes are also the wire payload:
-//   uint8 dtype | uint8 rank | uint32 BE dim × rank | raw little-endian row-major data
-// tensorHash = keccak256(canonical bytes); bagHash = keccak256(tensorHash of each tensor,
-// tensors ordered by name ascending by UTF-8 bytes).
-import jsSha3 from "js-sha3";
-import type { Hex } from "viem";
-import { TensorDtypeError, TensorEncodingError, TensorNotFiniteError, TensorShapeError, TensorTooLargeError } from "../inference/errors.ts";
+// Tensors and named-tensor bags, the one definition every layer uses (docs/PROTOCOL.md,
+// "Tensors and hashes"). Two forms of the same tensor:
+// - typed (`Tensor`): dtype name, dims and a typed array, what onnxruntime and the models use;
+// - wire (`WireTensor`): ONNX dtype code, dims and raw little-endian bytes, what crosses the mesh,
+//   the trace store and the gateway (no copy, no alignment needed).
+// Their codecs are in ./codec.ts (canonical bytes, wire <-> typed, JSON), their hashes in ./hash.ts;
+// a tensor hashes the same in either form.
+import { MAX_RANK, MAX_TENSOR_BYTES } from "./constants.ts";
+import { TensorDtypeError, TensorNotFiniteError, TensorShapeError, TensorTooLargeError } from "./errors.ts";
 
 /** Element types, named as onnxruntime names them. */
 export type DType = "float32" | "uint8" | "int8" | "int32" | "int64" | "float16" | "float64" | "bool";
@@ -20,6 +21,14 @@ export interface Tensor {
 
 /** Named tensors: a request, a hop between stages, or a response. */
 export type TensorBag = Record<string, Tensor>;
+
+/** A tensor as it crosses the wire: ONNX dtype code (DTYPE_CODE), dims, raw little-endian bytes. */
+export interface WireTensor {
+  dtype: number;
+  dims: number[];
+  data: Uint8Array;
+}
+export type WireBag = Record<string, WireTensor>;
 
 /** ONNX TensorProto.DataType codes (PROTOCOL.md) and element sizes. */
 export const DTYPE_CODE: Readonly<Record<DType, number>> = {
@@ -44,11 +53,6 @@ export const DTYPE_SIZE: Readonly<Record<DType, number>> = {
 };
 const CODE_DTYPE = new Map<number, DType>(Object.entries(DTYPE_CODE).map(([k, v]) => [v, k as DType]));
 
-/** Default limit for one tensor's data (64 MiB). */
-export const MAX_TENSOR_BYTES = 64 * 1024 * 1024;
-/** Canonical bytes encode the rank in one byte. */
-export const MAX_RANK = 255;
-
 export function isDType(x: unknown): x is DType {
   return typeof x === "string" && Object.hasOwn(DTYPE_CODE, x);
 }
@@ -67,10 +71,6 @@ export function elementCount(dims: readonly number[]): number {
     n *= d;
   }
   return n;
-}
-
-export function byteLength(t: Tensor): number {
-  return t.data.byteLength;
 }
 
 /** Allocates a typed array of `dtype` over `n` elements. */
@@ -149,89 +149,6 @@ export function dataBytes(t: Tensor): Uint8Array {
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
-/** Canonical bytes of a tensor (PROTOCOL.md). Validates dims and dtype, not finiteness. */
-export function encodeTensor(t: Tensor): Uint8Array {
-  validateTensor(t, { maxBytes: Number.MAX_SAFE_INTEGER, requireFinite: false });
-  const head = 2 + 4 * t.dims.length;
-  const out = new Uint8Array(head + t.data.byteLength);
-  const view = new DataView(out.buffer);
-  out[0] = DTYPE_CODE[t.dtype];
-  out[1] = t.dims.length;
-  t.dims.forEach((d, i) => view.setUint32(2 + 4 * i, d, false));
-  out.set(dataBytes(t), head);
-  return out;
-}
-
-/** Parses canonical bytes back into a tensor (data copied into an aligned buffer). */
-export function decodeTensor(bytes: Uint8Array, limits: TensorLimits = {}): Tensor {
-  if (bytes.byteLength < 2) throw new TensorEncodingError(`tensor bytes truncated: ${bytes.byteLength} < 2`);
-  const dtype = dtypeFromCode(bytes[0]);
-  const rank = bytes[1];
-  const head = 2 + 4 * rank;
-  if (bytes.byteLength < head) throw new TensorEncodingError(`tensor header truncated: ${bytes.byteLength} < ${head}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims: number[] = [];
-  for (let i = 0; i < rank; i++) dims.push(view.getUint32(2 + 4 * i, false));
-  const n = elementCount(dims);
-  const size = n * DTYPE_SIZE[dtype];
-  const max = limits.maxBytes ?? MAX_TENSOR_BYTES;
-  if (size > max) throw new TensorTooLargeError(`tensor of ${size} bytes exceeds the limit of ${max}`);
-  if (bytes.byteLength !== head + size) {
-    throw new TensorEncodingError(`tensor [${dims.join(",")}] ${dtype} needs ${head + size} bytes, got ${bytes.byteLength}`);
-  }
-  const data = allocate(dtype, n);
-  new Uint8Array(data.buffer).set(bytes.subarray(head));
-  const t: Tensor = { dtype, dims, data };
-  if (limits.requireFinite !== false) assertFinite(t);
-  return t;
-}
-
-/**
- * keccak256 of the canonical bytes of (dtype code, dims, little-endian data), streamed: header
- * then data, no copy of the data. The one implementation of PROTOCOL.md's tensor hash; the
- * mesh's wire tensors (node/src/pipeline/tensor.ts) hash through it too.
- */
-export function canonicalTensorHash(dtypeCode: number, dims: readonly number[], data: Uint8Array): Uint8Array<ArrayBuffer> {
-  const head = new Uint8Array(2 + 4 * dims.length);
-  const view = new DataView(head.buffer);
-  head[0] = dtypeCode;
-  head[1] = dims.length;
-  dims.forEach((d, i) => view.setUint32(2 + 4 * i, d, false));
-  // js-sha3 runs keccak ~2.5x faster than viem's noble implementation on large tensors.
-  return new Uint8Array(jsSha3.keccak256.create().update(head).update(data).arrayBuffer());
-}
-
-/** keccak256 over 32-byte tensor hashes given in bag order (PROTOCOL.md's bagHash). */
-export function hashOfTensorHashes(hashes: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const all = new Uint8Array(32 * hashes.length);
-  hashes.forEach((h, i) => all.set(h, 32 * i));
-  return new Uint8Array(jsSha3.keccak256.arrayBuffer(all));
-}
-
-/** keccak256 of the canonical bytes (PROTOCOL.md), as 0x-hex. */
-export function tensorHash(t: Tensor): Hex {
-  validateTensor(t, { maxBytes: Number.MAX_SAFE_INTEGER, requireFinite: false });
-  return `0x${Buffer.from(canonicalTensorHash(DTYPE_CODE[t.dtype], t.dims, dataBytes(t))).toString("hex")}`;
-}
-
-/** keccak256 of arbitrary bytes, as 0x-hex. */
-export function keccakHex(bytes: Uint8Array): Hex {
-  return `0x${jsSha3.keccak256.hex(bytes)}`;
-}
-
-const utf8 = new TextEncoder();
-/** Bag names in ascending UTF-8 byte order (the order bagHash uses). */
-export function sortedNames(bag: Readonly<Record<string, unknown>>): string[] {
-  return Object.keys(bag).sort((a, b) => Buffer.compare(utf8.encode(a), utf8.encode(b)));
-}
-
-/** keccak256 over the concatenated tensor hashes, by name ascending (PROTOCOL.md). */
-export function bagHash(bag: TensorBag): Hex {
-  for (const t of Object.values(bag)) validateTensor(t, { maxBytes: Number.MAX_SAFE_INTEGER, requireFinite: false });
-  const hashes = sortedNames(bag).map((n) => canonicalTensorHash(DTYPE_CODE[bag[n].dtype], bag[n].dims, dataBytes(bag[n])));
-  return `0x${Buffer.from(hashOfTensorHashes(hashes)).toString("hex")}`;
-}
-
 /** Total data bytes of a bag (typed or wire tensors). */
 export function bagBytes(bag: Readonly<Record<string, { data: { byteLength: number } }>>): number {
   let n = 0;
@@ -246,32 +163,6 @@ export function validateBag(bag: TensorBag, limits: TensorLimits = {}): void {
 /** Deep copy (data buffers are not shared with the original). */
 export function cloneTensor(t: Tensor): Tensor {
   return { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TypedArray };
-}
-
-/** Wire form used by the mesh (node/src/pipeline): ONNX dtype code + raw data bytes. */
-export interface WireTensor {
-  dtype: number;
-  dims: number[];
-  data: Uint8Array;
-}
-
-export function toWireTensor(t: Tensor): WireTensor {
-  return { dtype: DTYPE_CODE[t.dtype], dims: [...t.dims], data: dataBytes(t) };
-}
-
-export function fromWireTensor(w: WireTensor, limits: TensorLimits = {}): Tensor {
-  const dtype = dtypeFromCode(w.dtype);
-  const n = elementCount(w.dims);
-  const size = n * DTYPE_SIZE[dtype];
-  const max = limits.maxBytes ?? MAX_TENSOR_BYTES;
-  if (size > max) throw new TensorTooLargeError(`tensor of ${size} bytes exceeds the limit of ${max}`);
-  if (w.data.byteLength !== size)
-    throw new TensorEncodingError(`tensor [${w.dims.join(",")}] ${dtype} needs ${size} bytes, got ${w.data.byteLength}`);
-  const data = allocate(dtype, n);
-  new Uint8Array(data.buffer).set(w.data);
-  const t: Tensor = { dtype, dims: [...w.dims], data };
-  if (limits.requireFinite !== false) assertFinite(t);
-  return t;
 }
 
 /** Largest |a-b| over two tensors of the same dtype and dims (Infinity if they differ in kind). */

@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { logger } from "@libp2p/logger";
 import { TRACE_RETENTION_MS } from "../mesh/constants.ts";
-import type { WireBag } from "../pipeline/tensor.ts";
+import type { WireBag } from "../tensor/index.ts";
 
 const log = logger("shardmesh:trace");
 

@@ -7,7 +7,6 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Hex } from "viem";
 import type { MeshNode } from "../mesh/node.ts";
-import { fromWireBag } from "../provider/executor.ts";
 import { verifyStage } from "../inference/verify.ts";
 import type { Verdict } from "../inference/verify.ts";
 import { TENSOR_FETCH_ATTEMPTS, TENSOR_FETCH_RETRY_MS } from "./constants.ts";
@@ -15,7 +14,8 @@ import { TensorHashMismatchError } from "./errors.ts";
 import type { ModelCatalog } from "./models.ts";
 import { fetchTensors } from "./tensors.ts";
 import type { FetchOptions, TensorSide } from "./tensors.ts";
-import type { WireBag } from "../pipeline/tensor.ts";
+import { fromWireBag } from "../tensor/index.ts";
+import type { WireBag } from "../tensor/index.ts";
 
 const log = logger("shardmesh:verifier:check");
 

@@ -21,8 +21,8 @@ import type { Hex } from "viem";
 import type { MeshNode } from "../mesh/node.ts";
 import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
 import type { TraceRecord, TraceStore } from "../trace/store.ts";
-import { bagHash, toHex } from "../pipeline/tensor.ts";
-import type { WireBag } from "../pipeline/tensor.ts";
+import { bagHash, toHex } from "../tensor/index.ts";
+import type { WireBag } from "../tensor/index.ts";
 import {
   MAX_TENSOR_BAG_BYTES,
   MAX_TENSOR_HEADER_BYTES,
@@ -258,7 +258,7 @@ export async function fetchTensors(
     }
     await stream.close().catch(() => {});
     const expected = options.expectedHash ?? req.hash;
-    const got = toHex(bagHash(bag));
+    const got = bagHash(bag);
     if (got.toLowerCase() !== expected.toLowerCase()) {
       throw new TensorHashMismatchError(`${where}: bag hashes to ${got}, the revealed leaf says ${expected}`, expected, got);
     }

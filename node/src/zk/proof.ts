@@ -1,7 +1,7 @@
 // Stage proofs as the contracts take them (contracts/zk/Int8HeadStageVerifier.sol) and the
 // tensor hashes a proof must match (docs/PROTOCOL.md).
 import type { Groth16Proof } from "snarkjs";
-import { bagHash, type Tensor } from "../tensor/tensor.ts";
+import { bagHash, type Tensor } from "../tensor/index.ts";
 import { int8Elements } from "./commit.ts";
 import { ZkInputError } from "./errors.ts";
 

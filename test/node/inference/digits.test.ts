@@ -7,15 +7,8 @@ import { writeDigitsModel, DIGITS_NAMES } from "../../../node/src/models/digits.
 import { digitSet } from "../../../node/src/models/digits-data.ts";
 import { int8DenseReference } from "../../../node/src/models/int8.ts";
 import { ModelToolkit } from "../../../node/src/onnx/index.ts";
-import {
-  ChainedPipeline,
-  StageRunner,
-  bagHash,
-  loadManifest,
-  validateManifest,
-  manifestHash,
-  type Tensor,
-} from "../../../node/src/inference/index.ts";
+import { ChainedPipeline, StageRunner, loadManifest, validateManifest, manifestHash } from "../../../node/src/inference/index.ts";
+import { bagHash, type Tensor } from "../../../node/src/tensor/index.ts";
 import { chainedVsWhole, tempDir } from "./helpers.ts";
 
 describe("digits int8 model", () => {

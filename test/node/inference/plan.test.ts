@@ -11,7 +11,7 @@ import {
   AttributeType,
   type ModelProto,
 } from "../../../node/src/onnx/index.ts";
-import { randomTensor } from "../../../node/src/inference/index.ts";
+import { randomTensor } from "../../../node/src/tensor/index.ts";
 import { chainedVsWhole, tempDir } from "./helpers.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -11,13 +11,10 @@ import {
   canonicalJson,
   loadManifest,
   manifestHash,
-  maxAbsDiff,
-  randomTensor,
   validateManifest,
   verifyStage,
-  type Tensor,
-  type TensorBag,
 } from "../../../node/src/inference/index.ts";
+import { maxAbsDiff, randomTensor, type Tensor, type TensorBag } from "../../../node/src/tensor/index.ts";
 import { ModelToolkit } from "../../../node/src/onnx/index.ts";
 import { MODELS, tempDir, toolkit } from "./helpers.ts";
 

@@ -3,7 +3,7 @@
 // across the detector's multi-tensor (FPN skip) cuts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mulberry32, randomTensor, bagHash } from "../../../node/src/inference/index.ts";
+import { mulberry32, randomTensor, bagHash } from "../../../node/src/tensor/index.ts";
 import { MODELS, chainedVsWhole, toolkit } from "./helpers.ts";
 
 const TOLERANCE = 1e-4;

@@ -12,8 +12,8 @@ import { DEFAULT_CONFIG } from "../../../node/src/provider/config.ts";
 import { GatewayApiError, ShardMeshClient, float32FromTensor, tensorFromFloat32 } from "../../../node/src/sdk/index.ts";
 import { createCanvas } from "@napi-rs/canvas";
 import { ocrImageHooks } from "../../../node/src/ocr/gateway.ts";
-import { MAX_BODY_BYTES, parseTensors } from "../../../node/src/gateway/server.ts";
-import { bagHash, toHex } from "../../../node/src/pipeline/tensor.ts";
+import { MAX_BODY_BYTES } from "../../../node/src/gateway/server.ts";
+import { bagHash, parseJsonBag } from "../../../node/src/tensor/index.ts";
 import { writeTinyModel } from "./fixtures/tiny-model.ts";
 import { until } from "./procs.ts";
 
@@ -92,6 +92,19 @@ describe("gateway HTTP API", () => {
     assert.equal(job.stageRecords.length, 4, "both stages traced for both requests");
   });
 
+  it("hashes a request's bytes once: the router and this node's own first stage use the hash the gateway computed", async () => {
+    const input = parseJsonBag({ x: tensorFromFloat32([1, 16], new Float32Array(16).fill(0.5)) });
+    // A marker instead of the real hash: whatever is recorded was passed along, not recomputed.
+    const given = `0x${"ab".repeat(32)}` as const;
+    const r = await provider.router.run("tiny", input, { jobId: "4343", index: 0, requestHash: given, preferSelf: true });
+    assert.equal(r.requestHash, given);
+    assert.equal(r.stages[0].inputHash, given);
+    assert.equal(provider.trace.get("4343", 0, 0)?.inputHash, given, "the local stage traced the given hash");
+    assert.equal(provider.trace.get("4343", 0, 1)?.inputHash, r.stages[0].outputHash, "stage 1's input is stage 0's output");
+    assert.notEqual(r.stages[0].outputHash, given);
+    assert.equal(r.stages[0].outputHash, bagHash(provider.trace.tensors("4343", 0, 0, "output")));
+  });
+
   it("runs a job's requests on its own stages even when another provider is cheaper (it must be a part of the receipts it submits)", async () => {
     // A second provider of both stages at a fifth of the price (cost ∝ price, so the weighted
     // choice would send it much of the load once it has latency samples): job requests stay here.
@@ -143,8 +156,8 @@ describe("gateway HTTP API", () => {
     assert.equal(p.tensors.x.dtype, "float32");
     assert.deepEqual(p.tensors.x.dims.slice(0, 3), [1, 3, 48]);
     const expected = await ocr.toInput("tiny", Buffer.from(image, "base64"));
-    assert.equal(p.requestHash, toHex(bagHash(expected)), "the hash /v1/infer computes for this image");
-    assert.equal(toHex(bagHash(parseTensors(p.tensors))), p.requestHash, "the returned tensors hash to requestHash");
+    assert.equal(p.requestHash, bagHash(expected), "the hash /v1/infer computes for this image");
+    assert.equal(bagHash(parseJsonBag(p.tensors)), p.requestHash, "the returned tensors hash to requestHash");
   });
 
   it("refuses bad prepare input by name", async () => {

@@ -19,8 +19,8 @@ import type { StageExecutor } from "../../../node/src/pipeline/server.ts";
 import { PipelineClient } from "../../../node/src/pipeline/client.ts";
 import { encodeFrame, encodeVarint, Frame, FrameReader, writeFrame } from "../../../node/src/pipeline/frames.ts";
 import type { DecodedFrame } from "../../../node/src/pipeline/frames.ts";
-import type { WireBag } from "../../../node/src/pipeline/tensor.ts";
-import { bagHash, toHex } from "../../../node/src/pipeline/tensor.ts";
+import type { WireBag } from "../../../node/src/tensor/index.ts";
+import { bagHash, toHex } from "../../../node/src/tensor/index.ts";
 import { TraceStore } from "../../../node/src/trace/store.ts";
 import { createServer, connect } from "node:net";
 import type { Socket } from "node:net";
@@ -143,11 +143,11 @@ describe("pipeline protocol", () => {
   it("traces job requests with PROTOCOL bag hashes", async () => {
     const bag = { in: enc(64, 9) };
     const r = await client.call(server.peerId, { modelId: "m", stage: 0, bag, jobId: "job-7", index: 3 });
-    assert.equal(toHex(r.inputHash), toHex(bagHash(bag)));
-    assert.equal(toHex(r.outputHash), toHex(bagHash(r.bag)));
+    assert.equal(r.inputHash, bagHash(bag));
+    assert.equal(r.outputHash, bagHash(r.bag));
     const rec = trace.get("job-7", 3, 0);
-    assert.equal(rec?.inputHash, toHex(bagHash(bag)));
-    assert.equal(rec?.outputHash, toHex(bagHash(r.bag)));
+    assert.equal(rec?.inputHash, bagHash(bag));
+    assert.equal(rec?.outputHash, bagHash(r.bag));
     assert.deepEqual(trace.tensors("job-7", 3, 0, "input").in.data, bag.in.data);
   });
 

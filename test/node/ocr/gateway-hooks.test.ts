@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { StageRunner } from "../../../node/src/inference/runner.ts";
-import { fromWireTensor, toWireTensor } from "../../../node/src/tensor/tensor.ts";
+import { fromWireTensor, toWireTensor } from "../../../node/src/tensor/index.ts";
 import { OCR_MODELS, renderText } from "../../../node/src/ocr/index.ts";
 import { ocrImageHooks, ocrTaskOf, OcrTaskUnknownError } from "../../../node/src/ocr/gateway.ts";
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { deflateSync } from "node:zlib";
 import { createCanvas } from "@napi-rs/canvas";
-import { fromWireTensor, toWireTensor } from "../../../node/src/tensor/tensor.ts";
+import { fromWireTensor, toWireTensor } from "../../../node/src/tensor/index.ts";
 import { decodeImage, imageHeader, recPreprocess, renderText } from "../../../node/src/ocr/index.ts";
 import { ImageDecoder } from "../../../node/src/ocr/decoder.ts";
 import { imageInputSize, imagePlan, MIN_IMAGE_PIXEL_CAP, ocrImageHooks } from "../../../node/src/ocr/gateway.ts";

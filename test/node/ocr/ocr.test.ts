@@ -3,7 +3,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ModelToolkit } from "../../../node/src/onnx/index.ts";
-import { ChainedPipeline, StageRunner, type TensorBag } from "../../../node/src/inference/index.ts";
+import { ChainedPipeline, StageRunner } from "../../../node/src/inference/index.ts";
+import { type TensorBag } from "../../../node/src/tensor/index.ts";
 import {
   OCR_MODELS,
   ctcDecode,

@@ -1,5 +1,5 @@
-// Canonical tensor bytes, tensorHash and bagHash exactly as docs/PROTOCOL.md defines them, and
-// the named errors for malformed tensors.
+// Canonical tensor bytes, tensorHash and bagHash exactly as docs/PROTOCOL.md defines them, one
+// hash whatever the form (typed, wire, JSON), and the named errors for malformed tensors.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { keccak256, concat, toHex } from "viem";
@@ -7,13 +7,17 @@ import {
   bagHash,
   decodeTensor,
   encodeTensor,
+  formatJsonBag,
+  fromWireBag,
   fromWireTensor,
+  parseJsonBag,
   sortedNames,
   tensorHash,
+  toWireBag,
   toWireTensor,
   validateTensor,
   type Tensor,
-} from "../../../node/src/inference/index.ts";
+} from "../../../node/src/tensor/index.ts";
 
 const t1: Tensor = { dtype: "float32", dims: [1, 2], data: new Float32Array([1.5, -2]) };
 
@@ -72,5 +76,40 @@ describe("tensor canonical bytes and hashes", () => {
     named(() => decodeTensor(new Uint8Array([99, 0])), "TensorDtypeError");
     // a header claiming 2^32-1 × 2^32-1 floats is refused before any allocation
     named(() => decodeTensor(new Uint8Array([1, 2, 255, 255, 255, 255, 255, 255, 255, 255])), "TensorTooLargeError");
+  });
+
+  it("hashes a bag the same in its typed, wire and JSON forms", () => {
+    const bag = {
+      x: t1,
+      ids: { dtype: "int64", dims: [1, 3], data: new BigInt64Array([1n, -2n, 3n]) } as Tensor,
+      m: { dtype: "bool", dims: [2], data: new Uint8Array([1, 0]) } as Tensor,
+    };
+    const wire = toWireBag(bag);
+    const json = formatJsonBag(wire);
+    assert.deepEqual(
+      Object.values(json).map((t) => t.dtype),
+      ["float32", "int64", "bool"],
+    );
+    const parsed = parseJsonBag(json);
+    assert.equal(bagHash(wire), bagHash(bag));
+    assert.equal(bagHash(parsed), bagHash(bag));
+    assert.equal(bagHash(fromWireBag(parsed)), bagHash(bag));
+    // dtype by ONNX code is the same tensor
+    assert.equal(bagHash(parseJsonBag({ x: { ...json.x, dtype: 1 } })), bagHash({ x: t1 }));
+  });
+
+  it("refuses malformed JSON tensors with TensorJsonError", () => {
+    const good = formatJsonBag(toWireBag({ x: t1 })).x;
+    for (const bad of [
+      { ...good, dtype: "complex64" },
+      { ...good, dtype: 4 },
+      { ...good, dims: [1, -2] },
+      { ...good, dims: [1.5] },
+      { ...good, dims: "1,2" },
+      { ...good, data: 12 },
+      null,
+    ]) {
+      assert.throws(() => parseJsonBag({ x: bad as never }), { name: "TensorJsonError" });
+    }
   });
 });

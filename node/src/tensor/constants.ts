@@ -1,0 +1,6 @@
+// Limits of tensors in every form.
+
+/** Default limit for one tensor's data (64 MiB). */
+export const MAX_TENSOR_BYTES = 64 * 1024 * 1024;
+/** Canonical bytes encode the rank in one byte. */
+export const MAX_RANK = 255;
