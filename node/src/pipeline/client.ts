@@ -23,29 +23,11 @@ function remoteHost(node: Libp2p, peer: PeerId): string | undefined {
   }
   return undefined;
 }
+import { peerIdFromString } from "@libp2p/peer-id";
 import { toHex } from "../tensor/index.ts";
-import type { WireBag } from "../tensor/index.ts";
-import type { Hex } from "viem";
+import type { Hop, HopOptions, HopRequest, HopResult } from "./hop.ts";
 
 const log = logger("shardmesh:pipeline:client");
-
-export interface HopRequest {
-  modelId: string;
-  stage: number;
-  bag: WireBag;
-  jobId?: string;
-  index?: number;
-}
-
-export interface HopResult {
-  bag: WireBag;
-  /** bagHash of the input and output as the provider computed them (absent for untraced requests). */
-  inputHash?: Hex;
-  outputHash?: Hex;
-  computeMs: number;
-  /** Round trip seen by the caller, ms. */
-  ms: number;
-}
 
 interface Pending {
   resolve(frame: DecodedFrame): void;
@@ -114,8 +96,14 @@ export class PipelineClient {
     this.dataPlane = init.dataPlane ?? true;
   }
 
+  /** `peer`'s stages as a Hop (the same call as this node's own stages). */
+  hop(peer: PeerId | string): Hop {
+    const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
+    return { call: (req, options) => this.call(id, req, options) };
+  }
+
   /** Run one stage on `peer`. Rejects with a named error; never hangs past `timeoutMs`. */
-  async call(peer: PeerId, req: HopRequest, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<HopResult> {
+  async call(peer: PeerId, req: HopRequest, options: HopOptions = {}): Promise<HopResult> {
     const started = performance.now();
     const timeoutMs = options.timeoutMs ?? HOP_TIMEOUT_MS;
     const hop = await this.stream(peer, options.signal);

@@ -13,7 +13,13 @@ import {
   PIPELINE_PROTOCOL,
   PIPELINE_VERSION,
 } from "../mesh/constants.ts";
-import { PipelineBusyError, PipelineMalformedFrameError, PipelineUnknownStageError, PipelineVersionError } from "../mesh/errors.ts";
+import {
+  PipelineBusyError,
+  PipelineMalformedFrameError,
+  PipelineTimeoutError,
+  PipelineUnknownStageError,
+  PipelineVersionError,
+} from "../mesh/errors.ts";
 import type { TraceStore } from "../trace/store.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
 import type { DecodedFrame, FrameStream } from "./frames.ts";
@@ -21,6 +27,7 @@ import { DataPlaneServer, SealedChannel } from "./dataplane.ts";
 import { bagHash } from "../tensor/index.ts";
 import type { WireBag } from "../tensor/index.ts";
 import type { Hex } from "viem";
+import type { HopOptions, HopRequest, HopResult, LocalStages } from "./hop.ts";
 
 const log = logger("shardmesh:pipeline:server");
 
@@ -55,8 +62,9 @@ export interface ServerLoad {
   computeMs: number;
 }
 
-export class PipelineServer {
-  readonly stages: Map<string, StageExecutor>;
+/** Serves this node's stages to peers over the pipeline protocol, and to this node's router as a Hop. */
+export class PipelineServer implements LocalStages {
+  private readonly stages: Map<string, StageExecutor>;
   private readonly node: Libp2p;
   private readonly init: PipelineServerInit;
   private inflight = 0;
@@ -107,6 +115,41 @@ export class PipelineServer {
     let n = 0;
     for (const v of this.channelsPerPeer.values()) n += v;
     return n;
+  }
+
+  get peerId(): string {
+    return this.node.peerId.toString();
+  }
+
+  serves(modelId: string, stage: number): boolean {
+    return this.stages.has(stageKey(modelId, stage));
+  }
+
+  /** One hop on this node's own stage, in process: the same call a remote provider answers. */
+  async call(req: HopRequest, options: HopOptions = {}): Promise<HopResult> {
+    const started = performance.now();
+    const timeoutMs = options.timeoutMs ?? HOP_TIMEOUT_MS;
+    const ctrl = new AbortController();
+    const timer = setTimeout(
+      () => ctrl.abort(new PipelineTimeoutError(`stage ${req.stage} of ${req.modelId} here did not finish within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const signal = options.signal ? AbortSignal.any([options.signal, ctrl.signal]) : ctrl.signal;
+    try {
+      const res = await this.process({ ...req, jobId: req.jobId ?? "", index: req.index ?? 0 }, this.peerId, signal);
+      return {
+        bag: res.output,
+        inputHash: res.inputHash,
+        outputHash: res.outputHash,
+        computeMs: res.computeMs,
+        ms: performance.now() - started,
+      };
+    } catch (err) {
+      if (ctrl.signal.aborted && !options.signal?.aborted) throw ctrl.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   load(): ServerLoad {
@@ -232,11 +275,8 @@ export class PipelineServer {
     );
   }
 
-  /**
-   * Run one request on a served stage and trace it. The network handler uses this, and so does
-   * the router for stages this node serves itself (no network hop, same trace).
-   */
-  async process(
+  /** Run one request on a served stage and trace it (the network handler and `call` both come here). */
+  private async process(
     req: { modelId: string; stage: number; jobId: string; index: number; bag: WireBag; inputHash?: Hex },
     remote: string,
     signal: AbortSignal,

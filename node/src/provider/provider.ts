@@ -143,7 +143,7 @@ export async function startProvider(config: ProviderConfig, options: StartOption
   });
   directory.start();
   const client = new PipelineClient(node);
-  const router = new Router(directory, client, { selfPeerId: peerId, local: server });
+  const router = new Router(directory, client, { local: server });
 
   // Stage files: serve every one we hold; fetch the ones we must run but lack.
   for (const m of config.models) {

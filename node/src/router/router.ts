@@ -5,13 +5,11 @@
 // failing peer is chosen less until it proves itself again; a peer whose stream died is evicted
 // from the directory at once (its next announcement re-adds it).
 import { logger } from "@libp2p/logger";
-import { peerIdFromString } from "@libp2p/peer-id";
 import { HOP_TIMEOUT_MS } from "../mesh/constants.ts";
 import { PipelineRemoteError, PipelineStreamClosedError, RouterNoProviderError } from "../mesh/errors.ts";
 import type { Directory, StageProvider } from "../mesh/directory.ts";
 import type { PipelineClient } from "../pipeline/client.ts";
-import { stageKey } from "../pipeline/server.ts";
-import type { PipelineServer } from "../pipeline/server.ts";
+import type { LocalStages } from "../pipeline/hop.ts";
 import { bagHash } from "../tensor/index.ts";
 import type { WireBag } from "../tensor/index.ts";
 
@@ -60,9 +58,8 @@ export interface RouteResult {
 }
 
 export interface RouterInit {
-  /** This node's own peer id and its pipeline server: own stages run in-process (no network). */
-  selfPeerId?: string;
-  local?: PipelineServer;
+  /** This node's own stages: they run in process (no network), answering the same call as a remote provider. */
+  local?: LocalStages;
   hopTimeoutMaxMs?: number;
   /** Choice randomness (tests pass a seeded one). */
   random?: () => number;
@@ -141,11 +138,11 @@ export class Router {
   ): Promise<{ output: WireBag; trace: StageTrace }> {
     const tried = new Set<string>();
     let lastError: Error | undefined;
-    const local = this.init.local?.stages.has(stageKey(modelId, stage)) ? this.init.local : undefined;
+    const local = this.init.local?.serves(modelId, stage) ? this.init.local : undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_STAGE; attempt++) {
       options.signal?.throwIfAborted();
       const candidates = this.directory.providers(modelId, stage).filter((p) => !tried.has(p.peerId) && (allow?.(stage, p) ?? true));
-      const self = options.preferSelf && local ? candidates.find((p) => p.peerId === this.init.selfPeerId) : undefined;
+      const self = options.preferSelf && local ? candidates.find((p) => p.peerId === local.peerId) : undefined;
       const choice = self ?? this.choose(candidates);
       if (!choice) break;
       tried.add(choice.peerId);
@@ -153,31 +150,15 @@ export class Router {
       st.inflight++;
       const started = performance.now();
       try {
-        const here = choice.peerId === this.init.selfPeerId ? local : undefined;
-        let output: WireBag;
-        let inputHash: `0x${string}`;
-        let outputHash: `0x${string}`;
-        if (here) {
-          const timeout = AbortSignal.timeout(this.hopTimeout(st, choice));
-          const res = await here.process(
-            { modelId, stage, bag, inputHash: hashing ? bagHashHex : undefined, jobId: options.jobId ?? "", index: options.index ?? 0 },
-            choice.peerId,
-            options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
-          );
-          output = res.output;
-          inputHash = res.inputHash ?? bagHashHex;
-          outputHash = res.outputHash ?? (hashing ? bagHash(output) : ZERO_HASH);
-        } else {
-          const res = await this.client.call(
-            peerIdFromString(choice.peerId),
-            { modelId, stage, bag, jobId: options.jobId ?? "", index: options.index ?? 0 },
-            { signal: options.signal, timeoutMs: this.hopTimeout(st, choice) },
-          );
-          output = res.bag;
-          // Untraced requests come back without hashes; hash here so the buyer always gets them.
-          inputHash = res.inputHash ?? bagHashHex;
-          outputHash = res.outputHash ?? (hashing ? bagHash(output) : ZERO_HASH);
-        }
+        const hop = choice.peerId === local?.peerId ? local : this.client.hop(choice.peerId);
+        const res = await hop.call(
+          { modelId, stage, bag, inputHash: hashing ? bagHashHex : undefined, jobId: options.jobId ?? "", index: options.index ?? 0 },
+          { signal: options.signal, timeoutMs: this.hopTimeout(st, choice) },
+        );
+        const output = res.bag;
+        // Untraced requests come back without hashes; hash here so the buyer always gets them.
+        const inputHash = res.inputHash ?? bagHashHex;
+        const outputHash = res.outputHash ?? (hashing ? bagHash(output) : ZERO_HASH);
         const ms = performance.now() - started;
         this.succeeded(st, ms);
         return { output, trace: { stage, peerId: choice.peerId, ms, retries: attempt, inputHash, outputHash } };

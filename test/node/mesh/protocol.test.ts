@@ -171,6 +171,25 @@ describe("pipeline protocol", () => {
     assert.equal(cancelled.length, before + 1, "CANCEL frame reached the provider and aborted the stage");
   });
 
+  it("answers the same call in process and over the network: one hop interface", async () => {
+    const req = { modelId: "m", stage: 0, bag: { in: enc(300, 7) }, jobId: "job-9", index: 1 };
+    const local = await pipeline.call(req);
+    const remote = await client.hop(server.peerId.toString()).call({ ...req, index: 2 });
+    assert.deepEqual(local.bag, remote.bag);
+    assert.equal(local.inputHash, bagHash(req.bag));
+    assert.equal(local.inputHash, remote.inputHash);
+    assert.equal(local.outputHash, remote.outputHash);
+    assert.equal(trace.get("job-9", 1, 0)?.peerId, server.peerId.toString(), "a local hop is traced as this node's own");
+    assert.equal(trace.get("job-9", 2, 0)?.peerId, caller.peerId.toString());
+    assert.ok(pipeline.serves("m", 0) && !pipeline.serves("m", 9));
+    await assert.rejects(pipeline.call({ ...req, stage: 9 }), { name: "PipelineUnknownStageError" });
+    const before = cancelled.length;
+    await assert.rejects(pipeline.call({ modelId: "m", stage: 1, bag: { in: enc(4, 1) } }, { timeoutMs: 100 }), {
+      name: "PipelineTimeoutError",
+    });
+    assert.equal(cancelled.length, before + 1, "the local stage was aborted at its deadline");
+  });
+
   it("honours the caller's AbortSignal", async () => {
     const ctrl = new AbortController();
     const p = client.call(server.peerId, { modelId: "m", stage: 1, bag: { in: enc(4, 1) } }, { signal: ctrl.signal });
