@@ -6,13 +6,8 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { logger } from "@libp2p/logger";
-import {
-  GatewayBadRequestError,
-  GatewayChainUnavailableError,
-  GatewayNotFoundError,
-  GatewayUnauthorizedError,
-  MeshError,
-} from "../mesh/errors.ts";
+import { GatewayBadRequestError, GatewayChainUnavailableError, GatewayNotFoundError, GatewayUnauthorizedError } from "./errors.ts";
+import { errorStatus } from "./status.ts";
 import type { Directory } from "../mesh/directory.ts";
 import type { Router } from "../router/router.ts";
 import type { TraceStore } from "../trace/store.ts";
@@ -27,16 +22,6 @@ const log = logger("shardmesh:gateway");
 export const MAX_BODY_BYTES = 48 * 1024 * 1024;
 import { GATEWAY_VERSION_DOC } from "./version.ts";
 export const GATEWAY_VERSION = GATEWAY_VERSION_DOC;
-
-/** Errors of the image hooks and the tensor codec, by name: the buyer's input is unusable (4xx) or the decoder is full (503). */
-const IMAGE_ERROR_STATUS: Record<string, number> = {
-  TensorJsonError: 400,
-  ImageDecodeError: 400,
-  OcrTaskUnknownError: 400,
-  ImageTooLargeError: 413,
-  ImageDecodeTimeoutError: 422,
-  ImageDecoderBusyError: 503,
-};
 
 export interface GatewayHooks {
   /** EIP-712 quotes per stage for `openJob`, made out to `buyer`. */
@@ -126,7 +111,7 @@ export class Gateway {
   }
 
   private fail(res: ServerResponse, err: Error): void {
-    const status = err instanceof MeshError ? err.status : err.name === "SyntaxError" ? 400 : (IMAGE_ERROR_STATUS[err.name] ?? 500);
+    const status = errorStatus(err);
     if (status >= 500) log.error("request failed: %s: %s", err.name, err.message);
     if (res.headersSent) {
       res.destroy();

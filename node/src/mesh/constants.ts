@@ -1,9 +1,6 @@
-// Every protocol id, topic and limit of the mesh, in one place.
+// Protocol ids, topics and limits of the mesh: dialing, the DHT, capability gossip, shard transfer,
+// the connection monitor. (The pipeline protocol's are in node/src/pipeline/constants.ts.)
 
-/** Pipeline protocol: stage-to-stage activations (node/src/pb/pipeline.proto). */
-export const PIPELINE_PROTOCOL = "/shardmesh/pipeline/1.0.0";
-/** Wire version carried in every pipeline frame; a peer answers other versions with an error. */
-export const PIPELINE_VERSION = 1;
 /** Shard transfer protocol: stage files by sha256 (node/src/pb/shard.proto). */
 export const SHARD_PROTOCOL = "/shardmesh/shard/1.0.0";
 /** kad-dht protocol prefix: a private DHT, off the public /ipfs/kad/1.0.0. */
@@ -11,24 +8,6 @@ export const DHT_PROTOCOL = "/shardmesh/kad/1.0.0";
 /** Gossip topic for signed capability announcements. */
 export const CAPABILITY_TOPIC = "shardmesh/capabilities/1";
 
-/** Largest payload (all tensors of one request) a pipeline frame may carry. */
-export const MAX_PAYLOAD_BYTES = 32 * 1024 * 1024;
-/** Largest protobuf header of a pipeline frame. */
-export const MAX_HEADER_BYTES = 64 * 1024;
-/** Most tensors in one bag. */
-export const MAX_TENSORS_PER_FRAME = 64;
-/** Bytes a pipeline stream may buffer unread before the reader stops pulling (backpressure). */
-export const STREAM_READ_BUFFER_BYTES = 2 * MAX_PAYLOAD_BYTES;
-/** Inbound pipeline streams one peer may hold open at once (one per hop is the norm). */
-export const MAX_PIPELINE_STREAMS_PER_PEER = 4;
-/** Inbound pipeline streams in total. */
-export const MAX_PIPELINE_STREAMS = 256;
-/** Requests run at once per pipeline stream; more wait in a queue (stream paused). */
-export const MAX_INFLIGHT_PER_STREAM = 16;
-/** Requests queued per stream beyond MAX_INFLIGHT_PER_STREAM before PipelineBusyError. */
-export const MAX_QUEUED_PER_STREAM = 256;
-/** Default deadline of one hop (stage execution plus transfer). */
-export const HOP_TIMEOUT_MS = 10_000;
 /** Deadline for opening a stream to a peer (dial + protocol negotiation). */
 export const DIAL_TIMEOUT_MS = 3_000;
 
@@ -52,6 +31,3 @@ export const SHARD_CHUNK_TIMEOUT_MS = 15_000;
 export const PING_INTERVAL_MS = 2_000;
 export const PING_TIMEOUT_MIN_MS = 2_000;
 export const PING_TIMEOUT_MAX_MS = 5_000;
-
-/** Trace store: tensors are kept at least this long, then until no receipt can need them (trace/janitor.ts); hashes stay. */
-export const TRACE_RETENTION_MS = 24 * 60 * 60 * 1000;

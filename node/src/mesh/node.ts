@@ -12,7 +12,8 @@ import { kadDHT, passthroughMapper } from "@libp2p/kad-dht";
 import { bootstrap } from "@libp2p/bootstrap";
 import { KEEP_ALIVE } from "@libp2p/interface";
 import type { PrivateKey } from "@libp2p/interface";
-import { DHT_PROTOCOL, MAX_PAYLOAD_BYTES, PING_INTERVAL_MS, PING_TIMEOUT_MAX_MS, PING_TIMEOUT_MIN_MS } from "./constants.ts";
+import { DHT_PROTOCOL, PING_INTERVAL_MS, PING_TIMEOUT_MAX_MS, PING_TIMEOUT_MIN_MS } from "./constants.ts";
+import { MAX_PAYLOAD_BYTES } from "../pipeline/constants.ts";
 
 export interface MeshNodeInit {
   privateKey: PrivateKey;

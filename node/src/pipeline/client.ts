@@ -5,8 +5,9 @@
 // PipelineStreamClosedError, which the router turns into a retry on another provider.
 import { logger } from "@libp2p/logger";
 import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
-import { DIAL_TIMEOUT_MS, HOP_TIMEOUT_MS, PIPELINE_PROTOCOL, PIPELINE_VERSION } from "../mesh/constants.ts";
-import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "../mesh/errors.ts";
+import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
+import { HOP_TIMEOUT_MS, PIPELINE_PROTOCOL, PIPELINE_VERSION } from "./constants.ts";
+import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "./errors.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
 import type { DecodedFrame, FrameStream } from "./frames.ts";
 import { connectDataPlane, SealedChannel } from "./dataplane.ts";

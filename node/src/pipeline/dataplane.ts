@@ -21,8 +21,8 @@ import { connect, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { Uint8ArrayList } from "uint8arraylist";
 import { logger } from "@libp2p/logger";
-import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "../mesh/constants.ts";
-import { PipelineFrameTooLargeError, PipelineStreamClosedError } from "../mesh/errors.ts";
+import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./constants.ts";
+import { PipelineFrameTooLargeError, PipelineStreamClosedError } from "./errors.ts";
 
 const log = logger("shardmesh:pipeline:dataplane");
 

@@ -7,8 +7,8 @@ import { Uint8ArrayList } from "uint8arraylist";
 import type { Stream } from "@libp2p/interface";
 import { Frame } from "../pb/pipeline.js";
 import type { TensorMeta } from "../pb/pipeline.js";
-import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TENSORS_PER_FRAME, STREAM_READ_BUFFER_BYTES } from "../mesh/constants.ts";
-import { PipelineFrameTooLargeError, PipelineMalformedFrameError } from "../mesh/errors.ts";
+import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TENSORS_PER_FRAME, STREAM_READ_BUFFER_BYTES } from "./constants.ts";
+import { PipelineFrameTooLargeError, PipelineMalformedFrameError } from "./errors.ts";
 import type { WireBag } from "../tensor/index.ts";
 import { SealedChannel } from "./dataplane.ts";
 

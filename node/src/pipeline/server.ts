@@ -12,14 +12,14 @@ import {
   MAX_PIPELINE_STREAMS_PER_PEER,
   PIPELINE_PROTOCOL,
   PIPELINE_VERSION,
-} from "../mesh/constants.ts";
+} from "./constants.ts";
 import {
   PipelineBusyError,
   PipelineMalformedFrameError,
   PipelineTimeoutError,
   PipelineUnknownStageError,
   PipelineVersionError,
-} from "../mesh/errors.ts";
+} from "./errors.ts";
 import type { TraceStore } from "../trace/store.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
 import type { DecodedFrame, FrameStream } from "./frames.ts";

@@ -1,7 +1,7 @@
 // Chain support for a provider: staking + peer-id binding (`--register`), on-chain binding
 // checks of other peers, and gateway hooks (quotes, receipts). Uses node/src/chain (the
 // contracts engineer's helpers) when that module is present in this build.
-import { GatewayChainUnavailableError } from "../mesh/errors.ts";
+import { GatewayChainUnavailableError } from "../gateway/errors.ts";
 import type { GatewayHooks } from "../gateway/server.ts";
 import type { ProviderConfig } from "./config.ts";
 import type { Provider } from "./provider.ts";

@@ -2,7 +2,7 @@
 // are relative to the file's folder.
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { ProviderConfigError } from "../mesh/errors.ts";
+import { ProviderConfigError } from "./errors.ts";
 
 export interface ModelConfig {
   /** Registry model id (what buyers ask for). */

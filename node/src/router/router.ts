@@ -5,8 +5,9 @@
 // failing peer is chosen less until it proves itself again; a peer whose stream died is evicted
 // from the directory at once (its next announcement re-adds it).
 import { logger } from "@libp2p/logger";
-import { HOP_TIMEOUT_MS } from "../mesh/constants.ts";
-import { PipelineRemoteError, PipelineStreamClosedError, RouterNoProviderError } from "../mesh/errors.ts";
+import { HOP_TIMEOUT_MS } from "../pipeline/constants.ts";
+import { RouterNoProviderError } from "./errors.ts";
+import { PipelineRemoteError, PipelineStreamClosedError } from "../pipeline/errors.ts";
 import type { Directory, StageProvider } from "../mesh/directory.ts";
 import type { PipelineClient } from "../pipeline/client.ts";
 import type { LocalStages } from "../pipeline/hop.ts";

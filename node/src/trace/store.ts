@@ -6,7 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { logger } from "@libp2p/logger";
-import { TRACE_RETENTION_MS } from "../mesh/constants.ts";
+import { TRACE_RETENTION_MS } from "./constants.ts";
 import type { WireBag } from "../tensor/index.ts";
 
 const log = logger("shardmesh:trace");

@@ -13,7 +13,7 @@ import {
   MAX_PIPELINE_STREAMS_PER_PEER,
   PIPELINE_PROTOCOL,
   PIPELINE_VERSION,
-} from "../../../node/src/mesh/constants.ts";
+} from "../../../node/src/pipeline/constants.ts";
 import { PipelineServer, stageKey } from "../../../node/src/pipeline/server.ts";
 import type { StageExecutor } from "../../../node/src/pipeline/server.ts";
 import { PipelineClient } from "../../../node/src/pipeline/client.ts";

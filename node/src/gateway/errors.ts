@@ -1,0 +1,23 @@
+// Errors the gateway raises itself about a buyer's HTTP request. Every error's HTTP status, these
+// and those of the layers below, is in ./status.ts.
+
+export class GatewayError extends Error {
+  override name = "GatewayError";
+}
+
+/** The gateway rejected a request body. */
+export class GatewayBadRequestError extends GatewayError {
+  override name = "GatewayBadRequestError";
+}
+/** Unknown model id or route. */
+export class GatewayNotFoundError extends GatewayError {
+  override name = "GatewayNotFoundError";
+}
+/** Job session-key signature missing or wrong. */
+export class GatewayUnauthorizedError extends GatewayError {
+  override name = "GatewayUnauthorizedError";
+}
+/** The feature needs a chain connection the node was started without. */
+export class GatewayChainUnavailableError extends GatewayError {
+  override name = "GatewayChainUnavailableError";
+}

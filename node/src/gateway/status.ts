@@ -1,0 +1,48 @@
+// The HTTP status of every error a gateway route can meet, by the error's stable `name`: mapping
+// names to statuses is the gateway's business, the layers below only name their errors.
+// 4xx: the buyer's request is at fault (never charged to a provider); 5xx: the mesh, the chain or
+// this node could not serve it. A name not listed is a bug here: 500.
+
+export const ERROR_STATUS: Readonly<Record<string, number>> = {
+  // The buyer's request
+  SyntaxError: 400, // JSON.parse of the body
+  GatewayBadRequestError: 400,
+  TensorJsonError: 400,
+  ImageDecodeError: 400,
+  OcrTaskUnknownError: 400,
+  GatewayUnauthorizedError: 401,
+  JobsBadReceiptSignatureError: 401,
+  GatewayNotFoundError: 404,
+  JobsUnknownModelError: 404,
+  JobsNotServedError: 404,
+  PipelineUnknownStageError: 404,
+  JobsJobUnavailableError: 409,
+  JobsNothingToReceiptError: 409,
+  JobsPartNotServedError: 409,
+  JobsReceiptMismatchError: 409,
+  JobsSubmitterNotPartError: 409,
+  ImageTooLargeError: 413,
+  PipelineFrameTooLargeError: 413,
+  ImageDecodeTimeoutError: 422,
+  // What this node cannot do
+  GatewayChainUnavailableError: 501,
+  // Peers, the mesh and the chain
+  JobsPartMismatchError: 502,
+  JobsPeerUnboundError: 502,
+  JobsProtocolError: 502,
+  JobsRemoteError: 502,
+  PipelineStreamClosedError: 502,
+  ImageDecoderBusyError: 503,
+  JobsNoQuoteError: 503,
+  JobsNoStakingKeyError: 503,
+  JobsNotAttachedError: 503,
+  PipelineBusyError: 503,
+  RouterNoProviderError: 503,
+  ShardUnavailableError: 503,
+  PipelineTimeoutError: 504,
+};
+
+/** HTTP status of an error a route raised (500 for a name the table does not list). */
+export function errorStatus(err: Error): number {
+  return ERROR_STATUS[err.name] ?? 500;
+}

@@ -1,0 +1,27 @@
+// Protocol id, wire version and limits of the pipeline protocol (node/src/pb/pipeline.proto).
+
+/** Pipeline protocol: stage-to-stage activations (node/src/pb/pipeline.proto). */
+export const PIPELINE_PROTOCOL = "/shardmesh/pipeline/1.0.0";
+/** Wire version carried in every pipeline frame; a peer answers other versions with an error. */
+export const PIPELINE_VERSION = 1;
+
+/** Largest payload (all tensors of one request) a pipeline frame may carry. */
+export const MAX_PAYLOAD_BYTES = 32 * 1024 * 1024;
+/** Largest protobuf header of a pipeline frame. */
+export const MAX_HEADER_BYTES = 64 * 1024;
+/** Most tensors in one bag. */
+export const MAX_TENSORS_PER_FRAME = 64;
+
+/** Bytes a pipeline stream may buffer unread before the reader stops pulling (backpressure). */
+export const STREAM_READ_BUFFER_BYTES = 2 * MAX_PAYLOAD_BYTES;
+/** Inbound pipeline streams one peer may hold open at once (one per hop is the norm). */
+export const MAX_PIPELINE_STREAMS_PER_PEER = 4;
+/** Inbound pipeline streams in total. */
+export const MAX_PIPELINE_STREAMS = 256;
+/** Requests run at once per pipeline stream; more wait in a queue (stream paused). */
+export const MAX_INFLIGHT_PER_STREAM = 16;
+/** Requests queued per stream beyond MAX_INFLIGHT_PER_STREAM before PipelineBusyError. */
+export const MAX_QUEUED_PER_STREAM = 256;
+
+/** Default deadline of one hop (stage execution plus transfer). */
+export const HOP_TIMEOUT_MS = 10_000;

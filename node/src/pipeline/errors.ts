@@ -1,0 +1,47 @@
+// Errors of the pipeline protocol (frames, streams, hops). Each has a stable `name`: tests, remote
+// peers (ERROR frames carry it) and the gateway's `{ error: { name } }` bodies match on it.
+
+export class PipelineError extends Error {
+  override name = "PipelineError";
+}
+
+/** A frame could not be parsed (bad varint, bad protobuf, inconsistent lengths). */
+export class PipelineMalformedFrameError extends PipelineError {
+  override name = "PipelineMalformedFrameError";
+}
+/** A frame's header or payload exceeds the protocol limits. */
+export class PipelineFrameTooLargeError extends PipelineError {
+  override name = "PipelineFrameTooLargeError";
+  constructor(observed: number, limit: number) {
+    super(`frame of ${observed} bytes exceeds the limit of ${limit}`);
+  }
+}
+/** The peer speaks another pipeline wire version. */
+export class PipelineVersionError extends PipelineError {
+  override name = "PipelineVersionError";
+}
+/** Too many requests in flight on one stream. */
+export class PipelineBusyError extends PipelineError {
+  override name = "PipelineBusyError";
+}
+/** The hop did not answer within its deadline. */
+export class PipelineTimeoutError extends PipelineError {
+  override name = "PipelineTimeoutError";
+}
+/** The stream to the peer closed or reset while requests were in flight. */
+export class PipelineStreamClosedError extends PipelineError {
+  override name = "PipelineStreamClosedError";
+}
+/** The provider does not serve the requested model/stage. */
+export class PipelineUnknownStageError extends PipelineError {
+  override name = "PipelineUnknownStageError";
+}
+/** The remote provider failed the request; `remoteName` is its error's name. */
+export class PipelineRemoteError extends PipelineError {
+  override name = "PipelineRemoteError";
+  readonly remoteName: string;
+  constructor(remoteName: string, message: string) {
+    super(`${remoteName}: ${message}`);
+    this.remoteName = remoteName;
+  }
+}
