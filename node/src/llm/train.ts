@@ -18,7 +18,7 @@ import { sessionOptions } from "../inference/session.ts";
 import { DataType, encodeModel } from "../onnx/model.ts";
 import { checkConfig, type DecoderConfig } from "./config.ts";
 import { GraphBuilder } from "./graph.ts";
-import type { DecoderWeights } from "./llama.ts";
+import { seededNormal, type DecoderWeights } from "./llama.ts";
 
 /** Trainable tensors, in the order the step graph takes and returns them. */
 export interface TrainParams {
@@ -38,17 +38,7 @@ const ADAM = { beta1: 0.9, beta2: 0.95, eps: 1e-8 } as const;
 /** Parameter list of a (tied-embedding) decoder, seeded like randomWeights. */
 export function initTrainParams(c: DecoderConfig, seed: number): TrainParams {
   checkConfig(c);
-  const rnd = mulberry32(seed);
-  const normal = (n: number, std: number) => {
-    const a = new Float32Array(n);
-    for (let i = 0; i < n; i += 2) {
-      const r = Math.sqrt(-2 * Math.log(1 - rnd())) * std;
-      const t = 2 * Math.PI * rnd();
-      a[i] = r * Math.cos(t);
-      if (i + 1 < n) a[i + 1] = r * Math.sin(t);
-    }
-    return a;
-  };
+  const normal = seededNormal(seed);
   const d = c.hiddenSize;
   const qd = c.heads * c.headDim;
   const kvd = c.kvHeads * c.headDim;
