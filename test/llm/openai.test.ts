@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
-import { DecoderGateway, DecoderStageRunner, handleOpenAi, type LlmService } from "../../node/src/llm/index.ts";
+import { handleOpenAi } from "../../node/src/gateway/openai.ts";
+import { DecoderGateway, DecoderStageRunner, type LlmService } from "../../node/src/llm/index.ts";
 import { tinySplit } from "./helpers.ts";
 
 describe("OpenAI-compatible API", () => {

@@ -13,7 +13,7 @@ import type { Router } from "../router/router.ts";
 import type { TraceStore } from "../trace/store.ts";
 import { bagHash, formatJsonBag, parseJsonBag } from "../tensor/index.ts";
 import type { JsonTensor, WireBag } from "../tensor/index.ts";
-import { handleOpenAi, openAiModelList, type LlmService } from "../llm/openai.ts";
+import { handleOpenAi, openAiModelList, type LlmService } from "./openai.ts";
 import { openapiDocument } from "./openapi.ts";
 
 const log = logger("shardmesh:gateway");

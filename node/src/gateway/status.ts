@@ -24,6 +24,11 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   ImageTooLargeError: 413,
   PipelineFrameTooLargeError: 413,
   ImageDecodeTimeoutError: 422,
+  // Language models (node/src/llm; OpenAiRequestError carries its own 4xx)
+  OpenAiRequestError: 400,
+  SamplingError: 400,
+  SessionLengthError: 400,
+  TokenizerError: 400,
   // What this node cannot do
   GatewayChainUnavailableError: 501,
   // Peers, the mesh and the chain
@@ -32,6 +37,13 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   JobsProtocolError: 502,
   JobsRemoteError: 502,
   PipelineStreamClosedError: 502,
+  SessionStreamClosedError: 502,
+  SessionRemoteError: 502,
+  SessionNotFoundError: 502, // a provider lost the session (restart, expiry)
+  StageOutputError: 502,
+  DuplicateStepError: 502,
+  StepPositionError: 502,
+  KvCacheFullError: 503,
   ImageDecoderBusyError: 503,
   JobsNoQuoteError: 503,
   JobsNoStakingKeyError: 503,
@@ -40,6 +52,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   RouterNoProviderError: 503,
   ShardUnavailableError: 503,
   PipelineTimeoutError: 504,
+  InferenceTimeoutError: 504,
 };
 
 /** HTTP status of an error a route raised (500 for a name the table does not list). */

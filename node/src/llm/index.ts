@@ -11,7 +11,6 @@ export * from "./stage-runner.ts";
 export * from "./sampling.ts";
 export * from "./generate.ts";
 export * from "./import.ts";
-export * from "./openai.ts";
 export * from "./train.ts";
 export * from "./corpus.ts";
 export * from "./session-protocol.ts";

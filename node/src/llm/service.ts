@@ -3,10 +3,24 @@
 // node's own stages first, then the least loaded; on a failure, the next such provider.
 import type { Directory, StageProvider } from "../mesh/directory.ts";
 import { KvCacheFullError } from "./errors.ts";
-import type { DecoderGateway, StageLink } from "./generate.ts";
-import type { LlmModelHandle, LlmService } from "./openai.ts";
+import type { DecoderGateway, GenerateOptions, StageLink } from "./generate.ts";
 import { RemoteStageLink, type SessionClient } from "./session-protocol.ts";
 import type { DecoderStageRunner } from "./stage-runner.ts";
+
+export interface LlmModelHandle {
+  gateway: DecoderGateway;
+  /**
+   * Opens nothing: one link per block stage for a generation of `maxLength` positions, and how
+   * to replace a stage's link that failed during that generation.
+   */
+  links(maxLength: number, signal: AbortSignal): Promise<{ links: StageLink[]; replace?: GenerateOptions["replace"] }>;
+}
+
+/** The language models a gateway offers (what its OpenAI-compatible routes serve). */
+export interface LlmService {
+  models(): Array<{ id: string; created: number }>;
+  model(id: string): LlmModelHandle | undefined;
+}
 
 export interface MeshLlmServiceInit {
   directory: Directory;

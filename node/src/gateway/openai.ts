@@ -1,4 +1,4 @@
-// The OpenAI-compatible buyer API for language models: GET /v1/models, POST /v1/completions and
+// The gateway's OpenAI-compatible buyer API for language models (node/src/llm does the work): GET /v1/models, POST /v1/completions and
 // POST /v1/chat/completions, streaming (server-sent events, `data: {chunk}` … `data: [DONE]`)
 // and not, in the shapes the official client libraries parse. Errors are OpenAI's
 // `{ error: { message, type, param, code } }` plus the project's stable `name`; a client's
@@ -7,12 +7,16 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { logger } from "@libp2p/logger";
-import { LlmError, SamplingError, SessionLengthError, TokenizerError } from "./errors.ts";
-import type { DecoderGateway, GenerateOptions, GenerateResult, StageLink } from "./generate.ts";
-import { checkSampling, checkStops } from "./sampling.ts";
-import type { ChatMessage } from "./tokenizer.ts";
+import { LlmError, SessionLengthError, TokenizerError, type SamplingError } from "../llm/errors.ts";
+import type { GenerateOptions, GenerateResult } from "../llm/generate.ts";
+import { checkSampling, checkStops } from "../llm/sampling.ts";
+import type { LlmModelHandle, LlmService } from "../llm/service.ts";
+import type { ChatMessage } from "../llm/tokenizer.ts";
+import { errorStatus } from "./status.ts";
 
-const log = logger("shardmesh:llm:openai");
+export type { LlmModelHandle, LlmService };
+
+const log = logger("shardmesh:gateway:openai");
 
 /** Largest request body accepted. */
 export const MAX_OPENAI_BODY_BYTES = 1024 * 1024;
@@ -20,20 +24,6 @@ export const MAX_OPENAI_BODY_BYTES = 1024 * 1024;
 export const MAX_CHAT_MESSAGES = 256;
 /** Default max_tokens when the request gives none (OpenAI's completions default is 16). */
 export const DEFAULT_MAX_TOKENS = 128;
-
-export interface LlmModelHandle {
-  gateway: DecoderGateway;
-  /**
-   * Opens nothing: one link per block stage for a generation of `maxLength` positions, and how
-   * to replace a stage's link that failed during that generation.
-   */
-  links(maxLength: number, signal: AbortSignal): Promise<{ links: StageLink[]; replace?: GenerateOptions["replace"] }>;
-}
-
-export interface LlmService {
-  models(): Array<{ id: string; created: number }>;
-  model(id: string): LlmModelHandle | undefined;
-}
 
 /** A request the API refuses (4xx), in OpenAI's error shape. */
 export class OpenAiRequestError extends Error {
@@ -56,14 +46,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendError(res: ServerResponse, err: Error): void {
-  const named: Record<string, number> = {
-    SamplingError: 400,
-    SessionLengthError: 400,
-    TokenizerError: 400,
-    KvCacheFullError: 503,
-    OpenAiRequestError: 400,
-  };
-  const status = err instanceof OpenAiRequestError ? err.status : (named[err.name] ?? 502);
+  const status = err instanceof OpenAiRequestError ? err.status : errorStatus(err);
   const type = status < 500 ? "invalid_request_error" : "server_error";
   if (res.headersSent) {
     // Mid-stream: an error event the client libraries raise, then the end.
