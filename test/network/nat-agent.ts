@@ -34,7 +34,7 @@ const libp2pPort = Number(
     .getComponents()
     .find((c) => c.name === "tcp")?.value,
 );
-const reach = new Reachability(node, { ports: () => [libp2pPort, (extra.address() as { port: number }).port] });
+const reach = new Reachability(node, { libp2pPort: () => libp2pPort, dataPlanePort: () => (extra.address() as { port: number }).port });
 const changes: unknown[] = [];
 reach.addEventListener("change", (e) => changes.push({ at: Date.now(), ...e.detail }));
 await reach.start();

@@ -56,6 +56,7 @@ describe("reachability and hole punching across NAT", { skip: unavailable }, () 
     for (const name of ["relay", "gateway"]) {
       const state = await verdict(name);
       assert.equal(state.status, "reachable", name);
+      assert.equal(state.dataPlane, true, name);
       assert.equal(state.externalIp, net.hosts[name].ip);
     }
   });
@@ -64,6 +65,7 @@ describe("reachability and hole punching across NAT", { skip: unavailable }, () 
     for (const name of ["a", "b", "s"]) {
       const state = await verdict(name);
       assert.equal(state.status, "unreachable", name);
+      assert.equal(state.dataPlane, false, name);
       assert.equal(state.externalIp, net.hosts[name].wanIp);
       assert.equal(state.by !== undefined, true);
     }

@@ -1,5 +1,5 @@
-// `shardmesh mesh status [--gateway <url>] [--json]`: peers, stages, load and latency as seen
-// by a node's gateway.
+// `shardmesh mesh status [--gateway <url>] [--json]`: peers, stages, load, latency, reachability
+// and the path of the gateway's hop to each, as seen by a node's gateway.
 import { ShardMeshClient } from "../sdk/index.ts";
 import type { MeshStatus } from "../sdk/index.ts";
 
@@ -22,8 +22,11 @@ export function formatMeshTable(status: MeshStatus): string {
     `${p.served}/${p.failed}`,
     p.stakingAddress ? `${p.stakingAddress.slice(0, 8)}…` : "-",
     `${(p.ageMs / 1000).toFixed(1)} s`,
+    // Behind NAT ("NAT") peers are dialled through relays; "+relay": it offers relaying.
+    ({ reachable: "public", unreachable: "NAT" }[p.reach as string] ?? "?") + (p.relay ? "+relay" : ""),
+    p.path ?? "-",
   ]);
-  const head = ["PEER", "STAGES", "PRICE", "LOAD", "LATENCY", "OK/FAIL", "STAKER", "SEEN"];
+  const head = ["PEER", "STAGES", "PRICE", "LOAD", "LATENCY", "OK/FAIL", "STAKER", "SEEN", "REACH", "PATH"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) =>
     r

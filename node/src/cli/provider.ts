@@ -45,6 +45,14 @@ export async function run(argv: string[]): Promise<number> {
       case "ready":
         console.log(`ready${e.gateway ? `    gateway ${e.gateway}` : ""}`);
         break;
+      case "reach":
+        // Discovered: a peer outside our networks tried to connect back to us.
+        console.log(
+          e.status === "reachable"
+            ? `reachable at ${e.externalIp}${config.relay === false ? "" : " (offering relaying)"}`
+            : `behind NAT (seen at ${e.externalIp})${config.relay === false ? "" : ": reachable through relays"}, hole punching to peers`,
+        );
+        break;
     }
   };
   const chain = config.chain ? await chainSupport(config) : undefined;

@@ -312,6 +312,22 @@ export function openapiDocument() {
                   failed: { type: "integer" },
                   penalty: { type: "number" },
                   ageMs: { type: "number" },
+                  reach: {
+                    type: "string",
+                    enum: ["unknown", "reachable", "unreachable"],
+                    description: "whether peers outside reach it directly",
+                  },
+                  relay: {
+                    type: ["object", "null"],
+                    description: "present when it offers circuit relaying: limits per relayed connection",
+                    properties: { dataLimitBytes: { type: "string" }, durationLimitMs: { type: "integer" } },
+                  },
+                  path: {
+                    type: ["string", "null"],
+                    enum: ["self", "direct", "punched", "stream", "relayed", null],
+                    description: "how this gateway's open hop to it carries tensors (null: no hop open)",
+                  },
+                  via: { type: ["string", "null"], description: "the relay's peer id when that hop's connection is relayed" },
                 },
               },
             },

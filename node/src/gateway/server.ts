@@ -221,6 +221,10 @@ export class Gateway {
         failed: stats[a.peerId]?.failed ?? 0,
         penalty: stats[a.peerId]?.penalty ?? 0,
         ageMs: Math.max(0, Date.now() - a.ts),
+        reach: a.reach ?? "unknown",
+        relay: a.relay ?? null,
+        path: a.peerId === this.init.peerId ? "self" : (this.init.router.path(a.peerId) ?? null),
+        via: this.init.router.via(a.peerId) ?? null,
       })),
     };
   }

@@ -53,7 +53,7 @@ export async function serveJson(node: MeshNode, protocol: string, handler: (req:
         stream.abort(err as Error);
       }
     },
-    { maxInboundStreams: MAX_JOBS_INBOUND_STREAMS },
+    { maxInboundStreams: MAX_JOBS_INBOUND_STREAMS, runOnLimitedConnection: true },
   );
 }
 
@@ -69,6 +69,8 @@ export async function callJson(
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const stream = await node.dialProtocol(peerIdFromString(peerId), protocol, {
     signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
+    // Providers behind NAT answer through a relay (nat/).
+    runOnLimitedConnection: true,
   });
   const lp = lpStream(stream, lpOptions);
   let answer: { result?: unknown; error?: { name?: string; message?: string } };

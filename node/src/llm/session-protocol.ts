@@ -154,6 +154,8 @@ export class SessionServer {
   async start(): Promise<void> {
     await this.node.handle(SESSION_PROTOCOL, (stream, connection) => this.serve(stream, connection.remotePeer.toString()), {
       maxInboundStreams: 256,
+      // Providers behind NAT serve sessions through a relay (nat/).
+      runOnLimitedConnection: true,
     });
   }
 
@@ -338,14 +340,16 @@ export class SessionClient {
     if (!c) {
       const id: PeerId = peerIdFromString(peer);
       const timeout = AbortSignal.timeout(SESSION_DIAL_TIMEOUT_MS);
-      c = this.node.dialProtocol(id, SESSION_PROTOCOL, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout }).then((s) => {
-        const ch = new SessionChannel(s);
-        s.addEventListener("close", () => {
-          ch.fail(new SessionStreamClosedError(`session stream to ${peer} closed`));
-          if (this.channels.get(peer) === c) this.channels.delete(peer);
+      c = this.node
+        .dialProtocol(id, SESSION_PROTOCOL, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, runOnLimitedConnection: true })
+        .then((s) => {
+          const ch = new SessionChannel(s);
+          s.addEventListener("close", () => {
+            ch.fail(new SessionStreamClosedError(`session stream to ${peer} closed`));
+            if (this.channels.get(peer) === c) this.channels.delete(peer);
+          });
+          return ch;
         });
-        return ch;
-      });
       c.catch(() => this.channels.delete(peer));
       this.channels.set(peer, c);
     }

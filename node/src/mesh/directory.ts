@@ -10,6 +10,8 @@
 // disconnects, so a killed provider leaves within tens of milliseconds.
 import { logger } from "@libp2p/logger";
 import { TypedEventEmitter } from "@libp2p/interface";
+import type { PeerId } from "@libp2p/interface";
+import { multiaddr } from "@multiformats/multiaddr";
 import type { Message } from "@libp2p/gossipsub";
 import { ANNOUNCE_INTERVAL_MS, CAPABILITY_TOPIC, DIRECTORY_TTL_MS, MAX_ANNOUNCEMENT_BYTES } from "./constants.ts";
 import { DirectoryInvalidAnnouncementError } from "./errors.ts";
@@ -18,6 +20,9 @@ import type { PeerBinding } from "./identity.ts";
 import type { MeshNode } from "./node.ts";
 
 const log = logger("shardmesh:mesh:directory");
+
+/** Addresses taken from one announcement into the peer store. */
+export const MAX_ANNOUNCED_ADDRS = 16;
 
 export interface StageOffer {
   stage: number;
@@ -51,6 +56,13 @@ export interface Announcement {
   /** Gateway URL when the node serves one. */
   gateway?: string;
   binding?: PeerBinding;
+  /**
+   * Whether peers outside reach this node directly (nat/reach.ts). "unreachable": it is behind
+   * NAT and dialled through the relay addresses among `addrs` (…/p2p-circuit/p2p/<id>).
+   */
+  reach?: "unknown" | "reachable" | "unreachable";
+  /** Present when the node offers circuit relaying, with its limits per relayed connection. */
+  relay?: { dataLimitBytes: string; durationLimitMs: number };
   seq: number;
   ts: number;
 }
@@ -70,6 +82,8 @@ export interface StageProvider {
   latencyMs: number;
   /** Decoder stages: free KV-cache bytes as last announced. */
   kvFreeBytes?: number;
+  /** As announced (nat/reach.ts): "unreachable" providers are reached through relays. */
+  reach?: "unknown" | "reachable" | "unreachable";
 }
 
 export interface DirectoryEvents {
@@ -92,6 +106,8 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
   private readonly node: MeshNode;
   private readonly init: DirectoryInit;
   private readonly entries = new Map<string, DirectoryEntry>();
+  /** Addresses (joined) last taken into the peer store, per provider with an entry. */
+  private readonly learned = new Map<string, string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private seq = 0;
   private readonly onMessage = (evt: CustomEvent<Message>): void => {
@@ -99,7 +115,11 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
     this.accept(evt.detail).catch((err: Error) => log("rejected announcement: %s", err.message));
   };
   private readonly onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
-    this.remove(evt.detail.toString(), "disconnected");
+    const peerId = evt.detail.toString();
+    // A provider behind NAT is reached through relays: losing one relayed connection (a relay
+    // went away) says nothing about the provider, whose announcements keep it alive (TTL).
+    if (this.entries.get(peerId)?.announcement.reach === "unreachable") return;
+    this.remove(peerId, "disconnected");
   };
   private readonly onSubscription = (): void => {
     this.dirty = true;
@@ -187,12 +207,34 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
         throw new DirectoryInvalidAnnouncementError(`${ann.peerId} is not bound to ${ann.binding.address} on chain`);
       }
     }
+    // A provider's addresses, relay addresses included, so that one behind NAT can be dialled
+    // without a DHT lookup (gossip reaches us through other peers). Signed by the peer itself.
+    const serves = ann.models.some((m) => m.stages.length > 0);
+    if (serves && this.learned.get(ann.peerId) !== ann.addrs.join()) {
+      this.learned.set(ann.peerId, ann.addrs.join());
+      await this.learnAddrs(msg.from, ann.addrs);
+    }
     const now = Date.now();
     this.entries.set(ann.peerId, { announcement: ann, receivedAt: now, expiresAt: now + (this.init.ttlMs ?? DIRECTORY_TTL_MS) });
     this.dispatchEvent(new CustomEvent("change", { detail: { peerId: ann.peerId, kind: prev ? "updated" : "added" } }));
   }
 
+  private async learnAddrs(peer: PeerId, addrs: string[]): Promise<void> {
+    const multiaddrs = [];
+    for (const a of addrs.slice(0, MAX_ANNOUNCED_ADDRS)) {
+      try {
+        const ma = multiaddr(a);
+        // Only its own addresses: a circuit address must end in its own id.
+        if (ma.getComponents().findLast((c) => c.name === "p2p")?.value === peer.toString()) multiaddrs.push(ma);
+      } catch {
+        // not a multiaddr: ignored
+      }
+    }
+    if (multiaddrs.length) await this.node.peerStore.merge(peer, { multiaddrs }).catch((err: Error) => log("peer store: %s", err.message));
+  }
+
   private remove(peerId: string, why: string): void {
+    this.learned.delete(peerId);
     if (!this.entries.delete(peerId)) return;
     log("dropped %s (%s)", peerId, why);
     this.dispatchEvent(new CustomEvent("change", { detail: { peerId, kind: "removed" } }));
@@ -245,6 +287,7 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
           capacity: ann.capacity,
           latencyMs: ann.latencyMs,
           ...(typeof offer.kvFreeBytes === "number" ? { kvFreeBytes: offer.kvFreeBytes } : {}),
+          reach: ann.reach,
         });
       }
     }

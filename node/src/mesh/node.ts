@@ -1,17 +1,19 @@
 // libp2p node factory for ShardMesh: TCP on loopback by default, noise, yamux tuned for large
-// activations, identify, ping, gossipsub (capabilities), kad-dht in a private network (stage
-// hash → providers), bootstrap from config only, and a fast connection monitor.
+// activations, identify (+ push), ping, gossipsub (capabilities), kad-dht in a private network
+// (stage hash → providers), bootstrap from config only, a fast connection monitor, and circuit
+// relay v2 (reservations while behind NAT, a relay server offered while reachable: nat/).
 import { createLibp2p } from "libp2p";
 import { tcp } from "@libp2p/tcp";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
-import { identify } from "@libp2p/identify";
+import { identify, identifyPush } from "@libp2p/identify";
 import { ping } from "@libp2p/ping";
 import { gossipsub } from "@libp2p/gossipsub";
 import { kadDHT, passthroughMapper } from "@libp2p/kad-dht";
 import { bootstrap } from "@libp2p/bootstrap";
 import { KEEP_ALIVE } from "@libp2p/interface";
 import type { PrivateKey } from "@libp2p/interface";
+import { offeredRelay, relayListenAddrs, relayTransport } from "../nat/relay.ts";
 import { DHT_PROTOCOL, PING_INTERVAL_MS, PING_TIMEOUT_MAX_MS, PING_TIMEOUT_MIN_MS } from "./constants.ts";
 import { MAX_PAYLOAD_BYTES } from "../pipeline/constants.ts";
 
@@ -23,6 +25,14 @@ export interface MeshNodeInit {
   bootstrap?: string[];
   /** Run the DHT (content routing). Default true. */
   dht?: boolean;
+  /**
+   * Circuit relay v2 (nat/relay.ts): hold relay reservations so that peers reach this node
+   * through a relay while it is behind NAT, and carry the relay server this node offers while it
+   * is reachable. Default true. Dialling others through relays works either way.
+   */
+  relay?: boolean;
+  /** Public addresses pinned by the operator: announced instead of the listen addresses, no relay reservations. */
+  announce?: string[];
 }
 
 /** Yamux window sizes: a whole 1 MiB activation fits in the initial window (one round trip). */
@@ -37,16 +47,24 @@ export async function createMeshNode(init: MeshNodeInit) {
   const peerDiscovery = init.bootstrap?.length
     ? [bootstrap({ list: init.bootstrap, timeout: 10, tagName: `${KEEP_ALIVE}-shardmesh-bootstrap` })]
     : [];
+  const relay = init.relay !== false;
   const services = {
     identify: identify(),
+    // Peers learn new addresses (a relay reservation) and protocols (relaying offered) at once.
+    identifyPush: identifyPush(),
     ping: ping(),
+    ...(relay ? { relay: offeredRelay() } : {}),
     pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
     ...(init.dht === false ? {} : { dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }) }),
   };
   return createLibp2p({
     privateKey: init.privateKey,
-    addresses: { listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
-    transports: [tcp()],
+    addresses: {
+      listen: [...(init.listen ?? ["/ip4/127.0.0.1/tcp/0"]), ...(relay && !init.announce?.length ? relayListenAddrs() : [])],
+      ...(init.announce?.length ? { announce: init.announce } : {}),
+    },
+    // Dialling through relays is always possible; `relay: false` only reserves and offers nothing.
+    transports: [tcp(), relayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [
       yamux({

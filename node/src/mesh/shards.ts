@@ -55,7 +55,7 @@ export class ShardService {
   }
 
   async start(): Promise<void> {
-    await this.node.handle(SHARD_PROTOCOL, (stream) => this.serve(stream), { maxInboundStreams: 32 });
+    await this.node.handle(SHARD_PROTOCOL, (stream) => this.serve(stream), { maxInboundStreams: 32, runOnLimitedConnection: true });
   }
 
   async stop(): Promise<void> {
@@ -115,6 +115,7 @@ export class ShardService {
   private async ask(peer: PeerId, req: Partial<ShardRequest>, signal: AbortSignal): Promise<ShardResponse> {
     const stream = await this.node.dialProtocol(peer, SHARD_PROTOCOL, {
       signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
+      runOnLimitedConnection: true,
     });
     const lp = lpStream(stream, { maxDataLength: SHARD_CHUNK_MAX + 1024, maxBufferSize: SHARD_CHUNK_MAX + 4096 });
     try {

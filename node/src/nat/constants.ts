@@ -42,5 +42,13 @@ export const RELAY_RESERVATIONS_WANTED = 2;
 
 /** Hole punching (TCP simultaneous open) of the data plane. */
 export const PUNCH_DEADLINE_MS = 3_000;
-/** Pause between connect attempts after the peer's side refused one (its SYN came first). */
+/**
+ * Pause before the first repeat of a refused connect attempt (the peer's host answered our SYN
+ * with RST because its own connect had not started yet); it doubles with each repeat, so a punch
+ * sends at most ~log2(PUNCH_DEADLINE_MS / PUNCH_RETRY_MS) + 1 = 7 SYNs (plus the kernel's own
+ * retransmits of a pending one).
+ */
 export const PUNCH_RETRY_MS = 50;
+/** Hole punches a provider runs at once for one peer, and in all (each connects where a caller says). */
+export const MAX_PUNCHES_PER_PEER = 2;
+export const MAX_PUNCHES = 32;

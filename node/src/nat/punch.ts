@@ -91,7 +91,7 @@ export function punch(local: Endpoint, remote: Endpoint, options: PunchOptions =
         s.destroy();
         lastError = err.code ?? err.message;
         if (!RETRYABLE.has(err.code ?? "")) return finish(new PunchFailedError(`connect ${remote.host}:${remote.port}: ${lastError}`));
-        retry = setTimeout(attempt, PUNCH_RETRY_MS);
+        retry = setTimeout(attempt, PUNCH_RETRY_MS * 2 ** (attempts - 1));
       };
       s.once("error", onError);
       s.once("connect", () => {

@@ -1,6 +1,6 @@
 // Reachability: is this node reachable from outside its own networks, and at which IP do others
 // see it? A node asks peers outside its subnets (over a direct connection, never a relayed one)
-// to connect back to the IP they see it at, on the ports it names (libp2p listener, data plane).
+// to connect back to the IP they see it at, on its libp2p listener's port and its data plane's.
 // The checker only ever dials the asker's own observed IP, so it cannot be aimed at a third
 // party, and it serves one check per peer per REACH_SERVE_INTERVAL_MS, REACH_SERVE_CONCURRENCY at
 // once.
@@ -37,7 +37,10 @@ const lpOptions = { maxDataLength: REACH_MAX_MESSAGE_BYTES, maxBufferSize: 2 * R
 export type ReachStatus = "unknown" | "reachable" | "unreachable";
 
 export interface ReachState {
+  /** Whether peers outside can connect to this node's libp2p listener (dial it, use it as a relay). */
   status: ReachStatus;
+  /** Whether they can connect to its data plane (undefined: unknown). */
+  dataPlane?: boolean;
   /** Our IP as the last checking peer saw it (the NAT's public address behind one). */
   externalIp?: string;
   /** When the verdict was last confirmed, ms since epoch. */
@@ -47,13 +50,10 @@ export interface ReachState {
 }
 
 export interface ReachInit {
-  /** TCP ports to have checked: every one must be open for "reachable". */
-  ports: () => number[];
-  /**
-   * The operator pinned this node's public address (--announce): no checks, always reachable at
-   * this IP.
-   */
-  pinnedIp?: string;
+  /** The libp2p TCP listener's port (undefined: none yet). */
+  libp2pPort: () => number | undefined;
+  /** The data plane's port (undefined: no data plane). */
+  dataPlanePort?: () => number | undefined;
 }
 
 /** The IP (v4 or v6) of a connection's remote address, or undefined for relayed connections. */
@@ -168,7 +168,6 @@ export class Reachability extends TypedEventEmitter<ReachEvents> {
     super();
     this.node = node;
     this.init = init;
-    if (init.pinnedIp) this.current = { status: "reachable", externalIp: init.pinnedIp, checkedAt: Date.now(), by: "operator" };
   }
 
   get state(): ReachState {
@@ -178,7 +177,6 @@ export class Reachability extends TypedEventEmitter<ReachEvents> {
   async start(): Promise<void> {
     // Two streams per connection: a second, too early request gets its named refusal.
     await this.node.handle(REACH_PROTOCOL, (stream, conn) => this.serve(stream, conn), { maxInboundStreams: 2 });
-    if (this.init.pinnedIp) return;
     this.node.addEventListener("peer:identify", this.onIdentify as never);
     this.timer = setInterval(() => this.recheck(), REACH_RECHECK_MS);
     this.timer.unref();
@@ -197,7 +195,7 @@ export class Reachability extends TypedEventEmitter<ReachEvents> {
   }
 
   private maybeAsk(conn: Connection, force = false): void {
-    if (this.init.pinnedIp || this.asking.size >= REACH_ASK_CONCURRENCY) return;
+    if (this.asking.size >= REACH_ASK_CONCURRENCY) return;
     const peer = conn.remotePeer.toString();
     const ip = connectionIp(conn);
     // Only a peer outside our own networks can tell whether the outside reaches us.
@@ -205,16 +203,19 @@ export class Reachability extends TypedEventEmitter<ReachEvents> {
     const fresh = this.current.checkedAt !== undefined && Date.now() - this.current.checkedAt < REACH_RECHECK_MS;
     if (fresh && !force) return;
     if (Date.now() - (this.asked.get(peer) ?? 0) < REACH_SERVE_INTERVAL_MS) return;
-    const ports = this.init.ports().slice(0, REACH_MAX_PORTS);
-    if (ports.length === 0) return;
+    const libp2pPort = this.init.libp2pPort();
+    const dataPort = this.init.dataPlanePort?.();
+    if (!libp2pPort) return;
+    const ports = dataPort ? [libp2pPort, dataPort] : [libp2pPort];
     this.asking.add(peer);
     this.asked.set(peer, Date.now());
     askReach(conn, ports)
       .then(({ observed, open }) => {
-        const status: ReachStatus = open.every(Boolean) ? "reachable" : "unreachable";
-        log("%s sees us at %s: ports %o → %s", peer, observed, ports, status);
-        const changed = status !== this.current.status || observed !== this.current.externalIp;
-        this.current = { status, externalIp: observed, checkedAt: Date.now(), by: peer };
+        const status: ReachStatus = open[0] ? "reachable" : "unreachable";
+        const dataPlane = dataPort ? open[1] : undefined;
+        log("%s sees us at %s: ports %o open %o", peer, observed, ports, open);
+        const changed = status !== this.current.status || dataPlane !== this.current.dataPlane || observed !== this.current.externalIp;
+        this.current = { status, dataPlane, externalIp: observed, checkedAt: Date.now(), by: peer };
         if (changed) this.safeDispatchEvent("change", { detail: this.state });
       })
       .catch((err: Error) => log("reach check with %s: %s: %s", peer, err.name, err.message))

@@ -48,6 +48,10 @@ export interface Frame {
     dataPort: number;
     token: Uint8Array<ArrayBuffer>;
     key: Uint8Array<ArrayBuffer>;
+    punchHost: string;
+    punchPort: number;
+    dataHost: string;
+    unreachable: boolean;
 }
 export declare namespace Frame {
     enum Kind {
@@ -151,7 +155,23 @@ export declare namespace Frame {
         field: '$.key';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface FramePunchHostFieldEvent {
+        field: '$.punchHost';
+        value: string;
+    }
+    interface FramePunchPortFieldEvent {
+        field: '$.punchPort';
+        value: number;
+    }
+    interface FrameDataHostFieldEvent {
+        field: '$.dataHost';
+        value: string;
+    }
+    interface FrameUnreachableFieldEvent {
+        field: '$.unreachable';
+        value: boolean;
+    }
     function encode(obj: Partial<Frame>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Frame;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameKindFieldEvent | FrameVersionFieldEvent | FrameRequestIdFieldEvent | FrameModelIdFieldEvent | FrameStageFieldEvent | FrameJobIdFieldEvent | FrameIndexFieldEvent | FrameTimeoutMsFieldEvent | FrameTensorsNameFieldEvent | FrameTensorsDtypeFieldEvent | FrameTensorsDimsFieldEvent | FrameTensorsByteLengthFieldEvent | FramePayloadLengthFieldEvent | FrameInputHashFieldEvent | FrameOutputHashFieldEvent | FrameErrorNameFieldEvent | FrameErrorMessageFieldEvent | FrameComputeMsFieldEvent | FrameDataPortFieldEvent | FrameTokenFieldEvent | FrameKeyFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameKindFieldEvent | FrameVersionFieldEvent | FrameRequestIdFieldEvent | FrameModelIdFieldEvent | FrameStageFieldEvent | FrameJobIdFieldEvent | FrameIndexFieldEvent | FrameTimeoutMsFieldEvent | FrameTensorsNameFieldEvent | FrameTensorsDtypeFieldEvent | FrameTensorsDimsFieldEvent | FrameTensorsByteLengthFieldEvent | FramePayloadLengthFieldEvent | FrameInputHashFieldEvent | FrameOutputHashFieldEvent | FrameErrorNameFieldEvent | FrameErrorMessageFieldEvent | FrameComputeMsFieldEvent | FrameDataPortFieldEvent | FrameTokenFieldEvent | FrameKeyFieldEvent | FramePunchHostFieldEvent | FramePunchPortFieldEvent | FrameDataHostFieldEvent | FrameUnreachableFieldEvent>;
 }

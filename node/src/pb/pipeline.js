@@ -239,6 +239,22 @@ export var Frame;
                     w.uint32(146);
                     w.bytes(obj.key);
                 }
+                if ((obj.punchHost != null && obj.punchHost !== '')) {
+                    w.uint32(154);
+                    w.string(obj.punchHost);
+                }
+                if ((obj.punchPort != null && obj.punchPort !== 0)) {
+                    w.uint32(160);
+                    w.uint32(obj.punchPort);
+                }
+                if ((obj.dataHost != null && obj.dataHost !== '')) {
+                    w.uint32(170);
+                    w.string(obj.dataHost);
+                }
+                if ((obj.unreachable != null && obj.unreachable !== false)) {
+                    w.uint32(176);
+                    w.bool(obj.unreachable);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -261,7 +277,11 @@ export var Frame;
                     computeMs: 0,
                     dataPort: 0,
                     token: uint8ArrayAlloc(0),
-                    key: uint8ArrayAlloc(0)
+                    key: uint8ArrayAlloc(0),
+                    punchHost: '',
+                    punchPort: 0,
+                    dataHost: '',
+                    unreachable: false
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -342,6 +362,22 @@ export var Frame;
                         }
                         case 18: {
                             obj.key = reader.bytes();
+                            break;
+                        }
+                        case 19: {
+                            obj.punchHost = reader.string();
+                            break;
+                        }
+                        case 20: {
+                            obj.punchPort = reader.uint32();
+                            break;
+                        }
+                        case 21: {
+                            obj.dataHost = reader.string();
+                            break;
+                        }
+                        case 22: {
+                            obj.unreachable = reader.bool();
                             break;
                         }
                         default: {
@@ -490,6 +526,34 @@ export var Frame;
                             yield {
                                 field: `${prefix}.key`,
                                 value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 19: {
+                            yield {
+                                field: `${prefix}.punchHost`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 20: {
+                            yield {
+                                field: `${prefix}.punchPort`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 21: {
+                            yield {
+                                field: `${prefix}.dataHost`,
+                                value: reader.string()
+                            };
+                            break;
+                        }
+                        case 22: {
+                            yield {
+                                field: `${prefix}.unreachable`,
+                                value: reader.bool()
                             };
                             break;
                         }

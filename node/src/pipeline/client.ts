@@ -4,31 +4,51 @@
 // dies (peer killed, reset) every pending request fails at once with
 // PipelineStreamClosedError, which the router turns into a retry on another provider.
 import { logger } from "@libp2p/logger";
-import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
+import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
 import { HOP_TIMEOUT_MS, PIPELINE_PROTOCOL, PIPELINE_VERSION } from "./constants.ts";
 import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "./errors.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
 import type { DecodedFrame, FrameStream } from "./frames.ts";
-import { connectDataPlane, SealedChannel } from "./dataplane.ts";
+import { callerSocket, connectDataPlane, SealedChannel } from "./dataplane.ts";
+import { connectionIp } from "../nat/reach.ts";
+import type { ReachState } from "../nat/reach.ts";
+import { punch, reservePort } from "../nat/punch.ts";
 
 /** How long a caller waits for a data-plane offer before staying on the libp2p stream. */
 export const DATA_PLANE_OFFER_TIMEOUT_MS = 2_000;
 
-/** The IP the libp2p connection to `peer` reaches it on (the data plane listens there too). */
-function remoteHost(node: Libp2p, peer: PeerId): string | undefined {
-  for (const conn of node.getConnections(peer)) {
-    for (const c of conn.remoteAddr.getComponents()) {
-      if ((c.name === "ip4" || c.name === "ip6") && c.value) return c.value;
-    }
-  }
-  return undefined;
-}
 import { peerIdFromString } from "@libp2p/peer-id";
 import { toHex } from "../tensor/index.ts";
 import type { Hop, HopOptions, HopRequest, HopResult } from "./hop.ts";
 
+/**
+ * How a hop's frames travel:
+ *   direct   sealed data-plane socket to the provider's address
+ *   punched  sealed data-plane socket opened by a hole punch (TCP simultaneous open)
+ *   stream   the libp2p stream over a direct connection (no data plane)
+ *   relayed  the libp2p stream over a relayed connection (circuit relay v2)
+ */
+export type HopPath = "direct" | "punched" | "stream" | "relayed";
+
 const log = logger("shardmesh:pipeline:client");
+
+export interface PipelineClientInit {
+  /** Use sealed data-plane sockets when providers offer them (default true). */
+  dataPlane?: boolean;
+  /** This node's reachability (nat/reach.ts): its external IP makes hole punches possible. */
+  reach?: { readonly state: ReachState };
+  /** The local address hole punches connect from (this node's listen address). */
+  localHost?: string;
+}
+
+/** The relay's peer id of a relayed connection (…/p2p/<relay>/p2p-circuit/…), else undefined. */
+export function relayOf(conn: Connection): string | undefined {
+  const parts = conn.remoteAddr.getComponents();
+  const circuit = parts.findIndex((c) => c.name === "p2p-circuit");
+  if (circuit < 0) return conn.limits ? "unknown" : undefined;
+  return parts.slice(0, circuit).findLast((c) => c.name === "p2p")?.value ?? "unknown";
+}
 
 interface Pending {
   resolve(frame: DecodedFrame): void;
@@ -41,13 +61,18 @@ class HopStream {
   /** Where request frames go: the data plane when attached, else the libp2p stream. */
   wire: FrameStream;
   channel: SealedChannel | undefined;
+  path: HopPath;
+  /** The relay's peer id when the libp2p connection is relayed. */
+  via: string | undefined;
   readonly pending = new Map<bigint, Pending>();
   closed = false;
   private readonly onClosed: () => void;
 
-  constructor(stream: Stream, onClosed: () => void) {
+  constructor(stream: Stream, via: string | undefined, onClosed: () => void) {
     this.stream = stream;
     this.wire = stream;
+    this.via = via;
+    this.path = via ? "relayed" : "stream";
     this.onClosed = onClosed;
     this.listen(stream);
   }
@@ -65,9 +90,10 @@ class HopStream {
     onClose(s, (error) => this.close(error));
   }
 
-  attach(channel: SealedChannel): void {
+  attach(channel: SealedChannel, path: "direct" | "punched"): void {
     this.channel = channel;
     this.wire = channel;
+    this.path = path;
     this.listen(channel);
   }
 
@@ -91,9 +117,11 @@ export class PipelineClient {
   private nextId = 1n;
 
   private readonly dataPlane: boolean;
+  private readonly init: PipelineClientInit;
 
-  constructor(node: Libp2p, init: { dataPlane?: boolean } = {}) {
+  constructor(node: Libp2p, init: PipelineClientInit = {}) {
     this.node = node;
+    this.init = init;
     this.dataPlane = init.dataPlane ?? true;
   }
 
@@ -101,6 +129,21 @@ export class PipelineClient {
   hop(peer: PeerId | string): Hop {
     const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
     return { call: (req, options) => this.call(id, req, options) };
+  }
+
+  /** How the hop to `peer` carries frames now (undefined: no hop open). */
+  path(peer: PeerId | string): HopPath | undefined {
+    return this.cached.get(peer.toString())?.path;
+  }
+
+  /** The relay (peer id) the hop to `peer` runs through, if its connection is relayed. */
+  via(peer: PeerId | string): string | undefined {
+    return this.cached.get(peer.toString())?.via;
+  }
+
+  /** Every open hop's path, by peer id. */
+  paths(): Record<string, HopPath> {
+    return Object.fromEntries([...this.cached].map(([peer, hop]) => [peer, hop.path]));
   }
 
   /** Run one stage on `peer`. Rejects with a named error; never hangs past `timeoutMs`. */
@@ -172,13 +215,15 @@ export class PipelineClient {
     let p = this.streams.get(key);
     if (!p) {
       const dialSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) : AbortSignal.timeout(DIAL_TIMEOUT_MS);
-      p = this.node.dialProtocol(peer, PIPELINE_PROTOCOL, { signal: dialSignal }).then(async (stream) => {
-        const hop = new HopStream(stream, () => {
+      p = this.node.dial(peer, { signal: dialSignal }).then(async (conn) => {
+        // A provider behind NAT is reached through a relay until a direct path exists.
+        const stream = await conn.newStream(PIPELINE_PROTOCOL, { signal: dialSignal, runOnLimitedConnection: true });
+        const hop = new HopStream(stream, relayOf(conn), () => {
           if (this.streams.get(key) === p) this.streams.delete(key);
           this.cached.delete(key);
         });
         this.cached.set(key, hop);
-        if (this.dataPlane) await this.upgrade(peer, hop, dialSignal);
+        if (this.dataPlane) await this.upgrade(conn, hop, dialSignal);
         return hop;
       });
       p.catch((err: Error) => {
@@ -190,27 +235,62 @@ export class PipelineClient {
     return p;
   }
 
-  /** Ask the provider for a sealed data plane; stay on the libp2p stream if it has none. */
-  private async upgrade(peer: PeerId, hop: HopStream, signal: AbortSignal): Promise<void> {
+  /**
+   * Ask the provider for a sealed data plane and open it: at the provider's address when it takes
+   * connections from outside, by a hole punch when it is behind NAT and both sides know their
+   * external addresses; otherwise stay on the libp2p stream (through the relay when relayed).
+   */
+  private async upgrade(conn: Connection, hop: HopStream, signal: AbortSignal): Promise<void> {
+    const peer = conn.remotePeer;
     const requestId = this.nextId++;
     const answer = new Promise<DecodedFrame>((resolve, reject) => hop.pending.set(requestId, { resolve, reject }));
     answer.catch(() => {});
     try {
-      await writeFrame(hop.stream, encodeFrame({ kind: Frame.Kind.DATA_PLANE_REQUEST, version: PIPELINE_VERSION, requestId }));
+      // Our side of a possible hole punch: our external IP and a local port we will connect from.
+      const external = this.init.reach?.state.externalIp;
+      const localHost = this.init.localHost;
+      const punchPort = external && localHost ? await reservePort(localHost) : 0;
+      await writeFrame(
+        hop.stream,
+        encodeFrame({
+          kind: Frame.Kind.DATA_PLANE_REQUEST,
+          version: PIPELINE_VERSION,
+          requestId,
+          punchHost: punchPort ? external : "",
+          punchPort,
+        }),
+      );
       const timeout = AbortSignal.timeout(DATA_PLANE_OFFER_TIMEOUT_MS);
-      const offer = await Promise.race([
+      const { header: offer } = await Promise.race([
         answer,
         new Promise<never>((_, reject) =>
           AbortSignal.any([signal, timeout]).addEventListener("abort", () => reject(new Error("no data-plane offer")), { once: true }),
         ),
       ]);
-      if (offer.header.kind !== Frame.Kind.DATA_PLANE_OFFER || offer.header.token.byteLength === 0) return;
-      const host = remoteHost(this.node, peer);
-      if (!host) return;
-      hop.attach(await connectDataPlane(host, offer.header.dataPort, offer.header.token, offer.header.key, { signal }));
+      if (offer.kind !== Frame.Kind.DATA_PLANE_OFFER || offer.token.byteLength === 0) return;
+      const caller = callerSocket();
+      if (offer.punchHost && offer.punchPort && punchPort && localHost) {
+        // In the background: requests go through the relay until (unless) the punch succeeds.
+        const remote = { host: offer.punchHost, port: offer.punchPort };
+        punch({ host: localHost, port: punchPort }, remote, { onread: caller.onread })
+          .then((socket) => {
+            if (hop.closed) return socket.destroy();
+            hop.attach(caller.open(socket, offer.token, offer.key), "punched");
+            log("hop to %s: punched to %s:%d", peer, remote.host, remote.port);
+          })
+          .catch((err: Error) => log("hole punch to %s failed, staying %s: %s", peer, hop.path, err.message));
+        return;
+      }
+      if (!offer.unreachable) {
+        // Over a direct connection the provider is where we reached it; over a relay, where it says.
+        const host = connectionIp(conn) ?? offer.dataHost;
+        if (!host) return;
+        hop.attach(await connectDataPlane(host, offer.dataPort, offer.token, offer.key, { signal }), "direct");
+      }
+      log("hop to %s: %s", peer, hop.path);
     } catch (err) {
       hop.pending.delete(requestId);
-      log("no data plane to %s, using the libp2p stream: %s", peer, (err as Error).message);
+      log("no data plane to %s, using the libp2p stream (%s): %s", peer, hop.path, (err as Error).message);
     }
   }
 

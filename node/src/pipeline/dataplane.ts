@@ -18,7 +18,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { CipherGCM } from "node:crypto";
 import { connect, createServer } from "node:net";
-import type { Server, Socket } from "node:net";
+import type { OnReadOpts, Server, Socket } from "node:net";
 import { Uint8ArrayList } from "uint8arraylist";
 import { logger } from "@libp2p/logger";
 import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./constants.ts";
@@ -388,6 +388,14 @@ export class DataPlaneServer {
     return { token: Uint8Array.from(token), key: Uint8Array.from(key), port: this.port };
   }
 
+  /**
+   * Take a socket this node opened itself (a hole punch: TCP simultaneous open) as if the caller
+   * had connected: it must present an offered token like any other.
+   */
+  adopt(socket: Socket): void {
+    this.accept(socket);
+  }
+
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     socket.once("close", () => this.sockets.delete(socket));
@@ -423,36 +431,22 @@ export class DataPlaneServer {
   }
 }
 
-/** Caller side: connect to an offer and present the token. */
-export function connectDataPlane(
-  host: string,
-  port: number,
-  token: Uint8Array,
-  key: Uint8Array,
-  options: { signal?: AbortSignal } = {},
-): Promise<SealedChannel> {
-  return new Promise((resolve, reject) => {
-    let channel: SealedChannel | undefined;
-    const socket = connect({
-      host,
-      port,
-      noDelay: true,
-      onread: {
-        buffer: () => channel?.readInto() ?? Buffer.allocUnsafeSlow(READ_SCRATCH_BYTES),
-        callback: (n: number, buf: Uint8Array) => channel?.onRead(n, buf) ?? false,
-      },
-    });
-    const onAbort = (): void => {
-      socket.destroy();
-      reject(options.signal?.reason as Error);
-    };
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    socket.once("error", (err) => {
-      options.signal?.removeEventListener("abort", onAbort);
-      reject(err);
-    });
-    socket.once("connect", () => {
-      options.signal?.removeEventListener("abort", onAbort);
+/** How long a caller waits for a direct data-plane connection (a dropped SYN is retried only after 1 s). */
+export const DATA_PLANE_CONNECT_TIMEOUT_MS = 2_000;
+
+/**
+ * Caller side of one data-plane socket: `onread` makes the kernel read record bodies straight
+ * into the channel's buffers (give it to net.connect), `open` presents the token on the connected
+ * socket and wraps it in a channel.
+ */
+export function callerSocket(): { onread: OnReadOpts; open(socket: Socket, token: Uint8Array, key: Uint8Array): SealedChannel } {
+  let channel: SealedChannel | undefined;
+  return {
+    onread: {
+      buffer: () => channel?.readInto() ?? Buffer.allocUnsafeSlow(READ_SCRATCH_BYTES),
+      callback: (n: number, buf: Uint8Array) => channel?.onRead(n, buf) ?? false,
+    },
+    open(socket, token, key) {
       socket.write(token);
       const k = Buffer.from(key);
       channel = new SealedChannel(
@@ -461,7 +455,45 @@ export function connectDataPlane(
         k.subarray(DATA_PLANE_KEY_BYTES),
         `dp-${Buffer.from(token).toString("hex").slice(0, 8)}`,
       );
-      resolve(channel);
+      return channel;
+    },
+  };
+}
+
+/** Caller side: connect to an offer and present the token. */
+export function connectDataPlane(
+  host: string,
+  port: number,
+  token: Uint8Array,
+  key: Uint8Array,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<SealedChannel> {
+  return new Promise((resolve, reject) => {
+    const caller = callerSocket();
+    const socket = connect({ host, port, noDelay: true, onread: caller.onread });
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      socket.destroy();
+      reject(err);
+    };
+    const onAbort = (): void => fail(options.signal?.reason as Error);
+    const timer = setTimeout(
+      () =>
+        fail(
+          new PipelineStreamClosedError(
+            `data plane ${host}:${port} did not connect in ${options.timeoutMs ?? DATA_PLANE_CONNECT_TIMEOUT_MS} ms`,
+          ),
+        ),
+      options.timeoutMs ?? DATA_PLANE_CONNECT_TIMEOUT_MS,
+    );
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    socket.once("error", fail);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      socket.off("error", fail);
+      resolve(caller.open(socket, token, key));
     });
   });
 }

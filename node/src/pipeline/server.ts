@@ -28,6 +28,9 @@ import { bagHash } from "../tensor/index.ts";
 import type { WireBag } from "../tensor/index.ts";
 import type { Hex } from "viem";
 import type { HopOptions, HopRequest, HopResult, LocalStages } from "./hop.ts";
+import { punch, reservePort } from "../nat/punch.ts";
+import type { ReachState } from "../nat/reach.ts";
+import { MAX_PUNCHES, MAX_PUNCHES_PER_PEER } from "../nat/constants.ts";
 
 const log = logger("shardmesh:pipeline:server");
 
@@ -52,6 +55,8 @@ export interface PipelineServerInit {
   dataPlane?: boolean;
   /** Interface the data plane listens on (default 127.0.0.1). */
   dataPlaneHost?: string;
+  /** This node's reachability (nat/reach.ts): offers say whether to connect or to punch. */
+  reach?: { readonly state: ReachState };
 }
 
 export interface ServerLoad {
@@ -74,6 +79,8 @@ export class PipelineServer implements LocalStages {
   private readonly streams = new Set<FrameStream>();
   private dataPlane: DataPlaneServer | undefined;
   private readonly channelsPerPeer = new Map<string, number>();
+  /** Hole punches under way, per peer (entries at 0 are dropped at the next count). */
+  private readonly punching = new Map<string, number>();
 
   constructor(node: Libp2p, init: PipelineServerInit = {}) {
     this.node = node;
@@ -98,6 +105,9 @@ export class PipelineServer implements LocalStages {
     await this.node.handle(PIPELINE_PROTOCOL, (stream, connection) => this.serve(stream, connection.remotePeer.toString()), {
       maxInboundStreams: this.init.maxStreamsPerPeer ?? MAX_PIPELINE_STREAMS_PER_PEER,
       maxOutboundStreams: MAX_PIPELINE_STREAMS,
+      // Hops to a provider behind NAT run over a relayed connection until a direct path exists;
+      // the relay's limits are sized for activations (nat/constants.ts).
+      runOnLimitedConnection: true,
     });
   }
 
@@ -198,17 +208,9 @@ export class PipelineServer implements LocalStages {
           return;
         }
         if (header.kind === Frame.Kind.DATA_PLANE_REQUEST && this.dataPlane && !(stream instanceof SealedChannel)) {
-          const offer = this.dataPlane.offer(remote);
-          reply(
-            encodeFrame({
-              kind: Frame.Kind.DATA_PLANE_OFFER,
-              version: PIPELINE_VERSION,
-              requestId: header.requestId,
-              dataPort: offer.port,
-              token: offer.token,
-              key: offer.key,
-            }),
-          );
+          this.offerDataPlane(this.dataPlane, header, remote)
+            .then(reply)
+            .catch((err: Error) => log("no data-plane offer for %s: %s", remote, err.message));
           return;
         }
         if (header.kind !== Frame.Kind.REQUEST) {
@@ -249,6 +251,55 @@ export class PipelineServer implements LocalStages {
       waiting.length = 0;
       for (const ctrl of running.values()) ctrl.abort(new Error("stream closed"));
     });
+  }
+
+  /**
+   * Answer a caller's DATA_PLANE_REQUEST. A data plane that takes connections from outside (or
+   * may: reachability unknown) is offered at its address; one behind NAT is offered through a
+   * hole punch when the caller sent its side of one and this node knows its external IP: this
+   * node then connects to the caller from a fresh local port right away while the caller connects
+   * to it, and the punched socket must present the offered token like any accepted one.
+   */
+  private async offerDataPlane(dataPlane: DataPlaneServer, header: Frame, remote: string): Promise<Uint8Array[]> {
+    const offer = dataPlane.offer(remote);
+    const reach = this.init.reach?.state ?? { status: "unknown" };
+    const unreachable = reach.dataPlane === false;
+    const host = this.init.dataPlaneHost ?? "127.0.0.1";
+    let punchPort = 0;
+    if (unreachable && reach.externalIp && header.punchHost && header.punchPort && this.punchAllowed(remote)) {
+      punchPort = await reservePort(host);
+      const caller = { host: header.punchHost, port: header.punchPort };
+      punch({ host, port: punchPort }, caller)
+        .then((socket) => dataPlane.adopt(socket))
+        .catch((err: Error) => log("hole punch to %s (%s:%d) failed: %s", remote, caller.host, caller.port, err.message))
+        .finally(() => this.punching.set(remote, (this.punching.get(remote) ?? 1) - 1));
+    }
+    return encodeFrame({
+      kind: Frame.Kind.DATA_PLANE_OFFER,
+      version: PIPELINE_VERSION,
+      requestId: header.requestId,
+      dataPort: offer.port,
+      token: offer.token,
+      key: offer.key,
+      dataHost: reach.externalIp ?? "",
+      unreachable,
+      punchHost: punchPort ? reach.externalIp : "",
+      punchPort,
+    });
+  }
+
+  /**
+   * A punch makes this node connect to an address the caller names: at most
+   * MAX_PUNCHES_PER_PEER at once per peer and MAX_PUNCHES at once in all, each a bounded number
+   * of SYNs (nat/punch.ts), so callers cannot turn providers into a SYN source against others.
+   */
+  private punchAllowed(remote: string): boolean {
+    let total = 0;
+    for (const n of this.punching.values()) total += n;
+    const mine = this.punching.get(remote) ?? 0;
+    if (mine >= MAX_PUNCHES_PER_PEER || total >= MAX_PUNCHES) return false;
+    this.punching.set(remote, mine + 1);
+    return true;
   }
 
   private async execute({ header, bag }: DecodedFrame, remote: string, cancel: AbortSignal): Promise<Uint8Array[]> {

@@ -23,6 +23,13 @@ export interface ProviderConfig {
   dataDir: string;
   listen: string[];
   bootstrap: string[];
+  /**
+   * Public addresses the operator pins (a forwarded port): announced instead of the listen
+   * addresses, reachability taken as given, no relay reservations. Empty: discovered.
+   */
+  announce?: string[];
+  /** Circuit relay: reserve relay slots while behind NAT, offer relaying while reachable (default true). */
+  relay?: boolean;
   /** Requests run at once (announced). */
   capacity: number;
   /** onnxruntime sessions (worker threads) per stage. */
@@ -53,6 +60,8 @@ export const DEFAULT_CONFIG: ProviderConfig = {
   dataDir: "./.shardmesh",
   listen: ["/ip4/127.0.0.1/tcp/0"],
   bootstrap: [],
+  announce: [],
+  relay: true,
   capacity: 4,
   workers: 1,
   models: [],
@@ -68,6 +77,9 @@ export const PROVIDER_FLAGS = `
   --data-dir <dir>         trace store and fetched shards
   --listen <multiaddr>     listen address (repeatable; default /ip4/127.0.0.1/tcp/0)
   --bootstrap <multiaddr>  bootstrap peer with /p2p/<id> (repeatable)
+  --announce <multiaddr>   pin this public address (e.g. a forwarded port; repeatable); default: reachability
+                           is discovered, and a node behind NAT is reached through relays
+  --no-relay               neither reserve relay slots behind NAT nor offer relaying when reachable
   --model <id>=<manifest>:<stages>:<price>   serve stages (e.g. rec=./m/manifest.json:0,1:1000; repeatable)
   --capacity <n>           requests run at once (default 4)
   --workers <n>            onnxruntime sessions per stage (default 1)
@@ -97,7 +109,7 @@ function parseModelFlag(v: string): ModelConfig {
 export function loadProviderConfig(argv: string[]): { config: ProviderConfig; json: boolean } {
   const flags = new Map<string, string[]>();
   const bools = new Set<string>();
-  const BOOL = new Set(["no-gateway", "unsigned-jobs", "no-dht", "no-keep-tensors", "register", "json"]);
+  const BOOL = new Set(["no-gateway", "unsigned-jobs", "no-dht", "no-relay", "no-keep-tensors", "register", "json"]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith("--")) throw new ProviderConfigError(`unexpected argument ${a}`);
@@ -116,6 +128,7 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
     "data-dir",
     "listen",
     "bootstrap",
+    "announce",
     "model",
     "capacity",
     "workers",
@@ -177,6 +190,11 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
     if (bools.has("unsigned-jobs")) config.gateway.unsignedJobs = true;
   }
   if (bools.has("no-dht")) config.dht = false;
+  if (bools.has("no-relay")) config.relay = false;
+  if (flags.has("announce")) config.announce = flags.get("announce")!;
+  for (const a of config.announce ?? []) {
+    if (!/^\/ip[46]\/[^/]+\/tcp\/\d+$/.test(a)) throw new ProviderConfigError(`--announce ${a}: expected /ip4/<address>/tcp/<port>`);
+  }
   if (bools.has("no-keep-tensors")) config.keepTensors = false;
   const retention = int("trace-retention-ms");
   if (retention !== undefined) config.traceRetentionMs = retention;

@@ -31,6 +31,10 @@ import { DecoderGateway } from "../llm/generate.ts";
 import { MeshLlmService } from "../llm/service.ts";
 import { SessionClient, SessionServer, sessionStageKey } from "../llm/session-protocol.ts";
 import { DecoderStageRunner } from "../llm/stage-runner.ts";
+import { Reachability } from "../nat/reach.ts";
+import type { ReachState } from "../nat/reach.ts";
+import { RELAY_LIMITS } from "../nat/relay.ts";
+import type { OfferedRelay } from "../nat/relay.ts";
 
 const log = logger("shardmesh:provider");
 
@@ -39,6 +43,7 @@ export const SHARD_FETCH_DEADLINE_MS = 60_000;
 
 export type ProviderEvent =
   | { event: "listening"; peerId: string; addrs: string[] }
+  | ({ event: "reach" } & ReachState)
   | { event: "shard-progress"; progress: ShardProgress }
   | { event: "stage-ready"; modelId: string; stage: number }
   | { event: "ready"; peerId: string; addrs: string[]; gateway: string | null; stages: string[] };
@@ -72,6 +77,25 @@ export interface StartOptions {
   signal?: AbortSignal;
 }
 
+/** The IP of the first TCP listen address (where the data plane listens too); 127.0.0.1 without one. */
+export function listenHost(listen: string[]): string {
+  for (const a of listen) {
+    const m = /^\/ip[46]\/([^/]+)\/tcp\//.exec(a);
+    if (m) return m[1];
+  }
+  return "127.0.0.1";
+}
+
+/** The port libp2p's TCP listener got. */
+function listenPort(node: MeshNode): number | undefined {
+  for (const ma of node.getMultiaddrs()) {
+    if (ma.toString().includes("/p2p-circuit")) continue;
+    const tcp = ma.getComponents().find((c) => c.name === "tcp");
+    if (tcp?.value) return Number(tcp.value);
+  }
+  return undefined;
+}
+
 async function fileSha256(path: string): Promise<string> {
   return createHash("sha256")
     .update(await readFile(path))
@@ -81,9 +105,18 @@ async function fileSha256(path: string): Promise<string> {
 export async function startProvider(config: ProviderConfig, options: StartOptions = {}): Promise<Provider> {
   const emit = options.onEvent ?? (() => {});
   const key = await loadOrCreateKey(config.keyFile);
-  const node = await createMeshNode({ privateKey: key, listen: config.listen, bootstrap: config.bootstrap, dht: config.dht });
+  const node = await createMeshNode({
+    privateKey: key,
+    listen: config.listen,
+    bootstrap: config.bootstrap,
+    dht: config.dht,
+    relay: config.relay,
+    announce: config.announce,
+  });
   const peerId = node.peerId.toString();
   emit({ event: "listening", peerId, addrs: node.getMultiaddrs().map(String) });
+  // The data plane listens where libp2p does, so peers that reach one reach the other.
+  const host = listenHost(config.listen);
 
   const trace = new TraceStore({ path: join(config.dataDir, "trace.sqlite"), retentionMs: config.traceRetentionMs });
   // Tensors past retention go once no receipt can need them; without a chain (no receipts) by age
@@ -98,12 +131,25 @@ export async function startProvider(config: ProviderConfig, options: StartOption
   const shards = new ShardService(node, config.dataDir);
   await shards.start();
   const stages = new Map<string, StageExecutor & { close(): Promise<void> }>();
-  const server = new PipelineServer(node, { stages, trace, keepTensors: config.keepTensors });
+  // Reachability: a peer outside our networks dials back our libp2p and data-plane ports. While
+  // reachable we offer relaying (and say so); behind NAT we are dialled through relays and our
+  // hops open their data plane by hole punching (nat/).
+  const reach: Reachability = new Reachability(node, {
+    libp2pPort: () => listenPort(node),
+    dataPlanePort: (): number | undefined => server.dataPlanePort || undefined,
+  });
+  const server: PipelineServer = new PipelineServer(node, { stages, trace, keepTensors: config.keepTensors, dataPlaneHost: host, reach });
   await server.start();
   // Decoder block stages keep KV caches between steps: they are served as sessions, not requests.
   const decoderStages = new Map<string, DecoderStageRunner>();
   const sessions = new SessionServer(node, { stages: decoderStages });
   await sessions.start();
+  const relay = (node.services as { relay?: OfferedRelay }).relay;
+  reach.addEventListener("change", ({ detail }: CustomEvent<ReachState>) => {
+    emit({ event: "reach", ...detail });
+    void relay?.offer(detail.status === "reachable").then(() => directory.markDirty());
+  });
+  await reach.start();
 
   let binding: PeerBinding | undefined;
   if (config.stakingKey) binding = await signBinding(privateKeyToAccount(config.stakingKey), peerId);
@@ -138,11 +184,13 @@ export async function startProvider(config: ProviderConfig, options: StartOption
         latencyMs: Math.round(load.computeMs * 10) / 10,
         gateway: gateway?.url || undefined,
         binding,
+        reach: reach.state.status,
+        ...(relay?.offered ? { relay: RELAY_LIMITS } : {}),
       };
     },
   });
   directory.start();
-  const client = new PipelineClient(node);
+  const client = new PipelineClient(node, { reach, localHost: host });
   const router = new Router(directory, client, { local: server });
 
   // Stage files: serve every one we hold; fetch the ones we must run but lack.
@@ -280,6 +328,7 @@ export async function startProvider(config: ProviderConfig, options: StartOption
       janitor?.stop();
       await gateway?.stop();
       directory.stop();
+      await reach.stop();
       client.close();
       sessionClient.close();
       await sessions.stop().catch(() => {});

@@ -7,9 +7,9 @@
 import { logger } from "@libp2p/logger";
 import { HOP_TIMEOUT_MS } from "../pipeline/constants.ts";
 import { RouterNoProviderError } from "./errors.ts";
-import { PipelineRemoteError, PipelineStreamClosedError } from "../pipeline/errors.ts";
+import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "../pipeline/errors.ts";
 import type { Directory, StageProvider } from "../mesh/directory.ts";
-import type { PipelineClient } from "../pipeline/client.ts";
+import type { HopPath, PipelineClient } from "../pipeline/client.ts";
 import type { LocalStages } from "../pipeline/hop.ts";
 import { bagHash } from "../tensor/index.ts";
 import type { WireBag } from "../tensor/index.ts";
@@ -138,6 +138,8 @@ export class Router {
     allow?: (stage: number, provider: StageProvider) => boolean,
   ): Promise<{ output: WireBag; trace: StageTrace }> {
     const tried = new Set<string>();
+    /** Providers behind NAT whose hop already got a second path in this request. */
+    const rerouted = new Set<string>();
     let lastError: Error | undefined;
     const local = this.init.local?.serves(modelId, stage) ? this.init.local : undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_STAGE; attempt++) {
@@ -166,6 +168,18 @@ export class Router {
       } catch (err) {
         if (options.signal?.aborted) throw err;
         lastError = err as Error;
+        // A provider behind NAT is reached through a relay: a hop that died with its relay, or a
+        // dial through a relay that just went away, lost a path, not the provider. Try it once
+        // more (the next dial goes through another relay). Its own errors and slowness are not
+        // retried on it.
+        const pathLost = !(lastError instanceof PipelineRemoteError) && !(lastError instanceof PipelineTimeoutError);
+        const remote = choice.peerId !== local?.peerId;
+        if (pathLost && remote && choice.reach === "unreachable" && !rerouted.has(choice.peerId)) {
+          rerouted.add(choice.peerId);
+          tried.delete(choice.peerId);
+          log("hop on %s lost its path (%s), trying another", choice.peerId, lastError.message);
+          continue;
+        }
         this.failedOn(choice.peerId, st, lastError);
       } finally {
         st.inflight--;
@@ -238,6 +252,16 @@ export class Router {
     const transportDead =
       err instanceof PipelineStreamClosedError || (!(err instanceof PipelineRemoteError) && /ECONNREFUSED|dial|connect/i.test(err.message));
     if (transportDead) this.directory.evict(peerId);
+  }
+
+  /** How the open hop to a peer carries tensors (pipeline/client.ts HopPath), if one is open. */
+  path(peerId: string): HopPath | undefined {
+    return this.client.path(peerId);
+  }
+
+  /** The relay the open hop to a peer runs through, if relayed. */
+  via(peerId: string): string | undefined {
+    return this.client.via(peerId);
   }
 
   /** Per-peer figures for `mesh status` and the gateway. */

@@ -83,6 +83,14 @@ export interface MeshPeer {
   failed: number;
   penalty: number;
   ageMs: number;
+  /** Whether peers outside reach it directly (behind NAT: "unreachable", dialled through relays). */
+  reach: "unknown" | "reachable" | "unreachable";
+  /** Present when it offers circuit relaying. */
+  relay: { dataLimitBytes: string; durationLimitMs: number } | null;
+  /** How the gateway's open hop to it carries tensors (null: none open). */
+  path: "self" | "direct" | "punched" | "stream" | "relayed" | null;
+  /** The relay's peer id when that hop's connection is relayed. */
+  via: string | null;
 }
 
 export interface MeshStatus {

@@ -169,7 +169,7 @@ export async function serveTensors(node: MeshNode, source: TensorSource, options
         stream.abort(err as Error);
       }
     },
-    { maxInboundStreams: MAX_TENSOR_INBOUND_STREAMS },
+    { maxInboundStreams: MAX_TENSOR_INBOUND_STREAMS, runOnLimitedConnection: true },
   );
   return async () => {
     await node.unhandle(TENSOR_PROTOCOL).catch(() => {});
@@ -212,7 +212,11 @@ export async function fetchTensors(
   const where = `${req.side} ${req.hash.slice(0, 10)}… of job ${req.jobId} stage ${req.stage} from ${peerId.toString()}`;
   let stream: Stream | undefined;
   try {
-    stream = await node.dialProtocol(peerId, TENSOR_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) });
+    stream = await node.dialProtocol(peerId, TENSOR_PROTOCOL, {
+      signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
+      // Providers behind NAT answer through a relay (nat/).
+      runOnLimitedConnection: true,
+    });
     const lp = lpStream(stream, {
       maxDataLength: Math.max(MAX_TENSOR_HEADER_BYTES, maxBag),
       maxBufferSize: MAX_TENSOR_HEADER_BYTES + maxBag + 1024,

@@ -310,6 +310,10 @@ describe("mesh status table", () => {
           failed: 1,
           penalty: 0,
           ageMs: 300,
+          reach: "reachable",
+          relay: { dataLimitBytes: "1887436800", durationLimitMs: 1_800_000 },
+          path: "self",
+          via: null,
         },
         {
           peerId: "12D3KooWBBBBBBBBBBBBBBBBBB",
@@ -325,6 +329,10 @@ describe("mesh status table", () => {
           failed: 0,
           penalty: 0,
           ageMs: 1000,
+          reach: "unreachable",
+          relay: null,
+          path: "punched",
+          via: "12D3KooWrelay",
         },
       ],
     });
@@ -333,5 +341,8 @@ describe("mesh status table", () => {
     assert.match(lines[0], /PEER\s+STAGES\s+PRICE\s+LOAD\s+LATENCY/);
     assert.match(lines[1], /^\*12D3KooW.*rec#0\s+10\s+1\/4\s+12\.5 ms\s+3\/1/);
     assert.match(lines[2], /0x123456…/);
+    assert.match(lines[0], /REACH\s+PATH$/);
+    assert.match(lines[1], /public\+relay\s+self$/);
+    assert.match(lines[2], /NAT\s+punched$/);
   });
 });

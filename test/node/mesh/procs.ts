@@ -1,7 +1,7 @@
 // Test helper: provider processes (`shardmesh provider start --json`) as real children on
 // 127.0.0.1. Each child has an IPC channel and exits when it closes, so none outlives the test.
 import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
+import type { ChildProcess, SpawnOptions } from "node:child_process";
 import { createInterface } from "node:readline";
 
 const BIN = new URL("../../../node/bin/shardmesh.js", import.meta.url).pathname;
@@ -15,8 +15,11 @@ export interface ProviderProc {
   exited: Promise<number | null>;
 }
 
-export async function startProviderProc(args: string[], timeoutMs = 60_000): Promise<ProviderProc> {
-  const child = spawn(process.execPath, [BIN, "provider", "start", ...args, "--json"], {
+/** Starts a process; the namespace network (test/network) passes one that runs inside a host. */
+export type Spawner = (cmd: string, args: string[], options: SpawnOptions) => ChildProcess;
+
+export async function startProviderProc(args: string[], timeoutMs = 60_000, spawner: Spawner = spawn): Promise<ProviderProc> {
+  const child = spawner(process.execPath, [BIN, "provider", "start", ...args, "--json"], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, NODE_NO_WARNINGS: "1" },
   });

@@ -32,8 +32,8 @@ describe("reach protocol (loopback)", () => {
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
     closedPort = (probe.address() as { port: number }).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    reachA = new Reachability(a, { ports: () => [openPort] });
-    reachB = new Reachability(b, { ports: () => [openPort] });
+    reachA = new Reachability(a, { libp2pPort: () => openPort });
+    reachB = new Reachability(b, { libp2pPort: () => openPort });
     await reachA.start();
     await reachB.start();
     await a.dial(b.getMultiaddrs()[0]);
