@@ -13,7 +13,7 @@ import { kadDHT, passthroughMapper } from "@libp2p/kad-dht";
 import { bootstrap } from "@libp2p/bootstrap";
 import { KEEP_ALIVE } from "@libp2p/interface";
 import type { PrivateKey } from "@libp2p/interface";
-import { offeredRelay, relayListenAddrs, relayTransport } from "../nat/relay.ts";
+import { offeredRelay, relayReservations, relayTransport } from "../nat/relay.ts";
 import { DHT_PROTOCOL, PING_INTERVAL_MS, PING_TIMEOUT_MAX_MS, PING_TIMEOUT_MIN_MS } from "./constants.ts";
 import { MAX_PAYLOAD_BYTES } from "../pipeline/constants.ts";
 
@@ -31,7 +31,7 @@ export interface MeshNodeInit {
    * is reachable. Default true. Dialling others through relays works either way.
    */
   relay?: boolean;
-  /** Public addresses pinned by the operator: announced instead of the listen addresses, no relay reservations. */
+  /** Public addresses pinned by the operator: announced instead of the listen addresses. */
   announce?: string[];
 }
 
@@ -53,14 +53,14 @@ export async function createMeshNode(init: MeshNodeInit) {
     // Peers learn new addresses (a relay reservation) and protocols (relaying offered) at once.
     identifyPush: identifyPush(),
     ping: ping(),
-    ...(relay ? { relay: offeredRelay() } : {}),
+    ...(relay ? { relay: offeredRelay(), relayReservations: relayReservations() } : {}),
     pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
     ...(init.dht === false ? {} : { dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }) }),
   };
   return createLibp2p({
     privateKey: init.privateKey,
     addresses: {
-      listen: [...(init.listen ?? ["/ip4/127.0.0.1/tcp/0"]), ...(relay && !init.announce?.length ? relayListenAddrs() : [])],
+      listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"],
       ...(init.announce?.length ? { announce: init.announce } : {}),
     },
     // Dialling through relays is always possible; `relay: false` only reserves and offers nothing.

@@ -1,10 +1,13 @@
 // Circuit relay v2 for ShardMesh: js-libp2p's relay server with limits sized for activations,
 // offered only while this node is reachable from outside (a relay behind NAT helps nobody), and
-// the relay transport with which a node behind NAT reserves slots and is dialled through them.
+// the relay transport with which a node behind NAT reserves slots (once it knows it is behind
+// NAT) and is dialled through them.
 import { circuitRelayServer, circuitRelayTransport, RELAY_V2_HOP_CODEC } from "@libp2p/circuit-relay-v2";
 import type { CircuitRelayServerComponents, CircuitRelayService } from "@libp2p/circuit-relay-v2";
 import type { Startable } from "@libp2p/interface";
 import { logger } from "@libp2p/logger";
+import { multiaddr } from "@multiformats/multiaddr";
+import type { Multiaddr } from "@multiformats/multiaddr";
 import {
   RELAY_DATA_LIMIT_BYTES,
   RELAY_DURATION_LIMIT_MS,
@@ -82,7 +85,35 @@ export function relayTransport() {
   return circuitRelayTransport({ reservationCompletionTimeout: 10_000 });
 }
 
-/** Listen addresses that make the relay transport hold RELAY_RESERVATIONS_WANTED reservations. */
-export function relayListenAddrs(): string[] {
-  return Array.from({ length: RELAY_RESERVATIONS_WANTED }, () => "/p2p-circuit");
+/** Holds relay reservations once asked to (a node that found itself behind NAT). */
+export interface RelayReservations {
+  /** Listen on RELAY_RESERVATIONS_WANTED × `/p2p-circuit`: the relay transport finds relays and reserves slots. */
+  reserve(): Promise<void>;
+  readonly reserving: boolean;
+}
+
+/**
+ * libp2p service factory: relay reservations on demand. Listening on `/p2p-circuit` from the
+ * start would make every node search for relays (a DHT random walk without end where none
+ * offers relaying: ~1/3 of a core for 5 nodes measured on loopback), so only a node whose
+ * reachability check said "behind NAT" asks for them, through the transport manager (the way
+ * libp2p itself adds listeners at start).
+ */
+export function relayReservations(): (components: {
+  transportManager: { listen(addrs: Multiaddr[]): Promise<void> };
+}) => RelayReservations {
+  return (components) => {
+    let reserving = false;
+    return {
+      get reserving() {
+        return reserving;
+      },
+      async reserve() {
+        if (reserving) return;
+        reserving = true;
+        log("reserving %d relay slots", RELAY_RESERVATIONS_WANTED);
+        await components.transportManager.listen(Array.from({ length: RELAY_RESERVATIONS_WANTED }, () => multiaddr("/p2p-circuit")));
+      },
+    };
+  };
 }

@@ -34,7 +34,7 @@ import { DecoderStageRunner } from "../llm/stage-runner.ts";
 import { Reachability } from "../nat/reach.ts";
 import type { ReachState } from "../nat/reach.ts";
 import { RELAY_LIMITS } from "../nat/relay.ts";
-import type { OfferedRelay } from "../nat/relay.ts";
+import type { OfferedRelay, RelayReservations } from "../nat/relay.ts";
 
 const log = logger("shardmesh:provider");
 
@@ -144,10 +144,14 @@ export async function startProvider(config: ProviderConfig, options: StartOption
   const decoderStages = new Map<string, DecoderStageRunner>();
   const sessions = new SessionServer(node, { stages: decoderStages });
   await sessions.start();
-  const relay = (node.services as { relay?: OfferedRelay }).relay;
+  const { relay, relayReservations } = node.services as { relay?: OfferedRelay; relayReservations?: RelayReservations };
   reach.addEventListener("change", ({ detail }: CustomEvent<ReachState>) => {
     emit({ event: "reach", ...detail });
     void relay?.offer(detail.status === "reachable").then(() => directory.markDirty());
+    // Behind NAT (and no address pinned by the operator): be reachable through relays.
+    if (detail.status === "unreachable" && !config.announce?.length) {
+      relayReservations?.reserve().catch((err: Error) => log.error("relay reservations: %s", err.message));
+    }
   });
   await reach.start();
 
