@@ -11,6 +11,7 @@ import {
   ROLE,
   STAKE,
   addr,
+  after,
   buildReceipt,
   deployFixture,
   fixtureWith,
@@ -395,7 +396,7 @@ describe("Adjudicator sampling and reveals", () => {
       f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, route], as(ROLE.buyer)),
       f.adjudicator,
       "AdjudicatorRevealWindowOpen",
-      [now + 1n, deadline],
+      [after(now), deadline],
     );
     await networkHelpers.time.increaseTo(deadline + 1n);
     const events = await faults(f.adjudicator.write.reportUnrevealed([job.jobId, id, 0n, route], as(ROLE.buyer)));

@@ -71,6 +71,16 @@ export const ROLE = {
 } as const;
 export const addr = (i: number): Address => getAddress(wallets[i].account.address);
 
+/**
+ * Matches the chain time a revert reports ("now" in the contract): some block after `t`. The
+ * exact value is not knowable: the dev chain's clock follows the wall clock, so under load more
+ * than one second can pass between the latest block and the call (asserting `t + 1n` flaked).
+ */
+export const after =
+  (t: bigint) =>
+  (observed: bigint): boolean =>
+    observed > t;
+
 export interface ModelOptions {
   stages?: number;
   samplingRatePpm?: number;

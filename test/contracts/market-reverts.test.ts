@@ -13,6 +13,7 @@ import {
   ROLE,
   STAKE,
   addr,
+  after,
   buildReceipt,
   devAccount,
   fixtureWith,
@@ -60,7 +61,10 @@ describe("JobMarket openJob reverts", () => {
     const q = await full(f);
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { maxUnits: 0 }), f.market, "JobMarketZeroUnits", [0n, 1n]);
     const now = BigInt(await networkHelpers.time.latest());
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { expiresAt: now }), f.market, "JobMarketBadExpiry", [now, now + 2n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { expiresAt: now }), f.market, "JobMarketBadExpiry", [
+      now,
+      after(now),
+    ]);
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, q, { sessionKey: zeroAddress }), f.market, "JobMarketZeroSessionKey", [
       zeroAddress,
       addr(ROLE.buyer),
@@ -138,7 +142,7 @@ describe("JobMarket openJob reverts", () => {
     const [a, b] = await full(f);
     const now = BigInt(await networkHelpers.time.latest());
     const stale = await quote(f, ROLE.p3, 2, { expiry: now });
-    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, stale]), f.market, "JobMarketQuoteExpired", [now, now + 2n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, [a, b, stale]), f.market, "JobMarketQuoteExpired", [now, after(now)]);
   });
 
   it("abuse: rejects a reused nonce and a cancelled nonce", async () => {
@@ -395,7 +399,7 @@ describe("JobMarket settle / close reverts", () => {
       f.market.write.settle([job.jobId, id, r.records]),
       f.market,
       "JobMarketChallengeWindowOpen",
-      [now + 1n, settlesAt],
+      [after(now), settlesAt],
     );
     await passWindows(f);
     await viem.assertions.revertWithCustomErrorWithArgs(

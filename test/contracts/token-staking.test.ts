@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseEther, toHex } from "viem";
-import { ROLE, STAKE, addr, networkHelpers, openJob, permitSig, threeStageFixture, viem, wallets } from "./helpers.ts";
+import { ROLE, STAKE, addr, after, networkHelpers, openJob, permitSig, threeStageFixture, viem, wallets } from "./helpers.ts";
 
 const as = (i: number) => ({ account: wallets[i].account });
 
@@ -126,7 +126,7 @@ describe("ProviderStaking", () => {
       f.staking.write.withdraw(as(ROLE.p1)),
       f.staking,
       "ProviderStakingUnbondingNotOver",
-      [now + 1n, now + period],
+      [after(now), now + period],
     );
     await networkHelpers.time.increase(Number(period));
     const before = await f.token.read.balanceOf([addr(ROLE.p1)]);
