@@ -5,7 +5,7 @@
 //   CHAIN_PORT / GATEWAY_PORT / WEB_PORT   preferred ports (default 8545 / 8600 / 3000 when free)
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { DEV_KEYS } from "./lib/chain.ts";
+import { DEV_KEYS, tokens } from "./lib/chain.ts";
 import { localWallet, startDemoChain } from "./lib/demo.ts";
 import { ShardMeshClient } from "../node/src/sdk/index.ts";
 import {
@@ -21,7 +21,8 @@ import {
   type ProviderSpec,
   type RunningProvider,
 } from "./demo/market.ts";
-import { stopAll } from "./demo/procs.ts";
+import { onSignalExit, stopAll, stopChildrenOnExit } from "./lib/procs.ts";
+import { buildContracts } from "./lib/build.ts";
 import { paidJob } from "./demo/buyer.ts";
 import { demoWindows, mineEvery } from "./demo/chain.ts";
 import { prepareLanguageModel, publishLanguageModel, streamedGeneration } from "./demo/llm.ts";
@@ -33,23 +34,20 @@ const env = (k: string) => (process.env[k] ? Number(process.env[k]) : undefined)
 async function main(): Promise<void> {
   const work = join(root, ".shardmesh/demo");
   mkdirSync(work, { recursive: true });
-  let stopping = false;
-  let chainStop: (() => Promise<void>) | undefined;
+  // Ctrl-C is how the demo is meant to stop: exit 0 then. Every child (chain, providers, web
+  // app) is stopped on every way out, errors included (scripts/lib/procs.ts).
+  stopChildrenOnExit({ exitCode: 0 });
+  onSignalExit(() => log("\nstopping providers, web app and chain …"));
   const shutdown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
     log("\nstopping providers, web app and chain …");
     await stopAll();
-    await chainStop?.();
     process.exit(code);
   };
-  process.once("SIGINT", () => void shutdown(0));
-  process.once("SIGTERM", () => void shutdown(0));
 
   try {
     step(1, "local chain and contracts");
+    await buildContracts(log);
     const demo = await startDemoChain(log, env("CHAIN_PORT") ?? (await choosePort(8545)));
-    chainStop = demo.chain.stop;
     await demoWindows(demo, log);
 
     step(2, "models: split and publish (the recogniser and a language model)");
@@ -112,8 +110,8 @@ async function main(): Promise<void> {
     const earned = job.credits.reduce((sum, c) => sum + c.amount, 0n);
     const owed = BigInt(job.texts.length) * 2n * STAGE_PRICE;
     if (earned !== owed)
-      throw new Error(`providers earned ${earned}, expected ${owed} (${job.texts.length} inferences × 2 stages × price)`);
-    log(`  providers earned ${earned} base units in all = ${job.texts.length} inferences × 2 stages × ${STAGE_PRICE}`);
+      throw new Error(`providers earned ${tokens(earned)}, expected ${tokens(owed)} (${job.texts.length} inferences × 2 stages × price)`);
+    log(`  providers earned ${tokens(earned)} in all = ${job.texts.length} inferences × 2 stages × ${tokens(STAGE_PRICE)}`);
     // From here on chain time follows the clock, so receipts opened in the web app settle by themselves.
     const ticker = mineEvery(demo.chain.url, 2000);
 

@@ -12,6 +12,7 @@ import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
 import { ctcDecode, recPreprocess } from "../../node/src/ocr/rec.ts";
 import { shardMeshDomain, signBuyerReceipt, signedQuoteFromJson } from "../../node/src/receipts/eip712.ts";
 import { bytesFromTensor, tensorFromFloat32, type ShardMeshClient } from "../../node/src/sdk/index.ts";
+import { tokens } from "../lib/chain.ts";
 import { localWallet } from "../lib/demo.ts";
 import type { Log } from "./market.ts";
 
@@ -96,7 +97,7 @@ export async function paidJob(
   const [ev] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs });
   const jobId = ev.args.jobId;
   log(
-    `  job ${jobId} opened by ${buyer.account.address.slice(0, 10)}…: escrow ${Number(escrow) / 1e18} SHARD for up to 10 inferences, session key ${session.address.slice(0, 10)}…`,
+    `  job ${jobId} opened by ${buyer.account.address.slice(0, 10)}…: escrow ${tokens(escrow)} for up to 10 inferences, session key ${session.address.slice(0, 10)}…`,
   );
 
   const results: PaidJobResult["texts"] = [];
@@ -158,6 +159,6 @@ export async function paidJob(
       amount: (await read<bigint>(c.JobMarket.address, jobMarketAbi, "credits", [address])) + (await balance(address)) - before[i],
     })),
   );
-  log(`  receipt settled; earned: ${credits.map((x) => `${x.address.slice(0, 8)}… ${Number(x.amount) / 1e18} SHARD`).join(", ")}`);
+  log(`  receipt settled; earned: ${credits.map((x) => `${x.address.slice(0, 8)}… ${tokens(x.amount)}`).join(", ")}`);
   return { jobId, texts: results, receiptId: submitted.receiptId, samples: revealed.samples.length, credits };
 }

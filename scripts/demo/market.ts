@@ -5,10 +5,9 @@
 // and a first buyer request. Steps are functions so tests can drive them.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { parseEther } from "viem";
-import { freePort, portIsFree, DEV_KEYS } from "../lib/chain.ts";
+import { freePort, portIsFree, DEV_KEYS, tokens } from "../lib/chain.ts";
 import { localWallet, startDemoChain, type DemoChain } from "../lib/demo.ts";
 import { seedModel, seedProvider, sha256File } from "../lib/seed.ts";
 import { loadManifest } from "../../node/src/inference/manifest.ts";
@@ -17,11 +16,13 @@ import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
 import { recPreprocess, ctcDecode } from "../../node/src/ocr/rec.ts";
 import { ShardMeshClient, bytesFromTensor, tensorFromFloat32, type ModelInfo } from "../../node/src/sdk/index.ts";
 import { spawnJsonProcess, spawnPlain, waitForHttp, type DemoProcess } from "./procs.ts";
+import { run } from "../lib/procs.ts";
 
 export const root = new URL("../..", import.meta.url).pathname;
 const shardmesh = join(root, "node/bin/shardmesh.js");
 const REC_SHAPE = "x=1,3,48,320";
 export const STAGE_PRICE = parseEther("0.001");
+export const PROVIDER_STAKE = parseEther("5000");
 
 export type Log = (line: string) => void;
 
@@ -41,12 +42,19 @@ export async function splitRecogniser(dir: string, log: Log): Promise<SplitModel
   if (cached?.model.sha256 !== onnxSha256.slice(2)) {
     log("splitting the PP-OCRv4 recogniser into 2 pipeline stages …");
     rmSync(dir, { recursive: true, force: true });
-    const res = spawnSync(
-      process.execPath,
-      [shardmesh, "model", "split", OCR_MODELS.rec, "--stages", "2", "--shape", REC_SHAPE, "--out", dir],
-      { stdio: "inherit" },
-    );
-    if (res.status !== 0) throw new Error(`model split failed (exit ${res.status})`);
+    const code = await run(process.execPath, [
+      shardmesh,
+      "model",
+      "split",
+      OCR_MODELS.rec,
+      "--stages",
+      "2",
+      "--shape",
+      REC_SHAPE,
+      "--out",
+      dir,
+    ]);
+    if (code !== 0) throw new Error(`model split failed (exit ${code})`);
   } else log(`using the cached 2-stage split in ${dir}`);
   const { manifest, hash } = await loadManifest(manifestPath);
   return { dir, manifestPath, manifestHash: hash, onnxSha256, stageFiles: manifest.stages.map((s) => join(dir, s.file)) };
@@ -82,7 +90,7 @@ export async function publishRecogniser(demo: DemoChain, model: SplitModel, log:
   };
   const modelId = await publishModel(demo, model, metadata);
   log(
-    `published model ${modelId}: ${metadata.name}, manifest ${model.manifestHash.slice(0, 18)}…, 2 stages at ${STAGE_PRICE} base units per stage`,
+    `published model ${modelId}: ${metadata.name}, manifest ${model.manifestHash.slice(0, 18)}…, 2 stages at ${tokens(STAGE_PRICE)} per stage`,
   );
   return modelId;
 }
@@ -147,7 +155,7 @@ export async function startProvider(
   const proc = spawnJsonProcess(spec.name, process.execPath, args, { cwd: root });
   const listening = await proc.waitFor<{ peerId: string; addrs: string[] }>((e) => e.event === "listening", 60_000);
   await seedProvider(localWallet(demo.chain.url, spec.keyIndex), demo.publicClient, demo.deployment, {
-    stake: parseEther("5000"),
+    stake: PROVIDER_STAKE,
     peerId: peerIdFromString(listening.peerId).toMultihash().bytes,
     metadataURI: `data:application/json,${encodeURIComponent(JSON.stringify({ name: spec.name }))}`,
   });
@@ -160,7 +168,7 @@ export async function startProvider(
     return e.event === "ready";
   }, 120_000);
   log(
-    `  ${spec.name} (${localWallet(demo.chain.url, spec.keyIndex).account.address.slice(0, 10)}…): stage ${spec.stage}, peer ${listening.peerId.slice(0, 16)}…, staked 5000 SHARD, peer id bound${ready.gateway ? `, gateway ${ready.gateway}` : ""}`,
+    `  ${spec.name} (${localWallet(demo.chain.url, spec.keyIndex).account.address.slice(0, 10)}…): stage ${spec.stage}, peer ${listening.peerId.slice(0, 16)}…, staked ${tokens(PROVIDER_STAKE)}, peer id bound${ready.gateway ? `, gateway ${ready.gateway}` : ""}`,
   );
   return { spec, proc, peerId: listening.peerId, addrs: ready.addrs, gateway: ready.gateway };
 }
@@ -213,12 +221,11 @@ export async function startWeb(env: { rpcUrl: string; deploymentsDir: string; ga
   const webDir = join(root, "web");
   if (!existsSync(join(webDir, ".next/BUILD_ID"))) {
     log("building the web app (first run only, about a minute) …");
-    const res = spawnSync(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "build"], {
+    const code = await run(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "build"], {
       cwd: webDir,
-      stdio: "inherit",
       env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
     });
-    if (res.status !== 0) throw new Error(`web build failed (exit ${res.status})`);
+    if (code !== 0) throw new Error(`web build failed (exit ${code})`);
   }
   const child = spawnPlain(
     process.execPath,

@@ -1,7 +1,9 @@
-// Child processes of the demo: spawned with an IPC channel (so they exit with the demo),
-// JSON-line events parsed from stdout, everything stopped by PID on exit.
-import { spawn, type ChildProcess } from "node:child_process";
+// Child processes of the demo: spawned with an IPC channel (so they exit with the demo), in
+// process groups stopped with the demo on every exit path (scripts/lib/procs.ts), JSON-line
+// events parsed from stdout.
+import type { ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
+import { spawnTracked } from "../lib/procs.ts";
 
 export interface DemoProcess {
   name: string;
@@ -10,17 +12,13 @@ export interface DemoProcess {
   waitFor<T = Record<string, unknown>>(match: (e: Record<string, unknown>) => boolean, timeoutMs: number): Promise<T>;
 }
 
-const running = new Set<ChildProcess>();
-
 export function spawnJsonProcess(
   name: string,
   cmd: string,
   args: string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {},
 ): DemoProcess {
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
-  running.add(child);
-  child.once("exit", () => running.delete(child));
+  const child = spawnTracked(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   const events: Record<string, unknown>[] = [];
   const waiters = new Set<(e: Record<string, unknown>) => void>();
   createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -65,21 +63,9 @@ export function spawnJsonProcess(
   };
 }
 
-/** Spawns a plain process whose output is passed through (e.g. `next start`). */
+/** Spawns a plain process whose stderr is passed through (e.g. `next start`). */
 export function spawnPlain(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["ignore", "ignore", "inherit"] });
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  return child;
-}
-
-/** SIGTERM every child still running, then SIGKILL what is left after `graceMs`. */
-export async function stopAll(graceMs = 3000): Promise<void> {
-  const children = [...running];
-  for (const c of children) c.kill("SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  for (const c of running) c.kill("SIGKILL");
+  return spawnTracked(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["ignore", "ignore", "inherit"] });
 }
 
 export async function waitForHttp(url: string, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {

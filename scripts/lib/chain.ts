@@ -1,8 +1,9 @@
-// Starts and stops a local `hardhat node` on 127.0.0.1 (a port checked free first).
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
+// Starts and stops a local `hardhat node` on 127.0.0.1 (a port checked free first). The chain
+// is stopped with the process that started it, on every exit path (./procs.ts).
 import { createServer } from "node:net";
+import { formatUnits } from "viem";
 import { join } from "node:path";
+import { spawnTracked, stopChild } from "./procs.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -73,10 +74,14 @@ export async function startLocalChain(opts: { port?: number; timeoutMs?: number 
   let port = opts.port;
   if (port === undefined) port = (await portIsFree(DEFAULT_CHAIN_PORT)) ? DEFAULT_CHAIN_PORT : await freePort();
   else if (!(await portIsFree(port))) throw new Error(`port ${port} on 127.0.0.1 is in use`);
-  const child: ChildProcess = spawn(join(root, "node_modules/.bin/hardhat"), ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawnTracked(
+    process.execPath,
+    [join(root, "node_modules/.bin/hardhat"), "node", "--hostname", "127.0.0.1", "--port", String(port)],
+    {
+      cwd: root,
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const url = `http://127.0.0.1:${port}`;
@@ -84,16 +89,20 @@ export async function startLocalChain(opts: { port?: number; timeoutMs?: number 
   while (!(await rpcReady(url))) {
     if (child.exitCode !== null) throw new Error(`hardhat node exited (${child.exitCode}): ${stderr}`);
     if (Date.now() > deadline) {
-      child.kill("SIGTERM");
+      await stopChild(child);
       throw new Error(`hardhat node did not answer on ${url} in time`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  const stop = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-    });
+  const stop = (): Promise<void> => stopChild(child);
   return { url, port, pid: child.pid ?? -1, stop };
+}
+
+/** The token's symbol and decimals (ShardToken: 18, like ether). */
+export const TOKEN_SYMBOL = "SHARD";
+export const TOKEN_DECIMALS = 18;
+
+/** A token amount for people: `0.006 SHARD`, never base units. */
+export function tokens(amount: bigint): string {
+  return `${formatUnits(amount, TOKEN_DECIMALS)} ${TOKEN_SYMBOL}`;
 }

