@@ -1,6 +1,8 @@
-// `npm run bench -- <area>` runs scripts/bench/<area>.ts, which writes bench/results/<area>.json.
-import { spawnSync } from "node:child_process";
+// `npm run bench -- <area>` runs scripts/bench/<area>.ts, which builds what it needs (or fails)
+// and writes bench/results/<area>.json only with its figures (scripts/lib/bench.ts). The bench
+// runs in a process group of its own, stopped with this one (Ctrl-C, SIGTERM: scripts/lib/procs.ts).
 import { existsSync, readdirSync } from "node:fs";
+import { run, stopChildrenOnExit } from "./lib/procs.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const areas = readdirSync(`${root}scripts/bench`)
@@ -11,5 +13,5 @@ if (!area || !existsSync(`${root}scripts/bench/${area}.ts`)) {
   console.error(`usage: npm run bench -- <area> [options]   areas: ${areas.join(", ") || "(none yet)"}`);
   process.exit(2);
 }
-const res = spawnSync(process.execPath, [`${root}scripts/bench/${area}.ts`, ...rest], { stdio: "inherit", cwd: root });
-process.exit(res.status ?? 1);
+stopChildrenOnExit();
+process.exit(await run(process.execPath, [`${root}scripts/bench/${area}.ts`, ...rest], { cwd: root }));

@@ -1,12 +1,17 @@
 // `npm run bench -- gas`: gas of the hot paths on Hardhat's in-process EVM (same fixture as the
 // contract tests) → bench/results/gas.json. 3-stage model, one provider per stage, 1,000
 // inferences per receipt; figures from transaction receipts (gasUsed, includes the 21k base).
-import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { decodeFunctionData } from "viem";
 import type { Hex } from "viem";
 import { adjudicatorAbi } from "../../node/src/generated/abis.ts";
-import {
+import { writeBenchResult } from "../lib/bench.ts";
+import { buildContracts } from "../lib/build.ts";
+
+// The fixture module connects to Hardhat's in-process EVM when imported, which needs the
+// contracts' artifacts: build them first (incremental), then import it.
+await buildContracts();
+const {
   ROLE,
   buildReceipt,
   networkHelpers,
@@ -19,9 +24,8 @@ import {
   submit,
   threeStageFixture,
   wallets,
-} from "../../test/contracts/helpers.ts";
+} = await import("../../test/contracts/helpers.ts");
 
-const root = new URL("../..", import.meta.url).pathname;
 const N = 1000;
 
 async function gasOf(hash: Promise<Hex>): Promise<number> {
@@ -131,8 +135,8 @@ async function main(): Promise<void> {
     },
     measuredAt: new Date().toISOString(),
   };
-  mkdirSync(`${root}bench/results`, { recursive: true });
-  writeFileSync(`${root}bench/results/gas.json`, `${JSON.stringify(result, null, 2)}\n`);
+  const { description, setup, machine, measuredAt, ...figures } = result;
+  writeBenchResult("gas", result, figures);
   console.log(JSON.stringify(result, null, 2));
   console.log("wrote bench/results/gas.json");
 }

@@ -3,7 +3,6 @@
 // configurations are interleaved so background load from other jobs hits them alike.
 // Writes bench/results/inference.json.
 //   options: --rounds N (default 16)  --requests N per round and mode (default 6)
-import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -13,6 +12,7 @@ import { ChainedPipeline, StageRunner, loadManifest } from "../../node/src/infer
 import { randomTensor, type TensorBag } from "../../node/src/tensor/index.ts";
 import { OCR_MODELS } from "../../node/src/ocr/index.ts";
 import { percentile } from "../../node/src/util/index.ts";
+import { writeBenchResult } from "../lib/bench.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const { values } = parseArgs({ options: { rounds: { type: "string" }, requests: { type: "string" } } });
@@ -238,6 +238,5 @@ const out = {
     note: "2 cores shared with other engineers' jobs; rounds interleaved to spread background load. 'colocated' = all stages in one worker thread run back to back (isolates the cost of the split itself); 'worker_per_stage' = one worker thread per stage with hops handed between threads (what stages on different providers pay locally, without the network); with several requests in flight those stages overlap. The whole model runs in one worker.",
   },
 };
-mkdirSync(join(root, "bench/results"), { recursive: true });
-writeFileSync(join(root, "bench/results/inference.json"), `${JSON.stringify(out, null, 2)}\n`);
+writeBenchResult("inference", out, { results, ratios });
 say(JSON.stringify({ ratios, lag: lagMs, goals: out.goals }, null, 2));

@@ -8,7 +8,7 @@
 //   options: --preset gpt2-small|tiny (default gpt2-small)  --rounds N (default 3)
 //            --prompt N tokens (default 64)  --tokens N generated (default 64)
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -31,6 +31,7 @@ import {
   type StageLink,
 } from "../../node/src/llm/index.ts";
 import { createMeshNode } from "../../node/src/mesh/node.ts";
+import { writeBenchResult } from "../lib/bench.ts";
 import { percentile } from "../../node/src/util/index.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -310,8 +311,12 @@ const result = {
   },
 };
 if (!fo) throw new Error("the failover did not happen: no figures written");
-mkdirSync(join(root, "bench/results"), { recursive: true });
-writeFileSync(join(root, "bench/results/llm.json"), `${JSON.stringify(result, null, 2)}\n`);
+writeBenchResult("llm", result, {
+  ttft: result.timeToFirstTokenMs,
+  decode: result.decodeTokensPerSecond,
+  bytes: result.bytesPerTokenPerHop,
+  resumeMs: result.failover.resumeMs,
+});
 say(
   JSON.stringify(
     { ttft: result.timeToFirstTokenMs, decode: result.decodeTokensPerSecond, failover: result.failover, goals: result.goals },

@@ -11,7 +11,7 @@ import type { ChildProcess } from "node:child_process";
 import { createServer, connect } from "node:net";
 import { createCipheriv, randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -19,6 +19,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createMeshNode } from "../../node/src/mesh/node.ts";
+import { writeBenchResult } from "../lib/bench.ts";
 import { PipelineServer, stageKey } from "../../node/src/pipeline/server.ts";
 import { PipelineClient } from "../../node/src/pipeline/client.ts";
 import type { WireBag } from "../../node/src/tensor/index.ts";
@@ -573,7 +574,7 @@ async function main() {
   }
   result.loadavgAtEnd = loadavg().map(r2);
   result.durationSec = Math.round((Date.now() - started) / 1000);
-  writeFileSync(`${root}bench/results/mesh.json`, `${JSON.stringify(result, null, 2)}\n`);
+  writeBenchResult("mesh", result, { perHop: result.perHop, endToEnd: result.endToEnd, failover: result.failover });
   log(`wrote bench/results/mesh.json (${result.durationSec} s)`);
   process.exit(0);
 }

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { encodeAbiParameters, encodeEventTopics, numberToHex, parseEther, type Abi, type AbiEvent, type Hex } from "viem";
 import { jobMarketAbi, modelRegistryAbi } from "../../web/src/generated/abis.ts";
+import { writeBenchResult } from "../lib/bench.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const web = join(root, "web");
@@ -341,8 +342,11 @@ async function main() {
         note: "2 cores shared with other engineers' builds and tests; timings are noisy",
       },
     };
-    mkdirSync(join(root, "bench/results"), { recursive: true });
-    writeFileSync(join(root, "bench/results/web.json"), `${JSON.stringify(result, null, 2)}\n`);
+    writeBenchResult("web", result, {
+      builds: result.productionBuild,
+      firstLoad: result.firstLoadJsPerRoute,
+      dashboard: result.dashboard5000Settlements,
+    });
     log(`wrote bench/results/web.json (goal ${result.dashboard5000Settlements.goalMet ? "met" : "NOT met"})`);
   } finally {
     await context.close();

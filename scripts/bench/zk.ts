@@ -1,19 +1,21 @@
 // `npm run bench -- zk`: per built circuit instance, constraints, witness and proving time (the
 // long-lived prover, warm), cold first proof, prover peak memory, proof size and on-chain
 // verification gas (generated verifier alone and through Int8HeadStageVerifier), written to
-// bench/results/zk.json. Instances that are not built are skipped (build them with
-// `node scripts/build-circuits.ts`).
+// bench/results/zk.json. Builds the contracts and every instance first (cached; a fresh clone
+// without ../shared/ptau also generates the dev Powers of Tau).
 //
 //   npm run bench -- zk [--runs N]
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { network } from "hardhat";
 import { encodeFunctionData, parseAbi, type Address, type Hex } from "viem";
 import { mulberry32 } from "../../node/src/tensor/index.ts";
 import { buildDigitsModel } from "../../node/src/models/digits.ts";
 import type { Int8DenseParams } from "../../node/src/models/int8.ts";
-import { circuitConfig, instancePaths, ROOT } from "../../node/src/zk/artifacts.ts";
+import { circuitConfig, instancePaths } from "../../node/src/zk/artifacts.ts";
 import { createHeadProver } from "../../node/src/zk/prover.ts";
+import { writeBenchResult } from "../lib/bench.ts";
+import { BuildFailedError, buildCircuits, buildContracts } from "../lib/build.ts";
 
 const GOAL_PROOF_MS = 5_000;
 const GOAL_VERIFY_GAS = 250_000;
@@ -48,6 +50,8 @@ function peakRssMiB(pid: number | undefined): number | null {
 const load0 = loadavg();
 const started = Date.now();
 const config = circuitConfig();
+await buildContracts();
+await buildCircuits(Object.keys(config.instances));
 const conn = await network.create();
 const publicClient = await conn.viem.getPublicClient();
 const [wallet] = await conn.viem.getWalletClients();
@@ -70,10 +74,8 @@ const results: Record<string, unknown>[] = [];
 
 for (const inst of Object.values(config.instances)) {
   const paths = instancePaths(inst.name);
-  if (!existsSync(paths.zkey) || !existsSync(paths.wasm)) {
-    console.log(`- ${inst.name}: not built, skipped (node scripts/build-circuits.ts ${inst.name})`);
-    continue;
-  }
+  if (!existsSync(paths.zkey) || !existsSync(paths.wasm))
+    throw new BuildFailedError(`${inst.name}: built, yet ${paths.zkey} or its wasm is missing`);
   const { N, M, SHIFT } = inst.params;
   const keys = JSON.parse(readFileSync(paths.keys, "utf8")) as { constraints: number; publicSignals: number };
   const isProjectHead = inst.name === "digits-head";
@@ -201,7 +203,6 @@ const out = {
   benchSeconds: round((Date.now() - started) / 1000),
   results,
 };
-mkdirSync(`${ROOT}bench/results`, { recursive: true });
-writeFileSync(`${ROOT}bench/results/zk.json`, `${JSON.stringify(out, null, 2)}\n`);
+writeBenchResult("zk", out, results);
 console.log(`✔ wrote bench/results/zk.json`);
 await conn.provider.close?.();
