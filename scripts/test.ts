@@ -1,23 +1,92 @@
-// The one test command (`npm test`): compiles, checks generated files, runs the Solidity
-// fuzz/invariant tests, then every node:test file. Node's runner goes last so its summary
+// The one test command (`npm test`): builds what the chosen tests need (contracts, circuits,
+// web app; independent builds run side by side), checks generated files, runs the Solidity
+// fuzz/invariant tests, then the node:test files. Node's runner goes last so its summary
 // (tests / pass / fail) is the closing output CI reads.
 //
 //   npm test                 everything
+//   npm test -- unit         the unit tests only (*.unit.test.ts anywhere under test/: one
+//                            process, no build, no chain, no child process; under a minute)
 //   npm test -- contracts    only test/contracts (any folder under test/, several allowed)
-import { spawnSync } from "node:child_process";
+//
+// Every step prints its duration; every process started is stopped with this one
+// (scripts/lib/procs.ts), Ctrl-C and SIGTERM included.
 import { existsSync, readdirSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { run, spawnTracked, stopChildrenOnExit } from "./lib/procs.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const only = process.argv.slice(2);
+const UNIT = "unit";
+const unitOnly = only.length === 1 && only[0] === UNIT;
 const wants = (area: string) => only.length === 0 || only.includes(area);
+const hardhat = join(root, "node_modules/.bin/hardhat");
+/** node:test files run side by side (each in its own process). */
+const TEST_CONCURRENCY = Math.max(2, availableParallelism());
 
-function run(title: string, cmd: string, args: string[], env: Record<string, string> = {}): void {
-  console.log(`\n━━ ${title}: ${cmd} ${args.join(" ")}`);
-  const res = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...env } });
-  if (res.status !== 0) {
-    console.error(`\n✖ ${title} failed (exit ${res.status ?? res.signal})`);
-    process.exit(res.status ?? 1);
+stopChildrenOnExit();
+const started = Date.now();
+const secs = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
+
+interface Step {
+  title: string;
+  cmd: string;
+  args: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+function fail(title: string, code: number): never {
+  console.error(`\n✖ ${title} failed (exit ${code})`);
+  process.exit(code || 1);
+}
+
+/** Runs steps one after another, output passed through. */
+async function serial(steps: Step[]): Promise<void> {
+  for (const s of steps) {
+    console.log(`\n━━ ${s.title}: ${s.cmd.replace(root, "")} ${s.args.map((a) => a.replace(root, "")).join(" ")}`);
+    const t = Date.now();
+    const code = await run(s.cmd, s.args, { cwd: s.cwd ?? root, env: { ...process.env, ...s.env } });
+    if (code !== 0) fail(s.title, code);
+    console.log(`✓ ${s.title} (${secs(t)})`);
+  }
+}
+
+/**
+ * Runs independent chains of steps side by side. Each chain's output is held and printed in one
+ * piece when the chain ends (a line every 30 s says what is still running), so logs stay
+ * readable; the first failure prints its output and stops everything.
+ */
+async function parallel(chains: Step[][]): Promise<void> {
+  const live = chains.filter((c) => c.length > 0);
+  if (live.length <= 1) return serial(live[0] ?? []);
+  const runningTitles = new Set<string>();
+  const ticker = setInterval(() => console.log(`  … still running: ${[...runningTitles].join(", ")} (${secs(started)})`), 30_000);
+  try {
+    await Promise.all(
+      live.map(async (chain) => {
+        for (const s of chain) {
+          runningTitles.add(s.title);
+          const t = Date.now();
+          const child = spawnTracked(s.cmd, s.args, {
+            cwd: s.cwd ?? root,
+            env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0", ...s.env },
+            stdio: ["ignore", "pipe", "pipe"],
+          });
+          const out: Buffer[] = [];
+          child.stdout!.on("data", (d: Buffer) => out.push(d));
+          child.stderr!.on("data", (d: Buffer) => out.push(d));
+          const code = await new Promise<number>((resolve) => child.once("close", (c) => resolve(c ?? 1)));
+          runningTitles.delete(s.title);
+          console.log(`\n━━ ${s.title}: ${s.cmd.replace(root, "")} ${s.args.map((a) => a.replace(root, "")).join(" ")}`);
+          process.stdout.write(Buffer.concat(out));
+          if (code !== 0) fail(s.title, code);
+          console.log(`✓ ${s.title} (${secs(t)})`);
+        }
+      }),
+    );
+  } finally {
+    clearInterval(ticker);
   }
 }
 
@@ -30,25 +99,46 @@ function testFiles(dir: string): string[] {
   });
 }
 
-const hardhat = join(root, "node_modules/.bin/hardhat");
-run("compile contracts", hardhat, ["build", "--quiet"]);
-if (existsSync(join(root, "scripts/generate-abis.ts"))) {
-  run("generated ABIs are fresh", process.execPath, ["scripts/generate-abis.ts", "--check"]);
-}
-if (wants("contracts") && readdirSync(join(root, "contracts"), { recursive: true }).some((f) => String(f).endsWith(".t.sol"))) {
-  run("solidity fuzz and invariant tests", hardhat, ["test", "solidity", "--no-compile"]);
-}
-for (const extra of ["circuits", "web"]) {
-  const script = join(root, `scripts/pretest-${extra}.ts`);
-  if (wants(extra) && existsSync(script)) run(`prepare ${extra} tests`, process.execPath, [script]);
-}
-
 const areas = readdirSync(join(root, "test")).filter((d) => statSync(join(root, "test", d)).isDirectory());
-const files = areas.filter(wants).flatMap((d) => testFiles(join(root, "test", d)));
+for (const a of only) {
+  if (a !== UNIT && !areas.includes(a)) {
+    console.error(`unknown test area "${a}"; areas: ${UNIT}, ${areas.join(", ")}`);
+    process.exit(2);
+  }
+}
+const files = unitOnly
+  ? areas.flatMap((d) => testFiles(join(root, "test", d))).filter((f) => f.endsWith(".unit.test.ts"))
+  : areas.filter(wants).flatMap((d) => testFiles(join(root, "test", d)));
 if (files.length === 0) {
   console.error(`no test files for ${only.join(", ") || "any area"}`);
   process.exit(1);
 }
-run("node:test", process.execPath, ["--test", "--test-reporter=spec", "--test-concurrency=1", ...files], {
-  NODE_NO_WARNINGS: "1",
-});
+
+if (!unitOnly) {
+  const contracts: Step[] = [
+    { title: "compile contracts", cmd: process.execPath, args: [hardhat, "build", "--quiet"] },
+    { title: "generated ABIs are fresh", cmd: process.execPath, args: ["scripts/generate-abis.ts", "--check"] },
+  ];
+  const hasSolidityTests = readdirSync(join(root, "contracts"), { recursive: true }).some((f) => String(f).endsWith(".t.sol"));
+  if (wants("contracts") && hasSolidityTests) {
+    contracts.push({
+      title: "solidity fuzz and invariant tests",
+      cmd: process.execPath,
+      args: [hardhat, "test", "solidity", "--no-compile"],
+    });
+  }
+  const extra = (area: string): Step[] =>
+    wants(area) && existsSync(join(root, `scripts/pretest-${area}.ts`))
+      ? [{ title: `prepare ${area} tests`, cmd: process.execPath, args: [join(root, `scripts/pretest-${area}.ts`)] }]
+      : [];
+  await parallel([contracts, extra("circuits"), extra("web")]);
+}
+
+console.log(`\n(builds and checks: ${secs(started)})\n\n━━ node:test: ${files.length} files`);
+// Nothing is printed after node's runner: its summary is the closing output CI reads.
+const code = await run(
+  process.execPath,
+  ["--test", "--test-reporter=spec", `--test-concurrency=${unitOnly ? TEST_CONCURRENCY : 1}`, ...files],
+  { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1" } },
+);
+process.exit(code);
