@@ -129,12 +129,12 @@ async function main(): Promise<void> {
     step(7, "ready");
     const buyer = localWallet(demo.chain.url, 5).account.address;
     log(`  chain     ${demo.chain.url}  (chain id 31337, contracts in ${demo.deploymentFile})`);
-    log(`  gateway   ${gateway}  (OpenAPI at ${gateway}/openapi.json; try: node node/bin/shardmesh.js mesh status --gateway ${gateway})`);
+    log(`  gateway   ${gateway}  (OpenAPI at ${gateway}/openapi.json; try: npx shardmesh mesh status --gateway ${gateway})`);
     if (webUrl) log(`  web app   ${webUrl}`);
     log(`  a funded buyer for your wallet: ${buyer}, private key ${DEV_KEYS[5]} (a public dev key: local chain only)`);
     log(`  providers ${providers.map((p) => `${p.spec.name}=stage ${p.spec.stage}`).join(", ")}`);
     log(
-      `  language model ${llmId}: node node/bin/shardmesh.js chat --gateway ${gateway} --model ${llmId} 'Who is Ahab?'  (or any OpenAI client at ${gateway}/v1)`,
+      `  language model ${llmId}: npx shardmesh chat --gateway ${gateway} --model ${llmId} 'Who is Ahab?'  (or any OpenAI client at ${gateway}/v1)`,
     );
     if (process.env.DEMO_EXIT_WHEN_READY === "1") {
       clearInterval(ticker);

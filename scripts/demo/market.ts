@@ -3,7 +3,7 @@
 // (2 per stage; two of them start with only the manifest and fetch their stage file from the
 // mesh), staked with their libp2p peer ids bound, one serving the HTTP gateway, the web app,
 // and a first buyer request. Steps are functions so tests can drive them.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { parseEther } from "viem";
@@ -34,14 +34,22 @@ export interface SplitModel {
   stageFiles: string[];
 }
 
+/** The sha256 of the model a cached split was made from, if there is one. */
+function readSplitSha(manifestPath: string): string | undefined {
+  if (!existsSync(manifestPath)) return undefined;
+  return (JSON.parse(readFileSync(manifestPath, "utf8")) as { model: { sha256: string } }).model.sha256;
+}
+
 /** Splits the recogniser into 2 stages (cached under `dir` while the model file is unchanged). */
 export async function splitRecogniser(dir: string, log: Log): Promise<SplitModel> {
   const onnxSha256 = await sha256File(OCR_MODELS.rec);
   const manifestPath = join(dir, "manifest.json");
-  const cached = existsSync(manifestPath) ? (JSON.parse(readFileSync(manifestPath, "utf8")) as { model: { sha256: string } }) : undefined;
-  if (cached?.model.sha256 !== onnxSha256.slice(2)) {
+  if (readSplitSha(manifestPath) !== onnxSha256.slice(2)) {
     log("splitting the PP-OCRv4 recogniser into 2 pipeline stages …");
-    rmSync(dir, { recursive: true, force: true });
+    // Split beside `dir`, then rename into place: processes sharing the cache (test files run
+    // side by side) never see a half-written split, and the first to finish wins.
+    const part = `${dir}.part-${process.pid}`;
+    rmSync(part, { recursive: true, force: true });
     const code = await run(process.execPath, [
       shardmesh,
       "model",
@@ -52,9 +60,15 @@ export async function splitRecogniser(dir: string, log: Log): Promise<SplitModel
       "--shape",
       REC_SHAPE,
       "--out",
-      dir,
+      part,
     ]);
     if (code !== 0) throw new Error(`model split failed (exit ${code})`);
+    if (readSplitSha(manifestPath) === onnxSha256.slice(2))
+      rmSync(part, { recursive: true, force: true }); // another process was first
+    else {
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(part, dir);
+    }
   } else log(`using the cached 2-stage split in ${dir}`);
   const { manifest, hash } = await loadManifest(manifestPath);
   return { dir, manifestPath, manifestHash: hash, onnxSha256, stageFiles: manifest.stages.map((s) => join(dir, s.file)) };

@@ -69,7 +69,7 @@ export function builtInstance(name: string, root = ROOT): InstancePaths & { inst
   if (!instance) throw new ZkArtifactMissingError(`unknown circuit instance "${name}"`);
   const paths = instancePaths(name, root);
   for (const p of [paths.wasm, paths.zkey]) {
-    if (!existsSync(p)) throw new ZkArtifactMissingError(`${p} is missing: run node scripts/build-circuits.ts ${name}`);
+    if (!existsSync(p)) throw new ZkArtifactMissingError(`${p} is missing: run npx node scripts/build-circuits.ts ${name}`);
   }
   return { ...paths, instance };
 }
