@@ -26,10 +26,14 @@ function countFigures(value: unknown, path: string): number {
  * measured (not the machine description): it must hold at least one number, all finite.
  * Returns the path written.
  */
-export function writeBenchResult(area: string, result: Record<string, unknown>, figures: unknown): string {
+export function writeBenchResult(
+  area: string,
+  result: Record<string, unknown>,
+  figures: unknown,
+  dir = join(root, "bench/results"),
+): string {
   const n = countFigures(figures, area);
   if (n === 0) throw new BenchResultEmptyError(`the ${area} benchmark measured nothing: bench/results/${area}.json left as it was`);
-  const dir = join(root, "bench/results");
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${area}.json`);
   writeFileSync(`${path}.tmp`, `${JSON.stringify(result, null, 2)}\n`);

@@ -13,12 +13,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { freePort } from "../../scripts/lib/chain.ts";
+import { describeProcs, noneLeft, TAG, tagged } from "../tooling/leftovers.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -45,46 +46,6 @@ describe("npm run demo", { timeout: 240_000 }, () => {
     assert.deepEqual(left, [], `left running after the demo stopped itself:\n${describeProcs(left)}`);
   });
 });
-
-const root = new URL("../..", import.meta.url).pathname;
-const TAG = "SHARDMESH_CLEANUP_TEST_TAG";
-
-/** PIDs of live processes whose environment carries `TAG=value` (zombies have none). */
-function tagged(value: string): number[] {
-  const needle = `${TAG}=${value}`;
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/environ`, "latin1").split("\0").includes(needle)) pids.push(Number(name));
-    } catch {
-      /* gone meanwhile, or not ours to read */
-    }
-  }
-  return pids;
-}
-
-async function noneLeft(value: string): Promise<number[]> {
-  const deadline = Date.now() + 5000;
-  let left = tagged(value);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    left = tagged(value);
-  }
-  return left;
-}
-
-function describeProcs(pids: number[]): string {
-  return pids
-    .map((p) => {
-      try {
-        return `${p}: ${readFileSync(`/proc/${p}/cmdline`, "latin1").replaceAll("\0", " ").slice(0, 160)}`;
-      } catch {
-        return `${p}: (gone)`;
-      }
-    })
-    .join("\n");
-}
 
 async function demoEnv(tag: string): Promise<NodeJS.ProcessEnv> {
   return {
@@ -170,16 +131,5 @@ describe("the demo leaves no process behind", { timeout: 240_000 }, () => {
     assert.match(out, /stopping providers, web app and chain/);
     const left = await noneLeft(tag);
     assert.deepEqual(left, [], `left running after SIGTERM to npm:\n${describeProcs(left)}`);
-  });
-});
-
-describe("test helpers", () => {
-  it("the tag scan finds a tagged process and stops finding it once it exits", async () => {
-    const tag = randomUUID();
-    const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { env: { ...process.env, [TAG]: tag } });
-    await new Promise((r) => child.once("spawn", r));
-    assert.deepEqual(tagged(tag), [child.pid]);
-    child.kill("SIGKILL");
-    assert.deepEqual(await noneLeft(tag), []);
   });
 });

@@ -4,7 +4,7 @@
 // formula per op below), and an Adam update — so every step is one session.run() on
 // onnxruntime's CPU kernels (MLAS GEMM), far faster than a JavaScript autodiff. Embeddings and
 // the output head are tied while training (exported as two copies, the inference graph keeps
-// them separate). Gradients are checked against finite differences in test/llm/train.test.ts.
+// them separate). Gradients are checked against finite differences in test/llm/train.unit.test.ts.
 //
 //   rmsnorm   y = x·r·g, r = (mean x² + ε)^-½       dx = r·(dn − n·mean(dn·n)), dn = dy·g, dg = Σ dy·n
 //   matmul    Y = X·W                               dX = dY·Wᵀ, dW = Xᵀ·dY
