@@ -7,6 +7,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { spawnSync } from "node:child_process";
+import { copyFileSync } from "node:fs";
+import { join } from "node:path";
 import { ShardMeshClient } from "../../node/src/sdk/index.ts";
 import { MeshLlmService } from "../../node/src/llm/index.ts";
 import type { Directory, StageProvider } from "../../node/src/mesh/directory.ts";
@@ -121,6 +123,57 @@ describe("language model on the mesh (provider processes)", () => {
   });
 });
 
+describe("a gateway with only the manifest", () => {
+  it("fetches its stage file, the embed/head parts and the tokenizer from peers by sha256 and serves chat", async () => {
+    const manifest = (await tinySplit([2, 2])).path;
+    const procs: ProviderProc[] = [];
+    const args = (m: string, stage: number) => [
+      "--model",
+      `${MODEL}=${m}:${stage}:1000`,
+      "--data-dir",
+      tempDir("prov"),
+      "--key-file",
+      `${tempDir("key")}/node.key`,
+      "--no-dht",
+    ];
+    try {
+      procs.push(await startProviderProc([...args(manifest, 0), "--no-gateway"]));
+      procs.push(await startProviderProc([...args(manifest, 1), "--no-gateway", "--bootstrap", procs[0].addr]));
+      const bare = tempDir("bare");
+      copyFileSync(manifest, join(bare, "manifest.json"));
+      // Bootstrapped to both holders: with --no-dht a peer known only from gossip has no address to dial.
+      const gw = await startProviderProc([
+        ...args(join(bare, "manifest.json"), 1),
+        "--gateway-port",
+        "0",
+        "--bootstrap",
+        procs[0].addr,
+        "--bootstrap",
+        procs[1].addr,
+      ]);
+      procs.push(gw);
+      assert.ok(
+        gw.events.some((e) => e.event === "shard-progress"),
+        "the stage file came from the mesh",
+      );
+      const client = new OpenAI({ baseURL: `${gw.gateway}/v1`, apiKey: "unused", maxRetries: 0, timeout: 30_000 });
+      await until("both stages reachable from the bare gateway", async () => {
+        const r = (await (await fetch(`${gw.gateway}/v1/models`)).json()) as {
+          data: unknown[];
+          models: Array<{ id: string; stages: Array<{ providers: unknown[] }> }>;
+        };
+        const m = r.models.find((x) => x.id === MODEL);
+        return r.data.length === 1 && m?.stages.length === 2 && m.stages.every((s) => s.providers.length > 0);
+      });
+      const r = await client.chat.completions.create({ ...CHAT, max_tokens: 8 });
+      const n = r.usage?.completion_tokens ?? 0;
+      assert.ok(n > 0 && n <= 8);
+    } finally {
+      await Promise.all(procs.map((p) => stopProc(p)));
+    }
+  });
+});
+
 describe("provider choice for sessions", () => {
   it("only providers whose advertised free KV cache holds the session are picked, least loaded first; failed ones are skipped", async () => {
     const providers: StageProvider[] = [
@@ -155,6 +208,12 @@ describe("provider choice for sessions", () => {
         svc.candidates(MODEL, 1, 1).map((c) => c.peer),
         ["small", "idle", "busy"],
       );
+      // No room anywhere: KvCacheFullError; nobody serving the stage: LlmNoProviderError (both 503).
+      const handle = svc.model(MODEL)!;
+      providers.splice(1);
+      await assert.rejects(handle.links(100, AbortSignal.timeout(1000)), { name: "KvCacheFullError" });
+      providers.splice(0);
+      await assert.rejects(handle.links(1, AbortSignal.timeout(1000)), { name: "LlmNoProviderError" });
     } finally {
       await gw.close();
     }

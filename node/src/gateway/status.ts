@@ -44,6 +44,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   DuplicateStepError: 502,
   StepPositionError: 502,
   KvCacheFullError: 503,
+  LlmNoProviderError: 503,
   ImageDecoderBusyError: 503,
   JobsNoQuoteError: 503,
   JobsNoStakingKeyError: 503,

@@ -20,6 +20,10 @@ export class TokenizerError extends LlmError {
 export class KvCacheFullError extends LlmError {
   override name = "KvCacheFullError";
 }
+/** No provider serves a block stage of the model right now. */
+export class LlmNoProviderError extends LlmError {
+  override name = "LlmNoProviderError";
+}
 /** A step would write past the session's declared maximum length (or the model's). */
 export class SessionLengthError extends LlmError {
   override name = "SessionLengthError";

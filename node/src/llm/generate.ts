@@ -96,6 +96,8 @@ class CutHistory {
 
 export interface DecoderPartsOptions {
   intraOpThreads?: number;
+  /** Where a file the manifest names is (default: next to the manifest), e.g. a shard fetched from peers. */
+  locate?: (file: string) => string;
 }
 
 /**
@@ -156,9 +158,10 @@ export class DecoderGateway {
     const m = typeof manifest === "string" ? await loadManifest(manifest) : manifest;
     const dec = m.manifest.decoder;
     if (!dec) throw new LlmError(`${m.manifest.model.name} is not a decoder (manifest has no decoder section)`);
-    const tokenizer = await LlmTokenizer.load(m.dir);
+    const locate = o.locate ?? ((f: string) => join(m.dir, f));
+    const tokenizer = await LlmTokenizer.load(m.dir, locate);
     const read = async (p: typeof dec.embed) => {
-      const bytes = new Uint8Array(await readFile(join(m.dir, p.file)));
+      const bytes = new Uint8Array(await readFile(locate(p.file)));
       if (sha256Hex(bytes) !== p.sha256) throw new LlmError(`${p.file}: sha256 differs from the manifest`);
       return bytes;
     };

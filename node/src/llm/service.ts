@@ -2,7 +2,7 @@
 // can hold the session (free KV cache advertised on gossip ≥ the session's reservation), this
 // node's own stages first, then the least loaded; on a failure, the next such provider.
 import type { Directory, StageProvider } from "../mesh/directory.ts";
-import { KvCacheFullError } from "./errors.ts";
+import { KvCacheFullError, LlmNoProviderError } from "./errors.ts";
 import type { DecoderGateway, GenerateOptions, StageLink } from "./generate.ts";
 import { RemoteStageLink, type SessionClient } from "./session-protocol.ts";
 import type { DecoderStageRunner } from "./stage-runner.ts";
@@ -90,8 +90,12 @@ export class MeshLlmService implements LlmService {
         const tried = new Map<number, Set<string>>();
         for (let s = 0; s < stages; s++) {
           const c = this.candidates(id, s, maxLength);
-          if (c.length === 0)
+          if (c.length === 0) {
+            const served =
+              this.init.local.get(id)?.has(s) || this.init.directory.providers(id, s).some((p) => p.peerId !== this.init.selfPeerId);
+            if (!served) throw new LlmNoProviderError(`no provider serves stage ${s} of ${id} now`);
             throw new KvCacheFullError(`no provider of stage ${s} of ${id} can hold a session of ${maxLength} positions now`);
+          }
           tried.set(s, new Set([c[0].peer]));
           chosen.push(c[0].link);
         }

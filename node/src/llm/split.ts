@@ -22,6 +22,7 @@ import {
   manifestHash,
   validateManifest,
   type CacheTensorInfo,
+  type DecoderInfo,
   type GatewayPartInfo,
   type HopInfo,
   type Manifest,
@@ -224,6 +225,15 @@ export async function splitDecoder(dir: string, out: string, o: DecoderSplitOpti
     progress({ phase: "split", done: p + 1, total: bounds.length - 1 });
   }
   return writeSplit(dir, out, config, bytes, parts, stageLayers, o);
+}
+
+/** The files the gateway needs beside the stages: embed, head, tokenizer and config files. */
+export function decoderGatewayFiles(d: DecoderInfo): Array<{ path: string; sha256: string }> {
+  return [
+    { path: d.embed.file, sha256: d.embed.sha256 },
+    { path: d.head.file, sha256: d.head.sha256 },
+    ...d.files.map((f) => ({ path: f.path, sha256: f.sha256 })),
+  ];
 }
 
 /** Approximate FLOPs per token of `layers` blocks at context length `ctx`. */

@@ -159,11 +159,11 @@ export class LlmTokenizer {
     }
   }
 
-  /** Reads tokenizer.json and tokenizer_config.json from a model folder. */
-  static async load(dir: string): Promise<LlmTokenizer> {
+  /** Reads tokenizer.json and tokenizer_config.json from a model folder (or where `locate` says they are). */
+  static async load(dir: string, locate: (file: string) => string = (f) => join(dir, f)): Promise<LlmTokenizer> {
     const read = async (f: string) => {
       try {
-        return JSON.parse(await readFile(join(dir, f), "utf8")) as Record<string, unknown>;
+        return JSON.parse(await readFile(locate(f), "utf8")) as Record<string, unknown>;
       } catch (err) {
         throw new TokenizerError(`cannot read ${f} in ${dir}: ${(err as Error).message}`);
       }

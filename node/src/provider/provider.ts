@@ -28,6 +28,7 @@ import type { GatewayHooks } from "../gateway/server.ts";
 import type { ProviderConfig } from "./config.ts";
 import { runnerExecutor } from "./executor.ts";
 import { DecoderGateway } from "../llm/generate.ts";
+import { decoderGatewayFiles } from "../llm/split.ts";
 import { MeshLlmService } from "../llm/service.ts";
 import { SessionClient, SessionServer, sessionStageKey } from "../llm/session-protocol.ts";
 import { DecoderStageRunner } from "../llm/stage-runner.ts";
@@ -200,9 +201,12 @@ export async function startProvider(config: ProviderConfig, options: StartOption
   // Stage files: serve every one we hold; fetch the ones we must run but lack.
   for (const m of config.models) {
     const lm = manifests.get(m.modelId)!;
-    for (const st of lm.manifest.stages) {
-      const path = join(lm.dir, st.file);
-      if (existsSync(path) && (await fileSha256(path)) === st.sha256) void shards.add(st.sha256, path);
+    // A decoder's gateway parts and tokenizer files travel the same way, so a gateway needs only the manifest.
+    const dec = lm.manifest.decoder;
+    const files = [...lm.manifest.stages.map((st) => ({ path: st.file, sha256: st.sha256 })), ...(dec ? decoderGatewayFiles(dec) : [])];
+    for (const f of files) {
+      const path = join(lm.dir, f.path);
+      if (existsSync(path) && (await fileSha256(path)) === f.sha256) void shards.add(f.sha256, path);
     }
   }
   for (const m of config.models) {
@@ -271,7 +275,30 @@ export async function startProvider(config: ProviderConfig, options: StartOption
       const lm = manifests.get(m.modelId)!;
       if (!lm.manifest.decoder) continue;
       try {
-        decoderGateways.set(m.modelId, await DecoderGateway.open(lm));
+        // Files missing next to the manifest come from peers by sha256, like stage files.
+        const where = new Map<string, string>();
+        for (const f of decoderGatewayFiles(lm.manifest.decoder)) {
+          const local = join(lm.dir, f.path);
+          if (existsSync(local) && (await fileSha256(local)) === f.sha256) continue;
+          const holders = () =>
+            directory
+              .list()
+              .filter((a) => a.models.some((o) => o.modelId === m.modelId))
+              .map((a) => a.peerId);
+          const deadline = Date.now() + SHARD_FETCH_DEADLINE_MS;
+          for (;;) {
+            try {
+              const file = await shards.fetch(f.sha256, { hints: holders(), signal: options.signal });
+              void shards.add(f.sha256, file);
+              where.set(f.path, file);
+              break;
+            } catch (err) {
+              if (Date.now() > deadline || options.signal?.aborted) throw err;
+              await new Promise((r) => setTimeout(r, 500));
+            }
+          }
+        }
+        decoderGateways.set(m.modelId, await DecoderGateway.open(lm, { locate: (f) => where.get(f) ?? join(lm.dir, f) }));
       } catch (err) {
         log.error("language model %s not offered on this gateway: %s", m.modelId, (err as Error).message);
       }
