@@ -1,6 +1,7 @@
 // Agent for the network tests and bench: a buyer inside a namespace host, calling a gateway's
 // HTTP API with the SDK (the test process itself has no route into the namespaces).
 import { ShardMeshClient, tensorFromFloat32, float32FromTensor } from "../../node/src/sdk/index.ts";
+import { createHash } from "node:crypto";
 import { serveAgent } from "./agent.ts";
 
 export interface LoadResult {
@@ -12,8 +13,62 @@ export interface LoadResult {
   stages?: string[];
 }
 
+/** Deterministic input `i` of shape `dims` (the same bytes in every run and on every path). */
+export function randomInput(dims: number[], i: number): Float32Array {
+  let a = (i + 1) * 0x9e3779b9;
+  const out = new Float32Array(dims.reduce((x, y) => x * y, 1));
+  for (let k = 0; k < out.length; k++) {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[k] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  }
+  return out;
+}
+
 serveAgent({
   mesh: (url: string) => new ShardMeshClient(url, { timeoutMs: 10_000 }).mesh(),
+  /**
+   * One measured block: requests `from` … `from + count - 1` (deterministic random inputs),
+   * `concurrency` at once. Returns each request's latency, the wall time, failures and the
+   * sha256 of each output (to check that every path gives the same answer).
+   */
+  bench: async (a: {
+    url: string;
+    modelId: string;
+    dims: number[];
+    inputName: string;
+    from: number;
+    count: number;
+    concurrency: number;
+  }) => {
+    const sdk = new ShardMeshClient(a.url, { timeoutMs: 60_000 });
+    const latencies: number[] = [];
+    const outputs: Record<number, string> = {};
+    const errors: string[] = [];
+    let next = a.from;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: a.concurrency }, async () => {
+        while (next < a.from + a.count) {
+          const i = next++;
+          const started = performance.now();
+          try {
+            const r = await sdk.infer({
+              modelId: a.modelId,
+              input: { tensors: { [a.inputName]: tensorFromFloat32(a.dims, randomInput(a.dims, i)) } },
+            });
+            latencies.push(performance.now() - started);
+            const [name] = Object.keys(r.output);
+            outputs[i] = createHash("sha256").update(r.output[name].data).digest("hex");
+          } catch (err) {
+            errors.push(`${i}: ${(err as Error).name}: ${(err as Error).message}`);
+          }
+        }
+      }),
+    );
+    return { latencies, wallMs: performance.now() - t0, outputs, errors };
+  },
   /**
    * `count` requests of the tiny model (input i → x), `concurrency` at once; every result or
    * error is returned, none is thrown, so the caller can count what was lost.

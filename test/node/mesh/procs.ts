@@ -39,6 +39,7 @@ export async function startProviderProc(args: string[], timeoutMs = 60_000, spaw
       } catch {
         return;
       }
+      e.receivedAt = Date.now();
       events.push(e);
       if (e.event === "ready") {
         clearTimeout(timer);
