@@ -52,3 +52,5 @@ export const PUNCH_RETRY_MS = 50;
 /** Hole punches a provider runs at once for one peer, and in all (each connects where a caller says). */
 export const MAX_PUNCHES_PER_PEER = 2;
 export const MAX_PUNCHES = 32;
+/** A provider starts at most one punch per peer per this interval (hops are set up once, not per request). */
+export const PUNCH_INTERVAL_PER_PEER_MS = 1_000;

@@ -30,7 +30,8 @@ import type { Hex } from "viem";
 import type { HopOptions, HopRequest, HopResult, LocalStages } from "./hop.ts";
 import { punch, reservePort } from "../nat/punch.ts";
 import type { ReachState } from "../nat/reach.ts";
-import { MAX_PUNCHES, MAX_PUNCHES_PER_PEER } from "../nat/constants.ts";
+import { MAX_PUNCHES, MAX_PUNCHES_PER_PEER, PUNCH_INTERVAL_PER_PEER_MS } from "../nat/constants.ts";
+import { connectionIp } from "../nat/reach.ts";
 
 const log = logger("shardmesh:pipeline:server");
 
@@ -79,8 +80,10 @@ export class PipelineServer implements LocalStages {
   private readonly streams = new Set<FrameStream>();
   private dataPlane: DataPlaneServer | undefined;
   private readonly channelsPerPeer = new Map<string, number>();
-  /** Hole punches under way, per peer (entries at 0 are dropped at the next count). */
+  /** Hole punches under way, per peer (entries at 0 are dropped once their interval passed). */
   private readonly punching = new Map<string, number>();
+  /** When each peer's last punch started (dropped with its idle `punching` entry). */
+  private readonly punchedAt = new Map<string, number>();
 
   constructor(node: Libp2p, init: PipelineServerInit = {}) {
     this.node = node;
@@ -102,13 +105,17 @@ export class PipelineServer implements LocalStages {
       });
       await this.dataPlane.start();
     }
-    await this.node.handle(PIPELINE_PROTOCOL, (stream, connection) => this.serve(stream, connection.remotePeer.toString()), {
-      maxInboundStreams: this.init.maxStreamsPerPeer ?? MAX_PIPELINE_STREAMS_PER_PEER,
-      maxOutboundStreams: MAX_PIPELINE_STREAMS,
-      // Hops to a provider behind NAT run over a relayed connection until a direct path exists;
-      // the relay's limits are sized for activations (nat/constants.ts).
-      runOnLimitedConnection: true,
-    });
+    await this.node.handle(
+      PIPELINE_PROTOCOL,
+      (stream, connection) => this.serve(stream, connection.remotePeer.toString(), connectionIp(connection)),
+      {
+        maxInboundStreams: this.init.maxStreamsPerPeer ?? MAX_PIPELINE_STREAMS_PER_PEER,
+        maxOutboundStreams: MAX_PIPELINE_STREAMS,
+        // Hops to a provider behind NAT run over a relayed connection until a direct path exists;
+        // the relay's limits are sized for activations (nat/constants.ts).
+        runOnLimitedConnection: true,
+      },
+    );
   }
 
   async stop(): Promise<void> {
@@ -166,7 +173,8 @@ export class PipelineServer implements LocalStages {
     return { inflight: this.inflight, served: this.served, failed: this.failed, computeMs: this.computeEwma };
   }
 
-  private serve(stream: FrameStream, remote: string): void {
+  /** `remoteIp`: the caller's address on a direct libp2p connection (undefined when relayed). */
+  private serve(stream: FrameStream, remote: string, remoteIp?: string): void {
     const running = new Map<bigint, AbortController>();
     const maxInflight = this.init.maxInflightPerStream ?? MAX_INFLIGHT_PER_STREAM;
     this.streams.add(stream);
@@ -208,7 +216,7 @@ export class PipelineServer implements LocalStages {
           return;
         }
         if (header.kind === Frame.Kind.DATA_PLANE_REQUEST && this.dataPlane && !(stream instanceof SealedChannel)) {
-          this.offerDataPlane(this.dataPlane, header, remote)
+          this.offerDataPlane(this.dataPlane, header, remote, remoteIp)
             .then(reply)
             .catch((err: Error) => log("no data-plane offer for %s: %s", remote, err.message));
           return;
@@ -260,13 +268,15 @@ export class PipelineServer implements LocalStages {
    * node then connects to the caller from a fresh local port right away while the caller connects
    * to it, and the punched socket must present the offered token like any accepted one.
    */
-  private async offerDataPlane(dataPlane: DataPlaneServer, header: Frame, remote: string): Promise<Uint8Array[]> {
+  private async offerDataPlane(dataPlane: DataPlaneServer, header: Frame, remote: string, remoteIp?: string): Promise<Uint8Array[]> {
     const offer = dataPlane.offer(remote);
     const reach = this.init.reach?.state ?? { status: "unknown" };
     const unreachable = reach.dataPlane === false;
     const host = this.init.dataPlaneHost ?? "127.0.0.1";
     let punchPort = 0;
-    if (unreachable && reach.externalIp && header.punchHost && header.punchPort && this.punchAllowed(remote)) {
+    // Over a direct connection the caller is where we see it: it may not name another address.
+    const sameHost = remoteIp === undefined || remoteIp === header.punchHost;
+    if (unreachable && reach.externalIp && header.punchHost && header.punchPort && sameHost && this.punchAllowed(remote)) {
       punchPort = await reservePort(host);
       const caller = { host: header.punchHost, port: header.punchPort };
       punch({ host, port: punchPort }, caller)
@@ -289,16 +299,26 @@ export class PipelineServer implements LocalStages {
   }
 
   /**
-   * A punch makes this node connect to an address the caller names: at most
-   * MAX_PUNCHES_PER_PEER at once per peer and MAX_PUNCHES at once in all, each a bounded number
-   * of SYNs (nat/punch.ts), so callers cannot turn providers into a SYN source against others.
+   * A punch makes this node connect to an address the caller names (over a relayed connection it
+   * cannot be checked): at most MAX_PUNCHES_PER_PEER at once per peer, one start per peer per
+   * PUNCH_INTERVAL_PER_PEER_MS, MAX_PUNCHES at once in all, each a bounded number of SYNs
+   * (nat/punch.ts), so callers cannot turn providers into a SYN source against others.
    */
   private punchAllowed(remote: string): boolean {
+    const now = Date.now();
     let total = 0;
-    for (const n of this.punching.values()) total += n;
+    for (const [peer, n] of this.punching) {
+      total += n;
+      if (n === 0 && now - (this.punchedAt.get(peer) ?? 0) >= PUNCH_INTERVAL_PER_PEER_MS) {
+        this.punching.delete(peer);
+        this.punchedAt.delete(peer);
+      }
+    }
     const mine = this.punching.get(remote) ?? 0;
     if (mine >= MAX_PUNCHES_PER_PEER || total >= MAX_PUNCHES) return false;
+    if (now - (this.punchedAt.get(remote) ?? 0) < PUNCH_INTERVAL_PER_PEER_MS) return false;
     this.punching.set(remote, mine + 1);
+    this.punchedAt.set(remote, now);
     return true;
   }
 
