@@ -12,7 +12,9 @@ import { readOnlyContracts } from "../../node/src/chain/contracts.ts";
 import { DEV_KEYS, freePort, startLocalChain } from "../../scripts/lib/chain.ts";
 import { localWallet } from "../../scripts/lib/demo.ts";
 import { seedModel } from "../../scripts/lib/seed.ts";
-import { providerChainSupport } from "../../node/src/jobs/support.ts";
+import { connectChain } from "../../node/src/chain/connect.ts";
+import { peerBindingCheck } from "../../node/src/chain/binding.ts";
+import { registerProvider } from "../../node/src/jobs/service.ts";
 import { shardMeshDomain, signJobRequest } from "../../node/src/receipts/index.ts";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
@@ -59,34 +61,16 @@ describe("npm run deploy (scripts/deploy.ts)", () => {
   });
 
   it("gives the provider node chain support: register (stake + bind, idempotent) and binding checks", async () => {
-    // Quotes and job-request signatures need the provider's mesh (attach): test/e2e covers them.
-    const support = await providerChainSupport({
-      keyFile: "",
-      dataDir: "",
-      listen: [],
-      bootstrap: [],
-      capacity: 1,
-      workers: 1,
-      models: [],
-      gateway: null,
-      dht: false,
-      keepTensors: false,
-      register: true,
-      stakingKey: DEV_KEYS[0],
-      stake: String(10n ** 21n),
-      chain: { rpcUrl: chain.url, deployment: join(dir, "31337.json") },
-    });
-    assert.equal(support.chainId, 31337);
+    // Quotes and job-request signatures need the provider's mesh: test/e2e covers them.
+    const chainConn = await connectChain({ rpcUrl: chain.url, deployment: join(dir, "31337.json"), privateKey: DEV_KEYS[0] });
+    assert.equal(chainConn.chainId, 31337);
     const peerId = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
-    await support.register(peerId);
-    await support.register(peerId); // idempotent
+    await registerProvider({ chain: chainConn }, peerId, 10n ** 21n);
+    await registerProvider({ chain: chainConn }, peerId, 10n ** 21n); // idempotent
     const me = privateKeyToAccount(DEV_KEYS[0]).address;
-    assert.equal(await support.checkBinding!(peerId, me), true);
-    assert.equal(await support.checkBinding!(peerId, privateKeyToAccount(DEV_KEYS[1]).address), false);
-    await assert.rejects(
-      async () => support.hooks.quotes!("1", 5, me),
-      (e: Error) => e.name === "JobsNotAttachedError",
-    );
+    const checkBinding = peerBindingCheck(chainConn.read);
+    assert.equal(await checkBinding(peerId, me), true);
+    assert.equal(await checkBinding(peerId, privateKeyToAccount(DEV_KEYS[1]).address), false);
   });
 
   it("refuses a non-local chain without DEPLOYER_PRIVATE_KEY and names an unreachable RPC", () => {

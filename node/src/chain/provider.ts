@@ -183,8 +183,6 @@ export async function withdrawCredits(pc: ProviderChain): Promise<bigint> {
   return amount;
 }
 
-// The provider node loads its chain support from this module (node/src/provider/chain.ts).
-
 /** Reveals a whole sample (buyer leaf and every stage leaf) in one transaction, when this node
  *  holds all the trees (e.g. the gateway collected the stage providers' proofs). */
 export async function revealSample(

@@ -2,11 +2,6 @@
 import { loadProviderConfig, PROVIDER_FLAGS } from "../provider/config.ts";
 import { startProvider } from "../provider/provider.ts";
 import type { ProviderEvent } from "../provider/provider.ts";
-import { chainSupport } from "../provider/chain.ts";
-import { loadManifest } from "../inference/manifest.ts";
-import { requestBounds } from "../inference/bounds.ts";
-import { imageInputSize, ocrImageHooks, ocrTaskOf, type ImageInputSize, type OcrTask } from "../ocr/gateway.ts";
-import { attachTensorService } from "../verifier/tensors.ts";
 
 /** Longest a provider takes to shut down before it exits anyway. */
 export const STOP_GRACE_MS = 5_000;
@@ -55,29 +50,7 @@ export async function run(argv: string[]): Promise<number> {
         break;
     }
   };
-  const chain = config.chain ? await chainSupport(config) : undefined;
-  // Buyers may post images to OCR models: the model's task comes from its manifest's name, the
-  // largest image it takes (and so the pixel cap) from its request bounds.
-  const tasks = new Map<string, OcrTask | undefined>();
-  const sizes = new Map<string, ImageInputSize | undefined>();
-  for (const m of config.models) {
-    const { manifest } = await loadManifest(m.manifest);
-    tasks.set(m.modelId, ocrTaskOf(manifest.model.name));
-    sizes.set(m.modelId, imageInputSize(requestBounds(manifest)));
-  }
-  const image = ocrImageHooks((id) => tasks.get(id), { inputSize: (id) => sizes.get(id) });
-  const hooks = { ...chain?.hooks, image };
-  const provider = await startProvider(config, {
-    onEvent: print,
-    hooks,
-    checkBinding: chain?.checkBinding,
-    isJobFinal: chain?.isJobFinal,
-    chainId: chain?.chainId,
-  });
-  // Verifiers fetch the tensors of sampled requests from the provider that served them.
-  const tensors = await attachTensorService(provider);
-  const jobs = await chain?.attach?.(provider);
-  if (config.register && chain) await chain.register(provider.peerId);
+  const provider = await startProvider(config, { onEvent: print });
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
@@ -86,9 +59,6 @@ export async function run(argv: string[]): Promise<number> {
   });
   // Never hang on the way out: a stuck shutdown step must not keep the process alive.
   setTimeout(() => process.exit(1), STOP_GRACE_MS).unref();
-  await jobs?.stop();
-  await tensors.stop();
   await provider.stop();
-  await image.close();
   return 0;
 }

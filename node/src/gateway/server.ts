@@ -23,7 +23,8 @@ export const MAX_BODY_BYTES = 48 * 1024 * 1024;
 import { GATEWAY_VERSION_DOC } from "./version.ts";
 export const GATEWAY_VERSION = GATEWAY_VERSION_DOC;
 
-export interface GatewayHooks {
+/** The gateway's chain-backed routes (node/src/jobs/service.ts provides them). */
+export interface JobHooks {
   /** EIP-712 quotes per stage for `openJob`, made out to `buyer`. */
   quotes?: (modelId: string, maxUnits: number, buyer: `0x${string}`) => Promise<unknown>;
   /** Checks the job's session-key signature over the request hash. */
@@ -34,6 +35,9 @@ export interface GatewayHooks {
   submitReceipt?: (jobId: string, body: unknown) => Promise<unknown>;
   /** Receipt status of a job. */
   jobReceipts?: (jobId: string) => Promise<unknown>;
+}
+
+export interface GatewayHooks extends JobHooks {
   /** OCR pre/post-processing: image → model input bag, model output → text. */
   image?: {
     toInput(modelId: string, image: Uint8Array): Promise<WireBag>;

@@ -48,7 +48,6 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   ImageDecoderBusyError: 503,
   JobsNoQuoteError: 503,
   JobsNoStakingKeyError: 503,
-  JobsNotAttachedError: 503,
   PipelineBusyError: 503,
   RouterNoProviderError: 503,
   ShardUnavailableError: 503,

@@ -1,24 +1,16 @@
 // What the job lifecycle needs from a running provider and its chain connection.
-import type { Address, PublicClient } from "viem";
+import type { Address } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import type { MeshNode } from "../mesh/node.ts";
 import type { Directory } from "../mesh/directory.ts";
 import type { TraceStore } from "../trace/store.ts";
-import type { Deployment } from "../chain/deployments.ts";
-import type { ReadOnlyContracts } from "../chain/contracts.ts";
+import type { ChainConnection } from "../chain/connect.ts";
 import type { ProviderChain } from "../chain/provider.ts";
 import type { ModelConfig } from "../provider/config.ts";
 import { JobsNoStakingKeyError } from "./errors.ts";
 
-export interface ChainContext {
-  chainId: number;
-  deployment: Deployment;
-  publicClient: PublicClient;
-  read: ReadOnlyContracts;
-  /** The staking wallet (absent without a staking key: no quotes, parts or receipts). */
-  account?: LocalAccount;
-  pc?: ProviderChain;
-}
+/** The chain connection the job lifecycle runs on (node/src/chain/connect.ts). */
+export type ChainContext = ChainConnection;
 
 export interface JobsContext {
   chain: ChainContext;

@@ -53,10 +53,6 @@ export class JobsPeerUnboundError extends JobsError {
 export class JobsNoStakingKeyError extends JobsError {
   override name = "JobsNoStakingKeyError";
 }
-/** The chain hooks were used before the provider was attached. */
-export class JobsNotAttachedError extends JobsError {
-  override name = "JobsNotAttachedError";
-}
 /** A quote/receipt message was malformed or too large. */
 export class JobsProtocolError extends JobsError {
   override name = "JobsProtocolError";

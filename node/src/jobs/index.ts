@@ -6,6 +6,5 @@ export * from "./quote.ts";
 export * from "./parts.ts";
 export * from "./ledger.ts";
 export * from "./watcher.ts";
-export { providerChainSupport } from "./support.ts";
-export type { JobsChainSupport } from "./support.ts";
+export * from "./service.ts";
 export * from "./routing.ts";

@@ -4,7 +4,7 @@
 import { logger } from "@libp2p/logger";
 import { getAddress } from "viem";
 import type { Address } from "viem";
-import type { Provider } from "../provider/provider.ts";
+import type { JobProviderFilter } from "../router/router.ts";
 import type { ChainContext } from "./context.ts";
 
 const log = logger("shardmesh:jobs:routing");
@@ -46,15 +46,14 @@ export class QuotedProvidersCache {
   }
 }
 
-/** Restricts the provider's routing of job requests to the job's quoted providers. */
-export function restrictJobRouting(provider: Provider, quoted: QuotedProvidersCache): () => void {
-  provider.router.setJobFilter(async (jobId) => {
+/** The router's job filter: a job's requests go only to the providers the job accepted quotes from. */
+export function quotedJobFilter(quoted: QuotedProvidersCache): JobProviderFilter {
+  return async (jobId) => {
     const allowed = await quoted.get(jobId);
     return (stage, p) => {
       const ok = p.stakingAddress !== undefined && allowed.get(stage)?.has(getAddress(p.stakingAddress)) === true;
       if (!ok) log("job %s stage %d: %s is not quoted", jobId, stage, p.peerId);
       return ok;
     };
-  });
-  return () => provider.router.setJobFilter(undefined);
+  };
 }

@@ -1,5 +1,10 @@
-// Wires a provider process: identity, libp2p node, shards, stage runners, pipeline server,
-// capability directory, router and (optionally) the HTTP gateway, from a ProviderConfig.
+// The provider's composition root: builds every part of a provider process from a ProviderConfig,
+// in dependency order, each given its collaborators when it is constructed (as js-libp2p's
+// createLibp2p({ services }) does); nothing is attached to a running part afterwards.
+//   identity → libp2p node → chain connection (with --rpc) → trace store + janitor → shards →
+//   pipeline and session servers → directory (binding checks from the chain) → router (job
+//   filter from the chain) → stage runners → job service (quotes, receipts, watcher) → tensor
+//   service for verifiers → gateway (job hooks, OCR image hooks, language models) → register.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -25,7 +30,17 @@ import { TraceStore } from "../trace/store.ts";
 import { TraceJanitor } from "../trace/janitor.ts";
 import { Gateway } from "../gateway/server.ts";
 import type { GatewayHooks } from "../gateway/server.ts";
+import { connectChain } from "../chain/connect.ts";
+import type { ChainConnection } from "../chain/connect.ts";
+import { peerBindingCheck } from "../chain/binding.ts";
+import { jobFinality } from "../jobs/finality.ts";
+import { QuotedProvidersCache, quotedJobFilter } from "../jobs/routing.ts";
+import { JobsService } from "../jobs/service.ts";
+import { requestBounds } from "../inference/bounds.ts";
+import { imageInputSize, ocrImageHooks, ocrTaskOf } from "../ocr/gateway.ts";
+import { serveTensors, traceSource } from "../verifier/tensors.ts";
 import type { ProviderConfig } from "./config.ts";
+import { ProviderConfigError } from "./errors.ts";
 import { runnerExecutor } from "./executor.ts";
 import { DecoderGateway } from "../llm/generate.ts";
 import { decoderGatewayFiles } from "../llm/split.ts";
@@ -44,9 +59,9 @@ export const SHARD_FETCH_DEADLINE_MS = 60_000;
 
 export type ProviderEvent =
   | { event: "listening"; peerId: string; addrs: string[] }
-  | ({ event: "reach" } & ReachState)
   | { event: "shard-progress"; progress: ShardProgress }
   | { event: "stage-ready"; modelId: string; stage: number }
+  | ({ event: "reach" } & ReachState)
   | { event: "ready"; peerId: string; addrs: string[]; gateway: string | null; stages: string[] };
 
 export interface Provider {
@@ -61,6 +76,9 @@ export interface Provider {
   janitor: TraceJanitor | null;
   shards: ShardService;
   gateway: Gateway | null;
+  /** The chain connection (with --rpc) and the job lifecycle on it (null without a chain). */
+  chain: ChainConnection | null;
+  jobs: JobsService | null;
   /** Decoder stages this node serves (stateful sessions over /shardmesh/session/1.0.0). */
   sessions: SessionServer;
   stop(): Promise<void>;
@@ -68,14 +86,17 @@ export interface Provider {
 
 export interface StartOptions {
   onEvent?: (e: ProviderEvent) => void;
-  /** Extra gateway hooks (chain: quotes, receipts, session keys; OCR image handling). */
-  hooks?: GatewayHooks;
-  /** Check a peer's staking binding on chain. */
-  checkBinding?: (peerId: string, address: string) => Promise<boolean>;
-  /** Whether a job can no longer produce or resolve receipts (chain support's `isJobFinal`). */
-  isJobFinal?: (jobId: string) => Promise<boolean>;
-  chainId?: number;
+  /** OCR image pre/post-processing for the gateway (default: built from the models' manifests). */
+  image?: GatewayHooks["image"] & { close?(): Promise<void> };
+  /** A chain connection to use instead of connecting to `config.chain` (tests, embedding). */
+  chain?: ChainConnection;
   signal?: AbortSignal;
+}
+
+async function fileSha256(path: string): Promise<string> {
+  return createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 }
 
 /** The IP of the first TCP listen address (where the data plane listens too); 127.0.0.1 without one. */
@@ -97,40 +118,74 @@ function listenPort(node: MeshNode): number | undefined {
   return undefined;
 }
 
-async function fileSha256(path: string): Promise<string> {
-  return createHash("sha256")
-    .update(await readFile(path))
-    .digest("hex");
-}
-
 export async function startProvider(config: ProviderConfig, options: StartOptions = {}): Promise<Provider> {
   const emit = options.onEvent ?? (() => {});
-  const key = await loadOrCreateKey(config.keyFile);
+  // Every part is stopped in the reverse order it was built: on stop(), and when building fails
+  // half-way (nothing is left running).
+  const built: (() => unknown)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of built.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log("stopping: %s", (err as Error).message);
+      }
+    }
+    built.length = 0;
+  };
+  try {
+    const provider = await build(config, options, emit, (stop) => built.push(stop));
+    let stopped = false;
+    return {
+      ...provider,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await stopAll();
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function build(
+  config: ProviderConfig,
+  options: StartOptions,
+  emit: (e: ProviderEvent) => void,
+  onStop: (stop: () => unknown) => void,
+): Promise<Omit<Provider, "stop">> {
   const node = await createMeshNode({
-    privateKey: key,
+    privateKey: await loadOrCreateKey(config.keyFile),
     listen: config.listen,
     bootstrap: config.bootstrap,
     dht: config.dht,
     relay: config.relay,
     announce: config.announce,
   });
+  onStop(() => node.stop());
   const peerId = node.peerId.toString();
   emit({ event: "listening", peerId, addrs: node.getMultiaddrs().map(String) });
   // The data plane listens where libp2p does, so peers that reach one reach the other.
   const host = listenHost(config.listen);
 
+  const chain =
+    options.chain ??
+    (config.chain
+      ? await connectChain({ rpcUrl: config.chain.rpcUrl, deployment: config.chain.deployment, privateKey: config.stakingKey })
+      : null);
+
   const trace = new TraceStore({ path: join(config.dataDir, "trace.sqlite"), retentionMs: config.traceRetentionMs });
-  // Tensors past retention go once no receipt can need them; without a chain (no receipts) by age
-  // alone. A provider configured with a chain but given no finality check keeps them all.
-  let isJobFinal = options.isJobFinal;
-  if (!isJobFinal && config.chain) {
-    log.error("chain configured but no job finality check given: trace tensors are never pruned");
-    isJobFinal = async () => false;
-  }
-  const janitor = config.keepTensors === false ? null : new TraceJanitor(trace, { isJobFinal });
+  onStop(() => trace.close());
+  // Tensors past retention go once no receipt can need them; without a chain (no receipts) by age alone.
+  const janitor = config.keepTensors === false ? null : new TraceJanitor(trace, { isJobFinal: chain ? jobFinality(chain) : undefined });
   janitor?.start();
+  onStop(() => janitor?.stop());
   const shards = new ShardService(node, config.dataDir);
   await shards.start();
+  onStop(() => shards.stop());
+
   const stages = new Map<string, StageExecutor & { close(): Promise<void> }>();
   // Reachability: a peer outside our networks dials back our libp2p and data-plane ports. While
   // reachable we offer relaying (and say so); behind NAT we are dialled through relays and our
@@ -141,27 +196,20 @@ export async function startProvider(config: ProviderConfig, options: StartOption
   });
   const server: PipelineServer = new PipelineServer(node, { stages, trace, keepTensors: config.keepTensors, dataPlaneHost: host, reach });
   await server.start();
+  onStop(() => server.stop());
   // Decoder block stages keep KV caches between steps: they are served as sessions, not requests.
   const decoderStages = new Map<string, DecoderStageRunner>();
   const sessions = new SessionServer(node, { stages: decoderStages });
   await sessions.start();
+  onStop(() => sessions.stop());
+  onStop(() => Promise.all([...stages.values(), ...decoderStages.values()].map((r) => r.close())));
   const { relay, relayReservations } = node.services as { relay?: OfferedRelay; relayReservations?: RelayReservations };
-  reach.addEventListener("change", ({ detail }: CustomEvent<ReachState>) => {
-    emit({ event: "reach", ...detail });
-    void relay?.offer(detail.status === "reachable").then(() => directory.markDirty());
-    // Behind NAT (and no address pinned by the operator): be reachable through relays.
-    if (detail.status === "unreachable" && !config.announce?.length) {
-      relayReservations?.reserve().catch((err: Error) => log.error("relay reservations: %s", err.message));
-    }
-  });
-  await reach.start();
 
-  let binding: PeerBinding | undefined;
-  if (config.stakingKey) binding = await signBinding(privateKeyToAccount(config.stakingKey), peerId);
-
+  const binding: PeerBinding | undefined = config.stakingKey
+    ? await signBinding(privateKeyToAccount(config.stakingKey), peerId)
+    : undefined;
   const manifests = new Map<string, LoadedManifest>();
   for (const m of config.models) manifests.set(m.modelId, await loadManifest(m.manifest));
-  let gateway: Gateway | null = null;
   const offers = (): ModelOffer[] =>
     config.models.map((m) => {
       const lm = manifests.get(m.modelId)!;
@@ -178,8 +226,10 @@ export async function startProvider(config: ProviderConfig, options: StartOption
           }),
       };
     });
+  // The gateway (built last) announces its URL once it listens.
+  let gatewayUrl: string | undefined;
   const directory = new Directory(node, {
-    checkBinding: options.checkBinding,
+    checkBinding: chain ? peerBindingCheck(chain.read) : undefined,
     announce: () => {
       const load = server.load();
       return {
@@ -187,7 +237,7 @@ export async function startProvider(config: ProviderConfig, options: StartOption
         capacity: config.capacity,
         load: load.inflight,
         latencyMs: Math.round(load.computeMs * 10) / 10,
-        gateway: gateway?.url || undefined,
+        gateway: gatewayUrl,
         binding,
         reach: reach.state.status,
         ...(relay?.offered ? { relay: RELAY_LIMITS } : {}),
@@ -195,10 +245,78 @@ export async function startProvider(config: ProviderConfig, options: StartOption
     },
   });
   directory.start();
+  onStop(() => directory.stop());
+  reach.addEventListener("change", ({ detail }: CustomEvent<ReachState>) => {
+    emit({ event: "reach", ...detail });
+    void relay?.offer(detail.status === "reachable").then(() => directory.markDirty());
+    // Behind NAT (and no address pinned by the operator): be reachable through relays.
+    if (detail.status === "unreachable" && !config.announce?.length) {
+      relayReservations?.reserve().catch((err: Error) => log.error("relay reservations: %s", err.message));
+    }
+  });
+  await reach.start();
+  onStop(() => reach.stop());
   const client = new PipelineClient(node, { reach, localHost: host });
-  const router = new Router(directory, client, { local: server });
+  onStop(() => client.close());
+  // A job's requests go only to providers it accepted quotes from (others' receipt parts are refused on chain).
+  const router = new Router(directory, client, {
+    local: server,
+    jobFilter: chain ? quotedJobFilter(new QuotedProvidersCache(chain)) : undefined,
+  });
 
-  // Stage files: serve every one we hold; fetch the ones we must run but lack.
+  await loadStages(config, options, emit, { manifests, shards, directory, stages, decoderStages });
+
+  const jobs = chain
+    ? new JobsService(
+        { chain, node, peerId, trace, directory, models: config.models },
+        { dataDir: config.dataDir, stake: config.stake ? BigInt(config.stake) : undefined },
+      )
+    : null;
+  await jobs?.start();
+  onStop(() => jobs?.stop());
+  // Verifiers fetch the tensors of sampled requests from the provider that served them.
+  onStop(await serveTensors(node, traceSource(trace)));
+
+  const gateway = config.gateway
+    ? await startGateway(
+        config,
+        config.gateway,
+        options,
+        { peerId, chain, directory, router, trace, jobs, manifests, decoderStages, node, shards },
+        onStop,
+      )
+    : null;
+  gatewayUrl = gateway?.url || undefined;
+  if (gateway) directory.markDirty();
+
+  if (config.register) {
+    if (!jobs) throw new ProviderConfigError("--register needs --rpc and --staking-key");
+    await jobs.register();
+  }
+  emit({
+    event: "ready",
+    peerId,
+    addrs: node.getMultiaddrs().map(String),
+    gateway: gateway?.url ?? null,
+    stages: [...stages.keys(), ...decoderStages.keys()],
+  });
+  return { node, peerId, directory, router, server, client, trace, janitor, shards, gateway, chain, jobs, sessions };
+}
+
+/** Stage files: serve every one held here; fetch the ones this node must run but lacks; start their runners. */
+async function loadStages(
+  config: ProviderConfig,
+  options: StartOptions,
+  emit: (e: ProviderEvent) => void,
+  parts: {
+    manifests: Map<string, LoadedManifest>;
+    shards: ShardService;
+    directory: Directory;
+    stages: Map<string, StageExecutor & { close(): Promise<void> }>;
+    decoderStages: Map<string, DecoderStageRunner>;
+  },
+): Promise<void> {
+  const { manifests, shards, directory, stages, decoderStages } = parts;
   for (const m of config.models) {
     const lm = manifests.get(m.modelId)!;
     // A decoder's gateway parts and tokenizer files travel the same way, so a gateway needs only the manifest.
@@ -266,108 +384,102 @@ export async function startProvider(config: ProviderConfig, options: StartOption
       emit({ event: "stage-ready", modelId: m.modelId, stage: s });
     }
   }
+}
 
-  const sessionClient = new SessionClient(node);
+/** The buyer-facing HTTP gateway with its job hooks, OCR image hooks and language models. */
+async function startGateway(
+  config: ProviderConfig,
+  http: NonNullable<ProviderConfig["gateway"]>,
+  options: StartOptions,
+  parts: {
+    node: MeshNode;
+    peerId: string;
+    chain: ChainConnection | null;
+    directory: Directory;
+    router: Router;
+    trace: TraceStore;
+    jobs: JobsService | null;
+    manifests: Map<string, LoadedManifest>;
+    decoderStages: Map<string, DecoderStageRunner>;
+    shards: ShardService;
+  },
+  onStop: (stop: () => unknown) => void,
+): Promise<Gateway> {
+  const { node, peerId, chain, directory, router, trace, jobs, manifests, decoderStages, shards } = parts;
+  // Buyers may post images to OCR models: the task comes from the manifest's model name, the
+  // largest image it takes (and so the pixel cap) from its request bounds.
+  let image = options.image;
+  if (!image) {
+    const own = ocrImageHooks((id) => (manifests.has(id) ? ocrTaskOf(manifests.get(id)!.manifest.model.name) : undefined), {
+      inputSize: (id) => (manifests.has(id) ? imageInputSize(requestBounds(manifests.get(id)!.manifest)) : undefined),
+    });
+    onStop(() => own.close());
+    image = own;
+  }
+  // The gateway runs each decoder's embeddings, head and sampling itself (files next to the manifest).
   const decoderGateways = new Map<string, DecoderGateway>();
-  if (config.gateway) {
-    // The gateway runs each decoder's embeddings, head and sampling itself (files next to the manifest).
-    for (const m of config.models) {
-      const lm = manifests.get(m.modelId)!;
-      if (!lm.manifest.decoder) continue;
-      try {
-        // Files missing next to the manifest come from peers by sha256, like stage files.
-        const where = new Map<string, string>();
-        for (const f of decoderGatewayFiles(lm.manifest.decoder)) {
-          const local = join(lm.dir, f.path);
-          if (existsSync(local) && (await fileSha256(local)) === f.sha256) continue;
-          const holders = () =>
-            directory
-              .list()
-              .filter((a) => a.models.some((o) => o.modelId === m.modelId))
-              .map((a) => a.peerId);
-          const deadline = Date.now() + SHARD_FETCH_DEADLINE_MS;
-          for (;;) {
-            try {
-              const file = await shards.fetch(f.sha256, { hints: holders(), signal: options.signal });
-              void shards.add(f.sha256, file);
-              where.set(f.path, file);
-              break;
-            } catch (err) {
-              if (Date.now() > deadline || options.signal?.aborted) throw err;
-              await new Promise((r) => setTimeout(r, 500));
-            }
+  onStop(() => Promise.all([...decoderGateways.values()].map((g) => g.close())));
+  for (const m of config.models) {
+    const lm = manifests.get(m.modelId)!;
+    if (!lm.manifest.decoder) continue;
+    try {
+      // Files missing next to the manifest come from peers by sha256, like stage files.
+      const where = new Map<string, string>();
+      for (const f of decoderGatewayFiles(lm.manifest.decoder)) {
+        const local = join(lm.dir, f.path);
+        if (existsSync(local) && (await fileSha256(local)) === f.sha256) continue;
+        const holders = () =>
+          directory
+            .list()
+            .filter((a) => a.models.some((o) => o.modelId === m.modelId))
+            .map((a) => a.peerId);
+        const deadline = Date.now() + SHARD_FETCH_DEADLINE_MS;
+        for (;;) {
+          try {
+            const file = await shards.fetch(f.sha256, { hints: holders(), signal: options.signal });
+            void shards.add(f.sha256, file);
+            where.set(f.path, file);
+            break;
+          } catch (err) {
+            if (Date.now() > deadline || options.signal?.aborted) throw err;
+            await new Promise((r) => setTimeout(r, 500));
           }
         }
-        decoderGateways.set(m.modelId, await DecoderGateway.open(lm, { locate: (f) => where.get(f) ?? join(lm.dir, f) }));
-      } catch (err) {
-        log.error("language model %s not offered on this gateway: %s", m.modelId, (err as Error).message);
       }
+      decoderGateways.set(m.modelId, await DecoderGateway.open(lm, { locate: (f) => where.get(f) ?? join(lm.dir, f) }));
+    } catch (err) {
+      log.error("language model %s not offered on this gateway: %s", m.modelId, (err as Error).message);
     }
-    const local = new Map<string, Map<number, DecoderStageRunner>>();
-    for (const m of config.models) {
-      for (const s of m.stages) {
-        const r = decoderStages.get(sessionStageKey(m.modelId, s));
-        if (!r) continue;
-        if (!local.has(m.modelId)) local.set(m.modelId, new Map());
-        local.get(m.modelId)!.set(s, r);
-      }
-    }
-    const llm =
-      decoderGateways.size > 0
-        ? new MeshLlmService({ directory, client: sessionClient, selfPeerId: peerId, local, gateways: decoderGateways })
-        : undefined;
-    gateway = new Gateway({
-      host: config.gateway.host,
-      port: config.gateway.port,
-      cors: config.gateway.cors,
-      unsignedJobs: config.gateway.unsignedJobs,
-      peerId,
-      chainId: options.chainId,
-      directory,
-      router,
-      trace,
-      hooks: options.hooks,
-      llm,
-    });
-    await gateway.start();
-    directory.markDirty();
   }
-  emit({
-    event: "ready",
+  const local = new Map<string, Map<number, DecoderStageRunner>>();
+  for (const m of config.models) {
+    for (const s of m.stages) {
+      const r = decoderStages.get(sessionStageKey(m.modelId, s));
+      if (!r) continue;
+      if (!local.has(m.modelId)) local.set(m.modelId, new Map());
+      local.get(m.modelId)!.set(s, r);
+    }
+  }
+  const sessionClient = new SessionClient(node);
+  onStop(() => sessionClient.close());
+  const llm =
+    decoderGateways.size > 0
+      ? new MeshLlmService({ directory, client: sessionClient, selfPeerId: peerId, local, gateways: decoderGateways })
+      : undefined;
+  const gateway = new Gateway({
+    host: http.host,
+    port: http.port,
+    cors: http.cors,
+    unsignedJobs: http.unsignedJobs,
     peerId,
-    addrs: node.getMultiaddrs().map(String),
-    gateway: gateway?.url ?? null,
-    stages: [...stages.keys(), ...decoderStages.keys()],
-  });
-
-  let stopped = false;
-  return {
-    node,
-    peerId,
+    chainId: chain?.chainId,
     directory,
     router,
-    server,
-    client,
     trace,
-    janitor,
-    shards,
-    gateway,
-    sessions,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      janitor?.stop();
-      await gateway?.stop();
-      directory.stop();
-      await reach.stop();
-      client.close();
-      sessionClient.close();
-      await sessions.stop().catch(() => {});
-      await server.stop().catch(() => {});
-      await shards.stop().catch(() => {});
-      await node.stop();
-      await Promise.all([...stages.values(), ...decoderStages.values(), ...decoderGateways.values()].map((s) => s.close()));
-      trace.close();
-    },
-  };
+    hooks: { ...jobs?.hooks(), image },
+    llm,
+  });
+  await gateway.start();
+  onStop(() => gateway.stop());
+  return gateway;
 }

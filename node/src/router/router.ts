@@ -62,6 +62,8 @@ export interface RouterInit {
   /** This node's own stages: they run in process (no network), answering the same call as a remote provider. */
   local?: LocalStages;
   hopTimeoutMaxMs?: number;
+  /** Restricts the providers of requests that belong to a job (e.g. to those it accepted quotes from). */
+  jobFilter?: JobProviderFilter;
   /** Choice randomness (tests pass a seeded one). */
   random?: () => number;
 }
@@ -77,17 +79,11 @@ export class Router {
   private readonly client: PipelineClient;
   private readonly init: RouterInit;
   private readonly stats = new Map<string, PeerStats>();
-  private jobFilter?: JobProviderFilter;
 
   constructor(directory: Directory, client: PipelineClient, init: RouterInit = {}) {
     this.directory = directory;
     this.client = client;
     this.init = init;
-  }
-
-  /** Restricts the providers of requests that belong to a job (undefined: no restriction). */
-  setJobFilter(filter: JobProviderFilter | undefined): void {
-    this.jobFilter = filter;
   }
 
   /** Run `input` through every stage of `modelId`. */
@@ -115,7 +111,7 @@ export class Router {
     // job trace) can skip it with `hashes: false` (the hashes then read as zero).
     const hashing = options.hashes !== false || options.jobId !== undefined;
     const requestHash = hashing ? (options.requestHash ?? bagHash(input)) : ZERO_HASH;
-    const allow = options.jobId !== undefined && this.jobFilter ? await this.jobFilter(options.jobId) : undefined;
+    const allow = options.jobId !== undefined && this.init.jobFilter ? await this.init.jobFilter(options.jobId) : undefined;
     let bag = input;
     let hash = requestHash;
     const stages: StageTrace[] = [];

@@ -1,8 +1,8 @@
 // Running the verifier inside a provider process (any staked provider verifies others' work):
 // the provider's own libp2p node, its staking wallet, the models it already has manifests for.
-//   const verifier = await attachVerifier(provider, { ...pc, models: config.models, dataDir: config.dataDir, serial: jobs.ledger.serial });
-// where `pc` is the provider's ProviderChain (publicClient, wallet, deployment) and `jobs` what
-// the job support's attach() returned (its queue keeps the shared wallet's nonces in order). It never checks
+//   const verifier = await attachVerifier(provider, { ...pc, models: config.models, dataDir: config.dataDir, serial: provider.jobs.serial });
+// where `pc` is the provider's ProviderChain (publicClient, wallet, deployment) and `provider.jobs`
+// its JobsService (its queue keeps the shared wallet's nonces in order). It never checks
 // jobs the provider serves itself (the contracts would refuse its challenge anyway).
 import { join } from "node:path";
 import type { PublicClient } from "viem";

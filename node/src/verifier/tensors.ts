@@ -177,8 +177,8 @@ export async function serveTensors(node: MeshNode, source: TensorSource, options
 }
 
 /**
- * Serves the tensors of a running provider (its libp2p node and trace store). The one call a
- * provider's startup needs: `const stopTensors = await attachTensorService(provider)`.
+ * Serves the tensors of a node's trace store on its libp2p node (the provider's composition root
+ * calls serveTensors itself): `const { stop } = await attachTensorService({ node, trace })`.
  */
 export async function attachTensorService(
   provider: { node: MeshNode; trace: TraceStore },

@@ -37,7 +37,7 @@ describe("gateway HTTP API", () => {
       },
       {
         // The real OCR recogniser pre-processing for /v1/prepare; the tiny model's output is no text.
-        hooks: { image: { toInput: ocr.toInput, toText: async () => undefined } },
+        image: { toInput: ocr.toInput, toText: async () => undefined },
       },
     );
     url = provider.gateway!.url;

@@ -7,10 +7,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { TraceStore } from "../../../node/src/trace/store.ts";
 import { TraceJanitor } from "../../../node/src/trace/janitor.ts";
 import { jobFinality } from "../../../node/src/jobs/finality.ts";
 import type { ChainContext } from "../../../node/src/jobs/context.ts";
+import type { ChainConnection } from "../../../node/src/chain/connect.ts";
 import { DEFAULT_CONFIG, loadProviderConfig } from "../../../node/src/provider/config.ts";
 import { startProvider } from "../../../node/src/provider/provider.ts";
 import { until } from "./procs.ts";
@@ -179,14 +182,28 @@ describe("trace janitor", () => {
 describe("provider wiring", () => {
   const base = { ...structuredClone(DEFAULT_CONFIG), gateway: null, dht: false, models: [] };
 
-  it("starts a janitor next to the trace store; with a chain but no finality check it keeps everything", async () => {
-    const p = await startProvider({
-      ...base,
-      keyFile: join(dir, "p1", "node.key"),
-      dataDir: join(dir, "p1"),
-      traceRetentionMs: 0,
-      chain: { rpcUrl: "http://127.0.0.1:1" },
-    });
+  it("starts a janitor next to the trace store that asks the provider's chain whether a job is final", async () => {
+    // The provider's chain connection (a stub: one open job with a pending receipt, never final).
+    const asked: bigint[] = [];
+    const chain = {
+      chainId: 31337,
+      deployment: { chainId: 31337, contracts: { JobMarket: { address: `0x${"11".repeat(20)}`, blockNumber: 0 } } },
+      publicClient: { getBlock: async () => ({ timestamp: 1_000n }) },
+      read: {
+        market: {
+          read: {
+            job: async ([id]: [bigint]) => {
+              asked.push(id);
+              return { status: 1, expiresAt: 10n ** 12n, units: 0, maxUnits: 5, pendingReceipts: 1 };
+            },
+          },
+        },
+      },
+    } as unknown as ChainConnection;
+    const p = await startProvider(
+      { ...base, keyFile: join(dir, "p1", "node.key"), dataDir: join(dir, "p1"), traceRetentionMs: 0 },
+      { chain },
+    );
     try {
       assert.ok(p.janitor);
       assert.equal(p.trace.retentionMs, 0);
@@ -196,9 +213,32 @@ describe("provider wiring", () => {
       assert.equal(r.pruned, 0);
       assert.equal(r.keptJobs, 1);
       assert.equal(p.trace.tensorCount("9"), 4);
+      assert.ok(asked.includes(9n), "the janitor read job 9 from the chain");
     } finally {
       await p.stop();
     }
+  });
+
+  it("stops every part it built when starting fails half-way", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const a = srv.address() as AddressInfo;
+        srv.close(() => resolve(a.port));
+      });
+    });
+    const config = {
+      ...base,
+      keyFile: join(dir, "p3", "node.key"),
+      dataDir: join(dir, "p3"),
+      listen: [`/ip4/127.0.0.1/tcp/${port}`],
+    };
+    // The node listens, the trace store opens, the pipeline starts; then a manifest is missing.
+    await assert.rejects(
+      startProvider({ ...config, models: [{ modelId: "m", manifest: join(dir, "nope", "manifest.json"), stages: [0], price: "1" }] }),
+    );
+    // Nothing was left running: the same port and trace store are free for the next start.
+    const p = await startProvider(config);
+    await p.stop();
   });
 
   it("has no janitor with --no-keep-tensors", async () => {
