@@ -17,13 +17,14 @@ import * as Digest from "multiformats/hashes/digest";
 import { ShardRequest, ShardResponse } from "../pb/shard.js";
 import {
   DIAL_TIMEOUT_MS,
+  MAX_SHARD_BYTES,
   SHARD_CHUNK_BYTES,
   SHARD_CHUNK_MAX,
   SHARD_CHUNK_TIMEOUT_MS,
   SHARD_PARALLEL_PEERS,
   SHARD_PROTOCOL,
 } from "./constants.ts";
-import { ShardHashMismatchError, ShardUnavailableError } from "./errors.ts";
+import { ShardHashMismatchError, ShardProtocolError, ShardUnavailableError } from "./errors.ts";
 import type { MeshNode } from "./node.ts";
 
 const log = logger("shardmesh:mesh:shards");
@@ -33,6 +34,24 @@ const SHA256_CODE = 0x12;
 /** CID of a stage file: CIDv1, raw codec, sha256 multihash. */
 export function shardCid(sha256Hex: string): CID {
   return CID.createV1(RAW_CODEC, Digest.create(SHA256_CODE, Buffer.from(sha256Hex, "hex")));
+}
+
+/** Decodes a shard request; ShardProtocolError for bytes that are not one. */
+export function decodeShardRequest(bytes: Uint8Array): ShardRequest {
+  try {
+    return ShardRequest.decode(bytes);
+  } catch (err) {
+    throw new ShardProtocolError(`malformed shard request: ${(err as Error).message}`);
+  }
+}
+
+/** Decodes a shard answer; ShardProtocolError for bytes that are not one. */
+export function decodeShardResponse(bytes: Uint8Array): ShardResponse {
+  try {
+    return ShardResponse.decode(bytes);
+  } catch (err) {
+    throw new ShardProtocolError(`malformed shard answer: ${(err as Error).message}`);
+  }
 }
 
 export interface ShardProgress {
@@ -85,7 +104,7 @@ export class ShardService {
   private async serve(stream: Stream): Promise<void> {
     const lp = lpStream(stream, { maxDataLength: SHARD_CHUNK_MAX + 1024, maxBufferSize: SHARD_CHUNK_MAX + 4096 });
     try {
-      const req = ShardRequest.decode(await lp.read({ signal: AbortSignal.timeout(SHARD_CHUNK_TIMEOUT_MS) }));
+      const req = decodeShardRequest((await lp.read({ signal: AbortSignal.timeout(SHARD_CHUNK_TIMEOUT_MS) })).subarray());
       const path = /^[0-9a-f]{64}$/.test(req.sha256) ? this.local(req.sha256) : undefined;
       if (!path) {
         await lp.write(ShardResponse.encode({ found: false }));
@@ -120,7 +139,7 @@ export class ShardService {
     const lp = lpStream(stream, { maxDataLength: SHARD_CHUNK_MAX + 1024, maxBufferSize: SHARD_CHUNK_MAX + 4096 });
     try {
       await lp.write(ShardRequest.encode(req), { signal });
-      const res = ShardResponse.decode(await lp.read({ signal }));
+      const res = decodeShardResponse((await lp.read({ signal })).subarray());
       await stream.close().catch(() => {});
       return res;
     } catch (err) {
@@ -148,11 +167,14 @@ export class ShardService {
 
   /**
    * Fetch the file with `sha256` into the shard folder (resuming a previous partial fetch) and
-   * return its path. Throws ShardUnavailableError or ShardHashMismatchError.
+   * return its path. Throws ShardUnavailableError or ShardHashMismatchError. `bytes` is the size
+   * the manifest gives: peers claiming any other size are not asked for chunks (a peer's claimed
+   * size would otherwise size the chunk plan and the file), and without it no more than
+   * MAX_SHARD_BYTES is fetched.
    */
   async fetch(
     sha256: string,
-    options: { hints?: string[]; signal?: AbortSignal; onProgress?: (p: ShardProgress) => void } = {},
+    options: { bytes?: number; hints?: string[]; signal?: AbortSignal; onProgress?: (p: ShardProgress) => void } = {},
   ): Promise<string> {
     const have = this.local(sha256);
     if (have) return have;
@@ -167,7 +189,19 @@ export class ShardService {
             { sha256, have: true },
             AbortSignal.any([signal, AbortSignal.timeout(SHARD_CHUNK_TIMEOUT_MS)]),
           );
-          if (r.found) peers.push({ id: peerIdFromString(id), size: Number(r.size) });
+          const size = Number(r.size);
+          if (!r.found) return;
+          if (options.bytes !== undefined ? size !== options.bytes : size > MAX_SHARD_BYTES) {
+            log(
+              "%s claims %s is %d bytes (expected %s): not asked",
+              id,
+              sha256.slice(0, 12),
+              size,
+              options.bytes ?? `≤ ${MAX_SHARD_BYTES}`,
+            );
+            return;
+          }
+          peers.push({ id: peerIdFromString(id), size });
         } catch (err) {
           log("%s cannot say whether it has %s: %s", id, sha256.slice(0, 12), (err as Error).message);
         }

@@ -343,6 +343,7 @@ async function loadStages(
         for (;;) {
           try {
             file = await shards.fetch(st.sha256, {
+              bytes: st.bytes,
               hints: hints(),
               signal: options.signal,
               onProgress: (progress) => emit({ event: "shard-progress", progress }),
