@@ -12,7 +12,7 @@ import type { StageLeaf, StageRecord } from "../receipts/leaves.ts";
 import { signProviderReceipt } from "../receipts/eip712.ts";
 import type { StagePart } from "../receipts/parts.ts";
 import { marketDomain } from "../chain/provider.ts";
-import { callJson } from "./wire.ts";
+import { callJson, wireHex, wireUint } from "./wire.ts";
 import { requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
 import { MAX_PART_INDICES, RECEIPT_PROTOCOL } from "./constants.ts";
@@ -128,19 +128,8 @@ export async function requestPart(
   options: { signal?: AbortSignal } = {},
 ): Promise<StagePart> {
   const msg: PartRequest = { op: "part", ...req };
-  const raw = (
-    peerId === ctx.peerId ? await signPart(ctx, msg) : await callJson(ctx.node, peerId, RECEIPT_PROTOCOL, msg, options)
-  ) as Record<string, unknown>;
-  if (!raw || typeof raw.root !== "string" || typeof raw.signature !== "string" || typeof raw.provider !== "string")
-    throw new JobsProtocolError("part answer needs provider, count, units, root, signature");
-  return {
-    stage: Number(raw.stage),
-    provider: raw.provider as Address,
-    count: Number(raw.count),
-    units: Number(raw.units),
-    root: raw.root as Hex,
-    signature: raw.signature as Hex,
-  };
+  const raw = peerId === ctx.peerId ? await signPart(ctx, msg) : await callJson(ctx.node, peerId, RECEIPT_PROTOCOL, msg, options);
+  return parsePartAnswer(raw);
 }
 
 /** Asks a stage provider for a sampled leaf and its proof. */
@@ -151,10 +140,35 @@ export async function requestReveal(
   options: { signal?: AbortSignal } = {},
 ): Promise<RevealAnswer> {
   const msg: RevealRequest = { op: "reveal", ...req };
-  const raw = (peerId === ctx.peerId ? revealLeaf(ctx, msg) : await callJson(ctx.node, peerId, RECEIPT_PROTOCOL, msg, options)) as {
-    leaf?: { index: string | number; inputHash: Hex; outputHash: Hex };
-    proof?: Hex[];
+  const raw = peerId === ctx.peerId ? revealLeaf(ctx, msg) : await callJson(ctx.node, peerId, RECEIPT_PROTOCOL, msg, options);
+  return parseRevealAnswer(raw);
+}
+
+/** A stage provider's signed part as the gateway receives it; JobsProtocolError for anything else. */
+export function parsePartAnswer(raw: unknown): StagePart {
+  const r = raw as Record<string, unknown> | null;
+  if (!r || typeof r !== "object") throw new JobsProtocolError("part answer needs provider, count, root, signature");
+  return {
+    stage: Number(wireUint(r.stage, "part.stage", 0xffffn)),
+    provider: wireHex(r.provider, "part.provider", 20) as Address,
+    count: Number(wireUint(r.count, "part.count", 0xffffffffn)),
+    units: Number(wireUint(r.units, "part.units", 0xffffffffn)),
+    root: wireHex(r.root, "part.root", 32),
+    signature: wireHex(r.signature, "part.signature"),
   };
-  if (!raw?.leaf || !Array.isArray(raw.proof)) throw new JobsProtocolError("reveal answer needs leaf and proof");
-  return { leaf: { index: BigInt(raw.leaf.index), inputHash: raw.leaf.inputHash, outputHash: raw.leaf.outputHash }, proof: raw.proof };
+}
+
+/** A revealed leaf and its proof as the gateway receives them; JobsProtocolError for anything else. */
+export function parseRevealAnswer(raw: unknown): RevealAnswer {
+  const r = raw as { leaf?: Record<string, unknown>; proof?: unknown } | null;
+  if (!r?.leaf || typeof r.leaf !== "object" || !Array.isArray(r.proof) || r.proof.length > 64)
+    throw new JobsProtocolError("reveal answer needs leaf and proof");
+  return {
+    leaf: {
+      index: wireUint(r.leaf.index, "leaf.index"),
+      inputHash: wireHex(r.leaf.inputHash, "leaf.inputHash", 32),
+      outputHash: wireHex(r.leaf.outputHash, "leaf.outputHash", 32),
+    },
+    proof: r.proof.map((p, i) => wireHex(p, `proof[${i}]`, 32)),
+  };
 }

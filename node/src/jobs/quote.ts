@@ -23,7 +23,8 @@ export interface QuoteRequest {
   buyer: Address;
 }
 
-function parseQuoteRequest(raw: unknown): QuoteRequest {
+/** A quote request as a provider receives it from a peer; JobsProtocolError for anything else. */
+export function parseQuoteRequest(raw: unknown): QuoteRequest {
   const r = raw as Partial<QuoteRequest> | null;
   if (!r || typeof r.modelId !== "string" || !/^\d+$/.test(r.modelId) || !Number.isInteger(r.stage) || !Number.isInteger(r.maxUnits)) {
     throw new JobsProtocolError("quote request needs modelId (decimal), stage, maxUnits and buyer");
@@ -57,7 +58,8 @@ export async function signQuoteFor(ctx: JobsContext, raw: unknown): Promise<Sign
   return signed;
 }
 
-function parseSignedQuote(raw: unknown): SignedQuote {
+/** A provider's quote answer as the gateway receives it; JobsProtocolError for anything else. */
+export function parseSignedQuote(raw: unknown): SignedQuote {
   try {
     return signedQuoteFromJson(raw);
   } catch (err) {

@@ -29,6 +29,28 @@ function decodeJson(bytes: Uint8Array): unknown {
   }
 }
 
+/**
+ * A non-negative integer from a peer's JSON (decimal string or safe integer; a bigint when the
+ * answer came from this node itself) as a bigint; JobsProtocolError otherwise.
+ */
+export function wireUint(v: unknown, what: string, max: bigint = 2n ** 256n - 1n): bigint {
+  const ok =
+    typeof v === "bigint" ||
+    (typeof v === "string" && /^\d{1,78}$/.test(v)) ||
+    (typeof v === "number" && Number.isSafeInteger(v) && v >= 0);
+  const n = ok ? BigInt(v as string | number | bigint) : -1n;
+  if (n < 0n || n > max) throw new JobsProtocolError(`${what} must be an integer in 0..${max}`);
+  return n;
+}
+
+/** A hex string of `bytes` bytes (any length when omitted) from a peer's JSON; JobsProtocolError otherwise. */
+export function wireHex(v: unknown, what: string, bytes?: number): `0x${string}` {
+  const re = bytes === undefined ? /^0x(?:[0-9a-fA-F]{2}){0,4096}$/ : new RegExp(`^0x[0-9a-fA-F]{${2 * bytes}}$`);
+  if (typeof v !== "string" || !re.test(v))
+    throw new JobsProtocolError(`${what} must be ${bytes === undefined ? "hex bytes" : `${bytes} hex bytes`}`);
+  return v as `0x${string}`;
+}
+
 const lpOptions = { maxDataLength: MAX_JOBS_MESSAGE_BYTES, maxBufferSize: MAX_JOBS_MESSAGE_BYTES + 1024 };
 
 /** Serves `protocol` on the node: each stream carries one request answered by `handler`. */
