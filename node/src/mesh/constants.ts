@@ -16,12 +16,29 @@ export const ANNOUNCE_INTERVAL_MS = 1_000;
 export const DIRECTORY_TTL_MS = 4_000;
 /** Largest capability announcement accepted. */
 export const MAX_ANNOUNCEMENT_BYTES = 16 * 1024;
+/**
+ * Caps on what an announcement may claim (parseAnnouncement refuses more): a peer's numbers feed
+ * the router's choice and the gateway's listings, so a claim of capacity 1e9 or a thousand models
+ * is refused rather than believed.
+ */
+export const MAX_ANNOUNCED_ADDRS = 32;
+export const MAX_ANNOUNCED_MODELS = 32;
+/** Stages of one model (also the largest stage count announced). */
+export const MAX_ANNOUNCED_STAGES = 64;
+/** Requests a provider may claim to run at once. */
+export const MAX_ANNOUNCED_CAPACITY = 1024;
+/** Requests a provider may report in flight. */
+export const MAX_ANNOUNCED_LOAD = 64 * 1024;
+/** Stage compute latency a provider may report, ms. */
+export const MAX_ANNOUNCED_LATENCY_MS = 600_000;
 
 /** Shard transfer: chunk size, parallel peers, per-chunk deadline. */
 export const SHARD_CHUNK_BYTES = 1024 * 1024;
 export const SHARD_CHUNK_MAX = 4 * 1024 * 1024;
 export const SHARD_PARALLEL_PEERS = 4;
 export const SHARD_CHUNK_TIMEOUT_MS = 15_000;
+/** Largest stage file fetched when the caller does not know its size (the manifest gives it). */
+export const MAX_SHARD_BYTES = 8 * 1024 * 1024 * 1024;
 
 /**
  * Connection monitor: a frozen peer is dropped within ~2-7 s. A killed peer is noticed at once

@@ -13,7 +13,18 @@ import { TypedEventEmitter } from "@libp2p/interface";
 import type { PeerId } from "@libp2p/interface";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Message } from "@libp2p/gossipsub";
-import { ANNOUNCE_INTERVAL_MS, CAPABILITY_TOPIC, DIRECTORY_TTL_MS, MAX_ANNOUNCEMENT_BYTES } from "./constants.ts";
+import {
+  ANNOUNCE_INTERVAL_MS,
+  CAPABILITY_TOPIC,
+  DIRECTORY_TTL_MS,
+  MAX_ANNOUNCED_ADDRS,
+  MAX_ANNOUNCED_CAPACITY,
+  MAX_ANNOUNCED_LATENCY_MS,
+  MAX_ANNOUNCED_LOAD,
+  MAX_ANNOUNCED_MODELS,
+  MAX_ANNOUNCED_STAGES,
+  MAX_ANNOUNCEMENT_BYTES,
+} from "./constants.ts";
 import { DirectoryInvalidAnnouncementError } from "./errors.ts";
 import { verifyBinding } from "./identity.ts";
 import type { PeerBinding } from "./identity.ts";
@@ -311,38 +322,82 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
   }
 }
 
-export function parseAnnouncement(text: string): Announcement {
-  let a: Announcement;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isUint = (v: unknown, max: number): v is number => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max;
+const isNumberIn = (v: unknown, max: number): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= max;
+/** Model ids: the registry's decimal ids, or short names on development meshes. */
+const MODEL_ID = /^[A-Za-z0-9._-]{1,80}$/;
+/** Display text from a peer: no control characters (terminal escapes), bounded length. */
+const DISPLAY_TEXT = /^[^\u0000-\u001f\u007f-\u009f]{1,80}$/u;
+
+function validOffer(m: unknown): boolean {
+  if (!isObject(m) || typeof m.modelId !== "string" || !MODEL_ID.test(m.modelId)) return false;
+  if (m.name !== undefined && (typeof m.name !== "string" || !DISPLAY_TEXT.test(m.name))) return false;
+  if (!isUint(m.stageCount, MAX_ANNOUNCED_STAGES) || m.stageCount === 0) return false;
+  const stageCount = m.stageCount;
+  return (
+    Array.isArray(m.stages) &&
+    m.stages.length <= stageCount &&
+    m.stages.every(
+      (s) =>
+        isObject(s) &&
+        isUint(s.stage, stageCount - 1) &&
+        typeof s.price === "string" &&
+        /^\d{1,29}$/.test(s.price) && // uint96
+        (s.sha256 === undefined || (typeof s.sha256 === "string" && /^[0-9a-f]{64}$/.test(s.sha256))) &&
+        (s.kvFreeBytes === undefined || isUint(s.kvFreeBytes, Number.MAX_SAFE_INTEGER)) &&
+        (s.kvBytesPerToken === undefined || isUint(s.kvBytesPerToken, Number.MAX_SAFE_INTEGER)),
+    )
+  );
+}
+
+function validGateway(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (typeof v !== "string" || v.length > 256) return false;
   try {
-    a = JSON.parse(text) as Announcement;
+    const u = new URL(v);
+    return (u.protocol === "http:" || u.protocol === "https:") && u.username === "" && u.password === "";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A capability announcement from a peer, checked field by field: every number within its
+ * announced cap (MAX_ANNOUNCED_*), every text a bounded id or control-free display text, the
+ * gateway an http(s) URL. Anything else is DirectoryInvalidAnnouncementError. Freshness (clock
+ * skew) and staking are checked by the directory, which knows the time and the chain.
+ */
+export function parseAnnouncement(text: string): Announcement {
+  let a: unknown;
+  try {
+    a = JSON.parse(text);
   } catch {
     throw new DirectoryInvalidAnnouncementError("announcement is not JSON");
   }
   const ok =
-    a &&
+    isObject(a) &&
     a.v === 1 &&
     typeof a.peerId === "string" &&
+    a.peerId.length <= 128 &&
     Array.isArray(a.addrs) &&
+    a.addrs.length <= MAX_ANNOUNCED_ADDRS &&
+    a.addrs.every((x) => typeof x === "string" && x.length <= 512) &&
     Array.isArray(a.models) &&
-    Number.isFinite(a.capacity) &&
-    Number.isFinite(a.load) &&
-    Number.isFinite(a.latencyMs) &&
-    Number.isInteger(a.seq) &&
-    Number.isFinite(a.ts) &&
-    a.models.every(
-      (m) =>
-        typeof m.modelId === "string" &&
-        Number.isInteger(m.stageCount) &&
-        Array.isArray(m.stages) &&
-        m.stages.every(
-          (s) =>
-            Number.isInteger(s.stage) &&
-            typeof s.price === "string" &&
-            /^\d+$/.test(s.price) &&
-            (s.kvFreeBytes === undefined || (Number.isSafeInteger(s.kvFreeBytes) && s.kvFreeBytes >= 0)) &&
-            (s.kvBytesPerToken === undefined || (Number.isSafeInteger(s.kvBytesPerToken) && s.kvBytesPerToken >= 0)),
-        ),
-    );
-  if (!ok) throw new DirectoryInvalidAnnouncementError("announcement does not match the schema");
-  return a;
+    a.models.length <= MAX_ANNOUNCED_MODELS &&
+    a.models.every(validOffer) &&
+    isUint(a.capacity, MAX_ANNOUNCED_CAPACITY) &&
+    isUint(a.load, MAX_ANNOUNCED_LOAD) &&
+    isNumberIn(a.latencyMs, MAX_ANNOUNCED_LATENCY_MS) &&
+    isUint(a.seq, Number.MAX_SAFE_INTEGER) &&
+    isUint(a.ts, Number.MAX_SAFE_INTEGER) &&
+    validGateway(a.gateway) &&
+    (a.binding === undefined ||
+      (isObject(a.binding) &&
+        typeof a.binding.address === "string" &&
+        /^0x[0-9a-fA-F]{40}$/.test(a.binding.address) &&
+        typeof a.binding.signature === "string" &&
+        /^0x[0-9a-fA-F]{2,1024}$/.test(a.binding.signature)));
+  if (!ok) throw new DirectoryInvalidAnnouncementError("announcement does not match the schema or exceeds an announced cap");
+  return a as unknown as Announcement;
 }

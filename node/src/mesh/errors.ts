@@ -16,6 +16,11 @@ export class ShardHashMismatchError extends MeshError {
     super(`shard hash ${observed} != ${required}`);
   }
 }
+/** A shard request or answer is not a valid protobuf message. */
+export class ShardProtocolError extends MeshError {
+  static override readonly status = 502;
+  override name = "ShardProtocolError";
+}
 /** No peer could supply a stage file. */
 export class ShardUnavailableError extends MeshError {
   override name = "ShardUnavailableError";

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ProviderConfigError } from "./errors.ts";
+import { MAX_ANNOUNCED_CAPACITY } from "../mesh/constants.ts";
 
 export interface ModelConfig {
   /** Registry model id (what buyers ask for). */
@@ -211,6 +212,11 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
     if (!m.modelId || !m.manifest || !Array.isArray(m.stages) || !/^\d+$/.test(String(m.price))) {
       throw new ProviderConfigError(`model entry ${JSON.stringify(m)} needs modelId, manifest, stages and a decimal price`);
     }
+    // What peers accept in an announcement (mesh/directory.ts parseAnnouncement).
+    if (!/^[A-Za-z0-9._-]{1,80}$/.test(m.modelId))
+      throw new ProviderConfigError(`model id ${JSON.stringify(m.modelId)}: 1-80 of A-Z a-z 0-9 . _ -`);
   }
+  if (!Number.isInteger(config.capacity) || config.capacity < 1 || config.capacity > MAX_ANNOUNCED_CAPACITY)
+    throw new ProviderConfigError(`--capacity must be 1..${MAX_ANNOUNCED_CAPACITY}`);
   return { config, json: bools.has("json") };
 }
