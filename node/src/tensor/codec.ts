@@ -4,7 +4,7 @@
 // - wire ↔ typed: a WireTensor's bytes copied into an aligned typed array and back (no copy);
 // - JSON: `{ dtype: "float32" | 1, dims: [..], data: base64 of the raw bytes }`, the form of the
 //   gateway's HTTP API and the SDK.
-import { MAX_TENSOR_BYTES } from "./constants.ts";
+import { MAX_JSON_BAG_TENSORS, MAX_TENSOR_BYTES } from "./constants.ts";
 import { TensorEncodingError, TensorJsonError, TensorTooLargeError } from "./errors.ts";
 import {
   allocate,
@@ -108,8 +108,12 @@ const CODE_NAMES = new Map<number, DType>(Object.entries(DTYPE_CODE).map(([name,
  * the model's bounds are checked where the request is admitted (inference/bounds.ts).
  */
 export function parseJsonBag(tensors: Record<string, JsonTensor>): WireBag {
-  const bag: WireBag = {};
-  for (const [name, t] of Object.entries(tensors)) {
+  if (!tensors || typeof tensors !== "object" || Array.isArray(tensors)) throw new TensorJsonError("tensors must be an object of named tensors");
+  const entries = Object.entries(tensors);
+  if (entries.length > MAX_JSON_BAG_TENSORS) throw new TensorJsonError(`${entries.length} tensors: at most ${MAX_JSON_BAG_TENSORS}`);
+  // No prototype: a tensor named "__proto__" is a tensor, not the bag's prototype.
+  const bag: WireBag = Object.create(null);
+  for (const [name, t] of entries) {
     const code = typeof t?.dtype === "number" ? t.dtype : DTYPE_CODE[String(t?.dtype) as DType];
     if (!code || !CODE_NAMES.has(code)) throw new TensorJsonError(`tensor ${name}: unknown dtype ${String(t?.dtype)}`);
     if (!Array.isArray(t.dims) || !t.dims.every((d) => Number.isInteger(d) && d >= 0))
