@@ -133,7 +133,11 @@ describe("fuzz: pipeline frames", () => {
           fc
             .array(fc.tuple(smallBag, fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })), { minLength: 1, maxLength: 3 })
             .map((fs) =>
-              concat(fs.flatMap(([bag, id]) => encodeFrame({ kind: Frame.Kind.REQUEST, version: 1, requestId: id, modelId: "m", stage: 0 }, bag))),
+              concat(
+                fs.flatMap(([bag, id]) =>
+                  encodeFrame({ kind: Frame.Kind.REQUEST, version: 1, requestId: id, modelId: "m", stage: 0 }, bag),
+                ),
+              ),
             ),
         ),
         ({ chunks }) => {
@@ -153,7 +157,9 @@ describe("fuzz: pipeline frames", () => {
   });
 
   it("random and mutated bytes: frames with consistent lengths, or a named error; never more buffered than fed", () => {
-    const valid = smallBag.map((bag) => concat(encodeFrame({ kind: Frame.Kind.REQUEST, version: 1, requestId: 7n, modelId: "m", stage: 0 }, bag)));
+    const valid = smallBag.map((bag) =>
+      concat(encodeFrame({ kind: Frame.Kind.REQUEST, version: 1, requestId: 7n, modelId: "m", stage: 0 }, bag)),
+    );
     const flipped = fc.tuple(valid, fc.nat(), fc.integer({ min: 1, max: 255 })).map(([b, at, x]) => {
       const c = Uint8Array.from(b);
       c[at % c.length] ^= x;

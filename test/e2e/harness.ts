@@ -71,6 +71,8 @@ export interface ProviderOpts {
   /** Fixed ports, so a restarted process is found again at the same addresses. */
   listenPort?: number;
   gatewayPort?: number;
+  /** More `provider start` flags. */
+  args?: string[];
 }
 
 /** A provider process with chain support; stakes and binds its peer id itself (`--register`). */
@@ -93,6 +95,7 @@ export async function startChainProvider(env: Env, o: ProviderOpts): Promise<Pro
       ...(o.gateway ? (o.gatewayPort ? ["--gateway-port", String(o.gatewayPort)] : []) : ["--no-gateway"]),
       ...(o.listenPort ? ["--listen", `/ip4/127.0.0.1/tcp/${o.listenPort}`] : []),
       ...(o.bootstrap ?? []).flatMap((b) => ["--bootstrap", b]),
+      ...(o.args ?? []),
     ],
     120_000,
   );

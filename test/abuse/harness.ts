@@ -1,0 +1,221 @@
+// A live local market for the hostile-client suite and the abuse benchmark: a hardhat chain with
+// every contract, the PP-OCRv4 recogniser split in 2 stages and published, four staked provider
+// processes (two per stage; provider 1 also serves the gateway), honest buyers issuing requests
+// through the gateway while an attack runs, and memory readings of the attacked process.
+//
+// Clients can pick their loopback source address (127.0.0.x all reach 127.0.0.1 on Linux), so a
+// gateway that tells clients apart by address sees the attacker and the honest buyers as
+// different clients, as it would on a real network; nothing leaves the machine.
+import { readFileSync } from "node:fs";
+import { request } from "node:http";
+import type { ProviderProc } from "../node/mesh/procs.ts";
+import { startChainProvider, startEnv, stopEnv, type Env } from "../e2e/harness.ts";
+import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
+import { recPreprocess } from "../../node/src/ocr/rec.ts";
+import { tensorFromFloat32, type JsonTensor } from "../../node/src/sdk/index.ts";
+
+/** Source address of the honest buyers, and of attackers (a different client to the gateway). */
+export const HONEST_ADDRESS = "127.0.0.1";
+export const ATTACKER_ADDRESS = "127.0.0.66";
+
+export interface Market {
+  env: Env;
+  /** Provider 1: stage 0 and the gateway (the attacked node for gateway attacks). */
+  gateway: ProviderProc;
+  /** Every provider process, gateway first: [stage 0 + gateway, stage 1, stage 0, stage 1]. */
+  providers: ProviderProc[];
+  url: string;
+  modelId: string;
+  /** An honest request body for /v1/infer (a rendered line, pre-processed like the gateway does). */
+  honestBody: string;
+  honestText: string;
+}
+
+export interface MarketOptions {
+  /** Extra `provider start` flags for the gateway's process, and for every other provider. */
+  gatewayArgs?: string[];
+  providerArgs?: string[];
+}
+
+export async function startMarket(o: MarketOptions = {}): Promise<Market> {
+  const env = await startEnv();
+  try {
+    const gateway = await startChainProvider(env, { keyIndex: 1, stages: [0], gateway: true, args: o.gatewayArgs });
+    const boot = [gateway.addr];
+    const others = await Promise.all([
+      startChainProvider(env, { keyIndex: 2, stages: [1], bootstrap: boot, args: o.providerArgs }),
+      startChainProvider(env, { keyIndex: 3, stages: [0], bootstrap: boot, args: o.providerArgs }),
+      startChainProvider(env, { keyIndex: 4, stages: [1], bootstrap: boot, args: o.providerArgs }),
+    ]);
+    const url = gateway.gateway!;
+    const modelId = env.modelId.toString();
+    await until("the gateway lists two providers per stage", async () => {
+      const { body } = await httpJson(`${url}/v1/models`);
+      const m = (body as { models: { id: string; stages: { providers: unknown[] }[] }[] }).models.find((x) => x.id === modelId);
+      return m?.stages.every((s) => s.providers.length === 2);
+    });
+    const honestText = "honest buyer 42";
+    const x = recPreprocess(await decodeImage(await renderText([honestText], { fontSize: 40 })));
+    const tensors: Record<string, JsonTensor> = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
+    const honestBody = JSON.stringify({ modelId, input: { tensors } });
+    return { env, gateway, providers: [gateway, ...others], url, modelId, honestBody, honestText };
+  } catch (err) {
+    await stopEnv(env);
+    throw err;
+  }
+}
+
+export async function stopMarket(m: Market | undefined): Promise<void> {
+  if (m) await stopEnv(m.env);
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last: ${(last as Error).message})` : ""}`);
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: unknown;
+  ms: number;
+}
+
+/**
+ * One HTTP request from a chosen loopback source address; the answer's JSON body (or its text).
+ * Resolves with status 0 and the error's name when the connection fails or times out.
+ */
+export function httpJson(
+  url: string,
+  o: { method?: string; body?: string | Buffer; headers?: Record<string, string>; localAddress?: string; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      {
+        method: o.method ?? (o.body === undefined ? "GET" : "POST"),
+        headers: { ...(o.body === undefined ? {} : { "content-type": "application/json" }), ...o.headers },
+        localAddress: o.localAddress ?? HONEST_ADDRESS,
+        timeout: o.timeoutMs ?? 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {}
+          resolve({ status: res.statusCode ?? 0, body, ms: performance.now() - started });
+        });
+        res.on("error", (err) =>
+          resolve({ status: 0, body: { error: { name: err.name, message: err.message } }, ms: performance.now() - started }),
+        );
+      },
+    );
+    req.on("timeout", () => req.destroy(Object.assign(new Error("client timeout"), { name: "ClientTimeoutError" })));
+    req.on("error", (err) =>
+      resolve({ status: 0, body: { error: { name: err.name, message: err.message } }, ms: performance.now() - started }),
+    );
+    req.end(o.body);
+  });
+}
+
+/** The `error.name` of a gateway answer, if it is an error. */
+export function errorName(a: HttpAnswer): string | undefined {
+  return (a.body as { error?: { name?: string } } | null)?.error?.name;
+}
+
+export interface LoadResult {
+  /** Latency of every successful request, ms, in completion order. */
+  latencies: number[];
+  /** Failed requests: status and error name. */
+  errors: string[];
+  p50: number;
+  p99: number;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+/**
+ * Honest buyers: `concurrency` loops sending the market's honest request until stopped; a
+ * request counts as successful when it answers 200 with the expected text.
+ */
+export function honestLoad(m: Market, o: { concurrency?: number; pauseMs?: number } = {}): { stop(): Promise<LoadResult> } {
+  let running = true;
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  const loop = async (): Promise<void> => {
+    while (running) {
+      const a = await httpJson(`${m.url}/v1/infer`, { body: m.honestBody, timeoutMs: 30_000 });
+      const text = (a.body as { text?: string } | null)?.text?.trim();
+      if (a.status === 200 && text === m.honestText) latencies.push(a.ms);
+      else
+        errors.push(`${a.status} ${errorName(a) ?? (typeof a.body === "string" ? a.body.slice(0, 80) : `text ${JSON.stringify(text)}`)}`);
+      if (o.pauseMs) await new Promise((r) => setTimeout(r, o.pauseMs));
+    }
+  };
+  const loops = Array.from({ length: o.concurrency ?? 2 }, loop);
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return { latencies, errors, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+    },
+  };
+}
+
+/** Resident set size of a process now, bytes (Linux /proc). */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Samples a process's RSS every `everyMs` until stopped: the peak and the last reading. */
+export function watchRss(pid: number, everyMs = 25): { stop(): { peak: number; last: number } } {
+  let peak = rssOf(pid);
+  let last = peak;
+  const timer = setInterval(() => {
+    try {
+      last = rssOf(pid);
+      peak = Math.max(peak, last);
+    } catch {}
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return { peak, last };
+    },
+  };
+}
+
+/**
+ * Waits until the process's RSS is at most `bound` bytes (memory returned after an attack), up
+ * to `timeoutMs`; returns the last reading.
+ */
+export async function rssSettles(pid: number, bound: number, timeoutMs = 20_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let rss = rssOf(pid);
+  while (rss > bound && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    rss = rssOf(pid);
+  }
+  return rss;
+}
+
+export const MiB = 1024 * 1024;
