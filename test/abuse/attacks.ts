@@ -13,7 +13,7 @@ import { createMeshNode, type MeshNode } from "../../node/src/mesh/node.ts";
 import { CAPABILITY_TOPIC, PIPELINE_PROTOCOL, PIPELINE_VERSION, SHARD_PROTOCOL } from "../../node/src/mesh/constants.ts";
 import { encodeFrame, Frame, FrameReader, writeFrame, type DecodedFrame } from "../../node/src/pipeline/frames.ts";
 import { PipelineClient } from "../../node/src/pipeline/client.ts";
-import type { WireBag } from "../../node/src/pipeline/tensor.ts";
+import type { WireBag } from "../../node/src/tensor/index.ts";
 import { ShardResponse } from "../../node/src/pb/shard.js";
 import { ATTACKER_ADDRESS, httpJson, type HttpAnswer } from "./harness.ts";
 

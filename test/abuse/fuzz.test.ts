@@ -17,7 +17,7 @@ import { Frame, FrameReader, encodeFrame, type DecodedFrame } from "../../node/s
 import { SealedChannel, DATA_PLANE_MAX_RECORD } from "../../node/src/pipeline/dataplane.ts";
 import { decodeShardRequest, decodeShardResponse } from "../../node/src/mesh/shards.ts";
 import { ShardRequest, ShardResponse } from "../../node/src/pb/shard.js";
-import { decodeTensor, fromWireTensor, encodeTensor, randomTensor } from "../../node/src/inference/tensor.ts";
+import { decodeTensor, fromWireTensor, encodeTensor, randomTensor } from "../../node/src/tensor/index.ts";
 import { checkRequest, requestBounds, type Manifest } from "../../node/src/inference/index.ts";
 import { parseTensorRequest } from "../../node/src/verifier/tensors.ts";
 import { parseQuoteRequest, parseSignedQuote } from "../../node/src/jobs/quote.ts";
@@ -25,7 +25,7 @@ import { handleReceiptRequest, parsePartAnswer, parseRevealAnswer } from "../../
 import type { JobsContext } from "../../node/src/jobs/context.ts";
 import { parseAnnouncement } from "../../node/src/mesh/directory.ts";
 import { MAX_ANNOUNCED_CAPACITY, MAX_ANNOUNCED_STAGES, MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "../../node/src/mesh/constants.ts";
-import { parseTensors } from "../../node/src/gateway/server.ts";
+import { parseJsonBag } from "../../node/src/tensor/index.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const params = { numRuns: RUNS };
@@ -366,13 +366,23 @@ describe("fuzz: JSON protocols", () => {
 
   it("quote requests (provider side) and quote answers (gateway side): JobsProtocolError only", () => {
     fc.assert(
-      fc.property(mutated({ modelId: "1", stage: 0, maxCount: 10 }), (raw) => {
+      fc.property(mutated({ modelId: "1", stage: 0, maxUnits: 10, buyer: `0x${"12".repeat(20)}` }), (raw) => {
         const q = namedOnly(["JobsProtocolError"], () => parseQuoteRequest(raw));
-        if (q) assert.ok(q.maxCount > 0 && q.maxCount <= 0xffffffff);
+        if (q) assert.ok(q.maxUnits > 0 && q.maxUnits <= 0xffffffff);
       }),
       params,
     );
-    const quote = { modelId: "1", stage: 0, provider: `0x${"11".repeat(20)}`, price: "1000", maxCount: 5, expiry: "99", nonce: "7" };
+    const quote = {
+      modelId: "1",
+      stage: 0,
+      provider: `0x${"11".repeat(20)}`,
+      buyer: `0x${"12".repeat(20)}`,
+      price: "1000",
+      maxUnits: 5,
+      expiry: "99",
+      maxJobExpiry: "999",
+      nonce: "7",
+    };
     fc.assert(
       fc.property(
         fc.oneof(
@@ -488,7 +498,7 @@ describe("fuzz: gateway tensor JSON and request bounds", () => {
     },
   } as unknown as Manifest;
   const bounds = requestBounds(rec);
-  it("parseTensors gives wire tensors or GatewayBadRequestError; checkRequest then accepts or names the mistake", () => {
+  it("parseJsonBag gives wire tensors or TensorJsonError; checkRequest then accepts or names the mistake", () => {
     const tensor = { dtype: "float32", dims: [1, 3, 48, 64], data: Buffer.alloc(4 * 3 * 48 * 64).toString("base64") };
     fc.assert(
       fc.property(
@@ -498,7 +508,7 @@ describe("fuzz: gateway tensor JSON and request bounds", () => {
           fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 6 }),
         ),
         (raw) => {
-          const bag = namedOnly(["GatewayBadRequestError"], () => parseTensors(raw as never));
+          const bag = namedOnly(["TensorJsonError"], () => parseJsonBag(raw as never));
           if (!bag) return;
           namedOnly(["InputMismatchError", "InputOutOfBoundsError", "InputTooLargeError"], () => checkRequest(bounds, bag));
         },

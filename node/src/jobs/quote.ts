@@ -60,11 +60,30 @@ export async function signQuoteFor(ctx: JobsContext, raw: unknown): Promise<Sign
 
 /** A provider's quote answer as the gateway receives it; JobsProtocolError for anything else. */
 export function parseSignedQuote(raw: unknown): SignedQuote {
+  let signed: SignedQuote;
   try {
-    return signedQuoteFromJson(raw);
+    signed = signedQuoteFromJson(raw);
   } catch (err) {
     throw new JobsProtocolError(`malformed quote answer: ${(err as Error).message.split("\n")[0]}`);
   }
+  // Number() of a missing or odd field is NaN, not an error: the struct's widths, checked here.
+  const q = signed.quote;
+  const u = (v: bigint, bits: number) => v >= 0n && v < 1n << BigInt(bits);
+  const ok =
+    Number.isInteger(q.stage) &&
+    q.stage >= 0 &&
+    q.stage <= 0xffff &&
+    Number.isInteger(q.maxUnits) &&
+    q.maxUnits > 0 &&
+    q.maxUnits <= 0xffffffff &&
+    u(q.modelId, 256) &&
+    u(q.price, 96) &&
+    u(q.expiry, 64) &&
+    u(q.maxJobExpiry, 64) &&
+    u(q.nonce, 256) &&
+    /^0x[0-9a-fA-F]{2,1024}$/.test(signed.signature);
+  if (!ok) throw new JobsProtocolError("malformed quote answer: a field is out of its range");
+  return signed;
 }
 
 /** Asks one provider (this node itself without a network hop) for a quote. */

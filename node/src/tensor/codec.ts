@@ -108,7 +108,8 @@ const CODE_NAMES = new Map<number, DType>(Object.entries(DTYPE_CODE).map(([name,
  * the model's bounds are checked where the request is admitted (inference/bounds.ts).
  */
 export function parseJsonBag(tensors: Record<string, JsonTensor>): WireBag {
-  if (!tensors || typeof tensors !== "object" || Array.isArray(tensors)) throw new TensorJsonError("tensors must be an object of named tensors");
+  if (!tensors || typeof tensors !== "object" || Array.isArray(tensors))
+    throw new TensorJsonError("tensors must be an object of named tensors");
   const entries = Object.entries(tensors);
   if (entries.length > MAX_JSON_BAG_TENSORS) throw new TensorJsonError(`${entries.length} tensors: at most ${MAX_JSON_BAG_TENSORS}`);
   // No prototype: a tensor named "__proto__" is a tensor, not the bag's prototype.
