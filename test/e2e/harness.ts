@@ -53,14 +53,21 @@ const quiet = (): void => {};
 export async function startEnv(): Promise<Env> {
   const work = mkdtempSync(join(tmpdir(), "shardmesh-e2e-"));
   const chain = await startLocalChain({ port: await freePort() });
-  const publicClient = createPublicClient({ transport: http(chain.url), pollingInterval: 100 }) as PublicClient;
-  const deployment = await deployAll({ wallet: localWallet(chain.url, 0), publicClient });
-  // Provider processes read deployments/<chainId>.json from here.
-  process.env.SHARDMESH_DEPLOYMENTS_DIR = join(work, "deployments");
-  writeDeployment(deployment, process.env.SHARDMESH_DEPLOYMENTS_DIR);
-  const model = await splitRecogniser(join(tmpdir(), "shardmesh-e2e-cache", "rec-2"), quiet);
-  const modelId = await publishRecogniser({ chain, publicClient, deployment, deploymentFile: "" }, model, quiet);
-  return { chain, publicClient, deployment, read: readOnlyContracts(deployment, publicClient), model, modelId, work, procs: [] };
+  try {
+    const publicClient = createPublicClient({ transport: http(chain.url), pollingInterval: 100 }) as PublicClient;
+    const deployment = await deployAll({ wallet: localWallet(chain.url, 0), publicClient });
+    // Provider processes read deployments/<chainId>.json from here.
+    process.env.SHARDMESH_DEPLOYMENTS_DIR = join(work, "deployments");
+    writeDeployment(deployment, process.env.SHARDMESH_DEPLOYMENTS_DIR);
+    const model = await splitRecogniser(join(tmpdir(), "shardmesh-e2e-cache", "rec-2"), quiet);
+    const modelId = await publishRecogniser({ chain, publicClient, deployment, deploymentFile: "" }, model, quiet);
+    return { chain, publicClient, deployment, read: readOnlyContracts(deployment, publicClient), model, modelId, work, procs: [] };
+  } catch (err) {
+    // A failed start (e.g. stale artifacts) must not leave the chain running: the test process would never exit.
+    await chain.stop();
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 export interface ProviderOpts {
