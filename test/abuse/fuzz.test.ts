@@ -24,7 +24,8 @@ import { parseQuoteRequest, parseSignedQuote } from "../../node/src/jobs/quote.t
 import { handleReceiptRequest, parsePartAnswer, parseRevealAnswer } from "../../node/src/jobs/parts.ts";
 import type { JobsContext } from "../../node/src/jobs/context.ts";
 import { parseAnnouncement } from "../../node/src/mesh/directory.ts";
-import { MAX_ANNOUNCED_CAPACITY, MAX_ANNOUNCED_STAGES, MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "../../node/src/mesh/constants.ts";
+import { MAX_ANNOUNCED_CAPACITY, MAX_ANNOUNCED_STAGES } from "../../node/src/mesh/constants.ts";
+import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "../../node/src/pipeline/constants.ts";
 import { parseJsonBag } from "../../node/src/tensor/index.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);

@@ -21,7 +21,8 @@ export const MAX_ANNOUNCEMENT_BYTES = 16 * 1024;
  * the router's choice and the gateway's listings, so a claim of capacity 1e9 or a thousand models
  * is refused rather than believed.
  */
-export const MAX_ANNOUNCED_ADDRS = 32;
+/** Addresses an announcement may list (a relayed node lists several per relay). */
+export const MAX_ANNOUNCEMENT_ADDRS = 64;
 export const MAX_ANNOUNCED_MODELS = 32;
 /** Stages of one model (also the largest stage count announced). */
 export const MAX_ANNOUNCED_STAGES = 64;

@@ -17,12 +17,12 @@ import {
   ANNOUNCE_INTERVAL_MS,
   CAPABILITY_TOPIC,
   DIRECTORY_TTL_MS,
-  MAX_ANNOUNCED_ADDRS,
   MAX_ANNOUNCED_CAPACITY,
   MAX_ANNOUNCED_LATENCY_MS,
   MAX_ANNOUNCED_LOAD,
   MAX_ANNOUNCED_MODELS,
   MAX_ANNOUNCED_STAGES,
+  MAX_ANNOUNCEMENT_ADDRS,
   MAX_ANNOUNCEMENT_BYTES,
 } from "./constants.ts";
 import { DirectoryInvalidAnnouncementError } from "./errors.ts";
@@ -381,7 +381,7 @@ export function parseAnnouncement(text: string): Announcement {
     typeof a.peerId === "string" &&
     a.peerId.length <= 128 &&
     Array.isArray(a.addrs) &&
-    a.addrs.length <= MAX_ANNOUNCED_ADDRS &&
+    a.addrs.length <= MAX_ANNOUNCEMENT_ADDRS &&
     a.addrs.every((x) => typeof x === "string" && x.length <= 512) &&
     Array.isArray(a.models) &&
     a.models.length <= MAX_ANNOUNCED_MODELS &&

@@ -18,7 +18,6 @@ export class ShardHashMismatchError extends MeshError {
 }
 /** A shard request or answer is not a valid protobuf message. */
 export class ShardProtocolError extends MeshError {
-  static override readonly status = 502;
   override name = "ShardProtocolError";
 }
 /** No peer could supply a stage file. */
