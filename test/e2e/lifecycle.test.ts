@@ -256,8 +256,8 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
     // A second receipt (cumulative counts per provider); the gateway's process restarts right after
     // submitting it, reloads it from its data folder, then reveals and settles it.
-    // A request that fails after the gateway gave it an index (a tensor the model rejects) leaves
-    // no hole: the next receipt numbers its requests densely.
+    // A request that fails after admission (a tensor the model rejects) gets no index and gives its
+    // unit back: the job's request indices stay dense (issue 11: it used to consume an index).
     const bad = { x: tensorFromFloat32([1, 1, 48, 320], new Float32Array(48 * 320)) };
     await assert.rejects(
       gateway.infer(
@@ -266,9 +266,9 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
       ),
       (err: Error) => err instanceof GatewayApiError,
     );
-    await serve(MORE_TEXTS, TEXTS.length + 1);
+    await serve(MORE_TEXTS, TEXTS.length);
     const todo2 = await submit(TEXTS.length, TEXTS.length + MORE_TEXTS.length, 1n);
-    assert.deepEqual(todo2.requests, [TEXTS.length + 1, TEXTS.length + 2]);
+    assert.deepEqual(todo2.requests, [TEXTS.length, TEXTS.length + 1]);
     const p1 = await restartChainProvider(env, gatewayProc);
     assert.equal(p1.gateway, gatewayAddr);
     const second = await revealAndSettle(1n, MORE_TEXTS.length);
@@ -410,6 +410,58 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     await gateway.submitReceipt(jobId, { count: 3, units: 3, outputRoot: todo.outputRoot, signature: good });
     const terms = await env.read.market.read.stageTerms([BigInt(jobId), 1n, p2.address]);
     assert.equal(terms.served, 3);
+  });
+
+  it("admits a job's requests atomically under its number: a failed request gives its unit back, 10 concurrent on a 2-unit job serve exactly 2", async () => {
+    const c = env.deployment.contracts;
+    const [p1, p2] = providers;
+    const buyer = localWallet(env.chain.url, BUYER_KEY).account.address;
+    const { quotes } = await gateway.quotes(env.modelId.toString(), 2, buyer);
+    const args = quotes.map(signedQuoteFromJson).filter((a) => a.quote.provider === p1.address || a.quote.provider === p2.address);
+    const session = privateKeyToAccount(generatePrivateKey());
+    const request = { modelId: env.modelId, maxUnits: 2, expiresAt: (await chainTime()) + 3600n, sessionKey: session.address };
+    const escrow = await env.read.market.read.escrowFor([request, args]);
+    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("1")]);
+    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
+    const opened = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
+    const jobId = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs })[0].args.jobId;
+    const signed = async (tensors: Record<string, JsonTensor>) => ({
+      signature: await signJobRequest(session, jobDomain(), { jobId, requestHash: jobRequestHash(tensors) }),
+    });
+
+    // A correctly signed request whose tensor's bytes do not fill its dims: it fails on the way,
+    // and must neither use a unit nor leave a hole in the job's request indices.
+    const good = await input("admit");
+    const broken = { x: { ...good.x, data: good.x.data.slice(0, 64) } };
+    await assert.rejects(
+      gateway.infer({ modelId: env.modelId.toString(), jobId: jobId.toString(), input: { tensors: broken } }, await signed(broken)),
+    );
+
+    // 10 signed requests at once, the job id spelled three ways: exactly 2 are served.
+    const texts = Array.from({ length: 10 }, (_, i) => `concurrent ${i}`);
+    const inputs = await Promise.all(texts.map((t) => input(t)));
+    const results = await Promise.allSettled(
+      inputs.map(async (tensors, i) =>
+        gateway.infer(
+          { modelId: env.modelId.toString(), jobId: "0".repeat(i % 3) + jobId.toString(), input: { tensors } },
+          await signed(tensors),
+        ),
+      ),
+    );
+    const served = results.filter((r) => r.status === "fulfilled").map((r) => r.value.index);
+    assert.deepEqual(served.sort(), [0, 1], `served ${served.length} of 10 on a 2-unit job`);
+    for (const r of results) {
+      if (r.status === "rejected") {
+        const e = r.reason as GatewayApiError;
+        assert.equal(e.errorName, "JobsJobUnavailableError", `${e.errorName}: ${e.message}`);
+        assert.equal(e.status, 409);
+      }
+    }
+    const status = await gateway.job(`00${jobId}`);
+    assert.equal(status.served, 2);
+    // The receipt counts the 2 answered requests.
+    const todo = await gateway.receipt(jobId.toString());
+    assert.equal(todo.count, 2);
   });
 
   it("a provider refuses to sign a part for requests it did not serve (JobsPartNotServedError)", async () => {

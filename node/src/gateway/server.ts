@@ -9,8 +9,10 @@ import { logger } from "@libp2p/logger";
 import { GatewayBadRequestError, GatewayChainUnavailableError, GatewayNotFoundError, GatewayUnauthorizedError } from "./errors.ts";
 import { errorStatus } from "./status.ts";
 import type { Directory } from "../mesh/directory.ts";
-import type { Router } from "../router/router.ts";
+import type { RouteResult, Router } from "../router/router.ts";
 import type { TraceStore } from "../trace/store.ts";
+import { jobKey, parseJobId } from "../jobs/admission.ts";
+import type { Admission, JobAdmission } from "../jobs/admission.ts";
 import { bagHash, formatJsonBag, parseJsonBag } from "../tensor/index.ts";
 import type { JsonTensor, WireBag } from "../tensor/index.ts";
 import { handleOpenAi, openAiModelList, type LlmService } from "./openai.ts";
@@ -55,6 +57,8 @@ export interface GatewayInit {
   directory: Directory;
   router: Router;
   trace: TraceStore;
+  /** Admits a job's requests and numbers them (the one owner of a job's count). */
+  admission: JobAdmission;
   hooks?: GatewayHooks;
   /** Accept `jobId` without a session-key signature (development meshes without a chain). */
   unsignedJobs?: boolean;
@@ -168,7 +172,7 @@ export class Gateway {
     if (post && path === "/v1/prepare") return this.send(res, 200, await this.prepare(req));
     const job = /^\/v1\/jobs\/([^/]+)(\/receipt)?$/.exec(path);
     if (job) {
-      const jobId = decodeURIComponent(job[1]);
+      const jobId = jobKey(this.jobIdOf(decodeURIComponent(job[1])));
       if (get && !job[2]) return this.send(res, 200, await this.job(jobId));
       if (get && job[2]) {
         if (!this.init.hooks?.receiptToSign) throw new GatewayChainUnavailableError("receipts need a chain connection");
@@ -254,46 +258,52 @@ export class Gateway {
   }
 
   private async infer(req: IncomingMessage) {
-    const body = JSON.parse((await readBody(req)).toString("utf8")) as { jobId?: string };
+    const body = JSON.parse((await readBody(req)).toString("utf8")) as { jobId?: unknown };
     const { modelId, input } = await this.inputOf(body, true);
 
-    const jobId = body.jobId ?? (typeof req.headers["x-shardmesh-job"] === "string" ? req.headers["x-shardmesh-job"] : undefined);
+    const rawJob = body.jobId ?? req.headers["x-shardmesh-job"];
+    const jobId = rawJob === undefined || rawJob === "" ? undefined : this.jobIdOf(rawJob);
+    // The request's hash, computed once here: the signature check, the router and this node's
+    // own first stage all use it.
     const requestHash = bagHash(input);
-    let index: number | undefined;
-    if (jobId) {
+    let admission: Admission | undefined;
+    if (jobId !== undefined) {
+      const key = jobKey(jobId);
       const signature = req.headers["x-shardmesh-signature"];
       if (this.init.hooks?.verifyJobRequest) {
-        if (typeof signature !== "string" || !(await this.init.hooks.verifyJobRequest(jobId, requestHash, signature))) {
-          throw new GatewayUnauthorizedError(`request not signed by job ${jobId}'s session key`);
+        if (typeof signature !== "string" || !(await this.init.hooks.verifyJobRequest(key, requestHash, signature))) {
+          throw new GatewayUnauthorizedError(`request not signed by job ${key}'s session key`);
         }
       } else if (!this.init.unsignedJobs) {
         throw new GatewayChainUnavailableError("job requests need a chain connection to check the session key");
       }
-      index = this.init.trace.nextIndex(jobId);
+      admission = await this.init.admission.admit(jobId);
     }
     const ctrl = new AbortController();
     req.once("close", () => {
       if (!req.complete) ctrl.abort(new Error("client went away"));
     });
-    // A job's requests run this node's own stages here: it submits the job's receipts, and the
-    // contract takes a receipt only from a provider with a part in it.
-    const result = await this.init.router.run(modelId, input, {
-      jobId,
-      index,
-      requestHash,
-      signal: ctrl.signal,
-      preferSelf: jobId !== undefined,
-    });
-    if (jobId !== undefined && index !== undefined) {
-      this.init.trace.recordRequest({
-        jobId,
-        index,
-        modelId,
-        requestHash: result.requestHash,
-        responseHash: result.responseHash,
-        stages: result.stages.map((s) => ({ stage: s.stage, peerId: s.peerId, inputHash: s.inputHash, outputHash: s.outputHash })),
+    let result: RouteResult;
+    try {
+      // A job's requests run this node's own stages here: it submits the job's receipts, and the
+      // contract takes a receipt only from a provider with a part in it.
+      result = await this.init.router.run(modelId, input, {
+        jobId: admission?.jobId,
+        index: admission?.traceIndex,
+        requestHash,
+        signal: ctrl.signal,
+        preferSelf: admission !== undefined,
       });
+    } catch (err) {
+      admission?.release();
+      throw err;
     }
+    const index = admission?.complete({
+      modelId,
+      requestHash: result.requestHash,
+      responseHash: result.responseHash,
+      stages: result.stages.map((s) => ({ stage: s.stage, peerId: s.peerId, inputHash: s.inputHash, outputHash: s.outputHash })),
+    });
     const text = this.init.hooks?.image ? await this.init.hooks.image.toText(modelId, result.output) : undefined;
     return {
       index: index ?? null,
@@ -303,6 +313,13 @@ export class Gateway {
       responseHash: result.responseHash,
       stages: result.stages.map((s) => ({ stage: s.stage, peerId: s.peerId, ms: Math.round(s.ms * 10) / 10, retries: s.retries })),
     };
+  }
+
+  /** A job id from a path, header or body: the number (JobsInvalidJobIdError 400 otherwise). */
+  private jobIdOf(raw: unknown): bigint {
+    if (typeof raw === "number" && Number.isSafeInteger(raw)) return parseJobId(String(raw));
+    if (typeof raw !== "string") throw new GatewayBadRequestError("jobId must be a decimal string");
+    return parseJobId(raw);
   }
 
   private async job(jobId: string) {

@@ -7,6 +7,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   // The buyer's request
   SyntaxError: 400, // JSON.parse of the body
   GatewayBadRequestError: 400,
+  JobsInvalidJobIdError: 400,
   TensorJsonError: 400,
   ImageDecodeError: 400,
   OcrTaskUnknownError: 400,

@@ -41,6 +41,10 @@ export class JobsBadReceiptSignatureError extends JobsError {
 export class JobsSubmitterNotPartError extends JobsError {
   override name = "JobsSubmitterNotPartError";
 }
+/** A job id that is not a decimal uint256. */
+export class JobsInvalidJobIdError extends JobsError {
+  override name = "JobsInvalidJobIdError";
+}
 /** The job is unknown on chain, not open, or used up. */
 export class JobsJobUnavailableError extends JobsError {
   override name = "JobsJobUnavailableError";

@@ -8,3 +8,4 @@ export * from "./ledger.ts";
 export * from "./watcher.ts";
 export * from "./service.ts";
 export * from "./routing.ts";
+export * from "./admission.ts";

@@ -261,7 +261,7 @@ export class ReceiptLedger {
                 expected: [],
               }),
             );
-          g.indices.push(r.index);
+          g.indices.push(r.traceIndex);
           g.leafIndices.push(p.from + k);
           g.expected.push({ index: p.from + k, inputHash: s.inputHash as Hex, outputHash: s.outputHash as Hex });
         }

@@ -11,6 +11,7 @@ import type { Hex } from "viem";
 import { bindPeer, stakeWithPermit, waitTx } from "../chain/provider.ts";
 import type { JobHooks } from "../gateway/server.ts";
 import { shardMeshDomain } from "../receipts/eip712.ts";
+import { jobKey } from "./admission.ts";
 import { DEFAULT_REGISTER_STAKE, QUOTE_PROTOCOL, RECEIPT_PROTOCOL } from "./constants.ts";
 import { chainNow, requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
@@ -95,13 +96,17 @@ export class JobsService {
   }
 
   private async verifyJobRequest(jobId: string, requestHash: Hex, signature: string): Promise<boolean> {
-    const { chain, trace } = this.ctx;
+    const { chain } = this.ctx;
     const job = await this.ledger.job(jobId);
     if (job.status !== 1) throw new JobsJobUnavailableError(`job ${jobId} is not open`);
     if (job.expiresAt <= (await chainNow(chain))) throw new JobsJobUnavailableError(`job ${jobId} expired at ${job.expiresAt}`);
-    if (trace.requests(jobId).length >= job.maxUnits) throw new JobsJobUnavailableError(`job ${jobId} has used all ${job.maxUnits} units`);
     const domain = shardMeshDomain(chain.chainId, chain.deployment.contracts.JobMarket.address);
     return verifyJobRequestSignature(domain, job.sessionKey, { jobId: BigInt(jobId), requestHash }, signature);
+  }
+
+  /** A job's unit limit on chain (JobAdmission's maxUnits). */
+  async maxUnits(jobId: bigint): Promise<number> {
+    return (await this.ledger.job(jobKey(jobId))).maxUnits;
   }
 
   /** Stakes up to the configured stake and binds this node's peer id (idempotent; `--register`). */

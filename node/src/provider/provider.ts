@@ -36,6 +36,7 @@ import { peerBindingCheck } from "../chain/binding.ts";
 import { jobFinality } from "../jobs/finality.ts";
 import { QuotedProvidersCache, quotedJobFilter } from "../jobs/routing.ts";
 import { JobsService } from "../jobs/service.ts";
+import { JobAdmission } from "../jobs/admission.ts";
 import { requestBounds } from "../inference/bounds.ts";
 import { imageInputSize, ocrImageHooks, ocrTaskOf } from "../ocr/gateway.ts";
 import { serveTensors, traceSource } from "../verifier/tensors.ts";
@@ -477,6 +478,8 @@ async function startGateway(
     directory,
     router,
     trace,
+    // One owner of a job's count and indices; the limit is the job's maxUnits on chain.
+    admission: new JobAdmission({ store: trace, maxUnits: jobs ? (id) => jobs.maxUnits(id) : undefined }),
     hooks: { ...jobs?.hooks(), image },
     llm,
   });

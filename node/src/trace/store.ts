@@ -24,7 +24,10 @@ export interface TraceRecord {
 
 export interface GatewayRequestRecord {
   jobId: string;
+  /** The request's index in its job: dense (0, 1, 2, … in completion order), what /v1/infer answered. */
   index: number;
+  /** The index the stage providers traced it under (unique per job; failed requests leave gaps here only). */
+  traceIndex: number;
   modelId: string;
   requestHash: `0x${string}`;
   responseHash: `0x${string}`;
@@ -70,6 +73,11 @@ export class TraceStore {
         PRIMARY KEY (job_id, idx)
       );
     `);
+    // Stores from before trace indices were separate: the two were equal.
+    const columns = this.db.prepare("PRAGMA table_info(requests)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "trace_idx")) {
+      this.db.exec("ALTER TABLE requests ADD COLUMN trace_idx INTEGER; UPDATE requests SET trace_idx = idx;");
+    }
   }
 
   /** Record one served request; `input`/`output` tensors are kept for the retention window. */
@@ -178,8 +186,8 @@ export class TraceStore {
     return Number(res.changes);
   }
 
-  /** The gateway's next request index in a job (0-based, arrival order, survives restarts). */
-  nextIndex(jobId: string): number {
+  /** The gateway's next trace index in a job (0-based, admission order, survives restarts; never reused). */
+  nextTraceIndex(jobId: string): number {
     const row = this.db
       .prepare(
         "INSERT INTO jobs (job_id, next_index) VALUES (?, 1) ON CONFLICT(job_id) DO UPDATE SET next_index = next_index + 1 RETURNING next_index",
@@ -188,13 +196,24 @@ export class TraceStore {
     return Number(row.next_index) - 1;
   }
 
-  /** Gateway-side record of a request it answered: the buyer's request/response hashes. */
-  recordRequest(r: GatewayRequestRecord): void {
+  /** How many requests of a job the gateway answered. */
+  requestCount(jobId: string): number {
+    const row = this.db.prepare("SELECT COUNT(*) AS n FROM requests WHERE job_id = ?").get(jobId) as { n: number };
+    return Number(row.n);
+  }
+
+  /**
+   * Gateway-side record of a request it answered (the buyer's request/response hashes), numbered
+   * densely: its index is the job's count of answered requests, in one synchronous step.
+   */
+  recordRequest(r: Omit<GatewayRequestRecord, "index">): number {
+    const index = this.requestCount(r.jobId);
     this.db
       .prepare(
-        "INSERT OR REPLACE INTO requests (job_id, idx, model_id, request_hash, response_hash, stages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO requests (job_id, idx, trace_idx, model_id, request_hash, response_hash, stages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       )
-      .run(r.jobId, r.index, r.modelId, r.requestHash, r.responseHash, JSON.stringify(r.stages), Date.now());
+      .run(r.jobId, index, r.traceIndex, r.modelId, r.requestHash, r.responseHash, JSON.stringify(r.stages), Date.now());
+    return index;
   }
 
   requests(jobId: string): GatewayRequestRecord[] {
@@ -202,6 +221,7 @@ export class TraceStore {
     return rows.map((r) => ({
       jobId: String(r.job_id),
       index: Number(r.idx),
+      traceIndex: Number(r.trace_idx),
       modelId: String(r.model_id),
       requestHash: String(r.request_hash) as `0x${string}`,
       responseHash: String(r.response_hash) as `0x${string}`,

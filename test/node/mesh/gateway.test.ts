@@ -92,6 +92,20 @@ describe("gateway HTTP API", () => {
     assert.equal(job.stageRecords.length, 4, "both stages traced for both requests");
   });
 
+  it("counts a job's requests under its number: 2, 02 and 002 are one job; a non-number is refused", async () => {
+    const x = tensorFromFloat32([1, 16], new Float32Array(16).fill(0.25));
+    const indices = [];
+    for (const jobId of ["21", "021", "0021"]) indices.push((await sdk.infer({ modelId: "tiny", jobId, input: { tensors: { x } } })).index);
+    assert.deepEqual(indices, [0, 1, 2]);
+    const job = await sdk.job("00021");
+    assert.equal(job.jobId, "21");
+    assert.equal(job.served, 3);
+    await assert.rejects(
+      sdk.infer({ modelId: "tiny", jobId: "21a", input: { tensors: { x } } }),
+      (e: GatewayApiError) => e.status === 400 && e.errorName === "JobsInvalidJobIdError",
+    );
+  });
+
   it("hashes a request's bytes once: the router and this node's own first stage use the hash the gateway computed", async () => {
     const input = parseJsonBag({ x: tensorFromFloat32([1, 16], new Float32Array(16).fill(0.5)) });
     // A marker instead of the real hash: whatever is recorded was passed along, not recomputed.

@@ -234,14 +234,14 @@ describe("trace store", () => {
       { jobId: "j", index: 0, modelId: "m", stage: 1, inputHash: h("a"), outputHash: h("b"), peerId: "p" },
       { input: { x: { dtype: 1, dims: [2], data: new Uint8Array(8).fill(1) } } },
     );
-    assert.equal(t.nextIndex("j"), 0);
-    assert.equal(t.nextIndex("j"), 1);
+    assert.equal(t.nextTraceIndex("j"), 0);
+    assert.equal(t.nextTraceIndex("j"), 1);
     t.close();
     t = new TraceStore({ path, retentionMs: 60_000 });
     assert.equal(t.count("j"), 1);
     assert.equal(t.get("j", 0, 1)?.outputHash, h("b"));
     assert.deepEqual(t.tensors("j", 0, 1, "input").x.dims, [2]);
-    assert.equal(t.nextIndex("j"), 2, "indexes continue after a restart");
+    assert.equal(t.nextTraceIndex("j"), 2, "indexes continue after a restart");
     assert.equal(t.prune(Date.now() + 120_000), 1);
     assert.deepEqual(t.tensors("j", 0, 1, "input"), {});
     assert.equal(t.count("j"), 1, "hashes outlive tensor retention");
