@@ -4,7 +4,7 @@
 //   DEMO_LLM=tiny            the tiny random-weight language model instead of the trained one
 //   CHAIN_PORT / GATEWAY_PORT / WEB_PORT   preferred ports (default 8545 / 8600 / 3000 when free)
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DEV_KEYS, tokens } from "./lib/chain.ts";
 import { localWallet, startDemoChain } from "./lib/demo.ts";
 import { ShardMeshClient } from "../node/src/sdk/index.ts";
@@ -17,6 +17,7 @@ import {
   splitRecogniser,
   startProvider,
   startWeb,
+  buildWeb,
   waitForMesh,
   type ProviderSpec,
   type RunningProvider,
@@ -46,6 +47,13 @@ async function main(): Promise<void> {
 
   try {
     step(1, "local chain and contracts");
+    // The long one-off work runs side by side from the start: the language model trains (in
+    // this process) and the web app builds (a child) while the contracts compile.
+    const llmReady = prepareLanguageModel(work, log);
+    const webBuilt = process.env.DEMO_NO_WEB === "1" ? Promise.resolve() : buildWeb(join(work, "web-build.log"), log);
+    for (const p of [llmReady, webBuilt]) p.catch(() => {}); // awaited below; a failure surfaces there
+    let webDone = false;
+    void webBuilt.then(() => (webDone = true));
     await buildContracts(log);
     const demo = await startDemoChain(log, env("CHAIN_PORT") ?? (await choosePort(8545)));
     await demoWindows(demo, log);
@@ -53,7 +61,7 @@ async function main(): Promise<void> {
     step(2, "models: split and publish (the recogniser and a language model)");
     const model = await splitRecogniser(join(work, "models/ocr-rec"), log);
     const modelId = await publishRecogniser(demo, model, log);
-    const llm = await prepareLanguageModel(work, log);
+    const llm = await llmReady;
     const llmId = await publishLanguageModel(demo, llm, log);
 
     step(3, "providers: 4 nodes on 127.0.0.1, 2 per stage");
@@ -118,10 +126,11 @@ async function main(): Promise<void> {
     let webUrl: string | null = null;
     if (process.env.DEMO_NO_WEB !== "1") {
       step(6, "web app");
+      if (!webDone) log("  waiting for the web app's build to finish …");
+      await webBuilt;
       const web = await startWeb(
-        { rpcUrl: demo.chain.url, deploymentsDir: join(root, "deployments"), gatewayUrl: gateway },
+        { rpcUrl: demo.chain.url, deploymentsDir: dirname(demo.deploymentFile), gatewayUrl: gateway },
         env("WEB_PORT") ?? (await choosePort(3000)),
-        log,
       );
       webUrl = web.url;
     } else step(6, "web app skipped (DEMO_NO_WEB=1)");

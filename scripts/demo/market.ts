@@ -3,8 +3,8 @@
 // (2 per stage; two of them start with only the manifest and fetch their stage file from the
 // mesh), staked with their libp2p peer ids bound, one serving the HTTP gateway, the web app,
 // and a first buyer request. Steps are functions so tests can drive them.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { parseEther } from "viem";
 import { freePort, portIsFree, DEV_KEYS, tokens } from "../lib/chain.ts";
@@ -230,17 +230,37 @@ export async function choosePort(preferred: number): Promise<number> {
   return (await portIsFree(preferred)) ? preferred : freePort();
 }
 
-/** Builds the web app when there is no production build yet, then serves it with `next start`. */
-export async function startWeb(env: { rpcUrl: string; deploymentsDir: string; gatewayUrl: string }, port: number, log: Log) {
+/**
+ * Builds the web app when there is no production build yet (`next build`, output kept in
+ * `logFile`; its tail is shown if it fails). The demo starts it at once, beside the contracts'
+ * compilation and the language model's training, and awaits it when the web app starts.
+ */
+export async function buildWeb(logFile: string, log: Log): Promise<void> {
   const webDir = join(root, "web");
-  if (!existsSync(join(webDir, ".next/BUILD_ID"))) {
-    log("building the web app (first run only, about a minute) …");
+  if (existsSync(join(webDir, ".next/BUILD_ID"))) return;
+  log(`  building the web app in the background (first run only; output in ${logFile}) …`);
+  const started = Date.now();
+  mkdirSync(dirname(logFile), { recursive: true });
+  const out = openSync(logFile, "w");
+  try {
     const code = await run(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "build"], {
       cwd: webDir,
       env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+      stdio: ["ignore", out, out],
     });
-    if (code !== 0) throw new Error(`web build failed (exit ${code})`);
+    if (code !== 0) {
+      const tail = readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-20).join("\n");
+      throw new Error(`web build failed (exit ${code}):\n${tail}`);
+    }
+  } finally {
+    closeSync(out);
   }
+  log(`  web app built in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/** Serves the built web app with `next start`. */
+export async function startWeb(env: { rpcUrl: string; deploymentsDir: string; gatewayUrl: string }, port: number) {
+  const webDir = join(root, "web");
   const child = spawnPlain(
     process.execPath,
     [join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)],
