@@ -13,7 +13,7 @@
 // can forge proofs against these keys. Production needs a public multi-party Powers of Tau and a
 // real phase-2 ceremony per circuit.
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { circuitConfig, instancePaths, ROOT, type CircuitInstance } from "../node/src/zk/artifacts.ts";
@@ -61,6 +61,49 @@ async function run(cmd: string, cmdArgs: string[], live = false): Promise<string
   return stdout;
 }
 const snarkjs = (cmdArgs: string[], live = false) => run(process.execPath, [SNARKJS_CLI, ...cmdArgs], live);
+
+/**
+ * One build at a time per clone: test files run side by side and each asks for the circuits it
+ * needs. The lock is a folder holding the owner's pid; a lock whose owner is gone is taken over.
+ */
+async function lockBuildFolder(): Promise<void> {
+  const lock = join(ROOT, "circuits/build/.lock");
+  mkdirSync(dirname(lock), { recursive: true });
+  let told = false;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
+      process.on("exit", () => rmSync(lock, { recursive: true, force: true }));
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    let owner = Number.NaN;
+    try {
+      owner = Number(readFileSync(join(lock, "pid"), "utf8"));
+    } catch {
+      /* being created or removed right now */
+    }
+    // A lock without a pid is being created, unless it is older than that takes.
+    const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+    let alive = Number.isInteger(owner) || age < 10_000;
+    if (Number.isInteger(owner)) {
+      try {
+        process.kill(owner, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) {
+      rmSync(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (!told) console.log(`  waiting for the circuit build of process ${owner} …`);
+    told = true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 /** Copies `from` to `to` through a temporary file (never a half-written file at `to`); false if it cannot. */
 function copyInto(from: string, to: string): boolean {
@@ -236,6 +279,7 @@ for (const n of named) {
   }
 }
 stopChildrenOnExit();
+await lockBuildFolder();
 let ptauCache: Promise<string> | undefined;
 const ptau = () => (ptauCache ??= ptauFile());
 let stale = 0;

@@ -1,7 +1,8 @@
-// The one test command (`npm test`): builds what the chosen tests need (contracts, circuits,
-// web app; independent builds run side by side), checks generated files, runs the Solidity
-// fuzz/invariant tests, then the node:test files. Node's runner goes last so its summary
-// (tests / pass / fail) is the closing output CI reads.
+// The one test command (`npm test`): builds what the chosen tests need (contracts and web app,
+// side by side), checks generated files, runs the Solidity fuzz/invariant tests, then the
+// node:test files, two at a time, longest areas first (test/circuits builds its circuits itself,
+// overlapping the other files). Node's runner goes last so its summary (tests / pass / fail) is
+// the closing output CI reads.
 //
 //   npm test                 everything
 //   npm test -- unit         the unit tests only (*.unit.test.ts anywhere under test/: one
@@ -21,8 +22,14 @@ const UNIT = "unit";
 const unitOnly = only.length === 1 && only[0] === UNIT;
 const wants = (area: string) => only.length === 0 || only.includes(area);
 const hardhat = join(root, "node_modules/.bin/hardhat");
-/** node:test files run side by side (each in its own process). */
+/** node:test files run side by side, each in its own process: one per core. */
 const TEST_CONCURRENCY = Math.max(2, availableParallelism());
+/**
+ * Test files start area by area in this order, the longest first, so that the long ones overlap
+ * the many short ones: the circuits build (minutes on a fresh clone, inside test/circuits) and
+ * the end-to-end areas start at once.
+ */
+const AREA_ORDER = ["circuits", "web", "e2e", "demo", "network", "verifier", "llm", "node", "contracts", "tooling"];
 
 stopChildrenOnExit();
 const started = Date.now();
@@ -70,7 +77,7 @@ async function parallel(chains: Step[][]): Promise<void> {
           const t = Date.now();
           const child = spawnTracked(s.cmd, s.args, {
             cwd: s.cwd ?? root,
-            env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0", ...s.env },
+            env: { ...process.env, ...(process.stdout.isTTY ? { FORCE_COLOR: "1" } : { NO_COLOR: "1" }), ...s.env },
             stdio: ["ignore", "pipe", "pipe"],
           });
           const out: Buffer[] = [];
@@ -106,9 +113,16 @@ for (const a of only) {
     process.exit(2);
   }
 }
+const rank = (area: string) => (AREA_ORDER.includes(area) ? AREA_ORDER.indexOf(area) : AREA_ORDER.length);
+const ordered = [...areas].sort((a, b) => rank(a) - rank(b));
+// The circuit build check goes first: the other circuit files wait for the build it makes.
+const first = (f: string) => (f.endsWith("/circuits/build.test.ts") ? 0 : 1);
 const files = unitOnly
-  ? areas.flatMap((d) => testFiles(join(root, "test", d))).filter((f) => f.endsWith(".unit.test.ts"))
-  : areas.filter(wants).flatMap((d) => testFiles(join(root, "test", d)));
+  ? ordered.flatMap((d) => testFiles(join(root, "test", d))).filter((f) => f.endsWith(".unit.test.ts"))
+  : ordered
+      .filter(wants)
+      .flatMap((d) => testFiles(join(root, "test", d)))
+      .sort((a, b) => first(a) - first(b));
 if (files.length === 0) {
   console.error(`no test files for ${only.join(", ") || "any area"}`);
   process.exit(1);
@@ -131,14 +145,13 @@ if (!unitOnly) {
     wants(area) && existsSync(join(root, `scripts/pretest-${area}.ts`))
       ? [{ title: `prepare ${area} tests`, cmd: process.execPath, args: [join(root, `scripts/pretest-${area}.ts`)] }]
       : [];
-  await parallel([contracts, extra("circuits"), extra("web")]);
+  await parallel([contracts, extra("web")]);
 }
 
 console.log(`\n(builds and checks: ${secs(started)})\n\n━━ node:test: ${files.length} files`);
 // Nothing is printed after node's runner: its summary is the closing output CI reads.
-const code = await run(
-  process.execPath,
-  ["--test", "--test-reporter=spec", `--test-concurrency=${unitOnly ? TEST_CONCURRENCY : 1}`, ...files],
-  { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1" } },
-);
+const code = await run(process.execPath, ["--test", "--test-reporter=spec", `--test-concurrency=${TEST_CONCURRENCY}`, ...files], {
+  cwd: root,
+  env: { ...process.env, NODE_NO_WARNINGS: "1" },
+});
 process.exit(code);

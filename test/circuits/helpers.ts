@@ -1,9 +1,33 @@
-// Shared fixtures of the circuit tests: seeded random heads and inputs, witness helpers.
+// Shared fixtures of the circuit tests: the test instances built on demand, seeded random heads
+// and inputs, witness helpers.
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
 import type { Int8DenseParams } from "../../node/src/models/int8.ts";
 import { mulberry32 } from "../../node/src/tensor/index.ts";
 import { instancePaths } from "../../node/src/zk/artifacts.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/**
+ * Builds the test instances when missing or stale (cached in circuits/build/; one build at a
+ * time, other callers wait for it) and checks them against the committed verifiers and keys.
+ */
+export async function buildTestCircuits(): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [`${ROOT}scripts/build-circuits.ts`, "--check", "--test"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { code, output };
+}
+
+// Every circuit test file needs the build: wait for it (or make it) before any test runs.
+const built = await buildTestCircuits();
+if (built.code !== 0) throw new Error(`the circuit build failed:\n${built.output}`);
 
 export const HEAD = "digits-head";
 export const paths = instancePaths(HEAD);
