@@ -68,7 +68,8 @@ async function main(): Promise<void> {
       const gas = Number((await publicClient.getTransactionReceipt({ hash: tx.hash })).gasUsed);
       revealGas += gas;
       const { functionName } = decodeFunctionData({ abi: adjudicatorAbi, data: tx.input });
-      (byFunction[functionName] ??= []).push(gas);
+      byFunction[functionName] ??= [];
+      byFunction[functionName].push(gas);
     }
   }
   const avg = (xs: number[] = []) => (xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) : 0);

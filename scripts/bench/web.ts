@@ -68,7 +68,7 @@ function encodeLog(abi: Abi, eventName: string, args: Record<string, unknown>, a
 function makeLogs() {
   const logs: ReturnType<typeof encodeLog>[] = [];
   const names = ["PP-OCRv4 recogniser", "PP-OCRv4 detector", "Digits head (zk)"];
-  names.forEach((name, i) =>
+  for (const [i, name] of names.entries()) {
     logs.push(
       encodeLog(
         modelRegistryAbi as Abi,
@@ -96,8 +96,8 @@ function makeLogs() {
         2,
         i,
       ),
-    ),
-  );
+    );
+  }
   for (let k = 0; k < EVENTS; k++) {
     const block = 10 + Math.floor(k / 2);
     const pay = parseEther("0.002") * BigInt(100 + (k % 37));

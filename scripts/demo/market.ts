@@ -8,13 +8,13 @@ import { dirname, join } from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { parseEther } from "viem";
 import { freePort, portIsFree, DEV_KEYS, tokens } from "../lib/chain.ts";
-import { localWallet, startDemoChain, type DemoChain } from "../lib/demo.ts";
+import { localWallet, type DemoChain } from "../lib/demo.ts";
 import { seedModel, seedProvider, sha256File } from "../lib/seed.ts";
 import { loadManifest } from "../../node/src/inference/manifest.ts";
 import { OCR_MODELS } from "../../node/src/ocr/assets.ts";
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
 import { recPreprocess, ctcDecode } from "../../node/src/ocr/rec.ts";
-import { ShardMeshClient, bytesFromTensor, tensorFromFloat32, type ModelInfo } from "../../node/src/sdk/index.ts";
+import { type ShardMeshClient, bytesFromTensor, tensorFromFloat32, type ModelInfo } from "../../node/src/sdk/index.ts";
 import { spawnJsonProcess, spawnPlain, waitForHttp, type DemoProcess } from "./procs.ts";
 import { run } from "../lib/procs.ts";
 

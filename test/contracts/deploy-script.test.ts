@@ -10,17 +10,12 @@ import { createPublicClient, http } from "viem";
 import { readDeployment } from "../../node/src/chain/deployments.ts";
 import { readOnlyContracts } from "../../node/src/chain/contracts.ts";
 import { DEV_KEYS, freePort, startLocalChain } from "../../scripts/lib/chain.ts";
-import { localWallet } from "../../scripts/lib/demo.ts";
-import { seedModel } from "../../scripts/lib/seed.ts";
 import { connectChain } from "../../node/src/chain/connect.ts";
 import { peerBindingCheck } from "../../node/src/chain/binding.ts";
 import { registerProvider } from "../../node/src/jobs/service.ts";
-import { shardMeshDomain, signJobRequest } from "../../node/src/receipts/index.ts";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { keccak256, toHex } from "viem";
-import type { PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import type { LocalChain } from "../../scripts/lib/chain.ts";
 
 const root = new URL("../..", import.meta.url).pathname;

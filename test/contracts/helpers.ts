@@ -290,7 +290,7 @@ export async function buildReceipt(f: Fixture, job: OpenedJob, n: number, opts: 
   return { count: to, outputRoot, sessionSignature, parts, records, buyerTree, stageTrees, routes };
 }
 
-export const straight = (f: Fixture) => (_i: number, s: number) => [ROLE.p1, ROLE.p2, ROLE.p3, ROLE.p4][s % 4];
+export const straight = (_f: Fixture) => (_i: number, s: number) => [ROLE.p1, ROLE.p2, ROLE.p3, ROLE.p4][s % 4];
 
 /** Submits a built receipt from dev account `who`; returns the receipt id. */
 export async function submit(f: Fixture, job: OpenedJob, r: BuiltReceipt, who: number = ROLE.p1): Promise<bigint> {

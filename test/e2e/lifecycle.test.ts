@@ -25,7 +25,7 @@ import { createMeshNode } from "../../node/src/mesh/node.ts";
 import { jobRequestHash, signJobRequest } from "../../node/src/jobs/session.ts";
 import { callJson } from "../../node/src/jobs/wire.ts";
 import { MAX_PART_INDICES, QUOTE_PROTOCOL, RECEIPT_PROTOCOL } from "../../node/src/jobs/constants.ts";
-import { JobsRemoteError } from "../../node/src/jobs/errors.ts";
+import type { JobsRemoteError } from "../../node/src/jobs/errors.ts";
 import { localWallet } from "../../scripts/lib/demo.ts";
 import { until } from "../node/mesh/procs.ts";
 import { advance, restartChainProvider, rpc, startChainProvider, startEnv, stopEnv, STAGE_PRICE } from "./harness.ts";

@@ -95,12 +95,12 @@ describe("the project's Llama decoder", () => {
       assert.deepEqual(out.bag.logits.dims, [1, tokens.length, m.config.vocabSize]);
       let worst = 0;
       let scale = 0;
-      ref.forEach((row, i) =>
-        row.forEach((v, j) => {
+      for (const [i, row] of ref.entries()) {
+        for (const [j, v] of row.entries()) {
           worst = Math.max(worst, Math.abs(v - got[i * m.config.vocabSize + j]));
           scale = Math.max(scale, Math.abs(v));
-        }),
-      );
+        }
+      }
       assert.ok(scale > 1e-3, "logits are not all ~0");
       assert.ok(worst < 1e-5, `max |onnx − reference| = ${worst}`);
     } finally {

@@ -2,7 +2,7 @@
 // step ids (duplicates dropped, older ids refused), rollback by position, gaps refused.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DecoderStageRunner } from "../../node/src/llm/index.ts";
+import type { DecoderStageRunner } from "../../node/src/llm/index.ts";
 import type { TensorBag } from "../../node/src/tensor/index.ts";
 import { ids, tinyModel, wholeRunner, type TinyModel } from "./helpers.ts";
 

@@ -42,7 +42,7 @@ describe("training graph", () => {
     const tokens = BigInt64Array.from({ length: 14 }, (_, i) => BigInt((i * 7 + 3) % C.vocabSize));
     const run = async () => {
       const f: Record<string, ort.Tensor> = { tokens: new ort.Tensor("int64", tokens, [2, 7]) };
-      p.names.forEach((n, i) => (f[n] = new ort.Tensor("float32", p.values[i], p.shapes[i])));
+      for (const [i, n] of p.names.entries()) f[n] = new ort.Tensor("float32", p.values[i], p.shapes[i]);
       return s.run(f);
     };
     const base = await run();

@@ -11,7 +11,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { createMeshNode } from "../../node/src/mesh/node.ts";
 import type { MeshNode } from "../../node/src/mesh/node.ts";
 import { TraceStore } from "../../node/src/trace/store.ts";
-import { bagHash, toHex } from "../../node/src/tensor/index.ts";
+import { bagHash } from "../../node/src/tensor/index.ts";
 import type { WireBag } from "../../node/src/tensor/index.ts";
 import { randomTensor, toWireTensor } from "../../node/src/tensor/index.ts";
 import { attachTensorService, fetchTensors, parseTensorRequest, serveTensors, traceSource } from "../../node/src/verifier/tensors.ts";

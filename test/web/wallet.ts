@@ -137,7 +137,9 @@ export async function injectWallet(
   await context.addInitScript(() => {
     type Listener = (...args: unknown[]) => void;
     const listeners: Record<string, Set<Listener>> = {};
-    const emit = (ev: string, data: unknown) => listeners[ev]?.forEach((fn) => fn(data));
+    const emit = (ev: string, data: unknown) => {
+      for (const fn of listeners[ev] ?? []) fn(data);
+    };
     (window as unknown as { __e2eWalletEmit: typeof emit }).__e2eWalletEmit = emit;
     const w = window as unknown as {
       __e2eWalletRequest: (
@@ -151,11 +153,12 @@ export async function injectWallet(
       async request({ method, params }: { method: string; params?: unknown[] }) {
         const r = await w.__e2eWalletRequest(method, params ?? []);
         if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code, data: r.error.data });
-        if (method === "wallet_switchEthereumChain") emit("chainChanged", (params?.[0] as { chainId: string }).chainId);
+        if (method === "wallet_switchEthereumChain") emit("chainChanged", (params?.[0] as { chainId: string } | undefined)?.chainId);
         return r.result;
       },
       on(ev: string, fn: Listener) {
-        (listeners[ev] ??= new Set()).add(fn);
+        listeners[ev] ??= new Set();
+        listeners[ev].add(fn);
         return provider;
       },
       removeListener(ev: string, fn: Listener) {

@@ -15,7 +15,10 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
   const write = process.stderr.write.bind(process.stderr);
   console.log = (...a: unknown[]) => void out.push(a.join(" "));
   console.error = (...a: unknown[]) => void err.push(a.join(" "));
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  process.stderr.write = ((s: string) => {
+    err.push(String(s));
+    return true;
+  }) as typeof process.stderr.write;
   try {
     return { code: await run(argv), out: out.join("\n"), err: err.join("\n") };
   } finally {

@@ -209,7 +209,7 @@ describe("several sessions", () => {
       const want: TensorBag[] = [];
       for (const b of xs) want.push(await r.run(b));
       const got = await Promise.all(xs.map((b) => r.run(b)));
-      got.forEach((g, i) => assert.equal(maxAbsDiff(g[OUT], want[i][OUT]), 0));
+      for (const [i, g] of got.entries()) assert.equal(maxAbsDiff(g[OUT], want[i][OUT]), 0);
       assert.equal(r.stats().runs, 12);
     } finally {
       await r.close();

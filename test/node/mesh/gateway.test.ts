@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { startProvider } from "../../../node/src/provider/provider.ts";
 import type { Provider } from "../../../node/src/provider/provider.ts";
 import { DEFAULT_CONFIG } from "../../../node/src/provider/config.ts";
-import { GatewayApiError, ShardMeshClient, float32FromTensor, tensorFromFloat32 } from "../../../node/src/sdk/index.ts";
+import { type GatewayApiError, ShardMeshClient, float32FromTensor, tensorFromFloat32 } from "../../../node/src/sdk/index.ts";
 import { createCanvas } from "@napi-rs/canvas";
 import { ocrImageHooks } from "../../../node/src/ocr/gateway.ts";
 import { MAX_BODY_BYTES } from "../../../node/src/gateway/server.ts";

@@ -76,7 +76,7 @@ describe("provider mesh (4 provider processes + gateway)", () => {
       startProviderProc(args("p1a", 1, "2000")),
       startProviderProc(args("p1b", 1, "2000")),
     ]);
-    ["p0a", "p0b", "p1a", "p1b"].forEach((n, i) => (providers[n] = started[i]));
+    for (const [i, n] of ["p0a", "p0b", "p1a", "p1b"].entries()) providers[n] = started[i];
   });
 
   after(async () => {
@@ -89,7 +89,7 @@ describe("provider mesh (4 provider processes + gateway)", () => {
     const models = await until("2 providers per stage", async () => {
       const { models } = await sdk.models();
       const tiny = models.find((m) => m.id === "tiny");
-      return tiny && tiny.stages.every((s) => s.providers.length === 2) ? tiny : undefined;
+      return tiny?.stages.every((s) => s.providers.length === 2) ? tiny : undefined;
     });
     assert.equal(models.stageCount, 2);
     assert.deepEqual(models.stages[0].providers.map((p) => p.peerId).sort(), [providers.p0a.peerId, providers.p0b.peerId].sort());

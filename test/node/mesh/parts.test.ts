@@ -135,7 +135,11 @@ describe("router scoring", () => {
     try {
       const directory = new Directory(node);
       let r = 0;
-      const router = new Router(directory, new PipelineClient(node), { random: () => (r = (r * 9301 + 49297) % 233280) / 233280 });
+      const random = () => {
+        r = (r * 9301 + 49297) % 233280;
+        return r / 233280;
+      };
+      const router = new Router(directory, new PipelineClient(node), { random });
       const base = { capacity: 4, load: 0, latencyMs: 10, price: 100n };
       const fast = { ...base, peerId: "fast" };
       const slow = { ...base, peerId: "slow", latencyMs: 40 };

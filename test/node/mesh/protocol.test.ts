@@ -20,7 +20,7 @@ import { PipelineClient } from "../../../node/src/pipeline/client.ts";
 import { encodeFrame, encodeVarint, Frame, FrameReader, writeFrame } from "../../../node/src/pipeline/frames.ts";
 import type { DecodedFrame } from "../../../node/src/pipeline/frames.ts";
 import type { WireBag } from "../../../node/src/tensor/index.ts";
-import { bagHash, toHex } from "../../../node/src/tensor/index.ts";
+import { bagHash } from "../../../node/src/tensor/index.ts";
 import { TraceStore } from "../../../node/src/trace/store.ts";
 import { createServer, connect } from "node:net";
 import type { Socket } from "node:net";
@@ -117,7 +117,7 @@ describe("pipeline protocol", () => {
       const rs = await Promise.all(
         Array.from({ length: 6 }, (_, i) => plain.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(70_000 + i, i) } })),
       );
-      rs.forEach((r, i) => assert.equal(r.bag.out.data.byteLength, 70_000 + i));
+      for (const [i, r] of rs.entries()) assert.equal(r.bag.out.data.byteLength, 70_000 + i);
       assert.equal(pipeline.dataPlaneChannels(), 1, "no second channel");
     } finally {
       plain.close();
@@ -494,7 +494,12 @@ describe("frame reader", () => {
       pause() {},
       resume() {},
     };
-    return { stream: stream as unknown as Stream, push: (data: Uint8Array) => listeners.forEach((l) => l({ data })) };
+    return {
+      stream: stream as unknown as Stream,
+      push: (data: Uint8Array) => {
+        for (const l of listeners) l({ data });
+      },
+    };
   }
 
   it("takes a tensor that arrives as exactly one buffer of its own without copying, and copies anything else aligned", async () => {

@@ -4,7 +4,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ModelToolkit } from "../../../node/src/onnx/index.ts";
 import { ChainedPipeline, StageRunner } from "../../../node/src/inference/index.ts";
-import { type TensorBag } from "../../../node/src/tensor/index.ts";
+import type { TensorBag } from "../../../node/src/tensor/index.ts";
 import {
   OCR_MODELS,
   ctcDecode,
@@ -59,7 +59,7 @@ describe("OCR end to end", () => {
     assert.equal(cs[cs.length - 1], " ");
     const probs = new Float32Array(4 * cs.length);
     const hot = [cs.indexOf("a"), cs.indexOf("a"), 0, cs.indexOf("a")];
-    hot.forEach((c, t) => (probs[t * cs.length + c] = 1));
+    for (const [t, c] of hot.entries()) probs[t * cs.length + c] = 1;
     assert.equal(ctcDecode({ dtype: "float32", dims: [1, 4, cs.length], data: probs })[0].text, "aa");
   });
 

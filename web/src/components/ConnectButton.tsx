@@ -26,7 +26,7 @@ export function ConnectButton() {
             {formatAmount(balance.data.value, balance.data.decimals, 4)} {balance.data.symbol}
           </span>
         )}
-        <button className="btn ghost" onClick={() => disconnect.mutate()}>
+        <button type="button" className="btn ghost" onClick={() => disconnect.mutate()}>
           Disconnect
         </button>
       </div>
@@ -38,7 +38,7 @@ export function ConnectButton() {
   );
   return (
     <div className="wallet">
-      <button className="btn" onClick={() => setOpen((o) => !o)} data-testid="connect">
+      <button type="button" className="btn" onClick={() => setOpen((o) => !o)} data-testid="connect">
         Connect wallet
       </button>
       {open && (
@@ -46,6 +46,7 @@ export function ConnectButton() {
           {list.length === 0 && <p className="muted">No wallet found. Install a browser wallet (MetaMask, Rabby…).</p>}
           {list.map((c) => (
             <button
+              type="button"
               key={c.uid}
               role="menuitem"
               className="menu-item"

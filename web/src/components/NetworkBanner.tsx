@@ -14,7 +14,7 @@ export function NetworkBanner() {
         <div className="container">
           Your wallet is on chain {walletChainId}, where ShardMesh is not deployed.
           {usable.map((d) => (
-            <button key={d.chainId} className="btn small" onClick={() => switchChain.mutate({ chainId: d.chainId })}>
+            <button type="button" key={d.chainId} className="btn small" onClick={() => switchChain.mutate({ chainId: d.chainId })}>
               Switch to {d.name} ({d.chainId})
             </button>
           ))}

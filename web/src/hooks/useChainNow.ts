@@ -9,6 +9,7 @@ export function useChainNow(): number {
   const block = useBlock({ chainId: c.chainId, watch: true, query: { enabled: c.ready } });
   const [tick, setTick] = useState(() => Date.now());
   const [readAt, setReadAt] = useState(() => Date.now());
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when a new block's timestamp arrives; it reads the wall clock, not the timestamp
   useEffect(() => setReadAt(Date.now()), [block.data?.timestamp]);
   useEffect(() => {
     const t = setInterval(() => setTick(Date.now()), 1000);

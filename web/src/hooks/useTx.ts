@@ -42,7 +42,8 @@ export function useTx() {
       let last: TransactionReceipt | undefined;
       let label = "";
       try {
-        const list = typeof steps === "function" ? (setState({ phase: "simulating", label: "Preparing" }), await steps()) : steps;
+        if (typeof steps === "function") setState({ phase: "simulating", label: "Preparing" });
+        const list = typeof steps === "function" ? await steps() : steps;
         for (const step of list) {
           label = step.label;
           setState({ phase: "simulating", label });

@@ -31,8 +31,7 @@ export function sseParser(onEvent: (data: string) => void): (chunk: string) => v
   let buf = "";
   return (chunk) => {
     buf += chunk;
-    let at: number;
-    while ((at = buf.indexOf("\n\n")) >= 0) {
+    for (let at = buf.indexOf("\n\n"); at >= 0; at = buf.indexOf("\n\n")) {
       const event = buf.slice(0, at);
       buf = buf.slice(at + 2);
       const data = event

@@ -39,7 +39,7 @@ export function formatDuration(seconds: number | bigint): string {
 
 export function formatDate(unixSeconds: number | bigint): string {
   const d = new Date(Number(unixSeconds) * 1000);
-  return d.toISOString().replace("T", " ").slice(0, 16) + " UTC";
+  return `${d.toISOString().replace("T", " ").slice(0, 16)} UTC`;
 }
 
 /** Basis points → "2.5 %". */

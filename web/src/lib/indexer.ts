@@ -100,7 +100,7 @@ export async function blockTimes(
   const missing = unique.filter((b) => known[b] === undefined);
   if (missing.length === 0) return out;
   const sampleIdx = new Set<number>();
-  if (missing.length <= MAX_TIMESTAMP_SAMPLES) missing.forEach((_, i) => sampleIdx.add(i));
+  if (missing.length <= MAX_TIMESTAMP_SAMPLES) for (let i = 0; i < missing.length; i++) sampleIdx.add(i);
   else for (let i = 0; i < MAX_TIMESTAMP_SAMPLES; i++) sampleIdx.add(Math.round((i * (missing.length - 1)) / (MAX_TIMESTAMP_SAMPLES - 1)));
   const samples = await Promise.all(
     [...sampleIdx]

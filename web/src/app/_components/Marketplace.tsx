@@ -34,7 +34,7 @@ export function Marketplace() {
 
   return (
     <>
-      <div className="card row" role="search">
+      <search className="card row">
         <label style={{ flex: 2 }}>
           Search
           <input placeholder="name, id or publisher" value={text} onChange={(e) => setText(e.target.value)} data-testid="search" />
@@ -50,7 +50,7 @@ export function Marketplace() {
           <input type="checkbox" checked={zkOnly} onChange={(e) => setZkOnly(e.target.checked)} /> zk-verified stage
         </label>
         <GatewayBadge error={gw.error} isLoading={gw.isLoading} />
-      </div>
+      </search>
       <ChainState isLoading={index.isLoading} error={index.error} />
       {index.data && models.length === 0 && <p className="muted">No model is registered yet.</p>}
       <div className="grid" data-testid="model-list">

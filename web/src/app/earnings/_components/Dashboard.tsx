@@ -53,10 +53,15 @@ export function Dashboard() {
     <>
       <div className="row card">
         <div className="row" role="tablist">
-          <button className={`btn ${scope === "mine" ? "" : "ghost"}`} onClick={() => setScope("mine")} data-testid="scope-mine">
+          <button
+            type="button"
+            className={`btn ${scope === "mine" ? "" : "ghost"}`}
+            onClick={() => setScope("mine")}
+            data-testid="scope-mine"
+          >
             My earnings
           </button>
-          <button className={`btn ${scope === "all" ? "" : "ghost"}`} onClick={() => setScope("all")} data-testid="scope-all">
+          <button type="button" className={`btn ${scope === "all" ? "" : "ghost"}`} onClick={() => setScope("all")} data-testid="scope-all">
             Whole market
           </button>
         </div>
@@ -107,6 +112,7 @@ export function Dashboard() {
                   </strong>
                 </span>
                 <button
+                  type="button"
                   className="btn secondary"
                   disabled={tx.busy || !credits.data}
                   data-testid="withdraw-credits"

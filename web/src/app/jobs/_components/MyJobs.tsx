@@ -124,6 +124,7 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
         <h4>Receipts</h4>
         {!job.closed && hasKey && (
           <button
+            type="button"
             className="btn ghost small"
             disabled={signing.state === "busy"}
             onClick={() => void signReceipt()}
@@ -191,6 +192,7 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
       ) : (
         <div className="row" style={{ marginTop: 10 }}>
           <button
+            type="button"
             className="btn secondary"
             disabled={!canClose(job, now) || tx.busy}
             data-testid="close-job"

@@ -189,6 +189,7 @@ export function ProviderPanel() {
         </p>
         {c.chainId === 31337 && (
           <button
+            type="button"
             className="btn ghost"
             disabled={tx.busy}
             data-testid="faucet"
@@ -209,10 +210,16 @@ export function ProviderPanel() {
             <label>
               Amount ({TOKEN_SYMBOL})<input value={stakeText} onChange={(e) => setStakeText(e.target.value)} data-testid="stake-amount" />
             </label>
-            <button className="btn" disabled={tx.busy} onClick={() => void doStake("permit")} data-testid="stake-button">
+            <button type="button" className="btn" disabled={tx.busy} onClick={() => void doStake("permit")} data-testid="stake-button">
               Stake (permit)
             </button>
-            <button className="btn ghost" disabled={tx.busy} onClick={() => void doStake("approve")} data-testid="stake-approve-button">
+            <button
+              type="button"
+              className="btn ghost"
+              disabled={tx.busy}
+              onClick={() => void doStake("approve")}
+              data-testid="stake-approve-button"
+            >
               Approve + stake
             </button>
           </div>
@@ -228,6 +235,7 @@ export function ProviderPanel() {
               />
             </label>
             <button
+              type="button"
               className="btn"
               disabled={tx.busy}
               data-testid="unstake-button"
@@ -244,6 +252,7 @@ export function ProviderPanel() {
               Request unstake
             </button>
             <button
+              type="button"
               className="btn secondary"
               disabled={tx.busy || !s || s.unbonding === 0n}
               data-testid="withdraw-button"
@@ -276,6 +285,7 @@ export function ProviderPanel() {
             <input value={metaText} onChange={(e) => setMetaText(e.target.value)} placeholder="https://… or data:" />
           </label>
           <button
+            type="button"
             className="btn"
             style={{ marginTop: 10 }}
             disabled={tx.busy || !peerText}

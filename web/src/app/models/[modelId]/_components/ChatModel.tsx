@@ -34,7 +34,15 @@ export function ChatModelView({ gatewayDown, send }: { gatewayDown: boolean; sen
     abort.current = ctl;
     let reply = "";
     try {
-      await send(history, settings, (d) => setStreaming((reply += d)), ctl.signal);
+      await send(
+        history,
+        settings,
+        (d) => {
+          reply += d;
+          setStreaming(reply);
+        },
+        ctl.signal,
+      );
       setMessages([...history, { role: "assistant", content: reply }]);
     } catch (e) {
       const err = e as Error & { gatewayName?: string };

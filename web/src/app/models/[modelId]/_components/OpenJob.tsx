@@ -207,6 +207,7 @@ export function OpenJob({ model }: { model: ModelInfo }) {
       )}
       {!isConnected && <p className="muted">Connect a wallet to open a job.</p>}
       <button
+        type="button"
         className="btn"
         disabled={!isConnected || !quotes.data || tx.busy || model.deprecated}
         onClick={() => void open()}
