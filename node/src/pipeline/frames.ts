@@ -181,6 +181,9 @@ export class FrameReader {
 
   /** Let the stream deliver again after the consumer caught up. */
   resume(): void {
+    // A stream that closed meanwhile (the caller went away mid-request) has nothing to resume:
+    // libp2p throws StreamStateError, which in a request's completion took the provider down.
+    if (this.stream.status !== "open") return;
     if (this.buffer.byteLength <= STREAM_READ_BUFFER_BYTES) this.stream.resume();
   }
 }

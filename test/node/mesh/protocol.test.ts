@@ -292,6 +292,32 @@ describe("pipeline protocol", () => {
     s.abort(new Error("done"));
   });
 
+  it("survives a caller that drops its stream while its request runs (regression: the provider crashed)", async () => {
+    // Resuming the stream when the request completed threw StreamStateError on the closed
+    // stream, uncaught: the provider process exited (seen on the namespace network when a relayed
+    // circuit went away mid-request).
+    const crashes: Error[] = [];
+    const onCrash = (err: Error) => crashes.push(err);
+    process.on("uncaughtException", onCrash);
+    process.on("unhandledRejection", onCrash);
+    try {
+      const s = await raw();
+      await writeFrame(
+        s,
+        encodeFrame({ kind: Frame.Kind.REQUEST, version: PIPELINE_VERSION, requestId: 9n, modelId: "m", stage: 1 }, { in: enc(4, 1) }),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      s.abort(new Error("caller went away"));
+      await new Promise((r) => setTimeout(r, 600)); // past the slow stage's 400 ms
+      assert.deepEqual(crashes, []);
+      const res = await client.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(4, 3) } });
+      assert.ok(res.bag.out, "still serving");
+    } finally {
+      process.off("uncaughtException", onCrash);
+      process.off("unhandledRejection", onCrash);
+    }
+  });
+
   it("resets streams beyond the per-peer limit", async () => {
     // The honest client holds one stream already; open until the limit refuses one.
     await raw();
