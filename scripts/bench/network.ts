@@ -123,6 +123,11 @@ try {
   ]);
   const mesh = () => buyer.call<MeshStatus>("mesh", gw.gateway!);
   const meshDiag = async () =>
+    `exited ${JSON.stringify(
+      Object.entries(procs)
+        .filter(([, p]) => p.child.exitCode !== null || p.child.signalCode !== null)
+        .map(([n, p]) => `${n}: ${p.child.exitCode ?? p.child.signalCode}`),
+    )} ` +
     JSON.stringify(
       (await mesh()).peers.map((p) => ({
         name: Object.keys(procs).find((n) => procs[n].peerId === p.peerId),
@@ -158,7 +163,19 @@ try {
       async () => procs.c0.events.some((e) => e.event === "reach") && procs.c1.events.some((e) => e.event === "reach"),
     );
     const reachMs = Date.now() - t0;
-    await until(`${modelId} routable`, async () => (await once(buyer, gw.gateway!, modelId, 0)).errors.length === 0, 60_000, 50);
+    let lastError = "";
+    await until(
+      `${modelId} routable`,
+      async () => {
+        const r = await once(buyer, gw.gateway!, modelId, 0);
+        lastError = r.errors[0] ?? "";
+        return r.errors.length === 0;
+      },
+      180_000,
+      50,
+    ).catch(async (err) => {
+      throw new Error(`${(err as Error).message} (last: ${lastError}); mesh ${await meshDiag()}`);
+    });
     const routableMs = Date.now() - t0;
     const firstPaths = [await pathOf("c0"), await pathOf("c1")];
     // Requests keep the hops open (a hop whose relayed connection dropped is redialled by the next one).
@@ -166,7 +183,7 @@ try {
       await once(buyer, gw.gateway!, modelId, 0);
       return (await pathOf("c0")) === "punched" && (await pathOf("c1")) === "punched";
     };
-    await until("both hops punched", punched, 30_000, 50).catch(async (err) => {
+    await until("both hops punched", punched, 120_000, 50).catch(async (err) => {
       throw new Error(`${(err as Error).message}; mesh ${await meshDiag()}`);
     });
     const directMs = Date.now() - t0;
@@ -177,7 +194,7 @@ try {
     provider("s0", net.hosts.s0, [...boot, ...stage("rec-relayed", 0)]),
     provider("s1", net.hosts.s1, [...boot, ...stage("rec-relayed", 1)]),
   ]);
-  await until("rec-relayed routable", async () => (await once(buyer, gw.gateway!, "rec-relayed", 0)).errors.length === 0, 60_000, 50);
+  await until("rec-relayed routable", async () => (await once(buyer, gw.gateway!, "rec-relayed", 0)).errors.length === 0, 180_000, 50);
   result.timeUntilRoutable = {
     what: "from a fresh provider pair's 'listening' (process up, model loading excluded) behind cone NATs: reachability verdict, first request routed (through a relay), both hops hole punched",
     runs: routable,
@@ -244,12 +261,13 @@ try {
   for (const [key, [a, b, want]] of Object.entries(expectPath)) {
     // Warm the hops (dial, data plane, onnxruntime) until both run on the path under test.
     const modelId = paths.find((p) => p.key === key)!.modelId;
+    let lastError = "";
     const onPath = async () => {
-      await once(buyer, gw.gateway!, modelId, 0);
+      lastError = (await once(buyer, gw.gateway!, modelId, 0)).errors[0] ?? "";
       return (await pathOf(a)) === want && (await pathOf(b)) === want;
     };
-    await until(`${key} paths`, onPath, 30_000, 100).catch(async (err) => {
-      throw new Error(`${(err as Error).message}: ${a}/${b} want ${want}; mesh ${await meshDiag()}`);
+    await until(`${key} paths`, onPath, 120_000, 100).catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${a}/${b} want ${want} (last: ${lastError}); mesh ${await meshDiag()}`);
     });
   }
   await once(loopBuyer, loopGw.gateway!, "rec-loopback", 0);
