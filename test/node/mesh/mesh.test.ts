@@ -98,7 +98,7 @@ describe("provider mesh (4 provider processes + gateway)", () => {
   });
 
   it("gives the whole model's outputs and spreads load over every provider", async () => {
-    const results = await load("job-a", 0, 32, 8);
+    const results = await load("101", 0, 32, 8);
     const used = new Map<string, number>();
     for (const r of results) for (const s of r.stages) used.set(s.peerId, (used.get(s.peerId) ?? 0) + 1);
     for (const name of ["p0a", "p0b", "p1a", "p1b"]) assert.ok((used.get(providers[name].peerId) ?? 0) > 0, `${name} served some requests`);
@@ -108,14 +108,14 @@ describe("provider mesh (4 provider processes + gateway)", () => {
       Array.from({ length: 32 }, (_, i) => i),
       "request indexes 0..31 in the job",
     );
-    const job = await sdk.job("job-a");
+    const job = await sdk.job("101");
     assert.equal(job.served, 32);
   });
 
   it("completes every request when a provider is killed with SIGKILL under load, and drops it", async () => {
     const victim = providers.p1a;
     let killed = false;
-    const results = await load("job-b", 100, 40, 8, (n) => {
+    const results = await load("102", 100, 40, 8, (n) => {
       if (n === 8 && !killed) {
         killed = true;
         victim.child.kill("SIGKILL");
@@ -131,7 +131,7 @@ describe("provider mesh (4 provider processes + gateway)", () => {
       },
       5_000,
     );
-    const after = await load("job-b", 200, 8, 4);
+    const after = await load("102", 200, 8, 4);
     assert.ok(
       after.every((r) => r.stages[1].peerId === providers.p1b.peerId),
       "stage 1 now served by the survivor",
@@ -140,17 +140,17 @@ describe("provider mesh (4 provider processes + gateway)", () => {
 
   it("keeps a provider's trace records across a restart, and routes to it again", async () => {
     const p0a = providers.p0a;
-    const before = await new ShardMeshClient(p0a.gateway!).job("job-a");
-    assert.ok(before.stageRecords.length > 0, "p0a traced some job-a requests");
+    const before = await new ShardMeshClient(p0a.gateway!).job("101");
+    assert.ok(before.stageRecords.length > 0, "p0a traced some job 101 requests");
     for (const r of before.stageRecords) assert.match(r.inputHash, /^0x[0-9a-f]{64}$/);
     await stopProc(p0a, "SIGTERM");
     const again = await startProviderProc(args("p0a", 0, "1000"));
     providers.p0a = again;
     assert.equal(again.peerId, p0a.peerId, "same identity from the key file");
-    const afterRestart = await new ShardMeshClient(again.gateway!).job("job-a");
+    const afterRestart = await new ShardMeshClient(again.gateway!).job("101");
     assert.deepEqual(afterRestart.stageRecords, before.stageRecords);
     // The buyer-side hashes chain: stage 0's output hash is stage 1's input hash.
-    const reqs = (await sdk.job("job-a")).requests;
+    const reqs = (await sdk.job("101")).requests;
     for (const r of reqs) {
       const st = r.stages as { inputHash: string; outputHash: string }[];
       assert.equal(st[0].inputHash, r.requestHash);
@@ -168,7 +168,7 @@ describe("provider mesh (4 provider processes + gateway)", () => {
     const served = await until(
       "the restarted provider serves again",
       async () => {
-        const results = await load("job-c", next, 12, 6);
+        const results = await load("103", next, 12, 6);
         next += 12;
         return results.some((r) => r.stages[0].peerId === again.peerId);
       },
