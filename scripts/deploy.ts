@@ -2,9 +2,9 @@
 // with DEPLOYER_PRIVATE_KEY (default: Hardhat dev account #0, local chains only), writes
 // deployments/<chainId>.json and regenerates the typed ABIs.
 import { spawnSync } from "node:child_process";
-import { createPublicClient, createWalletClient, defineChain, http } from "viem";
+import { createPublicClient, http } from "viem";
 import type { Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { walletFor } from "../node/src/chain/connect.ts";
 import { DEV_KEYS } from "./lib/chain.ts";
 import { deployAll, writeDeployment } from "./lib/deploy.ts";
 
@@ -18,13 +18,8 @@ async function main(): Promise<void> {
   });
   const key = process.env.DEPLOYER_PRIVATE_KEY as Hex | undefined;
   if (!key && chainId !== 31337) throw new Error(`chain ${chainId} is not local: set DEPLOYER_PRIVATE_KEY`);
-  const chain = defineChain({
-    id: chainId,
-    name: `chain-${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [url] } },
-  });
-  const wallet = createWalletClient({ account: privateKeyToAccount(key ?? DEV_KEYS[0]), chain, transport: http(url) });
+  // The node's chain set-up (node/src/chain/connect.ts); the deployment file does not exist yet.
+  const wallet = walletFor(url, chainId, key ?? DEV_KEYS[0]);
   console.log(`deploying to chain ${chainId} at ${url} from ${wallet.account.address}`);
   const deployment = await deployAll({ wallet, publicClient, onProgress: (m) => console.log(`  ${m}`) });
   console.log(`wrote ${writeDeployment(deployment)}`);

@@ -1,7 +1,6 @@
 // Starts and stops a local `hardhat node` on 127.0.0.1 (a port checked free first). The chain
 // is stopped with the process that started it, on every exit path (./procs.ts).
 import { createServer } from "node:net";
-import { formatUnits } from "viem";
 import { join } from "node:path";
 import { spawnTracked, stopChild } from "./procs.ts";
 
@@ -98,11 +97,5 @@ export async function startLocalChain(opts: { port?: number; timeoutMs?: number 
   return { url, port, pid: child.pid ?? -1, stop };
 }
 
-/** The token's symbol and decimals (ShardToken: 18, like ether). */
-export const TOKEN_SYMBOL = "SHARD";
-export const TOKEN_DECIMALS = 18;
-
-/** A token amount for people: `0.006 SHARD`, never base units. */
-export function tokens(amount: bigint): string {
-  return `${formatUnits(amount, TOKEN_DECIMALS)} ${TOKEN_SYMBOL}`;
-}
+// The token's symbol, decimals and the one formatter for people live with the node.
+export { TOKEN_DECIMALS, TOKEN_SYMBOL, formatTokens as tokens } from "../../node/src/util/format.ts";

@@ -72,6 +72,10 @@ function numbers(s: string | undefined, what: string): number[] | undefined {
 
 export async function run(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd !== undefined && (rest.includes("--help") || rest.includes("-h"))) {
+    console.log(USAGE);
+    return 0;
+  }
   try {
     switch (cmd) {
       case "inspect":

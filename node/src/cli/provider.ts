@@ -2,6 +2,7 @@
 import { loadProviderConfig, PROVIDER_FLAGS } from "../provider/config.ts";
 import { startProvider } from "../provider/provider.ts";
 import type { ProviderEvent } from "../provider/provider.ts";
+import { progressBar } from "../util/progress.ts";
 
 /** Longest a provider takes to shut down before it exits anyway. */
 export const STOP_GRACE_MS = 5_000;
@@ -15,9 +16,22 @@ export async function run(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd !== "start") {
     console.log(USAGE);
-    return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
+    return cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h" ? 0 : 2;
   }
-  const { config, json } = loadProviderConfig(rest);
+  let parsed: ReturnType<typeof loadProviderConfig>;
+  try {
+    parsed = loadProviderConfig(rest);
+  } catch (err) {
+    if ((err as Error).name !== "ProviderConfigError") throw err;
+    console.error(`shardmesh provider: ${(err as Error).message}`);
+    return 2;
+  }
+  const { config, json, help } = parsed;
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const fetchBar = progressBar({ stream: process.stdout });
   const print = (e: ProviderEvent): void => {
     if (json) {
       process.stdout.write(`${JSON.stringify(e)}\n`);
@@ -29,9 +43,7 @@ export async function run(argv: string[]): Promise<number> {
         break;
       case "shard-progress": {
         const p = e.progress;
-        const pct = p.total ? Math.floor((100 * p.bytes) / p.total) : 100;
-        const bar = "#".repeat(Math.floor(pct / 4)).padEnd(25, ".");
-        process.stdout.write(`\rfetching ${p.sha256.slice(0, 12)} [${bar}] ${pct}% from ${p.peers} peer(s)${pct === 100 ? "\n" : ""}`);
+        fetchBar({ phase: "fetch", done: p.bytes, total: p.total || p.bytes, detail: `${p.sha256.slice(0, 12)} from ${p.peers} peer(s)` });
         break;
       }
       case "stage-ready":

@@ -4,6 +4,7 @@
 import { loadVerifierConfig, VERIFIER_FLAGS } from "../verifier/config.ts";
 import { startVerifier } from "../verifier/start.ts";
 import type { VerifierStartEvent } from "../verifier/start.ts";
+import { formatTokens } from "../util/format.ts";
 
 /** Longest a verifier takes to shut down before it exits anyway. */
 export const STOP_GRACE_MS = 5_000;
@@ -21,7 +22,9 @@ function print(e: VerifierStartEvent): void {
     case "ready":
       console.log(`verifier  ${e.address} on chain ${e.chainId}, models ${e.models.join(", ")}`);
       if (!e.eligible)
-        console.log(`warning   staked ${e.staked} < minimum verifier stake ${e.minVerifierStake}: not drawn, cannot challenge`);
+        console.log(
+          `warning   staked ${formatTokens(e.staked)} < minimum verifier stake ${formatTokens(e.minVerifierStake)}: not drawn, cannot challenge`,
+        );
       console.log("ready");
       break;
     case "checked":
@@ -42,7 +45,7 @@ function print(e: VerifierStartEvent): void {
       console.log(`resolved  dispute ${e.disputeId}`);
       break;
     case "withdrawn":
-      console.log(`withdrew  ${e.amount}`);
+      console.log(`withdrew  ${formatTokens(e.amount)}`);
       break;
     case "registered":
       console.log(`registered as a verifier (weight ${e.weight})`);
@@ -57,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd !== "start") {
     console.log(USAGE);
-    return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
+    return cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h" ? 0 : 2;
   }
   let parsed;
   try {
@@ -67,7 +70,11 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`shardmesh verifier: ${(err as Error).message}`);
     return 2;
   }
-  const { config, json } = parsed;
+  const { config, json, help } = parsed;
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
   const emit = json ? (e: VerifierStartEvent) => process.stdout.write(`${JSON.stringify(e)}\n`) : print;
   // Signal handlers first: a stop asked for while starting is honoured once started.
   const stopped = new Promise<void>((resolve) => {

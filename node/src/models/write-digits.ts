@@ -1,6 +1,6 @@
 // CLI: builds the project's digits model and writes it to the cache path (or argv[2]).
 //   node node/src/models/write-digits.ts [path] [--seed N]
-import { bar } from "./write-digits-progress.ts";
+import { progressBar } from "../util/progress.ts";
 import { DIGITS_MODEL_PATH, writeDigitsModel } from "./digits.ts";
 import { weightsCommitment, toBytes32 } from "../zk/commit.ts";
 
@@ -8,8 +8,13 @@ const args = process.argv.slice(2);
 const seedAt = args.indexOf("--seed");
 const seed = seedAt >= 0 ? Number(args[seedAt + 1]) : 1;
 const path = args.find((a, i) => !a.startsWith("--") && i !== seedAt + 1) ?? DIGITS_MODEL_PATH;
-const out = writeDigitsModel(path, { seed, onProgress: (e) => bar(e.phase, e.done, e.total, e.loss) });
-process.stdout.write("\n");
+const bar = progressBar({ stream: process.stdout });
+const out = writeDigitsModel(path, {
+  seed,
+  onProgress: (e) =>
+    bar({ phase: e.phase, done: e.done, total: e.total, detail: e.loss === undefined ? undefined : `loss ${e.loss.toFixed(4)}` }),
+});
+bar.end();
 console.log(`${out.built ? "built" : "cached"} ${out.path}`);
 console.log(`  sha256              ${out.sha256}`);
 if (out.accuracy)

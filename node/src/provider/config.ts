@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ProviderConfigError } from "./errors.ts";
+import { parseFlags } from "../util/args.ts";
 import { MAX_ANNOUNCED_CAPACITY } from "../mesh/constants.ts";
 
 export interface ModelConfig {
@@ -107,43 +108,35 @@ function parseModelFlag(v: string): ModelConfig {
 }
 
 /** Parse argv (after `provider start`) into a config; returns it with CLI-only options. */
-export function loadProviderConfig(argv: string[]): { config: ProviderConfig; json: boolean } {
-  const flags = new Map<string, string[]>();
-  const bools = new Set<string>();
-  const BOOL = new Set(["no-gateway", "unsigned-jobs", "no-dht", "no-relay", "no-keep-tensors", "register", "json"]);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith("--")) throw new ProviderConfigError(`unexpected argument ${a}`);
-    const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
-    if (BOOL.has(name)) {
-      bools.add(name);
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new ProviderConfigError(`--${name} needs a value`);
-    flags.set(name, [...(flags.get(name) ?? []), value]);
-  }
-  const known = new Set([
-    "config",
-    "key-file",
-    "data-dir",
-    "listen",
-    "bootstrap",
-    "announce",
-    "model",
-    "capacity",
-    "workers",
-    "kv-cache-mib",
-    "intra-op-threads",
-    "gateway-port",
-    "gateway-host",
-    "cors",
-    "staking-key",
-    "rpc",
-    "stake",
-    "trace-retention-ms",
-  ]);
-  for (const k of flags.keys()) if (!known.has(k)) throw new ProviderConfigError(`unknown flag --${k}`);
+export function loadProviderConfig(argv: string[]): { config: ProviderConfig; json: boolean; help: boolean } {
+  const { flags, bools, help } = parseFlags(
+    argv,
+    {
+      strings: [
+        "config",
+        "key-file",
+        "data-dir",
+        "listen",
+        "bootstrap",
+        "announce",
+        "model",
+        "capacity",
+        "workers",
+        "kv-cache-mib",
+        "intra-op-threads",
+        "gateway-port",
+        "gateway-host",
+        "cors",
+        "staking-key",
+        "rpc",
+        "stake",
+        "trace-retention-ms",
+      ],
+      booleans: ["no-gateway", "unsigned-jobs", "no-dht", "no-relay", "no-keep-tensors", "register", "json"],
+    },
+    (message) => new ProviderConfigError(message),
+  );
+  if (help) return { config: structuredClone(DEFAULT_CONFIG), json: false, help: true };
 
   let config: ProviderConfig = structuredClone(DEFAULT_CONFIG);
   const file = flags.get("config")?.[0];
@@ -218,5 +211,5 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
   }
   if (!Number.isInteger(config.capacity) || config.capacity < 1 || config.capacity > MAX_ANNOUNCED_CAPACITY)
     throw new ProviderConfigError(`--capacity must be 1..${MAX_ANNOUNCED_CAPACITY}`);
-  return { config, json: bools.has("json") };
+  return { config, json: bools.has("json"), help: false };
 }

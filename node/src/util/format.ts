@@ -1,4 +1,5 @@
 // Small formatting helpers shared by CLIs and benchmarks.
+import { formatUnits } from "viem";
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -34,4 +35,13 @@ export function table(rows: ReadonlyArray<ReadonlyArray<string | number>>): stri
         .trimEnd(),
     )
     .join("\n");
+}
+
+/** The token's symbol and decimals (ShardToken: 18, like ether). */
+export const TOKEN_SYMBOL = "SHARD";
+export const TOKEN_DECIMALS = 18;
+
+/** A token amount for people, from base units (bigint or decimal string): `0.001 SHARD`, never base units. */
+export function formatTokens(amount: bigint | string): string {
+  return `${formatUnits(BigInt(amount), TOKEN_DECIMALS)} ${TOKEN_SYMBOL}`;
 }

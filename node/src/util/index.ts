@@ -1,2 +1,3 @@
 export * from "./progress.ts";
 export * from "./format.ts";
+export * from "./args.ts";

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DEFAULT_SPOT_CHECK_PPM, VERIFIER_POLL_MS } from "./constants.ts";
 import { VerifierConfigError } from "./errors.ts";
+import { parseFlags } from "../util/args.ts";
 import type { ModelEntry } from "./models.ts";
 
 export interface VerifierConfig {
@@ -62,36 +63,31 @@ function parseModel(v: string): ModelEntry {
 }
 
 /** Parse argv (after `verifier start`) into a config; returns it with CLI-only options. */
-export function loadVerifierConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): { config: VerifierConfig; json: boolean } {
-  const flags = new Map<string, string[]>();
-  const bools = new Set<string>();
-  const BOOL = new Set(["no-dht", "withdraw", "json"]);
-  const known = new Set([
-    "config",
-    "model",
-    "staking-key",
-    "rpc",
-    "deployment",
-    "key-file",
-    "data-dir",
-    "listen",
-    "bootstrap",
-    "spot-check",
-    "poll-ms",
-  ]);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith("--")) throw new VerifierConfigError(`unexpected argument ${a}`);
-    const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
-    if (BOOL.has(name)) {
-      bools.add(name);
-      continue;
-    }
-    if (!known.has(name)) throw new VerifierConfigError(`unknown flag --${name}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new VerifierConfigError(`--${name} needs a value`);
-    flags.set(name, [...(flags.get(name) ?? []), value]);
-  }
+export function loadVerifierConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { config: VerifierConfig; json: boolean; help: boolean } {
+  const { flags, bools, help } = parseFlags(
+    argv,
+    {
+      strings: [
+        "config",
+        "model",
+        "staking-key",
+        "rpc",
+        "deployment",
+        "key-file",
+        "data-dir",
+        "listen",
+        "bootstrap",
+        "spot-check",
+        "poll-ms",
+      ],
+      booleans: ["no-dht", "withdraw", "json"],
+    },
+    (message) => new VerifierConfigError(message),
+  );
+  if (help) return { config: structuredClone(DEFAULT_VERIFIER_CONFIG), json: false, help: true };
   let config: VerifierConfig = structuredClone(DEFAULT_VERIFIER_CONFIG);
   const file = flags.get("config")?.[0];
   if (file) {
@@ -145,5 +141,5 @@ export function loadVerifierConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     if (!/^\d+$/.test(m.modelId) || typeof m.manifest !== "string")
       throw new VerifierConfigError(`model entry ${JSON.stringify(m)} needs a decimal modelId and a manifest`);
   }
-  return { config, json: bools.has("json") };
+  return { config, json: bools.has("json"), help: false };
 }

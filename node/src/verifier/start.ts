@@ -1,17 +1,13 @@
 // Starts a standalone verifier from a VerifierConfig: libp2p node (joins the mesh through its
 // bootstrap peers), chain clients, the model catalog and the service.
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
-import { createPublicClient, createWalletClient, defineChain, http } from "viem";
-import type { Address, PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Address } from "viem";
 import { createMeshNode } from "../mesh/node.ts";
 import type { MeshNode } from "../mesh/node.ts";
 import { loadOrCreateKey } from "../mesh/identity.ts";
 import { Directory } from "../mesh/directory.ts";
-import { parseDeployment, readDeployment } from "../chain/deployments.ts";
-import { readOnlyContracts } from "../chain/contracts.ts";
-import type { ShardWallet } from "../chain/contracts.ts";
+import { connectChain } from "../chain/connect.ts";
+import { VerifierConfigError } from "./errors.ts";
 import type { VerifierConfig } from "./config.ts";
 import { ModelCatalog } from "./models.ts";
 import { VerifierService } from "./service.ts";
@@ -33,21 +29,12 @@ export interface RunningVerifier {
 }
 
 export async function startVerifier(config: VerifierConfig, onEvent: (e: VerifierStartEvent) => void = () => {}): Promise<RunningVerifier> {
-  const rpcUrl = config.chain!.rpcUrl;
-  const publicClient = createPublicClient({ transport: http(rpcUrl), pollingInterval: 250 }) as PublicClient;
-  const chainId = await publicClient.getChainId();
-  const deployment = config.chain?.deployment
-    ? parseDeployment(JSON.parse(readFileSync(config.chain.deployment, "utf8")))
-    : readDeployment(chainId);
-  const account = privateKeyToAccount(config.stakingKey!);
-  const chain = defineChain({
-    id: chainId,
-    name: `chain ${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
+  const { chainId, deployment, publicClient, read, wallet, account } = await connectChain({
+    rpcUrl: config.chain!.rpcUrl,
+    deployment: config.chain?.deployment,
+    privateKey: config.stakingKey!,
   });
-  const wallet = createWalletClient({ account, chain, transport: http(rpcUrl), pollingInterval: 250 }) as ShardWallet;
-  const read = readOnlyContracts(deployment, publicClient);
+  if (!wallet || !account) throw new VerifierConfigError("a verifier needs --staking-key");
   const staked = (await read.staking.read.stakeOf([account.address])).staked;
   const minVerifierStake = await read.staking.read.minVerifierStake();
 

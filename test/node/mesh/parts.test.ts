@@ -343,7 +343,8 @@ describe("mesh status table", () => {
     const lines = table.split("\n");
     assert.equal(lines.length, 3);
     assert.match(lines[0], /PEER\s+STAGES\s+PRICE\s+LOAD\s+LATENCY/);
-    assert.match(lines[1], /^\*12D3KooW.*rec#0\s+10\s+1\/4\s+12\.5 ms\s+3\/1/);
+    // Stages per model, prices in tokens (issue 11: not `rec#0` and base units).
+    assert.match(lines[1], /^\*12D3KooW.*rec: 0\s+0\.00000000000000001 SHARD\s+1\/4\s+12\.5 ms\s+3\/1/);
     assert.match(lines[2], /0x123456…/);
     assert.match(lines[0], /REACH\s+PATH$/);
     assert.match(lines[1], /public\+relay\s+self$/);
