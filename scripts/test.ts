@@ -4,7 +4,7 @@
 // overlapping the other files). Node's runner goes last so its summary (tests / pass / fail) is
 // the closing output CI reads.
 //
-//   npm test                 everything
+//   npm test                 everything, lint and typecheck included (scripts/lint.ts)
 //   npm test -- unit         the unit tests only (*.unit.test.ts anywhere under test/: one
 //                            process, no build, no chain, no child process; under a minute)
 //   npm test -- contracts    only test/contracts (any folder under test/, several allowed)
@@ -145,7 +145,10 @@ if (!unitOnly) {
     wants(area) && existsSync(join(root, `scripts/pretest-${area}.ts`))
       ? [{ title: `prepare ${area} tests`, cmd: process.execPath, args: [join(root, `scripts/pretest-${area}.ts`)] }]
       : [];
-  await parallel([contracts, extra("web")]);
+  // The whole suite also lints and type-checks everything (scripts/lint.ts, `npm run lint`).
+  const lint: Step[] =
+    only.length === 0 ? [{ title: "lint and typecheck", cmd: process.execPath, args: [join(root, "scripts/lint.ts")] }] : [];
+  await parallel([contracts, extra("web"), lint]);
 }
 
 console.log(`\n(builds and checks: ${secs(started)})\n\n━━ node:test: ${files.length} files`);

@@ -164,7 +164,13 @@ export async function connectionFlood(url: string, n: number, holdMs: number): P
     s.once("close", () => alive.delete(s));
   }
   await new Promise((r) => setTimeout(r, holdMs));
-  return { opened: sockets.length, open: alive.size, close: () => sockets.forEach((s) => s.destroy()) };
+  return {
+    opened: sockets.length,
+    open: alive.size,
+    close: () => {
+      for (const s of sockets) s.destroy();
+    },
+  };
 }
 
 /** `n` unpaid requests at once from one client. */

@@ -11,7 +11,7 @@ import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { Uint8ArrayList } from "uint8arraylist";
+import type { Uint8ArrayList } from "uint8arraylist";
 import { imageHeader } from "../../node/src/ocr/header.ts";
 import { Frame, FrameReader, encodeFrame, type DecodedFrame } from "../../node/src/pipeline/frames.ts";
 import { SealedChannel, DATA_PLANE_MAX_RECORD } from "../../node/src/pipeline/dataplane.ts";
@@ -470,6 +470,7 @@ describe("fuzz: capability announcements", () => {
           for (const m of a.models) {
             assert.ok(m.stageCount >= 1 && m.stageCount <= MAX_ANNOUNCED_STAGES);
             for (const s of m.stages) assert.ok(s.stage < m.stageCount && BigInt(s.price) < 2n ** 96n);
+            // biome-ignore lint/suspicious/noControlCharactersInRegex: asserts that no control character got through
             assert.ok(m.name === undefined || !/[\u0000-\u001f]/.test(m.name));
           }
           assert.ok(a.gateway === undefined || /^https?:\/\//.test(a.gateway));

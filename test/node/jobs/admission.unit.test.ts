@@ -50,7 +50,7 @@ describe("job admission", () => {
 
   it("admits exactly maxUnits of 10 concurrent requests on a 2-unit job; the rest by name", async () => {
     const { store, adm, reads } = admission(2);
-    const tries = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => adm.admit(parseJobId("0".repeat(i % 3) + "5"))));
+    const tries = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => adm.admit(parseJobId(`${"0".repeat(i % 3)}5`))));
     const ok = tries.filter((t) => t.status === "fulfilled");
     assert.equal(ok.length, 2);
     for (const t of tries) if (t.status === "rejected") assert.equal((t.reason as Error).name, "JobsJobUnavailableError");
