@@ -11,6 +11,17 @@ import { errorStatus } from "./status.ts";
 import type { Directory } from "../mesh/directory.ts";
 import type { RouteResult, Router } from "../router/router.ts";
 import type { TraceStore } from "../trace/store.ts";
+import type { SignedQuote } from "../receipts/eip712.ts";
+import type {
+  InferResponse,
+  JobStatus,
+  MeshStatus,
+  ModelInfo,
+  PrepareResponse,
+  ReceiptStatus,
+  ReceiptToSign,
+  SubmittedReceiptInfo,
+} from "./api.ts";
 import { jobKey, parseJobId } from "../jobs/admission.ts";
 import type { Admission, JobAdmission } from "../jobs/admission.ts";
 import { bagHash, formatJsonBag, parseJsonBag } from "../tensor/index.ts";
@@ -28,15 +39,15 @@ export const GATEWAY_VERSION = GATEWAY_VERSION_DOC;
 /** The gateway's chain-backed routes (node/src/jobs/service.ts provides them). */
 export interface JobHooks {
   /** EIP-712 quotes per stage for `openJob`, made out to `buyer`. */
-  quotes?: (modelId: string, maxUnits: number, buyer: `0x${string}`) => Promise<unknown>;
+  quotes?: (modelId: string, maxUnits: number, buyer: `0x${string}`) => Promise<SignedQuote[]>;
   /** Checks the job's session-key signature over the request hash. */
   verifyJobRequest?: (jobId: string, requestHash: `0x${string}`, signature: string) => Promise<boolean>;
   /** What the session key signs for a receipt: `{ count, units, outputRoot }`. */
-  receiptToSign?: (jobId: string) => Promise<unknown>;
+  receiptToSign?: (jobId: string) => Promise<ReceiptToSign>;
   /** Submit a receipt with the session key's signature. */
-  submitReceipt?: (jobId: string, body: unknown) => Promise<unknown>;
+  submitReceipt?: (jobId: string, body: unknown) => Promise<SubmittedReceiptInfo>;
   /** Receipt status of a job. */
-  jobReceipts?: (jobId: string) => Promise<unknown>;
+  jobReceipts?: (jobId: string) => Promise<ReceiptStatus[]>;
 }
 
 export interface GatewayHooks extends JobHooks {
@@ -186,7 +197,7 @@ export class Gateway {
     throw new GatewayNotFoundError(`no route ${req.method} ${path}`);
   }
 
-  models() {
+  models(): ModelInfo[] {
     const d = this.init.directory;
     return d.models().map((m) => ({
       id: m.modelId,
@@ -211,7 +222,7 @@ export class Gateway {
     return measured && measured.served > 0 ? measured.latencyMs : announced;
   }
 
-  mesh() {
+  mesh(): MeshStatus {
     const stats = this.init.router.peerStats();
     return {
       self: this.init.peerId,
@@ -252,12 +263,12 @@ export class Gateway {
   }
 
   /** The exact tensors and request hash `/v1/infer` computes for an image, so a browser can sign it. */
-  private async prepare(req: IncomingMessage) {
+  private async prepare(req: IncomingMessage): Promise<PrepareResponse> {
     const { input } = await this.inputOf(JSON.parse((await readBody(req)).toString("utf8")), false);
     return { tensors: formatJsonBag(input), requestHash: bagHash(input) };
   }
 
-  private async infer(req: IncomingMessage) {
+  private async infer(req: IncomingMessage): Promise<InferResponse> {
     const body = JSON.parse((await readBody(req)).toString("utf8")) as { jobId?: unknown };
     const { modelId, input } = await this.inputOf(body, true);
 
@@ -322,7 +333,7 @@ export class Gateway {
     return parseJobId(raw);
   }
 
-  private async job(jobId: string) {
+  private async job(jobId: string): Promise<JobStatus> {
     const requests = this.init.trace.requests(jobId);
     return {
       jobId,

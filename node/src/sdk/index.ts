@@ -7,96 +7,40 @@
 //   float32FromTensor(r.output.y);
 //   await sm.chat({ model: "llm", messages: [{ role: "user", content: "Hi" }] }, { onText: (d) => process.stdout.write(d) });
 
-export type DtypeName = "float32" | "uint8" | "int8" | "int32" | "int64" | "bool" | "float16" | "float64";
-
-export interface JsonTensor {
-  dtype: DtypeName | number;
-  dims: number[];
-  /** base64 of the raw little-endian bytes */
-  data: string;
-}
-
-export interface Health {
-  ok: boolean;
-  peerId: string;
-  chainId: number | null;
-  version: string;
-}
-
-export interface ProviderInfo {
-  peerId: string;
-  stakingAddress: string | null;
-  price: string;
-  load: number;
-  capacity: number;
-  latencyMs: number;
-}
-
-export interface ModelInfo {
-  id: string;
-  name: string;
-  stageCount: number;
-  stages: { stage: number; providers: ProviderInfo[] }[];
-}
-
-export interface InferRequest {
-  modelId: string;
-  jobId?: string;
-  input: { image?: string; tensors?: Record<string, JsonTensor> };
-}
-
-export interface InferResponse {
-  index: number | null;
-  output: Record<string, JsonTensor & { dtype: DtypeName }>;
-  text?: string;
-  requestHash: `0x${string}`;
-  responseHash: `0x${string}`;
-  stages: { stage: number; peerId: string; ms: number; retries: number }[];
-}
-
-export interface PrepareResponse {
-  /** The model input tensors `/v1/infer` computes from the image; send them as `input.tensors`. */
-  tensors: Record<string, JsonTensor & { dtype: DtypeName }>;
-  /** Bag hash of `tensors`: what the session key signs in `JobRequest(jobId, requestHash)`. */
-  requestHash: `0x${string}`;
-}
-
-export interface JobStatus {
-  jobId: string;
-  served: number;
-  requests: { jobId: string; index: number; modelId: string; requestHash: string; responseHash: string; stages: unknown[] }[];
-  stageRecords: { jobId: string; index: number; modelId: string; stage: number; inputHash: string; outputHash: string; peerId: string }[];
-  receipts: unknown[];
-}
-
-export interface MeshPeer {
-  peerId: string;
-  self: boolean;
-  stakingAddress: string | null;
-  addrs: string[];
-  gateway: string | null;
-  stages: { modelId: string; stage: number; price: string }[];
-  load: number;
-  capacity: number;
-  latencyMs: number;
-  served: number;
-  failed: number;
-  penalty: number;
-  ageMs: number;
-  /** Whether peers outside reach it directly (behind NAT: "unreachable", dialled through relays). */
-  reach: "unknown" | "reachable" | "unreachable";
-  /** Present when it offers circuit relaying. */
-  relay: { dataLimitBytes: string; durationLimitMs: number } | null;
-  /** How the gateway's open hop to it carries tensors (null: none open). */
-  path: "self" | "direct" | "punched" | "stream" | "relayed" | null;
-  /** The relay's peer id when that hop's connection is relayed. */
-  via: string | null;
-}
-
-export interface MeshStatus {
-  self: string;
-  peers: MeshPeer[];
-}
+export type {
+  DtypeName,
+  ErrorBody,
+  Health,
+  InferRequest,
+  InferResponse,
+  JobStatus,
+  JsonTensor,
+  MeshPeer,
+  MeshStatus,
+  ModelInfo,
+  NamedJsonTensor,
+  PrepareResponse,
+  ProviderInfo,
+  QuotesResponse,
+  ReceiptStatus,
+  ReceiptToSign,
+  SubmitReceiptBody,
+  SubmittedReceiptInfo,
+} from "../gateway/api.ts";
+import type {
+  Health,
+  InferRequest,
+  InferResponse,
+  JobStatus,
+  JsonTensor,
+  MeshStatus,
+  ModelInfo,
+  PrepareResponse,
+  QuotesResponse,
+  ReceiptToSign,
+  SubmitReceiptBody,
+  SubmittedReceiptInfo,
+} from "../gateway/api.ts";
 
 /** A gateway answered with an error; `errorName` is the node's error class name. */
 export class GatewayApiError extends Error {
@@ -161,7 +105,7 @@ export class ShardMeshClient {
     return this.call("GET", "/v1/models", undefined, options);
   }
   /** Quotes made out to `buyer` (the address that will open the job). */
-  quotes(modelId: string, maxUnits: number, buyer: string, options?: { signal?: AbortSignal }): Promise<{ quotes: unknown[] }> {
+  quotes(modelId: string, maxUnits: number, buyer: string, options?: { signal?: AbortSignal }): Promise<QuotesResponse> {
     const q = new URLSearchParams({ modelId, maxUnits: String(maxUnits), buyer });
     return this.call("GET", `/v1/quotes?${q}`, undefined, options);
   }
@@ -179,14 +123,10 @@ export class ShardMeshClient {
   job(jobId: string, options?: { signal?: AbortSignal }): Promise<JobStatus> {
     return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}`, undefined, options);
   }
-  receipt(jobId: string, options?: { signal?: AbortSignal }): Promise<{ count: number; units: number; outputRoot: `0x${string}` }> {
+  receipt(jobId: string, options?: { signal?: AbortSignal }): Promise<ReceiptToSign> {
     return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}/receipt`, undefined, options);
   }
-  submitReceipt(
-    jobId: string,
-    body: { count: number; units: number; outputRoot: string; signature: string },
-    options?: { signal?: AbortSignal },
-  ): Promise<unknown> {
+  submitReceipt(jobId: string, body: SubmitReceiptBody, options?: { signal?: AbortSignal }): Promise<SubmittedReceiptInfo> {
     return this.call("POST", `/v1/jobs/${encodeURIComponent(jobId)}/receipt`, body, options);
   }
   mesh(options?: { signal?: AbortSignal }): Promise<MeshStatus> {
