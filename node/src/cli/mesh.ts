@@ -22,7 +22,7 @@ function stagesByModel(stages: readonly { modelId: string; stage: number }[]): s
 /** The mesh as a table for people (prices per inference per stage, in tokens). */
 export function formatMeshTable(status: MeshStatus): string {
   const rows = status.peers.map((p) => [
-    (p.self ? "*" : " ") + p.peerId.slice(0, 8) + "…" + p.peerId.slice(-6),
+    `${(p.self ? "*" : " ") + p.peerId.slice(0, 8)}…${p.peerId.slice(-6)}`,
     stagesByModel(p.stages) || "-",
     p.stages
       .map((s) => formatTokens(s.price))

@@ -62,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h" ? 0 : 2;
   }
-  let parsed;
+  let parsed: ReturnType<typeof loadVerifierConfig>;
   try {
     parsed = loadVerifierConfig(rest);
   } catch (err) {

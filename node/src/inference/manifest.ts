@@ -180,15 +180,15 @@ export function validateManifest(m: unknown): Manifest {
   if (!x.model || !/^[0-9a-f]{64}$/.test(x.model.sha256)) fail("model.sha256 must be 64 hex chars");
   if (!Array.isArray(x.stages) || x.stages.length === 0) fail("manifest has no stages");
   if (!Array.isArray(x.hops) || x.hops.length !== x.stages.length - 1) fail(`expected ${x.stages.length - 1} hops, got ${x.hops?.length}`);
-  x.model.inputs.forEach((t) => checkInfo(t, "model.inputs"));
-  x.model.outputs.forEach((t) => checkInfo(t, "model.outputs"));
+  for (const t of x.model.inputs) checkInfo(t, "model.inputs");
+  for (const t of x.model.outputs) checkInfo(t, "model.outputs");
   let prev = x.model.inputs.map((t) => t.name);
   x.stages.forEach((s, i) => {
     if (s.index !== i) fail(`stage ${i} has index ${s.index}`);
     if (!/^[0-9a-f]{64}$/.test(s.sha256)) fail(`stage ${i}: sha256 must be 64 hex chars`);
     if (typeof s.file !== "string" || s.file.includes("..")) fail(`stage ${i}: bad file name`);
-    s.inputs.forEach((t) => checkInfo(t, `stage ${i} inputs`));
-    s.outputs.forEach((t) => checkInfo(t, `stage ${i} outputs`));
+    for (const t of s.inputs) checkInfo(t, `stage ${i} inputs`);
+    for (const t of s.outputs) checkInfo(t, `stage ${i} outputs`);
     for (const t of [...s.inputs.map((t) => t.name), ...s.forward]) {
       if (!prev.includes(t)) fail(`stage ${i} reads ${t}, which its incoming hop does not carry`);
     }

@@ -65,15 +65,15 @@ export class ChainedPipeline {
       const outputHash = options.hashes ? bagHash(bag) : undefined;
       if (r.stageMs.length > 1) {
         // co-located stages: per-stage times from inside the worker; hop hashes are not observable
-        r.stageMs.forEach((ms, k) =>
+        for (const [k, ms] of r.stageMs.entries()) {
           stages.push({
             stage: stages.length,
             ms,
             computeMs: ms,
             inputHash: k === 0 ? inputHash : undefined,
             outputHash: k === r.stageMs.length - 1 ? outputHash : undefined,
-          }),
-        );
+          });
+        }
       } else stages.push({ stage: stages.length, ms: r.totalMs, computeMs: r.computeMs, inputHash, outputHash });
       inputHash = outputHash;
     }

@@ -366,7 +366,10 @@ export class StageRunner {
   private onTimeout(job: Job, ms: number): void {
     const slot = this.slots.find((s) => s.jobs?.includes(job));
     const err = new InferenceTimeoutError(`${this.label}: no result within ${ms} ms`);
-    if (!slot) return this.settle(job, err);
+    if (!slot) {
+      this.settle(job, err);
+      return;
+    }
     // A run that outlives its timeout may be stuck: fail its batch and start a replacement
     // worker. The old one is terminated only once its run returns, because terminating a worker
     // inside onnxruntime's run aborts the whole process (Napi::Error in a finalizer).
@@ -390,7 +393,7 @@ export class StageRunner {
 
   private pump(): void {
     for (const slot of this.slots) {
-      if (!slot || !slot.ready || slot.busy || slot.retired || this.queue.length === 0) continue;
+      if (!slot?.ready || slot.busy || slot.retired || this.queue.length === 0) continue;
       const first = this.queue.shift()!;
       const jobs = [first];
       if (this.batchable) {

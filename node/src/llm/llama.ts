@@ -123,7 +123,6 @@ export function buildDecoderGraph(c: DecoderConfig, w: DecoderWeights, name = "s
   const g = new GraphBuilder();
   const d = c.hiddenSize;
   const hd = c.headDim;
-  const rep = c.heads / c.kvHeads;
   const F = DataType.FLOAT;
   const I64 = DataType.INT64;
 

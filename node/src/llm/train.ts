@@ -102,14 +102,10 @@ export function buildTrainGraph(c: DecoderConfig, shape: TrainStepShape, gradsOn
   const F = DataType.FLOAT;
   const { batch: B, seq: T } = shape;
   const N = B * T;
-  const d = c.hiddenSize;
   const h = c.heads;
   const kvh = c.kvHeads;
   const hd = c.headDim;
   const rep = h / kvh;
-  const qd = h * hd;
-  const kvd = kvh * hd;
-  const ff = c.intermediateSize;
   const V = c.vocabSize;
   const params = initTrainParams(c, 0); // shapes only
   const P: Record<string, string> = {};

@@ -328,6 +328,7 @@ const isNumberIn = (v: unknown, max: number): v is number => typeof v === "numbe
 /** Model ids: the registry's decimal ids, or short names on development meshes. */
 const MODEL_ID = /^[A-Za-z0-9._-]{1,80}$/;
 /** Display text from a peer: no control characters (terminal escapes), bounded length. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class names the control characters refused
 const DISPLAY_TEXT = /^[^\u0000-\u001f\u007f-\u009f]{1,80}$/u;
 
 function validOffer(m: unknown): boolean {

@@ -100,7 +100,7 @@ export function digitSet(seed: number, perDigit: number, fontDir = FONT_DIR): Di
     const img = renderDigit(digit, style, fontDir);
     for (let i = 0; i < DIGIT_PIXELS; i++) {
       const noisy = img[i] + (rand() - 0.5) * 0.2;
-      img[i] = noisy < 0 ? 0 : noisy > 1 ? 1 : noisy;
+      img[i] = noisy < 0 ? 0 : Math.min(noisy, 1);
     }
     images.set(img, order[k] * DIGIT_PIXELS);
     labels[order[k]] = digit;

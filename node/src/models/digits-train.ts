@@ -36,7 +36,7 @@ export function hiddenLayer(m: MlpWeights, x: ArrayLike<number>, out = new Float
     let s = 0;
     for (let i = 0; i < m.inputs; i++) s += x[i] * m.w1[i * m.hidden + h];
     const v = Math.fround(Math.fround(s) + m.b1[h]);
-    out[h] = v > 0 ? v : 0;
+    out[h] = Math.max(v, 0);
   }
   return out;
 }

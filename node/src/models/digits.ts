@@ -61,7 +61,7 @@ function quantize(v: number, scale: number): number {
   let q = Math.round(r);
   if (Math.abs(r - Math.trunc(r)) === 0.5 && q % 2 !== 0) q -= 1;
   q += FEATURE_ZERO_POINT;
-  return q < -128 ? -128 : q > 127 ? 127 : q;
+  return q < -128 ? -128 : Math.min(q, 127);
 }
 
 /** The int8 features of one image (float extractor, then QuantizeLinear). */

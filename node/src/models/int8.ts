@@ -30,7 +30,7 @@ export function int8DenseReference(p: Int8DenseParams, x: Int8Array): Int8Array 
     for (let j = 0; j < p.inputs; j++) acc += p.weights[i * p.inputs + j] * x[j];
     // BigInt `>>` is an arithmetic shift, i.e. floor division by 2^SHIFT for negatives too.
     const q = Number((BigInt(acc) * mult + half) >> shift) + p.zeroPoint;
-    y[i] = q < -128 ? -128 : q > 127 ? 127 : q;
+    y[i] = q < -128 ? -128 : Math.min(q, 127);
   }
   return y;
 }

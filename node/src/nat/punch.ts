@@ -90,7 +90,10 @@ export function punch(local: Endpoint, remote: Endpoint, options: PunchOptions =
       const onError = (err: NodeJS.ErrnoException): void => {
         s.destroy();
         lastError = err.code ?? err.message;
-        if (!RETRYABLE.has(err.code ?? "")) return finish(new PunchFailedError(`connect ${remote.host}:${remote.port}: ${lastError}`));
+        if (!RETRYABLE.has(err.code ?? "")) {
+          finish(new PunchFailedError(`connect ${remote.host}:${remote.port}: ${lastError}`));
+          return;
+        }
         retry = setTimeout(attempt, PUNCH_RETRY_MS * 2 ** (attempts - 1));
       };
       s.once("error", onError);

@@ -68,7 +68,12 @@ export function dbPostprocess(prob: Tensor, input: Pick<DetInput, "scaleX" | "sc
       if (y < minY) minY = y;
       if (y > maxY) maxY = y;
       const nb = [x > 0 ? i - 1 : -1, x < W - 1 ? i + 1 : -1, y > 0 ? i - W : -1, y < H - 1 ? i + W : -1];
-      for (const j of nb) if (j >= 0 && !seen[j] && p[j] > thr) (seen[j] = 1), stack.push(j);
+      for (const j of nb) {
+        if (j >= 0 && !seen[j] && p[j] > thr) {
+          seen[j] = 1;
+          stack.push(j);
+        }
+      }
     }
     const w = maxX - minX + 1;
     const h = maxY - minY + 1;

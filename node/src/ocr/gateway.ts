@@ -39,7 +39,7 @@ export interface ImageInputSize {
 /** The largest image a model's bounds allow for its NCHW input `name` (default: its only input). */
 export function imageInputSize(bounds: RequestBounds, name?: string): ImageInputSize | undefined {
   const input = name ? bounds.inputs[name] : Object.values(bounds.inputs)[0];
-  if (!input || input.dims.length !== 4) return undefined;
+  if (input?.dims.length !== 4) return undefined;
   return { height: input.dims[2][1], width: input.dims[3][1] };
 }
 

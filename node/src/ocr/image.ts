@@ -13,7 +13,7 @@ export interface RgbaImage {
 export { ImageDecodeError } from "./errors.ts";
 
 export async function decodeImage(source: Uint8Array | string): Promise<RgbaImage> {
-  let img;
+  let img: Awaited<ReturnType<typeof loadImage>>;
   try {
     img = await loadImage(typeof source === "string" ? source : Buffer.from(source));
   } catch (err) {
@@ -90,6 +90,6 @@ export async function renderText(
   ctx.fillStyle = "#000000";
   ctx.font = `${size}px ShardMeshSans`;
   ctx.textBaseline = "middle";
-  lines.forEach((l, i) => ctx.fillText(l, pad, pad + lineH * i + lineH / 2));
+  for (const [i, l] of lines.entries()) ctx.fillText(l, pad, pad + lineH * i + lineH / 2);
   return new Uint8Array(await c.encode("png"));
 }

@@ -65,7 +65,12 @@ export function ctcDecode(probs: Tensor, charset: readonly string[] = loadCharse
       const base = (b * steps + t) * classes;
       let best = 0;
       let bestP = d[base];
-      for (let c = 1; c < classes; c++) if (d[base + c] > bestP) (bestP = d[base + c]), (best = c);
+      for (let c = 1; c < classes; c++) {
+        if (d[base + c] > bestP) {
+          bestP = d[base + c];
+          best = c;
+        }
+      }
       if (best !== 0 && best !== prev) {
         text += charset[best];
         sum += bestP;

@@ -32,7 +32,7 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
   } catch (err) {
     throw new OnnxModelError(`not an ONNX model (${bytes.byteLength} bytes): ${(err as Error).message}`);
   }
-  if (!m.graph || !m.graph.node || m.graph.node.length === 0) throw new OnnxModelError("ONNX model has no graph nodes");
+  if (!m.graph?.node || m.graph.node.length === 0) throw new OnnxModelError("ONNX model has no graph nodes");
   if (!m.opsetImport || m.opsetImport.length === 0) throw new OnnxModelError("ONNX model has no opset import");
   if (!m.graph.output || m.graph.output.length === 0) throw new OnnxModelError("ONNX model has no graph outputs");
   return m;

@@ -10,7 +10,7 @@ import { HOP_TIMEOUT_MS, PIPELINE_PROTOCOL, PIPELINE_VERSION } from "./constants
 import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "./errors.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
 import type { DecodedFrame, FrameStream } from "./frames.ts";
-import { callerSocket, connectDataPlane, SealedChannel } from "./dataplane.ts";
+import { callerSocket, connectDataPlane, type SealedChannel } from "./dataplane.ts";
 import { connectionIp } from "../nat/reach.ts";
 import type { ReachState } from "../nat/reach.ts";
 import { punch, reservePort } from "../nat/punch.ts";

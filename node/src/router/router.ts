@@ -202,6 +202,7 @@ export class Router {
   /** Weighted random choice ∝ 1/cost²: mostly the best provider, some load to the others. */
   choose(candidates: StageProvider[]): StageProvider | undefined {
     if (candidates.length <= 1) return candidates[0];
+    // biome-ignore lint/complexity/useMathMinMax: prices are bigint, which Math.min does not take
     const minPrice = candidates.reduce((m, p) => (p.price < m ? p.price : m), candidates[0].price);
     const weights = candidates.map((p) => 1 / this.cost(p, minPrice) ** 2);
     const total = weights.reduce((a, b) => a + b, 0);

@@ -119,7 +119,7 @@ export async function checkRevealedStage(
     const tolerance = await models.tolerance(leaf.modelId);
     // The output bag is compared as typed tensors; a claimed bag that cannot even be decoded
     // (bad dtype, NaN, wrong byte count) hashes to the leaf, so it is the provider's claim: fraud.
-    let claimed;
+    let claimed: ReturnType<typeof fromWireBag>;
     try {
       claimed = fromWireBag(output);
     } catch (err) {

@@ -21,7 +21,7 @@ import type { Hex } from "viem";
 import type { MeshNode } from "../mesh/node.ts";
 import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
 import type { TraceRecord, TraceStore } from "../trace/store.ts";
-import { bagHash, toHex } from "../tensor/index.ts";
+import { bagHash } from "../tensor/index.ts";
 import type { WireBag } from "../tensor/index.ts";
 import {
   MAX_TENSOR_BAG_BYTES,
@@ -162,7 +162,7 @@ export async function serveTensors(node: MeshNode, source: TensorSource, options
         const go = parse((await lp.read({ signal: AbortSignal.timeout(TENSOR_REQUEST_TIMEOUT_MS) })).subarray(), "go frame") as {
           go?: unknown;
         } | null;
-        if (!go || go.go !== true) throw new TensorProtocolError("expected a go frame");
+        if (go?.go !== true) throw new TensorProtocolError("expected a go frame");
         await lp.writeV(frames);
         await stream.close();
       } catch (err) {
