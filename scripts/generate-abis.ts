@@ -1,5 +1,5 @@
-// Writes typed ABIs (`as const`) for the node and the web app from Hardhat's artifacts:
-//   node/src/generated/abis.ts and web/src/generated/abis.ts (identical content).
+// Writes the typed ABIs (`as const`) from Hardhat's artifacts to node/src/generated/abis.ts, the one
+// generated ABI module (the web app imports it as @shardmesh/node/generated/abis.ts).
 // `--check` writes nothing and exits 1 when the committed files differ from the artifacts
 // (CI runs it after `hardhat build`, so stale ABIs fail the build).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -18,7 +18,7 @@ export const CONTRACTS: ReadonlyArray<readonly [name: string, source: string]> =
   ["IStageProofVerifier", "interfaces/IStageProofVerifier.sol"],
 ];
 
-export const OUTPUTS = ["node/src/generated/abis.ts", "web/src/generated/abis.ts"];
+export const OUTPUTS = ["node/src/generated/abis.ts"];
 
 function lowerFirst(s: string): string {
   return s.replace(/^I?[A-Z]/, (m) => (m.length === 2 ? m : m.toLowerCase())).replace(/^I([A-Z])/, "i$1");

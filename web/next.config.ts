@@ -7,6 +7,8 @@ const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
 const config: NextConfig = {
   reactStrictMode: true,
+  // The node package (ABIs, EIP-712 types, the gateway API) is TypeScript source: compile it here.
+  transpilePackages: ["@shardmesh/node"],
   poweredByHeader: false,
   turbopack: { root: repoRoot },
   outputFileTracingRoot: repoRoot,

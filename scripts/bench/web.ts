@@ -12,7 +12,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { encodeAbiParameters, encodeEventTopics, numberToHex, parseEther, type Abi, type AbiEvent, type Hex } from "viem";
-import { jobMarketAbi, modelRegistryAbi } from "../../web/src/generated/abis.ts";
+import { jobMarketAbi, modelRegistryAbi } from "../../node/src/generated/abis.ts";
 import { writeBenchResult } from "../lib/bench.ts";
 
 const root = new URL("../..", import.meta.url).pathname;

@@ -7,8 +7,7 @@ import {
   modelRegistryAbi as generatedModelRegistryAbi,
   providerStakingAbi,
   shardTokenAbi,
-} from "@/generated/abis";
-import { standardErrorsAbi } from "./errors";
+} from "@shardmesh/node/generated/abis.ts";
 import { contractAddress, type ChainDeployment } from "./deployments";
 
 export const jobMarketAbi = generatedJobMarketAbi;
@@ -18,14 +17,7 @@ export const tokenAbi = shardTokenAbi;
 export const adjudicatorAbi = generatedAdjudicatorAbi;
 
 /** Every custom error of every contract, so any revert decodes whichever contract raised it. */
-export const allErrorsAbi: Abi = [
-  ...jobMarketAbi,
-  ...modelRegistryAbi,
-  ...stakingAbi,
-  ...tokenAbi,
-  ...adjudicatorAbi,
-  ...standardErrorsAbi,
-].filter((item) => item.type === "error") as Abi;
+export { allErrorsAbi } from "./errors";
 
 export interface Addresses {
   token?: `0x${string}`;

@@ -12,6 +12,7 @@ import {
   type AbiParameter,
   type Hex,
 } from "viem";
+import { abis } from "@shardmesh/node/generated/abis.ts";
 import { formatAmount, formatDate, shortAddress, splitErrorName } from "./format";
 
 export type ErrorKind = "revert" | "rejected" | "funds" | "network" | "unknown";
@@ -27,67 +28,33 @@ export interface FriendlyError {
   args?: readonly unknown[];
 }
 
-/** OpenZeppelin 5 (ERC-6093) errors the token and contracts can raise: always decodable. */
-export const standardErrorsAbi = [
-  {
-    type: "error",
-    name: "ERC20InsufficientBalance",
-    inputs: [
-      { name: "sender", type: "address" },
-      { name: "balance", type: "uint256" },
-      { name: "needed", type: "uint256" },
-    ],
-  },
-  {
-    type: "error",
-    name: "ERC20InsufficientAllowance",
-    inputs: [
-      { name: "spender", type: "address" },
-      { name: "allowance", type: "uint256" },
-      { name: "needed", type: "uint256" },
-    ],
-  },
-  { type: "error", name: "ERC20InvalidSender", inputs: [{ name: "sender", type: "address" }] },
-  { type: "error", name: "ERC20InvalidReceiver", inputs: [{ name: "receiver", type: "address" }] },
-  { type: "error", name: "ERC2612ExpiredSignature", inputs: [{ name: "deadline", type: "uint256" }] },
-  {
-    type: "error",
-    name: "ERC2612InvalidSigner",
-    inputs: [
-      { name: "signer", type: "address" },
-      { name: "owner", type: "address" },
-    ],
-  },
-  {
-    type: "error",
-    name: "AccessControlUnauthorizedAccount",
-    inputs: [
-      { name: "account", type: "address" },
-      { name: "neededRole", type: "bytes32" },
-    ],
-  },
-  { type: "error", name: "EnforcedPause", inputs: [] },
-  { type: "error", name: "ReentrancyGuardReentrantCall", inputs: [] },
-  { type: "error", name: "SafeERC20FailedOperation", inputs: [{ name: "token", type: "address" }] },
-  { type: "error", name: "ECDSAInvalidSignature", inputs: [] },
-] as const satisfies Abi;
+/**
+ * Every custom error any ShardMesh contract can raise, taken from the generated ABIs (the
+ * contracts' own, OpenZeppelin's ERC-20/2612/AccessControl/SafeERC20 ones they inherit, libraries'),
+ * one entry per selector: any revert decodes whichever contract raised it.
+ */
+type AbiError = Extract<Abi[number], { type: "error" }>;
+export const allErrorsAbi: Abi = (() => {
+  const seen = new Set<string>();
+  const out: AbiError[] = [];
+  for (const abi of Object.values(abis) as readonly Abi[]) {
+    for (const item of abi) {
+      if (item.type !== "error") continue;
+      const key = `${item.name}(${item.inputs.map((p) => p.type).join(",")})`;
+      if (!seen.has(key)) out.push(item);
+      seen.add(key);
+    }
+  }
+  return out;
+})();
 
-const contractPrefixes = [
-  "ShardToken",
-  "Token",
-  "Staking",
-  "ProviderStaking",
-  "ModelRegistry",
-  "Registry",
-  "JobMarket",
-  "Market",
-  "Disputes",
-  "DisputeManager",
-  "Verifier",
-  "Settlement",
-  "Treasury",
-  "Receipts",
-];
+/** The OpenZeppelin errors among them (what a wallet meets most: balances, allowances, permits, roles). */
+export const standardErrorsAbi: Abi = allErrorsAbi.filter(
+  (e) => e.type === "error" && /^(ERC20|ERC2612|AccessControl|SafeERC20|ECDSA)/.test(e.name),
+);
+
+/** Custom errors are named <Contract><Problem> (STYLE.md): the contract names come from the ABIs, longest first. */
+const contractPrefixes = Object.keys(abis).sort((a, b) => b.length - a.length);
 
 /** Plain-words phrasing for errors users commonly hit; `{arg}` is replaced by the formatted arg. */
 const phrasings: Record<string, { title: string; message: string }> = {
@@ -172,7 +139,7 @@ function findRevertData(err: BaseError): Hex | undefined {
 
 /** Decode anything thrown by viem/wagmi (or a wallet) into a FriendlyError. */
 export function decodeError(error: unknown, abi: Abi = [], opts: FormatOptions = {}): FriendlyError {
-  const fullAbi = [...abi, ...standardErrorsAbi] as Abi;
+  const fullAbi = [...abi, ...allErrorsAbi] as Abi;
   if (error instanceof BaseError) {
     const rejected = error.walk((e) => e instanceof UserRejectedRequestError || (e as { code?: unknown }).code === 4001);
     if (rejected)

@@ -1,10 +1,10 @@
 // Paid requests from this browser: the image is pre-processed by the gateway (/v1/prepare, as
 // browsers have no node-side image pipeline), the job's session key (kept in localStorage)
 // signs EIP-712 JobRequest(jobId, requestHash) without a wallet prompt, and /v1/infer runs the
-// exact tensors that were hashed, under the job. Types are node/src/receipts/eip712.ts.
+// exact tensors that were hashed, under the job. Types are @shardmesh/node/receipts/eip712.ts.
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { jobRequestTypedData, shardMeshDomain } from "../../../node/src/receipts/eip712.ts";
+import { jobRequestTypedData, shardMeshDomain } from "@shardmesh/node/receipts/eip712.ts";
 import { gatewayFetch, type InferResult } from "./gateway";
 import { jobStatus, type JobInfo } from "./jobs";
 import { loadSessionKey } from "./session";

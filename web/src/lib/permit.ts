@@ -1,3 +1,3 @@
 // EIP-2612 permits for ShardToken (stake, open a job in one transaction). The types are
-// node/src/receipts/eip712.ts itself: one definition for the node, the contracts' tests and the web app.
-export { permitSignatureParts, permitTypedData, tokenPermitDomain } from "../../../node/src/receipts/eip712.ts";
+// @shardmesh/node/receipts/eip712.ts itself: one definition for the node, the contracts' tests and the web app.
+export { permitSignatureParts, permitTypedData, tokenPermitDomain } from "@shardmesh/node/receipts/eip712.ts";
