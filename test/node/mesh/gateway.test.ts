@@ -66,6 +66,26 @@ describe("gateway HTTP API", () => {
     }
   });
 
+  it("answers exactly what its OpenAPI document says (no undocumented field, every required one)", async () => {
+    const doc = (await sdk.openapi()) as {
+      paths: Record<string, Record<string, OpenApiOp>>;
+      components: { schemas: Record<string, Schema> };
+    };
+    const x = tensorFromFloat32([1, 16], new Float32Array(16).fill(0.1));
+    await sdk.infer({ modelId: "tiny", jobId: "31", input: { tensors: { x } } });
+    const answers: [string, string, unknown][] = [
+      ["/v1/health", "get", await sdk.health()],
+      ["/v1/models", "get", await sdk.models()],
+      ["/v1/mesh", "get", await sdk.mesh()],
+      ["/v1/infer", "post", await sdk.infer({ modelId: "tiny", jobId: "31", input: { tensors: { x } } })],
+      ["/v1/jobs/{jobId}", "get", await sdk.job("31")],
+    ];
+    for (const [path, method, body] of answers) {
+      const schema = doc.paths[path][method].responses["200"].content["application/json"].schema;
+      conforms(body, schema, doc.components.schemas, `${method.toUpperCase()} ${path}`);
+    }
+  });
+
   it("answers health with the node's peer id", async () => {
     const h = await sdk.health();
     assert.equal(h.ok, true);
@@ -230,3 +250,49 @@ describe("gateway HTTP API", () => {
     assert.equal(other.headers.get("access-control-allow-origin"), null);
   });
 });
+
+type Schema = {
+  $ref?: string;
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  additionalProperties?: boolean | Schema;
+  oneOf?: Schema[];
+  anyOf?: Schema[];
+};
+type OpenApiOp = { responses: Record<string, { content: Record<string, { schema: Schema }> }> };
+
+/** Checks a JSON answer against its documented schema: object keys documented, required keys present. */
+function conforms(value: unknown, schema: Schema, defs: Record<string, Schema>, at: string): void {
+  const s = schema.$ref ? defs[schema.$ref.replace("#/components/schemas/", "")] : schema;
+  assert.ok(s, `${at}: schema ${schema.$ref} is defined`);
+  const alts = s.oneOf ?? s.anyOf;
+  if (alts) {
+    const fits = alts.filter((alt) => {
+      try {
+        conforms(value, alt, defs, at);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(fits.length > 0, `${at}: ${JSON.stringify(value).slice(0, 80)} fits one of the documented shapes`);
+    return;
+  }
+  if (value === null || typeof value !== "object") return;
+  if (Array.isArray(value)) {
+    if (s.items) value.forEach((v, i) => conforms(v, s.items!, defs, `${at}[${i}]`));
+    return;
+  }
+  if (!s.properties) return;
+  for (const r of s.required ?? []) assert.ok(r in value, `${at}: required field ${r} is answered`);
+  for (const [k, v] of Object.entries(value)) {
+    const prop = s.properties[k];
+    if (!prop) {
+      assert.ok(s.additionalProperties !== false && s.additionalProperties !== undefined, `${at}: field ${k} is documented`);
+      continue;
+    }
+    conforms(v, prop, defs, `${at}.${k}`);
+  }
+}
