@@ -26,10 +26,10 @@ const hardhat = join(root, "node_modules/.bin/hardhat");
 const TEST_CONCURRENCY = Math.max(2, availableParallelism());
 /**
  * Test files start area by area in this order, the longest first, so that the long ones overlap
- * the many short ones: the circuits build (minutes on a fresh clone, inside test/circuits) and
- * the end-to-end areas start at once.
+ * the many short ones. The circuit build check starts first of all (minutes on a fresh clone);
+ * the other circuit files, which wait for that build, start last.
  */
-const AREA_ORDER = ["circuits", "web", "e2e", "demo", "network", "verifier", "llm", "node", "contracts", "tooling"];
+const AREA_ORDER = ["web", "e2e", "demo", "abuse", "network", "verifier", "llm", "node", "contracts", "tooling"];
 
 stopChildrenOnExit();
 const started = Date.now();
@@ -115,14 +115,13 @@ for (const a of only) {
 }
 const rank = (area: string) => (AREA_ORDER.includes(area) ? AREA_ORDER.indexOf(area) : AREA_ORDER.length);
 const ordered = [...areas].sort((a, b) => rank(a) - rank(b));
-// The circuit build check goes first: the other circuit files wait for the build it makes.
-const first = (f: string) => (f.endsWith("/circuits/build.test.ts") ? 0 : 1);
+const slot = (f: string) => (f.endsWith("/test/circuits/build.test.ts") ? 0 : f.includes("/test/circuits/") ? 2 : 1);
 const files = unitOnly
   ? ordered.flatMap((d) => testFiles(join(root, "test", d))).filter((f) => f.endsWith(".unit.test.ts"))
   : ordered
       .filter(wants)
       .flatMap((d) => testFiles(join(root, "test", d)))
-      .sort((a, b) => first(a) - first(b));
+      .sort((a, b) => slot(a) - slot(b));
 if (files.length === 0) {
   console.error(`no test files for ${only.join(", ") || "any area"}`);
   process.exit(1);
