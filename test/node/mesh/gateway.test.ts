@@ -282,7 +282,7 @@ function conforms(value: unknown, schema: Schema, defs: Record<string, Schema>, 
   }
   if (value === null || typeof value !== "object") return;
   if (Array.isArray(value)) {
-    if (s.items) value.forEach((v, i) => conforms(v, s.items!, defs, `${at}[${i}]`));
+    if (s.items) for (const [i, v] of value.entries()) conforms(v, s.items, defs, `${at}[${i}]`);
     return;
   }
   if (!s.properties) return;

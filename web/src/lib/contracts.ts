@@ -1,6 +1,5 @@
 // The one place the app gets ABIs and contract names. ABIs are generated from the Hardhat
 // artifacts (never hand-copied); addresses come from the deployments files at runtime.
-import type { Abi } from "viem";
 import {
   adjudicatorAbi as generatedAdjudicatorAbi,
   jobMarketAbi as generatedJobMarketAbi,
