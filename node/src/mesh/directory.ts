@@ -33,7 +33,7 @@ import type { MeshNode } from "./node.ts";
 const log = logger("shardmesh:mesh:directory");
 
 /** Addresses taken from one announcement into the peer store. */
-export const MAX_ANNOUNCED_ADDRS = 16;
+export const MAX_LEARNED_ADDRS = 16;
 
 export interface StageOffer {
   stage: number;
@@ -232,7 +232,7 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
 
   private async learnAddrs(peer: PeerId, addrs: string[]): Promise<void> {
     const multiaddrs = [];
-    for (const a of addrs.slice(0, MAX_ANNOUNCED_ADDRS)) {
+    for (const a of addrs.slice(0, MAX_LEARNED_ADDRS)) {
       try {
         const ma = multiaddr(a);
         // Only its own addresses: a circuit address must end in its own id.
@@ -393,6 +393,12 @@ export function parseAnnouncement(text: string): Announcement {
     isUint(a.seq, Number.MAX_SAFE_INTEGER) &&
     isUint(a.ts, Number.MAX_SAFE_INTEGER) &&
     validGateway(a.gateway) &&
+    (a.reach === undefined || a.reach === "unknown" || a.reach === "reachable" || a.reach === "unreachable") &&
+    (a.relay === undefined ||
+      (isObject(a.relay) &&
+        typeof a.relay.dataLimitBytes === "string" &&
+        /^\d{1,20}$/.test(a.relay.dataLimitBytes) &&
+        isUint(a.relay.durationLimitMs, Number.MAX_SAFE_INTEGER))) &&
     (a.binding === undefined ||
       (isObject(a.binding) &&
         typeof a.binding.address === "string" &&

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { createMeshNode } from "../../../node/src/mesh/node.ts";
 import type { MeshNode } from "../../../node/src/mesh/node.ts";
-import { Directory } from "../../../node/src/mesh/directory.ts";
+import { Directory, parseAnnouncement } from "../../../node/src/mesh/directory.ts";
 import type { StageProvider } from "../../../node/src/mesh/directory.ts";
 import { PipelineRemoteError, PipelineStreamClosedError } from "../../../node/src/pipeline/errors.ts";
 import { Router } from "../../../node/src/router/router.ts";
@@ -74,6 +74,33 @@ describe("directory: providers behind NAT", () => {
     await a.hangUp(pub.peerId);
     await until("reachable provider dropped", async () => !da.has(pub.peerId.toString()), 1000);
     assert.ok(da.has(nat.peerId.toString()), "the provider behind NAT stays listed");
+  });
+});
+
+describe("announcements: reach and relay fields", () => {
+  const base = { v: 1, peerId: "12D3KooWx", addrs: [], models: [], capacity: 1, load: 0, latencyMs: 0, seq: 1, ts: 1 };
+  it("accepts the announced reach and relay limits", () => {
+    const a = parseAnnouncement(
+      JSON.stringify({ ...base, reach: "reachable", relay: { dataLimitBytes: "1887436800", durationLimitMs: 1_800_000 } }),
+    );
+    assert.equal(a.reach, "reachable");
+    assert.equal(a.relay?.dataLimitBytes, "1887436800");
+  });
+  it("refuses anything else there by name (they are shown to people and steer the router)", () => {
+    for (const extra of [
+      { reach: "<b>public</b>" },
+      { reach: 1 },
+      { relay: { dataLimitBytes: 1e9, durationLimitMs: 1 } },
+      { relay: { dataLimitBytes: "-1", durationLimitMs: 1 } },
+      { relay: { dataLimitBytes: "1", durationLimitMs: -5 } },
+      { relay: "yes" },
+    ]) {
+      assert.throws(
+        () => parseAnnouncement(JSON.stringify({ ...base, ...extra })),
+        { name: "DirectoryInvalidAnnouncementError" },
+        JSON.stringify(extra),
+      );
+    }
   });
 });
 
