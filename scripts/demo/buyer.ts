@@ -111,9 +111,9 @@ export async function paidJob(
     const res = await o.gateway.infer({ modelId: o.modelId.toString(), jobId: jobId.toString(), input: { tensors } }, { signature });
     const out = Object.values(res.output)[0];
     const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });
-    results.push({ sent: text, read: line.text.trim() });
+    results.push({ sent: text, read: line.text });
     log(
-      `  request ${res.index}: "${text}" → "${line.text.trim()}" (signed by the session key; stages ${res.stages.map((s) => `${s.stage}@${s.peerId.slice(-6)}`).join(", ")})`,
+      `  request ${res.index}: "${text}" → "${line.text}" (signed by the session key; stages ${res.stages.map((s) => `${s.stage}@${s.peerId.slice(-6)}`).join(", ")})`,
     );
   }
 

@@ -33,7 +33,8 @@ export interface ModelInfo {
 }
 
 export interface InferRequest {
-  modelId: string;
+  /** The mesh's model id; an on-chain id may be sent as a number. */
+  modelId: string | number;
   jobId?: string;
   input: { image?: string; tensors?: Record<string, JsonTensor> };
 }

@@ -222,7 +222,7 @@ export function openapiDocument() {
           type: "object",
           required: ["modelId", "input"],
           properties: {
-            modelId: { type: "string" },
+            modelId: { type: ["string", "integer"], minimum: 0, description: "the mesh's model id; an on-chain id may be a number" },
             jobId: { type: "string" },
             input: {
               type: "object",
@@ -237,7 +237,7 @@ export function openapiDocument() {
           type: "object",
           required: ["modelId", "input"],
           properties: {
-            modelId: { type: "string" },
+            modelId: { type: ["string", "integer"], minimum: 0, description: "the mesh's model id; an on-chain id may be a number" },
             input: {
               type: "object",
               required: ["image"],

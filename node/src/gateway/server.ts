@@ -251,8 +251,8 @@ export class Gateway {
   /** The model input bag of a request body (`tensors` as sent, or an image pre-processed here). */
   private async inputOf(body: unknown, allowTensors: boolean): Promise<{ modelId: string; input: WireBag }> {
     const b = body as { modelId?: unknown; input?: { image?: unknown; tensors?: Record<string, JsonTensor> } } | null;
-    if (!b || typeof b !== "object" || typeof b.modelId !== "string") throw new GatewayBadRequestError("modelId is required");
-    const modelId = b.modelId;
+    if (!b || typeof b !== "object" || b.modelId === undefined || b.modelId === "") throw new GatewayBadRequestError("modelId is required");
+    const modelId = modelIdOf(b.modelId);
     if (this.init.directory.stageCount(modelId) === 0) throw new GatewayNotFoundError(`no provider serves model ${modelId}`);
     if (allowTensors && b.input?.tensors) return { modelId, input: parseJsonBag(b.input.tensors) };
     if (typeof b.input?.image === "string" && b.input.image.length > 0) {
@@ -343,6 +343,13 @@ export class Gateway {
       receipts: this.init.hooks?.jobReceipts ? await this.init.hooks.jobReceipts(jobId) : [],
     };
   }
+}
+
+/** A model id from a request body: the mesh's string id, or an on-chain id sent as a JSON number. */
+function modelIdOf(raw: unknown): string {
+  if (typeof raw === "string") return raw;
+  if (typeof raw === "number" && Number.isSafeInteger(raw) && raw >= 0) return String(raw);
+  throw new GatewayBadRequestError("modelId must be a string or a non-negative integer");
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

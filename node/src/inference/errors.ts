@@ -9,7 +9,7 @@ export class InferenceError extends Error {
 export class BagMismatchError extends InferenceError {
   override name = "BagMismatchError";
 }
-/** A stage file's sha256 differs from the manifest's. */
+/** A stage file's sha256 differs from the manifest's: on load (manifest.ts) or after a fetch from peers (mesh/shards.ts). */
 export class ShardHashMismatchError extends InferenceError {
   override name = "ShardHashMismatchError";
 }

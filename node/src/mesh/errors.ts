@@ -9,13 +9,6 @@ export class MeshError extends Error {
 export class DirectoryInvalidAnnouncementError extends MeshError {
   override name = "DirectoryInvalidAnnouncementError";
 }
-/** A fetched stage file's sha256 does not match the manifest. */
-export class ShardHashMismatchError extends MeshError {
-  override name = "ShardHashMismatchError";
-  constructor(observed: string, required: string) {
-    super(`shard hash ${observed} != ${required}`);
-  }
-}
 /** A shard request or answer is not a valid protobuf message. */
 export class ShardProtocolError extends MeshError {
   override name = "ShardProtocolError";

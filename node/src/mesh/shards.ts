@@ -24,7 +24,8 @@ import {
   SHARD_PARALLEL_PEERS,
   SHARD_PROTOCOL,
 } from "./constants.ts";
-import { ShardHashMismatchError, ShardProtocolError, ShardUnavailableError } from "./errors.ts";
+import { ShardHashMismatchError } from "../inference/errors.ts";
+import { ShardProtocolError, ShardUnavailableError } from "./errors.ts";
 import type { MeshNode } from "./node.ts";
 
 const log = logger("shardmesh:mesh:shards");
@@ -266,7 +267,7 @@ export class ShardService {
     if (got !== sha256) {
       rmSync(part, { force: true });
       rmSync(stateFile, { force: true });
-      throw new ShardHashMismatchError(got, sha256);
+      throw new ShardHashMismatchError(`fetched stage file: sha256 ${got} != ${sha256}`);
     }
     const final = join(this.dir, sha256);
     renameSync(part, final);

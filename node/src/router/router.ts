@@ -6,6 +6,15 @@
 // from the directory at once (its next announcement re-adds it).
 import { logger } from "@libp2p/logger";
 import { HOP_TIMEOUT_MS } from "../pipeline/constants.ts";
+import {
+  BENCH_MS,
+  DEFAULT_LATENCY_MS,
+  HOP_TIMEOUT_FACTOR,
+  HOP_TIMEOUT_MIN_MS,
+  HOP_TIMEOUT_SLACK_MS,
+  MAX_ATTEMPTS_PER_STAGE,
+  PENALTY_HALF_LIFE_MS,
+} from "./constants.ts";
 import { RouterNoProviderError } from "./errors.ts";
 import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "../pipeline/errors.ts";
 import type { Directory, StageProvider } from "../mesh/directory.ts";
@@ -16,20 +25,7 @@ import type { WireBag } from "../tensor/index.ts";
 
 const log = logger("shardmesh:router");
 
-/** Failures decay with this half-life. */
-export const PENALTY_HALF_LIFE_MS = 10_000;
-/** A failed peer is avoided for this long while another provider exists. */
-export const BENCH_MS = 2_000;
-/** Most providers tried per stage within one request. */
-export const MAX_ATTEMPTS_PER_STAGE = 4;
-/** Hop deadline = clamp(HOP_TIMEOUT_FACTOR × expected latency + HOP_TIMEOUT_SLACK_MS, min, max). */
-export const HOP_TIMEOUT_FACTOR = 8;
-export const HOP_TIMEOUT_SLACK_MS = 1_500;
-export const HOP_TIMEOUT_MIN_MS = 2_000;
 const ZERO_HASH = `0x${"0".repeat(64)}` as const;
-
-/** Latency assumed for a provider never measured. */
-export const DEFAULT_LATENCY_MS = 50;
 
 interface PeerStats {
   latencyEwma: number;

@@ -32,7 +32,11 @@ describe("gateway HTTP API", () => {
         keyFile: join(dir, "node.key"),
         dataDir: join(dir, "data"),
         dht: false,
-        models: [{ modelId: "tiny", manifest: model.manifest, stages: [0, 1], price: "5" }],
+        models: [
+          { modelId: "tiny", manifest: model.manifest, stages: [0, 1], price: "5" },
+          // The same model under an on-chain style id, for modelId sent as a JSON number.
+          { modelId: "7", manifest: model.manifest, stages: [0, 1], price: "5" },
+        ],
         gateway: { host: "127.0.0.1", port: 0, cors: ["http://localhost:3000"], unsignedJobs: true },
       },
       {
@@ -42,7 +46,7 @@ describe("gateway HTTP API", () => {
     );
     url = provider.gateway!.url;
     sdk = new ShardMeshClient(url);
-    await until("own stages listed", async () => (await sdk.models()).models.length === 1);
+    await until("own stages listed", async () => (await sdk.models()).models.length === 2);
   });
   after(async () => {
     await provider?.stop();
@@ -219,6 +223,25 @@ describe("gateway HTTP API", () => {
     const res = await fetch(`${url}/v1/prepare`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { error: { name: string } }).error.name, "SyntaxError");
+  });
+
+  it("takes modelId as a JSON number (an on-chain id) as well as a string; other values are refused by name", async () => {
+    const x = tensorFromFloat32([1, 16], new Float32Array(16).fill(0.3));
+    const post = (modelId: unknown) =>
+      fetch(`${url}/v1/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ modelId, input: { tensors: { x } } }),
+      });
+    const byNumber = await post(7);
+    assert.equal(byNumber.status, 200);
+    const byString = (await (await post("7")).json()) as { output: { y: ReturnType<typeof tensorFromFloat32> } };
+    assert.deepEqual(((await byNumber.json()) as typeof byString).output.y, byString.output.y);
+    for (const bad of [7.5, -7, true, null, "", { id: 7 }]) {
+      const res = await post(bad);
+      assert.equal(res.status, 400, `modelId ${JSON.stringify(bad)}`);
+      assert.equal(((await res.json()) as { error: { name: string } }).error.name, "GatewayBadRequestError");
+    }
   });
 
   it("answers errors as { error: { name, message } } with the class's status", async () => {
