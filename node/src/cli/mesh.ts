@@ -4,7 +4,7 @@ import { ShardMeshClient } from "../sdk/index.ts";
 import type { MeshStatus } from "../sdk/index.ts";
 import { parseFlags } from "../util/args.ts";
 import type { ParsedFlags } from "../util/args.ts";
-import { formatTokens } from "../util/format.ts";
+import { formatTokens, table } from "../util/format.ts";
 
 export const summary = "inspect the mesh: peers, stages, load, latency (status)";
 
@@ -38,13 +38,7 @@ export function formatMeshTable(status: MeshStatus): string {
     p.path ?? "-",
   ]);
   const head = ["PEER", "STAGES", "PRICE", "LOAD", "LATENCY", "OK/FAIL", "STAKER", "SEEN", "REACH", "PATH"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(widths[i]))
-      .join("  ")
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join("\n");
+  return table([head, ...rows]);
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -48,7 +48,7 @@ function print(e: VerifierStartEvent): void {
       console.log(`withdrew  ${formatTokens(e.amount)}`);
       break;
     case "registered":
-      console.log(`registered as a verifier (weight ${e.weight})`);
+      console.log(`registered as a verifier (stake ${formatTokens(e.weight)})`);
       break;
     case "error":
       console.error(`error     ${e.what}: ${e.name}: ${e.message}`);

@@ -41,7 +41,24 @@ export function table(rows: ReadonlyArray<ReadonlyArray<string | number>>): stri
 export const TOKEN_SYMBOL = "SHARD";
 export const TOKEN_DECIMALS = 18;
 
-/** A token amount for people, from base units (bigint or decimal string): `0.001 SHARD`, never base units. */
-export function formatTokens(amount: bigint | string): string {
-  return `${formatUnits(BigInt(amount), TOKEN_DECIMALS)} ${TOKEN_SYMBOL}`;
+/**
+ * A token amount for people, from base units (bigint or decimal string): thousands grouped,
+ * at most `maxDecimals` decimals (cut, never rounded up; trailing zeros dropped), and a nonzero
+ * amount below the last decimal shown as `<0.0001` rather than 0. The one token formatter: the
+ * CLI, scripts, demo and web app all show amounts through it, never base units.
+ */
+export function formatAmount(value: bigint | string, decimals: number = TOKEN_DECIMALS, maxDecimals: number = decimals): string {
+  const v = BigInt(value);
+  const negative = v < 0n;
+  const [whole, frac = ""] = formatUnits(negative ? -v : v, decimals).split(".");
+  const cut = frac.slice(0, maxDecimals).replace(/0+$/, "");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  let out = cut ? `${grouped}.${cut}` : grouped;
+  if (out === "0" && v !== 0n) out = `<${maxDecimals > 0 ? `0.${"0".repeat(maxDecimals - 1)}1` : "1"}`;
+  return negative ? `-${out}` : out;
+}
+
+/** `formatAmount` with the token's symbol: `1,250.5 SHARD` (every decimal unless `maxDecimals`). */
+export function formatTokens(amount: bigint | string, maxDecimals: number = TOKEN_DECIMALS): string {
+  return `${formatAmount(amount, TOKEN_DECIMALS, maxDecimals)} ${TOKEN_SYMBOL}`;
 }

@@ -1,25 +1,15 @@
 // Formatting for amounts, addresses, durations and times. Pure functions, unit-tested.
-import { formatUnits } from "viem";
+import { formatAmount as formatTokenAmount, TOKEN_DECIMALS } from "@shardmesh/node/util/format.ts";
 
 export function shortAddress(a: string | undefined): string {
   if (!a) return "—";
   return a.length > 12 ? `${a.slice(0, 6)}…${a.slice(-4)}` : a;
 }
 
-/** Token amount with thousands separators and at most `maxDecimals` decimals (trailing zeros cut). */
-export function formatAmount(value: bigint, decimals = 18, maxDecimals = 4): string {
-  const negative = value < 0n;
-  const s = formatUnits(negative ? -value : value, decimals);
-  const [whole, frac = ""] = s.split(".");
-  const cut = frac.slice(0, maxDecimals).replace(/0+$/, "");
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  let out = cut ? `${grouped}.${cut}` : grouped;
-  if (out === "0" && value !== 0n) out = `<${maxDecimals > 0 ? `0.${"0".repeat(maxDecimals - 1)}1` : "1"}`;
-  return negative ? `-${out}` : out;
-}
-
-export function formatToken(value: bigint, symbol = "SHARD", decimals = 18): string {
-  return `${formatAmount(value, decimals)} ${symbol}`;
+/** A token amount on a page: at most `maxDecimals` (4) decimals, through the project's one token
+ *  formatter (@shardmesh/node/util/format.ts, also used by the CLI, scripts and demo). */
+export function formatAmount(value: bigint, decimals: number = TOKEN_DECIMALS, maxDecimals = 4): string {
+  return formatTokenAmount(value, decimals, maxDecimals);
 }
 
 /** "2d 3h", "4m 05s", "12s": for countdowns (unbonding, expiry, challenge windows). */
