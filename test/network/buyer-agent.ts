@@ -8,6 +8,8 @@ export interface LoadResult {
   i: number;
   ok: boolean;
   ms: number;
+  /** Wall-clock time (Date.now()) the answer or error arrived: comparable across namespaces. */
+  doneAt: number;
   error?: string;
   y?: number[];
   stages?: string[];
@@ -70,8 +72,9 @@ serveAgent({
     return { latencies, wallMs: performance.now() - t0, outputs, errors };
   },
   /**
-   * `count` requests of the tiny model (input i → x), `concurrency` at once; every result or
-   * error is returned, none is thrown, so the caller can count what was lost.
+   * `count` requests of the tiny model (input i → x), `concurrency` at once, each worker pausing
+   * `gapMs` after each answer (so that a load lasts long enough to be interrupted); every result
+   * or error is returned, none is thrown, so the caller can count what was lost.
    */
   load: async (a: {
     url: string;
@@ -81,6 +84,7 @@ serveAgent({
     concurrency: number;
     inputName: string;
     outputName: string;
+    gapMs?: number;
   }) => {
     const sdk = new ShardMeshClient(a.url, { timeoutMs: 30_000 });
     const out: LoadResult[] = [];
@@ -99,12 +103,20 @@ serveAgent({
               i,
               ok: true,
               ms: performance.now() - t0,
+              doneAt: Date.now(),
               y: [...float32FromTensor(r.output[a.outputName])],
               stages: r.stages.map((s) => s.peerId),
             });
           } catch (err) {
-            out.push({ i, ok: false, ms: performance.now() - t0, error: `${(err as Error).name}: ${(err as Error).message}` });
+            out.push({
+              i,
+              ok: false,
+              ms: performance.now() - t0,
+              doneAt: Date.now(),
+              error: `${(err as Error).name}: ${(err as Error).message}`,
+            });
           }
+          if (a.gapMs) await new Promise((r) => setTimeout(r, a.gapMs));
         }
       }),
     );

@@ -5,13 +5,13 @@
 // namespaces cannot be created.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createTestNet, netnsUnavailable } from "./netns.ts";
+import { createTestNet, networkSkip } from "./netns.ts";
 import type { TestNet } from "./netns.ts";
 import { startAgent } from "./agent.ts";
 import type { Agent } from "./agent.ts";
 import type { ReachState } from "../../node/src/nat/reach.ts";
 
-const unavailable = netnsUnavailable();
+const unavailable = networkSkip();
 const AGENT = new URL("./nat-agent.ts", import.meta.url).pathname;
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {

@@ -9,11 +9,10 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { createTestNet, listNamespaces, listNetworks, namespacePids, netnsUnavailable, processRunning, sweepStale } from "./netns.ts";
+import { createTestNet, listNamespaces, listNetworks, namespacePids, networkSkip, processRunning, sweepStale } from "./netns.ts";
 import type { Host, TestNet } from "./netns.ts";
 
-const unavailable = netnsUnavailable();
-if (unavailable) console.log(`# network tests skipped: ${unavailable}`);
+const unavailable = networkSkip();
 
 /** Run a small node program inside a host; resolves with its stdout lines. */
 async function nodeIn(host: Host, code: string, args: string[] = []): Promise<string[]> {
@@ -178,5 +177,17 @@ describe("test network teardown on every exit path", { skip: unavailable }, () =
       await once(child, "exit");
     }
     assertGone(info);
+  });
+});
+
+describe("where namespaces cannot be created", () => {
+  it("the tests skip with the reason, except in CI, where the suite fails by name", () => {
+    const printed: string[] = [];
+    const print = (l: string) => printed.push(l);
+    assert.equal(networkSkip("no root", {}, print), "no root");
+    assert.equal(networkSkip("no root", { CI: "false" }, print), "no root");
+    assert.deepEqual(printed, ["# network tests skipped: no root", "# network tests skipped: no root"]);
+    assert.equal(networkSkip(undefined, { CI: "true" }, print), undefined);
+    assert.throws(() => networkSkip("no root", { CI: "true" }, print), { name: "NetnsUnavailableError", message: /no root/ });
   });
 });

@@ -207,6 +207,24 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
+/**
+ * Why the network tests skip here, or undefined when they run. In CI (`CI` set, as `.ci/run`
+ * does: root, `ip` and `nft` installed) a missing namespace is a broken runner, not a reason to
+ * skip: it throws NetnsUnavailableError so the suite fails instead of passing with nothing run.
+ */
+export function networkSkip(
+  reason: string | undefined = netnsUnavailable(),
+  env: NodeJS.ProcessEnv = process.env,
+  print: (line: string) => void = console.log,
+): string | undefined {
+  if (!reason) return undefined;
+  if (env.CI && env.CI !== "false" && env.CI !== "0") {
+    throw new NetnsUnavailableError(`CI must run the network tests (it runs as root and installs iproute2 and nftables): ${reason}`);
+  }
+  print(`# network tests skipped: ${reason}`);
+  return reason;
+}
+
 // ── teardown on every exit path ────────────────────────────────────────────────────────────────
 
 const live = new Set<TestNet>();
