@@ -14,14 +14,15 @@ const settings = {
   viaIR: true,
   evmVersion: "cancun",
 };
-// The job market and adjudicator are the contracts near EIP-170's 24 KiB limit: optimise it for size.
+// The job market and the adjudicators are the contracts near EIP-170's 24 KiB limit: optimise them for size.
 const compact = { ...settings, optimizer: { enabled: true, runs: 200 } };
 const compiler = { version: SOLC_VERSION, path: SOLJSON, settings };
 const profile = {
   compilers: [compiler],
   overrides: {
     "contracts/market/JobMarket.sol": { ...compiler, settings: compact },
-    "contracts/market/Adjudicator.sol": { ...compiler, settings: compact },
+    "contracts/market/SpotCheck.sol": { ...compiler, settings: compact },
+    "contracts/market/Disputes.sol": { ...compiler, settings: compact },
   },
 };
 

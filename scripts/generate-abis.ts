@@ -14,7 +14,8 @@ export const CONTRACTS: ReadonlyArray<readonly [name: string, source: string]> =
   ["ModelRegistry", "registry/ModelRegistry.sol"],
   ["ProtocolParams", "market/ProtocolParams.sol"],
   ["JobMarket", "market/JobMarket.sol"],
-  ["Adjudicator", "market/Adjudicator.sol"],
+  ["SpotCheck", "market/SpotCheck.sol"],
+  ["Disputes", "market/Disputes.sol"],
   ["IStageProofVerifier", "interfaces/IStageProofVerifier.sol"],
 ];
 

@@ -4,8 +4,9 @@ pragma solidity ^0.8.28;
 import {JobId, ModelId} from "../types/Ids.sol";
 
 /// @title IJobMarket
-/// @notice Jobs: quotes, escrow, receipts and settlement. Samples, reveals and disputes live in
-///         the Adjudicator, which reports faults back here. All payouts are pull-payment credits.
+/// @notice Jobs: quotes, escrow, receipts and settlement. Samples and reveals live in SpotCheck,
+///         challenges in Disputes (the two adjudicators), which report faults back here and hold
+///         bonds, deposits and slashes in this contract. All payouts are pull-payment credits.
 interface IJobMarket {
     /// @notice A provider's EIP-712 offer for one stage of one model, made out to one buyer: `price`
     ///         per unit (one per inference; a language model may count tokens) up to `maxUnits`,
@@ -127,17 +128,6 @@ interface IJobMarket {
         uint32 servedUnits;
     }
 
-    /// @notice Time windows of a job (from its ProtocolParams version), seconds, counted from a
-    ///         receipt's submission (reveal, challenge) or a dispute's opening (answer, commit,
-    ///         voteReveal).
-    struct Windows {
-        uint64 reveal;
-        uint64 challenge;
-        uint64 answer;
-        uint64 commit;
-        uint64 voteReveal;
-    }
-
     /// @notice Why a credit was made (for the earnings dashboard).
     enum CreditKind {
         ProviderWork,
@@ -151,12 +141,17 @@ interface IJobMarket {
         Refund
     }
 
-    /// @notice Why a provider was found at fault.
+    /// @notice Why a provider was found at fault. HandOffMismatch: its leaf contradicts the buyer
+    ///         leaf of a tree it signed (stage 0 / last stage), or both sides of a cut it served.
+    ///         HandOffContradicted: it signed a HandOff for a value other than the one it revealed.
+    ///         HandOffUnbacked: it revealed an input its upstream never signed for.
     enum FaultReason {
         Unrevealed,
         HandOffMismatch,
         ZkProofMissing,
-        CommitteeVerdict
+        CommitteeVerdict,
+        HandOffContradicted,
+        HandOffUnbacked
     }
 
     error JobMarketUnknownJob(JobId jobId, uint256 jobCount);
@@ -202,7 +197,6 @@ interface IJobMarket {
     error JobMarketSubmitterNotProvider(address submitter, JobId jobId);
     error JobMarketUnknownReceipt(uint256 receiptId, uint256 receiptCount);
     error JobMarketReceiptNotPending(uint256 receiptId, ReceiptStatus status);
-    error JobMarketChallengeWindowOpen(uint256 nowTime, uint256 settlesAt);
     error JobMarketReceiptNotClear(uint256 receiptId, uint256 openIssues);
     error JobMarketPartsMismatch(bytes32 partsHash, bytes32 storedHash);
     error JobMarketCannotClose(JobId jobId, uint256 pendingReceipts);
@@ -258,11 +252,9 @@ interface IJobMarket {
     event Credited(address indexed account, JobId indexed jobId, ModelId indexed modelId, uint256 amount, CreditKind kind);
     event Withdrawn(address indexed account, uint256 amount);
     event JobClosed(JobId indexed jobId, address indexed buyer, ModelId indexed modelId, uint256 refund);
-    event ProviderFaulted(
-        JobId indexed jobId, address indexed provider, uint256 indexed receiptId, FaultReason reason, uint256 slashed, address prover
-    );
+    event ProviderFaulted(JobId indexed jobId, address indexed provider, uint256 indexed receiptId, FaultReason reason, uint256 slashed);
     event BondTaken(address indexed from, uint256 amount);
-    event AdjudicatorSet(address indexed adjudicator);
+    event AdjudicatorsSet(address indexed spotCheck, address indexed disputes);
 
     /// @notice Opens a job with quotes for every stage, pulling the escrow by transferFrom. Every
     ///         quote must be made out to the caller and allow the job's expiry; the job lasts at
@@ -302,7 +294,10 @@ interface IJobMarket {
         StagePart[] calldata parts
     ) external returns (uint256 receiptId);
 
-    /// @notice Settles a receipt after its challenge window: credits providers, publisher, verifier, treasury.
+    /// @notice Settles a receipt once SpotCheck reports it clear (windows over, every sample resolved,
+    ///         no open dispute): credits providers (not faulted ones), the publisher, each attesting
+    ///         sample verifier its share of the verifier fee (unattested shares stay in escrow for
+    ///         the buyer) and the treasury; returns the attestation deposits.
     function settle(JobId jobId, uint256 receiptId, PartRecord[] calldata parts) external;
 
     /// @notice Closes a job after expiry (anyone) or when fully used (buyer); refunds unused escrow
@@ -312,16 +307,28 @@ interface IJobMarket {
     /// @notice Withdraws the caller's credits. Never paused.
     function withdraw() external returns (uint256 amount);
 
-    /// @notice Adjudicator only: marks a provider as having cheated in a job and slashes its collateral.
-    function fault(JobId jobId, uint256 receiptId, address provider, FaultReason reason, address prover, address[] calldata rewardees)
-        external
-        returns (uint256 slashed);
+    /// @notice Adjudicators only: marks a provider as at fault in a job (no pay for its unsettled
+    ///         receipts) and slashes all its collateral there: to the treasury (`hold` false:
+    ///         chain-proven faults pay nobody who could be the cheater's sybil) or into the held
+    ///         pool for the adjudicator to pay out (`hold` true: dispute verdicts). 0 when the
+    ///         provider was already faulted or has no quote in the job.
+    function fault(JobId jobId, uint256 receiptId, address provider, FaultReason reason, bool hold) external returns (uint256 slashed);
 
-    /// @notice Adjudicator only: pulls a challenge bond from `from` (approved to this contract).
+    /// @notice Adjudicators only: pulls a bond from `from` (approved to this contract) into the held pool.
     function takeBond(address from, uint256 amount) external;
 
-    /// @notice Adjudicator only: pays out a held bond as credits.
-    function payBond(JobId jobId, address[] calldata to, uint256[] calldata amounts, CreditKind kind) external;
+    /// @notice Adjudicators only: pays held tokens out as credits (`to[i]` zero: the treasury).
+    function payOut(JobId jobId, address[] calldata to, uint256[] calldata amounts, CreditKind kind) external;
+
+    /// @notice Adjudicators only: locks a deposit (a juror's seat, a verifier's attestation) from
+    ///         `account`'s free stake.
+    function lockStake(address account, JobId jobId, uint256 amount) external;
+
+    /// @notice Adjudicators only: releases a deposit.
+    function unlockStake(address account, JobId jobId, uint256 amount) external;
+
+    /// @notice Adjudicators only: takes a locked deposit into the held pool.
+    function slashStake(address account, JobId jobId, uint256 amount) external;
 
     /// @notice A job (reverts JobMarketUnknownJob for an unknown id).
     function job(JobId jobId) external view returns (Job memory);
@@ -341,9 +348,8 @@ interface IJobMarket {
     function credits(address account) external view returns (uint256);
     /// @notice Whether a provider's quote nonce was used or cancelled.
     function quoteNonceUsed(address provider, uint256 nonce) external view returns (bool);
-    /// @notice A job's reveal, challenge, answer, commit and vote-reveal windows (seconds), from the
-    ///         parameter version it opened under.
-    function windowsOf(JobId jobId) external view returns (Windows memory);
+    /// @notice The EIP-712 domain separator quotes, receipts, requests and hand-offs are signed under.
+    function domainSeparator() external view returns (bytes32);
     /// @notice Number of jobs opened (ids run 1..jobCount).
     function jobCount() external view returns (uint256);
 }

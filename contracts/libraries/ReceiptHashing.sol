@@ -16,6 +16,7 @@ library ReceiptHashing {
         keccak256("BuyerReceipt(uint256 jobId,uint32 count,uint32 units,bytes32 outputRoot)");
     bytes32 internal constant PROVIDER_RECEIPT_TYPEHASH =
         keccak256("ProviderReceipt(uint256 jobId,uint16 stage,uint32 count,uint32 units,bytes32 root,bytes32 outputRoot)");
+    bytes32 internal constant HAND_OFF_TYPEHASH = keccak256("HandOff(uint256 jobId,uint64 nonce,uint16 boundary,bytes32 hash)");
 
     /// @notice Struct hash of a quote.
     function quoteHash(IJobMarket.Quote memory q) internal pure returns (bytes32) {
@@ -51,13 +52,19 @@ library ReceiptHashing {
         return keccak256(abi.encode(PROVIDER_RECEIPT_TYPEHASH, jobId, stage, count, units, root, outputRoot));
     }
 
-    /// @notice Leaf of the buyer tree: (index, requestHash, responseHash, routeHash).
-    function buyerLeaf(uint256 index, bytes32 requestHash, bytes32 responseHash, bytes32 routeHash)
+    /// @notice Struct hash of a hand-off: the provider of stage `boundary - 1` sent, for request
+    ///         `nonce` of the job, the bag hashing to `hash` across cut `boundary`.
+    function handOffHash(uint256 jobId, uint64 nonce, uint16 boundary, bytes32 hash) internal pure returns (bytes32) {
+        return keccak256(abi.encode(HAND_OFF_TYPEHASH, jobId, nonce, boundary, hash));
+    }
+
+    /// @notice Leaf of the buyer tree: (index, nonce, units, requestHash, responseHash, routeHash).
+    function buyerLeaf(uint256 index, uint64 nonce, uint32 units, bytes32 requestHash, bytes32 responseHash, bytes32 routeHash)
         internal
         pure
         returns (bytes32)
     {
-        return keccak256(bytes.concat(keccak256(abi.encode(index, requestHash, responseHash, routeHash))));
+        return keccak256(bytes.concat(keccak256(abi.encode(index, nonce, units, requestHash, responseHash, routeHash))));
     }
 
     /// @notice Leaf of a stage provider's tree: (index, inputHash, outputHash).

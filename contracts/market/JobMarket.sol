@@ -6,11 +6,11 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {IAdjudicator} from "../interfaces/IAdjudicator.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IProtocolParams} from "../interfaces/IProtocolParams.sol";
 import {IProviderStaking} from "../interfaces/IProviderStaking.sol";
+import {ISpotCheck} from "../interfaces/ISpotCheck.sol";
 import {FeeMath} from "../libraries/FeeMath.sol";
 import {ReceiptHashing} from "../libraries/ReceiptHashing.sol";
 import {Sampling} from "../libraries/Sampling.sol";
@@ -20,18 +20,13 @@ import {JobMarketAdmin} from "./JobMarketAdmin.sol";
 /// @title JobMarket
 /// @notice Jobs from signed quotes: escrow, session-key receipts with per-(stage, provider) roots,
 ///         counts and units, settlement into pull-payment credits, refunds, and slashing on faults
-///         the Adjudicator proves. A job snapshots its ProtocolParams version when it opens.
+///         SpotCheck and Disputes prove. A job snapshots its ProtocolParams version when it opens.
 ///         ProtocolParams' pause stops new jobs only, never receipts, settlement or withdrawals.
 contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Most quotes one job may accept.
     uint256 public constant MAX_QUOTES = 32;
-    /// @notice Share of slashed collateral credited to whoever proved the fault.
-    uint256 public constant PROVER_SHARE_BPS = 5_000;
-    /// @notice Share of slashed collateral split among committee members who voted for the verdict.
-    uint256 public constant COMMITTEE_SHARE_BPS = 1_000;
-
     struct Membership {
         uint128 collateral;
         bool quoted;
@@ -39,7 +34,8 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     }
 
     uint256 private _jobCount;
-    uint256 private _bondsHeld;
+    /// @dev Tokens held for the adjudicators: bonds, slashes and forfeited deposits awaiting payout.
+    uint256 private _held;
     mapping(JobId jobId => Job) private _jobs;
     mapping(JobId jobId => mapping(uint256 receiptId => Receipt)) private _receipts;
     mapping(JobId jobId => mapping(bytes32 stageProvider => StageTerms)) private _terms;
@@ -158,12 +154,10 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     function settle(JobId jobId, uint256 receiptId, PartRecord[] calldata parts) external {
         Job storage j = _requireJob(jobId);
         Receipt storage r = _requirePendingReceipt(jobId, j, receiptId);
-        IProtocolParams.Params memory w = _params.paramsAt(j.paramsVersion);
-        uint256 settlesAt = uint256(r.submittedAt) + w.reveal + w.challenge;
-        if (_now() < settlesAt) revert JobMarketChallengeWindowOpen(_now(), settlesAt);
         bytes32 partsHash = keccak256(abi.encode(parts));
         if (partsHash != r.partsHash) revert JobMarketPartsMismatch(partsHash, r.partsHash);
-        (bool clear, uint256 openIssues, address verifier) = IAdjudicator(_adjudicator).settlementCheck(jobId, receiptId);
+        (bool clear, uint256 openIssues, address[] memory attesters, uint256 samples, uint256 deposit) =
+            ISpotCheck(_spotCheck).settlementCheck(jobId, receiptId);
         if (!clear) revert JobMarketReceiptNotClear(receiptId, openIssues);
 
         r.status = ReceiptStatus.Settled;
@@ -179,17 +173,18 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
             _credit(p.provider, jobId, modelId, pay, CreditKind.ProviderWork);
         }
         uint256 royalty = FeeMath.bps(providerPay, j.royaltyBps);
-        uint256 verifierFee = FeeMath.bps(providerPay, j.verifierFeeBps);
+        // The verifier fee is split over the samples; only attested ones are paid, the rest stays
+        // in escrow (refunded to the buyer when the job closes). samples >= attesters.length.
+        uint256 perSample = samples == 0 ? 0 : FeeMath.bps(providerPay, j.verifierFeeBps) / samples;
+        uint256 verifierFee = perSample * attesters.length;
         uint256 treasuryFee = FeeMath.bps(providerPay, j.treasuryFeeBps);
         uint256 total = providerPay + royalty + verifierFee + treasuryFee;
         if (total > j.escrow) revert JobMarketInsufficientEscrow(j.escrow, total);
         j.escrow -= total;
         if (royalty > 0) _credit(j.publisher, jobId, modelId, royalty, CreditKind.Royalty);
-        if (verifier == address(0)) {
-            treasuryFee += verifierFee;
-            verifierFee = 0;
-        } else if (verifierFee > 0) {
-            _credit(verifier, jobId, modelId, verifierFee, CreditKind.VerifierFee);
+        for (uint256 i; i < attesters.length; ++i) {
+            _staking.unlock(attesters[i], JobId.unwrap(jobId), deposit);
+            if (perSample > 0) _credit(attesters[i], jobId, modelId, perSample, CreditKind.VerifierFee);
         }
         if (treasuryFee > 0) _credit(_params.treasury(), jobId, modelId, treasuryFee, CreditKind.TreasuryFee);
         emit ReceiptSettled(jobId, receiptId, modelId, providerPay, royalty, verifierFee, treasuryFee);
@@ -207,10 +202,7 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     // ─── Adjudicator hooks ───────────────────────────────────────────────────────────────
 
     /// @inheritdoc IJobMarket
-    function fault(JobId jobId, uint256 receiptId, address provider, FaultReason reason, address prover, address[] calldata rewardees)
-        external
-        returns (uint256 slashed)
-    {
+    function fault(JobId jobId, uint256 receiptId, address provider, FaultReason reason, bool hold) external returns (uint256 slashed) {
         _checkAdjudicator();
         Membership storage m = _members[jobId][provider];
         if (!m.quoted || m.faulted) return 0;
@@ -221,43 +213,56 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
         }
         slashed = m.collateral;
         m.collateral = 0;
-        ModelId modelId = _jobs[jobId].modelId;
         if (slashed > 0) {
             _staking.slash(provider, JobId.unwrap(jobId), slashed);
-            uint256 rest = slashed;
-            uint256 proverShare = FeeMath.bps(slashed, PROVER_SHARE_BPS);
-            if (prover != address(0) && proverShare > 0) {
-                rest -= proverShare;
-                _credit(prover, jobId, modelId, proverShare, CreditKind.SlashReward);
-            }
-            if (rewardees.length > 0) {
-                uint256 each = FeeMath.bps(slashed, COMMITTEE_SHARE_BPS) / rewardees.length;
-                for (uint256 i; i < rewardees.length && each > 0; ++i) {
-                    rest -= each;
-                    _credit(rewardees[i], jobId, modelId, each, CreditKind.CommitteeFee);
-                }
-            }
-            if (rest > 0) _credit(_params.treasury(), jobId, modelId, rest, CreditKind.SlashReward);
+            if (hold) _held += slashed;
+            else _credit(_params.treasury(), jobId, _jobs[jobId].modelId, slashed, CreditKind.SlashReward);
         }
-        emit ProviderFaulted(jobId, provider, receiptId, reason, slashed, prover);
+        emit ProviderFaulted(jobId, provider, receiptId, reason, slashed);
     }
 
     /// @inheritdoc IJobMarket
     function takeBond(address from, uint256 amount) external {
         _checkAdjudicator();
-        _bondsHeld += amount;
+        _held += amount;
         _token.safeTransferFrom(from, address(this), amount);
         emit BondTaken(from, amount);
     }
 
     /// @inheritdoc IJobMarket
-    function payBond(JobId jobId, address[] calldata to, uint256[] calldata amounts, CreditKind kind) external {
+    function payOut(JobId jobId, address[] calldata to, uint256[] calldata amounts, CreditKind kind) external {
         _checkAdjudicator();
         ModelId modelId = _jobs[jobId].modelId;
+        address treasury;
         for (uint256 i; i < to.length; ++i) {
-            _bondsHeld -= amounts[i];
-            _credit(to[i], jobId, modelId, amounts[i], kind);
+            if (amounts[i] == 0) continue;
+            _held -= amounts[i];
+            address who = to[i];
+            if (who == address(0)) {
+                if (treasury == address(0)) treasury = _params.treasury();
+                who = treasury;
+            }
+            _credit(who, jobId, modelId, amounts[i], kind);
         }
+    }
+
+    /// @inheritdoc IJobMarket
+    function lockStake(address account, JobId jobId, uint256 amount) external {
+        _checkAdjudicator();
+        _staking.lock(account, JobId.unwrap(jobId), amount);
+    }
+
+    /// @inheritdoc IJobMarket
+    function unlockStake(address account, JobId jobId, uint256 amount) external {
+        _checkAdjudicator();
+        _staking.unlock(account, JobId.unwrap(jobId), amount);
+    }
+
+    /// @inheritdoc IJobMarket
+    function slashStake(address account, JobId jobId, uint256 amount) external {
+        _checkAdjudicator();
+        _held += amount;
+        _staking.slash(account, JobId.unwrap(jobId), amount);
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────
@@ -280,12 +285,6 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
     /// @inheritdoc IJobMarket
     function isJobProvider(JobId jobId, address account) external view returns (bool) {
         return _members[jobId][account].quoted;
-    }
-
-    /// @inheritdoc IJobMarket
-    function windowsOf(JobId jobId) external view returns (Windows memory) {
-        IProtocolParams.Params memory p = _params.paramsAt(_requireJob(jobId).paramsVersion);
-        return Windows({reveal: p.reveal, challenge: p.challenge, answer: p.answer, commit: p.commit, voteReveal: p.voteReveal});
     }
 
     /// @inheritdoc IJobMarket
@@ -318,12 +317,12 @@ contract JobMarket is IJobMarket, JobMarketAdmin, EIP712 {
         return _jobCount;
     }
 
-    /// @notice Tokens held for open challenge bonds.
+    /// @notice Tokens held for the adjudicators (bonds, dispute slashes, forfeited deposits, unclaimed juror rewards).
     function bondsHeld() external view returns (uint256) {
-        return _bondsHeld;
+        return _held;
     }
 
-    /// @notice The EIP-712 domain separator quotes and receipts are signed under.
+    /// @inheritdoc IJobMarket
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }

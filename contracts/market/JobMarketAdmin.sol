@@ -9,7 +9,7 @@ import {IProviderStaking, IChallengeWindowSource} from "../interfaces/IProviderS
 
 /// @title JobMarketAdmin
 /// @notice The job market's wiring: token, staking, registry, the versioned parameters and the
-///         one-time adjudicator link. The market has no admin: fees, collateral, windows, bonds,
+///         one-time adjudicators link. The market has no admin: fees, collateral, windows, bonds,
 ///         the treasury and the pause of new jobs live in ProtocolParams (bounded, delayed, and
 ///         snapshotted per job where they touch one).
 abstract contract JobMarketAdmin is IJobMarket, IChallengeWindowSource {
@@ -17,9 +17,10 @@ abstract contract JobMarketAdmin is IJobMarket, IChallengeWindowSource {
     IProviderStaking internal immutable _staking;
     IModelRegistry internal immutable _registry;
     IProtocolParams internal immutable _params;
-    /// @dev The only account that may link the adjudicator, once.
+    /// @dev The only account that may link the adjudicators, once.
     address private immutable _deployer;
-    address internal _adjudicator;
+    address internal _spotCheck;
+    address internal _disputes;
 
     constructor(IERC20 token_, IProviderStaking staking_, IModelRegistry registry_, IProtocolParams params_) {
         if (address(token_) == address(0)) revert JobMarketZeroAddress(0, 1);
@@ -33,15 +34,17 @@ abstract contract JobMarketAdmin is IJobMarket, IChallengeWindowSource {
         _deployer = msg.sender;
     }
 
-    /// @notice Links the adjudicator, once, by the deployer (wiring, not administration: it cannot
-    ///         be changed afterwards).
-    /// @param adjudicator_ The Adjudicator contract.
-    function setAdjudicator(address adjudicator_) external {
+    /// @notice Links the adjudicators, once, by the deployer (wiring, not administration: they
+    ///         cannot be changed afterwards).
+    /// @param spotCheck_ The SpotCheck contract (samples, reveals, attestations).
+    /// @param disputes_ The Disputes contract (challenges, committees, zk answers).
+    function setAdjudicators(address spotCheck_, address disputes_) external {
         if (msg.sender != _deployer) revert JobMarketNotDeployer(msg.sender, _deployer);
-        if (_adjudicator != address(0)) revert JobMarketAdjudicatorAlreadySet(_adjudicator, adjudicator_);
-        if (adjudicator_ == address(0)) revert JobMarketZeroAddress(4, 1);
-        _adjudicator = adjudicator_;
-        emit AdjudicatorSet(adjudicator_);
+        if (_spotCheck != address(0)) revert JobMarketAdjudicatorAlreadySet(_spotCheck, spotCheck_);
+        if (spotCheck_ == address(0) || disputes_ == address(0)) revert JobMarketZeroAddress(4, 1);
+        _spotCheck = spotCheck_;
+        _disputes = disputes_;
+        emit AdjudicatorsSet(spotCheck_, disputes_);
     }
 
     /// @inheritdoc IChallengeWindowSource
@@ -49,13 +52,17 @@ abstract contract JobMarketAdmin is IJobMarket, IChallengeWindowSource {
         return _params.longestWindowEver();
     }
 
-    /// @notice Wiring: token, staking, registry, parameters, adjudicator.
-    function config() external view returns (address token, address staking, address registry, address params, address adjudicator) {
-        return (address(_token), address(_staking), address(_registry), address(_params), _adjudicator);
+    /// @notice Wiring: token, staking, registry, parameters, SpotCheck, Disputes.
+    function config()
+        external
+        view
+        returns (address token, address staking, address registry, address params, address spotCheck, address disputes)
+    {
+        return (address(_token), address(_staking), address(_registry), address(_params), _spotCheck, _disputes);
     }
 
     function _checkAdjudicator() internal view {
-        if (msg.sender != _adjudicator) revert JobMarketNotAdjudicator(msg.sender, _adjudicator);
+        if (msg.sender != _spotCheck && msg.sender != _disputes) revert JobMarketNotAdjudicator(msg.sender, _spotCheck);
     }
 
     function _now() internal view returns (uint256) {

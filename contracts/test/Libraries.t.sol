@@ -68,6 +68,6 @@ contract LibrariesTest is TestBase {
         bytes32 leaf = ReceiptHashing.stageLeaf(index, a, b);
         bytes32[] memory proof;
         assertTrue(MerkleProof.verify(proof, leaf, leaf), "single-leaf root");
-        assertTrue(leaf != ReceiptHashing.buyerLeaf(index, a, b, bytes32(0)), "buyer and stage leaves differ");
+        assertTrue(leaf != ReceiptHashing.buyerLeaf(index, 0, 1, a, b, bytes32(0)), "buyer and stage leaves differ");
     }
 }

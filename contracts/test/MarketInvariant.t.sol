@@ -7,10 +7,11 @@ import {ShardToken} from "../token/ShardToken.sol";
 import {ProviderStaking} from "../staking/ProviderStaking.sol";
 import {ModelRegistry} from "../registry/ModelRegistry.sol";
 import {JobMarket} from "../market/JobMarket.sol";
-import {Adjudicator} from "../market/Adjudicator.sol";
+import {SpotCheck} from "../market/SpotCheck.sol";
+import {Disputes} from "../market/Disputes.sol";
 import {ProtocolParams} from "../market/ProtocolParams.sol";
 import {IProtocolParams} from "../interfaces/IProtocolParams.sol";
-import {IAdjudicator} from "../interfaces/IAdjudicator.sol";
+import {ISpotCheck} from "../interfaces/ISpotCheck.sol";
 import {IJobMarket} from "../interfaces/IJobMarket.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IProviderStaking} from "../interfaces/IProviderStaking.sol";
@@ -30,7 +31,8 @@ contract MarketHandler is TestBase {
     ProviderStaking public staking;
     ModelRegistry public registry;
     JobMarket public market;
-    Adjudicator public adjudicator;
+    SpotCheck public spotCheck;
+    Disputes public disputes;
     address public verifier;
     address public treasury = address(0x7EA);
     address public publisher = address(0x9B);
@@ -83,9 +85,11 @@ contract MarketHandler is TestBase {
             })
         );
         market = new JobMarket(IERC20(address(token)), IProviderStaking(address(staking)), registry, params);
-        adjudicator = new Adjudicator(market, staking, registry, address(this), 1e18);
+        spotCheck = new SpotCheck(market, staking, params);
+        disputes = new Disputes(market, staking, registry, params, spotCheck);
         staking.setJobMarket(address(market));
-        market.setAdjudicator(address(adjudicator));
+        spotCheck.setDisputes(address(disputes));
+        market.setAdjudicators(address(spotCheck), address(disputes));
         uint256[] memory floors = new uint256[](1);
         floors[0] = 1;
         vm.prank(publisher);
@@ -171,7 +175,7 @@ contract MarketHandler is TestBase {
         if (market.isFaulted(jobId, provider)) return;
         address[] memory route = new address[](1);
         route[0] = provider;
-        bytes32 outputRoot = ReceiptHashing.buyerLeaf(index, _h(index, 0), _h(index, 1), ReceiptHashing.hashRoute(route));
+        bytes32 outputRoot = ReceiptHashing.buyerLeaf(index, uint64(index), 1, _h(index, 0), _h(index, 1), ReceiptHashing.hashRoute(route));
         bytes32 root = ReceiptHashing.stageLeaf(index, lying ? bytes32(index + 7) : _h(index, 0), _h(index, 1));
         uint32 count = uint32(index + 1);
         uint32 served = market.stageTerms(jobId, 0, provider).served + 1;
@@ -193,10 +197,10 @@ contract MarketHandler is TestBase {
     function reveal(uint256 seed) external {
         if (_pending.length == 0) return;
         PendingReceipt memory p = _pending[seed % _pending.length];
-        IJobMarket.Receipt memory r = market.receipt(p.jobId, p.receiptId);
-        if (block.timestamp > uint256(r.submittedAt) + market.windowsOf(p.jobId).reveal) return;
-        if (adjudicator.sample(p.jobId, p.receiptId, 0).buyerRevealed) return;
-        if (block.number < r.submittedBlock + 2) vm.roll(r.submittedBlock + 2);
+        if (!_seed(p)) return;
+        (uint256 revealEnds,) = spotCheck.deadlines(p.jobId, p.receiptId);
+        if (block.timestamp > revealEnds) return;
+        if (spotCheck.sample(p.jobId, p.receiptId, 0).buyerRevealed) return;
         address[] memory route = new address[](1);
         route[0] = p.provider;
         IJobMarket.PartRecord[] memory parts = new IJobMarket.PartRecord[](1);
@@ -204,34 +208,43 @@ contract MarketHandler is TestBase {
         parts[0] = IJobMarket.PartRecord(0, p.provider, 1, 1, ReceiptHashing.stageLeaf(p.index, stageIn, _h(p.index, 1)));
         bytes32[] memory proof;
         uint256 slashedBefore = market.collateralOf(p.jobId, p.provider);
-        adjudicator.revealBuyerLeaf(
+        spotCheck.revealBuyerLeaf(
             p.jobId,
             p.receiptId,
             0,
-            IAdjudicator.BuyerLeaf(p.index, _h(p.index, 0), _h(p.index, 1), ReceiptHashing.hashRoute(route)),
+            ISpotCheck.BuyerLeaf(p.index, uint64(p.index), 1, _h(p.index, 0), _h(p.index, 1), ReceiptHashing.hashRoute(route)),
             proof,
             route,
             parts
         );
-        adjudicator.revealStageLeaf(p.jobId, p.receiptId, 0, 0, IAdjudicator.StageLeaf(p.index, stageIn, _h(p.index, 1)), proof, route, parts);
+        spotCheck.revealStageLeaf(p.jobId, p.receiptId, 0, 0, ISpotCheck.StageLeaf(p.index, stageIn, _h(p.index, 1)), proof, route, parts);
         if (p.lying) ghostSlashedIn += slashedBefore;
+    }
+
+    /// @dev Fixes the receipt's seed once its block is mined; false when not yet possible.
+    function _seed(PendingReceipt memory p) private returns (bool) {
+        if (spotCheck.receiptCheck(p.jobId, p.receiptId).seededAt != 0) return true;
+        IJobMarket.Receipt memory r = market.receipt(p.jobId, p.receiptId);
+        if (block.number < r.submittedBlock + 2) vm.roll(r.submittedBlock + 2);
+        spotCheck.drawSamples(p.jobId, p.receiptId);
+        return spotCheck.receiptCheck(p.jobId, p.receiptId).seededAt != 0;
     }
 
     function settle(uint256 seed, uint256 wait) external {
         if (_pending.length == 0) return;
         vm.warp(block.timestamp + bound(wait, 0, 3 hours));
-        uint256 at = seed % _pending.length;
-        PendingReceipt memory p = _pending[at];
+        uint256 pick = seed % _pending.length;
+        PendingReceipt memory p = _pending[pick];
         IJobMarket.Receipt memory r = market.receipt(p.jobId, p.receiptId);
-        IJobMarket.Windows memory w = market.windowsOf(p.jobId);
-        if (block.timestamp < uint256(r.submittedAt) + w.reveal + w.challenge) return;
-        IAdjudicator.Sample memory s = adjudicator.sample(p.jobId, p.receiptId, 0);
+        if (!_seed(p)) return;
+        (, uint256 challengeEnds) = spotCheck.deadlines(p.jobId, p.receiptId);
+        if (block.timestamp < challengeEnds) return;
+        ISpotCheck.Sample memory s = spotCheck.sample(p.jobId, p.receiptId, 0);
         if (!s.resolved) {
-            if (block.number < r.submittedBlock + 2) vm.roll(r.submittedBlock + 2);
             address[] memory route = new address[](1);
             route[0] = p.provider;
             uint256 collateral = market.collateralOf(p.jobId, s.buyerRevealed ? p.provider : r.submitter);
-            adjudicator.reportUnrevealed(p.jobId, p.receiptId, 0, route);
+            spotCheck.reportMissing(p.jobId, p.receiptId, 0, route);
             ghostSlashedIn += collateral;
         }
         bytes32 key = keccak256(abi.encode(p.jobId, p.receiptId));
@@ -242,7 +255,7 @@ contract MarketHandler is TestBase {
         market.settle(p.jobId, p.receiptId, parts);
         _settledOnce[key] = true;
         ghostSettled += 1;
-        _pending[at] = _pending[_pending.length - 1];
+        _pending[pick] = _pending[_pending.length - 1];
         _pending.pop();
     }
 

@@ -6,7 +6,7 @@ import {DigitsHeadVerifier} from "../verifiers/DigitsHeadVerifier.sol";
 import {Int8HeadStageVerifier} from "./Int8HeadStageVerifier.sol";
 
 /// @notice Fuzz tests of the zk stage adapter: whatever the proof bytes and hashes, verifyStage
-///         returns false and never reverts (the Adjudicator relies on a clean false). Real
+///         returns false and never reverts (Disputes relies on a clean false). Real
 ///         proofs are checked in test/circuits/ (onchain.test.ts, dispute.test.ts).
 contract Int8HeadStageVerifierTest is TestBase {
     Int8HeadStageVerifier internal adapter;

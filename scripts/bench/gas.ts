@@ -4,7 +4,7 @@
 import { cpus, totalmem } from "node:os";
 import { decodeFunctionData } from "viem";
 import type { Hex } from "viem";
-import { adjudicatorAbi } from "../../node/src/generated/abis.ts";
+import { spotCheckAbi } from "../../node/src/generated/abis.ts";
 import { writeBenchResult } from "../lib/bench.ts";
 import { buildContracts } from "../lib/build.ts";
 
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
       if (typeof tx === "string") continue;
       const gas = Number((await publicClient.getTransactionReceipt({ hash: tx.hash })).gasUsed);
       revealGas += gas;
-      const { functionName } = decodeFunctionData({ abi: adjudicatorAbi, data: tx.input });
+      const { functionName } = decodeFunctionData({ abi: spotCheckAbi, data: tx.input });
       byFunction[functionName] ??= [];
       byFunction[functionName].push(gas);
     }

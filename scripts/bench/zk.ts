@@ -187,7 +187,7 @@ const out = {
     "coldFirstProofMs includes starting the prover child, loading wasm/zkey and building the curve workers",
     "proverPeakRssMiB = VmHWM of the prover child process",
     "execution gas = gasUsed of a transaction calling the function - 21,000 intrinsic - calldata (16/4 per byte); verifyStage includes rebuilding and hashing both tensors, the call to the generated verifier and its pairing check",
-    "in a dispute, Adjudicator.answerWithProof adds its own storage work on top (see test/circuits/dispute.test.ts)",
+    "in a dispute, Disputes.answerWithProof adds its own storage work on top (see test/circuits/dispute.test.ts)",
     "dev ceremony (beacon-only): keys are forgeable, development and tests only",
   ],
   machine: {

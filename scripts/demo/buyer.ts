@@ -146,8 +146,8 @@ export async function paidJob(
     60_000,
   );
   log(`  ${revealed.samples.length} sampled request(s) revealed with Merkle proofs; hand-offs checked on chain`);
-  const windows = await read<{ reveal: bigint; challenge: bigint }>(c.JobMarket.address, jobMarketAbi, "windowsOf", [jobId]);
-  const skip = Number(windows.reveal + windows.challenge) + 1;
+  // Windows count from when the seed was fixed (just before the reveals): the demo's deployment windows.
+  const skip = DEMO_WINDOWS.reveal + DEMO_WINDOWS.challenge + 1;
   await rpc(o.chainUrl, "evm_increaseTime", [skip]);
   await rpc(o.chainUrl, "evm_mine");
   log(`  fast-forwarded the local chain ${skip} s past the reveal and challenge windows`);

@@ -11,7 +11,8 @@ export const SOURCES: Record<string, string> = {
   ModelRegistry: "registry/ModelRegistry.sol",
   ProtocolParams: "market/ProtocolParams.sol",
   JobMarket: "market/JobMarket.sol",
-  Adjudicator: "market/Adjudicator.sol",
+  SpotCheck: "market/SpotCheck.sol",
+  Disputes: "market/Disputes.sol",
 };
 
 export interface Artifact {

@@ -31,7 +31,7 @@ export const DEFAULT_PARAMETERS = {
   protocol: protocolParamsToJson(DEFAULT_PROTOCOL_PARAMS),
 } as const;
 
-/** Deploys token, staking, registry, job market and adjudicator, and links them. */
+/** Deploys token, staking, registry, parameters, job market, spot checks and disputes, and links them. */
 export async function deployAll(opts: DeployOptions): Promise<Deployment> {
   const { wallet, publicClient } = opts;
   const deployer = wallet.account.address;
@@ -78,9 +78,11 @@ export async function deployAll(opts: DeployOptions): Promise<Deployment> {
   const registry = await deploy("ModelRegistry", []);
   const params = await deploy("ProtocolParams", [admin, protocol]);
   const market = await deploy("JobMarket", [token, staking, registry, params]);
-  await deploy("Adjudicator", [market, staking, registry, admin, protocol.challengeBond]);
+  const spotCheck = await deploy("SpotCheck", [market, staking, params]);
+  const disputes = await deploy("Disputes", [market, staking, registry, params, spotCheck]);
   await call("ProviderStaking", "setJobMarket", [market]);
-  await call("JobMarket", "setAdjudicator", [contracts.Adjudicator.address]);
+  await call("SpotCheck", "setDisputes", [disputes]);
+  await call("JobMarket", "setAdjudicators", [spotCheck, disputes]);
   if (admin !== deployer) {
     const role = "0x0000000000000000000000000000000000000000000000000000000000000000";
     for (const name of ["ProviderStaking"] as const) {

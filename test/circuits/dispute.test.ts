@@ -78,11 +78,10 @@ async function servedAndRevealed(claimed: (y: Int8Array) => Int8Array) {
 
 /** A staked verifier re-executes the revealed zk stage and challenges it with a bond. */
 async function challengeZkStage(f: Fixture, jobId: bigint, receiptId: bigint): Promise<bigint> {
-  const [bond] = await f.adjudicator.read.params();
-  await f.token.write.approve([f.market.address, bond], { account: wallets[ROLE.v1].account });
-  await f.adjudicator.write.challenge([jobId, receiptId, 0n, BigInt(ZK_STAGE)], { account: wallets[ROLE.v1].account });
-  const disputeId = (await f.adjudicator.read.disputeCount()) - 1n;
-  const d = await f.adjudicator.read.dispute([disputeId]);
+  await f.token.write.approve([f.market.address, 10n ** 24n], { account: wallets[ROLE.v1].account });
+  await f.disputes.write.challenge([jobId, receiptId, 0n, BigInt(ZK_STAGE)], { account: wallets[ROLE.v1].account });
+  const disputeId = (await f.disputes.read.disputeCount()) - 1n;
+  const d = await f.disputes.read.dispute([disputeId]);
   assert.equal(d.kind, 1, "a challenge of the zk stage is a ZkProof dispute");
   assert.equal(d.accused, addr(ROLE.p2));
   return disputeId;
@@ -103,7 +102,7 @@ describe("zk dispute on the job market", () => {
   it("a dishonest provider's wrong head output is challenged, cannot be proven, and is slashed", async () => {
     const { f, job, receiptId, sampled } = await servedAndRevealed(fakeOutput);
     const { x, y } = execution(sampled);
-    const reveal = await f.adjudicator.read.stageReveal([job.jobId, receiptId, 0n, BigInt(ZK_STAGE)]);
+    const reveal = await f.spotCheck.read.stageReveal([job.jobId, receiptId, 0n, BigInt(ZK_STAGE)]);
     // The verifier's re-execution from the fetched input: the revealed output is wrong.
     assert.equal(checkZkStage(head, x, reveal).fraud, true);
     assert.throws(() => checkZkStage(head, execution(sampled + 1).x, reveal), { name: "ZkInputError" });
@@ -111,7 +110,15 @@ describe("zk dispute on the job market", () => {
 
     // The provider's node cannot answer: its revealed output is not the head's output.
     await assert.rejects(
-      answerZkDispute({ publicClient, wallet: wallets[ROLE.p2] as never, adjudicator: f.adjudicator.address, disputeId, prover, input: x }),
+      answerZkDispute({
+        publicClient,
+        wallet: wallets[ROLE.p2] as never,
+        disputes: f.disputes.address,
+        spotCheck: f.spotCheck.address,
+        disputeId,
+        prover,
+        input: x,
+      }),
       { name: "ZkWitnessError" },
     );
 
@@ -120,17 +127,17 @@ describe("zk dispute on the job market", () => {
     // A valid proof of the true output does not match the revealed output hash.
     const truthful = await prover.prove(x);
     await assert.rejects(
-      f.adjudicator.write.answerWithProof([disputeId, truthful.proof], { account: wallets[ROLE.p2].account }),
-      /AdjudicatorInvalidProof/,
+      f.disputes.write.answerWithProof([disputeId, truthful.proof], { account: wallets[ROLE.p2].account }),
+      /DisputesInvalidProof/,
     );
 
     const stakeBefore = (await f.staking.read.stakeOf([addr(ROLE.p2)])).staked;
     const collateral = await f.market.read.collateralOf([job.jobId, addr(ROLE.p2)]);
     assert.ok(collateral > 0n);
-    const w = await f.market.read.windowsOf([1n]);
-    await networkHelpers.time.increase(Number(w.answer) + 1);
-    await f.adjudicator.write.resolveDispute([disputeId], { account: wallets[ROLE.v1].account });
-    assert.equal((await f.adjudicator.read.dispute([disputeId])).status, 2, "Upheld");
+    const w = await f.params.read.paramsAt([1n]);
+    await networkHelpers.time.increase(w.answer + 1);
+    await f.disputes.write.closeRound([disputeId], { account: wallets[ROLE.v1].account });
+    assert.equal((await f.disputes.read.dispute([disputeId])).status, 3, "Upheld");
     assert.equal((await f.staking.read.stakeOf([addr(ROLE.p2)])).staked, stakeBefore - collateral, "slashed by its job collateral");
     assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p2)]), true);
   });
@@ -138,7 +145,7 @@ describe("zk dispute on the job market", () => {
   it("an honest provider proves its output, keeps its stake and wins the challenger's bond", async (t) => {
     const { f, job, receiptId, sampled } = await servedAndRevealed((y) => y);
     const { x } = execution(sampled);
-    const reveal = await f.adjudicator.read.stageReveal([job.jobId, receiptId, 0n, BigInt(ZK_STAGE)]);
+    const reveal = await f.spotCheck.read.stageReveal([job.jobId, receiptId, 0n, BigInt(ZK_STAGE)]);
     assert.equal(checkZkStage(head, x, reveal).fraud, false, "an honest leaf re-executes clean");
     // A griefing (or mistaken) challenger opens a dispute anyway.
     const disputeId = await challengeZkStage(f, job.jobId, receiptId);
@@ -149,7 +156,8 @@ describe("zk dispute on the job market", () => {
     const answered = await answerZkDispute({
       publicClient,
       wallet: wallets[ROLE.p2] as never,
-      adjudicator: f.adjudicator.address,
+      disputes: f.disputes.address,
+      spotCheck: f.spotCheck.address,
       disputeId,
       prover,
       input: x,
@@ -159,15 +167,15 @@ describe("zk dispute on the job market", () => {
     t.diagnostic(`answerWithProof used ${answered.gasUsed} gas`);
     const answer = await prover.prove(x);
 
-    const [bond] = await f.adjudicator.read.params();
-    assert.equal((await f.adjudicator.read.dispute([disputeId])).status, 3, "Rejected");
+    const bond = (await f.disputes.read.dispute([disputeId])).bond;
+    assert.equal((await f.disputes.read.dispute([disputeId])).status, 4, "Rejected");
     assert.equal((await f.staking.read.stakeOf([addr(ROLE.p2)])).staked, stakeBefore);
     assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p2)]), false);
     assert.equal((await f.market.read.credits([addr(ROLE.p2)])) - creditsBefore, bond);
     // The same proof cannot be replayed: the dispute is closed.
     await assert.rejects(
-      f.adjudicator.write.answerWithProof([disputeId, answer.proof as Hex], { account: wallets[ROLE.p2].account }),
-      /AdjudicatorDisputeNotOpen/,
+      f.disputes.write.answerWithProof([disputeId, answer.proof as Hex], { account: wallets[ROLE.p2].account }),
+      /DisputesWrongStatus/,
     );
   });
 });

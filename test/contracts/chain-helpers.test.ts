@@ -12,6 +12,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
   answerDispute,
   bindPeer,
+  drawSamples,
   providerChain,
   providerOfPeer,
   quote,
@@ -74,7 +75,9 @@ describe("node/src/chain provider helpers", () => {
     await f.market.write.openJob([request, [q]], { account: wallets[ROLE.buyer].account });
 
     const route = [addr(ROLE.p1)];
-    const buyerTree = buildBuyerTree([0, 1, 2].map((i) => ({ index: i, requestHash: hop(i, 0), responseHash: hop(i, 1), route })));
+    const buyerTree = buildBuyerTree(
+      [0, 1, 2].map((i) => ({ index: i, nonce: BigInt(i), units: 1, requestHash: hop(i, 0), responseHash: hop(i, 1), route })),
+    );
     const stageTree = buildStageTree([0, 1, 2].map((i) => ({ index: i, inputHash: hop(i, 0), outputHash: hop(i, 1) })));
     const signature = await signProviderReceipt(pc.signer, f.domain, {
       jobId: 1n,
@@ -92,12 +95,15 @@ describe("node/src/chain provider helpers", () => {
     assert.equal((await f.market.read.receipt([1n, 0n])).partsHash, partsHash(records));
     assert.equal(partIndex(records, 0, addr(ROLE.p1)), 0);
 
-    await networkHelpers.mine(2); // blockhash(submitted + 1) is readable from block submitted + 2
+    await networkHelpers.mine(1); // the seed is the hash of the block after submission
+    assert.equal(await drawSamples(pc, 1n, 0n), true);
     const [index] = await sampledIndices(pc.contracts, 1n, 0n);
     await revealBuyerLeaf(pc, { jobId: 1n, receiptId: 0n, sampleNo: 0, tree: buyerTree, index: Number(index), route, records });
     await revealStageLeaf(pc, { jobId: 1n, receiptId: 0n, sampleNo: 0, stage: 0, tree: stageTree, index: Number(index), route, records });
     // a second receipt revealed in one transaction
-    const buyer2 = buildBuyerTree([3, 4].map((i) => ({ index: i, requestHash: hop(i, 0), responseHash: hop(i, 1), route })));
+    const buyer2 = buildBuyerTree(
+      [3, 4].map((i) => ({ index: i, nonce: BigInt(i), units: 1, requestHash: hop(i, 0), responseHash: hop(i, 1), route })),
+    );
     const stage2 = buildStageTree([3, 4].map((i) => ({ index: i, inputHash: hop(i, 0), outputHash: hop(i, 1) })));
     const sig2 = await signProviderReceipt(pc.signer, f.domain, {
       jobId: 1n,
@@ -118,7 +124,8 @@ describe("node/src/chain provider helpers", () => {
       sessionSignature: session2,
       parts: parts2,
     });
-    await networkHelpers.mine(2);
+    await networkHelpers.mine(1);
+    await drawSamples(pc, 1n, id2);
     const [index2] = await sampledIndices(pc.contracts, 1n, id2);
     await revealSample(pc, {
       jobId: 1n,
@@ -130,13 +137,14 @@ describe("node/src/chain provider helpers", () => {
       route,
       records: records2,
     });
-    assert.deepEqual(await pc.contracts.adjudicator.read.isClear([1n, id2]), [true, 0n]);
+    assert.equal((await pc.contracts.spotCheck.read.sample([1n, id2, 0n])).resolved, true);
     await passWindows(f);
+    assert.equal((await pc.contracts.spotCheck.read.settlementCheck([1n, id2]))[0], true);
     await settle(pc, 1n, 0n, records);
     await settle(pc, 1n, id2, records2);
     assert.equal(await withdrawCredits(pc), 5n * parseEther("0.001"));
     assert.equal(await withdrawCredits(pc), 0n);
-    await assert.rejects(answerDispute(pc, 0n, "0x"), (err: Error) => /AdjudicatorUnknownDispute/.test(err.message));
+    await assert.rejects(answerDispute(pc, 0n, "0x"), (err: Error) => /DisputesUnknownDispute/.test(err.message));
   });
 });
 

@@ -50,7 +50,8 @@ describe("npm run deploy (scripts/deploy.ts)", () => {
     assert.equal(await contracts.staking.read.jobMarket(), d.contracts.JobMarket.address);
     const config = await contracts.market.read.config();
     assert.equal(config[3], d.contracts.ProtocolParams.address);
-    assert.equal(config[4], d.contracts.Adjudicator.address);
+    assert.equal(config[4], d.contracts.SpotCheck.address);
+    assert.equal(config[5], d.contracts.Disputes.address);
     assert.equal(await contracts.params.read.treasury(), d.parameters.treasury);
     assert.equal(d.parameters.unbondingPeriod > Number(await contracts.market.read.longestChallengeWindow()), true);
   });

@@ -4,12 +4,13 @@
 import { network } from "hardhat";
 import { encodeAbiParameters, getAddress, getContract, keccak256, parseEther, toHex, zeroAddress } from "viem";
 import {
-  adjudicatorAbi,
+  disputesAbi,
   jobMarketAbi,
   modelRegistryAbi,
   protocolParamsAbi,
   providerStakingAbi,
   shardTokenAbi,
+  spotCheckAbi,
 } from "../../node/src/generated/abis.ts";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
@@ -104,7 +105,8 @@ export async function deployFixture(modelOpts: ModelOptions) {
   const registry = getContract({ address: c.ModelRegistry.address, abi: modelRegistryAbi, client });
   const market = getContract({ address: c.JobMarket.address, abi: jobMarketAbi, client });
   const params = getContract({ address: c.ProtocolParams.address, abi: protocolParamsAbi, client });
-  const adjudicator = getContract({ address: c.Adjudicator.address, abi: adjudicatorAbi, client });
+  const spotCheck = getContract({ address: c.SpotCheck.address, abi: spotCheckAbi, client });
+  const disputes = getContract({ address: c.Disputes.address, abi: disputesAbi, client });
   const stages = modelOpts.stages ?? 3;
   await registry.write.publish(
     [
@@ -136,7 +138,7 @@ export async function deployFixture(modelOpts: ModelOptions) {
   }
   const chainId = await publicClient.getChainId();
   const domain = shardMeshDomain(chainId, market.address);
-  return { deployment, token, staking, registry, params, market, adjudicator, domain, modelId: 1n, stages, chainId };
+  return { deployment, token, staking, registry, params, market, spotCheck, disputes, domain, modelId: 1n, stages, chainId };
 }
 
 export type Fixture = Awaited<ReturnType<typeof deployFixture>>;
@@ -205,6 +207,9 @@ export async function openJob(
   return { jobId, session, quotes, maxUnits, served: new Map(), count: 0 };
 }
 
+/** The buyer nonce the fixture gives request `index` (unique in a job). */
+export const nonceOf = (index: number): bigint => 1_000_000n + BigInt(index);
+
 /** Deterministic hashes along a request's pipeline: hop[0] = request, hop[S] = response. */
 export function hop(index: number, cut: number): Hex {
   return keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [BigInt(index), BigInt(cut)]));
@@ -252,7 +257,8 @@ export async function buildReceipt(f: Fixture, job: OpenedJob, n: number, opts: 
     }
     const claimed = opts.buyerRoute ? opts.buyerRoute(i, route) : route;
     routes.set(i, claimed);
-    buyerRecords.push({ index: i, requestHash: hop(i, 0), responseHash: hop(i, f.stages), route: claimed });
+    // The buyer's request nonce: here the index plus a job-specific offset (any unique value works).
+    buyerRecords.push({ index: i, nonce: nonceOf(i), units: 1, requestHash: hop(i, 0), responseHash: hop(i, f.stages), route: claimed });
   }
   const buyerTree = buildBuyerTree(buyerRecords);
   const outputRoot = buyerTree.root;
@@ -301,33 +307,38 @@ export async function submit(f: Fixture, job: OpenedJob, r: BuiltReceipt, who: n
   return BigInt(before);
 }
 
-/** Reveals every sample of a receipt (buyer leaf + each stage leaf), from dev account `who`. */
-export async function revealAll(f: Fixture, job: OpenedJob, r: BuiltReceipt, receiptId: bigint, who: number = ROLE.p1, skipStage?: number) {
+/** Mines the seed block and fixes the receipt's seed; returns the sampled indices. */
+export async function drawSamples(f: Fixture, job: OpenedJob, receiptId: bigint, who: number = ROLE.p1) {
   await networkHelpers.mine(1);
-  await f.adjudicator.write.drawSamples([job.jobId, receiptId], { account: wallets[who].account });
-  const indices = await f.adjudicator.read.sampleIndices([job.jobId, receiptId]);
+  await f.spotCheck.write.drawSamples([job.jobId, receiptId], { account: wallets[who].account });
+  return f.spotCheck.read.sampleIndices([job.jobId, receiptId]);
+}
+
+/** Reveals the buyer leaf of sample `sampleNo`. */
+export async function revealBuyer(f: Fixture, job: OpenedJob, r: BuiltReceipt, receiptId: bigint, sampleNo: number, who: number) {
+  const indices = await f.spotCheck.read.sampleIndices([job.jobId, receiptId]);
+  const index = Number(indices[sampleNo]);
+  await f.spotCheck.write.revealBuyerLeaf(
+    [job.jobId, receiptId, BigInt(sampleNo), r.buyerTree.leaf(index), r.buyerTree.proof(index), r.routes.get(index)!, r.records],
+    { account: wallets[who].account },
+  );
+}
+
+/** Draws and reveals every sample of a receipt (buyer leaf + each stage leaf but `skipStage`), from dev account `who`. */
+export async function revealAll(f: Fixture, job: OpenedJob, r: BuiltReceipt, receiptId: bigint, who: number = ROLE.p1, skipStage?: number) {
+  const indices = await drawSamples(f, job, receiptId, who);
   for (let j = 0; j < indices.length; j++) {
-    const index = Number(indices[j]);
-    const route = r.routes.get(index)!;
-    await f.adjudicator.write.revealBuyerLeaf(
-      [job.jobId, receiptId, BigInt(j), r.buyerTree.leaf(index), r.buyerTree.proof(index), route, r.records],
-      { account: wallets[who].account },
-    );
-    for (let s = 0; s < f.stages; s++) {
-      if (s === skipStage) continue;
-      const sample = await f.adjudicator.read.sample([job.jobId, receiptId, BigInt(j)]);
-      if (sample.resolved) break;
-      await revealStage(f, job, r, receiptId, j, s, who);
-    }
+    await revealBuyer(f, job, r, receiptId, j, who);
+    for (let s = 0; s < f.stages; s++) if (s !== skipStage) await revealStage(f, job, r, receiptId, j, s, who);
   }
   return indices;
 }
 
-/** Reveals every sample of a receipt with one `revealSample` transaction each. */
+/** Draws and reveals every sample of a receipt with one `revealSample` transaction each. */
 export async function revealWhole(f: Fixture, job: OpenedJob, r: BuiltReceipt, receiptId: bigint, who: number = ROLE.p1) {
-  await networkHelpers.mine(1);
-  await f.adjudicator.write.drawSamples([job.jobId, receiptId], { account: wallets[who].account });
-  const indices = await f.adjudicator.read.sampleIndices([job.jobId, receiptId]);
+  const check = await f.spotCheck.read.receiptCheck([job.jobId, receiptId]);
+  const indices =
+    check.seededAt === 0 ? await drawSamples(f, job, receiptId, who) : await f.spotCheck.read.sampleIndices([job.jobId, receiptId]);
   for (let j = 0; j < indices.length; j++) {
     const index = Number(indices[j]);
     const route = r.routes.get(index)!;
@@ -340,7 +351,7 @@ export async function revealWhole(f: Fixture, job: OpenedJob, r: BuiltReceipt, r
       proofs.push(tree.proof(index));
       partIndexes.push(BigInt(r.records.findIndex((p) => p.stage === s && p.provider.toLowerCase() === route[s].toLowerCase())));
     }
-    await f.adjudicator.write.revealSample(
+    await f.spotCheck.write.revealSample(
       [job.jobId, receiptId, BigInt(j), r.buyerTree.leaf(index), r.buyerTree.proof(index), route, r.records, leaves, proofs, partIndexes],
       { account: wallets[who].account },
     );
@@ -357,18 +368,19 @@ export async function revealStage(
   stage: number,
   who: number,
 ) {
-  const indices = await f.adjudicator.read.sampleIndices([job.jobId, receiptId]);
+  const indices = await f.spotCheck.read.sampleIndices([job.jobId, receiptId]);
   const index = Number(indices[sampleNo]);
   const route = r.routes.get(index)!;
   const tree = r.stageTrees.get(`${stage}:${route[stage].toLowerCase()}`)!;
   const partIndex = r.records.findIndex((p) => p.stage === stage && p.provider.toLowerCase() === route[stage].toLowerCase());
-  await f.adjudicator.write.revealStageLeaf(
+  await f.spotCheck.write.revealStageLeaf(
     [job.jobId, receiptId, BigInt(sampleNo), BigInt(partIndex), tree.leaf(index), tree.proof(index), route, r.records],
     { account: wallets[who].account },
   );
 }
 
-/** Advances time past the reveal + challenge windows (of the fixture's first parameter version). */
+/** Advances time past the reveal + challenge windows (of the fixture's first parameter version),
+ *  counted from now (a seed fixed just before). */
 export async function passWindows(f: Fixture) {
   const w = await f.params.read.paramsAt([1n]);
   await networkHelpers.time.increase(Number(w.reveal + w.challenge) + 1);

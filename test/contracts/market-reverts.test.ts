@@ -16,6 +16,7 @@ import {
   after,
   buildReceipt,
   devAccount,
+  drawSamples,
   fixtureWith,
   networkHelpers,
   openJob,
@@ -133,7 +134,7 @@ describe("JobMarket openJob reverts", () => {
     const lax = [a, b, await quote(f, ROLE.p3, 2, { maxJobExpiry: century })].map((x) => x);
     await viem.assertions.revertWithCustomErrorWithArgs(tryOpen(f, lax, { expiresAt: century }), f.market, "JobMarketJobTooLong", [
       century,
-      now + 3n + maxJobDuration,
+      after(now + maxJobDuration),
     ]);
   });
 
@@ -391,22 +392,27 @@ describe("JobMarket settle / close reverts", () => {
     const job = await openJob(f);
     const r = await buildReceipt(f, job, 5, { route: straight(f) });
     const id = await submit(f, job, r);
-    const rec = await f.market.read.receipt([job.jobId, id]);
-    const w = await f.market.read.windowsOf([job.jobId]);
-    const settlesAt = BigInt(rec.submittedAt) + w.reveal + w.challenge;
-    const now = BigInt(await networkHelpers.time.latest());
+    // Not seeded yet: nothing can settle.
     await viem.assertions.revertWithCustomErrorWithArgs(
       f.market.write.settle([job.jobId, id, r.records]),
       f.market,
-      "JobMarketChallengeWindowOpen",
-      [after(now), settlesAt],
+      "JobMarketReceiptNotClear",
+      [0n, 2n ** 256n - 1n],
+    );
+    await drawSamples(f, job, id);
+    // Seeded, sample unresolved (1) and windows open (1).
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      f.market.write.settle([job.jobId, id, r.records]),
+      f.market,
+      "JobMarketReceiptNotClear",
+      [0n, 2n],
     );
     await passWindows(f);
     await viem.assertions.revertWithCustomErrorWithArgs(
       f.market.write.settle([job.jobId, id, r.records]),
       f.market,
       "JobMarketReceiptNotClear",
-      [0n, 2n ** 256n - 1n],
+      [0n, 1n],
     );
     const bad = r.records.map((p, i) => (i === 0 ? { ...p, newCount: p.newCount + 1 } : p));
     await viem.assertions.revertWithCustomError(f.market.write.settle([job.jobId, id, bad]), f.market, "JobMarketPartsMismatch");
@@ -454,11 +460,17 @@ describe("JobMarket settle / close reverts", () => {
     );
   });
 
-  it("keeps adjudicator hooks and admin setters closed to others", async () => {
+  it("keeps adjudicator hooks and the one-time wiring closed to others", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
-    const adj = f.adjudicator.address;
+    const adj = f.spotCheck.address;
+    for (const call of [
+      f.market.write.lockStake([addr(ROLE.p1), 1n, 1n], as(ROLE.stranger)),
+      f.market.write.unlockStake([addr(ROLE.p1), 1n, 1n], as(ROLE.stranger)),
+      f.market.write.slashStake([addr(ROLE.p1), 1n, 1n], as(ROLE.stranger)),
+    ])
+      await viem.assertions.revertWithCustomErrorWithArgs(call, f.market, "JobMarketNotAdjudicator", [addr(ROLE.stranger), adj]);
     await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.fault([1n, 0n, addr(ROLE.p1), 0, addr(ROLE.stranger), []], as(ROLE.stranger)),
+      f.market.write.fault([1n, 0n, addr(ROLE.p1), 0, false], as(ROLE.stranger)),
       f.market,
       "JobMarketNotAdjudicator",
       [addr(ROLE.stranger), adj],
@@ -470,19 +482,19 @@ describe("JobMarket settle / close reverts", () => {
       [addr(ROLE.stranger), adj],
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.payBond([1n, [], [], 5], as(ROLE.stranger)),
+      f.market.write.payOut([1n, [], [], 5], as(ROLE.stranger)),
       f.market,
       "JobMarketNotAdjudicator",
       [addr(ROLE.stranger), adj],
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.setAdjudicator([addr(ROLE.stranger)], as(ROLE.admin)),
+      f.market.write.setAdjudicators([addr(ROLE.stranger), addr(ROLE.stranger)], as(ROLE.admin)),
       f.market,
       "JobMarketAdjudicatorAlreadySet",
       [adj, addr(ROLE.stranger)],
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
-      f.market.write.setAdjudicator([addr(ROLE.stranger)], as(ROLE.stranger)),
+      f.market.write.setAdjudicators([addr(ROLE.stranger), addr(ROLE.stranger)], as(ROLE.stranger)),
       f.market,
       "JobMarketNotDeployer",
       [addr(ROLE.stranger), addr(ROLE.admin)],

@@ -80,9 +80,9 @@ describe("trace retention on chain", () => {
     assert.equal((await f.market.read.job([job.jobId])).pendingReceipts, 0);
     // The fact the rule rests on: a settled receipt cannot gain a dispute.
     await viem.assertions.revertWithCustomError(
-      f.adjudicator.write.challenge([job.jobId, receiptId, 0n, 0n], { account: wallets[ROLE.v1].account }),
-      f.adjudicator,
-      "AdjudicatorChallengeWindowClosed",
+      f.disputes.write.challenge([job.jobId, receiptId, 0n, 0n], { account: wallets[ROLE.v1].account }),
+      f.disputes,
+      "DisputesChallengeWindowClosed",
     );
     assert.equal(await isJobFinal(id), true);
     assert.deepEqual(await janitor.round(), { pruned: 2, keptJobs: 0, keptTensors: 0, errors: 0 });

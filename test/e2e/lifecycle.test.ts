@@ -222,7 +222,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     };
     const receiptState = async (receiptId: bigint) =>
       ((await gateway.job(jobId)).receipts as unknown as R[]).find((r) => r.receiptId === receiptId.toString());
-    const w = await env.read.market.read.windowsOf([BigInt(jobId)]);
+    const w = await env.read.params.read.paramsAt([BigInt((await env.read.market.read.job([BigInt(jobId)])).paramsVersion)]);
     const revealAndSettle = async (receiptId: bigint, requests: number) => {
       await rpc(env.chain.url, "evm_mine");
       await rpc(env.chain.url, "evm_mine");
@@ -236,7 +236,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
         250,
       );
       assert.ok(revealed.samples.length >= 1);
-      const check = await env.read.adjudicator.read.receiptCheck([BigInt(jobId), receiptId]);
+      const check = await env.read.spotCheck.read.receiptCheck([BigInt(jobId), receiptId]);
       assert.equal(check.resolved, check.samples, "every sample resolved clean");
       // Stage 0 by the gateway's provider for every request; stage 1 split among its providers.
       for (const stage of [0, 1])
@@ -244,7 +244,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
           revealed.parts.filter((p) => p.stage === stage).reduce((n, p) => n + p.newCount, 0),
           requests,
         );
-      await advance(env.chain.url, Number(w.reveal + w.challenge) + 1);
+      await advance(env.chain.url, w.reveal + w.challenge + 1);
       await until(`receipt ${receiptId} settled`, async () => (await receiptState(receiptId))?.state === "settled", 60_000, 250);
       assert.equal((await env.read.market.read.receipt([BigInt(jobId), receiptId])).status, 2);
       return revealed;
@@ -309,7 +309,8 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     assert.equal(closeEv.args.refund, job.escrow);
     assert.equal(
       closeEv.args.refund,
-      escrow - providerPay - royalty - (providerPay * BigInt(job.verifierFeeBps + job.treasuryFeeBps)) / 10_000n,
+      // No verifier runs here: the verifier fee is paid only for attested samples and stays in escrow.
+      escrow - providerPay - royalty - (providerPay * BigInt(job.treasuryFeeBps)) / 10_000n,
     );
     // A closed job takes no more requests.
     const late = await input("too late");

@@ -347,13 +347,10 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
         "submitReceipt",
       );
       await rpc("evm_mine");
-      await waitTx(publicClient, await p1c.adjudicator.write.drawSamples([jobId, 0n], opts(1)), "drawSamples");
+      await waitTx(publicClient, await p1c.spotCheck.write.drawSamples([jobId, 0n], opts(1)), "drawSamples");
       await waitTx(
         publicClient,
-        await p1c.adjudicator.write.revealBuyerLeaf(
-          [jobId, 0n, 0n, r.buyerTree.leaf(0), r.buyerTree.proof(0), r.route, r.records],
-          opts(1),
-        ),
+        await p1c.spotCheck.write.revealBuyerLeaf([jobId, 0n, 0n, r.buyerTree.leaf(0), r.buyerTree.proof(0), r.route, r.records], opts(1)),
         "revealBuyerLeaf",
       );
       for (const stage of [0, 1]) {
@@ -361,11 +358,11 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
         const partIndex = BigInt(r.records.findIndex((x) => x.stage === stage));
         await waitTx(
           publicClient,
-          await p1c.adjudicator.write.revealStageLeaf([jobId, 0n, 0n, partIndex, tree.leaf(0), tree.proof(0), r.route, r.records], opts(1)),
+          await p1c.spotCheck.write.revealStageLeaf([jobId, 0n, 0n, partIndex, tree.leaf(0), tree.proof(0), r.route, r.records], opts(1)),
           "revealStageLeaf",
         );
       }
-      const drawn = (await p1c.adjudicator.read.receiptCheck([jobId, 0n])).verifier;
+      const drawn = (await p1c.spotCheck.read.sample([jobId, 0n, 0n])).verifier;
       const verifiers = [localWallet(url, 6).account.address, localWallet(url, 7).account.address];
       assert.ok(verifiers.includes(drawn), `drawn verifier ${drawn} is one of the two`);
 
@@ -377,33 +374,39 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
           ? cliEvents.filter((e) => e.event === "error" && e.name === "VerifierInsufficientBondError").length
           : attachedEvents.filter((e) => e.event === "error" && e.name === "VerifierInsufficientBondError").length;
       await until("bond error", async () => bondErrors() > 0, 60_000, 100);
-      assert.equal(await p1c.adjudicator.read.disputeCount(), 0n);
-      const [bond] = await c(0).adjudicator.read.params();
-      await waitTx(publicClient, await c(drawnKey).token.write.faucet([bond], opts(drawnKey)), "faucet");
-      await until("challenge", async () => (await p1c.adjudicator.read.disputeCount()) === 1n, 60_000, 200).catch((err: Error) => {
+      assert.equal(await p1c.disputes.read.disputeCount(), 0n);
+      const p = await c(0).params.read.paramsAt([1n]);
+      await waitTx(publicClient, await c(drawnKey).token.write.faucet([p.challengeBond], opts(drawnKey)), "faucet");
+      await until("challenge", async () => (await p1c.disputes.read.disputeCount()) === 1n, 60_000, 200).catch((err: Error) => {
         throw new Error(`${err.message}; CLI events ${JSON.stringify(cliEvents)}; attached events ${JSON.stringify(attachedEvents)}`);
       });
-      const d = await p1c.adjudicator.read.dispute([0n]);
+      const d = await p1c.disputes.read.dispute([0n]);
       assert.equal(d.challenger, drawn);
       assert.equal(d.accused, localWallet(url, 2).account.address);
-      const committee = await p1c.adjudicator.read.committee([0n]);
+      // The committee comes from a block after the challenge: the challenger draws it once mined.
+      await rpc("evm_mine");
+      await until("committee drawn", async () => (await p1c.disputes.read.committee([0n, 0n]))[0].length === 1, 60_000, 200);
+      const [jurors, seats] = await p1c.disputes.read.committee([0n, 0n]);
       assert.deepEqual(
-        committee,
+        jurors,
         verifiers.filter((v) => v !== drawn),
       );
+      assert.deepEqual(seats, [3]);
       await until(
         "vote committed",
-        async () => (await p1c.adjudicator.getEvents.VoteCommitted({ disputeId: 0n }, { fromBlock: 0n })).length === 1,
+        async () => (await p1c.disputes.getEvents.VoteCommitted({ disputeId: 0n }, { fromBlock: 0n })).length === 1,
         60_000,
         200,
       );
-      const w = await p1c.market.read.windowsOf([jobId]);
-      await rpc("evm_increaseTime", [Number(w.commit) + 1]);
+      await rpc("evm_increaseTime", [p.commit + 1]);
       await rpc("evm_mine");
-      await until("vote revealed", async () => (await p1c.adjudicator.read.dispute([0n])).votesFraud === 1, 60_000, 200);
-      await rpc("evm_increaseTime", [Number(w.voteReveal) + 1]);
+      await until("vote revealed", async () => (await p1c.disputes.read.dispute([0n])).votesFraud === 3, 60_000, 200);
+      await rpc("evm_increaseTime", [p.voteReveal + 1]);
       await rpc("evm_mine");
-      await until("dispute upheld", async () => (await p1c.adjudicator.read.dispute([0n])).status === 2, 60_000, 200);
+      await until("round closed", async () => (await p1c.disputes.read.dispute([0n])).status === 2, 60_000, 200);
+      await rpc("evm_increaseTime", [p.appeal + 1]);
+      await rpc("evm_mine");
+      await until("dispute upheld", async () => (await p1c.disputes.read.dispute([0n])).status === 3, 60_000, 200);
       const faults = await p1c.market.getEvents.ProviderFaulted({ jobId }, { fromBlock: 0n });
       assert.equal(faults.length, 1);
       assert.equal(faults[0].args.provider, localWallet(url, 2).account.address);

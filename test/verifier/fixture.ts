@@ -130,6 +130,8 @@ export async function buildRealReceipt(
   const buyerTree = buildBuyerTree(
     requests.map((hops, index) => ({
       index,
+      nonce: BigInt(index),
+      units: 1,
       requestHash: hashOf(hops[0].input),
       responseHash: hashOf(hops[hops.length - 1].output),
       route,

@@ -28,9 +28,9 @@ import type { Fixture } from "../contracts/helpers.ts";
 import { buildRealReceipt, hashOf, serveRequest, splitCls, startStageProvider, swapped } from "./fixture.ts";
 import type { Served, StageProvider } from "./fixture.ts";
 
-const CREDIT = { VerifierFee: 2, SlashReward: 4, BondReturn: 5, CommitteeFee: 7 } as const;
+const CREDIT = { VerifierFee: 2, BondAward: 6, CommitteeFee: 7 } as const;
 const FAULT_COMMITTEE_VERDICT = 3;
-const UPHELD = 2;
+const UPHELD = 3;
 const VERIFIERS = [ROLE.v1, ROLE.v2, ROLE.v3];
 
 let f: Fixture;
@@ -52,6 +52,7 @@ function newService(i: number, who: number): VerifierService {
     models: catalog,
     stateFile: join(stateDir, `verifier-${who}.json`),
     check: { attempts: 2, retryMs: 50 },
+    autoWithdraw: false,
     onEvent: (e) => events.get(addr(who))!.push(e),
   });
 }
@@ -109,25 +110,25 @@ async function runJob(kind: "honest" | "wrong-output" | "tensors-gone") {
   const p1Account = { account: wallets[ROLE.p1].account };
   await f.market.write.submitReceipt([job.jobId, r.count, r.count, r.outputRoot, r.sessionSignature, r.parts], p1Account);
   await networkHelpers.mine(1);
-  await f.adjudicator.write.drawSamples([job.jobId, 0n], p1Account);
-  assert.deepEqual(await f.adjudicator.read.sampleIndices([job.jobId, 0n]), [0n]);
-  await f.adjudicator.write.revealBuyerLeaf([job.jobId, 0n, 0n, r.buyerTree.leaf(0), r.buyerTree.proof(0), r.route, r.records], p1Account);
+  await f.spotCheck.write.drawSamples([job.jobId, 0n], p1Account);
+  assert.deepEqual(await f.spotCheck.read.sampleIndices([job.jobId, 0n]), [0n]);
+  await f.spotCheck.write.revealBuyerLeaf([job.jobId, 0n, 0n, r.buyerTree.leaf(0), r.buyerTree.proof(0), r.route, r.records], p1Account);
   for (const stage of [0, 1]) {
     const partIndex = r.records.findIndex((p) => p.stage === stage);
     const tree = r.stageTrees.get(stage)!;
-    await f.adjudicator.write.revealStageLeaf(
+    await f.spotCheck.write.revealStageLeaf(
       [job.jobId, 0n, 0n, BigInt(partIndex), tree.leaf(0), tree.proof(0), r.route, r.records],
       p1Account,
     );
   }
   // Hand-offs are consistent (the lie is in the stage-1 computation itself), so the sample resolves.
-  const check = await f.adjudicator.read.receiptCheck([job.jobId, 0n]);
-  assert.equal(check.resolved, 1);
+  const sample = await f.spotCheck.read.sample([job.jobId, 0n, 0n]);
+  assert.equal(sample.resolved, true);
   assert.ok(
-    VERIFIERS.some((v) => isAddressEqual(addr(v), check.verifier)),
-    "a verifier who is not a provider of the job was drawn",
+    VERIFIERS.some((v) => isAddressEqual(addr(v), sample.verifier)),
+    "a registered verifier who is not a provider of the job was drawn for the sample",
   );
-  return { job, receipt: r, assigned: check.verifier };
+  return { job, receipt: r, assigned: sample.verifier };
 }
 
 async function credited(account: Address, jobId: bigint, kind: number): Promise<bigint> {
@@ -135,42 +136,53 @@ async function credited(account: Address, jobId: bigint, kind: number): Promise<
   return logs.filter((l) => l.args.jobId === jobId && l.args.kind === kind).reduce((s, l) => s + l.args.amount!, 0n);
 }
 
-/** Drives a challenged leaf through the committee: commit, reveal, resolve. */
+/** Drives a challenged leaf through the committee: draw, commit, reveal, close, final, claims. */
 async function runDispute(jobId: bigint, assigned: Address, o: { restartCommittee?: boolean } = {}) {
-  const before = await f.adjudicator.read.disputeCount();
-  await tickAll(); // the assigned verifier checks and challenges
-  assert.equal(await f.adjudicator.read.disputeCount(), before + 1n, "one dispute opened");
+  const before = await f.disputes.read.disputeCount();
+  await tickAll(); // the assigned verifier checks every stage, challenges the wrong one and attests
+  assert.equal(await f.disputes.read.disputeCount(), before + 1n, "one dispute opened");
+  assert.equal((await f.spotCheck.read.sample([jobId, 0n, 0n])).attested, true, "the drawn verifier attested its sample");
   const disputeId = before;
-  const d = await f.adjudicator.read.dispute([disputeId]);
+  const d = await f.disputes.read.dispute([disputeId]);
   assert.equal(d.jobId, jobId);
   assert.equal(d.stage, 1);
   assert.ok(isAddressEqual(d.accused, addr(ROLE.p2)));
   assert.ok(isAddressEqual(d.challenger, assigned));
-  const members = await f.adjudicator.read.committee([disputeId]);
+  assert.deepEqual(await f.disputes.read.committee([disputeId, 0n]), [[], []], "no committee until a later block");
+  await networkHelpers.mine(1);
+  await tickAll(); // the challenger draws the committee
+  const [members, seats] = await f.disputes.read.committee([disputeId, 0n]);
   assert.ok(members.length >= 1);
+  assert.equal(
+    seats.reduce((a, b) => a + b, 0),
+    3,
+  );
   for (const m of members) assert.ok(!isAddressEqual(m, assigned) && VERIFIERS.some((v) => isAddressEqual(addr(v), m)));
 
   await tickAll(); // committee members re-execute and commit
-  const committed = await f.adjudicator.getEvents.VoteCommitted({ disputeId }, { fromBlock: 0n });
+  const committed = await f.disputes.getEvents.VoteCommitted({ disputeId }, { fromBlock: 0n });
   assert.equal(committed.length, members.length);
-  const w = await f.market.read.windowsOf([1n]);
+  const p = await f.params.read.paramsAt([1n]);
   // A restarted member still reveals: its salt was on disk before its commitment was on chain.
   if (o.restartCommittee) for (const m of members) await restart(m);
-  await networkHelpers.time.increase(Number(w.commit) + 1);
+  await networkHelpers.time.increase(p.commit + 1);
   await tickAll(); // reveal once the commit phase is over
-  assert.equal((await f.adjudicator.read.dispute([disputeId])).votesFraud, members.length);
-  await networkHelpers.time.increase(Number(w.voteReveal) + 1);
-  await tickAll(); // resolve after the deadline
-  const resolved = await f.adjudicator.read.dispute([disputeId]);
+  assert.equal((await f.disputes.read.dispute([disputeId])).votesFraud, 3);
+  await networkHelpers.time.increase(p.voteReveal + 1);
+  await tickAll(); // the challenger closes the round
+  assert.equal((await f.disputes.read.dispute([disputeId])).status, 2, "appealable");
+  await networkHelpers.time.increase(p.appeal + 1);
+  await tickAll(); // the challenger makes it final
+  const resolved = await f.disputes.read.dispute([disputeId]);
   assert.equal(resolved.status, UPHELD);
+  await tickAll(); // the jurors claim their rewards
   const faults = await f.market.getEvents.ProviderFaulted({ jobId }, { fromBlock: 0n });
   assert.equal(faults.length, 1);
   assert.ok(isAddressEqual(faults[0].args.provider!, addr(ROLE.p2)));
   assert.equal(faults[0].args.reason, FAULT_COMMITTEE_VERDICT);
   assert.ok(faults[0].args.slashed! > 0n);
-  assert.ok((await credited(assigned, jobId, CREDIT.SlashReward)) > 0n, "the challenger earns the prover share");
-  assert.equal(await credited(assigned, jobId, CREDIT.BondReturn), d.bond, "the challenger's bond comes back");
-  for (const m of members) assert.ok((await credited(m, jobId, CREDIT.CommitteeFee)) > 0n, "every fraud voter earns a committee fee");
+  assert.ok((await credited(assigned, jobId, CREDIT.BondAward)) > d.bond, "the challenger gets its bond back and its share of the slash");
+  for (const m of members) assert.ok((await credited(m, jobId, CREDIT.CommitteeFee)) > 0n, "every coherent juror claims its reward");
   return { disputeId, members };
 }
 
@@ -213,7 +225,8 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
     ]);
     assert.equal(mine[0].check.maxAbsDiff, 0);
     for (const s of services) if (s !== serviceOf(assigned)) assert.equal(s.checks.length, 0, "no spot checks by default");
-    assert.equal(await f.adjudicator.read.disputeCount(), 0n);
+    assert.equal(await f.disputes.read.disputeCount(), 0n);
+    assert.equal((await f.spotCheck.read.sample([job.jobId, 0n, 0n])).attested, true);
 
     // A verifier not drawn for this receipt spot-checks it at a 100% rate (from the chain's history).
     const other = services.find((s) => s !== serviceOf(assigned))!;
@@ -232,8 +245,8 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
     ]);
     await spot.stop();
 
-    const w = await f.market.read.windowsOf([1n]);
-    await networkHelpers.time.increase(Number(w.reveal + w.challenge) + 1);
+    const w = await f.params.read.paramsAt([1n]);
+    await networkHelpers.time.increase(w.reveal + w.challenge + 1);
     await f.market.write.settle([job.jobId, 0n, receipt.records], { account: wallets[ROLE.p1].account });
     assert.ok((await credited(assigned, job.jobId, CREDIT.VerifierFee)) > 0n);
   });

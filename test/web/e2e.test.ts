@@ -358,12 +358,13 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
       250,
     );
     assert.ok(revealed.samples.length >= 1);
-    const w = await env.read.market.read.windowsOf([BigInt(jobId)]);
+    const w = await env.read.params.read.paramsAt([BigInt((await env.read.market.read.job([BigInt(jobId)])).paramsVersion)]);
     await advance(env.chain.url, Number(w.reveal + w.challenge) + 1);
     await until("receipt settled by the gateway", async () => (await receiptState(jobId, "0"))?.state === "settled", 60_000, 250);
     await page.locator('[data-testid="earnings-ready"][data-settlements="1"]').waitFor();
-    // 4 requests × 2 stages × 0.001 + 5 % royalty + 5 % verifier fee (the default, to the treasury when unattested)
-    assert.equal(await page.getByTestId("earned-settled").innerText(), "0.0088");
+    // 4 requests × 2 stages × 0.001 + 5 % royalty (no verifier runs here: the 5 % verifier fee is
+    // paid only for attested samples and stays in escrow for the buyer)
+    assert.equal(await page.getByTestId("earned-settled").innerText(), "0.0084");
     await shot("earnings");
     await goto("/jobs");
     await page.getByTestId("spot-checks").first().filter({ hasText: "passed" }).waitFor();
@@ -419,11 +420,11 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     await page.locator('[data-testid="job-status"]').filter({ hasText: "expired" }).waitFor();
     await page.getByTestId("close-job").click();
     await page.locator('[data-testid="job-status"]').filter({ hasText: "closed" }).waitFor();
-    assert.match(await page.getByTestId("job-card").first().innerText(), /refunded 0\.0132 SHARD/); // 0.022 escrow (10 × 0.002 + 10 % fees) − 0.0088 settled
+    assert.match(await page.getByTestId("job-card").first().innerText(), /refunded 0\.0136 SHARD/); // 0.022 escrow (10 × 0.002 + 10 % fees) − 0.0084 settled
     await shot("my-jobs-closed");
     await goto("/earnings");
     await page.getByTestId("scope-mine").click();
-    await page.getByTestId("credits").filter({ hasText: "0.0132 SHARD" }).waitFor();
+    await page.getByTestId("credits").filter({ hasText: "0.0136 SHARD" }).waitFor();
     await page.getByTestId("withdraw-credits").click();
     await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Withdraw earnings" }).waitFor();
     await page

@@ -1,7 +1,15 @@
 // Typed contract instances (generated ABIs + deployment addresses).
 import { getContract } from "viem";
 import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem";
-import { adjudicatorAbi, jobMarketAbi, modelRegistryAbi, protocolParamsAbi, providerStakingAbi, shardTokenAbi } from "../generated/abis.ts";
+import {
+  disputesAbi,
+  jobMarketAbi,
+  modelRegistryAbi,
+  protocolParamsAbi,
+  providerStakingAbi,
+  shardTokenAbi,
+  spotCheckAbi,
+} from "../generated/abis.ts";
 import type { Deployment } from "./deployments.ts";
 
 export type ShardWallet = WalletClient<Transport, Chain | undefined, Account>;
@@ -14,7 +22,8 @@ function build<C extends { public: PublicClient; wallet?: ShardWallet } | Public
     registry: getContract({ address: c.ModelRegistry.address, abi: modelRegistryAbi, client }),
     params: getContract({ address: c.ProtocolParams.address, abi: protocolParamsAbi, client }),
     market: getContract({ address: c.JobMarket.address, abi: jobMarketAbi, client }),
-    adjudicator: getContract({ address: c.Adjudicator.address, abi: adjudicatorAbi, client }),
+    spotCheck: getContract({ address: c.SpotCheck.address, abi: spotCheckAbi, client }),
+    disputes: getContract({ address: c.Disputes.address, abi: disputesAbi, client }),
   };
 }
 

@@ -6,7 +6,15 @@ import type { Address } from "viem";
 import { DeploymentNotFoundError, DeploymentInvalidError } from "./errors.ts";
 import type { ProtocolParamsJson } from "./params.ts";
 
-export const CONTRACT_NAMES = ["ShardToken", "ProviderStaking", "ModelRegistry", "ProtocolParams", "JobMarket", "Adjudicator"] as const;
+export const CONTRACT_NAMES = [
+  "ShardToken",
+  "ProviderStaking",
+  "ModelRegistry",
+  "ProtocolParams",
+  "JobMarket",
+  "SpotCheck",
+  "Disputes",
+] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 
 export interface DeployedContract {

@@ -4,7 +4,7 @@
 import { logger } from "@libp2p/logger";
 import { parseEventLogs, toHex } from "viem";
 import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
-import { jobMarketAbi } from "../generated/abis.ts";
+import { jobMarketAbi, spotCheckAbi } from "../generated/abis.ts";
 import { permitSignatureParts, permitTypedData, shardMeshDomain, signQuote, tokenPermitDomain, walletSigner } from "../receipts/eip712.ts";
 import type { Quote, SignedQuote, TypedDataSigner } from "../receipts/eip712.ts";
 import type { BuyerLeaf, ReceiptTree, StageLeaf } from "../receipts/leaves.ts";
@@ -108,13 +108,40 @@ export async function submitReceipt(
   return { receiptId: event.args.receiptId, receipt };
 }
 
-/** The request indices sampled for a receipt (available from the second block after submission). */
+/** The request indices sampled for a receipt (once its seed is fixed: drawSamples). */
 export function sampledIndices(
   contracts: ShardMeshContracts | ReadOnlyContracts,
   jobId: bigint,
   receiptId: bigint,
 ): Promise<readonly bigint[]> {
-  return contracts.adjudicator.read.sampleIndices([jobId, receiptId]);
+  return contracts.spotCheck.read.sampleIndices([jobId, receiptId]);
+}
+
+/**
+ * Fixes a receipt's sampling seed once the block after submission is mined (anyone may; honest
+ * parties do it as soon as they can). Returns false when it re-anchored instead (the block's hash
+ * had left the 256-block window: a new target block, try again after it).
+ */
+export async function drawSamples(pc: ProviderChain, jobId: bigint, receiptId: bigint): Promise<boolean> {
+  const hash = await pc.contracts.spotCheck.write.drawSamples([jobId, receiptId], { account: pc.wallet.account, chain: pc.wallet.chain });
+  const receipt = await waitTx(pc.publicClient, hash, `drawSamples(job ${jobId}, receipt ${receiptId})`);
+  return parseEventLogs({ abi: spotCheckAbi, eventName: "SeedReanchored", logs: receipt.logs }).length === 0;
+}
+
+/**
+ * After the reveal window: faults exactly the parties of a sample that did not do their part
+ * (missing buyer leaf → submitter; missing stage leaf → its provider; unanswered hand-off claim →
+ * the downstream provider) and resolves the sample, so the receipt can settle.
+ */
+export async function reportMissing(
+  pc: ProviderChain,
+  a: { jobId: bigint; receiptId: bigint; sampleNo: number; route: Address[] },
+): Promise<TransactionReceipt> {
+  const hash = await pc.contracts.spotCheck.write.reportMissing([a.jobId, a.receiptId, BigInt(a.sampleNo), a.route], {
+    account: pc.wallet.account,
+    chain: pc.wallet.chain,
+  });
+  return waitTx(pc.publicClient, hash, `reportMissing(job ${a.jobId}, receipt ${a.receiptId}, sample ${a.sampleNo})`);
 }
 
 /** Reveals the buyer leaf of sample `sampleNo` (the receipt's submitter is answerable for it). */
@@ -130,7 +157,7 @@ export async function revealBuyerLeaf(
     records: PartRecord[];
   },
 ): Promise<TransactionReceipt> {
-  const hash = await pc.contracts.adjudicator.write.revealBuyerLeaf(
+  const hash = await pc.contracts.spotCheck.write.revealBuyerLeaf(
     [a.jobId, a.receiptId, BigInt(a.sampleNo), a.tree.leaf(a.index), a.tree.proof(a.index), a.route, a.records],
     { account: pc.wallet.account, chain: pc.wallet.chain },
   );
@@ -152,7 +179,7 @@ export async function revealStageLeaf(
   },
 ): Promise<TransactionReceipt> {
   const partIndex = a.records.findIndex((p) => p.stage === a.stage && p.provider.toLowerCase() === pc.address.toLowerCase());
-  const hash = await pc.contracts.adjudicator.write.revealStageLeaf(
+  const hash = await pc.contracts.spotCheck.write.revealStageLeaf(
     [a.jobId, a.receiptId, BigInt(a.sampleNo), BigInt(partIndex), a.tree.leaf(a.index), a.tree.proof(a.index), a.route, a.records],
     { account: pc.wallet.account, chain: pc.wallet.chain },
   );
@@ -167,7 +194,7 @@ export async function settle(pc: ProviderChain, jobId: bigint, receiptId: bigint
 
 /** Answers a zk-stage dispute against this provider with proof bytes for its IStageProofVerifier. */
 export async function answerDispute(pc: ProviderChain, disputeId: bigint, proof: Hex): Promise<TransactionReceipt> {
-  const hash = await pc.contracts.adjudicator.write.answerWithProof([disputeId, proof], {
+  const hash = await pc.contracts.disputes.write.answerWithProof([disputeId, proof], {
     account: pc.wallet.account,
     chain: pc.wallet.chain,
   });
@@ -202,7 +229,7 @@ export async function revealSample(
   const partIndexes = a.route.map((provider, stage) =>
     BigInt(a.records.findIndex((p) => p.stage === stage && p.provider.toLowerCase() === provider.toLowerCase())),
   );
-  const hash = await pc.contracts.adjudicator.write.revealSample(
+  const hash = await pc.contracts.spotCheck.write.revealSample(
     [
       a.jobId,
       a.receiptId,

@@ -4052,22 +4052,6 @@ export const jobMarketAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "nowTime",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "settlesAt",
-        "type": "uint256"
-      }
-    ],
-    "name": "JobMarketChallengeWindowOpen",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
         "name": "count",
         "type": "uint256"
       },
@@ -4758,11 +4742,17 @@ export const jobMarketAbi = [
       {
         "indexed": true,
         "internalType": "address",
-        "name": "adjudicator",
+        "name": "spotCheck",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "disputes",
         "type": "address"
       }
     ],
-    "name": "AdjudicatorSet",
+    "name": "AdjudicatorsSet",
     "type": "event"
   },
   {
@@ -4945,12 +4935,6 @@ export const jobMarketAbi = [
         "internalType": "uint256",
         "name": "slashed",
         "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "address",
-        "name": "prover",
-        "type": "address"
       }
     ],
     "name": "ProviderFaulted",
@@ -5198,33 +5182,7 @@ export const jobMarketAbi = [
   },
   {
     "inputs": [],
-    "name": "COMMITTEE_SHARE_BPS",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "MAX_QUOTES",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "PROVER_SHARE_BPS",
     "outputs": [
       {
         "internalType": "uint256",
@@ -5324,7 +5282,12 @@ export const jobMarketAbi = [
       },
       {
         "internalType": "address",
-        "name": "adjudicator",
+        "name": "spotCheck",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "disputes",
         "type": "address"
       }
     ],
@@ -5534,14 +5497,9 @@ export const jobMarketAbi = [
         "type": "uint8"
       },
       {
-        "internalType": "address",
-        "name": "prover",
-        "type": "address"
-      },
-      {
-        "internalType": "address[]",
-        "name": "rewardees",
-        "type": "address[]"
+        "internalType": "bool",
+        "name": "hold",
+        "type": "bool"
       }
     ],
     "name": "fault",
@@ -5749,6 +5707,29 @@ export const jobMarketAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "lockStake",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -6024,7 +6005,7 @@ export const jobMarketAbi = [
         "type": "uint8"
       }
     ],
-    "name": "payBond",
+    "name": "payOut",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -6123,11 +6104,16 @@ export const jobMarketAbi = [
     "inputs": [
       {
         "internalType": "address",
-        "name": "adjudicator_",
+        "name": "spotCheck_",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "disputes_",
         "type": "address"
       }
     ],
-    "name": "setAdjudicator",
+    "name": "setAdjudicators",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -6178,6 +6164,29 @@ export const jobMarketAbi = [
       }
     ],
     "name": "settle",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "slashStake",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -6330,47 +6339,24 @@ export const jobMarketAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
         "internalType": "JobId",
         "name": "jobId",
         "type": "uint256"
-      }
-    ],
-    "name": "windowsOf",
-    "outputs": [
+      },
       {
-        "components": [
-          {
-            "internalType": "uint64",
-            "name": "reveal",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "challenge",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "answer",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "commit",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "voteReveal",
-            "type": "uint64"
-          }
-        ],
-        "internalType": "struct IJobMarket.Windows",
-        "name": "",
-        "type": "tuple"
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
       }
     ],
-    "stateMutability": "view",
+    "name": "unlockStake",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -6388,7 +6374,7 @@ export const jobMarketAbi = [
   }
 ] as const;
 
-export const adjudicatorAbi = [
+export const spotCheckAbi = [
   {
     "inputs": [
       {
@@ -6402,492 +6388,13 @@ export const adjudicatorAbi = [
         "type": "address"
       },
       {
-        "internalType": "contract IModelRegistry",
-        "name": "registry",
+        "internalType": "contract IProtocolParams",
+        "name": "params",
         "type": "address"
-      },
-      {
-        "internalType": "address",
-        "name": "admin",
-        "type": "address"
-      },
-      {
-        "internalType": "uint256",
-        "name": "bond_",
-        "type": "uint256"
       }
     ],
     "stateMutability": "nonpayable",
     "type": "constructor"
-  },
-  {
-    "inputs": [],
-    "name": "AccessControlBadConfirmation",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "neededRole",
-        "type": "bytes32"
-      }
-    ],
-    "name": "AccessControlUnauthorizedAccount",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "voter",
-        "type": "address"
-      },
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorAlreadyCommitted",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "provider",
-        "type": "address"
-      },
-      {
-        "internalType": "JobId",
-        "name": "jobId",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorAlreadyFaulted",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "sampleNo",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "stage",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorAlreadyRevealed",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "index",
-        "type": "uint256"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "root",
-        "type": "bytes32"
-      }
-    ],
-    "name": "AdjudicatorBadProof",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "sampleNo",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "samples",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorBadSample",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "voter",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "commitment",
-        "type": "bytes32"
-      }
-    ],
-    "name": "AdjudicatorBadVoteReveal",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "sampleNo",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "receiptId",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorBuyerLeafNotRevealed",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "nowTime",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "deadline",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorChallengeWindowClosed",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "nowTime",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "commitEnd",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorCommitPhaseOpen",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "nowTime",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "deadline",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorDeadlineNotReached",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "nowTime",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "deadline",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorDeadlinePassed",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "enum IAdjudicator.DisputeStatus",
-        "name": "status",
-        "type": "uint8"
-      }
-    ],
-    "name": "AdjudicatorDisputeNotOpen",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "verifier",
-        "type": "address"
-      }
-    ],
-    "name": "AdjudicatorInvalidProof",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "found",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "required",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorNoEligibleVerifiers",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "caller",
-        "type": "address"
-      },
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorNotCommitteeMember",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "challenger",
-        "type": "address"
-      },
-      {
-        "internalType": "uint256",
-        "name": "stake",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorNotEligibleChallenger",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "nowTime",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "deadline",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorRevealWindowClosed",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "nowTime",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "deadline",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorRevealWindowOpen",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "length",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "stageCount",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorRouteLength",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "routeHash",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "revealedRouteHash",
-        "type": "bytes32"
-      }
-    ],
-    "name": "AdjudicatorRouteMismatch",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "stage",
-        "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "provider",
-        "type": "address"
-      }
-    ],
-    "name": "AdjudicatorRouteProviderMissing",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "sampleNo",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "receiptId",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorSampleResolved",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "blockNumber",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "readyAt",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorSeedNotReady",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "sampleNo",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "stage",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorStageNotRevealed",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "disputeCount",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorUnknownDispute",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "enum IAdjudicator.DisputeKind",
-        "name": "kind",
-        "type": "uint8"
-      },
-      {
-        "internalType": "enum IAdjudicator.DisputeKind",
-        "name": "required",
-        "type": "uint8"
-      }
-    ],
-    "name": "AdjudicatorWrongDisputeKind",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "index",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "sampledIndex",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorWrongIndex",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "partIndex",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "stage",
-        "type": "uint256"
-      }
-    ],
-    "name": "AdjudicatorWrongPart",
-    "type": "error"
   },
   {
     "inputs": [
@@ -6906,23 +6413,420 @@ export const adjudicatorAbi = [
     "type": "error"
   },
   {
-    "anonymous": false,
     "inputs": [
       {
-        "indexed": false,
         "internalType": "uint256",
-        "name": "oldBond",
+        "name": "sampleNo",
         "type": "uint256"
       },
       {
-        "indexed": false,
         "internalType": "uint256",
-        "name": "newBond",
+        "name": "receiptId",
         "type": "uint256"
       }
     ],
-    "name": "BondUpdated",
-    "type": "event"
+    "name": "SpotCheckAlreadyAttested",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "stage",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckAlreadyRevealed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckAttestWindowClosed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "signer",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "upstream",
+        "type": "address"
+      }
+    ],
+    "name": "SpotCheckBadHandOffSignature",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "root",
+        "type": "bytes32"
+      }
+    ],
+    "name": "SpotCheckBadProof",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "samples",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckBadSample",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckBuyerLeafNotRevealed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "claimDeadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckClaimExpired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "claimDeadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckClaimsPending",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "current",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "proposed",
+        "type": "address"
+      }
+    ],
+    "name": "SpotCheckDisputesAlreadySet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "boundary",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckNoClaim",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "deployer",
+        "type": "address"
+      }
+    ],
+    "name": "SpotCheckNotDeployer",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "disputes",
+        "type": "address"
+      }
+    ],
+    "name": "SpotCheckNotDisputes",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "stageMask",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "required",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckNotFullyRevealed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "SpotCheckNotSampleVerifier",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckRevealWindowClosed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckRevealWindowOpen",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "stageCount",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckRouteLength",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "routeHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "revealedRouteHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "SpotCheckRouteMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "stage",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      }
+    ],
+    "name": "SpotCheckRouteProviderMissing",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckSampleResolved",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "anchorBlock",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckSeedNotFixed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "blockNumber",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "readyAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckSeedNotReady",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "status",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckUnknownReceipt",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "sampledIndex",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckWrongIndex",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "partIndex",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "stage",
+        "type": "uint256"
+      }
+    ],
+    "name": "SpotCheckWrongPart",
+    "type": "error"
   },
   {
     "anonymous": false,
@@ -6953,6 +6857,12 @@ export const adjudicatorAbi = [
       },
       {
         "indexed": false,
+        "internalType": "uint64",
+        "name": "nonce",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
         "internalType": "bytes32",
         "name": "routeHash",
         "type": "bytes32"
@@ -6966,43 +6876,12 @@ export const adjudicatorAbi = [
     "inputs": [
       {
         "indexed": true,
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "address[]",
-        "name": "members",
-        "type": "address[]"
-      }
-    ],
-    "name": "CommitteeDrawn",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "indexed": true,
         "internalType": "JobId",
         "name": "jobId",
         "type": "uint256"
       },
       {
         "indexed": true,
-        "internalType": "address",
-        "name": "accused",
-        "type": "address"
-      },
-      {
-        "indexed": false,
         "internalType": "uint256",
         "name": "receiptId",
         "type": "uint256"
@@ -7010,40 +6889,28 @@ export const adjudicatorAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "stage",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "boundary",
         "type": "uint256"
       },
       {
         "indexed": false,
         "internalType": "address",
-        "name": "challenger",
+        "name": "upstream",
         "type": "address"
-      },
-      {
-        "indexed": false,
-        "internalType": "enum IAdjudicator.DisputeKind",
-        "name": "kind",
-        "type": "uint8"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "bond",
-        "type": "uint256"
       }
     ],
-    "name": "DisputeOpened",
+    "name": "HandOffClaimAnswered",
     "type": "event"
   },
   {
     "anonymous": false,
     "inputs": [
-      {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
       {
         "indexed": true,
         "internalType": "JobId",
@@ -7052,93 +6919,67 @@ export const adjudicatorAbi = [
       },
       {
         "indexed": true,
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "boundary",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "HandOffClaimOpened",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
         "internalType": "address",
-        "name": "accused",
+        "name": "verifier",
         "type": "address"
       },
       {
         "indexed": false,
-        "internalType": "enum IAdjudicator.DisputeStatus",
-        "name": "status",
-        "type": "uint8"
+        "internalType": "uint256",
+        "name": "deposit",
+        "type": "uint256"
       }
     ],
-    "name": "DisputeResolved",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "previousAdminRole",
-        "type": "bytes32"
-      },
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "newAdminRole",
-        "type": "bytes32"
-      }
-    ],
-    "name": "RoleAdminChanged",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "sender",
-        "type": "address"
-      }
-    ],
-    "name": "RoleGranted",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "sender",
-        "type": "address"
-      }
-    ],
-    "name": "RoleRevoked",
+    "name": "SampleAttested",
     "type": "event"
   },
   {
@@ -7201,12 +7042,43 @@ export const adjudicatorAbi = [
       },
       {
         "indexed": false,
-        "internalType": "address",
-        "name": "verifier",
-        "type": "address"
+        "internalType": "address[]",
+        "name": "verifiers",
+        "type": "address[]"
       }
     ],
     "name": "SamplesDrawn",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "anchorBlock",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "reanchors",
+        "type": "uint256"
+      }
+    ],
+    "name": "SeedReanchored",
     "type": "event"
   },
   {
@@ -7259,107 +7131,6 @@ export const adjudicatorAbi = [
     "type": "event"
   },
   {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "voter",
-        "type": "address"
-      }
-    ],
-    "name": "VoteCommitted",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "voter",
-        "type": "address"
-      },
-      {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "fraud",
-        "type": "bool"
-      }
-    ],
-    "name": "VoteRevealed",
-    "type": "event"
-  },
-  {
-    "inputs": [],
-    "name": "COMMITTEE_BOND_SHARE_BPS",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "COMMITTEE_SIZE",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "DEFAULT_ADMIN_ROLE",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "bytes",
-        "name": "proof",
-        "type": "bytes"
-      }
-    ],
-    "name": "answerWithProof",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
     "inputs": [
       {
         "internalType": "JobId",
@@ -7375,38 +7146,9 @@ export const adjudicatorAbi = [
         "internalType": "uint256",
         "name": "sampleNo",
         "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "stage",
-        "type": "uint256"
       }
     ],
-    "name": "challenge",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "commitment",
-        "type": "bytes32"
-      }
-    ],
-    "name": "commitVote",
+    "name": "attest",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -7414,110 +7156,26 @@ export const adjudicatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
         "internalType": "uint256",
-        "name": "disputeId",
+        "name": "receiptId",
         "type": "uint256"
       }
     ],
-    "name": "committee",
+    "name": "deadlines",
     "outputs": [
       {
-        "internalType": "address[]",
-        "name": "",
-        "type": "address[]"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "uint256",
-        "name": "disputeId",
+        "name": "reveal",
         "type": "uint256"
-      }
-    ],
-    "name": "dispute",
-    "outputs": [
-      {
-        "components": [
-          {
-            "internalType": "JobId",
-            "name": "jobId",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint32",
-            "name": "receiptId",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint8",
-            "name": "sampleNo",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint16",
-            "name": "stage",
-            "type": "uint16"
-          },
-          {
-            "internalType": "enum IAdjudicator.DisputeKind",
-            "name": "kind",
-            "type": "uint8"
-          },
-          {
-            "internalType": "enum IAdjudicator.DisputeStatus",
-            "name": "status",
-            "type": "uint8"
-          },
-          {
-            "internalType": "address",
-            "name": "accused",
-            "type": "address"
-          },
-          {
-            "internalType": "address",
-            "name": "challenger",
-            "type": "address"
-          },
-          {
-            "internalType": "uint64",
-            "name": "openedAt",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint8",
-            "name": "votesFraud",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint8",
-            "name": "votesHonest",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint256",
-            "name": "bond",
-            "type": "uint256"
-          }
-        ],
-        "internalType": "struct IAdjudicator.Dispute",
-        "name": "",
-        "type": "tuple"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "disputeCount",
-    "outputs": [
+      },
       {
         "internalType": "uint256",
-        "name": "",
+        "name": "challenge",
         "type": "uint256"
       }
     ],
@@ -7545,62 +7203,35 @@ export const adjudicatorAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      }
-    ],
-    "name": "getRoleAdmin",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
       },
       {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
       }
     ],
-    "name": "grantRole",
-    "outputs": [],
+    "name": "forfeitAttestation",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deposit",
+        "type": "uint256"
+      }
+    ],
     "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
-    "name": "hasRole",
-    "outputs": [
-      {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
-    ],
-    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -7614,22 +7245,16 @@ export const adjudicatorAbi = [
         "internalType": "uint256",
         "name": "receiptId",
         "type": "uint256"
-      }
-    ],
-    "name": "isClear",
-    "outputs": [
-      {
-        "internalType": "bool",
-        "name": "clear",
-        "type": "bool"
       },
       {
-        "internalType": "uint256",
-        "name": "openIssues",
-        "type": "uint256"
+        "internalType": "bool",
+        "name": "opened",
+        "type": "bool"
       }
     ],
-    "stateMutability": "view",
+    "name": "noteDispute",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -7651,37 +7276,18 @@ export const adjudicatorAbi = [
       },
       {
         "internalType": "uint256",
-        "name": "stage",
-        "type": "uint256"
-      }
-    ],
-    "name": "isDisputed",
-    "outputs": [
-      {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "params",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "bond",
+        "name": "boundary",
         "type": "uint256"
       },
       {
-        "internalType": "uint256",
-        "name": "minVerifierStake",
-        "type": "uint256"
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
       }
     ],
-    "stateMutability": "view",
+    "name": "presentHandOff",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -7707,9 +7313,14 @@ export const adjudicatorAbi = [
             "type": "bytes32"
           },
           {
-            "internalType": "address",
-            "name": "verifier",
-            "type": "address"
+            "internalType": "uint64",
+            "name": "anchorBlock",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "seededAt",
+            "type": "uint32"
           },
           {
             "internalType": "uint8",
@@ -7723,58 +7334,26 @@ export const adjudicatorAbi = [
           },
           {
             "internalType": "uint8",
+            "name": "reanchors",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
             "name": "openDisputes",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "attested",
             "type": "uint8"
           }
         ],
-        "internalType": "struct IAdjudicator.ReceiptCheck",
+        "internalType": "struct ISpotCheck.ReceiptCheck",
         "name": "",
         "type": "tuple"
       }
     ],
     "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "JobId",
-        "name": "jobId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "receiptId",
-        "type": "uint256"
-      }
-    ],
-    "name": "receiptVerifier",
-    "outputs": [
-      {
-        "internalType": "address",
-        "name": "",
-        "type": "address"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "address",
-        "name": "callerConfirmation",
-        "type": "address"
-      }
-    ],
-    "name": "renounceRole",
-    "outputs": [],
-    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -7800,20 +7379,7 @@ export const adjudicatorAbi = [
         "type": "address[]"
       }
     ],
-    "name": "reportUnrevealed",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      }
-    ],
-    "name": "resolveDispute",
+    "name": "reportMissing",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -7843,6 +7409,16 @@ export const adjudicatorAbi = [
             "type": "uint256"
           },
           {
+            "internalType": "uint64",
+            "name": "nonce",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "units",
+            "type": "uint32"
+          },
+          {
             "internalType": "bytes32",
             "name": "requestHash",
             "type": "bytes32"
@@ -7858,7 +7434,7 @@ export const adjudicatorAbi = [
             "type": "bytes32"
           }
         ],
-        "internalType": "struct IAdjudicator.BuyerLeaf",
+        "internalType": "struct ISpotCheck.BuyerLeaf",
         "name": "leaf",
         "type": "tuple"
       },
@@ -7935,6 +7511,16 @@ export const adjudicatorAbi = [
             "type": "uint256"
           },
           {
+            "internalType": "uint64",
+            "name": "nonce",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "units",
+            "type": "uint32"
+          },
+          {
             "internalType": "bytes32",
             "name": "requestHash",
             "type": "bytes32"
@@ -7950,7 +7536,7 @@ export const adjudicatorAbi = [
             "type": "bytes32"
           }
         ],
-        "internalType": "struct IAdjudicator.BuyerLeaf",
+        "internalType": "struct ISpotCheck.BuyerLeaf",
         "name": "leaf",
         "type": "tuple"
       },
@@ -8014,7 +7600,7 @@ export const adjudicatorAbi = [
             "type": "bytes32"
           }
         ],
-        "internalType": "struct IAdjudicator.StageLeaf[]",
+        "internalType": "struct ISpotCheck.StageLeaf[]",
         "name": "stageLeaves",
         "type": "tuple[]"
       },
@@ -8074,7 +7660,7 @@ export const adjudicatorAbi = [
             "type": "bytes32"
           }
         ],
-        "internalType": "struct IAdjudicator.StageLeaf",
+        "internalType": "struct ISpotCheck.StageLeaf",
         "name": "leaf",
         "type": "tuple"
       },
@@ -8129,47 +7715,6 @@ export const adjudicatorAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint256",
-        "name": "disputeId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "bool",
-        "name": "fraud",
-        "type": "bool"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "salt",
-        "type": "bytes32"
-      }
-    ],
-    "name": "revealVote",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "role",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
-    ],
-    "name": "revokeRole",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "JobId",
         "name": "jobId",
         "type": "uint256"
@@ -8205,8 +7750,33 @@ export const adjudicatorAbi = [
             "type": "bytes32"
           },
           {
-            "internalType": "uint32",
+            "internalType": "address",
+            "name": "verifier",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "nonce",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
             "name": "stageMask",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "claimMask",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "units",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "claimDeadline",
             "type": "uint32"
           },
           {
@@ -8218,9 +7788,24 @@ export const adjudicatorAbi = [
             "internalType": "bool",
             "name": "resolved",
             "type": "bool"
+          },
+          {
+            "internalType": "bool",
+            "name": "faulted",
+            "type": "bool"
+          },
+          {
+            "internalType": "bool",
+            "name": "attested",
+            "type": "bool"
+          },
+          {
+            "internalType": "bool",
+            "name": "attestationForfeited",
+            "type": "bool"
           }
         ],
-        "internalType": "struct IAdjudicator.Sample",
+        "internalType": "struct ISpotCheck.Sample",
         "name": "",
         "type": "tuple"
       }
@@ -8255,12 +7840,12 @@ export const adjudicatorAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint256",
-        "name": "bond_",
-        "type": "uint256"
+        "internalType": "address",
+        "name": "disputes_",
+        "type": "address"
       }
     ],
-    "name": "setBond",
+    "name": "setDisputes",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -8291,9 +7876,19 @@ export const adjudicatorAbi = [
         "type": "uint256"
       },
       {
-        "internalType": "address",
-        "name": "verifier",
-        "type": "address"
+        "internalType": "address[]",
+        "name": "attesters",
+        "type": "address[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "samples",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deposit",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -8342,28 +7937,685 @@ export const adjudicatorAbi = [
             "type": "address"
           }
         ],
-        "internalType": "struct IAdjudicator.StageReveal",
+        "internalType": "struct ISpotCheck.StageReveal",
         "name": "",
         "type": "tuple"
       }
     ],
     "stateMutability": "view",
     "type": "function"
+  }
+] as const;
+
+export const disputesAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "contract IJobMarket",
+        "name": "market",
+        "type": "address"
+      },
+      {
+        "internalType": "contract IProviderStaking",
+        "name": "staking",
+        "type": "address"
+      },
+      {
+        "internalType": "contract IModelRegistry",
+        "name": "registry",
+        "type": "address"
+      },
+      {
+        "internalType": "contract IProtocolParams",
+        "name": "params",
+        "type": "address"
+      },
+      {
+        "internalType": "contract ISpotCheck",
+        "name": "spotCheck",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "constructor"
   },
   {
     "inputs": [
       {
-        "internalType": "bytes4",
-        "name": "interfaceId",
-        "type": "bytes4"
+        "internalType": "address",
+        "name": "juror",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
       }
     ],
-    "name": "supportsInterface",
+    "name": "DisputesAlreadyCommitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "stage",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesAlreadyDisputed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      },
+      {
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesAlreadyFaulted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "juror",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "DisputesBadVoteReveal",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesChallengeWindowClosed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "commitEnd",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesCommitPhaseOpen",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesCommitteeAlreadyDrawn",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesCommitteeNotDrawn",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesDeadlineNotReached",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "nowTime",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesDeadlinePassed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "DisputesInvalidProof",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxRounds",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesNoMoreRounds",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "challenger",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "weight",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesNotEligibleChallenger",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesNotJuror",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "juror",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesNothingToClaim",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "blockNumber",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "readyAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesSeedNotReady",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "stage",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesStageNotRevealed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "disputeCount",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputesUnknownDispute",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "enum IDisputes.DisputeKind",
+        "name": "kind",
+        "type": "uint8"
+      },
+      {
+        "internalType": "enum IDisputes.DisputeKind",
+        "name": "required",
+        "type": "uint8"
+      }
+    ],
+    "name": "DisputesWrongKind",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "enum IDisputes.DisputeStatus",
+        "name": "status",
+        "type": "uint8"
+      }
+    ],
+    "name": "DisputesWrongStatus",
+    "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "address[]",
+        "name": "jurors",
+        "type": "address[]"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint8[]",
+        "name": "seats",
+        "type": "uint8[]"
+      }
+    ],
+    "name": "CommitteeDrawn",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "anchorBlock",
+        "type": "uint256"
+      }
+    ],
+    "name": "CommitteeSeedReanchored",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "appellant",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "fraudSide",
+        "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "bond",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputeAppealed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "accused",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "stage",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "challenger",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "enum IDisputes.DisputeKind",
+        "name": "kind",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "bond",
+        "type": "uint256"
+      }
+    ],
+    "name": "DisputeOpened",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "accused",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "enum IDisputes.DisputeStatus",
+        "name": "status",
+        "type": "uint8"
+      }
+    ],
+    "name": "DisputeResolved",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "juror",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "JurorRewarded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "verdictFraud",
+        "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "votesFraud",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "votesHonest",
+        "type": "uint256"
+      }
+    ],
+    "name": "RoundClosed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "juror",
+        "type": "address"
+      }
+    ],
+    "name": "VoteCommitted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "juror",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "fraud",
+        "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "seats",
+        "type": "uint256"
+      }
+    ],
+    "name": "VoteRevealed",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_ROUNDS",
     "outputs": [
       {
-        "internalType": "bool",
+        "internalType": "uint256",
         "name": "",
-        "type": "bool"
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -8377,8 +8629,475 @@ export const adjudicatorAbi = [
         "type": "uint256"
       },
       {
+        "internalType": "bytes",
+        "name": "proof",
+        "type": "bytes"
+      }
+    ],
+    "name": "answerWithProof",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "appeal",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "stage",
+        "type": "uint256"
+      }
+    ],
+    "name": "challenge",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "claimJurorReward",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "closeRound",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitVote",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      }
+    ],
+    "name": "committee",
+    "outputs": [
+      {
+        "internalType": "address[]",
+        "name": "jurors",
+        "type": "address[]"
+      },
+      {
+        "internalType": "uint8[]",
+        "name": "seats",
+        "type": "uint8[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "dispute",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "JobId",
+            "name": "jobId",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "receiptId",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint8",
+            "name": "sampleNo",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint16",
+            "name": "stage",
+            "type": "uint16"
+          },
+          {
+            "internalType": "enum IDisputes.DisputeKind",
+            "name": "kind",
+            "type": "uint8"
+          },
+          {
+            "internalType": "enum IDisputes.DisputeStatus",
+            "name": "status",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "round",
+            "type": "uint8"
+          },
+          {
+            "internalType": "bool",
+            "name": "verdictFraud",
+            "type": "bool"
+          },
+          {
+            "internalType": "address",
+            "name": "accused",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "anchorBlock",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "phaseStart",
+            "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "challenger",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "votesFraud",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "votesHonest",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "verdictAt",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint96",
+            "name": "bond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint32",
+            "name": "paramsVersion",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct IDisputes.Dispute",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "disputeCount",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "JobId",
+        "name": "jobId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "receiptId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "sampleNo",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "stage",
+        "type": "uint256"
+      }
+    ],
+    "name": "disputeOf",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "drawCommittee",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "finalize",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      },
+      {
         "internalType": "address",
-        "name": "voter",
+        "name": "who",
+        "type": "address"
+      }
+    ],
+    "name": "juror",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint8",
+            "name": "seats",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "vote",
+            "type": "uint8"
+          },
+          {
+            "internalType": "bool",
+            "name": "paid",
+            "type": "bool"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "commitment",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IDisputes.Juror",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "phaseDeadlines",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "commitEnd",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "revealEnd",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "appealEnd",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bool",
+        "name": "fraud",
+        "type": "bool"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      }
+    ],
+    "name": "revealVote",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      }
+    ],
+    "name": "stakes",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "who",
+            "type": "address"
+          },
+          {
+            "internalType": "bool",
+            "name": "fraudSide",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint96",
+            "name": "amount",
+            "type": "uint96"
+          }
+        ],
+        "internalType": "struct IDisputes.Stake[]",
+        "name": "",
+        "type": "tuple[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "disputeId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "who",
         "type": "address"
       },
       {
@@ -8448,6 +9167,7 @@ export const abis = {
   ModelRegistry: modelRegistryAbi,
   ProtocolParams: protocolParamsAbi,
   JobMarket: jobMarketAbi,
-  Adjudicator: adjudicatorAbi,
+  SpotCheck: spotCheckAbi,
+  Disputes: disputesAbi,
   IStageProofVerifier: iStageProofVerifierAbi,
 } as const;

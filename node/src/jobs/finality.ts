@@ -1,14 +1,14 @@
 // When may a provider forget a job's tensors? `isJobFinal` answers from the chain for the trace
 // janitor (node/src/trace/janitor.ts).
 //
-// The rule, from contracts/market/JobMarket.sol and contracts/market/Adjudicator.sol:
+// The rule, from contracts/market/JobMarket.sol, SpotCheck.sol and Disputes.sol:
 // - A new receipt (which could cover any request served in the job) needs `submitReceipt` to pass:
 //   the job is Open (`_requireOpenJob`), chain time < `expiresAt` (JobMarketJobExpired), the
 //   cumulative count grows and the units stay ≤ `maxUnits` (JobMarketCountNotIncreasing,
 //   JobMarketUnitsAboveMax; each request is at least one unit). So none can come once the job is
 //   Closed, expired, or `units == maxUnits`.
 // - A submitted receipt is Pending until `settle`, which needs chain time ≥ submittedAt + reveal +
-//   challenge windows and `Adjudicator.settlementCheck` clear: every sample resolved and no open
+//   challenge windows (counted from the seed) and `SpotCheck.settlementCheck` clear: every sample resolved and no open
 //   dispute. Reveals only happen inside the reveal window, `challenge` only strictly before the end
 //   of the challenge window ("a settled receipt must not gain a dispute afterwards"), and an open
 //   dispute (zk answer, committee re-execution: both need the tensors) blocks settlement. So once

@@ -171,7 +171,9 @@ export class ReceiptLedger {
       const stages = [...r.stages].sort((a, b) => a.stage - b.stage);
       const route = await Promise.all(stages.map((s) => this.addressOf(s.peerId)));
       routes.set(from + k, route);
-      leaves.push({ index: from + k, requestHash: r.requestHash, responseHash: r.responseHash, route });
+      // Until requests carry the buyer's nonce (PROTOCOL: JobRequest), the gateway's request
+      // index stands in for it: unique in the job. One unit per inference.
+      leaves.push({ index: from + k, nonce: BigInt(r.index), units: 1, requestHash: r.requestHash, responseHash: r.responseHash, route });
     }
     return { routes, buyerTree: buildBuyerTree(leaves) };
   }

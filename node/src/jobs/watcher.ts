@@ -1,16 +1,28 @@
 // Drives submitted receipts to settlement and withdraws this provider's credits:
-//   submitted → (two blocks later) drawSamples → sampled → every sampled buyer leaf revealed from
-//   the gateway's tree, every stage leaf fetched from its provider over /shardmesh/receipt/1.0.0
-//   and revealed → revealed → (after the reveal + challenge windows, chain time) settle → settled.
+//   submitted → (once the seed block is mined) drawSamples → sampled → every sampled buyer leaf
+//   revealed from the gateway's tree, every stage leaf fetched from its provider over
+//   /shardmesh/receipt/1.0.0 and revealed (a stage that cannot be revealed does not hold back the
+//   others) → revealed → after the reveal window, reportMissing for samples still unresolved
+//   (faults only the parties that did not reveal) → once SpotCheck says the receipt is clear
+//   (windows over, every sample resolved, no open dispute) settle → settled.
 // Independently, any credits of this node's staking address are withdrawn.
 import { logger } from "@libp2p/logger";
-import { revealBuyerLeaf, sampledIndices, settle, waitTx, withdrawCredits } from "../chain/provider.ts";
+import {
+  drawSamples,
+  reportMissing as reportMissingTx,
+  revealBuyerLeaf,
+  sampledIndices,
+  settle,
+  waitTx,
+  withdrawCredits,
+} from "../chain/provider.ts";
 import { partIndex } from "../receipts/parts.ts";
 import { chainNow, requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
 import type { ReceiptLedger, SubmittedReceipt } from "./ledger.ts";
 import { requestReveal } from "./parts.ts";
 import { JOBS_POLL_MS } from "./constants.ts";
+import { JobsPartMismatchError } from "./errors.ts";
 
 const log = logger("shardmesh:jobs:watcher");
 
@@ -84,25 +96,28 @@ export class JobWatcher {
     const { pc } = requireWallet(this.ctx.chain);
     const jobId = BigInt(r.jobId);
     if (r.state === "submitted") {
-      const block = await this.ctx.chain.publicClient.getBlockNumber();
-      if (block < r.submittedBlock + 2n) return; // the seed is the hash of the block after submission
-      const check = await pc.contracts.adjudicator.read.receiptCheck([jobId, r.receiptId]);
-      if (/^0x0+$/.test(check.seed)) {
-        await this.ledger.serial(async () => {
-          const hash = await pc.contracts.adjudicator.write.drawSamples([jobId, r.receiptId], {
-            account: pc.wallet.account,
-            chain: pc.wallet.chain,
-          });
-          await waitTx(pc.publicClient, hash, `drawSamples(job ${jobId}, receipt ${r.receiptId})`);
-        });
+      const check = await pc.contracts.spotCheck.read.receiptCheck([jobId, r.receiptId]);
+      if (check.seededAt === 0) {
+        // The seed is the hash of the block after the anchor (submission, or a re-anchor).
+        const anchor = check.anchorBlock === 0n ? r.submittedBlock : check.anchorBlock;
+        if ((await this.ctx.chain.publicClient.getBlockNumber()) < anchor + 2n) return;
+        const fixed = await this.ledger.serial(() => drawSamples(pc, jobId, r.receiptId));
+        if (!fixed) {
+          log("receipt %s of job %s: seed block gone, re-anchored", String(r.receiptId), r.jobId);
+          return;
+        }
       }
       r.samples = (await sampledIndices(pc.contracts, jobId, r.receiptId)).map(Number);
       r.state = "sampled";
       log("receipt %s of job %s: samples %o", String(r.receiptId), r.jobId, r.samples);
     }
     if (r.state === "sampled") {
-      for (const [sampleNo, index] of r.samples.entries()) await this.reveal(r, sampleNo, index);
-      r.state = "revealed";
+      // Every stage that can be revealed is, even when another refuses (each party answers for
+      // its own leaf); what stays missing is reported once the reveal window is over.
+      let complete = true;
+      for (const [sampleNo, index] of r.samples.entries()) complete = (await this.reveal(r, sampleNo, index)) && complete;
+      const [revealEnds] = await pc.contracts.spotCheck.read.deadlines([jobId, r.receiptId]);
+      if (complete || (await chainNow(this.ctx.chain)) > revealEnds) r.state = "revealed";
     }
     if (r.state === "revealed") {
       const receipt = await pc.contracts.market.read.receipt([jobId, r.receiptId]);
@@ -110,44 +125,82 @@ export class JobWatcher {
         r.state = "settled"; // someone else settled it
         return;
       }
-      const w = await pc.contracts.market.read.windowsOf([jobId]);
-      const settlesAt = BigInt(receipt.submittedAt) + w.reveal + w.challenge;
-      if ((await chainNow(this.ctx.chain)) < settlesAt) return;
+      await this.reportMissing(r);
+      const [clear] = await pc.contracts.spotCheck.read.settlementCheck([jobId, r.receiptId]);
+      if (!clear) return;
       await this.ledger.serial(() => settle(pc, jobId, r.receiptId, r.records));
       r.state = "settled";
       log("receipt %s of job %s settled", String(r.receiptId), r.jobId);
     }
   }
 
-  /** Reveals the buyer leaf and every stage leaf of one sample that are not on chain yet. */
-  private async reveal(r: SubmittedReceipt, sampleNo: number, index: number): Promise<void> {
+  /** After the reveal window (and any open hand-off claim's deadline), reports each unresolved
+   *  sample so the parties that did not do their part are faulted and the receipt can settle. */
+  private async reportMissing(r: SubmittedReceipt): Promise<void> {
+    const { pc } = requireWallet(this.ctx.chain);
+    const jobId = BigInt(r.jobId);
+    const now = await chainNow(this.ctx.chain);
+    const [revealEnds] = await pc.contracts.spotCheck.read.deadlines([jobId, r.receiptId]);
+    if (now <= revealEnds) return;
+    for (const [sampleNo, index] of r.samples.entries()) {
+      const sample = await pc.contracts.spotCheck.read.sample([jobId, r.receiptId, BigInt(sampleNo)]);
+      if (sample.resolved || (sample.claimMask !== 0 && now <= BigInt(sample.claimDeadline))) continue;
+      const route = r.routes.get(index)!;
+      await this.ledger.serial(() => reportMissingTx(pc, { jobId, receiptId: r.receiptId, sampleNo, route }));
+      log(
+        "receipt %s of job %s: sample %d reported (missing leaves or unanswered hand-off claims)",
+        String(r.receiptId),
+        r.jobId,
+        sampleNo,
+      );
+    }
+  }
+
+  /** Reveals the buyer leaf and every stage leaf of one sample that are not on chain yet; true when
+   *  the sample is complete (resolved or every leaf revealed). A stage that cannot be revealed now
+   *  (its provider unreachable or refusing) does not stop the others. */
+  private async reveal(r: SubmittedReceipt, sampleNo: number, index: number): Promise<boolean> {
     const { pc } = requireWallet(this.ctx.chain);
     const jobId = BigInt(r.jobId);
     const route = r.routes.get(index)!;
-    const sample = await pc.contracts.adjudicator.read.sample([jobId, r.receiptId, BigInt(sampleNo)]);
-    if (sample.resolved) return;
+    const sample = await pc.contracts.spotCheck.read.sample([jobId, r.receiptId, BigInt(sampleNo)]);
+    if (sample.resolved) return true;
     if (!sample.buyerRevealed) {
       await this.ledger.serial(() =>
         revealBuyerLeaf(pc, { jobId, receiptId: r.receiptId, sampleNo, tree: r.buyerTree, index, route, records: r.records }),
       );
     }
+    let complete = true;
     for (let stage = 0; stage < route.length; stage++) {
       if (sample.stageMask & (1 << stage)) continue;
-      const part = r.parts.find((p) => p.stage === stage && p.provider === route[stage] && p.leafIndices.includes(index));
-      if (!part) throw new Error(`no part holds request ${index} at stage ${stage}`);
-      const { leaf, proof } = await requestReveal(
-        this.ctx,
-        part.peerId,
-        { jobId: r.jobId, stage, indices: part.indices, leafIndices: part.leafIndices, index },
-        { signal: this.ctrl.signal },
-      );
-      await this.ledger.serial(async () => {
-        const hash = await pc.contracts.adjudicator.write.revealStageLeaf(
-          [jobId, r.receiptId, BigInt(sampleNo), BigInt(partIndex(r.records, stage, part.provider)), leaf, proof, route, r.records],
-          { account: pc.wallet.account, chain: pc.wallet.chain },
+      try {
+        const part = r.parts.find((p) => p.stage === stage && p.provider === route[stage] && p.leafIndices.includes(index));
+        if (!part) throw new JobsPartMismatchError(`no part holds request ${index} at stage ${stage}`);
+        const { leaf, proof } = await requestReveal(
+          this.ctx,
+          part.peerId,
+          { jobId: r.jobId, stage, indices: part.indices, leafIndices: part.leafIndices, index },
+          { signal: this.ctrl.signal },
         );
-        await waitTx(pc.publicClient, hash, `revealStageLeaf(job ${jobId}, receipt ${r.receiptId}, sample ${sampleNo}, stage ${stage})`);
-      });
+        await this.ledger.serial(async () => {
+          const hash = await pc.contracts.spotCheck.write.revealStageLeaf(
+            [jobId, r.receiptId, BigInt(sampleNo), BigInt(partIndex(r.records, stage, part.provider)), leaf, proof, route, r.records],
+            { account: pc.wallet.account, chain: pc.wallet.chain },
+          );
+          await waitTx(pc.publicClient, hash, `revealStageLeaf(job ${jobId}, receipt ${r.receiptId}, sample ${sampleNo}, stage ${stage})`);
+        });
+      } catch (err) {
+        complete = false;
+        log(
+          "receipt %s of job %s sample %d: stage %d not revealed yet: %s",
+          String(r.receiptId),
+          r.jobId,
+          sampleNo,
+          stage,
+          (err as Error).message,
+        );
+      }
     }
+    return complete;
   }
 }

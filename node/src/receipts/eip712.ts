@@ -40,6 +40,33 @@ export const providerReceiptTypes = {
   ],
 } as const;
 
+/** A hand-off across cut `boundary` of request `nonce`: the provider of stage `boundary - 1`
+ *  signs the hash of the bag it actually sent (docs/PROTOCOL.md, "Signed statements"); SpotCheck
+ *  takes it to answer a hand-off claim. */
+export const handOffTypes = {
+  HandOff: [
+    { name: "jobId", type: "uint256" },
+    { name: "nonce", type: "uint64" },
+    { name: "boundary", type: "uint16" },
+    { name: "hash", type: "bytes32" },
+  ],
+} as const;
+
+export interface HandOff {
+  jobId: bigint;
+  nonce: bigint;
+  boundary: number;
+  hash: Hex;
+}
+
+export function handOffTypedData(domain: TypedDataDomain, handOff: HandOff) {
+  return { domain, types: handOffTypes, primaryType: "HandOff" as const, message: { ...handOff } };
+}
+
+export function signHandOff(signer: TypedDataSigner, domain: TypedDataDomain, handOff: HandOff): Promise<Hex> {
+  return signer.signTypedData(handOffTypedData(domain, handOff));
+}
+
 /** A buyer's request in a job: the session key signs (jobId, requestHash) for the gateway
  *  (header `x-shardmesh-signature`), under the same domain as receipts. */
 export const jobRequestTypes = {

@@ -1,6 +1,6 @@
 // Receipt Merkle trees (OpenZeppelin StandardMerkleTree; verified on chain with MerkleProof).
 // Leaf encodings mirror contracts/libraries/ReceiptHashing.sol:
-//   buyer leaf : (uint256 index, bytes32 requestHash, bytes32 responseHash, bytes32 routeHash)
+//   buyer leaf : (uint256 index, uint64 nonce, uint32 units, bytes32 requestHash, bytes32 responseHash, bytes32 routeHash)
 //   stage leaf : (uint256 index, bytes32 inputHash, bytes32 outputHash)
 //   routeHash  = keccak256(abi.encode(address[] route)), route[s] = provider that served stage s
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
@@ -8,12 +8,16 @@ import { encodeAbiParameters, keccak256 } from "viem";
 import type { Address, Hex } from "viem";
 import { ReceiptLeafMissingError, ReceiptEmptyTreeError } from "./errors.ts";
 
-export const BUYER_LEAF_ENCODING = ["uint256", "bytes32", "bytes32", "bytes32"];
+export const BUYER_LEAF_ENCODING = ["uint256", "uint64", "uint32", "bytes32", "bytes32", "bytes32"];
 export const STAGE_LEAF_ENCODING = ["uint256", "bytes32", "bytes32"];
 
 /** What the gateway records per request for the buyer's tree. */
 export interface BuyerRecord {
   index: number;
+  /** The buyer's request nonce (unique in the job; what HandOff signatures name). */
+  nonce: bigint;
+  /** What the request is paid for: 1 for an inference. */
+  units: number;
   requestHash: Hex;
   responseHash: Hex;
   route: Address[];
@@ -26,15 +30,17 @@ export interface StageRecord {
   outputHash: Hex;
 }
 
-/** The buyer leaf as the Adjudicator takes it. */
+/** The buyer leaf as SpotCheck takes it. */
 export interface BuyerLeaf {
   index: bigint;
+  nonce: bigint;
+  units: number;
   requestHash: Hex;
   responseHash: Hex;
   routeHash: Hex;
 }
 
-/** The stage leaf as the Adjudicator takes it. */
+/** The stage leaf as SpotCheck takes it. */
 export interface StageLeaf {
   index: bigint;
   inputHash: Hex;
@@ -75,12 +81,21 @@ function makeTree<L>(rows: unknown[][], encoding: string[], toLeaf: (row: unknow
 
 /** The buyer tree over this receipt's requests (its root is the receipt's outputRoot). */
 export function buildBuyerTree(records: readonly BuyerRecord[]): ReceiptTree<BuyerLeaf> {
-  const rows = records.map((r) => [BigInt(r.index).toString(), r.requestHash, r.responseHash, routeHash(r.route)]);
+  const rows = records.map((r) => [
+    BigInt(r.index).toString(),
+    BigInt(r.nonce).toString(),
+    r.units,
+    r.requestHash,
+    r.responseHash,
+    routeHash(r.route),
+  ]);
   return makeTree(rows, BUYER_LEAF_ENCODING, (row) => ({
     index: BigInt(row[0] as string),
-    requestHash: row[1] as Hex,
-    responseHash: row[2] as Hex,
-    routeHash: row[3] as Hex,
+    nonce: BigInt(row[1] as string),
+    units: Number(row[2]),
+    requestHash: row[3] as Hex,
+    responseHash: row[4] as Hex,
+    routeHash: row[5] as Hex,
   }));
 }
 

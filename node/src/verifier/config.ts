@@ -37,13 +37,13 @@ export const DEFAULT_VERIFIER_CONFIG: VerifierConfig = {
   models: [],
   spotCheckPpm: DEFAULT_SPOT_CHECK_PPM,
   pollMs: VERIFIER_POLL_MS,
-  withdraw: false,
+  withdraw: true,
 };
 
 export const VERIFIER_FLAGS = `
   --config <file>          JSON config (see node/src/verifier/config.ts)
   --model <id>=<manifest>  a model this verifier re-executes (repeatable; stage files next to the manifest)
-  --staking-key <0x…>      staked wallet key (or env SHARDMESH_STAKING_KEY); stake >= the Adjudicator's minimum
+  --staking-key <0x…>      staked wallet key (or env SHARDMESH_STAKING_KEY); stake >= ProviderStaking's minimum verifier stake
   --rpc <url>              chain JSON-RPC URL (required)
   --deployment <file>      deployment JSON (default deployments/<chainId>.json)
   --key-file <path>        libp2p identity key file (created if absent)
@@ -51,8 +51,9 @@ export const VERIFIER_FLAGS = `
   --listen <multiaddr>     listen address (repeatable; default /ip4/127.0.0.1/tcp/0)
   --bootstrap <multiaddr>  bootstrap peer with /p2p/<id> (repeatable): how providers are reached
   --spot-check <ppm>       also check this share of leaves of receipts drawn to others (default 0)
-  --poll-ms <ms>           how often to read the Adjudicator's events (default ${VERIFIER_POLL_MS})
-  --withdraw               withdraw credits (fees, rewards, bonds) as they appear
+  --poll-ms <ms>           how often to read the SpotCheck, Disputes and JobMarket events (default ${VERIFIER_POLL_MS})
+  --withdraw               withdraw credits (fees, rewards, returned bonds) as they appear (the default)
+  --no-withdraw            keep credits in the job market
   --no-dht                 no kad-dht
   --json                   print machine-readable events (one JSON object per line)`;
 
@@ -83,7 +84,7 @@ export function loadVerifierConfig(
         "spot-check",
         "poll-ms",
       ],
-      booleans: ["no-dht", "withdraw", "json"],
+      booleans: ["no-dht", "withdraw", "no-withdraw", "json"],
     },
     (message) => new VerifierConfigError(message),
   );
@@ -126,6 +127,7 @@ export function loadVerifierConfig(
   if (config.pollMs < 50) throw new VerifierConfigError("--poll-ms must be at least 50");
   if (bools.has("no-dht")) config.dht = false;
   if (bools.has("withdraw")) config.withdraw = true;
+  if (bools.has("no-withdraw")) config.withdraw = false;
   const key = one("staking-key") ?? config.stakingKey ?? env.SHARDMESH_STAKING_KEY;
   if (key !== undefined) {
     if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new VerifierConfigError("--staking-key must be 0x + 64 hex digits");

@@ -24,7 +24,14 @@ export const TENSOR_FETCH_ATTEMPTS = 3;
 /** Pause between fetch attempts. */
 export const TENSOR_FETCH_RETRY_MS = 1_000;
 
-/** How often the verifier service reads new Adjudicator events (SHARDMESH_VERIFIER_POLL_MS overrides). */
+/** Blocks a verifier waits past a seed's due block before fixing it itself (the submitter or the
+ *  dispute's lead party goes first; this keeps everyone from sending the same transaction). */
+export const SEED_GRACE_BLOCKS = 2n;
+/** Seconds a party other than a dispute's lead waits past a deadline before closing the round or
+ *  making the verdict final itself. */
+export const RESOLVE_GRACE_SECONDS = 60n;
+
+/** How often the verifier service reads new SpotCheck, Disputes and JobMarket events (SHARDMESH_VERIFIER_POLL_MS overrides). */
 export const VERIFIER_POLL_MS = Number(process.env.SHARDMESH_VERIFIER_POLL_MS ?? 1_000);
 /** Most blocks read per getLogs call. */
 export const VERIFIER_LOG_RANGE = 5_000n;

@@ -1,48 +1,52 @@
-// The verifier service (DESIGN.md steps 6-7, node side). It reads the Adjudicator's events and:
-// - for every revealed stage leaf of a receipt it was drawn to verify (or spot-checks at
-//   `spotCheckPpm`), fetches the leaf's tensors from the serving provider, re-executes the stage
-//   and, on mismatch / undeliverable tensor / hash mismatch, challenges with the bond;
-// - for every committee it sits on, re-executes the disputed leaf the same way, commits its vote
-//   (keccak256(disputeId, voter, fraud, salt)), reveals it once the commit phase is over;
-// - resolves disputes it challenged or voted on once their deadline has passed.
-// Verifier fees (receipt verifier), slash rewards, returned bonds and committee fees are credited
-// by the contracts; `withdraw` pulls them.
-import { randomBytes } from "node:crypto";
+// The verifier service (docs/PROTOCOL.md, "Verifiers" and "Disputes"; node side). A staker that
+// runs it registers as a verifier and, reading the SpotCheck, Disputes and JobMarket events:
+// - fixes the seeds of new receipts nobody fixed in time (honest watchers do: a seed left alone
+//   for 256 blocks gives the submitter a re-roll);
+// - for every sample it is drawn for, fetches and re-executes every stage once all are revealed,
+//   challenges a wrong one (one open dispute per accused provider per job, bond permitting) and
+//   attests the sample (locking its attestation deposit: its share of the verifier fee depends
+//   on it, and it is lost if someone else later proves the sample fraudulent);
+// - optionally spot-checks a share of others' revealed leaves;
+// - sits on committees it is drawn for (./votes.ts: commit, reveal, claim) and drives the
+//   disputes it is a party to (draw the committee, close rounds, appeal an adverse verdict, make
+//   verdicts final) — the party with the most at stake first, others only after a grace period,
+//   so verifiers do not race each other's transactions;
+// - withdraws its credits (fees, rewards, returned bonds) by default.
 import { logger } from "@libp2p/logger";
 import { peerIdFromMultihash } from "@libp2p/peer-id";
 import * as Digest from "multiformats/hashes/digest";
-import { encodeAbiParameters, fromHex, isAddressEqual, keccak256, parseEventLogs, toHex } from "viem";
+import { encodeAbiParameters, fromHex, isAddressEqual, keccak256, parseEventLogs } from "viem";
 import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
 import type { MeshNode } from "../mesh/node.ts";
 import { shardMeshContracts } from "../chain/contracts.ts";
 import type { ShardMeshContracts, ShardWallet } from "../chain/contracts.ts";
 import type { Deployment } from "../chain/deployments.ts";
 import { waitTx } from "../chain/provider.ts";
-import { adjudicatorAbi } from "../generated/abis.ts";
-import { DEFAULT_SPOT_CHECK_PPM, VERIFIER_LOG_RANGE, VERIFIER_POLL_MS } from "./constants.ts";
+import { disputesAbi, jobMarketAbi, spotCheckAbi } from "../generated/abis.ts";
+import { DEFAULT_SPOT_CHECK_PPM, SEED_GRACE_BLOCKS, VERIFIER_LOG_RANGE, VERIFIER_POLL_MS } from "./constants.ts";
 import { VerifierInsufficientBondError, VerifierStakeTooLowError, VerifierUnboundProviderError } from "./errors.ts";
 import { checkRevealedStage } from "./check.ts";
 import type { CheckOptions, RevealedStage, StageCheck } from "./check.ts";
 import type { ModelCatalog } from "./models.ts";
 import { readState, writeState } from "./state.ts";
-import type { LeafTask, VoteState } from "./state.ts";
+import type { LeafTask, SampleTask, SeedTask, VoteState } from "./state.ts";
+import { driveDispute, handleVote } from "./votes.ts";
 
 const log = logger("shardmesh:verifier");
 
-const DISPUTE_OPEN = 1;
-const DISPUTE_KIND_COMMITTEE = 2;
+const eventsAbi = [...spotCheckAbi, ...disputesAbi, ...jobMarketAbi];
 
 export interface VerifierInit {
   node: MeshNode;
   publicClient: PublicClient;
-  /** The staked verifier's wallet (challenges, votes, resolutions, withdrawals). */
+  /** The staked verifier's wallet (attestations, challenges, votes, withdrawals). */
   wallet: ShardWallet;
   deployment: Deployment;
   models: ModelCatalog;
-  /** Also check this share (parts per million) of leaves of receipts assigned to others. */
+  /** Also check this share (parts per million) of leaves of samples drawn to others. */
   spotCheckPpm?: number;
   pollMs?: number;
-  /** First block to read events from (default: the Adjudicator's deployment block). */
+  /** First block to read events from (default: the SpotCheck's deployment block). */
   fromBlock?: bigint;
   /** Vote salts survive restarts in this JSON file (a lost salt cannot reveal its vote). */
   stateFile?: string;
@@ -54,13 +58,15 @@ export interface VerifierInit {
    * staking wallet with the job watcher (ReceiptLedger.serial), so nonces never collide.
    */
   serial?: <T>(fn: () => Promise<T>) => Promise<T>;
-  /** Withdraw credits (fees, slash rewards, bonds) at the end of every pass. */
+  /** Withdraw credits (fees, rewards, returned bonds) at the end of every pass (default true). */
   autoWithdraw?: boolean;
   /**
    * Register this staker as a verifier on its first pass (default true): only registered
    * verifiers are drawn to check samples and sit on committees (ProviderStaking.registerVerifier).
    */
   register?: boolean;
+  /** Appeal a verdict that goes against this verifier's own check, when it can post the bond (default true). */
+  appeal?: boolean;
   onEvent?: (e: VerifierEvent) => void;
 }
 
@@ -85,25 +91,34 @@ export type VerifierEvent =
       accused: Address;
       txHash: Hex;
     }
-  | { event: "vote-committed"; disputeId: string; fraud: boolean; txHash: Hex }
-  | { event: "vote-revealed"; disputeId: string; fraud: boolean; txHash: Hex }
+  | { event: "attested"; jobId: string; receiptId: string; sampleNo: number; txHash: Hex }
+  | { event: "seed-fixed"; jobId: string; receiptId: string; txHash: Hex }
+  | { event: "committee-drawn"; disputeId: string; round: number; txHash: Hex }
+  | { event: "vote-committed"; disputeId: string; round: number; fraud: boolean; txHash: Hex }
+  | { event: "vote-revealed"; disputeId: string; round: number; fraud: boolean; txHash: Hex }
+  | { event: "round-closed"; disputeId: string; round: number; txHash: Hex }
+  | { event: "appealed"; disputeId: string; round: number; txHash: Hex }
   | { event: "resolved"; disputeId: string; txHash: Hex }
+  | { event: "reward-claimed"; disputeId: string; amount: string; txHash: Hex }
   | { event: "withdrawn"; amount: string; txHash: Hex }
   | { event: "registered"; weight: string; txHash: Hex }
   | { event: "error"; what: string; name: string; message: string };
 
-/** Passes a leaf whose handling failed (RPC error, bond missing) is retried on. */
-const LEAF_RETRIES = 5;
+/** Passes a task whose handling failed (RPC error, bond missing) is retried on. */
+const TASK_RETRIES = 5;
 
 export class VerifierService {
   readonly address: Address;
-  private readonly init: VerifierInit;
-  private readonly c: ShardMeshContracts;
+  readonly init: VerifierInit;
+  readonly c: ShardMeshContracts;
   private nextBlock: bigint;
-  private readonly leaves: LeafTask[] = [];
-  private readonly votes = new Map<string, VoteState>();
-  private readonly watched = new Set<string>();
-  private readonly assigned = new Map<string, Address>();
+  private seeds: SeedTask[] = [];
+  private samples: SampleTask[] = [];
+  private leaves: LeafTask[] = [];
+  readonly votes = new Map<string, VoteState>();
+  readonly watched = new Set<string>();
+  /** Open disputes per "jobId/accused" (any challenger): one is enough to convict. */
+  private readonly openAccused = new Map<string, Set<string>>();
   private readonly models = new Map<string, string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
@@ -112,7 +127,7 @@ export class VerifierService {
   private registered = false;
   /** Outcomes of every check made, newest last. */
   readonly checks: Array<{
-    task: Omit<LeafTask, "jobId" | "receiptId"> & { jobId: string; receiptId: string };
+    task: { jobId: string; receiptId: string; sampleNo: number; stage: number; provider: Address };
     reason: "assigned" | "spot" | "committee";
     check: StageCheck;
   }> = [];
@@ -121,7 +136,7 @@ export class VerifierService {
     this.init = init;
     this.address = init.wallet.account.address;
     this.c = shardMeshContracts(init.deployment, { public: init.publicClient, wallet: init.wallet });
-    this.nextBlock = init.fromBlock ?? BigInt(init.deployment.contracts.Adjudicator.blockNumber);
+    this.nextBlock = init.fromBlock ?? BigInt(init.deployment.contracts.SpotCheck.blockNumber);
     this.load();
   }
 
@@ -143,7 +158,7 @@ export class VerifierService {
     await this.ticking?.catch(() => {});
   }
 
-  /** One pass: read new events, check leaves, commit/reveal votes, resolve due disputes. */
+  /** One pass: events, seeds, drawn samples, spot checks, votes, disputes, withdrawal. */
   tick(): Promise<void> {
     // Never two passes at once (a timer pass and a test's explicit pass share the wallet nonce).
     const run = (this.ticking ?? Promise.resolve()).then(() => this.pass());
@@ -154,25 +169,42 @@ export class VerifierService {
   private async pass(): Promise<void> {
     if (!this.registered && (this.init.register ?? true)) await this.register().catch((err: Error) => this.fail("register", err));
     await this.readEvents();
-    const retry: LeafTask[] = [];
-    while (this.leaves.length > 0) {
-      const task = this.leaves.shift()!;
-      await this.handleLeaf(task).catch((err: Error) => {
-        this.fail(`leaf job ${task.jobId} receipt ${task.receiptId} sample ${task.sampleNo} stage ${task.stage}`, err);
-        task.failures = (task.failures ?? 0) + 1;
-        if (task.failures < LEAF_RETRIES && !this.ctrl.signal.aborted) retry.push(task);
-      });
-    }
-    this.leaves.push(...retry);
+    const block = await this.init.publicClient.getBlockNumber();
+    this.seeds = await this.each(this.seeds, "seed", (t) => this.handleSeed(t, block));
+    this.samples = await this.each(this.samples, "sample", (t) => this.handleSample(t));
+    this.leaves = await this.each(this.leaves, "leaf", (t) => this.handleLeaf(t));
     this.save();
     const now = await this.chainNow();
-    for (const v of this.votes.values()) {
-      await this.handleVote(v, now).catch((err: Error) => this.fail(`vote on dispute ${v.disputeId}`, err));
+    for (const v of [...this.votes.values()]) {
+      await handleVote(this, v, now).catch((err: Error) => this.fail(`vote on dispute ${v.disputeId}`, err));
     }
-    for (const id of this.watched) {
-      await this.handleResolve(BigInt(id), now).catch((err: Error) => this.fail(`resolve dispute ${id}`, err));
+    for (const id of [...this.watched]) {
+      await driveDispute(this, BigInt(id), now, block).catch((err: Error) => this.fail(`dispute ${id}`, err));
     }
-    if (this.init.autoWithdraw) await this.withdraw().catch((err: Error) => this.fail("withdraw", err));
+    this.save();
+    if (this.init.autoWithdraw ?? true) await this.withdraw().catch((err: Error) => this.fail("withdraw", err));
+  }
+
+  /** Runs `handle` on each task; keeps those it returns false for, and failed ones up to TASK_RETRIES. */
+  private async each<T extends { failures?: number }>(tasks: T[], what: string, handle: (t: T) => Promise<boolean>): Promise<T[]> {
+    const keep: T[] = [];
+    for (const t of tasks) {
+      if (this.ctrl.signal.aborted) {
+        keep.push(t);
+        continue;
+      }
+      try {
+        if (!(await handle(t))) keep.push(t);
+      } catch (err) {
+        this.fail(
+          `${what} ${JSON.stringify(t, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)).slice(0, 120)}`,
+          err as Error,
+        );
+        t.failures = (t.failures ?? 0) + 1;
+        if (t.failures < TASK_RETRIES) keep.push(t);
+      }
+    }
+    return keep;
   }
 
   /**
@@ -187,9 +219,7 @@ export class VerifierService {
     const staked = (await this.c.staking.read.stakeOf([this.address])).staked;
     const min = await this.c.staking.read.minVerifierStake();
     if (staked < min) throw new VerifierStakeTooLowError(`staked ${staked} is below the minimum verifier stake ${min}`);
-    const hash = await this.tx("registerVerifier", () =>
-      this.c.staking.write.registerVerifier({ account: this.init.wallet.account, chain: this.init.wallet.chain }),
-    );
+    const hash = await this.tx("registerVerifier", () => this.c.staking.write.registerVerifier(this.opts()));
     this.registered = true;
     this.emit({ event: "registered", weight: staked.toString(), txHash: hash });
   }
@@ -198,9 +228,7 @@ export class VerifierService {
   async deregister(): Promise<void> {
     try {
       if (!(await this.c.staking.read.isVerifier([this.address]))) return;
-      await this.tx("deregisterVerifier", () =>
-        this.c.staking.write.deregisterVerifier({ account: this.init.wallet.account, chain: this.init.wallet.chain }),
-      );
+      await this.tx("deregisterVerifier", () => this.c.staking.write.deregisterVerifier(this.opts()));
       this.registered = false;
     } catch (err) {
       this.fail("deregister", err as Error);
@@ -211,9 +239,7 @@ export class VerifierService {
   async withdraw(): Promise<bigint> {
     const amount = await this.c.market.read.credits([this.address]);
     if (amount === 0n) return 0n;
-    const hash = await this.tx("withdraw", () =>
-      this.c.market.write.withdraw({ account: this.init.wallet.account, chain: this.init.wallet.chain }),
-    );
+    const hash = await this.tx("withdraw", () => this.c.market.write.withdraw(this.opts()));
     this.emit({ event: "withdrawn", amount: amount.toString(), txHash: hash });
     return amount;
   }
@@ -222,79 +248,127 @@ export class VerifierService {
 
   private async readEvents(): Promise<void> {
     const latest = await this.init.publicClient.getBlockNumber();
+    const { contracts } = this.init.deployment;
+    const address = [contracts.SpotCheck.address, contracts.Disputes.address, contracts.JobMarket.address];
     while (this.nextBlock <= latest) {
       const to = this.nextBlock + VERIFIER_LOG_RANGE - 1n < latest ? this.nextBlock + VERIFIER_LOG_RANGE - 1n : latest;
-      const logs = await this.init.publicClient.getContractEvents({
-        address: this.c.adjudicator.address,
-        abi: adjudicatorAbi,
-        fromBlock: this.nextBlock,
-        toBlock: to,
-      });
-      for (const l of logs) {
-        if (l.eventName === "StageLeafRevealed") {
-          const a = l.args as {
-            jobId: bigint;
-            receiptId: bigint;
-            provider: Address;
-            sampleNo: bigint;
-            stage: bigint;
-            inputHash: Hex;
-            outputHash: Hex;
-          };
-          this.leaves.push({
-            jobId: a.jobId,
-            receiptId: a.receiptId,
-            sampleNo: Number(a.sampleNo),
-            stage: Number(a.stage),
-            provider: a.provider,
-            inputHash: a.inputHash,
-            outputHash: a.outputHash,
-          });
-        } else if (l.eventName === "CommitteeDrawn") {
-          const a = l.args as { disputeId: bigint; members: readonly Address[] };
-          if (a.members.some((m) => isAddressEqual(m, this.address)) && !this.votes.has(a.disputeId.toString())) {
-            this.votes.set(a.disputeId.toString(), { disputeId: a.disputeId.toString(), committed: false, revealed: false });
-            this.watched.add(a.disputeId.toString());
-          }
-        } else if (l.eventName === "DisputeOpened") {
-          const a = l.args as { disputeId: bigint; challenger: Address };
-          if (isAddressEqual(a.challenger, this.address)) this.watched.add(a.disputeId.toString());
-        }
-      }
+      const raw = await this.init.publicClient.getLogs({ address, fromBlock: this.nextBlock, toBlock: to });
+      for (const l of parseEventLogs({ abi: eventsAbi, logs: raw })) this.onEvent(l as unknown as ChainEvent);
       this.nextBlock = to + 1n;
     }
     this.save();
   }
 
-  // ─── Leaves: assigned checks and spot checks ─────────────────────────────────────────
-
-  private async handleLeaf(t: LeafTask): Promise<void> {
-    const key = `${t.jobId}/${t.receiptId}`;
-    let verifier = this.assigned.get(key);
-    if (!verifier) {
-      verifier = await this.c.adjudicator.read.receiptVerifier([t.jobId, t.receiptId]);
-      this.assigned.set(key, verifier);
+  private onEvent(l: ChainEvent): void {
+    const a = l.args;
+    const me = (x: unknown) => typeof x === "string" && isAddressEqual(x as Address, this.address);
+    switch (l.eventName) {
+      case "ReceiptSubmitted":
+        if (l.address.toLowerCase() === this.init.deployment.contracts.JobMarket.address.toLowerCase())
+          this.seeds.push({ jobId: a.jobId as bigint, receiptId: a.receiptId as bigint, readyAt: l.blockNumber + 2n });
+        break;
+      case "SeedReanchored":
+        for (const s of this.seeds) {
+          if (s.jobId === a.jobId && s.receiptId === a.receiptId) s.readyAt = (a.anchorBlock as bigint) + 2n;
+        }
+        break;
+      case "SamplesDrawn":
+        (a.verifiers as Address[]).forEach((v, sampleNo) => {
+          if (me(v)) this.samples.push({ jobId: a.jobId as bigint, receiptId: a.receiptId as bigint, sampleNo });
+        });
+        break;
+      case "StageLeafRevealed": {
+        const t: LeafTask = {
+          jobId: a.jobId as bigint,
+          receiptId: a.receiptId as bigint,
+          sampleNo: Number(a.sampleNo),
+          stage: Number(a.stage),
+          provider: a.provider as Address,
+          inputHash: a.inputHash as Hex,
+          outputHash: a.outputHash as Hex,
+        };
+        if (this.spotPicked(t)) this.leaves.push(t);
+        break;
+      }
+      case "DisputeOpened": {
+        const key = `${a.jobId}/${(a.accused as string).toLowerCase()}`;
+        if (!this.openAccused.has(key)) this.openAccused.set(key, new Set());
+        this.openAccused.get(key)!.add(String(a.disputeId));
+        if (me(a.challenger)) this.watched.add(String(a.disputeId));
+        break;
+      }
+      case "DisputeAppealed":
+        if (me(a.appellant)) this.watched.add(String(a.disputeId));
+        break;
+      case "CommitteeDrawn": {
+        const id = String(a.disputeId);
+        const round = Number(a.round);
+        if ((a.jurors as Address[]).some(me) && !this.votes.has(`${id}/${round}`)) {
+          this.votes.set(`${id}/${round}`, { disputeId: id, round, committed: false, revealed: false });
+          this.watched.add(id);
+        }
+        break;
+      }
+      case "DisputeResolved":
+        for (const set of this.openAccused.values()) set.delete(String(a.disputeId));
+        break;
     }
-    const reason = isAddressEqual(verifier, this.address) ? "assigned" : this.spotPicked(t) ? "spot" : undefined;
-    if (!reason) return;
-    if (await this.c.market.read.isJobProvider([t.jobId, this.address])) return; // never verify a job we serve
-    const receipt = await this.c.market.read.receipt([t.jobId, t.receiptId]);
-    const w = await this.c.market.read.windowsOf([t.jobId]);
-    const closes = BigInt(receipt.submittedAt) + w.reveal + w.challenge;
-    const open = async () => (await this.chainNow()) < closes;
-    if (!(await open())) return; // history (a first start, or a long outage): nothing can be challenged
-    if (!t.check) {
-      t.check = await this.checkLeaf(t);
-      this.record(t, t.check, reason);
-    }
-    if (!t.check.fraud) return;
-    if (await this.c.market.read.isFaulted([t.jobId, t.provider])) return; // already slashed (hand-off check)
-    if (!(await open())) {
-      log("leaf of job %s receipt %s is wrong but the challenge window closed", t.jobId, t.receiptId);
-      return;
-    }
-    await this.challenge(t);
   }
+
+  // ─── Seeds ───────────────────────────────────────────────────────────────────────────
+
+  /** Fixes a receipt's seed if nobody did by SEED_GRACE_BLOCKS after it was due (the submitter
+   *  goes first); true when there is nothing left to do for it. */
+  private async handleSeed(t: SeedTask, block: bigint): Promise<boolean> {
+    if (block < t.readyAt + SEED_GRACE_BLOCKS) return false;
+    const check = await this.c.spotCheck.read.receiptCheck([t.jobId, t.receiptId]);
+    if (check.seededAt !== 0) return true;
+    let reanchored = false;
+    const hash = await this.tx(
+      `drawSamples(job ${t.jobId}, receipt ${t.receiptId})`,
+      () => this.c.spotCheck.write.drawSamples([t.jobId, t.receiptId], this.opts()),
+      (r) => {
+        reanchored = parseEventLogs({ abi: spotCheckAbi, eventName: "SeedReanchored", logs: r.logs }).length > 0;
+      },
+    );
+    if (reanchored) return false; // the SeedReanchored event moves readyAt
+    this.emit({ event: "seed-fixed", jobId: t.jobId.toString(), receiptId: t.receiptId.toString(), txHash: hash });
+    return true;
+  }
+
+  // ─── Samples this verifier was drawn for ─────────────────────────────────────────────
+
+  /** Checks every stage of a drawn sample once all are revealed, challenges the wrong ones,
+   *  attests; true when done (attested, or nothing more can be done). */
+  private async handleSample(t: SampleTask): Promise<boolean> {
+    if (await this.c.market.read.isJobProvider([t.jobId, this.address])) return true; // never verify a job we serve
+    const s = await this.c.spotCheck.read.sample([t.jobId, t.receiptId, BigInt(t.sampleNo)]);
+    if (!isAddressEqual(s.verifier, this.address) || s.attested) return true;
+    const [, challengeEnds] = await this.c.spotCheck.read.deadlines([t.jobId, t.receiptId]);
+    if ((await this.chainNow()) >= challengeEnds) {
+      log("sample %d of job %s receipt %s: attest window closed", t.sampleNo, t.jobId, t.receiptId);
+      return true;
+    }
+    const stageCount = (await this.c.market.read.job([t.jobId])).stageCount;
+    if (!s.buyerRevealed || s.stageMask !== (1 << stageCount) - 1) return s.resolved; // wait for reveals (or give up: never fully revealed)
+    t.checks ??= {};
+    for (let stage = 0; stage < stageCount; stage++) {
+      const rev = await this.c.spotCheck.read.stageReveal([t.jobId, t.receiptId, BigInt(t.sampleNo), BigInt(stage)]);
+      const leaf: LeafTask = { jobId: t.jobId, receiptId: t.receiptId, sampleNo: t.sampleNo, stage, ...rev };
+      if (!t.checks[stage]) {
+        t.checks[stage] = await this.checkLeaf(leaf);
+        this.record(leaf, t.checks[stage], "assigned");
+      }
+      if (t.checks[stage].fraud) await this.challengeIfNeeded(leaf);
+    }
+    const hash = await this.tx(`attest(job ${t.jobId}, receipt ${t.receiptId}, sample ${t.sampleNo})`, () =>
+      this.c.spotCheck.write.attest([t.jobId, t.receiptId, BigInt(t.sampleNo)], this.opts()),
+    );
+    this.emit({ event: "attested", jobId: t.jobId.toString(), receiptId: t.receiptId.toString(), sampleNo: t.sampleNo, txHash: hash });
+    return true;
+  }
+
+  // ─── Spot checks of others' samples ──────────────────────────────────────────────────
 
   private spotPicked(t: LeafTask): boolean {
     const ppm = this.init.spotCheckPpm ?? DEFAULT_SPOT_CHECK_PPM;
@@ -307,6 +381,86 @@ export class VerifierService {
     );
     return fromHex(h, "bigint") % 1_000_000n < BigInt(ppm);
   }
+
+  private async handleLeaf(t: LeafTask): Promise<boolean> {
+    if (await this.c.market.read.isJobProvider([t.jobId, this.address])) return true;
+    const s = await this.c.spotCheck.read.sample([t.jobId, t.receiptId, BigInt(t.sampleNo)]);
+    if (isAddressEqual(s.verifier, this.address)) return true; // handled as a drawn sample
+    const [, challengeEnds] = await this.c.spotCheck.read.deadlines([t.jobId, t.receiptId]);
+    if ((await this.chainNow()) >= challengeEnds) return true;
+    if (!t.check) {
+      t.check = await this.checkLeaf(t);
+      this.record(t, t.check, "spot");
+    }
+    if (t.check.fraud) await this.challengeIfNeeded(t);
+    return true;
+  }
+
+  // ─── Challenges ──────────────────────────────────────────────────────────────────────
+
+  /** Challenges a wrong leaf unless it is already disputed, its provider already faulted or
+   *  already under an open dispute in this job (one conviction slashes all its collateral). */
+  private async challengeIfNeeded(t: LeafTask): Promise<void> {
+    const { jobId, receiptId, sampleNo, stage } = t;
+    if ((await this.c.disputes.read.disputeOf([jobId, receiptId, BigInt(sampleNo), BigInt(stage)])) !== 0n) return;
+    if (await this.c.market.read.isFaulted([jobId, t.provider])) return;
+    if ((this.openAccused.get(`${jobId}/${t.provider.toLowerCase()}`)?.size ?? 0) > 0) return;
+    const [, challengeEnds] = await this.c.spotCheck.read.deadlines([jobId, receiptId]);
+    if ((await this.chainNow()) >= challengeEnds) {
+      log("leaf of job %s receipt %s is wrong but the challenge window closed", jobId, receiptId);
+      return;
+    }
+    const bond = await this.challengeBond(jobId, t.provider);
+    await this.ensureBond(bond);
+    let receipt!: TransactionReceipt;
+    const hash = await this.tx(
+      `challenge(job ${jobId}, receipt ${receiptId}, sample ${sampleNo}, stage ${stage})`,
+      () => this.c.disputes.write.challenge([jobId, receiptId, BigInt(sampleNo), BigInt(stage)], this.opts()),
+      (r) => (receipt = r),
+    );
+    const [opened] = parseEventLogs({ abi: disputesAbi, eventName: "DisputeOpened", logs: receipt.logs });
+    const disputeId = opened.args.disputeId;
+    this.watched.add(disputeId.toString());
+    const key = `${jobId}/${t.provider.toLowerCase()}`;
+    if (!this.openAccused.has(key)) this.openAccused.set(key, new Set());
+    this.openAccused.get(key)!.add(disputeId.toString());
+    this.save();
+    log("challenged stage %d of job %s receipt %s (dispute %s)", stage, jobId, receiptId, disputeId);
+    this.emit({
+      event: "challenged",
+      disputeId: disputeId.toString(),
+      jobId: jobId.toString(),
+      receiptId: receiptId.toString(),
+      sampleNo,
+      stage,
+      accused: t.provider,
+      txHash: hash,
+    });
+  }
+
+  /** The first bond of a challenge against `accused` in `jobId`: max(challengeBond, bps × its collateral). */
+  async challengeBond(jobId: bigint, accused: Address): Promise<bigint> {
+    const job = await this.c.market.read.job([jobId]);
+    const p = await this.c.params.read.paramsAt([BigInt(job.paramsVersion)]);
+    const share = ((await this.c.market.read.collateralOf([jobId, accused])) * BigInt(p.challengeBondBps)) / 10_000n;
+    return share > p.challengeBond ? share : p.challengeBond;
+  }
+
+  /** Makes sure `bond` tokens can be taken: withdraws returned bonds and credits first, then
+   *  approves the market; VerifierInsufficientBondError when the balance still falls short. */
+  async ensureBond(bond: bigint): Promise<void> {
+    let balance = await this.c.token.read.balanceOf([this.address]);
+    if (balance < bond && (await this.c.market.read.credits([this.address])) > 0n) {
+      await this.withdraw();
+      balance = await this.c.token.read.balanceOf([this.address]);
+    }
+    if (balance < bond)
+      throw new VerifierInsufficientBondError(`token balance ${balance} of ${this.address} cannot cover the challenge bond ${bond}`);
+    const allowance = await this.c.token.read.allowance([this.address, this.c.market.address]);
+    if (allowance < bond) await this.tx("approve bond", () => this.c.token.write.approve([this.c.market.address, bond], this.opts()));
+  }
+
+  // ─── Checks ──────────────────────────────────────────────────────────────────────────
 
   private async modelOf(jobId: bigint): Promise<string> {
     let m = this.models.get(jobId.toString());
@@ -324,13 +478,14 @@ export class VerifierService {
     return peerIdFromMultihash(Digest.decode(fromHex(bytes, "bytes"))).toString();
   }
 
-  private async checkLeaf(t: LeafTask): Promise<StageCheck> {
-    const indices = await this.c.adjudicator.read.sampleIndices([t.jobId, t.receiptId]);
+  /** Fetches a revealed leaf's tensors from its provider and re-executes the stage. */
+  async checkLeaf(t: Pick<LeafTask, "jobId" | "receiptId" | "sampleNo" | "stage" | "provider" | "inputHash" | "outputHash">) {
+    const indices = await this.c.spotCheck.read.sampleIndices([t.jobId, t.receiptId]);
     let peerId: string;
     try {
       peerId = await this.peerOf(t.provider);
     } catch (err) {
-      if (err instanceof VerifierUnboundProviderError) return { outcome: "unavailable", fraud: true, detail: err.message };
+      if (err instanceof VerifierUnboundProviderError) return { outcome: "unavailable", fraud: true, detail: err.message } as StageCheck;
       throw err;
     }
     const leaf: RevealedStage = {
@@ -345,117 +500,15 @@ export class VerifierService {
     return checkRevealedStage(this.init.node, this.init.models, leaf, { ...this.init.check, signal: this.ctrl.signal });
   }
 
-  private async challenge(t: LeafTask): Promise<void> {
-    const [bond] = await this.c.adjudicator.read.params();
-    const balance = await this.c.token.read.balanceOf([this.address]);
-    if (balance < bond)
-      throw new VerifierInsufficientBondError(`token balance ${balance} of ${this.address} cannot cover the challenge bond ${bond}`);
-    const allowance = await this.c.token.read.allowance([this.address, this.c.market.address]);
-    const opts = { account: this.init.wallet.account, chain: this.init.wallet.chain };
-    if (allowance < bond) {
-      await this.tx("approve bond", () => this.c.token.write.approve([this.c.market.address, bond], opts));
-    }
-    let receipt!: TransactionReceipt;
-    const hash = await this.tx(
-      `challenge(job ${t.jobId}, receipt ${t.receiptId}, sample ${t.sampleNo}, stage ${t.stage})`,
-      () => this.c.adjudicator.write.challenge([t.jobId, t.receiptId, BigInt(t.sampleNo), BigInt(t.stage)], opts),
-      (r) => (receipt = r),
-    );
-    const [opened] = parseEventLogs({ abi: adjudicatorAbi, eventName: "DisputeOpened", logs: receipt.logs });
-    const disputeId = opened ? opened.args.disputeId : (await this.c.adjudicator.read.disputeCount()) - 1n;
-    this.watched.add(disputeId.toString());
-    this.save();
-    log("challenged stage %d of job %s receipt %s (dispute %s)", t.stage, t.jobId, t.receiptId, disputeId);
-    this.emit({
-      event: "challenged",
-      disputeId: disputeId.toString(),
-      jobId: t.jobId.toString(),
-      receiptId: t.receiptId.toString(),
-      sampleNo: t.sampleNo,
-      stage: t.stage,
-      accused: t.provider,
-      txHash: hash,
-    });
-  }
-
-  // ─── Committee votes ─────────────────────────────────────────────────────────────────
-
-  private async handleVote(v: VoteState, now: bigint): Promise<void> {
-    if (v.revealed || v.abstained) return;
-    const id = BigInt(v.disputeId);
-    const d = await this.c.adjudicator.read.dispute([id]);
-    if (d.status !== DISPUTE_OPEN || d.kind !== DISPUTE_KIND_COMMITTEE) {
-      this.votes.delete(v.disputeId); // resolved: nothing left to do
-      this.save();
-      return;
-    }
-    const w = await this.c.market.read.windowsOf([d.jobId]);
-    const commitEnds = d.openedAt + w.commit;
-    const revealEnds = commitEnds + w.voteReveal;
-    const opts = { account: this.init.wallet.account, chain: this.init.wallet.chain };
-    if (!v.committed) {
-      if (now > commitEnds) return; // missed the commit phase
-      if (v.fraud === undefined) {
-        const rev = await this.c.adjudicator.read.stageReveal([d.jobId, BigInt(d.receiptId), BigInt(d.sampleNo), BigInt(d.stage)]);
-        const t: LeafTask = {
-          jobId: d.jobId,
-          receiptId: BigInt(d.receiptId),
-          sampleNo: d.sampleNo,
-          stage: d.stage,
-          provider: rev.provider,
-          inputHash: rev.inputHash,
-          outputHash: rev.outputHash,
-        };
-        const check = await this.checkLeaf(t);
-        this.record(t, check, "committee");
-        if (check.fraud === undefined) {
-          v.abstained = true;
-          this.save();
-          log("abstaining on dispute %s: %s", v.disputeId, check.detail);
-          return;
-        }
-        v.fraud = check.fraud;
-        v.salt = toHex(randomBytes(32));
-        this.save(); // the salt is on disk before the commitment is on chain
-      }
-      const commitment = await this.c.adjudicator.read.voteCommitment([id, this.address, v.fraud, v.salt!]);
-      const hash = await this.tx(`commitVote(${id})`, () => this.c.adjudicator.write.commitVote([id, commitment], opts));
-      v.committed = true;
-      this.save();
-      this.emit({ event: "vote-committed", disputeId: v.disputeId, fraud: v.fraud, txHash: hash });
-      return; // reveal only once the commit phase is over
-    }
-    if (now <= commitEnds || now > revealEnds) return;
-    const hash = await this.tx(`revealVote(${id})`, () => this.c.adjudicator.write.revealVote([id, v.fraud!, v.salt!], opts));
-    v.revealed = true;
-    this.save();
-    this.emit({ event: "vote-revealed", disputeId: v.disputeId, fraud: v.fraud!, txHash: hash });
-  }
-
-  private async handleResolve(id: bigint, now: bigint): Promise<void> {
-    const d = await this.c.adjudicator.read.dispute([id]);
-    if (d.status !== DISPUTE_OPEN) {
-      this.watched.delete(id.toString());
-      this.votes.delete(id.toString());
-      this.save();
-      return;
-    }
-    const w = await this.c.market.read.windowsOf([d.jobId]);
-    const deadline = d.openedAt + (d.kind === DISPUTE_KIND_COMMITTEE ? w.commit + w.voteReveal : w.answer);
-    if (now <= deadline) return;
-    const hash = await this.tx(`resolveDispute(${id})`, () =>
-      this.c.adjudicator.write.resolveDispute([id], { account: this.init.wallet.account, chain: this.init.wallet.chain }),
-    );
-    this.watched.delete(id.toString());
-    this.votes.delete(id.toString());
-    this.save();
-    this.emit({ event: "resolved", disputeId: id.toString(), txHash: hash });
-  }
-
   // ─── Helpers ─────────────────────────────────────────────────────────────────────────
 
+  /** The wallet options every write takes. */
+  opts() {
+    return { account: this.init.wallet.account, chain: this.init.wallet.chain };
+  }
+
   /** Sends one transaction (through the shared queue when given) and waits for it to succeed. */
-  private async tx(what: string, send: () => Promise<Hex>, onReceipt?: (r: TransactionReceipt) => void): Promise<Hex> {
+  async tx(what: string, send: () => Promise<Hex>, onReceipt?: (r: TransactionReceipt) => void): Promise<Hex> {
     const run = async (): Promise<Hex> => {
       const hash = await send();
       const receipt = await waitTx(this.init.publicClient, hash, what);
@@ -465,12 +518,22 @@ export class VerifierService {
     return this.init.serial ? this.init.serial(run) : run();
   }
 
-  private async chainNow(): Promise<bigint> {
+  async chainNow(): Promise<bigint> {
     return (await this.init.publicClient.getBlock({ blockTag: "latest" })).timestamp;
   }
 
-  private record(t: LeafTask, check: StageCheck, reason: "assigned" | "spot" | "committee"): void {
-    const task = { ...t, jobId: t.jobId.toString(), receiptId: t.receiptId.toString() };
+  record(
+    t: Pick<LeafTask, "jobId" | "receiptId" | "sampleNo" | "stage" | "provider">,
+    check: StageCheck,
+    reason: "assigned" | "spot" | "committee",
+  ): void {
+    const task = {
+      jobId: t.jobId.toString(),
+      receiptId: t.receiptId.toString(),
+      sampleNo: t.sampleNo,
+      stage: t.stage,
+      provider: t.provider,
+    };
     this.checks.push({ task, reason, check });
     log(
       "%s check of job %s receipt %s sample %d stage %d (%s): %s — %s",
@@ -483,19 +546,10 @@ export class VerifierService {
       check.outcome,
       check.detail,
     );
-    this.emit({
-      event: "checked",
-      jobId: task.jobId,
-      receiptId: task.receiptId,
-      sampleNo: t.sampleNo,
-      stage: t.stage,
-      provider: t.provider,
-      reason,
-      check,
-    });
+    this.emit({ event: "checked", ...task, reason, check });
   }
 
-  private emit(e: VerifierEvent): void {
+  emit(e: VerifierEvent): void {
     try {
       this.init.onEvent?.(e);
     } catch (err) {
@@ -503,7 +557,7 @@ export class VerifierService {
     }
   }
 
-  private fail(what: string, err: Error): void {
+  fail(what: string, err: Error): void {
     log("%s failed: %s: %s", what, err.name, err.message.split("\n")[0]);
     this.emit({ event: "error", what, name: err.name, message: err.message.split("\n")[0] });
   }
@@ -511,22 +565,34 @@ export class VerifierService {
   private load(): void {
     const saved = this.init.stateFile ? readState(this.init.stateFile) : undefined;
     if (!saved) return;
-    for (const v of saved.votes) this.votes.set(v.disputeId, v);
+    for (const v of saved.votes) this.votes.set(`${v.disputeId}/${v.round}`, v);
     for (const id of saved.watched) this.watched.add(id);
-    // Events are read on from where the last run stopped; leaves read but not yet handled come back.
+    // Events are read on from where the last run stopped; tasks read but not yet done come back.
     if (saved.nextBlock !== undefined && this.init.fromBlock === undefined) {
       this.nextBlock = saved.nextBlock;
+      this.seeds.push(...saved.seeds);
+      this.samples.push(...saved.samples);
       this.leaves.push(...saved.leaves);
     }
   }
 
-  private save(): void {
+  save(): void {
     if (this.init.stateFile)
       writeState(this.init.stateFile, {
         nextBlock: this.nextBlock,
+        seeds: this.seeds,
+        samples: this.samples,
+        leaves: this.leaves,
         votes: [...this.votes.values()],
         watched: [...this.watched],
-        leaves: this.leaves,
       });
   }
+}
+
+/** A decoded event of SpotCheck, Disputes or JobMarket (args by name). */
+interface ChainEvent {
+  eventName: string;
+  address: Address;
+  blockNumber: bigint;
+  args: Record<string, unknown>;
 }

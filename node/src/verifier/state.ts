@@ -1,11 +1,32 @@
-// The verifier's state file: where event reading stopped, leaves read but not yet handled, and
-// committee votes with their salts (a lost salt cannot reveal its committed vote). Written
-// atomically (temp file + rename).
+// The verifier's state file: where event reading stopped, the work still to do (seeds to fix,
+// samples it was drawn for, spot-checked leaves, committee votes with their salts — a lost salt
+// cannot reveal its committed vote — and the disputes it is a party to). Written atomically
+// (temp file + rename). bigint values are kept as decimal strings.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Address, Hex } from "viem";
 import type { StageCheck } from "./check.ts";
 
+/** A receipt whose seed this verifier fixes if nobody has when it is due. */
+export interface SeedTask {
+  jobId: bigint;
+  receiptId: bigint;
+  /** Block from which drawSamples can succeed (anchor + 2). */
+  readyAt: bigint;
+  failures?: number;
+}
+
+/** A sample this verifier was drawn for: check every stage, challenge what is wrong, attest. */
+export interface SampleTask {
+  jobId: bigint;
+  receiptId: bigint;
+  sampleNo: number;
+  failures?: number;
+  /** Per stage, the check's result (kept so a retried pass does not re-run it; not saved). */
+  checks?: Record<number, StageCheck>;
+}
+
+/** A revealed leaf this verifier spot-checks unasked. */
 export interface LeafTask {
   jobId: bigint;
   receiptId: bigint;
@@ -22,6 +43,7 @@ export interface LeafTask {
 
 export interface VoteState {
   disputeId: string;
+  round: number;
   fraud?: boolean;
   salt?: Hex;
   committed: boolean;
@@ -32,34 +54,58 @@ export interface VoteState {
 
 export interface VerifierState {
   nextBlock?: bigint;
+  seeds: SeedTask[];
+  samples: SampleTask[];
   leaves: LeafTask[];
   votes: VoteState[];
-  /** Disputes this verifier challenged or sits on, until they are resolved. */
+  /** Disputes this verifier challenged, appealed or sits on, until it has nothing left to do. */
   watched: string[];
 }
 
-type SavedLeaf = Omit<LeafTask, "jobId" | "receiptId" | "check"> & { jobId: string; receiptId: string };
+const big = (v: unknown): bigint => BigInt(v as string);
 
 export function readState(file: string): VerifierState | undefined {
   if (!existsSync(file)) return undefined;
-  const raw = JSON.parse(readFileSync(file, "utf8")) as {
-    nextBlock?: string;
-    votes?: VoteState[];
-    watched?: string[];
-    leaves?: SavedLeaf[];
-  };
+  const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  const list = <T>(k: string) => (Array.isArray(raw[k]) ? (raw[k] as T[]) : []);
   return {
-    nextBlock: raw.nextBlock === undefined ? undefined : BigInt(raw.nextBlock),
-    leaves: (raw.leaves ?? []).map((l) => ({ ...l, jobId: BigInt(l.jobId), receiptId: BigInt(l.receiptId) })),
-    votes: raw.votes ?? [],
-    watched: raw.watched ?? [],
+    nextBlock: raw.nextBlock === undefined ? undefined : big(raw.nextBlock),
+    seeds: list<Record<string, unknown>>("seeds").map((s) => ({
+      jobId: big(s.jobId),
+      receiptId: big(s.receiptId),
+      readyAt: big(s.readyAt),
+    })),
+    samples: list<Record<string, unknown>>("samples").map((s) => ({
+      jobId: big(s.jobId),
+      receiptId: big(s.receiptId),
+      sampleNo: Number(s.sampleNo),
+      failures: s.failures === undefined ? undefined : Number(s.failures),
+    })),
+    leaves: list<Record<string, unknown>>("leaves").map((l) => ({
+      ...(l as unknown as LeafTask),
+      jobId: big(l.jobId),
+      receiptId: big(l.receiptId),
+    })),
+    votes: list<VoteState>("votes"),
+    watched: list<string>("watched"),
   };
 }
 
 export function writeState(file: string, s: VerifierState): void {
   mkdirSync(dirname(file), { recursive: true });
-  const leaves = s.leaves.map((l) => ({ ...l, jobId: l.jobId.toString(), receiptId: l.receiptId.toString(), check: undefined }));
+  const json = JSON.stringify(
+    {
+      nextBlock: s.nextBlock,
+      seeds: s.seeds,
+      samples: s.samples.map((t) => ({ ...t, checks: undefined })),
+      leaves: s.leaves.map((l) => ({ ...l, check: undefined })),
+      votes: s.votes,
+      watched: s.watched,
+    },
+    (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
+    1,
+  );
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ nextBlock: s.nextBlock?.toString(), votes: s.votes, watched: s.watched, leaves }, null, 1));
+  writeFileSync(tmp, json);
   renameSync(tmp, file);
 }

@@ -3,7 +3,7 @@
 // - answerZkDispute: the accused provider proves its revealed execution and answers on chain.
 import { logger } from "@libp2p/logger";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
-import { adjudicatorAbi } from "../generated/abis.ts";
+import { disputesAbi, spotCheckAbi } from "../generated/abis.ts";
 import { int8DenseReference, type Int8DenseParams } from "../models/int8.ts";
 import { ZkInputError, ZkWitnessError } from "./errors.ts";
 import { headHashes } from "./proof.ts";
@@ -11,7 +11,7 @@ import type { HeadProver } from "./prover.ts";
 
 const log = logger("shardmesh:zk:dispute");
 
-/** Dispute kinds and statuses as IAdjudicator numbers them. */
+/** Dispute kinds and statuses as IDisputes numbers them. */
 export const DISPUTE_KIND_ZK = 1;
 export const DISPUTE_OPEN = 1;
 
@@ -37,7 +37,9 @@ export function checkZkStage(head: Int8DenseParams, x: Int8Array, leaf: Revealed
 export interface AnswerOptions {
   readonly publicClient: PublicClient;
   readonly wallet: WalletClient<Transport, Chain | undefined, Account>;
-  readonly adjudicator: Address;
+  /** The Disputes and SpotCheck contracts. */
+  readonly disputes: Address;
+  readonly spotCheck: Address;
   readonly disputeId: bigint;
   readonly prover: HeadProver;
   /** The zk stage's input of the disputed request, from the provider's retained tensors. */
@@ -47,19 +49,19 @@ export interface AnswerOptions {
 
 /**
  * Answers an open zk dispute: checks the retained input against the revealed leaf, proves the
- * head's output, and sends Adjudicator.answerWithProof. Throws ZkInputError for a tensor that is
+ * head's output, and sends Disputes.answerWithProof. Throws ZkInputError for a tensor that is
  * not the revealed input and ZkWitnessError when the revealed output is not what the head
  * computes (then no proof exists and the dispute will be upheld).
  */
 export async function answerZkDispute(opts: AnswerOptions): Promise<{ hash: Hex; gasUsed: bigint; proveMs: number }> {
-  const { publicClient, wallet, adjudicator, disputeId } = opts;
-  const d = await publicClient.readContract({ address: adjudicator, abi: adjudicatorAbi, functionName: "dispute", args: [disputeId] });
+  const { publicClient, wallet, disputes, spotCheck, disputeId } = opts;
+  const d = await publicClient.readContract({ address: disputes, abi: disputesAbi, functionName: "dispute", args: [disputeId] });
   if (d.kind !== DISPUTE_KIND_ZK || d.status !== DISPUTE_OPEN) {
     throw new ZkInputError(`dispute ${disputeId} is not an open zk dispute (kind ${d.kind}, status ${d.status})`);
   }
   const leaf = await publicClient.readContract({
-    address: adjudicator,
-    abi: adjudicatorAbi,
+    address: spotCheck,
+    abi: spotCheckAbi,
     functionName: "stageReveal",
     args: [d.jobId, BigInt(d.receiptId), BigInt(d.sampleNo), BigInt(d.stage)],
   });
@@ -67,8 +69,8 @@ export async function answerZkDispute(opts: AnswerOptions): Promise<{ hash: Hex;
   if (fraud) throw new ZkWitnessError(`dispute ${disputeId}: the revealed output is not the head's output, no proof exists`);
   const proof = await opts.prover.prove(opts.input, { signal: opts.signal });
   const hash = await wallet.writeContract({
-    address: adjudicator,
-    abi: adjudicatorAbi,
+    address: disputes,
+    abi: disputesAbi,
     functionName: "answerWithProof",
     args: [disputeId, proof.proof],
     account: wallet.account,

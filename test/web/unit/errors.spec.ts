@@ -50,21 +50,22 @@ describe("decodeError", () => {
     expect(f.errorName).toBe("ERC20InsufficientAllowance");
     expect(f.message).toContain("needs 1 SHARD");
   });
-  it("decodes every contract's errors from the generated ABIs, the Adjudicator's too, naming the contract", () => {
+  it("decodes every contract's errors from the generated ABIs, SpotCheck's and Disputes' too, naming the contract", () => {
     const data = encodeErrorResult({
       abi: allErrorsAbi,
-      errorName: "AdjudicatorAlreadyRevealed",
+      errorName: "SpotCheckAlreadyRevealed",
       args: [2n, 1n],
     } as never);
     const rpc = new RpcRequestError({ body: {}, url: "http://x", error: { code: 3, message: "execution reverted", data } });
     const f = decodeError(rpc);
-    expect(f.errorName).toBe("AdjudicatorAlreadyRevealed");
+    expect(f.errorName).toBe("SpotCheckAlreadyRevealed");
     expect(f.title).toBe("Already revealed");
-    expect(f.message).toContain("Adjudicator contract refused");
+    expect(f.message).toContain("The Spot Check contract refused");
     // Every error any contract declares is decodable; none is listed twice.
     const names = allErrorsAbi.map((e) => (e.type === "error" ? `${e.name}(${e.inputs.map((i) => i.type)})` : ""));
     expect(new Set(names).size).toBe(names.length);
     expect(names.some((n) => n.startsWith("ProtocolParams"))).toBe(true);
+    expect(names.some((n) => n.startsWith("Disputes"))).toBe(true);
     expect(names.some((n) => n.startsWith("ProviderStaking"))).toBe(true);
   });
   it("reports a wallet rejection as such", () => {

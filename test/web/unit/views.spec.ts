@@ -105,7 +105,7 @@ describe("jobs", () => {
     );
     expect(h.staked).toBe(100n);
     expect([...h.locks]).toEqual([]);
-    expect(h.slashes).toEqual([{ jobId: "1", amount: 40n, reason: "hand-off mismatch between stages", block: 4 }]);
+    expect(h.slashes).toEqual([{ jobId: "1", amount: 40n, reason: "its leaf contradicts the buyer tree it signed", block: 4 }]);
   });
 });
 

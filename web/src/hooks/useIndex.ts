@@ -5,16 +5,16 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { usePublicClient } from "wagmi";
 import type { Abi, Address } from "viem";
 import { emptySnapshot, indexKey, loadSnapshot, saveSnapshot, updateIndex, type IndexSnapshot, type LogSource } from "@/lib/indexer";
-import { adjudicatorAbi, jobMarketAbi, modelRegistryAbi, stakingAbi } from "@/lib/contracts";
+import { disputesAbi, jobMarketAbi, modelRegistryAbi, spotCheckAbi, stakingAbi } from "@/lib/contracts";
 import { useContracts } from "./useContracts";
 
-const indexAbi = [...jobMarketAbi, ...modelRegistryAbi, ...stakingAbi, ...adjudicatorAbi] as Abi;
+const indexAbi = [...jobMarketAbi, ...modelRegistryAbi, ...stakingAbi, ...spotCheckAbi, ...disputesAbi] as Abi;
 
 export function useIndex() {
   const c = useContracts();
   const client = usePublicClient({ chainId: c.chainId });
   const queryClient = useQueryClient();
-  const addresses = [c.market, c.registry, c.staking, c.adjudicator].filter(Boolean) as Address[];
+  const addresses = [c.market, c.registry, c.staking, c.spotCheck, c.disputes].filter(Boolean) as Address[];
   const key = c.chainId ? indexKey(c.chainId, addresses) : "none";
   return useQuery({
     queryKey: ["shardmesh-index", key],

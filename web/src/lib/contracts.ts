@@ -1,11 +1,13 @@
 // The one place the app gets ABIs and contract names. ABIs are generated from the Hardhat
 // artifacts (never hand-copied); addresses come from the deployments files at runtime.
 import {
-  adjudicatorAbi as generatedAdjudicatorAbi,
+  disputesAbi as generatedDisputesAbi,
   jobMarketAbi as generatedJobMarketAbi,
   modelRegistryAbi as generatedModelRegistryAbi,
+  protocolParamsAbi as generatedProtocolParamsAbi,
   providerStakingAbi,
   shardTokenAbi,
+  spotCheckAbi as generatedSpotCheckAbi,
 } from "@shardmesh/node/generated/abis.ts";
 import { contractAddress, type ChainDeployment } from "./deployments";
 
@@ -13,7 +15,9 @@ export const jobMarketAbi = generatedJobMarketAbi;
 export const modelRegistryAbi = generatedModelRegistryAbi;
 export const stakingAbi = providerStakingAbi;
 export const tokenAbi = shardTokenAbi;
-export const adjudicatorAbi = generatedAdjudicatorAbi;
+export const spotCheckAbi = generatedSpotCheckAbi;
+export const disputesAbi = generatedDisputesAbi;
+export const protocolParamsAbi = generatedProtocolParamsAbi;
 
 /** Every custom error of every contract, so any revert decodes whichever contract raised it. */
 export { allErrorsAbi } from "./errors";
@@ -23,7 +27,9 @@ export interface Addresses {
   staking?: `0x${string}`;
   registry?: `0x${string}`;
   market?: `0x${string}`;
-  adjudicator?: `0x${string}`;
+  params?: `0x${string}`;
+  spotCheck?: `0x${string}`;
+  disputes?: `0x${string}`;
 }
 
 export function addressesOf(d: ChainDeployment | undefined): Addresses {
@@ -32,7 +38,9 @@ export function addressesOf(d: ChainDeployment | undefined): Addresses {
     staking: contractAddress(d, "ProviderStaking", "Staking"),
     registry: contractAddress(d, "ModelRegistry", "Registry"),
     market: contractAddress(d, "JobMarket", "Market"),
-    adjudicator: contractAddress(d, "Adjudicator"),
+    params: contractAddress(d, "ProtocolParams"),
+    spotCheck: contractAddress(d, "SpotCheck"),
+    disputes: contractAddress(d, "Disputes"),
   };
 }
 

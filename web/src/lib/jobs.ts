@@ -2,11 +2,14 @@
 import type { Address, Hex } from "viem";
 import type { IndexedEvent } from "./indexer";
 
+/** IJobMarket.FaultReason, in order. */
 export const faultReasons = [
   "did not reveal a sampled request",
-  "hand-off mismatch between stages",
+  "its leaf contradicts the buyer tree it signed",
   "no zk proof in time",
   "lost a committee re-execution vote",
+  "signed a hand-off it then contradicted",
+  "revealed an input its upstream never signed",
 ] as const;
 
 export interface ReceiptInfo {
@@ -59,7 +62,8 @@ export function canClose(j: JobInfo, nowSeconds: number): boolean {
 }
 
 const lower = (a: unknown) => String(a).toLowerCase();
-const adjudicatorEvents = new Set(["SamplesDrawn", "SampleResolved", "DisputeOpened"]);
+/** Events of SpotCheck and Disputes that belong to a job (the other contracts besides the market). */
+const adjudicationEvents = new Set(["SamplesDrawn", "SampleResolved", "DisputeOpened"]);
 
 export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?: Address; buyer?: Address } = {}): JobInfo[] {
   const market = opts.market ? lower(opts.market) : undefined;
@@ -85,7 +89,7 @@ export function jobsFromEvents(events: readonly IndexedEvent[], opts: { market?:
     });
   }
   for (const e of events) {
-    if (market && lower(e.address) !== market && !adjudicatorEvents.has(e.name)) continue;
+    if (market && lower(e.address) !== market && !adjudicationEvents.has(e.name)) continue;
     const id = e.args.jobId === undefined ? undefined : String(e.args.jobId);
     const job = id ? jobs.get(id) : undefined;
     if (!job) continue;
@@ -198,7 +202,7 @@ export function providerHistory(events: readonly IndexedEvent[], provider: Addre
         out.slashes.push({
           jobId: jobId!,
           amount: amount ?? 0n,
-          reason: reasons.get(jobId!) ?? "fault reported by the adjudicator",
+          reason: reasons.get(jobId!) ?? "fault reported by SpotCheck or Disputes",
           block: e.blockNumber,
         });
         break;
