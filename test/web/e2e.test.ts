@@ -219,7 +219,8 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
     await page.locator('[data-testid="tx-status"][data-phase="confirmed"]').filter({ hasText: "Request unstake" }).waitFor();
     await page.waitForFunction(() => document.querySelector('[data-testid="unbonding"]')?.textContent === "40");
     assert.match(await page.getByTestId("unbonding-countdown").innerText(), /withdrawable in (6d 23h|7d 0h)/);
-    assert.equal(await page.getByTestId("free-stake").innerText(), "60");
+    // The free stake is a separate read refreshed after the same transaction: wait for it too.
+    await page.waitForFunction(() => document.querySelector('[data-testid="free-stake"]')?.textContent === "60");
     await shot("provider");
     await page.getByTestId("stake-amount").fill("15");
     await page.getByTestId("stake-approve-button").click(); // the approve path: two transactions
