@@ -410,7 +410,7 @@ describe("fuzz: JSON protocols", () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(mutated(part), mutated(reveal)), async (raw) => {
         try {
-          await handleReceiptRequest(ctx, raw);
+          await handleReceiptRequest(ctx, raw, "12D3KooWfuzz");
           assert.fail("the stub trace holds no request: a well-formed request is refused as not served");
         } catch (err) {
           assert.ok(

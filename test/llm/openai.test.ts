@@ -23,7 +23,7 @@ describe("OpenAI-compatible API", () => {
     stages = await Promise.all(split.manifest.stages.map((_, s) => DecoderStageRunner.fromManifest(gw.manifest, s)));
     const service: LlmService = {
       models: () => [{ id: "tiny-llama", created: 1_700_000_000 }],
-      model: (id) => (id === "tiny-llama" ? { gateway: gw, links: async () => ({ links: stages }) } : undefined),
+      model: (id) => (id === "tiny-llama" ? { gateway: gw, links: async () => ({ links: stages, peerOf: () => "self" }) } : undefined),
     };
     server = createServer((req, res) => {
       const path = new URL(req.url ?? "/", "http://x").pathname;

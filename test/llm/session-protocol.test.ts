@@ -16,6 +16,8 @@ import {
   sessionStageKey,
 } from "../../node/src/llm/index.ts";
 import { lpStream } from "@libp2p/utils";
+import { TraceStore } from "../../node/src/trace/store.ts";
+import { toWireBag } from "../../node/src/tensor/index.ts";
 import { tinySplit } from "./helpers.ts";
 
 const MODEL = "tiny-llama";
@@ -132,5 +134,64 @@ describe("session protocol", () => {
     assert.equal(res.failovers.length, 1);
     assert.deepEqual(res.tokens, reference.tokens);
     assert.ok(res.failovers[0].ms < 1_000, `resume took ${res.failovers[0].ms} ms`);
+  });
+
+  it("a paid session is traced under its job and index, owned by the opening peer; a stranger's OPEN under the same key changes nothing", async () => {
+    const n = await node();
+    const store = new TraceStore({ path: ":memory:" });
+    const map = new Map<string, DecoderStageRunner>();
+    for (const s of [0, 1]) {
+      map.set(
+        sessionStageKey(MODEL, s),
+        await DecoderStageRunner.fromManifest(gw.manifest, s, {
+          onTrace: (rec) =>
+            store.recordOwned(
+              {
+                jobId: rec.jobId,
+                index: rec.index,
+                modelId: MODEL,
+                stage: s,
+                inputHash: rec.inputHash,
+                outputHash: rec.outputHash,
+                peerId: rec.owner,
+                units: rec.units,
+              },
+              { input: toWireBag({ [rec.inputName]: rec.input }), output: toWireBag({ [rec.outputName]: rec.output }) },
+            ),
+        }),
+      );
+    }
+    const server = new SessionServer(n, { stages: map });
+    await server.start();
+    const strangerClient = new SessionClient(other);
+    try {
+      for (const caller of [gatewayNode, other]) await caller.dial(n.getMultiaddrs()[0]);
+      const peer = n.peerId.toString();
+      const links = [0, 1].map((s) => new RemoteStageLink(client, peer, MODEL, s));
+      const res = await gw.generate(links, gw.tokenizer.encode(PROMPT), { maxTokens: 8, temperature: 0, trace: { jobId: "42", index: 3 } });
+      for (const s of [0, 1]) {
+        const rec = store.get("42", 3, s)!;
+        assert.equal(rec.peerId, gatewayNode.peerId.toString(), "owned by the opening peer, whatever it claims");
+        assert.equal(rec.owned, true);
+        assert.equal(rec.units, res.positions + 1);
+        assert.equal(rec.inputHash, res.stageHashes![s].inputHash);
+        assert.equal(rec.outputHash, res.stageHashes![s].outputHash);
+      }
+      // A stranger names the same job (spelt otherwise) and index: its trace is not kept.
+      const stranger = new RemoteStageLink(strangerClient, peer, MODEL, 0);
+      await stranger.open("x", { maxLength: 8, trace: { jobId: "0042", index: 3 } });
+      await stranger.step("x", { stepId: 0, position: 0, bag: { [gw.hiddenIn[0]]: await gw.embed([1, 2, 3]) } });
+      await stranger.closeSession("x");
+      assert.equal(store.get("42", 3, 0)!.inputHash, res.stageHashes![0].inputHash);
+      assert.equal(store.get("42", 3, 0)!.peerId, gatewayNode.peerId.toString());
+      // A job id that is not a number is refused by name.
+      await assert.rejects(stranger.open("y", { maxLength: 8, trace: { jobId: "abc", index: 0 } }), /JobsInvalidJobIdError/);
+    } finally {
+      strangerClient.close();
+      await server.stop();
+      await Promise.all([...map.values()].map((r) => r.close()));
+      await n.stop();
+      store.close();
+    }
   });
 });

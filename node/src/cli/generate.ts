@@ -5,7 +5,12 @@
 import { parseArgs } from "node:util";
 import { DecoderGateway, DecoderStageRunner, promptIds, type GenerateResult } from "../llm/index.ts";
 import { loadManifest } from "../inference/manifest.ts";
-import { ShardMeshClient } from "../sdk/index.ts";
+import { ShardMeshClient, type GenerationOptions } from "../sdk/index.ts";
+import { privateKeyToAccount } from "viem/accounts";
+import { defaultDeploymentsDir, readDeployment } from "../chain/deployments.ts";
+import { shardMeshDomain } from "../receipts/eip712.ts";
+import { parseJobId } from "../jobs/admission.ts";
+import { signGenerationRequest } from "../jobs/session.ts";
 
 export const summary = "generate text with a language model, streamed (see also `shardmesh chat`)";
 
@@ -19,6 +24,9 @@ export const GENERATE_OPTIONS = {
   seed: { type: "string" },
   stop: { type: "string", multiple: true },
   stats: { type: "boolean" },
+  job: { type: "string" },
+  "session-key": { type: "string" },
+  deployments: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -35,7 +43,14 @@ const USAGE = `usage:
   --top-p P          nucleus mass in (0, 1] (default 1)
   --seed N           sampler seed: the same seed gives the same text
   --stop S           stop sequence (repeatable, up to 4)
-  --stats            print time to first token, decode tokens/s and bytes per hop`;
+  --stats            print time to first token, decode tokens/s and bytes per hop
+
+  paid, under a job opened on the model's quotes (units are tokens: prompt + max tokens reserved,
+  prompt + generated tokens charged):
+  --job ID           the job's id (with --gateway)
+  --session-key HEX  the job's session key (or SHARDMESH_SESSION_KEY); signs each request
+  --deployments DIR  where the chain's deployment files are (default ./deployments); the chain is
+                     the gateway's (GET /v1/health)`;
 
 class UsageError extends Error {
   override name = "UsageError";
@@ -48,6 +63,20 @@ export type GenerateValues = {
       ? string[]
       : string;
 };
+
+/** The SDK's job option from --job/--session-key: requests signed for the gateway's chain. */
+async function jobOption(sm: ShardMeshClient, values: GenerateValues): Promise<GenerationOptions["job"]> {
+  if (!values.job) return undefined;
+  const jobId = parseJobId(values.job);
+  const key = values["session-key"] ?? process.env.SHARDMESH_SESSION_KEY;
+  if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key)) throw new UsageError("--job needs --session-key 0x<64 hex> (or SHARDMESH_SESSION_KEY)");
+  const { chainId } = await sm.health();
+  if (chainId === null) throw new UsageError("the gateway has no chain: paid requests need one");
+  const deployment = readDeployment(chainId, values.deployments ?? defaultDeploymentsDir());
+  const domain = shardMeshDomain(chainId, deployment.contracts.JobMarket.address);
+  const account = privateKeyToAccount(key as `0x${string}`);
+  return { jobId: jobId.toString(), sign: (body) => signGenerationRequest(account, domain, jobId, body) };
+}
 
 /** Runs one generation from parsed options; `chat` wraps the text in the model's chat template. */
 export async function generateCli(values: GenerateValues, text: string, chat: boolean): Promise<number> {
@@ -69,10 +98,13 @@ export async function generateCli(values: GenerateValues, text: string, chat: bo
       first ||= performance.now();
       process.stdout.write(d);
     };
+    const job = await jobOption(sm, values);
     const r = chat
-      ? await sm.chat({ ...params, messages: [{ role: "user", content: text }] }, { onText })
-      : await sm.complete({ ...params, prompt: text }, { onText });
+      ? await sm.chat({ ...params, messages: [{ role: "user", content: text }] }, { onText, job })
+      : await sm.complete({ ...params, prompt: text }, { onText, job });
     process.stdout.write("\n");
+    if (r.paid)
+      console.error(`job ${r.paid.jobId} request ${r.paid.index}: ${r.paid.units} units (tokens) charged of ${r.paid.reserved} reserved`);
     if (values.stats) {
       const t1 = performance.now();
       console.error(
@@ -83,6 +115,7 @@ export async function generateCli(values: GenerateValues, text: string, chat: bo
     return 0;
   }
   if (!values.manifest) throw new UsageError("give --gateway and --model, or --manifest (a split decoder's manifest.json)");
+  if (values.job) throw new UsageError("--job pays a gateway: it needs --gateway");
   const m = await loadManifest(values.manifest);
   const gw = await DecoderGateway.open(m);
   const stages: DecoderStageRunner[] = [];

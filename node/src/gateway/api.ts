@@ -48,6 +48,23 @@ export interface InferResponse {
   stages: { stage: number; peerId: string; ms: number; retries: number }[];
 }
 
+/**
+ * What a paid generation's answer carries beside OpenAI's fields (`shardmesh`; in the last
+ * streamed chunk, the one with `usage`): the request as the job's receipt will count it.
+ */
+export interface PaidGeneration {
+  jobId: string;
+  /** The request's index in the job (what receipts count). */
+  index: number;
+  /** Units used: prompt tokens + sampled tokens (PROTOCOL, "Paid per token"). */
+  units: number;
+  /** Units reserved before generating (prompt + max_tokens); the rest went back to the job. */
+  reserved: number;
+  /** The buyer leaf's hashes: stage 0's input hidden states and the last stage's output ones, over every position. */
+  requestHash: `0x${string}`;
+  responseHash: `0x${string}`;
+}
+
 export interface PrepareResponse {
   /** The model input tensors `/v1/infer` computes from the image; send them as `input.tensors`. */
   tensors: Record<string, NamedJsonTensor>;

@@ -4,6 +4,12 @@
 // `{ error: { message, type, param, code } }` plus the project's stable `name`; a client's
 // mistake is a 4xx. The handler is transport-only: a LlmService says which models exist and
 // gives, per generation, the stage links to run it through.
+//
+// Paid use (docs/PROTOCOL.md, "Paid per token"): the same `x-shardmesh-job` and
+// `x-shardmesh-signature` headers as /v1/infer, the signature being the job's session key's
+// JobRequest(jobId, keccak256(body bytes)). The gateway reserves prompt tokens + max_tokens of
+// the job's units before generating, runs every stage as a traced session of the job, and
+// records the request with the units it used (prompt + sampled tokens), giving the rest back.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { logger } from "@libp2p/logger";
@@ -12,6 +18,9 @@ import type { GenerateOptions, GenerateResult } from "../llm/generate.ts";
 import { checkSampling, checkStops } from "../llm/sampling.ts";
 import type { LlmModelHandle, LlmService } from "../llm/service.ts";
 import type { ChatMessage } from "../llm/tokenizer.ts";
+import { generationUnits, reservedUnits } from "../llm/trace.ts";
+import type { Admission } from "../jobs/admission.ts";
+import type { PaidGeneration } from "./api.ts";
 import { errorStatus } from "./status.ts";
 
 export type { LlmModelHandle, LlmService };
@@ -58,7 +67,16 @@ function sendError(res: ServerResponse, err: Error): void {
   sendJson(res, status, { error: { message: err.message, type, param: req?.param ?? null, code: req?.code ?? err.name, name: err.name } });
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** Paid generations: how the gateway admits a request under the job its headers name. */
+export interface OpenAiJobs {
+  /**
+   * The job named by the request's headers (its session key's signature over `body` checked),
+   * with `units` reserved; undefined for a request without a job (free tier).
+   */
+  admit(req: IncomingMessage, body: Uint8Array, units: number): Promise<Admission | undefined>;
+}
+
+async function readJson(req: IncomingMessage): Promise<{ value: Record<string, unknown>; raw: Buffer }> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of req) {
@@ -67,14 +85,15 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
       throw new OpenAiRequestError(413, `request body over ${MAX_OPENAI_BODY_BYTES} bytes`, null, "body_too_large");
     chunks.push(c as Buffer);
   }
+  const raw = Buffer.concat(chunks);
   let v: unknown;
   try {
-    v = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    v = JSON.parse(raw.toString("utf8"));
   } catch {
     throw new OpenAiRequestError(400, "body is not JSON");
   }
   if (!v || typeof v !== "object" || Array.isArray(v)) throw new OpenAiRequestError(400, "body must be a JSON object");
-  return v as Record<string, unknown>;
+  return { value: v as Record<string, unknown>, raw };
 }
 
 const optNum = (body: Record<string, unknown>, k: string): number | undefined => {
@@ -185,8 +204,14 @@ export function openAiModelList(service: LlmService) {
   return { object: "list", data: service.models().map((m) => ({ id: m.id, object: "model", created: m.created, owned_by: "shardmesh" })) };
 }
 
-/** Handles the OpenAI routes; returns false for any other path. */
-export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, path: string, service: LlmService): Promise<boolean> {
+/** Handles the OpenAI routes; returns false for any other path. `jobs`: paid use under a job. */
+export async function handleOpenAi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  service: LlmService,
+  jobs?: OpenAiJobs,
+): Promise<boolean> {
   if (path === "/v1/models" && req.method === "GET") {
     sendJson(res, 200, {
       object: "list",
@@ -204,11 +229,14 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
   res.on("close", () => {
     if (!res.writableFinished) abort.abort();
   });
+  let admission: Admission | undefined;
   try {
-    const p = parse(await readJson(req), service, chat);
+    const body = await readJson(req);
+    const p = parse(body.value, service, chat);
+    admission = await jobs?.admit(req, body.raw, reservedUnits(p.prompt.length, p.maxTokens));
     const id = `${chat ? "chatcmpl" : "cmpl"}-${randomUUID().replaceAll("-", "")}`;
     const created = Math.floor(Date.now() / 1000);
-    const { links, replace } = await p.handle.links(p.prompt.length + p.maxTokens, abort.signal);
+    const { links, replace, peerOf } = await p.handle.links(p.prompt.length + p.maxTokens, abort.signal, { jobId: admission?.jobId });
     const base = { id, created, model: p.model };
     const chunk = (delta: string, finish: string | null) =>
       chat
@@ -231,13 +259,36 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
     const result = await p.handle.gateway.generate(links, p.prompt, {
       ...p.opts,
       maxTokens: p.maxTokens,
-      signal: abort.signal,
       replace,
       onText: p.stream ? (d) => write(chunk(d, null)) : undefined,
+      // A paid generation is not cut mid-step when its client goes away: it ends before the next
+      // token, every stage holding the same positions, and is billed for what was computed.
+      ...(admission
+        ? { trace: { jobId: admission.jobId, index: admission.traceIndex }, stopWhen: () => abort.signal.aborted }
+        : { signal: abort.signal }),
     });
+    let paid: PaidGeneration | undefined;
+    if (admission) {
+      const hashes = result.stageHashes!;
+      const units = generationUnits(result.positions);
+      const stages = result.links.map((l, s) => ({ stage: s, peerId: peerOf(l), ...hashes[s] }));
+      const requestHash = hashes[0].inputHash;
+      const responseHash = hashes[hashes.length - 1].outputHash;
+      const a = admission;
+      admission = undefined;
+      const index = a.complete({ modelId: p.model, requestHash, responseHash, stages, units });
+      paid = { jobId: a.jobId, index, units, reserved: a.units, requestHash, responseHash };
+    }
     if (p.stream) {
       write(chunk("", result.finishReason));
-      if (p.includeUsage) write({ ...base, object: chat ? "chat.completion.chunk" : "text_completion", choices: [], usage: usage(result) });
+      if (p.includeUsage || paid)
+        write({
+          ...base,
+          object: chat ? "chat.completion.chunk" : "text_completion",
+          choices: [],
+          usage: usage(result),
+          ...(paid ? { shardmesh: paid } : {}),
+        });
       res.end("data: [DONE]\n\n");
     } else {
       sendJson(res, 200, {
@@ -254,9 +305,11 @@ export async function handleOpenAi(req: IncomingMessage, res: ServerResponse, pa
             : { index: 0, text: result.text, finish_reason: result.finishReason, logprobs: null },
         ],
         usage: usage(result),
+        ...(paid ? { shardmesh: paid } : {}),
       });
     }
   } catch (err) {
+    admission?.release();
     const e = err as Error;
     if (!(e instanceof OpenAiRequestError || e instanceof LlmError)) log.error("%s failed: %s", path, e.message);
     if (!abort.signal.aborted)

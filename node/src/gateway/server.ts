@@ -3,6 +3,7 @@
 // `{ error: { name, message } }` with the error class's status. Chain-backed routes (quotes,
 // receipts, job signatures) use hooks the provider wires in when it has a chain connection.
 import { createServer } from "node:http";
+import { generationRequestHash } from "../jobs/session.ts";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { logger } from "@libp2p/logger";
@@ -163,7 +164,10 @@ export class Gateway {
     }
     if (post && (path === "/v1/completions" || path === "/v1/chat/completions")) {
       if (!this.init.llm) throw new GatewayNotFoundError(`this gateway serves no language model (${path})`);
-      await handleOpenAi(req, res, path, this.init.llm);
+      await handleOpenAi(req, res, path, this.init.llm, {
+        // The session key signs JobRequest(jobId, keccak256(body bytes)); units are tokens.
+        admit: (r, body, units) => this.admitJob(r, undefined, generationRequestHash(body), units),
+      });
       return;
     }
     if (get && path === "/v1/mesh") return this.send(res, 200, this.mesh());
@@ -272,24 +276,10 @@ export class Gateway {
     const body = JSON.parse((await readBody(req)).toString("utf8")) as { jobId?: unknown };
     const { modelId, input } = await this.inputOf(body, true);
 
-    const rawJob = body.jobId ?? req.headers["x-shardmesh-job"];
-    const jobId = rawJob === undefined || rawJob === "" ? undefined : this.jobIdOf(rawJob);
     // The request's hash, computed once here: the signature check, the router and this node's
     // own first stage all use it.
     const requestHash = bagHash(input);
-    let admission: Admission | undefined;
-    if (jobId !== undefined) {
-      const key = jobKey(jobId);
-      const signature = req.headers["x-shardmesh-signature"];
-      if (this.init.hooks?.verifyJobRequest) {
-        if (typeof signature !== "string" || !(await this.init.hooks.verifyJobRequest(key, requestHash, signature))) {
-          throw new GatewayUnauthorizedError(`request not signed by job ${key}'s session key`);
-        }
-      } else if (!this.init.unsignedJobs) {
-        throw new GatewayChainUnavailableError("job requests need a chain connection to check the session key");
-      }
-      admission = await this.init.admission.admit(jobId);
-    }
+    const admission = await this.admitJob(req, body.jobId, requestHash, 1);
     const ctrl = new AbortController();
     req.once("close", () => {
       if (!req.complete) ctrl.abort(new Error("client went away"));
@@ -324,6 +314,32 @@ export class Gateway {
       responseHash: result.responseHash,
       stages: result.stages.map((s) => ({ stage: s.stage, peerId: s.peerId, ms: Math.round(s.ms * 10) / 10, retries: s.retries })),
     };
+  }
+
+  /**
+   * The job a request names (`jobId` in the body, else the x-shardmesh-job header), its session
+   * key's signature (x-shardmesh-signature) over `requestHash` checked, with `units` reserved;
+   * undefined for a request without a job.
+   */
+  private async admitJob(
+    req: IncomingMessage,
+    bodyJob: unknown,
+    requestHash: `0x${string}`,
+    units: number,
+  ): Promise<Admission | undefined> {
+    const rawJob = bodyJob ?? req.headers["x-shardmesh-job"];
+    if (rawJob === undefined || rawJob === "") return undefined;
+    const jobId = this.jobIdOf(rawJob);
+    const key = jobKey(jobId);
+    const signature = req.headers["x-shardmesh-signature"];
+    if (this.init.hooks?.verifyJobRequest) {
+      if (typeof signature !== "string" || !(await this.init.hooks.verifyJobRequest(key, requestHash, signature))) {
+        throw new GatewayUnauthorizedError(`request not signed by job ${key}'s session key`);
+      }
+    } else if (!this.init.unsignedJobs) {
+      throw new GatewayChainUnavailableError("job requests need a chain connection to check the session key");
+    }
+    return this.init.admission.admit(jobId, units);
   }
 
   /** A job id from a path, header or body: the number (JobsInvalidJobIdError 400 otherwise). */

@@ -17,6 +17,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   JobsUnknownModelError: 404,
   JobsNotServedError: 404,
   PipelineUnknownStageError: 404,
+  JobsUnitsExceededError: 402, // a generation reserves more units than the job has left
   JobsJobUnavailableError: 409,
   JobsNothingToReceiptError: 409,
   JobsPartNotServedError: 409,

@@ -49,6 +49,10 @@ export class JobsInvalidJobIdError extends JobsError {
 export class JobsJobUnavailableError extends JobsError {
   override name = "JobsJobUnavailableError";
 }
+/** A request asks for more units than the job has left (a generation reserves prompt + max_tokens). */
+export class JobsUnitsExceededError extends JobsError {
+  override name = "JobsUnitsExceededError";
+}
 /** A peer on the route has no staking address bound on chain. */
 export class JobsPeerUnboundError extends JobsError {
   override name = "JobsPeerUnboundError";

@@ -66,28 +66,46 @@ function parseCommon(raw: unknown): { jobId: string; stage: number; indices: num
   return { jobId: r.jobId, stage: r.stage as number, indices, leafIndices };
 }
 
-/** This provider's stage records for the named requests; every one must be in its trace. */
-function stageRecords(ctx: JobsContext, jobId: string, stage: number, indices: number[], leafIndices: number[]): StageRecord[] {
+/**
+ * This provider's stage records for the named requests, with their units; every one must be in
+ * its trace. A record only its owner may use (a decoder session's, TraceStore.recordOwned) is
+ * refused to any other requester: a peer that opened a session under someone else's job and
+ * index gets nothing signed for it, and the owner's receipts never carry a stranger's hashes.
+ */
+function stageRecords(
+  ctx: JobsContext,
+  jobId: string,
+  stage: number,
+  indices: number[],
+  leafIndices: number[],
+  requester: string,
+): Array<StageRecord & { units: number }> {
   return indices.map((index, k) => {
     const rec = ctx.trace.get(jobId, index, stage);
     if (!rec) throw new JobsPartNotServedError(`request ${index} of job ${jobId} was not served at stage ${stage} by ${ctx.peerId}`);
-    return { index: leafIndices[k], inputHash: rec.inputHash, outputHash: rec.outputHash };
+    if (rec.owned && rec.peerId !== requester)
+      throw new JobsPartNotServedError(
+        `request ${index} of job ${jobId} at stage ${stage} was asked for by ${rec.peerId}, not ${requester}`,
+      );
+    return { index: leafIndices[k], inputHash: rec.inputHash, outputHash: rec.outputHash, units: rec.units };
   });
 }
 
-/** Provider side: signs this node's part of a receipt. */
-export async function signPart(ctx: JobsContext, raw: unknown): Promise<StagePart> {
+/** Provider side: signs this node's part of a receipt for `requester` (the peer asking; this node by default). */
+export async function signPart(ctx: JobsContext, raw: unknown, requester = ctx.peerId): Promise<StagePart> {
   const { jobId, stage, indices, leafIndices } = parseCommon(raw);
   const outputRoot = (raw as { outputRoot?: unknown }).outputRoot;
   if (typeof outputRoot !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(outputRoot))
     throw new JobsProtocolError("part request needs outputRoot (bytes32)");
   const { pc, address } = requireWallet(ctx.chain);
-  const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices, leafIndices));
+  const records = stageRecords(ctx, jobId, stage, indices, leafIndices, requester);
+  const tree = buildStageTree(records);
   const terms = await ctx.chain.read.market.read.stageTerms([BigInt(jobId), BigInt(stage), address]);
   if (terms.maxUnits === 0) throw new JobsPartNotServedError(`${address} has no quote for stage ${stage} of job ${jobId}`);
   const count = terms.served + indices.length;
-  // One unit per request (inference models); a model priced per token would sum its leaves' units.
-  const units = terms.servedUnits + indices.length;
+  // Each request's units as this provider traced them: 1 per inference, a generation's tokens
+  // (positions it computed + 1, node/src/llm/trace.ts).
+  const units = terms.servedUnits + records.reduce((a, r) => a + r.units, 0);
   if (units > terms.maxUnits)
     throw new JobsPartNotServedError(`units ${units} exceed the quoted max ${terms.maxUnits} at stage ${stage} of job ${jobId}`);
   const signature = await signProviderReceipt(pc.signer, marketDomain(pc), {
@@ -103,20 +121,20 @@ export async function signPart(ctx: JobsContext, raw: unknown): Promise<StagePar
 }
 
 /** Provider side: a leaf of the part's tree with its Merkle proof. */
-export function revealLeaf(ctx: JobsContext, raw: unknown): RevealAnswer {
+export function revealLeaf(ctx: JobsContext, raw: unknown, requester = ctx.peerId): RevealAnswer {
   const { jobId, stage, indices, leafIndices } = parseCommon(raw);
   const index = (raw as { index?: unknown }).index;
   if (!Number.isInteger(index) || !leafIndices.includes(index as number))
     throw new JobsProtocolError("reveal request needs an index among leafIndices");
-  const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices, leafIndices));
+  const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices, leafIndices, requester));
   return { leaf: tree.leaf(index as number), proof: tree.proof(index as number) };
 }
 
-/** The receipt protocol's handler. */
-export async function handleReceiptRequest(ctx: JobsContext, raw: unknown): Promise<unknown> {
+/** The receipt protocol's handler (`requester`: the remote peer). */
+export async function handleReceiptRequest(ctx: JobsContext, raw: unknown, requester: string): Promise<unknown> {
   const op = (raw as { op?: unknown } | null)?.op;
-  if (op === "part") return signPart(ctx, raw);
-  if (op === "reveal") return revealLeaf(ctx, raw);
+  if (op === "part") return signPart(ctx, raw, requester);
+  if (op === "reveal") return revealLeaf(ctx, raw, requester);
   throw new JobsProtocolError(`unknown receipt op ${String(op)}`);
 }
 

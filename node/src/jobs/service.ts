@@ -62,7 +62,7 @@ export class JobsService {
   async start(): Promise<void> {
     await this.ledger.load().catch((err: Error) => log.error("cannot reload submitted receipts: %s: %s", err.name, err.message));
     await serveJson(this.ctx.node, QUOTE_PROTOCOL, (req) => signQuoteFor(this.ctx, req));
-    await serveJson(this.ctx.node, RECEIPT_PROTOCOL, (req) => handleReceiptRequest(this.ctx, req));
+    await serveJson(this.ctx.node, RECEIPT_PROTOCOL, (req, remote) => handleReceiptRequest(this.ctx, req, remote));
     this.watcher.start();
     log("job protocols served by %s", this.ctx.peerId);
   }

@@ -5,13 +5,28 @@
 // with `signJobRequest` (node/src/receipts) and send it in `x-shardmesh-signature` with
 // `x-shardmesh-job`; the gateway checks it with `verifyJobRequestSignature` against the session
 // key the job holds on chain.
-import { isAddressEqual, recoverTypedDataAddress } from "viem";
+import { isAddressEqual, keccak256, recoverTypedDataAddress, toBytes } from "viem";
 import type { Address, Hex, TypedDataDomain } from "viem";
+import type { LocalAccount } from "viem/accounts";
 import { bagHash, parseJsonBag } from "../tensor/index.ts";
 import type { JsonTensor } from "../tensor/index.ts";
 import { jobRequestTypedData } from "../receipts/eip712.ts";
 
-export { signJobRequest } from "../receipts/eip712.ts";
+import { signJobRequest } from "../receipts/eip712.ts";
+export { signJobRequest };
+
+/**
+ * The request hash of a language-model request (the OpenAI routes): keccak256 of the exact body
+ * bytes sent (UTF-8), since its model inputs (tokens, then hidden states) come from the gateway.
+ */
+export function generationRequestHash(body: string | Uint8Array): Hex {
+  return keccak256(typeof body === "string" ? toBytes(body) : body);
+}
+
+/** The session key's x-shardmesh-signature for a language-model request body under `jobId`. */
+export function signGenerationRequest(sessionKey: LocalAccount, domain: TypedDataDomain, jobId: bigint, body: string): Promise<Hex> {
+  return signJobRequest(sessionKey, domain, { jobId, requestHash: generationRequestHash(body) });
+}
 
 /** The request hash of a tensor input as the gateway computes it. */
 export function jobRequestHash(tensors: Record<string, JsonTensor>): Hex {

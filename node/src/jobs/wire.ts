@@ -4,7 +4,7 @@
 import { logger } from "@libp2p/logger";
 import { lpStream } from "@libp2p/utils";
 import { peerIdFromString } from "@libp2p/peer-id";
-import type { Stream } from "@libp2p/interface";
+import type { Connection, Stream } from "@libp2p/interface";
 import type { MeshNode } from "../mesh/node.ts";
 import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
 import { JOBS_RPC_TIMEOUT_MS, MAX_JOBS_INBOUND_STREAMS, MAX_JOBS_MESSAGE_BYTES } from "./constants.ts";
@@ -54,16 +54,20 @@ export function wireHex(v: unknown, what: string, bytes?: number): `0x${string}`
 const lpOptions = { maxDataLength: MAX_JOBS_MESSAGE_BYTES, maxBufferSize: MAX_JOBS_MESSAGE_BYTES + 1024 };
 
 /** Serves `protocol` on the node: each stream carries one request answered by `handler`. */
-export async function serveJson(node: MeshNode, protocol: string, handler: (req: unknown) => Promise<unknown>): Promise<void> {
+export async function serveJson(
+  node: MeshNode,
+  protocol: string,
+  handler: (req: unknown, remotePeer: string) => Promise<unknown>,
+): Promise<void> {
   await node.handle(
     protocol,
-    async (stream: Stream) => {
+    async (stream: Stream, connection: Connection) => {
       const lp = lpStream(stream, lpOptions);
       try {
         const req = decodeJson((await lp.read({ signal: AbortSignal.timeout(JOBS_RPC_TIMEOUT_MS) })).subarray());
         let answer: unknown;
         try {
-          answer = { result: await handler(req) };
+          answer = { result: await handler(req, connection.remotePeer.toString()) };
         } catch (err) {
           const e = err as Error;
           log("%s request failed: %s: %s", protocol, e.name, e.message);

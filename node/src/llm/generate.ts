@@ -21,6 +21,8 @@ import { LlmError, SessionLengthError } from "./errors.ts";
 import { Sampler, TextStream, checkStops, type SamplingParams } from "./sampling.ts";
 import type { OpenOptions, StepInput, StepResult } from "./stage-runner.ts";
 import { LlmTokenizer } from "./tokenizer.ts";
+import { traceHash } from "./trace.ts";
+import type { Hex } from "viem";
 
 const log = logger("shardmesh:llm:generate");
 
@@ -47,6 +49,14 @@ export interface GenerateOptions extends SamplingParams {
   replace?: (stage: number, error: Error) => Promise<StageLink | null>;
   sessionId?: string;
   stepTimeoutMs?: number;
+  /**
+   * Ends the generation cleanly before the next decode step when true (a paid generation whose
+   * client went away: what was computed is consistent at every stage and billed, unlike an abort
+   * that may cut a step between stages).
+   */
+  stopWhen?: () => boolean;
+  /** A paid generation: every stage traces its session under (job, trace index) (./trace.ts). */
+  trace?: { jobId: string; index: number };
 }
 
 export type FinishReason = "stop" | "length";
@@ -64,6 +74,15 @@ export interface GenerateResult {
   hopBytes: number[];
   /** Failovers that happened, with the replay's time. */
   failovers: Array<{ stage: number; positions: number; ms: number }>;
+  /** Positions every stage computed (P: prompt + fed-back tokens); units = P + 1 (./trace.ts). */
+  positions: number;
+  /** The link that served each stage to the end (after failovers). */
+  links: StageLink[];
+  /**
+   * A paid generation's hashes per stage, as each stage's trace names them: the hidden states it
+   * received and returned over positions [0, P) (stage s's output hash = stage s+1's input hash).
+   */
+  stageHashes?: Array<{ inputHash: Hex; outputHash: Hex }>;
 }
 
 /** The hidden states a stage has been sent, in position order (for replay onto another provider). */
@@ -237,6 +256,9 @@ export class DecoderGateway {
     const sessionId = o.sessionId ?? randomUUID();
     const width = this.config.hiddenSize;
     const history = links.map(() => new CutHistory(width, maxLength));
+    // A paid generation also keeps what the last stage returned (its trace's output side).
+    const lastOut = o.trace ? new CutHistory(width, maxLength) : undefined;
+    const openOptions = { maxLength, ...(o.trace ? { trace: o.trace } : {}) };
     const hopBytes = links.map(() => 0);
     const failovers: GenerateResult["failovers"] = [];
     const current = [...links];
@@ -246,7 +268,7 @@ export class DecoderGateway {
     try {
       await Promise.all(
         current.map(async (l, s) => {
-          await l.open(sessionId, { maxLength }, { signal: o.signal });
+          await l.open(sessionId, openOptions, { signal: o.signal });
           opened.add(s);
         }),
       );
@@ -283,12 +305,25 @@ export class DecoderGateway {
             out = checked(await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs }));
           } catch (err) {
             if (o.signal?.aborted || !o.replace) throw err;
-            await this.failover(s, err as Error, sessionId, maxLength, position, history[s], current, opened, failovers, o, () => stepId++);
+            await this.failover(
+              s,
+              err as Error,
+              sessionId,
+              openOptions,
+              position,
+              history[s],
+              current,
+              opened,
+              failovers,
+              o,
+              () => stepId++,
+            );
             out = checked(await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs }));
           }
           hopBytes[s] += h.data.byteLength;
           h = out;
         }
+        lastOut?.append(position, h);
         return h;
       };
       const tokens: number[] = [];
@@ -311,6 +346,10 @@ export class DecoderGateway {
           break;
         }
         if (tokens.length >= o.maxTokens) break;
+        if (o.stopWhen?.()) {
+          finishReason = "stop";
+          break;
+        }
         const t = performance.now();
         const h = await forward(position, await this.embed([next], o.signal));
         next = sampler.next(await this.head(h, o.signal));
@@ -319,7 +358,25 @@ export class DecoderGateway {
       }
       const rest = stream.stopped ? "" : stream.flush();
       if (rest) o.onText?.(rest);
-      return { text: stream.full, tokens, promptTokens: promptIds.length, finishReason, ttftMs, decodeMs, hopBytes, failovers };
+      const stageHashes = lastOut
+        ? current.map((_, s) => ({
+            inputHash: traceHash(this.hiddenIn[s], history[s].upTo(position)),
+            outputHash: traceHash(this.hiddenOut[s], (s + 1 < S ? history[s + 1] : lastOut).upTo(position)),
+          }))
+        : undefined;
+      return {
+        text: stream.full,
+        tokens,
+        promptTokens: promptIds.length,
+        finishReason,
+        ttftMs,
+        decodeMs,
+        hopBytes,
+        failovers,
+        positions: position,
+        links: [...current],
+        stageHashes,
+      };
     } finally {
       await Promise.all([...opened].map((s) => current[s].closeSession(sessionId).catch(() => {})));
     }
@@ -329,7 +386,7 @@ export class DecoderGateway {
     s: number,
     error: Error,
     sessionId: string,
-    maxLength: number,
+    openOptions: OpenOptions,
     position: number,
     history: CutHistory,
     current: StageLink[],
@@ -344,7 +401,7 @@ export class DecoderGateway {
     const link = await o.replace!(s, error);
     if (!link) throw error;
     current[s] = link;
-    await link.open(sessionId, { maxLength }, { signal: o.signal });
+    await link.open(sessionId, openOptions, { signal: o.signal });
     opened.add(s);
     let res: StepResult = { bag: {}, computeMs: 0, length: 0, duplicate: false };
     if (position > 0) {

@@ -17,3 +17,4 @@ export * from "./session-protocol.ts";
 export * from "./service.ts";
 export * from "./demo-model.ts";
 export * from "./verify.ts";
+export * from "./trace.ts";

@@ -1,7 +1,9 @@
 // The gateway's language-model service: for each generation, one provider per block stage that
 // can hold the session (free KV cache advertised on gossip ≥ the session's reservation), this
-// node's own stages first, then the least loaded; on a failure, the next such provider.
+// node's own stages first, then the least loaded; on a failure, the next such provider. A paid
+// generation (under a job) goes only to providers the job accepted quotes from (jobFilter).
 import type { Directory, StageProvider } from "../mesh/directory.ts";
+import type { JobProviderFilter } from "../router/router.ts";
 import { KvCacheFullError, LlmNoProviderError } from "./errors.ts";
 import type { DecoderGateway, GenerateOptions, StageLink } from "./generate.ts";
 import { RemoteStageLink, type SessionClient } from "./session-protocol.ts";
@@ -13,7 +15,11 @@ export interface LlmModelHandle {
    * Opens nothing: one link per block stage for a generation of `maxLength` positions, and how
    * to replace a stage's link that failed during that generation.
    */
-  links(maxLength: number, signal: AbortSignal): Promise<{ links: StageLink[]; replace?: GenerateOptions["replace"] }>;
+  links(
+    maxLength: number,
+    signal: AbortSignal,
+    o?: { jobId?: string },
+  ): Promise<{ links: StageLink[]; replace?: GenerateOptions["replace"]; peerOf: (link: StageLink) => string }>;
 }
 
 /** The language models a gateway offers (what its OpenAI-compatible routes serve). */
@@ -32,6 +38,8 @@ export interface MeshLlmServiceInit {
   gateways: Map<string, DecoderGateway>;
   /** When the model was published or loaded (seconds), for /v1/models. */
   created?: number;
+  /** Which providers may serve a job's generations (the job's quoted providers); absent: any. */
+  jobFilter?: JobProviderFilter;
 }
 
 /** A provider can hold a session of `need` KV bytes (providers that do not advertise are tried last). */
@@ -58,16 +66,19 @@ export class MeshLlmService implements LlmService {
     stage: number,
     maxLength: number,
     exclude: ReadonlySet<string> = new Set(),
+    allowed: (stage: number, p: StageProvider) => boolean = () => true,
   ): Array<{ peer: string; link: StageLink }> {
     const gw = this.init.gateways.get(modelId);
     const perToken = gw?.manifest.manifest.decoder?.kvBytesPerToken[stage] ?? 0;
     const need = perToken * maxLength;
     const out: Array<{ peer: string; link: StageLink }> = [];
     const self = this.init.local.get(modelId)?.get(stage);
-    if (self && !exclude.has(this.init.selfPeerId) && self.canHold(maxLength)) out.push({ peer: this.init.selfPeerId, link: self });
-    const remote = this.init.directory
-      .providers(modelId, stage)
-      .filter((p) => p.peerId !== this.init.selfPeerId && !exclude.has(p.peerId) && canHold(p, need))
+    const listed = this.init.directory.providers(modelId, stage);
+    const selfEntry = listed.find((p) => p.peerId === this.init.selfPeerId);
+    if (self && !exclude.has(this.init.selfPeerId) && self.canHold(maxLength) && (!selfEntry || allowed(stage, selfEntry)))
+      out.push({ peer: this.init.selfPeerId, link: self });
+    const remote = listed
+      .filter((p) => p.peerId !== this.init.selfPeerId && !exclude.has(p.peerId) && canHold(p, need) && allowed(stage, p))
       .sort(
         (a, b) =>
           Number(b.kvFreeBytes !== undefined) - Number(a.kvFreeBytes !== undefined) ||
@@ -85,11 +96,13 @@ export class MeshLlmService implements LlmService {
     // Per generation: which peer serves each stage now, and the peers that failed it.
     return {
       gateway,
-      links: async (maxLength) => {
+      links: async (maxLength, _signal, o = {}) => {
+        const allowed = o.jobId !== undefined && this.init.jobFilter ? await this.init.jobFilter(o.jobId) : undefined;
         const chosen: StageLink[] = [];
+        const peers = new Map<StageLink, string>();
         const tried = new Map<number, Set<string>>();
         for (let s = 0; s < stages; s++) {
-          const c = this.candidates(id, s, maxLength);
+          const c = this.candidates(id, s, maxLength, new Set(), allowed);
           if (c.length === 0) {
             const served =
               this.init.local.get(id)?.has(s) || this.init.directory.providers(id, s).some((p) => p.peerId !== this.init.selfPeerId);
@@ -98,15 +111,17 @@ export class MeshLlmService implements LlmService {
           }
           tried.set(s, new Set([c[0].peer]));
           chosen.push(c[0].link);
+          peers.set(c[0].link, c[0].peer);
         }
         const replace = async (stage: number) => {
           const seen = tried.get(stage) ?? new Set<string>();
-          const next = this.candidates(id, stage, maxLength, seen)[0];
+          const next = this.candidates(id, stage, maxLength, seen, allowed)[0];
           if (!next) return null;
           seen.add(next.peer);
+          peers.set(next.link, next.peer);
           return next.link;
         };
-        return { links: chosen, replace };
+        return { links: chosen, replace, peerOf: (l: StageLink) => peers.get(l) ?? "" };
       },
     };
   }

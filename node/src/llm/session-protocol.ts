@@ -3,7 +3,8 @@
 // The provider side (SessionServer) serves the decoder stages this node holds: OPEN reserves a
 // session on the stage's DecoderStageRunner, STEP runs positions through it, CLOSE frees it.
 // Sessions are keyed by the opening peer's id and its sessionId, so no peer can step or close
-// another peer's session. The gateway side (RemoteStageLink) answers the same calls as a local
+// another peer's session. An OPEN naming a job (jobId, traceIndex) is a paid session: the stage
+// traces it for that job and index, owned by the opening peer (./trace.ts). The gateway side (RemoteStageLink) answers the same calls as a local
 // DecoderStageRunner (the StageLink of generate.ts), over one persistent stream per provider
 // with many requests in flight.
 import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
@@ -17,6 +18,7 @@ import { encodeVarint } from "../pipeline/frames.ts";
 import { KvCacheFullError, LlmError, llmErrorByName, SessionNotFoundError, StepPositionError } from "./errors.ts";
 import type { StageLink } from "./generate.ts";
 import type { DecoderStageRunner, OpenOptions, StepInput, StepResult } from "./stage-runner.ts";
+import { jobKey, parseJobId } from "../jobs/admission.ts";
 
 const log = logger("shardmesh:llm:session");
 
@@ -252,7 +254,9 @@ export class SessionServer {
         }
         const limit = this.init.maxSessionsPerPeer ?? MAX_SESSIONS_PER_PEER;
         if (mine.size >= limit) throw new KvCacheFullError(`peer holds ${mine.size} sessions on this provider (limit ${limit})`);
-        await runner.open(local, { maxLength: f.maxLength, ttlMs: f.ttlMs ? Math.min(f.ttlMs, MAX_SESSION_TTL_MS) : undefined });
+        // A paid session's trace is keyed by (job, index, stage) and owned by this peer.
+        const trace = f.jobId ? { jobId: jobKey(parseJobId(f.jobId)), index: traceIndexOf(f.traceIndex), owner: peer } : undefined;
+        await runner.open(local, { maxLength: f.maxLength, ttlMs: f.ttlMs ? Math.min(f.ttlMs, MAX_SESSION_TTL_MS) : undefined, trace });
         mine.add(`${key}|${f.sessionId}`);
         this.perPeer.set(peer, mine);
         return { header: {} };
@@ -275,6 +279,12 @@ export class SessionServer {
         throw new SessionMalformedError(`unexpected frame kind ${f.kind}`);
     }
   }
+}
+
+/** A trace index from the wire: a safe integer (JSON and sqlite carry it as a number). */
+function traceIndexOf(v: bigint): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new SessionMalformedError(`trace index ${v} is too large`);
+  return Number(v);
 }
 
 interface Pending {
@@ -424,7 +434,15 @@ export class RemoteStageLink implements StageLink {
   async open(sessionId: string, o: OpenOptions, opts: { signal?: AbortSignal } = {}): Promise<void> {
     await this.client.request(
       this.peer,
-      { kind: SessionFrame.Kind.OPEN, modelId: this.modelId, stage: this.stage, sessionId, maxLength: o.maxLength, ttlMs: o.ttlMs ?? 0 },
+      {
+        kind: SessionFrame.Kind.OPEN,
+        modelId: this.modelId,
+        stage: this.stage,
+        sessionId,
+        maxLength: o.maxLength,
+        ttlMs: o.ttlMs ?? 0,
+        ...(o.trace ? { jobId: o.trace.jobId, traceIndex: BigInt(o.trace.index) } : {}),
+      },
       undefined,
       opts,
     );

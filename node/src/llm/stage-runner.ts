@@ -13,6 +13,9 @@
 //                             result again without running it; an older id is refused.
 //   close(id)                 frees the reservation; sessions idle past their TTL expire.
 //
+// A paid session (open with `trace`) keeps, per position, the hidden state in and out
+// (./trace.ts) and hands the record to `onTrace` when it ends (closed, expired or lost).
+//
 // Memory: a reservation is an upper bound on the cache a session can hold (ORT's present
 // tensor of length T is T × kvBytesPerToken; during a step the old and new caches coexist, so
 // the peak is twice the largest session's). freeKvBytes() is what the provider advertises.
@@ -34,6 +37,7 @@ import {
   StepPositionError,
 } from "./errors.ts";
 import { DECODER_NAMES } from "./llama.ts";
+import { SessionTrace, type SessionTraceRecord } from "./trace.ts";
 
 const log = logger("shardmesh:llm:stage");
 
@@ -63,6 +67,10 @@ export interface DecoderStageOptions {
   intraOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
   label?: string;
+  /** Where a paid session's trace goes when it ends (the provider's trace store). */
+  onTrace?: (rec: SessionTraceRecord) => void;
+  /** The owner of traced sessions opened without one (this node's own stage, called in process). */
+  selfId?: string;
 }
 
 export interface OpenOptions {
@@ -70,6 +78,8 @@ export interface OpenOptions {
   maxLength: number;
   /** Idle time before expiry (default: the runner's). */
   ttlMs?: number;
+  /** A paid session: trace it under (job, the gateway's trace index), owned by `owner` (default: the runner's selfId). */
+  trace?: { jobId: string; index: number; owner?: string };
 }
 
 export interface StepInput {
@@ -113,6 +123,7 @@ interface Session {
   /** Tail of this session's step chain (steps of one session run in order). */
   tail: Promise<unknown>;
   closed: boolean;
+  trace?: SessionTrace;
 }
 
 interface Slot {
@@ -139,7 +150,9 @@ export class DecoderStageRunner {
   inputs: TensorInfo[];
   readonly maxPositions: number;
   private readonly model: Uint8Array;
-  private readonly o: Required<Omit<DecoderStageOptions, "inputs" | "label">>;
+  private readonly o: Required<Omit<DecoderStageOptions, "inputs" | "label" | "onTrace" | "selfId">>;
+  private readonly onTrace: DecoderStageOptions["onTrace"];
+  private readonly selfId: string;
   private readonly slots: Slot[] = [];
   private readonly sessions = new Map<string, Session>();
   private reserved = 0;
@@ -165,6 +178,8 @@ export class DecoderStageRunner {
       intraOpThreads: o.intraOpThreads ?? 1,
       graphOptimizationLevel: o.graphOptimizationLevel ?? "all",
     };
+    this.onTrace = o.onTrace;
+    this.selfId = o.selfId ?? "self";
     this.kvBytesPerToken = o.cache.reduce((a, c) => a + c.kvHeads * c.headDim * 4, 0);
     this.janitor = setInterval(() => this.sweep(), Math.max(50, Math.min(5_000, this.o.sessionTtlMs / 4)));
     this.janitor.unref();
@@ -312,6 +327,10 @@ export class DecoderStageRunner {
       lastPosition: -1,
       tail: Promise.resolve(),
       closed: false,
+      trace:
+        o.trace && this.onTrace
+          ? new SessionTrace({ jobId: o.trace.jobId, index: o.trace.index, owner: o.trace.owner ?? this.selfId }, o.maxLength)
+          : undefined,
     };
     this.sessions.set(id, s);
     this.reserved += need;
@@ -333,6 +352,14 @@ export class DecoderStageRunner {
     this.reserved -= s.reserved;
     s.slot.sessions--;
     if (!s.slot.dead) this.call(s.slot, { type: "close", session: s.id }).catch(() => {});
+    const rec = s.trace?.finish();
+    if (rec) {
+      try {
+        this.onTrace?.(rec);
+      } catch (err) {
+        log.error("%s: trace of session %s not kept: %s", this.label, s.id, (err as Error).message);
+      }
+    }
   }
 
   async closeSession(id: string): Promise<boolean> {
@@ -430,6 +457,7 @@ export class DecoderStageRunner {
     const feeds: Record<string, WireFeed> = {};
     for (const [name, t] of Object.entries(bag)) feeds[name] = toFeed(t);
     const reply = this.call(s.slot, { type: "step", session: s.id, position, feeds });
+    const inputBag = bag;
     // The worker's cache advances even if the caller gives up: record the result whenever it lands.
     const applied = reply.then((r) => {
       if (!r.ok) throw namedError(r.error);
@@ -442,9 +470,27 @@ export class DecoderStageRunner {
       s.last = res;
       s.expiresAt = Date.now() + s.ttlMs;
       this.steps++;
+      if (s.trace) this.traceStep(s, position, inputBag, res.bag);
       return res;
     });
     return this.bounded(applied, opts);
+  }
+
+  /** Adds a step to a paid session's trace (a step the trace cannot take ends the trace, not the session). */
+  private traceStep(s: Session, position: number, input: TensorBag, output: TensorBag): void {
+    const hidden = (bag: TensorBag) => {
+      const e = Object.entries(bag).find(([, t]) => t.dtype === "float32" && t.dims.length === 3);
+      return e ? { name: e[0], t: e[1] } : undefined;
+    };
+    const i = hidden(input);
+    const o = hidden(output);
+    try {
+      if (!i || !o) throw new Error("the step has no float32 [1, n, d] hidden state in and out");
+      s.trace!.step(position, i, o);
+    } catch (err) {
+      log.error("%s: session %s is no longer traced: %s", this.label, s.id, (err as Error).message);
+      s.trace = undefined;
+    }
   }
 
   private bounded<T>(p: Promise<T>, opts: { signal?: AbortSignal; timeoutMs?: number }): Promise<T> {

@@ -58,3 +58,38 @@ export async function verifyDecoderStage(
     await runner.closeSession(id);
   }
 }
+
+/** The one hidden state of a trace side: a bag of exactly one float32 [1, P, d] tensor. */
+function traceSide(bag: Readonly<Record<string, Tensor>>, side: string): { name: string; t: Tensor } {
+  const entries = Object.entries(bag);
+  if (entries.length !== 1) throw new LlmError(`a decoder stage's ${side} trace holds one tensor, not ${entries.length}`);
+  const [name, t] = entries[0];
+  if (t.dtype !== "float32" || t.dims.length !== 3 || t.dims[0] !== 1 || t.dims[1] < 1)
+    throw new LlmError(`${side} ${name} is ${t.dtype} [${t.dims.join(",")}], not float32 [1, P, d]`);
+  return { name, t };
+}
+
+/**
+ * A spot check of a paid session's stage from its trace (the bags a provider keeps, ./trace.ts):
+ * `input` and `output` are each one [1, P, d] hidden state over every position of the session.
+ * Throws LlmError when the input is not such a bag (nothing to re-run); a claimed output of
+ * another shape than the input's is a failed verdict.
+ */
+export async function verifyDecoderTrace(
+  runner: DecoderStageRunner,
+  input: Readonly<Record<string, Tensor>>,
+  output: Readonly<Record<string, Tensor>>,
+  tolerance: number,
+  o: { signal?: AbortSignal } = {},
+): Promise<DecoderStageVerdict> {
+  const i = traceSide(input, "input");
+  let out: { name: string; t: Tensor };
+  try {
+    out = traceSide(output, "output");
+  } catch {
+    return { ok: false, positions: i.t.dims[1], maxAbsDiff: Infinity, firstBadPosition: 0, tolerance };
+  }
+  if (out.t.dims[1] !== i.t.dims[1] || out.t.dims[2] !== i.t.dims[2])
+    return { ok: false, positions: i.t.dims[1], maxAbsDiff: Infinity, firstBadPosition: 0, tolerance };
+  return verifyDecoderStage(runner, i.name, out.name, i.t, out.t, tolerance, o);
+}

@@ -49,6 +49,7 @@ export interface SessionFrame {
     errorName: string;
     errorMessage: string;
     jobId: string;
+    traceIndex: bigint;
 }
 export declare namespace SessionFrame {
     enum Kind {
@@ -155,7 +156,11 @@ export declare namespace SessionFrame {
         field: '$.jobId';
         value: string;
     }
+    interface SessionFrameTraceIndexFieldEvent {
+        field: '$.traceIndex';
+        value: bigint;
+    }
     function encode(obj: Partial<SessionFrame>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionFrame>): SessionFrame;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionFrame>): Generator<SessionFrameKindFieldEvent | SessionFrameVersionFieldEvent | SessionFrameRequestIdFieldEvent | SessionFrameModelIdFieldEvent | SessionFrameStageFieldEvent | SessionFrameSessionIdFieldEvent | SessionFrameMaxLengthFieldEvent | SessionFrameTtlMsFieldEvent | SessionFrameStepIdFieldEvent | SessionFramePositionFieldEvent | SessionFrameTimeoutMsFieldEvent | SessionFrameTensorsNameFieldEvent | SessionFrameTensorsDtypeFieldEvent | SessionFrameTensorsDimsFieldEvent | SessionFrameTensorsByteLengthFieldEvent | SessionFramePayloadLengthFieldEvent | SessionFrameLengthFieldEvent | SessionFrameDuplicateFieldEvent | SessionFrameComputeMsFieldEvent | SessionFrameErrorNameFieldEvent | SessionFrameErrorMessageFieldEvent | SessionFrameJobIdFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionFrame>): Generator<SessionFrameKindFieldEvent | SessionFrameVersionFieldEvent | SessionFrameRequestIdFieldEvent | SessionFrameModelIdFieldEvent | SessionFrameStageFieldEvent | SessionFrameSessionIdFieldEvent | SessionFrameMaxLengthFieldEvent | SessionFrameTtlMsFieldEvent | SessionFrameStepIdFieldEvent | SessionFramePositionFieldEvent | SessionFrameTimeoutMsFieldEvent | SessionFrameTensorsNameFieldEvent | SessionFrameTensorsDtypeFieldEvent | SessionFrameTensorsDimsFieldEvent | SessionFrameTensorsByteLengthFieldEvent | SessionFramePayloadLengthFieldEvent | SessionFrameLengthFieldEvent | SessionFrameDuplicateFieldEvent | SessionFrameComputeMsFieldEvent | SessionFrameErrorNameFieldEvent | SessionFrameErrorMessageFieldEvent | SessionFrameJobIdFieldEvent | SessionFrameTraceIndexFieldEvent>;
 }

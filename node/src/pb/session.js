@@ -240,6 +240,10 @@ export var SessionFrame;
                     w.uint32(154);
                     w.string(obj.jobId);
                 }
+                if ((obj.traceIndex != null && obj.traceIndex !== 0n)) {
+                    w.uint32(160);
+                    w.uint64(obj.traceIndex);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -263,7 +267,8 @@ export var SessionFrame;
                     computeMs: 0,
                     errorName: '',
                     errorMessage: '',
-                    jobId: ''
+                    jobId: '',
+                    traceIndex: 0n
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -348,6 +353,10 @@ export var SessionFrame;
                         }
                         case 19: {
                             obj.jobId = reader.string();
+                            break;
+                        }
+                        case 20: {
+                            obj.traceIndex = reader.uint64();
                             break;
                         }
                         default: {
@@ -503,6 +512,13 @@ export var SessionFrame;
                             yield {
                                 field: `${prefix}.jobId`,
                                 value: reader.string()
+                            };
+                            break;
+                        }
+                        case 20: {
+                            yield {
+                                field: `${prefix}.traceIndex`,
+                                value: reader.uint64()
                             };
                             break;
                         }

@@ -25,7 +25,8 @@ import type { ShardProgress } from "../mesh/shards.ts";
 import { PipelineServer, stageKey } from "../pipeline/server.ts";
 import type { StageExecutor } from "../pipeline/server.ts";
 import { PipelineClient } from "../pipeline/client.ts";
-import { Router } from "../router/router.ts";
+import { Router, type JobProviderFilter } from "../router/router.ts";
+import { toWireBag } from "../tensor/index.ts";
 import { TraceStore } from "../trace/store.ts";
 import { TraceJanitor } from "../trace/janitor.ts";
 import { Gateway } from "../gateway/server.ts";
@@ -260,12 +261,10 @@ async function build(
   const client = new PipelineClient(node, { reach, localHost: host });
   onStop(() => client.close());
   // A job's requests go only to providers it accepted quotes from (others' receipt parts are refused on chain).
-  const router = new Router(directory, client, {
-    local: server,
-    jobFilter: chain ? quotedJobFilter(new QuotedProvidersCache(chain)) : undefined,
-  });
+  const jobFilter = chain ? quotedJobFilter(new QuotedProvidersCache(chain)) : undefined;
+  const router = new Router(directory, client, { local: server, jobFilter });
 
-  await loadStages(config, options, emit, { manifests, shards, directory, stages, decoderStages });
+  await loadStages(config, options, emit, { manifests, shards, directory, stages, decoderStages, trace, peerId });
 
   const jobs = chain
     ? new JobsService(
@@ -283,7 +282,7 @@ async function build(
         config,
         config.gateway,
         options,
-        { peerId, chain, directory, router, trace, jobs, manifests, decoderStages, node, shards },
+        { peerId, chain, directory, router, trace, jobs, manifests, decoderStages, node, shards, jobFilter },
         onStop,
       )
     : null;
@@ -315,9 +314,11 @@ async function loadStages(
     directory: Directory;
     stages: Map<string, StageExecutor & { close(): Promise<void> }>;
     decoderStages: Map<string, DecoderStageRunner>;
+    trace: TraceStore;
+    peerId: string;
   },
 ): Promise<void> {
-  const { manifests, shards, directory, stages, decoderStages } = parts;
+  const { manifests, shards, directory, stages, decoderStages, trace, peerId } = parts;
   for (const m of config.models) {
     const lm = manifests.get(m.modelId)!;
     // A decoder's gateway parts and tokenizer files travel the same way, so a gateway needs only the manifest.
@@ -368,6 +369,25 @@ async function loadStages(
           workers: config.workers,
           intraOpThreads: config.intraOpThreads,
           label: `${m.modelId} stage ${s}`,
+          // A paid session's trace (hidden states in and out per position, llm/trace.ts), owned
+          // by the peer that opened it: receipts and spot checks read it.
+          selfId: peerId,
+          onTrace: (rec) =>
+            trace.recordOwned(
+              {
+                jobId: rec.jobId,
+                index: rec.index,
+                modelId: m.modelId,
+                stage: s,
+                inputHash: rec.inputHash,
+                outputHash: rec.outputHash,
+                peerId: rec.owner,
+                units: rec.units,
+              },
+              config.keepTensors === false
+                ? undefined
+                : { input: toWireBag({ [rec.inputName]: rec.input }), output: toWireBag({ [rec.outputName]: rec.output }) },
+            ),
         });
         decoderStages.set(sessionStageKey(m.modelId, s), runner);
       } else {
@@ -404,10 +424,11 @@ async function startGateway(
     manifests: Map<string, LoadedManifest>;
     decoderStages: Map<string, DecoderStageRunner>;
     shards: ShardService;
+    jobFilter: JobProviderFilter | undefined;
   },
   onStop: (stop: () => unknown) => void,
 ): Promise<Gateway> {
-  const { node, peerId, chain, directory, router, trace, jobs, manifests, decoderStages, shards } = parts;
+  const { node, peerId, chain, directory, router, trace, jobs, manifests, decoderStages, shards, jobFilter } = parts;
   // Buyers may post images to OCR models: the task comes from the manifest's model name, the
   // largest image it takes (and so the pixel cap) from its request bounds.
   let image = options.image;
@@ -466,7 +487,7 @@ async function startGateway(
   onStop(() => sessionClient.close());
   const llm =
     decoderGateways.size > 0
-      ? new MeshLlmService({ directory, client: sessionClient, selfPeerId: peerId, local, gateways: decoderGateways })
+      ? new MeshLlmService({ directory, client: sessionClient, selfPeerId: peerId, local, gateways: decoderGateways, jobFilter })
       : undefined;
   const gateway = new Gateway({
     host: http.host,

@@ -19,6 +19,7 @@ export type {
   MeshStatus,
   ModelInfo,
   NamedJsonTensor,
+  PaidGeneration,
   PrepareResponse,
   ProviderInfo,
   QuotesResponse,
@@ -35,6 +36,7 @@ import type {
   JsonTensor,
   MeshStatus,
   ModelInfo,
+  PaidGeneration,
   PrepareResponse,
   QuotesResponse,
   ReceiptToSign,
@@ -74,11 +76,18 @@ export interface GenerationResult {
   text: string;
   finishReason: "stop" | "length";
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  /** Paid under a job: the request's index in the job and the units it used. */
+  paid?: PaidGeneration;
 }
 export interface GenerationOptions {
   signal?: AbortSignal;
   /** Stream: called with each piece of text as the gateway sends it. */
   onText?: (delta: string) => void;
+  /**
+   * Paid use under a job: `sign` returns the job's session-key signature of JobRequest(jobId,
+   * keccak256(body)) over the exact body text sent (node/src/jobs/session.ts signGenerationRequest).
+   */
+  job?: { jobId: string; sign: (body: string) => Promise<string> | string };
 }
 
 export interface ClientOptions {
@@ -146,20 +155,34 @@ export class ShardMeshClient {
 
   private async generate(path: string, req: GenerationParams, options: GenerationOptions): Promise<GenerationResult> {
     type Choice = { text?: string; message?: { content: string }; delta?: { content?: string }; finish_reason: string | null };
-    type Body = { id: string; choices: Choice[]; usage?: GenerationResult["usage"]; error?: { name?: string; message?: string } };
-    if (!options.onText) {
-      const b = await this.call<Body>("POST", path, req, options);
-      const c = b.choices[0];
-      return { id: b.id, text: c.message?.content ?? c.text ?? "", finishReason: c.finish_reason as "stop" | "length", usage: b.usage! };
+    type Body = {
+      id: string;
+      choices: Choice[];
+      usage?: GenerationResult["usage"];
+      shardmesh?: PaidGeneration;
+      error?: { name?: string; message?: string };
+    };
+    const body = JSON.stringify(options.onText ? { ...req, stream: true, stream_options: { include_usage: true } } : req);
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (options.job) {
+      headers["x-shardmesh-job"] = options.job.jobId;
+      headers["x-shardmesh-signature"] = await options.job.sign(body);
     }
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const res = await this.fetchFn(`${this.baseUrl}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ ...req, stream: true, stream_options: { include_usage: true } }),
-      signal,
-    });
+    const res = await this.fetchFn(`${this.baseUrl}${path}`, { method: "POST", headers, body, signal });
+    if (!options.onText) {
+      const b = (await res.json().catch(() => ({}))) as Body;
+      if (!res.ok) throw new GatewayApiError(res.status, b.error?.name ?? `HTTP${res.status}`, b.error?.message ?? res.statusText);
+      const c = b.choices[0];
+      return {
+        id: b.id,
+        text: c.message?.content ?? c.text ?? "",
+        finishReason: c.finish_reason as "stop" | "length",
+        usage: b.usage!,
+        ...(b.shardmesh ? { paid: b.shardmesh } : {}),
+      };
+    }
     if (!res.ok || !res.body) {
       const e = ((await res.json().catch(() => ({}))) as Body).error;
       throw new GatewayApiError(res.status, e?.name ?? `HTTP${res.status}`, e?.message ?? res.statusText);
@@ -186,6 +209,7 @@ export class ShardMeshClient {
         if (b.error) throw new GatewayApiError(502, b.error.name ?? "GatewayStreamError", b.error.message ?? "stream failed");
         out.id = b.id;
         if (b.usage) out.usage = b.usage;
+        if (b.shardmesh) out.paid = b.shardmesh;
         for (const c of b.choices) {
           const d = c.delta?.content ?? c.text ?? "";
           if (d) {

@@ -20,6 +20,10 @@ export interface TraceRecord {
   outputHash: `0x${string}`;
   peerId: string;
   createdAt: number;
+  /** What the request is paid for at this stage: 1 per inference; a decoder session's tokens (node/src/llm/trace.ts). */
+  units: number;
+  /** Written by recordOwned: `peerId` is the owner, and only its receipts may use the record. */
+  owned: boolean;
 }
 
 export interface GatewayRequestRecord {
@@ -32,6 +36,8 @@ export interface GatewayRequestRecord {
   requestHash: `0x${string}`;
   responseHash: `0x${string}`;
   stages: { stage: number; peerId: string; inputHash: string; outputHash: string }[];
+  /** What the request is paid for: 1 per inference, tokens for a generation (PROTOCOL, "Paid per token"). */
+  units: number;
 }
 
 export interface TraceStoreInit {
@@ -78,18 +84,60 @@ export class TraceStore {
     if (!columns.some((c) => c.name === "trace_idx")) {
       this.db.exec("ALTER TABLE requests ADD COLUMN trace_idx INTEGER; UPDATE requests SET trace_idx = idx;");
     }
+    // Stores from before per-token units: every request was one unit.
+    if (!columns.some((c) => c.name === "units")) this.db.exec("ALTER TABLE requests ADD COLUMN units INTEGER NOT NULL DEFAULT 1");
+    const traceColumns = this.db.prepare("PRAGMA table_info(trace)").all() as { name: string }[];
+    if (!traceColumns.some((c) => c.name === "units")) this.db.exec("ALTER TABLE trace ADD COLUMN units INTEGER NOT NULL DEFAULT 1");
+    if (!traceColumns.some((c) => c.name === "owned")) this.db.exec("ALTER TABLE trace ADD COLUMN owned INTEGER NOT NULL DEFAULT 0");
   }
 
   /** Record one served request; `input`/`output` tensors are kept for the retention window. */
-  record(rec: Omit<TraceRecord, "createdAt">, tensors?: { input?: WireBag; output?: WireBag }): void {
+  record(
+    rec: Omit<TraceRecord, "createdAt" | "units" | "owned"> & { units?: number },
+    tensors?: { input?: WireBag; output?: WireBag },
+  ): void {
+    this.write(rec, tensors, false);
+  }
+
+  /**
+   * Record a request only its owner may write: `rec.peerId` is the peer that asked for the work
+   * (a decoder session's opener). A record of (job, index, stage) another peer wrote first is
+   * kept, and false returned: a stranger naming the same job and index can neither overwrite
+   * the owner's record nor have its own taken for it (receipt parts read only the requesting
+   * peer's records, node/src/jobs/parts.ts).
+   */
+  recordOwned(
+    rec: Omit<TraceRecord, "createdAt" | "units" | "owned"> & { units?: number },
+    tensors?: { input?: WireBag; output?: WireBag },
+  ): boolean {
+    return this.write(rec, tensors, true);
+  }
+
+  private write(
+    rec: Omit<TraceRecord, "createdAt" | "units" | "owned"> & { units?: number },
+    tensors: { input?: WireBag; output?: WireBag } | undefined,
+    owned: boolean,
+  ): boolean {
     const now = Date.now();
     this.db.exec("BEGIN");
     try {
+      if (owned) {
+        const held = this.db
+          .prepare("SELECT peer_id, owned FROM trace WHERE job_id = ? AND idx = ? AND stage = ?")
+          .get(rec.jobId, rec.index, rec.stage) as { peer_id: string; owned: number } | undefined;
+        if (held && (held.peer_id !== rec.peerId || !held.owned)) {
+          this.db.exec("ROLLBACK");
+          log("trace of job %s index %d stage %d belongs to %s: %s's not kept", rec.jobId, rec.index, rec.stage, held.peer_id, rec.peerId);
+          return false;
+        }
+        // The owner's new record replaces its old one whole, tensors included.
+        this.db.prepare("DELETE FROM tensors WHERE job_id = ? AND idx = ? AND stage = ?").run(rec.jobId, rec.index, rec.stage);
+      }
       this.db
         .prepare(
-          "INSERT OR REPLACE INTO trace (job_id, idx, model_id, stage, input_hash, output_hash, peer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          "INSERT OR REPLACE INTO trace (job_id, idx, model_id, stage, input_hash, output_hash, peer_id, created_at, units, owned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .run(rec.jobId, rec.index, rec.modelId, rec.stage, rec.inputHash, rec.outputHash, rec.peerId, now);
+        .run(rec.jobId, rec.index, rec.modelId, rec.stage, rec.inputHash, rec.outputHash, rec.peerId, now, rec.units ?? 1, owned ? 1 : 0);
       const put = this.db.prepare(
         "INSERT OR REPLACE INTO tensors (job_id, idx, stage, side, name, dtype, dims, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       );
@@ -101,6 +149,7 @@ export class TraceStore {
         }
       }
       this.db.exec("COMMIT");
+      return true;
     } catch (err) {
       this.db.exec("ROLLBACK");
       throw err;
@@ -202,6 +251,12 @@ export class TraceStore {
     return Number(row.n);
   }
 
+  /** Units of a job's answered requests (1 per inference, tokens per generation). */
+  unitsUsed(jobId: string): number {
+    const row = this.db.prepare("SELECT COALESCE(SUM(units), 0) AS n FROM requests WHERE job_id = ?").get(jobId) as { n: number };
+    return Number(row.n);
+  }
+
   /**
    * Gateway-side record of a request it answered (the buyer's request/response hashes), numbered
    * densely: its index is the job's count of answered requests, in one synchronous step.
@@ -210,9 +265,9 @@ export class TraceStore {
     const index = this.requestCount(r.jobId);
     this.db
       .prepare(
-        "INSERT INTO requests (job_id, idx, trace_idx, model_id, request_hash, response_hash, stages, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO requests (job_id, idx, trace_idx, model_id, request_hash, response_hash, stages, created_at, units) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       )
-      .run(r.jobId, index, r.traceIndex, r.modelId, r.requestHash, r.responseHash, JSON.stringify(r.stages), Date.now());
+      .run(r.jobId, index, r.traceIndex, r.modelId, r.requestHash, r.responseHash, JSON.stringify(r.stages), Date.now(), r.units);
     return index;
   }
 
@@ -226,6 +281,7 @@ export class TraceStore {
       requestHash: String(r.request_hash) as `0x${string}`,
       responseHash: String(r.response_hash) as `0x${string}`,
       stages: JSON.parse(String(r.stages)) as GatewayRequestRecord["stages"],
+      units: Number(r.units),
     }));
   }
 
@@ -244,5 +300,7 @@ function fromRow(r: Record<string, string | number>): TraceRecord {
     outputHash: String(r.output_hash) as `0x${string}`,
     peerId: String(r.peer_id),
     createdAt: Number(r.created_at),
+    units: Number(r.units ?? 1),
+    owned: Number(r.owned ?? 0) === 1,
   };
 }

@@ -8,6 +8,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import type { Hex } from "viem";
 import type { MeshNode } from "../mesh/node.ts";
 import { verifyStage } from "../inference/verify.ts";
+import { verifyDecoderTrace } from "../llm/verify.ts";
 import type { Verdict } from "../inference/verify.ts";
 import { TENSOR_FETCH_ATTEMPTS, TENSOR_FETCH_RETRY_MS } from "./constants.ts";
 import { TensorHashMismatchError } from "./errors.ts";
@@ -113,6 +114,15 @@ export async function checkRevealedStage(
     if (e instanceof TensorHashMismatchError) return { outcome: "hash-mismatch", fraud: true, detail: e.message };
     return { outcome: "unavailable", fraud: true, detail: `${e.name}: ${e.message}` };
   }
+  // A decoder block stage served a session: its trace is the whole sequence, re-run in one
+  // prefill pass and compared position by position within tolerance (never by hash).
+  try {
+    if (await models.isDecoderStage(leaf.modelId, leaf.stage)) return await checkDecoderLeaf(models, leaf, input, output, options);
+  } catch (err) {
+    const e = err as Error;
+    if (options.signal?.aborted) throw e;
+    return { outcome: "inconclusive", fraud: undefined, detail: `${e.name}: ${e.message}` };
+  }
   let verdict: Verdict;
   try {
     const runner = await models.runner(leaf.modelId, leaf.stage);
@@ -145,5 +155,36 @@ export async function checkRevealedStage(
     detail: `recomputed output differs: ${bad.join(", ")}`,
     maxAbsDiff: verdict.maxAbsDiff,
     verdict,
+  };
+}
+
+/** The decoder-stage branch of checkRevealedStage: the session's trace re-run in one prefill pass. */
+async function checkDecoderLeaf(
+  models: ModelCatalog,
+  leaf: RevealedStage,
+  input: WireBag,
+  output: WireBag,
+  options: CheckOptions,
+): Promise<StageCheck> {
+  let claimed: ReturnType<typeof fromWireBag>;
+  try {
+    claimed = fromWireBag(output);
+  } catch (err) {
+    return {
+      outcome: "mismatch",
+      fraud: true,
+      detail: `claimed output is not a valid bag: ${(err as Error).name}: ${(err as Error).message}`,
+    };
+  }
+  const runner = await models.decoderRunner(leaf.modelId, leaf.stage);
+  const tolerance = await models.tolerance(leaf.modelId);
+  const v = await verifyDecoderTrace(runner, fromWireBag(input), claimed, tolerance, { signal: options.signal });
+  if (v.ok)
+    return { outcome: "match", fraud: false, detail: `${v.positions} positions within tolerance ${tolerance}`, maxAbsDiff: v.maxAbsDiff };
+  return {
+    outcome: "mismatch",
+    fraud: true,
+    detail: `recomputed hidden state differs from position ${v.firstBadPosition} of ${v.positions} (max diff ${v.maxAbsDiff})`,
+    maxAbsDiff: v.maxAbsDiff,
   };
 }

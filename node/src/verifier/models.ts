@@ -6,6 +6,7 @@ import { logger } from "@libp2p/logger";
 import { loadManifest } from "../inference/manifest.ts";
 import type { LoadedManifest } from "../inference/manifest.ts";
 import { StageRunner } from "../inference/runner.ts";
+import { DecoderStageRunner } from "../llm/stage-runner.ts";
 import { VERIFIER_RUN_TIMEOUT_MS } from "./constants.ts";
 import { VerifierUnknownModelError } from "./errors.ts";
 
@@ -22,6 +23,7 @@ export class ModelCatalog {
   private readonly entries = new Map<string, string>();
   private readonly manifests = new Map<string, Promise<LoadedManifest>>();
   private readonly runners = new Map<string, Promise<StageRunner>>();
+  private readonly decoderRunners = new Map<string, Promise<DecoderStageRunner>>();
 
   constructor(models: ModelEntry[] = []) {
     for (const m of models) this.entries.set(m.modelId, m.manifest);
@@ -68,9 +70,36 @@ export class ModelCatalog {
     return r;
   }
 
+  /** Whether the stage is a decoder block stage (checked from a session's trace, llm/verify.ts). */
+  async isDecoderStage(modelId: string, stage: number): Promise<boolean> {
+    const lm = await this.manifest(modelId);
+    return lm.manifest.decoder !== undefined && lm.manifest.stages[stage]?.cache !== undefined;
+  }
+
+  /** A decoder block stage's session runner (re-runs a whole session in one prefill). */
+  decoderRunner(modelId: string, stage: number): Promise<DecoderStageRunner> {
+    const key = `${modelId}/${stage}`;
+    let r = this.decoderRunners.get(key);
+    if (!r) {
+      r = this.manifest(modelId).then((lm) => {
+        if (!lm.manifest.stages[stage]?.cache) throw new VerifierUnknownModelError(`model ${modelId} has no decoder stage ${stage}`);
+        log("loading decoder stage %d of model %s", stage, modelId);
+        return DecoderStageRunner.fromManifest(lm, stage, {
+          label: `verify ${modelId}/${stage}`,
+          workers: 1,
+          stepTimeoutMs: VERIFIER_RUN_TIMEOUT_MS,
+        });
+      });
+      this.decoderRunners.set(key, r);
+      r.catch(() => this.decoderRunners.delete(key));
+    }
+    return r;
+  }
+
   async close(): Promise<void> {
-    const all = [...this.runners.values()];
+    const all = [...this.runners.values(), ...this.decoderRunners.values()];
     this.runners.clear();
+    this.decoderRunners.clear();
     await Promise.all(all.map((p) => p.then((r) => r.close()).catch(() => {})));
   }
 }
