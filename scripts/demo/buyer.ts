@@ -2,7 +2,7 @@
 // with a fresh session key, session-key-signed requests, a receipt the session key signs and
 // the gateway submits with every stage provider's part, samples drawn and revealed, and the
 // receipt settled after the challenge window (chain time fast-forwarded on the local chain).
-import { parseEventLogs, parseEther, type Address, type Hex, type PublicClient } from "viem";
+import { parseEventLogs, parseEther, type Address, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
 import type { Deployment } from "../../node/src/chain/deployments.ts";
@@ -15,11 +15,6 @@ import { bytesFromTensor, tensorFromFloat32, type ShardMeshClient } from "../../
 import { tokens } from "../lib/chain.ts";
 import { localWallet } from "../lib/demo.ts";
 import type { Log } from "./market.ts";
-
-interface SignedQuoteJson {
-  quote: Record<string, string | number>;
-  signature: Hex;
-}
 
 export interface PaidJobResult {
   jobId: bigint;
@@ -76,7 +71,7 @@ export async function paidJob(
   const texts = ["receipt 42", "paid per inference", "ShardMesh 2026"];
   const balance = (a: Address) => read<bigint>(c.ShardToken.address, shardTokenAbi, "balanceOf", [a]);
   const before = await Promise.all(o.providers.map(balance));
-  const { quotes } = (await o.gateway.quotes(o.modelId.toString(), 10, buyer.account.address)) as { quotes: SignedQuoteJson[] };
+  const { quotes } = await o.gateway.quotes(o.modelId.toString(), 10, buyer.account.address);
   const args = quotes.map(signedQuoteFromJson);
   log(
     `  ${args.length} quotes signed over the mesh (${args.map((a) => `stage ${a.quote.stage} by ${a.quote.provider.slice(0, 8)}…`).join(", ")})`,
@@ -117,24 +112,22 @@ export async function paidJob(
     );
   }
 
-  const todo = (await o.gateway.receipt(jobId.toString())) as { count: number; units: number; outputRoot: Hex };
+  const todo = await o.gateway.receipt(jobId.toString());
   const sig = await signBuyerReceipt(session, shardMeshDomain(o.deployment.chainId, c.JobMarket.address), {
     jobId,
     count: todo.count,
     units: todo.units,
     outputRoot: todo.outputRoot,
   });
-  const submitted = (await o.gateway.submitReceipt(jobId.toString(), {
+  const submitted = await o.gateway.submitReceipt(jobId.toString(), {
     count: todo.count,
     units: todo.units,
     outputRoot: todo.outputRoot,
     signature: sig,
-  })) as { receiptId: string };
+  });
   log(`  receipt ${submitted.receiptId} for ${todo.count} inferences submitted with every stage provider's signed part`);
 
-  type R = { receiptId: string; state: string; samples: number[] };
-  const state = async () =>
-    ((await o.gateway.job(jobId.toString())).receipts as unknown as R[]).find((r) => r.receiptId === submitted.receiptId);
+  const state = async () => (await o.gateway.job(jobId.toString())).receipts.find((r) => r.receiptId === submitted.receiptId);
   await rpc(o.chainUrl, "evm_mine");
   await rpc(o.chainUrl, "evm_mine");
   const revealed = await until(

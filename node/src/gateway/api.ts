@@ -109,21 +109,26 @@ export interface MeshStatus {
   peers: MeshPeer[];
 }
 
-/** GET /v1/quotes: EIP-712 quotes per stage for `openJob`, bigint fields as decimal strings. */
+/** A provider's signed quote as JSON: the JobMarket `Quote` struct (receipts/eip712.ts `Quote`) with
+ *  its uint256 fields as decimal strings; `signedQuoteFromJson` turns it back into `openJob`'s argument. */
+export interface SignedQuoteJson {
+  quote: {
+    modelId: string;
+    stage: number;
+    provider: Hex;
+    buyer: Hex;
+    price: string;
+    maxUnits: number;
+    expiry: string;
+    maxJobExpiry: string;
+    nonce: string;
+  };
+  signature: Hex;
+}
+
+/** GET /v1/quotes: EIP-712 quotes per stage for `openJob`, made out to the buyer. */
 export interface QuotesResponse {
-  quotes: {
-    quote: {
-      modelId: string;
-      stage: number;
-      provider: Hex;
-      price: string;
-      maxUnits: number;
-      expiry: string;
-      nonce: string;
-      [k: string]: unknown;
-    };
-    signature: Hex;
-  }[];
+  quotes: SignedQuoteJson[];
 }
 
 /** GET /v1/jobs/{jobId}/receipt: what the job's session key signs for its next receipt. */

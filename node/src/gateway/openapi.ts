@@ -106,7 +106,11 @@ export function openapiDocument() {
           responses: {
             "200": {
               description: "ok",
-              content: json({ type: "object", properties: { quotes: { type: "array", items: { type: "object" } } } }),
+              content: json({
+                type: "object",
+                required: ["quotes"],
+                properties: { quotes: { type: "array", items: { $ref: "#/components/schemas/SignedQuote" } } },
+              }),
             },
             ...errors,
           },
@@ -190,6 +194,29 @@ export function openapiDocument() {
             peerId: { type: "string" },
             chainId: { type: ["integer", "null"] },
             version: { type: "string" },
+          },
+        },
+        SignedQuote: {
+          type: "object",
+          description: "the JobMarket Quote struct signed by its provider (EIP-712); uint256 fields as decimal strings",
+          required: ["quote", "signature"],
+          properties: {
+            quote: {
+              type: "object",
+              required: ["modelId", "stage", "provider", "buyer", "price", "maxUnits", "expiry", "maxJobExpiry", "nonce"],
+              properties: {
+                modelId: { type: "string" },
+                stage: { type: "integer" },
+                provider: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" },
+                buyer: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" },
+                price: { type: "string", description: "token base units per unit" },
+                maxUnits: { type: "integer" },
+                expiry: { type: "string", description: "unix seconds: open the job by then" },
+                maxJobExpiry: { type: "string", description: "unix seconds: the latest job expiry it allows" },
+                nonce: { type: "string" },
+              },
+            },
+            signature: { type: "string" },
           },
         },
         Provider: {

@@ -25,6 +25,7 @@ export type {
   QuotesResponse,
   ReceiptStatus,
   ReceiptToSign,
+  SignedQuoteJson,
   SubmitReceiptBody,
   SubmittedReceiptInfo,
 } from "../gateway/api.ts";

@@ -5,7 +5,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { describePaidError, jobRequestTypes, payableJobs, signJobRequest } from "@/lib/paid";
 import { saveSessionKey } from "@/lib/session";
 import type { JobInfo } from "@/lib/jobs";
-import type { InferResult } from "@/lib/gateway";
+import type { InferResponse } from "@/lib/gateway";
 import { TryModelView } from "@/app/models/[modelId]/_components/TryModel";
 
 const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as const;
@@ -25,8 +25,9 @@ const job = (id: string, over: Partial<JobInfo> = {}): JobInfo => ({
   used: 0,
   ...over,
 });
-const result: InferResult = {
+const result: InferResponse = {
   index: 3,
+  output: {},
   text: "ShardMesh 2026",
   requestHash: `0x${"ab".repeat(32)}` as Hex,
   responseHash: `0x${"cd".repeat(32)}` as Hex,
@@ -108,7 +109,7 @@ describe("TryModelView", () => {
   });
 
   it("shows a used-up job's error decoded by name", async () => {
-    const run = async (): Promise<InferResult> => {
+    const run = async (): Promise<InferResponse> => {
       throw Object.assign(new Error("job 1 has used all 10 inferences"), { gatewayName: "JobsJobUnavailableError" });
     };
     render(<TryModelView gatewayDown={false} jobs={[job("1")]} run={run} />);

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { bytesToHex, getAddress, type Address, type Hex } from "viem";
 import { filterModels, metadataName, modelsFromEvents } from "@/lib/models";
 import { canClose, jobStatus, jobsFromEvents, providerHistory } from "@/lib/jobs";
-import { chooseQuotes, pricePerInference, QuotesMissingStageError, toQuoteArg } from "@/lib/quotes";
+import { signedQuoteFromJson } from "@shardmesh/node/receipts/eip712.ts";
+import { chooseQuotes, pricePerInference, QuotesMissingStageError } from "@/lib/quotes";
 import { base58Decode, base58Encode, bytesToPeerId, peerIdToBytes, PeerIdInvalidError } from "@/lib/peer";
 import { parseDeployment, DeploymentFileInvalidError } from "@/lib/deployments";
-import { normalizeQuotes } from "@/lib/gateway";
 import type { IndexedEvent } from "@/lib/indexer";
 
 const A = "0x00000000000000000000000000000000000000a1" as Address;
@@ -111,7 +111,7 @@ describe("jobs", () => {
 
 describe("quotes", () => {
   const q = (stage: number, provider: Address, price: number, maxUnits: number, expiry = 10_000, maxJobExpiry = 100_000) =>
-    toQuoteArg({
+    signedQuoteFromJson({
       quote: { modelId: "1", stage, provider, buyer: B, price: String(price), maxUnits, expiry, maxJobExpiry, nonce: "1" },
       signature: "0x01",
     });
@@ -132,15 +132,6 @@ describe("quotes", () => {
     // A quote whose latest job expiry is before the job's end cannot be used for it.
     expect(() => chooseQuotes([q(0, A, 1, 10, 10_000, 500), q(1, A, 1, 10)], 2, 5, 0, 1_000n)).toThrow(/stage 0/);
     expect(() => chooseQuotes([q(0, A, 1, 10, 100), q(1, A, 1, 10, 100)], 2, 5, 90)).toThrow(/stage 0/);
-  });
-  it("normalises the gateway's quote shapes", () => {
-    const one = {
-      quote: { modelId: "1", stage: 0, provider: A, buyer: B, price: "1", maxUnits: 1, expiry: 1, maxJobExpiry: 2, nonce: "1" },
-      signature: "0x",
-    };
-    expect(normalizeQuotes([one])).toHaveLength(1);
-    expect(normalizeQuotes({ quotes: [[one], { quotes: [one] }] })).toHaveLength(2);
-    expect(normalizeQuotes("nonsense")).toEqual([]);
   });
 });
 

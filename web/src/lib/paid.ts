@@ -5,16 +5,12 @@
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { jobRequestTypedData, shardMeshDomain } from "@shardmesh/node/receipts/eip712.ts";
-import { gatewayFetch, type InferResult } from "./gateway";
+import type { PrepareResponse } from "@shardmesh/node/gateway/api.ts";
+import { gatewayFetch, type InferResponse } from "./gateway";
 import { jobStatus, type JobInfo } from "./jobs";
 import { loadSessionKey } from "./session";
 
 export { jobRequestTypes } from "./receipts";
-
-export interface PreparedInput {
-  tensors: Record<string, { dtype: string | number; dims: number[]; data: string }>;
-  requestHash: Hex;
-}
 
 export function signJobRequest(
   sessionKey: Hex,
@@ -45,9 +41,9 @@ export async function runPaid(args: {
   jobMarket: Address;
   imageBase64: string;
   base?: string;
-}): Promise<InferResult> {
+}): Promise<InferResponse> {
   const json = { "content-type": "application/json" };
-  const prepared = await gatewayFetch<PreparedInput>("/v1/prepare", {
+  const prepared = await gatewayFetch<PrepareResponse>("/v1/prepare", {
     base: args.base,
     method: "POST",
     headers: json,
@@ -57,7 +53,7 @@ export async function runPaid(args: {
     jobId: BigInt(args.jobId),
     requestHash: prepared.requestHash,
   });
-  return gatewayFetch<InferResult>("/v1/infer", {
+  return gatewayFetch<InferResponse>("/v1/infer", {
     base: args.base,
     method: "POST",
     headers: { ...json, "x-shardmesh-job": args.jobId, "x-shardmesh-signature": signature },

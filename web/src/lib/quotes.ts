@@ -1,54 +1,23 @@
 // Quotes from the gateway → the JobMarket's SignedQuote structs, choosing per stage the cheapest
 // quotes until their max units cover the budget.
-import { getAddress, type Address, type Hex } from "viem";
-import type { SignedQuoteJson } from "./gateway";
-
-export interface SignedQuoteArg {
-  quote: {
-    modelId: bigint;
-    stage: number;
-    provider: Address;
-    buyer: Address;
-    price: bigint;
-    maxUnits: number;
-    expiry: bigint;
-    maxJobExpiry: bigint;
-    nonce: bigint;
-  };
-  signature: Hex;
-}
+// The quotes are @shardmesh/node/receipts/eip712.ts `SignedQuote`s (the gateway's JSON turned
+// back by its `signedQuoteFromJson`).
+import type { SignedQuote } from "@shardmesh/node/receipts/eip712.ts";
 
 export class QuotesMissingStageError extends Error {
   override name = "QuotesMissingStageError";
 }
 
-export function toQuoteArg(q: SignedQuoteJson): SignedQuoteArg {
-  return {
-    quote: {
-      modelId: BigInt(q.quote.modelId),
-      stage: Number(q.quote.stage),
-      provider: getAddress(q.quote.provider),
-      buyer: getAddress(q.quote.buyer),
-      price: BigInt(q.quote.price),
-      maxUnits: Number(q.quote.maxUnits),
-      expiry: BigInt(q.quote.expiry),
-      maxJobExpiry: BigInt(q.quote.maxJobExpiry),
-      nonce: BigInt(q.quote.nonce),
-    },
-    signature: q.signature,
-  };
-}
-
 /** Cheapest unexpired quotes per stage covering `maxUnits` that allow a job ending at `expiresAt`;
  *  throws when a stage has none. */
 export function chooseQuotes(
-  all: readonly SignedQuoteArg[],
+  all: readonly SignedQuote[],
   stageCount: number,
   maxUnits: number,
   nowSeconds: number,
   expiresAt = 0n,
-): SignedQuoteArg[] {
-  const chosen: SignedQuoteArg[] = [];
+): SignedQuote[] {
+  const chosen: SignedQuote[] = [];
   for (let stage = 0; stage < stageCount; stage++) {
     const options = all
       .filter((q) => q.quote.stage === stage && Number(q.quote.expiry) > nowSeconds + 60 && q.quote.maxJobExpiry >= expiresAt)
@@ -68,7 +37,7 @@ export function chooseQuotes(
 }
 
 /** Upper bound of what the buyer pays per inference: the highest chosen price per stage. */
-export function pricePerInference(quotes: readonly SignedQuoteArg[]): bigint {
+export function pricePerInference(quotes: readonly SignedQuote[]): bigint {
   const max = new Map<number, bigint>();
   for (const q of quotes) if ((max.get(q.quote.stage) ?? 0n) < q.quote.price) max.set(q.quote.stage, q.quote.price);
   return [...max.values()].reduce((a, b) => a + b, 0n);

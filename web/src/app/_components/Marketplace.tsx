@@ -6,7 +6,7 @@ import { useIndex } from "@/hooks/useIndex";
 import { useContracts } from "@/hooks/useContracts";
 import { useGatewayModels } from "@/hooks/useGateway";
 import { filterModels, modelsFromEvents } from "@/lib/models";
-import { modelLatency, providerCount, type GatewayModel } from "@/lib/gateway";
+import { modelLatency, providerCount, type ModelInfo as GatewayModel } from "@/lib/gateway";
 import { formatAmount, formatBps, formatMs, shortAddress } from "@/lib/format";
 import { ChainState, GatewayBadge } from "@/components/DataState";
 import { TOKEN_SYMBOL } from "@/lib/contracts";

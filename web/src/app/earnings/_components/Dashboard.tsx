@@ -1,10 +1,9 @@
 "use client";
 import { useEffect, useMemo, useState } from "react";
 import { useConnection, useReadContract } from "wagmi";
-import type { Abi } from "viem";
 import { useIndex } from "@/hooks/useIndex";
 import { useContracts } from "@/hooks/useContracts";
-import { useTx } from "@/hooks/useTx";
+import { useTx, writeStep } from "@/hooks/useTx";
 import { earningsView } from "@/lib/earnings";
 import { modelsFromEvents } from "@/lib/models";
 import { toTokens } from "@/lib/chart";
@@ -118,7 +117,7 @@ export function Dashboard() {
                   data-testid="withdraw-credits"
                   onClick={() =>
                     void tx.run([
-                      { address: c.market!, abi: jobMarketAbi as Abi, functionName: "withdraw", args: [], label: "Withdraw earnings" },
+                      writeStep({ address: c.market!, abi: jobMarketAbi, functionName: "withdraw", args: [], label: "Withdraw earnings" }),
                     ])
                   }
                 >

@@ -2,11 +2,10 @@
 import Link from "next/link";
 import { useEffect, useMemo, useState } from "react";
 import { useConnection } from "wagmi";
-import type { Abi } from "viem";
 import { useIndex } from "@/hooks/useIndex";
 import { useContracts } from "@/hooks/useContracts";
 import { useChainNow } from "@/hooks/useChainNow";
-import { useTx } from "@/hooks/useTx";
+import { useTx, writeStep } from "@/hooks/useTx";
 import { canClose, jobStatus, jobsFromEvents, type JobInfo } from "@/lib/jobs";
 import { modelsFromEvents } from "@/lib/models";
 import { loadSessionKey } from "@/lib/session";
@@ -198,13 +197,13 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
             data-testid="close-job"
             onClick={() =>
               void tx.run([
-                {
+                writeStep({
                   address: c.market!,
-                  abi: jobMarketAbi as Abi,
+                  abi: jobMarketAbi,
                   functionName: "closeJob",
                   args: [BigInt(job.id)],
                   label: "Close job and refund",
-                },
+                }),
               ])
             }
           >

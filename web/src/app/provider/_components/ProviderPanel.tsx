@@ -2,11 +2,11 @@
 import { useMemo, useState } from "react";
 import { useConfig, useConnection, useReadContract } from "wagmi";
 import { readContract, signTypedData } from "wagmi/actions";
-import { parseUnits, type Abi, type Hex } from "viem";
+import { parseUnits, type Hex } from "viem";
 import { useContracts } from "@/hooks/useContracts";
 import { useIndex } from "@/hooks/useIndex";
 import { useChainNow } from "@/hooks/useChainNow";
-import { useTx, type WriteRequest } from "@/hooks/useTx";
+import { useTx, type WriteRequest, writeStep } from "@/hooks/useTx";
 import { providerHistory } from "@/lib/jobs";
 import { bytesToPeerId, peerIdToBytes } from "@/lib/peer";
 import { formatAmount, formatDuration } from "@/lib/format";
@@ -91,11 +91,17 @@ export function ProviderPanel() {
         functionName: "allowance",
         args: [address!, c.staking!],
       });
-      const plain: WriteRequest = { address: c.staking!, abi: stakingAbi as Abi, functionName: "stake", args: [amount], label: "Stake" };
+      const plain: WriteRequest = writeStep({
+        address: c.staking!,
+        abi: stakingAbi,
+        functionName: "stake",
+        args: [amount],
+        label: "Stake",
+      });
       if (allowance >= amount) return [plain];
       if (mode === "approve")
         return [
-          { address: c.token!, abi: tokenAbi as Abi, functionName: "approve", args: [c.staking!, amount], label: "Approve stake" },
+          writeStep({ address: c.token!, abi: tokenAbi, functionName: "approve", args: [c.staking!, amount], label: "Approve stake" }),
           plain,
         ];
       const [, name, version] = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "eip712Domain" });
@@ -113,13 +119,13 @@ export function ProviderPanel() {
       );
       const { v, r, s } = permitSignatureParts(sig);
       return [
-        {
+        writeStep({
           address: c.staking!,
-          abi: stakingAbi as Abi,
+          abi: stakingAbi,
           functionName: "stakeWithPermit",
           args: [amount, deadline, v, r, s],
           label: "Stake with permit",
-        },
+        }),
       ];
     });
   }
@@ -132,7 +138,7 @@ export function ProviderPanel() {
       return tx.fail("Bind peer id", e);
     }
     await tx.run([
-      { address: c.staking!, abi: stakingAbi as Abi, functionName: "bindPeer", args: [bytes, metaText], label: "Bind peer id" },
+      writeStep({ address: c.staking!, abi: stakingAbi, functionName: "bindPeer", args: [bytes, metaText], label: "Bind peer id" }),
     ]);
   }
 
@@ -195,7 +201,7 @@ export function ProviderPanel() {
             data-testid="faucet"
             onClick={() =>
               void tx.run([
-                { address: c.token!, abi: tokenAbi as Abi, functionName: "faucet", args: [parseUnits("1000", 18)], label: "Faucet" },
+                writeStep({ address: c.token!, abi: tokenAbi, functionName: "faucet", args: [parseUnits("1000", 18)], label: "Faucet" }),
               ])
             }
           >
@@ -245,7 +251,13 @@ export function ProviderPanel() {
                 );
                 if (!amount) return tx.fail("Request unstake", new Error("Enter an amount above zero."));
                 void tx.run([
-                  { address: c.staking!, abi: stakingAbi as Abi, functionName: "requestUnstake", args: [amount], label: "Request unstake" },
+                  writeStep({
+                    address: c.staking!,
+                    abi: stakingAbi,
+                    functionName: "requestUnstake",
+                    args: [amount],
+                    label: "Request unstake",
+                  }),
                 ]);
               }}
             >
@@ -258,7 +270,7 @@ export function ProviderPanel() {
               data-testid="withdraw-button"
               onClick={() =>
                 void tx.run([
-                  { address: c.staking!, abi: stakingAbi as Abi, functionName: "withdraw", args: [], label: "Withdraw unbonded stake" },
+                  writeStep({ address: c.staking!, abi: stakingAbi, functionName: "withdraw", args: [], label: "Withdraw unbonded stake" }),
                 ])
               }
             >

@@ -3,13 +3,14 @@ import Link from "next/link";
 import { useState } from "react";
 import { useConfig, useConnection, useReadContract } from "wagmi";
 import { readContract, signTypedData } from "wagmi/actions";
-import { parseEventLogs, type Abi } from "viem";
+import { parseEventLogs } from "viem";
 import { useQuery } from "@tanstack/react-query";
 import { useContracts } from "@/hooks/useContracts";
 import { useChainNow } from "@/hooks/useChainNow";
-import { useTx, type WriteRequest } from "@/hooks/useTx";
+import { useTx, type WriteRequest, writeStep } from "@/hooks/useTx";
 import { gateway } from "@/lib/gateway";
-import { chooseQuotes, pricePerInference, toQuoteArg, type SignedQuoteArg } from "@/lib/quotes";
+import { signedQuoteFromJson, type SignedQuote } from "@shardmesh/node/receipts/eip712.ts";
+import { chooseQuotes, pricePerInference } from "@/lib/quotes";
 import { createSessionKey, saveSessionKey } from "@/lib/session";
 import { formatAmount, shortAddress, formatDate } from "@/lib/format";
 import { jobMarketAbi, tokenAbi, TOKEN_SYMBOL } from "@/lib/contracts";
@@ -38,7 +39,7 @@ export function OpenJob({ model }: { model: ModelInfo }) {
     enabled: maxInferences > 0 && Boolean(address),
     retry: 0,
     queryFn: async () => {
-      const all = (await gateway.quotes(model.id, maxInferences, address!)).map(toQuoteArg);
+      const all = (await gateway.quotes(model.id, maxInferences, address!)).map(signedQuoteFromJson);
       return chooseQuotes(all, model.stageCount, maxInferences, chainNow, BigInt(chainNow + hours * 3600));
     },
   });
@@ -69,7 +70,7 @@ export function OpenJob({ model }: { model: ModelInfo }) {
     const chainId = c.chainId!;
     const session = createSessionKey();
     const request = { ...draftRequest, expiresAt: BigInt(chainNow + hours * 3600), sessionKey: session.address };
-    const chosen: SignedQuoteArg[] = quotes.data;
+    const chosen: SignedQuote[] = quotes.data;
     const receipt = await tx.run(async (): Promise<WriteRequest[]> => {
       const needed = await readContract(config, {
         address: c.market!,
@@ -83,17 +84,17 @@ export function OpenJob({ model }: { model: ModelInfo }) {
         functionName: "allowance",
         args: [address, c.market!],
       });
-      const openStep: WriteRequest = {
+      const openStep: WriteRequest = writeStep({
         address: c.market!,
-        abi: jobMarketAbi as Abi,
+        abi: jobMarketAbi,
         functionName: "openJob",
         args: [request, chosen],
         label: "Open job",
-      };
+      });
       if (allowance >= needed) return [openStep];
       if (mode === "approve") {
         return [
-          { address: c.token!, abi: tokenAbi as Abi, functionName: "approve", args: [c.market!, needed], label: "Approve escrow" },
+          writeStep({ address: c.token!, abi: tokenAbi, functionName: "approve", args: [c.market!, needed], label: "Approve escrow" }),
           openStep,
         ];
       }
@@ -112,13 +113,13 @@ export function OpenJob({ model }: { model: ModelInfo }) {
       );
       const permit = { deadline, ...permitSignatureParts(signature) };
       return [
-        {
+        writeStep({
           address: c.market!,
-          abi: jobMarketAbi as Abi,
+          abi: jobMarketAbi,
           functionName: "openJobWithPermit",
           args: [request, chosen, permit],
           label: "Open job with permit",
-        },
+        }),
       ];
     });
     if (!receipt) return;

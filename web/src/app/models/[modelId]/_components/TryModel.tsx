@@ -1,7 +1,7 @@
 "use client";
 import { useEffect, useMemo, useState } from "react";
 import { useConnection } from "wagmi";
-import { gateway, type InferResult } from "@/lib/gateway";
+import { gateway, type InferResponse } from "@/lib/gateway";
 import { formatMs } from "@/lib/format";
 import { useIndex } from "@/hooks/useIndex";
 import { useContracts } from "@/hooks/useContracts";
@@ -39,7 +39,7 @@ export function TryModel({ modelId, gatewayDown }: { modelId: string; gatewayDow
     );
   }, [address, storageReady, index.data, c.market, c.chainId, modelId, now]);
 
-  async function run(imageBase64: string, job: JobInfo | undefined): Promise<InferResult> {
+  async function run(imageBase64: string, job: JobInfo | undefined): Promise<InferResponse> {
     if (!job) return gateway.inferImage(modelId, imageBase64);
     const key = loadSessionKey(window.localStorage, c.chainId ?? 0, job.id);
     if (!key || !c.market || !c.chainId)
@@ -57,10 +57,10 @@ export function TryModelView({
 }: {
   gatewayDown: boolean;
   jobs: JobInfo[];
-  run: (imageBase64: string, job: JobInfo | undefined) => Promise<InferResult>;
+  run: (imageBase64: string, job: JobInfo | undefined) => Promise<InferResponse>;
 }) {
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<InferResult & { jobId?: string }>();
+  const [result, setResult] = useState<InferResponse & { jobId?: string }>();
   const [error, setError] = useState<string>();
   const [preview, setPreview] = useState<string>();
   const [jobId, setJobId] = useState("");
