@@ -5,6 +5,8 @@ import { dirname, resolve } from "node:path";
 import { ProviderConfigError } from "./errors.ts";
 import { parseFlags } from "../util/args.ts";
 import { MAX_ANNOUNCED_CAPACITY } from "../mesh/constants.ts";
+import { parseUnits } from "viem";
+import { TOKEN_DECIMALS, TOKEN_SYMBOL } from "../util/format.ts";
 
 export interface ModelConfig {
   /** Registry model id (what buyers ask for). */
@@ -53,7 +55,7 @@ export interface ProviderConfig {
   chain?: { rpcUrl: string; deployment?: string };
   /** Stake and bind the peer id on chain at start. */
   register: boolean;
-  /** Stake amount for --register, token base units. */
+  /** Stake amount for --register, token base units (the `--stake` flag takes tokens). */
   stake?: string;
 }
 
@@ -82,7 +84,7 @@ export const PROVIDER_FLAGS = `
   --announce <multiaddr>   pin this public address (e.g. a forwarded port; repeatable); default: reachability
                            is discovered, and a node behind NAT is reached through relays
   --no-relay               neither reserve relay slots behind NAT nor offer relaying when reachable
-  --model <id>=<manifest>:<stages>:<price>   serve stages (e.g. rec=./m/manifest.json:0,1:1000; repeatable)
+  --model <id>=<manifest>:<stages>:<price>   serve stages at <price> token base units per unit (e.g. rec=./m/manifest.json:0,1:1000; repeatable)
   --capacity <n>           requests run at once (default 4)
   --workers <n>            onnxruntime sessions per stage (default 1)
   --kv-cache-mib <n>       KV-cache budget per language-model stage, MiB (default 256)
@@ -98,7 +100,7 @@ export const PROVIDER_FLAGS = `
   --staking-key <0x…>      staking wallet key (or env SHARDMESH_STAKING_KEY)
   --rpc <url>              chain JSON-RPC URL (enables on-chain binding checks)
   --register               stake and bind the peer id on chain at start (needs --rpc, --staking-key)
-  --stake <amount>         stake for --register, token base units
+  --stake <tokens>         stake for --register, in ${TOKEN_SYMBOL} (e.g. 5000 or 0.5)
   --json                   print machine-readable events (one JSON object per line)`;
 
 function parseModelFlag(v: string): ModelConfig {
@@ -199,7 +201,12 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
   }
   if (one("rpc")) config.chain = { ...(config.chain ?? {}), rpcUrl: one("rpc")! };
   if (bools.has("register")) config.register = true;
-  if (one("stake")) config.stake = one("stake");
+  const stake = one("stake");
+  if (stake !== undefined) {
+    if (!new RegExp(`^\\d+(\\.\\d{1,${TOKEN_DECIMALS}})?$`).test(stake))
+      throw new ProviderConfigError(`--stake ${stake}: an amount in ${TOKEN_SYMBOL}, e.g. 5000 or 0.5`);
+    config.stake = parseUnits(stake, TOKEN_DECIMALS).toString();
+  }
   if (config.register && (!config.chain || !config.stakingKey)) throw new ProviderConfigError("--register needs --rpc and --staking-key");
   for (const m of config.models) {
     if (!m.modelId || !m.manifest || !Array.isArray(m.stages) || !/^\d+$/.test(String(m.price))) {
