@@ -31,6 +31,19 @@ export const RELAY_LIMITS: RelayLimits = {
   durationLimitMs: RELAY_DURATION_LIMIT_MS,
 };
 
+/** The relay (its peer id) a circuit address runs through: `…/p2p/<relay>/p2p-circuit/…`; undefined for other addresses. */
+export function circuitRelay(addr: Multiaddr): string | undefined {
+  const parts = addr.getComponents();
+  const circuit = parts.findIndex((c) => c.name === "p2p-circuit");
+  if (circuit < 0) return undefined;
+  return parts.slice(0, circuit).findLast((c) => c.name === "p2p")?.value ?? "unknown";
+}
+
+/** The relays a node is dialable through now: those of its own circuit addresses (one per reservation), sorted. */
+export function relaysOf(addrs: Multiaddr[]): string[] {
+  return [...new Set(addrs.map(circuitRelay).filter((r): r is string => r !== undefined))].sort();
+}
+
 /** A relay server that serves only while offered (`offer(true)`); starts withdrawn. */
 export interface OfferedRelay extends Startable {
   offer(on: boolean): Promise<void>;

@@ -5,6 +5,7 @@
 // PipelineStreamClosedError, which the router turns into a retry on another provider.
 import { logger } from "@libp2p/logger";
 import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
+import type { Multiaddr } from "@multiformats/multiaddr";
 import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
 import { HOP_TIMEOUT_MS, PIPELINE_PROTOCOL, PIPELINE_VERSION } from "./constants.ts";
 import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "./errors.ts";
@@ -14,6 +15,7 @@ import { callerSocket, connectDataPlane, type SealedChannel } from "./dataplane.
 import { connectionIp } from "../nat/reach.ts";
 import type { ReachState } from "../nat/reach.ts";
 import { punch, reservePort } from "../nat/punch.ts";
+import { circuitRelay } from "../nat/relay.ts";
 
 /** How long a caller waits for a data-plane offer before staying on the libp2p stream. */
 export const DATA_PLANE_OFFER_TIMEOUT_MS = 2_000;
@@ -43,11 +45,25 @@ export interface PipelineClientInit {
 }
 
 /** The relay's peer id of a relayed connection (…/p2p/<relay>/p2p-circuit/…), else undefined. */
+/**
+ * What to dial for `peer`: a peer with relay addresses (it reserved relay slots: its own check
+ * said it is behind NAT) is dialled through them only. Its other addresses are its LAN's, which
+ * from outside go nowhere, often silently (dropped, or ICMP rate-limited): libp2p dials a peer's
+ * addresses one after another, direct ones first, each for up to 6 s, so one blackholed LAN
+ * address used up the whole DIAL_TIMEOUT_MS before any relay was tried (seen on the namespace
+ * network). A connection we already hold (a direct one it opened, a punched path) is reused.
+ */
+export async function relayedDialTarget(node: Libp2p, peer: PeerId): Promise<PeerId | Multiaddr[]> {
+  if (node.getConnections(peer).length > 0) return peer;
+  const known = await node.peerStore.get(peer).catch(() => undefined);
+  const relayed = (known?.addresses ?? []).map((a) => a.multiaddr).filter((a) => circuitRelay(a) !== undefined);
+  if (relayed.length === 0) return peer;
+  const id = peer.toString();
+  return relayed.map((a) => (a.getComponents().at(-1)?.value === id ? a : a.encapsulate(`/p2p/${id}`)));
+}
+
 export function relayOf(conn: Connection): string | undefined {
-  const parts = conn.remoteAddr.getComponents();
-  const circuit = parts.findIndex((c) => c.name === "p2p-circuit");
-  if (circuit < 0) return conn.limits ? "unknown" : undefined;
-  return parts.slice(0, circuit).findLast((c) => c.name === "p2p")?.value ?? "unknown";
+  return circuitRelay(conn.remoteAddr) ?? (conn.limits ? "unknown" : undefined);
 }
 
 interface Pending {
@@ -215,7 +231,8 @@ export class PipelineClient {
     let p = this.streams.get(key);
     if (!p) {
       const dialSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) : AbortSignal.timeout(DIAL_TIMEOUT_MS);
-      p = this.node.dial(peer, { signal: dialSignal }).then(async (conn) => {
+      p = relayedDialTarget(this.node, peer).then(async (target) => {
+        const conn = await this.node.dial(target, { signal: dialSignal });
         // A provider behind NAT is reached through a relay until a direct path exists.
         const stream = await conn.newStream(PIPELINE_PROTOCOL, { signal: dialSignal, runOnLimitedConnection: true });
         const hop = new HopStream(stream, relayOf(conn), () => {
