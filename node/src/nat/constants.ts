@@ -19,6 +19,13 @@ export const REACH_SERVE_CONCURRENCY = 8;
 export const REACH_ASK_CONCURRENCY = 2;
 /** The verdict is re-checked this often (addresses and routers change). */
 export const REACH_RECHECK_MS = 5 * 60_000;
+/**
+ * While there is no verdict, a check that gave no answer (its connection closed, the checker
+ * busy or slow) is followed by another this soon, not after REACH_RECHECK_MS: a node behind NAT
+ * without a verdict reserves no relay slots, so nobody can dial it. Just past the checker's
+ * REACH_SERVE_INTERVAL_MS, so the same peer may be asked again.
+ */
+export const REACH_RETRY_MS = REACH_SERVE_INTERVAL_MS + 500;
 
 /**
  * Relay server limits, sized for activations. libp2p's defaults (128 KiB and 2 min per relayed

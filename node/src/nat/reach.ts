@@ -25,6 +25,7 @@ import {
   REACH_MAX_PORTS,
   REACH_PROTOCOL,
   REACH_RECHECK_MS,
+  REACH_RETRY_MS,
   REACH_SERVE_CONCURRENCY,
   REACH_SERVE_INTERVAL_MS,
   REACH_TIMEOUT_MS,
@@ -54,6 +55,8 @@ export interface ReachInit {
   libp2pPort: () => number | undefined;
   /** The data plane's port (undefined: no data plane). */
   dataPlanePort?: () => number | undefined;
+  /** Whether a peer at `ip` is on one of our own networks (never asked). Default onOwnSubnet; tests on loopback replace it. */
+  ownSubnet?: (ip: string) => boolean;
 }
 
 /** The IP (v4 or v6) of a connection's remote address, or undefined for relayed connections. */
@@ -160,6 +163,7 @@ export class Reachability extends TypedEventEmitter<ReachEvents> {
   /** Peer → when we last asked it. */
   private readonly asked = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[]; connection: Connection }>): void => {
     if (evt.detail.protocols.includes(REACH_PROTOCOL)) this.maybeAsk(evt.detail.connection);
   };
@@ -185,6 +189,8 @@ export class Reachability extends TypedEventEmitter<ReachEvents> {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.node.removeEventListener("peer:identify", this.onIdentify as never);
     await this.node.unhandle(REACH_PROTOCOL).catch(() => {});
   }
@@ -199,7 +205,7 @@ export class Reachability extends TypedEventEmitter<ReachEvents> {
     const peer = conn.remotePeer.toString();
     const ip = connectionIp(conn);
     // Only a peer outside our own networks can tell whether the outside reaches us.
-    if (!ip || onOwnSubnet(ip) || this.asking.has(peer)) return;
+    if (!ip || (this.init.ownSubnet ?? onOwnSubnet)(ip) || this.asking.has(peer)) return;
     const fresh = this.current.checkedAt !== undefined && Date.now() - this.current.checkedAt < REACH_RECHECK_MS;
     if (fresh && !force) return;
     if (Date.now() - (this.asked.get(peer) ?? 0) < REACH_SERVE_INTERVAL_MS) return;
@@ -218,8 +224,21 @@ export class Reachability extends TypedEventEmitter<ReachEvents> {
         this.current = { status, dataPlane, externalIp: observed, checkedAt: Date.now(), by: peer };
         if (changed) this.safeDispatchEvent("change", { detail: this.state });
       })
-      .catch((err: Error) => log("reach check with %s: %s: %s", peer, err.name, err.message))
+      .catch((err: Error) => {
+        log("reach check with %s: %s: %s", peer, err.name, err.message);
+        this.retrySoon();
+      })
       .finally(() => this.asking.delete(peer));
+  }
+
+  /** No verdict yet and a check failed: ask the connected peers again in REACH_RETRY_MS (one timer). */
+  private retrySoon(): void {
+    if (this.retryTimer || this.current.status !== "unknown") return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.current.status === "unknown") this.recheck();
+    }, REACH_RETRY_MS);
+    this.retryTimer.unref();
   }
 
   private async serve(stream: Stream, conn: Connection): Promise<void> {

@@ -12,7 +12,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { createMeshNode } from "../../../node/src/mesh/node.ts";
 import type { MeshNode } from "../../../node/src/mesh/node.ts";
 import { askReach, onOwnSubnet, Reachability } from "../../../node/src/nat/reach.ts";
-import { REACH_MAX_PORTS } from "../../../node/src/nat/constants.ts";
+import { REACH_MAX_PORTS, REACH_RECHECK_MS, REACH_RETRY_MS, REACH_SERVE_INTERVAL_MS } from "../../../node/src/nat/constants.ts";
 
 describe("reach protocol (loopback)", () => {
   let a: MeshNode;
@@ -99,5 +99,37 @@ describe("reach protocol (loopback)", () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(reachA.state.status, "unknown");
     assert.equal(reachB.state.status, "unknown");
+  });
+});
+
+describe("reach: no verdict yet", () => {
+  it("a check that got no answer is asked again after REACH_RETRY_MS, not REACH_RECHECK_MS (a node behind NAT without a verdict reserves no relay slots)", async () => {
+    const c = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+    const d = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+    const open = createServer((s) => s.destroy());
+    await new Promise<void>((r) => open.listen(0, "127.0.0.1", () => r()));
+    const port = (open.address() as { port: number }).port;
+    const reachD = new Reachability(d, { libp2pPort: () => port });
+    // On loopback every peer is on our own subnet: let c ask d as if d were outside.
+    const reachC = new Reachability(c, { libp2pPort: () => port, ownSubnet: () => false });
+    try {
+      await reachD.start();
+      await c.dial(d.getMultiaddrs()[0]);
+      // d has just checked c, so it refuses c's first check (one per REACH_SERVE_INTERVAL_MS).
+      await askReach(c.getConnections(d.peerId)[0], [port]);
+      const verdict = new Promise<number>((resolve) => reachC.addEventListener("change", () => resolve(Date.now()), { once: true }));
+      const t0 = Date.now();
+      await reachC.start();
+      const at = await Promise.race([verdict, new Promise<number>((r) => setTimeout(() => r(-1), REACH_RETRY_MS + 5_000))]);
+      assert.ok(at > 0, `a verdict within ${REACH_RETRY_MS + 5_000} ms (without the retry: after ${REACH_RECHECK_MS} ms)`);
+      assert.ok(at - t0 >= REACH_SERVE_INTERVAL_MS - 1_000, "the first, refused check gave none");
+      assert.equal(reachC.state.status, "reachable");
+    } finally {
+      await reachC.stop();
+      await reachD.stop();
+      await c.stop();
+      await d.stop();
+      open.close();
+    }
   });
 });
