@@ -152,6 +152,12 @@ describe("providers behind NAT serve through relays and hole punches", { skip: u
       assert.equal(p.reach, "unreachable");
       assert.equal(p.relay, null, "a node behind NAT offers no relaying");
     }
+    // And each operator is told which relays it is dialable through (from its circuit addresses).
+    const lastRelays = (name: string) => procs[name].events.findLast((x) => x.event === "relays")?.relays as string[] | undefined;
+    for (const name of ["a", "b"]) {
+      const told = await until(`${name} told its relays`, async () => lastRelays(name)?.length === 2 && lastRelays(name));
+      assert.deepEqual(told, [procs.relay1.peerId, procs.relay2.peerId].sort());
+    }
     const relays = (await mesh()).peers.filter((p) => p.relay);
     assert.deepEqual(relays.map((p) => p.peerId).sort(), [procs.relay1.peerId, procs.relay2.peerId].sort());
     assert.ok(
@@ -223,5 +229,11 @@ describe("providers behind NAT serve through relays and hole punches", { skip: u
     });
     assert.equal(p.path, "relayed");
     await assertAllCorrect(await load(400, 8, 4), 400);
+    // S's operator is told it lost the killed relay's reservation (the survivor's stays).
+    const told = await until("s told it lost a relay", async () => {
+      const r = procs.s.events.findLast((x) => x.event === "relays")?.relays as string[] | undefined;
+      return r && !r.includes(procs[victim].peerId) && r;
+    });
+    assert.deepEqual(told, [procs[survivor].peerId]);
   });
 });

@@ -12,6 +12,28 @@ export const summary = "run a provider node: serve model stages on the mesh (sta
 const USAGE = `usage: shardmesh provider start [--config <file>] [flags]
 ${PROVIDER_FLAGS}`;
 
+/**
+ * What the operator is told about reachability: the verdict (a peer outside our networks tried to
+ * connect back to us) and then, behind NAT, the relays we are actually dialable through.
+ */
+export function reachMessage(
+  e: Extract<ProviderEvent, { event: "reach" | "relays" }>,
+  config: { relay?: boolean; announce?: string[] },
+): string {
+  const short = (id: string) => `${id.slice(0, 8)}…${id.slice(-6)}`;
+  if (e.event === "relays") {
+    return e.relays.length
+      ? `dialable through ${e.relays.length} relay${e.relays.length > 1 ? "s" : ""}: ${e.relays.map(short).join(", ")}`
+      : "no relay reservation now: peers cannot dial this node until a relay takes one (looking for relays)";
+  }
+  if (e.status === "reachable") return `reachable at ${e.externalIp}${config.relay === false ? "" : " (offering relaying)"}`;
+  if (e.status === "unknown") return "reachability unknown: no peer outside this node's networks could check it yet";
+  const seen = `behind NAT (seen at ${e.externalIp})`;
+  if (config.announce?.length) return `${seen}; announcing ${config.announce.join(" ")} as pinned (--announce), no relay reservations`;
+  if (config.relay === false) return `${seen}; relaying off (--no-relay): peers cannot dial this node, it serves on connections it opens`;
+  return `${seen}: reserving relay slots; hops to peers are hole punched where both NATs allow`;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd !== "start") {
@@ -53,12 +75,8 @@ export async function run(argv: string[]): Promise<number> {
         console.log(`ready${e.gateway ? `    gateway ${e.gateway}` : ""}`);
         break;
       case "reach":
-        // Discovered: a peer outside our networks tried to connect back to us.
-        console.log(
-          e.status === "reachable"
-            ? `reachable at ${e.externalIp}${config.relay === false ? "" : " (offering relaying)"}`
-            : `behind NAT (seen at ${e.externalIp})${config.relay === false ? "" : ": reachable through relays"}, hole punching to peers`,
-        );
+      case "relays":
+        console.log(reachMessage(e, config));
         break;
     }
   };

@@ -51,7 +51,7 @@ import { SessionClient, SessionServer, sessionStageKey } from "../llm/session-pr
 import { DecoderStageRunner } from "../llm/stage-runner.ts";
 import { Reachability } from "../nat/reach.ts";
 import type { ReachState } from "../nat/reach.ts";
-import { RELAY_LIMITS } from "../nat/relay.ts";
+import { RELAY_LIMITS, relaysOf } from "../nat/relay.ts";
 import type { OfferedRelay, RelayReservations } from "../nat/relay.ts";
 
 const log = logger("shardmesh:provider");
@@ -64,6 +64,8 @@ export type ProviderEvent =
   | { event: "shard-progress"; progress: ShardProgress }
   | { event: "stage-ready"; modelId: string; stage: number }
   | ({ event: "reach" } & ReachState)
+  /** The relays this node is dialable through changed (a reservation made or lost): its circuit addresses. */
+  | { event: "relays"; relays: string[] }
   | { event: "ready"; peerId: string; addrs: string[]; gateway: string | null; stages: string[] };
 
 export interface Provider {
@@ -256,6 +258,17 @@ async function build(
       relayReservations?.reserve().catch((err: Error) => log.error("relay reservations: %s", err.message));
     }
   });
+  // Whether peers can dial us through relays is told from our own circuit addresses (a
+  // reservation made, a relay lost), not promised with the verdict.
+  let relays = "";
+  const onSelfUpdate = (): void => {
+    const now = relaysOf(node.getMultiaddrs());
+    if (now.join() === relays) return;
+    relays = now.join();
+    emit({ event: "relays", relays: now });
+  };
+  node.addEventListener("self:peer:update", onSelfUpdate);
+  onStop(() => node.removeEventListener("self:peer:update", onSelfUpdate));
   await reach.start();
   onStop(() => reach.stop());
   const client = new PipelineClient(node, { reach, localHost: host });
