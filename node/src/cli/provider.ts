@@ -18,7 +18,7 @@ ${PROVIDER_FLAGS}`;
  */
 export function reachMessage(
   e: Extract<ProviderEvent, { event: "reach" | "relays" }>,
-  config: { relay?: boolean; announce?: string[] },
+  config: { relay?: boolean; announce?: string[]; listen?: string[] },
 ): string {
   const short = (id: string) => `${id.slice(0, 8)}…${id.slice(-6)}`;
   if (e.event === "relays") {
@@ -28,7 +28,12 @@ export function reachMessage(
   }
   if (e.status === "reachable") return `reachable at ${e.externalIp}${config.relay === false ? "" : " (offering relaying)"}`;
   if (e.status === "unknown") return "reachability unknown: no peer outside this node's networks could check it yet";
-  const seen = `behind NAT (seen at ${e.externalIp})`;
+  // The default listen address is loopback: nobody outside can connect to it, and hole punches
+  // (sockets bound where libp2p listens) cannot leave the machine. Say so once it matters.
+  const loopback = !!config.listen?.length && config.listen.every((a) => /^\/ip4\/127\.|^\/ip6\/::1\//.test(a));
+  const seen = `behind NAT (seen at ${e.externalIp})${
+    loopback ? "; listening on loopback only: --listen /ip4/0.0.0.0/tcp/4001 lets peers connect and hops hole punch" : ""
+  }`;
   if (config.announce?.length) return `${seen}; announcing ${config.announce.join(" ")} as pinned (--announce), no relay reservations`;
   if (config.relay === false) return `${seen}; relaying off (--no-relay): peers cannot dial this node, it serves on connections it opens`;
   return `${seen}: reserving relay slots; hops to peers are hole punched where both NATs allow`;

@@ -29,7 +29,8 @@ export interface ProviderConfig {
   bootstrap: string[];
   /**
    * Public addresses the operator pins (a forwarded port): announced instead of the listen
-   * addresses, reachability taken as given, no relay reservations. Empty: discovered.
+   * addresses, no relay reservations. Reachability is still checked (dial-back on the listen
+   * port) and announced. Empty: discovered.
    */
   announce?: string[];
   /** Circuit relay: reserve relay slots while behind NAT, offer relaying while reachable (default true). */

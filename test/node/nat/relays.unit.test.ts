@@ -32,6 +32,9 @@ describe("what `provider start` prints about reachability", () => {
     assert.match(reachMessage(nat, { relay: false }), /relaying off \(--no-relay\): peers cannot dial this node/);
     assert.match(reachMessage(nat, { announce: ["/ip4/1.2.3.4/tcp/4001"] }), /announcing \/ip4\/1\.2\.3\.4\/tcp\/4001 as pinned/);
     assert.doesNotMatch(reachMessage(nat, {}), /reachable through/);
+    // Listening on loopback (the default) it cannot take connections or punch: it says how to.
+    assert.match(reachMessage(nat, { listen: ["/ip4/127.0.0.1/tcp/0"] }), /listening on loopback only: --listen \/ip4\/0\.0\.0\.0/);
+    assert.doesNotMatch(reachMessage(nat, { listen: ["/ip4/0.0.0.0/tcp/4001"] }), /loopback/);
   });
   it("says which relays it is dialable through, and when there is none", () => {
     assert.equal(reachMessage({ event: "relays", relays: [R1, R2] }, {}), `dialable through 2 relays: 12D3KooW…cgMPsv, 12D3KooW…CVe2Xo`);
