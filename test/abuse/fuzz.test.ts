@@ -405,8 +405,14 @@ describe("fuzz: JSON protocols", () => {
       trace: { get: () => undefined },
       peerId: "self",
     } as unknown as JobsContext;
-    const part = { op: "part", jobId: "5", stage: 0, indices: [0, 1, 2], outputRoot: `0x${"33".repeat(32)}` };
-    const reveal = { op: "reveal", jobId: "5", stage: 1, indices: [0, 2], leafIndices: [0, 1], index: 1 };
+    const route = [`0x${"11".repeat(20)}`, `0x${"11".repeat(20)}`];
+    const buyer = {
+      from: 0,
+      routes: [route],
+      leaves: [0, 1, 2].map((n) => [String(n), 1, `0x${"33".repeat(32)}`, `0x${"44".repeat(32)}`, 0]),
+    };
+    const part = { op: "part", jobId: "5", stage: 0, buyer, outputRoot: `0x${"33".repeat(32)}` };
+    const reveal = { op: "reveal", jobId: "5", stage: 1, buyer, index: 1 };
     await fc.assert(
       fc.asyncProperty(fc.oneof(mutated(part), mutated(reveal)), async (raw) => {
         try {
@@ -414,7 +420,7 @@ describe("fuzz: JSON protocols", () => {
           assert.fail("the stub trace holds no request: a well-formed request is refused as not served");
         } catch (err) {
           assert.ok(
-            ["JobsProtocolError", "JobsPartNotServedError"].includes((err as Error).name),
+            ["JobsProtocolError", "JobsPartNotServedError", "JobsPartRootMismatchError"].includes((err as Error).name),
             `${(err as Error).name}: ${(err as Error).message}`,
           );
         }

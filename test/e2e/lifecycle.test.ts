@@ -16,6 +16,7 @@ import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
 import { shardMeshDomain, signBuyerReceipt, signedQuoteFromJson } from "../../node/src/receipts/eip712.ts";
+import { buildBuyerTree, encodeBuyerLeaves } from "../../node/src/receipts/leaves.ts";
 import { ShardMeshClient, GatewayApiError, bytesFromTensor, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
 import type { JsonTensor } from "../../node/src/sdk/index.ts";
 import { OCR_MODELS } from "../../node/src/ocr/assets.ts";
@@ -470,15 +471,29 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     try {
       const p2 = providers[1];
       await node.dial(multiaddr(p2.addr));
-      const ask = { op: "part", jobId: "1", stage: 1, indices: [0, 1, 2, 3, 4, 5, 6, 7], outputRoot: `0x${"11".repeat(32)}` };
+      // A receipt whose buyer leaves route requests this provider never served to it at stage 1.
+      const leaves = Array.from({ length: 8 }, (_, k) => ({
+        index: k,
+        nonce: BigInt(1_000 + k),
+        units: 1,
+        requestHash: `0x${"22".repeat(32)}` as Hex,
+        responseHash: `0x${"33".repeat(32)}` as Hex,
+        route: [providers[0].address, p2.address],
+      }));
+      const ask = { op: "part", jobId: "1", stage: 1, buyer: encodeBuyerLeaves(leaves), outputRoot: buildBuyerTree(leaves).root };
       await assert.rejects(
         callJson(node, p2.peerId, RECEIPT_PROTOCOL, ask),
         (err: JobsRemoteError) => err.name === "JobsRemoteError" && err.remoteName === "JobsPartNotServedError",
       );
-      // Stage 0 of job 1 was never served by this stage-1 provider either, nor does it quote stage 0.
+      // Stage 0 of job 1 routes to someone else: nothing of this receipt is this provider's there.
       await assert.rejects(
-        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, stage: 0, indices: [0] }),
+        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, stage: 0 }),
         (err: JobsRemoteError) => err.remoteName === "JobsPartNotServedError",
+      );
+      // Leaves that do not hash to the outputRoot to sign.
+      await assert.rejects(
+        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, outputRoot: `0x${"11".repeat(32)}` }),
+        (err: JobsRemoteError) => err.remoteName === "JobsPartRootMismatchError",
       );
       await assert.rejects(
         callJson(node, p2.peerId, QUOTE_PROTOCOL, {
@@ -490,17 +505,21 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
         (err: JobsRemoteError) => err.remoteName === "JobsNotServedError",
       );
       // Oversized requests are refused before sending; malformed ones get a named protocol error.
-      const tooMany = Array.from({ length: MAX_PART_INDICES + 1 }, (_, i) => i);
+      const many = (n: number) => ({
+        from: 0,
+        routes: [[providers[0].address, p2.address]],
+        leaves: Array.from({ length: n }, (_, k) => [String(k), 1, `0x${"22".repeat(32)}`, `0x${"33".repeat(32)}`, 0]),
+      });
       await assert.rejects(
-        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, indices: Array.from({ length: 150_000 }, (_, i) => 1_000_000 + i) }),
+        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, buyer: many(20_000) }),
         (err: Error) => err.name === "JobsProtocolError",
       );
       await assert.rejects(
-        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, indices: tooMany }),
+        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, buyer: many(MAX_PART_INDICES + 1) }),
         (err: JobsRemoteError) => err.remoteName === "JobsProtocolError",
       );
       await assert.rejects(
-        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { op: "part", jobId: "1", stage: 1, indices: [3, 1], outputRoot: ask.outputRoot }),
+        callJson(node, p2.peerId, RECEIPT_PROTOCOL, { ...ask, buyer: { ...ask.buyer, from: -1 } }),
         (err: JobsRemoteError) => err.remoteName === "JobsProtocolError",
       );
     } finally {

@@ -21,6 +21,8 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   JobsJobUnavailableError: 409,
   JobsNothingToReceiptError: 409,
   JobsPartNotServedError: 409,
+  JobsPartRootMismatchError: 409,
+  JobsPartContradictsTraceError: 409,
   JobsReceiptMismatchError: 409,
   JobsSubmitterNotPartError: 409,
   ImageTooLargeError: 413,

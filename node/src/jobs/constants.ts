@@ -5,10 +5,14 @@ export const QUOTE_PROTOCOL = "/shardmesh/quote/1.0.0";
 /** Receipt protocol: signed receipt parts from a stage provider's trace, and leaf reveals with proofs. */
 export const RECEIPT_PROTOCOL = "/shardmesh/receipt/1.0.0";
 
-/** Largest JSON message on either protocol (a part request lists up to MAX_PART_INDICES indices). */
+/** Largest JSON message on either protocol (a part request carries up to MAX_PART_INDICES buyer leaves, ~170 bytes each). */
 export const MAX_JOBS_MESSAGE_BYTES = 1024 * 1024;
-/** Most request indices one part request may name. */
-export const MAX_PART_INDICES = 20_000;
+/** Most requests in one receipt the gateway builds, and most buyer leaves a part or reveal request
+ *  may carry (each provider checks all of them before signing; 4,096 × ~170 bytes < 1 MiB). The
+ *  chain bounds a receipt further to MAX_SAMPLES · 1e6 / samplingRatePpm requests. */
+export const MAX_PART_INDICES = 4_096;
+/** Sampling.MAX_SAMPLES: the chain takes at most MAX_SAMPLES · 1e6 / rate requests per receipt. */
+export const MAX_SAMPLES_PER_RECEIPT = 32;
 /** Deadline of one quote/receipt exchange (dial, request, answer). */
 export const JOBS_RPC_TIMEOUT_MS = 10_000;
 /** Inbound streams per protocol at once. */

@@ -21,6 +21,14 @@ export class JobsNotServedError extends JobsError {
 export class JobsPartNotServedError extends JobsError {
   override name = "JobsPartNotServedError";
 }
+/** The buyer leaves sent with a part request do not hash to the `outputRoot` the provider would sign. */
+export class JobsPartRootMismatchError extends JobsError {
+  override name = "JobsPartRootMismatchError";
+}
+/** A buyer leaf routed to this provider contradicts its own record (stage 0: requestHash; last stage: responseHash). */
+export class JobsPartContradictsTraceError extends JobsError {
+  override name = "JobsPartContradictsTraceError";
+}
 /** A provider's signed part does not match what the gateway recorded for it. */
 export class JobsPartMismatchError extends JobsError {
   override name = "JobsPartMismatchError";

@@ -9,8 +9,8 @@ import { logger } from "@libp2p/logger";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { getAddress, isAddressEqual, recoverTypedDataAddress, toHex, zeroAddress } from "viem";
 import type { Address, Hex } from "viem";
-import { buildBuyerTree, buildStageTree } from "../receipts/leaves.ts";
-import type { BuyerLeaf, ReceiptTree, StageRecord } from "../receipts/leaves.ts";
+import { buildBuyerTree, buildStageTree, encodeBuyerLeaves } from "../receipts/leaves.ts";
+import type { BuyerLeaf, BuyerRecord, ReceiptTree, StageRecord } from "../receipts/leaves.ts";
 import { partRecords } from "../receipts/parts.ts";
 import type { PartRecord, StagePart } from "../receipts/parts.ts";
 import { marketDomain, submitReceipt as submitReceiptTx } from "../chain/provider.ts";
@@ -19,6 +19,7 @@ import type { GatewayRequestRecord } from "../trace/store.ts";
 import { requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
 import { requestPart } from "./parts.ts";
+import { MAX_PART_INDICES, MAX_SAMPLES_PER_RECEIPT } from "./constants.ts";
 import {
   JobsBadReceiptSignatureError,
   JobsJobUnavailableError,
@@ -55,6 +56,8 @@ export interface SubmittedReceipt {
   /** Trace index of receipt request from + k at position k. */
   traceIndices: number[];
   buyerTree: ReceiptTree<BuyerLeaf>;
+  /** The buyer tree's leaves (what providers check before signing and revealing). */
+  buyerLeaves: BuyerRecord[];
   /** Route per receipt index. */
   routes: Map<number, Address[]>;
   parts: ReceiptPart[];
@@ -75,7 +78,13 @@ interface PendingRange {
   requests: GatewayRequestRecord[];
   routes: Map<number, Address[]>;
   buyerTree: ReceiptTree<BuyerLeaf>;
+  buyerLeaves: BuyerRecord[];
   sessionKey: Address;
+}
+
+/** The most requests the chain takes in one receipt (JobMarket: MAX_SAMPLES · 1e6 / samplingRatePpm). */
+export function maxReceiptRequests(samplingRatePpm: number): number {
+  return samplingRatePpm > 0 ? Math.floor((MAX_SAMPLES_PER_RECEIPT * 1_000_000) / samplingRatePpm) : Number.MAX_SAFE_INTEGER;
 }
 
 export class ReceiptLedger {
@@ -124,7 +133,7 @@ export class ReceiptLedger {
     if (!this.stateFile || !existsSync(this.stateFile)) return 0;
     const rows = JSON.parse(readFileSync(this.stateFile, "utf8")) as (Omit<
       SubmittedReceipt,
-      "receiptId" | "submittedBlock" | "buyerTree" | "routes"
+      "receiptId" | "submittedBlock" | "buyerTree" | "buyerLeaves" | "routes"
     > & { receiptId: string; submittedBlock: string })[];
     for (const row of rows) {
       const byIndex = new Map(this.ctx.trace.requests(row.jobId).map((q) => [q.index, q]));
@@ -133,12 +142,19 @@ export class ReceiptLedger {
         if (!q) throw new JobsNothingToReceiptError(`request ${i} of job ${row.jobId} is missing from the trace store`);
         return q;
       });
-      const { routes, buyerTree } = await this.buyerTree(row.from, requests);
+      const { routes, buyerTree, buyerLeaves } = await this.buyerTree(row.from, requests);
       if (buyerTree.root !== row.outputRoot)
         throw new JobsReceiptMismatchError(
           `rebuilt root ${buyerTree.root} of job ${row.jobId} differs from the submitted ${row.outputRoot}`,
         );
-      this.receipts.push({ ...row, receiptId: BigInt(row.receiptId), submittedBlock: BigInt(row.submittedBlock), buyerTree, routes });
+      this.receipts.push({
+        ...row,
+        receiptId: BigInt(row.receiptId),
+        submittedBlock: BigInt(row.submittedBlock),
+        buyerTree,
+        buyerLeaves,
+        routes,
+      });
     }
     log("reloaded %d submitted receipts", rows.length);
     return rows.length;
@@ -166,16 +182,23 @@ export class ReceiptLedger {
   /** The buyer tree of requests numbered from + k in the receipt, with each one's route. */
   private async buyerTree(from: number, requests: readonly GatewayRequestRecord[]) {
     const routes = new Map<number, Address[]>();
-    const leaves = [];
+    const leaves: BuyerRecord[] = [];
     for (const [k, r] of requests.entries()) {
       const stages = [...r.stages].sort((a, b) => a.stage - b.stage);
       const route = await Promise.all(stages.map((s) => this.addressOf(s.peerId)));
       routes.set(from + k, route);
-      // Until requests carry the buyer's nonce (PROTOCOL: JobRequest), the gateway's request
-      // index stands in for it: unique in the job. One unit per inference.
-      leaves.push({ index: from + k, nonce: BigInt(r.index), units: 1, requestHash: r.requestHash, responseHash: r.responseHash, route });
+      // The nonce is the index every stage traced the request under (unique in the job): each
+      // provider finds its own record of a leaf by it before signing. One unit per inference.
+      leaves.push({
+        index: from + k,
+        nonce: BigInt(r.traceIndex),
+        units: 1,
+        requestHash: r.requestHash,
+        responseHash: r.responseHash,
+        route,
+      });
     }
-    return { routes, buyerTree: buildBuyerTree(leaves) };
+    return { routes, buyerTree: buildBuyerTree(leaves), buyerLeaves: leaves };
   }
 
   /**
@@ -193,10 +216,12 @@ export class ReceiptLedger {
       .requests(jobId)
       .filter((r) => !known.has(r.index))
       .sort((a, b) => a.index - b.index)
-      .slice(unknown, unknown + job.maxUnits - job.units);
+      // At most what one receipt may hold: the chain's bound (MAX_SAMPLES · 1e6 / rate) and the
+      // leaves a provider checks in one part request; the rest goes into the next receipt.
+      .slice(unknown, unknown + Math.min(job.maxUnits - job.units, MAX_PART_INDICES, maxReceiptRequests(job.samplingRatePpm)));
     if (requests.length === 0)
       throw new JobsNothingToReceiptError(`job ${jobId} has no answered request beyond its ${from} receipted ones`);
-    const { routes, buyerTree } = await this.buyerTree(from, requests);
+    const { routes, buyerTree, buyerLeaves } = await this.buyerTree(from, requests);
     return {
       jobId,
       from,
@@ -205,6 +230,7 @@ export class ReceiptLedger {
       requests,
       routes,
       buyerTree,
+      buyerLeaves,
       sessionKey: job.sessionKey,
     };
   }
@@ -276,7 +302,7 @@ export class ReceiptLedger {
           const part = await requestPart(
             this.ctx,
             g.peerId,
-            { jobId, stage: g.stage, indices: g.indices, leafIndices: g.leafIndices, outputRoot: p.buyerTree.root },
+            { jobId, stage: g.stage, buyer: encodeBuyerLeaves(p.buyerLeaves), outputRoot: p.buyerTree.root },
             options,
           );
           const root = buildStageTree(g.expected).root;
@@ -313,6 +339,7 @@ export class ReceiptLedger {
         count: p.count,
         outputRoot: p.buyerTree.root,
         buyerTree: p.buyerTree,
+        buyerLeaves: p.buyerLeaves,
         routes: p.routes,
         traceIndices: p.requests.map((r) => r.index),
         parts: parts.map(({ stage, peerId, provider, indices, leafIndices }) => ({ stage, peerId, provider, indices, leafIndices })),

@@ -1,14 +1,20 @@
 // /shardmesh/receipt/1.0.0, provider side and client: a stage provider signs its part of a
-// receipt — (jobId, stage, cumulative count and units, root, outputRoot) — over a stage tree built from ITS
-// trace store for the request indices the gateway names, and reveals sampled leaves with proofs.
-// It refuses (JobsPartNotServedError) to sign for any request it did not serve at that stage.
-// `indices` are the gateway's trace indices (how the provider recorded the requests);
-// `leafIndices`, when present, are the receipt's request indices for the same requests (the
-// gateway numbers a receipt's requests densely, skipping indices of requests that failed).
+// receipt — (jobId, stage, cumulative count and units, root, outputRoot) — and reveals sampled
+// leaves with proofs. It signs `outputRoot` only after checking it (docs/PROTOCOL.md, "Who checks
+// what before signing"): the gateway sends the receipt's buyer leaves; the provider rebuilds the
+// buyer tree from them and refuses a root they do not hash to (JobsPartRootMismatchError); its
+// part is exactly the leaves whose route names it at its stage, each looked up in ITS trace store
+// by the leaf's nonce (the index every stage traced the request under) — a leaf routed to it for
+// a request it never served is refused (JobsPartNotServedError), and stage 0 / the last stage
+// refuse a leaf whose requestHash / responseHash contradicts what they recorded
+// (JobsPartContradictsTraceError): signing would make such a leaf a fault of theirs. The stage
+// leaves and root come from its own records only, never from the gateway. A record only its owner
+// may use (a decoder session's, TraceStore.recordOwned) counts only for that owner's requests.
 import { logger } from "@libp2p/logger";
+import { isAddressEqual } from "viem";
 import type { Address, Hex } from "viem";
-import { buildStageTree } from "../receipts/leaves.ts";
-import type { StageLeaf, StageRecord } from "../receipts/leaves.ts";
+import { buildBuyerTree, buildStageTree, decodeBuyerLeaves } from "../receipts/leaves.ts";
+import type { BuyerLeavesWire, BuyerRecord, StageLeaf, StageRecord } from "../receipts/leaves.ts";
 import { signProviderReceipt } from "../receipts/eip712.ts";
 import type { StagePart } from "../receipts/parts.ts";
 import { marketDomain } from "../chain/provider.ts";
@@ -16,7 +22,7 @@ import { callJson, wireHex, wireUint } from "./wire.ts";
 import { requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
 import { MAX_PART_INDICES, RECEIPT_PROTOCOL } from "./constants.ts";
-import { JobsPartNotServedError, JobsProtocolError } from "./errors.ts";
+import { JobsPartContradictsTraceError, JobsPartNotServedError, JobsPartRootMismatchError, JobsProtocolError } from "./errors.ts";
 
 const log = logger("shardmesh:jobs:parts");
 
@@ -24,10 +30,8 @@ export interface PartRequest {
   op: "part";
   jobId: string;
   stage: number;
-  /** Trace indices of this receipt's requests the provider served at `stage`, ascending. */
-  indices: number[];
-  /** The same requests' indices in the receipt (default: `indices`), ascending. */
-  leafIndices?: number[];
+  /** The receipt's buyer leaves (all of them: the provider checks them against `outputRoot`). */
+  buyer: BuyerLeavesWire;
   outputRoot: Hex;
 }
 
@@ -35,8 +39,8 @@ export interface RevealRequest {
   op: "reveal";
   jobId: string;
   stage: number;
-  indices: number[];
-  leafIndices?: number[];
+  /** The receipt's buyer leaves, as sent with the part request. */
+  buyer: BuyerLeavesWire;
   /** The sampled request's index in the receipt (a leaf index). */
   index: number;
 }
@@ -46,66 +50,72 @@ export interface RevealAnswer {
   proof: Hex[];
 }
 
-function parseIndices(raw: unknown): number[] {
-  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_PART_INDICES)
-    throw new JobsProtocolError(`indices must be a list of 1..${MAX_PART_INDICES} request indices`);
-  raw.forEach((v, i) => {
-    if (!Number.isInteger(v) || (v as number) < 0 || (i > 0 && (v as number) <= (raw[i - 1] as number)))
-      throw new JobsProtocolError("indices must be ascending non-negative integers");
-  });
-  return raw as number[];
-}
-
-function parseCommon(raw: unknown): { jobId: string; stage: number; indices: number[]; leafIndices: number[] } {
-  const r = raw as { jobId?: unknown; stage?: unknown; indices?: unknown; leafIndices?: unknown } | null;
-  if (!r || typeof r.jobId !== "string" || !/^\d+$/.test(r.jobId) || !Number.isInteger(r.stage))
+function parseCommon(raw: unknown): { jobId: string; stage: number; leaves: BuyerRecord[] } {
+  const r = raw as { jobId?: unknown; stage?: unknown; buyer?: unknown } | null;
+  if (!r || typeof r.jobId !== "string" || !/^\d{1,80}$/.test(r.jobId) || !Number.isInteger(r.stage) || (r.stage as number) < 0)
     throw new JobsProtocolError("receipt request needs jobId (decimal) and stage");
-  const indices = parseIndices(r.indices);
-  const leafIndices = r.leafIndices === undefined ? indices : parseIndices(r.leafIndices);
-  if (leafIndices.length !== indices.length) throw new JobsProtocolError("leafIndices must pair with indices");
-  return { jobId: r.jobId, stage: r.stage as number, indices, leafIndices };
+  let leaves: BuyerRecord[];
+  try {
+    leaves = decodeBuyerLeaves(r.buyer, MAX_PART_INDICES);
+  } catch (err) {
+    throw new JobsProtocolError((err as Error).message);
+  }
+  const nonces = new Set(leaves.map((l) => l.nonce));
+  if (nonces.size !== leaves.length) throw new JobsProtocolError("buyer leaves name a request nonce twice");
+  return { jobId: r.jobId, stage: r.stage as number, leaves };
 }
 
 /**
- * This provider's stage records for the named requests, with their units; every one must be in
- * its trace. A record only its owner may use (a decoder session's, TraceStore.recordOwned) is
- * refused to any other requester: a peer that opened a session under someone else's job and
- * index gets nothing signed for it, and the owner's receipts never carry a stranger's hashes.
+ * This provider's stage tree for a receipt: the leaves routed to it at `stage`, each built from its
+ * own trace record of that request (found by the leaf's nonce), after checking the buyer leaf
+ * against that record where the buyer tree speaks for this stage (stage 0's input, the last
+ * stage's output).
  */
-function stageRecords(
-  ctx: JobsContext,
-  jobId: string,
-  stage: number,
-  indices: number[],
-  leafIndices: number[],
-  requester: string,
-): Array<StageRecord & { units: number }> {
-  return indices.map((index, k) => {
-    const rec = ctx.trace.get(jobId, index, stage);
-    if (!rec) throw new JobsPartNotServedError(`request ${index} of job ${jobId} was not served at stage ${stage} by ${ctx.peerId}`);
+function ownStageTree(ctx: JobsContext, address: Address, jobId: string, stage: number, leaves: readonly BuyerRecord[], requester: string) {
+  const mine = leaves.filter((l) => stage < l.route.length && isAddressEqual(l.route[stage], address));
+  if (mine.length === 0) throw new JobsPartNotServedError(`no request of this receipt routes stage ${stage} to ${address}`);
+  const records: Array<StageRecord & { units: number }> = mine.map((l) => {
+    const nonce = Number(l.nonce);
+    const rec = Number.isSafeInteger(nonce) ? ctx.trace.get(jobId, nonce, stage) : undefined;
+    if (!rec)
+      throw new JobsPartNotServedError(
+        `receipt request ${l.index} (nonce ${l.nonce}) of job ${jobId} is routed to ${address} at stage ${stage}, which never served it`,
+      );
+    // A stranger that opened a session under someone else's job and index gets nothing signed for it.
     if (rec.owned && rec.peerId !== requester)
       throw new JobsPartNotServedError(
-        `request ${index} of job ${jobId} at stage ${stage} was asked for by ${rec.peerId}, not ${requester}`,
+        `request nonce ${l.nonce} of job ${jobId} at stage ${stage} was asked for by ${rec.peerId}, not ${requester}`,
       );
-    return { index: leafIndices[k], inputHash: rec.inputHash, outputHash: rec.outputHash, units: rec.units };
+    if (stage === 0 && rec.inputHash.toLowerCase() !== l.requestHash.toLowerCase())
+      throw new JobsPartContradictsTraceError(
+        `receipt request ${l.index} (nonce ${l.nonce}): requestHash ${l.requestHash} is not the input ${rec.inputHash} stage 0 got`,
+      );
+    if (stage === l.route.length - 1 && rec.outputHash.toLowerCase() !== l.responseHash.toLowerCase())
+      throw new JobsPartContradictsTraceError(
+        `receipt request ${l.index} (nonce ${l.nonce}): responseHash ${l.responseHash} is not the output ${rec.outputHash} the last stage sent`,
+      );
+    return { index: l.index, inputHash: rec.inputHash, outputHash: rec.outputHash, units: rec.units };
   });
+  return { tree: buildStageTree(records), count: mine.length, units: records.reduce((a, r) => a + r.units, 0) };
 }
 
 /** Provider side: signs this node's part of a receipt for `requester` (the peer asking; this node by default). */
 export async function signPart(ctx: JobsContext, raw: unknown, requester = ctx.peerId): Promise<StagePart> {
-  const { jobId, stage, indices, leafIndices } = parseCommon(raw);
+  const { jobId, stage, leaves } = parseCommon(raw);
   const outputRoot = (raw as { outputRoot?: unknown }).outputRoot;
   if (typeof outputRoot !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(outputRoot))
     throw new JobsProtocolError("part request needs outputRoot (bytes32)");
+  const buyerRoot = buildBuyerTree(leaves).root;
+  if (buyerRoot.toLowerCase() !== outputRoot.toLowerCase())
+    throw new JobsPartRootMismatchError(`the buyer leaves sent hash to ${buyerRoot}, not to the outputRoot ${outputRoot} to sign`);
   const { pc, address } = requireWallet(ctx.chain);
-  const records = stageRecords(ctx, jobId, stage, indices, leafIndices, requester);
-  const tree = buildStageTree(records);
+  const { tree, count: fresh, units: freshUnits } = ownStageTree(ctx, address, jobId, stage, leaves, requester);
   const terms = await ctx.chain.read.market.read.stageTerms([BigInt(jobId), BigInt(stage), address]);
   if (terms.maxUnits === 0) throw new JobsPartNotServedError(`${address} has no quote for stage ${stage} of job ${jobId}`);
-  const count = terms.served + indices.length;
+  const count = terms.served + fresh;
   // Each request's units as this provider traced them: 1 per inference, a generation's tokens
   // (positions it computed + 1, node/src/llm/trace.ts).
-  const units = terms.servedUnits + records.reduce((a, r) => a + r.units, 0);
+  const units = terms.servedUnits + freshUnits;
   if (units > terms.maxUnits)
     throw new JobsPartNotServedError(`units ${units} exceed the quoted max ${terms.maxUnits} at stage ${stage} of job ${jobId}`);
   const signature = await signProviderReceipt(pc.signer, marketDomain(pc), {
@@ -116,17 +126,19 @@ export async function signPart(ctx: JobsContext, raw: unknown, requester = ctx.p
     root: tree.root,
     outputRoot: outputRoot as Hex,
   });
-  log("signed part of job %s stage %d: %d new requests, count %d", jobId, stage, indices.length, count);
+  log("signed part of job %s stage %d: %d new requests, count %d", jobId, stage, fresh, count);
   return { stage, provider: address, count, units, root: tree.root, signature };
 }
 
-/** Provider side: a leaf of the part's tree with its Merkle proof. */
+/** Provider side: a leaf of the part's tree with its Merkle proof (the tree rebuilt as signed). */
 export function revealLeaf(ctx: JobsContext, raw: unknown, requester = ctx.peerId): RevealAnswer {
-  const { jobId, stage, indices, leafIndices } = parseCommon(raw);
+  const { jobId, stage, leaves } = parseCommon(raw);
   const index = (raw as { index?: unknown }).index;
-  if (!Number.isInteger(index) || !leafIndices.includes(index as number))
-    throw new JobsProtocolError("reveal request needs an index among leafIndices");
-  const tree = buildStageTree(stageRecords(ctx, jobId, stage, indices, leafIndices, requester));
+  if (!Number.isInteger(index)) throw new JobsProtocolError("reveal request needs an index");
+  const { address } = requireWallet(ctx.chain);
+  const { tree } = ownStageTree(ctx, address, jobId, stage, leaves, requester);
+  if (!tree.has(index as number))
+    throw new JobsPartNotServedError(`receipt request ${String(index)} is not in this provider's part at stage ${stage}`);
   return { leaf: tree.leaf(index as number), proof: tree.proof(index as number) };
 }
 

@@ -17,6 +17,7 @@ import {
   withdrawCredits,
 } from "../chain/provider.ts";
 import { partIndex } from "../receipts/parts.ts";
+import { encodeBuyerLeaves } from "../receipts/leaves.ts";
 import { chainNow, requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
 import type { ReceiptLedger, SubmittedReceipt } from "./ledger.ts";
@@ -179,7 +180,7 @@ export class JobWatcher {
         const { leaf, proof } = await requestReveal(
           this.ctx,
           part.peerId,
-          { jobId: r.jobId, stage, indices: part.indices, leafIndices: part.leafIndices, index },
+          { jobId: r.jobId, stage, buyer: encodeBuyerLeaves(r.buyerLeaves), index },
           { signal: this.ctrl.signal },
         );
         await this.ledger.serial(async () => {

@@ -8,3 +8,6 @@ export class ReceiptLeafMissingError extends Error {
 export class ReceiptPartsError extends Error {
   override name = "ReceiptPartsError";
 }
+export class ReceiptLeavesWireError extends Error {
+  override name = "ReceiptLeavesWireError";
+}

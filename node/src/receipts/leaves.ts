@@ -4,9 +4,9 @@
 //   stage leaf : (uint256 index, bytes32 inputHash, bytes32 outputHash)
 //   routeHash  = keccak256(abi.encode(address[] route)), route[s] = provider that served stage s
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { encodeAbiParameters, keccak256 } from "viem";
+import { encodeAbiParameters, getAddress, keccak256 } from "viem";
 import type { Address, Hex } from "viem";
-import { ReceiptLeafMissingError, ReceiptEmptyTreeError } from "./errors.ts";
+import { ReceiptLeafMissingError, ReceiptEmptyTreeError, ReceiptLeavesWireError } from "./errors.ts";
 
 export const BUYER_LEAF_ENCODING = ["uint256", "uint64", "uint32", "bytes32", "bytes32", "bytes32"];
 export const STAGE_LEAF_ENCODING = ["uint256", "bytes32", "bytes32"];
@@ -107,4 +107,75 @@ export function buildStageTree(records: readonly StageRecord[]): ReceiptTree<Sta
     inputHash: row[1] as Hex,
     outputHash: row[2] as Hex,
   }));
+}
+
+/**
+ * A receipt's buyer leaves as they travel (gateway → stage provider before it signs its part or
+ * reveals, gateway → buyer before its session key signs): leaf `from + k` is `leaves[k]`, each
+ * `[nonce, units, requestHash, responseHash, route]` with `route` an index into `routes` (each
+ * distinct route listed once, so a receipt of thousands of requests stays a small message).
+ */
+export interface BuyerLeavesWire {
+  from: number;
+  routes: Address[][];
+  leaves: [nonce: string, units: number, requestHash: Hex, responseHash: Hex, route: number][];
+}
+
+export function encodeBuyerLeaves(records: readonly BuyerRecord[]): BuyerLeavesWire {
+  const routes: Address[][] = [];
+  const routeAt = new Map<string, number>();
+  const from = records.length ? records[0].index : 0;
+  const leaves = records.map((r, k): BuyerLeavesWire["leaves"][number] => {
+    if (r.index !== from + k) throw new ReceiptLeavesWireError(`leaf ${k} has index ${r.index}, not ${from + k}: leaves must be dense`);
+    const key = r.route.join(",").toLowerCase();
+    let at = routeAt.get(key);
+    if (at === undefined) {
+      at = routes.push([...r.route]) - 1;
+      routeAt.set(key, at);
+    }
+    return [BigInt(r.nonce).toString(), r.units, r.requestHash, r.responseHash, at];
+  });
+  return { from, routes, leaves };
+}
+
+const HASH = /^0x[0-9a-fA-F]{64}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const MAX_UINT64 = (1n << 64n) - 1n;
+
+/** Buyer records from their wire form; ReceiptLeavesWireError for anything malformed or over `maxLeaves`. */
+export function decodeBuyerLeaves(raw: unknown, maxLeaves: number): BuyerRecord[] {
+  const w = raw as Partial<BuyerLeavesWire> | null;
+  const bad = (why: string): never => {
+    throw new ReceiptLeavesWireError(`buyer leaves: ${why}`);
+  };
+  if (!w || typeof w !== "object") return bad("need { from, routes, leaves }");
+  if (!Number.isSafeInteger(w.from) || (w.from as number) < 0) return bad("from must be a non-negative integer");
+  if (!Array.isArray(w.leaves) || w.leaves.length === 0 || w.leaves.length > maxLeaves) return bad(`1..${maxLeaves} leaves`);
+  if (!Array.isArray(w.routes) || w.routes.length === 0 || w.routes.length > w.leaves.length)
+    return bad("routes must be a list of 1..leaves routes");
+  const routes = w.routes.map((r) => {
+    if (!Array.isArray(r) || r.length === 0 || r.length > 0xffff || !r.every((a) => typeof a === "string" && ADDRESS.test(a)))
+      return bad("a route is a non-empty list of addresses");
+    return r.map((a) => getAddress(a as string));
+  });
+  return w.leaves.map((l, k) => {
+    if (!Array.isArray(l) || l.length !== 5) return bad(`leaf ${k} must be [nonce, units, requestHash, responseHash, route]`);
+    const [nonce, units, requestHash, responseHash, route] = l as unknown[];
+    if (typeof nonce !== "string" || !/^[0-9]{1,20}$/.test(nonce) || BigInt(nonce) > MAX_UINT64)
+      return bad(`leaf ${k}: nonce must be a decimal uint64`);
+    if (!Number.isInteger(units) || (units as number) < 1 || (units as number) > 0xffffffff)
+      return bad(`leaf ${k}: units must be a uint32 ≥ 1`);
+    if (typeof requestHash !== "string" || !HASH.test(requestHash) || typeof responseHash !== "string" || !HASH.test(responseHash))
+      return bad(`leaf ${k}: hashes must be bytes32`);
+    if (!Number.isInteger(route) || (route as number) < 0 || (route as number) >= routes.length)
+      return bad(`leaf ${k}: route index out of range`);
+    return {
+      index: (w.from as number) + k,
+      nonce: BigInt(nonce),
+      units: units as number,
+      requestHash: requestHash as Hex,
+      responseHash: responseHash as Hex,
+      route: routes[route as number],
+    };
+  });
 }
