@@ -12,7 +12,8 @@ import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
 import { ctcDecode, recPreprocess } from "../../node/src/ocr/rec.ts";
 import { shardMeshDomain, signBuyerReceipt, signedQuoteFromJson } from "../../node/src/receipts/eip712.ts";
 import { bytesFromTensor, tensorFromFloat32, type ShardMeshClient } from "../../node/src/sdk/index.ts";
-import { tokens } from "../lib/chain.ts";
+import { rpc, tokens } from "../lib/chain.ts";
+import { until } from "../lib/wait.ts";
 import { localWallet } from "../lib/demo.ts";
 import type { Log } from "./market.ts";
 
@@ -22,27 +23,6 @@ export interface PaidJobResult {
   receiptId: string;
   samples: number;
   credits: { address: Address; amount: bigint }[];
-}
-
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | false | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 export async function paidJob(
@@ -137,6 +117,7 @@ export async function paidJob(
       return r && (r.state === "revealed" || r.state === "settled") ? r : false;
     },
     60_000,
+    250,
   );
   log(`  ${revealed.samples.length} sampled request(s) revealed with Merkle proofs; hand-offs checked on chain`);
   // Windows count from when the seed was fixed (just before the reveals): the demo's deployment windows.
@@ -144,7 +125,7 @@ export async function paidJob(
   await rpc(o.chainUrl, "evm_increaseTime", [skip]);
   await rpc(o.chainUrl, "evm_mine");
   log(`  fast-forwarded the local chain ${skip} s past the reveal and challenge windows`);
-  await until("settlement", async () => (await state())?.state === "settled", 60_000);
+  await until("settlement", async () => (await state())?.state === "settled", 60_000, 250);
   // Providers withdraw their credits by themselves after settlement: earned = credit + withdrawn.
   const credits = await Promise.all(
     o.providers.map(async (address, i) => ({

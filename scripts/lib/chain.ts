@@ -47,11 +47,27 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Longest a JSON-RPC call to a dev chain may take. */
+export const RPC_TIMEOUT_MS = 30_000;
+
 export interface LocalChain {
   url: string;
   port: number;
   pid: number;
   stop(): Promise<void>;
+}
+
+/** One JSON-RPC call (a dev chain's evm_mine, evm_increaseTime …); an error answer throws. */
+export async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    signal: AbortSignal.timeout(RPC_TIMEOUT_MS),
+  });
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
 }
 
 async function rpcReady(url: string): Promise<boolean> {

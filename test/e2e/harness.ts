@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPublicClient, http } from "viem";
 import type { Address, PublicClient } from "viem";
-import { freePort, startLocalChain, DEV_KEYS } from "../../scripts/lib/chain.ts";
+import { freePort, rpc, startLocalChain, DEV_KEYS } from "../../scripts/lib/chain.ts";
 import type { LocalChain } from "../../scripts/lib/chain.ts";
 import { deployAll, writeDeployment } from "../../scripts/lib/deploy.ts";
 import { localWallet } from "../../scripts/lib/demo.ts";
@@ -31,16 +31,7 @@ export interface Env {
   procs: ProviderProc[];
 }
 
-export async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}
+export { rpc };
 
 /** Moves chain time forward and mines a block. */
 export async function advance(url: string, seconds: number): Promise<void> {
