@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {JobId, ModelId} from "../types/Ids.sol";
 
 /// @title IJobMarket
 /// @notice Jobs: quotes, escrow, receipts and settlement. Samples and reveals live in SpotCheck,
 ///         challenges in Disputes (the two adjudicators), which report faults back here and hold
 ///         bonds, deposits and slashes in this contract. All payouts are pull-payment credits.
-interface IJobMarket {
+/// @dev Carries the token's ERC-6093 errors in its ABI: when the escrow or bond transfer fails
+///      (`ERC20InsufficientAllowance`, `ERC20InsufficientBalance`), a caller holding only this
+///      contract's ABI decodes the revert by name instead of "unknown custom error".
+interface IJobMarket is IERC20Errors {
     /// @notice A provider's EIP-712 offer for one stage of one model, made out to one buyer: `price`
     ///         per unit (one per inference; a language model may count tokens) up to `maxUnits`,
     ///         usable in a job opened by `expiry` that ends by `maxJobExpiry`.

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+
 /// @title IProviderStaking
 /// @notice Provider stake: the collateral behind open jobs, the weight in verifier draws, and the
 ///         on-chain binding between a provider's address and its libp2p peer id.
-interface IProviderStaking {
+/// @dev Carries the token's ERC-6093 errors in its ABI, so that a stake whose transfer fails
+///      (allowance or balance too small) decodes by name with this contract's ABI alone.
+interface IProviderStaking is IERC20Errors {
     /// @notice A provider's balances. `staked` includes `locked`; `unbonding` is on its way out.
     struct Stake {
         uint128 staked;

@@ -44,5 +44,5 @@ export function addressesOf(d: ChainDeployment | undefined): Addresses {
   };
 }
 
-export const TOKEN_SYMBOL = "SHARD";
-export const TOKEN_DECIMALS = 18;
+/** The token's symbol and decimals: the node's (one definition, beside the one token formatter). */
+export { TOKEN_DECIMALS, TOKEN_SYMBOL } from "@shardmesh/node/util/format.ts";
