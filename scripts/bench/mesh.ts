@@ -352,7 +352,7 @@ function provider(args: string[]): Promise<Child> {
   const spawnedAt = performance.now();
   const child = spawn(
     process.execPath,
-    [`${root}node/bin/shardmesh.js`, "provider", "start", ...args, "--json", "--no-gateway", "--no-keep-tensors"],
+    [`${root}node/bin/shardmesh.js`, "provider", "start", ...args, "--json", "--no-gateway", "--no-keep-tensors", "--unstaked"],
     {
       stdio: ["ignore", "pipe", "inherit", "ipc"],
       env: { ...process.env, NODE_NO_WARNINGS: "1" },
@@ -439,6 +439,7 @@ async function main() {
 
     const gw = await startProvider({
       ...structuredClone(DEFAULT_CONFIG),
+      unstaked: true,
       keyFile: join(dir, "gw.key"),
       dataDir: join(dir, "gw"),
       gateway: null,

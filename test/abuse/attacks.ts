@@ -173,9 +173,19 @@ export async function connectionFlood(url: string, n: number, holdMs: number): P
   };
 }
 
-/** `n` unpaid requests at once from one client. */
-export async function unpaidFlood(url: string, body: string, n: number): Promise<HttpAnswer[]> {
-  return Promise.all(Array.from({ length: n }, () => postInfer(url, body, 60_000)));
+/** `n` unpaid requests from one client, `concurrency` at a time (within its connection cap). */
+export async function unpaidFlood(url: string, body: string, n: number, concurrency = 16): Promise<HttpAnswer[]> {
+  const out: HttpAnswer[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next++;
+        out.push(await postInfer(url, body, 60_000));
+      }
+    }),
+  );
+  return out;
 }
 
 // ————— a hostile peer —————

@@ -6,7 +6,8 @@
 // Clients can pick their loopback source address (127.0.0.x all reach 127.0.0.1 on Linux), so a
 // gateway that tells clients apart by address sees the attacker and the honest buyers as
 // different clients, as it would on a real network; nothing leaves the machine.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { request } from "node:http";
 import type { ProviderProc } from "../node/mesh/procs.ts";
 import { startChainProvider, startEnv, stopEnv, type Env } from "../e2e/harness.ts";
@@ -35,12 +36,17 @@ export interface MarketOptions {
   /** Extra `provider start` flags for the gateway's process, and for every other provider. */
   gatewayArgs?: string[];
   providerArgs?: string[];
+  /** Gateway limits for the gateway's process (written to its --config file). */
+  gatewayLimits?: Record<string, number>;
 }
 
 export async function startMarket(o: MarketOptions = {}): Promise<Market> {
   const env = await startEnv();
   try {
-    const gateway = await startChainProvider(env, { keyIndex: 1, stages: [0], gateway: true, args: o.gatewayArgs });
+    const config = join(env.work, "gateway-config.json");
+    writeFileSync(config, JSON.stringify({ gateway: { limits: o.gatewayLimits ?? {} } }));
+    const gatewayArgs = ["--config", config, ...(o.gatewayArgs ?? [])];
+    const gateway = await startChainProvider(env, { keyIndex: 1, stages: [0], gateway: true, args: gatewayArgs });
     const boot = [gateway.addr];
     const others = await Promise.all([
       startChainProvider(env, { keyIndex: 2, stages: [1], bootstrap: boot, args: o.providerArgs }),
@@ -88,6 +94,7 @@ export interface HttpAnswer {
   status: number;
   body: unknown;
   ms: number;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /**
@@ -117,16 +124,16 @@ export function httpJson(
           try {
             body = JSON.parse(text);
           } catch {}
-          resolve({ status: res.statusCode ?? 0, body, ms: performance.now() - started });
+          resolve({ status: res.statusCode ?? 0, body, ms: performance.now() - started, headers: res.headers });
         });
         res.on("error", (err) =>
-          resolve({ status: 0, body: { error: { name: err.name, message: err.message } }, ms: performance.now() - started }),
+          resolve({ status: 0, body: { error: { name: err.name, message: err.message } }, ms: performance.now() - started, headers: {} }),
         );
       },
     );
     req.on("timeout", () => req.destroy(Object.assign(new Error("client timeout"), { name: "ClientTimeoutError" })));
     req.on("error", (err) =>
-      resolve({ status: 0, body: { error: { name: err.name, message: err.message } }, ms: performance.now() - started }),
+      resolve({ status: 0, body: { error: { name: err.name, message: err.message } }, ms: performance.now() - started, headers: {} }),
     );
     req.end(o.body);
   });
@@ -152,25 +159,32 @@ export function percentile(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
+/** Loopback source address of honest buyer `i` (each is its own client to the gateway). */
+export const honestAddress = (i: number): string => `127.0.0.${10 + i}`;
+
 /**
- * Honest buyers: `concurrency` loops sending the market's honest request until stopped; a
- * request counts as successful when it answers 200 with the expected text.
+ * Honest buyers: `clients` buyers, each from its own loopback address, sending the market's
+ * honest request one at a time with `pauseMs` between them (default 700 ms: under the gateway's
+ * default unpaid share of 2 per second) until stopped. A request counts as successful
+ * when it answers 200 with the expected text.
  */
-export function honestLoad(m: Market, o: { concurrency?: number; pauseMs?: number } = {}): { stop(): Promise<LoadResult> } {
+export function honestLoad(m: Market, o: { clients?: number; pauseMs?: number } = {}): { stop(): Promise<LoadResult> } {
   let running = true;
   const latencies: number[] = [];
   const errors: string[] = [];
-  const loop = async (): Promise<void> => {
+  const loop = async (i: number): Promise<void> => {
     while (running) {
-      const a = await httpJson(`${m.url}/v1/infer`, { body: m.honestBody, timeoutMs: 30_000 });
+      const a = await httpJson(`${m.url}/v1/infer`, { body: m.honestBody, timeoutMs: 30_000, localAddress: honestAddress(i) });
       const text = (a.body as { text?: string } | null)?.text?.trim();
       if (a.status === 200 && text === m.honestText) latencies.push(a.ms);
       else
-        errors.push(`${a.status} ${errorName(a) ?? (typeof a.body === "string" ? a.body.slice(0, 80) : `text ${JSON.stringify(text)}`)}`);
-      if (o.pauseMs) await new Promise((r) => setTimeout(r, o.pauseMs));
+        errors.push(
+          `${a.status} ${errorName(a) ?? ""} ${((a.body as { error?: { message?: string } })?.error?.message ?? (typeof a.body === "string" ? a.body : `text ${JSON.stringify(text)}`)).slice(0, 300)}`,
+        );
+      await new Promise((r) => setTimeout(r, o.pauseMs ?? 700));
     }
   };
-  const loops = Array.from({ length: o.concurrency ?? 2 }, loop);
+  const loops = Array.from({ length: o.clients ?? 3 }, (_, i) => loop(i));
   return {
     async stop() {
       running = false;

@@ -67,6 +67,8 @@ describe("npm run deploy (scripts/deploy.ts)", () => {
     const checkBinding = peerBindingCheck(chainConn.read);
     assert.equal(await checkBinding(peerId, me), true);
     assert.equal(await checkBinding(peerId, privateKeyToAccount(DEV_KEYS[1]).address), false);
+    // Bound but staked below the floor a directory lists from: not listed.
+    assert.equal(await peerBindingCheck(chainConn.read, { minStake: 10n ** 22n })(peerId, me), false);
   });
 
   it("refuses a non-local chain without DEPLOYER_PRIVATE_KEY and names an unreachable RPC", () => {

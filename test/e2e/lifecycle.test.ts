@@ -257,15 +257,16 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
 
     // A second receipt (cumulative counts per provider); the gateway's process restarts right after
     // submitting it, reloads it from its data folder, then reveals and settles it.
-    // A request that fails after admission (a tensor the model rejects) gets no index and gives its
-    // unit back: the job's request indices stay dense (issue 11: it used to consume an index).
+    // A request the model cannot take (outside its request bounds) is refused by name before it is
+    // admitted: it gets no index, and the job's request indices stay dense (a request that fails
+    // after admission gives its unit back, jobs/admission.ts).
     const bad = { x: tensorFromFloat32([1, 1, 48, 320], new Float32Array(48 * 320)) };
     await assert.rejects(
       gateway.infer(
         { modelId: env.modelId.toString(), jobId, input: { tensors: bad } },
         { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(bad) }) },
       ),
-      (err: Error) => err instanceof GatewayApiError,
+      (err: GatewayApiError) => err.status === 400 && err.errorName === "InputOutOfBoundsError",
     );
     await serve(MORE_TEXTS, TEXTS.length);
     const todo2 = await submit(TEXTS.length, TEXTS.length + MORE_TEXTS.length, 1n);

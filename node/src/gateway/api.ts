@@ -75,8 +75,12 @@ export interface PrepareResponse {
 export interface JobStatus {
   jobId: string;
   served: number;
-  requests: GatewayRequestRecord[];
-  stageRecords: TraceRecord[];
+  /**
+   * Per-request details (hashes, routes): only for the job's session key (a details signature,
+   * node/src/jobs/details.ts), or on a development mesh without a chain.
+   */
+  requests?: GatewayRequestRecord[];
+  stageRecords?: TraceRecord[];
   receipts: ReceiptStatus[];
 }
 

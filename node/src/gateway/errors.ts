@@ -21,3 +21,20 @@ export class GatewayUnauthorizedError extends GatewayError {
 export class GatewayChainUnavailableError extends GatewayError {
   override name = "GatewayChainUnavailableError";
 }
+/** The request body is larger than the gateway accepts (derived from the served models' bounds). */
+export class GatewayBodyTooLargeError extends GatewayError {
+  override name = "GatewayBodyTooLargeError";
+}
+/** A client sent more unpaid requests than its share; `retryAfterSeconds` says when one is free again. */
+export class GatewayRateLimitedError extends GatewayError {
+  override name = "GatewayRateLimitedError";
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+/** This gateway serves no unpaid requests (`--unpaid-rate 0`): open a job and send requests under it. */
+export class GatewayPaymentRequiredError extends GatewayError {
+  override name = "GatewayPaymentRequiredError";
+}

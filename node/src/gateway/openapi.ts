@@ -26,6 +26,18 @@ const hex32 = { type: "string", pattern: "^0x[0-9a-f]{64}$" };
 const errors = {
   "400": { description: "bad request", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
   "404": { description: "unknown model or route", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+  "413": {
+    description: "body or input larger than the served models allow",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  },
+  "422": {
+    description: "every stage-0 provider refused the input as malformed",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  },
+  "429": {
+    description: "over the client's share of unpaid requests (Retry-After says when)",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  },
   "501": { description: "needs a chain connection", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
   "503": {
     description: "no live provider for a stage",
@@ -146,9 +158,14 @@ export function openapiDocument() {
       },
       "/v1/jobs/{jobId}": {
         get: {
-          summary: "Requests served in a job, this node's stage records and receipts",
-          parameters: [{ name: "jobId", in: "path", required: true, schema: { type: "string" } }],
-          responses: { "200": { description: "ok", content: json({ $ref: "#/components/schemas/Job" }) } },
+          summary:
+            "A job's served count and receipts; its requests and this node's stage records only with the session key's details signature (x-shardmesh-signature over jobDetailsMessage(jobId, expires), x-shardmesh-expires)",
+          parameters: [
+            { name: "jobId", in: "path", required: true, schema: { type: "string", pattern: "^[0-9]{1,80}$" } },
+            { name: "x-shardmesh-signature", in: "header", required: false, schema: { type: "string" } },
+            { name: "x-shardmesh-expires", in: "header", required: false, schema: { type: "integer" } },
+          ],
+          responses: { "200": { description: "ok", content: json({ $ref: "#/components/schemas/Job" }) }, "401": errors["400"], ...errors },
         },
       },
       "/v1/jobs/{jobId}/receipt": {
@@ -303,6 +320,7 @@ export function openapiDocument() {
         },
         Job: {
           type: "object",
+          required: ["jobId", "served", "receipts"],
           properties: {
             jobId: { type: "string" },
             served: { type: "integer" },

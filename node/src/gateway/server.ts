@@ -7,7 +7,16 @@ import { generationRequestHash } from "../jobs/session.ts";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { logger } from "@libp2p/logger";
-import { GatewayBadRequestError, GatewayChainUnavailableError, GatewayNotFoundError, GatewayUnauthorizedError } from "./errors.ts";
+import {
+  GatewayBadRequestError,
+  GatewayChainUnavailableError,
+  GatewayNotFoundError,
+  GatewayPaymentRequiredError,
+  GatewayRateLimitedError,
+  GatewayUnauthorizedError,
+} from "./errors.ts";
+import { checkFinite, GATEWAY_LIMITS, maxBodyFor, RateLimiter, readJsonBody, type GatewayLimits } from "./admission.ts";
+import { checkRequest, type RequestBounds } from "../inference/bounds.ts";
 import { errorStatus } from "./status.ts";
 import type { Directory } from "../mesh/directory.ts";
 import type { RouteResult, Router } from "../router/router.ts";
@@ -32,8 +41,6 @@ import { openapiDocument } from "./openapi.ts";
 
 const log = logger("shardmesh:gateway");
 
-/** Largest request body accepted. */
-export const MAX_BODY_BYTES = 48 * 1024 * 1024;
 import { GATEWAY_VERSION_DOC } from "./version.ts";
 export const GATEWAY_VERSION = GATEWAY_VERSION_DOC;
 
@@ -49,6 +56,8 @@ export interface JobHooks {
   submitReceipt?: (jobId: string, body: unknown) => Promise<SubmittedReceiptInfo>;
   /** Receipt status of a job. */
   jobReceipts?: (jobId: string) => Promise<ReceiptStatus[]>;
+  /** Whether a details signature (jobs/details.ts) comes from the job's session key. */
+  verifyJobReader?: (jobId: string, expires: number, signature: string) => Promise<boolean>;
 }
 
 export interface GatewayHooks extends JobHooks {
@@ -76,21 +85,65 @@ export interface GatewayInit {
   unsignedJobs?: boolean;
   /** Language models: the OpenAI-compatible routes (node/src/llm/openai.ts). */
   llm?: LlmService;
+  /**
+   * Request bounds of each model this gateway holds the manifest of (inference/bounds.ts); a
+   * request is checked against them before any hop. For a model without (a gateway that holds
+   * no manifest), the stage-0 providers check the same bounds and a refusal they all agree on is
+   * the buyer's 422 (RouterInputRefusedError), charged to none of them.
+   */
+  bounds?: (modelId: string) => RequestBounds | undefined;
+  /** Abuse limits (defaults: GATEWAY_LIMITS). */
+  limits?: Partial<GatewayLimits>;
+  /** Largest request any served model allows, bytes (sizes the body limit, maxBodyFor). */
+  maxRequestBytes?: number;
 }
 
 export class Gateway {
   private readonly init: GatewayInit;
   private server: Server | undefined;
+  readonly limits: GatewayLimits;
+  /** Largest body accepted (maxBodyFor the largest request a served model allows). */
+  readonly maxBodyBytes: number;
+  private readonly unpaid: RateLimiter;
+  private readonly connections = new Map<string, number>();
 
   constructor(init: GatewayInit) {
     this.init = init;
+    this.limits = { ...GATEWAY_LIMITS, ...init.limits };
+    this.maxBodyBytes = maxBodyFor(init.maxRequestBytes ?? 0, this.limits);
+    this.unpaid = new RateLimiter({
+      perSecond: this.limits.unpaidPerSecond,
+      burst: this.limits.unpaidBurst,
+      maxClients: this.limits.maxClients,
+    });
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: Error) => this.fail(res, err));
+    const requestTimeout = this.limits.requestTimeoutMs;
+    const headersTimeout = Math.min(this.limits.headersTimeoutMs, requestTimeout);
+    // Node checks the two deadlines every connectionsCheckingInterval (default 30 s): often enough here.
+    const connectionsCheckingInterval = Math.max(250, Math.min(1_000, headersTimeout / 4));
+    this.server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => {
+      this.handle(req, res).catch((err: Error) => this.fail(res, err, req));
     });
-    this.server.keepAliveTimeout = 5_000;
+    const server = this.server;
+    // A connection that never sends a request is closed by headersTimeout, an idle keep-alive one by this.
+    server.keepAliveTimeout = this.limits.keepAliveTimeoutMs;
+    server.maxConnections = this.limits.maxConnections;
+    server.on("connection", (socket) => {
+      const client = socket.remoteAddress ?? "?";
+      const n = (this.connections.get(client) ?? 0) + 1;
+      if (n > this.limits.maxConnectionsPerClient) {
+        socket.destroy();
+        return;
+      }
+      this.connections.set(client, n);
+      socket.once("close", () => {
+        const left = (this.connections.get(client) ?? 1) - 1;
+        if (left > 0) this.connections.set(client, left);
+        else this.connections.delete(client);
+      });
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once("error", reject);
       this.server!.listen(this.init.port ?? 0, this.init.host ?? "127.0.0.1", () => resolve());
@@ -119,7 +172,7 @@ export class Gateway {
       res.setHeader("access-control-allow-origin", allowed.includes("*") ? "*" : origin);
       res.setHeader("vary", "origin");
       res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
-      res.setHeader("access-control-allow-headers", "content-type, x-shardmesh-job, x-shardmesh-signature");
+      res.setHeader("access-control-allow-headers", "content-type, x-shardmesh-job, x-shardmesh-signature, x-shardmesh-expires");
       res.setHeader("access-control-max-age", "600");
     }
   }
@@ -130,13 +183,16 @@ export class Gateway {
     res.end(text);
   }
 
-  private fail(res: ServerResponse, err: Error): void {
+  private fail(res: ServerResponse, err: Error, req?: IncomingMessage): void {
     const status = errorStatus(err);
     if (status >= 500) log.error("request failed: %s: %s", err.name, err.message);
     if (res.headersSent) {
       res.destroy();
       return;
     }
+    if (err instanceof GatewayRateLimitedError) res.setHeader("retry-after", String(err.retryAfterSeconds));
+    // Refused before its body was read whole (too large): the rest of it must not be taken for the next request.
+    if (req && !req.complete) res.setHeader("connection", "close");
     this.send(res, status, { error: { name: err.name, message: err.message } });
   }
 
@@ -187,15 +243,20 @@ export class Gateway {
     if (post && path === "/v1/prepare") return this.send(res, 200, await this.prepare(req));
     const job = /^\/v1\/jobs\/([^/]+)(\/receipt)?$/.exec(path);
     if (job) {
-      const jobId = jobKey(this.jobIdOf(decodeURIComponent(job[1])));
-      if (get && !job[2]) return this.send(res, 200, await this.job(jobId));
+      // Job ids are decimal numbers: the path segment is parsed as it is (no percent-decoding).
+      const jobId = jobKey(this.jobIdOf(job[1]));
+      if (get && !job[2]) return this.send(res, 200, await this.job(jobId, req));
       if (get && job[2]) {
         if (!this.init.hooks?.receiptToSign) throw new GatewayChainUnavailableError("receipts need a chain connection");
         return this.send(res, 200, await this.init.hooks.receiptToSign(jobId));
       }
       if (post && job[2]) {
         if (!this.init.hooks?.submitReceipt) throw new GatewayChainUnavailableError("receipts need a chain connection");
-        return this.send(res, 200, await this.init.hooks.submitReceipt(jobId, JSON.parse((await readBody(req)).toString("utf8"))));
+        return this.send(
+          res,
+          200,
+          await this.init.hooks.submitReceipt(jobId, receiptBody(await readJsonBody(req, this.maxBodyBytes, this.limits))),
+        );
       }
     }
     throw new GatewayNotFoundError(`no route ${req.method} ${path}`);
@@ -252,30 +313,52 @@ export class Gateway {
     };
   }
 
-  /** The model input bag of a request body (`tensors` as sent, or an image pre-processed here). */
+  /**
+   * The model input bag of a request body (`tensors` as sent, or an image pre-processed here),
+   * checked against the model's request bounds: a request no provider should run is the buyer's
+   * named 4xx here, before any hop.
+   */
   private async inputOf(body: unknown, allowTensors: boolean): Promise<{ modelId: string; input: WireBag }> {
     const b = body as { modelId?: unknown; input?: { image?: unknown; tensors?: Record<string, JsonTensor> } } | null;
     if (!b || typeof b !== "object" || b.modelId === undefined || b.modelId === "") throw new GatewayBadRequestError("modelId is required");
     const modelId = modelIdOf(b.modelId);
     if (this.init.directory.stageCount(modelId) === 0) throw new GatewayNotFoundError(`no provider serves model ${modelId}`);
-    if (allowTensors && b.input?.tensors) return { modelId, input: parseJsonBag(b.input.tensors) };
-    if (typeof b.input?.image === "string" && b.input.image.length > 0) {
+    const bounds = this.init.bounds?.(modelId);
+    let input: WireBag;
+    if (allowTensors && b.input?.tensors) input = parseJsonBag(b.input.tensors);
+    else if (typeof b.input?.image === "string" && b.input.image.length > 0) {
       if (!this.init.hooks?.image) throw new GatewayBadRequestError("this gateway has no image pre-processing; send tensors");
-      return { modelId, input: await this.init.hooks.image.toInput(modelId, Buffer.from(b.input.image, "base64")) };
-    }
-    throw new GatewayBadRequestError(allowTensors ? "input must hold `tensors` or `image`" : "input must hold `image` (base64 PNG/JPEG)");
+      input = await this.init.hooks.image.toInput(modelId, Buffer.from(b.input.image, "base64"));
+    } else
+      throw new GatewayBadRequestError(allowTensors ? "input must hold `tensors` or `image`" : "input must hold `image` (base64 PNG/JPEG)");
+    // /v1/prepare only computes what an image becomes; /v1/infer checks that against the bounds.
+    if (bounds && allowTensors) checkRequest(bounds, input);
+    checkFinite(input);
+    return { modelId, input };
+  }
+
+  /** Unpaid requests take a token from the client's bucket (GatewayRateLimitedError when empty). */
+  private admitUnpaid(req: IncomingMessage): void {
+    if (this.limits.unpaidPerSecond <= 0) throw new GatewayPaymentRequiredError("this gateway serves requests under a job only");
+    this.unpaid.take(req.socket.remoteAddress ?? "?");
   }
 
   /** The exact tensors and request hash `/v1/infer` computes for an image, so a browser can sign it. */
   private async prepare(req: IncomingMessage): Promise<PrepareResponse> {
-    const { input } = await this.inputOf(JSON.parse((await readBody(req)).toString("utf8")), false);
+    const body = await readJsonBody(req, this.maxBodyBytes, this.limits);
+    this.admitUnpaid(req);
+    const { input } = await this.inputOf(body, false);
     return { tensors: formatJsonBag(input), requestHash: bagHash(input) };
   }
 
   private async infer(req: IncomingMessage): Promise<InferResponse> {
-    const body = JSON.parse((await readBody(req)).toString("utf8")) as { jobId?: unknown };
+    const body = (await readJsonBody(req, this.maxBodyBytes, this.limits)) as { jobId?: unknown } | null;
+    const rawJob = (body && typeof body === "object" ? body.jobId : undefined) ?? req.headers["x-shardmesh-job"];
+    const jobId = rawJob === undefined || rawJob === "" ? undefined : this.jobIdOf(rawJob);
+    // Admission, in one place: a paid request by its job (session-key signature, then the job's
+    // next index), an unpaid one by its client's share; either way its input within the bounds.
+    if (jobId === undefined) this.admitUnpaid(req);
     const { modelId, input } = await this.inputOf(body, true);
-
     // The request's hash, computed once here: the signature check, the router and this node's
     // own first stage all use it.
     const requestHash = bagHash(input);
@@ -349,15 +432,29 @@ export class Gateway {
     return parseJobId(raw);
   }
 
-  private async job(jobId: string): Promise<JobStatus> {
+  /**
+   * A job's status: public counts and receipts; its per-request details (hashes, routes, stage
+   * records) only to the job's session key (jobs/details.ts), or to anyone on a development mesh
+   * without a chain (unsigned jobs).
+   */
+  private async job(jobId: string, req: IncomingMessage): Promise<JobStatus> {
     const requests = this.init.trace.requests(jobId);
-    return {
+    const status = {
       jobId,
       served: requests.length,
-      requests,
-      stageRecords: this.init.trace.records(jobId),
       receipts: this.init.hooks?.jobReceipts ? await this.init.hooks.jobReceipts(jobId) : [],
     };
+    const signature = req.headers["x-shardmesh-signature"];
+    const expires = Number(req.headers["x-shardmesh-expires"]);
+    const verify = this.init.hooks?.verifyJobReader;
+    const reader = verify
+      ? typeof signature === "string" && (await verify(jobId, expires, signature))
+      : this.init.unsignedJobs === true;
+    if (!reader) {
+      if (typeof signature === "string") throw new GatewayUnauthorizedError(`not signed by job ${jobId}'s session key, or expired`);
+      return status;
+    }
+    return { ...status, requests, stageRecords: this.init.trace.records(jobId) };
   }
 }
 
@@ -368,13 +465,21 @@ function modelIdOf(raw: unknown): string {
   throw new GatewayBadRequestError("modelId must be a string or a non-negative integer");
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).byteLength;
-    if (n > MAX_BODY_BYTES) throw new GatewayBadRequestError(`request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** The receipt route's body, checked here: a malformed one is the buyer's 400, not a peer's 502. */
+function receiptBody(raw: unknown): { count: number; units: number; outputRoot: `0x${string}`; signature: `0x${string}` } {
+  const b = raw as { count?: unknown; units?: unknown; outputRoot?: unknown; signature?: unknown } | null;
+  const uint32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+  if (!b || typeof b !== "object" || !uint32(b.count) || !uint32(b.units))
+    throw new GatewayBadRequestError("receipt body needs count and units (integers), outputRoot and signature");
+  if (typeof b.outputRoot !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(b.outputRoot))
+    throw new GatewayBadRequestError("outputRoot must be 32 hex bytes");
+  // 65-byte signatures, or EIP-2098 compact ones of 64.
+  if (typeof b.signature !== "string" || !/^0x(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{130})$/.test(b.signature))
+    throw new GatewayBadRequestError("signature must be a 64- or 65-byte hex signature");
+  return {
+    count: b.count as number,
+    units: b.units as number,
+    outputRoot: b.outputRoot as `0x${string}`,
+    signature: b.signature as `0x${string}`,
+  };
 }

@@ -12,6 +12,9 @@ const log = logger("shardmesh:jobs:routing");
 /** stage → providers the job accepted quotes from. */
 export type QuotedProviders = Map<number, Set<Address>>;
 
+/** Jobs whose quoted providers are cached (least recently used dropped first: job ids come from buyers). */
+export const MAX_QUOTED_JOBS_CACHED = 1_024;
+
 /** The job's quoted providers per stage, from its QuoteAccepted events (fixed when the job opened). */
 export class QuotedProvidersCache {
   private readonly chain: ChainContext;
@@ -23,12 +26,20 @@ export class QuotedProvidersCache {
 
   get(jobId: string): Promise<QuotedProviders> {
     let p = this.cache.get(jobId);
-    if (!p) {
+    if (p)
+      this.cache.delete(jobId); // re-inserted last: Map order is least recently used first
+    else {
       p = this.load(jobId);
-      this.cache.set(jobId, p);
       p.catch(() => this.cache.delete(jobId));
     }
+    this.cache.set(jobId, p);
+    while (this.cache.size > MAX_QUOTED_JOBS_CACHED) this.cache.delete(this.cache.keys().next().value as string);
     return p;
+  }
+
+  /** Jobs cached now. */
+  get size(): number {
+    return this.cache.size;
   }
 
   private async load(jobId: string): Promise<QuotedProviders> {

@@ -13,6 +13,7 @@ import type { JobHooks } from "../gateway/server.ts";
 import { shardMeshDomain } from "../receipts/eip712.ts";
 import { jobKey } from "./admission.ts";
 import { DEFAULT_REGISTER_STAKE, QUOTE_PROTOCOL, RECEIPT_PROTOCOL } from "./constants.ts";
+import { verifyJobDetails } from "./details.ts";
 import { chainNow, requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
 import { JobsJobUnavailableError } from "./errors.ts";
@@ -92,6 +93,8 @@ export class JobsService {
         };
       },
       jobReceipts: async (jobId) => this.ledger.status(jobId),
+      verifyJobReader: async (jobId, expires, signature) =>
+        verifyJobDetails((await this.ledger.job(jobId)).sessionKey, jobId, expires, signature),
     };
   }
 

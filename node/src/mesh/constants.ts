@@ -32,6 +32,13 @@ export const MAX_ANNOUNCED_CAPACITY = 1024;
 export const MAX_ANNOUNCED_LOAD = 64 * 1024;
 /** Stage compute latency a provider may report, ms. */
 export const MAX_ANNOUNCED_LATENCY_MS = 600_000;
+/**
+ * An announcement's timestamp may differ from the receiver's clock by this much (a timestamp ten
+ * years ahead would otherwise win every seq/ts comparison and never look stale).
+ */
+export const MAX_CLOCK_SKEW_MS = 30_000;
+/** Providers listed at once; a new one beyond it is refused until an entry expires. */
+export const MAX_DIRECTORY_ENTRIES = 1_024;
 
 /** Shard transfer: chunk size, parallel peers, per-chunk deadline. */
 export const SHARD_CHUNK_BYTES = 1024 * 1024;

@@ -24,6 +24,8 @@ import {
   MAX_ANNOUNCED_STAGES,
   MAX_ANNOUNCEMENT_ADDRS,
   MAX_ANNOUNCEMENT_BYTES,
+  MAX_CLOCK_SKEW_MS,
+  MAX_DIRECTORY_ENTRIES,
 } from "./constants.ts";
 import { DirectoryInvalidAnnouncementError } from "./errors.ts";
 import { verifyBinding } from "./identity.ts";
@@ -104,11 +106,24 @@ export interface DirectoryEvents {
 export interface DirectoryInit {
   ttlMs?: number;
   announceIntervalMs?: number;
-  /** Extra check of a peer's staking binding, e.g. against the chain. */
+  /**
+   * Whether a peer is bound on chain to `address` and that address is staked (chain/binding.ts).
+   * Without it, no remote peer is listed unless `unstaked` is set.
+   */
   checkBinding?: (peerId: string, address: string) => Promise<boolean>;
+  /**
+   * Development meshes without a chain: list peers with no binding and no stake (`--unstaked`).
+   * Never on a market where money moves: any key could then announce itself a provider.
+   */
+  unstaked?: boolean;
+  /** Largest difference between an announcement's timestamp and this node's clock (default MAX_CLOCK_SKEW_MS). */
+  maxSkewMs?: number;
   /** Builds this node's announcement; absent for a node that serves nothing. */
   announce?: () => Omit<Announcement, "v" | "peerId" | "addrs" | "seq" | "ts">;
 }
+
+/** How often the directory drops expired entries and republishes (at most every announce interval). */
+const SWEEP_INTERVAL_MS = Math.min(ANNOUNCE_INTERVAL_MS, 500);
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -123,8 +138,15 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
   private seq = 0;
   private readonly onMessage = (evt: CustomEvent<Message>): void => {
     if (evt.detail.topic !== CAPABILITY_TOPIC) return;
-    this.accept(evt.detail).catch((err: Error) => log("rejected announcement: %s", err.message));
+    this.accept(evt.detail).catch((err: Error) => {
+      this.rejected++;
+      log("rejected announcement: %s", err.message);
+    });
   };
+  /** Announcements refused (schema, caps, clock skew, binding, stake, directory full). */
+  rejected = 0;
+  /** When the last sweep ran: a sweep that runs late was held up by this process, not by the peers. */
+  private lastSweep = Date.now();
   private readonly onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
     const peerId = evt.detail.toString();
     // A provider behind NAT is reached through relays: losing one relayed connection (a relay
@@ -149,14 +171,11 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
     pubsub.addEventListener("message", this.onMessage);
     pubsub.addEventListener("subscription-change", this.onSubscription);
     this.node.addEventListener("peer:disconnect", this.onDisconnect);
-    const interval = this.init.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS;
-    this.timer = setInterval(
-      () => {
-        this.sweep();
-        this.publish();
-      },
-      Math.min(interval, 500),
-    );
+    this.lastSweep = Date.now();
+    this.timer = setInterval(() => {
+      this.sweep();
+      this.publish();
+    }, SWEEP_INTERVAL_MS);
     this.publish();
   }
 
@@ -210,13 +229,29 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
     }
     const prev = this.entries.get(ann.peerId);
     if (prev && prev.announcement.seq >= ann.seq && prev.announcement.ts >= ann.ts) return;
-    if (ann.binding && prev?.announcement.binding?.signature !== ann.binding.signature) {
-      if (!(await verifyBinding(ann.peerId, ann.binding))) {
+    const skew = Math.abs(ann.ts - Date.now());
+    if (skew > (this.init.maxSkewMs ?? MAX_CLOCK_SKEW_MS)) {
+      throw new DirectoryInvalidAnnouncementError(`announcement from ${ann.peerId} is ${skew} ms off this node's clock`);
+    }
+    if (!prev && this.entries.size >= MAX_DIRECTORY_ENTRIES) {
+      throw new DirectoryInvalidAnnouncementError(`directory full (${MAX_DIRECTORY_ENTRIES} providers): ${ann.peerId} not listed`);
+    }
+    // Who is served: a peer bound on chain to a staked address (unless this is an unstaked dev mesh).
+    if (ann.binding) {
+      if (prev?.announcement.binding?.signature !== ann.binding.signature && !(await verifyBinding(ann.peerId, ann.binding))) {
         throw new DirectoryInvalidAnnouncementError(`bad staking binding for ${ann.peerId}`);
       }
+      // Cached by the check (chain/binding.ts): a stake withdrawn later unlists the peer within the cache's lifetime.
       if (this.init.checkBinding && !(await this.init.checkBinding(ann.peerId, ann.binding.address))) {
-        throw new DirectoryInvalidAnnouncementError(`${ann.peerId} is not bound to ${ann.binding.address} on chain`);
+        throw new DirectoryInvalidAnnouncementError(`${ann.peerId} is not bound on chain to ${ann.binding.address}, or it is not staked`);
       }
+      if (!this.init.checkBinding && !this.init.unstaked) {
+        throw new DirectoryInvalidAnnouncementError(
+          `${ann.peerId}'s stake cannot be checked without a chain (run with --rpc, or --unstaked)`,
+        );
+      }
+    } else if (!this.init.unstaked) {
+      throw new DirectoryInvalidAnnouncementError(`${ann.peerId} announces no staking binding`);
     }
     // A provider's addresses, relay addresses included, so that one behind NAT can be dialled
     // without a DHT lookup (gossip reaches us through other peers). Signed by the peer itself.
@@ -258,6 +293,12 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
 
   private sweep(): void {
     const now = Date.now();
+    // Liveness must not depend on this process's event loop: if the sweep itself ran late (a long
+    // task held the loop), announcements could not be taken in meanwhile, so the entries get the
+    // time back instead of all expiring at once.
+    const late = now - this.lastSweep - SWEEP_INTERVAL_MS;
+    this.lastSweep = now;
+    if (late > SWEEP_INTERVAL_MS) for (const e of this.entries.values()) e.expiresAt += late;
     for (const [peerId, e] of this.entries) if (e.expiresAt <= now) this.remove(peerId, "expired");
   }
 
@@ -383,7 +424,7 @@ export function parseAnnouncement(text: string): Announcement {
     a.peerId.length <= 128 &&
     Array.isArray(a.addrs) &&
     a.addrs.length <= MAX_ANNOUNCEMENT_ADDRS &&
-    a.addrs.every((x) => typeof x === "string" && x.length <= 512) &&
+    a.addrs.every((x) => typeof x === "string" && /^\/[\x21-\x7e]{1,511}$/.test(x)) && // multiaddrs: printable ASCII
     Array.isArray(a.models) &&
     a.models.length <= MAX_ANNOUNCED_MODELS &&
     a.models.every(validOffer) &&

@@ -45,3 +45,15 @@ export class PipelineRemoteError extends PipelineError {
     this.remoteName = remoteName;
   }
 }
+/** The provider does not serve this peer's request: not within a job it is part of, nor under its free tier. */
+export class PipelineNotAdmittedError extends PipelineError {
+  override name = "PipelineNotAdmittedError";
+}
+/** The peer is over this provider's free tier (requests outside any job). */
+export class PipelineRateLimitedError extends PipelineError {
+  override name = "PipelineRateLimitedError";
+}
+/** The peer or job has left as many traced bytes here as it may within the retention window. */
+export class PipelineQuotaError extends PipelineError {
+  override name = "PipelineQuotaError";
+}

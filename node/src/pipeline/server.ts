@@ -24,7 +24,8 @@ import type { TraceStore } from "../trace/store.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
 import type { DecodedFrame, FrameStream } from "./frames.ts";
 import { DataPlaneServer, SealedChannel } from "./dataplane.ts";
-import { bagHash } from "../tensor/index.ts";
+import { bagBytes, bagHash } from "../tensor/index.ts";
+import type { PipelineAdmission } from "./admission.ts";
 import type { WireBag } from "../tensor/index.ts";
 import type { Hex } from "viem";
 import type { HopOptions, HopRequest, HopResult, LocalStages } from "./hop.ts";
@@ -58,6 +59,11 @@ export interface PipelineServerInit {
   dataPlaneHost?: string;
   /** This node's reachability (nat/reach.ts): offers say whether to connect or to punch. */
   reach?: { readonly state: ReachState };
+  /**
+   * Who is served (./admission.ts): a peer's request is admitted (job membership, free tier,
+   * trace quotas) before it runs. Absent: every peer is served (tests of the protocol itself).
+   */
+  admission?: PipelineAdmission;
 }
 
 export interface ServerLoad {
@@ -324,11 +330,15 @@ export class PipelineServer implements LocalStages {
 
   private async execute({ header, bag }: DecodedFrame, remote: string, cancel: AbortSignal): Promise<Uint8Array[]> {
     const timeout = AbortSignal.timeout(Math.min(header.timeoutMs || HOP_TIMEOUT_MS, 10 * HOP_TIMEOUT_MS));
+    const admission = this.init.admission;
+    const inBytes = bagBytes(bag);
+    await admission?.admit({ peerId: remote, modelId: header.modelId, stage: header.stage, jobId: header.jobId, bytes: inBytes });
     const res = await this.process(
       { modelId: header.modelId, stage: header.stage, jobId: header.jobId, index: Number(header.index), bag },
       remote,
       AbortSignal.any([cancel, timeout]),
     );
+    if (this.init.trace && this.init.keepTensors !== false) admission?.charge(remote, header.jobId, inBytes + bagBytes(res.output));
     return encodeFrame(
       {
         kind: Frame.Kind.RESPONSE,

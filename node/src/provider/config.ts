@@ -7,6 +7,7 @@ import { parseFlags } from "../util/args.ts";
 import { MAX_ANNOUNCED_CAPACITY } from "../mesh/constants.ts";
 import { parseUnits } from "viem";
 import { TOKEN_DECIMALS, TOKEN_SYMBOL } from "../util/format.ts";
+import type { GatewayLimits } from "../gateway/admission.ts";
 
 export interface ModelConfig {
   /** Registry model id (what buyers ask for). */
@@ -44,7 +45,7 @@ export interface ProviderConfig {
   /** KV-cache budget per decoder stage, bytes (default DEFAULT_KV_BUDGET_BYTES, 256 MiB). */
   kvCacheBytes?: number;
   models: ModelConfig[];
-  gateway: { host: string; port: number; cors: string[]; unsignedJobs: boolean } | null;
+  gateway: { host: string; port: number; cors: string[]; unsignedJobs: boolean; limits?: Partial<GatewayLimits> } | null;
   /** Run the kad-dht (content routing of stage files). */
   dht: boolean;
   /** Keep tensors in the trace store. */
@@ -58,6 +59,13 @@ export interface ProviderConfig {
   register: boolean;
   /** Stake amount for --register, token base units (the `--stake` flag takes tokens). */
   stake?: string;
+  /**
+   * Development meshes without a chain: list and route to peers that are not staked, serve
+   * pipeline requests of any job id (`--unstaked`). A node without `chain` needs it said.
+   */
+  unstaked?: boolean;
+  /** Pipeline requests outside any job this node serves per peer and second (the free tier; 0 = none). */
+  freeTierPerSecond?: number;
 }
 
 export const DEFAULT_CONFIG: ProviderConfig = {
@@ -95,12 +103,16 @@ export const PROVIDER_FLAGS = `
   --no-gateway             do not serve the HTTP gateway
   --cors <origin>          allowed browser origin (repeatable, "*" for any)
   --unsigned-jobs          accept job requests without a session-key signature (dev meshes only)
+  --unpaid-rate <n>        unpaid gateway requests per second per client address (default 2; 0 = none)
+  --unpaid-burst <n>       unpaid requests a client may send at once (default 10)
   --no-dht                 no kad-dht
   --no-keep-tensors        trace hashes only, no tensors
   --trace-retention-ms <ms>  keep tensors at least this long, then until no receipt can need them (default 24 h)
   --staking-key <0x…>      staking wallet key (or env SHARDMESH_STAKING_KEY)
   --rpc <url>              chain JSON-RPC URL (enables on-chain binding checks)
   --register               stake and bind the peer id on chain at start (needs --rpc, --staking-key)
+  --unstaked               development mesh: list and serve peers that are not staked (needed without --rpc)
+  --free-tier <n>          pipeline requests outside any job served per listed peer and second (default 20; 0 = none)
   --stake <tokens>         stake for --register, in ${TOKEN_SYMBOL} (e.g. 5000 or 0.5)
   --json                   print machine-readable events (one JSON object per line)`;
 
@@ -130,12 +142,15 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
         "gateway-port",
         "gateway-host",
         "cors",
+        "unpaid-rate",
+        "unpaid-burst",
+        "free-tier",
         "staking-key",
         "rpc",
         "stake",
         "trace-retention-ms",
       ],
-      booleans: ["no-gateway", "unsigned-jobs", "no-dht", "no-relay", "no-keep-tensors", "register", "json"],
+      booleans: ["no-gateway", "unsigned-jobs", "no-dht", "no-relay", "no-keep-tensors", "register", "json", "unstaked"],
     },
     (message) => new ProviderConfigError(message),
   );
@@ -185,6 +200,14 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
     config.gateway.host = one("gateway-host") ?? config.gateway.host;
     if (flags.has("cors")) config.gateway.cors = flags.get("cors")!;
     if (bools.has("unsigned-jobs")) config.gateway.unsignedJobs = true;
+    const rate = one("unpaid-rate");
+    if (rate !== undefined) {
+      const n = Number(rate);
+      if (!Number.isFinite(n) || n < 0) throw new ProviderConfigError("--unpaid-rate must be a non-negative number (requests per second)");
+      config.gateway.limits = { ...config.gateway.limits, unpaidPerSecond: n };
+    }
+    const burst = int("unpaid-burst");
+    if (burst !== undefined) config.gateway.limits = { ...config.gateway.limits, unpaidBurst: burst };
   }
   if (bools.has("no-dht")) config.dht = false;
   if (bools.has("no-relay")) config.relay = false;
@@ -207,6 +230,14 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
     if (!new RegExp(`^\\d+(\\.\\d{1,${TOKEN_DECIMALS}})?$`).test(stake))
       throw new ProviderConfigError(`--stake ${stake}: an amount in ${TOKEN_SYMBOL}, e.g. 5000 or 0.5`);
     config.stake = parseUnits(stake, TOKEN_DECIMALS).toString();
+  }
+  if (bools.has("unstaked")) config.unstaked = true;
+  const freeTier = one("free-tier");
+  if (freeTier !== undefined) {
+    const n = Number(freeTier);
+    if (!Number.isFinite(n) || n < 0)
+      throw new ProviderConfigError("--free-tier must be a non-negative number (requests per second per peer)");
+    config.freeTierPerSecond = n;
   }
   if (config.register && (!config.chain || !config.stakingKey)) throw new ProviderConfigError("--register needs --rpc and --staking-key");
   for (const m of config.models) {

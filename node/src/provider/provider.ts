@@ -38,12 +38,15 @@ import { jobFinality } from "../jobs/finality.ts";
 import { QuotedProvidersCache, quotedJobFilter } from "../jobs/routing.ts";
 import { JobsService } from "../jobs/service.ts";
 import { JobAdmission } from "../jobs/admission.ts";
-import { requestBounds } from "../inference/bounds.ts";
+import { hopMaxBytes, requestBounds, type RequestBounds } from "../inference/bounds.ts";
+import { PipelineAdmission, type JobTerms } from "../pipeline/admission.ts";
+import { MAX_PAYLOAD_BYTES } from "../pipeline/constants.ts";
 import { imageInputSize, ocrImageHooks, ocrTaskOf } from "../ocr/gateway.ts";
 import { serveTensors, traceSource } from "../verifier/tensors.ts";
 import type { ProviderConfig } from "./config.ts";
 import { ProviderConfigError } from "./errors.ts";
-import { runnerExecutor } from "./executor.ts";
+import { runnerExecutor, stageInputCheck } from "./executor.ts";
+import type { WireBag } from "../tensor/index.ts";
 import { DecoderGateway } from "../llm/generate.ts";
 import { decoderGatewayFiles } from "../llm/split.ts";
 import { MeshLlmService } from "../llm/service.ts";
@@ -160,6 +163,10 @@ async function build(
   emit: (e: ProviderEvent) => void,
   onStop: (stop: () => unknown) => void,
 ): Promise<Omit<Provider, "stop">> {
+  // Who is served is decided on chain (staked, bound peers); a mesh without one says it is a dev mesh.
+  if (!options.chain && !config.chain && !config.unstaked) {
+    throw new ProviderConfigError("no chain to check peers' stakes: pass --rpc, or --unstaked for a development mesh");
+  }
   const node = await createMeshNode({
     privateKey: await loadOrCreateKey(config.keyFile),
     listen: config.listen,
@@ -198,7 +205,27 @@ async function build(
     libp2pPort: () => listenPort(node),
     dataPlanePort: (): number | undefined => server.dataPlanePort || undefined,
   });
-  const server: PipelineServer = new PipelineServer(node, { stages, trace, keepTensors: config.keepTensors, dataPlaneHost: host, reach });
+  // Who is served over the pipeline: peers within a job this node is part of (on chain), or under
+  // the free tier if the directory lists them (built below; nothing is admitted before it exists).
+  let directory: Directory | undefined;
+  const manifests = new Map<string, LoadedManifest>();
+  for (const m of config.models) manifests.set(m.modelId, await loadManifest(m.manifest));
+  const admission = new PipelineAdmission({
+    unstaked: config.unstaked,
+    listed: (peerId) => directory?.has(peerId) ?? false,
+    jobTerms: chain ? jobTermsOf(chain) : undefined,
+    stageBytes: (modelId, s) => stageBytesOf(manifests.get(modelId), s),
+    freeTierPerSecond: config.freeTierPerSecond,
+    retentionMs: trace.retentionMs,
+  });
+  const server: PipelineServer = new PipelineServer(node, {
+    stages,
+    trace,
+    keepTensors: config.keepTensors,
+    dataPlaneHost: host,
+    reach,
+    admission,
+  });
   await server.start();
   onStop(() => server.stop());
   // Decoder block stages keep KV caches between steps: they are served as sessions, not requests.
@@ -212,8 +239,6 @@ async function build(
   const binding: PeerBinding | undefined = config.stakingKey
     ? await signBinding(privateKeyToAccount(config.stakingKey), peerId)
     : undefined;
-  const manifests = new Map<string, LoadedManifest>();
-  for (const m of config.models) manifests.set(m.modelId, await loadManifest(m.manifest));
   const offers = (): ModelOffer[] =>
     config.models.map((m) => {
       const lm = manifests.get(m.modelId)!;
@@ -232,8 +257,9 @@ async function build(
     });
   // The gateway (built last) announces its URL once it listens.
   let gatewayUrl: string | undefined;
-  const directory = new Directory(node, {
+  directory = new Directory(node, {
     checkBinding: chain ? peerBindingCheck(chain.read) : undefined,
+    unstaked: config.unstaked,
     announce: () => {
       const load = server.load();
       return {
@@ -314,6 +340,43 @@ async function build(
     stages: [...stages.keys(), ...decoderStages.keys()],
   });
   return { node, peerId, directory, router, server, client, trace, janitor, shards, gateway, chain, jobs, sessions };
+}
+
+/** This provider's terms in a job at a stage, read from the market (undefined without a staking address). */
+function jobTermsOf(chain: ChainConnection): (jobId: string, stage: number) => Promise<JobTerms | undefined> {
+  const me = chain.account?.address;
+  return async (jobId, stage) => {
+    if (!me) return undefined;
+    const t = await chain.read.market.read.stageTerms([BigInt(jobId), BigInt(stage), me]);
+    return { maxUnits: Number(t.maxUnits) };
+  };
+}
+
+/**
+ * Largest bytes one request of stage `s` moves in and out (the per-job trace cap counts this per
+ * unit): the request bound or the incoming hop's, plus the outgoing hop's (a last stage's output
+ * is bounded by the frame limit only).
+ */
+function stageBytesOf(lm: LoadedManifest | undefined, s: number): number | undefined {
+  if (!lm || lm.manifest.decoder) return undefined;
+  try {
+    const b = requestBounds(lm.manifest);
+    const inBytes = s === 0 ? b.maxBytes : hopMaxBytes(lm.manifest, b, s - 1);
+    const outBytes = s < lm.manifest.hops.length ? hopMaxBytes(lm.manifest, b, s) : MAX_PAYLOAD_BYTES;
+    return inBytes + outBytes;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What stage `s` of a model checks its incoming bags against (none when the manifest has no usable bounds). */
+function boundsCheck(lm: LoadedManifest, s: number): ((bag: WireBag) => void) | undefined {
+  try {
+    return stageInputCheck(lm.manifest, requestBounds(lm.manifest), s);
+  } catch (err) {
+    log.error("stage %d of %s: no request bounds (%s): inputs checked by shape only", s, lm.manifest.model.name, (err as Error).message);
+    return undefined;
+  }
 }
 
 /** Stage files: serve every one held here; fetch the ones this node must run but lacks; start their runners. */
@@ -412,7 +475,7 @@ async function loadStages(
           inputs: st.inputs,
           forward: st.forward,
         });
-        stages.set(stageKey(m.modelId, s), runnerExecutor(runner));
+        stages.set(stageKey(m.modelId, s), runnerExecutor(runner, boundsCheck(lm, s)));
       }
       directory.markDirty();
       directory.publish();
@@ -502,11 +565,25 @@ async function startGateway(
     decoderGateways.size > 0
       ? new MeshLlmService({ directory, client: sessionClient, selfPeerId: peerId, local, gateways: decoderGateways, jobFilter })
       : undefined;
+  // Request bounds of every model whose manifest this node holds (a decoder's requests go through
+  // the OpenAI routes, whose own limits apply; /v1/infer does not serve it).
+  const bounds = new Map<string, RequestBounds>();
+  for (const [id, lm] of manifests) {
+    if (lm.manifest.decoder) continue;
+    try {
+      bounds.set(id, requestBounds(lm.manifest));
+    } catch (err) {
+      log.error("model %s has no usable request bounds, not served on /v1/infer: %s", id, (err as Error).message);
+    }
+  }
   const gateway = new Gateway({
     host: http.host,
     port: http.port,
     cors: http.cors,
     unsignedJobs: http.unsignedJobs,
+    bounds: (id) => bounds.get(id),
+    maxRequestBytes: Math.max(0, ...[...bounds.values()].map((b) => b.maxBytes)),
+    limits: http.limits,
     peerId,
     chainId: chain?.chainId,
     directory,

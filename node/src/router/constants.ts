@@ -13,3 +13,8 @@ export const HOP_TIMEOUT_MIN_MS = 2_000;
 
 /** Latency assumed for a provider never measured. */
 export const DEFAULT_LATENCY_MS = 50;
+
+/** How long a stage with no provider left waits for one to (re)appear in the directory. */
+export const ROUTE_WAIT_MS = 2_000;
+/** Peers whose figures are kept; beyond it, peers no longer in the directory and idle are dropped. */
+export const MAX_TRACKED_PEERS = 1_024;

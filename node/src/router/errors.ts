@@ -4,3 +4,10 @@
 export class RouterNoProviderError extends Error {
   override name = "RouterNoProviderError";
 }
+/**
+ * Every provider of stage 0 refused the buyer's input as malformed (shape, dtype, encoding, NaN):
+ * the buyer's mistake, answered 422, and no provider is penalised for it.
+ */
+export class RouterInputRefusedError extends Error {
+  override name = "RouterInputRefusedError";
+}

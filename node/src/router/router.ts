@@ -13,9 +13,11 @@ import {
   HOP_TIMEOUT_MIN_MS,
   HOP_TIMEOUT_SLACK_MS,
   MAX_ATTEMPTS_PER_STAGE,
+  MAX_TRACKED_PEERS,
   PENALTY_HALF_LIFE_MS,
+  ROUTE_WAIT_MS,
 } from "./constants.ts";
-import { RouterNoProviderError } from "./errors.ts";
+import { RouterInputRefusedError, RouterNoProviderError } from "./errors.ts";
 import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "../pipeline/errors.ts";
 import type { Directory, StageProvider } from "../mesh/directory.ts";
 import type { HopPath, PipelineClient } from "../pipeline/client.ts";
@@ -26,6 +28,28 @@ import type { WireBag } from "../tensor/index.ts";
 const log = logger("shardmesh:router");
 
 const ZERO_HASH = `0x${"0".repeat(64)}` as const;
+
+/**
+ * Errors a stage raises when its input is malformed (the stage runner's and the pipeline's
+ * checks). At stage 0 the input is the buyer's: a provider refusing it is not at fault unless
+ * another provider then runs the same input (see runStage).
+ */
+export const INPUT_REFUSALS: ReadonlySet<string> = new Set([
+  "TensorShapeError",
+  "TensorDtypeError",
+  "TensorEncodingError",
+  "TensorNotFiniteError",
+  "TensorTooLargeError",
+  "BagMismatchError",
+  "InputMismatchError",
+  "InputOutOfBoundsError",
+  "InputTooLargeError",
+  "PipelineFrameTooLargeError",
+]);
+
+function refusesInput(err: Error): boolean {
+  return INPUT_REFUSALS.has(err instanceof PipelineRemoteError ? err.remoteName : err.name);
+}
 
 interface PeerStats {
   latencyEwma: number;
@@ -60,6 +84,8 @@ export interface RouterInit {
   hopTimeoutMaxMs?: number;
   /** Restricts the providers of requests that belong to a job (e.g. to those it accepted quotes from). */
   jobFilter?: JobProviderFilter;
+  /** How long a stage with no provider left waits for one (default ROUTE_WAIT_MS). */
+  routeWaitMs?: number;
   /** Choice randomness (tests pass a seeded one). */
   random?: () => number;
 }
@@ -134,9 +160,20 @@ export class Router {
     const rerouted = new Set<string>();
     let lastError: Error | undefined;
     const local = this.init.local?.serves(modelId, stage) ? this.init.local : undefined;
+    // Providers that refused the buyer's input as malformed: charged only if another one runs it.
+    const refused: string[] = [];
+    // A stage whose providers all dropped out a moment ago (a connection lost under load, an
+    // entry not yet refreshed) gets ROUTE_WAIT_MS for one to come back before the request fails.
+    const waitUntil = Date.now() + (this.init.routeWaitMs ?? ROUTE_WAIT_MS);
     for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_STAGE; attempt++) {
       options.signal?.throwIfAborted();
-      const candidates = this.directory.providers(modelId, stage).filter((p) => !tried.has(p.peerId) && (allow?.(stage, p) ?? true));
+      const eligible = () => this.directory.providers(modelId, stage).filter((p) => !tried.has(p.peerId) && (allow?.(stage, p) ?? true));
+      let candidates = eligible();
+      while (candidates.length === 0 && Date.now() < waitUntil) {
+        await new Promise((r) => setTimeout(r, 100));
+        options.signal?.throwIfAborted();
+        candidates = eligible();
+      }
       const self = options.preferSelf && local ? candidates.find((p) => p.peerId === local.peerId) : undefined;
       const choice = self ?? this.choose(candidates);
       if (!choice) break;
@@ -156,6 +193,7 @@ export class Router {
         const outputHash = res.outputHash ?? (hashing ? bagHash(output) : ZERO_HASH);
         const ms = performance.now() - started;
         this.succeeded(st, ms);
+        for (const p of refused) this.failedOn(p, this.peer(p), new Error(`refused an input ${choice.peerId} ran`));
         return { output, trace: { stage, peerId: choice.peerId, ms, retries: attempt, inputHash, outputHash } };
       } catch (err) {
         if (options.signal?.aborted) throw err;
@@ -172,10 +210,16 @@ export class Router {
           log("hop on %s lost its path (%s), trying another", choice.peerId, lastError.message);
           continue;
         }
-        this.failedOn(choice.peerId, st, lastError);
+        if (stage === 0 && refusesInput(lastError)) refused.push(choice.peerId);
+        else this.failedOn(choice.peerId, st, lastError);
       } finally {
         st.inflight--;
       }
+    }
+    if (refused.length > 0 && refused.length === tried.size) {
+      throw new RouterInputRefusedError(
+        `every provider of stage ${stage} of ${modelId} refused the input (last: ${lastError?.name}: ${lastError?.message})`,
+      );
     }
     throw new RouterNoProviderError(
       `stage ${stage} of ${modelId}: no provider left after ${tried.size} attempt(s)` +
@@ -219,6 +263,10 @@ export class Router {
   private peer(peerId: string): PeerStats {
     let st = this.stats.get(peerId);
     if (!st) {
+      // Bounded: figures of peers that left the directory and have nothing in flight go first.
+      if (this.stats.size >= MAX_TRACKED_PEERS) {
+        for (const [id, s] of this.stats) if (s.inflight === 0 && !this.directory.has(id)) this.stats.delete(id);
+      }
       st = { latencyEwma: 0, samples: 0, penalty: 0, penaltyAt: 0, benchedUntil: 0, inflight: 0, served: 0, failed: 0 };
       this.stats.set(peerId, st);
     }

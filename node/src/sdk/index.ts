@@ -130,8 +130,15 @@ export class ShardMeshClient {
   prepare(req: { modelId: string; input: { image: string } }, options?: { signal?: AbortSignal }): Promise<PrepareResponse> {
     return this.call("POST", "/v1/prepare", req, options);
   }
-  job(jobId: string, options?: { signal?: AbortSignal }): Promise<JobStatus> {
-    return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}`, undefined, options);
+  /**
+   * A job's status; with `details` (the session key's signature over jobDetailsMessage(jobId,
+   * expires), node/src/jobs/details.ts) also its per-request hashes, routes and stage records.
+   */
+  job(jobId: string, options?: { signal?: AbortSignal; details?: { expires: number; signature: string } }): Promise<JobStatus> {
+    const headers: Record<string, string> = options?.details
+      ? { "x-shardmesh-signature": options.details.signature, "x-shardmesh-expires": String(options.details.expires) }
+      : {};
+    return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}`, undefined, options, headers);
   }
   receipt(jobId: string, options?: { signal?: AbortSignal }): Promise<ReceiptToSign> {
     return this.call("GET", `/v1/jobs/${encodeURIComponent(jobId)}/receipt`, undefined, options);

@@ -12,7 +12,6 @@ import { DEFAULT_CONFIG } from "../../../node/src/provider/config.ts";
 import { type GatewayApiError, ShardMeshClient, float32FromTensor, tensorFromFloat32 } from "../../../node/src/sdk/index.ts";
 import { createCanvas } from "@napi-rs/canvas";
 import { ocrImageHooks } from "../../../node/src/ocr/gateway.ts";
-import { MAX_BODY_BYTES } from "../../../node/src/gateway/server.ts";
 import { bagHash, parseJsonBag } from "../../../node/src/tensor/index.ts";
 import { writeTinyModel } from "./fixtures/tiny-model.ts";
 import { until } from "./procs.ts";
@@ -29,6 +28,7 @@ describe("gateway HTTP API", () => {
     provider = await startProvider(
       {
         ...structuredClone(DEFAULT_CONFIG),
+        unstaked: true,
         keyFile: join(dir, "node.key"),
         dataDir: join(dir, "data"),
         dht: false,
@@ -148,6 +148,7 @@ describe("gateway HTTP API", () => {
     // choice would send it much of the load once it has latency samples): job requests stay here.
     const other = await startProvider({
       ...structuredClone(DEFAULT_CONFIG),
+      unstaked: true,
       keyFile: join(dir, "other.key"),
       dataDir: join(dir, "other"),
       dht: false,
@@ -217,8 +218,8 @@ describe("gateway HTTP API", () => {
       (e: GatewayApiError) => e.status === 404 && e.errorName === "GatewayNotFoundError",
     );
     await assert.rejects(
-      sdk.prepare({ modelId: "tiny", input: { image: "A".repeat(MAX_BODY_BYTES) } }),
-      (e: GatewayApiError) => e.status === 400 && e.errorName === "GatewayBadRequestError" && /over \d+ bytes/.test(e.message),
+      sdk.prepare({ modelId: "tiny", input: { image: "A".repeat(provider.gateway!.maxBodyBytes) } }),
+      (e: GatewayApiError) => e.status === 413 && e.errorName === "GatewayBodyTooLargeError" && /over \d+ bytes/.test(e.message),
     );
     const res = await fetch(`${url}/v1/prepare`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
     assert.equal(res.status, 400);

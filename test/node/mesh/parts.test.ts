@@ -86,7 +86,8 @@ describe("announcements and directory", () => {
     b = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false, bootstrap: [a.getMultiaddrs()[0].toString()] });
     const account = privateKeyToAccount(`0x${"22".repeat(32)}`);
     const binding = await signBinding(account, b.peerId.toString());
-    da = new Directory(a, { ttlMs: 1500 });
+    // b is "bound on chain" to the binding's address (the chain check is stubbed here).
+    da = new Directory(a, { ttlMs: 1500, checkBinding: async (_peer, address) => address === account.address });
     db = new Directory(b, {
       announce: () => ({
         models: [{ modelId: "m", stageCount: 2, stages: [{ stage: 1, price: "7" }] }],

@@ -19,7 +19,9 @@ export interface ProviderProc {
 export type Spawner = (cmd: string, args: string[], options: SpawnOptions) => ChildProcess;
 
 export async function startProviderProc(args: string[], timeoutMs = 60_000, spawner: Spawner = spawn): Promise<ProviderProc> {
-  const child = spawner(process.execPath, [BIN, "provider", "start", ...args, "--json"], {
+  // A test mesh without a chain is a development mesh: its providers list each other unstaked.
+  const mode = args.includes("--rpc") || args.includes("--unstaked") ? [] : ["--unstaked"];
+  const child = spawner(process.execPath, [BIN, "provider", "start", ...args, ...mode, "--json"], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, NODE_NO_WARNINGS: "1" },
   });

@@ -180,7 +180,7 @@ describe("trace janitor", () => {
 });
 
 describe("provider wiring", () => {
-  const base = { ...structuredClone(DEFAULT_CONFIG), gateway: null, dht: false, models: [] };
+  const base = { ...structuredClone(DEFAULT_CONFIG), gateway: null, dht: false, models: [], unstaked: true };
 
   it("starts a janitor next to the trace store that asks the provider's chain whether a job is final", async () => {
     // The provider's chain connection (a stub: one open job with a pending receipt, never final).
