@@ -17,7 +17,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
 import { shardMeshDomain, signBuyerReceipt, signedQuoteFromJson } from "../../node/src/receipts/eip712.ts";
 import { buildBuyerTree, encodeBuyerLeaves } from "../../node/src/receipts/leaves.ts";
-import { ShardMeshClient, GatewayApiError, bytesFromTensor, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
+import { ShardMeshClient, type GatewayApiError, bytesFromTensor, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
 import type { JsonTensor } from "../../node/src/sdk/index.ts";
 import { OCR_MODELS } from "../../node/src/ocr/assets.ts";
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";

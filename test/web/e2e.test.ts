@@ -16,6 +16,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { freePort } from "../../scripts/lib/chain.ts";
 import { ShardMeshClient, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
 import { jobRequestHash } from "../../node/src/jobs/session.ts";
+import { signJobDetails } from "../../node/src/jobs/details.ts";
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
 import { recPreprocess } from "../../node/src/ocr/rec.ts";
 import { generateKeyPair } from "@libp2p/crypto/keys";
@@ -313,7 +314,13 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
         assert.ok((await rows.nth(p.stage).innerText()).includes(p.peerId.slice(0, 16)), `stage ${p.stage} ran on its provider's process`);
       // The page signed the hash of exactly the tensors the node computes for this image.
       const x = recPreprocess(await decodeImage(png));
-      const served = (await gateway.job(jobId)).requests.find((r) => r.index === i);
+      // Per-request hashes are shown only to the job's session key (the one the page keeps).
+      const session = JSON.parse((await page.evaluate((k) => window.localStorage.getItem(k), `shardmesh:session:31337:${jobId}`))!) as {
+        privateKey: `0x${string}`;
+      };
+      const expires = Math.floor(Date.now() / 1000) + 300;
+      const signature = await signJobDetails(privateKeyToAccount(session.privateKey), jobId, expires);
+      const served = (await gateway.job(jobId, { details: { expires, signature } })).requests?.find((r) => r.index === i);
       assert.equal(served?.requestHash, jobRequestHash({ x: tensorFromFloat32([...x.dims], x.data as Float32Array) }));
       if (i === 0) await shot("model-try-it-paid");
     }

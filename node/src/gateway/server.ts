@@ -447,9 +447,7 @@ export class Gateway {
     const signature = req.headers["x-shardmesh-signature"];
     const expires = Number(req.headers["x-shardmesh-expires"]);
     const verify = this.init.hooks?.verifyJobReader;
-    const reader = verify
-      ? typeof signature === "string" && (await verify(jobId, expires, signature))
-      : this.init.unsignedJobs === true;
+    const reader = verify ? typeof signature === "string" && (await verify(jobId, expires, signature)) : this.init.unsignedJobs === true;
     if (!reader) {
       if (typeof signature === "string") throw new GatewayUnauthorizedError(`not signed by job ${jobId}'s session key, or expired`);
       return status;

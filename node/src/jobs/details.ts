@@ -23,7 +23,13 @@ export async function signJobDetails(account: Account, jobId: string, expires: n
 }
 
 /** Whether `signature` by `sessionKey` lets its bearer read the job's details now. */
-export async function verifyJobDetails(sessionKey: Address, jobId: string, expires: number, signature: string, now = Date.now() / 1000): Promise<boolean> {
+export async function verifyJobDetails(
+  sessionKey: Address,
+  jobId: string,
+  expires: number,
+  signature: string,
+  now = Date.now() / 1000,
+): Promise<boolean> {
   if (!Number.isSafeInteger(expires) || expires < now || expires > now + JOB_DETAILS_MAX_VALIDITY_S) return false;
   if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return false;
   try {

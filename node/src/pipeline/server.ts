@@ -364,6 +364,14 @@ export class PipelineServer implements LocalStages {
   ): Promise<{ output: WireBag; inputHash?: Hex; outputHash?: Hex; computeMs: number }> {
     const executor = this.stages.get(stageKey(req.modelId, req.stage));
     if (!executor) throw new PipelineUnknownStageError(`stage ${req.stage} of model ${req.modelId} is not served here`);
+    // Hashes (keccak over every tensor byte) are only worth their cost for job requests, which
+    // are traced and end up in receipts; an untraced request (probe, benchmark) skips them.
+    const traced = req.jobId !== "";
+    // An in-process caller passes the input's hash it already computed (hash each byte once).
+    const inputHash = traced ? (req.inputHash ?? bagHash(req.bag)) : undefined;
+    // A traced (job, index, stage) is never replaced (trace/store.ts): refused before it runs.
+    if (this.init.trace && traced)
+      this.init.trace.checkFree({ jobId: req.jobId, index: req.index, stage: req.stage, inputHash: inputHash! });
     this.inflight++;
     const started = performance.now();
     let output: WireBag;
@@ -376,11 +384,6 @@ export class PipelineServer implements LocalStages {
     const computeMs = performance.now() - started;
     this.computeEwma = this.served === 0 ? computeMs : 0.8 * this.computeEwma + 0.2 * computeMs;
     this.served++;
-    // Hashes (keccak over every tensor byte) are only worth their cost for job requests, which
-    // are traced and end up in receipts; an untraced request (probe, benchmark) skips them.
-    const traced = req.jobId !== "";
-    // An in-process caller passes the input's hash it already computed (hash each byte once).
-    const inputHash = traced ? (req.inputHash ?? bagHash(req.bag)) : undefined;
     const outputHash = traced ? bagHash(output) : undefined;
     if (this.init.trace && traced) {
       this.init.trace.record(

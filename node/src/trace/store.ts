@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import { logger } from "@libp2p/logger";
 import { TRACE_RETENTION_MS } from "./constants.ts";
 import type { WireBag } from "../tensor/index.ts";
+import { TraceIndexTakenError } from "./errors.ts";
 
 const log = logger("shardmesh:trace");
 
@@ -91,12 +92,18 @@ export class TraceStore {
     if (!traceColumns.some((c) => c.name === "owned")) this.db.exec("ALTER TABLE trace ADD COLUMN owned INTEGER NOT NULL DEFAULT 0");
   }
 
-  /** Record one served request; `input`/`output` tensors are kept for the retention window. */
+  /**
+   * Record one served request; `input`/`output` tensors are kept for the retention window.
+   * A (job, index, stage) row is written once and never replaced: a receipt and a sampled reveal
+   * rest on it (issue 10, item 15: any peer could send a REQUEST with a job id and index and
+   * overwrite the real row). The same input again (a retried hop) leaves the row as it is and
+   * returns false; a different input under a taken index is TraceIndexTakenError.
+   */
   record(
     rec: Omit<TraceRecord, "createdAt" | "units" | "owned"> & { units?: number },
     tensors?: { input?: WireBag; output?: WireBag },
-  ): void {
-    this.write(rec, tensors, false);
+  ): boolean {
+    return this.write(rec, tensors, false);
   }
 
   /**
@@ -132,14 +139,21 @@ export class TraceStore {
         }
         // The owner's new record replaces its old one whole, tensors included.
         this.db.prepare("DELETE FROM tensors WHERE job_id = ? AND idx = ? AND stage = ?").run(rec.jobId, rec.index, rec.stage);
+        this.db.prepare("DELETE FROM trace WHERE job_id = ? AND idx = ? AND stage = ?").run(rec.jobId, rec.index, rec.stage);
       }
-      this.db
+      const added = this.db
         .prepare(
-          "INSERT OR REPLACE INTO trace (job_id, idx, model_id, stage, input_hash, output_hash, peer_id, created_at, units, owned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "INSERT INTO trace (job_id, idx, model_id, stage, input_hash, output_hash, peer_id, created_at, units, owned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, idx, stage) DO NOTHING",
         )
-        .run(rec.jobId, rec.index, rec.modelId, rec.stage, rec.inputHash, rec.outputHash, rec.peerId, now, rec.units ?? 1, owned ? 1 : 0);
+        .run(rec.jobId, rec.index, rec.modelId, rec.stage, rec.inputHash, rec.outputHash, rec.peerId, now, rec.units ?? 1, owned ? 1 : 0).changes;
+      if (Number(added) === 0) {
+        // Taken (only a plain record gets here: an owned one cleared its own row above).
+        this.db.exec("ROLLBACK");
+        this.checkFree(rec);
+        return false;
+      }
       const put = this.db.prepare(
-        "INSERT OR REPLACE INTO tensors (job_id, idx, stage, side, name, dtype, dims, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO tensors (job_id, idx, stage, side, name, dtype, dims, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       );
       for (const side of ["input", "output"] as const) {
         const bag = tensors?.[side];
@@ -151,8 +165,19 @@ export class TraceStore {
       this.db.exec("COMMIT");
       return true;
     } catch (err) {
-      this.db.exec("ROLLBACK");
+      if (this.db.isTransaction) this.db.exec("ROLLBACK");
       throw err;
+    }
+  }
+
+  /**
+   * TraceIndexTakenError if (job, index, stage) is already traced for another input: what the
+   * pipeline server checks before it runs a request (and `record` again, atomically, after).
+   */
+  checkFree(rec: Pick<TraceRecord, "jobId" | "index" | "stage" | "inputHash">): void {
+    const have = this.get(rec.jobId, rec.index, rec.stage);
+    if (have && have.inputHash !== rec.inputHash) {
+      throw new TraceIndexTakenError(`job ${rec.jobId} request ${rec.index} stage ${rec.stage} is already traced for another input`);
     }
   }
 

@@ -5,6 +5,7 @@ import type { Address } from "viem";
 import { createMeshNode } from "../mesh/node.ts";
 import type { MeshNode } from "../mesh/node.ts";
 import { loadOrCreateKey } from "../mesh/identity.ts";
+import { peerBindingCheck } from "../chain/binding.ts";
 import { Directory } from "../mesh/directory.ts";
 import { connectChain } from "../chain/connect.ts";
 import { VerifierConfigError } from "./errors.ts";
@@ -49,8 +50,8 @@ export async function startVerifier(config: VerifierConfig, onEvent: (e: Verifie
   });
   onEvent({ event: "listening", peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) });
   // Listens to the providers' capability announcements (announces nothing): their addresses let
-  // the verifier reach a provider it is not connected to.
-  const directory = new Directory(node);
+  // the verifier reach a provider it is not connected to. Only staked, bound peers are listed.
+  const directory = new Directory(node, { checkBinding: peerBindingCheck(read) });
   directory.start();
   const service = new VerifierService({
     node,

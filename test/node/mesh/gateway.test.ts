@@ -113,7 +113,7 @@ describe("gateway HTTP API", () => {
     );
     const job = await sdk.job("42");
     assert.equal(job.served, 2);
-    assert.equal(job.stageRecords.length, 4, "both stages traced for both requests");
+    assert.equal(job.stageRecords?.length, 4, "both stages traced for both requests");
   });
 
   it("counts a job's requests under its number: 2, 02 and 002 are one job; a non-number is refused", async () => {

@@ -141,7 +141,8 @@ describe("provider mesh (4 provider processes + gateway)", () => {
   it("keeps a provider's trace records across a restart, and routes to it again", async () => {
     const p0a = providers.p0a;
     const before = await new ShardMeshClient(p0a.gateway!).job("101");
-    assert.ok(before.stageRecords.length > 0, "p0a traced some job 101 requests");
+    // A development mesh (no chain) shows a job's details to anyone.
+    assert.ok(before.stageRecords && before.stageRecords.length > 0, "p0a traced some job 101 requests");
     for (const r of before.stageRecords) assert.match(r.inputHash, /^0x[0-9a-f]{64}$/);
     await stopProc(p0a, "SIGTERM");
     const again = await startProviderProc(args("p0a", 0, "1000"));
@@ -150,7 +151,8 @@ describe("provider mesh (4 provider processes + gateway)", () => {
     const afterRestart = await new ShardMeshClient(again.gateway!).job("101");
     assert.deepEqual(afterRestart.stageRecords, before.stageRecords);
     // The buyer-side hashes chain: stage 0's output hash is stage 1's input hash.
-    const reqs = (await sdk.job("101")).requests;
+    const reqs = (await sdk.job("101")).requests ?? [];
+    assert.ok(reqs.length > 0);
     for (const r of reqs) {
       const st = r.stages as { inputHash: string; outputHash: string }[];
       assert.equal(st[0].inputHash, r.requestHash);

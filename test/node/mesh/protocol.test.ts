@@ -151,6 +151,37 @@ describe("pipeline protocol", () => {
     assert.deepEqual(trace.tensors("job-7", 3, 0, "input").in.data, bag.in.data);
   });
 
+  it("never lets a pipeline REQUEST from any peer replace a traced row (issue 10 item 15): another input is TraceIndexTakenError, the same input leaves it as it was", async () => {
+    const bag = { in: enc(64, 21) };
+    await client.call(server.peerId, { modelId: "m", stage: 0, bag, jobId: "15", index: 0 });
+    const real = trace.get("15", 0, 0)!;
+    const realTensors = trace.tensors("15", 0, 0, "input");
+    // A stranger (not the job's gateway) sends a REQUEST for the same job, index and stage.
+    const stranger = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+    const forged = new PipelineClient(stranger);
+    try {
+      await stranger.dial(server.getMultiaddrs()[0]);
+      await assert.rejects(
+        forged.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(64, 99) }, jobId: "15", index: 0 }),
+        (err: Error & { remoteName?: string }) => err.name === "PipelineRemoteError" && err.remoteName === "TraceIndexTakenError",
+      );
+      // A retried hop with the same input is served, and the row is still the first one.
+      await forged.call(server.peerId, { modelId: "m", stage: 0, bag, jobId: "15", index: 0 });
+    } finally {
+      forged.close();
+      await stranger.stop();
+    }
+    assert.deepEqual(trace.get("15", 0, 0), real);
+    assert.deepEqual(trace.tensors("15", 0, 0, "input"), realTensors);
+    // The store itself refuses another input under a taken index (the atomic check after a run).
+    assert.throws(
+      () => trace.record({ ...real, inputHash: bagHash({ in: enc(64, 98) }) }),
+      (err: Error) => err.name === "TraceIndexTakenError",
+    );
+    assert.equal(trace.record({ ...real }), false, "the same record again changes nothing");
+    assert.deepEqual(trace.get("15", 0, 0), real);
+  });
+
   it("answers an unknown stage with the provider's named error", async () => {
     await assert.rejects(
       client.call(server.peerId, { modelId: "m", stage: 9, bag: { in: enc(4, 1) } }),

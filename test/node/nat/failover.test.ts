@@ -38,7 +38,7 @@ describe("directory: providers behind NAT", () => {
     const boot = [a.getMultiaddrs()[0].toString()];
     nat = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false, bootstrap: boot });
     pub = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false, bootstrap: boot });
-    da = new Directory(a, { ttlMs: 2500 });
+    da = new Directory(a, { ttlMs: 2500, unstaked: true }); // a development mesh: no chain to check stakes
     dirs.push(da, announcer(nat, "unreachable"), announcer(pub, "reachable"));
     for (const d of dirs) d.start();
     await until("both announced", async () => da.has(nat.peerId.toString()) && da.has(pub.peerId.toString()), 10_000);
@@ -55,7 +55,7 @@ describe("directory: providers behind NAT", () => {
       dht: false,
       bootstrap: [a.getMultiaddrs()[0].toString()],
     });
-    const dc = new Directory(c);
+    const dc = new Directory(c, { unstaked: true });
     dc.start();
     try {
       await until("nat's announcement at c", async () => dc.has(nat.peerId.toString()), 10_000);
