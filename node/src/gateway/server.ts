@@ -362,7 +362,7 @@ export class Gateway {
     // The request's hash, computed once here: the signature check, the router and this node's
     // own first stage all use it.
     const requestHash = bagHash(input);
-    const admission = await this.admitJob(req, body.jobId, requestHash, 1);
+    const admission = await this.admitJob(req, rawJob, requestHash, 1);
     const ctrl = new AbortController();
     req.once("close", () => {
       if (!req.complete) ctrl.abort(new Error("client went away"));

@@ -145,7 +145,18 @@ export class TraceStore {
         .prepare(
           "INSERT INTO trace (job_id, idx, model_id, stage, input_hash, output_hash, peer_id, created_at, units, owned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, idx, stage) DO NOTHING",
         )
-        .run(rec.jobId, rec.index, rec.modelId, rec.stage, rec.inputHash, rec.outputHash, rec.peerId, now, rec.units ?? 1, owned ? 1 : 0).changes;
+        .run(
+          rec.jobId,
+          rec.index,
+          rec.modelId,
+          rec.stage,
+          rec.inputHash,
+          rec.outputHash,
+          rec.peerId,
+          now,
+          rec.units ?? 1,
+          owned ? 1 : 0,
+        ).changes;
       if (Number(added) === 0) {
         // Taken (only a plain record gets here: an owned one cleared its own row above).
         this.db.exec("ROLLBACK");
