@@ -108,7 +108,17 @@ try {
   const boot = ["--bootstrap", procs.relay1.addr, "--bootstrap", procs.relay2.addr];
   // No DHT on the gateway: homes never learn its address, so its hops to them start through a
   // relay (test/network/mesh.test.ts says why).
-  const gw = await provider("gateway", net.hosts.gateway, [...boot, "--gateway-host", net.hosts.gateway.ip, "--no-relay", "--no-dht"]);
+  const gw = await provider("gateway", net.hosts.gateway, [
+    ...boot,
+    "--gateway-host",
+    net.hosts.gateway.ip,
+    "--no-relay",
+    "--no-dht",
+    "--unpaid-rate",
+    "1000",
+    "--unpaid-burst",
+    "1000",
+  ]);
   const buyer = await startAgent(net.hosts.buyer, join(root, "test/network/buyer-agent.ts"));
   agents.push(buyer);
   const loopGw = await provider("loopgw", local, []);

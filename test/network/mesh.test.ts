@@ -115,7 +115,17 @@ describe("providers behind NAT serve through relays and hole punches", { skip: u
     // No DHT on the gateway: homes never learn its address, so they never connect out to it (a
     // connection they open would carry its hops with no relay at all), and every hop to a home
     // starts through a relay.
-    const gw = await start("gateway", [...bootstrap(), "--gateway-host", net.hosts.gateway.ip, "--no-relay", "--no-dht"]);
+    const gw = await start("gateway", [
+      ...bootstrap(),
+      "--gateway-host",
+      net.hosts.gateway.ip,
+      "--no-relay",
+      "--no-dht",
+      "--unpaid-rate",
+      "1000",
+      "--unpaid-burst",
+      "1000",
+    ]);
     gatewayUrl = gw.gateway!;
     buyer = await startAgent(net.hosts.buyer, BUYER);
   });

@@ -33,6 +33,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   InputTooLargeError: 413,
   GatewayBodyTooLargeError: 413,
   PipelineFrameTooLargeError: 413,
+  PipelineTooManyTensorsError: 413,
   ImageDecodeTimeoutError: 422,
   RouterInputRefusedError: 422, // every provider of a stage refused the buyer's input as malformed
   GatewayRateLimitedError: 429,

@@ -30,6 +30,11 @@ export const DATA_PLANE_TOKEN_BYTES = 32;
 export const DATA_PLANE_KEY_BYTES = 16;
 /** How long an offered token stays valid. */
 export const DATA_PLANE_TOKEN_TTL_MS = 10_000;
+/**
+ * Offers outstanding per peer: a caller needs one per hop stream it sets up (at most
+ * MAX_PIPELINE_STREAMS_PER_PEER), with room for retries; beyond it the peer's oldest goes.
+ */
+export const MAX_DATA_PLANE_OFFERS_PER_PEER = 16;
 /** How long a new socket may take to present its token. */
 export const DATA_PLANE_HELLO_TIMEOUT_MS = 3_000;
 /** Largest sealed record (one frame: header + payload + varint). */
@@ -349,6 +354,8 @@ interface Offer {
 export class DataPlaneServer {
   private server: Server | undefined;
   private readonly offers = new Map<string, Offer>();
+  /** Each peer's outstanding offer tokens, oldest first. */
+  private readonly perPeer = new Map<string, string[]>();
   private readonly sockets = new Set<Socket>();
   private readonly onChannel: (channel: SealedChannel, peerId: string) => void;
   private readonly host: string;
@@ -381,10 +388,26 @@ export class DataPlaneServer {
   /** Mint a one-time token and keys for `peerId` (sent to it over the libp2p stream). */
   offer(peerId: string): { token: Uint8Array<ArrayBuffer>; key: Uint8Array<ArrayBuffer>; port: number } {
     const now = Date.now();
-    for (const [t, o] of this.offers) if (o.expires < now) this.offers.delete(t);
+    // Offers expire in the order they were made (one TTL): drop from the oldest while expired,
+    // so each offer costs O(1) however many a peer asks for (a full scan per offer was quadratic).
+    for (const [t, o] of this.offers) {
+      if (o.expires >= now) break;
+      this.drop(t, o);
+    }
+    // Bounded per peer: a peer asking for offers it never uses evicts only its own.
+    const mine = this.perPeer.get(peerId) ?? [];
+    while (mine.length >= MAX_DATA_PLANE_OFFERS_PER_PEER) {
+      const oldest = mine[0];
+      const o = this.offers.get(oldest);
+      if (o) this.drop(oldest, o);
+      else mine.shift();
+    }
     const token = randomBytes(DATA_PLANE_TOKEN_BYTES);
     const key = randomBytes(2 * DATA_PLANE_KEY_BYTES);
-    this.offers.set(token.toString("hex"), { peerId, key, expires: now + DATA_PLANE_TOKEN_TTL_MS });
+    const hex = token.toString("hex");
+    this.offers.set(hex, { peerId, key, expires: now + DATA_PLANE_TOKEN_TTL_MS });
+    mine.push(hex);
+    this.perPeer.set(peerId, mine);
     return { token: Uint8Array.from(token), key: Uint8Array.from(key), port: this.port };
   }
 
@@ -394,6 +417,20 @@ export class DataPlaneServer {
    */
   adopt(socket: Socket): void {
     this.accept(socket);
+  }
+
+  /** Offers outstanding now (all peers). */
+  get offerCount(): number {
+    return this.offers.size;
+  }
+
+  private drop(token: string, o: Offer): void {
+    this.offers.delete(token);
+    const mine = this.perPeer.get(o.peerId);
+    if (!mine) return;
+    const i = mine.indexOf(token);
+    if (i >= 0) mine.splice(i, 1);
+    if (mine.length === 0) this.perPeer.delete(o.peerId);
   }
 
   private accept(socket: Socket): void {
@@ -408,7 +445,7 @@ export class DataPlaneServer {
       clearTimeout(timer);
       const token = got.subarray(0, DATA_PLANE_TOKEN_BYTES).toString("hex");
       const offer = this.offers.get(token);
-      this.offers.delete(token);
+      if (offer) this.drop(token, offer);
       if (!offer || offer.expires < Date.now()) {
         log("data-plane socket with an unknown or expired token");
         socket.destroy();

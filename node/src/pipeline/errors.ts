@@ -16,6 +16,10 @@ export class PipelineFrameTooLargeError extends PipelineError {
     super(`frame of ${observed} bytes exceeds the limit of ${limit}`);
   }
 }
+/** A bag of more tensors than one frame may carry (MAX_TENSORS_PER_FRAME). */
+export class PipelineTooManyTensorsError extends PipelineError {
+  override name = "PipelineTooManyTensorsError";
+}
 /** The peer speaks another pipeline wire version. */
 export class PipelineVersionError extends PipelineError {
   override name = "PipelineVersionError";

@@ -8,7 +8,7 @@ import type { Stream } from "@libp2p/interface";
 import { Frame } from "../pb/pipeline.js";
 import type { TensorMeta } from "../pb/pipeline.js";
 import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TENSORS_PER_FRAME, STREAM_READ_BUFFER_BYTES } from "./constants.ts";
-import { PipelineFrameTooLargeError, PipelineMalformedFrameError } from "./errors.ts";
+import { PipelineFrameTooLargeError, PipelineMalformedFrameError, PipelineTooManyTensorsError } from "./errors.ts";
 import type { WireBag } from "../tensor/index.ts";
 import { SealedChannel } from "./dataplane.ts";
 
@@ -51,7 +51,14 @@ export function encodeFrame(header: FrameHeader, bag?: WireBag, order?: string[]
       payloadLength += t.data.byteLength;
     }
   }
+  // A frame the peer's reader would refuse is refused here, before a byte is written: a reader
+  // that meets one resets the whole stream (every other request on it fails), so one caller's
+  // oversized bag must fail alone, by name.
+  if (tensors.length > MAX_TENSORS_PER_FRAME)
+    throw new PipelineTooManyTensorsError(`${tensors.length} tensors in one frame (limit ${MAX_TENSORS_PER_FRAME})`);
+  if (payloadLength > MAX_PAYLOAD_BYTES) throw new PipelineFrameTooLargeError(payloadLength, MAX_PAYLOAD_BYTES);
   const head = Frame.encode({ ...header, tensors, payloadLength });
+  if (head.byteLength > MAX_HEADER_BYTES) throw new PipelineFrameTooLargeError(head.byteLength, MAX_HEADER_BYTES);
   return [encodeVarint(head.byteLength), head, ...parts];
 }
 

@@ -134,6 +134,10 @@ export class PipelineServer implements LocalStages {
   get dataPlanePort(): number {
     return this.dataPlane?.port ?? 0;
   }
+  /** Data-plane offers outstanding (bounded per peer: MAX_DATA_PLANE_OFFERS_PER_PEER). */
+  dataPlaneOffers(): number {
+    return this.dataPlane?.offerCount ?? 0;
+  }
   dataPlaneChannels(): number {
     let n = 0;
     for (const v of this.channelsPerPeer.values()) n += v;

@@ -45,6 +45,7 @@ export const INPUT_REFUSALS: ReadonlySet<string> = new Set([
   "InputOutOfBoundsError",
   "InputTooLargeError",
   "PipelineFrameTooLargeError",
+  "PipelineTooManyTensorsError",
 ]);
 
 function refusesInput(err: Error): boolean {
@@ -162,6 +163,13 @@ export class Router {
     const local = this.init.local?.serves(modelId, stage) ? this.init.local : undefined;
     // Providers that refused the buyer's input as malformed: charged only if another one runs it.
     const refused: string[] = [];
+    // Reachable providers whose hop lost its transport (stream closed or reset, dial failed).
+    // One is likely gone; two or more at once point at this node (its connections dropped while
+    // its event loop or the machine was stalled): they get one more try each on fresh
+    // connections before anyone is charged, and are charged only if the stage still fails or
+    // another provider runs the request.
+    let lost: string[] = [];
+    let lostRetried = false;
     // A stage whose providers all dropped out a moment ago (a connection lost under load, an
     // entry not yet refreshed) gets ROUTE_WAIT_MS for one to come back before the request fails.
     const waitUntil = Date.now() + (this.init.routeWaitMs ?? ROUTE_WAIT_MS);
@@ -175,7 +183,14 @@ export class Router {
         candidates = eligible();
       }
       const self = options.preferSelf && local ? candidates.find((p) => p.peerId === local.peerId) : undefined;
-      const choice = self ?? this.choose(candidates);
+      let choice = self ?? this.choose(candidates);
+      if (!choice && lost.length >= 2 && !lostRetried) {
+        lostRetried = true;
+        log("stage %d: %d providers lost their transport at once; trying them again", stage, lost.length);
+        for (const p of lost) tried.delete(p);
+        lost = [];
+        choice = this.choose(eligible());
+      }
       if (!choice) break;
       tried.add(choice.peerId);
       const st = this.peer(choice.peerId);
@@ -194,6 +209,7 @@ export class Router {
         const ms = performance.now() - started;
         this.succeeded(st, ms);
         for (const p of refused) this.failedOn(p, this.peer(p), new Error(`refused an input ${choice.peerId} ran`));
+        for (const p of lost) this.failedOn(p, this.peer(p), new PipelineStreamClosedError(`lost its hop while ${choice.peerId} served`));
         return { output, trace: { stage, peerId: choice.peerId, ms, retries: attempt, inputHash, outputHash } };
       } catch (err) {
         if (options.signal?.aborted) throw err;
@@ -211,11 +227,13 @@ export class Router {
           continue;
         }
         if (stage === 0 && refusesInput(lastError)) refused.push(choice.peerId);
+        else if (pathLost && remote && !lostRetried) lost.push(choice.peerId);
         else this.failedOn(choice.peerId, st, lastError);
       } finally {
         st.inflight--;
       }
     }
+    for (const p of lost) this.failedOn(p, this.peer(p), lastError ?? new PipelineStreamClosedError("lost its hop"));
     if (refused.length > 0 && refused.length === tried.size) {
       throw new RouterInputRefusedError(
         `every provider of stage ${stage} of ${modelId} refused the input (last: ${lastError?.name}: ${lastError?.message})`,

@@ -37,7 +37,14 @@ describe("gateway HTTP API", () => {
           // The same model under an on-chain style id, for modelId sent as a JSON number.
           { modelId: "7", manifest: model.manifest, stages: [0, 1], price: "5" },
         ],
-        gateway: { host: "127.0.0.1", port: 0, cors: ["http://localhost:3000"], unsignedJobs: true },
+        // Every request here comes from one client address: its unpaid share is not what is tested (test/abuse is).
+        gateway: {
+          host: "127.0.0.1",
+          port: 0,
+          cors: ["http://localhost:3000"],
+          unsignedJobs: true,
+          limits: { unpaidPerSecond: 1_000, unpaidBurst: 1_000 },
+        },
       },
       {
         // The real OCR recogniser pre-processing for /v1/prepare; the tiny model's output is no text.

@@ -11,6 +11,7 @@ import {
   MAX_HEADER_BYTES,
   MAX_PAYLOAD_BYTES,
   MAX_PIPELINE_STREAMS_PER_PEER,
+  MAX_TENSORS_PER_FRAME,
   PIPELINE_PROTOCOL,
   PIPELINE_VERSION,
 } from "../../../node/src/pipeline/constants.ts";
@@ -26,7 +27,7 @@ import { createServer, connect } from "node:net";
 import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { Uint8ArrayList } from "uint8arraylist";
-import { DATA_PLANE_MAX_RECORD, SealedChannel } from "../../../node/src/pipeline/dataplane.ts";
+import { DATA_PLANE_MAX_RECORD, MAX_DATA_PLANE_OFFERS_PER_PEER, SealedChannel } from "../../../node/src/pipeline/dataplane.ts";
 
 const enc = (n: number, fill: number) => ({ dtype: 2, dims: [n], data: new Uint8Array(n).fill(fill) });
 
@@ -264,6 +265,50 @@ describe("pipeline protocol", () => {
     rawStreams.push(s);
     return s;
   }
+
+  it("fails a bag the peer's reader would refuse alone, before sending it: the shared stream and the other requests on it carry on", async () => {
+    await client.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(8, 2) } });
+    const channels = pipeline.dataPlaneChannels();
+    const slow = client.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(4096, 3) } });
+    const many: WireBag = {};
+    for (let i = 0; i <= MAX_TENSORS_PER_FRAME; i++) many[`t${i}`] = enc(1, 1);
+    await assert.rejects(
+      client.call(server.peerId, { modelId: "m", stage: 0, bag: many }),
+      (err: Error) => err.name === "PipelineTooManyTensorsError",
+    );
+    assert.equal((await slow).bag.out.data[0], 3 ^ 0xff, "the request in flight on the same stream was answered");
+    assert.equal((await client.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(8, 4) } })).bag.out.data[0], 4 ^ 0xff);
+    assert.equal(pipeline.dataPlaneChannels(), channels, "no channel was reset");
+  });
+
+  it("answers a flood of data-plane requests in linear time and keeps at most MAX_DATA_PLANE_OFFERS_PER_PEER offers for the peer", async () => {
+    // A peer of its own (its own stream budget): the flood is all it sends.
+    const flooder = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+    await flooder.dial(server.getMultiaddrs()[0]);
+    const s = await flooder.dialProtocol(server.peerId, PIPELINE_PROTOCOL, { signal: AbortSignal.timeout(5000) });
+    const n = 5_000;
+    let offers = 0;
+    const done = new Promise<void>((resolve) => {
+      new FrameReader(s, {
+        onFrame: (f) => {
+          if (f.header.kind === Frame.Kind.DATA_PLANE_OFFER && ++offers === n) resolve();
+        },
+        onError: () => resolve(),
+      });
+      s.addEventListener("close", () => resolve());
+    });
+    for (let i = 0; i < n; i++) {
+      const parts = encodeFrame({ kind: Frame.Kind.DATA_PLANE_REQUEST, version: PIPELINE_VERSION, requestId: BigInt(i + 1) });
+      if (!s.send(new Uint8ArrayList(...parts))) await s.onDrain();
+    }
+    await done;
+    s.abort(new Error("done"));
+    await flooder.stop();
+    assert.equal(offers, n, "every request answered");
+    assert.ok(pipeline.dataPlaneOffers() <= MAX_DATA_PLANE_OFFERS_PER_PEER + 1, `${pipeline.dataPlaneOffers()} offers kept`);
+    // Honest callers still get theirs.
+    assert.equal((await client.call(server.peerId, { modelId: "m", stage: 0, bag: { in: enc(8, 5) } })).bag.out.data[0], 5 ^ 0xff);
+  });
 
   it("answers a garbage header with PipelineMalformedFrameError and resets the stream", async () => {
     const s = await raw();

@@ -1,0 +1,81 @@
+// Isolation in the router: what is not a provider's fault raises no provider's penalty.
+//  - Every stage-0 provider refusing a buyer's malformed input is the buyer's RouterInputRefusedError
+//    (422), and none of them is charged.
+//  - Two or more providers losing their transport at once (this node's connections dropped, e.g.
+//    its event loop stalled past the ping timeout) get one more try each before anyone is
+//    charged; the request succeeds and nobody is penalised or evicted.
+// Providers are stubs of the directory and pipeline client (the router's unit under test).
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import type { Directory, StageProvider } from "../../node/src/mesh/directory.ts";
+import type { PipelineClient } from "../../node/src/pipeline/client.ts";
+import { PipelineRemoteError, PipelineStreamClosedError } from "../../node/src/pipeline/errors.ts";
+import { Router } from "../../node/src/router/router.ts";
+
+const provider = (peerId: string, price = 1n): StageProvider => ({ peerId, price, load: 0, capacity: 4, latencyMs: 5, reach: "reachable" });
+
+/** A router over `peers` whose hops fail with each peer's `errors` in turn, then succeed. */
+function routerWith(peers: string[], errors: Record<string, Error[]>, prices: Record<string, bigint> = {}) {
+  const calls: string[] = [];
+  const evicted: string[] = [];
+  const directory = {
+    stageCount: () => 1,
+    providers: () => peers.filter((p) => !evicted.includes(p)).map((p) => provider(p, prices[p])),
+    evict: (id: string) => evicted.push(id),
+    has: (id: string) => peers.includes(id),
+  } as unknown as Directory;
+  const client = {
+    hop: (peer: string) => ({
+      call: async () => {
+        calls.push(peer);
+        const err = errors[peer]?.shift();
+        if (err) throw err;
+        return { bag: {}, computeMs: 1, ms: 1 };
+      },
+    }),
+  } as unknown as PipelineClient;
+  return { router: new Router(directory, client, { routeWaitMs: 0 }), calls, evicted };
+}
+
+describe("router isolation", () => {
+  let a: string;
+  let b: string;
+  before(async () => {
+    a = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+    b = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+  });
+
+  it("two providers losing their transport at once get one more try each; the request succeeds and nobody is charged", async () => {
+    const { router, calls, evicted } = routerWith([a, b], {
+      [a]: [new PipelineStreamClosedError("pipeline stream 12 closed")],
+      [b]: [new PipelineStreamClosedError("pipeline stream 14 StreamResetError")],
+    });
+    const res = await router.run("m", {}, { hashes: false });
+    assert.ok([a, b].includes(res.stages[0].peerId));
+    assert.equal(calls.length, 3, `calls ${calls.length}`);
+    assert.deepEqual(evicted, []);
+    const stats = router.peerStats();
+    for (const p of [a, b]) assert.equal(stats[p]?.penalty ?? 0, 0, `${p} not penalised`);
+  });
+
+  it("one provider losing its transport while another serves is charged (likely gone)", async () => {
+    // a is far cheaper, so it is tried first.
+    const { router, calls, evicted } = routerWith([a, b], { [a]: [new PipelineStreamClosedError("killed")] }, { [b]: 1_000_000n });
+    const res = await router.run("m", {}, { hashes: false });
+    assert.deepEqual(calls, [a, b]);
+    assert.equal(res.stages[0].peerId, b);
+    assert.deepEqual(evicted, [a]);
+  });
+
+  it("every stage-0 provider refusing the buyer's input is RouterInputRefusedError, and none is charged", async () => {
+    const refuse = () => new PipelineRemoteError("InputMismatchError", "tensor x: 1000 bytes, dims need 61440");
+    const { router, calls, evicted } = routerWith([a, b], { [a]: [refuse()], [b]: [refuse()] });
+    await assert.rejects(router.run("m", {}, { hashes: false }), { name: "RouterInputRefusedError" });
+    assert.equal(calls.length, 2);
+    assert.deepEqual(evicted, []);
+    const stats = router.peerStats();
+    for (const p of [a, b]) assert.equal(stats[p]?.penalty ?? 0, 0, `${p} not penalised`);
+  });
+});
