@@ -18,6 +18,7 @@ import { homedir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { circuitConfig, instancePaths, ROOT, type CircuitInstance } from "../node/src/zk/artifacts.ts";
 import { spawnTracked, stopChildrenOnExit } from "./lib/procs.ts";
+import { exitOnHelp } from "./lib/usage.ts";
 
 const SNARKJS_CLI = join(ROOT, "node_modules/snarkjs/build/cli.cjs");
 const CIRCOM2 = join(ROOT, "node_modules/circom2/cli.js");
@@ -28,6 +29,11 @@ const SHARED_PTAU_DIR = join(ROOT, "../shared/ptau");
  */
 const USER_PTAU_DIR = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "shardmesh/ptau");
 
+exitOnHelp(`usage: npx node scripts/build-circuits.ts [--check] [--test] [instance …]
+  builds the circuits of circuits/circuits.json (development ceremony: beacon-only, never for production)
+  instance …   only the named instances
+  --test       only the instances marked "test": true
+  --check      build, then fail if the committed verifiers and keys differ`);
 const args = process.argv.slice(2);
 const check = args.includes("--check");
 const onlyTest = args.includes("--test");

@@ -24,6 +24,7 @@ import {
 } from "./demo/market.ts";
 import { onSignalExit, stopAll, stopChildrenOnExit } from "./lib/procs.ts";
 import { buildContracts } from "./lib/build.ts";
+import { exitOnHelp } from "./lib/usage.ts";
 import { paidJob } from "./demo/buyer.ts";
 import { demoWindows, mineEvery } from "./demo/chain.ts";
 import { prepareLanguageModel, publishLanguageModel, streamedGeneration } from "./demo/llm.ts";
@@ -32,7 +33,16 @@ const log = (m: string) => console.log(m);
 const step = (n: number, title: string) => console.log(`\n[${n}/7] ${title}`);
 const env = (k: string) => (process.env[k] ? Number(process.env[k]) : undefined);
 
+const USAGE = `usage: npm run demo      the whole marketplace on this machine, on 127.0.0.1 (README: Quick start)
+  Ctrl-C (or SIGTERM to npm) stops everything it started, as does any failure.
+  environment:
+    DEMO_NO_WEB=1            skip the web app
+    DEMO_LLM=tiny            a random tiny language model instead of training one
+    DEMO_EXIT_WHEN_READY=1   stop everything once the first request succeeded (tests)
+    CHAIN_PORT, GATEWAY_PORT, WEB_PORT   preferred ports (default 8545 / 8600 / 3000 when free)`;
+
 async function main(): Promise<void> {
+  exitOnHelp(USAGE);
   const work = join(root, ".shardmesh/demo");
   mkdirSync(work, { recursive: true });
   // Ctrl-C is how the demo is meant to stop: exit 0 then. Every child (chain, providers, web

@@ -6,12 +6,19 @@ import { createPublicClient, http } from "viem";
 import type { Hex } from "viem";
 import { walletFor } from "../node/src/chain/connect.ts";
 import { DEV_KEYS } from "./lib/chain.ts";
+import { exitOnHelp } from "./lib/usage.ts";
 import { deployAll, writeDeployment } from "./lib/deploy.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const url = process.env.RPC_URL ?? "http://127.0.0.1:8545";
 
+const USAGE = `usage: npm run deploy    every contract, then deployments/<chainId>.json and the typed ABIs
+  environment:
+    RPC_URL                  the chain (default http://127.0.0.1:8545; \`npm run chain\` starts one)
+    DEPLOYER_PRIVATE_KEY     the deployer (default: Hardhat dev account #0, local chains only)`;
+
 async function main(): Promise<void> {
+  exitOnHelp(USAGE);
   const publicClient = createPublicClient({ transport: http(url) });
   const chainId = await publicClient.getChainId().catch((err: Error) => {
     throw new Error(`no JSON-RPC answer at ${url} (${err.message}); start a chain with \`npm run chain\` or set RPC_URL`);

@@ -4,6 +4,7 @@
 // (CI runs it after `hardhat build`, so stale ABIs fail the build).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { exitOnHelp } from "./lib/usage.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -41,7 +42,12 @@ export function render(): string {
   return parts.join("\n");
 }
 
+const USAGE = `usage: npm run generate-abis [-- --check]
+  writes node/src/generated/abis.ts from Hardhat's artifacts (run \`npm run build\` first)
+  --check   write nothing; exit 1 when the committed ABIs differ from the artifacts`;
+
 function main(): void {
+  exitOnHelp(USAGE);
   const check = process.argv.includes("--check");
   const text = render();
   let stale = 0;

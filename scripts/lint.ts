@@ -8,6 +8,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { run, stopChildrenOnExit } from "./lib/procs.ts";
+import { exitOnHelp } from "./lib/usage.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name: string) => join(root, "node_modules/.bin", name);
@@ -32,6 +33,8 @@ const steps: [string, string, string[]][] = [
   ["typecheck web and its tests", process.execPath, [bin("tsc"), "--noEmit", "-p", "web/tsconfig.test.json"]],
 ];
 
+exitOnHelp(`usage: npm run lint    Biome (format + lint), tsc --noEmit over node/scripts/test/web, solhint; every warning fails
+  format what you touched with: npx biome format --write <files>`);
 stopChildrenOnExit();
 let failed = 0;
 for (const [title, cmd, args] of steps) {

@@ -2,6 +2,10 @@
 // happy-dom) and the production build the browser e2e test serves. Either failing fails `npm test`.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { exitOnHelp } from "./lib/usage.ts";
+
+exitOnHelp(`usage: node scripts/pretest-web.ts    the web app's component tests (vitest) and production build
+  (run by npm test for the web area)`);
 
 const root = new URL("..", import.meta.url).pathname;
 const web = join(root, "web");

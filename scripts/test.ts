@@ -15,6 +15,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { run, spawnTracked, stopChildrenOnExit } from "./lib/procs.ts";
+import { exitOnHelp } from "./lib/usage.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const only = process.argv.slice(2);
@@ -107,6 +108,14 @@ function testFiles(dir: string): string[] {
 }
 
 const areas = readdirSync(join(root, "test")).filter((d) => statSync(join(root, "test", d)).isDirectory());
+exitOnHelp(
+  `usage: npm test [-- unit | <area> …]
+  (none)     everything: builds side by side, lint and typecheck, Solidity tests, then every node:test file
+  unit       the *.unit.test.ts files only, side by side, no build (under a minute)
+  <area> …   only these folders under test/, with only the builds they need
+  areas: ${areas.join(", ")}`,
+  only,
+);
 for (const a of only) {
   if (a !== UNIT && !areas.includes(a)) {
     console.error(`unknown test area "${a}"; areas: ${UNIT}, ${areas.join(", ")}`);
