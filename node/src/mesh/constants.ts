@@ -56,3 +56,12 @@ export const MAX_SHARD_BYTES = 8 * 1024 * 1024 * 1024;
 export const PING_INTERVAL_MS = 2_000;
 export const PING_TIMEOUT_MIN_MS = 2_000;
 export const PING_TIMEOUT_MAX_MS = 5_000;
+/**
+ * Ping streams open at once on one connection, each way. The monitor pings every
+ * PING_INTERVAL_MS and a ping may take up to PING_TIMEOUT_MAX_MS, so heartbeats overlap; with
+ * libp2p's default of one outbound ping stream the next heartbeat failed at once
+ * (TooManyOutboundProtocolStreamsError) and the monitor aborted a healthy, merely slow connection
+ * — on a loaded machine, relay reservations and relayed hops died every few seconds.
+ *   PING_MAX_STREAMS = ceil(PING_TIMEOUT_MAX_MS / PING_INTERVAL_MS) + 1
+ */
+export const PING_MAX_STREAMS = Math.ceil(PING_TIMEOUT_MAX_MS / PING_INTERVAL_MS) + 1;

@@ -14,7 +14,7 @@ import { bootstrap } from "@libp2p/bootstrap";
 import { KEEP_ALIVE } from "@libp2p/interface";
 import type { PrivateKey } from "@libp2p/interface";
 import { offeredRelay, relayReservations, relayTransport } from "../nat/relay.ts";
-import { DHT_PROTOCOL, PING_INTERVAL_MS, PING_TIMEOUT_MAX_MS, PING_TIMEOUT_MIN_MS } from "./constants.ts";
+import { DHT_PROTOCOL, PING_INTERVAL_MS, PING_MAX_STREAMS, PING_TIMEOUT_MAX_MS, PING_TIMEOUT_MIN_MS } from "./constants.ts";
 import { MAX_PAYLOAD_BYTES } from "../pipeline/constants.ts";
 
 export interface MeshNodeInit {
@@ -52,7 +52,8 @@ export async function createMeshNode(init: MeshNodeInit) {
     identify: identify(),
     // Peers learn new addresses (a relay reservation) and protocols (relaying offered) at once.
     identifyPush: identifyPush(),
-    ping: ping(),
+    // Heartbeats overlap while a ping is slow: room for all of them (constants.ts says why).
+    ping: ping({ maxOutboundStreams: PING_MAX_STREAMS, maxInboundStreams: PING_MAX_STREAMS }),
     ...(relay ? { relay: offeredRelay(), relayReservations: relayReservations() } : {}),
     pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
     ...(init.dht === false ? {} : { dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }) }),
