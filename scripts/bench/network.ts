@@ -159,6 +159,7 @@ try {
   // to both (through a relay first); "direct" once both hops' data planes are punched.
   log("1. time until a provider behind NAT is routable");
   const routable: Record<string, number>[] = [];
+  const failedBefore: Record<string, number>[] = [];
   for (let r = 0; r < RESTARTS; r++) {
     const id = `rec-nat-${r}`;
     if (r > 0) await Promise.all([stopProc(procs.c0), stopProc(procs.c1)]);
@@ -172,13 +173,33 @@ try {
       "reach verdicts",
       async () => procs.c0.events.some((e) => e.event === "reach") && procs.c1.events.some((e) => e.event === "reach"),
     );
-    const reachMs = Date.now() - t0;
+    // Each figure from the providers' own events (receivedAt): both ready (model loaded), both
+    // with a verdict, both dialable through a relay (first non-empty 'relays').
+    const at = (name: string, pred: (e: Record<string, unknown>) => boolean) =>
+      Number(procs[name].events.find(pred)?.receivedAt ?? Number.NaN);
+    const bothAt = (pred: (e: Record<string, unknown>) => boolean) => Math.max(at("c0", pred), at("c1", pred)) - t0;
+    const readyMs = bothAt((e) => e.event === "ready");
+    const reachMs = bothAt((e) => e.event === "reach");
+    await until("relay reservations", async () =>
+      ["c0", "c1"].every((n) => procs[n].events.some((e) => e.event === "relays" && (e.relays as string[]).length > 0)),
+    );
+    const relaysMs = bothAt((e) => e.event === "relays" && (e.relays as string[]).length > 0);
     let lastError = "";
+    // What the requests before the first answered one failed with, by error (ids and numbers cut).
+    const before: Record<string, number> = {};
     await until(
       `${modelId} routable`,
       async () => {
         const r = await once(buyer, gw.gateway!, modelId, 0);
         lastError = r.errors[0] ?? "";
+        if (lastError) {
+          const key = lastError
+            .replace(/^\d+: /, "")
+            .replace(/12D3KooW\w+/g, "<peer>")
+            .replace(/\d+/g, "N")
+            .slice(0, 200);
+          before[key] = (before[key] ?? 0) + 1;
+        }
         return r.errors.length === 0;
       },
       180_000,
@@ -197,8 +218,11 @@ try {
       throw new Error(`${(err as Error).message}; mesh ${await meshDiag()}`);
     });
     const directMs = Date.now() - t0;
-    routable.push({ reachVerdictMs: reachMs, routableMs, directMs });
-    log(`   run ${r + 1}: verdict ${reachMs} ms, routable ${routableMs} ms (first paths ${firstPaths}), punched ${directMs} ms`);
+    routable.push({ readyMs, reachVerdictMs: reachMs, relayReservedMs: relaysMs, routableMs, directMs });
+    failedBefore.push(before);
+    log(
+      `   run ${r + 1}: ready ${readyMs} ms, verdict ${reachMs} ms, relay slots ${relaysMs} ms, routable ${routableMs} ms (first paths ${firstPaths}), punched ${directMs} ms`,
+    );
   }
   await Promise.all([
     provider("s0", net.hosts.s0, [...boot, ...stage("rec-relayed", 0)]),
@@ -206,10 +230,11 @@ try {
   ]);
   await until("rec-relayed routable", async () => (await once(buyer, gw.gateway!, "rec-relayed", 0)).errors.length === 0, 180_000, 50);
   result.timeUntilRoutable = {
-    what: "from a fresh provider pair's 'listening' (process up, model loading excluded) behind cone NATs: reachability verdict, first request routed (through a relay), both hops hole punched",
+    what: "a fresh provider pair behind cone NATs, ms from the later one's 'listening' (process up; its model loads after that): both ready (model loaded), both with a reachability verdict, both dialable through a relay (reservation made), the first request through the gateway answered (paths as found then: relayed, or already punched), both hops' data planes hole punched",
     runs: routable,
+    requestsFailedBeforeRoutable: failedBefore,
     medianMs: Object.fromEntries(
-      ["reachVerdictMs", "routableMs", "directMs"].map((k) => [
+      ["readyMs", "reachVerdictMs", "relayReservedMs", "routableMs", "directMs"].map((k) => [
         k,
         percentile(
           routable.map((x) => x[k]),
