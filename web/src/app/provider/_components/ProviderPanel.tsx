@@ -1,7 +1,6 @@
 "use client";
 import { useMemo, useState } from "react";
 import { useConfig, useConnection, useReadContract } from "wagmi";
-import { readContract, signTypedData } from "wagmi/actions";
 import { parseUnits, type Hex } from "viem";
 import { useContracts } from "@/hooks/useContracts";
 import { useIndex } from "@/hooks/useIndex";
@@ -12,7 +11,7 @@ import { bytesToPeerId, peerIdToBytes } from "@/lib/peer";
 import { formatAmount, formatDuration } from "@/lib/format";
 import { stakingAbi, tokenAbi, TOKEN_SYMBOL } from "@/lib/contracts";
 import { TxStatus } from "@/components/TxStatus";
-import { permitSignatureParts, permitTypedData, tokenPermitDomain } from "@/lib/permit";
+import { tokenPaymentSteps, type PayMode } from "@/lib/payment";
 
 function parseAmount(text: string): bigint | undefined {
   try {
@@ -81,53 +80,30 @@ export function ProviderPanel() {
   const releaseAt = s ? Number(s.unbondingReleaseAt) : 0;
   const unbondingLeft = releaseAt - now;
 
-  async function doStake(mode: "permit" | "approve") {
+  async function doStake(mode: PayMode) {
     const amount = parseAmount(stakeText);
     if (!amount) return tx.fail("Stake", new Error("Enter an amount above zero."));
-    await tx.run(async (): Promise<WriteRequest[]> => {
-      const allowance = await readContract(config, {
-        address: c.token!,
-        abi: tokenAbi,
-        functionName: "allowance",
-        args: [address!, c.staking!],
-      });
-      const plain: WriteRequest = writeStep({
-        address: c.staking!,
-        abi: stakingAbi,
-        functionName: "stake",
-        args: [amount],
-        label: "Stake",
-      });
-      if (allowance >= amount) return [plain];
-      if (mode === "approve")
-        return [
-          writeStep({ address: c.token!, abi: tokenAbi, functionName: "approve", args: [c.staking!, amount], label: "Approve stake" }),
-          plain,
-        ];
-      const [, name, version] = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "eip712Domain" });
-      const nonce = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "nonces", args: [address!] });
-      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const sig = await signTypedData(
-        config,
-        permitTypedData(tokenPermitDomain(c.chainId!, c.token!, name, version), {
+    await tx.run(
+      (): Promise<WriteRequest[]> =>
+        tokenPaymentSteps(config, {
+          chainId: c.chainId!,
+          token: c.token!,
           owner: address!,
           spender: c.staking!,
-          value: amount,
-          nonce,
-          deadline,
+          amount,
+          mode,
+          approveLabel: "Approve stake",
+          pay: writeStep({ address: c.staking!, abi: stakingAbi, functionName: "stake", args: [amount], label: "Stake" }),
+          payWithPermit: ({ deadline, v, r, s }) =>
+            writeStep({
+              address: c.staking!,
+              abi: stakingAbi,
+              functionName: "stakeWithPermit",
+              args: [amount, deadline, v, r, s],
+              label: "Stake with permit",
+            }),
         }),
-      );
-      const { v, r, s } = permitSignatureParts(sig);
-      return [
-        writeStep({
-          address: c.staking!,
-          abi: stakingAbi,
-          functionName: "stakeWithPermit",
-          args: [amount, deadline, v, r, s],
-          label: "Stake with permit",
-        }),
-      ];
-    });
+    );
   }
 
   async function bind() {

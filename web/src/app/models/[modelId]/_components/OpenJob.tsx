@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { useState } from "react";
 import { useConfig, useConnection, useReadContract } from "wagmi";
-import { readContract, signTypedData } from "wagmi/actions";
+import { readContract } from "wagmi/actions";
 import { parseEventLogs } from "viem";
 import { useQuery } from "@tanstack/react-query";
 import { useContracts } from "@/hooks/useContracts";
@@ -16,9 +16,7 @@ import { formatAmount, shortAddress, formatDate } from "@/lib/format";
 import { jobMarketAbi, tokenAbi, TOKEN_SYMBOL } from "@/lib/contracts";
 import type { ModelInfo } from "@/lib/models";
 import { TxStatus } from "@/components/TxStatus";
-import { permitSignatureParts, permitTypedData, tokenPermitDomain } from "@/lib/permit";
-
-type PayMode = "permit" | "approve";
+import { tokenPaymentSteps, type PayMode } from "@/lib/payment";
 
 /** Budget → quotes → total → pay (existing allowance: 1 prompt; permit: sign + send; approve: 2 txs). */
 export function OpenJob({ model }: { model: ModelInfo }) {
@@ -78,49 +76,24 @@ export function OpenJob({ model }: { model: ModelInfo }) {
         functionName: "escrowFor",
         args: [request, chosen],
       });
-      const allowance = await readContract(config, {
-        address: c.token!,
-        abi: tokenAbi,
-        functionName: "allowance",
-        args: [address, c.market!],
+      return tokenPaymentSteps(config, {
+        chainId,
+        token: c.token!,
+        owner: address,
+        spender: c.market!,
+        amount: needed,
+        mode,
+        approveLabel: "Approve escrow",
+        pay: writeStep({ address: c.market!, abi: jobMarketAbi, functionName: "openJob", args: [request, chosen], label: "Open job" }),
+        payWithPermit: (permit) =>
+          writeStep({
+            address: c.market!,
+            abi: jobMarketAbi,
+            functionName: "openJobWithPermit",
+            args: [request, chosen, permit],
+            label: "Open job with permit",
+          }),
       });
-      const openStep: WriteRequest = writeStep({
-        address: c.market!,
-        abi: jobMarketAbi,
-        functionName: "openJob",
-        args: [request, chosen],
-        label: "Open job",
-      });
-      if (allowance >= needed) return [openStep];
-      if (mode === "approve") {
-        return [
-          writeStep({ address: c.token!, abi: tokenAbi, functionName: "approve", args: [c.market!, needed], label: "Approve escrow" }),
-          openStep,
-        ];
-      }
-      const [, name, version] = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "eip712Domain" });
-      const nonce = await readContract(config, { address: c.token!, abi: tokenAbi, functionName: "nonces", args: [address] });
-      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const signature = await signTypedData(
-        config,
-        permitTypedData(tokenPermitDomain(chainId, c.token!, name, version), {
-          owner: address,
-          spender: c.market!,
-          value: needed,
-          nonce,
-          deadline,
-        }),
-      );
-      const permit = { deadline, ...permitSignatureParts(signature) };
-      return [
-        writeStep({
-          address: c.market!,
-          abi: jobMarketAbi,
-          functionName: "openJobWithPermit",
-          args: [request, chosen, permit],
-          label: "Open job with permit",
-        }),
-      ];
     });
     if (!receipt) return;
     const opened = parseEventLogs({ abi: jobMarketAbi, logs: receipt.logs, eventName: "JobOpened" })[0];
