@@ -14,6 +14,10 @@ contract ModelRegistry is IModelRegistry {
     uint256 public constant MAX_ROYALTY_BPS = 2_000;
     /// @notice Sampling rate unit (parts per million).
     uint256 public constant PPM = 1_000_000;
+    /// @notice Lowest sampling rate (0.1 %): a 5 % cheater is then caught with 99 % probability
+    ///         within 90,000 requests of its stage (docs/PROTOCOL.md, "Economics" (c)); every
+    ///         receipt is sampled, and collateral and the receipt bound divide by the rate.
+    uint256 public constant MIN_SAMPLING_RATE_PPM = 1_000;
 
     uint256 private _modelCount;
     mapping(ModelId modelId => Model) private _models;
@@ -91,8 +95,9 @@ contract ModelRegistry is IModelRegistry {
         if (p.priceFloors.length != p.stageCount) revert ModelRegistryPriceFloorsLength(p.priceFloors.length, p.stageCount);
         if (p.royaltyBps > MAX_ROYALTY_BPS) revert ModelRegistryRoyaltyTooHigh(p.royaltyBps, MAX_ROYALTY_BPS);
         if (p.samplingRatePpm > PPM) revert ModelRegistrySamplingRateTooHigh(p.samplingRatePpm, PPM);
-        // Every receipt is sampled: collateral and the receipt bound divide by the rate.
-        if (p.samplingRatePpm == 0) revert ModelRegistrySamplingRateTooLow(0, 1);
+        if (p.samplingRatePpm < MIN_SAMPLING_RATE_PPM) {
+            revert ModelRegistrySamplingRateTooLow(p.samplingRatePpm, MIN_SAMPLING_RATE_PPM);
+        }
         if (p.hasZkStage) {
             if (p.zkStage >= p.stageCount) revert ModelRegistryBadZkStage(p.zkStage, p.stageCount);
             if (address(p.zkVerifier) == address(0)) revert ModelRegistryZkVerifierMissing(address(0), p.zkStage);

@@ -10,6 +10,7 @@ import { parseEther } from "viem";
 import { freePort, portIsFree, DEV_KEYS, tokens } from "../lib/chain.ts";
 import { localWallet, type DemoChain } from "../lib/demo.ts";
 import { seedModel, seedProvider, sha256File } from "../lib/seed.ts";
+import { DEMO_MODEL } from "../../node/src/chain/params.ts";
 import { loadManifest } from "../../node/src/inference/manifest.ts";
 import { OCR_MODELS } from "../../node/src/ocr/assets.ts";
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
@@ -21,7 +22,7 @@ import { run } from "../lib/procs.ts";
 export const root = new URL("../..", import.meta.url).pathname;
 const shardmesh = join(root, "node/bin/shardmesh.js");
 const REC_SHAPE = "x=1,3,48,320";
-export const STAGE_PRICE = parseEther("0.001");
+export const STAGE_PRICE = DEMO_MODEL.stagePrice;
 export const PROVIDER_STAKE = parseEther("5000");
 
 export type Log = (line: string) => void;
@@ -90,7 +91,7 @@ export async function publishModel(demo: DemoChain, model: SplitModel, metadata:
     metadataURI: `data:application/json,${encodeURIComponent(JSON.stringify(metadata))}`,
     priceFloors: [STAGE_PRICE, STAGE_PRICE],
     royaltyBps: 500,
-    samplingRatePpm: 10_000,
+    samplingRatePpm: DEMO_MODEL.samplingRatePpm,
   });
 }
 

@@ -7,7 +7,7 @@ import type { PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import type { Deployment } from "../../node/src/chain/deployments.ts";
-import { DEMO_WINDOWS } from "../../node/src/chain/params.ts";
+import { DEMO_MODEL, DEMO_WINDOWS } from "../../node/src/chain/params.ts";
 import { DEV_KEYS, startLocalChain, tokens } from "./chain.ts";
 import type { LocalChain } from "./chain.ts";
 import { deployAll, writeDeployment } from "./deploy.ts";
@@ -58,9 +58,9 @@ export async function seedOcrModel(demo: DemoChain, log: (m: string) => void): P
     onnxSha256,
     manifestHash,
     metadataURI: 'data:application/json,{"name":"PP-OCRv4 recogniser","task":"ocr-rec"}',
-    priceFloors: [parseEther("0.001"), parseEther("0.001")],
+    priceFloors: [DEMO_MODEL.stagePrice, DEMO_MODEL.stagePrice],
     royaltyBps: 500,
-    samplingRatePpm: 10_000,
+    samplingRatePpm: DEMO_MODEL.samplingRatePpm,
   });
   log(`model ${modelId} published: PP-OCRv4 rec, onnx sha256 ${onnxSha256}, 2 stages`);
   return modelId;

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { keccak256, toHex, zeroAddress } from "viem";
+import { MIN_SAMPLING_RATE_PPM } from "../../node/src/chain/params.ts";
 import { FLOOR, ROLE, ZERO32, addr, networkHelpers, threeStageFixture, viem, wallets } from "./helpers.ts";
 
 const as = (i: number) => ({ account: wallets[i].account });
@@ -64,10 +65,18 @@ describe("ModelRegistry", () => {
       [{ priceFloors: [1n] }, "ModelRegistryPriceFloorsLength", [1n, 2n]],
       [{ royaltyBps: 2001 }, "ModelRegistryRoyaltyTooHigh", [2001n, 2000n]],
       [{ samplingRatePpm: 1_000_001 }, "ModelRegistrySamplingRateTooHigh", [1_000_001n, 1_000_000n]],
+      // Condition (c): below 0.1 % a 5 % cheater could go uncaught for more than 90,000 requests.
+      [{ samplingRatePpm: 999 }, "ModelRegistrySamplingRateTooLow", [999n, 1_000n]],
+      [{ samplingRatePpm: 0 }, "ModelRegistrySamplingRateTooLow", [0n, 1_000n]],
       [{ hasZkStage: true, zkStage: 2, weightsCommitment: keccak256("0x01"), zkVerifier: addr(1) }, "ModelRegistryBadZkStage", [2n, 2n]],
       [{ hasZkStage: true, zkStage: 1, weightsCommitment: keccak256("0x01") }, "ModelRegistryZkVerifierMissing", [zeroAddress, 1n]],
       [{ hasZkStage: true, zkStage: 1, zkVerifier: addr(1) }, "ModelRegistryMissingHash", [2n, 1n]],
     ];
+    assert.equal(
+      await f.registry.read.MIN_SAMPLING_RATE_PPM(),
+      BigInt(MIN_SAMPLING_RATE_PPM),
+      "the README's condition (c) reads this bound",
+    );
     for (const [over, name, args] of cases) {
       await viem.assertions.revertWithCustomErrorWithArgs(
         f.registry.write.publish([params(over)], as(ROLE.stranger)),

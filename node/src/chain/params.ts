@@ -62,6 +62,12 @@ export const DEFAULT_PROTOCOL_PARAMS: ProtocolParamsValues = {
   treasury: zeroAddress,
 };
 
+/** The demo model's price per unit per stage and sampling rate (scripts/demo; README "Economics"). */
+export const DEMO_MODEL = { stagePrice: parseEther("0.001"), samplingRatePpm: 10_000 } as const;
+
+/** ModelRegistry.MIN_SAMPLING_RATE_PPM: the lowest rate a model may be published with (condition (c)). */
+export const MIN_SAMPLING_RATE_PPM = 1_000;
+
 /** Short windows for a local demo chain (31337 only: the contract refuses them elsewhere). */
 export const DEMO_WINDOWS = { reveal: 60, challenge: 60, handOff: 30, answer: 60, commit: 30, voteReveal: 30, appeal: 30 } as const;
 

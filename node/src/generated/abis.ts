@@ -2260,6 +2260,19 @@ export const modelRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "MIN_SAMPLING_RATE_PPM",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "PPM",
     "outputs": [
       {
