@@ -14,22 +14,14 @@ import { chromium } from "playwright-core";
 import { encodeAbiParameters, encodeEventTopics, numberToHex, parseEther, type Abi, type AbiEvent, type Hex } from "viem";
 import { jobMarketAbi, modelRegistryAbi } from "../../node/src/generated/abis.ts";
 import { writeBenchResult } from "../lib/bench.ts";
+import { CHROMIUM, CHROMIUM_ARGS, waitForHttp } from "../lib/browser.ts";
+import { freePort } from "../lib/chain.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const web = join(root, "web");
 const EVENTS = 5_000;
 const GOAL_MS = 1_000;
 const ROUTES = ["/", "/models/1", "/jobs", "/provider", "/earnings"];
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const ADDR = {
   ShardToken: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
   ProviderStaking: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
@@ -192,14 +184,6 @@ function startRpc(
   );
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 async function main() {
   const load0 = loadavg()[0];
   // Cold: no .next at all (no Turbopack cache); warm: the same build again with its cache.
@@ -233,7 +217,7 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   let next: ChildProcess | undefined;
   const context = await chromium.launchPersistentContext(join(dir, "profile"), {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
   });
@@ -249,15 +233,7 @@ async function main() {
         SHARDMESH_GATEWAY_URL: "http://127.0.0.1:9",
       },
     });
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(base)).status < 500) break;
-      } catch {
-        /* not yet */
-      }
-      if (i > 240) throw new Error("next start did not come up");
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitForHttp(base, next, 60_000);
     const page = context.pages()[0] ?? (await context.newPage());
 
     // First-load JS per route: every script response of a cold load (cache disabled).

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { freePort } from "../../scripts/lib/chain.ts";
 import { publishModel, STAGE_PRICE } from "../../scripts/demo/market.ts";
-import { CHROMIUM, CHROMIUM_ARGS, waitForHttp } from "./browser.ts";
+import { CHROMIUM, CHROMIUM_ARGS, waitForHttp } from "../../scripts/lib/browser.ts";
 import { ShardMeshClient } from "../../node/src/sdk/index.ts";
 import { startEnv, stopEnv, type Env } from "../e2e/harness.ts";
 import { startProviderProc, until } from "../node/mesh/procs.ts";

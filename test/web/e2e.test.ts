@@ -25,7 +25,7 @@ import { providerStakingAbi } from "../../node/src/generated/abis.ts";
 import { advance, rpc, startChainProvider, startEnv, stopEnv, type Env } from "../e2e/harness.ts";
 import { stopProc, until } from "../node/mesh/procs.ts";
 import { injectWallet, type TestWallet } from "./wallet.ts";
-import { CHROMIUM, CHROMIUM_ARGS, waitForHttp } from "./browser.ts";
+import { CHROMIUM, CHROMIUM_ARGS, waitForHttp } from "../../scripts/lib/browser.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const shots = join(root, "test-results/screenshots");

@@ -1,5 +1,5 @@
-// Shared by the browser tests: Debian's chromium, its flags for a sandbox without a network, and
-// waiting for `next start` to answer.
+// Shared by the browser tests (test/web) and the web benchmark: Debian's chromium, its flags for a
+// sandbox without a network, and waiting for `next start` to answer.
 import type { ChildProcess } from "node:child_process";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
