@@ -37,7 +37,7 @@ describe("npm run demo", { timeout: 240_000 }, () => {
     assert.match(out, /provider-3: fetching its stage file from the mesh/);
     assert.match(out, /generated \d+ tokens through 2 stages \((stop|length)\): first text after \d+ ms/);
     assert.match(out, /the gateway routes both stages to 2 providers each/);
-    assert.equal((out.match(/staked 5000 SHARD, peer id bound/g) ?? []).length, 4);
+    assert.equal((out.match(/staked 5,000 SHARD, peer id bound/g) ?? []).length, 4);
     assert.match(out, /receipt 0 for 3 inferences submitted with every stage provider's signed part/);
     assert.match(out, /sampled request\(s\) revealed with Merkle proofs/);
     assert.match(out, /providers earned 0.006 SHARD in all = 3 inferences × 2 stages × 0.001 SHARD/);
