@@ -27,7 +27,7 @@ import { buildContracts } from "./lib/build.ts";
 import { exitOnHelp } from "./lib/usage.ts";
 import { paidJob } from "./demo/buyer.ts";
 import { demoWindows, mineEvery } from "./demo/chain.ts";
-import { prepareLanguageModel, publishLanguageModel, streamedGeneration } from "./demo/llm.ts";
+import { paidGeneration, prepareLanguageModel, publishLanguageModel, streamedGeneration } from "./demo/llm.ts";
 
 const log = (m: string) => console.log(m);
 const step = (n: number, title: string) => console.log(`\n[${n}/7] ${title}`);
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     );
     await streamedGeneration(client, llmId, log);
 
-    step(5, "a buyer's paid job: quotes, escrow, signed requests, receipt, spot check, settlement");
+    step(5, "a buyer's paid jobs: quotes, escrow, signed requests, receipt, spot check, settlement (per inference, then per token)");
     const job = await paidJob(
       {
         chainUrl: demo.chain.url,
@@ -130,6 +130,26 @@ async function main(): Promise<void> {
     if (earned !== owed)
       throw new Error(`providers earned ${tokens(earned)}, expected ${tokens(owed)} (${job.texts.length} inferences × 2 stages × price)`);
     log(`  providers earned ${tokens(earned)} in all = ${job.texts.length} inferences × 2 stages × ${tokens(STAGE_PRICE)}`);
+    log("  and a paid, streamed generation: the language model's job is priced per token");
+    const gen = await paidGeneration(
+      {
+        chainUrl: demo.chain.url,
+        publicClient: demo.publicClient,
+        deployment: demo.deployment,
+        gateway: client,
+        modelId: llmId,
+        buyerKey: 7,
+        providers: specs.slice(0, 2).map((s) => localWallet(demo.chain.url, s.keyIndex).account.address),
+      },
+      log,
+    );
+    const earnedLlm = gen.receipt.credits.reduce((sum, c) => sum + c.amount, 0n);
+    const owedLlm = BigInt(gen.receipt.units) * 2n * STAGE_PRICE;
+    if (earnedLlm !== owedLlm)
+      throw new Error(
+        `providers earned ${tokens(earnedLlm)} for the generation, expected ${tokens(owedLlm)} (${gen.receipt.units} tokens × 2 stages × price)`,
+      );
+    log(`  providers earned ${tokens(earnedLlm)} = ${gen.receipt.units} tokens × 2 stages × ${tokens(STAGE_PRICE)}`);
     // From here on chain time follows the clock, so receipts opened in the web app settle by themselves.
     const ticker = mineEvery(demo.chain.url, 2000);
 

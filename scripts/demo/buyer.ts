@@ -2,8 +2,8 @@
 // with a fresh session key, session-key-signed requests, a receipt the session key signs and
 // the gateway submits with every stage provider's part, samples drawn and revealed, and the
 // receipt settled after the challenge window (chain time fast-forwarded on the local chain).
-import { parseEventLogs, parseEther, type Address, type PublicClient } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { parseEventLogs, parseEther, type Address, type PublicClient, type TypedDataDomain } from "viem";
+import { generatePrivateKey, privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
 import type { Deployment } from "../../node/src/chain/deployments.ts";
 import { DEMO_WINDOWS } from "../../node/src/chain/params.ts";
@@ -25,87 +25,80 @@ export interface PaidJobResult {
   credits: { address: Address; amount: bigint }[];
 }
 
-export async function paidJob(
-  o: {
-    chainUrl: string;
-    publicClient: PublicClient;
-    deployment: Deployment;
-    gateway: ShardMeshClient;
-    modelId: bigint;
-    buyerKey: number;
-    providers: Address[];
-  },
-  log: Log,
-): Promise<PaidJobResult> {
+export interface BuyerSetup {
+  chainUrl: string;
+  publicClient: PublicClient;
+  deployment: Deployment;
+  gateway: ShardMeshClient;
+  modelId: bigint;
+  buyerKey: number;
+  providers: Address[];
+}
+
+export interface OpenedJob {
+  jobId: bigint;
+  session: LocalAccount;
+  domain: TypedDataDomain;
+  escrow: bigint;
+}
+
+/** Quotes signed by the providers over the mesh, then a job opened with a fresh session key for `maxUnits` units. */
+export async function openJob(o: BuyerSetup, maxUnits: number, unit: string, log: Log): Promise<OpenedJob> {
   const c = o.deployment.contracts;
   const buyer = localWallet(o.chainUrl, o.buyerKey);
-  const send = async (address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) => {
-    const hash = await buyer.writeContract({ address, abi, functionName, args, account: buyer.account, chain: buyer.chain } as never);
-    const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
-    return receipt;
-  };
-  const read = <T>(address: Address, abi: readonly unknown[], functionName: string, args: unknown[] = []) =>
-    o.publicClient.readContract({ address, abi, functionName, args } as never) as Promise<T>;
-
-  const texts = ["receipt 42", "paid per inference", "ShardMesh 2026"];
-  const balance = (a: Address) => read<bigint>(c.ShardToken.address, shardTokenAbi, "balanceOf", [a]);
-  const before = await Promise.all(o.providers.map(balance));
-  const { quotes } = await o.gateway.quotes(o.modelId.toString(), 10, buyer.account.address);
+  const { quotes } = await o.gateway.quotes(o.modelId.toString(), maxUnits, buyer.account.address);
   const args = quotes.map(signedQuoteFromJson);
   log(
     `  ${args.length} quotes signed over the mesh (${args.map((a) => `stage ${a.quote.stage} by ${a.quote.provider.slice(0, 8)}…`).join(", ")})`,
   );
-
   const now = (await o.publicClient.getBlock()).timestamp;
   const session = privateKeyToAccount(generatePrivateKey());
   const request = {
     modelId: o.modelId,
-    maxUnits: 10,
+    maxUnits,
     expiresAt: now + 3600n + 4n * BigInt(DEMO_WINDOWS.reveal + DEMO_WINDOWS.challenge),
     sessionKey: session.address,
   };
-  const escrow = await read<bigint>(c.JobMarket.address, jobMarketAbi, "escrowFor", [request, args]);
-  await send(c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("10")]);
-  await send(c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
-  const opened = await send(c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
+  const escrow = await read<bigint>(o, c.JobMarket.address, jobMarketAbi, "escrowFor", [request, args]);
+  await send(o, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("10")]);
+  await send(o, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
+  const opened = await send(o, c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
   const [ev] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs });
   const jobId = ev.args.jobId;
   log(
-    `  job ${jobId} opened by ${buyer.account.address.slice(0, 10)}…: escrow ${tokens(escrow)} for up to 10 inferences, session key ${session.address.slice(0, 10)}…`,
+    `  job ${jobId} opened by ${buyer.account.address.slice(0, 10)}…: escrow ${tokens(escrow)} for up to ${maxUnits} ${unit}, session key ${session.address.slice(0, 10)}…`,
   );
+  return { jobId, session, domain: shardMeshDomain(o.deployment.chainId, c.JobMarket.address), escrow };
+}
 
-  const results: PaidJobResult["texts"] = [];
-  for (const text of texts) {
-    const x = recPreprocess(await decodeImage(await renderText([text], { fontSize: 40 })));
-    const tensors = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
-    const signature = await signJobRequest(session, shardMeshDomain(o.deployment.chainId, c.JobMarket.address), {
-      jobId,
-      requestHash: jobRequestHash(tensors),
-    });
-    const res = await o.gateway.infer({ modelId: o.modelId.toString(), jobId: jobId.toString(), input: { tensors } }, { signature });
-    const out = Object.values(res.output)[0];
-    const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });
-    results.push({ sent: text, read: line.text });
-    log(
-      `  request ${res.index}: "${text}" → "${line.text}" (signed by the session key; stages ${res.stages.map((s) => `${s.stage}@${s.peerId.slice(-6)}`).join(", ")})`,
-    );
-  }
+export interface SettledReceipt {
+  receiptId: string;
+  count: number;
+  units: number;
+  samples: number;
+  credits: { address: Address; amount: bigint }[];
+}
 
+/**
+ * The session key signs the gateway's pending receipt; the gateway submits it with every stage
+ * provider's part, draws and reveals the samples (hand-offs checked on chain) and settles it
+ * after the windows (chain time fast-forwarded on the local chain). `before`: balances(o) before
+ * the job (earned = balance + credit now − before).
+ */
+export async function receiptAndSettle(o: BuyerSetup, job: OpenedJob, before: bigint[], unit: string, log: Log): Promise<SettledReceipt> {
+  const c = o.deployment.contracts;
+  const jobId = job.jobId;
   const todo = await o.gateway.receipt(jobId.toString());
-  const sig = await signBuyerReceipt(session, shardMeshDomain(o.deployment.chainId, c.JobMarket.address), {
-    jobId,
-    count: todo.count,
-    units: todo.units,
-    outputRoot: todo.outputRoot,
-  });
+  const sig = await signBuyerReceipt(job.session, job.domain, { jobId, count: todo.count, units: todo.units, outputRoot: todo.outputRoot });
   const submitted = await o.gateway.submitReceipt(jobId.toString(), {
     count: todo.count,
     units: todo.units,
     outputRoot: todo.outputRoot,
     signature: sig,
   });
-  log(`  receipt ${submitted.receiptId} for ${todo.count} inferences submitted with every stage provider's signed part`);
+  log(
+    `  receipt ${submitted.receiptId} for ${todo.count} requests (${todo.units} ${unit}) submitted with every stage provider's signed part`,
+  );
 
   const state = async () => (await o.gateway.job(jobId.toString())).receipts.find((r) => r.receiptId === submitted.receiptId);
   await rpc(o.chainUrl, "evm_mine");
@@ -127,12 +120,59 @@ export async function paidJob(
   log(`  fast-forwarded the local chain ${skip} s past the reveal and challenge windows`);
   await until("settlement", async () => (await state())?.state === "settled", 60_000, 250);
   // Providers withdraw their credits by themselves after settlement: earned = credit + withdrawn.
+  const balance = (a: Address) => read<bigint>(o, c.ShardToken.address, shardTokenAbi, "balanceOf", [a]);
   const credits = await Promise.all(
     o.providers.map(async (address, i) => ({
       address,
-      amount: (await read<bigint>(c.JobMarket.address, jobMarketAbi, "credits", [address])) + (await balance(address)) - before[i],
+      amount: (await read<bigint>(o, c.JobMarket.address, jobMarketAbi, "credits", [address])) + (await balance(address)) - before[i],
     })),
   );
   log(`  receipt settled; earned: ${credits.map((x) => `${x.address.slice(0, 8)}… ${tokens(x.amount)}`).join(", ")}`);
-  return { jobId, texts: results, receiptId: submitted.receiptId, samples: revealed.samples.length, credits };
+  return { receiptId: submitted.receiptId, count: todo.count, units: todo.units, samples: revealed.samples.length, credits };
+}
+
+/** The providers' token balances plus unwithdrawn credits now (before a job, to tell what it earned them). */
+export function balances(o: BuyerSetup): Promise<bigint[]> {
+  const c = o.deployment.contracts;
+  return Promise.all(
+    o.providers.map(
+      async (a) =>
+        (await read<bigint>(o, c.ShardToken.address, shardTokenAbi, "balanceOf", [a])) +
+        (await read<bigint>(o, c.JobMarket.address, jobMarketAbi, "credits", [a])),
+    ),
+  );
+}
+
+async function send(o: BuyerSetup, address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) {
+  const buyer = localWallet(o.chainUrl, o.buyerKey);
+  const hash = await buyer.writeContract({ address, abi, functionName, args, account: buyer.account, chain: buyer.chain } as never);
+  const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
+  return receipt;
+}
+
+function read<T>(o: BuyerSetup, address: Address, abi: readonly unknown[], functionName: string, args: unknown[] = []): Promise<T> {
+  return o.publicClient.readContract({ address, abi, functionName, args } as never) as Promise<T>;
+}
+
+export async function paidJob(o: BuyerSetup, log: Log): Promise<PaidJobResult> {
+  const texts = ["receipt 42", "paid per inference", "ShardMesh 2026"];
+  const before = await balances(o);
+  const job = await openJob(o, 10, "inferences", log);
+  const jobId = job.jobId;
+  const results: PaidJobResult["texts"] = [];
+  for (const text of texts) {
+    const x = recPreprocess(await decodeImage(await renderText([text], { fontSize: 40 })));
+    const tensors = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
+    const signature = await signJobRequest(job.session, job.domain, { jobId, requestHash: jobRequestHash(tensors) });
+    const res = await o.gateway.infer({ modelId: o.modelId.toString(), jobId: jobId.toString(), input: { tensors } }, { signature });
+    const out = Object.values(res.output)[0];
+    const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });
+    results.push({ sent: text, read: line.text });
+    log(
+      `  request ${res.index}: "${text}" → "${line.text}" (signed by the session key; stages ${res.stages.map((s) => `${s.stage}@${s.peerId.slice(-6)}`).join(", ")})`,
+    );
+  }
+  const r = await receiptAndSettle(o, job, before, "inferences", log);
+  return { jobId, texts: results, receiptId: r.receiptId, samples: r.samples, credits: r.credits };
 }

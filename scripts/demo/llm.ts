@@ -7,7 +7,9 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { loadManifest } from "../../node/src/inference/manifest.ts";
 import { buildDemoDecoder, buildRandomDecoder, splitDecoder } from "../../node/src/llm/index.ts";
-import type { ShardMeshClient } from "../../node/src/sdk/index.ts";
+import type { GenerationResult, ShardMeshClient } from "../../node/src/sdk/index.ts";
+import { signGenerationRequest } from "../../node/src/jobs/session.ts";
+import { balances, openJob, receiptAndSettle, type BuyerSetup, type SettledReceipt } from "./buyer.ts";
 import type { DemoChain } from "../lib/demo.ts";
 import { sha256File } from "../lib/seed.ts";
 import { publishModel, root, type Log, type SplitModel } from "./market.ts";
@@ -99,4 +101,39 @@ export async function streamedGeneration(
     `  generated ${r.usage.completion_tokens} tokens through 2 stages (${r.finishReason}): first text after ${(first - t0).toFixed(0)} ms, then ${tokensPerSecond.toFixed(1)} tokens/s`,
   );
   return { text, tokens: r.usage.completion_tokens, tokensPerSecond };
+}
+
+/** Units the demo's paid job is opened for (tokens: prompt + generated, PROTOCOL "Paid per token"). */
+export const PAID_LLM_UNITS = 400;
+
+/**
+ * A paid, streamed generation through the 2 block stages: a job opened on the language model's
+ * quotes (units are tokens), two chat turns signed by the session key (no wallet prompt per
+ * message), then the receipt — its units the tokens used — submitted, sampled, revealed and settled.
+ */
+export async function paidGeneration(
+  o: BuyerSetup,
+  log: Log,
+): Promise<{ jobId: bigint; turns: GenerationResult[]; receipt: SettledReceipt }> {
+  const before = await balances(o);
+  const job = await openJob(o, PAID_LLM_UNITS, "tokens", log);
+  const turns: GenerationResult[] = [];
+  for (const question of ["Who is Ahab?", "What is the whale?"]) {
+    process.stdout.write(`  ${question} → "`);
+    const r = await o.gateway.chat(
+      { model: String(o.modelId), messages: [{ role: "user", content: question }], max_tokens: 32, temperature: 0.7, seed: 3 },
+      {
+        onText: (d) => process.stdout.write(d.replaceAll("\n", " ")),
+        job: { jobId: job.jobId.toString(), sign: (body) => signGenerationRequest(job.session, job.domain, job.jobId, body) },
+      },
+    );
+    process.stdout.write('"\n');
+    const p = r.paid!;
+    log(
+      `  request ${p.index} of job ${p.jobId}: ${p.units} tokens charged (${r.usage.prompt_tokens} prompt + ${p.units - r.usage.prompt_tokens} sampled) of ${p.reserved} reserved`,
+    );
+    turns.push(r);
+  }
+  const receipt = await receiptAndSettle(o, job, before, "tokens", log);
+  return { jobId: job.jobId, turns, receipt };
 }

@@ -188,11 +188,12 @@ export class ReceiptLedger {
       const route = await Promise.all(stages.map((s) => this.addressOf(s.peerId)));
       routes.set(from + k, route);
       // The nonce is the index every stage traced the request under (unique in the job): each
-      // provider finds its own record of a leaf by it before signing. One unit per inference.
+      // provider finds its own record of a leaf by it before signing. Units: 1 per inference, a
+      // generation's tokens.
       leaves.push({
         index: from + k,
         nonce: BigInt(r.traceIndex),
-        units: 1,
+        units: r.units,
         requestHash: r.requestHash,
         responseHash: r.responseHash,
         route,
@@ -212,13 +213,24 @@ export class ReceiptLedger {
     const known = new Set(this.receipts.filter((r) => r.jobId === jobId).flatMap((r) => r.traceIndices));
     // Receipts this node has no record of (state lost) covered the earliest requests.
     const unknown = Math.max(0, from - known.size);
+    // At most the job's units left (admission keeps the total within them; this is the bound).
+    let room = job.maxUnits - job.units;
     const requests = this.ctx.trace
       .requests(jobId)
       .filter((r) => !known.has(r.index))
       .sort((a, b) => a.index - b.index)
       // At most what one receipt may hold: the chain's bound (MAX_SAMPLES · 1e6 / rate) and the
-      // leaves a provider checks in one part request; the rest goes into the next receipt.
-      .slice(unknown, unknown + Math.min(job.maxUnits - job.units, MAX_PART_INDICES, maxReceiptRequests(job.samplingRatePpm)));
+      // leaves a provider checks in one part request; the rest goes into the next receipt. And at
+      // most the job's units left (admission keeps the total within them; this is the bound).
+      .slice(unknown, unknown + Math.min(MAX_PART_INDICES, maxReceiptRequests(job.samplingRatePpm)))
+      .filter((r) => {
+        if (room <= 0 || r.units > room) {
+          room = 0;
+          return false;
+        }
+        room -= r.units;
+        return true;
+      });
     if (requests.length === 0)
       throw new JobsNothingToReceiptError(`job ${jobId} has no answered request beyond its ${from} receipted ones`);
     const { routes, buyerTree, buyerLeaves } = await this.buyerTree(from, requests);
@@ -226,7 +238,7 @@ export class ReceiptLedger {
       jobId,
       from,
       count: from + requests.length,
-      units: job.units + requests.length,
+      units: job.units + requests.reduce((a, r) => a + r.units, 0),
       requests,
       routes,
       buyerTree,
@@ -272,7 +284,8 @@ export class ReceiptLedger {
       }).catch(() => zeroAddress);
       if (!isAddressEqual(signer, p.sessionKey))
         throw new JobsBadReceiptSignatureError(`receipt signed by ${signer}, not job ${jobId}'s session key ${p.sessionKey}`);
-      const groups = new Map<string, ReceiptPart & { expected: StageRecord[] }>();
+      // Per part: the stage records the gateway expects, and their units (1 per inference, a generation's tokens).
+      const groups = new Map<string, ReceiptPart & { expected: StageRecord[]; units: number }>();
       for (const [k, r] of p.requests.entries()) {
         for (const s of r.stages) {
           const key = `${s.stage}/${s.peerId}`;
@@ -287,9 +300,11 @@ export class ReceiptLedger {
                 indices: [],
                 leafIndices: [],
                 expected: [],
+                units: 0,
               }),
             );
           g.indices.push(r.traceIndex);
+          g.units += r.units;
           g.leafIndices.push(p.from + k);
           g.expected.push({ index: p.from + k, inputHash: s.inputHash as Hex, outputHash: s.outputHash as Hex });
         }
@@ -311,15 +326,22 @@ export class ReceiptLedger {
               `part of ${g.peerId} at stage ${g.stage} (${part.provider}, root ${part.root}) differs from the gateway's records (${g.provider}, root ${root})`,
             );
           }
+          // Its units are its own trace's word: they must be what this gateway recorded.
+          const terms = await this.ctx.chain.read.market.read.stageTerms([BigInt(jobId), BigInt(g.stage), g.provider]);
+          if (part.units !== terms.servedUnits + g.units || part.count !== terms.served + g.indices.length) {
+            throw new JobsPartMismatchError(
+              `part of ${g.peerId} at stage ${g.stage} claims ${part.count} requests / ${part.units} units, the gateway recorded ${terms.served + g.indices.length} / ${terms.servedUnits + g.units}`,
+            );
+          }
           return { ...part, provider: g.provider };
         }),
       );
-      const newCount = new Map(parts.map((g) => [`${g.stage}/${g.provider}`, g.indices.length]));
+      const newWork = new Map(parts.map((g) => [`${g.stage}/${g.provider}`, { count: g.indices.length, units: g.units }]));
       const records = partRecords(signed, (stage, provider) => {
         const s = signed.find((x) => x.stage === stage && x.provider === provider)!;
-        // One unit per request: the part's new units are its new requests.
-        const n = newCount.get(`${stage}/${provider}`)!;
-        return { count: s.count - n, units: s.units - n };
+        // The part's new requests and their units (1 per inference, a generation's tokens).
+        const n = newWork.get(`${stage}/${provider}`)!;
+        return { count: s.count - n.count, units: s.units - n.units };
       });
       const sorted = [...signed].sort((x, y) =>
         x.stage !== y.stage ? x.stage - y.stage : BigInt(x.provider) < BigInt(y.provider) ? -1 : 1,

@@ -1,0 +1,181 @@
+// Paid per token end to end with real parts: a hardhat node with every contract (the demo's short
+// windows), the tiny decoder split in 2 block stages and published, 2 provider processes that
+// stake and bind themselves (provider 1: stage 0 and the gateway with embed/head/sampling;
+// provider 2: stage 1), libp2p over TCP, onnxruntime. A buyer opens a job on the language model's
+// quotes (units are tokens), streams two chat turns signed by its session key, and the receipt —
+// its units the tokens used — is submitted with both providers' parts, sampled, revealed (hand-offs
+// checked by SpotCheck) and settled: each provider earns units × price. A verifier on the mesh then
+// spot-checks both stages of a generation by fetching their traces and re-running each in one
+// prefill pass (match within tolerance, never by hash); a forged request signature is refused.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { toHex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { multiaddr } from "@multiformats/multiaddr";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { type GatewayApiError, ShardMeshClient } from "../../node/src/sdk/index.ts";
+import { createMeshNode, type MeshNode } from "../../node/src/mesh/node.ts";
+import { ModelCatalog } from "../../node/src/verifier/models.ts";
+import { checkRevealedStage } from "../../node/src/verifier/check.ts";
+import { readOnlyContracts } from "../../node/src/chain/contracts.ts";
+import { signGenerationRequest } from "../../node/src/jobs/session.ts";
+import { DEV_KEYS, freePort } from "../../scripts/lib/chain.ts";
+import { startDemoChain, localWallet, type DemoChain } from "../../scripts/lib/demo.ts";
+import { STAGE_PRICE } from "../../scripts/demo/market.ts";
+import { paidGeneration, prepareLanguageModel, publishLanguageModel } from "../../scripts/demo/llm.ts";
+import { startProviderProc, stopProc, until, type ProviderProc } from "../node/mesh/procs.ts";
+
+const quiet = (): void => {};
+
+describe("paid per token on chain (real processes)", { timeout: 300_000 }, () => {
+  let work: string;
+  let demo: DemoChain;
+  let llmId: bigint;
+  let manifest: string;
+  let verifier: MeshNode;
+  const procs: ProviderProc[] = [];
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "shardmesh-llm-paid-"));
+    process.env.SHARDMESH_DEPLOYMENTS_DIR = join(work, "deployments");
+    process.env.DEMO_LLM = "tiny";
+    demo = await startDemoChain(quiet, await freePort());
+    const llm = await prepareLanguageModel(work, quiet);
+    manifest = llm.manifestPath;
+    llmId = await publishLanguageModel(demo, llm, quiet);
+    for (const [k, stage] of [
+      [1, 0],
+      [2, 1],
+    ]) {
+      const dir = join(work, `provider-${k}`);
+      procs.push(
+        await startProviderProc(
+          [
+            "--key-file",
+            join(dir, "node.key"),
+            "--data-dir",
+            join(dir, "data"),
+            "--model",
+            `${llmId}=${manifest}:${stage}:${STAGE_PRICE}`,
+            "--staking-key",
+            DEV_KEYS[k],
+            "--rpc",
+            demo.chain.url,
+            "--register",
+            "--no-dht",
+            ...(k === 1 ? ["--gateway-port", String(await freePort())] : ["--no-gateway", "--bootstrap", procs[0].addr]),
+          ],
+          120_000,
+        ),
+      );
+    }
+    const read = readOnlyContracts(demo.deployment, demo.publicClient);
+    await until(
+      "providers bound on chain",
+      async () => {
+        for (const [i, p] of procs.entries()) {
+          const bound = await read.staking.read.providerOfPeer([toHex(peerIdFromString(p.peerId).toMultihash().bytes)]);
+          if (bound !== localWallet(demo.chain.url, i + 1).account.address) return false;
+        }
+        return true;
+      },
+      60_000,
+      250,
+    );
+    const gw = new ShardMeshClient(procs[0].gateway!);
+    await until(
+      "quotes for both stages",
+      async () => (await gw.quotes(llmId.toString(), 10, localWallet(demo.chain.url, 7).account.address)).quotes.length === 2,
+      60_000,
+      500,
+    );
+    verifier = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
+  });
+
+  after(async () => {
+    await verifier?.stop();
+    for (const p of procs) await stopProc(p);
+    await demo?.chain.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("a streamed generation paid per token: receipt units = tokens, sampled and revealed on chain, settled at units × price; a verifier's re-execution matches", async () => {
+    const gateway = new ShardMeshClient(procs[0].gateway!);
+    const providers = [1, 2].map((k) => localWallet(demo.chain.url, k).account.address);
+    const o = {
+      chainUrl: demo.chain.url,
+      publicClient: demo.publicClient,
+      deployment: demo.deployment,
+      gateway,
+      modelId: llmId,
+      buyerKey: 7,
+      providers,
+    };
+    const gen = await paidGeneration(o, quiet);
+    const units = gen.turns.map((t) => t.paid!.units);
+    for (const t of gen.turns) {
+      assert.ok(t.text.length > 0, "text streamed");
+      assert.ok(t.paid!.units >= t.usage.prompt_tokens + t.usage.completion_tokens, "prompt + sampled tokens");
+      assert.ok(t.paid!.units <= t.paid!.reserved);
+    }
+    assert.deepEqual(
+      gen.turns.map((t) => t.paid!.index),
+      [0, 1],
+    );
+    assert.equal(gen.receipt.count, 2);
+    assert.equal(
+      gen.receipt.units,
+      units.reduce((a, b) => a + b, 0),
+      "the receipt's units are the tokens used",
+    );
+    assert.ok(gen.receipt.samples >= 1);
+    const read = readOnlyContracts(demo.deployment, demo.publicClient);
+    const check = await read.spotCheck.read.receiptCheck([gen.jobId, BigInt(gen.receipt.receiptId)]);
+    assert.equal(check.resolved, check.samples, "every sample resolved clean on chain");
+    for (const c of gen.receipt.credits)
+      assert.equal(c.amount, BigInt(gen.receipt.units) * STAGE_PRICE, `${c.address} earned units × price`);
+    const onChain = await read.market.read.receipt([gen.jobId, BigInt(gen.receipt.receiptId)]);
+    assert.equal(onChain.status, 2, "settled");
+
+    // A verifier spot-checks both stages of the first generation from the providers' traces.
+    for (const p of procs) await verifier.dial(multiaddr(p.addr));
+    const models = new ModelCatalog([{ modelId: llmId.toString(), manifest }]);
+    try {
+      const [req] = (await gateway.job(gen.jobId.toString())).requests;
+      for (const s of req.stages) {
+        const v = await checkRevealedStage(verifier, models, {
+          jobId: gen.jobId.toString(),
+          modelId: llmId.toString(),
+          index: req.traceIndex,
+          stage: s.stage,
+          inputHash: s.inputHash as `0x${string}`,
+          outputHash: s.outputHash as `0x${string}`,
+          peerId: s.peerId,
+        });
+        assert.equal(v.outcome, "match", `stage ${s.stage}: ${v.detail}`);
+        assert.equal(v.fraud, false);
+      }
+    } finally {
+      await models.close();
+    }
+
+    // A request signed by another key is refused by name, and nothing is reserved for it.
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    const domain = { name: "ShardMesh", version: "1", chainId: 31337, verifyingContract: demo.deployment.contracts.JobMarket.address };
+    const forged = await gateway
+      .chat(
+        { model: llmId.toString(), messages: [{ role: "user", content: "free tokens?" }], max_tokens: 4 },
+        { job: { jobId: gen.jobId.toString(), sign: (body) => signGenerationRequest(stranger, domain, gen.jobId, body) } },
+      )
+      .then(
+        () => assert.fail("a forged signature was accepted"),
+        (e: GatewayApiError) => e,
+      );
+    assert.equal(forged.status, 401);
+    assert.equal(forged.errorName, "GatewayUnauthorizedError");
+  });
+});
