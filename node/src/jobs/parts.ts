@@ -94,6 +94,12 @@ function ownStageTree(ctx: JobsContext, address: Address, jobId: string, stage: 
       throw new JobsPartContradictsTraceError(
         `receipt request ${l.index} (nonce ${l.nonce}): responseHash ${l.responseHash} is not the output ${rec.outputHash} the last stage sent`,
       );
+    // The buyer leaf's units are what every stage computed for the request (1 per inference, a
+    // generation's tokens): a leaf counting otherwise than this provider's trace is not signed.
+    if (l.units !== rec.units)
+      throw new JobsPartContradictsTraceError(
+        `receipt request ${l.index} (nonce ${l.nonce}): ${l.units} units in the buyer leaf, ${rec.units} in this provider's trace`,
+      );
     return { index: l.index, inputHash: rec.inputHash, outputHash: rec.outputHash, units: rec.units };
   });
   return { tree: buildStageTree(records), count: mine.length, units: records.reduce((a, r) => a + r.units, 0) };
