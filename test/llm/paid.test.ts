@@ -28,6 +28,7 @@ import {
 } from "../../node/src/llm/index.ts";
 import { JobAdmission, parseJobId } from "../../node/src/jobs/admission.ts";
 import { revealLeaf } from "../../node/src/jobs/parts.ts";
+import { encodeBuyerLeaves } from "../../node/src/receipts/leaves.ts";
 import type { JobsContext } from "../../node/src/jobs/context.ts";
 import { TraceStore } from "../../node/src/trace/store.ts";
 import { bagHash, fromWireBag, toWireBag, type Tensor } from "../../node/src/tensor/index.ts";
@@ -304,12 +305,39 @@ describe("paid per token: units, traces and spot checks", () => {
     assert.equal(after.inputHash, owned.inputHash);
     assert.notEqual(traceHash(gw.hiddenIn[0], h), owned.inputHash);
     // Receipt parts and reveals of an owned record go to its owner only.
-    const ctx = { trace: store, peerId: "12D3KooWProvider" } as unknown as JobsContext;
-    const reveal = { op: "reveal", jobId: "7", stage: 0, indices: [req.traceIndex], leafIndices: [0], index: 0 };
+    const provider = "0x00000000000000000000000000000000000000aa" as const;
+    const ctx = {
+      trace: store,
+      peerId: "12D3KooWProvider",
+      chain: { account: { address: provider }, pc: {} },
+    } as unknown as JobsContext;
+    const buyer = encodeBuyerLeaves([
+      {
+        index: 0,
+        nonce: BigInt(req.traceIndex),
+        units: req.units,
+        requestHash: req.requestHash,
+        responseHash: req.responseHash,
+        route: [provider, provider],
+      },
+    ]);
+    const reveal = { op: "reveal", jobId: "7", stage: 0, buyer, index: 0 };
     assert.throws(() => revealLeaf(ctx, reveal, STRANGER), { name: "JobsPartNotServedError" });
     const leaf = revealLeaf(ctx, reveal, OWNER).leaf;
     assert.equal(leaf.inputHash, owned.inputHash);
     assert.equal(leaf.outputHash, owned.outputHash);
+    // A buyer leaf counting other units than the provider traced is not signed.
+    const miscounted = encodeBuyerLeaves([
+      {
+        index: 0,
+        nonce: BigInt(req.traceIndex),
+        units: req.units + 1,
+        requestHash: req.requestHash,
+        responseHash: req.responseHash,
+        route: [provider, provider],
+      },
+    ]);
+    assert.throws(() => revealLeaf(ctx, { ...reveal, buyer: miscounted }, OWNER), { name: "JobsPartContradictsTraceError" });
   });
 
   it("a session trace is bounded by the session's length and follows a rollback", () => {
