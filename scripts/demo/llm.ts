@@ -9,7 +9,7 @@ import { loadManifest } from "../../node/src/inference/manifest.ts";
 import { buildDemoDecoder, buildRandomDecoder, splitDecoder } from "../../node/src/llm/index.ts";
 import type { GenerationResult, ShardMeshClient } from "../../node/src/sdk/index.ts";
 import { signGenerationRequest } from "../../node/src/jobs/session.ts";
-import { balances, openJob, receiptAndSettle, type BuyerSetup, type SettledReceipt } from "./buyer.ts";
+import { balances, openJob, receiptAndSettle, type BuyerSetup, type OpenedJob, type SettledReceipt } from "./buyer.ts";
 import type { DemoChain } from "../lib/demo.ts";
 import { sha256File } from "../lib/seed.ts";
 import { publishModel, root, type Log, type SplitModel } from "./market.ts";
@@ -114,7 +114,7 @@ export const PAID_LLM_UNITS = 400;
 export async function paidGeneration(
   o: BuyerSetup,
   log: Log,
-): Promise<{ jobId: bigint; turns: GenerationResult[]; receipt: SettledReceipt }> {
+): Promise<{ jobId: bigint; session: OpenedJob["session"]; turns: GenerationResult[]; receipt: SettledReceipt }> {
   const before = await balances(o);
   const job = await openJob(o, PAID_LLM_UNITS, "tokens", log);
   const turns: GenerationResult[] = [];
@@ -135,5 +135,5 @@ export async function paidGeneration(
     turns.push(r);
   }
   const receipt = await receiptAndSettle(o, job, before, "tokens", log);
-  return { jobId: job.jobId, turns, receipt };
+  return { jobId: job.jobId, session: job.session, turns, receipt };
 }

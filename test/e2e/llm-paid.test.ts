@@ -23,6 +23,7 @@ import { ModelCatalog } from "../../node/src/verifier/models.ts";
 import { checkRevealedStage } from "../../node/src/verifier/check.ts";
 import { readOnlyContracts } from "../../node/src/chain/contracts.ts";
 import { signGenerationRequest } from "../../node/src/jobs/session.ts";
+import { signJobDetails } from "../../node/src/jobs/details.ts";
 import { DEV_KEYS, freePort } from "../../scripts/lib/chain.ts";
 import { startDemoChain, localWallet, type DemoChain } from "../../scripts/lib/demo.ts";
 import { STAGE_PRICE } from "../../scripts/demo/market.ts";
@@ -145,7 +146,11 @@ describe("paid per token on chain (real processes)", { timeout: 300_000 }, () =>
     for (const p of procs) await verifier.dial(multiaddr(p.addr));
     const models = new ModelCatalog([{ modelId: llmId.toString(), manifest }]);
     try {
-      const [req] = (await gateway.job(gen.jobId.toString())).requests;
+      // Per-request details are the session key's to read.
+      const expires = Math.floor(Date.now() / 1000) + 120;
+      const details = { expires, signature: await signJobDetails(gen.session, gen.jobId.toString(), expires) };
+      const [req] = (await gateway.job(gen.jobId.toString(), { details })).requests ?? [];
+      assert.ok(req, "the session key reads its job's requests");
       for (const s of req.stages) {
         const v = await checkRevealedStage(verifier, models, {
           jobId: gen.jobId.toString(),
