@@ -195,11 +195,12 @@ export async function openJob(
     [2, ROLE.p3],
   ],
   maxUnits = 1000,
+  lifetimeSeconds = 86_400,
 ): Promise<OpenedJob> {
   const session = privateKeyToAccount(generatePrivateKey());
   const quotes = await Promise.all(assignments.map(([stage, who]) => quote(f, who, stage)));
   const now = await networkHelpers.time.latest();
-  const request = { modelId: f.modelId, maxUnits, expiresAt: BigInt(now + 86_400), sessionKey: session.address };
+  const request = { modelId: f.modelId, maxUnits, expiresAt: BigInt(now + lifetimeSeconds), sessionKey: session.address };
   const escrow = await f.market.read.escrowFor([request, quotes]);
   await f.token.write.approve([f.market.address, escrow], { account: wallets[ROLE.buyer].account });
   await f.market.write.openJob([request, quotes], { account: wallets[ROLE.buyer].account });
@@ -235,6 +236,8 @@ export interface BuildOptions {
   sessionSigner?: LocalAccount;
   /** Put a different route into the buyer leaves (to simulate a bad buyer tree). */
   buyerRoute?: (index: number, route: Address[]) => Address[];
+  /** The hash crossing cut `cut` of request `index` (0: request, S: response); default hop(). */
+  hashes?: (index: number, cut: number) => Hex;
 }
 
 /** Builds (and signs) the next receipt of `job` covering `n` more requests. Updates the job's counters. */
@@ -244,6 +247,7 @@ export async function buildReceipt(f: Fixture, job: OpenedJob, n: number, opts: 
   const buyerRecords: BuyerRecord[] = [];
   const stageRecords = new Map<string, { stage: number; who: number; recs: StageRecord[] }>();
   const routes = new Map<number, Address[]>();
+  const h = opts.hashes ?? hop;
   for (let i = from; i < to; i++) {
     const route: Address[] = [];
     for (let s = 0; s < f.stages; s++) {
@@ -251,14 +255,14 @@ export async function buildReceipt(f: Fixture, job: OpenedJob, n: number, opts: 
       route.push(addr(who));
       const key = `${s}:${who}`;
       if (!stageRecords.has(key)) stageRecords.set(key, { stage: s, who, recs: [] });
-      let rec: StageRecord = { index: i, inputHash: hop(i, s), outputHash: hop(i, s + 1) };
+      let rec: StageRecord = { index: i, inputHash: h(i, s), outputHash: h(i, s + 1) };
       if (opts.tamper) rec = opts.tamper(rec, s);
       stageRecords.get(key)!.recs.push(rec);
     }
     const claimed = opts.buyerRoute ? opts.buyerRoute(i, route) : route;
     routes.set(i, claimed);
     // The buyer's request nonce: here the index plus a job-specific offset (any unique value works).
-    buyerRecords.push({ index: i, nonce: nonceOf(i), units: 1, requestHash: hop(i, 0), responseHash: hop(i, f.stages), route: claimed });
+    buyerRecords.push({ index: i, nonce: nonceOf(i), units: 1, requestHash: h(i, 0), responseHash: h(i, f.stages), route: claimed });
   }
   const buyerTree = buildBuyerTree(buyerRecords);
   const outputRoot = buyerTree.root;
