@@ -97,7 +97,7 @@ export async function receiptAndSettle(o: BuyerSetup, job: OpenedJob, before: bi
     signature: sig,
   });
   log(
-    `  receipt ${submitted.receiptId} for ${todo.count} requests (${todo.units} ${unit}) submitted with every stage provider's signed part`,
+    `  receipt ${submitted.receiptId} for ${unit === "inferences" ? `${todo.count} inferences` : `${todo.count} requests (${todo.units} ${unit})`} submitted with every stage provider's signed part`,
   );
 
   const state = async () => (await o.gateway.job(jobId.toString())).receipts.find((r) => r.receiptId === submitted.receiptId);

@@ -41,6 +41,10 @@ describe("npm run demo", { timeout: 240_000 }, () => {
     assert.match(out, /receipt 0 for 3 inferences submitted with every stage provider's signed part/);
     assert.match(out, /sampled request\(s\) revealed with Merkle proofs/);
     assert.match(out, /providers earned 0.006 SHARD in all = 3 inferences × 2 stages × 0.001 SHARD/);
+    // The paid generation: per token, two turns, a receipt in tokens, settled, earnings checked.
+    assert.equal((out.match(/request \d of job \d+: \d+ tokens charged \(\d+ prompt \+ \d+ sampled\) of \d+ reserved/g) ?? []).length, 2);
+    assert.match(out, /receipt 0 for 2 requests \(\d+ tokens\) submitted with every stage provider's signed part/);
+    assert.match(out, /providers earned [0-9.]+ SHARD = \d+ tokens × 2 stages × 0.001 SHARD/);
     assert.match(out, /\[7\/7\] ready/);
     const left = await noneLeft(tag);
     assert.deepEqual(left, [], `left running after the demo stopped itself:\n${describeProcs(left)}`);
