@@ -228,7 +228,18 @@ try {
     provider("s0", net.hosts.s0, [...boot, ...stage("rec-relayed", 0)]),
     provider("s1", net.hosts.s1, [...boot, ...stage("rec-relayed", 1)]),
   ]);
-  await until("rec-relayed routable", async () => (await once(buyer, gw.gateway!, "rec-relayed", 0)).errors.length === 0, 180_000, 50);
+  let relayedError = "";
+  await until(
+    "rec-relayed routable",
+    async () => {
+      relayedError = (await once(buyer, gw.gateway!, "rec-relayed", 0)).errors[0] ?? "";
+      return !relayedError;
+    },
+    180_000,
+    50,
+  ).catch(async (err) => {
+    throw new Error(`${(err as Error).message} (last: ${relayedError}); mesh ${await meshDiag()}`);
+  });
   result.timeUntilRoutable = {
     what: "a fresh provider pair behind cone NATs, ms from the later one's 'listening' (process up; its model loads after that): both ready (model loaded), both with a reachability verdict, both dialable through a relay (reservation made), the first request through the gateway answered (paths as found then: relayed, or already punched), both hops' data planes hole punched",
     runs: routable,

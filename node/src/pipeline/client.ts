@@ -6,7 +6,7 @@
 import { logger } from "@libp2p/logger";
 import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
-import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
+import { DIAL_TIMEOUT_MS, RELAYED_DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
 import { HOP_TIMEOUT_MS, PIPELINE_PROTOCOL, PIPELINE_VERSION } from "./constants.ts";
 import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "./errors.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
@@ -230,8 +230,9 @@ export class PipelineClient {
     const key = peer.toString();
     let p = this.streams.get(key);
     if (!p) {
-      const dialSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) : AbortSignal.timeout(DIAL_TIMEOUT_MS);
       p = relayedDialTarget(this.node, peer).then(async (target) => {
+        const deadline = AbortSignal.timeout(Array.isArray(target) ? RELAYED_DIAL_TIMEOUT_MS : DIAL_TIMEOUT_MS);
+        const dialSignal = signal ? AbortSignal.any([signal, deadline]) : deadline;
         const conn = await this.node.dial(target, { signal: dialSignal });
         // A provider behind NAT is reached through a relay until a direct path exists.
         const stream = await conn.newStream(PIPELINE_PROTOCOL, { signal: dialSignal, runOnLimitedConnection: true });
