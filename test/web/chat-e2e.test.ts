@@ -109,7 +109,7 @@ describe("chat page in chromium against a language model on the mesh", { timeout
     await page.goto(`${baseUrl}/models/${llmId}`);
     await page.getByTestId("chat-model").waitFor();
     assert.equal(await page.getByTestId("try-model").count(), 0, "a language model gets the chat, not the image trial");
-    await page.getByTestId("chat-paid-note").waitFor();
+    await page.getByTestId("open-job").waitFor();
     await page.getByTestId("chat-temperature").fill("0");
     await page.getByTestId("chat-max-tokens").fill("24");
     await page.getByTestId("chat-input").fill("Tell me about the whale.");

@@ -1,6 +1,9 @@
 // Chat with a language model through the gateway's OpenAI-compatible API (via the app's
 // /api/gateway proxy): POST /v1/chat/completions with `stream: true`, read as server-sent events
-// (`data: {chunk}` … `data: [DONE]`). Errors keep the gateway's name.
+// (`data: {chunk}` … `data: [DONE]`). Errors keep the gateway's name. Paid under a job, the
+// body text is signed (`job.sign`, lib/paid.ts signGenerationBody) and sent with
+// x-shardmesh-job / x-shardmesh-signature; the last chunk then tells the units (tokens) used.
+import type { PaidGeneration } from "@shardmesh/node/gateway/api.ts";
 import { GatewayError } from "./gateway";
 
 export interface ChatMessage {
@@ -18,6 +21,14 @@ export interface ChatReply {
   text: string;
   finishReason: "stop" | "length" | null;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  /** Under a job: the request's index in the job and the units (tokens) it used. */
+  paid?: PaidGeneration;
+}
+
+/** Paid use: the job and the session key's signature over the exact body text. */
+export interface ChatJob {
+  jobId: string;
+  sign: (body: string) => Promise<string>;
 }
 
 /** Bounds the page enforces before sending (the gateway checks them again). */
@@ -49,21 +60,27 @@ export async function streamChat(
   messages: ChatMessage[],
   settings: ChatSettings,
   onText: (delta: string) => void,
-  options: { signal?: AbortSignal; fetchFn?: typeof fetch; base?: string } = {},
+  options: { signal?: AbortSignal; fetchFn?: typeof fetch; base?: string; job?: ChatJob } = {},
 ): Promise<ChatReply> {
   const fetchFn = options.fetchFn ?? fetch;
+  const body = JSON.stringify({
+    model,
+    messages,
+    max_tokens: settings.maxTokens,
+    temperature: settings.temperature,
+    ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (options.job) {
+    headers["x-shardmesh-job"] = options.job.jobId;
+    headers["x-shardmesh-signature"] = await options.job.sign(body);
+  }
   const res = await fetchFn(`${options.base ?? "/api/gateway"}/v1/chat/completions`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model,
-      messages,
-      max_tokens: settings.maxTokens,
-      temperature: settings.temperature,
-      ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
-      stream: true,
-      stream_options: { include_usage: true },
-    }),
+    headers,
+    body,
     signal: options.signal,
   });
   if (!res.ok || !res.body) {
@@ -78,12 +95,14 @@ export async function streamChat(
       error?: { name?: string; message?: string };
       choices?: { delta?: { content?: string }; finish_reason?: string | null }[];
       usage?: ChatReply["usage"];
+      shardmesh?: PaidGeneration;
     };
     if (b.error) {
       failure = new GatewayError(b.error.name ?? "GatewayStreamError", b.error.message ?? "the generation failed", 502);
       return;
     }
     if (b.usage) reply.usage = b.usage;
+    if (b.shardmesh) reply.paid = b.shardmesh;
     for (const c of b.choices ?? []) {
       const d = c.delta?.content ?? "";
       if (d) {

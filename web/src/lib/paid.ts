@@ -2,11 +2,14 @@
 // browsers have no node-side image pipeline), the job's session key (kept in localStorage)
 // signs EIP-712 JobRequest(jobId, requestHash) without a wallet prompt, and /v1/infer runs the
 // exact tensors that were hashed, under the job. Types are @shardmesh/node/receipts/eip712.ts.
+// A language model's chat turn is signed the same way over keccak256 of its exact body text
+// (@shardmesh/node/jobs/session.ts generationRequestHash), units being tokens.
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { jobRequestTypedData, shardMeshDomain } from "@shardmesh/node/receipts/eip712.ts";
+import { generationRequestHash } from "@shardmesh/node/jobs/session.ts";
 import type { PrepareResponse } from "@shardmesh/node/gateway/api.ts";
-import { gatewayFetch, type InferResponse } from "./gateway";
+import { gateway, GatewayError, gatewayFetch, type InferResponse } from "./gateway";
 import { jobStatus, type JobInfo } from "./jobs";
 import { loadSessionKey } from "./session";
 
@@ -19,6 +22,26 @@ export function signJobRequest(
   request: { jobId: bigint; requestHash: Hex },
 ): Promise<Hex> {
   return privateKeyToAccount(sessionKey).signTypedData(jobRequestTypedData(shardMeshDomain(chainId, jobMarket), request));
+}
+
+/** The x-shardmesh-signature of a language-model request under `jobId`: JobRequest(jobId,
+ *  keccak256(body)) signed by the job's session key, `body` being the exact text sent. */
+export function signGenerationBody(sessionKey: Hex, chainId: number, jobMarket: Address, jobId: string, body: string): Promise<Hex> {
+  return signJobRequest(sessionKey, chainId, jobMarket, { jobId: BigInt(jobId), requestHash: generationRequestHash(body) });
+}
+
+/**
+ * Units the gateway served under the job beyond its receipts (what the next receipt will count):
+ * 0 when there is none (JobsNothingToReceiptError). Units used = the chain's receipted units +
+ * these.
+ */
+export async function unreceiptedUnits(jobId: string, receiptToSign = gateway.receiptToSign): Promise<number> {
+  try {
+    return Number((await receiptToSign(jobId)).units);
+  } catch (e) {
+    if (e instanceof GatewayError && e.gatewayName === "JobsNothingToReceiptError") return 0;
+    throw e;
+  }
 }
 
 /** Open jobs of this buyer for `modelId` whose session key this browser holds and that have inferences left. */
@@ -69,6 +92,7 @@ export function describePaidError(name: string, message: string): string {
     if (/not open/.test(message)) return `Job closed: ${message}.`;
     return `Job unavailable: ${message}`;
   }
+  if (name === "JobsUnitsExceededError") return `Not enough units left in the job: ${message}. Lower max tokens or open a new job.`;
   if (name === "GatewayUnauthorizedError") return `Signature refused: the session key in this browser is not the job's (${message}).`;
   if (name === "ImageDecodeError") return `Not an image the gateway can read: ${message}`;
   if (name === "GatewayUnreachableError") return `Gateway unreachable: ${message}`;

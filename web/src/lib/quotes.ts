@@ -38,7 +38,13 @@ export function chooseQuotes(
 
 /** Upper bound of what the buyer pays per inference: the highest chosen price per stage. */
 export function pricePerInference(quotes: readonly SignedQuote[]): bigint {
+  return pricePerUnit(quotes.map((q) => q.quote));
+}
+
+/** Upper bound of one unit's price (an inference, or a token of a language model) over a job's
+ *  stages: the highest price per stage, summed (royalty and fees not included). */
+export function pricePerUnit(prices: readonly { stage: number; price: bigint }[]): bigint {
   const max = new Map<number, bigint>();
-  for (const q of quotes) if ((max.get(q.quote.stage) ?? 0n) < q.quote.price) max.set(q.quote.stage, q.quote.price);
+  for (const p of prices) if ((max.get(p.stage) ?? 0n) < p.price) max.set(p.stage, p.price);
   return [...max.values()].reduce((a, b) => a + b, 0n);
 }

@@ -1,15 +1,100 @@
 "use client";
-import { useRef, useState } from "react";
-import { CHAT_LIMITS, streamChat, type ChatMessage, type ChatSettings } from "@/lib/chat";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useConnection } from "wagmi";
+import { CHAT_LIMITS, streamChat, type ChatMessage, type ChatReply, type ChatSettings } from "@/lib/chat";
+import { useIndex } from "@/hooks/useIndex";
+import { useContracts } from "@/hooks/useContracts";
+import { useChainNow } from "@/hooks/useChainNow";
+import { jobsFromEvents, type JobInfo } from "@/lib/jobs";
+import { loadSessionKey } from "@/lib/session";
+import { describePaidError, payableJobs, signGenerationBody, unreceiptedUnits } from "@/lib/paid";
+import { pricePerUnit } from "@/lib/quotes";
+import { formatAmount } from "@/lib/format";
+import { TOKEN_SYMBOL } from "@/lib/contracts";
 
-type Send = (messages: ChatMessage[], settings: ChatSettings, onText: (d: string) => void, signal: AbortSignal) => Promise<unknown>;
+type Send = (
+  messages: ChatMessage[],
+  settings: ChatSettings,
+  onText: (d: string) => void,
+  signal: AbortSignal,
+  job: JobInfo | undefined,
+) => Promise<ChatReply | undefined>;
 
-/** Chat with a language model on the mesh, streamed token by token (free tier). */
+/**
+ * Chat with a language model on the mesh, streamed token by token: on the free tier, or under one
+ * of this buyer's open jobs for the model whose session key this browser holds (each turn's body
+ * signed by the session key, no wallet prompt).
+ */
 export function ChatModel({ modelId, gatewayDown }: { modelId: string; gatewayDown: boolean }) {
-  return <ChatModelView gatewayDown={gatewayDown} send={(m, s, onText, signal) => streamChat(modelId, m, s, onText, { signal })} />;
+  const { address } = useConnection();
+  const index = useIndex();
+  const c = useContracts();
+  const now = useChainNow();
+  const [storageReady, setStorageReady] = useState(false);
+  useEffect(() => setStorageReady(true), []);
+  const jobs = useMemo(() => {
+    if (!address || !storageReady || !c.chainId) return [];
+    return payableJobs(
+      jobsFromEvents(index.data?.events ?? [], { market: c.market, buyer: address }),
+      modelId,
+      now,
+      window.localStorage,
+      c.chainId,
+    );
+  }, [address, storageReady, index.data, c.market, c.chainId, modelId, now]);
+
+  const send: Send = (messages, settings, onText, signal, job) => {
+    if (!job) return streamChat(modelId, messages, settings, onText, { signal });
+    const key = loadSessionKey(window.localStorage, c.chainId ?? 0, job.id);
+    if (!key || !c.market || !c.chainId)
+      throw Object.assign(new Error("this browser no longer holds the job's session key"), { gatewayName: "SessionKeyMissingError" });
+    const { chainId, market } = c;
+    return streamChat(modelId, messages, settings, onText, {
+      signal,
+      job: { jobId: job.id, sign: (body) => signGenerationBody(key.privateKey, chainId, market, job.id, body) },
+    });
+  };
+  return <ChatModelView gatewayDown={gatewayDown} jobs={jobs} send={send} unreceipted={unreceiptedUnits} />;
 }
 
-export function ChatModelView({ gatewayDown, send }: { gatewayDown: boolean; send: Send }) {
+/** A job's tokens: used = receipted on chain + served by the gateway since; what a token costs at most. */
+export function jobTokens(job: JobInfo, unreceipted: number): { used: number; left: number; pricePerToken: bigint } {
+  const used = Math.min(job.maxUnits, job.used + unreceipted);
+  return { used, left: job.maxUnits - used, pricePerToken: pricePerUnit(job.providers) };
+}
+
+export function ChatModelView({
+  gatewayDown,
+  jobs = [],
+  send,
+  unreceipted,
+}: {
+  gatewayDown: boolean;
+  jobs?: JobInfo[];
+  send: Send;
+  /** Units served under a job beyond its receipts (lib/paid.ts unreceiptedUnits). */
+  unreceipted?: (jobId: string) => Promise<number>;
+}) {
+  const [jobId, setJobId] = useState("");
+  const job = jobs.find((j) => j.id === jobId);
+  const [served, setServed] = useState<Record<string, number>>({});
+  const [lastTurn, setLastTurn] = useState<{ jobId: string; units: number; reply: number; prompt: number; cost: bigint }>();
+  const refreshServed = useCallback(
+    async (id: string) => {
+      if (!unreceipted) return;
+      try {
+        const units = await unreceipted(id);
+        setServed((s) => ({ ...s, [id]: units }));
+      } catch {
+        // The count stays as last known; the turn itself reports its units.
+      }
+    },
+    [unreceipted],
+  );
+  useEffect(() => {
+    if (jobId) void refreshServed(jobId);
+  }, [jobId, refreshServed]);
+  const tokens = job ? jobTokens(job, served[job.id] ?? 0) : undefined;
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [draft, setDraft] = useState("");
   const [streaming, setStreaming] = useState<string>();
@@ -30,11 +115,13 @@ export function ChatModelView({ gatewayDown, send }: { gatewayDown: boolean; sen
     setDraft("");
     setError(undefined);
     setStreaming("");
+    setLastTurn(undefined);
+    const turnJob = job;
     const ctl = new AbortController();
     abort.current = ctl;
     let reply = "";
     try {
-      await send(
+      const r = await send(
         history,
         settings,
         (d) => {
@@ -42,13 +129,27 @@ export function ChatModelView({ gatewayDown, send }: { gatewayDown: boolean; sen
           setStreaming(reply);
         },
         ctl.signal,
+        turnJob,
       );
       setMessages([...history, { role: "assistant", content: reply }]);
+      if (turnJob && r?.paid) {
+        const { pricePerToken } = jobTokens(turnJob, 0);
+        setLastTurn({
+          jobId: turnJob.id,
+          units: r.paid.units,
+          prompt: r.usage?.prompt_tokens ?? 0,
+          reply: r.usage?.completion_tokens ?? 0,
+          cost: BigInt(r.paid.units) * pricePerToken,
+        });
+        setServed((s) => ({ ...s, [turnJob.id]: (s[turnJob.id] ?? 0) + (r.paid?.units ?? 0) }));
+      }
     } catch (e) {
       const err = e as Error & { gatewayName?: string };
       if (reply) setMessages([...history, { role: "assistant", content: reply }]);
-      if (!ctl.signal.aborted) setError(`${err.gatewayName ?? err.name}: ${err.message}`);
+      const name = err.gatewayName ?? err.name;
+      if (!ctl.signal.aborted) setError(turnJob ? describePaidError(name, err.message) : `${name}: ${err.message}`);
     } finally {
+      if (turnJob) void refreshServed(turnJob.id);
       setStreaming(undefined);
       abort.current = null;
     }
@@ -63,9 +164,29 @@ export function ChatModelView({ gatewayDown, send }: { gatewayDown: boolean; sen
         </p>
       )}
       <p className="muted small">
-        Free tier: the gateway runs the embeddings, the head and the sampling; each block stage runs on a provider that keeps this
-        conversation's KV cache. Paid chat under a job arrives with per-token receipts.
+        The gateway runs the embeddings, the head and the sampling; each block stage runs on a provider that keeps this conversation's KV
+        cache. Free tier, or paid per token under a job: each turn reserves prompt + max tokens of the job's units and uses prompt + reply
+        tokens.
       </p>
+      {jobs.length > 0 && (
+        <label>
+          Chat as
+          <select value={job ? jobId : ""} disabled={busy} onChange={(e) => setJobId(e.target.value)} data-testid="chat-job">
+            <option value="">Free tier (no job)</option>
+            {jobs.map((j) => (
+              <option key={j.id} value={j.id}>
+                Job #{j.id} · {j.maxUnits} tokens (session key in this browser)
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {job && tokens && (
+        <p className="small" data-testid="chat-job-units" data-used={tokens.used} data-left={tokens.left}>
+          Job #{job.id}: {tokens.used} of {job.maxUnits} tokens used · {tokens.left} left · ≤ {formatAmount(tokens.pricePerToken)}{" "}
+          {TOKEN_SYMBOL} per token + royalty and fees. Each message is signed by the job's session key (no wallet prompt).
+        </p>
+      )}
       <div data-testid="chat-log">
         {messages.map((m, i) => (
           <p key={i} className={m.role === "user" ? "" : "mono small"} data-role={m.role}>
@@ -79,6 +200,12 @@ export function ChatModelView({ gatewayDown, send }: { gatewayDown: boolean; sen
           </p>
         )}
       </div>
+      {lastTurn && (
+        <p className="ok small" data-testid="chat-turn-cost" data-units={lastTurn.units}>
+          Paid under job #{lastTurn.jobId}: {lastTurn.units} tokens ({lastTurn.prompt} prompt + {lastTurn.reply} reply) · ≤{" "}
+          {formatAmount(lastTurn.cost)} {TOKEN_SYMBOL} + royalty and fees
+        </p>
+      )}
       {error && (
         <p className="error" data-testid="chat-error">
           {error}

@@ -93,22 +93,11 @@ export function ModelDetails({ modelId }: { modelId: string }) {
       </div>
       <div className="grid-2">
         {model.task === "text-generation" ? (
-          <>
-            <ChatModel modelId={model.id} gatewayDown={Boolean(gw.error)} />
-            <section className="card" data-testid="chat-paid-note">
-              <h2>Paid chat</h2>
-              <p className="muted">
-                Jobs count whole inferences; a conversation is paid per token, with per-token quotes, escrow and receipts that are not live
-                yet (docs/PROTOCOL.md, "Paid per token"). Until then this model is served on the free tier.
-              </p>
-            </section>
-          </>
+          <ChatModel modelId={model.id} gatewayDown={Boolean(gw.error)} />
         ) : (
-          <>
-            <TryModel modelId={model.id} gatewayDown={Boolean(gw.error)} />
-            <OpenJob model={model} />
-          </>
+          <TryModel modelId={model.id} gatewayDown={Boolean(gw.error)} />
         )}
+        <OpenJob model={model} />
       </div>
     </>
   );

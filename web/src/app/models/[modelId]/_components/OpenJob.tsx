@@ -20,6 +20,8 @@ import { tokenPaymentSteps, type PayMode } from "@/lib/payment";
 
 /** Budget → quotes → total → pay (existing allowance: 1 prompt; permit: sign + send; approve: 2 txs). */
 export function OpenJob({ model }: { model: ModelInfo }) {
+  // A job's units: inferences, or tokens (prompt + reply) for a language model.
+  const unit = model.task === "text-generation" ? "token" : "inference";
   const config = useConfig();
   const c = useContracts();
   const { address, isConnected } = useConnection();
@@ -111,7 +113,7 @@ export function OpenJob({ model }: { model: ModelInfo }) {
       <h2>Open a job</h2>
       <div className="row">
         <label>
-          Max inferences
+          Max {unit}s
           <input
             type="number"
             min={1}
@@ -167,7 +169,7 @@ export function OpenJob({ model }: { model: ModelInfo }) {
       )}
       {quotes.data && (
         <p>
-          Per inference ≤ {formatAmount(pricePerInference(quotes.data))} {TOKEN_SYMBOL} + royalty and fees ·{" "}
+          Per {unit} ≤ {formatAmount(pricePerInference(quotes.data))} {TOKEN_SYMBOL} + royalty and fees ·{" "}
           <strong data-testid="escrow-total">
             Total escrow: {total !== undefined ? `${formatAmount(total)} ${TOKEN_SYMBOL}` : escrow.error ? "—" : "…"}
           </strong>
