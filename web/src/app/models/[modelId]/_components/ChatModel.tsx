@@ -1,13 +1,9 @@
 "use client";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useConnection } from "wagmi";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { CHAT_LIMITS, streamChat, type ChatMessage, type ChatReply, type ChatSettings } from "@/lib/chat";
-import { useIndex } from "@/hooks/useIndex";
-import { useContracts } from "@/hooks/useContracts";
-import { useChainNow } from "@/hooks/useChainNow";
-import { jobsFromEvents, type JobInfo } from "@/lib/jobs";
-import { loadSessionKey } from "@/lib/session";
-import { describePaidError, payableJobs, signGenerationBody, unreceiptedUnits } from "@/lib/paid";
+import { usePayableJobs } from "@/hooks/usePayableJobs";
+import type { JobInfo } from "@/lib/jobs";
+import { describePaidError, signGenerationBody, unreceiptedUnits } from "@/lib/paid";
 import { pricePerUnit } from "@/lib/quotes";
 import { formatAmount } from "@/lib/format";
 import { TOKEN_SYMBOL } from "@/lib/contracts";
@@ -26,32 +22,13 @@ type Send = (
  * signed by the session key, no wallet prompt).
  */
 export function ChatModel({ modelId, gatewayDown }: { modelId: string; gatewayDown: boolean }) {
-  const { address } = useConnection();
-  const index = useIndex();
-  const c = useContracts();
-  const now = useChainNow();
-  const [storageReady, setStorageReady] = useState(false);
-  useEffect(() => setStorageReady(true), []);
-  const jobs = useMemo(() => {
-    if (!address || !storageReady || !c.chainId) return [];
-    return payableJobs(
-      jobsFromEvents(index.data?.events ?? [], { market: c.market, buyer: address }),
-      modelId,
-      now,
-      window.localStorage,
-      c.chainId,
-    );
-  }, [address, storageReady, index.data, c.market, c.chainId, modelId, now]);
-
+  const { jobs, signerFor } = usePayableJobs(modelId);
   const send: Send = (messages, settings, onText, signal, job) => {
     if (!job) return streamChat(modelId, messages, settings, onText, { signal });
-    const key = loadSessionKey(window.localStorage, c.chainId ?? 0, job.id);
-    if (!key || !c.market || !c.chainId)
-      throw Object.assign(new Error("this browser no longer holds the job's session key"), { gatewayName: "SessionKeyMissingError" });
-    const { chainId, market } = c;
+    const { sessionKey, chainId, jobMarket } = signerFor(job);
     return streamChat(modelId, messages, settings, onText, {
       signal,
-      job: { jobId: job.id, sign: (body) => signGenerationBody(key.privateKey, chainId, market, job.id, body) },
+      job: { jobId: job.id, sign: (body) => signGenerationBody(sessionKey, chainId, jobMarket, job.id, body) },
     });
   };
   return <ChatModelView gatewayDown={gatewayDown} jobs={jobs} send={send} unreceipted={unreceiptedUnits} />;

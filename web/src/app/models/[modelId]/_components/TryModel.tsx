@@ -1,14 +1,10 @@
 "use client";
-import { useEffect, useMemo, useState } from "react";
-import { useConnection } from "wagmi";
+import { useState } from "react";
 import { gateway, type InferResponse } from "@/lib/gateway";
 import { formatMs } from "@/lib/format";
-import { useIndex } from "@/hooks/useIndex";
-import { useContracts } from "@/hooks/useContracts";
-import { useChainNow } from "@/hooks/useChainNow";
-import { jobsFromEvents, type JobInfo } from "@/lib/jobs";
-import { loadSessionKey } from "@/lib/session";
-import { describePaidError, payableJobs, runPaid } from "@/lib/paid";
+import { usePayableJobs } from "@/hooks/usePayableJobs";
+import type { JobInfo } from "@/lib/jobs";
+import { describePaidError, runPaid } from "@/lib/paid";
 
 async function fileToBase64(file: File): Promise<string> {
   const bytes = new Uint8Array(await file.arrayBuffer());
@@ -22,29 +18,10 @@ async function fileToBase64(file: File): Promise<string> {
  * open jobs for the model whose session key this browser holds (signed without a wallet prompt).
  */
 export function TryModel({ modelId, gatewayDown }: { modelId: string; gatewayDown: boolean }) {
-  const { address } = useConnection();
-  const index = useIndex();
-  const c = useContracts();
-  const now = useChainNow();
-  const [storageReady, setStorageReady] = useState(false);
-  useEffect(() => setStorageReady(true), []);
-  const jobs = useMemo(() => {
-    if (!address || !storageReady || !c.chainId) return [];
-    return payableJobs(
-      jobsFromEvents(index.data?.events ?? [], { market: c.market, buyer: address }),
-      modelId,
-      now,
-      window.localStorage,
-      c.chainId,
-    );
-  }, [address, storageReady, index.data, c.market, c.chainId, modelId, now]);
-
+  const { jobs, signerFor } = usePayableJobs(modelId);
   async function run(imageBase64: string, job: JobInfo | undefined): Promise<InferResponse> {
     if (!job) return gateway.inferImage(modelId, imageBase64);
-    const key = loadSessionKey(window.localStorage, c.chainId ?? 0, job.id);
-    if (!key || !c.market || !c.chainId)
-      throw Object.assign(new Error("this browser no longer holds the job's session key"), { gatewayName: "SessionKeyMissingError" });
-    return runPaid({ modelId, jobId: job.id, sessionKey: key.privateKey, chainId: c.chainId, jobMarket: c.market, imageBase64 });
+    return runPaid({ modelId, jobId: job.id, ...signerFor(job), imageBase64 });
   }
   return <TryModelView gatewayDown={gatewayDown} jobs={jobs} run={run} />;
 }
