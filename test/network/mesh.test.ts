@@ -31,7 +31,8 @@ function input(i: number): number[] {
   return Array.from({ length: 16 }, (_, k) => Math.sin(i * 7.3 + k) * 2);
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+/** Waits are generous (60 s): on this 2-core machine under load ~20 a relay reservation took over 30 s. */
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
