@@ -191,18 +191,18 @@ export class ReadmeMarkersMissingError extends Error {
   override name = "ReadmeMarkersMissingError";
 }
 
-/** The block between the README's economics markers (without them). */
-export function readmeEconomicsBlock(readme: string): string {
-  const a = readme.indexOf(README_BEGIN);
-  const b = readme.indexOf(README_END);
-  if (a < 0 || b < a) throw new ReadmeMarkersMissingError(`README has no ${README_BEGIN} … ${README_END} block`);
-  return readme.slice(a + README_BEGIN.length, b).trim();
+/** The block between the README's `begin` … `end` markers (without them). */
+export function readmeEconomicsBlock(readme: string, begin = README_BEGIN, end = README_END): string {
+  const a = readme.indexOf(begin);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < a) throw new ReadmeMarkersMissingError(`README has no ${begin} … ${end} block`);
+  return readme.slice(a + begin.length, b).trim();
 }
 
-/** The README with its economics block replaced by `block`. */
-export function withReadmeEconomics(readme: string, block: string): string {
-  readmeEconomicsBlock(readme);
-  const a = readme.indexOf(README_BEGIN) + README_BEGIN.length;
-  const b = readme.indexOf(README_END);
+/** The README with the block between `begin` and `end` replaced by `block`. */
+export function withReadmeBlock(readme: string, block: string, begin = README_BEGIN, end = README_END): string {
+  readmeEconomicsBlock(readme, begin, end);
+  const a = readme.indexOf(begin) + begin.length;
+  const b = readme.indexOf(end);
   return `${readme.slice(0, a)}\n${block}\n${readme.slice(b)}`;
 }

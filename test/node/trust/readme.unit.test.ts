@@ -6,7 +6,14 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { DEFAULT_PROTOCOL_PARAMS, protocolParamsFromJson } from "../../../node/src/chain/params.ts";
 import { economicsMarkdown, economicsReport, readmeEconomicsBlock } from "../../../node/src/trust/report.ts";
-import { EXAMPLE_JOB_UNITS, deployedEconomics } from "../../../scripts/economics.ts";
+import {
+  BENCH_BEGIN,
+  BENCH_END,
+  EXAMPLE_JOB_UNITS,
+  TRUST_RESULT,
+  deployedEconomics,
+  trustBenchMarkdown,
+} from "../../../scripts/economics.ts";
 import { DEFAULT_PARAMETERS } from "../../../scripts/lib/deploy.ts";
 
 const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
@@ -14,6 +21,14 @@ const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf
 describe("README economics", () => {
   it("the README block equals the report at the deployed defaults (regenerate: node scripts/economics.ts --write)", () => {
     assert.equal(readmeEconomicsBlock(readme), economicsMarkdown(deployedEconomics()));
+  });
+
+  it("the README's measured figures are bench/results/trust.json's, and they show no honest slash and a losing cheater", () => {
+    const result = JSON.parse(readFileSync(TRUST_RESULT, "utf8"));
+    assert.equal(readmeEconomicsBlock(readme, BENCH_BEGIN, BENCH_END), trustBenchMarkdown(result));
+    assert.equal(result.headline.honestPartiesSlashed, 0);
+    assert.ok(result.headline.cheaterEvWorstTokens < 0, `cheater EV ${result.headline.cheaterEvWorstTokens}`);
+    assert.ok(result.headline.challengerMeanGainTokensBeforeGas > 0);
   });
 
   it("(a), (b), (b′) and (c) hold at the deployed defaults; N = 9,000 requests at 1 %, 90,000 at the lowest rate", () => {
