@@ -2,7 +2,7 @@
 // with a fresh session key, session-key-signed requests, a receipt the session key signs and
 // the gateway submits with every stage provider's part, samples drawn and revealed, and the
 // receipt settled after the challenge window (chain time fast-forwarded on the local chain).
-import { parseEventLogs, parseEther, type Address, type PublicClient, type TypedDataDomain } from "viem";
+import { parseEventLogs, parseEther, type Address, type Hex, type PublicClient, type TypedDataDomain } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
 import type { Deployment } from "../../node/src/chain/deployments.ts";
@@ -42,8 +42,15 @@ export interface OpenedJob {
   escrow: bigint;
 }
 
-/** Quotes signed by the providers over the mesh, then a job opened with a fresh session key for `maxUnits` units. */
-export async function openJob(o: BuyerSetup, maxUnits: number, unit: string, log: Log): Promise<OpenedJob> {
+/** Quotes signed by the providers over the mesh, then a job opened with a fresh session key (or
+ *  `sessionKey`, e.g. one a browser test hands to the page) for `maxUnits` units. */
+export async function openJob(
+  o: BuyerSetup,
+  maxUnits: number,
+  unit: string,
+  log: Log,
+  sessionKey: Hex = generatePrivateKey(),
+): Promise<OpenedJob> {
   const c = o.deployment.contracts;
   const buyer = localWallet(o.chainUrl, o.buyerKey);
   const { quotes } = await o.gateway.quotes(o.modelId.toString(), maxUnits, buyer.account.address);
@@ -52,7 +59,7 @@ export async function openJob(o: BuyerSetup, maxUnits: number, unit: string, log
     `  ${args.length} quotes signed over the mesh (${args.map((a) => `stage ${a.quote.stage} by ${a.quote.provider.slice(0, 8)}…`).join(", ")})`,
   );
   const now = (await o.publicClient.getBlock()).timestamp;
-  const session = privateKeyToAccount(generatePrivateKey());
+  const session = privateKeyToAccount(sessionKey);
   const request = {
     modelId: o.modelId,
     maxUnits,
