@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
 import { handleOpenAi } from "../../node/src/gateway/openai.ts";
+import { RateLimiter } from "../../node/src/gateway/admission.ts";
 import { DecoderGateway, DecoderStageRunner, type LlmService } from "../../node/src/llm/index.ts";
 import { tinySplit } from "./helpers.ts";
 
@@ -126,5 +127,40 @@ describe("OpenAI-compatible API", () => {
     assert.equal(raw.status, 400);
     assert.equal(((await raw.json()) as { error: { name: string } }).error.name, "OpenAiRequestError");
     for (const s of stages) assert.equal(s.stats().sessions, 0, "no session left open");
+  });
+
+  it("an unpaid generation over the client's share is 429 GatewayRateLimitedError in OpenAI's error shape, and opens no session", async () => {
+    // The gateway's admit hook (gateway/server.ts): no job headers → the client's unpaid bucket.
+    const limiter = new RateLimiter({ perSecond: 0.001, burst: 1, maxClients: 16 });
+    const service: LlmService = {
+      models: () => [{ id: "tiny-llama", created: 1_700_000_000 }],
+      model: (id) => (id === "tiny-llama" ? { gateway: gw, links: async () => ({ links: stages, peerOf: () => "self" }) } : undefined),
+    };
+    const limited = createServer((req, res) => {
+      const path = new URL(req.url ?? "/", "http://x").pathname;
+      handleOpenAi(req, res, path, service, {
+        admit: async (r) => {
+          limiter.take(r.socket.remoteAddress ?? "?");
+          return undefined;
+        },
+      }).then((handled) => {
+        if (!handled) res.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((r) => limited.listen(0, "127.0.0.1", r));
+    try {
+      const c = new OpenAI({ baseURL: `http://127.0.0.1:${(limited.address() as AddressInfo).port}/v1`, apiKey: "unused", maxRetries: 0 });
+      const ask = () => c.chat.completions.create({ model: "tiny-llama", messages: [{ role: "user", content: "Hi" }], max_tokens: 2 });
+      await ask();
+      await assert.rejects(ask(), (e: unknown) => {
+        const err = e as InstanceType<typeof OpenAI.APIError>;
+        assert.equal(err.status, 429, String(err.message));
+        assert.equal(err.code, "GatewayRateLimitedError");
+        return true;
+      });
+      for (const st of stages) assert.equal(st.stats().sessions, 0, "no session left open");
+    } finally {
+      await new Promise<void>((r) => limited.close(() => r()));
+    }
   });
 });

@@ -222,7 +222,12 @@ export class Gateway {
       if (!this.init.llm) throw new GatewayNotFoundError(`this gateway serves no language model (${path})`);
       await handleOpenAi(req, res, path, this.init.llm, {
         // The session key signs JobRequest(jobId, keccak256(body bytes)); units are tokens.
-        admit: (r, body, units) => this.admitJob(r, undefined, generationRequestHash(body), units),
+        // A generation under no job is unpaid: it takes the client's unpaid share like /v1/infer.
+        admit: async (r, body, units) => {
+          const admission = await this.admitJob(r, undefined, generationRequestHash(body), units);
+          if (!admission) this.admitUnpaid(r);
+          return admission;
+        },
       });
       return;
     }
