@@ -127,6 +127,25 @@ export class RateLimiter {
     this.maxClients = Math.max(1, o.maxClients);
   }
 
+  /**
+   * GatewayRateLimitedError if `client` has no token left, taking none: lets the gateway refuse a
+   * request over the share before reading its body (a flood of 429s then costs no parsing).
+   */
+  check(client: string, now = Date.now()): void {
+    const b = this.buckets.get(client);
+    if (!b) return;
+    const tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
+    if (tokens < 1) throw this.refusal(tokens);
+  }
+
+  private refusal(tokens: number): GatewayRateLimitedError {
+    const wait = this.perSecond > 0 ? Math.ceil((1 - tokens) / this.perSecond) : 60;
+    return new GatewayRateLimitedError(
+      `over ${this.perSecond} unpaid requests per second (burst ${this.burst}) from this client: retry in ${wait} s or send requests under a job (x-shardmesh-job)`,
+      wait,
+    );
+  }
+
   /** Takes one token for `client`; GatewayRateLimitedError (with the seconds to wait) when none is left. */
   take(client: string, now = Date.now()): void {
     const b = this.buckets.get(client) ?? { tokens: this.burst, at: now };
@@ -135,11 +154,7 @@ export class RateLimiter {
     b.at = now;
     if (b.tokens < 1) {
       this.buckets.set(client, b);
-      const wait = this.perSecond > 0 ? Math.ceil((1 - b.tokens) / this.perSecond) : 60;
-      throw new GatewayRateLimitedError(
-        `over ${this.perSecond} unpaid requests per second (burst ${this.burst}) from this client: retry in ${wait} s or send requests under a job`,
-        wait,
-      );
+      throw this.refusal(b.tokens);
     }
     b.tokens -= 1;
     this.buckets.set(client, b);

@@ -342,6 +342,12 @@ export class Gateway {
     return { modelId, input };
   }
 
+  /** GatewayRateLimitedError if the client has no unpaid token left (takes none). */
+  private checkUnpaid(req: IncomingMessage): void {
+    if (this.limits.unpaidPerSecond <= 0) return; // admitUnpaid names it (402) once the body says there is no job
+    this.unpaid.check(req.socket.remoteAddress ?? "?");
+  }
+
   /** Unpaid requests take a token from the client's bucket (GatewayRateLimitedError when empty). */
   private admitUnpaid(req: IncomingMessage): void {
     if (this.limits.unpaidPerSecond <= 0) throw new GatewayPaymentRequiredError("this gateway serves requests under a job only");
@@ -350,6 +356,7 @@ export class Gateway {
 
   /** The exact tensors and request hash `/v1/infer` computes for an image, so a browser can sign it. */
   private async prepare(req: IncomingMessage): Promise<PrepareResponse> {
+    this.checkUnpaid(req);
     const body = await readJsonBody(req, this.maxBodyBytes, this.limits);
     this.admitUnpaid(req);
     const { input } = await this.inputOf(body, false);
@@ -357,6 +364,9 @@ export class Gateway {
   }
 
   private async infer(req: IncomingMessage): Promise<InferResponse> {
+    // A request that names no job in its headers and comes from a client over its unpaid share is
+    // refused before its body is read (a paid request names its job in x-shardmesh-job).
+    if (req.headers["x-shardmesh-job"] === undefined) this.checkUnpaid(req);
     const body = (await readJsonBody(req, this.maxBodyBytes, this.limits)) as { jobId?: unknown } | null;
     const rawJob = (body && typeof body === "object" ? body.jobId : undefined) ?? req.headers["x-shardmesh-job"];
     const jobId = rawJob === undefined || rawJob === "" ? undefined : this.jobIdOf(rawJob);

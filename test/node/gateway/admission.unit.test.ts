@@ -48,7 +48,11 @@ describe("gateway admission", () => {
       (e: Error & { retryAfterSeconds?: number }) => e.name === "GatewayRateLimitedError" && e.retryAfterSeconds === 1,
     );
     rl.take("b", t); // another client is not affected
-    rl.take("a", t + 500); // one token back after 0.5 s at 2/s
+    // check() refuses an empty bucket without taking (the gateway's test before reading a body).
+    assert.throws(() => rl.check("a", t), { name: "GatewayRateLimitedError" });
+    rl.check("c", t); // unknown: full
+    rl.check("a", t + 500); // one token back after 0.5 s at 2/s; not taken by check
+    rl.take("a", t + 500);
     assert.throws(() => rl.take("a", t + 500), { name: "GatewayRateLimitedError" });
   });
 
