@@ -64,6 +64,18 @@ describe("who is listed", () => {
     );
   });
 
+  it("still vouches for a staked peer a moment after its connection dropped (the free tier's check); never for one never listed", async () => {
+    const p = await startAttacker([node.getMultiaddrs()[0].toString()]);
+    announce(p, { capacity: 4, load: 0, latencyMs: 10, models: offer(), binding: await signBinding(staked, p.peerId) });
+    await until("listed", async () => strict.has(p.peerId));
+    await p.stop();
+    await until("dropped with its connection", async () => !strict.has(p.peerId));
+    assert.equal(strict.vouched(p.peerId), true);
+    assert.equal(strict.vouched(p.peerId, Date.now() + 61_000), false, "not after VOUCHED_MS");
+    const stranger = await peer();
+    assert.equal(strict.vouched(stranger.peerId), false);
+  });
+
   it("refuses the issue's forged announcement field by field, even from a staked peer", async () => {
     const forger = await peer();
     const binding = await signBinding(staked, forger.peerId);

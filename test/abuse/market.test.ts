@@ -154,7 +154,7 @@ describe("hostile buyers against a live market", () => {
   it("a slow body is cut off at the gateway's request deadline; idle connections past the per-client cap are refused", async () => {
     const { slow, flood } = await underAttack(async () => {
       const slowP = slowBody(market.url, { everyMs: 500, maxMs: REQUEST_TIMEOUT_MS + 10_000 });
-      const floodR = await connectionFlood(market.url, 100, 1_000);
+      const floodR = await connectionFlood(market.url, 100, 3_000);
       floodR.close();
       return { slow: await slowP, flood: floodR };
     });

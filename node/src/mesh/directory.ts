@@ -122,6 +122,9 @@ export interface DirectoryInit {
   announce?: () => Omit<Announcement, "v" | "peerId" | "addrs" | "seq" | "ts">;
 }
 
+/** How long a peer stays vouched for after it was last listed (the chain binding check's own cache is 60 s). */
+export const VOUCHED_MS = 60_000;
+
 /** How often the directory drops expired entries and republishes (at most every announce interval). */
 const SWEEP_INTERVAL_MS = Math.min(ANNOUNCE_INTERVAL_MS, 500);
 
@@ -132,6 +135,8 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
   private readonly node: MeshNode;
   private readonly init: DirectoryInit;
   private readonly entries = new Map<string, DirectoryEntry>();
+  /** Peers whose announcement passed the stake check, and when last (bounded, oldest first). */
+  private readonly vouchedAt = new Map<string, number>();
   /** Addresses (joined) last taken into the peer store, per provider with an entry. */
   private readonly learned = new Map<string, string>();
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -262,6 +267,9 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
     }
     const now = Date.now();
     this.entries.set(ann.peerId, { announcement: ann, receivedAt: now, expiresAt: now + (this.init.ttlMs ?? DIRECTORY_TTL_MS) });
+    this.vouchedAt.delete(ann.peerId);
+    this.vouchedAt.set(ann.peerId, now);
+    while (this.vouchedAt.size > 4 * MAX_DIRECTORY_ENTRIES) this.vouchedAt.delete(this.vouchedAt.keys().next().value as string);
     this.dispatchEvent(new CustomEvent("change", { detail: { peerId: ann.peerId, kind: prev ? "updated" : "added" } }));
   }
 
@@ -317,6 +325,17 @@ export class Directory extends TypedEventEmitter<DirectoryEvents> {
       });
     }
     return all;
+  }
+
+  /**
+   * Whether `peerId` is listed, or was within VOUCHED_MS (its stake checked then): who may use a
+   * provider's free tier. A peer whose connection dropped a moment ago (and so left the listing)
+   * is still the staked peer it was.
+   */
+  vouched(peerId: string, now = Date.now()): boolean {
+    if (this.entries.has(peerId)) return true;
+    const at = this.vouchedAt.get(peerId);
+    return at !== undefined && now - at < VOUCHED_MS;
   }
 
   has(peerId: string): boolean {

@@ -212,7 +212,7 @@ async function build(
   for (const m of config.models) manifests.set(m.modelId, await loadManifest(m.manifest));
   const admission = new PipelineAdmission({
     unstaked: config.unstaked,
-    listed: (peerId) => directory?.has(peerId) ?? false,
+    listed: (peerId) => directory?.vouched(peerId) ?? false,
     jobTerms: chain ? jobTermsOf(chain) : undefined,
     stageBytes: (modelId, s) => stageBytesOf(manifests.get(modelId), s),
     freeTierPerSecond: config.freeTierPerSecond,
