@@ -1,9 +1,9 @@
 // Isolation in the router: what is not a provider's fault raises no provider's penalty.
 //  - Every stage-0 provider refusing a buyer's malformed input is the buyer's RouterInputRefusedError
 //    (422), and none of them is charged.
-//  - Two or more providers losing their transport at once (this node's connections dropped, e.g.
-//    its event loop stalled past the ping timeout) get one more try each before anyone is
-//    charged; the request succeeds and nobody is penalised or evicted.
+//  - A provider losing its transport (this node's connections may have dropped, e.g. its event
+//    loop stalled past the ping timeout) gets one more try if it announces itself again within
+//    the route wait; it is charged only if it fails again or another provider serves instead.
 // Providers are stubs of the directory and pipeline client (the router's unit under test).
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
@@ -17,12 +17,18 @@ import { Router } from "../../node/src/router/router.ts";
 const provider = (peerId: string, price = 1n): StageProvider => ({ peerId, price, load: 0, capacity: 4, latencyMs: 5, reach: "reachable" });
 
 /** A router over `peers` whose hops fail with each peer's `errors` in turn, then succeed. */
-function routerWith(peers: string[], errors: Record<string, Error[]>, prices: Record<string, bigint> = {}) {
+function routerWith(
+  peers: string[],
+  errors: Record<string, Error[]>,
+  prices: Record<string, bigint> = {},
+  o: { reannounce?: boolean } = {},
+) {
   const calls: string[] = [];
   const evicted: string[] = [];
   const directory = {
     stageCount: () => 1,
-    providers: () => peers.filter((p) => !evicted.includes(p)).map((p) => provider(p, prices[p])),
+    // reannounce: an evicted peer is listed again at once (its next announcement arrived).
+    providers: () => peers.filter((p) => o.reannounce || !evicted.includes(p)).map((p) => provider(p, prices[p])),
     evict: (id: string) => evicted.push(id),
     has: (id: string) => peers.includes(id),
   } as unknown as Directory;
@@ -47,15 +53,20 @@ describe("router isolation", () => {
     b = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
   });
 
-  it("two providers losing their transport at once get one more try each; the request succeeds and nobody is charged", async () => {
-    const { router, calls, evicted } = routerWith([a, b], {
-      [a]: [new PipelineStreamClosedError("pipeline stream 12 closed")],
-      [b]: [new PipelineStreamClosedError("pipeline stream 14 StreamResetError")],
-    });
+  it("providers losing their transport at once (this node's connections dropped) get one more try each once they announce again; the request succeeds and nobody is charged", async () => {
+    const { router, calls, evicted } = routerWith(
+      [a, b],
+      {
+        [a]: [new PipelineStreamClosedError("pipeline stream 12 closed")],
+        [b]: [new PipelineStreamClosedError("pipeline stream 14 StreamResetError")],
+      },
+      {},
+      { reannounce: true },
+    );
     const res = await router.run("m", {}, { hashes: false });
     assert.ok([a, b].includes(res.stages[0].peerId));
-    assert.equal(calls.length, 3, `calls ${calls.length}`);
-    assert.deepEqual(evicted, []);
+    assert.ok(calls.length >= 2 && calls.length <= 3, `calls ${calls.length}`);
+    assert.ok(evicted.length > 0 && evicted.every((p) => p === a || p === b), "dead connections dropped");
     const stats = router.peerStats();
     for (const p of [a, b]) assert.equal(stats[p]?.penalty ?? 0, 0, `${p} not penalised`);
   });
@@ -66,7 +77,8 @@ describe("router isolation", () => {
     const res = await router.run("m", {}, { hashes: false });
     assert.deepEqual(calls, [a, b]);
     assert.equal(res.stages[0].peerId, b);
-    assert.deepEqual(evicted, [a]);
+    assert.ok(evicted.includes(a));
+    assert.ok((router.peerStats()[a]?.penalty ?? 0) > 0, "a charged");
   });
 
   it("every stage-0 provider refusing the buyer's input is RouterInputRefusedError, and none is charged", async () => {

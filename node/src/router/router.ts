@@ -163,19 +163,24 @@ export class Router {
     const local = this.init.local?.serves(modelId, stage) ? this.init.local : undefined;
     // Providers that refused the buyer's input as malformed: charged only if another one runs it.
     const refused: string[] = [];
-    // Reachable providers whose hop lost its transport (stream closed or reset, dial failed).
-    // One is likely gone; two or more at once point at this node (its connections dropped while
-    // its event loop or the machine was stalled): they get one more try each on fresh
-    // connections before anyone is charged, and are charged only if the stage still fails or
-    // another provider runs the request.
-    let lost: string[] = [];
-    let lostRetried = false;
+    // Providers whose hop lost its transport (stream closed or reset, dial failed): not charged
+    // yet. Such a provider may be gone, or this node's own connections dropped (its event loop or
+    // the machine stalled past the ping timeout: then every provider "fails" at once). It is
+    // evicted (its connection is dead), and tried once more if it announces itself again within
+    // the route wait, on a fresh connection. It is charged only if it fails again, another
+    // provider serves the request, or the stage fails.
+    const lost: string[] = [];
+    const revivable = new Set<string>();
+    const retried = new Set<string>();
     // A stage whose providers all dropped out a moment ago (a connection lost under load, an
     // entry not yet refreshed) gets ROUTE_WAIT_MS for one to come back before the request fails.
     const waitUntil = Date.now() + (this.init.routeWaitMs ?? ROUTE_WAIT_MS);
     for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_STAGE; attempt++) {
       options.signal?.throwIfAborted();
-      const eligible = () => this.directory.providers(modelId, stage).filter((p) => !tried.has(p.peerId) && (allow?.(stage, p) ?? true));
+      const eligible = () =>
+        this.directory
+          .providers(modelId, stage)
+          .filter((p) => (!tried.has(p.peerId) || revivable.has(p.peerId)) && (allow?.(stage, p) ?? true));
       let candidates = eligible();
       while (candidates.length === 0 && Date.now() < waitUntil) {
         await new Promise((r) => setTimeout(r, 100));
@@ -183,15 +188,12 @@ export class Router {
         candidates = eligible();
       }
       const self = options.preferSelf && local ? candidates.find((p) => p.peerId === local.peerId) : undefined;
-      let choice = self ?? this.choose(candidates);
-      if (!choice && lost.length >= 2 && !lostRetried) {
-        lostRetried = true;
-        log("stage %d: %d providers lost their transport at once; trying them again", stage, lost.length);
-        for (const p of lost) tried.delete(p);
-        lost = [];
-        choice = this.choose(eligible());
-      }
+      const choice = self ?? this.choose(candidates);
       if (!choice) break;
+      if (revivable.delete(choice.peerId)) {
+        log("stage %d: %s announced itself again after losing its transport; trying it once more", stage, choice.peerId);
+        lost.splice(lost.indexOf(choice.peerId), 1);
+      }
       tried.add(choice.peerId);
       const st = this.peer(choice.peerId);
       st.inflight++;
@@ -227,8 +229,12 @@ export class Router {
           continue;
         }
         if (stage === 0 && refusesInput(lastError)) refused.push(choice.peerId);
-        else if (pathLost && remote && !lostRetried) lost.push(choice.peerId);
-        else this.failedOn(choice.peerId, st, lastError);
+        else if (pathLost && remote && !retried.has(choice.peerId)) {
+          retried.add(choice.peerId);
+          lost.push(choice.peerId);
+          revivable.add(choice.peerId);
+          this.directory.evict(choice.peerId);
+        } else this.failedOn(choice.peerId, st, lastError);
       } finally {
         st.inflight--;
       }
