@@ -13,6 +13,8 @@ export interface GatewayLimits {
   unpaidPerSecond: number;
   /** Unpaid requests a client may send at once after being idle (bucket size). */
   unpaidBurst: number;
+  /** How long a 429 is held before it is sent (bounds a flooding client's request rate). */
+  rateLimitedDelayMs: number;
   /** Clients whose buckets are kept (least recently seen dropped first: a full bucket is the default). */
   maxClients: number;
   /** Open connections in total, and per client address. */
@@ -34,6 +36,8 @@ export const GATEWAY_LIMITS: Readonly<GatewayLimits> = {
   // A person trying a model in a browser; a stage run costs a provider ~50-100 ms of a core.
   unpaidPerSecond: 2,
   unpaidBurst: 10,
+  // 32 connections / 0.5 s: at most 64 refusals a second for a client that ignores Retry-After.
+  rateLimitedDelayMs: 500,
   maxClients: 10_000,
   maxConnections: 512,
   maxConnectionsPerClient: 32,

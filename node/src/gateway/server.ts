@@ -190,10 +190,19 @@ export class Gateway {
       res.destroy();
       return;
     }
-    if (err instanceof GatewayRateLimitedError) res.setHeader("retry-after", String(err.retryAfterSeconds));
     // Refused before its body was read whole (too large): the rest of it must not be taken for the next request.
     if (req && !req.complete) res.setHeader("connection", "close");
-    this.send(res, status, { error: { name: err.name, message: err.message } });
+    const body = { error: { name: err.name, message: err.message } };
+    if (err instanceof GatewayRateLimitedError) {
+      res.setHeader("retry-after", String(err.retryAfterSeconds));
+      // Held a moment before it is answered: a client over its share gets at most
+      // maxConnectionsPerClient / rateLimitedDelayMs answers a second, however fast it asks.
+      setTimeout(() => {
+        if (!res.destroyed) this.send(res, status, body);
+      }, this.limits.rateLimitedDelayMs).unref();
+      return;
+    }
+    this.send(res, status, body);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
