@@ -30,7 +30,7 @@ function routerWith(
     // reannounce: an evicted peer is listed again at once (its next announcement arrived).
     providers: () => peers.filter((p) => o.reannounce || !evicted.includes(p)).map((p) => provider(p, prices[p])),
     evict: (id: string) => evicted.push(id),
-    has: (id: string) => peers.includes(id),
+    has: (id: string) => peers.includes(id) && (o.reannounce || !evicted.includes(id)),
   } as unknown as Directory;
   const client = {
     hop: (peer: string) => ({

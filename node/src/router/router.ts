@@ -167,8 +167,8 @@ export class Router {
     // yet. Such a provider may be gone, or this node's own connections dropped (its event loop or
     // the machine stalled past the ping timeout: then every provider "fails" at once). It is
     // evicted (its connection is dead), and tried once more if it announces itself again within
-    // the route wait, on a fresh connection. It is charged only if it fails again, another
-    // provider serves the request, or the stage fails.
+    // the route wait, on a fresh connection. It is charged if it fails again, or if it has not
+    // announced itself again by the time another provider serves the request or the stage fails.
     const lost: string[] = [];
     const revivable = new Set<string>();
     const retried = new Set<string>();
@@ -211,7 +211,10 @@ export class Router {
         const ms = performance.now() - started;
         this.succeeded(st, ms);
         for (const p of refused) this.failedOn(p, this.peer(p), new Error(`refused an input ${choice.peerId} ran`));
-        for (const p of lost) this.failedOn(p, this.peer(p), new PipelineStreamClosedError(`lost its hop while ${choice.peerId} served`));
+        // Lost peers that announced themselves again are alive (the loss was this node's): not charged.
+        for (const p of lost)
+          if (!this.directory.has(p))
+            this.failedOn(p, this.peer(p), new PipelineStreamClosedError(`lost its hop while ${choice.peerId} served`));
         return { output, trace: { stage, peerId: choice.peerId, ms, retries: attempt, inputHash, outputHash } };
       } catch (err) {
         if (options.signal?.aborted) throw err;
@@ -239,7 +242,8 @@ export class Router {
         st.inflight--;
       }
     }
-    for (const p of lost) this.failedOn(p, this.peer(p), lastError ?? new PipelineStreamClosedError("lost its hop"));
+    for (const p of lost)
+      if (!this.directory.has(p)) this.failedOn(p, this.peer(p), lastError ?? new PipelineStreamClosedError("lost its hop"));
     if (refused.length > 0 && refused.length === tried.size) {
       throw new RouterInputRefusedError(
         `every provider of stage ${stage} of ${modelId} refused the input (last: ${lastError?.name}: ${lastError?.message})`,

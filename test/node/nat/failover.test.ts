@@ -120,6 +120,7 @@ describe("router: a second path for a provider behind NAT", () => {
     const directory = {
       stageCount: () => 1,
       providers: () => (evicted.includes(p.peerId) ? [] : [p]),
+      has: (id: string) => id === p.peerId && !evicted.includes(id),
       evict: (id: string) => evicted.push(id),
     } as unknown as Directory;
     const client = {
