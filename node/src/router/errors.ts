@@ -11,3 +11,8 @@ export class RouterNoProviderError extends Error {
 export class RouterInputRefusedError extends Error {
   override name = "RouterInputRefusedError";
 }
+
+/** A stage's claimed input/output hash is not the hash of the tensors the gateway sent/received (it then fails over). */
+export class RouterHashMismatchError extends Error {
+  override name = "RouterHashMismatchError";
+}

@@ -17,7 +17,7 @@ import {
   PENALTY_HALF_LIFE_MS,
   ROUTE_WAIT_MS,
 } from "./constants.ts";
-import { RouterInputRefusedError, RouterNoProviderError } from "./errors.ts";
+import { RouterHashMismatchError, RouterInputRefusedError, RouterNoProviderError } from "./errors.ts";
 import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "../pipeline/errors.ts";
 import type { Directory, StageProvider } from "../mesh/directory.ts";
 import type { HopPath, PipelineClient } from "../pipeline/client.ts";
@@ -205,9 +205,17 @@ export class Router {
           { signal: options.signal, timeoutMs: this.hopTimeout(st, choice) },
         );
         const output = res.bag;
-        // Untraced requests come back without hashes; hash here so the buyer always gets them.
-        const inputHash = res.inputHash ?? bagHashHex;
-        const outputHash = res.outputHash ?? (hashing ? bagHash(output) : ZERO_HASH);
+        // The hashes recorded for the buyer and the receipt are of the tensors this gateway sent
+        // and actually received, never a provider's claim: a stage that records (and would
+        // reveal) honest hashes but sends other tensors is caught here, and failed over, instead
+        // of passing its tensors on to the next stage or the buyer under the honest hash. This
+        // node's own stages hashed these very bytes in process.
+        const inputHash = hashing ? bagHashHex : ZERO_HASH;
+        const outputHash = hop === local && res.outputHash ? res.outputHash : hashing ? bagHash(output) : ZERO_HASH;
+        if (hashing && ((res.inputHash && res.inputHash !== inputHash) || (res.outputHash && res.outputHash !== outputHash)))
+          throw new RouterHashMismatchError(
+            `stage ${stage} on ${choice.peerId} claimed input ${res.inputHash ?? "-"} / output ${res.outputHash ?? "-"} but the gateway sent ${inputHash} and received ${outputHash}`,
+          );
         const ms = performance.now() - started;
         this.succeeded(st, ms);
         for (const p of refused) this.failedOn(p, this.peer(p), new Error(`refused an input ${choice.peerId} ran`));
@@ -223,7 +231,10 @@ export class Router {
         // dial through a relay that just went away, lost a path, not the provider. Try it once
         // more (the next dial goes through another relay). Its own errors and slowness are not
         // retried on it.
-        const pathLost = !(lastError instanceof PipelineRemoteError) && !(lastError instanceof PipelineTimeoutError);
+        const pathLost =
+          !(lastError instanceof PipelineRemoteError) &&
+          !(lastError instanceof PipelineTimeoutError) &&
+          !(lastError instanceof RouterHashMismatchError);
         const remote = choice.peerId !== local?.peerId;
         if (pathLost && remote && choice.reach === "unreachable" && !rerouted.has(choice.peerId)) {
           rerouted.add(choice.peerId);

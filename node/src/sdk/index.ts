@@ -1,5 +1,5 @@
 // Typed fetch-based client for the ShardMesh gateway (docs/PROTOCOL.md, "Gateway HTTP API").
-// Works in Node 22 and browsers; no dependencies.
+// Works in Node 22 and browsers; no dependencies beyond the node package's tensor hashing.
 //
 //   const sm = new ShardMeshClient("http://127.0.0.1:8600");
 //   const { models } = await sm.models();
@@ -29,6 +29,8 @@ export type {
   SubmitReceiptBody,
   SubmittedReceiptInfo,
 } from "../gateway/api.ts";
+export { InferHashMismatchError, checkInferResponse } from "./check.ts";
+import { checkInferResponse } from "./check.ts";
 import type {
   Health,
   InferRequest,
@@ -119,12 +121,18 @@ export class ShardMeshClient {
     const q = new URLSearchParams({ modelId, maxUnits: String(maxUnits), buyer });
     return this.call("GET", `/v1/quotes?${q}`, undefined, options);
   }
-  /** With a jobId, pass the session key's signature over the request hash (see `requestHash`). */
-  infer(req: InferRequest, options?: { signal?: AbortSignal; signature?: string }): Promise<InferResponse> {
+  /**
+   * With a jobId, pass the session key's signature over the request hash (see `requestHash`).
+   * The answer's hashes are checked against the tensors sent and the output received
+   * (InferHashMismatchError otherwise): never sign a receipt over a response you did not get.
+   */
+  async infer(req: InferRequest, options?: { signal?: AbortSignal; signature?: string }): Promise<InferResponse> {
     const headers: Record<string, string> = {};
     if (req.jobId) headers["x-shardmesh-job"] = req.jobId;
     if (options?.signature) headers["x-shardmesh-signature"] = options.signature;
-    return this.call("POST", "/v1/infer", req, options, headers);
+    const res = await this.call<InferResponse>("POST", "/v1/infer", req, options, headers);
+    checkInferResponse(req, res);
+    return res;
   }
   /** Pre-process an image on the gateway: the tensors and request hash to sign for a job request. */
   prepare(req: { modelId: string; input: { image: string } }, options?: { signal?: AbortSignal }): Promise<PrepareResponse> {

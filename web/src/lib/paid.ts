@@ -8,6 +8,7 @@ import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { jobRequestTypedData, shardMeshDomain } from "@shardmesh/node/receipts/eip712.ts";
 import { generationRequestHash } from "@shardmesh/node/jobs/session.ts";
+import { checkInferResponse } from "@shardmesh/node/sdk/check.ts";
 import type { PrepareResponse } from "@shardmesh/node/gateway/api.ts";
 import { gateway, GatewayError, gatewayFetch, type InferResponse } from "./gateway";
 import { jobStatus, type JobInfo } from "./jobs";
@@ -76,12 +77,15 @@ export async function runPaid(args: {
     jobId: BigInt(args.jobId),
     requestHash: prepared.requestHash,
   });
-  return gatewayFetch<InferResponse>("/v1/infer", {
+  const res = await gatewayFetch<InferResponse>("/v1/infer", {
     base: args.base,
     method: "POST",
     headers: { ...json, "x-shardmesh-job": args.jobId, "x-shardmesh-signature": signature },
     body: JSON.stringify({ modelId: args.modelId, jobId: args.jobId, input: { tensors: prepared.tensors } }),
   });
+  // The hashes the receipt will carry must be those of the tensors sent and the output received.
+  checkInferResponse({ input: { tensors: prepared.tensors } }, res);
+  return res;
 }
 
 /** A readable line for a failed paid request, decoded by the gateway's error name. */
