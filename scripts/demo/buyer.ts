@@ -11,7 +11,13 @@ import { jobRequestHash, signJobRequest } from "../../node/src/jobs/session.ts";
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
 import { ctcDecode, recPreprocess } from "../../node/src/ocr/rec.ts";
 import { shardMeshDomain, signBuyerReceipt, signedQuoteFromJson } from "../../node/src/receipts/eip712.ts";
-import { bytesFromTensor, tensorFromFloat32, type ShardMeshClient } from "../../node/src/sdk/index.ts";
+import {
+  bytesFromTensor,
+  checkReceiptToSign,
+  tensorFromFloat32,
+  type LoggedResponse,
+  type ShardMeshClient,
+} from "../../node/src/sdk/index.ts";
 import { rpc, tokens } from "../lib/chain.ts";
 import { until } from "../lib/wait.ts";
 import { localWallet } from "../lib/demo.ts";
@@ -92,10 +98,22 @@ export interface SettledReceipt {
  * after the windows (chain time fast-forwarded on the local chain). `before`: balances(o) before
  * the job (earned = balance + credit now − before).
  */
-export async function receiptAndSettle(o: BuyerSetup, job: OpenedJob, before: bigint[], unit: string, log: Log): Promise<SettledReceipt> {
+export async function receiptAndSettle(
+  o: BuyerSetup,
+  job: OpenedJob,
+  before: bigint[],
+  unit: string,
+  log: Log,
+  answered?: ReadonlyMap<number, LoggedResponse>,
+): Promise<SettledReceipt> {
   const c = o.deployment.contracts;
   const jobId = job.jobId;
   const todo = await o.gateway.receipt(jobId.toString());
+  if (answered) {
+    // The session key signs only a receipt that matches the buyer's own log and the chain's count.
+    const onChain = await read<{ count: number; units: number }>(o, c.JobMarket.address, jobMarketAbi, "job", [jobId]);
+    checkReceiptToSign(todo, answered, { count: Number(onChain.count), units: Number(onChain.units) });
+  }
   const sig = await signBuyerReceipt(job.session, job.domain, { jobId, count: todo.count, units: todo.units, outputRoot: todo.outputRoot });
   const submitted = await o.gateway.submitReceipt(jobId.toString(), {
     count: todo.count,
@@ -168,11 +186,14 @@ export async function paidJob(o: BuyerSetup, log: Log): Promise<PaidJobResult> {
   const job = await openJob(o, 10, "inferences", log);
   const jobId = job.jobId;
   const results: PaidJobResult["texts"] = [];
+  /** The buyer's own log of answers (infer checked each one's hashes against its tensors). */
+  const answered = new Map<number, LoggedResponse>();
   for (const text of texts) {
     const x = recPreprocess(await decodeImage(await renderText([text], { fontSize: 40 })));
     const tensors = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
     const signature = await signJobRequest(job.session, job.domain, { jobId, requestHash: jobRequestHash(tensors) });
     const res = await o.gateway.infer({ modelId: o.modelId.toString(), jobId: jobId.toString(), input: { tensors } }, { signature });
+    if (res.index !== null) answered.set(res.index, { requestHash: res.requestHash, responseHash: res.responseHash });
     const out = Object.values(res.output)[0];
     const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });
     results.push({ sent: text, read: line.text });
@@ -180,6 +201,6 @@ export async function paidJob(o: BuyerSetup, log: Log): Promise<PaidJobResult> {
       `  request ${res.index}: "${text}" → "${line.text}" (signed by the session key; stages ${res.stages.map((s) => `${s.stage}@${s.peerId.slice(-6)}`).join(", ")})`,
     );
   }
-  const r = await receiptAndSettle(o, job, before, "inferences", log);
+  const r = await receiptAndSettle(o, job, before, "inferences", log, answered);
   return { jobId, texts: results, receiptId: r.receiptId, samples: r.samples, credits: r.credits };
 }

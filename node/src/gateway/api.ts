@@ -5,6 +5,7 @@
 import type { Hex } from "viem";
 import type { JsonTensor, NamedJsonTensor } from "../tensor/codec.ts";
 import type { GatewayRequestRecord, TraceRecord } from "../trace/store.ts";
+import type { BuyerLeavesWire } from "../receipts/leaves.ts";
 
 export type { DType as DtypeName } from "../tensor/tensor.ts";
 export type { JsonTensor, NamedJsonTensor } from "../tensor/codec.ts";
@@ -144,6 +145,8 @@ export interface ReceiptToSign {
   outputRoot: Hex;
   /** The gateway's request indices (as /v1/infer answered them) of requests from..count-1. */
   requests: number[];
+  /** The buyer leaves under outputRoot (leaf from + k answers requests[k]): the buyer checks them against its own log. */
+  leaves: BuyerLeavesWire;
 }
 
 /** POST /v1/jobs/{jobId}/receipt body. */

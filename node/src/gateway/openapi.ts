@@ -170,12 +170,31 @@ export function openapiDocument() {
       },
       "/v1/jobs/{jobId}/receipt": {
         get: {
-          summary: "What the buyer's session key must sign for the next receipt: { count, units, outputRoot }",
+          summary:
+            "What the buyer's session key must sign for the next receipt: { count, units, outputRoot }, with the leaves the buyer checks against its own log first (leaf from + k answers requests[k]; leaves [nonce, units, requestHash, responseHash, route index])",
           parameters: [{ name: "jobId", in: "path", required: true, schema: { type: "string" } }],
           responses: {
             "200": {
               description: "ok",
-              content: json({ type: "object", properties: { count: { type: "integer" }, units: { type: "integer" }, outputRoot: hex32 } }),
+              content: json({
+                type: "object",
+                properties: {
+                  jobId: { type: "string" },
+                  from: { type: "integer" },
+                  count: { type: "integer" },
+                  units: { type: "integer" },
+                  outputRoot: hex32,
+                  requests: { type: "array", items: { type: "integer" } },
+                  leaves: {
+                    type: "object",
+                    properties: {
+                      from: { type: "integer" },
+                      routes: { type: "array", items: { type: "array", items: { type: "string" } } },
+                      leaves: { type: "array", items: { type: "array" } },
+                    },
+                  },
+                },
+              }),
             },
             ...errors,
           },

@@ -16,6 +16,7 @@ import type { PartRecord, StagePart } from "../receipts/parts.ts";
 import { marketDomain, submitReceipt as submitReceiptTx } from "../chain/provider.ts";
 import { buyerReceiptTypedData } from "../receipts/eip712.ts";
 import type { GatewayRequestRecord } from "../trace/store.ts";
+import type { ReceiptToSign } from "../gateway/api.ts";
 import { requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
 import { requestPart } from "./parts.ts";
@@ -248,10 +249,19 @@ export class ReceiptLedger {
   }
 
   /** What the session key must sign: requests [from, count), cumulative `units`, under outputRoot. */
-  async toSign(jobId: string): Promise<{ jobId: string; from: number; count: number; units: number; outputRoot: Hex; requests: number[] }> {
+  async toSign(jobId: string): Promise<ReceiptToSign> {
     const p = await this.pending(jobId);
-    // `requests`: the gateway's request indices (as /v1/infer answered them) of receipt requests from..count-1.
-    return { jobId, from: p.from, count: p.count, units: p.units, outputRoot: p.buyerTree.root, requests: p.requests.map((r) => r.index) };
+    // `requests`: the gateway's request indices (as /v1/infer answered them) of receipt requests
+    // from..count-1; `leaves`: the tree's leaves, which the buyer checks against its own log.
+    return {
+      jobId,
+      from: p.from,
+      count: p.count,
+      units: p.units,
+      outputRoot: p.buyerTree.root,
+      requests: p.requests.map((r) => r.index),
+      leaves: encodeBuyerLeaves(p.buyerLeaves),
+    };
   }
 
   /** Collects every stage provider's signed part and submits the receipt on chain. */

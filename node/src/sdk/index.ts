@@ -29,7 +29,8 @@ export type {
   SubmitReceiptBody,
   SubmittedReceiptInfo,
 } from "../gateway/api.ts";
-export { InferHashMismatchError, checkInferResponse } from "./check.ts";
+export { InferHashMismatchError, ReceiptCheckError, checkInferResponse, checkReceiptToSign } from "./check.ts";
+export type { LoggedResponse } from "./check.ts";
 import { checkInferResponse } from "./check.ts";
 import type {
   Health,
