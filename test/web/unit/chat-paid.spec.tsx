@@ -93,7 +93,15 @@ describe("paid chat: signing and headers", () => {
   });
 
   it("counts unreceipted units: the pending receipt's units, 0 when there is none, other errors thrown", async () => {
-    const pending = async () => ({ jobId: "7", from: 0, count: 2, units: 31, outputRoot: "0x00" as const, requests: [0, 1] });
+    const pending = async () => ({
+      jobId: "7",
+      from: 0,
+      count: 2,
+      units: 31,
+      outputRoot: "0x00" as const,
+      requests: [0, 1],
+      leaves: { from: 0, routes: [], leaves: [] },
+    });
     expect(await unreceiptedUnits("7", pending)).toBe(31);
     const none = async () => {
       throw new GatewayError("JobsNothingToReceiptError", "nothing", 409);

@@ -3,6 +3,7 @@
 // for its own job; losing it only means the buyer signs receipts from another device's key.
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Address, Hex } from "viem";
+import type { LoggedResponse } from "@shardmesh/node/sdk/check.ts";
 
 const PREFIX = "shardmesh:session:";
 
@@ -35,4 +36,41 @@ export function loadSessionKey(storage: KV, chainId: number, jobId: string): Ses
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The buyer's own log of a job's answered, not yet receipted requests (by the index /v1/infer
+ * answered), kept beside the session key: before the key signs a receipt, the receipt is checked
+ * against it (checkReceiptToSign), and what was signed leaves it.
+ */
+export type AnswerLog = Map<number, LoggedResponse>;
+
+function answersSlot(chainId: number, jobId: string): string {
+  return `shardmesh:answers:${chainId}:${jobId}`;
+}
+
+export function loadAnswers(storage: Pick<Storage, "getItem">, chainId: number, jobId: string): AnswerLog {
+  try {
+    const raw = storage.getItem(answersSlot(chainId, jobId));
+    return new Map(raw ? (JSON.parse(raw) as [number, LoggedResponse][]) : []);
+  } catch {
+    return new Map();
+  }
+}
+
+function saveAnswers(storage: KV, chainId: number, jobId: string, log: AnswerLog): void {
+  storage.setItem(answersSlot(chainId, jobId), JSON.stringify([...log]));
+}
+
+export function recordAnswer(storage: KV, chainId: number, jobId: string, index: number, answer: LoggedResponse): void {
+  const log = loadAnswers(storage, chainId, jobId);
+  log.set(index, answer);
+  saveAnswers(storage, chainId, jobId, log);
+}
+
+/** Drops the answers a signed receipt covered (they can never be billed again). */
+export function forgetAnswers(storage: KV, chainId: number, jobId: string, indices: readonly number[]): void {
+  const log = loadAnswers(storage, chainId, jobId);
+  for (const i of indices) log.delete(i);
+  saveAnswers(storage, chainId, jobId, log);
 }

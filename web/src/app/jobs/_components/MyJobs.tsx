@@ -1,14 +1,16 @@
 "use client";
 import Link from "next/link";
 import { useEffect, useMemo, useState } from "react";
-import { useConnection } from "wagmi";
+import { useConfig, useConnection } from "wagmi";
+import { readContract } from "wagmi/actions";
+import { checkReceiptToSign } from "@shardmesh/node/sdk/check.ts";
 import { useIndex } from "@/hooks/useIndex";
 import { useContracts } from "@/hooks/useContracts";
 import { useChainNow } from "@/hooks/useChainNow";
 import { useTx, writeStep } from "@/hooks/useTx";
 import { canClose, jobStatus, jobsFromEvents, type JobInfo } from "@/lib/jobs";
 import { modelsFromEvents } from "@/lib/models";
-import { loadSessionKey } from "@/lib/session";
+import { forgetAnswers, loadAnswers, loadSessionKey } from "@/lib/session";
 import { gateway } from "@/lib/gateway";
 import { signBuyerReceipt } from "@/lib/receipts";
 import { formatAmount, formatDuration, shortAddress } from "@/lib/format";
@@ -49,6 +51,7 @@ export function MyJobs() {
 
 function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; modelName: string; chainId: number }) {
   const c = useContracts();
+  const config = useConfig();
   const tx = useTx();
   const status = jobStatus(job, now);
   const [hasKey, setHasKey] = useState(false);
@@ -64,6 +67,13 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
     setSigning({ state: "busy" });
     try {
       const todo = await gateway.receiptToSign(job.id);
+      // Sign only what this browser got: the receipt against its own log and the chain's count.
+      // (Paid chat turns are not logged yet: a job with no logged answer is signed as before.)
+      const answers = loadAnswers(window.localStorage, chainId, job.id);
+      if (answers.size > 0) {
+        const onChain = await readContract(config, { address: c.market, abi: jobMarketAbi, functionName: "job", args: [BigInt(job.id)] });
+        checkReceiptToSign(todo, answers, { count: Number(onChain.count), units: Number(onChain.units) });
+      }
       const signature = await signBuyerReceipt(key.privateKey, chainId, c.market, {
         jobId: BigInt(job.id),
         count: Number(todo.count),
@@ -76,6 +86,7 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
         outputRoot: todo.outputRoot,
         signature,
       });
+      forgetAnswers(window.localStorage, chainId, job.id, todo.requests);
       setSigning({
         state: "done",
         text: `Signed requests 0–${Number(todo.count) - 1} with the session key; the provider submits the receipt.`,

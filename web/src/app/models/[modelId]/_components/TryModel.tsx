@@ -5,6 +5,7 @@ import { formatMs } from "@/lib/format";
 import { usePayableJobs } from "@/hooks/usePayableJobs";
 import type { JobInfo } from "@/lib/jobs";
 import { describePaidError, runPaid } from "@/lib/paid";
+import { recordAnswer } from "@/lib/session";
 
 async function fileToBase64(file: File): Promise<string> {
   const bytes = new Uint8Array(await file.arrayBuffer());
@@ -21,7 +22,15 @@ export function TryModel({ modelId, gatewayDown }: { modelId: string; gatewayDow
   const { jobs, signerFor } = usePayableJobs(modelId);
   async function run(imageBase64: string, job: JobInfo | undefined): Promise<InferResponse> {
     if (!job) return gateway.inferImage(modelId, imageBase64);
-    return runPaid({ modelId, jobId: job.id, ...signerFor(job), imageBase64 });
+    const signer = signerFor(job);
+    const res = await runPaid({ modelId, jobId: job.id, ...signer, imageBase64 });
+    // The buyer's own log: the receipt its session key signs later is checked against it.
+    if (res.index !== null)
+      recordAnswer(window.localStorage, signer.chainId, job.id, res.index, {
+        requestHash: res.requestHash,
+        responseHash: res.responseHash,
+      });
+    return res;
   }
   return <TryModelView gatewayDown={gatewayDown} jobs={jobs} run={run} />;
 }
