@@ -144,26 +144,24 @@ export async function receiptAndSettle(
   await rpc(o.chainUrl, "evm_mine");
   log(`  fast-forwarded the local chain ${skip} s past the reveal and challenge windows`);
   await until("settlement", async () => (await state())?.state === "settled", 60_000, 250);
-  // Providers withdraw their credits by themselves after settlement: earned = credit + withdrawn.
-  const balance = (a: Address) => read<bigint>(o, c.ShardToken.address, shardTokenAbi, "balanceOf", [a]);
-  const credits = await Promise.all(
-    o.providers.map(async (address, i) => ({
-      address,
-      amount: (await read<bigint>(o, c.JobMarket.address, jobMarketAbi, "credits", [address])) + (await balance(address)) - before[i],
-    })),
-  );
+  // Providers withdraw their credits by themselves after settlement: earned = credit + withdrawn,
+  // both read at one block (a withdrawal between the two reads counted that credit twice).
+  const now = await balances(o);
+  const credits = o.providers.map((address, i) => ({ address, amount: now[i] - before[i] }));
   log(`  receipt settled; earned: ${credits.map((x) => `${x.address.slice(0, 8)}… ${tokens(x.amount)}`).join(", ")}`);
   return { receiptId: submitted.receiptId, count: todo.count, units: todo.units, samples: revealed.samples.length, credits };
 }
 
 /** The providers' token balances plus unwithdrawn credits now (before a job, to tell what it earned them). */
-export function balances(o: BuyerSetup): Promise<bigint[]> {
+export async function balances(o: BuyerSetup): Promise<bigint[]> {
   const c = o.deployment.contracts;
+  // Both reads at one block: a provider withdrawing its credit between them would be counted twice.
+  const blockNumber = await o.publicClient.getBlockNumber({ cacheTime: 0 });
   return Promise.all(
     o.providers.map(
       async (a) =>
-        (await read<bigint>(o, c.ShardToken.address, shardTokenAbi, "balanceOf", [a])) +
-        (await read<bigint>(o, c.JobMarket.address, jobMarketAbi, "credits", [a])),
+        (await read<bigint>(o, c.ShardToken.address, shardTokenAbi, "balanceOf", [a], blockNumber)) +
+        (await read<bigint>(o, c.JobMarket.address, jobMarketAbi, "credits", [a], blockNumber)),
     ),
   );
 }
@@ -176,8 +174,15 @@ async function send(o: BuyerSetup, address: Address, abi: readonly unknown[], fu
   return receipt;
 }
 
-function read<T>(o: BuyerSetup, address: Address, abi: readonly unknown[], functionName: string, args: unknown[] = []): Promise<T> {
-  return o.publicClient.readContract({ address, abi, functionName, args } as never) as Promise<T>;
+function read<T>(
+  o: BuyerSetup,
+  address: Address,
+  abi: readonly unknown[],
+  functionName: string,
+  args: unknown[] = [],
+  blockNumber?: bigint,
+): Promise<T> {
+  return o.publicClient.readContract({ address, abi, functionName, args, blockNumber } as never) as Promise<T>;
 }
 
 export async function paidJob(o: BuyerSetup, log: Log): Promise<PaidJobResult> {
