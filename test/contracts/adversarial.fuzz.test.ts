@@ -262,12 +262,20 @@ describe("adversarial fuzz: whole jobs with lying providers, false challengers, 
       adminChange: fc.boolean(),
       badBuyerSignature: fc.boolean(),
     });
-    await fc.assert(fc.asyncProperty(attack, play), {
-      numRuns: Number(process.env.FUZZ_RUNS ?? 40),
-      seed: 0x5348,
-      endOnFailure: true,
-      includeErrorInReport: true,
-    });
+    // Committee seats come from block hashes (timestamps and session keys vary between runs), so
+    // whether a corrupt juror captures a round is chance (about one dispute in six): when a batch
+    // of runs reached every path, stop; otherwise fuzz another batch under the next seed, at most
+    // MAX_BATCHES (a batch missing the appeal path has probability ≈ 0.06, four in a row ≈ 1e-5).
+    const MAX_BATCHES = 4;
+    for (let batch = 0; batch < MAX_BATCHES; batch++) {
+      await fc.assert(fc.asyncProperty(attack, play), {
+        numRuns: Number(process.env.FUZZ_RUNS ?? 40),
+        seed: 0x5348 + batch,
+        endOnFailure: true,
+        includeErrorInReport: true,
+      });
+      if (Object.values(reached).every((n) => n > 0)) break;
+    }
     t.diagnostic(`reached: ${JSON.stringify(reached)}`);
     for (const [what, n] of Object.entries(reached)) assert.ok(n > 0, `no run reached ${what}: ${JSON.stringify(reached)}`);
   });
