@@ -127,19 +127,9 @@ export async function checkRevealedStage(
   try {
     const runner = await models.runner(leaf.modelId, leaf.stage);
     const tolerance = await models.tolerance(leaf.modelId);
-    // The output bag is compared as typed tensors; a claimed bag that cannot even be decoded
-    // (bad dtype, NaN, wrong byte count) hashes to the leaf, so it is the provider's claim: fraud.
-    let claimed: ReturnType<typeof fromWireBag>;
-    try {
-      claimed = fromWireBag(output);
-    } catch (err) {
-      return {
-        outcome: "mismatch",
-        fraud: true,
-        detail: `claimed output is not a valid bag: ${(err as Error).name}: ${(err as Error).message}`,
-      };
-    }
-    verdict = await verifyStage(runner, fromWireBag(input), claimed, tolerance, { signal: options.signal });
+    const claimed = claimedOutput(output);
+    if ("fraud" in claimed) return claimed.fraud;
+    verdict = await verifyStage(runner, fromWireBag(input), claimed.bag, tolerance, { signal: options.signal });
   } catch (err) {
     const e = err as Error;
     if (options.signal?.aborted) throw e;
@@ -158,6 +148,19 @@ export async function checkRevealedStage(
   };
 }
 
+/**
+ * The claimed output bag as typed tensors. A claimed bag that cannot even be decoded (bad dtype,
+ * NaN, wrong byte count) hashes to the leaf, so it is the provider's claim: fraud.
+ */
+function claimedOutput(output: WireBag): { bag: ReturnType<typeof fromWireBag> } | { fraud: StageCheck } {
+  try {
+    return { bag: fromWireBag(output) };
+  } catch (err) {
+    const e = err as Error;
+    return { fraud: { outcome: "mismatch", fraud: true, detail: `claimed output is not a valid bag: ${e.name}: ${e.message}` } };
+  }
+}
+
 /** The decoder-stage branch of checkRevealedStage: the session's trace re-run in one prefill pass. */
 async function checkDecoderLeaf(
   models: ModelCatalog,
@@ -166,19 +169,11 @@ async function checkDecoderLeaf(
   output: WireBag,
   options: CheckOptions,
 ): Promise<StageCheck> {
-  let claimed: ReturnType<typeof fromWireBag>;
-  try {
-    claimed = fromWireBag(output);
-  } catch (err) {
-    return {
-      outcome: "mismatch",
-      fraud: true,
-      detail: `claimed output is not a valid bag: ${(err as Error).name}: ${(err as Error).message}`,
-    };
-  }
+  const claimed = claimedOutput(output);
+  if ("fraud" in claimed) return claimed.fraud;
   const runner = await models.decoderRunner(leaf.modelId, leaf.stage);
   const tolerance = await models.tolerance(leaf.modelId);
-  const v = await verifyDecoderTrace(runner, fromWireBag(input), claimed, tolerance, { signal: options.signal });
+  const v = await verifyDecoderTrace(runner, fromWireBag(input), claimed.bag, tolerance, { signal: options.signal });
   if (v.ok)
     return { outcome: "match", fraud: false, detail: `${v.positions} positions within tolerance ${tolerance}`, maxAbsDiff: v.maxAbsDiff };
   return {
