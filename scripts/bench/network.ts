@@ -100,6 +100,9 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
   }
 }
 
+// The bench's buyers send unpaid requests faster than the default per-client limit (2/s): both
+// gateways, the namespace one and its loopback twin, lift it alike.
+const UNPAID_UNLIMITED = ["--unpaid-rate", "1000", "--unpaid-burst", "1000"];
 const result: Record<string, unknown> = {};
 try {
   // ── the mesh: relays, gateway, buyer; loopback twin ───────────────────────────────────────
@@ -114,14 +117,11 @@ try {
     net.hosts.gateway.ip,
     "--no-relay",
     "--no-dht",
-    "--unpaid-rate",
-    "1000",
-    "--unpaid-burst",
-    "1000",
+    ...UNPAID_UNLIMITED,
   ]);
   const buyer = await startAgent(net.hosts.buyer, join(root, "test/network/buyer-agent.ts"));
   agents.push(buyer);
-  const loopGw = await provider("loopgw", local, []);
+  const loopGw = await provider("loopgw", local, UNPAID_UNLIMITED);
   const loopBuyer = await startAgent(local, join(root, "test/network/buyer-agent.ts"));
   agents.push(loopBuyer);
   const stage = (id: string, s: number) => ["--no-gateway", "--model", `${id}=${model.manifestPath}:${s}:1000`];
