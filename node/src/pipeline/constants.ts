@@ -25,3 +25,20 @@ export const MAX_QUEUED_PER_STREAM = 256;
 
 /** Default deadline of one hop (stage execution plus transfer). */
 export const HOP_TIMEOUT_MS = 10_000;
+/** Longest deadline a request may ask a provider for (a header's timeoutMs is clamped to it). */
+export const MAX_HOP_TIMEOUT_MS = 10 * HOP_TIMEOUT_MS;
+/**
+ * A provider closes a sealed data-plane channel that carried no record either way for this long:
+ * MAX_HOP_TIMEOUT_MS + HOP_TIMEOUT_MS (110 s). A channel with a request in flight is never idle
+ * that long (the request ends or times out within MAX_HOP_TIMEOUT_MS and its answer is a record),
+ * so only channels a caller abandoned reach it; each holds a socket and one of the peer's
+ * MAX_PIPELINE_STREAMS_PER_PEER slots.
+ */
+export const DATA_PLANE_IDLE_TIMEOUT_MS = MAX_HOP_TIMEOUT_MS + HOP_TIMEOUT_MS;
+/**
+ * The caller retires its own idle channel (and the hop's control stream with it) earlier:
+ * MAX_HOP_TIMEOUT_MS + HOP_TIMEOUT_MS / 2 (105 s), longer than any deadline it may give a request
+ * and 5 s before the provider would, so an honest caller never sends a request on a channel the
+ * provider is closing for idleness.
+ */
+export const DATA_PLANE_CALLER_IDLE_TIMEOUT_MS = MAX_HOP_TIMEOUT_MS + HOP_TIMEOUT_MS / 2;

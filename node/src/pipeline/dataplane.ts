@@ -15,14 +15,18 @@
 // and key secrecy still come from noise: the token and keys are only ever sent inside it. Nonces
 // are per-direction counters under per-hop keys, so none repeats; a dropped, reordered or altered
 // record fails its tag.
+// Lifetime: a channel closes after carrying nothing either way for its idle timeout (provider
+// DATA_PLANE_IDLE_TIMEOUT_MS, caller DATA_PLANE_CALLER_IDLE_TIMEOUT_MS: constants.ts), and the
+// provider closes it when the libp2p stream its offer was made on closes: a channel never
+// outlives its control stream, so channels are bounded by connections × streams per peer.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { CipherGCM } from "node:crypto";
 import { connect, createServer } from "node:net";
 import type { OnReadOpts, Server, Socket } from "node:net";
 import { Uint8ArrayList } from "uint8arraylist";
 import { logger } from "@libp2p/logger";
-import { MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./constants.ts";
-import { PipelineFrameTooLargeError, PipelineStreamClosedError } from "./errors.ts";
+import { DATA_PLANE_CALLER_IDLE_TIMEOUT_MS, DATA_PLANE_IDLE_TIMEOUT_MS, MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./constants.ts";
+import { PipelineFrameTooLargeError, PipelineIdleError, PipelineStreamClosedError } from "./errors.ts";
 
 const log = logger("shardmesh:pipeline:dataplane");
 
@@ -104,17 +108,35 @@ export class SealedChannel {
 
   /** Where socket reads land when the socket was made with `readInto` (see connectDataPlane). */
   private scratch: Buffer | undefined;
+  // Idle timeout: socket activity only stamps `lastActive`; the timer, when it fires, closes the
+  // channel or re-arms for the time left (no timer churn per record).
+  private readonly idleTimeoutMs: number;
+  private lastActive = performance.now();
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(socket: Socket, sendKey: Buffer, recvKey: Buffer, id: string) {
+  constructor(socket: Socket, sendKey: Buffer, recvKey: Buffer, id: string, idleTimeoutMs = DATA_PLANE_IDLE_TIMEOUT_MS) {
     this.socket = socket;
     this.sendKey = sendKey;
     this.recvKey = recvKey;
     this.id = id;
+    this.idleTimeoutMs = idleTimeoutMs;
+    this.armIdle(idleTimeoutMs);
     socket.setNoDelay(true);
     socket.on("data", (d: Buffer) => this.onData(d));
     socket.on("drain", () => this.pump());
     socket.on("error", (err) => this.finish(new PipelineStreamClosedError(`data-plane socket failed: ${err.message}`)));
     socket.on("close", () => this.finish(new PipelineStreamClosedError("data-plane socket closed")));
+  }
+
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      if (this.status !== "open") return;
+      const left = this.lastActive + this.idleTimeoutMs - performance.now();
+      if (left > 0) return this.armIdle(left);
+      log("channel %s idle for %d ms: closing", this.id, this.idleTimeoutMs);
+      this.abort(new PipelineIdleError(`data-plane channel carried nothing for ${this.idleTimeoutMs} ms`));
+    }, ms);
+    this.idleTimer.unref();
   }
 
   addEventListener(type: "message" | "close", listener: Listener): void {
@@ -126,6 +148,7 @@ export class SealedChannel {
   }
 
   private onData(d: Buffer): void {
+    this.lastActive = performance.now();
     let off = 0;
     while (off < d.byteLength && this.status === "open") {
       if (this.recordLen < 0) {
@@ -195,6 +218,7 @@ export class SealedChannel {
       this.onData((buf as Buffer).subarray(0, n));
       return true;
     }
+    this.lastActive = performance.now();
     this.recordFill += n;
     if (this.recordFill === this.recordLen) this.openGathered();
     return true;
@@ -254,6 +278,7 @@ export class SealedChannel {
   /** Seal and write queued records while the socket's own queue is short. */
   private pump(): void {
     if (this.status !== "open") return;
+    this.lastActive = performance.now();
     this.socket.cork();
     while (this.socket.writableLength < WRITE_AHEAD_BYTES) {
       if (!this.sealing) {
@@ -335,6 +360,7 @@ export class SealedChannel {
   private finish(err: Error | undefined, status: "closed" | "aborted" = err ? "aborted" : "closed"): void {
     if (this.status !== "open") return;
     this.status = status;
+    clearTimeout(this.idleTimer);
     this.queue.length = 0;
     this.sealing = undefined;
     this.socket.destroy();
@@ -344,10 +370,31 @@ export class SealedChannel {
   }
 }
 
+/**
+ * The libp2p stream an offer was asked for on (the part of a Stream this file needs). It ends for
+ * the data plane when it closes or when the caller closes its writable end (the caller sends
+ * nothing more on it: the hop is over; a half-closed stream would otherwise stay open here).
+ */
+export interface ControlStream {
+  readonly status: string;
+  readonly remoteWriteStatus?: string;
+  addEventListener(type: "close" | "remoteCloseWrite", listener: () => void, options?: { once?: boolean }): void;
+}
+
+function ended(control: ControlStream): boolean {
+  return control.status !== "open" || (control.remoteWriteStatus !== undefined && control.remoteWriteStatus !== "writable");
+}
+
 interface Offer {
   peerId: string;
   key: Buffer;
   expires: number;
+  control: ControlStream | undefined;
+}
+
+export interface DataPlaneServerInit {
+  /** Close a channel that carried nothing for this long (default DATA_PLANE_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
 }
 
 /** Provider side: the listening socket and the tokens it has offered. */
@@ -359,10 +406,14 @@ export class DataPlaneServer {
   private readonly sockets = new Set<Socket>();
   private readonly onChannel: (channel: SealedChannel, peerId: string) => void;
   private readonly host: string;
+  private readonly idleTimeoutMs: number;
+  /** Open channels by the control stream their offer was made on (one close listener each). */
+  private readonly byControl = new WeakMap<ControlStream, Set<SealedChannel>>();
 
-  constructor(host: string, onChannel: (channel: SealedChannel, peerId: string) => void) {
+  constructor(host: string, onChannel: (channel: SealedChannel, peerId: string) => void, init: DataPlaneServerInit = {}) {
     this.host = host;
     this.onChannel = onChannel;
+    this.idleTimeoutMs = init.idleTimeoutMs ?? DATA_PLANE_IDLE_TIMEOUT_MS;
   }
 
   async start(): Promise<void> {
@@ -385,8 +436,12 @@ export class DataPlaneServer {
     await closed;
   }
 
-  /** Mint a one-time token and keys for `peerId` (sent to it over the libp2p stream). */
-  offer(peerId: string): { token: Uint8Array<ArrayBuffer>; key: Uint8Array<ArrayBuffer>; port: number } {
+  /**
+   * Mint a one-time token and keys for `peerId`, sent to it over `control`, the libp2p stream it
+   * asked on: the channel the token opens is closed when that stream ends (a token presented
+   * after it ended opens nothing).
+   */
+  offer(peerId: string, control?: ControlStream): { token: Uint8Array<ArrayBuffer>; key: Uint8Array<ArrayBuffer>; port: number } {
     const now = Date.now();
     // Offers expire in the order they were made (one TTL): drop from the oldest while expired,
     // so each offer costs O(1) however many a peer asks for (a full scan per offer was quadratic).
@@ -405,7 +460,7 @@ export class DataPlaneServer {
     const token = randomBytes(DATA_PLANE_TOKEN_BYTES);
     const key = randomBytes(2 * DATA_PLANE_KEY_BYTES);
     const hex = token.toString("hex");
-    this.offers.set(hex, { peerId, key, expires: now + DATA_PLANE_TOKEN_TTL_MS });
+    this.offers.set(hex, { peerId, key, expires: now + DATA_PLANE_TOKEN_TTL_MS, control });
     mine.push(hex);
     this.perPeer.set(peerId, mine);
     return { token: Uint8Array.from(token), key: Uint8Array.from(key), port: this.port };
@@ -433,6 +488,24 @@ export class DataPlaneServer {
     if (mine.length === 0) this.perPeer.delete(o.peerId);
   }
 
+  /** Close `channel` when `control` closes. */
+  private tie(channel: SealedChannel, control: ControlStream): void {
+    let channels = this.byControl.get(control);
+    if (!channels) {
+      const set = new Set<SealedChannel>();
+      channels = set;
+      this.byControl.set(control, set);
+      const end = (): void => {
+        for (const c of set) c.abort(new PipelineStreamClosedError("the data plane's control stream ended"));
+        set.clear();
+      };
+      control.addEventListener("close", end, { once: true });
+      control.addEventListener("remoteCloseWrite", end, { once: true });
+    }
+    channels.add(channel);
+    channel.addEventListener("close", () => channels.delete(channel));
+  }
+
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     socket.once("close", () => this.sockets.delete(socket));
@@ -451,13 +524,20 @@ export class DataPlaneServer {
         socket.destroy();
         return;
       }
+      if (offer.control && ended(offer.control)) {
+        log("data-plane socket for an offer whose control stream closed");
+        socket.destroy();
+        return;
+      }
       socket.pause();
       const channel = new SealedChannel(
         socket,
         offer.key.subarray(DATA_PLANE_KEY_BYTES),
         offer.key.subarray(0, DATA_PLANE_KEY_BYTES),
         `dp-${token.slice(0, 8)}`,
+        this.idleTimeoutMs,
       );
+      if (offer.control) this.tie(channel, offer.control);
       this.onChannel(channel, offer.peerId);
       socket.resume();
       const rest = got.subarray(DATA_PLANE_TOKEN_BYTES);
@@ -476,7 +556,10 @@ export const DATA_PLANE_CONNECT_TIMEOUT_MS = 2_000;
  * into the channel's buffers (give it to net.connect), `open` presents the token on the connected
  * socket and wraps it in a channel.
  */
-export function callerSocket(): { onread: OnReadOpts; open(socket: Socket, token: Uint8Array, key: Uint8Array): SealedChannel } {
+export function callerSocket(idleTimeoutMs = DATA_PLANE_CALLER_IDLE_TIMEOUT_MS): {
+  onread: OnReadOpts;
+  open(socket: Socket, token: Uint8Array, key: Uint8Array): SealedChannel;
+} {
   let channel: SealedChannel | undefined;
   return {
     onread: {
@@ -491,6 +574,7 @@ export function callerSocket(): { onread: OnReadOpts; open(socket: Socket, token
         k.subarray(0, DATA_PLANE_KEY_BYTES),
         k.subarray(DATA_PLANE_KEY_BYTES),
         `dp-${Buffer.from(token).toString("hex").slice(0, 8)}`,
+        idleTimeoutMs,
       );
       return channel;
     },
@@ -503,10 +587,10 @@ export function connectDataPlane(
   port: number,
   token: Uint8Array,
   key: Uint8Array,
-  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  options: { signal?: AbortSignal; timeoutMs?: number; idleTimeoutMs?: number } = {},
 ): Promise<SealedChannel> {
   return new Promise((resolve, reject) => {
-    const caller = callerSocket();
+    const caller = callerSocket(options.idleTimeoutMs);
     const socket = connect({ host, port, noDelay: true, onread: caller.onread });
     const fail = (err: Error): void => {
       clearTimeout(timer);

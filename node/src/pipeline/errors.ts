@@ -36,6 +36,10 @@ export class PipelineTimeoutError extends PipelineError {
 export class PipelineStreamClosedError extends PipelineError {
   override name = "PipelineStreamClosedError";
 }
+/** A sealed data-plane channel carried nothing either way for its idle timeout and was closed. */
+export class PipelineIdleError extends PipelineError {
+  override name = "PipelineIdleError";
+}
 /** The provider does not serve the requested model/stage. */
 export class PipelineUnknownStageError extends PipelineError {
   override name = "PipelineUnknownStageError";

@@ -6,6 +6,7 @@ import { logger } from "@libp2p/logger";
 import type { Libp2p } from "@libp2p/interface";
 import {
   HOP_TIMEOUT_MS,
+  MAX_HOP_TIMEOUT_MS,
   MAX_INFLIGHT_PER_STREAM,
   MAX_QUEUED_PER_STREAM,
   MAX_PIPELINE_STREAMS,
@@ -24,6 +25,7 @@ import type { TraceStore } from "../trace/store.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
 import type { DecodedFrame, FrameStream } from "./frames.ts";
 import { DataPlaneServer, SealedChannel } from "./dataplane.ts";
+import type { ControlStream } from "./dataplane.ts";
 import { bagBytes, bagHash } from "../tensor/index.ts";
 import type { PipelineAdmission } from "./admission.ts";
 import type { WireBag } from "../tensor/index.ts";
@@ -226,7 +228,7 @@ export class PipelineServer implements LocalStages {
           return;
         }
         if (header.kind === Frame.Kind.DATA_PLANE_REQUEST && this.dataPlane && !(stream instanceof SealedChannel)) {
-          this.offerDataPlane(this.dataPlane, header, remote, remoteIp)
+          this.offerDataPlane(this.dataPlane, stream, header, remote, remoteIp)
             .then(reply)
             .catch((err: Error) => log("no data-plane offer for %s: %s", remote, err.message));
           return;
@@ -278,8 +280,14 @@ export class PipelineServer implements LocalStages {
    * node then connects to the caller from a fresh local port right away while the caller connects
    * to it, and the punched socket must present the offered token like any accepted one.
    */
-  private async offerDataPlane(dataPlane: DataPlaneServer, header: Frame, remote: string, remoteIp?: string): Promise<Uint8Array[]> {
-    const offer = dataPlane.offer(remote);
+  private async offerDataPlane(
+    dataPlane: DataPlaneServer,
+    control: ControlStream,
+    header: Frame,
+    remote: string,
+    remoteIp?: string,
+  ): Promise<Uint8Array[]> {
+    const offer = dataPlane.offer(remote, control);
     const reach = this.init.reach?.state ?? { status: "unknown" };
     const unreachable = reach.dataPlane === false;
     const host = this.init.dataPlaneHost ?? "127.0.0.1";
@@ -333,7 +341,7 @@ export class PipelineServer implements LocalStages {
   }
 
   private async execute({ header, bag }: DecodedFrame, remote: string, cancel: AbortSignal): Promise<Uint8Array[]> {
-    const timeout = AbortSignal.timeout(Math.min(header.timeoutMs || HOP_TIMEOUT_MS, 10 * HOP_TIMEOUT_MS));
+    const timeout = AbortSignal.timeout(Math.min(header.timeoutMs || HOP_TIMEOUT_MS, MAX_HOP_TIMEOUT_MS));
     const admission = this.init.admission;
     const inBytes = bagBytes(bag);
     await admission?.admit({ peerId: remote, modelId: header.modelId, stage: header.stage, jobId: header.jobId, bytes: inBytes });
