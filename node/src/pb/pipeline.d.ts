@@ -52,6 +52,8 @@ export interface Frame {
     punchPort: number;
     dataHost: string;
     unreachable: boolean;
+    upstreamHandOff: Uint8Array<ArrayBuffer>;
+    handOff: Uint8Array<ArrayBuffer>;
 }
 export declare namespace Frame {
     enum Kind {
@@ -171,7 +173,15 @@ export declare namespace Frame {
         field: '$.unreachable';
         value: boolean;
     }
+    interface FrameUpstreamHandOffFieldEvent {
+        field: '$.upstreamHandOff';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface FrameHandOffFieldEvent {
+        field: '$.handOff';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<Frame>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Frame;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameKindFieldEvent | FrameVersionFieldEvent | FrameRequestIdFieldEvent | FrameModelIdFieldEvent | FrameStageFieldEvent | FrameJobIdFieldEvent | FrameIndexFieldEvent | FrameTimeoutMsFieldEvent | FrameTensorsNameFieldEvent | FrameTensorsDtypeFieldEvent | FrameTensorsDimsFieldEvent | FrameTensorsByteLengthFieldEvent | FramePayloadLengthFieldEvent | FrameInputHashFieldEvent | FrameOutputHashFieldEvent | FrameErrorNameFieldEvent | FrameErrorMessageFieldEvent | FrameComputeMsFieldEvent | FrameDataPortFieldEvent | FrameTokenFieldEvent | FrameKeyFieldEvent | FramePunchHostFieldEvent | FramePunchPortFieldEvent | FrameDataHostFieldEvent | FrameUnreachableFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameKindFieldEvent | FrameVersionFieldEvent | FrameRequestIdFieldEvent | FrameModelIdFieldEvent | FrameStageFieldEvent | FrameJobIdFieldEvent | FrameIndexFieldEvent | FrameTimeoutMsFieldEvent | FrameTensorsNameFieldEvent | FrameTensorsDtypeFieldEvent | FrameTensorsDimsFieldEvent | FrameTensorsByteLengthFieldEvent | FramePayloadLengthFieldEvent | FrameInputHashFieldEvent | FrameOutputHashFieldEvent | FrameErrorNameFieldEvent | FrameErrorMessageFieldEvent | FrameComputeMsFieldEvent | FrameDataPortFieldEvent | FrameTokenFieldEvent | FrameKeyFieldEvent | FramePunchHostFieldEvent | FramePunchPortFieldEvent | FrameDataHostFieldEvent | FrameUnreachableFieldEvent | FrameUpstreamHandOffFieldEvent | FrameHandOffFieldEvent>;
 }

@@ -255,6 +255,14 @@ export var Frame;
                     w.uint32(176);
                     w.bool(obj.unreachable);
                 }
+                if ((obj.upstreamHandOff != null && obj.upstreamHandOff.byteLength > 0)) {
+                    w.uint32(186);
+                    w.bytes(obj.upstreamHandOff);
+                }
+                if ((obj.handOff != null && obj.handOff.byteLength > 0)) {
+                    w.uint32(194);
+                    w.bytes(obj.handOff);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -281,7 +289,9 @@ export var Frame;
                     punchHost: '',
                     punchPort: 0,
                     dataHost: '',
-                    unreachable: false
+                    unreachable: false,
+                    upstreamHandOff: uint8ArrayAlloc(0),
+                    handOff: uint8ArrayAlloc(0)
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -378,6 +388,14 @@ export var Frame;
                         }
                         case 22: {
                             obj.unreachable = reader.bool();
+                            break;
+                        }
+                        case 23: {
+                            obj.upstreamHandOff = reader.bytes();
+                            break;
+                        }
+                        case 24: {
+                            obj.handOff = reader.bytes();
                             break;
                         }
                         default: {
@@ -554,6 +572,20 @@ export var Frame;
                             yield {
                                 field: `${prefix}.unreachable`,
                                 value: reader.bool()
+                            };
+                            break;
+                        }
+                        case 23: {
+                            yield {
+                                field: `${prefix}.upstreamHandOff`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 24: {
+                            yield {
+                                field: `${prefix}.handOff`,
+                                value: reader.bytes()
                             };
                             break;
                         }

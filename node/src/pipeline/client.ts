@@ -194,6 +194,7 @@ export class PipelineClient {
             jobId: req.jobId ?? "",
             index: BigInt(req.index ?? 0),
             timeoutMs,
+            upstreamHandOff: new Uint8Array(Buffer.from(req.upstreamHandOff?.slice(2) ?? "", "hex")),
           },
           req.bag,
         ),
@@ -205,6 +206,7 @@ export class PipelineClient {
         bag,
         inputHash: header.inputHash.byteLength ? toHex(header.inputHash) : undefined,
         outputHash: header.outputHash.byteLength ? toHex(header.outputHash) : undefined,
+        handOff: header.handOff.byteLength ? toHex(header.handOff) : undefined,
         computeMs: header.computeMs,
         ms: performance.now() - started,
       };

@@ -2,8 +2,12 @@
 
 /** Pipeline protocol: stage-to-stage activations (node/src/pb/pipeline.proto). */
 export const PIPELINE_PROTOCOL = "/shardmesh/pipeline/1.0.0";
-/** Wire version carried in every pipeline frame; a peer answers other versions with an error. */
-export const PIPELINE_VERSION = 1;
+/**
+ * Wire version carried in every pipeline frame; a peer answers other versions with an error.
+ * 2: a job REQUEST beyond stage 0 must carry its upstream's hand-off, a RESPONSE before the last
+ * stage carries its own (pipeline/handoff.ts); a version-1 peer would be refused by name on those.
+ */
+export const PIPELINE_VERSION = 2;
 
 /** Largest payload (all tensors of one request) a pipeline frame may carry. */
 export const MAX_PAYLOAD_BYTES = 32 * 1024 * 1024;

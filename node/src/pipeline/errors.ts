@@ -65,3 +65,17 @@ export class PipelineRateLimitedError extends PipelineError {
 export class PipelineQuotaError extends PipelineError {
   override name = "PipelineQuotaError";
 }
+/**
+ * A job request at stage > 0 came without the previous stage's HandOff signature: the caller's
+ * fault (a provider works on a job's hop only when it holds what its upstream signed for it).
+ */
+export class PipelineHandOffMissingError extends PipelineError {
+  override name = "PipelineHandOffMissingError";
+}
+/**
+ * The request's HandOff signature is malformed, or is not over the input this provider received,
+ * or its signer is not a provider quoted in the job for the previous stage: the caller's fault.
+ */
+export class PipelineHandOffInvalidError extends PipelineError {
+  override name = "PipelineHandOffInvalidError";
+}

@@ -15,6 +15,8 @@ export interface HopRequest {
   /** Job and request index the stage traces the request under (untraced without a job). */
   jobId?: string;
   index?: number;
+  /** Stage > 0 of a job request: the previous stage's HandOff signature over `bag` (pipeline/handoff.ts). */
+  upstreamHandOff?: Hex;
 }
 
 export interface HopResult {
@@ -22,6 +24,8 @@ export interface HopResult {
   /** bagHash of the input and output as the stage computed them (absent for untraced requests). */
   inputHash?: Hex;
   outputHash?: Hex;
+  /** A job request's stage before the last: its provider's HandOff signature over the output sent. */
+  handOff?: Hex;
   /** Stage compute time, ms. */
   computeMs: number;
   /** Round trip seen by the caller, ms. */

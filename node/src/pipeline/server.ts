@@ -28,7 +28,9 @@ import { DataPlaneServer, SealedChannel } from "./dataplane.ts";
 import type { ControlStream } from "./dataplane.ts";
 import { bagBytes, bagHash } from "../tensor/index.ts";
 import type { PipelineAdmission } from "./admission.ts";
+import type { HandOffs } from "./handoff.ts";
 import type { WireBag } from "../tensor/index.ts";
+import { bytesToHex } from "viem";
 import type { Hex } from "viem";
 import type { HopOptions, HopRequest, HopResult, LocalStages } from "./hop.ts";
 import { punch, reservePort } from "../nat/punch.ts";
@@ -66,6 +68,12 @@ export interface PipelineServerInit {
    * trace quotas) before it runs. Absent: every peer is served (tests of the protocol itself).
    */
   admission?: PipelineAdmission;
+  /**
+   * Hand-offs of job requests (./handoff.ts): a stage > 0 works only on a request carrying its
+   * upstream's HandOff over the input received (kept in the trace row), and a stage before the
+   * last signs one over the output it sends. Absent (no chain, no staking key): none.
+   */
+  handOffs?: HandOffs;
 }
 
 export interface ServerLoad {
@@ -170,6 +178,7 @@ export class PipelineServer implements LocalStages {
         bag: res.output,
         inputHash: res.inputHash,
         outputHash: res.outputHash,
+        handOff: res.handOff,
         computeMs: res.computeMs,
         ms: performance.now() - started,
       };
@@ -346,7 +355,14 @@ export class PipelineServer implements LocalStages {
     const inBytes = bagBytes(bag);
     await admission?.admit({ peerId: remote, modelId: header.modelId, stage: header.stage, jobId: header.jobId, bytes: inBytes });
     const res = await this.process(
-      { modelId: header.modelId, stage: header.stage, jobId: header.jobId, index: Number(header.index), bag },
+      {
+        modelId: header.modelId,
+        stage: header.stage,
+        jobId: header.jobId,
+        index: Number(header.index),
+        bag,
+        upstreamHandOff: header.upstreamHandOff.byteLength ? bytesToHex(header.upstreamHandOff) : undefined,
+      },
       remote,
       AbortSignal.any([cancel, timeout]),
     );
@@ -360,8 +376,9 @@ export class PipelineServer implements LocalStages {
         stage: header.stage,
         jobId: header.jobId,
         index: header.index,
-        inputHash: hashBytes(res.inputHash),
-        outputHash: hashBytes(res.outputHash),
+        inputHash: hexBytes(res.inputHash),
+        outputHash: hexBytes(res.outputHash),
+        handOff: hexBytes(res.handOff),
         computeMs: Math.round(res.computeMs),
       },
       res.output,
@@ -370,10 +387,10 @@ export class PipelineServer implements LocalStages {
 
   /** Run one request on a served stage and trace it (the network handler and `call` both come here). */
   private async process(
-    req: { modelId: string; stage: number; jobId: string; index: number; bag: WireBag; inputHash?: Hex },
+    req: { modelId: string; stage: number; jobId: string; index: number; bag: WireBag; inputHash?: Hex; upstreamHandOff?: Hex },
     remote: string,
     signal: AbortSignal,
-  ): Promise<{ output: WireBag; inputHash?: Hex; outputHash?: Hex; computeMs: number }> {
+  ): Promise<{ output: WireBag; inputHash?: Hex; outputHash?: Hex; handOff?: Hex; computeMs: number }> {
     const executor = this.stages.get(stageKey(req.modelId, req.stage));
     if (!executor) throw new PipelineUnknownStageError(`stage ${req.stage} of model ${req.modelId} is not served here`);
     // Hashes (keccak over every tensor byte) are only worth their cost for job requests, which
@@ -384,6 +401,17 @@ export class PipelineServer implements LocalStages {
     // A traced (job, index, stage) is never replaced (trace/store.ts): refused before it runs.
     if (this.init.trace && traced)
       this.init.trace.checkFree({ jobId: req.jobId, index: req.index, stage: req.stage, inputHash: inputHash! });
+    // Beyond stage 0 a job's hop runs only on what the upstream signed it sent (kept below, and
+    // presented at a hand-off claim): without it this provider could be blamed for a lie upstream.
+    const handOffs = traced ? this.init.handOffs : undefined;
+    if (handOffs && req.stage > 0)
+      await handOffs.checkUpstream({
+        jobId: req.jobId,
+        index: req.index,
+        stage: req.stage,
+        inputHash: inputHash!,
+        signature: req.upstreamHandOff,
+      });
     this.inflight++;
     const started = performance.now();
     let output: WireBag;
@@ -397,6 +425,9 @@ export class PipelineServer implements LocalStages {
     this.computeEwma = this.served === 0 ? computeMs : 0.8 * this.computeEwma + 0.2 * computeMs;
     this.served++;
     const outputHash = traced ? bagHash(output) : undefined;
+    const handOff = handOffs
+      ? await handOffs.sign({ modelId: req.modelId, jobId: req.jobId, index: req.index, stage: req.stage, outputHash: outputHash! })
+      : undefined;
     if (this.init.trace && traced) {
       this.init.trace.record(
         {
@@ -407,15 +438,16 @@ export class PipelineServer implements LocalStages {
           inputHash: inputHash!,
           outputHash: outputHash!,
           peerId: remote,
+          handOff: handOffs && req.stage > 0 ? req.upstreamHandOff : undefined,
         },
         this.init.keepTensors === false ? undefined : { input: req.bag, output },
       );
     }
-    return { output, inputHash, outputHash, computeMs };
+    return { output, inputHash, outputHash, handOff, computeMs };
   }
 }
 
-/** A hash as the frame carries it: 32 bytes, or none. */
-function hashBytes(hash: Hex | undefined): Uint8Array<ArrayBuffer> {
+/** A hash or signature as the frame carries it: its bytes, or none. */
+function hexBytes(hash: Hex | undefined): Uint8Array<ArrayBuffer> {
   return hash ? new Uint8Array(Buffer.from(hash.slice(2), "hex")) : new Uint8Array(0);
 }

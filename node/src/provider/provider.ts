@@ -40,6 +40,8 @@ import { JobsService } from "../jobs/service.ts";
 import { JobAdmission } from "../jobs/admission.ts";
 import { hopMaxBytes, requestBounds, type RequestBounds } from "../inference/bounds.ts";
 import { PipelineAdmission, type JobTerms } from "../pipeline/admission.ts";
+import { HandOffs } from "../pipeline/handoff.ts";
+import { shardMeshDomain } from "../receipts/eip712.ts";
 import { MAX_PAYLOAD_BYTES } from "../pipeline/constants.ts";
 import { imageInputSize, ocrImageHooks, ocrTaskOf } from "../ocr/gateway.ts";
 import { serveTensors, traceSource } from "../verifier/tensors.ts";
@@ -218,6 +220,19 @@ async function build(
     freeTierPerSecond: config.freeTierPerSecond,
     retentionMs: trace.retentionMs,
   });
+  // A job's quoted providers per stage (fixed when it opened): whom the router may route a job's
+  // hops to, and whose hand-offs this provider accepts.
+  const quoted = chain ? new QuotedProvidersCache(chain) : undefined;
+  const domain = chain ? shardMeshDomain(chain.chainId, chain.deployment.contracts.JobMarket.address) : undefined;
+  const handOffs =
+    quoted && domain && chain?.account
+      ? new HandOffs({
+          domain,
+          signer: chain.account,
+          quoted: async (jobId, stage) => (await quoted.get(jobId)).get(stage) ?? new Set(),
+          stageCount: (modelId) => manifests.get(modelId)?.manifest.stages.length,
+        })
+      : undefined;
   const server: PipelineServer = new PipelineServer(node, {
     stages,
     trace,
@@ -225,6 +240,7 @@ async function build(
     dataPlaneHost: host,
     reach,
     admission,
+    handOffs,
   });
   await server.start();
   onStop(() => server.stop());
@@ -300,8 +316,8 @@ async function build(
   const client = new PipelineClient(node, { reach, localHost: host });
   onStop(() => client.close());
   // A job's requests go only to providers it accepted quotes from (others' receipt parts are refused on chain).
-  const jobFilter = chain ? quotedJobFilter(new QuotedProvidersCache(chain)) : undefined;
-  const router = new Router(directory, client, { local: server, jobFilter });
+  const jobFilter = quoted ? quotedJobFilter(quoted) : undefined;
+  const router = new Router(directory, client, { local: server, jobFilter, handOffDomain: domain });
 
   await loadStages(config, options, emit, { manifests, shards, directory, stages, decoderStages, trace, peerId });
 

@@ -16,3 +16,12 @@ export class RouterInputRefusedError extends Error {
 export class RouterHashMismatchError extends Error {
   override name = "RouterHashMismatchError";
 }
+
+/**
+ * A stage (not the last) of a job request answered without a valid HandOff signature over the
+ * output the gateway received, by the staking address it is listed under (it then fails over,
+ * and that provider is penalised): the next stage would have nothing to show at a hand-off claim.
+ */
+export class RouterHandOffError extends Error {
+  override name = "RouterHandOffError";
+}

@@ -17,12 +17,15 @@ import {
   PENALTY_HALF_LIFE_MS,
   ROUTE_WAIT_MS,
 } from "./constants.ts";
-import { RouterHashMismatchError, RouterInputRefusedError, RouterNoProviderError } from "./errors.ts";
+import { RouterHandOffError, RouterHashMismatchError, RouterInputRefusedError, RouterNoProviderError } from "./errors.ts";
 import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "../pipeline/errors.ts";
 import type { Directory, StageProvider } from "../mesh/directory.ts";
 import type { HopPath, PipelineClient } from "../pipeline/client.ts";
 import type { LocalStages } from "../pipeline/hop.ts";
 import { bagHash } from "../tensor/index.ts";
+import { handOffSigner } from "../pipeline/handoff.ts";
+import { getAddress, isAddressEqual } from "viem";
+import type { Hex, TypedDataDomain } from "viem";
 import type { WireBag } from "../tensor/index.ts";
 
 const log = logger("shardmesh:router");
@@ -50,6 +53,17 @@ export const INPUT_REFUSALS: ReadonlySet<string> = new Set([
 
 function refusesInput(err: Error): boolean {
   return INPUT_REFUSALS.has(err instanceof PipelineRemoteError ? err.remoteName : err.name);
+}
+
+/**
+ * Errors a stage > 0 raises when a job request's upstream hand-off is missing or not one it may
+ * accept (pipeline/handoff.ts): the caller's fault. The gateway checked that hand-off itself, so
+ * the refusing provider is charged only if another provider of the stage then runs the request.
+ */
+export const HAND_OFF_REFUSALS: ReadonlySet<string> = new Set(["PipelineHandOffMissingError", "PipelineHandOffInvalidError"]);
+
+function refusesHandOff(err: Error): boolean {
+  return HAND_OFF_REFUSALS.has(err instanceof PipelineRemoteError ? err.remoteName : err.name);
 }
 
 interface PeerStats {
@@ -89,6 +103,13 @@ export interface RouterInit {
   routeWaitMs?: number;
   /** Choice randomness (tests pass a seeded one). */
   random?: () => number;
+  /**
+   * The job market's EIP-712 domain: with it, every stage but the last of a job request must
+   * answer with its HandOff signature over the output received, by the staking address it is
+   * listed under (RouterHandOffError otherwise, failed over), which the next hop then carries.
+   * Absent (no chain): job requests carry no hand-offs.
+   */
+  handOffDomain?: TypedDataDomain;
 }
 
 /**
@@ -137,12 +158,16 @@ export class Router {
     const allow = options.jobId !== undefined && this.init.jobFilter ? await this.init.jobFilter(options.jobId) : undefined;
     let bag = input;
     let hash = requestHash;
+    let handOff: Hex | undefined;
     const stages: StageTrace[] = [];
+    const last = stageCount - 1;
     for (let stage = 0; stage < stageCount; stage++) {
-      const hop = await this.runStage(modelId, stage, bag, hash, hashing, options, allow);
+      const handOffs = this.init.handOffDomain && options.jobId ? { upstream: handOff, sign: stage < last } : undefined;
+      const hop = await this.runStage(modelId, stage, bag, hash, hashing, options, allow, handOffs);
       stages.push(hop.trace);
       bag = hop.output;
       hash = hop.trace.outputHash;
+      handOff = hop.handOff;
     }
     return { output: bag, stages, requestHash, responseHash: stages.length ? stages[stages.length - 1].outputHash : requestHash };
   }
@@ -155,7 +180,9 @@ export class Router {
     hashing: boolean,
     options: { jobId?: string; index?: number; signal?: AbortSignal; preferSelf?: boolean },
     allow?: (stage: number, provider: StageProvider) => boolean,
-  ): Promise<{ output: WireBag; trace: StageTrace }> {
+    /** A job request's hand-offs: the upstream's to forward, and whether this stage must sign one. */
+    handOffs?: { upstream?: Hex; sign: boolean },
+  ): Promise<{ output: WireBag; trace: StageTrace; handOff?: Hex }> {
     const tried = new Set<string>();
     /** Providers behind NAT whose hop already got a second path in this request. */
     const rerouted = new Set<string>();
@@ -163,6 +190,8 @@ export class Router {
     const local = this.init.local?.serves(modelId, stage) ? this.init.local : undefined;
     // Providers that refused the buyer's input as malformed: charged only if another one runs it.
     const refused: string[] = [];
+    // Providers that refused the upstream hand-off this node checked: charged only if another one runs it.
+    const refusedHandOff: string[] = [];
     // Providers whose hop lost its transport (stream closed or reset, dial failed): not charged
     // yet. Such a provider may be gone, or this node's own connections dropped (its event loop or
     // the machine stalled past the ping timeout: then every provider "fails" at once). It is
@@ -201,7 +230,15 @@ export class Router {
       try {
         const hop = choice.peerId === local?.peerId ? local : this.client.hop(choice.peerId);
         const res = await hop.call(
-          { modelId, stage, bag, inputHash: hashing ? bagHashHex : undefined, jobId: options.jobId ?? "", index: options.index ?? 0 },
+          {
+            modelId,
+            stage,
+            bag,
+            inputHash: hashing ? bagHashHex : undefined,
+            jobId: options.jobId ?? "",
+            index: options.index ?? 0,
+            upstreamHandOff: handOffs?.upstream,
+          },
           { signal: options.signal, timeoutMs: this.hopTimeout(st, choice) },
         );
         const output = res.bag;
@@ -216,14 +253,18 @@ export class Router {
           throw new RouterHashMismatchError(
             `stage ${stage} on ${choice.peerId} claimed input ${res.inputHash ?? "-"} / output ${res.outputHash ?? "-"} but the gateway sent ${inputHash} and received ${outputHash}`,
           );
+        // The next stage works only on what this one signed it sent (and shows that at a hand-off
+        // claim): the signature must be over the bytes received, by the address the route names.
+        if (handOffs?.sign) await this.checkHandOff(choice, options.jobId!, options.index ?? 0, stage, outputHash, res.handOff);
         const ms = performance.now() - started;
         this.succeeded(st, ms);
         for (const p of refused) this.failedOn(p, this.peer(p), new Error(`refused an input ${choice.peerId} ran`));
+        for (const p of refusedHandOff) this.failedOn(p, this.peer(p), new Error(`refused a hand-off ${choice.peerId} accepted`));
         // Lost peers that announced themselves again are alive (the loss was this node's): not charged.
         for (const p of lost)
           if (!this.directory.has(p))
             this.failedOn(p, this.peer(p), new PipelineStreamClosedError(`lost its hop while ${choice.peerId} served`));
-        return { output, trace: { stage, peerId: choice.peerId, ms, retries: attempt, inputHash, outputHash } };
+        return { output, trace: { stage, peerId: choice.peerId, ms, retries: attempt, inputHash, outputHash }, handOff: res.handOff };
       } catch (err) {
         if (options.signal?.aborted) throw err;
         lastError = err as Error;
@@ -234,7 +275,8 @@ export class Router {
         const pathLost =
           !(lastError instanceof PipelineRemoteError) &&
           !(lastError instanceof PipelineTimeoutError) &&
-          !(lastError instanceof RouterHashMismatchError);
+          !(lastError instanceof RouterHashMismatchError) &&
+          !(lastError instanceof RouterHandOffError);
         const remote = choice.peerId !== local?.peerId;
         if (pathLost && remote && choice.reach === "unreachable" && !rerouted.has(choice.peerId)) {
           rerouted.add(choice.peerId);
@@ -243,6 +285,7 @@ export class Router {
           continue;
         }
         if (stage === 0 && refusesInput(lastError)) refused.push(choice.peerId);
+        else if (refusesHandOff(lastError)) refusedHandOff.push(choice.peerId);
         else if (pathLost && remote && !retried.has(choice.peerId)) {
           retried.add(choice.peerId);
           lost.push(choice.peerId);
@@ -264,6 +307,28 @@ export class Router {
       `stage ${stage} of ${modelId}: no provider left after ${tried.size} attempt(s)` +
         (lastError ? ` (last: ${lastError.name}: ${lastError.message})` : ""),
     );
+  }
+
+  /** RouterHandOffError unless `signature` is `p`'s HandOff of request `index` across cut `stage + 1` over `outputHash`. */
+  private async checkHandOff(
+    p: StageProvider,
+    jobId: string,
+    index: number,
+    stage: number,
+    outputHash: Hex,
+    signature?: Hex,
+  ): Promise<void> {
+    const who = `stage ${stage} on ${p.peerId}`;
+    if (!signature) throw new RouterHandOffError(`${who} sent no hand-off for job ${jobId} request ${index}`);
+    if (!p.stakingAddress) throw new RouterHandOffError(`${who} is listed under no staking address`);
+    let signer: Hex;
+    try {
+      signer = await handOffSigner(this.init.handOffDomain!, { jobId, index, boundary: stage + 1, hash: outputHash }, signature);
+    } catch (err) {
+      throw new RouterHandOffError(`${who}: ${(err as Error).message}`);
+    }
+    if (!isAddressEqual(signer, getAddress(p.stakingAddress)))
+      throw new RouterHandOffError(`${who} signed no hand-off over the output received (${outputHash}): the signature is ${signer}'s`);
   }
 
   /** Expected cost of sending one more request to a provider (lower is better). */

@@ -25,6 +25,11 @@ export interface TraceRecord {
   units: number;
   /** Written by recordOwned: `peerId` is the owner, and only its receipts may use the record. */
   owned: boolean;
+  /**
+   * Stage > 0 of a job request: the upstream provider's HandOff signature over `inputHash`, which
+   * the request carried (pipeline/handoff.ts); presented if a hand-off claim names this stage.
+   */
+  handOff?: `0x${string}`;
 }
 
 export interface GatewayRequestRecord {
@@ -90,6 +95,7 @@ export class TraceStore {
     const traceColumns = this.db.prepare("PRAGMA table_info(trace)").all() as { name: string }[];
     if (!traceColumns.some((c) => c.name === "units")) this.db.exec("ALTER TABLE trace ADD COLUMN units INTEGER NOT NULL DEFAULT 1");
     if (!traceColumns.some((c) => c.name === "owned")) this.db.exec("ALTER TABLE trace ADD COLUMN owned INTEGER NOT NULL DEFAULT 0");
+    if (!traceColumns.some((c) => c.name === "hand_off")) this.db.exec("ALTER TABLE trace ADD COLUMN hand_off TEXT");
   }
 
   /**
@@ -143,7 +149,7 @@ export class TraceStore {
       }
       const added = this.db
         .prepare(
-          "INSERT INTO trace (job_id, idx, model_id, stage, input_hash, output_hash, peer_id, created_at, units, owned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, idx, stage) DO NOTHING",
+          "INSERT INTO trace (job_id, idx, model_id, stage, input_hash, output_hash, peer_id, created_at, units, owned, hand_off) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, idx, stage) DO NOTHING",
         )
         .run(
           rec.jobId,
@@ -156,6 +162,7 @@ export class TraceStore {
           now,
           rec.units ?? 1,
           owned ? 1 : 0,
+          rec.handOff ?? null,
         ).changes;
       if (Number(added) === 0) {
         // Taken (only a plain record gets here: an owned one cleared its own row above).
@@ -338,5 +345,6 @@ function fromRow(r: Record<string, string | number>): TraceRecord {
     createdAt: Number(r.created_at),
     units: Number(r.units ?? 1),
     owned: Number(r.owned ?? 0) === 1,
+    ...(r.hand_off ? { handOff: String(r.hand_off) as `0x${string}` } : {}),
   };
 }
