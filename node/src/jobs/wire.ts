@@ -6,7 +6,7 @@ import { lpStream } from "@libp2p/utils";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Connection, Stream } from "@libp2p/interface";
 import type { MeshNode } from "../mesh/node.ts";
-import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
+import { dialPeer } from "../nat/dial.ts";
 import { JOBS_RPC_TIMEOUT_MS, MAX_JOBS_INBOUND_STREAMS, MAX_JOBS_MESSAGE_BYTES } from "./constants.ts";
 import { JobsProtocolError, JobsRemoteError } from "./errors.ts";
 
@@ -93,11 +93,9 @@ export async function callJson(
 ): Promise<unknown> {
   const timeout = AbortSignal.timeout(JOBS_RPC_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  const stream = await node.dialProtocol(peerIdFromString(peerId), protocol, {
-    signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
-    // Providers behind NAT answer through a relay (nat/).
-    runOnLimitedConnection: true,
-  });
+  // Providers behind NAT answer through a relay (nat/dial.ts).
+  const dialed = await dialPeer(node, peerIdFromString(peerId), signal);
+  const stream = await dialed.conn.newStream(protocol, { signal: dialed.signal, runOnLimitedConnection: true });
   const lp = lpStream(stream, lpOptions);
   let answer: { result?: unknown; error?: { name?: string; message?: string } };
   try {

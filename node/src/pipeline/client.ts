@@ -5,8 +5,6 @@
 // PipelineStreamClosedError, which the router turns into a retry on another provider.
 import { logger } from "@libp2p/logger";
 import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
-import type { Multiaddr } from "@multiformats/multiaddr";
-import { DIAL_TIMEOUT_MS, RELAYED_DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
 import { HOP_TIMEOUT_MS, PIPELINE_PROTOCOL, PIPELINE_VERSION } from "./constants.ts";
 import { PipelineRemoteError, PipelineStreamClosedError, PipelineTimeoutError } from "./errors.ts";
 import { encodeFrame, Frame, FrameReader, onClose, writeFrame } from "./frames.ts";
@@ -16,6 +14,7 @@ import { connectionIp } from "../nat/reach.ts";
 import type { ReachState } from "../nat/reach.ts";
 import { punch, reservePort } from "../nat/punch.ts";
 import { circuitRelay } from "../nat/relay.ts";
+import { dialPeer } from "../nat/dial.ts";
 
 /** How long a caller waits for a data-plane offer before staying on the libp2p stream. */
 export const DATA_PLANE_OFFER_TIMEOUT_MS = 2_000;
@@ -45,23 +44,6 @@ export interface PipelineClientInit {
 }
 
 /** The relay's peer id of a relayed connection (…/p2p/<relay>/p2p-circuit/…), else undefined. */
-/**
- * What to dial for `peer`: a peer with relay addresses (it reserved relay slots: its own check
- * said it is behind NAT) is dialled through them only. Its other addresses are its LAN's, which
- * from outside go nowhere, often silently (dropped, or ICMP rate-limited): libp2p dials a peer's
- * addresses one after another, direct ones first, each for up to 6 s, so one blackholed LAN
- * address used up the whole DIAL_TIMEOUT_MS before any relay was tried (seen on the namespace
- * network). A connection we already hold (a direct one it opened, a punched path) is reused.
- */
-export async function relayedDialTarget(node: Libp2p, peer: PeerId): Promise<PeerId | Multiaddr[]> {
-  if (node.getConnections(peer).length > 0) return peer;
-  const known = await node.peerStore.get(peer).catch(() => undefined);
-  const relayed = (known?.addresses ?? []).map((a) => a.multiaddr).filter((a) => circuitRelay(a) !== undefined);
-  if (relayed.length === 0) return peer;
-  const id = peer.toString();
-  return relayed.map((a) => (a.getComponents().at(-1)?.value === id ? a : a.encapsulate(`/p2p/${id}`)));
-}
-
 export function relayOf(conn: Connection): string | undefined {
   return circuitRelay(conn.remoteAddr) ?? (conn.limits ? "unknown" : undefined);
 }
@@ -232,10 +214,7 @@ export class PipelineClient {
     const key = peer.toString();
     let p = this.streams.get(key);
     if (!p) {
-      p = relayedDialTarget(this.node, peer).then(async (target) => {
-        const deadline = AbortSignal.timeout(Array.isArray(target) ? RELAYED_DIAL_TIMEOUT_MS : DIAL_TIMEOUT_MS);
-        const dialSignal = signal ? AbortSignal.any([signal, deadline]) : deadline;
-        const conn = await this.node.dial(target, { signal: dialSignal });
+      p = dialPeer(this.node, peer, signal).then(async ({ conn, signal: dialSignal }) => {
         // A provider behind NAT is reached through a relay until a direct path exists.
         const stream = await conn.newStream(PIPELINE_PROTOCOL, { signal: dialSignal, runOnLimitedConnection: true });
         const hop = new HopStream(stream, relayOf(conn), () => {

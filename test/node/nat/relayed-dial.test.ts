@@ -3,7 +3,11 @@
 // addresses one after another, direct ones first, each for up to 6 s, so one blackholed LAN
 // address used to take the whole hop dial deadline (DIAL_TIMEOUT_MS) before the relay was tried:
 // seen on the namespace network as every request to a symmetric-NAT provider failing with
-// TimeoutError. Here the "LAN address" is a TCP port that accepts and never answers.
+// TimeoutError. And libp2p reuses no limited (relayed) connection for a new stream: it dials the
+// peer again, LAN address first, so once a job call (a quote) had opened a relayed connection,
+// the next hop or job call to that peer timed out the same way (seen on the namespace network's
+// market: the first paid request failed). Here the "LAN address" is a TCP port that accepts and
+// never answers.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -14,10 +18,14 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createMeshNode } from "../../../node/src/mesh/node.ts";
 import type { MeshNode } from "../../../node/src/mesh/node.ts";
 import { PipelineServer } from "../../../node/src/pipeline/server.ts";
-import { PipelineClient, relayedDialTarget } from "../../../node/src/pipeline/client.ts";
+import { PipelineClient } from "../../../node/src/pipeline/client.ts";
+import { relayedDialTarget } from "../../../node/src/nat/dial.ts";
+import { callJson, serveJson } from "../../../node/src/jobs/wire.ts";
 import { relaysOf } from "../../../node/src/nat/relay.ts";
 import { DIAL_TIMEOUT_MS } from "../../../node/src/mesh/constants.ts";
 import { until } from "../mesh/procs.ts";
+
+const ECHO_PROTOCOL = "/shardmesh/test/echo/1";
 
 describe("dialling a provider behind NAT", () => {
   let relay: MeshNode;
@@ -37,6 +45,7 @@ describe("dialling a provider behind NAT", () => {
     });
     server = new PipelineServer(nat, { dataPlane: false });
     await server.start();
+    await serveJson(nat, ECHO_PROTOCOL, async (req) => req);
     await until("nat connected to the relay", async () => nat.getConnections(relay.peerId).length > 0, 10_000);
     await nat.services.relayReservations!.reserve();
     await until("nat's relay address", async () => relaysOf(nat.getMultiaddrs()).length === 1, 15_000);
@@ -83,5 +92,33 @@ describe("dialling a provider behind NAT", () => {
     } finally {
       client.close();
     }
+  });
+
+  it("reuses the relayed connection it holds for the next hops and job calls (the LAN address is never tried)", async () => {
+    const open = caller.getConnections(nat.peerId).filter((c) => c.status === "open");
+    assert.ok(open.length > 0 && open.every((c) => c.limits), "the caller holds a relayed (limited) connection");
+    const target = await relayedDialTarget(caller, nat.peerId);
+    assert.ok(!Array.isArray(target) && "newStream" in target && target.id === open[0].id, "that connection itself");
+    const t0 = Date.now();
+    assert.deepEqual(await callJson(caller, nat.peerId.toString(), ECHO_PROTOCOL, { quote: 1 }), { quote: 1 });
+    const client = new PipelineClient(caller, { dataPlane: false });
+    try {
+      await assert.rejects(
+        client.hop(nat.peerId).call({ modelId: "none", stage: 0, bag: {} }, { timeoutMs: 5_000 }),
+        (err: Error) => err.name === "PipelineRemoteError",
+      );
+      assert.equal(client.path(nat.peerId), "relayed");
+    } finally {
+      client.close();
+    }
+    assert.ok(Date.now() - t0 < DIAL_TIMEOUT_MS, `a job call and a hop in ${Date.now() - t0} ms`);
+    // No other address was dialled: on loopback nat's own listen address (learnt by identify)
+    // answers, where behind NAT it is a LAN address that goes nowhere.
+    assert.deepEqual(
+      caller.getConnections(nat.peerId).map((c) => c.id),
+      open.map((c) => c.id),
+      "still only the relayed connection",
+    );
+    assert.equal(held.length, 0, "nothing dialled the silent LAN address");
   });
 });
