@@ -27,6 +27,7 @@ import type { ProviderProc, Spawner } from "../../test/node/mesh/procs.ts";
 import { createTestNet, netnsUnavailable } from "../../test/network/netns.ts";
 import type { Host } from "../../test/network/netns.ts";
 import { startAgent } from "../../test/network/agent.ts";
+import { publicGatewayArgs, UNPAID_UNLIMITED_ARGS } from "../../test/network/gateway.ts";
 import type { Agent } from "../../test/network/agent.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -101,27 +102,18 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 }
 
 // The bench's buyers send unpaid requests faster than the default per-client limit (2/s): both
-// gateways, the namespace one and its loopback twin, lift it alike.
-const UNPAID_UNLIMITED = ["--unpaid-rate", "1000", "--unpaid-burst", "1000"];
+// gateways, the namespace one (publicGatewayArgs) and its loopback twin, lift it alike.
 const result: Record<string, unknown> = {};
 try {
   // ── the mesh: relays, gateway, buyer; loopback twin ───────────────────────────────────────
   await provider("relay1", net.hosts.relay1, ["--no-gateway"], 4001);
   await provider("relay2", net.hosts.relay2, ["--no-gateway", "--bootstrap", procs.relay1.addr], 4001);
   const boot = ["--bootstrap", procs.relay1.addr, "--bootstrap", procs.relay2.addr];
-  // No DHT on the gateway: homes never learn its address, so its hops to them start through a
-  // relay (test/network/mesh.test.ts says why).
-  const gw = await provider("gateway", net.hosts.gateway, [
-    ...boot,
-    "--gateway-host",
-    net.hosts.gateway.ip,
-    "--no-relay",
-    "--no-dht",
-    ...UNPAID_UNLIMITED,
-  ]);
+  // No DHT on the gateway: its hops to homes start through a relay (test/network/gateway.ts).
+  const gw = await provider("gateway", net.hosts.gateway, [...boot, ...publicGatewayArgs(net.hosts.gateway)]);
   const buyer = await startAgent(net.hosts.buyer, join(root, "test/network/buyer-agent.ts"));
   agents.push(buyer);
-  const loopGw = await provider("loopgw", local, UNPAID_UNLIMITED);
+  const loopGw = await provider("loopgw", local, UNPAID_UNLIMITED_ARGS);
   const loopBuyer = await startAgent(local, join(root, "test/network/buyer-agent.ts"));
   agents.push(loopBuyer);
   const stage = (id: string, s: number) => ["--no-gateway", "--model", `${id}=${model.manifestPath}:${s}:1000`];

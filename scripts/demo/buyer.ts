@@ -25,7 +25,8 @@ import type { Log } from "./market.ts";
 
 export interface PaidJobResult {
   jobId: bigint;
-  texts: { sent: string; read: string }[];
+  /** Each request: the text sent, the text read back, and the peer serving each stage (in stage order). */
+  texts: { sent: string; read: string; stages: string[] }[];
   receiptId: string;
   samples: number;
   credits: { address: Address; amount: bigint }[];
@@ -201,7 +202,7 @@ export async function paidJob(o: BuyerSetup, log: Log): Promise<PaidJobResult> {
     if (res.index !== null) answered.set(res.index, { requestHash: res.requestHash, responseHash: res.responseHash });
     const out = Object.values(res.output)[0];
     const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });
-    results.push({ sent: text, read: line.text });
+    results.push({ sent: text, read: line.text, stages: res.stages.map((s) => s.peerId) });
     log(
       `  request ${res.index}: "${text}" → "${line.text}" (signed by the session key; stages ${res.stages.map((s) => `${s.stage}@${s.peerId.slice(-6)}`).join(", ")})`,
     );

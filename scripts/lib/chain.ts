@@ -1,5 +1,6 @@
-// Starts and stops a local `hardhat node` on 127.0.0.1 (a port checked free first). The chain
-// is stopped with the process that started it, on every exit path (./procs.ts).
+// Starts and stops a local `hardhat node` on 127.0.0.1 (a port checked free first), or on another
+// address of this host (the namespace test network's chain host: its 10.x address, never
+// 0.0.0.0). The chain is stopped with the process that started it, on every exit path (./procs.ts).
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { spawnTracked, stopChild } from "./procs.ts";
@@ -25,21 +26,21 @@ export const DEV_KEYS = [
   "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 ] as const;
 
-/** Whether `port` can be bound on 127.0.0.1 right now. */
-export function portIsFree(port: number): Promise<boolean> {
+/** Whether `port` can be bound on `host` (default 127.0.0.1) right now. */
+export function portIsFree(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
 }
 
-/** An ephemeral free port on 127.0.0.1. */
-export function freePort(): Promise<number> {
+/** An ephemeral free port on `host` (default 127.0.0.1). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
+    srv.listen(0, host, () => {
       const addr = srv.address();
       const port = typeof addr === "object" && addr ? addr.port : 0;
       srv.close(() => resolve(port));
@@ -84,14 +85,19 @@ async function rpcReady(url: string): Promise<boolean> {
   }
 }
 
-/** Starts `hardhat node` on `port` (default 8545 when free, else an ephemeral port). */
-export async function startLocalChain(opts: { port?: number; timeoutMs?: number } = {}): Promise<LocalChain> {
+/**
+ * Starts `hardhat node` on `host` (default 127.0.0.1; an address of this host, never a wildcard)
+ * and `port` (default 8545 when free, else an ephemeral port).
+ */
+export async function startLocalChain(opts: { host?: string; port?: number; timeoutMs?: number } = {}): Promise<LocalChain> {
+  const host = opts.host ?? "127.0.0.1";
+  if (host === "0.0.0.0" || host === "::") throw new Error("a local chain listens on one address of this host, not on every one");
   let port = opts.port;
-  if (port === undefined) port = (await portIsFree(DEFAULT_CHAIN_PORT)) ? DEFAULT_CHAIN_PORT : await freePort();
-  else if (!(await portIsFree(port))) throw new Error(`port ${port} on 127.0.0.1 is in use`);
+  if (port === undefined) port = (await portIsFree(DEFAULT_CHAIN_PORT, host)) ? DEFAULT_CHAIN_PORT : await freePort(host);
+  else if (!(await portIsFree(port, host))) throw new Error(`port ${port} on ${host} is in use`);
   const child = spawnTracked(
     process.execPath,
-    [join(root, "node_modules/.bin/hardhat"), "node", "--hostname", "127.0.0.1", "--port", String(port)],
+    [join(root, "node_modules/.bin/hardhat"), "node", "--hostname", host, "--port", String(port)],
     {
       cwd: root,
       stdio: ["ignore", "ignore", "pipe"],
@@ -99,7 +105,7 @@ export async function startLocalChain(opts: { port?: number; timeoutMs?: number 
   );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   while (!(await rpcReady(url))) {
     if (child.exitCode !== null) throw new Error(`hardhat node exited (${child.exitCode}): ${stderr}`);

@@ -33,9 +33,12 @@ export interface DemoChain {
   deploymentFile: string;
 }
 
-/** Starts a local chain and deploys everything with the demo's short windows (deployments/31337.json is written). */
-export async function startDemoChain(log: (m: string) => void, port?: number): Promise<DemoChain> {
-  const chain = await startLocalChain({ port });
+/**
+ * Starts a local chain on `host` (default 127.0.0.1) and deploys everything with the demo's short
+ * windows (deployments/31337.json is written, under SHARDMESH_DEPLOYMENTS_DIR when set).
+ */
+export async function startDemoChain(log: (m: string) => void, port?: number, host?: string): Promise<DemoChain> {
+  const chain = await startLocalChain({ port, host });
   log(`local chain (hardhat node, pid ${chain.pid}) at ${chain.url}`);
   const publicClient = createPublicClient({ transport: http(chain.url) }) as PublicClient;
   const deployment = await deployAll({

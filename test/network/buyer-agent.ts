@@ -1,8 +1,19 @@
 // Agent for the network tests and bench: a buyer inside a namespace host, calling a gateway's
-// HTTP API with the SDK (the test process itself has no route into the namespaces).
+// HTTP API with the SDK and, in the market test, the chain's JSON-RPC (the test process itself has
+// no route into the namespaces).
 import { ShardMeshClient, tensorFromFloat32, float32FromTensor } from "../../node/src/sdk/index.ts";
+import type { Deployment } from "../../node/src/chain/deployments.ts";
 import { createHash } from "node:crypto";
+import { createPublicClient, http } from "viem";
+import type { Address, PublicClient } from "viem";
+import type { PaidJobResult } from "../../scripts/demo/buyer.ts";
 import { serveAgent } from "./agent.ts";
+
+/** Deadline of one gateway call by the paid buyer (a relayed hop of the recogniser on a busy machine). */
+const PAID_CALL_TIMEOUT_MS = 60_000;
+
+/** What the `paidJob` command answers: scripts/demo/buyer.ts's PaidJobResult, amounts as decimal strings. */
+export type PaidJobAnswer = Omit<PaidJobResult, "jobId" | "credits"> & { jobId: string; credits: { address: Address; amount: string }[] };
 
 export interface LoadResult {
   i: number;
@@ -30,6 +41,41 @@ export function randomInput(dims: number[], i: number): Float32Array {
 
 serveAgent({
   mesh: (url: string) => new ShardMeshClient(url, { timeoutMs: 10_000 }).mesh(),
+  /** Waits until the gateway routes every stage of a model to at least `perStage` providers. */
+  waitForMesh: async (a: { url: string; modelId: string; stages: number; perStage: number; timeoutMs: number }) => {
+    const { waitForMesh } = await import("../../scripts/demo/market.ts");
+    return waitForMesh(new ShardMeshClient(a.url, { timeoutMs: 10_000 }), BigInt(a.modelId), a.stages, a.perStage, a.timeoutMs);
+  },
+  /**
+   * The demo's paid job (scripts/demo/buyer.ts) from this host: quotes, a job opened on chain with
+   * a fresh session key, signed requests, the receipt the session key signs after checking it,
+   * submitted by the gateway with every stage provider's part, revealed and settled. Its progress
+   * goes to stderr (the test shows it when something fails).
+   */
+  paidJob: async (a: {
+    url: string;
+    chainUrl: string;
+    deployment: Deployment;
+    modelId: string;
+    buyerKey: number;
+    providers: Address[];
+  }): Promise<PaidJobAnswer> => {
+    const { paidJob } = await import("../../scripts/demo/buyer.ts");
+    const publicClient = createPublicClient({ transport: http(a.chainUrl), pollingInterval: 100 }) as PublicClient;
+    const r = await paidJob(
+      {
+        chainUrl: a.chainUrl,
+        publicClient,
+        deployment: a.deployment,
+        gateway: new ShardMeshClient(a.url, { timeoutMs: PAID_CALL_TIMEOUT_MS }),
+        modelId: BigInt(a.modelId),
+        buyerKey: a.buyerKey,
+        providers: a.providers,
+      },
+      (line) => process.stderr.write(`${line}\n`),
+    );
+    return { ...r, jobId: r.jobId.toString(), credits: r.credits.map((c) => ({ address: c.address, amount: c.amount.toString() })) };
+  },
   /**
    * One measured block: requests `from` … `from + count - 1` (deterministic random inputs),
    * `concurrency` at once. Returns each request's latency, the wall time, failures and the

@@ -19,6 +19,7 @@ import type { ProviderProc } from "../node/mesh/procs.ts";
 import { createTestNet, networkSkip } from "./netns.ts";
 import type { TestNet } from "./netns.ts";
 import { startAgent } from "./agent.ts";
+import { publicGatewayArgs } from "./gateway.ts";
 import type { Agent } from "./agent.ts";
 import type { LoadResult } from "./buyer-agent.ts";
 
@@ -113,20 +114,7 @@ describe("providers behind NAT serve through relays and hole punches", { skip: u
     whole = await StageRunner.create(model.whole, { graphOptimizationLevel: "disabled" });
     await start("relay1", ["--no-gateway"]);
     await start("relay2", ["--no-gateway", ...["--bootstrap", procs.relay1.addr]]);
-    // No DHT on the gateway: homes never learn its address, so they never connect out to it (a
-    // connection they open would carry its hops with no relay at all), and every hop to a home
-    // starts through a relay.
-    const gw = await start("gateway", [
-      ...bootstrap(),
-      "--gateway-host",
-      net.hosts.gateway.ip,
-      "--no-relay",
-      "--no-dht",
-      "--unpaid-rate",
-      "1000",
-      "--unpaid-burst",
-      "1000",
-    ]);
+    const gw = await start("gateway", [...bootstrap(), ...publicGatewayArgs(net.hosts.gateway)]);
     gatewayUrl = gw.gateway!;
     buyer = await startAgent(net.hosts.buyer, BUYER);
   });
