@@ -3,7 +3,6 @@
 // pipeline frames, data-plane offers and shard answers as a libp2p peer), so they keep working
 // whatever the node's internals look like.
 import { connect, type Socket } from "node:net";
-import { deflateSync } from "node:zlib";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Stream } from "@libp2p/interface";
@@ -17,43 +16,9 @@ import { PipelineClient } from "../../node/src/pipeline/client.ts";
 import type { WireBag } from "../../node/src/tensor/index.ts";
 import { ShardResponse } from "../../node/src/pb/shard.js";
 import { ATTACKER_ADDRESS, httpJson, type HttpAnswer } from "./harness.ts";
+import { pngBomb } from "../node/ocr/fixtures.ts";
 
 // ————— images —————
-
-/** A tiny PNG whose IHDR declares width×height pixels (8-bit grey), with one short row of data. */
-export function pngBomb(width: number, height: number): Uint8Array {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  const idat = deflateSync(Buffer.alloc(1 + Math.min(width, 16)));
-  return new Uint8Array(
-    Buffer.concat([
-      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-      chunk("IHDR", ihdr),
-      chunk("IDAT", idat),
-      chunk("IEND", Buffer.alloc(0)),
-    ]),
-  );
-}
 
 const attacker = { localAddress: ATTACKER_ADDRESS };
 

@@ -11,7 +11,7 @@ import { createMeshNode, type MeshNode } from "../../node/src/mesh/node.ts";
 import { Directory } from "../../node/src/mesh/directory.ts";
 import { signBinding } from "../../node/src/mesh/identity.ts";
 import { announce, startAttacker, type Attacker } from "./attacks.ts";
-import { until } from "./harness.ts";
+import { until } from "../../scripts/lib/wait.ts";
 
 const staked = privateKeyToAccount(`0x${"31".repeat(32)}`);
 const unstakedKey = privateKeyToAccount(`0x${"32".repeat(32)}`);

@@ -14,6 +14,7 @@ import { startChainProvider, startEnv, stopEnv, type Env } from "../e2e/harness.
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
 import { recPreprocess } from "../../node/src/ocr/rec.ts";
 import { tensorFromFloat32, type JsonTensor } from "../../node/src/sdk/index.ts";
+import { until } from "../../scripts/lib/wait.ts";
 
 /** Source address of the honest buyers, and of attackers (a different client to the gateway). */
 export const HONEST_ADDRESS = "127.0.0.1";
@@ -31,6 +32,9 @@ export interface Market {
   honestBody: string;
   honestText: string;
 }
+
+/** How long the four providers may take to be listed at the gateway (a loaded machine is slow). */
+const MARKET_READY_TIMEOUT_MS = 60_000;
 
 export interface MarketOptions {
   /** Extra `provider start` flags for the gateway's process, and for every other provider. */
@@ -55,11 +59,16 @@ export async function startMarket(o: MarketOptions = {}): Promise<Market> {
     ]);
     const url = gateway.gateway!;
     const modelId = env.modelId.toString();
-    await until("the gateway lists two providers per stage", async () => {
-      const { body } = await httpJson(`${url}/v1/models`);
-      const m = (body as { models: { id: string; stages: { providers: unknown[] }[] }[] }).models.find((x) => x.id === modelId);
-      return m?.stages.every((s) => s.providers.length === 2);
-    });
+    await until(
+      "the gateway lists two providers per stage",
+      async () => {
+        const { body } = await httpJson(`${url}/v1/models`);
+        const m = (body as { models: { id: string; stages: { providers: unknown[] }[] }[] }).models.find((x) => x.id === modelId);
+        return m?.stages.every((s) => s.providers.length === 2);
+      },
+      MARKET_READY_TIMEOUT_MS,
+      100,
+    );
     const honestText = "honest buyer 42";
     const x = recPreprocess(await decodeImage(await renderText([honestText], { fontSize: 40 })));
     const tensors: Record<string, JsonTensor> = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
@@ -73,21 +82,6 @@ export async function startMarket(o: MarketOptions = {}): Promise<Market> {
 
 export async function stopMarket(m: Market | undefined): Promise<void> {
   if (m) await stopEnv(m.env);
-}
-
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last: ${(last as Error).message})` : ""}`);
 }
 
 export interface HttpAnswer {
@@ -223,13 +217,14 @@ export function watchRss(pid: number, everyMs = 25): { stop(): { peak: number; l
  * to `timeoutMs`; returns the last reading.
  */
 export async function rssSettles(pid: number, bound: number, timeoutMs = 20_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let rss = rssOf(pid);
-  while (rss > bound && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    rss = rssOf(pid);
-  }
-  return rss;
+  const settled = async (): Promise<number | false> => {
+    const rss = rssOf(pid);
+    return rss <= bound && rss;
+  };
+  return until("the RSS to settle", settled, timeoutMs, 250).catch((err: Error) => {
+    if (err.name !== "WaitTimeoutError") throw err;
+    return rssOf(pid);
+  });
 }
 
 export const MiB = 1024 * 1024;

@@ -3,48 +3,12 @@
 // (same tensor as on the main thread) under a deadline that replaces a stuck worker.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { deflateSync } from "node:zlib";
 import { createCanvas } from "@napi-rs/canvas";
 import { fromWireTensor, toWireTensor } from "../../../node/src/tensor/index.ts";
 import { decodeImage, imageHeader, recPreprocess, renderText } from "../../../node/src/ocr/index.ts";
 import { ImageDecoder } from "../../../node/src/ocr/decoder.ts";
 import { imageInputSize, imagePlan, MIN_IMAGE_PIXEL_CAP, ocrImageHooks } from "../../../node/src/ocr/gateway.ts";
-
-/** A tiny PNG whose IHDR declares width×height (8-bit grey) with one row of real data. */
-export function pngBomb(width: number, height: number): Uint8Array {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 0; // greyscale
-  const idat = deflateSync(Buffer.alloc(1 + Math.min(width, 64)));
-  return new Uint8Array(
-    Buffer.concat([
-      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-      chunk("IHDR", ihdr),
-      chunk("IDAT", idat),
-      chunk("IEND", Buffer.alloc(0)),
-    ]),
-  );
-}
+import { pngBomb } from "./fixtures.ts";
 
 async function canvasImage(width: number, height: number, mime: "png" | "jpeg"): Promise<Uint8Array> {
   const c = createCanvas(width, height);
