@@ -6,7 +6,7 @@ import { lpStream } from "@libp2p/utils";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Connection, Stream } from "@libp2p/interface";
 import type { MeshNode } from "../mesh/node.ts";
-import { dialPeer } from "../nat/dial.ts";
+import { openPeerStream } from "../nat/dial.ts";
 import { JOBS_RPC_TIMEOUT_MS, MAX_JOBS_INBOUND_STREAMS, MAX_JOBS_MESSAGE_BYTES } from "./constants.ts";
 import { JobsProtocolError, JobsRemoteError } from "./errors.ts";
 
@@ -94,8 +94,7 @@ export async function callJson(
   const timeout = AbortSignal.timeout(JOBS_RPC_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   // Providers behind NAT answer through a relay (nat/dial.ts).
-  const dialed = await dialPeer(node, peerIdFromString(peerId), signal);
-  const stream = await dialed.conn.newStream(protocol, { signal: dialed.signal, runOnLimitedConnection: true });
+  const stream = await openPeerStream(node, peerIdFromString(peerId), protocol, { signal });
   const lp = lpStream(stream, lpOptions);
   let answer: { result?: unknown; error?: { name?: string; message?: string } };
   try {

@@ -15,6 +15,7 @@ import { Uint8ArrayList } from "uint8arraylist";
 import { allocate, dtypeFromCode, DTYPE_CODE, DTYPE_SIZE, elementCount, type Tensor, type TensorBag } from "../tensor/index.ts";
 import { SessionFrame } from "../pb/session.js";
 import { encodeVarint } from "../pipeline/frames.ts";
+import { openPeerStream } from "../nat/dial.ts";
 import { KvCacheFullError, LlmError, llmErrorByName, SessionNotFoundError, StepPositionError } from "./errors.ts";
 import type { StageLink } from "./generate.ts";
 import type { DecoderStageRunner, OpenOptions, StepInput, StepResult } from "./stage-runner.ts";
@@ -349,17 +350,15 @@ export class SessionClient {
     let c = this.channels.get(peer);
     if (!c) {
       const id: PeerId = peerIdFromString(peer);
-      const timeout = AbortSignal.timeout(SESSION_DIAL_TIMEOUT_MS);
-      c = this.node
-        .dialProtocol(id, SESSION_PROTOCOL, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, runOnLimitedConnection: true })
-        .then((s) => {
-          const ch = new SessionChannel(s);
-          s.addEventListener("close", () => {
-            ch.fail(new SessionStreamClosedError(`session stream to ${peer} closed`));
-            if (this.channels.get(peer) === c) this.channels.delete(peer);
-          });
-          return ch;
+      // A provider behind NAT is reached through a relay (nat/dial.ts).
+      c = openPeerStream(this.node, id, SESSION_PROTOCOL, { signal, timeoutMs: SESSION_DIAL_TIMEOUT_MS }).then((s) => {
+        const ch = new SessionChannel(s);
+        s.addEventListener("close", () => {
+          ch.fail(new SessionStreamClosedError(`session stream to ${peer} closed`));
+          if (this.channels.get(peer) === c) this.channels.delete(peer);
         });
+        return ch;
+      });
       c.catch(() => this.channels.delete(peer));
       this.channels.set(peer, c);
     }

@@ -16,7 +16,6 @@ import { CID } from "multiformats/cid";
 import * as Digest from "multiformats/hashes/digest";
 import { ShardRequest, ShardResponse } from "../pb/shard.js";
 import {
-  DIAL_TIMEOUT_MS,
   MAX_SHARD_BYTES,
   SHARD_CHUNK_BYTES,
   SHARD_CHUNK_MAX,
@@ -26,6 +25,7 @@ import {
 } from "./constants.ts";
 import { ShardHashMismatchError } from "../inference/errors.ts";
 import { ShardProtocolError, ShardUnavailableError } from "./errors.ts";
+import { openPeerStream } from "../nat/dial.ts";
 import type { MeshNode } from "./node.ts";
 
 const log = logger("shardmesh:mesh:shards");
@@ -133,10 +133,7 @@ export class ShardService {
   }
 
   private async ask(peer: PeerId, req: Partial<ShardRequest>, signal: AbortSignal): Promise<ShardResponse> {
-    const stream = await this.node.dialProtocol(peer, SHARD_PROTOCOL, {
-      signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
-      runOnLimitedConnection: true,
-    });
+    const stream = await openPeerStream(this.node, peer, SHARD_PROTOCOL, { signal });
     const lp = lpStream(stream, { maxDataLength: SHARD_CHUNK_MAX + 1024, maxBufferSize: SHARD_CHUNK_MAX + 4096 });
     try {
       await lp.write(ShardRequest.encode(req), { signal });

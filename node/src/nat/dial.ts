@@ -1,5 +1,6 @@
 // Opening a connection to a peer that may be behind NAT, for every protocol of the mesh that
-// dials a provider (pipeline hops, job calls: quotes, receipt parts, reveals).
+// dials a provider (pipeline hops, job calls: quotes, receipt parts, reveals; language-model
+// sessions, stage files, a verifier's tensors).
 //
 // libp2p dials a peer's known addresses one after another, direct ones first, each for up to 6 s.
 // A provider behind NAT announces its LAN address beside its relay addresses; from outside a LAN
@@ -9,7 +10,7 @@
 // dials the peer again, LAN addresses first, to find an unlimited one. So a peer with relay
 // addresses is reached through the relayed connection this node already holds, or through its
 // relay addresses only.
-import type { Connection, Libp2p, PeerId } from "@libp2p/interface";
+import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { DIAL_TIMEOUT_MS, RELAYED_DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
 import { circuitRelay } from "./relay.ts";
@@ -37,14 +38,31 @@ function isConnection(target: PeerId | Multiaddr[] | Connection): target is Conn
 
 /**
  * A connection to `peer` (relayedDialTarget), and the deadline for opening a stream on it and
- * whatever the caller does before its first exchange: DIAL_TIMEOUT_MS, or RELAYED_DIAL_TIMEOUT_MS
- * through a relay; `signal` aborts it too. Streams on it need `runOnLimitedConnection: true`.
+ * whatever the caller does before its first exchange: `timeoutMs` (DIAL_TIMEOUT_MS), at least
+ * RELAYED_DIAL_TIMEOUT_MS through a relay; `signal` aborts it too. Streams on it need
+ * `runOnLimitedConnection: true`.
  */
-export async function dialPeer(node: Libp2p, peer: PeerId, signal?: AbortSignal): Promise<{ conn: Connection; signal: AbortSignal }> {
+export async function dialPeer(
+  node: Libp2p,
+  peer: PeerId,
+  signal?: AbortSignal,
+  timeoutMs = DIAL_TIMEOUT_MS,
+): Promise<{ conn: Connection; signal: AbortSignal }> {
   const target = await relayedDialTarget(node, peer);
   const relayed = Array.isArray(target) || isConnection(target);
-  const deadline = AbortSignal.timeout(relayed ? RELAYED_DIAL_TIMEOUT_MS : DIAL_TIMEOUT_MS);
+  const deadline = AbortSignal.timeout(relayed ? Math.max(timeoutMs, RELAYED_DIAL_TIMEOUT_MS) : timeoutMs);
   const dialSignal = signal ? AbortSignal.any([signal, deadline]) : deadline;
   const conn = isConnection(target) ? target : await node.dial(target, { signal: dialSignal });
   return { conn, signal: dialSignal };
+}
+
+/** A stream of `protocol` to `peer` over dialPeer's connection (relayed ones allowed), within its deadline. */
+export async function openPeerStream(
+  node: Libp2p,
+  peer: PeerId,
+  protocol: string,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<Stream> {
+  const dialed = await dialPeer(node, peer, options.signal, options.timeoutMs);
+  return dialed.conn.newStream(protocol, { signal: dialed.signal, runOnLimitedConnection: true });
 }

@@ -19,9 +19,9 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId, Stream } from "@libp2p/interface";
 import type { Hex } from "viem";
 import type { MeshNode } from "../mesh/node.ts";
-import { DIAL_TIMEOUT_MS } from "../mesh/constants.ts";
 import type { TraceRecord, TraceStore } from "../trace/store.ts";
 import { bagHash } from "../tensor/index.ts";
+import { openPeerStream } from "../nat/dial.ts";
 import type { WireBag } from "../tensor/index.ts";
 import {
   MAX_TENSOR_BAG_BYTES,
@@ -212,11 +212,8 @@ export async function fetchTensors(
   const where = `${req.side} ${req.hash.slice(0, 10)}… of job ${req.jobId} stage ${req.stage} from ${peerId.toString()}`;
   let stream: Stream | undefined;
   try {
-    stream = await node.dialProtocol(peerId, TENSOR_PROTOCOL, {
-      signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
-      // Providers behind NAT answer through a relay (nat/).
-      runOnLimitedConnection: true,
-    });
+    // Providers behind NAT answer through a relay (nat/dial.ts).
+    stream = await openPeerStream(node, peerId, TENSOR_PROTOCOL, { signal });
     const lp = lpStream(stream, {
       maxDataLength: Math.max(MAX_TENSOR_HEADER_BYTES, maxBag),
       maxBufferSize: MAX_TENSOR_HEADER_BYTES + maxBag + 1024,

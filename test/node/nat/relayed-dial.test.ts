@@ -100,6 +100,8 @@ describe("dialling a provider behind NAT", () => {
     const target = await relayedDialTarget(caller, nat.peerId);
     assert.ok(!Array.isArray(target) && "newStream" in target && target.id === open[0].id, "that connection itself");
     const t0 = Date.now();
+    // Job calls (quotes, parts), language-model sessions, stage files and a verifier's tensors
+    // all open their streams with openPeerStream (nat/dial.ts), as callJson does here.
     assert.deepEqual(await callJson(caller, nat.peerId.toString(), ECHO_PROTOCOL, { quote: 1 }), { quote: 1 });
     const client = new PipelineClient(caller, { dataPlane: false });
     try {
