@@ -3,15 +3,16 @@
 // split in 3 stages and published (test/network/chain-agent.ts, the demo's own steps), a
 // relay-capable bootstrap provider and the gateway on the public side, home A and home B behind
 // cone NATs, and a buyer on the public side. The gateway serves stage 0 itself: a receipt's
-// submitter must have served a stage of it (JobsSubmitterNotPartError: it answers for the reveals,
-// docs/PROTOCOL.md), so a request runs gateway (stage 0) → home A (stage 1) → home B (stage 2). Every provider stakes and binds its own peer id over its
-// path to the chain (`--register`; the homes' through their NAT routers) and lists only staked
-// peers: no `--unstaked`, no `--unsigned-jobs`. The buyer runs the demo's paid job
-// (scripts/demo/buyer.ts): quotes signed by the homes, a job opened on chain, session-key-signed
-// requests through gateway → home A → home B, the receipt checked and signed, submitted by the
-// gateway with its own and both homes' signed parts (fetched over their relayed or hole-punched connections),
-// its samples revealed and the receipt settled. Skipped, with the reason, only where namespaces
-// cannot be created (never in CI: networkSkip).
+// submitter must have served a stage of it (JobsSubmitterNotPartError: it answers for the
+// reveals, docs/PROTOCOL.md), so a request runs gateway (stage 0) → home A (stage 1) → home B
+// (stage 2). Every provider stakes and binds its own peer id over its path to the chain
+// (`--register`; the homes' through their NAT routers) and lists only staked peers: no
+// `--unstaked`, no `--unsigned-jobs`; a stranger in home B serving stage 2 under a staking key it
+// never staked is never listed. The buyer runs the demo's paid job (scripts/demo/buyer.ts):
+// quotes signed by the three providers, a job opened on chain, session-key-signed requests, the
+// receipt checked and signed, submitted by the gateway with its own and both homes' signed parts
+// (fetched over their relayed connections), its samples revealed and the receipt settled.
+// Skipped, with the reason, only where namespaces cannot be created (never in CI: networkSkip).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -39,8 +40,11 @@ const MARKET_SUITE_TIMEOUT_MS = 5 * 60_000;
 const MESH_WAIT_MS = 60_000;
 const CHAIN_AGENT = new URL("./chain-agent.ts", import.meta.url).pathname;
 const BUYER = new URL("./buyer-agent.ts", import.meta.url).pathname;
-/** Dev accounts: #0 deploys and publishes (chain agent), the others stake as named here; #5 buys. */
-const KEYS = { relay: 1, gateway: 2, a: 3, b: 4 } as const;
+/**
+ * Dev accounts: #0 deploys and publishes (chain agent), the others stake as named here; #5 buys;
+ * #6 is a stranger in home B that serves stage 2 under a staking key it never staked.
+ */
+const KEYS = { relay: 1, gateway: 2, a: 3, b: 4, stranger: 6 } as const;
 const BUYER_KEY = 5;
 const address = (key: number) => privateKeyToAccount(DEV_KEYS[key]).address;
 
@@ -58,14 +62,13 @@ describe("the market on the namespace network: chain on the public side, staked 
   let buyer: Agent;
   const procs: Partial<Record<keyof typeof KEYS, ProviderProc>> = {};
 
-  /** A provider process on `name`'s host, staking and binding itself on the chain at start. */
-  const start = async (name: keyof typeof KEYS, args: string[]) => {
-    const host = net.hosts[name];
+  /** A provider process on `name`'s host, staking and binding itself on the chain at start unless `register` is false. */
+  const start = async (name: keyof typeof KEYS, args: string[], { host = net.hosts[name], register = true } = {}) => {
     procs[name] = await startProviderProc(
       [
         ...["--key-file", join(dir, name, "node.key"), "--data-dir", join(dir, name)],
         ...["--listen", `/ip4/${host.ip}/tcp/${name === "relay" ? 4001 : 0}`],
-        ...["--rpc", chain.url, "--staking-key", DEV_KEYS[KEYS[name]], "--register"],
+        ...["--rpc", chain.url, "--staking-key", DEV_KEYS[KEYS[name]], ...(register ? ["--register"] : [])],
         ...args,
       ],
       120_000,
@@ -122,7 +125,11 @@ describe("the market on the namespace network: chain on the public side, staked 
   });
 
   it("providers behind NAT stake and bind themselves through their routers; the gateway lists them staked, routed through the relay", async () => {
-    await Promise.all([home("a", 1), home("b", 2)]);
+    await Promise.all([
+      home("a", 1),
+      home("b", 2),
+      start("stranger", ["--bootstrap", procs.relay!.addr, "--no-gateway", ...serve(2)], { host: net.hosts.b, register: false }),
+    ]);
     for (const name of ["a", "b"] as const) {
       const e = await until(`${name}'s verdict`, async () => procs[name]!.events.find((x) => x.event === "reach"), MESH_WAIT_MS, 200);
       assert.equal(e.status, "unreachable", name);
@@ -187,6 +194,10 @@ describe("the market on the namespace network: chain on the public side, staked 
       );
       assert.ok(p.path === "punched" || p.path === "relayed", `${name}'s hop: ${p.path}`);
     }
+    // Staked-only listing: the stranger announced stage 2 all along (under a staking address it
+    // never staked) and was neither listed nor quoted nor routed to.
+    assert.ok(procs.stranger!.child.exitCode === null, "the stranger is still serving");
+    assert.equal(await peer("stranger"), undefined, "an unstaked provider is not listed");
   });
 
   it("teardown leaves no namespace, interface or process behind (the chain included)", async () => {
