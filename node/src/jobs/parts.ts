@@ -94,6 +94,13 @@ function ownStageTree(ctx: JobsContext, address: Address, jobId: string, stage: 
       throw new JobsPartContradictsTraceError(
         `receipt request ${l.index} (nonce ${l.nonce}): responseHash ${l.responseHash} is not the output ${rec.outputHash} the last stage sent`,
       );
+    // A hand-off claim at this stage is answered with the hand-off kept, which SpotCheck takes only
+    // from the provider the route names at stage − 1: a route naming anyone else (a gateway
+    // pinning the upstream's lie on another provider) would leave this provider unable to answer.
+    if (stage > 0 && rec.handOffSigner && !isAddressEqual(l.route[stage - 1], rec.handOffSigner))
+      throw new JobsPartContradictsTraceError(
+        `receipt request ${l.index} (nonce ${l.nonce}): the route names ${l.route[stage - 1]} at stage ${stage - 1}, but the hand-off this stage received is ${rec.handOffSigner}'s`,
+      );
     // The buyer leaf's units are what every stage computed for the request (1 per inference, a
     // generation's tokens): a leaf counting otherwise than this provider's trace is not signed.
     if (l.units !== rec.units)

@@ -5,7 +5,8 @@
 //   others) → revealed → after the reveal window, reportMissing for samples still unresolved
 //   (faults only the parties that did not reveal) → once SpotCheck says the receipt is clear
 //   (windows over, every sample resolved, no open dispute) settle → settled.
-// Independently, any credits of this node's staking address are withdrawn.
+// Independently, as a stage provider, it answers the hand-off claims that name it as the downstream
+// side with the upstream's HandOff it kept (./claims.ts), and withdraws this node's credits.
 import { logger } from "@libp2p/logger";
 import {
   drawSamples,
@@ -24,6 +25,7 @@ import type { ReceiptLedger, SubmittedReceipt } from "./ledger.ts";
 import { requestReveal } from "./parts.ts";
 import { JOBS_POLL_MS } from "./constants.ts";
 import { JobsPartMismatchError } from "./errors.ts";
+import { HandOffClaims } from "./claims.ts";
 
 const log = logger("shardmesh:jobs:watcher");
 
@@ -43,11 +45,14 @@ export class JobWatcher {
   private readonly ctrl = new AbortController();
   /** Total withdrawn by this node since start (token base units). */
   withdrawn = 0n;
+  /** Hand-off claims naming this provider as the downstream side, answered before their deadline. */
+  readonly claims: HandOffClaims;
 
   constructor(ctx: JobsContext, ledger: ReceiptLedger, init: WatcherInit = {}) {
     this.ctx = ctx;
     this.ledger = ledger;
     this.init = init;
+    this.claims = new HandOffClaims(ctx, { serial: (fn) => ledger.serial(fn) });
   }
 
   start(): void {
@@ -81,6 +86,7 @@ export class JobWatcher {
       }
       if (r.state !== was) this.ledger.save();
     }
+    if (this.ctx.chain.pc && this.running) await this.claims.tick().catch((err: Error) => log("hand-off claims: %s", err.message));
     if ((this.init.withdraw ?? true) && this.ctx.chain.pc && this.running) {
       const { pc, address } = requireWallet(this.ctx.chain);
       const credit = await pc.contracts.market.read.credits([address]);

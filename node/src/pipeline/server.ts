@@ -404,14 +404,16 @@ export class PipelineServer implements LocalStages {
     // Beyond stage 0 a job's hop runs only on what the upstream signed it sent (kept below, and
     // presented at a hand-off claim): without it this provider could be blamed for a lie upstream.
     const handOffs = traced ? this.init.handOffs : undefined;
-    if (handOffs && req.stage > 0)
-      await handOffs.checkUpstream({
-        jobId: req.jobId,
-        index: req.index,
-        stage: req.stage,
-        inputHash: inputHash!,
-        signature: req.upstreamHandOff,
-      });
+    const upstream =
+      handOffs && req.stage > 0
+        ? await handOffs.checkUpstream({
+            jobId: req.jobId,
+            index: req.index,
+            stage: req.stage,
+            inputHash: inputHash!,
+            signature: req.upstreamHandOff,
+          })
+        : undefined;
     this.inflight++;
     const started = performance.now();
     let output: WireBag;
@@ -438,7 +440,7 @@ export class PipelineServer implements LocalStages {
           inputHash: inputHash!,
           outputHash: outputHash!,
           peerId: remote,
-          handOff: handOffs && req.stage > 0 ? req.upstreamHandOff : undefined,
+          ...(upstream ? { handOff: req.upstreamHandOff, handOffSigner: upstream } : {}),
         },
         this.init.keepTensors === false ? undefined : { input: req.bag, output },
       );

@@ -30,6 +30,8 @@ export interface TraceRecord {
    * the request carried (pipeline/handoff.ts); presented if a hand-off claim names this stage.
    */
   handOff?: `0x${string}`;
+  /** Who signed `handOff` (checked when it was received): the route must name it at stage − 1. */
+  handOffSigner?: `0x${string}`;
 }
 
 export interface GatewayRequestRecord {
@@ -96,6 +98,7 @@ export class TraceStore {
     if (!traceColumns.some((c) => c.name === "units")) this.db.exec("ALTER TABLE trace ADD COLUMN units INTEGER NOT NULL DEFAULT 1");
     if (!traceColumns.some((c) => c.name === "owned")) this.db.exec("ALTER TABLE trace ADD COLUMN owned INTEGER NOT NULL DEFAULT 0");
     if (!traceColumns.some((c) => c.name === "hand_off")) this.db.exec("ALTER TABLE trace ADD COLUMN hand_off TEXT");
+    if (!traceColumns.some((c) => c.name === "hand_off_signer")) this.db.exec("ALTER TABLE trace ADD COLUMN hand_off_signer TEXT");
   }
 
   /**
@@ -149,7 +152,7 @@ export class TraceStore {
       }
       const added = this.db
         .prepare(
-          "INSERT INTO trace (job_id, idx, model_id, stage, input_hash, output_hash, peer_id, created_at, units, owned, hand_off) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, idx, stage) DO NOTHING",
+          "INSERT INTO trace (job_id, idx, model_id, stage, input_hash, output_hash, peer_id, created_at, units, owned, hand_off, hand_off_signer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, idx, stage) DO NOTHING",
         )
         .run(
           rec.jobId,
@@ -163,6 +166,7 @@ export class TraceStore {
           rec.units ?? 1,
           owned ? 1 : 0,
           rec.handOff ?? null,
+          rec.handOffSigner ?? null,
         ).changes;
       if (Number(added) === 0) {
         // Taken (only a plain record gets here: an owned one cleared its own row above).
@@ -346,5 +350,6 @@ function fromRow(r: Record<string, string | number>): TraceRecord {
     units: Number(r.units ?? 1),
     owned: Number(r.owned ?? 0) === 1,
     ...(r.hand_off ? { handOff: String(r.hand_off) as `0x${string}` } : {}),
+    ...(r.hand_off_signer ? { handOffSigner: String(r.hand_off_signer) as `0x${string}` } : {}),
   };
 }

@@ -145,6 +145,32 @@ describe("receipt parts: a provider signs only over outputs it served", () => {
     await handleReceiptRequest(last, part(1, l2), "self");
   });
 
+  it("a stage > 0 refuses a route naming at stage − 1 someone else than the signer of the hand-off it received (JobsPartContradictsTraceError)", async () => {
+    const trace = new TraceStore({ path: ":memory:" });
+    const upstream = privateKeyToAccount(`0x${"23".repeat(32)}`).address;
+    trace.record({
+      jobId: JOB,
+      index: 3,
+      modelId: "m",
+      stage: 1,
+      inputHash: h(3, 1),
+      outputHash: h(3, 2),
+      peerId: "self",
+      handOff: `0x${"ab".repeat(65)}`,
+      handOffSigner: upstream,
+    });
+    const ctx = { ...provider(1, []), trace } as JobsContext;
+    // The gateway names another provider (`other`) as stage 0: this stage could not answer a
+    // hand-off claim there (SpotCheck takes only the routed upstream's signature), so it signs nothing.
+    await assert.rejects(handleReceiptRequest(ctx, part(1, leaves([{ nonce: 3, route: [other, me.address] }])), "self"), {
+      name: "JobsPartContradictsTraceError",
+    });
+    const signed = (await handleReceiptRequest(ctx, part(1, leaves([{ nonce: 3, route: [upstream, me.address] }])), "self")) as {
+      count: number;
+    };
+    assert.equal(signed.count, 1);
+  });
+
   it("refuses malformed buyer leaves and a nonce named twice with JobsProtocolError", async () => {
     const ctx = provider(1, [3]);
     const l = leaves([{ nonce: 3, route: [other, me.address] }]);

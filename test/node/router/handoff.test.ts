@@ -112,6 +112,7 @@ describe("hand-offs between the stages of a job request", { timeout: 60_000 }, (
     assert.ok(row.handOff, "stage 1 keeps the upstream's hand-off");
     const signer = await handOffSigner(domain, { jobId: JOB, index: 3, boundary: 1, hash: row.inputHash }, row.handOff);
     assert.equal(signer, a.account.address);
+    assert.equal(row.handOffSigner, a.account.address, "and who signed it (the route must name it at stage 0)");
     assert.equal(a.trace.get(JOB, 3, 0)!.handOff, undefined, "stage 0 has no upstream");
   });
 
