@@ -15,6 +15,15 @@ export const TRUST_RESULT = new URL("../bench/results/trust.json", import.meta.u
 export const BENCH_BEGIN = "<!-- trust-bench:begin (node scripts/economics.ts --write) -->";
 export const BENCH_END = "<!-- trust-bench:end -->";
 
+/** `lie-hash-stage<s>`: the real router facing a provider that claims the honest hash and sends zeros. */
+interface LieHash {
+  requests: number;
+  requestsTheLiarWasAsked: number;
+  refusedByGatewayHashCheck: number;
+  requestsInARouteOfTheLiar: number;
+  buyerAnswersCorrect: number;
+}
+
 interface Scenario {
   cheaterStage: number | null;
   variant: string;
@@ -35,7 +44,7 @@ export function trustBenchMarkdown(r: {
   measuredAt: string;
   wallMinutes: number;
   setup: { requestsPerReceipt: number; samplesPerReceipt: number; toleranceFromManifest: number };
-  scenarios: Record<string, Scenario | Record<string, unknown>>;
+  scenarios: Record<string, Scenario | LieHash | Record<string, unknown>>;
   headline: Record<string, unknown> & {
     honestPartiesSlashed: number;
     shareOfSamplesCheckedByDrawnVerifierExceptWithheld: number;
@@ -87,6 +96,7 @@ export function trustBenchMarkdown(r: {
     "finalize",
     "claimJurorReward",
     "reportMissing",
+    "presentHandOff",
     "attest",
     "submitReceipt",
     "drawSamples",
@@ -96,6 +106,17 @@ export function trustBenchMarkdown(r: {
     .map((k) => `${k} ${g[k].mean.toLocaleString("en-US")}`)
     .join(", ");
   const h = r.headline;
+  const lie = [0, 1].map((stage) => r.scenarios[`lie-hash-stage${stage}`] as LieHash | undefined);
+  const lieLine = lie.every((x) => typeof x?.refusedByGatewayHashCheck === "number")
+    ? [
+        "",
+        "`signed-zeros`: stage 0 sends zeros and signs its `HandOff` over what it sent, but records and reveals the honest output's hash; the",
+        "sampled broken hand-off is settled on chain by the signature the downstream kept (`presentHandOff`), no verifier or dispute needed.",
+        `A provider that records and claims the honest hash but sends zeros, through the real gateway router with hand-offs on: refused`,
+        `${lie[0]!.refusedByGatewayHashCheck} of the ${lie[0]!.requestsTheLiarWasAsked} times it was asked at stage 0 and ${lie[1]!.refusedByGatewayHashCheck} of ${lie[1]!.requestsTheLiarWasAsked} at stage 1 (failed over); in a route (so payable) ${lie[0]!.requestsInARouteOfTheLiar + lie[1]!.requestsInARouteOfTheLiar} times;`,
+        `the buyer got the right answer ${lie[0]!.buyerAnswersCorrect + lie[1]!.buyerAnswersCorrect} of ${lie[0]!.requests + lie[1]!.requests} times.`,
+      ]
+    : [];
   return [
     `Measured by \`npm run bench -- trust\` (bench/results/trust.json, ${r.measuredAt.slice(0, 10)}, ${r.wallMinutes.toFixed(0)} min): the real contracts`,
     `at the defaults above, the recogniser's 2 stages in onnxruntime, providers, gateway, buyer and verifiers acting in-process by`,
@@ -104,6 +125,7 @@ export function trustBenchMarkdown(r: {
     "| cheater (variant, stage, f) | trials slashed | receipts | caught per receipt [95 % CI] | 1 − (1 − f)^k | receipt → slash (chain time) | cheater EV per trial |",
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
+    ...lieLine,
     "",
     "The cheater loses its whole collateral (50 SHARD) when slashed: here the challenger and jurors are not its sybils (with them it",
     "would recover σ + γ = 40 % of it, still losing 30 SHARD against at most 0.4 SHARD of saved compute per trial).",

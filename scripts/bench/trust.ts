@@ -21,7 +21,13 @@ import { StageRunner } from "../../node/src/inference/runner.ts";
 import { verifyStage } from "../../node/src/inference/verify.ts";
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
 import { recPreprocess } from "../../node/src/ocr/rec.ts";
-import { bagHash } from "../../node/src/tensor/index.ts";
+import { bagHash, fromWireBag, toWireBag } from "../../node/src/tensor/index.ts";
+import { Router } from "../../node/src/router/router.ts";
+import type { Directory } from "../../node/src/mesh/directory.ts";
+import type { PipelineClient } from "../../node/src/pipeline/client.ts";
+import type { Hop } from "../../node/src/pipeline/hop.ts";
+import { signHandOffFor } from "../../node/src/pipeline/handoff.ts";
+import { signHandOff } from "../../node/src/receipts/eip712.ts";
 import type { Tensor, TensorBag } from "../../node/src/tensor/index.ts";
 import { ModelCatalog } from "../../node/src/verifier/models.ts";
 import { detection, samplesOf } from "../../node/src/trust/economics.ts";
@@ -115,9 +121,15 @@ const mapBag = (bag: TensorBag, fn: (v: number, i: number) => number): TensorBag
   );
 
 type Variant = "zeros" | "stale" | "noise";
+/**
+ * "signed-zeros": stage 0 sends zeros and signs its HandOff over what it sent (so the gateway and
+ * the next hop accept the hop), but records and reveals the honest output's hash: a broken
+ * hand-off that the chain settles by the HandOff the downstream kept (issue 10 item 1).
+ */
+type CheatVariant = Variant | "withhold" | "signed-zeros";
 const fakes = new Map<string, TensorBag>();
 /** The fake a cheater sends instead of `honest` (the same object for the same request content). */
-async function fakeOutput(variant: Variant | "withhold", threads: 1 | 2, stage: number, j: number, honest: TensorBag): Promise<TensorBag> {
+async function fakeOutput(variant: CheatVariant, threads: 1 | 2, stage: number, j: number, honest: TensorBag): Promise<TensorBag> {
   const key = `${variant}:${hashOf(honest)}:${j}`;
   let out = fakes.get(key);
   if (!out) {
@@ -126,8 +138,8 @@ async function fakeOutput(variant: Variant | "withhold", threads: 1 | 2, stage: 
   }
   return out;
 }
-async function makeFake(variant: Variant | "withhold", threads: 1 | 2, stage: number, j: number, honest: TensorBag): Promise<TensorBag> {
-  if (variant === "zeros" || variant === "withhold") return mapBag(honest, () => 0);
+async function makeFake(variant: CheatVariant, threads: 1 | 2, stage: number, j: number, honest: TensorBag): Promise<TensorBag> {
+  if (variant === "zeros" || variant === "withhold" || variant === "signed-zeros") return mapBag(honest, () => 0);
   if (variant === "noise") return mapBag(honest, (v, i) => v + (((i * 2654435761 + j) >>> 16) & 1 ? NOISE : -NOISE));
   // stale: the output it sent for another request
   const other = pool[(j + 1) % POOL];
@@ -178,7 +190,7 @@ async function wealth(who: number): Promise<bigint> {
 interface Scenario {
   name: string;
   cheaterStage?: number;
-  variant?: Variant | "withhold";
+  variant?: CheatVariant;
   share: number;
   providerThreads: 1 | 2;
 }
@@ -211,6 +223,8 @@ async function oneReceipt(sc: Scenario, job: OpenedJob): Promise<ReceiptOutcome>
   }
   // Serve: hashes across cuts 0..2 of every request, as each party kept them.
   const cut = new Map<number, [Hex, Hex, Hex]>();
+  /** signed-zeros: the honest output's hash the cheater records instead of what it sent. */
+  const recordedInstead = new Map<number, Hex>();
   for (let i = from; i < from + RECEIPT; i++) {
     const j = i % POOL;
     const x = pool[j];
@@ -218,6 +232,7 @@ async function oneReceipt(sc: Scenario, job: OpenedJob): Promise<ReceiptOutcome>
     const faked = fakeSet.has(i);
     let sent0 = honest0;
     if (faked && sc.cheaterStage === 0) sent0 = await fakeOutput(sc.variant ?? "zeros", sc.providerThreads, 0, j, honest0);
+    if (faked && sc.variant === "signed-zeros") recordedInstead.set(i, keep(honest0));
     const honest1 = await run(sc.providerThreads, 1, sent0);
     let sent1 = honest1;
     if (faked && sc.cheaterStage === 1) sent1 = await fakeOutput(sc.variant ?? "zeros", sc.providerThreads, 1, j, honest1);
@@ -226,7 +241,11 @@ async function oneReceipt(sc: Scenario, job: OpenedJob): Promise<ReceiptOutcome>
   const cheater = sc.cheaterStage === 0 ? ROLE.p1 : ROLE.p2;
   const submitter = sc.cheaterStage === 0 ? ROLE.p2 : ROLE.p1;
   const route = (_i: number, s: number) => (s === 0 ? ROLE.p1 : ROLE.p2);
-  const r: Built = await H.buildReceipt(f, job, RECEIPT, { route, hashes: (i, c) => cut.get(i)![c] });
+  const r: Built = await H.buildReceipt(f, job, RECEIPT, {
+    route,
+    hashes: (i, c) => cut.get(i)![c],
+    tamper: (rec, s) => (s === 0 && recordedInstead.has(rec.index) ? { ...rec, outputHash: recordedInstead.get(rec.index)! } : rec),
+  });
   const before = (await f.market.read.job([job.jobId])).receiptCount;
   const sub = await tx(
     "submitReceipt",
@@ -254,11 +273,36 @@ async function oneReceipt(sc: Scenario, job: OpenedJob): Promise<ReceiptOutcome>
     honestMaxAbsDiff: 0,
     fakes: fakeSet.size,
   };
+  // A broken hand-off opens a claim at boundary 1: the downstream (p2, honest) presents the HandOff
+  // the upstream signed over the bytes it sent, kept from the hop (node/src/jobs/claims.ts).
+  for (let j = 0; j < indices.length; j++) {
+    const s = await f.spotCheck.read.sample([job.jobId, id, BigInt(j)]);
+    if (!(s.claimMask & 0b10)) continue;
+    const index = Number(indices[j]);
+    const signature = await signHandOff(H.devAccount(cheater), f.domain, {
+      jobId: job.jobId,
+      nonce: s.nonce,
+      boundary: 1,
+      hash: cut.get(index)![1],
+    });
+    const rc = await tx("presentHandOff", f.spotCheck.write.presentHandOff([job.jobId, id, BigInt(j), 1n, signature], as(ROLE.p2)));
+    if (
+      !out.caught &&
+      parseEventLogs({ abi: jobMarketAbi, eventName: "ProviderFaulted", logs: rc.logs }).some((e) => e.args.provider === addr(cheater))
+    ) {
+      out.caught = true;
+      out.secondsToSlash = (await timeOf(rc.blockNumber)) - submittedAt;
+    }
+  }
   // Each sample's drawn verifier fetches, hash-checks and re-runs every revealed stage.
   const challenges: Array<{ j: number; stage: number; v: number; inBag: TensorBag; outBag?: TensorBag }> = [];
   for (let j = 0; j < indices.length; j++) {
     const s = await f.spotCheck.read.sample([job.jobId, id, BigInt(j)]);
     const v = roleOf(s.verifier);
+    if (s.faulted) {
+      out.samples--; // a chain-proven fault (a contradicted hand-off): no verifier needed
+      continue;
+    }
     let fraudAt: number | undefined;
     let inBag: TensorBag | undefined;
     let outBag: TensorBag | undefined;
@@ -470,40 +514,92 @@ for (const stage of [0, 1])
         { name: `${variant}-stage${stage}-f${share}`, cheaterStage: stage, variant, share, providerThreads: 2 },
         share === 1 ? Math.min(TRIALS, 4) : TRIALS,
       );
+// Stage 0 only: the last stage signs no hand-off (the gateway checks its output's hash itself).
+for (const share of shares)
+  await scenario(
+    { name: `signed-zeros-stage0-f${share}`, cheaterStage: 0, variant: "signed-zeros", share, providerThreads: 2 },
+    share === 1 ? Math.min(TRIALS, 4) : TRIALS,
+  );
 for (const stage of [0, 1])
   await scenario(
     { name: `withhold-stage${stage}-f0.05`, cheaterStage: stage, variant: "withhold", share: 0.05, providerThreads: 2 },
     QUICK ? 1 : 3,
   );
 
-// A provider that records the honest hash but sends other tensors (zeros). By the protocol the
-// party receiving them hashes the bytes it got (the next hop against the upstream's HandOff
-// signature, the buyer's SDK against responseHash) and refuses the request: it never enters a
-// receipt. Measured here: how many such sends that hash check flags (off chain).
-async function lieHash(stage: number, n: number) {
-  let flagged = 0;
+// A provider that records (and claims) the honest hash but sends other tensors (zeros), through
+// the real gateway router (node/src/router/router.ts) with the job's hand-offs on: the router
+// hashes the bytes it received, refuses the hop (RouterHashMismatchError) and fails over to the
+// other provider quoted for that stage, so the lie never reaches the next stage or the buyer and
+// the liar is in no route — no receipt part can pay it. Hops are in-process calls into the same
+// onnxruntime runners (no libp2p); each stage-0 provider signs its HandOff with its staking key.
+async function lieRouter(stage: number, n: number) {
+  const t0 = Date.now();
+  const liar = stage === 0 ? ROLE.p1 : ROLE.p2;
+  const backup = stage === 0 ? ROLE.p3 : ROLE.p4;
+  const peers: Record<string, { role: number; stage: number; lies: boolean }> = {
+    liar: { role: liar, stage, lies: true },
+    backup: { role: backup, stage, lies: false },
+    other: { role: stage === 0 ? ROLE.p2 : ROLE.p1, stage: 1 - stage, lies: false },
+  };
+  const calls: string[] = [];
+  const hopOf = (peerId: string): Hop => ({
+    call: async (req) => {
+      calls.push(peerId);
+      const p = peers[peerId];
+      const input = fromWireBag(req.bag);
+      const honest = await run(2, p.stage, input);
+      const sent = p.lies ? mapBag(honest, () => 0) : honest;
+      const outputHash = hashOf(honest); // what it records and claims
+      const handOff =
+        p.stage === 0
+          ? await signHandOffFor(H.devAccount(p.role), f.domain, { jobId: req.jobId!, index: req.index!, boundary: 1, hash: outputHash })
+          : undefined;
+      return { bag: toWireBag(sent), inputHash: bagHash(req.bag), outputHash, handOff, computeMs: 1, ms: 1 };
+    },
+  });
+  const directory = {
+    stageCount: () => 2,
+    providers: (_m: string, st: number) =>
+      Object.entries(peers)
+        .filter(([, p]) => p.stage === st)
+        .map(([peerId, p]) => ({ peerId, stakingAddress: addr(p.role), price: H.PRICE, load: 0, capacity: 4, latencyMs: 1 })),
+  } as unknown as Directory;
+  const client = { hop: hopOf } as unknown as PipelineClient;
+  // The liar is the first choice every time (the lowest random draw picks the first candidate).
+  const router = new Router(directory, client, { random: () => 0, handOffDomain: f.domain });
+  let refused = 0;
+  let liarTried = 0;
+  let answeredHonestly = 0;
+  let liarInRoute = 0;
   for (let i = 0; i < n; i++) {
     const x = pool[i % POOL];
-    const honest0 = await run(2, 0, x);
-    const honest = stage === 0 ? honest0 : await run(2, 1, honest0);
-    const recorded = bagHash(honest);
-    const sent = mapBag(honest, () => 0);
-    if (bagHash(sent) !== recorded) flagged++;
+    const before = calls.length;
+    const r = await router.run("rec", toWireBag(x), { jobId: "1", index: i });
+    const tried = calls.slice(before);
+    if (tried.includes("liar")) liarTried++;
+    if (tried.includes("liar") && r.stages[stage].peerId !== "liar") refused++;
+    if (r.stages.some((t) => t.peerId === "liar")) liarInRoute++;
+    const expected = await run(2, 1, await run(2, 0, x));
+    if (r.responseHash === hashOf(expected) && bagHash(r.output) === r.responseHash) answeredHonestly++;
   }
   results[`lie-hash-stage${stage}`] = {
     cheaterStage: stage,
-    variant: "records the honest hash, sends zeros",
-    sends: n,
-    flaggedByReceiverHashCheck: flagged,
-    onChain: false,
-    note:
-      stage === 0
-        ? "the next hop checks the upstream's HandOff signature against the hash of the bytes it received (PROTOCOL 'Who checks what'); on main the node does not sign or check hand-offs yet (PROTOCOL status table, item 1)"
-        : "the buyer checks responseHash against the bytes it received; on main the router still takes the provider's claimed hash (issue 10 item 16, in progress elsewhere)",
+    variant: "records and claims the honest hash, sends zeros (real router, hand-offs on)",
+    requests: n,
+    // The router's penalty makes the liar a later choice after a refusal: counted as tried.
+    requestsTheLiarWasAsked: liarTried,
+    refusedByGatewayHashCheck: refused,
+    requestsInARouteOfTheLiar: liarInRoute,
+    buyerAnswersCorrect: answeredHonestly,
+    detectionPerRequestAsked: liarTried ? refused / liarTried : null,
+    cheaterPaidRequests: liarInRoute,
+    note: "the gateway's router hashes the tensors it received and fails over; a request in no route of the liar is in no part it can sign, so it is never paid (and never slashed: nothing of it reaches the chain)",
+    wallSeconds: (Date.now() - t0) / 1000,
   };
+  log(`lie-hash-stage${stage}: ${JSON.stringify(results[`lie-hash-stage${stage}`])}`);
 }
-await lieHash(0, 20);
-await lieHash(1, 20);
+await lieRouter(0, QUICK ? 6 : 40);
+await lieRouter(1, QUICK ? 6 : 40);
 
 const gasSummary = Object.fromEntries(
   Object.entries(gas).map(([k, xs]) => [
