@@ -19,6 +19,7 @@ import { signHandOff } from "../../node/src/receipts/index.ts";
 import {
   ROLE,
   addr,
+  as,
   buildReceipt,
   devAccount,
   fixtureWith,
@@ -27,6 +28,7 @@ import {
   nonceOf,
   openJob,
   revealWhole,
+  roleOf,
   straight,
   submit,
   viem,
@@ -34,8 +36,6 @@ import {
 } from "./helpers.ts";
 import type { Fixture, OpenedJob } from "./helpers.ts";
 
-const as = (i: number) => ({ account: wallets[i].account });
-const roleOf = (a: Address) => wallets.findIndex((w) => w.account.address.toLowerCase() === a.toLowerCase());
 const PROVIDERS = [ROLE.p1, ROLE.p2, ROLE.p3];
 /** The juror that votes against the truth: 7,000 against the 2 × 10,000 of the honest verifiers
  *  eligible for a committee once the parties are excluded (α ≈ 0.26): it captures round 0 of

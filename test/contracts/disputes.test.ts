@@ -6,94 +6,32 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { encodeAbiParameters, keccak256, toHex } from "viem";
-import type { Address } from "viem";
 import {
   ROLE,
   addr,
+  as,
   buildReceipt,
   deployFixture,
   drawSamples,
   networkHelpers,
   openJob,
   publicClient,
-  revealAll,
   revealWhole,
+  roleOf,
   straight,
   submit,
   threeStageFixture,
   viem,
-  wallets,
 } from "./helpers.ts";
-import type { BuiltReceipt, Fixture, OpenedJob } from "./helpers.ts";
+import { STATUS, all, bondOf, challenge, close, draw, finalize, revealedReceipt, vote } from "./disputes-helpers.ts";
 
-const as = (i: number) => ({ account: wallets[i].account });
-const roleOf = (a: Address) => wallets.findIndex((w) => w.account.address.toLowerCase() === a.toLowerCase());
 const COMMITMENT = keccak256(toHex("weights"));
-const STATUS = { Open: 1, Appealable: 2, Upheld: 3, Rejected: 4 } as const;
 
 async function zkFixture() {
   const mock = await viem.deployContract("MockStageProofVerifier");
   const f = await deployFixture({ zk: { stage: 2, verifier: mock.address, weightsCommitment: COMMITMENT } });
   return { ...f, mock: mock.address };
 }
-
-/** Opens a 3-stage job, submits a 10-request receipt and reveals its sample. */
-async function revealedReceipt(f: Fixture): Promise<{ job: OpenedJob; r: BuiltReceipt; id: bigint }> {
-  const job = await openJob(f);
-  const r = await buildReceipt(f, job, 10, { route: straight(f) });
-  const id = await submit(f, job, r);
-  await revealAll(f, job, r, id);
-  return { job, r, id };
-}
-
-async function bondOf(f: Fixture, job: OpenedJob, accused: Address) {
-  const p = await f.params.read.paramsAt([1n]);
-  const share = ((await f.market.read.collateralOf([job.jobId, accused])) * BigInt(p.challengeBondBps)) / 10_000n;
-  return share > p.challengeBond ? share : p.challengeBond;
-}
-
-async function challenge(f: Fixture, job: OpenedJob, id: bigint, stage: number, who: number = ROLE.v1): Promise<bigint> {
-  await f.token.write.approve([f.market.address, 10n ** 24n], as(who));
-  await f.disputes.write.challenge([job.jobId, id, 0n, BigInt(stage)], as(who));
-  return (await f.disputes.read.disputeCount()) - 1n;
-}
-
-/** Draws the current round's committee (mines the seed block first). */
-async function draw(f: Fixture, id: bigint) {
-  await networkHelpers.mine(1);
-  await f.disputes.write.drawCommittee([id], as(ROLE.stranger));
-  const d = await f.disputes.read.dispute([id]);
-  const [jurors, seats] = await f.disputes.read.committee([id, BigInt(d.round)]);
-  return { jurors: [...jurors], seats: [...seats], round: d.round };
-}
-
-/** Every juror in `votes` commits, time passes the commit phase, and they reveal. */
-async function vote(f: Fixture, id: bigint, votes: Map<Address, boolean>) {
-  const d = await f.disputes.read.dispute([id]);
-  const salt = keccak256(toHex("salt"));
-  for (const [j, fraud] of votes) {
-    const c = await f.disputes.read.voteCommitment([id, BigInt(d.round), j, fraud, salt]);
-    await f.disputes.write.commitVote([id, c], as(roleOf(j)));
-  }
-  const p = await f.params.read.paramsAt([1n]);
-  await networkHelpers.time.increase(p.commit + 1);
-  for (const [j, fraud] of votes) await f.disputes.write.revealVote([id, fraud, salt], as(roleOf(j)));
-}
-
-/** Closes the current round after its vote-reveal window. */
-async function close(f: Fixture, id: bigint) {
-  const p = await f.params.read.paramsAt([1n]);
-  await networkHelpers.time.increase(p.commit + p.voteReveal + 1);
-  await f.disputes.write.closeRound([id], as(ROLE.stranger));
-}
-
-async function finalize(f: Fixture, id: bigint) {
-  const p = await f.params.read.paramsAt([1n]);
-  await networkHelpers.time.increase(p.appeal + 1);
-  await f.disputes.write.finalize([id], as(ROLE.stranger));
-}
-
-const all = (jurors: Address[], fraud: boolean) => new Map(jurors.map((j) => [j, fraud]));
 
 describe("Disputes: committees", () => {
   it("item 4 regression: the committee is unknown when the challenge is sent; it comes from the next block's hash, seats by stake", async () => {
@@ -126,7 +64,7 @@ describe("Disputes: committees", () => {
   it("upholds by seat-weighted majority: the accused is slashed (σ to the challenger, γ to coherent jurors), deposits return to voters", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const { job, id } = await revealedReceipt(f);
-    const bond = await bondOf(f, job, addr(ROLE.p2));
+    const bond = await bondOf(f, job.jobId, addr(ROLE.p2));
     const collateral = await f.market.read.collateralOf([job.jobId, addr(ROLE.p2)]);
     const id0 = await challenge(f, job, id, 1);
     const { jurors, seats } = await draw(f, id0);
@@ -159,7 +97,7 @@ describe("Disputes: committees", () => {
   it("rejects a false challenge: the bond goes half to coherent jurors, half to the accused", async () => {
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const { job, id } = await revealedReceipt(f);
-    const bond = await bondOf(f, job, addr(ROLE.p1));
+    const bond = await bondOf(f, job.jobId, addr(ROLE.p1));
     const id0 = await challenge(f, job, id, 0, ROLE.v2);
     const { jurors, seats } = await draw(f, id0);
     await vote(f, id0, all(jurors, false));
@@ -180,7 +118,7 @@ describe("Disputes: committees", () => {
     // for free; non-voters lost nothing.
     const f = await networkHelpers.loadFixture(threeStageFixture);
     const { job, id } = await revealedReceipt(f);
-    const bond = await bondOf(f, job, addr(ROLE.p2));
+    const bond = await bondOf(f, job.jobId, addr(ROLE.p2));
     const id0 = await challenge(f, job, id, 1);
     const { jurors, seats } = await draw(f, id0);
     const p = await f.params.read.paramsAt([1n]);
@@ -346,7 +284,7 @@ describe("Disputes: zk stage", () => {
   it("a valid proof in time rejects the challenge and pays the bond to the accused", async () => {
     const f = await networkHelpers.loadFixture(zkFixture);
     const { job, id } = await revealedReceipt(f);
-    const bond = await bondOf(f, job, addr(ROLE.p3));
+    const bond = await bondOf(f, job.jobId, addr(ROLE.p3));
     const id0 = await challenge(f, job, id, 2);
     assert.equal((await f.disputes.read.dispute([id0])).kind, 1);
     await viem.assertions.revertWithCustomErrorWithArgs(
@@ -368,7 +306,7 @@ describe("Disputes: zk stage", () => {
   it("no valid proof before the deadline slashes the accused: σ to the challenger, the rest to the treasury", async () => {
     const f = await networkHelpers.loadFixture(zkFixture);
     const { job, id } = await revealedReceipt(f);
-    const bond = await bondOf(f, job, addr(ROLE.p3));
+    const bond = await bondOf(f, job.jobId, addr(ROLE.p3));
     const collateral = await f.market.read.collateralOf([job.jobId, addr(ROLE.p3)]);
     const id0 = await challenge(f, job, id, 2);
     const p = await f.params.read.paramsAt([1n]);

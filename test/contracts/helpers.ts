@@ -71,6 +71,10 @@ export const ROLE = {
   stranger: 11,
 } as const;
 export const addr = (i: number): Address => getAddress(wallets[i].account.address);
+/** Write options sending from dev account `i`. */
+export const as = (i: number) => ({ account: wallets[i].account });
+/** The dev account index of an address (-1 if none). */
+export const roleOf = (a: Address): number => wallets.findIndex((w) => w.account.address.toLowerCase() === a.toLowerCase());
 
 /**
  * Matches the chain time a revert reports ("now" in the contract): some block after `t`. The

@@ -15,6 +15,7 @@ import {
   publicClient,
   quote,
   revealAll,
+  roleOf,
   straight,
   submit,
   threeStageFixture,
@@ -23,9 +24,6 @@ import {
 } from "./helpers.ts";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { parseEther } from "viem";
-import type { Address } from "viem";
-
-const roleOf = (a: Address) => wallets.findIndex((w) => w.account.address.toLowerCase() === a.toLowerCase());
 
 describe("JobMarket flow", () => {
   it("opens a job with approve: escrow = max × (prices + royalty + verifier + treasury fee), collateral locked", async () => {

@@ -14,6 +14,7 @@ import {
   STAKE,
   addr,
   after,
+  as,
   buildReceipt,
   devAccount,
   drawSamples,
@@ -27,11 +28,8 @@ import {
   submit,
   threeStageFixture,
   viem,
-  wallets,
 } from "./helpers.ts";
 import type { Fixture } from "./helpers.ts";
-
-const as = (i: number) => ({ account: wallets[i].account });
 
 async function request(f: Fixture, over: Record<string, unknown> = {}) {
   const now = await networkHelpers.time.latest();

@@ -3,10 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseEther } from "viem";
-import { ROLE, addr, after, buildReceipt, networkHelpers, openJob, straight, submit, threeStageFixture, viem, wallets } from "./helpers.ts";
+import { ROLE, addr, after, as, buildReceipt, networkHelpers, openJob, straight, submit, threeStageFixture, viem } from "./helpers.ts";
 import type { Fixture } from "./helpers.ts";
-
-const as = (i: number) => ({ account: wallets[i].account });
 
 async function current(f: Fixture) {
   return f.params.read.paramsAt([BigInt(await f.params.read.currentVersion())]);

@@ -3,9 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { keccak256, toHex, zeroAddress } from "viem";
 import { MIN_SAMPLING_RATE_PPM } from "../../node/src/chain/params.ts";
-import { FLOOR, ROLE, ZERO32, addr, networkHelpers, threeStageFixture, viem, wallets } from "./helpers.ts";
-
-const as = (i: number) => ({ account: wallets[i].account });
+import { FLOOR, ROLE, ZERO32, addr, as, networkHelpers, threeStageFixture, viem } from "./helpers.ts";
 
 function params(over: Record<string, unknown> = {}) {
   return {

@@ -15,6 +15,7 @@ import {
   STAKE,
   addr,
   after,
+  as,
   buildReceipt,
   devAccount,
   drawSamples,
@@ -29,16 +30,14 @@ import {
   revealBuyer,
   revealStage,
   revealWhole,
+  roleOf,
   straight,
   submit,
   threeStageFixture,
   viem,
-  wallets,
 } from "./helpers.ts";
 import type { Fixture } from "./helpers.ts";
 
-const as = (i: number) => ({ account: wallets[i].account });
-const roleOf = (a: Address) => wallets.findIndex((w) => w.account.address.toLowerCase() === a.toLowerCase());
 const denseSampling = fixtureWith({ samplingRatePpm: 250_000 });
 const REASON = { Unrevealed: 0, HandOffMismatch: 1, HandOffContradicted: 4, HandOffUnbacked: 5 } as const;
 

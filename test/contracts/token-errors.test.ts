@@ -5,9 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeErrorResult, parseEther, type Hex } from "viem";
 import { jobMarketAbi, providerStakingAbi } from "../../node/src/generated/abis.ts";
-import { ROLE, addr, networkHelpers, publicClient, quote, threeStageFixture, viem, wallets } from "./helpers.ts";
-
-const as = (i: number) => ({ account: wallets[i].account });
+import { ROLE, addr, as, networkHelpers, publicClient, quote, threeStageFixture, viem } from "./helpers.ts";
 
 /** The raw revert data of a failed simulation (viem's ContractFunctionRevertedError, under `cause`). */
 function revertData(err: unknown): Hex {

@@ -3,9 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseEther, toHex } from "viem";
-import { ROLE, STAKE, addr, after, networkHelpers, openJob, permitSig, threeStageFixture, viem, wallets } from "./helpers.ts";
-
-const as = (i: number) => ({ account: wallets[i].account });
+import { ROLE, STAKE, addr, after, as, networkHelpers, openJob, permitSig, threeStageFixture, viem } from "./helpers.ts";
 
 describe("ShardToken", () => {
   it("mints a fixed supply at deploy, with a faucet reserve on the local chain", async () => {
