@@ -13,6 +13,7 @@ import {
   type DecoderStageOptions,
 } from "../../node/src/llm/index.ts";
 import type { CacheTensorInfo } from "../../node/src/inference/manifest.ts";
+import type { Tensor } from "../../node/src/tensor/index.ts";
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `shardmesh-llm-${prefix}-`));
@@ -69,3 +70,16 @@ export const ids = (xs: readonly number[]) => ({
   dims: [1, xs.length],
   data: BigInt64Array.from(xs, (x) => BigInt(x)),
 });
+
+/** Hidden states [1, n_i, d] joined along positions: [1, Σ n_i, d]. */
+export const cat = (ts: Tensor[]): Tensor => {
+  const d = ts[0].dims[2];
+  const n = ts.reduce((a, t) => a + t.dims[1], 0);
+  const data = new Float32Array(n * d);
+  let at = 0;
+  for (const t of ts) {
+    data.set(t.data as Float32Array, at);
+    at += t.data.length;
+  }
+  return { dtype: "float32", dims: [1, n, d], data };
+};

@@ -5,19 +5,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DecoderGateway, DecoderStageRunner, verifyDecoderStage, type DecoderSplitResult } from "../../node/src/llm/index.ts";
 import type { Tensor } from "../../node/src/tensor/index.ts";
-import { tinySplit } from "./helpers.ts";
-
-const cat = (ts: Tensor[]): Tensor => {
-  const d = ts[0].dims[2];
-  const n = ts.reduce((a, t) => a + t.dims[1], 0);
-  const data = new Float32Array(n * d);
-  let at = 0;
-  for (const t of ts) {
-    data.set(t.data as Float32Array, at);
-    at += t.data.length;
-  }
-  return { dtype: "float32", dims: [1, n, d], data };
-};
+import { cat, tinySplit } from "./helpers.ts";
 
 describe("decoder stage spot check", () => {
   let split: DecoderSplitResult;

@@ -383,7 +383,10 @@ describe("shardmesh verifier start (child process, hardhat node)", { timeout: 12
       const d = await p1c.disputes.read.dispute([0n]);
       assert.equal(d.challenger, drawn);
       assert.equal(d.accused, localWallet(url, 2).account.address);
-      // The committee comes from a block after the challenge: the challenger draws it once mined.
+      // The committee comes from a block after the challenge: the challenger draws it once that
+      // block's hash is known (from anchor + 2; the sample was attested before the bond came, so
+      // no other transaction follows the challenge here).
+      await rpc("evm_mine");
       await rpc("evm_mine");
       await until("committee drawn", async () => (await p1c.disputes.read.committee([0n, 0n]))[0].length === 1, 60_000, 200);
       const [jurors, seats] = await p1c.disputes.read.committee([0n, 0n]);

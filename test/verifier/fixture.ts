@@ -117,20 +117,23 @@ export interface RealReceipt {
 }
 
 /**
- * The first receipt of a job: requests 0..n-1, each served along `hops` (one provider per stage),
- * leaves hashing the bags each provider claims.
+ * A receipt of a job covering requests from..from+n-1 (`from`: what earlier receipts covered;
+ * 0 for the first), each served along `hops` (one provider per stage, the same on every
+ * request), leaves hashing the bags each provider claims.
  */
 export async function buildRealReceipt(
   domain: Parameters<typeof signBuyerReceipt>[1],
   jobId: bigint,
   session: LocalAccount,
   requests: Hop[][],
+  from = 0,
 ): Promise<RealReceipt> {
   const route = requests[0].map((h) => h.provider);
+  const to = from + requests.length;
   const buyerTree = buildBuyerTree(
-    requests.map((hops, index) => ({
-      index,
-      nonce: BigInt(index),
+    requests.map((hops, i) => ({
+      index: from + i,
+      nonce: BigInt(from + i),
       units: 1,
       requestHash: hashOf(hops[0].input),
       responseHash: hashOf(hops[hops.length - 1].output),
@@ -142,16 +145,15 @@ export async function buildRealReceipt(
   const unsorted: StagePart[] = [];
   for (let stage = 0; stage < route.length; stage++) {
     const tree = buildStageTree(
-      requests.map((hops, index) => ({ index, inputHash: hashOf(hops[stage].input), outputHash: hashOf(hops[stage].output) })),
+      requests.map((hops, i) => ({ index: from + i, inputHash: hashOf(hops[stage].input), outputHash: hashOf(hops[stage].output) })),
     );
     stageTrees.set(stage, tree);
     const signer = requests[0][stage].signer;
-    const n = requests.length;
-    const signature = await signProviderReceipt(signer, domain, { jobId, stage, count: n, units: n, root: tree.root, outputRoot });
-    unsorted.push({ stage, provider: route[stage], count: n, units: n, root: tree.root, signature });
+    const signature = await signProviderReceipt(signer, domain, { jobId, stage, count: to, units: to, root: tree.root, outputRoot });
+    unsorted.push({ stage, provider: route[stage], count: to, units: to, root: tree.root, signature });
   }
   const parts = sortParts(unsorted);
-  const records = partRecords(parts, () => ({ count: 0, units: 0 }));
-  const sessionSignature = await signBuyerReceipt(session, domain, { jobId, count: requests.length, units: requests.length, outputRoot });
-  return { count: requests.length, outputRoot, sessionSignature, parts, records, buyerTree, stageTrees, route };
+  const records = partRecords(parts, () => ({ count: from, units: from }));
+  const sessionSignature = await signBuyerReceipt(session, domain, { jobId, count: to, units: to, outputRoot });
+  return { count: to, outputRoot, sessionSignature, parts, records, buyerTree, stageTrees, route };
 }

@@ -24,11 +24,11 @@ export const TENSOR_FETCH_ATTEMPTS = 3;
 /** Pause between fetch attempts. */
 export const TENSOR_FETCH_RETRY_MS = 1_000;
 
-/** Blocks a verifier waits past a seed's due block before fixing it itself (the submitter or the
- *  dispute's lead party goes first; this keeps everyone from sending the same transaction). */
+/** Blocks a verifier waits past a seed's due block before fixing it itself (the submitter goes
+ *  first); for a committee draw, blocks between the turns of a dispute's parties (votes.ts). */
 export const SEED_GRACE_BLOCKS = 2n;
-/** Seconds a party other than a dispute's lead waits past a deadline before closing the round or
- *  making the verdict final itself. */
+/** Seconds between the turns of a dispute's parties once a round can be closed or a verdict made
+ *  final: the party of rank r (0: the lead) acts r × this after the deadline (votes.ts). */
 export const RESOLVE_GRACE_SECONDS = 60n;
 
 /** How often the verifier service reads new SpotCheck, Disputes and JobMarket events (SHARDMESH_VERIFIER_POLL_MS overrides). */

@@ -3,9 +3,12 @@
 // - fixes the seeds of new receipts nobody fixed in time (honest watchers do: a seed left alone
 //   for 256 blocks gives the submitter a re-roll);
 // - for every sample it is drawn for, fetches and re-executes every stage once all are revealed,
-//   challenges a wrong one (one open dispute per accused provider per job, bond permitting) and
-//   attests the sample (locking its attestation deposit: its share of the verifier fee depends
-//   on it, and it is lost if someone else later proves the sample fraudulent);
+//   challenges a wrong one and attests the sample (locking its attestation deposit: its share of
+//   the verifier fee depends on it, and it is lost if someone else later proves the sample
+//   fraudulent). One open dispute per accused provider per job (any challenger's): one upheld
+//   verdict slashes all of the accused's collateral in the job, so every other wrong leaf of it
+//   waits for that verdict — covered if upheld, challenged then if not (window permitting); a
+//   challenge the balance cannot bond waits the same way for returned bonds and credits;
 // - optionally spot-checks a share of others' revealed leaves;
 // - sits on committees it is drawn for (./votes.ts: commit, reveal, claim) and drives the
 //   disputes it is a party to (draw the committee, close rounds, appeal an adverse verdict, make
@@ -359,7 +362,12 @@ export class VerifierService {
         t.checks[stage] = await this.checkLeaf(leaf);
         this.record(leaf, t.checks[stage], "assigned");
       }
-      if (t.checks[stage].fraud) await this.challengeIfNeeded(leaf);
+      // A wrong leaf whose challenge must wait (an open dispute against the same accused, or no
+      // bond yet) stays a task of its own: the sample is attested now (it was checked; an
+      // attester that challenges its own sample keeps its deposit), the challenge follows.
+      const same = (l: LeafTask) => l.jobId === t.jobId && l.receiptId === t.receiptId && l.sampleNo === t.sampleNo && l.stage === stage;
+      if (t.checks[stage].fraud && (await this.challengeIfNeeded(leaf)) === "deferred" && !this.leaves.some(same))
+        this.leaves.push({ ...leaf, check: t.checks[stage], deferred: true });
     }
     const hash = await this.tx(`attest(job ${t.jobId}, receipt ${t.receiptId}, sample ${t.sampleNo})`, () =>
       this.c.spotCheck.write.attest([t.jobId, t.receiptId, BigInt(t.sampleNo)], this.opts()),
@@ -384,34 +392,56 @@ export class VerifierService {
 
   private async handleLeaf(t: LeafTask): Promise<boolean> {
     if (await this.c.market.read.isJobProvider([t.jobId, this.address])) return true;
-    const s = await this.c.spotCheck.read.sample([t.jobId, t.receiptId, BigInt(t.sampleNo)]);
-    if (isAddressEqual(s.verifier, this.address)) return true; // handled as a drawn sample
+    if (!t.deferred) {
+      const s = await this.c.spotCheck.read.sample([t.jobId, t.receiptId, BigInt(t.sampleNo)]);
+      if (isAddressEqual(s.verifier, this.address)) return true; // handled as a drawn sample
+    }
     const [, challengeEnds] = await this.c.spotCheck.read.deadlines([t.jobId, t.receiptId]);
     if ((await this.chainNow()) >= challengeEnds) return true;
     if (!t.check) {
       t.check = await this.checkLeaf(t);
-      this.record(t, t.check, "spot");
+      this.record(t, t.check, t.deferred ? "assigned" : "spot");
     }
-    if (t.check.fraud) await this.challengeIfNeeded(t);
-    return true;
+    if (!t.check.fraud) return true;
+    const outcome = await this.challengeIfNeeded(t);
+    if (outcome !== "deferred") return true;
+    t.deferred = true;
+    return false;
   }
 
   // ─── Challenges ──────────────────────────────────────────────────────────────────────
 
-  /** Challenges a wrong leaf unless it is already disputed, its provider already faulted or
-   *  already under an open dispute in this job (one conviction slashes all its collateral). */
-  private async challengeIfNeeded(t: LeafTask): Promise<void> {
+  /**
+   * Challenges a wrong leaf. "covered": nothing to do (the leaf is already disputed, or its
+   * provider already faulted in this job — one conviction slashes all its collateral there);
+   * "deferred": not now — a dispute against the same provider in this job is open (its verdict
+   * decides: upheld covers this leaf, otherwise it is challenged then), or the balance cannot
+   * bond it yet (returned bonds and credits top it up); "closed": the challenge window is over.
+   */
+  async challengeIfNeeded(t: LeafTask): Promise<"challenged" | "covered" | "deferred" | "closed"> {
     const { jobId, receiptId, sampleNo, stage } = t;
-    if ((await this.c.disputes.read.disputeOf([jobId, receiptId, BigInt(sampleNo), BigInt(stage)])) !== 0n) return;
-    if (await this.c.market.read.isFaulted([jobId, t.provider])) return;
-    if ((this.openAccused.get(`${jobId}/${t.provider.toLowerCase()}`)?.size ?? 0) > 0) return;
+    const key = `${jobId}/${t.provider.toLowerCase()}`;
+    if ((await this.c.disputes.read.disputeOf([jobId, receiptId, BigInt(sampleNo), BigInt(stage)])) !== 0n) return "covered";
+    if (await this.c.market.read.isFaulted([jobId, t.provider])) return "covered";
+    if ((this.openAccused.get(key)?.size ?? 0) > 0) return "deferred";
     const [, challengeEnds] = await this.c.spotCheck.read.deadlines([jobId, receiptId]);
     if ((await this.chainNow()) >= challengeEnds) {
       log("leaf of job %s receipt %s is wrong but the challenge window closed", jobId, receiptId);
-      return;
+      return "closed";
     }
+    // Another verifier may have challenged the same provider since this pass read the events.
+    await this.readEvents();
+    if ((this.openAccused.get(key)?.size ?? 0) > 0) return "deferred";
     const bond = await this.challengeBond(jobId, t.provider);
-    await this.ensureBond(bond);
+    try {
+      await this.ensureBond(bond);
+    } catch (err) {
+      if (!(err instanceof VerifierInsufficientBondError)) throw err;
+      // Reported once per leaf; the leaf waits for a bond to come back (window permitting).
+      if (!t.bondShort) this.fail(`challenge(job ${jobId}, receipt ${receiptId}, sample ${sampleNo}, stage ${stage})`, err);
+      t.bondShort = true;
+      return "deferred";
+    }
     let receipt!: TransactionReceipt;
     const hash = await this.tx(
       `challenge(job ${jobId}, receipt ${receiptId}, sample ${sampleNo}, stage ${stage})`,
@@ -421,7 +451,6 @@ export class VerifierService {
     const [opened] = parseEventLogs({ abi: disputesAbi, eventName: "DisputeOpened", logs: receipt.logs });
     const disputeId = opened.args.disputeId;
     this.watched.add(disputeId.toString());
-    const key = `${jobId}/${t.provider.toLowerCase()}`;
     if (!this.openAccused.has(key)) this.openAccused.set(key, new Set());
     this.openAccused.get(key)!.add(disputeId.toString());
     this.save();
@@ -436,6 +465,7 @@ export class VerifierService {
       accused: t.provider,
       txHash: hash,
     });
+    return "challenged";
   }
 
   /** The first bond of a challenge against `accused` in `jobId`: max(challengeBond, bps × its collateral). */
@@ -567,6 +597,7 @@ export class VerifierService {
     if (!saved) return;
     for (const v of saved.votes) this.votes.set(`${v.disputeId}/${v.round}`, v);
     for (const id of saved.watched) this.watched.add(id);
+    for (const [key, ids] of Object.entries(saved.openAccused)) this.openAccused.set(key, new Set(ids));
     // Events are read on from where the last run stopped; tasks read but not yet done come back.
     if (saved.nextBlock !== undefined && this.init.fromBlock === undefined) {
       this.nextBlock = saved.nextBlock;
@@ -585,6 +616,7 @@ export class VerifierService {
         leaves: this.leaves,
         votes: [...this.votes.values()],
         watched: [...this.watched],
+        openAccused: Object.fromEntries([...this.openAccused].filter(([, ids]) => ids.size > 0).map(([k, ids]) => [k, [...ids]])),
       });
   }
 }

@@ -1,7 +1,8 @@
 // The verifier's state file: where event reading stopped, the work still to do (seeds to fix,
 // samples it was drawn for, spot-checked leaves, committee votes with their salts — a lost salt
-// cannot reveal its committed vote — and the disputes it is a party to). Written atomically
-// (temp file + rename). bigint values are kept as decimal strings.
+// cannot reveal its committed vote — the disputes it is a party to and the open disputes per
+// accused provider). Written atomically (temp file + rename). bigint values are kept as decimal
+// strings.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Address, Hex } from "viem";
@@ -26,7 +27,7 @@ export interface SampleTask {
   checks?: Record<number, StageCheck>;
 }
 
-/** A revealed leaf this verifier spot-checks unasked. */
+/** A revealed leaf this verifier spot-checks unasked, or a wrong one whose challenge waits. */
 export interface LeafTask {
   jobId: bigint;
   receiptId: bigint;
@@ -39,6 +40,11 @@ export interface LeafTask {
   failures?: number;
   /** The check's result, kept so a retried challenge does not re-fetch and re-run. */
   check?: StageCheck;
+  /** A wrong leaf of a sample this verifier was drawn for (or spot-checked) whose challenge
+   *  waits: for the open dispute against the same provider, or for a bond. */
+  deferred?: boolean;
+  /** Its bond was short once (reported once, not every pass). */
+  bondShort?: boolean;
 }
 
 export interface VoteState {
@@ -60,6 +66,8 @@ export interface VerifierState {
   votes: VoteState[];
   /** Disputes this verifier challenged, appealed or sits on, until it has nothing left to do. */
   watched: string[];
+  /** Open disputes (any challenger's) by "jobId/accused": a wrong leaf of that provider waits. */
+  openAccused: Record<string, string[]>;
 }
 
 const big = (v: unknown): bigint => BigInt(v as string);
@@ -88,6 +96,7 @@ export function readState(file: string): VerifierState | undefined {
     })),
     votes: list<VoteState>("votes"),
     watched: list<string>("watched"),
+    openAccused: raw.openAccused && typeof raw.openAccused === "object" ? (raw.openAccused as Record<string, string[]>) : {},
   };
 }
 
@@ -101,6 +110,7 @@ export function writeState(file: string, s: VerifierState): void {
       leaves: s.leaves.map((l) => ({ ...l, check: undefined })),
       votes: s.votes,
       watched: s.watched,
+      openAccused: s.openAccused,
     },
     (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
     1,

@@ -1,12 +1,16 @@
 // Committee votes and the lifecycle of the disputes a verifier is a party to (Disputes contract;
-// docs/PROTOCOL.md, "Disputes"). Whoever has the most at stake acts first — the challenger or the
-// appellant of the current round draws the committee, closes the round and makes the verdict
-// final as soon as each is due — and every other party only RESOLVE_GRACE_SECONDS (blocks for the
-// draw) later, so a dispute never stalls on one offline party and verifiers do not race each
-// other's transactions (one reverted call per party at most).
+// docs/PROTOCOL.md, "Disputes"). Each step (draw the committee, close the round, make the verdict
+// final) is due for one party at a time: the parties are ranked — whoever has the most at stake
+// first (the appellant of the current round, else the challenger), then the earlier bond posters,
+// then the jurors round by round in committee order — and the party of rank r acts r ×
+// RESOLVE_GRACE_SECONDS (r × SEED_GRACE_BLOCKS for a draw) after the step is due. So a dispute
+// never stalls on an offline party, and running verifiers do not race each other's transactions
+// (issue 10 item 18: with one grace for every party but the lead, all of them sent the same call
+// when the lead was away, and all but one reverted).
 import { randomBytes } from "node:crypto";
 import { logger } from "@libp2p/logger";
 import { isAddressEqual, toHex } from "viem";
+import type { Address } from "viem";
 import { RESOLVE_GRACE_SECONDS, SEED_GRACE_BLOCKS } from "./constants.ts";
 import type { VerifierService } from "./service.ts";
 import type { VoteState } from "./state.ts";
@@ -73,20 +77,20 @@ export async function handleVote(svc: VerifierService, v: VoteState, now: bigint
 export async function driveDispute(svc: VerifierService, id: bigint, now: bigint, block: bigint): Promise<void> {
   const d = await svc.c.disputes.read.dispute([id]);
   const stakes = await svc.c.disputes.read.stakes([id]);
-  const lead = stakes.length > 0 && isAddressEqual(stakes[stakes.length - 1].who, svc.address);
   const mine = stakes.find((s) => isAddressEqual(s.who, svc.address));
-  const grace = lead ? 0n : RESOLVE_GRACE_SECONDS;
+  const rank = () => partyRank(svc, id, d.round, stakes);
   const [, revealEnds, appealEnds] = await svc.c.disputes.read.phaseDeadlines([id]);
   const p = await svc.c.params.read.paramsAt([BigInt(d.paramsVersion)]);
   if (d.status === OPEN) {
     if (d.kind === KIND_COMMITTEE && d.phaseStart === 0) {
-      if (block < d.anchorBlock + 2n + (lead ? 0n : SEED_GRACE_BLOCKS)) return;
+      if (block < d.anchorBlock + 2n) return;
+      if (block < d.anchorBlock + 2n + (await rank()) * SEED_GRACE_BLOCKS) return;
       const hash = await svc.tx(`drawCommittee(${id})`, () => svc.c.disputes.write.drawCommittee([id], svc.opts()));
       svc.emit({ event: "committee-drawn", disputeId: id.toString(), round: d.round, txHash: hash });
       return;
     }
     const end = d.kind === KIND_COMMITTEE ? revealEnds : BigInt(d.phaseStart) + BigInt(p.answer);
-    if (now <= end + grace) return;
+    if (now <= end || now <= end + (await rank()) * RESOLVE_GRACE_SECONDS) return;
     const hash = await svc.tx(`closeRound(${id})`, () => svc.c.disputes.write.closeRound([id], svc.opts()));
     svc.emit({ event: "round-closed", disputeId: id.toString(), round: d.round, txHash: hash });
     return;
@@ -106,7 +110,7 @@ export async function driveDispute(svc: VerifierService, id: bigint, now: bigint
         svc.fail(`appeal of dispute ${id}`, err as Error);
       }
     }
-    if (now <= appealEnds + grace) return;
+    if (now <= appealEnds || now <= appealEnds + (await rank()) * RESOLVE_GRACE_SECONDS) return;
     const hash = await svc.tx(`finalize(${id})`, () => svc.c.disputes.write.finalize([id], svc.opts()));
     svc.emit({ event: "resolved", disputeId: id.toString(), txHash: hash });
     return;
@@ -134,4 +138,18 @@ export async function driveDispute(svc: VerifierService, id: bigint, now: bigint
     svc.watched.delete(id.toString());
     svc.save();
   }
+}
+
+/**
+ * This verifier's turn among a dispute's parties (0 acts first): the bond posters from the latest
+ * (the lead) back to the challenger, then every round's jurors in committee order; a verifier in
+ * none of them comes last.
+ */
+async function partyRank(svc: VerifierService, id: bigint, round: number, stakes: readonly { who: Address }[]): Promise<bigint> {
+  const order: Address[] = stakes.map((s) => s.who).reverse();
+  for (let r = 0; r <= round; r++) order.push(...(await svc.c.disputes.read.committee([id, BigInt(r)]))[0]);
+  const seen: Address[] = [];
+  for (const a of order) if (!seen.some((x) => isAddressEqual(x, a))) seen.push(a);
+  const i = seen.findIndex((a) => isAddressEqual(a, svc.address));
+  return BigInt(i < 0 ? seen.length : i);
 }
