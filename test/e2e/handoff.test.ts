@@ -7,6 +7,9 @@
 // stage-1 provider's watcher presents the HandOff it kept, and the stage-0 provider is faulted
 // (HandOffContradicted). On the old node nothing was signed, kept or presented: the claim ran
 // out and the honest stage-1 provider was slashed (HandOffUnbacked).
+// And a gateway that reveals its own leaves but not the stage-1 provider's (gone, or withholding
+// on purpose) cannot get it faulted either: the provider reveals its own leaf itself (the old
+// node did not: Unrevealed).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -15,7 +18,7 @@ import { keccak256, parseEther, parseEventLogs, toHex } from "viem";
 import type { Address, Hex } from "viem";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
+import { jobMarketAbi, shardTokenAbi, spotCheckAbi } from "../../node/src/generated/abis.ts";
 import { shardMeshDomain, signBuyerReceipt, signedQuoteFromJson } from "../../node/src/receipts/eip712.ts";
 import { ShardMeshClient, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
@@ -23,7 +26,7 @@ import { recPreprocess } from "../../node/src/ocr/rec.ts";
 import { jobRequestHash, signJobRequest } from "../../node/src/jobs/session.ts";
 import { localWallet } from "../../scripts/lib/demo.ts";
 import { freePort } from "../../scripts/lib/chain.ts";
-import { until } from "../node/mesh/procs.ts";
+import { stopProc, until } from "../node/mesh/procs.ts";
 import { advance, rpc, startChainProvider, startEnv, stopEnv } from "./harness.ts";
 import type { Env } from "./harness.ts";
 
@@ -81,7 +84,8 @@ describe("a broken hand-off faults the upstream that lied, not the honest downst
     await stopEnv(env);
   });
 
-  it("the stage-1 provider presents the stage-0 provider's HandOff; stage 0 is faulted, stage 1 is not", async () => {
+  /** Opens a 2-unit job on both providers' quotes and serves one request under it (nonce 0). */
+  async function oneRequest() {
     const c = env.deployment.contracts;
     const buyer = localWallet(env.chain.url, BUYER_KEY).account.address;
     const { quotes } = await gateway.quotes(env.modelId.toString(), 2, buyer);
@@ -111,6 +115,18 @@ describe("a broken hand-off faults the upstream that lied, not the honest downst
       res.stages.map((s) => s.peerId),
       [upstream.peerId, downstream.peerId],
     );
+    return { jobId, domain, session, wins };
+  }
+
+  /** The buyer signs the receipt of the job's one request; the gateway submits it (receipt 0). */
+  async function submitReceipt(jobId: string, domain: ReturnType<typeof shardMeshDomain>, session: ReturnType<typeof privateKeyToAccount>) {
+    const todo = (await gateway.receipt(jobId)) as unknown as { count: number; units: number; outputRoot: Hex };
+    const sig = await signBuyerReceipt(session, domain, { jobId: BigInt(jobId), ...todo });
+    await gateway.submitReceipt(jobId, { ...todo, signature: sig });
+  }
+
+  it("the stage-1 provider presents the stage-0 provider's HandOff; stage 0 is faulted, stage 1 is not", async () => {
+    const { jobId, domain, session, wins } = await oneRequest();
 
     // The cheat: stage 0 rewrites the output hash it recorded (and will sign its part over and
     // reveal). It is the gateway too, so it rewrites its record of the route's hashes as well (an
@@ -128,9 +144,7 @@ describe("a broken hand-off faults the upstream that lied, not the honest downst
     db.close();
 
     // The buyer signs the receipt; the gateway submits it, draws the sample (the only request) and reveals it.
-    const todo = (await gateway.receipt(jobId)) as unknown as { count: number; units: number; outputRoot: Hex };
-    const sig = await signBuyerReceipt(session, domain, { jobId: BigInt(jobId), ...todo });
-    await gateway.submitReceipt(jobId, { ...todo, signature: sig });
+    await submitReceipt(jobId, domain, session);
     await rpc(env.chain.url, "evm_mine");
     await rpc(env.chain.url, "evm_mine");
     const opened0 = await until(
@@ -162,5 +176,51 @@ describe("a broken hand-off faults the upstream that lied, not the honest downst
     const presented = await env.read.spotCheck.getEvents.HandOffClaimAnswered({ jobId: BigInt(jobId) }, { fromBlock: 0n });
     assert.equal(presented.length, 1);
     assert.equal(presented[0].args.upstream, upstream.address);
+  });
+
+  it("a provider whose leaf the gateway does not reveal reveals it itself; nobody is faulted (issue 10 item 17)", async () => {
+    const { jobId, domain, session, wins } = await oneRequest();
+    await submitReceipt(jobId, domain, session);
+    // The stage-1 provider is away while the gateway reveals: the gateway reveals the buyer leaf
+    // and its own stage-0 leaf, then goes away itself (or withholds stage 1's leaf on purpose).
+    await stopProc(downstream);
+    env.procs = env.procs.filter((p) => p.child !== downstream.child);
+    await rpc(env.chain.url, "evm_mine");
+    await rpc(env.chain.url, "evm_mine");
+    await until(
+      "the gateway revealed the buyer leaf and stage 0",
+      async () => {
+        const sample = await env.read.spotCheck.read.sample([BigInt(jobId), 0n, 0n]);
+        return sample.buyerRevealed && (sample.stageMask & 1) === 1;
+      },
+      60_000,
+      250,
+    );
+    await stopProc(upstream);
+    env.procs = env.procs.filter((p) => p.child !== upstream.child);
+    downstream = await startChainProvider(env, downstream.opts);
+    // Half the reveal window later the stage-1 provider reveals its own leaf; the sample resolves clean.
+    await advance(env.chain.url, Math.ceil(wins.reveal / 2) + 1);
+    const resolved = async () => (await env.read.spotCheck.read.sample([BigInt(jobId), 0n, 0n])).resolved;
+    const revealed = await until("stage 1 revealed by its own provider", resolved, 60_000, 250).then(
+      () => true,
+      () => false,
+    );
+    if (!revealed) {
+      // The old node: nobody reveals stage 1; after the window anyone reports the sample.
+      await advance(env.chain.url, wins.reveal);
+      const route = [upstream.address, downstream.address];
+      await send(0, env.deployment.contracts.SpotCheck.address, spotCheckAbi, "reportMissing", [BigInt(jobId), 0n, 0n, route]);
+    }
+    const faults = await env.read.market.getEvents.ProviderFaulted({ jobId: BigInt(jobId) }, { fromBlock: 0n });
+    assert.deepEqual(
+      faults.map((f) => [f.args.provider, f.args.reason]),
+      [],
+      "no provider faulted",
+    );
+    assert.ok(revealed, "the sample resolved with every leaf revealed");
+    const sample = await env.read.spotCheck.read.sample([BigInt(jobId), 0n, 0n]);
+    assert.equal(sample.stageMask, 3);
+    assert.equal(sample.faulted, false);
   });
 });

@@ -139,6 +139,14 @@ export async function signPart(ctx: JobsContext, raw: unknown, requester = ctx.p
     root: tree.root,
     outputRoot: outputRoot as Hex,
   });
+  // Kept so this provider can reveal its own sampled leaves if the gateway does not (jobs/reveals.ts).
+  ctx.trace.keepSignedPart({
+    jobId,
+    stage,
+    outputRoot: outputRoot as Hex,
+    buyer: JSON.stringify((raw as { buyer: unknown }).buyer),
+    requester,
+  });
   log("signed part of job %s stage %d: %d new requests, count %d", jobId, stage, fresh, count);
   return { stage, provider: address, count, units, root: tree.root, signature };
 }

@@ -5,8 +5,9 @@
 //   others) → revealed → after the reveal window, reportMissing for samples still unresolved
 //   (faults only the parties that did not reveal) → once SpotCheck says the receipt is clear
 //   (windows over, every sample resolved, no open dispute) settle → settled.
-// Independently, as a stage provider, it answers the hand-off claims that name it as the downstream
-// side with the upstream's HandOff it kept (./claims.ts), and withdraws this node's credits.
+// Independently, as a stage provider, it reveals its own sampled leaves when the gateway has not
+// by half the reveal window (./reveals.ts), answers the hand-off claims that name it as the
+// downstream side with the upstream's HandOff it kept (./claims.ts), and withdraws its credits.
 import { logger } from "@libp2p/logger";
 import {
   drawSamples,
@@ -26,6 +27,7 @@ import { requestReveal } from "./parts.ts";
 import { JOBS_POLL_MS } from "./constants.ts";
 import { JobsPartMismatchError } from "./errors.ts";
 import { HandOffClaims } from "./claims.ts";
+import { OwnReveals } from "./reveals.ts";
 
 const log = logger("shardmesh:jobs:watcher");
 
@@ -47,12 +49,15 @@ export class JobWatcher {
   withdrawn = 0n;
   /** Hand-off claims naming this provider as the downstream side, answered before their deadline. */
   readonly claims: HandOffClaims;
+  /** This provider's own sampled leaves, revealed when the gateway has not. */
+  readonly reveals: OwnReveals;
 
   constructor(ctx: JobsContext, ledger: ReceiptLedger, init: WatcherInit = {}) {
     this.ctx = ctx;
     this.ledger = ledger;
     this.init = init;
     this.claims = new HandOffClaims(ctx, { serial: (fn) => ledger.serial(fn) });
+    this.reveals = new OwnReveals(ctx, { serial: (fn) => ledger.serial(fn) });
   }
 
   start(): void {
@@ -86,6 +91,7 @@ export class JobWatcher {
       }
       if (r.state !== was) this.ledger.save();
     }
+    if (this.ctx.chain.pc && this.running) await this.reveals.tick().catch((err: Error) => log("own reveals: %s", err.message));
     if (this.ctx.chain.pc && this.running) await this.claims.tick().catch((err: Error) => log("hand-off claims: %s", err.message));
     if ((this.init.withdraw ?? true) && this.ctx.chain.pc && this.running) {
       const { pc, address } = requireWallet(this.ctx.chain);

@@ -48,6 +48,21 @@ export interface GatewayRequestRecord {
   units: number;
 }
 
+/** A receipt part this provider signed: what it needs to reveal its own sampled leaves itself. */
+export interface SignedPartRecord {
+  jobId: string;
+  stage: number;
+  outputRoot: `0x${string}`;
+  /** The receipt's buyer leaves as the gateway sent them (receipts/leaves.ts BuyerLeavesWire, JSON). */
+  buyer: string;
+  /** The peer that asked for the part (records only it may use count for it). */
+  requester: string;
+  createdAt: number;
+}
+
+/** Signed parts kept per (job, stage) while their receipts are pending (the oldest dropped first). */
+export const MAX_SIGNED_PARTS_PER_STAGE = 16;
+
 export interface TraceStoreInit {
   /** sqlite file; ":memory:" for a throwaway store. */
   path: string;
@@ -80,6 +95,11 @@ export class TraceStore {
       );
       CREATE INDEX IF NOT EXISTS tensors_age ON tensors (created_at);
       CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, next_index INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS signed_parts (
+        job_id TEXT NOT NULL, stage INTEGER NOT NULL, output_root TEXT NOT NULL, buyer TEXT NOT NULL,
+        requester TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, stage, output_root)
+      );
       CREATE TABLE IF NOT EXISTS requests (
         job_id TEXT NOT NULL, idx INTEGER NOT NULL, model_id TEXT NOT NULL,
         request_hash TEXT NOT NULL, response_hash TEXT NOT NULL, stages TEXT NOT NULL,
@@ -280,6 +300,42 @@ export class TraceStore {
     const res = this.db.prepare("DELETE FROM tensors WHERE created_at < ?").run(now - this.retentionMs);
     if (res.changes) log("pruned %d tensors", res.changes);
     return Number(res.changes);
+  }
+
+  /**
+   * Keeps a part this provider signed until its receipt's samples are revealed (jobs/reveals.ts):
+   * at most MAX_SIGNED_PARTS_PER_STAGE per (job, stage), the oldest dropped (a gateway may ask for
+   * parts of receipts it never submits).
+   */
+  keepSignedPart(p: Omit<SignedPartRecord, "createdAt">): void {
+    this.db
+      .prepare(
+        "INSERT INTO signed_parts (job_id, stage, output_root, buyer, requester, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      )
+      .run(p.jobId, p.stage, p.outputRoot, p.buyer, p.requester, Date.now());
+    this.db
+      .prepare(
+        "DELETE FROM signed_parts WHERE job_id = ? AND stage = ? AND output_root NOT IN (SELECT output_root FROM signed_parts WHERE job_id = ? AND stage = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)",
+      )
+      .run(p.jobId, p.stage, p.jobId, p.stage, MAX_SIGNED_PARTS_PER_STAGE);
+  }
+
+  /** Signed parts whose receipts may still need this provider's reveals. */
+  signedParts(): SignedPartRecord[] {
+    const rows = this.db.prepare("SELECT * FROM signed_parts ORDER BY created_at").all() as Record<string, string | number>[];
+    return rows.map((r) => ({
+      jobId: String(r.job_id),
+      stage: Number(r.stage),
+      outputRoot: String(r.output_root) as `0x${string}`,
+      buyer: String(r.buyer),
+      requester: String(r.requester),
+      createdAt: Number(r.created_at),
+    }));
+  }
+
+  /** Forgets a signed part (its receipt's samples are settled, or it never reached the chain). */
+  dropSignedPart(jobId: string, stage: number, outputRoot: string): void {
+    this.db.prepare("DELETE FROM signed_parts WHERE job_id = ? AND stage = ? AND output_root = ?").run(jobId, stage, outputRoot);
   }
 
   /** The gateway's next trace index in a job (0-based, admission order, survives restarts; never reused). */

@@ -1,0 +1,125 @@
+// A provider reveals its own sampled stage leaves (docs/PROTOCOL.md, "Faults": a sampled stage
+// leaf not revealed by the deadline faults that stage's provider). The gateway that submitted the
+// receipt reveals every leaf it can, but a gateway that goes away, or withholds one provider's
+// leaf on purpose (to have an honest neighbour faulted), must not be able to get that provider
+// slashed: each provider keeps the parts it signed (TraceStore.keepSignedPart) and, once half the
+// reveal window has passed, reveals its own leaves of every sample whose buyer leaf is on chain and
+// whose stage leaf is not. (A buyer leaf never revealed faults the submitter, not the providers.)
+import { logger } from "@libp2p/logger";
+import { getAddress, isAddressEqual } from "viem";
+import type { Hex } from "viem";
+import { drawSamples, sampledIndices, waitTx } from "../chain/provider.ts";
+import { decodeBuyerLeaves } from "../receipts/leaves.ts";
+import { partIndex } from "../receipts/parts.ts";
+import type { PartRecord } from "../receipts/parts.ts";
+import type { SignedPartRecord } from "../trace/store.ts";
+import { MAX_PART_INDICES } from "./constants.ts";
+import { chainNow, requireWallet } from "./context.ts";
+import type { JobsContext } from "./context.ts";
+import { revealLeaf } from "./parts.ts";
+
+const log = logger("shardmesh:jobs:reveals");
+
+/** A signed part whose receipt is not on chain after this long is forgotten (it was never submitted). */
+export const SIGNED_PART_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface OwnRevealsInit {
+  /** Serialises the staking wallet's transactions (one nonce sequence). */
+  serial: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+/** Reveals this provider's own sampled leaves when nobody else has by half the reveal window. */
+export class OwnReveals {
+  private readonly ctx: JobsContext;
+  private readonly init: OwnRevealsInit;
+  /** Leaves this provider revealed itself. */
+  revealed = 0;
+
+  constructor(ctx: JobsContext, init: OwnRevealsInit) {
+    this.ctx = ctx;
+    this.init = init;
+  }
+
+  async tick(): Promise<void> {
+    for (const p of this.ctx.trace.signedParts()) {
+      try {
+        if (await this.advance(p)) this.ctx.trace.dropSignedPart(p.jobId, p.stage, p.outputRoot);
+      } catch (err) {
+        log("part of job %s stage %d (%s): %s", p.jobId, p.stage, p.outputRoot, (err as Error).message.split("\n")[0]);
+      }
+    }
+  }
+
+  /** One signed part's receipt: true once nothing more is to be done for it. */
+  private async advance(p: SignedPartRecord): Promise<boolean> {
+    const { pc, address } = requireWallet(this.ctx.chain);
+    const read = this.ctx.chain.read;
+    const jobId = BigInt(p.jobId);
+    const fromBlock = BigInt(this.ctx.chain.deployment.contracts.JobMarket.blockNumber);
+    const submitted = (await read.market.getEvents.ReceiptSubmitted({ jobId }, { fromBlock, toBlock: "latest" })).find(
+      (l) => l.args.outputRoot?.toLowerCase() === p.outputRoot.toLowerCase(),
+    );
+    if (!submitted) return Date.now() - p.createdAt > SIGNED_PART_TTL_MS;
+    const receiptId = submitted.args.receiptId!;
+    const check = await read.spotCheck.read.receiptCheck([jobId, receiptId]);
+    if (check.seededAt === 0) {
+      // Anyone may fix the seed once the block after the anchor is mined; honest parties do.
+      const anchor = check.anchorBlock === 0n ? submitted.blockNumber : check.anchorBlock;
+      if ((await this.ctx.chain.publicClient.getBlockNumber()) >= anchor + 2n)
+        await this.init.serial(() => drawSamples(pc, jobId, receiptId));
+      return false;
+    }
+    const [revealEnds] = await read.spotCheck.read.deadlines([jobId, receiptId]);
+    const now = await chainNow(this.ctx.chain);
+    if (now > revealEnds) return true;
+    // The gateway reveals first (one transaction per leaf, paid once); this provider steps in for
+    // the second half of the window.
+    if (now < (BigInt(check.seededAt) + revealEnds) / 2n) return false;
+    const leaves = decodeBuyerLeaves(JSON.parse(p.buyer), MAX_PART_INDICES);
+    let done = true;
+    let records: PartRecord[] | undefined;
+    for (const [sampleNo, index] of (await sampledIndices(read, jobId, receiptId)).entries()) {
+      const leaf = leaves.find((l) => BigInt(l.index) === index);
+      if (!leaf || !isAddressEqual(leaf.route[p.stage] ?? "0x0000000000000000000000000000000000000000", address)) continue;
+      const sample = await read.spotCheck.read.sample([jobId, receiptId, BigInt(sampleNo)]);
+      if (sample.resolved || sample.stageMask & (1 << p.stage)) continue;
+      if (!sample.buyerRevealed) {
+        done = false;
+        continue;
+      }
+      records ??= await this.partRecords(jobId, receiptId, fromBlock);
+      const { leaf: stageLeaf, proof } = revealLeaf(
+        this.ctx,
+        { op: "reveal", jobId: p.jobId, stage: p.stage, buyer: JSON.parse(p.buyer), index: Number(index) },
+        p.requester,
+      );
+      const part = partIndex(records, p.stage, address);
+      await this.init.serial(async () => {
+        const hash = await pc.contracts.spotCheck.write.revealStageLeaf(
+          [jobId, receiptId, BigInt(sampleNo), BigInt(part), stageLeaf, proof as Hex[], leaf.route, records!],
+          { account: pc.wallet.account, chain: pc.wallet.chain },
+        );
+        await waitTx(
+          pc.publicClient,
+          hash,
+          `revealStageLeaf(job ${jobId}, receipt ${receiptId}, sample ${sampleNo}, stage ${p.stage}) by its provider`,
+        );
+      });
+      this.revealed++;
+      log("job %s receipt %s sample %d: revealed this provider's stage %d leaf itself", p.jobId, receiptId, sampleNo, p.stage);
+    }
+    return done;
+  }
+
+  /** The receipt's parts as the chain recorded them (the order its parts hash covers). */
+  private async partRecords(jobId: bigint, receiptId: bigint, fromBlock: bigint): Promise<PartRecord[]> {
+    const logs = await this.ctx.chain.read.market.getEvents.ReceiptPartRecorded({ jobId, receiptId }, { fromBlock, toBlock: "latest" });
+    return logs.map((l) => ({
+      stage: Number(l.args.stage),
+      provider: getAddress(l.args.provider!),
+      newCount: Number(l.args.newCount),
+      newUnits: Number(l.args.newUnits),
+      root: l.args.root!,
+    }));
+  }
+}
