@@ -22,6 +22,8 @@ const log = logger("shardmesh:jobs:reveals");
 
 /** A signed part whose receipt is not on chain after this long is forgotten (it was never submitted). */
 export const SIGNED_PART_TTL_MS = 24 * 60 * 60 * 1000;
+/** How often the signed parts are looked at (reveal windows are minutes to days long). */
+export const OWN_REVEALS_POLL_MS = 5_000;
 
 export interface OwnRevealsInit {
   /** Serialises the staking wallet's transactions (one nonce sequence). */
@@ -34,6 +36,9 @@ export class OwnReveals {
   private readonly init: OwnRevealsInit;
   /** Leaves this provider revealed itself. */
   revealed = 0;
+  private lastPass = 0;
+  /** Receipt ids found on chain, by signed part (job, stage, outputRoot): the event scan runs once. */
+  private readonly receiptIds = new Map<string, { receiptId: bigint; block: bigint }>();
 
   constructor(ctx: JobsContext, init: OwnRevealsInit) {
     this.ctx = ctx;
@@ -41,9 +46,17 @@ export class OwnReveals {
   }
 
   async tick(): Promise<void> {
-    for (const p of this.ctx.trace.signedParts()) {
+    if (Date.now() - this.lastPass < OWN_REVEALS_POLL_MS) return;
+    this.lastPass = Date.now();
+    const parts = this.ctx.trace.signedParts();
+    const keys = new Set(parts.map(partKey));
+    for (const k of this.receiptIds.keys()) if (!keys.has(k)) this.receiptIds.delete(k);
+    for (const p of parts) {
       try {
-        if (await this.advance(p)) this.ctx.trace.dropSignedPart(p.jobId, p.stage, p.outputRoot);
+        if (await this.advance(p)) {
+          this.ctx.trace.dropSignedPart(p.jobId, p.stage, p.outputRoot);
+          this.receiptIds.delete(partKey(p));
+        }
       } catch (err) {
         log("part of job %s stage %d (%s): %s", p.jobId, p.stage, p.outputRoot, (err as Error).message.split("\n")[0]);
       }
@@ -56,15 +69,20 @@ export class OwnReveals {
     const read = this.ctx.chain.read;
     const jobId = BigInt(p.jobId);
     const fromBlock = BigInt(this.ctx.chain.deployment.contracts.JobMarket.blockNumber);
-    const submitted = (await read.market.getEvents.ReceiptSubmitted({ jobId }, { fromBlock, toBlock: "latest" })).find(
-      (l) => l.args.outputRoot?.toLowerCase() === p.outputRoot.toLowerCase(),
-    );
-    if (!submitted) return Date.now() - p.createdAt > SIGNED_PART_TTL_MS;
-    const receiptId = submitted.args.receiptId!;
+    let found = this.receiptIds.get(partKey(p));
+    if (!found) {
+      const submitted = (await read.market.getEvents.ReceiptSubmitted({ jobId }, { fromBlock, toBlock: "latest" })).find(
+        (l) => l.args.outputRoot?.toLowerCase() === p.outputRoot.toLowerCase(),
+      );
+      if (!submitted) return Date.now() - p.createdAt > SIGNED_PART_TTL_MS;
+      found = { receiptId: submitted.args.receiptId!, block: submitted.blockNumber };
+      this.receiptIds.set(partKey(p), found);
+    }
+    const { receiptId } = found;
     const check = await read.spotCheck.read.receiptCheck([jobId, receiptId]);
     if (check.seededAt === 0) {
       // Anyone may fix the seed once the block after the anchor is mined; honest parties do.
-      const anchor = check.anchorBlock === 0n ? submitted.blockNumber : check.anchorBlock;
+      const anchor = check.anchorBlock === 0n ? found.block : check.anchorBlock;
       if ((await this.ctx.chain.publicClient.getBlockNumber()) >= anchor + 2n)
         await this.init.serial(() => drawSamples(pc, jobId, receiptId));
       return false;
@@ -123,3 +141,6 @@ export class OwnReveals {
     }));
   }
 }
+
+const partKey = (p: Pick<SignedPartRecord, "jobId" | "stage" | "outputRoot">): string =>
+  `${p.jobId}#${p.stage}#${p.outputRoot.toLowerCase()}`;
