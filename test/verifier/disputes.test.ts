@@ -15,6 +15,9 @@
 // - The challenger goes away after drawing the committee: of the two jurors whose passes run at
 //   the same moments, one closes the round and one makes the verdict final — no call reverts
 //   (old code: every party but the lead waited the same grace, so both sent each call).
+// - The challenger goes away right after its challenge, before the committee exists: a verifier
+//   that is no party draws it after the challenger's turn and the dispute runs to its verdict
+//   (old code: only parties drove a dispute, so it stayed open, its receipt unsettled).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "@libp2p/crypto/keys";
@@ -230,6 +233,18 @@ describe("verifier service: one dispute per accused, bonds, resolution turns (is
       what: "first dispute rejected",
     });
     assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p2)]), false);
+    // The seats went to registered jurors that did not vote: each lost its seats' deposits.
+    const [silent, seats] = await f.disputes.read.committee([first, 0n]);
+    assert.ok(silent.length > 0);
+    const { jurorDeposit } = await f.params.read.paramsAt([1n]);
+    for (const [i, j] of silent.entries()) {
+      const slashed = await f.staking.getEvents.Slashed({ provider: j, jobId: job.jobId }, { fromBlock: 0n });
+      assert.equal(
+        slashed.reduce((a, l) => a + l.args.amount!, 0n),
+        BigInt(seats[i]) * jurorDeposit,
+        `silent juror ${j}`,
+      );
+    }
     // The other wrong sample is due now, but v1 has no bond left: reported once, kept, not dropped.
     for (let i = 0; i < 4; i++) {
       await v1.tick();
@@ -289,7 +304,39 @@ describe("verifier service: one dispute per accused, bonds, resolution turns (is
     assert.deepEqual(
       eventsOf(all, "error").map((e) => `${e.name}: ${e.what}: ${e.message}`),
       [],
-      "no reverted call",
+      `no reverted call: ${JSON.stringify(
+        [...events].map(([w, es]) => [
+          w,
+          es.filter((e) => e.event !== "checked").map((e) => ("what" in e ? `${e.event}:${e.what}` : e.event)),
+        ]),
+      )}`,
+    );
+  });
+
+  it("a challenger gone before drawing the committee: a verifier that is no party draws it after the parties' turn, and the dispute resolves", async () => {
+    await setVerifiers([ROLE.v1, ROLE.v2, ROLE.v3], [ROLE.p3, ROLE.p4]);
+    const job = await cheatingJob();
+    const events = new Map(VERIFIERS.map((who) => [who, [] as VerifierEvent[]]));
+    const services = new Map(VERIFIERS.map((who) => [who, service(who, events.get(who)!)]));
+    const id = await f.disputes.read.disputeCount();
+    await nextReceipt(job);
+    await tickUntil([...services.values()], async () => (await f.disputes.read.disputeCount()) > id, { what: "challenge" });
+    const d = await f.disputes.read.dispute([id]);
+    assert.equal(d.phaseStart, 0, "no committee yet");
+    const challenger = VERIFIERS.find((w) => isAddressEqual(addr(w), d.challenger))!;
+    await services.get(challenger)!.stop(); // gone before the draw: the only party there is
+    const others = VERIFIERS.filter((w) => w !== challenger);
+    await tickUntil(
+      others.map((w) => services.get(w)!),
+      async () => (await f.disputes.read.dispute([id])).status === STATUS.Upheld,
+      { what: "dispute upheld without its challenger" },
+    );
+    const draws = others.flatMap((w) => events.get(w)!.filter((e) => e.event === "committee-drawn"));
+    assert.equal(draws.length, 1, "drawn once, by a verifier that was no party then");
+    assert.equal(await f.market.read.isFaulted([job.jobId, addr(ROLE.p2)]), true);
+    assert.deepEqual(
+      eventsOf(events.values(), "error").map((e) => `${e.name}: ${e.what}`),
+      [],
     );
   });
 });

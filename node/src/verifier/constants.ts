@@ -31,6 +31,10 @@ export const SEED_GRACE_BLOCKS = 2n;
  *  final: the party of rank r (0: the lead) acts r × this after the deadline (votes.ts). */
 export const RESOLVE_GRACE_SECONDS = 60n;
 
+/** Turns a verifier that is no party to a dispute spreads over, after every party's turn (its own
+ *  turn by a hash of its address and the dispute: such verifiers do not know each other). */
+export const NON_PARTY_TURNS = 8n;
+
 /** How often the verifier service reads new SpotCheck, Disputes and JobMarket events (SHARDMESH_VERIFIER_POLL_MS overrides). */
 export const VERIFIER_POLL_MS = Number(process.env.SHARDMESH_VERIFIER_POLL_MS ?? 1_000);
 /** Most blocks read per getLogs call. */

@@ -11,9 +11,10 @@
 //   challenge the balance cannot bond waits the same way for returned bonds and credits;
 // - optionally spot-checks a share of others' revealed leaves;
 // - sits on committees it is drawn for (./votes.ts: commit, reveal, claim) and drives the
-//   disputes it is a party to (draw the committee, close rounds, appeal an adverse verdict, make
-//   verdicts final) — the party with the most at stake first, others only after a grace period,
-//   so verifiers do not race each other's transactions;
+//   disputes (draw the committee, close rounds, appeal an adverse verdict, make verdicts final)
+//   in turns — the party with the most at stake first, then the other parties, then verifiers
+//   that are no party — so a dispute never stalls and verifiers do not race each other's
+//   transactions;
 // - withdraws its credits (fees, rewards, returned bonds) by default.
 import { logger } from "@libp2p/logger";
 import { peerIdFromMultihash } from "@libp2p/peer-id";
@@ -297,7 +298,9 @@ export class VerifierService {
         const key = `${a.jobId}/${(a.accused as string).toLowerCase()}`;
         if (!this.openAccused.has(key)) this.openAccused.set(key, new Set());
         this.openAccused.get(key)!.add(String(a.disputeId));
-        if (me(a.challenger)) this.watched.add(String(a.disputeId));
+        // Every dispute is watched: a party drives it first, any other verifier only after every
+        // party's turn (a challenger gone before the committee draw would stall it for good).
+        this.watched.add(String(a.disputeId));
         break;
       }
       case "DisputeAppealed":
@@ -418,7 +421,7 @@ export class VerifierService {
    * decides: upheld covers this leaf, otherwise it is challenged then), or the balance cannot
    * bond it yet (returned bonds and credits top it up); "closed": the challenge window is over.
    */
-  async challengeIfNeeded(t: LeafTask): Promise<"challenged" | "covered" | "deferred" | "closed"> {
+  private async challengeIfNeeded(t: LeafTask): Promise<"challenged" | "covered" | "deferred" | "closed"> {
     const { jobId, receiptId, sampleNo, stage } = t;
     const key = `${jobId}/${t.provider.toLowerCase()}`;
     if ((await this.c.disputes.read.disputeOf([jobId, receiptId, BigInt(sampleNo), BigInt(stage)])) !== 0n) return "covered";

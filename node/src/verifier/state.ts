@@ -64,7 +64,7 @@ export interface VerifierState {
   samples: SampleTask[];
   leaves: LeafTask[];
   votes: VoteState[];
-  /** Disputes this verifier challenged, appealed or sits on, until it has nothing left to do. */
+  /** Disputes this verifier drives (every one opened; parties first), until nothing is left to do. */
   watched: string[];
   /** Open disputes (any challenger's) by "jobId/accused": a wrong leaf of that provider waits. */
   openAccused: Record<string, string[]>;

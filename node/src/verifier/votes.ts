@@ -1,17 +1,19 @@
 // Committee votes and the lifecycle of the disputes a verifier is a party to (Disputes contract;
 // docs/PROTOCOL.md, "Disputes"). Each step (draw the committee, close the round, make the verdict
-// final) is due for one party at a time: the parties are ranked — whoever has the most at stake
-// first (the appellant of the current round, else the challenger), then the earlier bond posters,
-// then the jurors round by round in committee order — and the party of rank r acts r ×
-// RESOLVE_GRACE_SECONDS (r × SEED_GRACE_BLOCKS for a draw) after the step is due. So a dispute
-// never stalls on an offline party, and running verifiers do not race each other's transactions
-// (issue 10 item 18: with one grace for every party but the lead, all of them sent the same call
-// when the lead was away, and all but one reverted).
+// final) is due for one verifier at a time: the parties are ranked — whoever has the most at
+// stake first (the appellant of the current round, else the challenger), then the earlier bond
+// posters, then the jurors round by round in committee order — and a verifier that is no party
+// comes after them all, in one of NON_PARTY_TURNS turns picked by a hash of its address and the
+// dispute; rank r acts r × RESOLVE_GRACE_SECONDS (r × SEED_GRACE_BLOCKS for a draw) after the step
+// is due. So a dispute never stalls on an offline party (before the draw the challenger is the
+// only one), and running verifiers do not race each other's transactions (issue 10 item 18: with
+// one grace for every party but the lead, all of them sent the same call when the lead was away,
+// and all but one reverted).
 import { randomBytes } from "node:crypto";
 import { logger } from "@libp2p/logger";
-import { isAddressEqual, toHex } from "viem";
+import { encodeAbiParameters, fromHex, isAddressEqual, keccak256, toHex } from "viem";
 import type { Address } from "viem";
-import { RESOLVE_GRACE_SECONDS, SEED_GRACE_BLOCKS } from "./constants.ts";
+import { NON_PARTY_TURNS, RESOLVE_GRACE_SECONDS, SEED_GRACE_BLOCKS } from "./constants.ts";
 import type { VerifierService } from "./service.ts";
 import type { VoteState } from "./state.ts";
 
@@ -69,18 +71,21 @@ export async function handleVote(svc: VerifierService, v: VoteState, now: bigint
 }
 
 /**
- * Moves a dispute this verifier is a party to one step on when it is due: draws the round's
- * committee, closes the round, appeals a verdict against its own side (when `appeal` is on and
- * the bond can be posted), makes the verdict final, claims its juror reward; unwatches the
- * dispute when nothing is left for it.
+ * Moves a dispute one step on when it is this verifier's turn: draws the round's committee,
+ * closes the round, appeals a verdict against its own side (a party, when `appeal` is on and the
+ * bond can be posted), makes the verdict final, claims its juror reward; unwatches the dispute
+ * when nothing is left for it.
  */
 export async function driveDispute(svc: VerifierService, id: bigint, now: bigint, block: bigint): Promise<void> {
   const d = await svc.c.disputes.read.dispute([id]);
   const stakes = await svc.c.disputes.read.stakes([id]);
   const mine = stakes.find((s) => isAddressEqual(s.who, svc.address));
   const rank = () => partyRank(svc, id, d.round, stakes);
-  const [, revealEnds, appealEnds] = await svc.c.disputes.read.phaseDeadlines([id]);
   const p = await svc.c.params.read.paramsAt([BigInt(d.paramsVersion)]);
+  // Deadlines from the same read of the dispute as its status (Disputes.phaseDeadlines): read
+  // apart, another party's step landing in between gave zeros, so the step looked due at once.
+  const revealEnds = BigInt(d.phaseStart) + BigInt(p.commit) + BigInt(p.voteReveal);
+  const appealEnds = BigInt(d.verdictAt) + BigInt(p.appeal);
   if (d.status === OPEN) {
     if (d.kind === KIND_COMMITTEE && d.phaseStart === 0) {
       if (block < d.anchorBlock + 2n) return;
@@ -141,9 +146,9 @@ export async function driveDispute(svc: VerifierService, id: bigint, now: bigint
 }
 
 /**
- * This verifier's turn among a dispute's parties (0 acts first): the bond posters from the latest
- * (the lead) back to the challenger, then every round's jurors in committee order; a verifier in
- * none of them comes last.
+ * This verifier's turn in a dispute (0 acts first): the bond posters from the latest (the lead)
+ * back to the challenger, then every round's jurors in committee order; a verifier in none of
+ * them after all of them, in one of NON_PARTY_TURNS turns (keccak of its address and the dispute).
  */
 async function partyRank(svc: VerifierService, id: bigint, round: number, stakes: readonly { who: Address }[]): Promise<bigint> {
   const order: Address[] = stakes.map((s) => s.who).reverse();
@@ -151,5 +156,7 @@ async function partyRank(svc: VerifierService, id: bigint, round: number, stakes
   const seen: Address[] = [];
   for (const a of order) if (!seen.some((x) => isAddressEqual(x, a))) seen.push(a);
   const i = seen.findIndex((a) => isAddressEqual(a, svc.address));
-  return BigInt(i < 0 ? seen.length : i);
+  if (i >= 0) return BigInt(i);
+  const h = keccak256(encodeAbiParameters([{ type: "address" }, { type: "uint256" }], [svc.address, id]));
+  return BigInt(seen.length) + (fromHex(h, "bigint") % NON_PARTY_TURNS);
 }
