@@ -15,17 +15,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isAddressEqual, toHex } from "viem";
-import type { Address, PublicClient } from "viem";
-import type { ShardWallet } from "../../node/src/chain/contracts.ts";
+import type { Address } from "viem";
 import { createMeshNode } from "../../node/src/mesh/node.ts";
 import type { MeshNode } from "../../node/src/mesh/node.ts";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { ModelCatalog } from "../../node/src/verifier/models.ts";
-import { VerifierService } from "../../node/src/verifier/service.ts";
+import type { VerifierService } from "../../node/src/verifier/service.ts";
 import type { VerifierEvent } from "../../node/src/verifier/service.ts";
-import { ROLE, addr, devAccount, fixtureWith, networkHelpers, openJob, publicClient, wallets } from "../contracts/helpers.ts";
+import { ROLE, addr, devAccount, fixtureWith, networkHelpers, openJob, wallets } from "../contracts/helpers.ts";
 import type { Fixture } from "../contracts/helpers.ts";
 import { buildRealReceipt, hashOf, serveRequest, splitCls, startStageProvider, swapped } from "./fixture.ts";
+import { verifierOn } from "./market.ts";
 import type { Served, StageProvider } from "./fixture.ts";
 
 const CREDIT = { VerifierFee: 2, BondAward: 6, CommitteeFee: 7 } as const;
@@ -44,16 +44,9 @@ const events = new Map<Address, VerifierEvent[]>();
 let stateDir: string;
 
 function newService(i: number, who: number): VerifierService {
-  return new VerifierService({
-    node: verifierNodes[i],
-    publicClient: publicClient as unknown as PublicClient,
-    wallet: wallets[who] as unknown as ShardWallet,
-    deployment: f.deployment,
-    models: catalog,
+  return verifierOn(f, who, verifierNodes[i], catalog, events.get(addr(who))!, {
     stateFile: join(stateDir, `verifier-${who}.json`),
-    check: { attempts: 2, retryMs: 50 },
     autoWithdraw: false,
-    onEvent: (e) => events.get(addr(who))!.push(e),
   });
 }
 
@@ -230,14 +223,8 @@ describe("verifier service against a local chain (real contracts, libp2p, onnxru
 
     // A verifier not drawn for this receipt spot-checks it at a 100% rate (from the chain's history).
     const other = services.find((s) => s !== serviceOf(assigned))!;
-    const spot = new VerifierService({
-      node: verifierNodes[services.indexOf(other)],
-      publicClient: publicClient as unknown as PublicClient,
-      wallet: wallets[VERIFIERS[services.indexOf(other)]] as unknown as ShardWallet,
-      deployment: f.deployment,
-      models: catalog,
-      spotCheckPpm: 1_000_000,
-    });
+    const i = services.indexOf(other);
+    const spot = verifierOn(f, VERIFIERS[i], verifierNodes[i], catalog, [], { spotCheckPpm: 1_000_000 });
     await spot.tick();
     assert.deepEqual(spot.checks.map((c) => [c.task.jobId, c.task.stage, c.reason, c.check.outcome]).sort(), [
       [job.jobId.toString(), 0, "spot", "match"],
