@@ -11,7 +11,7 @@ import { DTYPE_CODE, TensorNotFiniteError, type WireBag } from "../tensor/index.
 export interface GatewayLimits {
   /** Unpaid (`/v1/infer` without a job, `/v1/prepare`) requests per second per client, sustained. */
   unpaidPerSecond: number;
-  /** Unpaid requests a client may send at once after being idle (bucket size). */
+  /** Unpaid requests a client may send in a row after being idle (bucket size); at most ⌈unpaidPerSecond⌉ run at once. */
   unpaidBurst: number;
   /** How long a 429 is held before it is sent (bounds a flooding client's request rate). */
   rateLimitedDelayMs: number;
@@ -124,11 +124,21 @@ export class RateLimiter {
   private readonly perSecond: number;
   private readonly burst: number;
   private readonly maxClients: number;
+  /** Unpaid requests running per client (entries at 0 are dropped: at most one per open request). */
+  private readonly running = new Map<string, number>();
+  /**
+   * Unpaid requests a client may have running at once: max(1, ⌈perSecond⌉), one second of its
+   * share. The share is a rate: a burst of tokens spent all at once would otherwise put `burst`
+   * requests on the providers at one moment, ahead of every other client's. An interactive
+   * client has one request running at a time.
+   */
+  readonly maxRunning: number;
 
   constructor(o: { perSecond: number; burst: number; maxClients: number }) {
     this.perSecond = o.perSecond;
     this.burst = Math.max(1, o.burst);
     this.maxClients = Math.max(1, o.maxClients);
+    this.maxRunning = Math.max(1, Math.ceil(o.perSecond));
   }
 
   /**
@@ -136,10 +146,38 @@ export class RateLimiter {
    * request over the share before reading its body (a flood of 429s then costs no parsing).
    */
   check(client: string, now = Date.now()): void {
+    this.checkRunning(client);
     const b = this.buckets.get(client);
     if (!b) return;
     const tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
     if (tokens < 1) throw this.refusal(tokens);
+  }
+
+  private checkRunning(client: string): void {
+    const n = this.running.get(client) ?? 0;
+    if (n >= this.maxRunning)
+      throw new GatewayRateLimitedError(
+        `${n} unpaid requests from this client are running (at most ${this.maxRunning} at once): retry when one has answered or send requests under a job (x-shardmesh-job)`,
+        1,
+      );
+  }
+
+  /**
+   * Counts a request of `client` as running until the returned release is called (once, in a
+   * finally); GatewayRateLimitedError when maxRunning already run. Call it before take(), so a
+   * request refused here spends no token.
+   */
+  enter(client: string): () => void {
+    this.checkRunning(client);
+    this.running.set(client, (this.running.get(client) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.running.get(client) ?? 1) - 1;
+      if (n > 0) this.running.set(client, n);
+      else this.running.delete(client);
+    };
   }
 
   private refusal(tokens: number): GatewayRateLimitedError {

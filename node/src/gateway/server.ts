@@ -363,13 +363,34 @@ export class Gateway {
     this.unpaid.take(req.socket.remoteAddress ?? "?");
   }
 
+  /**
+   * An unpaid request that runs work (a route, an image decode): counted among its client's
+   * running requests (at most RateLimiter.maxRunning) and takes a token; call the release when it
+   * is done.
+   */
+  private admitUnpaidRun(req: IncomingMessage): () => void {
+    if (this.limits.unpaidPerSecond <= 0) throw new GatewayPaymentRequiredError("this gateway serves requests under a job only");
+    const release = this.unpaid.enter(req.socket.remoteAddress ?? "?");
+    try {
+      this.admitUnpaid(req);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
+  }
+
   /** The exact tensors and request hash `/v1/infer` computes for an image, so a browser can sign it. */
   private async prepare(req: IncomingMessage): Promise<PrepareResponse> {
     this.checkUnpaid(req);
     const body = await readJsonBody(req, this.maxBodyBytes, this.limits);
-    this.admitUnpaid(req);
-    const { input } = await this.inputOf(body, false);
-    return { tensors: formatJsonBag(input), requestHash: bagHash(input) };
+    const release = this.admitUnpaidRun(req);
+    try {
+      const { input } = await this.inputOf(body, false);
+      return { tensors: formatJsonBag(input), requestHash: bagHash(input) };
+    } finally {
+      release();
+    }
   }
 
   private async infer(req: IncomingMessage): Promise<InferResponse> {
@@ -380,8 +401,19 @@ export class Gateway {
     const rawJob = (body && typeof body === "object" ? body.jobId : undefined) ?? req.headers["x-shardmesh-job"];
     const jobId = rawJob === undefined || rawJob === "" ? undefined : this.jobIdOf(rawJob);
     // Admission, in one place: a paid request by its job (session-key signature, then the job's
-    // next index), an unpaid one by its client's share; either way its input within the bounds.
-    if (jobId === undefined) this.admitUnpaid(req);
+    // next index), an unpaid one by its client's share (a token, and one of the client's running
+    // slots until it is answered); either way its input within the bounds.
+    if (jobId !== undefined) return this.run(req, body, rawJob);
+    const release = this.admitUnpaidRun(req);
+    try {
+      return await this.run(req, body, rawJob);
+    } finally {
+      release();
+    }
+  }
+
+  /** An admitted /v1/infer request: its input checked, routed, answered. */
+  private async run(req: IncomingMessage, body: unknown, rawJob: unknown): Promise<InferResponse> {
     const { modelId, input } = await this.inputOf(body, true);
     // The request's hash, computed once here: the signature check, the router and this node's
     // own first stage all use it.

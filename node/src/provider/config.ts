@@ -104,7 +104,8 @@ export const PROVIDER_FLAGS = `
   --cors <origin>          allowed browser origin (repeatable, "*" for any)
   --unsigned-jobs          accept job requests without a session-key signature (dev meshes only)
   --unpaid-rate <n>        unpaid gateway requests per second per client address (default 2; 0 = none)
-  --unpaid-burst <n>       unpaid requests a client may send at once (default 10)
+  --unpaid-burst <n>       unpaid requests a client may send in a row after being idle (default 10;
+                           at most ⌈unpaid-rate⌉ of them run at once)
   --no-dht                 no kad-dht
   --no-keep-tensors        trace hashes only, no tensors
   --trace-retention-ms <ms>  keep tensors at least this long, then until no receipt can need them (default 24 h)
