@@ -18,6 +18,9 @@
 // - The challenger goes away right after its challenge, before the committee exists: a verifier
 //   that is no party draws it after the challenger's turn and the dispute runs to its verdict
 //   (old code: only parties drove a dispute, so it stayed open, its receipt unsettled).
+// - A receipt whose submitter never fixes its seed: the verifiers fix it once it is due (one
+//   seed-fixed among three services; a drawSamples that found the seed fixed is not reported as
+//   one), and the samples it draws are checked.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "@libp2p/crypto/keys";
@@ -28,12 +31,12 @@ import type { MeshNode } from "../../node/src/mesh/node.ts";
 import { ModelCatalog } from "../../node/src/verifier/models.ts";
 import type { VerifierEvent } from "../../node/src/verifier/service.ts";
 import type { VerifierService } from "../../node/src/verifier/service.ts";
-import { ROLE, addr, as, devAccount, fixtureWith, networkHelpers, openJob } from "../contracts/helpers.ts";
+import { ROLE, addr, as, devAccount, fixtureWith, networkHelpers, openJob, publicClient } from "../contracts/helpers.ts";
 import type { Fixture, OpenedJob } from "../contracts/helpers.ts";
 import { STATUS, bondOf } from "../contracts/disputes-helpers.ts";
 import { buildRealReceipt, hashOf, serveRequest, splitCls, startStageProvider, swapped } from "./fixture.ts";
 import type { Served, StageProvider } from "./fixture.ts";
-import { drawnVerifiers, eventsOf, submitAndReveal, tickUntil, verifierOn } from "./market.ts";
+import { drawnVerifiers, eventsOf, revealSamples, submitAndReveal, submitReceipt, tickUntil, verifierOn } from "./market.ts";
 
 const VERIFIERS = [ROLE.v1, ROLE.v2, ROLE.v3];
 /** Dense sampling: k = ceil(8 × 0.25) = 2 samples per 8-request receipt. */
@@ -81,8 +84,9 @@ async function cheatingJob(): Promise<OpenedJob> {
   return job;
 }
 
-/** The job's next receipt of PER_RECEIPT requests, submitted, sampled and revealed. */
-async function nextReceipt(job: OpenedJob): Promise<bigint> {
+/** The job's next receipt of PER_RECEIPT requests, submitted, sampled and revealed (`o.unseeded`:
+ *  submitted only, its seed left for the verifiers, then revealed once they fixed it). */
+async function nextReceipt(job: OpenedJob, o: { unseeded?: (receiptId: bigint) => Promise<void> } = {}): Promise<bigint> {
   const claimed = swapped(served.output);
   const hops = [
     { stage: 0, provider: addr(ROLE.p1), signer: devAccount(ROLE.p1), input: served.input, output: served.hop },
@@ -96,7 +100,11 @@ async function nextReceipt(job: OpenedJob): Promise<bigint> {
     job.count,
   );
   job.count = r.count;
-  return submitAndReveal(f, job, r);
+  if (!o.unseeded) return submitAndReveal(f, job, r);
+  const receiptId = await submitReceipt(f, job, r);
+  await o.unseeded(receiptId);
+  await revealSamples(f, job, receiptId, r);
+  return receiptId;
 }
 
 const balance = (a: Address) => f.token.read.balanceOf([a]);
@@ -338,5 +346,34 @@ describe("verifier service: one dispute per accused, bonds, resolution turns (is
       eventsOf(events.values(), "error").map((e) => `${e.name}: ${e.what}`),
       [],
     );
+  });
+
+  it("a receipt whose submitter leaves its seed alone: a running verifier fixes it once due (once among several), and the drawn verifier checks the samples", async () => {
+    await setVerifiers([ROLE.v1, ROLE.v2, ROLE.v3], [ROLE.p3, ROLE.p4]);
+    const job = await cheatingJob();
+    const events = new Map(VERIFIERS.map((who) => [who, [] as VerifierEvent[]]));
+    const services = VERIFIERS.map((who) => service(who, events.get(who)!));
+    const receiptId = await nextReceipt(job, {
+      unseeded: async (id) => {
+        const submitted = await f.market.read.receipt([job.jobId, id]);
+        assert.equal((await f.spotCheck.read.receiptCheck([job.jobId, id])).seededAt, 0);
+        await tickUntil(services, async () => (await f.spotCheck.read.receiptCheck([job.jobId, id])).seededAt !== 0, {
+          stepSeconds: 1,
+          what: "seed fixed",
+        });
+        // The submitter's turn first: due from submission + 2 blocks, verifiers 2 blocks later.
+        assert.ok((await publicClient.getBlockNumber()) >= BigInt(submitted.submittedBlock) + 4n);
+      },
+    });
+    const fixed = eventsOf(events.values(), "seed-fixed");
+    assert.deepEqual(
+      fixed.map((e) => [e.jobId, e.receiptId]),
+      [[job.jobId.toString(), receiptId.toString()]],
+      "fixed once",
+    );
+    await tickUntil(services, () => f.market.read.isFaulted([job.jobId, addr(ROLE.p2)]), { what: "p2 faulted" });
+    assert.equal(eventsOf(events.values(), "challenged").length, 1);
+    assert.deepEqual(eventsOf(events.values(), "error"), []);
+    for (const s of services) await s.stop();
   });
 });

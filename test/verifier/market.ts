@@ -35,13 +35,15 @@ export function verifierOn(
   });
 }
 
-/** Submits a receipt (from p1), fixes its seed and reveals every sample; returns the receipt id. */
-export async function submitAndReveal(f: Fixture, job: OpenedJob, r: RealReceipt): Promise<bigint> {
-  const who = as(ROLE.p1);
+/** Submits a receipt (from p1); returns the receipt id. */
+export async function submitReceipt(f: Fixture, job: OpenedJob, r: RealReceipt): Promise<bigint> {
   const receiptId = BigInt((await f.market.read.job([job.jobId])).receiptCount);
-  await f.market.write.submitReceipt([job.jobId, r.count, r.count, r.outputRoot, r.sessionSignature, r.parts], who);
-  await networkHelpers.mine(1);
-  await f.spotCheck.write.drawSamples([job.jobId, receiptId], who);
+  await f.market.write.submitReceipt([job.jobId, r.count, r.count, r.outputRoot, r.sessionSignature, r.parts], as(ROLE.p1));
+  return receiptId;
+}
+
+/** Reveals every sample of a receipt whose seed is fixed, one transaction each (from p1). */
+export async function revealSamples(f: Fixture, job: OpenedJob, receiptId: bigint, r: RealReceipt): Promise<void> {
   const indices = await f.spotCheck.read.sampleIndices([job.jobId, receiptId]);
   for (const [j, i] of indices.entries()) {
     const index = Number(i);
@@ -59,10 +61,18 @@ export async function submitAndReveal(f: Fixture, job: OpenedJob, r: RealReceipt
         stages.map((s) => r.stageTrees.get(s)!.proof(index)),
         stages.map((s) => BigInt(r.records.findIndex((p) => p.stage === s))),
       ],
-      who,
+      as(ROLE.p1),
     );
     assert.equal((await f.spotCheck.read.sample([job.jobId, receiptId, BigInt(j)])).resolved, true, `sample ${j} revealed`);
   }
+}
+
+/** Submits a receipt (from p1), fixes its seed and reveals every sample; returns the receipt id. */
+export async function submitAndReveal(f: Fixture, job: OpenedJob, r: RealReceipt): Promise<bigint> {
+  const receiptId = await submitReceipt(f, job, r);
+  await networkHelpers.mine(1);
+  await f.spotCheck.write.drawSamples([job.jobId, receiptId], as(ROLE.p1));
+  await revealSamples(f, job, receiptId, r);
   return receiptId;
 }
 

@@ -330,15 +330,18 @@ export class VerifierService {
     const check = await this.c.spotCheck.read.receiptCheck([t.jobId, t.receiptId]);
     if (check.seededAt !== 0) return true;
     let reanchored = false;
+    let drawn = false;
     const hash = await this.tx(
       `drawSamples(job ${t.jobId}, receipt ${t.receiptId})`,
       () => this.c.spotCheck.write.drawSamples([t.jobId, t.receiptId], this.opts()),
       (r) => {
         reanchored = parseEventLogs({ abi: spotCheckAbi, eventName: "SeedReanchored", logs: r.logs }).length > 0;
+        drawn = parseEventLogs({ abi: spotCheckAbi, eventName: "SamplesDrawn", logs: r.logs }).length > 0;
       },
     );
     if (reanchored) return false; // the SeedReanchored event moves readyAt
-    this.emit({ event: "seed-fixed", jobId: t.jobId.toString(), receiptId: t.receiptId.toString(), txHash: hash });
+    // No SamplesDrawn: someone else fixed the seed just before (drawSamples then does nothing).
+    if (drawn) this.emit({ event: "seed-fixed", jobId: t.jobId.toString(), receiptId: t.receiptId.toString(), txHash: hash });
     return true;
   }
 
