@@ -29,6 +29,7 @@ import type { Host } from "../../test/network/netns.ts";
 import { startAgent } from "../../test/network/agent.ts";
 import { publicGatewayArgs, UNPAID_UNLIMITED_ARGS } from "../../test/network/gateway.ts";
 import type { Agent } from "../../test/network/agent.ts";
+import { until } from "../lib/wait.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -39,6 +40,8 @@ const REQUESTS = Number(values.requests ?? 6);
 const RESTARTS = Number(values.restarts ?? 3);
 const PUNCHES = Number(values.punches ?? 20);
 const CONCURRENCY = 4;
+/** Default deadline of a wait (a verdict, reservations, a path) on a busy machine. */
+const WAIT_MS = 60_000;
 const DIMS = [1, 3, 48, 320];
 const log = (s: string) => process.stdout.write(`${s}\n`);
 const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -85,20 +88,6 @@ async function provider(name: string, host: Host, args: string[], port = 0): Pro
   procs[name] = p;
   // Timed from 'listening' (the process is up; its model still loads before 'ready').
   return { ...p, listenedAt: Number(p.events.find((e) => e.event === "listening")?.receivedAt) };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`network bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 // The bench's buyers send unpaid requests faster than the default per-client limit (2/s): both
@@ -164,6 +153,8 @@ try {
     await until(
       "reach verdicts",
       async () => procs.c0.events.some((e) => e.event === "reach") && procs.c1.events.some((e) => e.event === "reach"),
+      WAIT_MS,
+      100,
     );
     // Each figure from the providers' own events (receivedAt): both ready (model loaded), both
     // with a verdict, both dialable through a relay (first non-empty 'relays').
@@ -172,8 +163,11 @@ try {
     const bothAt = (pred: (e: Record<string, unknown>) => boolean) => Math.max(at("c0", pred), at("c1", pred)) - t0;
     const readyMs = bothAt((e) => e.event === "ready");
     const reachMs = bothAt((e) => e.event === "reach");
-    await until("relay reservations", async () =>
-      ["c0", "c1"].every((n) => procs[n].events.some((e) => e.event === "relays" && (e.relays as string[]).length > 0)),
+    await until(
+      "relay reservations",
+      async () => ["c0", "c1"].every((n) => procs[n].events.some((e) => e.event === "relays" && (e.relays as string[]).length > 0)),
+      WAIT_MS,
+      100,
     );
     const relaysMs = bothAt((e) => e.event === "relays" && (e.relays as string[]).length > 0);
     let lastError = "";

@@ -22,30 +22,17 @@ import { startAgent } from "./agent.ts";
 import { publicGatewayArgs } from "./gateway.ts";
 import type { Agent } from "./agent.ts";
 import type { LoadResult } from "./buyer-agent.ts";
+import { until } from "../../scripts/lib/wait.ts";
 
 const unavailable = networkSkip();
 /** The whole suite's bound: every wait inside has its own deadline; this caps their sum. */
 const MESH_SUITE_TIMEOUT_MS = 6 * 60_000;
+/** Waits are generous (60 s): on this 2-core machine under load ~20 a relay reservation took over 30 s. */
+const WAIT_MS = 60_000;
 const BUYER = new URL("./buyer-agent.ts", import.meta.url).pathname;
 
 function input(i: number): number[] {
   return Array.from({ length: 16 }, (_, k) => Math.sin(i * 7.3 + k) * 2);
-}
-
-/** Waits are generous (60 s): on this 2-core machine under load ~20 a relay reservation took over 30 s. */
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 describe("providers behind NAT serve through relays and hole punches", { skip: unavailable, timeout: MESH_SUITE_TIMEOUT_MS }, () => {
@@ -128,7 +115,7 @@ describe("providers behind NAT serve through relays and hole punches", { skip: u
 
   it("public nodes learn they are reachable and offer relaying; the gateway does not (--no-relay)", async () => {
     for (const name of ["relay1", "relay2", "gateway"]) {
-      const e = await until(`${name} reachable`, async () => procs[name].events.find((x) => x.event === "reach"));
+      const e = await until(`${name} reachable`, async () => procs[name].events.find((x) => x.event === "reach"), WAIT_MS, 200);
       assert.equal(e.status, "reachable", name);
       assert.equal(e.externalIp, net.hosts[name].ip);
     }
@@ -138,23 +125,28 @@ describe("providers behind NAT serve through relays and hole punches", { skip: u
     const t0 = Date.now();
     await Promise.all([home("a", 0), home("b", 1)]);
     for (const name of ["a", "b"]) {
-      const e = await until(`${name}'s verdict`, async () => procs[name].events.find((x) => x.event === "reach"));
+      const e = await until(`${name}'s verdict`, async () => procs[name].events.find((x) => x.event === "reach"), WAIT_MS, 200);
       assert.equal(e.status, "unreachable", name);
       assert.equal(e.externalIp, net.hosts[name].wanIp);
     }
     // Announced behind NAT, with relay addresses on both relays.
     for (const name of ["a", "b"]) {
-      const p = await until(`${name} announced with relay addresses`, async () => {
-        const q = await peer(name);
-        return q && q.addrs.filter((x) => x.includes("/p2p-circuit/")).length === 2 && q;
-      });
+      const p = await until(
+        `${name} announced with relay addresses`,
+        async () => {
+          const q = await peer(name);
+          return q && q.addrs.filter((x) => x.includes("/p2p-circuit/")).length === 2 && q;
+        },
+        WAIT_MS,
+        200,
+      );
       assert.equal(p.reach, "unreachable");
       assert.equal(p.relay, null, "a node behind NAT offers no relaying");
     }
     // And each operator is told which relays it is dialable through (from its circuit addresses).
     const lastRelays = (name: string) => procs[name].events.findLast((x) => x.event === "relays")?.relays as string[] | undefined;
     for (const name of ["a", "b"]) {
-      const told = await until(`${name} told its relays`, async () => lastRelays(name)?.length === 2 && lastRelays(name));
+      const told = await until(`${name} told its relays`, async () => lastRelays(name)?.length === 2 && lastRelays(name), WAIT_MS, 200);
       assert.deepEqual(told, [procs.relay1.peerId, procs.relay2.peerId].sort());
     }
     const relays = (await mesh()).peers.filter((p) => p.relay);
@@ -169,10 +161,15 @@ describe("providers behind NAT serve through relays and hole punches", { skip: u
     // Then each hop's data plane is hole punched: the gateway (public) and the cone-NAT homes
     // connect to each other at once, so tensors no longer cross the relay.
     for (const name of ["a", "b"]) {
-      const p = await until(`${name}'s hop punched`, async () => {
-        const q = await peer(name);
-        return q?.path === "punched" && q;
-      });
+      const p = await until(
+        `${name}'s hop punched`,
+        async () => {
+          const q = await peer(name);
+          return q?.path === "punched" && q;
+        },
+        WAIT_MS,
+        200,
+      );
       assert.ok(
         p.via === procs.relay1.peerId || p.via === procs.relay2.peerId,
         `the control stream runs through a relay: ${JSON.stringify(p)}`,
@@ -189,9 +186,9 @@ describe("providers behind NAT serve through relays and hole punches", { skip: u
 
   it("a provider whose hole punch cannot succeed (symmetric NAT) still serves through the relay", async () => {
     await home("s", 1);
-    const e = await until("s's verdict", async () => procs.s.events.find((x) => x.event === "reach"));
+    const e = await until("s's verdict", async () => procs.s.events.find((x) => x.event === "reach"), WAIT_MS, 200);
     assert.equal(e.status, "unreachable");
-    await until("s announced", async () => (await peer("s"))?.addrs.some((x) => x.includes("/p2p-circuit/")));
+    await until("s announced", async () => (await peer("s"))?.addrs.some((x) => x.includes("/p2p-circuit/")), WAIT_MS, 200);
     // B leaves: stage 1 is S's alone now.
     await stopProc(procs.b);
     const results = await load(200, 12, 3);
@@ -220,19 +217,29 @@ describe("providers behind NAT serve through relays and hole punches", { skip: u
     const answeredAfter = results.filter((r) => r.doneAt > killedAt).length;
     assert.ok(answeredAfter >= 10, `the kill came mid-load: ${answeredAfter} of ${results.length} answered after it`);
     const survivor = victim === "relay1" ? "relay2" : "relay1";
-    const p = await until("s's hop through the other relay", async () => {
-      // A hop is open while requests use it: ask once, then look at the hop that carried it.
-      await assertAllCorrect(await load(500, 1, 1), 500);
-      const q = await peer("s");
-      return q?.via === procs[survivor].peerId && q;
-    });
+    const p = await until(
+      "s's hop through the other relay",
+      async () => {
+        // A hop is open while requests use it: ask once, then look at the hop that carried it.
+        await assertAllCorrect(await load(500, 1, 1), 500);
+        const q = await peer("s");
+        return q?.via === procs[survivor].peerId && q;
+      },
+      WAIT_MS,
+      200,
+    );
     assert.equal(p.path, "relayed");
     await assertAllCorrect(await load(400, 8, 4), 400);
     // S's operator is told it lost the killed relay's reservation (the survivor's stays).
-    const told = await until("s told it lost a relay", async () => {
-      const r = procs.s.events.findLast((x) => x.event === "relays")?.relays as string[] | undefined;
-      return r && !r.includes(procs[victim].peerId) && r;
-    });
+    const told = await until(
+      "s told it lost a relay",
+      async () => {
+        const r = procs.s.events.findLast((x) => x.event === "relays")?.relays as string[] | undefined;
+        return r && !r.includes(procs[victim].peerId) && r;
+      },
+      WAIT_MS,
+      200,
+    );
     assert.deepEqual(told, [procs[survivor].peerId]);
   });
 });

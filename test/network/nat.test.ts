@@ -10,19 +10,12 @@ import type { TestNet } from "./netns.ts";
 import { startAgent } from "./agent.ts";
 import type { Agent } from "./agent.ts";
 import type { ReachState } from "../../node/src/nat/reach.ts";
+import { until } from "../../scripts/lib/wait.ts";
 
 const unavailable = networkSkip();
+/** How long a reachability verdict may take. */
+const VERDICT_WAIT_MS = 15_000;
 const AGENT = new URL("./nat-agent.ts", import.meta.url).pathname;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("reachability and hole punching across NAT", { skip: unavailable }, () => {
   let net: TestNet;
@@ -47,10 +40,15 @@ describe("reachability and hole punching across NAT", { skip: unavailable }, () 
   });
 
   const verdict = (name: string) =>
-    until(`${name}'s reachability verdict`, async () => {
-      const { state } = await agents[name].call<{ state: ReachState }>("reach");
-      return state.status === "unknown" ? undefined : state;
-    });
+    until(
+      `${name}'s reachability verdict`,
+      async () => {
+        const { state } = await agents[name].call<{ state: ReachState }>("reach");
+        return state.status === "unknown" ? undefined : state;
+      },
+      VERDICT_WAIT_MS,
+      100,
+    );
 
   it("public hosts are reachable at their own address", async () => {
     for (const name of ["relay", "gateway"]) {

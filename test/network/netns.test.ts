@@ -55,11 +55,12 @@ describe("namespace test network", { skip: unavailable }, () => {
       public: ["relay", "buyer"],
       homes: [
         { name: "a", nat: "cone" },
-        { name: "b", nat: "cone" },
+        { name: "b", nat: "cone", forward: [7003] },
         { name: "s", nat: "symmetric" },
       ],
     });
     assert.equal(net.hosts.relay.ip, "10.77.10.2");
+    assert.deepEqual(net.hosts.b.forward, [7003]);
     assert.equal(net.hosts.buyer.ip, "10.77.11.2");
     assert.equal(net.hosts.a.ip, "10.78.1.2");
     assert.equal(net.hosts.a.wanIp, "10.77.101.2");
@@ -95,6 +96,18 @@ describe("namespace test network", { skip: unavailable }, () => {
     assert.deepEqual(await l.seen, ["timeout"]);
   });
 
+  it("a forwarded port reaches the home from the public side, seen from the caller's own address; other ports stay closed", async () => {
+    const l = await listenOnce(net.hosts.b, 7003, 1, 5000);
+    await l.ready;
+    assert.deepEqual(await nodeIn(net.hosts.relay, CONNECT, [net.hosts.b.wanIp!, "7003", "", "3000"]), ["connected"]);
+    const [seen] = await l.seen;
+    assert.match(seen, new RegExp(`^${net.hosts.relay.ip.replaceAll(".", "\\.")}:\\d+$`));
+    const closed = await listenOnce(net.hosts.b, 7004, 1, 3000);
+    await closed.ready;
+    assert.deepEqual(await nodeIn(net.hosts.relay, CONNECT, [net.hosts.b.wanIp!, "7004", "", "1500"]), ["timeout"]);
+    assert.deepEqual(await closed.seen, ["timeout"]);
+  });
+
   it("TCP simultaneous open succeeds between two cone NATs and fails with a symmetric one", async () => {
     const punch = async (x: Host, y: Host, px: number, py: number) => {
       const a = nodeIn(x, CONNECT, [y.wanIp!, String(py), String(px), "4000"]);
@@ -123,7 +136,7 @@ describe("namespace test network", { skip: unavailable }, () => {
 
 /** A child process that builds a network, starts `sleep` inside it, prints both, then `then`s. */
 const OWNER = (then: string) => `import { createTestNet } from ${JSON.stringify(new URL("./netns.ts", import.meta.url).pathname)};
-const net = createTestNet({ public: ["x"], homes: [{ name: "h", nat: "cone" }] });
+const net = createTestNet({ public: ["x"], homes: [{ name: "h", nat: "cone", forward: [7005] }] });
 const s = net.hosts.h.spawn("sleep", ["600"], { stdio: "ignore" });
 console.log(JSON.stringify({ id: net.id, pid: s.pid, namespaces: net.namespaces }));
 ${then}`;

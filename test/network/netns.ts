@@ -18,6 +18,8 @@
 //                simultaneous open through two such NATs succeeds.
 //   "symmetric"  masquerade fully-random: every connection gets a random external port, so no
 //                peer can predict it and hole punching cannot succeed.
+// A home may also have ports forwarded (`forward: [port]`, what an operator sets up on a router):
+// TCP to the router's public address on such a port is DNATed to the home host, same port.
 //
 // Teardown kills every process inside the network's namespaces (by PID: nothing else runs there)
 // and deletes the namespaces; it runs on down(), on process exit and on SIGINT/SIGTERM/SIGHUP.
@@ -40,8 +42,8 @@ export type NatKind = "cone" | "symmetric";
 export interface NetSpec {
   /** Hosts on the public segment, e.g. ["chain", "relay", "gateway", "buyer"]. */
   public: string[];
-  /** One host behind its own NAT router per entry. */
-  homes: { name: string; nat: NatKind }[];
+  /** One host behind its own NAT router per entry; `forward`: TCP ports the router forwards to it (same port). */
+  homes: { name: string; nat: NatKind; forward?: number[] }[];
 }
 
 export interface Host {
@@ -53,6 +55,8 @@ export interface Host {
   /** Homes: the router's public address (what peers see). Public hosts: undefined. */
   wanIp?: string;
   nat?: NatKind;
+  /** Homes: TCP ports the router forwards from wanIp to ip (same port). */
+  forward?: number[];
   /** Start a process inside this host's namespace. */
   spawn(cmd: string, args: string[], options?: SpawnOptions): ChildProcess;
   /** Run a command inside this host's namespace and return its stdout. */
@@ -248,10 +252,18 @@ function hookExit(): void {
 
 // ── building ───────────────────────────────────────────────────────────────────────────────────
 
-function routerRules(nat: NatKind): string {
+function routerRules(nat: NatKind, home: string, forward: number[]): string {
   const masquerade = nat === "symmetric" ? "masquerade fully-random" : "masquerade";
+  // Port forwarding: new connections to the public address on a forwarded port go to the home.
+  const dnat = forward.length
+    ? `  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "wan0" tcp dport { ${forward.join(", ")} } dnat to ${home}
+  }
+`
+    : "";
   return `table ip shardmesh_nat {
-  chain postrouting {
+${dnat}  chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     oifname "wan0" ${masquerade}
   }
@@ -259,6 +271,7 @@ function routerRules(nat: NatKind): string {
     type filter hook forward priority filter; policy drop;
     ct state established,related accept
     iifname "lan0" oifname "wan0" accept
+    iifname "wan0" oifname "lan0" ct status dnat accept
   }
   chain input {
     type filter hook input priority filter; policy accept;
@@ -352,7 +365,8 @@ export function createTestNet(spec: NetSpec): TestNet {
       hosts[name] = makeHost(name, ns, plug(ns, 10 + i, `p${i}`, "eth0"), spawned);
     });
 
-    spec.homes.forEach(({ name, nat }, i) => {
+    spec.homes.forEach(({ name, nat, forward: ports = [] }, i) => {
+      if (!ports.every((p) => Number.isInteger(p) && p > 0 && p < 65536)) throw new Error(`home ${name}: forward TCP ports 1-65535`);
       const router = addNs(`r${name}`);
       const home = addNs(`h${name}`);
       const wanIp = plug(router, 101 + i, `r${i}`, "wan0");
@@ -364,8 +378,8 @@ export function createTestNet(spec: NetSpec): TestNet {
       ip(["-n", home, "link", "set", "eth0", "up"]);
       ip(["-n", home, "route", "add", "default", "via", `${lan}.1`]);
       forward(router);
-      execFileSync("ip", ["netns", "exec", router, "nft", "-f", "-"], { input: routerRules(nat) });
-      hosts[name] = makeHost(name, home, `${lan}.2`, spawned, { wanIp, nat });
+      execFileSync("ip", ["netns", "exec", router, "nft", "-f", "-"], { input: routerRules(nat, `${lan}.2`, ports) });
+      hosts[name] = makeHost(name, home, `${lan}.2`, spawned, { wanIp, nat, forward: ports });
     });
   } catch (err) {
     net.down();
