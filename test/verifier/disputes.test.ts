@@ -21,6 +21,9 @@
 // - A receipt whose submitter never fixes its seed: the verifiers fix it once it is due (one
 //   seed-fixed among three services; a drawSamples that found the seed fixed is not reported as
 //   one), and the samples it draws are checked.
+// - A cheater's sybil opens a baseless dispute over one of the cheater's honest leaves: the honest
+//   verifier re-runs that leaf, finds it right, and challenges the real fraud at once instead of
+//   waiting for the sybil's dispute (which would outlast the fraud's challenge window).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "@libp2p/crypto/keys";
@@ -60,8 +63,9 @@ function service(who: number, events: VerifierEvent[], over: Parameters<typeof v
   return s;
 }
 
-/** Opens a job on p1 (stage 0, honest) and p2 (stage 1, claims a swapped output on every request). */
-async function cheatingJob(): Promise<OpenedJob> {
+/** Opens a job on p1 (stage 0, honest) and p2 (stage 1, claims a swapped output on every request
+ *  from `honestBelow` on: 0 by default, every request). */
+async function cheatingJob(honestBelow = 0): Promise<OpenedJob> {
   const job = await openJob(
     f,
     [
@@ -71,9 +75,9 @@ async function cheatingJob(): Promise<OpenedJob> {
     100,
   );
   const jobId = job.jobId.toString();
-  const claimed = swapped(served.output);
   const [p1, p2] = providers;
   for (let index = 0; index < 2 * PER_RECEIPT; index++) {
+    const claimed = index < honestBelow ? served.output : swapped(served.output);
     const s0 = { jobId, index, modelId: "1", inputHash: hashOf(served.input), peerId: "gateway" };
     p1.trace.record({ ...s0, stage: 0, outputHash: hashOf(served.hop) }, { input: served.input, output: served.hop });
     p2.trace.record(
@@ -86,8 +90,8 @@ async function cheatingJob(): Promise<OpenedJob> {
 
 /** The job's next receipt of PER_RECEIPT requests, submitted, sampled and revealed (`o.unseeded`:
  *  submitted only, its seed left for the verifiers, then revealed once they fixed it). */
-async function nextReceipt(job: OpenedJob, o: { unseeded?: (receiptId: bigint) => Promise<void> } = {}): Promise<bigint> {
-  const claimed = swapped(served.output);
+async function nextReceipt(job: OpenedJob, o: { unseeded?: (receiptId: bigint) => Promise<void>; honest?: boolean } = {}): Promise<bigint> {
+  const claimed = o.honest ? served.output : swapped(served.output);
   const hops = [
     { stage: 0, provider: addr(ROLE.p1), signer: devAccount(ROLE.p1), input: served.input, output: served.hop },
     { stage: 1, provider: addr(ROLE.p2), signer: devAccount(ROLE.p2), input: served.hop, output: claimed },
@@ -375,5 +379,35 @@ describe("verifier service: one dispute per accused, bonds, resolution turns (is
     assert.equal(eventsOf(events.values(), "challenged").length, 1);
     assert.deepEqual(eventsOf(events.values(), "error"), []);
     for (const s of services) await s.stop();
+  });
+
+  it("a baseless dispute against the cheater (its sybil challenging an honest leaf) does not hold back the honest verifier's challenge of a real fraud", async () => {
+    // v1 is the only running verifier drawn; p4 plays the cheater's sybil.
+    await setVerifiers([], [ROLE.v2, ROLE.v3, ROLE.p3, ROLE.p4]);
+    const job = await cheatingJob(PER_RECEIPT); // p2 honest on the first receipt, lying on the second
+    const events: VerifierEvent[] = [];
+    const v1 = service(ROLE.v1, events);
+    const honest = await nextReceipt(job, { honest: true });
+    await setVerifiers([ROLE.p4], []);
+    await f.token.write.approve([f.market.address, parseEther("1000")], as(ROLE.p4));
+    await f.token.write.transfer([addr(ROLE.p4), parseEther("1000")], as(ROLE.admin));
+    const bogus = await f.disputes.read.disputeCount();
+    await f.disputes.write.challenge([job.jobId, honest, 0n, 1n], as(ROLE.p4));
+    await setVerifiers([], [ROLE.p4]);
+    const fraud = await nextReceipt(job);
+    assert.deepEqual(await drawnVerifiers(f, job.jobId, fraud), [addr(ROLE.v1), addr(ROLE.v1)]);
+    await v1.tick();
+    const challenged = eventsOf([events], "challenged");
+    assert.equal(challenged.length, 1, "challenged in its first pass, the sybil's dispute still open");
+    assert.equal(challenged[0].receiptId, fraud.toString());
+    assert.equal((await f.disputes.read.dispute([bogus])).status, STATUS.Open);
+    const spot = eventsOf([events], "checked").filter((e) => e.reason === "spot");
+    assert.deepEqual(
+      spot.map((e) => [e.receiptId, e.sampleNo, e.stage, e.check.outcome]),
+      [[honest.toString(), 0, 1, "match"]],
+      "it re-ran the disputed leaf and found it right",
+    );
+    assert.deepEqual(eventsOf([events], "error"), []);
+    await v1.stop();
   });
 });

@@ -5,10 +5,12 @@
 // - for every sample it is drawn for, fetches and re-executes every stage once all are revealed,
 //   challenges a wrong one and attests the sample (locking its attestation deposit: its share of
 //   the verifier fee depends on it, and it is lost if someone else later proves the sample
-//   fraudulent). One open dispute per accused provider per job (any challenger's): one upheld
-//   verdict slashes all of the accused's collateral in the job, so every other wrong leaf of it
-//   waits for that verdict — covered if upheld, challenged then if not (window permitting); a
-//   challenge the balance cannot bond waits the same way for returned bonds and credits;
+//   fraudulent). One open dispute per accused provider per job: one upheld verdict slashes all
+//   of the accused's collateral in the job, so every other wrong leaf of it waits for that
+//   verdict — covered if upheld, challenged then if not (window permitting) — when the dispute is
+//   its own or over a leaf its own check also finds wrong (never for a dispute it finds baseless:
+//   a cheater's sybil could open one to hold honest challenges back); a challenge the balance
+//   cannot bond waits the same way for returned bonds and credits;
 // - optionally spot-checks a share of others' revealed leaves;
 // - sits on committees it is drawn for (./votes.ts: commit, reveal, claim) and drives the
 //   disputes (draw the committee, close rounds, appeal an adverse verdict, make verdicts final)
@@ -123,6 +125,8 @@ export class VerifierService {
   readonly watched = new Set<string>();
   /** Open disputes per "jobId/accused" (any challenger): one is enough to convict. */
   private readonly openAccused = new Map<string, Set<string>>();
+  /** Whether this verifier's own check found another's disputed leaf wrong, by dispute id. */
+  private readonly disputeBelief = new Map<string, boolean>();
   private readonly models = new Map<string, string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
@@ -429,7 +433,7 @@ export class VerifierService {
     const key = `${jobId}/${t.provider.toLowerCase()}`;
     if ((await this.c.disputes.read.disputeOf([jobId, receiptId, BigInt(sampleNo), BigInt(stage)])) !== 0n) return "covered";
     if (await this.c.market.read.isFaulted([jobId, t.provider])) return "covered";
-    if ((this.openAccused.get(key)?.size ?? 0) > 0) return "deferred";
+    if (await this.heldBack(key)) return "deferred";
     const [, challengeEnds] = await this.c.spotCheck.read.deadlines([jobId, receiptId]);
     if ((await this.chainNow()) >= challengeEnds) {
       log("leaf of job %s receipt %s is wrong but the challenge window closed", jobId, receiptId);
@@ -437,7 +441,7 @@ export class VerifierService {
     }
     // Another verifier may have challenged the same provider since this pass read the events.
     await this.readEvents();
-    if ((this.openAccused.get(key)?.size ?? 0) > 0) return "deferred";
+    if (await this.heldBack(key)) return "deferred";
     const bond = await this.challengeBond(jobId, t.provider);
     try {
       await this.ensureBond(bond);
@@ -472,6 +476,33 @@ export class VerifierService {
       txHash: hash,
     });
     return "challenged";
+  }
+
+  /**
+   * Whether an open dispute against this provider in this job ("jobId/accused") should carry this
+   * verifier's other challenges of it: one it opened, or another's over a leaf its own check also
+   * finds wrong. A dispute over a leaf it finds right (or cannot decide) holds nothing back — a
+   * cheater's sybil challenging one of the cheater's honest leaves would otherwise keep every
+   * honest verifier waiting until the real frauds' challenge windows closed.
+   */
+  private async heldBack(key: string): Promise<boolean> {
+    for (const id of this.openAccused.get(key) ?? []) {
+      let wrong = this.disputeBelief.get(id);
+      if (wrong === undefined) {
+        const d = await this.c.disputes.read.dispute([BigInt(id)]);
+        if (isAddressEqual(d.challenger, this.address)) wrong = true;
+        else {
+          const t = { jobId: d.jobId, receiptId: BigInt(d.receiptId), sampleNo: d.sampleNo, stage: d.stage };
+          const rev = await this.c.spotCheck.read.stageReveal([t.jobId, t.receiptId, BigInt(t.sampleNo), BigInt(t.stage)]);
+          const check = await this.checkLeaf({ ...t, ...rev });
+          this.record({ ...t, provider: rev.provider }, check, "spot");
+          wrong = check.fraud === true;
+        }
+        this.disputeBelief.set(id, wrong);
+      }
+      if (wrong) return true;
+    }
+    return false;
   }
 
   /** The first bond of a challenge against `accused` in `jobId`: max(challengeBond, bps × its collateral). */
