@@ -5,7 +5,7 @@
 import { createServer } from "node:http";
 import { generationRequestHash } from "../jobs/session.ts";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { logger } from "@libp2p/logger";
 import {
   GatewayBadRequestError,
@@ -129,6 +129,17 @@ export class Gateway {
     const server = this.server;
     // A connection that never sends a request is closed by headersTimeout, an idle keep-alive one by this.
     server.keepAliveTimeout = this.limits.keepAliveTimeoutMs;
+    // ...but not on the word of a timer that ran late. After this process stalled (a long task, a
+    // starved CPU), timers run before the sockets' waiting bytes are read, so Node's keep-alive
+    // timer would close connections whose next request had already arrived (honest clients saw
+    // ECONNRESET). A 'timeout' listener takes the decision from Node: the socket is closed after
+    // the pending reads (setImmediate runs after the poll phase) only if it read nothing since.
+    server.on("timeout", (socket: Socket) => {
+      const read = socket.bytesRead;
+      setImmediate(() => {
+        if (socket.bytesRead === read) socket.destroy();
+      });
+    });
     server.maxConnections = this.limits.maxConnections;
     server.on("connection", (socket) => {
       const client = socket.remoteAddress ?? "?";
