@@ -3,7 +3,8 @@
 //    (422), and none of them is charged.
 //  - A provider losing its transport (this node's connections may have dropped, e.g. its event
 //    loop stalled past the ping timeout) gets one more try if it announces itself again within
-//    the route wait; it is charged only if it fails again or another provider serves instead.
+//    the route wait (counted from when the stage ran out of candidates); it is charged only if it
+//    fails again or another provider serves instead.
 // Providers are stubs of the directory and pipeline client (the router's unit under test).
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
@@ -16,33 +17,47 @@ import { Router } from "../../node/src/router/router.ts";
 
 const provider = (peerId: string, price = 1n): StageProvider => ({ peerId, price, load: 0, capacity: 4, latencyMs: 5, reach: "reachable" });
 
-/** A router over `peers` whose hops fail with each peer's `errors` in turn, then succeed. */
+/**
+ * A router over `peers` whose hops fail with each peer's `errors` in turn (each after `failAfterMs`),
+ * then succeed. reannounce: an evicted peer is listed again at once (its next announcement
+ * arrived); relistAfterMs: that long after its eviction.
+ */
 function routerWith(
   peers: string[],
   errors: Record<string, Error[]>,
   prices: Record<string, bigint> = {},
-  o: { reannounce?: boolean } = {},
+  o: { reannounce?: boolean; relistAfterMs?: number; failAfterMs?: number; routeWaitMs?: number } = {},
 ) {
   const calls: string[] = [];
   const evicted: string[] = [];
+  const evictedAt = new Map<string, number>();
+  const listed = (p: string) => {
+    if (o.reannounce || !evicted.includes(p)) return true;
+    return o.relistAfterMs !== undefined && Date.now() - evictedAt.get(p)! >= o.relistAfterMs;
+  };
   const directory = {
     stageCount: () => 1,
-    // reannounce: an evicted peer is listed again at once (its next announcement arrived).
-    providers: () => peers.filter((p) => o.reannounce || !evicted.includes(p)).map((p) => provider(p, prices[p])),
-    evict: (id: string) => evicted.push(id),
-    has: (id: string) => peers.includes(id) && (o.reannounce || !evicted.includes(id)),
+    providers: () => peers.filter(listed).map((p) => provider(p, prices[p])),
+    evict: (id: string) => {
+      evicted.push(id);
+      evictedAt.set(id, Date.now());
+    },
+    has: (id: string) => peers.includes(id) && listed(id),
   } as unknown as Directory;
   const client = {
     hop: (peer: string) => ({
       call: async () => {
         calls.push(peer);
         const err = errors[peer]?.shift();
-        if (err) throw err;
+        if (err) {
+          if (o.failAfterMs) await new Promise((r) => setTimeout(r, o.failAfterMs));
+          throw err;
+        }
         return { bag: {}, computeMs: 1, ms: 1 };
       },
     }),
   } as unknown as PipelineClient;
-  return { router: new Router(directory, client, { routeWaitMs: 0 }), calls, evicted };
+  return { router: new Router(directory, client, { routeWaitMs: o.routeWaitMs ?? 0 }), calls, evicted };
 }
 
 describe("router isolation", () => {
@@ -67,6 +82,23 @@ describe("router isolation", () => {
     assert.ok([a, b].includes(res.stages[0].peerId));
     assert.ok(calls.length >= 2 && calls.length <= 3, `calls ${calls.length}`);
     assert.ok(evicted.length > 0 && evicted.every((p) => p === a || p === b), "dead connections dropped");
+    const stats = router.peerStats();
+    for (const p of [a, b]) assert.equal(stats[p]?.penalty ?? 0, 0, `${p} not penalised`);
+  });
+
+  it("gives lost providers the whole route wait to come back, counted from when the stage ran out of candidates (their hops took longer than the wait to fail)", async () => {
+    const { router, calls } = routerWith(
+      [a, b],
+      {
+        [a]: [new PipelineStreamClosedError("pipeline stream 6 closed")],
+        [b]: [new PipelineStreamClosedError("pipeline stream 7 closed")],
+      },
+      {},
+      { failAfterMs: 400, relistAfterMs: 150, routeWaitMs: 300 },
+    );
+    const res = await router.run("m", {}, { hashes: false });
+    assert.ok([a, b].includes(res.stages[0].peerId));
+    assert.equal(calls.length, 3, "both lost, then one of them again once listed");
     const stats = router.peerStats();
     for (const p of [a, b]) assert.equal(stats[p]?.penalty ?? 0, 0, `${p} not penalised`);
   });

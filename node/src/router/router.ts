@@ -197,13 +197,17 @@ export class Router {
     // the machine stalled past the ping timeout: then every provider "fails" at once). It is
     // evicted (its connection is dead), and tried once more if it announces itself again within
     // the route wait, on a fresh connection. It is charged if it fails again, or if it has not
-    // announced itself again by the time another provider serves the request or the stage fails.
+    // announced itself again by the time another provider serves the request (unless that one had
+    // lost its transport too and came back) or the stage fails.
     const lost: string[] = [];
     const revivable = new Set<string>();
     const retried = new Set<string>();
     // A stage whose providers all dropped out a moment ago (a connection lost under load, an
-    // entry not yet refreshed) gets ROUTE_WAIT_MS for one to come back before the request fails.
-    const waitUntil = Date.now() + (this.init.routeWaitMs ?? ROUTE_WAIT_MS);
+    // entry not yet refreshed) gets ROUTE_WAIT_MS for one to come back before the request fails,
+    // counted from when it ran out of candidates: hops that lost their transport may take seconds
+    // to fail (a stalled node finds its streams closed only when it runs again), and a wait counted
+    // from the stage's start was then over before the lost providers could announce themselves
+    // again (seen under load: "no provider left after 2 attempt(s)", both back 0.5 s later).
     for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_STAGE; attempt++) {
       options.signal?.throwIfAborted();
       const eligible = () =>
@@ -211,6 +215,7 @@ export class Router {
           .providers(modelId, stage)
           .filter((p) => (!tried.has(p.peerId) || revivable.has(p.peerId)) && (allow?.(stage, p) ?? true));
       let candidates = eligible();
+      const waitUntil = Date.now() + (this.init.routeWaitMs ?? ROUTE_WAIT_MS);
       while (candidates.length === 0 && Date.now() < waitUntil) {
         await new Promise((r) => setTimeout(r, 100));
         options.signal?.throwIfAborted();
@@ -219,7 +224,8 @@ export class Router {
       const self = options.preferSelf && local ? candidates.find((p) => p.peerId === local.peerId) : undefined;
       const choice = self ?? this.choose(candidates);
       if (!choice) break;
-      if (revivable.delete(choice.peerId)) {
+      const revived = revivable.delete(choice.peerId);
+      if (revived) {
         log("stage %d: %s announced itself again after losing its transport; trying it once more", stage, choice.peerId);
         lost.splice(lost.indexOf(choice.peerId), 1);
       }
@@ -260,9 +266,11 @@ export class Router {
         this.succeeded(st, ms);
         for (const p of refused) this.failedOn(p, this.peer(p), new Error(`refused an input ${choice.peerId} ran`));
         for (const p of refusedHandOff) this.failedOn(p, this.peer(p), new Error(`refused a hand-off ${choice.peerId} accepted`));
-        // Lost peers that announced themselves again are alive (the loss was this node's): not charged.
+        // Lost peers that announced themselves again are alive (the loss was this node's): not
+        // charged; nor is any lost peer when the one that served had lost its own transport in
+        // this request and came back (this node's connections dropped, all at once).
         for (const p of lost)
-          if (!this.directory.has(p))
+          if (!revived && !this.directory.has(p))
             this.failedOn(p, this.peer(p), new PipelineStreamClosedError(`lost its hop while ${choice.peerId} served`));
         return { output, trace: { stage, peerId: choice.peerId, ms, retries: attempt, inputHash, outputHash }, handOff: res.handOff };
       } catch (err) {
