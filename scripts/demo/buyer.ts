@@ -105,16 +105,14 @@ export async function receiptAndSettle(
   before: bigint[],
   unit: string,
   log: Log,
-  answered?: ReadonlyMap<number, LoggedResponse>,
+  answered: ReadonlyMap<number, LoggedResponse>,
 ): Promise<SettledReceipt> {
   const c = o.deployment.contracts;
   const jobId = job.jobId;
   const todo = await o.gateway.receipt(jobId.toString());
-  if (answered) {
-    // The session key signs only a receipt that matches the buyer's own log and the chain's count.
-    const onChain = await read<{ count: number; units: number }>(o, c.JobMarket.address, jobMarketAbi, "job", [jobId]);
-    checkReceiptToSign(todo, answered, { count: Number(onChain.count), units: Number(onChain.units) });
-  }
+  // The session key signs only a receipt that matches the buyer's own log and the chain's count.
+  const onChain = await read<{ count: number; units: number }>(o, c.JobMarket.address, jobMarketAbi, "job", [jobId]);
+  checkReceiptToSign(todo, answered, { count: Number(onChain.count), units: Number(onChain.units) });
   const sig = await signBuyerReceipt(job.session, job.domain, { jobId, count: todo.count, units: todo.units, outputRoot: todo.outputRoot });
   const submitted = await o.gateway.submitReceipt(jobId.toString(), {
     count: todo.count,
@@ -194,12 +192,13 @@ export async function paidJob(o: BuyerSetup, log: Log): Promise<PaidJobResult> {
   const results: PaidJobResult["texts"] = [];
   /** The buyer's own log of answers (infer checked each one's hashes against its tensors). */
   const answered = new Map<number, LoggedResponse>();
-  for (const text of texts) {
+  for (const [nonce, text] of texts.entries()) {
     const x = recPreprocess(await decodeImage(await renderText([text], { fontSize: 40 })));
     const tensors = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
-    const signature = await signJobRequest(job.session, job.domain, { jobId, requestHash: jobRequestHash(tensors) });
-    const res = await o.gateway.infer({ modelId: o.modelId.toString(), jobId: jobId.toString(), input: { tensors } }, { signature });
-    if (res.index !== null) answered.set(res.index, { requestHash: res.requestHash, responseHash: res.responseHash });
+    // The request's number in the job is its nonce: the signature buys this one request only.
+    const signature = await signJobRequest(job.session, job.domain, { jobId, nonce: BigInt(nonce), requestHash: jobRequestHash(tensors) });
+    const res = await o.gateway.infer({ modelId: o.modelId.toString(), jobId: jobId.toString(), input: { tensors } }, { signature, nonce });
+    if (res.index !== null) answered.set(res.index, { requestHash: res.requestHash, responseHash: res.responseHash, nonce });
     const out = Object.values(res.output)[0];
     const [line] = ctcDecode({ dtype: "float32", dims: out.dims, data: new Float32Array(bytesFromTensor(out).slice().buffer) });
     results.push({ sent: text, read: line.text, stages: res.stages.map((s) => s.peerId) });

@@ -9,6 +9,7 @@ import { loadManifest } from "../../node/src/inference/manifest.ts";
 import { buildDemoDecoder, buildRandomDecoder, splitDecoder } from "../../node/src/llm/index.ts";
 import type { GenerationResult, ShardMeshClient } from "../../node/src/sdk/index.ts";
 import { signGenerationRequest } from "../../node/src/jobs/session.ts";
+import type { LoggedResponse } from "../../node/src/sdk/check.ts";
 import { balances, openJob, receiptAndSettle, type BuyerSetup, type OpenedJob, type SettledReceipt } from "./buyer.ts";
 import type { DemoChain } from "../lib/demo.ts";
 import { sha256File } from "../lib/seed.ts";
@@ -118,13 +119,15 @@ export async function paidGeneration(
   const before = await balances(o);
   const job = await openJob(o, PAID_LLM_UNITS, "tokens", log);
   const turns: GenerationResult[] = [];
-  for (const question of ["Who is Ahab?", "What is the whale?"]) {
+  /** The buyer's own log of paid turns: the receipt is checked against it before the session key signs. */
+  const answered = new Map<number, LoggedResponse>();
+  for (const [nonce, question] of ["Who is Ahab?", "What is the whale?"].entries()) {
     process.stdout.write(`  ${question} → "`);
     const r = await o.gateway.chat(
       { model: String(o.modelId), messages: [{ role: "user", content: question }], max_tokens: 32, temperature: 0.7, seed: 3 },
       {
         onText: (d) => process.stdout.write(d.replaceAll("\n", " ")),
-        job: { jobId: job.jobId.toString(), sign: (body) => signGenerationRequest(job.session, job.domain, job.jobId, body) },
+        job: { jobId: job.jobId.toString(), nonce, sign: (body, n) => signGenerationRequest(job.session, job.domain, job.jobId, n, body) },
       },
     );
     process.stdout.write('"\n');
@@ -132,8 +135,9 @@ export async function paidGeneration(
     log(
       `  request ${p.index} of job ${p.jobId}: ${p.units} tokens charged (${r.usage.prompt_tokens} prompt + ${p.units - r.usage.prompt_tokens} sampled) of ${p.reserved} reserved`,
     );
+    answered.set(p.index, { requestHash: p.requestHash, responseHash: p.responseHash, units: p.units, nonce: p.nonce });
     turns.push(r);
   }
-  const receipt = await receiptAndSettle(o, job, before, "tokens", log);
+  const receipt = await receiptAndSettle(o, job, before, "tokens", log, answered);
   return { jobId: job.jobId, session: job.session, turns, receipt };
 }

@@ -109,8 +109,8 @@ describe("a broken hand-off faults the upstream that lied, not the honest downst
     // One honest request through both stages.
     const x = recPreprocess(await decodeImage(await renderText(["hand off"], { fontSize: 40 })));
     const tensors = { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
-    const signature = await signJobRequest(session, domain, { jobId: BigInt(jobId), requestHash: jobRequestHash(tensors) });
-    const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature });
+    const signature = await signJobRequest(session, domain, { jobId: BigInt(jobId), nonce: 0n, requestHash: jobRequestHash(tensors) });
+    const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature, nonce: 0 });
     assert.deepEqual(
       res.stages.map((s) => s.peerId),
       [upstream.peerId, downstream.peerId],

@@ -154,8 +154,15 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     const serve = async (texts: string[], first: number) => {
       for (const [i, text] of texts.entries()) {
         const tensors = await input(text);
-        const signature = await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(tensors) });
-        const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature });
+        // The request's number in the job is its nonce (signed: the signature buys this request only).
+        const nonce = first + i;
+        const signature = await signJobRequest(session, jobDomain(), {
+          jobId: BigInt(jobId),
+          nonce: BigInt(nonce),
+          requestHash: jobRequestHash(tensors),
+        });
+        const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature, nonce });
+        assert.equal(res.nonce, nonce);
         assert.equal(res.index, first + i);
         assert.deepEqual(
           res.stages.map((s) => s.stage),
@@ -264,7 +271,14 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     await assert.rejects(
       gateway.infer(
         { modelId: env.modelId.toString(), jobId, input: { tensors: bad } },
-        { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(bad) }) },
+        {
+          nonce: TEXTS.length,
+          signature: await signJobRequest(session, jobDomain(), {
+            jobId: BigInt(jobId),
+            nonce: BigInt(TEXTS.length),
+            requestHash: jobRequestHash(bad),
+          }),
+        },
       ),
       (err: GatewayApiError) => err.status === 400 && err.errorName === "InputOutOfBoundsError",
     );
@@ -319,7 +333,10 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     await assert.rejects(
       gateway.infer(
         { modelId: env.modelId.toString(), jobId, input: { tensors: late } },
-        { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(late) }) },
+        {
+          nonce: 0,
+          signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), nonce: 0n, requestHash: jobRequestHash(late) }),
+        },
       ),
       (err: GatewayApiError) => err.errorName === "JobsJobUnavailableError" && err.status === 409,
     );
@@ -346,20 +363,25 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     const forgedInput = await input("forged");
     const forged = await signJobRequest(privateKeyToAccount(generatePrivateKey()), jobDomain(), {
       jobId: BigInt(jobId),
+      nonce: 0n,
       requestHash: jobRequestHash(forgedInput),
     });
     await assert.rejects(
-      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: forged }),
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: forged, nonce: 0 }),
       (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError" && err.status === 401,
     );
     // The session key's own signature, but for another job: EIP-712 binds it to this job.
-    const replayed = await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId) + 1n, requestHash: jobRequestHash(forgedInput) });
+    const replayed = await signJobRequest(session, jobDomain(), {
+      jobId: BigInt(jobId) + 1n,
+      nonce: 0n,
+      requestHash: jobRequestHash(forgedInput),
+    });
     await assert.rejects(
-      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: replayed }),
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: replayed, nonce: 0 }),
       (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError" && err.status === 401,
     );
     await assert.rejects(
-      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: "0x1234" }),
+      gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors: forgedInput } }, { signature: "0x1234", nonce: 0 }),
       (err: GatewayApiError) => err.errorName === "GatewayUnauthorizedError",
     );
     assert.equal((await gateway.job(jobId)).served, 0);
@@ -369,12 +391,14 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     );
 
     // Three signed requests, stage 1 always on the quoted provider (p3 serves stage 1 too).
-    for (const text of ["one", "two", "three"]) {
+    for (const [nonce, text] of ["one", "two", "three"].entries()) {
       const tensors = await input(text);
-      const res = await gateway.infer(
-        { modelId: env.modelId.toString(), jobId, input: { tensors } },
-        { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(tensors) }) },
-      );
+      const signature = await signJobRequest(session, jobDomain(), {
+        jobId: BigInt(jobId),
+        nonce: BigInt(nonce),
+        requestHash: jobRequestHash(tensors),
+      });
+      const res = await gateway.infer({ modelId: env.modelId.toString(), jobId, input: { tensors } }, { signature, nonce });
       assert.deepEqual(
         res.stages.map((s) => s.peerId),
         [p1.peerId, p2.peerId],
@@ -384,7 +408,10 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     await assert.rejects(
       gateway.infer(
         { modelId: env.modelId.toString(), jobId, input: { tensors: extra } },
-        { signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), requestHash: jobRequestHash(extra) }) },
+        {
+          nonce: 3,
+          signature: await signJobRequest(session, jobDomain(), { jobId: BigInt(jobId), nonce: 3n, requestHash: jobRequestHash(extra) }),
+        },
       ),
       (err: GatewayApiError) => err.errorName === "JobsJobUnavailableError" && err.status === 409,
     );
@@ -428,8 +455,9 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
     const opened = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
     const jobId = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs })[0].args.jobId;
-    const signed = async (tensors: Record<string, JsonTensor>) => ({
-      signature: await signJobRequest(session, jobDomain(), { jobId, requestHash: jobRequestHash(tensors) }),
+    const signed = async (tensors: Record<string, JsonTensor>, nonce: number) => ({
+      nonce,
+      signature: await signJobRequest(session, jobDomain(), { jobId, nonce: BigInt(nonce), requestHash: jobRequestHash(tensors) }),
     });
 
     // A correctly signed request whose tensor's bytes do not fill its dims: it fails on the way,
@@ -437,27 +465,36 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     const good = await input("admit");
     const broken = { x: { ...good.x, data: good.x.data.slice(0, 64) } };
     await assert.rejects(
-      gateway.infer({ modelId: env.modelId.toString(), jobId: jobId.toString(), input: { tensors: broken } }, await signed(broken)),
+      gateway.infer({ modelId: env.modelId.toString(), jobId: jobId.toString(), input: { tensors: broken } }, await signed(broken, 0)),
     );
 
-    // 10 signed requests at once, the job id spelled three ways: exactly 2 are served.
+    // 10 signed requests at once (nonces 0..9), the job id spelled three ways: exactly 2 are served
+    // (nonces 0 and 1; the job's other nonces are out of its range).
     const texts = Array.from({ length: 10 }, (_, i) => `concurrent ${i}`);
     const inputs = await Promise.all(texts.map((t) => input(t)));
     const results = await Promise.allSettled(
       inputs.map(async (tensors, i) =>
         gateway.infer(
           { modelId: env.modelId.toString(), jobId: "0".repeat(i % 3) + jobId.toString(), input: { tensors } },
-          await signed(tensors),
+          await signed(tensors, i),
         ),
       ),
     );
     const served = results.filter((r) => r.status === "fulfilled").map((r) => r.value.index);
     assert.deepEqual(served.sort(), [0, 1], `served ${served.length} of 10 on a 2-unit job`);
+    assert.deepEqual(
+      results.slice(0, 2).map((r) => r.status),
+      ["fulfilled", "fulfilled"],
+      "nonces 0 and 1 served",
+    );
     for (const r of results) {
       if (r.status === "rejected") {
         const e = r.reason as GatewayApiError;
-        assert.equal(e.errorName, "JobsJobUnavailableError", `${e.errorName}: ${e.message}`);
-        assert.equal(e.status, 409);
+        assert.ok(
+          (e.errorName === "JobsJobUnavailableError" && e.status === 409) ||
+            (e.errorName === "JobsNonceOutOfRangeError" && e.status === 400),
+          `${e.errorName}: ${e.message}`,
+        );
       }
     }
     const status = await gateway.job(`00${jobId}`);

@@ -174,7 +174,13 @@ describe("paid per token on chain (real processes)", { timeout: 300_000 }, () =>
     const forged = await gateway
       .chat(
         { model: llmId.toString(), messages: [{ role: "user", content: "free tokens?" }], max_tokens: 4 },
-        { job: { jobId: gen.jobId.toString(), sign: (body) => signGenerationRequest(stranger, domain, gen.jobId, body) } },
+        {
+          job: {
+            jobId: gen.jobId.toString(),
+            nonce: 2,
+            sign: (body, nonce) => signGenerationRequest(stranger, domain, gen.jobId, nonce, body),
+          },
+        },
       )
       .then(
         () => assert.fail("a forged signature was accepted"),
@@ -182,5 +188,27 @@ describe("paid per token on chain (real processes)", { timeout: 300_000 }, () =>
       );
     assert.equal(forged.status, 401);
     assert.equal(forged.errorName, "GatewayUnauthorizedError");
+
+    // The session key's own signature for a nonce the job already answered (the demo's first
+    // turn, nonce 0): one signed nonce buys one request, so a replay is refused and not billed.
+    const unitsBefore = (await gateway.receipt(gen.jobId.toString()).catch(() => ({ units: 0 }))).units;
+    const replay = await gateway
+      .chat(
+        { model: llmId.toString(), messages: [{ role: "user", content: "again?" }], max_tokens: 4 },
+        {
+          job: {
+            jobId: gen.jobId.toString(),
+            nonce: 0,
+            sign: (body, nonce) => signGenerationRequest(gen.session, domain, gen.jobId, nonce, body),
+          },
+        },
+      )
+      .then(
+        () => assert.fail("a generation under an answered nonce was served"),
+        (e: GatewayApiError) => e,
+      );
+    assert.equal(replay.status, 409);
+    assert.equal(replay.errorName, "JobsNonceReusedError");
+    assert.equal((await gateway.receipt(gen.jobId.toString()).catch(() => ({ units: 0 }))).units, unitsBefore, "nothing billed");
   });
 });

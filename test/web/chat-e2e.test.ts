@@ -230,6 +230,15 @@ describe("chat page in chromium against a language model on the mesh", { timeout
     assert.match(await page.getByTestId("chat-turn-cost").innerText(), new RegExp(`^Paid under job #${jobId}: ${units} tokens .* SHARD`));
     assert.equal(prompts(), promptsBefore, "no wallet prompt for a paid chat turn");
     assert.equal(await page.getByTestId("chat-error").count(), 0);
+    // The turn was signed for the job's first nonce, which the page keeps beside the session key
+    // (the next turn, after a reload too, signs nonce 1), and logged for the receipt check.
+    const kept = (k: string) => page.evaluate((key) => window.localStorage.getItem(key), k);
+    assert.equal(await kept(`shardmesh:nonce:${env.deployment.chainId}:${jobId}`), "1");
+    const [leaf] = pending.leaves.leaves;
+    assert.equal(leaf[0], "0", "the receipt's leaf carries the nonce the page signed");
+    assert.deepEqual(JSON.parse((await kept(`shardmesh:answers:${env.deployment.chainId}:${jobId}`))!), [
+      [0, { requestHash: leaf[2], responseHash: leaf[3], units, nonce: 0 }],
+    ]);
     await page.screenshot({ path: join(shots, "chat-paid.png"), fullPage: true });
     assert.deepEqual(pageErrors, []);
   });

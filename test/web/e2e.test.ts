@@ -322,6 +322,7 @@ describe("dApp in chromium against the real mesh and chain", { timeout: 300_000 
       const signature = await signJobDetails(privateKeyToAccount(session.privateKey), jobId, expires);
       const served = (await gateway.job(jobId, { details: { expires, signature } })).requests?.find((r) => r.index === i);
       assert.equal(served?.requestHash, jobRequestHash({ x: tensorFromFloat32([...x.dims], x.data as Float32Array) }));
+      assert.equal(served?.traceIndex, i, "the page numbers its requests: the nonce it signed is the request's trace index");
       if (i === 0) await shot("model-try-it-paid");
     }
     assert.equal(

@@ -26,6 +26,7 @@ export const GENERATE_OPTIONS = {
   stats: { type: "boolean" },
   job: { type: "string" },
   "session-key": { type: "string" },
+  nonce: { type: "string" },
   deployments: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -49,6 +50,8 @@ const USAGE = `usage:
   prompt + generated tokens charged):
   --job ID           the job's id (with --gateway)
   --session-key HEX  the job's session key (or SHARDMESH_SESSION_KEY); signs each request
+  --nonce N          the request's number in the job, signed with it and answered once (default:
+                     the number of requests the gateway answered in the job)
   --deployments DIR  where the chain's deployment files are (default ./deployments); the chain is
                      the gateway's (GET /v1/health)`;
 
@@ -75,7 +78,10 @@ async function jobOption(sm: ShardMeshClient, values: GenerateValues): Promise<G
   const deployment = readDeployment(chainId, values.deployments ?? defaultDeploymentsDir());
   const domain = shardMeshDomain(chainId, deployment.contracts.JobMarket.address);
   const account = privateKeyToAccount(key as `0x${string}`);
-  return { jobId: jobId.toString(), sign: (body) => signGenerationRequest(account, domain, jobId, body) };
+  // The request's number in the job: by default the count the gateway answered (requests numbered 0, 1, 2, …).
+  const nonce = values.nonce !== undefined ? Number(values.nonce) : (await sm.job(jobId.toString())).served;
+  if (!Number.isSafeInteger(nonce) || nonce < 0) throw new UsageError("--nonce must be a non-negative integer");
+  return { jobId: jobId.toString(), nonce, sign: (body, n) => signGenerationRequest(account, domain, jobId, n, body) };
 }
 
 /** Runs one generation from parsed options; `chat` wraps the text in the model's chat template. */

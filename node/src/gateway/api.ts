@@ -41,7 +41,10 @@ export interface InferRequest {
 }
 
 export interface InferResponse {
+  /** The request's index in the job's answered requests (what receipts count); null without a job. */
   index: number | null;
+  /** The request nonce it was answered under (x-shardmesh-nonce; the buyer leaf's nonce); null without a job. */
+  nonce: number | null;
   output: Record<string, NamedJsonTensor>;
   text?: string;
   requestHash: `0x${string}`;
@@ -57,6 +60,8 @@ export interface PaidGeneration {
   jobId: string;
   /** The request's index in the job (what receipts count). */
   index: number;
+  /** The request nonce it was answered under (x-shardmesh-nonce; the buyer leaf's nonce). */
+  nonce: number;
   /** Units used: prompt tokens + sampled tokens (PROTOCOL, "Paid per token"). */
   units: number;
   /** Units reserved before generating (prompt + max_tokens); the rest went back to the job. */
@@ -69,7 +74,7 @@ export interface PaidGeneration {
 export interface PrepareResponse {
   /** The model input tensors `/v1/infer` computes from the image; send them as `input.tensors`. */
   tensors: Record<string, NamedJsonTensor>;
-  /** Bag hash of `tensors`: what the session key signs in `JobRequest(jobId, requestHash)`. */
+  /** Bag hash of `tensors`: what the session key signs in `JobRequest(jobId, nonce, requestHash)`. */
   requestHash: `0x${string}`;
 }
 

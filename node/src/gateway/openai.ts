@@ -5,9 +5,9 @@
 // mistake is a 4xx. The handler is transport-only: a LlmService says which models exist and
 // gives, per generation, the stage links to run it through.
 //
-// Paid use (docs/PROTOCOL.md, "Paid per token"): the same `x-shardmesh-job` and
-// `x-shardmesh-signature` headers as /v1/infer, the signature being the job's session key's
-// JobRequest(jobId, keccak256(body bytes)). The gateway reserves prompt tokens + max_tokens of
+// Paid use (docs/PROTOCOL.md, "Paid per token"): the same `x-shardmesh-job`, `x-shardmesh-nonce`
+// and `x-shardmesh-signature` headers as /v1/infer, the signature being the job's session key's
+// JobRequest(jobId, nonce, keccak256(body bytes)). The gateway reserves prompt tokens + max_tokens of
 // the job's units before generating, runs every stage as a traced session of the job, and
 // records the request with the units it used (prompt + sampled tokens), giving the rest back.
 import { randomUUID } from "node:crypto";
@@ -277,7 +277,7 @@ export async function handleOpenAi(
       const a = admission;
       admission = undefined;
       const index = a.complete({ modelId: p.model, requestHash, responseHash, stages, units });
-      paid = { jobId: a.jobId, index, units, reserved: a.units, requestHash, responseHash };
+      paid = { jobId: a.jobId, index, nonce: a.traceIndex, units, reserved: a.units, requestHash, responseHash };
     }
     if (p.stream) {
       write(chunk("", result.finishReason));

@@ -45,6 +45,34 @@ const errors = {
   },
 };
 const json = (schema: unknown) => ({ "application/json": { schema } });
+const errorBody = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
+/** The headers of a request under a job (docs/PROTOCOL.md, "Who checks what"). */
+const jobHeaders = [
+  { name: "x-shardmesh-job", in: "header", required: false, schema: { type: "string" }, description: "the job (decimal id) that pays" },
+  {
+    name: "x-shardmesh-nonce",
+    in: "header",
+    required: false,
+    description:
+      "the request's number in the job (0, 1, 2, …; below the job's maxUnits), signed with it; required with a job, answered once per job (409 JobsNonceReusedError otherwise; a request that failed frees it)",
+    schema: { type: "string", pattern: "^[0-9]{1,10}$" },
+  },
+  {
+    name: "x-shardmesh-signature",
+    in: "header",
+    required: false,
+    description: "the job's session-key signature of EIP-712 JobRequest(jobId, nonce, requestHash) (with a job)",
+    schema: { type: "string" },
+  },
+];
+const jobErrors = {
+  "401": { description: "not signed by the job's session key for this nonce and request", content: errorBody },
+  "402": { description: "the job has fewer units left than the request reserves", content: errorBody },
+  "409": {
+    description: "the job is closed or used up, or the nonce was answered or is in flight (JobsNonceReusedError)",
+    content: errorBody,
+  },
+};
 
 export function openapiDocument() {
   return {
@@ -96,15 +124,17 @@ export function openapiDocument() {
         post: {
           summary:
             "OpenAI-compatible chat completion with a language model on the mesh (messages through the model's chat template); `stream: true` answers with server-sent events (`data: {chunk}` … `data: [DONE]`). Fields: model, messages, max_tokens | max_completion_tokens, temperature (default 1), top_p, seed, stop, stream, stream_options.include_usage; n = 1 only, no logprobs. Errors in OpenAI's shape `{ error: { message, type, param, code, name } }`",
+          parameters: jobHeaders,
           requestBody: { required: true, content: json({ type: "object", required: ["model", "messages"] }) },
-          responses: { "200": { description: "chat.completion, or text/event-stream of chat.completion.chunk" }, ...errors },
+          responses: { "200": { description: "chat.completion, or text/event-stream of chat.completion.chunk" }, ...errors, ...jobErrors },
         },
       },
       "/v1/completions": {
         post: {
           summary: "OpenAI-compatible text completion (prompt: a string); streamed like /v1/chat/completions",
+          parameters: jobHeaders,
           requestBody: { required: true, content: json({ type: "object", required: ["model", "prompt"] }) },
-          responses: { "200": { description: "text_completion, or text/event-stream of text_completion chunks" }, ...errors },
+          responses: { "200": { description: "text_completion, or text/event-stream of text_completion chunks" }, ...errors, ...jobErrors },
         },
       },
       "/v1/quotes": {
@@ -131,21 +161,12 @@ export function openapiDocument() {
       "/v1/infer": {
         post: {
           summary: "Run one inference through every stage of a model",
-          parameters: [
-            { name: "x-shardmesh-job", in: "header", required: false, schema: { type: "string" } },
-            {
-              name: "x-shardmesh-signature",
-              in: "header",
-              required: false,
-              description: "session-key signature over the request hash (with a jobId)",
-              schema: { type: "string" },
-            },
-          ],
+          parameters: jobHeaders,
           requestBody: { required: true, content: json({ $ref: "#/components/schemas/InferRequest" }) },
           responses: {
             "200": { description: "ok", content: json({ $ref: "#/components/schemas/InferResponse" }) },
-            "401": errors["400"],
             ...errors,
+            ...jobErrors,
           },
         },
       },
@@ -318,7 +339,8 @@ export function openapiDocument() {
         InferResponse: {
           type: "object",
           properties: {
-            index: { type: ["integer", "null"] },
+            index: { type: ["integer", "null"], description: "the request's index in the job's answered requests (what receipts count)" },
+            nonce: { type: ["integer", "null"], description: "the request nonce it was answered under (the buyer leaf's nonce)" },
             output: { type: "object", additionalProperties: { $ref: "#/components/schemas/Tensor" } },
             text: { type: "string" },
             requestHash: hex32,

@@ -32,7 +32,7 @@ import type {
   ReceiptToSign,
   SubmittedReceiptInfo,
 } from "./api.ts";
-import { jobKey, parseJobId } from "../jobs/admission.ts";
+import { jobKey, MAX_REQUEST_NONCE, parseJobId } from "../jobs/admission.ts";
 import type { Admission, JobAdmission } from "../jobs/admission.ts";
 import { bagHash, formatJsonBag, parseJsonBag } from "../tensor/index.ts";
 import type { JsonTensor, WireBag } from "../tensor/index.ts";
@@ -48,8 +48,8 @@ export const GATEWAY_VERSION = GATEWAY_VERSION_DOC;
 export interface JobHooks {
   /** EIP-712 quotes per stage for `openJob`, made out to `buyer`. */
   quotes?: (modelId: string, maxUnits: number, buyer: `0x${string}`) => Promise<SignedQuote[]>;
-  /** Checks the job's session-key signature over the request hash. */
-  verifyJobRequest?: (jobId: string, requestHash: `0x${string}`, signature: string) => Promise<boolean>;
+  /** Checks the job's session-key signature over the request (JobRequest(jobId, nonce, requestHash)). */
+  verifyJobRequest?: (jobId: string, nonce: number, requestHash: `0x${string}`, signature: string) => Promise<boolean>;
   /** What the session key signs for a receipt: `{ count, units, outputRoot }`. */
   receiptToSign?: (jobId: string) => Promise<ReceiptToSign>;
   /** Submit a receipt with the session key's signature. */
@@ -183,7 +183,10 @@ export class Gateway {
       res.setHeader("access-control-allow-origin", allowed.includes("*") ? "*" : origin);
       res.setHeader("vary", "origin");
       res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
-      res.setHeader("access-control-allow-headers", "content-type, x-shardmesh-job, x-shardmesh-signature, x-shardmesh-expires");
+      res.setHeader(
+        "access-control-allow-headers",
+        "content-type, x-shardmesh-job, x-shardmesh-nonce, x-shardmesh-signature, x-shardmesh-expires",
+      );
       res.setHeader("access-control-max-age", "600");
     }
   }
@@ -241,7 +244,7 @@ export class Gateway {
     if (post && (path === "/v1/completions" || path === "/v1/chat/completions")) {
       if (!this.init.llm) throw new GatewayNotFoundError(`this gateway serves no language model (${path})`);
       await handleOpenAi(req, res, path, this.init.llm, {
-        // The session key signs JobRequest(jobId, keccak256(body bytes)); units are tokens.
+        // The session key signs JobRequest(jobId, nonce, keccak256(body bytes)); units are tokens.
         // A generation under no job is unpaid: it takes the client's unpaid share like /v1/infer.
         admit: async (r, body, units) => {
           const admission = await this.admitJob(r, undefined, generationRequestHash(body), units);
@@ -458,6 +461,7 @@ export class Gateway {
     const text = this.init.hooks?.image ? await this.init.hooks.image.toText(modelId, result.output) : undefined;
     return {
       index: index ?? null,
+      nonce: admission?.traceIndex ?? null,
       output: formatJsonBag(result.output),
       ...(text !== undefined ? { text } : {}),
       requestHash: result.requestHash,
@@ -468,8 +472,10 @@ export class Gateway {
 
   /**
    * The job a request names (`jobId` in the body, else the x-shardmesh-job header), its session
-   * key's signature (x-shardmesh-signature) over `requestHash` checked, with `units` reserved;
-   * undefined for a request without a job.
+   * key's signature (x-shardmesh-signature) over (jobId, nonce, `requestHash`) checked, with
+   * `units` and the request's nonce (x-shardmesh-nonce) reserved; undefined for a request without
+   * a job. A nonce answered or in flight in the job is JobsNonceReusedError (409): one signature,
+   * one request.
    */
   private async admitJob(
     req: IncomingMessage,
@@ -481,15 +487,18 @@ export class Gateway {
     if (rawJob === undefined || rawJob === "") return undefined;
     const jobId = this.jobIdOf(rawJob);
     const key = jobKey(jobId);
+    const nonce = nonceOf(req.headers["x-shardmesh-nonce"]);
     const signature = req.headers["x-shardmesh-signature"];
     if (this.init.hooks?.verifyJobRequest) {
-      if (typeof signature !== "string" || !(await this.init.hooks.verifyJobRequest(key, requestHash, signature))) {
-        throw new GatewayUnauthorizedError(`request not signed by job ${key}'s session key`);
+      if (nonce === undefined)
+        throw new GatewayBadRequestError(`a request under job ${key} needs x-shardmesh-nonce, the request number its session key signed`);
+      if (typeof signature !== "string" || !(await this.init.hooks.verifyJobRequest(key, nonce, requestHash, signature))) {
+        throw new GatewayUnauthorizedError(`request not signed by job ${key}'s session key (for nonce ${nonce})`);
       }
     } else if (!this.init.unsignedJobs) {
       throw new GatewayChainUnavailableError("job requests need a chain connection to check the session key");
     }
-    return this.init.admission.admit(jobId, units);
+    return this.init.admission.admit(jobId, units, nonce);
   }
 
   /** A job id from a path, header or body: the number (JobsInvalidJobIdError 400 otherwise). */
@@ -521,6 +530,14 @@ export class Gateway {
     }
     return { ...status, requests, stageRecords: this.init.trace.records(jobId) };
   }
+}
+
+/** The x-shardmesh-nonce header: a decimal request number (0..MAX_REQUEST_NONCE), undefined when absent. */
+function nonceOf(raw: string | string[] | undefined): number | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  if (typeof raw !== "string" || !/^[0-9]{1,10}$/.test(raw) || Number(raw) > MAX_REQUEST_NONCE)
+    throw new GatewayBadRequestError(`x-shardmesh-nonce must be a decimal integer 0..${MAX_REQUEST_NONCE}`);
+  return Number(raw);
 }
 
 /** A model id from a request body: the mesh's string id, or an on-chain id sent as a JSON number. */

@@ -8,6 +8,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   SyntaxError: 400, // JSON.parse of the body
   GatewayBadRequestError: 400,
   JobsInvalidJobIdError: 400,
+  JobsNonceOutOfRangeError: 400,
   TensorJsonError: 400,
   InputMismatchError: 400,
   InputOutOfBoundsError: 400,
@@ -23,6 +24,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   PipelineUnknownStageError: 404,
   JobsUnitsExceededError: 402, // a generation reserves more units than the job has left
   JobsJobUnavailableError: 409,
+  JobsNonceReusedError: 409, // a JobRequest signature (its nonce) is answered once per job
   JobsNothingToReceiptError: 409,
   JobsPartNotServedError: 409,
   JobsPartRootMismatchError: 409,

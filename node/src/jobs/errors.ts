@@ -61,6 +61,14 @@ export class JobsJobUnavailableError extends JobsError {
 export class JobsUnitsExceededError extends JobsError {
   override name = "JobsUnitsExceededError";
 }
+/** A request nonce already answered or in flight in the job: a JobRequest signature buys one request. */
+export class JobsNonceReusedError extends JobsError {
+  override name = "JobsNonceReusedError";
+}
+/** A request nonce that is not an integer below the job's maxUnits. */
+export class JobsNonceOutOfRangeError extends JobsError {
+  override name = "JobsNonceOutOfRangeError";
+}
 /** A peer on the route has no staking address bound on chain. */
 export class JobsPeerUnboundError extends JobsError {
   override name = "JobsPeerUnboundError";

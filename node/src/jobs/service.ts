@@ -78,7 +78,7 @@ export class JobsService {
   hooks(): JobHooks {
     return {
       quotes: (modelId, maxUnits, buyer) => gatewayQuotes(this.ctx, modelId, maxUnits, buyer),
-      verifyJobRequest: (jobId, requestHash, signature) => this.verifyJobRequest(jobId, requestHash, signature),
+      verifyJobRequest: (jobId, nonce, requestHash, signature) => this.verifyJobRequest(jobId, nonce, requestHash, signature),
       receiptToSign: (jobId) => this.ledger.toSign(jobId),
       submitReceipt: async (jobId, body) => {
         const r = await this.ledger.submit(jobId, body);
@@ -98,13 +98,13 @@ export class JobsService {
     };
   }
 
-  private async verifyJobRequest(jobId: string, requestHash: Hex, signature: string): Promise<boolean> {
+  private async verifyJobRequest(jobId: string, nonce: number, requestHash: Hex, signature: string): Promise<boolean> {
     const { chain } = this.ctx;
     const job = await this.ledger.job(jobId);
     if (job.status !== 1) throw new JobsJobUnavailableError(`job ${jobId} is not open`);
     if (job.expiresAt <= (await chainNow(chain))) throw new JobsJobUnavailableError(`job ${jobId} expired at ${job.expiresAt}`);
     const domain = shardMeshDomain(chain.chainId, chain.deployment.contracts.JobMarket.address);
-    return verifyJobRequestSignature(domain, job.sessionKey, { jobId: BigInt(jobId), requestHash }, signature);
+    return verifyJobRequestSignature(domain, job.sessionKey, { jobId: BigInt(jobId), nonce: BigInt(nonce), requestHash }, signature);
   }
 
   /** A job's unit limit on chain (JobAdmission's maxUnits). */

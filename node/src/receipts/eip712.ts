@@ -67,14 +67,24 @@ export function signHandOff(signer: TypedDataSigner, domain: TypedDataDomain, ha
   return signer.signTypedData(handOffTypedData(domain, handOff));
 }
 
-/** A buyer's request in a job: the session key signs (jobId, requestHash) for the gateway
- *  (header `x-shardmesh-signature`), under the same domain as receipts. */
+/** A buyer's request in a job: the session key signs (jobId, nonce, requestHash) for the gateway
+ *  (headers `x-shardmesh-signature`, `x-shardmesh-nonce`), under the same domain as receipts. The
+ *  nonce is new in the job (the request's number in it, 0-based): a signature buys one request. */
 export const jobRequestTypes = {
   JobRequest: [
     { name: "jobId", type: "uint256" },
+    { name: "nonce", type: "uint64" },
     { name: "requestHash", type: "bytes32" },
   ],
 } as const;
+
+/** What a job's session key signs for one request (JobRequest). */
+export interface JobRequest {
+  jobId: bigint;
+  /** New in the job: answered at most once (the buyer leaf's nonce, the request's trace index). */
+  nonce: bigint;
+  requestHash: Hex;
+}
 
 /** A provider's offer for one stage of one model, made out to one buyer (the JobMarket `Quote`
  *  struct): `price` per unit up to `maxUnits`, for a job opened by `expiry` that ends by
@@ -209,15 +219,11 @@ export function providerReceiptTypedData(domain: TypedDataDomain, receipt: Provi
   return { domain, types: providerReceiptTypes, primaryType: "ProviderReceipt" as const, message: { ...receipt } };
 }
 
-export function jobRequestTypedData(domain: TypedDataDomain, request: { jobId: bigint; requestHash: Hex }) {
+export function jobRequestTypedData(domain: TypedDataDomain, request: JobRequest) {
   return { domain, types: jobRequestTypes, primaryType: "JobRequest" as const, message: { ...request } };
 }
 
-export function signJobRequest(
-  signer: TypedDataSigner,
-  domain: TypedDataDomain,
-  request: { jobId: bigint; requestHash: Hex },
-): Promise<Hex> {
+export function signJobRequest(signer: TypedDataSigner, domain: TypedDataDomain, request: JobRequest): Promise<Hex> {
   return signer.signTypedData(jobRequestTypedData(domain, request));
 }
 

@@ -61,6 +61,8 @@ export interface LoggedResponse {
   responseHash: Hex;
   /** What it was billed for: 1 for an inference (default). */
   units?: number;
+  /** The nonce the request was signed and answered under: its leaf must carry it. */
+  nonce?: number;
 }
 
 /**
@@ -103,6 +105,8 @@ export function checkReceiptToSign(
       leaf.responseHash.toLowerCase() !== mine!.responseHash.toLowerCase()
     )
       bad(`leaf ${leaf.index} (request ${index}) carries hashes other than the request sent and the response received`);
+    if (mine!.nonce !== undefined && leaf.nonce !== BigInt(mine!.nonce))
+      bad(`leaf ${leaf.index} (request ${index}) carries nonce ${leaf.nonce}, the request was signed for nonce ${mine!.nonce}`);
     if (leaf.units !== (mine!.units ?? 1)) bad(`leaf ${leaf.index} bills ${leaf.units} units, the answer was ${mine!.units ?? 1}`);
     units += leaf.units;
   }

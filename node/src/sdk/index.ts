@@ -88,10 +88,11 @@ export interface GenerationOptions {
   /** Stream: called with each piece of text as the gateway sends it. */
   onText?: (delta: string) => void;
   /**
-   * Paid use under a job: `sign` returns the job's session-key signature of JobRequest(jobId,
-   * keccak256(body)) over the exact body text sent (node/src/jobs/session.ts signGenerationRequest).
+   * Paid use under a job: `nonce` is the request's number in the job (new in it: 0, 1, 2, …) and
+   * `sign` returns the job's session-key signature of JobRequest(jobId, nonce, keccak256(body))
+   * over the exact body text sent (node/src/jobs/session.ts signGenerationRequest).
    */
-  job?: { jobId: string; sign: (body: string) => Promise<string> | string };
+  job?: { jobId: string; nonce: number; sign: (body: string, nonce: number) => Promise<string> | string };
 }
 
 export interface ClientOptions {
@@ -123,13 +124,16 @@ export class ShardMeshClient {
     return this.call("GET", `/v1/quotes?${q}`, undefined, options);
   }
   /**
-   * With a jobId, pass the session key's signature over the request hash (see `requestHash`).
+   * With a jobId, pass the request's `nonce` (its number in the job, new in it: 0, 1, 2, …) and
+   * the session key's signature of JobRequest(jobId, nonce, requestHash) (see `requestHash`). A
+   * nonce is answered once per job (409 JobsNonceReusedError); one that failed may be retried.
    * The answer's hashes are checked against the tensors sent and the output received
    * (InferHashMismatchError otherwise): never sign a receipt over a response you did not get.
    */
-  async infer(req: InferRequest, options?: { signal?: AbortSignal; signature?: string }): Promise<InferResponse> {
+  async infer(req: InferRequest, options?: { signal?: AbortSignal; signature?: string; nonce?: number }): Promise<InferResponse> {
     const headers: Record<string, string> = {};
     if (req.jobId) headers["x-shardmesh-job"] = req.jobId;
+    if (options?.nonce !== undefined) headers["x-shardmesh-nonce"] = String(options.nonce);
     if (options?.signature) headers["x-shardmesh-signature"] = options.signature;
     const res = await this.call<InferResponse>("POST", "/v1/infer", req, options, headers);
     checkInferResponse(req, res);
@@ -183,7 +187,8 @@ export class ShardMeshClient {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (options.job) {
       headers["x-shardmesh-job"] = options.job.jobId;
-      headers["x-shardmesh-signature"] = await options.job.sign(body);
+      headers["x-shardmesh-nonce"] = String(options.job.nonce);
+      headers["x-shardmesh-signature"] = await options.job.sign(body, options.job.nonce);
     }
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;

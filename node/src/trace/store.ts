@@ -119,6 +119,8 @@ export class TraceStore {
     if (!traceColumns.some((c) => c.name === "owned")) this.db.exec("ALTER TABLE trace ADD COLUMN owned INTEGER NOT NULL DEFAULT 0");
     if (!traceColumns.some((c) => c.name === "hand_off")) this.db.exec("ALTER TABLE trace ADD COLUMN hand_off TEXT");
     if (!traceColumns.some((c) => c.name === "hand_off_signer")) this.db.exec("ALTER TABLE trace ADD COLUMN hand_off_signer TEXT");
+    // A trace index is the buyer's request nonce (node/src/jobs/admission.ts): answered once per job.
+    this.db.exec("CREATE UNIQUE INDEX IF NOT EXISTS requests_nonce ON requests (job_id, trace_idx)");
   }
 
   /**
@@ -346,6 +348,11 @@ export class TraceStore {
       )
       .get(jobId) as { next_index: number };
     return Number(row.next_index) - 1;
+  }
+
+  /** Whether the gateway answered a request of the job traced under `traceIndex` (the buyer's nonce). */
+  traceIndexAnswered(jobId: string, traceIndex: number): boolean {
+    return this.db.prepare("SELECT 1 FROM requests WHERE job_id = ? AND trace_idx = ?").get(jobId, traceIndex) !== undefined;
   }
 
   /** How many requests of a job the gateway answered. */

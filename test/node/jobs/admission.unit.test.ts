@@ -94,4 +94,80 @@ describe("job admission", () => {
     );
     store.close();
   });
+
+  // Issue 10, item 13: a JobRequest signature names its nonce; a nonce is answered once per job.
+  it("answers a request nonce once: a replay of an answered one is JobsNonceReusedError, and is not billed", async () => {
+    const { store, adm } = admission(5);
+    const a = await adm.admit(3n, 1, 0);
+    assert.equal(a.traceIndex, 0, "the nonce is the trace index");
+    a.complete(record);
+    await assert.rejects(adm.admit(3n, 1, 0), { name: "JobsNonceReusedError", message: /answered already/ });
+    await assert.rejects(adm.admit(parseJobId("003"), 1, 0), { name: "JobsNonceReusedError" }, "under any spelling of the job id");
+    assert.equal(store.unitsUsed("3"), 1);
+    assert.equal(adm.inFlight(3n), 0, "a refused replay reserves nothing");
+    // Another job's nonce 0 is its own.
+    (await adm.admit(4n, 1, 0)).complete(record);
+    store.close();
+  });
+
+  it("of 10 concurrent copies of one nonce, exactly one is admitted; the others JobsNonceReusedError", async () => {
+    const { store, adm } = admission(5);
+    const tries = await Promise.allSettled(Array.from({ length: 10 }, () => adm.admit(6n, 1, 2)));
+    const ok = tries.filter((t) => t.status === "fulfilled");
+    assert.equal(ok.length, 1);
+    for (const t of tries) if (t.status === "rejected") assert.equal((t.reason as Error).name, "JobsNonceReusedError");
+    assert.equal(adm.inFlight(6n), 1, "one unit reserved");
+    ok[0].value.complete(record);
+    assert.deepEqual(
+      store.requests("6").map((r) => [r.index, r.traceIndex]),
+      [[0, 2]],
+    );
+    store.close();
+  });
+
+  it("a failed request frees its nonce for a retry with the same signature; an answered one never", async () => {
+    const { store, adm } = admission(3);
+    const a = await adm.admit(7n, 1, 1);
+    await assert.rejects(adm.admit(7n, 1, 1), { name: "JobsNonceReusedError", message: /in flight/ });
+    a.release(); // the request failed: not billable, nonce 1 free again
+    const retry = await adm.admit(7n, 1, 1);
+    assert.equal(retry.complete(record), 0);
+    await assert.rejects(adm.admit(7n, 1, 1), { name: "JobsNonceReusedError" });
+    // Skipping nonces is allowed (each < maxUnits): receipts count answered requests densely.
+    (await adm.admit(7n, 1, 0)).complete(record);
+    assert.deepEqual(
+      store.requests("7").map((r) => [r.index, r.traceIndex]),
+      [
+        [0, 1],
+        [1, 0],
+      ],
+    );
+    store.close();
+  });
+
+  it("refuses a nonce not below the job's maxUnits (JobsNonceOutOfRangeError), after the job's capacity", async () => {
+    const { store, adm } = admission(2);
+    await assert.rejects(adm.admit(8n, 1, 2), { name: "JobsNonceOutOfRangeError" });
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 32]) await assert.rejects(adm.admit(8n, 1, bad), { name: "JobsNonceOutOfRangeError" });
+    (await adm.admit(8n, 1, 0)).complete(record);
+    (await adm.admit(8n, 1, 1)).complete(record);
+    // A used-up job says so, whatever nonce the request names.
+    await assert.rejects(adm.admit(8n, 1, 5), { name: "JobsJobUnavailableError" });
+    store.close();
+  });
+
+  it("a request without a nonce (unsigned development jobs) gets the next trace index no request holds", async () => {
+    const store = new TraceStore({ path: ":memory:" });
+    const adm = new JobAdmission({ store });
+    (await adm.admit(1n, 1, 0)).complete(record);
+    const held = await adm.admit(1n, 1, 2);
+    const auto = [await adm.admit(1n), await adm.admit(1n), await adm.admit(1n)];
+    assert.deepEqual(
+      auto.map((x) => x.traceIndex),
+      [1, 3, 4],
+    );
+    held.release();
+    for (const x of auto) x.complete(record);
+    store.close();
+  });
 });

@@ -83,4 +83,24 @@ describe("the buyer checks a receipt against its own log before signing", () => 
     refused(toSign([2, 3]), /starts at request 2/, { count: 1, units: 1 }); // not where the chain stops
     refused({ ...toSign([2, 3]), leaves: { from: 2, routes: [], leaves: [] } as never }, /buyer leaves/);
   });
+
+  it("checks each leaf's nonce against the nonce the buyer signed the request for (issue 10 item 13)", () => {
+    // Requests 2 and 3 signed for nonces 102 and 103 (the leaves toSign builds carry 100 + request).
+    const signed = new Map<number, LoggedResponse>([
+      [2, { ...log.get(2)!, nonce: 102 }],
+      [3, { ...log.get(3)!, nonce: 103 }],
+    ]);
+    checkReceiptToSign(toSign([2, 3]), signed, receipted);
+    assert.throws(
+      () =>
+        checkReceiptToSign(
+          toSign([2, 3], (l) => {
+            l[1].nonce = 7n;
+          }),
+          signed,
+          receipted,
+        ),
+      (err: Error) => err.name === "ReceiptCheckError" && /nonce 7, the request was signed for nonce 103/.test(err.message),
+    );
+  });
 });

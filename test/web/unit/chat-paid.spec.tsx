@@ -40,11 +40,11 @@ const job = (over: Partial<JobInfo> = {}): JobInfo => ({
 afterEach(cleanup);
 
 describe("paid chat: signing and headers", () => {
-  it("signs the exact body sent with the session key and sends both job headers", async () => {
+  it("signs the exact body sent with the session key for its nonce and sends the job headers", async () => {
     const sent: { headers: Headers; body: string }[] = [];
     const fetchFn = (async (_url: string, init: RequestInit) => {
       sent.push({ headers: new Headers(init.headers), body: String(init.body) });
-      const paid = { jobId: "7", index: 0, units: 9, reserved: 13, requestHash: "0x01", responseHash: "0x02" };
+      const paid = { jobId: "7", index: 0, nonce: 4, units: 9, reserved: 13, requestHash: "0x01", responseHash: "0x02" };
       const events = [
         { choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }] },
         { choices: [{ index: 0, delta: {}, finish_reason: "length" }] },
@@ -55,29 +55,34 @@ describe("paid chat: signing and headers", () => {
     }) as typeof fetch;
     const reply = await streamChat("2", [{ role: "user", content: "Tell me of whales" }], { maxTokens: 8, temperature: 0 }, () => {}, {
       fetchFn,
-      job: { jobId: "7", sign: (body) => signGenerationBody(KEY, CHAIN, MARKET, "7", body) },
+      job: { jobId: "7", nonce: 4, sign: (body, nonce) => signGenerationBody(KEY, CHAIN, MARKET, "7", nonce, body) },
     });
     expect(reply.paid?.units).toBe(9);
     expect(sent).toHaveLength(1);
     const [{ headers, body }] = sent;
     expect(headers.get("x-shardmesh-job")).toBe("7");
+    expect(headers.get("x-shardmesh-nonce")).toBe("4");
     const signature = headers.get("x-shardmesh-signature")!;
     const domain = shardMeshDomain(CHAIN, MARKET);
     const hash = generationRequestHash(body);
     // The gateway's own check: the job's session key, this job, this body.
-    expect(await verifyJobRequestSignature(domain, privateKeyToAccount(KEY).address, { jobId: 7n, requestHash: hash }, signature)).toBe(
-      true,
-    );
-    expect(await verifyJobRequestSignature(domain, privateKeyToAccount(OTHER).address, { jobId: 7n, requestHash: hash }, signature)).toBe(
-      false,
-    );
-    expect(await verifyJobRequestSignature(domain, privateKeyToAccount(KEY).address, { jobId: 8n, requestHash: hash }, signature)).toBe(
-      false,
-    );
+    expect(
+      await verifyJobRequestSignature(domain, privateKeyToAccount(KEY).address, { jobId: 7n, nonce: 4n, requestHash: hash }, signature),
+    ).toBe(true);
+    expect(
+      await verifyJobRequestSignature(domain, privateKeyToAccount(OTHER).address, { jobId: 7n, nonce: 4n, requestHash: hash }, signature),
+    ).toBe(false);
+    expect(
+      await verifyJobRequestSignature(domain, privateKeyToAccount(KEY).address, { jobId: 8n, nonce: 4n, requestHash: hash }, signature),
+    ).toBe(false);
     const altered = generationRequestHash(body.replace("whales", "wholes"));
-    expect(await verifyJobRequestSignature(domain, privateKeyToAccount(KEY).address, { jobId: 7n, requestHash: altered }, signature)).toBe(
-      false,
-    );
+    expect(
+      await verifyJobRequestSignature(domain, privateKeyToAccount(KEY).address, { jobId: 7n, nonce: 4n, requestHash: altered }, signature),
+    ).toBe(false);
+    // Replayed under another nonce, the signature is not the session key's.
+    expect(
+      await verifyJobRequestSignature(domain, privateKeyToAccount(KEY).address, { jobId: 7n, nonce: 5n, requestHash: hash }, signature),
+    ).toBe(false);
     expect(JSON.parse(body)).toMatchObject({ model: "2", max_tokens: 8, stream: true });
   });
 
@@ -89,6 +94,7 @@ describe("paid chat: signing and headers", () => {
     }) as typeof fetch;
     await streamChat("2", [], { maxTokens: 1, temperature: 0 }, () => {}, { fetchFn });
     expect(headers.get("x-shardmesh-job")).toBeNull();
+    expect(headers.get("x-shardmesh-nonce")).toBeNull();
     expect(headers.get("x-shardmesh-signature")).toBeNull();
   });
 
@@ -137,7 +143,7 @@ describe("paid chat page", () => {
             text: "Whales.",
             finishReason: "stop",
             usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 },
-            paid: { jobId: j.id, index: 0, units: 12, reserved: 74, requestHash: "0x01", responseHash: "0x02" },
+            paid: { jobId: j.id, index: 0, nonce: 0, units: 12, reserved: 74, requestHash: "0x01", responseHash: "0x02" },
           };
         }}
       />,

@@ -41,6 +41,7 @@ describe("gateway proxy route", () => {
         headers: {
           "content-type": "application/json",
           "x-shardmesh-job": "7",
+          "x-shardmesh-nonce": "3",
           "x-shardmesh-signature": signature,
           cookie: "session=secret",
           authorization: "Bearer nope",
@@ -55,6 +56,7 @@ describe("gateway proxy route", () => {
     const got = seen.at(-1)!;
     expect(got.url).toBe("/v1/chat/completions?x=1");
     expect(got.headers["x-shardmesh-job"]).toBe("7");
+    expect(got.headers["x-shardmesh-nonce"]).toBe("3");
     expect(got.headers["x-shardmesh-signature"]).toBe(signature);
     expect(got.headers["content-type"]).toBe("application/json");
     expect(got.headers.cookie).toBeUndefined();

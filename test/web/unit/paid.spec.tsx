@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { describePaidError, jobRequestTypes, payableJobs, signJobRequest } from "@/lib/paid";
-import { saveSessionKey } from "@/lib/session";
+import { describePaidError, jobRequestTypes, NONCE_ATTEMPTS, payableJobs, signJobRequest, withNonce } from "@/lib/paid";
+import { nextNonce, saveSessionKey, spendNonce } from "@/lib/session";
+import { GatewayError } from "@/lib/gateway";
 import type { JobInfo } from "@/lib/jobs";
 import type { InferResponse } from "@/lib/gateway";
 import { TryModelView } from "@/app/models/[modelId]/_components/TryModel";
@@ -27,6 +28,7 @@ const job = (id: string, over: Partial<JobInfo> = {}): JobInfo => ({
 });
 const result: InferResponse = {
   index: 3,
+  nonce: 3,
   output: {},
   text: "ShardMesh 2026",
   requestHash: `0x${"ab".repeat(32)}` as Hex,
@@ -43,10 +45,52 @@ describe("paid requests", () => {
   it("sign JobRequest with the node's EIP-712 types, recoverable to the session key", async () => {
     const node = await import("../../../node/src/receipts/eip712.ts");
     expect(jobRequestTypes).toEqual(node.jobRequestTypes);
-    const request = { jobId: 7n, requestHash: `0x${"34".repeat(32)}` as Hex };
+    const request = { jobId: 7n, nonce: 2n, requestHash: `0x${"34".repeat(32)}` as Hex };
     const expected = await node.signJobRequest(privateKeyToAccount(KEY), node.shardMeshDomain(31337, MARKET), request);
     expect(await signJobRequest(KEY, 31337, MARKET, request)).toBe(expected);
     expect(await signJobRequest(KEY, 31337, MARKET, { ...request, jobId: 8n })).not.toBe(expected);
+    expect(await signJobRequest(KEY, 31337, MARKET, { ...request, nonce: 3n })).not.toBe(expected);
+  });
+
+  it("number a job's requests 0, 1, 2, … kept beside the session key: no nonce signed twice after a reload", async () => {
+    const store = new Map<string, string>();
+    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+    const sent: number[] = [];
+    const ok = (nonce: number) => {
+      sent.push(nonce);
+      return Promise.resolve(nonce);
+    };
+    expect(await withNonce(storage, 31337, "4", ok)).toBe(0);
+    expect(await withNonce(storage, 31337, "4", ok)).toBe(1);
+    // A reload: a new page reads the same storage.
+    const reloaded = new Map(store);
+    const again = { getItem: (k: string) => reloaded.get(k) ?? null, setItem: (k: string, v: string) => void reloaded.set(k, v) };
+    expect(nextNonce(again, 31337, "4")).toBe(2);
+    expect(nextNonce(again, 31337, "5"), "each job its own numbers").toBe(0);
+    expect(nextNonce(again, 1, "4"), "each chain its own numbers").toBe(0);
+    // A request the gateway did not answer keeps its nonce (the gateway freed it too).
+    const fail = (nonce: number) => {
+      sent.push(nonce);
+      return Promise.reject(new GatewayError("RouterNoProviderError", "no stage 1", 503));
+    };
+    await expect(withNonce(storage, 31337, "4", fail)).rejects.toThrow("no stage 1");
+    expect(nextNonce(storage, 31337, "4")).toBe(2);
+    // A nonce another tab answered: spent, and the request signed again for the next one.
+    let calls = 0;
+    const taken = (nonce: number) => {
+      sent.push(nonce);
+      return ++calls <= 2 ? Promise.reject(new GatewayError("JobsNonceReusedError", "answered already", 409)) : Promise.resolve(nonce);
+    };
+    expect(await withNonce(storage, 31337, "4", taken)).toBe(4);
+    expect(sent).toEqual([0, 1, 2, 2, 3, 4]);
+    expect(nextNonce(storage, 31337, "4")).toBe(5);
+    // Bounded: a gateway answering JobsNonceReusedError forever ends the request.
+    const always = () => Promise.reject(new GatewayError("JobsNonceReusedError", "answered already", 409));
+    await expect(withNonce(storage, 31337, "4", always)).rejects.toThrow("answered already");
+    expect(nextNonce(storage, 31337, "4")).toBe(5 + NONCE_ATTEMPTS);
+    // Never goes back.
+    spendNonce(storage, 31337, "4", 1);
+    expect(nextNonce(storage, 31337, "4")).toBe(5 + NONCE_ATTEMPTS);
   });
 
   it("offer only open jobs of the model with inferences left whose session key this browser holds", () => {

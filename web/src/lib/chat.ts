@@ -2,7 +2,7 @@
 // /api/gateway proxy): POST /v1/chat/completions with `stream: true`, read as server-sent events
 // (`data: {chunk}` … `data: [DONE]`). Errors keep the gateway's name. Paid under a job, the
 // body text is signed (`job.sign`, lib/paid.ts signGenerationBody) and sent with
-// x-shardmesh-job / x-shardmesh-signature; the last chunk then tells the units (tokens) used.
+// x-shardmesh-job / x-shardmesh-nonce / x-shardmesh-signature; the last chunk then tells the units (tokens) used.
 import type { PaidGeneration } from "@shardmesh/node/gateway/api.ts";
 import { GatewayError } from "./gateway";
 
@@ -25,10 +25,11 @@ export interface ChatReply {
   paid?: PaidGeneration;
 }
 
-/** Paid use: the job and the session key's signature over the exact body text. */
+/** Paid use: the job, the request's nonce in it and the session key's signature over the exact body text for it. */
 export interface ChatJob {
   jobId: string;
-  sign: (body: string) => Promise<string>;
+  nonce: number;
+  sign: (body: string, nonce: number) => Promise<string>;
 }
 
 /** Bounds the page enforces before sending (the gateway checks them again). */
@@ -75,7 +76,8 @@ export async function streamChat(
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.job) {
     headers["x-shardmesh-job"] = options.job.jobId;
-    headers["x-shardmesh-signature"] = await options.job.sign(body);
+    headers["x-shardmesh-nonce"] = String(options.job.nonce);
+    headers["x-shardmesh-signature"] = await options.job.sign(body, options.job.nonce);
   }
   const res = await fetchFn(`${options.base ?? "/api/gateway"}/v1/chat/completions`, {
     method: "POST",

@@ -74,3 +74,25 @@ export function forgetAnswers(storage: KV, chainId: number, jobId: string, indic
   for (const i of indices) log.delete(i);
   saveAnswers(storage, chainId, jobId, log);
 }
+
+/**
+ * Request nonces: the session key signs each request of a job for one nonce (JobRequest(jobId,
+ * nonce, requestHash)) and the gateway answers a nonce once per job. This browser numbers its
+ * requests 0, 1, 2, … and keeps the next number beside the session key, so a reload never signs
+ * an answered nonce again; the gateway stays the judge (a nonce another tab or device answered is
+ * JobsNonceReusedError, and the request is signed again for the next one, lib/paid.ts withNonce).
+ */
+function nonceSlot(chainId: number, jobId: string): string {
+  return `shardmesh:nonce:${chainId}:${jobId}`;
+}
+
+/** The next nonce this browser signs a request of the job for (0 for a job it has not used). */
+export function nextNonce(storage: Pick<Storage, "getItem">, chainId: number, jobId: string): number {
+  const n = Number(storage.getItem(nonceSlot(chainId, jobId)) ?? "0");
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/** `nonce` is answered (or taken elsewhere): the next request signs a later one. Never goes back. */
+export function spendNonce(storage: KV, chainId: number, jobId: string, nonce: number): void {
+  if (nonce + 1 > nextNonce(storage, chainId, jobId)) storage.setItem(nonceSlot(chainId, jobId), String(nonce + 1));
+}

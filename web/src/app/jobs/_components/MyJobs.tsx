@@ -67,13 +67,11 @@ function JobCard({ job, now, modelName, chainId }: { job: JobInfo; now: number; 
     setSigning({ state: "busy" });
     try {
       const todo = await gateway.receiptToSign(job.id);
-      // Sign only what this browser got: the receipt against its own log and the chain's count.
-      // (Paid chat turns are not logged yet: a job with no logged answer is signed as before.)
+      // Sign only what this browser got: the receipt against its own log (paid images and chat
+      // turns alike) and the chain's count. Requests this browser did not make are not signed here.
       const answers = loadAnswers(window.localStorage, chainId, job.id);
-      if (answers.size > 0) {
-        const onChain = await readContract(config, { address: c.market, abi: jobMarketAbi, functionName: "job", args: [BigInt(job.id)] });
-        checkReceiptToSign(todo, answers, { count: Number(onChain.count), units: Number(onChain.units) });
-      }
+      const onChain = await readContract(config, { address: c.market, abi: jobMarketAbi, functionName: "job", args: [BigInt(job.id)] });
+      checkReceiptToSign(todo, answers, { count: Number(onChain.count), units: Number(onChain.units) });
       const signature = await signBuyerReceipt(key.privateKey, chainId, c.market, {
         jobId: BigInt(job.id),
         count: Number(todo.count),

@@ -9,7 +9,7 @@ async function forward(request: Request, path: string[]): Promise<Response> {
   const incoming = new URL(request.url);
   const target = `${gatewayUrl()}/${path.map(encodeURIComponent).join("/")}${incoming.search}`;
   const headers = new Headers();
-  for (const h of ["content-type", "x-shardmesh-job", "x-shardmesh-signature"]) {
+  for (const h of ["content-type", "x-shardmesh-job", "x-shardmesh-nonce", "x-shardmesh-signature"]) {
     const v = request.headers.get(h);
     if (v) headers.set(h, v);
   }

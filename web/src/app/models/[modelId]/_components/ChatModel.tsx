@@ -3,7 +3,8 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { CHAT_LIMITS, streamChat, type ChatMessage, type ChatReply, type ChatSettings } from "@/lib/chat";
 import { usePayableJobs } from "@/hooks/usePayableJobs";
 import type { JobInfo } from "@/lib/jobs";
-import { describePaidError, signGenerationBody, unreceiptedUnits } from "@/lib/paid";
+import { describePaidError, signGenerationBody, unreceiptedUnits, withNonce } from "@/lib/paid";
+import { recordAnswer } from "@/lib/session";
 import { pricePerUnit } from "@/lib/quotes";
 import { formatAmount } from "@/lib/format";
 import { TOKEN_SYMBOL } from "@/lib/contracts";
@@ -23,13 +24,26 @@ type Send = (
  */
 export function ChatModel({ modelId, gatewayDown }: { modelId: string; gatewayDown: boolean }) {
   const { jobs, signerFor } = usePayableJobs(modelId);
-  const send: Send = (messages, settings, onText, signal, job) => {
+  const send: Send = async (messages, settings, onText, signal, job) => {
     if (!job) return streamChat(modelId, messages, settings, onText, { signal });
     const { sessionKey, chainId, jobMarket } = signerFor(job);
-    return streamChat(modelId, messages, settings, onText, {
-      signal,
-      job: { jobId: job.id, sign: (body) => signGenerationBody(sessionKey, chainId, jobMarket, job.id, body) },
-    });
+    // Each turn is signed for the job's next nonce (kept beside the session key: no reuse after a reload).
+    const reply = await withNonce(window.localStorage, chainId, job.id, (nonce) =>
+      streamChat(modelId, messages, settings, onText, {
+        signal,
+        job: { jobId: job.id, nonce, sign: (body, n) => signGenerationBody(sessionKey, chainId, jobMarket, job.id, n, body) },
+      }),
+    );
+    // The buyer's own log: the receipt its session key signs later is checked against it.
+    const p = reply.paid;
+    if (p)
+      recordAnswer(window.localStorage, chainId, job.id, p.index, {
+        requestHash: p.requestHash,
+        responseHash: p.responseHash,
+        units: p.units,
+        nonce: p.nonce,
+      });
+    return reply;
   };
   return <ChatModelView gatewayDown={gatewayDown} jobs={jobs} send={send} unreceipted={unreceiptedUnits} />;
 }

@@ -29,6 +29,7 @@ export function TryModel({ modelId, gatewayDown }: { modelId: string; gatewayDow
       recordAnswer(window.localStorage, signer.chainId, job.id, res.index, {
         requestHash: res.requestHash,
         responseHash: res.responseHash,
+        ...(res.nonce !== null ? { nonce: res.nonce } : {}),
       });
     return res;
   }
