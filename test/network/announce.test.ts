@@ -46,8 +46,9 @@ describe("operator overrides: a pinned forwarded address, no relaying", { skip: 
   let buyer: Agent;
   let gatewayUrl: string;
 
-  const start = async (name: string, args: string[], port = 0) => {
-    const host = net.hosts[name];
+  /** Start provider `name` (its own key and data) on host `on` (default: the host of that name). */
+  const start = async (name: string, args: string[], port = 0, on = name) => {
+    const host = net.hosts[on];
     const files = ["--key-file", join(dir, name, "node.key"), "--data-dir", join(dir, name), "--unsigned-jobs"];
     procs[name] = await startProviderProc([...files, "--listen", `/ip4/${host.ip}/tcp/${port}`, ...args], WAIT_MS, host.spawn);
     return procs[name];
@@ -103,30 +104,28 @@ describe("operator overrides: a pinned forwarded address, no relaying", { skip: 
     assert.notEqual(peers.find((p) => p.peerId === procs.relay.peerId)?.relay, null, "the relay says it relays");
   });
 
-  it("a provider behind a forwarded port with --announce is dialled at the pinned address, with no relay slot", async () => {
-    const pinned = `/ip4/${net.hosts.f.wanIp}/tcp/${FORWARDED}`;
-    await start(
-      "f",
-      ["--no-gateway", "--bootstrap", procs.relay.addr, "--announce", pinned, "--model", `tiny=${model.manifest}:0,1:1000`],
-      FORWARDED,
-    );
-    // The dial-back reaches it through the forward: reachable, at the router's address.
-    const e = await verdict("f");
+  /**
+   * Provider `name` behind home F's forward: reachable at the router's address, announced at
+   * `addr` only, dialled there directly by the gateway, requests through it correct, and never a
+   * relay reservation.
+   */
+  async function servedDirectlyAt(name: string, addr: string): Promise<void> {
+    const e = await verdict(name);
     assert.equal(e.status, "reachable");
     assert.equal(e.externalIp, net.hosts.f.wanIp);
     const p = await until(
-      "f announced with its verdict",
+      `${name} announced with its verdict`,
       async () => {
-        const q = await peer("f");
+        const q = await peer(name);
         return q?.reach !== "unknown" && q;
       },
       WAIT_MS,
       200,
     );
     assert.deepEqual(
-      p.addrs.map((a) => a.replace(`/p2p/${procs.f.peerId}`, "")),
-      [pinned],
-      "its announcement carries the pinned address only",
+      p.addrs.map((a) => a.replace(`/p2p/${procs[name].peerId}`, "")),
+      [addr],
+      "its announcement carries the router's address only",
     );
     assert.equal(p.reach, "reachable");
     const results = await buyer.call<LoadResult[]>(
@@ -149,14 +148,35 @@ describe("operator overrides: a pinned forwarded address, no relaying", { skip: 
     for (const r of results) {
       const out = await whole.run({ x: { dtype: "float32", dims: [1, 16], data: Float32Array.from(input(r.i)) } });
       assert.deepEqual(r.y, [...(out.y.data as Float32Array)], `request ${r.i} equals the whole model`);
-      assert.deepEqual(r.stages, [procs.f.peerId, procs.f.peerId]);
+      assert.deepEqual(r.stages, [procs[name].peerId, procs[name].peerId]);
     }
     // The gateway's hop to it is a direct connection: no relay in between.
-    const hop = (await peer("f"))!;
+    const hop = (await peer(name))!;
     assert.equal(hop.via, null, `not through a relay: ${JSON.stringify(hop)}`);
     // Only the libp2p port is forwarded: the data plane's (a free port) is opened by a hole punch.
     assert.equal(hop.path, "punched");
     // And it never held a relay reservation (no circuit address ever).
-    assert.deepEqual(relaysTold("f").flat(), []);
+    assert.deepEqual(relaysTold(name).flat(), []);
+  }
+  it("a provider behind a forwarded port with --announce is dialled at the pinned address, with no relay slot", async () => {
+    const pinned = `/ip4/${net.hosts.f.wanIp}/tcp/${FORWARDED}`;
+    await start(
+      "f",
+      ["--no-gateway", "--bootstrap", procs.relay.addr, "--announce", pinned, "--model", `tiny=${model.manifest}:0,1:1000`],
+      FORWARDED,
+    );
+    await servedDirectlyAt("f", pinned);
+  });
+
+  it("without --announce, the same forward is found by the reachability check and announced at the router's address", async () => {
+    // A fresh provider (its own key: the gateway knows nothing of it) listening on the forwarded port.
+    await stopProc(procs.f);
+    await until("f left the gateway's listing", async () => (await peer("f")) === undefined, WAIT_MS, 200);
+    await start("f2", ["--no-gateway", "--bootstrap", procs.relay.addr, "--model", `tiny=${model.manifest}:0,1:1000`], FORWARDED, "f");
+    // Before nat/mapping.ts it announced its LAN address only (undialable from outside) and,
+    // being reachable, reserved no relay slot: every request failed.
+    await servedDirectlyAt("f2", `/ip4/${net.hosts.f.wanIp}/tcp/${FORWARDED}`);
+    // And it relays at that address, like any reachable provider.
+    assert.notEqual((await peer("f2"))?.relay, null);
   });
 });

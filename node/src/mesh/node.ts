@@ -14,6 +14,7 @@ import { bootstrap } from "@libp2p/bootstrap";
 import { KEEP_ALIVE } from "@libp2p/interface";
 import type { PrivateKey } from "@libp2p/interface";
 import { offeredRelay, relayReservations, relayTransport } from "../nat/relay.ts";
+import { portMapping } from "../nat/mapping.ts";
 import { DHT_PROTOCOL, PING_INTERVAL_MS, PING_MAX_STREAMS, PING_TIMEOUT_MAX_MS, PING_TIMEOUT_MIN_MS } from "./constants.ts";
 import { MAX_PAYLOAD_BYTES } from "../pipeline/constants.ts";
 
@@ -48,6 +49,9 @@ export async function createMeshNode(init: MeshNodeInit) {
     ? [bootstrap({ list: init.bootstrap, timeout: 10, tagName: `${KEEP_ALIVE}-shardmesh-bootstrap` })]
     : [];
   const relay = init.relay !== false;
+  // A forwarded port found by the reachability check is announced (nat/mapping.ts), unless the
+  // operator pinned the announced addresses.
+  const mapping = init.announce?.length ? undefined : portMapping();
   const services = {
     identify: identify(),
     // Peers learn new addresses (a relay reservation) and protocols (relaying offered) at once.
@@ -55,6 +59,7 @@ export async function createMeshNode(init: MeshNodeInit) {
     // Heartbeats overlap while a ping is slow: room for all of them (constants.ts says why).
     ping: ping({ maxOutboundStreams: PING_MAX_STREAMS, maxInboundStreams: PING_MAX_STREAMS }),
     ...(relay ? { relay: offeredRelay(), relayReservations: relayReservations() } : {}),
+    ...(mapping ? { portMapping: mapping.service } : {}),
     pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
     ...(init.dht === false ? {} : { dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }) }),
   };
@@ -63,6 +68,7 @@ export async function createMeshNode(init: MeshNodeInit) {
     addresses: {
       listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"],
       ...(init.announce?.length ? { announce: init.announce } : {}),
+      ...(mapping ? { announceFilter: mapping.announceFilter } : {}),
     },
     // Dialling through relays is always possible; `relay: false` only reserves and offers nothing.
     transports: [tcp(), relayTransport()],

@@ -31,7 +31,8 @@ export interface ProviderConfig {
   /**
    * Public addresses the operator pins (a forwarded port): announced instead of the listen
    * addresses, no relay reservations. Reachability is still checked (dial-back on the listen
-   * port) and announced. Empty: discovered.
+   * port) and announced. Empty: discovered (a forwarded listen port is announced at the
+   * router's address: nat/mapping.ts).
    */
   announce?: string[];
   /** Circuit relay: reserve relay slots while behind NAT, offer relaying while reachable (default true). */
@@ -91,7 +92,8 @@ export const PROVIDER_FLAGS = `
   --listen <multiaddr>     listen address (repeatable; default /ip4/127.0.0.1/tcp/0)
   --bootstrap <multiaddr>  bootstrap peer with /p2p/<id> (repeatable)
   --announce <multiaddr>   pin this public address (e.g. a forwarded port; repeatable); default: reachability
-                           is discovered, and a node behind NAT is reached through relays
+                           is discovered: a listen port the router forwards is announced at the router's
+                           address, and a node behind NAT is otherwise reached through relays
   --no-relay               neither reserve relay slots behind NAT nor offer relaying when reachable
   --model <id>=<manifest>:<stages>:<price>   serve stages at <price> token base units per unit (e.g. rec=./m/manifest.json:0,1:1000; repeatable)
   --capacity <n>           requests run at once (default 4)

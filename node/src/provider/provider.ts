@@ -57,6 +57,7 @@ import { DecoderStageRunner } from "../llm/stage-runner.ts";
 import { Reachability } from "../nat/reach.ts";
 import type { ReachState } from "../nat/reach.ts";
 import { RELAY_LIMITS, relaysOf } from "../nat/relay.ts";
+import type { PortMapping } from "../nat/mapping.ts";
 import type { OfferedRelay, RelayReservations } from "../nat/relay.ts";
 
 const log = logger("shardmesh:provider");
@@ -250,7 +251,11 @@ async function build(
   await sessions.start();
   onStop(() => sessions.stop());
   onStop(() => Promise.all([...stages.values(), ...decoderStages.values()].map((r) => r.close())));
-  const { relay, relayReservations } = node.services as { relay?: OfferedRelay; relayReservations?: RelayReservations };
+  const { relay, relayReservations, portMapping } = node.services as {
+    relay?: OfferedRelay;
+    relayReservations?: RelayReservations;
+    portMapping?: PortMapping;
+  };
 
   const binding: PeerBinding | undefined = config.stakingKey
     ? await signBinding(privateKeyToAccount(config.stakingKey), peerId)
@@ -294,6 +299,9 @@ async function build(
   onStop(() => directory.stop());
   reach.addEventListener("change", ({ detail }: CustomEvent<ReachState>) => {
     emit({ event: "reach", ...detail });
+    // Reachable through a port forwarded by the router: announce the router's address (nat/mapping.ts).
+    portMapping?.update(detail, listenPort(node));
+    directory.markDirty();
     void relay?.offer(detail.status === "reachable").then(() => directory.markDirty());
     // Behind NAT (and no address pinned by the operator): be reachable through relays.
     if (detail.status === "unreachable" && !config.announce?.length) {
