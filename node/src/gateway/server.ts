@@ -2,6 +2,7 @@
 // the OpenAPI document in ./openapi.ts is the reference). JSON in and out; errors are
 // `{ error: { name, message } }` with the error class's status. Chain-backed routes (quotes,
 // receipts, job signatures) use hooks the provider wires in when it has a chain connection.
+import type { Hex } from "viem";
 import { createServer } from "node:http";
 import { generationRequestHash } from "../jobs/session.ts";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -437,6 +438,10 @@ export class Gateway {
     req.once("close", () => {
       if (!req.complete) ctrl.abort(new Error("client went away"));
     });
+    // The buyer's signature (checked in admitJob) goes to every stage: providers work on a job's
+    // hop only with it (pipeline/jobrequest.ts), so no stranger takes its trace rows first.
+    const signature = req.headers["x-shardmesh-signature"];
+    const jobRequest = admission && typeof signature === "string" ? { requestHash, signature: signature as Hex } : undefined;
     let result: RouteResult;
     try {
       // A job's requests run this node's own stages here: it submits the job's receipts, and the
@@ -445,6 +450,7 @@ export class Gateway {
         jobId: admission?.jobId,
         index: admission?.traceIndex,
         requestHash,
+        jobRequest,
         signal: ctrl.signal,
         preferSelf: admission !== undefined,
       });

@@ -54,6 +54,8 @@ export interface Frame {
     unreachable: boolean;
     upstreamHandOff: Uint8Array<ArrayBuffer>;
     handOff: Uint8Array<ArrayBuffer>;
+    requestHash: Uint8Array<ArrayBuffer>;
+    jobSignature: Uint8Array<ArrayBuffer>;
 }
 export declare namespace Frame {
     enum Kind {
@@ -181,7 +183,15 @@ export declare namespace Frame {
         field: '$.handOff';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface FrameRequestHashFieldEvent {
+        field: '$.requestHash';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface FrameJobSignatureFieldEvent {
+        field: '$.jobSignature';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<Frame>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Frame;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameKindFieldEvent | FrameVersionFieldEvent | FrameRequestIdFieldEvent | FrameModelIdFieldEvent | FrameStageFieldEvent | FrameJobIdFieldEvent | FrameIndexFieldEvent | FrameTimeoutMsFieldEvent | FrameTensorsNameFieldEvent | FrameTensorsDtypeFieldEvent | FrameTensorsDimsFieldEvent | FrameTensorsByteLengthFieldEvent | FramePayloadLengthFieldEvent | FrameInputHashFieldEvent | FrameOutputHashFieldEvent | FrameErrorNameFieldEvent | FrameErrorMessageFieldEvent | FrameComputeMsFieldEvent | FrameDataPortFieldEvent | FrameTokenFieldEvent | FrameKeyFieldEvent | FramePunchHostFieldEvent | FramePunchPortFieldEvent | FrameDataHostFieldEvent | FrameUnreachableFieldEvent | FrameUpstreamHandOffFieldEvent | FrameHandOffFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameKindFieldEvent | FrameVersionFieldEvent | FrameRequestIdFieldEvent | FrameModelIdFieldEvent | FrameStageFieldEvent | FrameJobIdFieldEvent | FrameIndexFieldEvent | FrameTimeoutMsFieldEvent | FrameTensorsNameFieldEvent | FrameTensorsDtypeFieldEvent | FrameTensorsDimsFieldEvent | FrameTensorsByteLengthFieldEvent | FramePayloadLengthFieldEvent | FrameInputHashFieldEvent | FrameOutputHashFieldEvent | FrameErrorNameFieldEvent | FrameErrorMessageFieldEvent | FrameComputeMsFieldEvent | FrameDataPortFieldEvent | FrameTokenFieldEvent | FrameKeyFieldEvent | FramePunchHostFieldEvent | FramePunchPortFieldEvent | FrameDataHostFieldEvent | FrameUnreachableFieldEvent | FrameUpstreamHandOffFieldEvent | FrameHandOffFieldEvent | FrameRequestHashFieldEvent | FrameJobSignatureFieldEvent>;
 }

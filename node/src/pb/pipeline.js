@@ -263,6 +263,14 @@ export var Frame;
                     w.uint32(194);
                     w.bytes(obj.handOff);
                 }
+                if ((obj.requestHash != null && obj.requestHash.byteLength > 0)) {
+                    w.uint32(202);
+                    w.bytes(obj.requestHash);
+                }
+                if ((obj.jobSignature != null && obj.jobSignature.byteLength > 0)) {
+                    w.uint32(210);
+                    w.bytes(obj.jobSignature);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -291,7 +299,9 @@ export var Frame;
                     dataHost: '',
                     unreachable: false,
                     upstreamHandOff: uint8ArrayAlloc(0),
-                    handOff: uint8ArrayAlloc(0)
+                    handOff: uint8ArrayAlloc(0),
+                    requestHash: uint8ArrayAlloc(0),
+                    jobSignature: uint8ArrayAlloc(0)
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -396,6 +406,14 @@ export var Frame;
                         }
                         case 24: {
                             obj.handOff = reader.bytes();
+                            break;
+                        }
+                        case 25: {
+                            obj.requestHash = reader.bytes();
+                            break;
+                        }
+                        case 26: {
+                            obj.jobSignature = reader.bytes();
                             break;
                         }
                         default: {
@@ -585,6 +603,20 @@ export var Frame;
                         case 24: {
                             yield {
                                 field: `${prefix}.handOff`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 25: {
+                            yield {
+                                field: `${prefix}.requestHash`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 26: {
+                            yield {
+                                field: `${prefix}.jobSignature`,
                                 value: reader.bytes()
                             };
                             break;

@@ -21,6 +21,7 @@ export const DATA_PLANE_OFFER_TIMEOUT_MS = 2_000;
 
 import { peerIdFromString } from "@libp2p/peer-id";
 import { toHex } from "../tensor/index.ts";
+import type { Hex } from "viem";
 import type { Hop, HopOptions, HopRequest, HopResult } from "./hop.ts";
 
 /**
@@ -176,7 +177,9 @@ export class PipelineClient {
             jobId: req.jobId ?? "",
             index: BigInt(req.index ?? 0),
             timeoutMs,
-            upstreamHandOff: new Uint8Array(Buffer.from(req.upstreamHandOff?.slice(2) ?? "", "hex")),
+            upstreamHandOff: hexBytes(req.upstreamHandOff),
+            requestHash: hexBytes(req.jobRequest?.requestHash),
+            jobSignature: hexBytes(req.jobRequest?.signature),
           },
           req.bag,
         ),
@@ -299,4 +302,9 @@ export class PipelineClient {
     this.streams.clear();
     this.cached.clear();
   }
+}
+
+/** A hash or signature as a frame carries it: its bytes, or none. */
+function hexBytes(hex: Hex | undefined): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.from(hex?.slice(2) ?? "", "hex"));
 }

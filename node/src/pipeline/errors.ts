@@ -79,3 +79,14 @@ export class PipelineHandOffMissingError extends PipelineError {
 export class PipelineHandOffInvalidError extends PipelineError {
   override name = "PipelineHandOffInvalidError";
 }
+/** A job request came without the buyer's JobRequest signature (and its request hash): the caller's fault. */
+export class PipelineJobRequestMissingError extends PipelineError {
+  override name = "PipelineJobRequestMissingError";
+}
+/**
+ * The job request's JobRequest signature is not the job's session key's over (job, index,
+ * requestHash), or (stage 0) requestHash is not the input received: the caller's fault.
+ */
+export class PipelineJobRequestInvalidError extends PipelineError {
+  override name = "PipelineJobRequestInvalidError";
+}

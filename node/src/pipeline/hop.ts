@@ -2,6 +2,7 @@
 // provider's (PipelineClient.hop) answer the same call, so the router has one code path for both.
 import type { Hex } from "viem";
 import type { WireBag } from "../tensor/index.ts";
+import type { SignedJobRequest } from "./jobrequest.ts";
 
 export interface HopRequest {
   modelId: string;
@@ -17,6 +18,8 @@ export interface HopRequest {
   index?: number;
   /** Stage > 0 of a job request: the previous stage's HandOff signature over `bag` (pipeline/handoff.ts). */
   upstreamHandOff?: Hex;
+  /** A job request: the buyer's signed request (pipeline/jobrequest.ts), the same at every stage. */
+  jobRequest?: SignedJobRequest;
 }
 
 export interface HopResult {

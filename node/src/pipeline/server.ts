@@ -29,6 +29,7 @@ import type { ControlStream } from "./dataplane.ts";
 import { bagBytes, bagHash } from "../tensor/index.ts";
 import type { PipelineAdmission } from "./admission.ts";
 import type { HandOffs } from "./handoff.ts";
+import type { JobRequestCheck, SignedJobRequest } from "./jobrequest.ts";
 import type { WireBag } from "../tensor/index.ts";
 import { bytesToHex } from "viem";
 import type { Hex } from "viem";
@@ -74,6 +75,12 @@ export interface PipelineServerInit {
    * last signs one over the output it sends. Absent (no chain, no staking key): none.
    */
   handOffs?: HandOffs;
+  /**
+   * The buyer's signature on job requests (./jobrequest.ts): every stage works on a job's hop only
+   * when it carries the job's session-key JobRequest for that index (stage 0: over the input
+   * received). Absent (no chain): not checked.
+   */
+  jobRequests?: JobRequestCheck;
 }
 
 export interface ServerLoad {
@@ -362,6 +369,10 @@ export class PipelineServer implements LocalStages {
         index: Number(header.index),
         bag,
         upstreamHandOff: header.upstreamHandOff.byteLength ? bytesToHex(header.upstreamHandOff) : undefined,
+        jobRequest:
+          header.jobSignature.byteLength || header.requestHash.byteLength
+            ? { requestHash: bytesToHex(header.requestHash), signature: bytesToHex(header.jobSignature) }
+            : undefined,
       },
       remote,
       AbortSignal.any([cancel, timeout]),
@@ -387,7 +398,16 @@ export class PipelineServer implements LocalStages {
 
   /** Run one request on a served stage and trace it (the network handler and `call` both come here). */
   private async process(
-    req: { modelId: string; stage: number; jobId: string; index: number; bag: WireBag; inputHash?: Hex; upstreamHandOff?: Hex },
+    req: {
+      modelId: string;
+      stage: number;
+      jobId: string;
+      index: number;
+      bag: WireBag;
+      inputHash?: Hex;
+      upstreamHandOff?: Hex;
+      jobRequest?: SignedJobRequest;
+    },
     remote: string,
     signal: AbortSignal,
   ): Promise<{ output: WireBag; inputHash?: Hex; outputHash?: Hex; handOff?: Hex; computeMs: number }> {
@@ -403,6 +423,15 @@ export class PipelineServer implements LocalStages {
       this.init.trace.checkFree({ jobId: req.jobId, index: req.index, stage: req.stage, inputHash: inputHash! });
     // Beyond stage 0 a job's hop runs only on what the upstream signed it sent (kept below, and
     // presented at a hand-off claim): without it this provider could be blamed for a lie upstream.
+    // Only the buyer's own request may take a job's (index, stage) row: signed by its session key.
+    if (traced && this.init.jobRequests)
+      await this.init.jobRequests.check({
+        jobId: req.jobId,
+        index: req.index,
+        stage: req.stage,
+        inputHash: inputHash!,
+        request: req.jobRequest,
+      });
     const handOffs = traced ? this.init.handOffs : undefined;
     const upstream =
       handOffs && req.stage > 0

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { logger } from "@libp2p/logger";
+import { zeroAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { loadManifest } from "../inference/manifest.ts";
 import type { LoadedManifest } from "../inference/manifest.ts";
@@ -41,6 +42,7 @@ import { JobAdmission } from "../jobs/admission.ts";
 import { hopMaxBytes, requestBounds, type RequestBounds } from "../inference/bounds.ts";
 import { PipelineAdmission, type JobTerms } from "../pipeline/admission.ts";
 import { HandOffs } from "../pipeline/handoff.ts";
+import { JobRequestCheck } from "../pipeline/jobrequest.ts";
 import { shardMeshDomain } from "../receipts/eip712.ts";
 import { MAX_PAYLOAD_BYTES } from "../pipeline/constants.ts";
 import { imageInputSize, ocrImageHooks, ocrTaskOf } from "../ocr/gateway.ts";
@@ -234,6 +236,17 @@ async function build(
           stageCount: (modelId) => manifests.get(modelId)?.manifest.stages.length,
         })
       : undefined;
+  // Every stage of a paid job works only on the buyer's own request (its session key's signature).
+  const jobRequests =
+    chain && domain
+      ? new JobRequestCheck({
+          domain,
+          sessionKey: async (jobId) => {
+            const job = await chain.read.market.read.job([BigInt(jobId)]).catch(() => undefined);
+            return !job || job.sessionKey === zeroAddress ? undefined : job.sessionKey;
+          },
+        })
+      : undefined;
   const server: PipelineServer = new PipelineServer(node, {
     stages,
     trace,
@@ -242,6 +255,7 @@ async function build(
     reach,
     admission,
     handOffs,
+    jobRequests,
   });
   await server.start();
   onStop(() => server.stop());

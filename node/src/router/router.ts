@@ -24,6 +24,7 @@ import type { HopPath, PipelineClient } from "../pipeline/client.ts";
 import type { LocalStages } from "../pipeline/hop.ts";
 import { bagHash } from "../tensor/index.ts";
 import { handOffSigner } from "../pipeline/handoff.ts";
+import type { SignedJobRequest } from "../pipeline/jobrequest.ts";
 import { getAddress, isAddressEqual } from "viem";
 import type { Hex, TypedDataDomain } from "viem";
 import type { WireBag } from "../tensor/index.ts";
@@ -56,14 +57,20 @@ function refusesInput(err: Error): boolean {
 }
 
 /**
- * Errors a stage > 0 raises when a job request's upstream hand-off is missing or not one it may
- * accept (pipeline/handoff.ts): the caller's fault. The gateway checked that hand-off itself, so
- * the refusing provider is charged only if another provider of the stage then runs the request.
+ * Errors a stage raises when a job request's signatures are missing or not ones it may accept:
+ * the upstream's hand-off (pipeline/handoff.ts) or the buyer's JobRequest (pipeline/jobrequest.ts).
+ * The caller's fault; the gateway checked both itself, so the refusing provider is charged only if
+ * another provider of the stage then runs the request.
  */
-export const HAND_OFF_REFUSALS: ReadonlySet<string> = new Set(["PipelineHandOffMissingError", "PipelineHandOffInvalidError"]);
+export const SIGNATURE_REFUSALS: ReadonlySet<string> = new Set([
+  "PipelineHandOffMissingError",
+  "PipelineHandOffInvalidError",
+  "PipelineJobRequestMissingError",
+  "PipelineJobRequestInvalidError",
+]);
 
-function refusesHandOff(err: Error): boolean {
-  return HAND_OFF_REFUSALS.has(err instanceof PipelineRemoteError ? err.remoteName : err.name);
+function refusesSignature(err: Error): boolean {
+  return SIGNATURE_REFUSALS.has(err instanceof PipelineRemoteError ? err.remoteName : err.name);
 }
 
 interface PeerStats {
@@ -141,6 +148,8 @@ export class Router {
       hashes?: boolean;
       /** bagHash of `input` when the caller already computed it (hash each byte once). */
       requestHash?: `0x${string}`;
+      /** A job request: the buyer's session-key signature over (job, index, requestHash), shown to every stage. */
+      jobRequest?: SignedJobRequest;
       /**
        * Serve the stages this node holds itself (when allowed), other providers only on failover.
        * The gateway sets it for job requests: the contract takes a receipt only from a provider
@@ -178,7 +187,7 @@ export class Router {
     bag: WireBag,
     bagHashHex: `0x${string}`,
     hashing: boolean,
-    options: { jobId?: string; index?: number; signal?: AbortSignal; preferSelf?: boolean },
+    options: { jobId?: string; index?: number; signal?: AbortSignal; preferSelf?: boolean; jobRequest?: SignedJobRequest },
     allow?: (stage: number, provider: StageProvider) => boolean,
     /** A job request's hand-offs: the upstream's to forward, and whether this stage must sign one. */
     handOffs?: { upstream?: Hex; sign: boolean },
@@ -190,8 +199,8 @@ export class Router {
     const local = this.init.local?.serves(modelId, stage) ? this.init.local : undefined;
     // Providers that refused the buyer's input as malformed: charged only if another one runs it.
     const refused: string[] = [];
-    // Providers that refused the upstream hand-off this node checked: charged only if another one runs it.
-    const refusedHandOff: string[] = [];
+    // Providers that refused a signature this node checked: charged only if another one runs the request.
+    const refusedSignature: string[] = [];
     // Providers whose hop lost its transport (stream closed or reset, dial failed): not charged
     // yet. Such a provider may be gone, or this node's own connections dropped (its event loop or
     // the machine stalled past the ping timeout: then every provider "fails" at once). It is
@@ -244,6 +253,7 @@ export class Router {
             jobId: options.jobId ?? "",
             index: options.index ?? 0,
             upstreamHandOff: handOffs?.upstream,
+            jobRequest: options.jobRequest,
           },
           { signal: options.signal, timeoutMs: this.hopTimeout(st, choice) },
         );
@@ -265,7 +275,7 @@ export class Router {
         const ms = performance.now() - started;
         this.succeeded(st, ms);
         for (const p of refused) this.failedOn(p, this.peer(p), new Error(`refused an input ${choice.peerId} ran`));
-        for (const p of refusedHandOff) this.failedOn(p, this.peer(p), new Error(`refused a hand-off ${choice.peerId} accepted`));
+        for (const p of refusedSignature) this.failedOn(p, this.peer(p), new Error(`refused signatures ${choice.peerId} accepted`));
         // Lost peers that announced themselves again are alive (the loss was this node's): not
         // charged; nor is any lost peer when the one that served had lost its own transport in
         // this request and came back (this node's connections dropped, all at once).
@@ -293,7 +303,7 @@ export class Router {
           continue;
         }
         if (stage === 0 && refusesInput(lastError)) refused.push(choice.peerId);
-        else if (refusesHandOff(lastError)) refusedHandOff.push(choice.peerId);
+        else if (refusesSignature(lastError)) refusedSignature.push(choice.peerId);
         else if (pathLost && remote && !retried.has(choice.peerId)) {
           retried.add(choice.peerId);
           lost.push(choice.peerId);

@@ -19,6 +19,8 @@ import type { StageExecutor } from "../../../node/src/pipeline/server.ts";
 import { PipelineClient } from "../../../node/src/pipeline/client.ts";
 import { HandOffs, handOffSigner, signHandOffFor } from "../../../node/src/pipeline/handoff.ts";
 import { Router } from "../../../node/src/router/router.ts";
+import { JobRequestCheck } from "../../../node/src/pipeline/jobrequest.ts";
+import { signJobRequest } from "../../../node/src/receipts/eip712.ts";
 import { shardMeshDomain } from "../../../node/src/receipts/eip712.ts";
 import { TraceStore } from "../../../node/src/trace/store.ts";
 import { bagHash } from "../../../node/src/tensor/index.ts";
@@ -47,7 +49,7 @@ describe("hand-offs between the stages of a job request", { timeout: 60_000 }, (
   /** A provider of `stage` of model "m" (2 stages) with its own staking key (`signer` overrides it). */
   async function provider(
     stage: number,
-    opts: { signer?: ReturnType<typeof privateKeyToAccount>; quoted?: (stage: number) => Set<Address> } = {},
+    opts: { signer?: ReturnType<typeof privateKeyToAccount>; quoted?: (stage: number) => Set<Address>; jobRequests?: JobRequestCheck } = {},
   ): Promise<Member> {
     const node = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
     const account = privateKeyToAccount(generatePrivateKey());
@@ -58,7 +60,13 @@ describe("hand-offs between the stages of a job request", { timeout: 60_000 }, (
       quoted: async (jobId, s) => (jobId !== JOB ? new Set() : opts.quoted ? opts.quoted(s) : (quoted.get(s) ?? new Set())),
       stageCount: (modelId) => (modelId === "m" ? 2 : undefined),
     });
-    const server = new PipelineServer(node, { stages: new Map([[stageKey("m", stage), plusOne]]), trace, handOffs, dataPlane: false });
+    const server = new PipelineServer(node, {
+      stages: new Map([[stageKey("m", stage), plusOne]]),
+      trace,
+      handOffs,
+      jobRequests: opts.jobRequests,
+      dataPlane: false,
+    });
     await server.start();
     await gateway.dial(node.getMultiaddrs()[0]);
     const m = { node, server, trace, account };
@@ -191,5 +199,43 @@ describe("hand-offs between the stages of a job request", { timeout: 60_000 }, (
     const r = await both.run("m", bag(2), { jobId: JOB, index: 41 });
     assert.equal(r.stages[1].peerId, b.node.peerId.toString());
     assert.equal(both.peerStats()[stale.node.peerId.toString()].failed, 1, "charged: another provider ran what it refused");
+  });
+
+  it("a stranger cannot take a job's future (index, stage) trace row: every stage works only on the buyer's signed request (issue 12)", async () => {
+    const session = privateKeyToAccount(generatePrivateKey());
+    const jobRequests = () => new JobRequestCheck({ domain, sessionKey: async (jobId) => (jobId === JOB ? session.address : undefined) });
+    const a = await provider(0, { jobRequests: jobRequests() });
+    const b = await provider(1, { jobRequests: jobRequests() });
+    quoted.set(0, new Set([a.account.address]));
+    quoted.set(1, new Set([b.account.address]));
+    const buyerInput = bag(3);
+    const requestHash = bagHash(buyerInput);
+    const sign = (nonce: number, hash: Hex, key = session) =>
+      signJobRequest(key, domain, { jobId: BigInt(JOB), nonce: BigInt(nonce), requestHash: hash });
+    // The stranger sends stage 0 of request 50 (which the buyer has not sent yet) its own input.
+    const junk = bag(0);
+    const stranger = async (jobRequest?: { requestHash: Hex; signature: Hex }) =>
+      assert.rejects(
+        client.call(a.node.peerId, { modelId: "m", stage: 0, bag: junk, jobId: JOB, index: 50, jobRequest }),
+        (err: Error & { remoteName?: string }) => {
+          assert.match(err.remoteName ?? "", /^PipelineJobRequest(Missing|Invalid)Error$/);
+          return true;
+        },
+      );
+    await stranger();
+    await stranger({ requestHash: bagHash(junk), signature: await sign(50, bagHash(junk), privateKeyToAccount(generatePrivateKey())) });
+    // A signature the buyer made for another request (seen on the wire) does not move to index 50 or to other bytes.
+    await stranger({ requestHash: bagHash(junk), signature: await sign(49, bagHash(junk)) });
+    await stranger({ requestHash, signature: await sign(50, requestHash) });
+    assert.equal(a.trace.get(JOB, 50, 0), undefined, "the row is still free");
+    // The buyer's request 50 then runs through both stages (the old provider: TraceIndexTakenError).
+    const r = await router([[a], [b]]).run("m", buyerInput, {
+      jobId: JOB,
+      index: 50,
+      jobRequest: { requestHash, signature: await sign(50, requestHash) },
+    });
+    assert.deepEqual(r.output.x.data, bag(5).x.data);
+    assert.equal(a.trace.get(JOB, 50, 0)!.inputHash, requestHash);
+    assert.equal(b.trace.get(JOB, 50, 1)!.inputHash, bagHash(bag(4)));
   });
 });
