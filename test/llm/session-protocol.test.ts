@@ -19,6 +19,10 @@ import { lpStream } from "@libp2p/utils";
 import { TraceStore } from "../../node/src/trace/store.ts";
 import { toWireBag } from "../../node/src/tensor/index.ts";
 import { tinySplit } from "./helpers.ts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { JobRequestCheck } from "../../node/src/pipeline/jobrequest.ts";
+import { shardMeshDomain, signJobRequest } from "../../node/src/receipts/eip712.ts";
+import { generationRequestHash } from "../../node/src/jobs/session.ts";
 
 const MODEL = "tiny-llama";
 const PROMPT = "Call me Ishmael. Some years ago";
@@ -186,6 +190,73 @@ describe("session protocol", () => {
       assert.equal(store.get("42", 3, 0)!.peerId, gatewayNode.peerId.toString());
       // A job id that is not a number is refused by name.
       await assert.rejects(stranger.open("y", { maxLength: 8, trace: { jobId: "abc", index: 0 } }), /JobsInvalidJobIdError/);
+    } finally {
+      strangerClient.close();
+      await server.stop();
+      await Promise.all([...map.values()].map((r) => r.close()));
+      await n.stop();
+      store.close();
+    }
+  });
+
+  it("a paid session is opened only with the buyer's signed request: a stranger cannot take a future (job, index, stage) record first (issue 12)", async () => {
+    const n = await node();
+    const store = new TraceStore({ path: ":memory:" });
+    const session = privateKeyToAccount(generatePrivateKey());
+    const domain = shardMeshDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+    const jobRequests = new JobRequestCheck({ domain, sessionKey: async (jobId) => (jobId === "42" ? session.address : undefined) });
+    const map = new Map<string, DecoderStageRunner>();
+    for (const s of [0, 1])
+      map.set(
+        sessionStageKey(MODEL, s),
+        await DecoderStageRunner.fromManifest(gw.manifest, s, {
+          onTrace: (rec) =>
+            store.recordOwned(
+              {
+                jobId: rec.jobId,
+                index: rec.index,
+                modelId: MODEL,
+                stage: s,
+                inputHash: rec.inputHash,
+                outputHash: rec.outputHash,
+                peerId: rec.owner,
+                units: rec.units,
+              },
+              { input: toWireBag({ [rec.inputName]: rec.input }), output: toWireBag({ [rec.outputName]: rec.output }) },
+            ),
+        }),
+      );
+    const server = new SessionServer(n, { stages: map, jobRequests });
+    await server.start();
+    const strangerClient = new SessionClient(other);
+    try {
+      for (const caller of [gatewayNode, other]) await caller.dial(n.getMultiaddrs()[0]);
+      const peer = n.peerId.toString();
+      const body = JSON.stringify({ model: MODEL, prompt: PROMPT });
+      const requestHash = generationRequestHash(body);
+      const signed = (nonce: number, key = session) =>
+        signJobRequest(key, domain, { jobId: 42n, nonce: BigInt(nonce), requestHash }).then((signature) => ({ requestHash, signature }));
+      // Before the buyer's request 5 gets there, a stranger opens stage 0 of (job 42, index 5):
+      // without a signature, with its own key's, with the buyer's for another index.
+      const stranger = new RemoteStageLink(strangerClient, peer, MODEL, 0);
+      for (const jobRequest of [undefined, await signed(5, privateKeyToAccount(generatePrivateKey())), await signed(4)])
+        await assert.rejects(
+          stranger.open("x", { maxLength: 8, trace: { jobId: "42", index: 5, jobRequest } }),
+          /PipelineJobRequest(Missing|Invalid)Error/,
+        );
+      assert.equal(store.get("42", 5, 0), undefined);
+      // The buyer's generation under index 5 is served and kept, owned by the gateway that opened it.
+      const links = [0, 1].map((s) => new RemoteStageLink(client, peer, MODEL, s));
+      const res = await gw.generate(links, gw.tokenizer.encode(PROMPT), {
+        maxTokens: 4,
+        temperature: 0,
+        trace: { jobId: "42", index: 5, jobRequest: await signed(5) },
+      });
+      for (const s of [0, 1]) {
+        const rec = store.get("42", 5, s)!;
+        assert.equal(rec.peerId, gatewayNode.peerId.toString());
+        assert.equal(rec.inputHash, res.stageHashes![s].inputHash);
+      }
     } finally {
       strangerClient.close();
       await server.stop();

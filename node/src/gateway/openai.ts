@@ -20,6 +20,8 @@ import type { LlmModelHandle, LlmService } from "../llm/service.ts";
 import type { ChatMessage } from "../llm/tokenizer.ts";
 import { generationUnits, reservedUnits } from "../llm/trace.ts";
 import type { Admission } from "../jobs/admission.ts";
+import { generationRequestHash } from "../jobs/session.ts";
+import type { SignedJobRequest } from "../pipeline/jobrequest.ts";
 import type { PaidGeneration } from "./api.ts";
 import { errorStatus } from "./status.ts";
 
@@ -234,6 +236,13 @@ export async function handleOpenAi(
     const body = await readJson(req);
     const p = parse(body.value, service, chat);
     admission = await jobs?.admit(req, body.raw, reservedUnits(p.prompt.length, p.maxTokens));
+    // The buyer's signature (checked in admit) opens every stage's session: providers keep a paid
+    // session's record only for the buyer's own request (pipeline/jobrequest.ts).
+    const signature = req.headers["x-shardmesh-signature"];
+    const jobRequest: SignedJobRequest | undefined =
+      admission && typeof signature === "string"
+        ? { requestHash: generationRequestHash(body.raw), signature: signature as `0x${string}` }
+        : undefined;
     const id = `${chat ? "chatcmpl" : "cmpl"}-${randomUUID().replaceAll("-", "")}`;
     const created = Math.floor(Date.now() / 1000);
     const { links, replace, peerOf } = await p.handle.links(p.prompt.length + p.maxTokens, abort.signal, { jobId: admission?.jobId });
@@ -264,7 +273,7 @@ export async function handleOpenAi(
       // A paid generation is not cut mid-step when its client goes away: it ends before the next
       // token, every stage holding the same positions, and is billed for what was computed.
       ...(admission
-        ? { trace: { jobId: admission.jobId, index: admission.traceIndex }, stopWhen: () => abort.signal.aborted }
+        ? { trace: { jobId: admission.jobId, index: admission.traceIndex, jobRequest }, stopWhen: () => abort.signal.aborted }
         : { signal: abort.signal }),
     });
     let paid: PaidGeneration | undefined;

@@ -23,6 +23,7 @@ import type { OpenOptions, StepInput, StepResult } from "./stage-runner.ts";
 import { LlmTokenizer } from "./tokenizer.ts";
 import { traceHash } from "./trace.ts";
 import type { Hex } from "viem";
+import type { SignedJobRequest } from "../pipeline/jobrequest.ts";
 
 const log = logger("shardmesh:llm:generate");
 
@@ -56,7 +57,7 @@ export interface GenerateOptions extends SamplingParams {
    */
   stopWhen?: () => boolean;
   /** A paid generation: every stage traces its session under (job, trace index) (./trace.ts). */
-  trace?: { jobId: string; index: number };
+  trace?: { jobId: string; index: number; jobRequest?: SignedJobRequest };
 }
 
 export type FinishReason = "stop" | "length";

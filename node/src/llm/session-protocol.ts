@@ -20,13 +20,16 @@ import { KvCacheFullError, LlmError, llmErrorByName, SessionNotFoundError, StepP
 import type { StageLink } from "./generate.ts";
 import type { DecoderStageRunner, OpenOptions, StepInput, StepResult } from "./stage-runner.ts";
 import { jobKey, parseJobId } from "../jobs/admission.ts";
+import type { JobRequestCheck } from "../pipeline/jobrequest.ts";
+import { bytesToHex } from "viem";
+import type { Hex } from "viem";
 
 const log = logger("shardmesh:llm:session");
 
 export const SESSION_PROTOCOL = "/shardmesh/session/1.0.0";
 /** Frame kinds (OPEN, STEP, CLOSE, OK, ERROR). */
 export const SessionFrameKind = SessionFrame.Kind;
-export const SESSION_VERSION = 1;
+export const SESSION_VERSION = 2;
 /** Largest message (header + tensors): a prefill of 4,096 positions at d = 2,048 fits. */
 export const MAX_SESSION_MESSAGE_BYTES = 40 * 2 ** 20;
 /** Longest header accepted. */
@@ -134,6 +137,12 @@ export interface SessionServerInit {
   maxSessionsPerPeer?: number;
   maxStreamsPerPeer?: number;
   maxInflightPerStream?: number;
+  /**
+   * The buyer's signature on paid sessions (pipeline/jobrequest.ts): an OPEN naming a job is
+   * served only with the job's session-key JobRequest for its trace index, so no stranger takes
+   * a future (job, index, stage) record first. Absent (no chain): not checked.
+   */
+  jobRequests?: JobRequestCheck;
 }
 
 export const sessionStageKey = (modelId: string, stage: number) => `${modelId}#${stage}`;
@@ -257,6 +266,16 @@ export class SessionServer {
         if (mine.size >= limit) throw new KvCacheFullError(`peer holds ${mine.size} sessions on this provider (limit ${limit})`);
         // A paid session's trace is keyed by (job, index, stage) and owned by this peer.
         const trace = f.jobId ? { jobId: jobKey(parseJobId(f.jobId)), index: traceIndexOf(f.traceIndex), owner: peer } : undefined;
+        if (trace && this.init.jobRequests)
+          await this.init.jobRequests.check({
+            jobId: trace.jobId,
+            index: trace.index,
+            stage: f.stage,
+            request:
+              f.jobSignature.byteLength || f.requestHash.byteLength
+                ? { requestHash: bytesToHex(f.requestHash), signature: bytesToHex(f.jobSignature) }
+                : undefined,
+          });
         await runner.open(local, { maxLength: f.maxLength, ttlMs: f.ttlMs ? Math.min(f.ttlMs, MAX_SESSION_TTL_MS) : undefined, trace });
         mine.add(`${key}|${f.sessionId}`);
         this.perPeer.set(peer, mine);
@@ -441,6 +460,9 @@ export class RemoteStageLink implements StageLink {
         maxLength: o.maxLength,
         ttlMs: o.ttlMs ?? 0,
         ...(o.trace ? { jobId: o.trace.jobId, traceIndex: BigInt(o.trace.index) } : {}),
+        ...(o.trace?.jobRequest
+          ? { requestHash: wireBytes(o.trace.jobRequest.requestHash), jobSignature: wireBytes(o.trace.jobRequest.signature) }
+          : {}),
       },
       undefined,
       opts,
@@ -474,4 +496,9 @@ export class RemoteStageLink implements StageLink {
       },
     );
   }
+}
+
+/** A hash or signature as a frame carries it. */
+function wireBytes(hex: Hex): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.from(hex.slice(2), "hex"));
 }

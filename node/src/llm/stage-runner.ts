@@ -38,6 +38,7 @@ import {
 } from "./errors.ts";
 import { DECODER_NAMES } from "./llama.ts";
 import { SessionTrace, type SessionTraceRecord } from "./trace.ts";
+import type { SignedJobRequest } from "../pipeline/jobrequest.ts";
 
 const log = logger("shardmesh:llm:stage");
 
@@ -79,7 +80,7 @@ export interface OpenOptions {
   /** Idle time before expiry (default: the runner's). */
   ttlMs?: number;
   /** A paid session: trace it under (job, the gateway's trace index), owned by `owner` (default: the runner's selfId). */
-  trace?: { jobId: string; index: number; owner?: string };
+  trace?: { jobId: string; index: number; owner?: string; jobRequest?: SignedJobRequest };
 }
 
 export interface StepInput {

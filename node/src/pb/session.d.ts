@@ -50,6 +50,8 @@ export interface SessionFrame {
     errorMessage: string;
     jobId: string;
     traceIndex: bigint;
+    requestHash: Uint8Array<ArrayBuffer>;
+    jobSignature: Uint8Array<ArrayBuffer>;
 }
 export declare namespace SessionFrame {
     enum Kind {
@@ -160,7 +162,15 @@ export declare namespace SessionFrame {
         field: '$.traceIndex';
         value: bigint;
     }
+    interface SessionFrameRequestHashFieldEvent {
+        field: '$.requestHash';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface SessionFrameJobSignatureFieldEvent {
+        field: '$.jobSignature';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<SessionFrame>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionFrame>): SessionFrame;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionFrame>): Generator<SessionFrameKindFieldEvent | SessionFrameVersionFieldEvent | SessionFrameRequestIdFieldEvent | SessionFrameModelIdFieldEvent | SessionFrameStageFieldEvent | SessionFrameSessionIdFieldEvent | SessionFrameMaxLengthFieldEvent | SessionFrameTtlMsFieldEvent | SessionFrameStepIdFieldEvent | SessionFramePositionFieldEvent | SessionFrameTimeoutMsFieldEvent | SessionFrameTensorsNameFieldEvent | SessionFrameTensorsDtypeFieldEvent | SessionFrameTensorsDimsFieldEvent | SessionFrameTensorsByteLengthFieldEvent | SessionFramePayloadLengthFieldEvent | SessionFrameLengthFieldEvent | SessionFrameDuplicateFieldEvent | SessionFrameComputeMsFieldEvent | SessionFrameErrorNameFieldEvent | SessionFrameErrorMessageFieldEvent | SessionFrameJobIdFieldEvent | SessionFrameTraceIndexFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionFrame>): Generator<SessionFrameKindFieldEvent | SessionFrameVersionFieldEvent | SessionFrameRequestIdFieldEvent | SessionFrameModelIdFieldEvent | SessionFrameStageFieldEvent | SessionFrameSessionIdFieldEvent | SessionFrameMaxLengthFieldEvent | SessionFrameTtlMsFieldEvent | SessionFrameStepIdFieldEvent | SessionFramePositionFieldEvent | SessionFrameTimeoutMsFieldEvent | SessionFrameTensorsNameFieldEvent | SessionFrameTensorsDtypeFieldEvent | SessionFrameTensorsDimsFieldEvent | SessionFrameTensorsByteLengthFieldEvent | SessionFramePayloadLengthFieldEvent | SessionFrameLengthFieldEvent | SessionFrameDuplicateFieldEvent | SessionFrameComputeMsFieldEvent | SessionFrameErrorNameFieldEvent | SessionFrameErrorMessageFieldEvent | SessionFrameJobIdFieldEvent | SessionFrameTraceIndexFieldEvent | SessionFrameRequestHashFieldEvent | SessionFrameJobSignatureFieldEvent>;
 }

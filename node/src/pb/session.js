@@ -1,4 +1,5 @@
 import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime';
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc';
 export var SessionTensor;
 (function (SessionTensor) {
     let _codec;
@@ -244,6 +245,14 @@ export var SessionFrame;
                     w.uint32(160);
                     w.uint64(obj.traceIndex);
                 }
+                if ((obj.requestHash != null && obj.requestHash.byteLength > 0)) {
+                    w.uint32(170);
+                    w.bytes(obj.requestHash);
+                }
+                if ((obj.jobSignature != null && obj.jobSignature.byteLength > 0)) {
+                    w.uint32(178);
+                    w.bytes(obj.jobSignature);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -268,7 +277,9 @@ export var SessionFrame;
                     errorName: '',
                     errorMessage: '',
                     jobId: '',
-                    traceIndex: 0n
+                    traceIndex: 0n,
+                    requestHash: uint8ArrayAlloc(0),
+                    jobSignature: uint8ArrayAlloc(0)
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -357,6 +368,14 @@ export var SessionFrame;
                         }
                         case 20: {
                             obj.traceIndex = reader.uint64();
+                            break;
+                        }
+                        case 21: {
+                            obj.requestHash = reader.bytes();
+                            break;
+                        }
+                        case 22: {
+                            obj.jobSignature = reader.bytes();
                             break;
                         }
                         default: {
@@ -519,6 +538,20 @@ export var SessionFrame;
                             yield {
                                 field: `${prefix}.traceIndex`,
                                 value: reader.uint64()
+                            };
+                            break;
+                        }
+                        case 21: {
+                            yield {
+                                field: `${prefix}.requestHash`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 22: {
+                            yield {
+                                field: `${prefix}.jobSignature`,
+                                value: reader.bytes()
                             };
                             break;
                         }

@@ -41,13 +41,17 @@ export class JobRequestCheck {
     this.init = init;
   }
 
-  /** Throws PipelineJobRequestMissingError / PipelineJobRequestInvalidError unless the hop carries the buyer's request. */
-  async check(req: { jobId: string; index: number; stage: number; inputHash: Hex; request?: SignedJobRequest }): Promise<void> {
+  /**
+   * Throws PipelineJobRequestMissingError / PipelineJobRequestInvalidError unless the hop carries
+   * the buyer's request. `inputHash`: stage 0's input, which must be the signed requestHash (a
+   * decoder session's requestHash is its body's hash, which no stage sees: none given).
+   */
+  async check(req: { jobId: string; index: number; stage: number; inputHash?: Hex; request?: SignedJobRequest }): Promise<void> {
     const where = `job ${req.jobId.slice(0, 80)} request ${req.index} at stage ${req.stage}`;
     if (!req.request) throw new PipelineJobRequestMissingError(`${where} carries no JobRequest signed by the job's session key`);
     const { requestHash, signature } = req.request;
     if (!isHex(requestHash) || requestHash.length !== 66) throw new PipelineJobRequestInvalidError(`${where}: requestHash is not 32 bytes`);
-    if (req.stage === 0 && requestHash.toLowerCase() !== req.inputHash.toLowerCase())
+    if (req.stage === 0 && req.inputHash && requestHash.toLowerCase() !== req.inputHash.toLowerCase())
       throw new PipelineJobRequestInvalidError(`${where}: the signed request ${requestHash} is not the input received (${req.inputHash})`);
     if (!JOB_ID.test(req.jobId)) throw new PipelineJobRequestInvalidError(`${where}: not a market job id`);
     const nonce = BigInt(req.index);

@@ -261,7 +261,7 @@ async function build(
   onStop(() => server.stop());
   // Decoder block stages keep KV caches between steps: they are served as sessions, not requests.
   const decoderStages = new Map<string, DecoderStageRunner>();
-  const sessions = new SessionServer(node, { stages: decoderStages });
+  const sessions = new SessionServer(node, { stages: decoderStages, jobRequests });
   await sessions.start();
   onStop(() => sessions.stop());
   onStop(() => Promise.all([...stages.values(), ...decoderStages.values()].map((r) => r.close())));
