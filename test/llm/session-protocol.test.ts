@@ -70,6 +70,32 @@ describe("session protocol", () => {
     await Promise.all([gatewayNode.stop(), other.stop(), gw.close()]);
   });
 
+  /** Both stages' runners, each writing a paid session's record to `store` as its owner's. */
+  async function tracedRunners(store: TraceStore): Promise<Map<string, DecoderStageRunner>> {
+    const map = new Map<string, DecoderStageRunner>();
+    for (const s of [0, 1])
+      map.set(
+        sessionStageKey(MODEL, s),
+        await DecoderStageRunner.fromManifest(gw.manifest, s, {
+          onTrace: (rec) =>
+            store.recordOwned(
+              {
+                jobId: rec.jobId,
+                index: rec.index,
+                modelId: MODEL,
+                stage: s,
+                inputHash: rec.inputHash,
+                outputHash: rec.outputHash,
+                peerId: rec.owner,
+                units: rec.units,
+              },
+              { input: toWireBag({ [rec.inputName]: rec.input }), output: toWireBag({ [rec.outputName]: rec.output }) },
+            ),
+        }),
+      );
+    return map;
+  }
+
   const link = (p: number, stage: number, c = client) => new RemoteStageLink(c, providers[p].node.peerId.toString(), MODEL, stage);
 
   it("a generation through remote stages equals the same generation through local runners", async () => {
@@ -143,28 +169,7 @@ describe("session protocol", () => {
   it("a paid session is traced under its job and index, owned by the opening peer; a stranger's OPEN under the same key changes nothing", async () => {
     const n = await node();
     const store = new TraceStore({ path: ":memory:" });
-    const map = new Map<string, DecoderStageRunner>();
-    for (const s of [0, 1]) {
-      map.set(
-        sessionStageKey(MODEL, s),
-        await DecoderStageRunner.fromManifest(gw.manifest, s, {
-          onTrace: (rec) =>
-            store.recordOwned(
-              {
-                jobId: rec.jobId,
-                index: rec.index,
-                modelId: MODEL,
-                stage: s,
-                inputHash: rec.inputHash,
-                outputHash: rec.outputHash,
-                peerId: rec.owner,
-                units: rec.units,
-              },
-              { input: toWireBag({ [rec.inputName]: rec.input }), output: toWireBag({ [rec.outputName]: rec.output }) },
-            ),
-        }),
-      );
-    }
+    const map = await tracedRunners(store);
     const server = new SessionServer(n, { stages: map });
     await server.start();
     const strangerClient = new SessionClient(other);
@@ -205,27 +210,7 @@ describe("session protocol", () => {
     const session = privateKeyToAccount(generatePrivateKey());
     const domain = shardMeshDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
     const jobRequests = new JobRequestCheck({ domain, sessionKey: async (jobId) => (jobId === "42" ? session.address : undefined) });
-    const map = new Map<string, DecoderStageRunner>();
-    for (const s of [0, 1])
-      map.set(
-        sessionStageKey(MODEL, s),
-        await DecoderStageRunner.fromManifest(gw.manifest, s, {
-          onTrace: (rec) =>
-            store.recordOwned(
-              {
-                jobId: rec.jobId,
-                index: rec.index,
-                modelId: MODEL,
-                stage: s,
-                inputHash: rec.inputHash,
-                outputHash: rec.outputHash,
-                peerId: rec.owner,
-                units: rec.units,
-              },
-              { input: toWireBag({ [rec.inputName]: rec.input }), output: toWireBag({ [rec.outputName]: rec.output }) },
-            ),
-        }),
-      );
+    const map = await tracedRunners(store);
     const server = new SessionServer(n, { stages: map, jobRequests });
     await server.start();
     const strangerClient = new SessionClient(other);

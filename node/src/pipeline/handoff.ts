@@ -19,6 +19,12 @@ export const HAND_OFF_SIGNATURE_BYTES = 65;
 const JOB_ID = /^\d{1,78}$/;
 const MAX_UINT64 = 2n ** 64n - 1n;
 
+/** A job id and request index as EIP-712's `uint256 jobId` and `uint64 nonce`; undefined when they are not. */
+export function jobNonce(jobId: string, index: number): { jobId: bigint; nonce: bigint } | undefined {
+  if (!JOB_ID.test(jobId) || !Number.isSafeInteger(index) || index < 0 || BigInt(index) > MAX_UINT64) return undefined;
+  return { jobId: BigInt(jobId), nonce: BigInt(index) };
+}
+
 /** The hand-off of request `index` of `jobId` across cut `boundary` over `hash`. */
 export interface HandOffClaim {
   jobId: string;
@@ -28,10 +34,12 @@ export interface HandOffClaim {
 }
 
 function message(c: HandOffClaim) {
-  if (!JOB_ID.test(c.jobId)) throw new PipelineHandOffInvalidError(`job id ${JSON.stringify(c.jobId.slice(0, 80))} is not a market job id`);
-  const nonce = BigInt(c.index);
-  if (nonce < 0n || nonce > MAX_UINT64) throw new PipelineHandOffInvalidError(`request index ${c.index} is not a uint64`);
-  return { jobId: BigInt(c.jobId), nonce, boundary: c.boundary, hash: c.hash };
+  const key = jobNonce(c.jobId, c.index);
+  if (!key)
+    throw new PipelineHandOffInvalidError(
+      `job ${JSON.stringify(c.jobId.slice(0, 80))} request ${c.index} is no market job id and uint64 index`,
+    );
+  return { ...key, boundary: c.boundary, hash: c.hash };
 }
 
 /** Signs this provider's hand-off (its staking key). */

@@ -10,12 +10,10 @@ import { isHex } from "viem";
 import type { Address, Hex, TypedDataDomain } from "viem";
 import { verifyJobRequestSignature } from "../jobs/session.ts";
 import { PipelineJobRequestInvalidError, PipelineJobRequestMissingError } from "./errors.ts";
+import { jobNonce } from "./handoff.ts";
 
 /** Jobs whose session key is cached (least recently used dropped first: job ids come from peers). */
 export const MAX_SESSION_KEYS_CACHED = 4_096;
-
-const JOB_ID = /^\d{1,78}$/;
-const MAX_UINT64 = 2n ** 64n - 1n;
 
 /** The buyer's signed request as a job's hop carries it. */
 export interface SignedJobRequest {
@@ -53,12 +51,11 @@ export class JobRequestCheck {
     if (!isHex(requestHash) || requestHash.length !== 66) throw new PipelineJobRequestInvalidError(`${where}: requestHash is not 32 bytes`);
     if (req.stage === 0 && req.inputHash && requestHash.toLowerCase() !== req.inputHash.toLowerCase())
       throw new PipelineJobRequestInvalidError(`${where}: the signed request ${requestHash} is not the input received (${req.inputHash})`);
-    if (!JOB_ID.test(req.jobId)) throw new PipelineJobRequestInvalidError(`${where}: not a market job id`);
-    const nonce = BigInt(req.index);
-    if (nonce < 0n || nonce > MAX_UINT64) throw new PipelineJobRequestInvalidError(`${where}: the index is not a uint64`);
+    const job = jobNonce(req.jobId, req.index);
+    if (!job) throw new PipelineJobRequestInvalidError(`${where}: no market job id and uint64 index`);
     const key = await this.sessionKey(req.jobId);
     if (!key) throw new PipelineJobRequestInvalidError(`${where}: no such job on chain`);
-    const ok = await verifyJobRequestSignature(this.init.domain, key, { jobId: BigInt(req.jobId), nonce, requestHash }, signature);
+    const ok = await verifyJobRequestSignature(this.init.domain, key, { ...job, requestHash }, signature);
     if (!ok) throw new PipelineJobRequestInvalidError(`${where}: not signed by the job's session key ${key} for this index and input`);
   }
 
