@@ -32,6 +32,8 @@ const WAIT_MS = 60_000;
 const BUYER = new URL("./buyer-agent.ts", import.meta.url).pathname;
 /** The libp2p port the home's router forwards to the provider behind it. */
 const FORWARDED = 4001;
+/** The data-plane port it forwards too (`--data-port`). */
+const FORWARDED_DATA = 4002;
 
 function input(i: number): number[] {
   return Array.from({ length: 16 }, (_, k) => Math.cos(i * 3.1 + k) * 2);
@@ -64,7 +66,7 @@ describe("operator overrides: a pinned forwarded address, no relaying", { skip: 
     net = createTestNet({
       public: ["relay", "gateway", "buyer"],
       homes: [
-        { name: "f", nat: "cone", forward: [FORWARDED] },
+        { name: "f", nat: "cone", forward: [FORWARDED, FORWARDED_DATA] },
         { name: "h", nat: "cone" },
       ],
     });
@@ -106,10 +108,10 @@ describe("operator overrides: a pinned forwarded address, no relaying", { skip: 
 
   /**
    * Provider `name` behind home F's forward: reachable at the router's address, announced at
-   * `addr` only, dialled there directly by the gateway, requests through it correct, and never a
-   * relay reservation.
+   * `addr` only, dialled there directly by the gateway, requests through it correct, its data
+   * plane on `path`, and never a relay reservation.
    */
-  async function servedDirectlyAt(name: string, addr: string): Promise<void> {
+  async function servedDirectlyAt(name: string, addr: string, path: "direct" | "punched"): Promise<void> {
     const e = await verdict(name);
     assert.equal(e.status, "reachable");
     assert.equal(e.externalIp, net.hosts.f.wanIp);
@@ -150,22 +152,35 @@ describe("operator overrides: a pinned forwarded address, no relaying", { skip: 
       assert.deepEqual(r.y, [...(out.y.data as Float32Array)], `request ${r.i} equals the whole model`);
       assert.deepEqual(r.stages, [procs[name].peerId, procs[name].peerId]);
     }
-    // The gateway's hop to it is a direct connection: no relay in between.
-    const hop = (await peer(name))!;
+    // The gateway's hop to it is a direct connection, no relay in between; its data plane at the
+    // forwarded port (--data-port), else (a free port) by a hole punch, which completes in the
+    // background while the first requests use the libp2p stream.
+    const hop = await until(
+      `${name}'s hop ${path}`,
+      async () => {
+        const q = await peer(name);
+        return q?.path === path && q;
+      },
+      WAIT_MS,
+      200,
+    ).catch(async (err) => assert.fail(`${(err as Error).message}: ${JSON.stringify(await peer(name))}`));
     assert.equal(hop.via, null, `not through a relay: ${JSON.stringify(hop)}`);
-    // Only the libp2p port is forwarded: the data plane's (a free port) is opened by a hole punch.
-    assert.equal(hop.path, "punched");
     // And it never held a relay reservation (no circuit address ever).
     assert.deepEqual(relaysTold(name).flat(), []);
   }
-  it("a provider behind a forwarded port with --announce is dialled at the pinned address, with no relay slot", async () => {
+  it("a provider behind forwarded ports with --announce and --data-port is dialled at the pinned address, direct all the way, with no relay slot", async () => {
     const pinned = `/ip4/${net.hosts.f.wanIp}/tcp/${FORWARDED}`;
     await start(
       "f",
-      ["--no-gateway", "--bootstrap", procs.relay.addr, "--announce", pinned, "--model", `tiny=${model.manifest}:0,1:1000`],
+      [
+        ...["--no-gateway", "--bootstrap", procs.relay.addr, "--announce", pinned, "--data-port", String(FORWARDED_DATA)],
+        ...["--model", `tiny=${model.manifest}:0,1:1000`],
+      ],
       FORWARDED,
     );
-    await servedDirectlyAt("f", pinned);
+    // The check dials both forwarded ports back: the data plane too takes connections from outside.
+    assert.equal((await verdict("f")).dataPlane, true);
+    await servedDirectlyAt("f", pinned, "direct");
   });
 
   it("without --announce, the same forward is found by the reachability check and announced at the router's address", async () => {
@@ -175,7 +190,8 @@ describe("operator overrides: a pinned forwarded address, no relaying", { skip: 
     await start("f2", ["--no-gateway", "--bootstrap", procs.relay.addr, "--model", `tiny=${model.manifest}:0,1:1000`], FORWARDED, "f");
     // Before nat/mapping.ts it announced its LAN address only (undialable from outside) and,
     // being reachable, reserved no relay slot: every request failed.
-    await servedDirectlyAt("f2", `/ip4/${net.hosts.f.wanIp}/tcp/${FORWARDED}`);
+    // Its data plane is on a free port, not forwarded: opened by a hole punch.
+    await servedDirectlyAt("f2", `/ip4/${net.hosts.f.wanIp}/tcp/${FORWARDED}`, "punched");
     // And it relays at that address, like any reachable provider.
     assert.notEqual((await peer("f2"))?.relay, null);
   });

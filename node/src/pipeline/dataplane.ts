@@ -393,6 +393,8 @@ interface Offer {
 }
 
 export interface DataPlaneServerInit {
+  /** TCP port to listen on (default 0: any free port; an operator may forward a fixed one). */
+  port?: number;
   /** Close a channel that carried nothing for this long (default DATA_PLANE_IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number;
 }
@@ -406,6 +408,8 @@ export class DataPlaneServer {
   private readonly sockets = new Set<Socket>();
   private readonly onChannel: (channel: SealedChannel, peerId: string) => void;
   private readonly host: string;
+  /** What start() listens on (0: any free port). */
+  private readonly listenPort: number;
   private readonly idleTimeoutMs: number;
   /** Open channels by the control stream their offer was made on (one close listener each). */
   private readonly byControl = new WeakMap<ControlStream, Set<SealedChannel>>();
@@ -414,13 +418,14 @@ export class DataPlaneServer {
     this.host = host;
     this.onChannel = onChannel;
     this.idleTimeoutMs = init.idleTimeoutMs ?? DATA_PLANE_IDLE_TIMEOUT_MS;
+    this.listenPort = init.port ?? 0;
   }
 
   async start(): Promise<void> {
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       this.server!.once("error", reject);
-      this.server!.listen(0, this.host, () => resolve());
+      this.server!.listen(this.listenPort, this.host, () => resolve());
     });
   }
 

@@ -62,6 +62,8 @@ export interface PipelineServerInit {
   dataPlane?: boolean;
   /** Interface the data plane listens on (default 127.0.0.1). */
   dataPlaneHost?: string;
+  /** Port the data plane listens on (default 0: any free port). */
+  dataPlanePort?: number;
   /** This node's reachability (nat/reach.ts): offers say whether to connect or to punch. */
   reach?: { readonly state: ReachState };
   /**
@@ -116,16 +118,20 @@ export class PipelineServer implements LocalStages {
 
   async start(): Promise<void> {
     if (this.init.dataPlane !== false) {
-      this.dataPlane = new DataPlaneServer(this.init.dataPlaneHost ?? "127.0.0.1", (channel, peerId) => {
-        const n = (this.channelsPerPeer.get(peerId) ?? 0) + 1;
-        if (n > (this.init.maxStreamsPerPeer ?? MAX_PIPELINE_STREAMS_PER_PEER)) {
-          channel.abort(new Error("too many data-plane channels from this peer"));
-          return;
-        }
-        this.channelsPerPeer.set(peerId, n);
-        onClose(channel, () => this.channelsPerPeer.set(peerId, (this.channelsPerPeer.get(peerId) ?? 1) - 1));
-        this.serve(channel, peerId);
-      });
+      this.dataPlane = new DataPlaneServer(
+        this.init.dataPlaneHost ?? "127.0.0.1",
+        (channel, peerId) => {
+          const n = (this.channelsPerPeer.get(peerId) ?? 0) + 1;
+          if (n > (this.init.maxStreamsPerPeer ?? MAX_PIPELINE_STREAMS_PER_PEER)) {
+            channel.abort(new Error("too many data-plane channels from this peer"));
+            return;
+          }
+          this.channelsPerPeer.set(peerId, n);
+          onClose(channel, () => this.channelsPerPeer.set(peerId, (this.channelsPerPeer.get(peerId) ?? 1) - 1));
+          this.serve(channel, peerId);
+        },
+        { port: this.init.dataPlanePort },
+      );
       await this.dataPlane.start();
     }
     await this.node.handle(

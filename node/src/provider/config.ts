@@ -35,6 +35,11 @@ export interface ProviderConfig {
    * router's address: nat/mapping.ts).
    */
   announce?: string[];
+  /**
+   * The pipeline data plane's TCP port (default 0: any free port). Behind a router that forwards
+   * it too (same port), hops to this node take a direct data plane instead of a hole punch.
+   */
+  dataPort?: number;
   /** Circuit relay: reserve relay slots while behind NAT, offer relaying while reachable (default true). */
   relay?: boolean;
   /** Requests run at once (announced). */
@@ -94,6 +99,7 @@ export const PROVIDER_FLAGS = `
   --announce <multiaddr>   pin this public address (e.g. a forwarded port; repeatable); default: reachability
                            is discovered: a listen port the router forwards is announced at the router's
                            address, and a node behind NAT is otherwise reached through relays
+  --data-port <port>       the data plane's TCP port (default: any free port); forward it too for direct hops
   --no-relay               neither reserve relay slots behind NAT nor offer relaying when reachable
   --model <id>=<manifest>:<stages>:<price>   serve stages at <price> token base units per unit (e.g. rec=./m/manifest.json:0,1:1000; repeatable)
   --capacity <n>           requests run at once (default 4)
@@ -137,6 +143,7 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
         "listen",
         "bootstrap",
         "announce",
+        "data-port",
         "model",
         "capacity",
         "workers",
@@ -217,6 +224,11 @@ export function loadProviderConfig(argv: string[]): { config: ProviderConfig; js
   if (flags.has("announce")) config.announce = flags.get("announce")!;
   for (const a of config.announce ?? []) {
     if (!/^\/ip[46]\/[^/]+\/tcp\/\d+$/.test(a)) throw new ProviderConfigError(`--announce ${a}: expected /ip4/<address>/tcp/<port>`);
+  }
+  const dataPort = int("data-port");
+  if (dataPort !== undefined) {
+    if (dataPort < 1 || dataPort > 65535) throw new ProviderConfigError("--data-port must be a TCP port, 1-65535");
+    config.dataPort = dataPort;
   }
   if (bools.has("no-keep-tensors")) config.keepTensors = false;
   const retention = int("trace-retention-ms");

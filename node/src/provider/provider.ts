@@ -252,6 +252,7 @@ async function build(
     trace,
     keepTensors: config.keepTensors,
     dataPlaneHost: host,
+    dataPlanePort: config.dataPort,
     reach,
     admission,
     handOffs,

@@ -16,6 +16,14 @@ describe("provider start flags", () => {
     }
   });
 
+  it("--data-port is a TCP port (default: any free one)", () => {
+    assert.equal(loadProviderConfig([]).config.dataPort, undefined);
+    assert.equal(loadProviderConfig(["--data-port", "4002"]).config.dataPort, 4002);
+    for (const bad of ["0", "65536", "-1", "x", "1.5"]) {
+      assert.throws(() => loadProviderConfig(["--data-port", bad]), { name: "ProviderConfigError" }, bad);
+    }
+  });
+
   it("--help is help, not a flag missing its value", () => {
     assert.equal(loadProviderConfig(["--help"]).help, true);
   });
