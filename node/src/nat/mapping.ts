@@ -9,7 +9,12 @@
 // addresses one after another, and a LAN address from outside can hang until the dial deadline).
 // Without a verdict of that kind the mapping is removed. An operator's `--announce` replaces
 // all of this (the node is not given a mapping).
+//
+// The verdict is one checking peer's word, which may lie about the IP it saw. Only private listen
+// addresses (a LAN behind a router: nobody outside dials them anyway) are ever mapped and hidden,
+// so a lie cannot make a node on a public address stop announcing it.
 import { logger } from "@libp2p/logger";
+import { isPrivateIp } from "@libp2p/utils";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import type { ReachState } from "./reach.ts";
@@ -42,7 +47,7 @@ interface Mapping {
   internal: string[];
 }
 
-/** This node's IPv4 TCP listen addresses on `port` (not loopback, not through a relay): ip strings. */
+/** This node's private IPv4 TCP listen addresses on `port` (not loopback, not through a relay): ip strings. */
 function listenIps(addrs: Multiaddr[], port: number): string[] {
   const ips: string[] = [];
   for (const a of addrs) {
@@ -50,7 +55,7 @@ function listenIps(addrs: Multiaddr[], port: number): string[] {
     if (parts.some((c) => c.name === "p2p-circuit")) continue;
     const ip = parts.find((c) => c.name === "ip4")?.value;
     const tcp = parts.find((c) => c.name === "tcp")?.value;
-    if (ip && !ip.startsWith("127.") && Number(tcp) === port) ips.push(ip);
+    if (ip && !ip.startsWith("127.") && isPrivateIp(ip) === true && Number(tcp) === port) ips.push(ip);
   }
   return ips;
 }

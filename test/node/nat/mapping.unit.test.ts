@@ -48,6 +48,13 @@ describe("port mapping from the reachability verdict", () => {
     assert.deepEqual(announced(["/ip4/10.77.10.2/tcp/4001"]), ["/ip4/10.77.10.2/tcp/4001"]);
   });
 
+  it("a node listening on a public address keeps announcing it whatever a checker claims", () => {
+    const { calls, svc, announced } = setup(["/ip4/8.8.4.4/tcp/4001"]);
+    svc.update(reachable("6.6.6.6"), 4001);
+    assert.deepEqual(calls, []);
+    assert.deepEqual(announced(["/ip4/8.8.4.4/tcp/4001/p2p/x"]), ["/ip4/8.8.4.4/tcp/4001/p2p/x"]);
+  });
+
   it("a later verdict behind NAT or at another address removes the mapping (the forward went away, the IP changed)", () => {
     const { calls, svc, announced } = setup(["/ip4/10.78.1.2/tcp/4001"]);
     svc.update(reachable("10.77.101.2"), 4001);
