@@ -9,113 +9,46 @@
 // prefill pass (match within tolerance, never by hash); a forged request signature is refused.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { multiaddr } from "@multiformats/multiaddr";
-import { peerIdFromString } from "@libp2p/peer-id";
-import { type GatewayApiError, ShardMeshClient } from "../../node/src/sdk/index.ts";
+import type { GatewayApiError } from "../../node/src/sdk/index.ts";
 import { createMeshNode, type MeshNode } from "../../node/src/mesh/node.ts";
 import { ModelCatalog } from "../../node/src/verifier/models.ts";
 import { checkRevealedStage } from "../../node/src/verifier/check.ts";
 import { readOnlyContracts } from "../../node/src/chain/contracts.ts";
 import { signGenerationRequest } from "../../node/src/jobs/session.ts";
 import { signJobDetails } from "../../node/src/jobs/details.ts";
-import { DEV_KEYS, freePort } from "../../scripts/lib/chain.ts";
-import { startDemoChain, localWallet, type DemoChain } from "../../scripts/lib/demo.ts";
+import type { DemoChain } from "../../scripts/lib/demo.ts";
 import { STAGE_PRICE } from "../../scripts/demo/market.ts";
-import { paidGeneration, prepareLanguageModel, publishLanguageModel } from "../../scripts/demo/llm.ts";
-import { startProviderProc, stopProc, until, type ProviderProc } from "../node/mesh/procs.ts";
+import { paidGeneration } from "../../scripts/demo/llm.ts";
+import type { ProviderProc } from "../node/mesh/procs.ts";
+import { llmBuyer, startLlmMarket, stopLlmMarket, type LlmMarket } from "./llm-market.ts";
 
 const quiet = (): void => {};
 
 describe("paid per token on chain (real processes)", { timeout: 300_000 }, () => {
-  let work: string;
+  let market: LlmMarket;
   let demo: DemoChain;
   let llmId: bigint;
   let manifest: string;
   let verifier: MeshNode;
-  const procs: ProviderProc[] = [];
+  let procs: ProviderProc[];
 
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), "shardmesh-llm-paid-"));
-    process.env.SHARDMESH_DEPLOYMENTS_DIR = join(work, "deployments");
-    process.env.DEMO_LLM = "tiny";
-    demo = await startDemoChain(quiet, await freePort());
-    const llm = await prepareLanguageModel(work, quiet);
-    manifest = llm.manifestPath;
-    llmId = await publishLanguageModel(demo, llm, quiet);
-    for (const [k, stage] of [
-      [1, 0],
-      [2, 1],
-    ]) {
-      const dir = join(work, `provider-${k}`);
-      procs.push(
-        await startProviderProc(
-          [
-            "--key-file",
-            join(dir, "node.key"),
-            "--data-dir",
-            join(dir, "data"),
-            "--model",
-            `${llmId}=${manifest}:${stage}:${STAGE_PRICE}`,
-            "--staking-key",
-            DEV_KEYS[k],
-            "--rpc",
-            demo.chain.url,
-            "--register",
-            "--no-dht",
-            ...(k === 1 ? ["--gateway-port", String(await freePort())] : ["--no-gateway", "--bootstrap", procs[0].addr]),
-          ],
-          120_000,
-        ),
-      );
-    }
-    const read = readOnlyContracts(demo.deployment, demo.publicClient);
-    await until(
-      "providers bound on chain",
-      async () => {
-        for (const [i, p] of procs.entries()) {
-          const bound = await read.staking.read.providerOfPeer([toHex(peerIdFromString(p.peerId).toMultihash().bytes)]);
-          if (bound !== localWallet(demo.chain.url, i + 1).account.address) return false;
-        }
-        return true;
-      },
-      60_000,
-      250,
-    );
-    const gw = new ShardMeshClient(procs[0].gateway!);
-    await until(
-      "quotes for both stages",
-      async () => (await gw.quotes(llmId.toString(), 10, localWallet(demo.chain.url, 7).account.address)).quotes.length === 2,
-      60_000,
-      500,
-    );
+    market = await startLlmMarket("shardmesh-llm-paid-");
+    ({ demo, llmId, manifest, procs } = market);
     verifier = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
   });
 
   after(async () => {
     await verifier?.stop();
-    for (const p of procs) await stopProc(p);
-    await demo?.chain.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await stopLlmMarket(market);
   });
 
   it("a streamed generation paid per token: receipt units = tokens, sampled and revealed on chain, settled at units × price; a verifier's re-execution matches", async () => {
-    const gateway = new ShardMeshClient(procs[0].gateway!);
-    const providers = [1, 2].map((k) => localWallet(demo.chain.url, k).account.address);
-    const o = {
-      chainUrl: demo.chain.url,
-      publicClient: demo.publicClient,
-      deployment: demo.deployment,
-      gateway,
-      modelId: llmId,
-      buyerKey: 7,
-      providers,
-    };
+    const o = llmBuyer(market, 7);
+    const gateway = o.gateway;
     const gen = await paidGeneration(o, quiet);
     const units = gen.turns.map((t) => t.paid!.units);
     for (const t of gen.turns) {

@@ -23,6 +23,8 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { JobRequestCheck } from "../../node/src/pipeline/jobrequest.ts";
 import { shardMeshDomain, signJobRequest } from "../../node/src/receipts/eip712.ts";
 import { generationRequestHash } from "../../node/src/jobs/session.ts";
+import { HandOffs, handOffSigner } from "../../node/src/pipeline/handoff.ts";
+import { sessionSeal, traceHash, type StageLink } from "../../node/src/llm/index.ts";
 
 const MODEL = "tiny-llama";
 const PROMPT = "Call me Ishmael. Some years ago";
@@ -70,13 +72,14 @@ describe("session protocol", () => {
     await Promise.all([gatewayNode.stop(), other.stop(), gw.close()]);
   });
 
-  /** Both stages' runners, each writing a paid session's record to `store` as its owner's. */
-  async function tracedRunners(store: TraceStore): Promise<Map<string, DecoderStageRunner>> {
+  /** The given stages' runners, each writing a paid session's record to `store` as its owner's (sealed by `handOffs`). */
+  async function tracedRunners(store: TraceStore, stages = [0, 1], handOffs?: HandOffs): Promise<Map<string, DecoderStageRunner>> {
     const map = new Map<string, DecoderStageRunner>();
-    for (const s of [0, 1])
+    for (const s of stages)
       map.set(
         sessionStageKey(MODEL, s),
         await DecoderStageRunner.fromManifest(gw.manifest, s, {
+          seal: handOffs ? sessionSeal(handOffs, MODEL, s) : undefined,
           onTrace: (rec) =>
             store.recordOwned(
               {
@@ -88,6 +91,8 @@ describe("session protocol", () => {
                 outputHash: rec.outputHash,
                 peerId: rec.owner,
                 units: rec.units,
+                handOff: rec.handOff,
+                handOffSigner: rec.handOffSigner,
               },
               { input: toWireBag({ [rec.inputName]: rec.input }), output: toWireBag({ [rec.outputName]: rec.output }) },
             ),
@@ -248,6 +253,94 @@ describe("session protocol", () => {
       await Promise.all([...map.values()].map((r) => r.close()));
       await n.stop();
       store.close();
+    }
+  });
+
+  it("paid sessions carry hand-offs (issue 10 item 1): stage 1 keeps stage 0's HandOff over the input it records, and keeps no record without a valid one", async () => {
+    const domain = shardMeshDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+    const keys = [privateKeyToAccount(generatePrivateKey()), privateKeyToAccount(generatePrivateKey())];
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    // Provider p serves stage p with staking key keys[p]; the job (42) quoted keys[s] at stage s.
+    const sides = await Promise.all(
+      [0, 1].map(async (s) => {
+        const n = await node();
+        const store = new TraceStore({ path: ":memory:" });
+        const handOffs = new HandOffs({
+          domain,
+          signer: keys[s],
+          quoted: async (jobId, stage) => new Set(jobId === "42" ? [keys[stage].address] : []),
+          stageCount: () => 2,
+        });
+        const map = await tracedRunners(store, [s], handOffs);
+        const server = new SessionServer(n, { stages: map });
+        await server.start();
+        await gatewayNode.dial(n.getMultiaddrs()[0]);
+        return { n, store, map, server };
+      }),
+    );
+    const links = () => sides.map((p, s) => new RemoteStageLink(client, p.n.peerId.toString(), MODEL, s));
+    const prompt = gw.tokenizer.encode(PROMPT);
+    try {
+      const res = await gw.generate(links(), prompt, { maxTokens: 6, temperature: 0, trace: { jobId: "42", index: 7 } });
+      const up = sides[0].store.get("42", 7, 0)!;
+      const down = sides[1].store.get("42", 7, 1)!;
+      assert.equal(up.handOff, undefined, "stage 0 has no upstream");
+      assert.equal(up.outputHash, res.stageHashes![0].outputHash);
+      assert.equal(down.inputHash, up.outputHash);
+      // What stage 1 keeps is stage 0's signature over exactly the input hash stage 1 reveals.
+      assert.ok(down.handOff, "stage 1 keeps stage 0's hand-off");
+      assert.equal(down.handOffSigner, keys[0].address);
+      assert.equal(
+        await handOffSigner(domain, { jobId: "42", index: 7, boundary: 1, hash: down.inputHash }, down.handOff!),
+        keys[0].address,
+      );
+
+      // A gateway that closes without handing on (a link with no endSession): stage 1 keeps nothing.
+      const bare = links().map((l): StageLink => ({ open: l.open.bind(l), step: l.step.bind(l), closeSession: l.closeSession.bind(l) }));
+      await gw.generate(bare, prompt, { maxTokens: 3, temperature: 0, trace: { jobId: "42", index: 8 } });
+      assert.ok(sides[0].store.get("42", 8, 0));
+      assert.equal(sides[1].store.get("42", 8, 1), undefined);
+
+      // Stage 1 alone, then closed with: nothing, a stranger's signature over its input, stage 0's over another hash.
+      const hidden = {
+        dtype: "float32" as const,
+        dims: [1, prompt.length, gw.config.hiddenSize],
+        data: new Float32Array(prompt.length * gw.config.hiddenSize).fill(0.25),
+      };
+      const inputHash = traceHash(gw.hiddenIn[1], hidden);
+      const sign = (key: (typeof keys)[number], hash: `0x${string}`, index: number) =>
+        new HandOffs({ domain, signer: key, quoted: async () => new Set(), stageCount: () => 2 }).sign({
+          modelId: MODEL,
+          jobId: "42",
+          index,
+          stage: 0,
+          outputHash: hash,
+        });
+      const cases: Array<[number, `0x${string}` | undefined, RegExp]> = [
+        [20, undefined, /PipelineHandOffMissingError/],
+        [21, await sign(stranger, inputHash, 21), /PipelineHandOffInvalidError/],
+        [22, await sign(keys[0], res.stageHashes![0].outputHash, 22), /PipelineHandOffInvalidError/],
+      ];
+      for (const [index, upstreamHandOff, error] of cases) {
+        const l = links()[1];
+        await l.open(`c${index}`, { maxLength: prompt.length, trace: { jobId: "42", index } });
+        await l.step(`c${index}`, { stepId: 0, position: 0, bag: { [gw.hiddenIn[1]]: hidden } });
+        await assert.rejects(l.endSession(`c${index}`, upstreamHandOff ? { upstreamHandOff } : {}), error);
+        assert.equal(sides[1].store.get("42", index, 1), undefined, `no record at index ${index}`);
+      }
+      // The same with stage 0's signature over that input is kept.
+      const l = links()[1];
+      await l.open("c23", { maxLength: prompt.length, trace: { jobId: "42", index: 23 } });
+      await l.step("c23", { stepId: 0, position: 0, bag: { [gw.hiddenIn[1]]: hidden } });
+      await l.endSession("c23", { upstreamHandOff: await sign(keys[0], inputHash, 23) });
+      assert.equal(sides[1].store.get("42", 23, 1)?.handOffSigner, keys[0].address);
+    } finally {
+      for (const p of sides) {
+        await p.server.stop();
+        await Promise.all([...p.map.values()].map((r) => r.close()));
+        await p.n.stop();
+        p.store.close();
+      }
     }
   });
 });

@@ -19,7 +19,7 @@ import { StageRunner } from "../inference/runner.ts";
 import { assertFinite, type Tensor } from "../tensor/index.ts";
 import { LlmError, SessionLengthError } from "./errors.ts";
 import { Sampler, TextStream, checkStops, type SamplingParams } from "./sampling.ts";
-import type { OpenOptions, StepInput, StepResult } from "./stage-runner.ts";
+import type { OpenOptions, SessionEnd, StepInput, StepResult } from "./stage-runner.ts";
 import { LlmTokenizer } from "./tokenizer.ts";
 import { traceHash } from "./trace.ts";
 import type { Hex } from "viem";
@@ -37,6 +37,11 @@ export interface StageLink {
   open(sessionId: string, o: OpenOptions, opts?: { signal?: AbortSignal }): Promise<unknown>;
   step(sessionId: string, input: StepInput, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<StepResult>;
   closeSession(sessionId: string): Promise<unknown>;
+  /**
+   * Closes a paid session with the previous stage's hand-off and returns this stage's own
+   * (./handoff.ts); a link without it closes with closeSession and hands nothing on.
+   */
+  endSession?(sessionId: string, o: { upstreamHandOff?: Hex }): Promise<SessionEnd>;
 }
 
 export interface GenerateOptions extends SamplingParams {
@@ -379,7 +384,33 @@ export class DecoderGateway {
         stageHashes,
       };
     } finally {
-      await Promise.all([...opened].map((s) => current[s].closeSession(sessionId).catch(() => {})));
+      if (o.trace) await this.closeInOrder(current, opened, sessionId);
+      else await Promise.all([...opened].map((s) => current[s].closeSession(sessionId).catch(() => {})));
+    }
+  }
+
+  /**
+   * Closes a paid generation's sessions in stage order, handing each stage's hand-off to the
+   * next (./handoff.ts): stage s > 0 keeps its record only with stage s−1's over its input.
+   */
+  private async closeInOrder(current: StageLink[], opened: ReadonlySet<number>, sessionId: string): Promise<void> {
+    let upstreamHandOff: Hex | undefined;
+    for (let s = 0; s < current.length; s++) {
+      const link = current[s];
+      if (!opened.has(s)) {
+        upstreamHandOff = undefined;
+        continue;
+      }
+      try {
+        if (link.endSession) upstreamHandOff = (await link.endSession(sessionId, upstreamHandOff ? { upstreamHandOff } : {})).handOff;
+        else {
+          await link.closeSession(sessionId);
+          upstreamHandOff = undefined;
+        }
+      } catch (err) {
+        log("stage %d kept no record of session %s: %s", s, sessionId, (err as Error).message);
+        upstreamHandOff = undefined;
+      }
     }
   }
 

@@ -18,3 +18,4 @@ export * from "./service.ts";
 export * from "./demo-model.ts";
 export * from "./verify.ts";
 export * from "./trace.ts";
+export * from "./handoff.ts";

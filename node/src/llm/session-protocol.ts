@@ -4,7 +4,8 @@
 // session on the stage's DecoderStageRunner, STEP runs positions through it, CLOSE frees it.
 // Sessions are keyed by the opening peer's id and its sessionId, so no peer can step or close
 // another peer's session. An OPEN naming a job (jobId, traceIndex) is a paid session: the stage
-// traces it for that job and index, owned by the opening peer (./trace.ts). The gateway side (RemoteStageLink) answers the same calls as a local
+// traces it for that job and index, owned by the opening peer (./trace.ts); its CLOSE carries the
+// previous stage's hand-off and the OK to it this stage's own (./handoff.ts). The gateway side (RemoteStageLink) answers the same calls as a local
 // DecoderStageRunner (the StageLink of generate.ts), over one persistent stream per provider
 // with many requests in flight.
 import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
@@ -18,7 +19,7 @@ import { encodeVarint } from "../pipeline/frames.ts";
 import { openPeerStream } from "../nat/dial.ts";
 import { KvCacheFullError, LlmError, llmErrorByName, SessionNotFoundError, StepPositionError } from "./errors.ts";
 import type { StageLink } from "./generate.ts";
-import type { DecoderStageRunner, OpenOptions, StepInput, StepResult } from "./stage-runner.ts";
+import type { DecoderStageRunner, OpenOptions, SessionEnd, StepInput, StepResult } from "./stage-runner.ts";
 import { jobKey, parseJobId } from "../jobs/admission.ts";
 import type { JobRequestCheck } from "../pipeline/jobrequest.ts";
 import { bytesToHex } from "viem";
@@ -29,7 +30,7 @@ const log = logger("shardmesh:llm:session");
 export const SESSION_PROTOCOL = "/shardmesh/session/1.0.0";
 /** Frame kinds (OPEN, STEP, CLOSE, OK, ERROR). */
 export const SessionFrameKind = SessionFrame.Kind;
-export const SESSION_VERSION = 2;
+export const SESSION_VERSION = 3;
 /** Largest message (header + tensors): a prefill of 4,096 positions at d = 2,048 fits. */
 export const MAX_SESSION_MESSAGE_BYTES = 40 * 2 ** 20;
 /** Longest header accepted. */
@@ -44,6 +45,8 @@ export const MAX_SESSION_STREAMS_PER_PEER = 4;
 export const MAX_SESSION_TTL_MS = 10 * 60_000;
 /** Default deadline of one request. */
 export const SESSION_REQUEST_TIMEOUT_MS = 30_000;
+/** Closing a session (a paid one: sealing its record, a chain read and a signature). */
+export const SESSION_CLOSE_TIMEOUT_MS = 10_000;
 /** Dialing a provider. */
 export const SESSION_DIAL_TIMEOUT_MS = 5_000;
 
@@ -291,10 +294,13 @@ export class SessionServer {
         this.steps++;
         return { header: { length: res.length, duplicate: res.duplicate, computeMs: Math.round(res.computeMs) }, bag: res.bag };
       }
-      case SessionFrame.Kind.CLOSE:
-        await runner.closeSession(local);
-        mine.delete(`${key}|${f.sessionId}`);
-        return { header: {} };
+      case SessionFrame.Kind.CLOSE: {
+        // A paid session's record is kept (sealed) only with a valid upstream hand-off (./handoff.ts).
+        const end = await runner
+          .endSession(local, f.upstreamHandOff.byteLength ? { upstreamHandOff: bytesToHex(f.upstreamHandOff) } : {})
+          .finally(() => mine.delete(`${key}|${f.sessionId}`));
+        return { header: end.handOff ? { handOff: wireBytes(end.handOff) } : {} };
+      }
       default:
         throw new SessionMalformedError(`unexpected frame kind ${f.kind}`);
     }
@@ -487,14 +493,24 @@ export class RemoteStageLink implements StageLink {
   }
 
   async closeSession(sessionId: string): Promise<void> {
-    await this.client.request(
+    await this.endSession(sessionId);
+  }
+
+  /** CLOSE with the previous stage's hand-off; the provider's own hand-off of a paid session comes back. */
+  async endSession(sessionId: string, o: { upstreamHandOff?: Hex } = {}): Promise<SessionEnd> {
+    const { frame } = await this.client.request(
       this.peer,
-      { kind: SessionFrame.Kind.CLOSE, modelId: this.modelId, stage: this.stage, sessionId },
-      undefined,
       {
-        timeoutMs: 5_000,
+        kind: SessionFrame.Kind.CLOSE,
+        modelId: this.modelId,
+        stage: this.stage,
+        sessionId,
+        ...(o.upstreamHandOff ? { upstreamHandOff: wireBytes(o.upstreamHandOff) } : {}),
       },
+      undefined,
+      { timeoutMs: SESSION_CLOSE_TIMEOUT_MS },
     );
+    return frame.handOff.byteLength ? { closed: true, handOff: bytesToHex(frame.handOff) } : { closed: true };
   }
 }
 

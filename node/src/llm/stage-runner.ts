@@ -14,7 +14,8 @@
 //   close(id)                 frees the reservation; sessions idle past their TTL expire.
 //
 // A paid session (open with `trace`) keeps, per position, the hidden state in and out
-// (./trace.ts) and hands the record to `onTrace` when it ends (closed, expired or lost).
+// (./trace.ts) and hands the record to `onTrace` when it ends (closed, expired or lost); with a
+// `seal` (./handoff.ts) only once sealed, and endSession returns the stage's own hand-off.
 //
 // Memory: a reservation is an upper bound on the cache a session can hold (ORT's present
 // tensor of length T is T × kvBytesPerToken; during a step the old and new caches coexist, so
@@ -37,8 +38,10 @@ import {
   StepPositionError,
 } from "./errors.ts";
 import { DECODER_NAMES } from "./llama.ts";
-import { SessionTrace, type SessionTraceRecord } from "./trace.ts";
+import { SessionTrace } from "./trace.ts";
 import type { SignedJobRequest } from "../pipeline/jobrequest.ts";
+import type { SealedTrace, SessionSeal } from "./handoff.ts";
+import type { Hex } from "viem";
 
 const log = logger("shardmesh:llm:stage");
 
@@ -69,7 +72,13 @@ export interface DecoderStageOptions {
   graphOptimizationLevel?: GraphOptimizationLevel;
   label?: string;
   /** Where a paid session's trace goes when it ends (the provider's trace store). */
-  onTrace?: (rec: SessionTraceRecord) => void;
+  onTrace?: (rec: SealedTrace["record"]) => void;
+  /**
+   * A provider's hand-offs (./handoff.ts): a paid session's record is kept only once sealed —
+   * at stage > 0 with the upstream's hand-off over its input — and its own hand-off is returned
+   * by endSession. Absent (no chain): records are kept unsealed.
+   */
+  seal?: SessionSeal;
   /** The owner of traced sessions opened without one (this node's own stage, called in process). */
   selfId?: string;
 }
@@ -81,6 +90,12 @@ export interface OpenOptions {
   ttlMs?: number;
   /** A paid session: trace it under (job, the gateway's trace index), owned by `owner` (default: the runner's selfId). */
   trace?: { jobId: string; index: number; owner?: string; jobRequest?: SignedJobRequest };
+}
+
+/** What closing a session gave: whether it was open, and a paid session's own hand-off. */
+export interface SessionEnd {
+  closed: boolean;
+  handOff?: Hex;
 }
 
 export interface StepInput {
@@ -151,8 +166,9 @@ export class DecoderStageRunner {
   inputs: TensorInfo[];
   readonly maxPositions: number;
   private readonly model: Uint8Array;
-  private readonly o: Required<Omit<DecoderStageOptions, "inputs" | "label" | "onTrace" | "selfId">>;
+  private readonly o: Required<Omit<DecoderStageOptions, "inputs" | "label" | "onTrace" | "selfId" | "seal">>;
   private readonly onTrace: DecoderStageOptions["onTrace"];
+  private readonly seal: DecoderStageOptions["seal"];
   private readonly selfId: string;
   private readonly slots: Slot[] = [];
   private readonly sessions = new Map<string, Session>();
@@ -180,6 +196,7 @@ export class DecoderStageRunner {
       graphOptimizationLevel: o.graphOptimizationLevel ?? "all",
     };
     this.onTrace = o.onTrace;
+    this.seal = o.seal;
     this.selfId = o.selfId ?? "self";
     this.kvBytesPerToken = o.cache.reduce((a, c) => a + c.kvHeads * c.headDim * 4, 0);
     this.janitor = setInterval(() => this.sweep(), Math.max(50, Math.min(5_000, this.o.sessionTtlMs / 4)));
@@ -245,7 +262,7 @@ export class DecoderStageRunner {
       for (const p of slot.pending.values()) p.reject(new SessionError(`${this.label}: worker ${why}`));
       slot.pending.clear();
       // Its caches are gone: those sessions end (the gateway replays them elsewhere).
-      for (const s of [...this.sessions.values()]) if (s.slot === slot) this.drop(s);
+      for (const s of [...this.sessions.values()]) if (s.slot === slot) void this.drop(s).catch(() => {});
       if (!this.closed) {
         const i = this.slots.indexOf(slot);
         this.spawn().then(
@@ -340,34 +357,63 @@ export class DecoderStageRunner {
       const r = await this.call(slot, { type: "open", session: id });
       if (!r.ok) throw namedError(r.error);
     } catch (err) {
-      this.drop(s);
+      void this.drop(s).catch(() => {});
       throw err;
     }
     return { reservedBytes: need };
   }
 
-  private drop(s: Session): void {
-    if (s.closed) return;
+  /**
+   * Ends a session: frees it at once, then keeps its trace (sealed first when the runner has a
+   * seal: `upstreamHandOff` is the previous stage's hand-off). Resolves to this stage's own
+   * hand-off; rejects when the seal refuses the record (not kept).
+   */
+  private drop(s: Session, upstreamHandOff?: Hex): Promise<Hex | undefined> {
+    if (s.closed) return Promise.resolve(undefined);
     s.closed = true;
     this.sessions.delete(s.id);
     this.reserved -= s.reserved;
     s.slot.sessions--;
     if (!s.slot.dead) this.call(s.slot, { type: "close", session: s.id }).catch(() => {});
     const rec = s.trace?.finish();
-    if (rec) {
+    if (!rec) return Promise.resolve(undefined);
+    const keep = (r: SealedTrace["record"]) => {
       try {
-        this.onTrace?.(rec);
+        this.onTrace?.(r);
       } catch (err) {
         log.error("%s: trace of session %s not kept: %s", this.label, s.id, (err as Error).message);
       }
+    };
+    if (!this.seal) {
+      keep(rec);
+      return Promise.resolve(undefined);
     }
+    return this.seal(rec, upstreamHandOff).then(
+      (sealed) => {
+        keep(sealed.record);
+        return sealed.handOff;
+      },
+      (err: Error) => {
+        log.error("%s: trace of session %s not kept: %s", this.label, s.id, err.message);
+        throw err;
+      },
+    );
   }
 
   async closeSession(id: string): Promise<boolean> {
+    return (await this.endSession(id)).closed;
+  }
+
+  /**
+   * Closes a session (a paid one with the previous stage's hand-off) and returns this stage's
+   * own hand-off of it (./handoff.ts); rejects, the session closed all the same, when the record
+   * is refused for want of a valid upstream hand-off.
+   */
+  async endSession(id: string, o: { upstreamHandOff?: Hex } = {}): Promise<SessionEnd> {
     const s = this.sessions.get(id);
-    if (!s) return false;
-    this.drop(s);
-    return true;
+    if (!s) return { closed: false };
+    const handOff = await this.drop(s, o.upstreamHandOff);
+    return handOff ? { closed: true, handOff } : { closed: true };
   }
 
   /** Expires idle sessions (also run by a timer). */
@@ -376,7 +422,7 @@ export class DecoderStageRunner {
     for (const s of [...this.sessions.values()]) {
       if (s.expiresAt <= now) {
         log("%s: session %s expired", this.label, s.id);
-        this.drop(s);
+        void this.drop(s).catch(() => {});
         n++;
       }
     }
@@ -527,7 +573,7 @@ export class DecoderStageRunner {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.janitor);
-    for (const s of [...this.sessions.values()]) this.drop(s);
+    for (const s of [...this.sessions.values()]) void this.drop(s).catch(() => {});
     await Promise.all(
       this.slots.map(async (slot) => {
         slot.dead = true;

@@ -52,6 +52,8 @@ export interface SessionFrame {
     traceIndex: bigint;
     requestHash: Uint8Array<ArrayBuffer>;
     jobSignature: Uint8Array<ArrayBuffer>;
+    upstreamHandOff: Uint8Array<ArrayBuffer>;
+    handOff: Uint8Array<ArrayBuffer>;
 }
 export declare namespace SessionFrame {
     enum Kind {
@@ -170,7 +172,15 @@ export declare namespace SessionFrame {
         field: '$.jobSignature';
         value: Uint8Array<ArrayBuffer>;
     }
+    interface SessionFrameUpstreamHandOffFieldEvent {
+        field: '$.upstreamHandOff';
+        value: Uint8Array<ArrayBuffer>;
+    }
+    interface SessionFrameHandOffFieldEvent {
+        field: '$.handOff';
+        value: Uint8Array<ArrayBuffer>;
+    }
     function encode(obj: Partial<SessionFrame>): Uint8Array<ArrayBuffer>;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionFrame>): SessionFrame;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionFrame>): Generator<SessionFrameKindFieldEvent | SessionFrameVersionFieldEvent | SessionFrameRequestIdFieldEvent | SessionFrameModelIdFieldEvent | SessionFrameStageFieldEvent | SessionFrameSessionIdFieldEvent | SessionFrameMaxLengthFieldEvent | SessionFrameTtlMsFieldEvent | SessionFrameStepIdFieldEvent | SessionFramePositionFieldEvent | SessionFrameTimeoutMsFieldEvent | SessionFrameTensorsNameFieldEvent | SessionFrameTensorsDtypeFieldEvent | SessionFrameTensorsDimsFieldEvent | SessionFrameTensorsByteLengthFieldEvent | SessionFramePayloadLengthFieldEvent | SessionFrameLengthFieldEvent | SessionFrameDuplicateFieldEvent | SessionFrameComputeMsFieldEvent | SessionFrameErrorNameFieldEvent | SessionFrameErrorMessageFieldEvent | SessionFrameJobIdFieldEvent | SessionFrameTraceIndexFieldEvent | SessionFrameRequestHashFieldEvent | SessionFrameJobSignatureFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SessionFrame>): Generator<SessionFrameKindFieldEvent | SessionFrameVersionFieldEvent | SessionFrameRequestIdFieldEvent | SessionFrameModelIdFieldEvent | SessionFrameStageFieldEvent | SessionFrameSessionIdFieldEvent | SessionFrameMaxLengthFieldEvent | SessionFrameTtlMsFieldEvent | SessionFrameStepIdFieldEvent | SessionFramePositionFieldEvent | SessionFrameTimeoutMsFieldEvent | SessionFrameTensorsNameFieldEvent | SessionFrameTensorsDtypeFieldEvent | SessionFrameTensorsDimsFieldEvent | SessionFrameTensorsByteLengthFieldEvent | SessionFramePayloadLengthFieldEvent | SessionFrameLengthFieldEvent | SessionFrameDuplicateFieldEvent | SessionFrameComputeMsFieldEvent | SessionFrameErrorNameFieldEvent | SessionFrameErrorMessageFieldEvent | SessionFrameJobIdFieldEvent | SessionFrameTraceIndexFieldEvent | SessionFrameRequestHashFieldEvent | SessionFrameJobSignatureFieldEvent | SessionFrameUpstreamHandOffFieldEvent | SessionFrameHandOffFieldEvent>;
 }

@@ -253,6 +253,14 @@ export var SessionFrame;
                     w.uint32(178);
                     w.bytes(obj.jobSignature);
                 }
+                if ((obj.upstreamHandOff != null && obj.upstreamHandOff.byteLength > 0)) {
+                    w.uint32(186);
+                    w.bytes(obj.upstreamHandOff);
+                }
+                if ((obj.handOff != null && obj.handOff.byteLength > 0)) {
+                    w.uint32(194);
+                    w.bytes(obj.handOff);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
@@ -279,7 +287,9 @@ export var SessionFrame;
                     jobId: '',
                     traceIndex: 0n,
                     requestHash: uint8ArrayAlloc(0),
-                    jobSignature: uint8ArrayAlloc(0)
+                    jobSignature: uint8ArrayAlloc(0),
+                    upstreamHandOff: uint8ArrayAlloc(0),
+                    handOff: uint8ArrayAlloc(0)
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -376,6 +386,14 @@ export var SessionFrame;
                         }
                         case 22: {
                             obj.jobSignature = reader.bytes();
+                            break;
+                        }
+                        case 23: {
+                            obj.upstreamHandOff = reader.bytes();
+                            break;
+                        }
+                        case 24: {
+                            obj.handOff = reader.bytes();
                             break;
                         }
                         default: {
@@ -551,6 +569,20 @@ export var SessionFrame;
                         case 22: {
                             yield {
                                 field: `${prefix}.jobSignature`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 23: {
+                            yield {
+                                field: `${prefix}.upstreamHandOff`,
+                                value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 24: {
+                            yield {
+                                field: `${prefix}.handOff`,
                                 value: reader.bytes()
                             };
                             break;

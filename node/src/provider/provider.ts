@@ -55,6 +55,7 @@ import { DecoderGateway } from "../llm/generate.ts";
 import { decoderGatewayFiles } from "../llm/split.ts";
 import { MeshLlmService } from "../llm/service.ts";
 import { SessionClient, SessionServer, sessionStageKey } from "../llm/session-protocol.ts";
+import { sessionSeal } from "../llm/handoff.ts";
 import { DecoderStageRunner } from "../llm/stage-runner.ts";
 import { Reachability } from "../nat/reach.ts";
 import type { ReachState } from "../nat/reach.ts";
@@ -342,7 +343,7 @@ async function build(
   const jobFilter = quoted ? quotedJobFilter(quoted) : undefined;
   const router = new Router(directory, client, { local: server, jobFilter, handOffDomain: domain });
 
-  await loadStages(config, options, emit, { manifests, shards, directory, stages, decoderStages, trace, peerId });
+  await loadStages(config, options, emit, { manifests, shards, directory, stages, decoderStages, trace, peerId, handOffs });
 
   const jobs = chain
     ? new JobsService(
@@ -431,9 +432,10 @@ async function loadStages(
     decoderStages: Map<string, DecoderStageRunner>;
     trace: TraceStore;
     peerId: string;
+    handOffs: HandOffs | undefined;
   },
 ): Promise<void> {
-  const { manifests, shards, directory, stages, decoderStages, trace, peerId } = parts;
+  const { manifests, shards, directory, stages, decoderStages, trace, peerId, handOffs } = parts;
   for (const m of config.models) {
     const lm = manifests.get(m.modelId)!;
     // A decoder's gateway parts and tokenizer files travel the same way, so a gateway needs only the manifest.
@@ -487,6 +489,8 @@ async function loadStages(
           // A paid session's trace (hidden states in and out per position, llm/trace.ts), owned
           // by the peer that opened it: receipts and spot checks read it.
           selfId: peerId,
+          // Kept only with the upstream's hand-off over its input; signs its own (llm/handoff.ts).
+          seal: handOffs ? sessionSeal(handOffs, m.modelId, s) : undefined,
           onTrace: (rec) =>
             trace.recordOwned(
               {
@@ -498,6 +502,8 @@ async function loadStages(
                 outputHash: rec.outputHash,
                 peerId: rec.owner,
                 units: rec.units,
+                handOff: rec.handOff,
+                handOffSigner: rec.handOffSigner,
               },
               config.keepTensors === false
                 ? undefined
