@@ -222,6 +222,32 @@ describe("paid per token: units, traces and spot checks", () => {
     assert.equal(store.requests("7").length, 2);
   });
 
+  it("a paid generation a stage kept no record of (its hand-off refused at the close) is 502 SessionHandOffError and not billed", async () => {
+    // Stage 1 closes its session but refuses its record, as a provider does without a valid upstream hand-off.
+    const refusing: StageLink = {
+      open: (id, o) => stages[1].open(id, o),
+      step: (id, input, o) => stages[1].step(id, input, o),
+      closeSession: (id) => stages[1].closeSession(id),
+      endSession: async (id) => {
+        await stages[1].closeSession(id);
+        throw Object.assign(new Error("no hand-off from stage 0"), { name: "PipelineHandOffMissingError" });
+      },
+    };
+    links = [stages[0], refusing];
+    try {
+      const err = await client.chat.completions.create(chat("Who is Ahab?", 4), job("9")).then(
+        () => assert.fail("billed a generation a stage kept no record of"),
+        (e: InstanceType<typeof OpenAI.APIError>) => e,
+      );
+      assert.equal(err.status, 502);
+      assert.equal((err.error as { name?: string }).name, "SessionHandOffError");
+      assert.equal(store.unitsUsed("9"), 0, "nothing billed");
+      assert.equal(admission.inFlight(9n), 0, "nothing left reserved");
+    } finally {
+      links = [...stages];
+    }
+  });
+
   it("a request over the job's budget is 402 JobsUnitsExceededError and reserves nothing; a used-up job is 409", async () => {
     // Job 8 has 24 units: a prompt of ~10 tokens + 20 max tokens does not fit.
     const over = await client.completions

@@ -284,6 +284,7 @@ describe("session protocol", () => {
       const res = await gw.generate(links(), prompt, { maxTokens: 6, temperature: 0, trace: { jobId: "42", index: 7 } });
       const up = sides[0].store.get("42", 7, 0)!;
       const down = sides[1].store.get("42", 7, 1)!;
+      assert.equal(res.recordsKept, true);
       assert.equal(up.handOff, undefined, "stage 0 has no upstream");
       assert.equal(up.outputHash, res.stageHashes![0].outputHash);
       assert.equal(down.inputHash, up.outputHash);
@@ -297,7 +298,8 @@ describe("session protocol", () => {
 
       // A gateway that closes without handing on (a link with no endSession): stage 1 keeps nothing.
       const bare = links().map((l): StageLink => ({ open: l.open.bind(l), step: l.step.bind(l), closeSession: l.closeSession.bind(l) }));
-      await gw.generate(bare, prompt, { maxTokens: 3, temperature: 0, trace: { jobId: "42", index: 8 } });
+      const unsealed = await gw.generate(bare, prompt, { maxTokens: 3, temperature: 0, trace: { jobId: "42", index: 8 } });
+      assert.equal(unsealed.recordsKept, false, "the gateway learns that a stage kept no record (the request is not billed)");
       assert.ok(sides[0].store.get("42", 8, 0));
       assert.equal(sides[1].store.get("42", 8, 1), undefined);
 

@@ -13,7 +13,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { logger } from "@libp2p/logger";
-import { LlmError, SessionLengthError, TokenizerError, type SamplingError } from "../llm/errors.ts";
+import { LlmError, SessionHandOffError, SessionLengthError, TokenizerError, type SamplingError } from "../llm/errors.ts";
 import type { GenerateOptions, GenerateResult } from "../llm/generate.ts";
 import { checkSampling, checkStops } from "../llm/sampling.ts";
 import type { LlmModelHandle, LlmService } from "../llm/service.ts";
@@ -278,6 +278,9 @@ export async function handleOpenAi(
     });
     let paid: PaidGeneration | undefined;
     if (admission) {
+      // A stage that kept no record would refuse every receipt naming the request: not billed.
+      if (!result.recordsKept)
+        throw new SessionHandOffError(`a stage of ${p.model} kept no record of this generation (hand-off missing or refused)`);
       const hashes = result.stageHashes!;
       const units = generationUnits(result.positions);
       const stages = result.links.map((l, s) => ({ stage: s, peerId: peerOf(l), ...hashes[s] }));

@@ -56,6 +56,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = {
   SessionRemoteError: 502,
   SessionNotFoundError: 502, // a provider lost the session (restart, expiry)
   StageOutputError: 502,
+  SessionHandOffError: 502,
   DuplicateStepError: 502,
   StepPositionError: 502,
   KvCacheFullError: 503,

@@ -68,3 +68,11 @@ export function llmErrorByName(name: string, message: string): LlmError | undefi
   const C = BY_NAME[name];
   return C ? new C(message) : undefined;
 }
+
+/**
+ * A paid generation some stage kept no record of (no valid hand-off from its upstream, its
+ * session gone before the close): no receipt may name it, so it is not billed.
+ */
+export class SessionHandOffError extends LlmError {
+  override name = "SessionHandOffError";
+}

@@ -89,6 +89,12 @@ export interface GenerateResult {
    * received and returned over positions [0, P) (stage s's output hash = stage s+1's input hash).
    */
   stageHashes?: Array<{ inputHash: Hex; outputHash: Hex }>;
+  /**
+   * A paid generation: every stage closed its session and kept its record — a stage > 0 only
+   * with its upstream's hand-off (./handoff.ts). False: some stage kept none, so no receipt may
+   * name the request (its part would be refused).
+   */
+  recordsKept?: boolean;
 }
 
 /** The hidden states a stage has been sent, in position order (for replay onto another provider). */
@@ -270,6 +276,7 @@ export class DecoderGateway {
     const current = [...links];
     let stepId = 0;
     const opened = new Set<number>();
+    let closed = false;
     const t0 = performance.now();
     try {
       await Promise.all(
@@ -370,7 +377,11 @@ export class DecoderGateway {
             outputHash: traceHash(this.hiddenOut[s], (s + 1 < S ? history[s + 1] : lastOut).upTo(position)),
           }))
         : undefined;
+      // A paid generation's stages are closed before it returns: their records are kept then.
+      const recordsKept = o.trace ? await this.closeInOrder(current, opened, sessionId) : undefined;
+      closed = o.trace !== undefined;
       return {
+        recordsKept,
         text: stream.full,
         tokens,
         promptTokens: promptIds.length,
@@ -384,17 +395,19 @@ export class DecoderGateway {
         stageHashes,
       };
     } finally {
-      if (o.trace) await this.closeInOrder(current, opened, sessionId);
-      else await Promise.all([...opened].map((s) => current[s].closeSession(sessionId).catch(() => {})));
+      if (o.trace && !closed) await this.closeInOrder(current, opened, sessionId);
+      else if (!o.trace) await Promise.all([...opened].map((s) => current[s].closeSession(sessionId).catch(() => {})));
     }
   }
 
   /**
    * Closes a paid generation's sessions in stage order, handing each stage's hand-off to the
    * next (./handoff.ts): stage s > 0 keeps its record only with stage s−1's over its input.
+   * True when every stage closed its open session without refusing its record.
    */
-  private async closeInOrder(current: StageLink[], opened: ReadonlySet<number>, sessionId: string): Promise<void> {
+  private async closeInOrder(current: StageLink[], opened: ReadonlySet<number>, sessionId: string): Promise<boolean> {
     let upstreamHandOff: Hex | undefined;
+    let kept = opened.size === current.length;
     for (let s = 0; s < current.length; s++) {
       const link = current[s];
       if (!opened.has(s)) {
@@ -402,16 +415,22 @@ export class DecoderGateway {
         continue;
       }
       try {
-        if (link.endSession) upstreamHandOff = (await link.endSession(sessionId, upstreamHandOff ? { upstreamHandOff } : {})).handOff;
-        else {
+        if (link.endSession) {
+          const end = await link.endSession(sessionId, upstreamHandOff ? { upstreamHandOff } : {});
+          // A session no longer open (expired) was not closed by this call: its record may be gone.
+          if (!end.closed) kept = false;
+          upstreamHandOff = end.handOff;
+        } else {
           await link.closeSession(sessionId);
           upstreamHandOff = undefined;
         }
       } catch (err) {
         log("stage %d kept no record of session %s: %s", s, sessionId, (err as Error).message);
         upstreamHandOff = undefined;
+        kept = false;
       }
     }
+    return kept;
   }
 
   private async failover(
