@@ -8,6 +8,7 @@ import { request } from "node:http";
 import { Gateway } from "../../../node/src/gateway/server.ts";
 import type { GatewayInit } from "../../../node/src/gateway/server.ts";
 import { RateLimiter } from "../../../node/src/gateway/admission.ts";
+import { until } from "../../../scripts/lib/wait.ts";
 
 interface Answer {
   status: number;
@@ -65,7 +66,17 @@ describe("unpaid requests running per client", { timeout: 20_000 }, () => {
   const releaseAll = () => {
     for (const r of waiting.splice(0)) r();
   };
-  const settle = () => new Promise((r) => setTimeout(r, 50));
+  // Waits on what the gateway did, never on a fixed time (a loaded machine stretches any delay).
+  const runningIs = (n: number) => until(`${n} request(s) running`, async () => running === n, 10_000, 5);
+  const answered = <T>(ps: Promise<T>[], n: number) => {
+    let done = 0;
+    for (const p of ps)
+      p.then(
+        () => done++,
+        () => done++,
+      );
+    return until(`${n} answer(s)`, async () => done >= n, 10_000, 5);
+  };
 
   it("is derived from the sustained rate: ⌈perSecond⌉, at least 1", () => {
     assert.equal(new RateLimiter({ perSecond: 2, burst: 10, maxClients: 10 }).maxRunning, 2);
@@ -75,12 +86,12 @@ describe("unpaid requests running per client", { timeout: 20_000 }, () => {
 
   it("runs two of one client's burst at once and refuses the rest with 429, spending no token on them", async () => {
     const answers = Array.from({ length: 6 }, () => post(url, body, "127.0.0.2"));
-    await settle();
+    await runningIs(2);
+    await answered(answers, 4); // the four over the client's running slots are refused at once
     assert.equal(running, 2, "two of the six run");
     // Another client is not held up by the first one's.
     const other = post(url, body, "127.0.0.3");
-    await settle();
-    assert.equal(running, 3);
+    await runningIs(3);
     releaseAll();
     const got = await Promise.all([...answers, other]);
     assert.equal(most, 3);
@@ -93,7 +104,7 @@ describe("unpaid requests running per client", { timeout: 20_000 }, () => {
     // The four refused spent no token: 10 − 2 = 8 are left, two at a time.
     for (let round = 0; round < 4; round++) {
       const pair = [post(url, body, "127.0.0.2"), post(url, body, "127.0.0.2")];
-      await settle();
+      await runningIs(2);
       releaseAll();
       assert.deepEqual(
         (await Promise.all(pair)).map((a) => a.status),
@@ -107,8 +118,7 @@ describe("unpaid requests running per client", { timeout: 20_000 }, () => {
     const bad = JSON.stringify({ modelId: "m", input: { tensors: { x: { dtype: "float32", dims: [1], data: [1] } } } });
     for (let i = 0; i < 3; i++) assert.equal((await post(url, bad, "127.0.0.4")).name, "TensorJsonError");
     const pair = [post(url, body, "127.0.0.4"), post(url, body, "127.0.0.4")];
-    await settle();
-    assert.equal(running, 2);
+    await runningIs(2);
     releaseAll();
     assert.deepEqual(
       (await Promise.all(pair)).map((a) => a.status),
