@@ -243,18 +243,25 @@ export async function pipelineRequest(
 }
 
 /**
- * Sends `n` DATA_PLANE_REQUEST frames on one pipeline stream (the issue: ~100k offers on a
- * stream cost 7 s of CPU); resolves with the offers answered and how long the stream lived.
+ * Sends `n` frames (default DATA_PLANE_REQUEST) on one pipeline stream (the issue: ~100k offers
+ * on a stream cost 7 s of CPU); resolves with the offers and errors answered, whether the
+ * provider closed the stream (`closed`: before every frame was answered and before `timeoutMs`),
+ * how many frames were sent, and how long the stream lived.
  */
 export async function offerFlood(
-  a: Attacker,
+  a: Pick<Attacker, "node">,
   peerId: string,
   n: number,
   timeoutMs = 30_000,
-): Promise<{ offers: number; errors: string[]; ms: number }> {
+  kind: Frame.Kind = Frame.Kind.DATA_PLANE_REQUEST,
+): Promise<{ offers: number; errors: string[]; closed: boolean; sent: number; ms: number }> {
   const started = performance.now();
   const stream = await a.node.dialProtocol(peerIdFromString(peerId), PIPELINE_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
   let offers = 0;
+  let sent = 0;
+  let closed = false;
+  let over = false;
+  let timer: NodeJS.Timeout | undefined;
   const errors: string[] = [];
   const done = new Promise<void>((resolve) => {
     new FrameReader(stream, {
@@ -265,16 +272,21 @@ export async function offerFlood(
       },
       onError: () => resolve(),
     });
-    stream.addEventListener("close", () => resolve());
-    setTimeout(resolve, timeoutMs);
+    stream.addEventListener("close", () => {
+      if (!over) closed = offers + errors.length < n;
+      resolve();
+    });
+    timer = setTimeout(resolve, timeoutMs);
   });
-  for (let i = 0; i < n && stream.status === "open"; i++) {
-    const parts = encodeFrame({ kind: Frame.Kind.DATA_PLANE_REQUEST, version: PIPELINE_VERSION, requestId: BigInt(i + 1) });
+  for (; sent < n && stream.status === "open"; sent++) {
+    const parts = encodeFrame({ kind, version: PIPELINE_VERSION, requestId: BigInt(sent + 1) });
     if (!stream.send(new Uint8ArrayList(...parts))) await stream.onDrain().catch(() => {});
   }
   await done;
+  clearTimeout(timer);
+  over = true;
   stream.abort(new Error("done"));
-  return { offers, errors, ms: performance.now() - started };
+  return { offers, errors, closed, sent, ms: performance.now() - started };
 }
 
 /** Serves the shard protocol claiming to hold every file, of `size` bytes. */

@@ -27,6 +27,14 @@ export const MAX_INFLIGHT_PER_STREAM = 16;
 /** Requests queued per stream beyond MAX_INFLIGHT_PER_STREAM before PipelineBusyError. */
 export const MAX_QUEUED_PER_STREAM = 256;
 
+/**
+ * DATA_PLANE_REQUESTs one pipeline stream may make. A caller asks once per stream, when it opens
+ * it (pipeline/client.ts); 2 leaves room for one retry. The next one closes the stream with
+ * PipelineOfferLimitError: each request costs the provider fresh randomness, an offer kept for
+ * DATA_PLANE_TOKEN_TTL_MS and a reply frame, so a stream must not ask for them by the thousand.
+ */
+export const MAX_DATA_PLANE_OFFERS_PER_STREAM = 2;
+
 /** Default deadline of one hop (stage execution plus transfer). */
 export const HOP_TIMEOUT_MS = 10_000;
 /** Longest deadline a request may ask a provider for (a header's timeoutMs is clamped to it). */

@@ -26,7 +26,7 @@ import type { OnReadOpts, Server, Socket } from "node:net";
 import { Uint8ArrayList } from "uint8arraylist";
 import { logger } from "@libp2p/logger";
 import { DATA_PLANE_CALLER_IDLE_TIMEOUT_MS, DATA_PLANE_IDLE_TIMEOUT_MS, MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./constants.ts";
-import { PipelineFrameTooLargeError, PipelineIdleError, PipelineStreamClosedError } from "./errors.ts";
+import { PipelineFrameTooLargeError, PipelineIdleError, PipelineOfferLimitError, PipelineStreamClosedError } from "./errors.ts";
 
 const log = logger("shardmesh:pipeline:dataplane");
 
@@ -35,8 +35,11 @@ export const DATA_PLANE_KEY_BYTES = 16;
 /** How long an offered token stays valid. */
 export const DATA_PLANE_TOKEN_TTL_MS = 10_000;
 /**
- * Offers outstanding per peer: a caller needs one per hop stream it sets up (at most
- * MAX_PIPELINE_STREAMS_PER_PEER), with room for retries; beyond it the peer's oldest goes.
+ * Offers one peer may be made within DATA_PLANE_TOKEN_TTL_MS (used or not): a caller needs one
+ * per hop stream it sets up, at most MAX_PIPELINE_STREAMS_PER_PEER (4) at once, so 16 lets it
+ * set up all of them four times over within one TTL (10 s: 1.6 offers/s sustained). Beyond it
+ * the request is refused (PipelineOfferLimitError) before any randomness is drawn; the caller
+ * keeps its libp2p stream.
  */
 export const MAX_DATA_PLANE_OFFERS_PER_PEER = 16;
 /** How long a new socket may take to present its token. */
@@ -387,7 +390,8 @@ function ended(control: ControlStream): boolean {
 
 interface Offer {
   peerId: string;
-  key: Buffer;
+  /** The channel's two keys; undefined once a socket presented the token (an offer opens one). */
+  key: Buffer | undefined;
   expires: number;
   control: ControlStream | undefined;
 }
@@ -402,9 +406,12 @@ export interface DataPlaneServerInit {
 /** Provider side: the listening socket and the tokens it has offered. */
 export class DataPlaneServer {
   private server: Server | undefined;
+  /** Offers made within the last DATA_PLANE_TOKEN_TTL_MS, used or not, oldest first. */
   private readonly offers = new Map<string, Offer>();
-  /** Each peer's outstanding offer tokens, oldest first. */
+  /** Each peer's offer tokens within the TTL, oldest first (at most MAX_DATA_PLANE_OFFERS_PER_PEER). */
   private readonly perPeer = new Map<string, string[]>();
+  /** The port listened on, once started (read once: server.address() per offer was a cost). */
+  private boundPort = 0;
   private readonly sockets = new Set<Socket>();
   private readonly onChannel: (channel: SealedChannel, peerId: string) => void;
   private readonly host: string;
@@ -427,10 +434,11 @@ export class DataPlaneServer {
       this.server!.once("error", reject);
       this.server!.listen(this.listenPort, this.host, () => resolve());
     });
+    this.boundPort = (this.server.address() as { port: number }).port;
   }
 
   get port(): number {
-    return (this.server?.address() as { port: number } | null)?.port ?? 0;
+    return this.boundPort;
   }
 
   async stop(): Promise<void> {
@@ -444,7 +452,8 @@ export class DataPlaneServer {
   /**
    * Mint a one-time token and keys for `peerId`, sent to it over `control`, the libp2p stream it
    * asked on: the channel the token opens is closed when that stream ends (a token presented
-   * after it ended opens nothing).
+   * after it ended opens nothing). PipelineOfferLimitError when the peer was made
+   * MAX_DATA_PLANE_OFFERS_PER_PEER offers within the TTL already (checked before any work).
    */
   offer(peerId: string, control?: ControlStream): { token: Uint8Array<ArrayBuffer>; key: Uint8Array<ArrayBuffer>; port: number } {
     const now = Date.now();
@@ -454,21 +463,24 @@ export class DataPlaneServer {
       if (o.expires >= now) break;
       this.drop(t, o);
     }
-    // Bounded per peer: a peer asking for offers it never uses evicts only its own.
+    // Bounded per peer and per TTL: a used offer still counts until it expires, so a peer cannot
+    // mint offers faster by using them, nor evict another peer's.
     const mine = this.perPeer.get(peerId) ?? [];
-    while (mine.length >= MAX_DATA_PLANE_OFFERS_PER_PEER) {
-      const oldest = mine[0];
-      const o = this.offers.get(oldest);
-      if (o) this.drop(oldest, o);
-      else mine.shift();
-    }
-    const token = randomBytes(DATA_PLANE_TOKEN_BYTES);
-    const key = randomBytes(2 * DATA_PLANE_KEY_BYTES);
-    const hex = token.toString("hex");
+    if (mine.length >= MAX_DATA_PLANE_OFFERS_PER_PEER)
+      throw new PipelineOfferLimitError(
+        `${mine.length} data-plane offers made to this peer within ${DATA_PLANE_TOKEN_TTL_MS} ms (limit ${MAX_DATA_PLANE_OFFERS_PER_PEER})`,
+      );
+    // One draw for the token and both keys, each copied into its own buffer below.
+    const secret = randomBytes(DATA_PLANE_TOKEN_BYTES + 2 * DATA_PLANE_KEY_BYTES);
+    const token = new Uint8Array(DATA_PLANE_TOKEN_BYTES);
+    token.set(secret.subarray(0, DATA_PLANE_TOKEN_BYTES));
+    const key = Buffer.from(secret.subarray(DATA_PLANE_TOKEN_BYTES));
+    secret.fill(0);
+    const hex = Buffer.from(token.buffer).toString("hex");
     this.offers.set(hex, { peerId, key, expires: now + DATA_PLANE_TOKEN_TTL_MS, control });
     mine.push(hex);
     this.perPeer.set(peerId, mine);
-    return { token: Uint8Array.from(token), key: Uint8Array.from(key), port: this.port };
+    return { token, key: Uint8Array.from(key), port: this.boundPort };
   }
 
   /**
@@ -479,7 +491,7 @@ export class DataPlaneServer {
     this.accept(socket);
   }
 
-  /** Offers outstanding now (all peers). */
+  /** Offers made within the last DATA_PLANE_TOKEN_TTL_MS (all peers, used or not). */
   get offerCount(): number {
     return this.offers.size;
   }
@@ -523,9 +535,12 @@ export class DataPlaneServer {
       clearTimeout(timer);
       const token = got.subarray(0, DATA_PLANE_TOKEN_BYTES).toString("hex");
       const offer = this.offers.get(token);
-      if (offer) this.drop(token, offer);
-      if (!offer || offer.expires < Date.now()) {
-        log("data-plane socket with an unknown or expired token");
+      const key = offer?.key;
+      // A used offer stays listed until it expires (it counts against its peer's limit) but
+      // opens nothing again.
+      if (offer) offer.key = undefined;
+      if (!offer || !key || offer.expires < Date.now()) {
+        log("data-plane socket with an unknown, used or expired token");
         socket.destroy();
         return;
       }
@@ -537,8 +552,8 @@ export class DataPlaneServer {
       socket.pause();
       const channel = new SealedChannel(
         socket,
-        offer.key.subarray(DATA_PLANE_KEY_BYTES),
-        offer.key.subarray(0, DATA_PLANE_KEY_BYTES),
+        key.subarray(DATA_PLANE_KEY_BYTES),
+        key.subarray(0, DATA_PLANE_KEY_BYTES),
         `dp-${token.slice(0, 8)}`,
         this.idleTimeoutMs,
       );

@@ -40,6 +40,14 @@ export class PipelineStreamClosedError extends PipelineError {
 export class PipelineIdleError extends PipelineError {
   override name = "PipelineIdleError";
 }
+/**
+ * The peer asked for more sealed data-plane offers than it may: more than
+ * MAX_DATA_PLANE_OFFERS_PER_STREAM on one stream (the stream is closed), or more than
+ * MAX_DATA_PLANE_OFFERS_PER_PEER within DATA_PLANE_TOKEN_TTL_MS (that request gets no offer).
+ */
+export class PipelineOfferLimitError extends PipelineError {
+  override name = "PipelineOfferLimitError";
+}
 /** The provider does not serve the requested model/stage. */
 export class PipelineUnknownStageError extends PipelineError {
   override name = "PipelineUnknownStageError";

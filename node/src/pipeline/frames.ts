@@ -98,6 +98,16 @@ export class FrameReader {
     onMessage(stream, (data) => this.push(data));
   }
 
+  /**
+   * Stop turning bytes into frames, at once: frames already received but not yet handed on (a
+   * chunk may hold thousands) are dropped, and whatever arrives later is ignored.
+   */
+  stop(): void {
+    this.failed = true;
+    this.header = undefined;
+    this.buffer.consume(this.buffer.byteLength);
+  }
+
   /** Bytes received but not yet turned into frames. */
   get buffered(): number {
     return this.buffer.byteLength;
@@ -117,7 +127,7 @@ export class FrameReader {
   }
 
   private drain(): void {
-    for (;;) {
+    while (!this.failed) {
       if (!this.header) {
         const varint = this.readVarint();
         if (!varint) return;

@@ -7,6 +7,7 @@ import type { Libp2p } from "@libp2p/interface";
 import {
   HOP_TIMEOUT_MS,
   MAX_HOP_TIMEOUT_MS,
+  MAX_DATA_PLANE_OFFERS_PER_STREAM,
   MAX_INFLIGHT_PER_STREAM,
   MAX_QUEUED_PER_STREAM,
   MAX_PIPELINE_STREAMS,
@@ -17,6 +18,7 @@ import {
 import {
   PipelineBusyError,
   PipelineMalformedFrameError,
+  PipelineOfferLimitError,
   PipelineTimeoutError,
   PipelineUnknownStageError,
   PipelineVersionError,
@@ -157,7 +159,7 @@ export class PipelineServer implements LocalStages {
   get dataPlanePort(): number {
     return this.dataPlane?.port ?? 0;
   }
-  /** Data-plane offers outstanding (bounded per peer: MAX_DATA_PLANE_OFFERS_PER_PEER). */
+  /** Data-plane offers made within their TTL (bounded per peer: MAX_DATA_PLANE_OFFERS_PER_PEER). */
   dataPlaneOffers(): number {
     return this.dataPlane?.offerCount ?? 0;
   }
@@ -219,6 +221,16 @@ export class PipelineServer implements LocalStages {
     const fail = (requestId: bigint, err: Error): void => {
       reply(encodeFrame({ kind: Frame.Kind.ERROR, version: PIPELINE_VERSION, requestId, errorName: err.name, errorMessage: err.message }));
     };
+    // A caller that breaks the protocol gets one named ERROR and loses this stream (only its own:
+    // its other streams, the connection and other peers' streams stay): frames it already sent
+    // are dropped unread, none is answered again, and the stream is reset once the ERROR is out.
+    // A stream that asked for too many data-plane offers goes the same way.
+    const closeWith = (requestId: bigint, err: Error): void => {
+      reader.stop();
+      fail(requestId, err);
+      setTimeout(() => stream.abort(err), 50);
+    };
+    let offersAsked = 0;
     const maxQueued = this.init.maxQueuedPerStream ?? MAX_QUEUED_PER_STREAM;
     const waiting: DecodedFrame[] = [];
     const start = (frame: DecodedFrame): void => {
@@ -249,18 +261,33 @@ export class PipelineServer implements LocalStages {
           if (queued >= 0) waiting.splice(queued, 1);
           return;
         }
-        if (header.kind === Frame.Kind.DATA_PLANE_REQUEST && this.dataPlane && !(stream instanceof SealedChannel)) {
-          this.offerDataPlane(this.dataPlane, stream, header, remote, remoteIp)
-            .then(reply)
-            .catch((err: Error) => log("no data-plane offer for %s: %s", remote, err.message));
-          return;
-        }
-        if (header.kind !== Frame.Kind.REQUEST) {
+        if (header.kind === Frame.Kind.DATA_PLANE_REQUEST) {
+          // Counted before anything else is done for it: past the limit it costs one ERROR.
+          if (++offersAsked > MAX_DATA_PLANE_OFFERS_PER_STREAM) {
+            log("%s asked for data-plane offer %d on one stream: closing it", remote, offersAsked);
+            closeWith(
+              header.requestId,
+              new PipelineOfferLimitError(`more than ${MAX_DATA_PLANE_OFFERS_PER_STREAM} data-plane offers asked on one stream`),
+            );
+            return;
+          }
+          if (this.dataPlane && !(stream instanceof SealedChannel)) {
+            this.offerDataPlane(this.dataPlane, stream, header, remote, remoteIp).then(reply, (err: Error) => {
+              log("no data-plane offer for %s: %s", remote, err.message);
+              fail(header.requestId, err); // the caller stays on this stream
+            });
+            return;
+          }
+          // No data plane here: the caller stays on this stream.
           fail(header.requestId, new PipelineMalformedFrameError(`unexpected frame kind ${header.kind}`));
           return;
         }
+        if (header.kind !== Frame.Kind.REQUEST) {
+          closeWith(header.requestId, new PipelineMalformedFrameError(`unexpected frame kind ${header.kind}`));
+          return;
+        }
         if (header.version !== PIPELINE_VERSION) {
-          fail(header.requestId, new PipelineVersionError(`wire version ${header.version}, this node speaks ${PIPELINE_VERSION}`));
+          closeWith(header.requestId, new PipelineVersionError(`wire version ${header.version}, this node speaks ${PIPELINE_VERSION}`));
           return;
         }
         if (running.size >= maxInflight) {
@@ -283,9 +310,8 @@ export class PipelineServer implements LocalStages {
       },
       onError: (err) => {
         log("malformed input from %s: %s", remote, err.message);
-        fail(0n, err);
         // The byte stream cannot be resynchronised after a framing error: reset it.
-        setTimeout(() => stream.abort(err), 50);
+        closeWith(0n, err);
       },
     });
     onClose(stream, () => {
