@@ -17,14 +17,13 @@ import {
 } from "../../node/src/llm/index.ts";
 import { lpStream } from "@libp2p/utils";
 import { TraceStore } from "../../node/src/trace/store.ts";
-import { toWireBag } from "../../node/src/tensor/index.ts";
 import { tinySplit } from "./helpers.ts";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { JobRequestCheck } from "../../node/src/pipeline/jobrequest.ts";
 import { shardMeshDomain, signJobRequest } from "../../node/src/receipts/eip712.ts";
 import { generationRequestHash } from "../../node/src/jobs/session.ts";
 import { HandOffs, handOffSigner } from "../../node/src/pipeline/handoff.ts";
-import { sessionSeal, traceHash, type StageLink } from "../../node/src/llm/index.ts";
+import { keepSessionRecords, sessionSeal, traceHash, type StageLink } from "../../node/src/llm/index.ts";
 
 const MODEL = "tiny-llama";
 const PROMPT = "Call me Ishmael. Some years ago";
@@ -80,22 +79,7 @@ describe("session protocol", () => {
         sessionStageKey(MODEL, s),
         await DecoderStageRunner.fromManifest(gw.manifest, s, {
           seal: handOffs ? sessionSeal(handOffs, MODEL, s) : undefined,
-          onTrace: (rec) =>
-            store.recordOwned(
-              {
-                jobId: rec.jobId,
-                index: rec.index,
-                modelId: MODEL,
-                stage: s,
-                inputHash: rec.inputHash,
-                outputHash: rec.outputHash,
-                peerId: rec.owner,
-                units: rec.units,
-                handOff: rec.handOff,
-                handOffSigner: rec.handOffSigner,
-              },
-              { input: toWireBag({ [rec.inputName]: rec.input }), output: toWireBag({ [rec.outputName]: rec.output }) },
-            ),
+          onTrace: keepSessionRecords(store, MODEL, s),
         }),
       );
     return map;

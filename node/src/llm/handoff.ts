@@ -13,12 +13,43 @@
 import type { Address, Hex } from "viem";
 import type { HandOffs } from "../pipeline/handoff.ts";
 import type { SessionTraceRecord } from "./trace.ts";
+import type { TraceStore } from "../trace/store.ts";
+import { toWireBag } from "../tensor/index.ts";
 
 /** A sealed record: what the stage keeps, and its own hand-off to give downstream. */
 export interface SealedTrace {
   record: SessionTraceRecord & { handOff?: Hex; handOffSigner?: Address };
   /** This stage's HandOff over `record.outputHash`; undefined at the last stage. */
   handOff?: Hex;
+}
+
+/**
+ * The trace writer of stage `stage` of `modelId` (DecoderStageOptions.onTrace): a session's record
+ * is kept as its opener's (TraceStore.recordOwned), with its hand-off and signer, and with the
+ * hidden states it read and wrote unless `keepTensors` is false.
+ */
+export function keepSessionRecords(
+  store: Pick<TraceStore, "recordOwned">,
+  modelId: string,
+  stage: number,
+  keepTensors = true,
+): (rec: SealedTrace["record"]) => void {
+  return (rec) =>
+    store.recordOwned(
+      {
+        jobId: rec.jobId,
+        index: rec.index,
+        modelId,
+        stage,
+        inputHash: rec.inputHash,
+        outputHash: rec.outputHash,
+        peerId: rec.owner,
+        units: rec.units,
+        handOff: rec.handOff,
+        handOffSigner: rec.handOffSigner,
+      },
+      keepTensors ? { input: toWireBag({ [rec.inputName]: rec.input }), output: toWireBag({ [rec.outputName]: rec.output }) } : undefined,
+    );
 }
 
 /**

@@ -27,7 +27,6 @@ import { PipelineServer, stageKey } from "../pipeline/server.ts";
 import type { StageExecutor } from "../pipeline/server.ts";
 import { PipelineClient } from "../pipeline/client.ts";
 import { Router, type JobProviderFilter } from "../router/router.ts";
-import { toWireBag } from "../tensor/index.ts";
 import { TraceStore } from "../trace/store.ts";
 import { TraceJanitor } from "../trace/janitor.ts";
 import { Gateway } from "../gateway/server.ts";
@@ -55,7 +54,7 @@ import { DecoderGateway } from "../llm/generate.ts";
 import { decoderGatewayFiles } from "../llm/split.ts";
 import { MeshLlmService } from "../llm/service.ts";
 import { SessionClient, SessionServer, sessionStageKey } from "../llm/session-protocol.ts";
-import { sessionSeal } from "../llm/handoff.ts";
+import { keepSessionRecords, sessionSeal } from "../llm/handoff.ts";
 import { DecoderStageRunner } from "../llm/stage-runner.ts";
 import { Reachability } from "../nat/reach.ts";
 import type { ReachState } from "../nat/reach.ts";
@@ -491,24 +490,7 @@ async function loadStages(
           selfId: peerId,
           // Kept only with the upstream's hand-off over its input; signs its own (llm/handoff.ts).
           seal: handOffs ? sessionSeal(handOffs, m.modelId, s) : undefined,
-          onTrace: (rec) =>
-            trace.recordOwned(
-              {
-                jobId: rec.jobId,
-                index: rec.index,
-                modelId: m.modelId,
-                stage: s,
-                inputHash: rec.inputHash,
-                outputHash: rec.outputHash,
-                peerId: rec.owner,
-                units: rec.units,
-                handOff: rec.handOff,
-                handOffSigner: rec.handOffSigner,
-              },
-              config.keepTensors === false
-                ? undefined
-                : { input: toWireBag({ [rec.inputName]: rec.input }), output: toWireBag({ [rec.outputName]: rec.output }) },
-            ),
+          onTrace: keepSessionRecords(trace, m.modelId, s, config.keepTensors !== false),
         });
         decoderStages.set(sessionStageKey(m.modelId, s), runner);
       } else {
