@@ -13,7 +13,7 @@
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseEventLogs } from "viem";
-import type { Address, Hex } from "viem";
+import type { Hex } from "viem";
 import { disputesAbi, jobMarketAbi } from "../../node/src/generated/abis.ts";
 import { DEFAULT_PROTOCOL_PARAMS, DEMO_MODEL } from "../../node/src/chain/params.ts";
 import { loadManifest } from "../../node/src/inference/manifest.ts";
@@ -59,15 +59,13 @@ const NOISE = 1e-3;
 
 await buildContracts();
 const H = await import("../../test/contracts/helpers.ts");
-const { ROLE, addr, wallets, publicClient, networkHelpers: net } = H;
+const { ROLE, addr, as, roleOf, publicClient, networkHelpers: net } = H;
 type Fixture = Awaited<ReturnType<typeof H.deployFixture>>;
 type OpenedJob = Awaited<ReturnType<typeof H.openJob>>;
 type Built = Awaited<ReturnType<typeof H.buildReceipt>>;
 
 const started = Date.now();
 const log = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${m}`);
-const as = (i: number) => ({ account: wallets[i].account });
-const roleOf = (a: Address) => wallets.findIndex((w) => w.account.address.toLowerCase() === a.toLowerCase());
 
 // ---- model, runners, pool -----------------------------------------------------------------
 const model = await splitRecogniser(join(tmpdir(), "shardmesh-e2e-cache", "rec-2"), log);
