@@ -13,6 +13,14 @@ export interface GatewayLimits {
   unpaidPerSecond: number;
   /** Unpaid requests a client may send in a row after being idle (bucket size); at most ⌈unpaidPerSecond⌉ run at once. */
   unpaidBurst: number;
+  /**
+   * Refused requests (a 4xx other than 429: bad body, bad input, bad signature, unknown job) a
+   * client may cause per second, sustained, and in a row after a quiet spell. Past them its POSTs
+   * are refused 429 before their bodies are read: each refusal cost the gateway a body read, a
+   * parse and perhaps an image decode and a signature check, and took no unpaid token.
+   */
+  refusedPerSecond: number;
+  refusedBurst: number;
   /** How long a 429 is held before it is sent (bounds a flooding client's request rate). */
   rateLimitedDelayMs: number;
   /** Clients whose buckets are kept (least recently seen dropped first: a full bucket is the default). */
@@ -36,6 +44,10 @@ export const GATEWAY_LIMITS: Readonly<GatewayLimits> = {
   // A person trying a model in a browser; a stage run costs a provider ~50-100 ms of a core.
   unpaidPerSecond: 2,
   unpaidBurst: 10,
+  // An honest client is refused now and then (a typo, an expired quote); a flood of refused
+  // requests costs the gateway the same as unpaid ones, so it gets about half the unpaid share.
+  refusedPerSecond: 1,
+  refusedBurst: 20,
   // 32 connections / 0.5 s: at most 64 refusals a second for a client that ignores Retry-After.
   rateLimitedDelayMs: 500,
   maxClients: 10_000,
@@ -134,7 +146,13 @@ export class RateLimiter {
    */
   readonly maxRunning: number;
 
-  constructor(o: { perSecond: number; burst: number; maxClients: number }) {
+  /** What the bucket counts and what to do instead, for the 429's message. */
+  private readonly what: string;
+  private readonly instead: string;
+
+  constructor(o: { perSecond: number; burst: number; maxClients: number; what?: string; instead?: string }) {
+    this.what = o.what ?? "unpaid requests";
+    this.instead = o.instead ?? "or send requests under a job (x-shardmesh-job)";
     this.perSecond = o.perSecond;
     this.burst = Math.max(1, o.burst);
     this.maxClients = Math.max(1, o.maxClients);
@@ -183,7 +201,7 @@ export class RateLimiter {
   private refusal(tokens: number): GatewayRateLimitedError {
     const wait = this.perSecond > 0 ? Math.ceil((1 - tokens) / this.perSecond) : 60;
     return new GatewayRateLimitedError(
-      `over ${this.perSecond} unpaid requests per second (burst ${this.burst}) from this client: retry in ${wait} s or send requests under a job (x-shardmesh-job)`,
+      `over ${this.perSecond} ${this.what} per second (burst ${this.burst}) from this client: retry in ${wait} s ${this.instead}`,
       wait,
     );
   }
@@ -201,6 +219,15 @@ export class RateLimiter {
     b.tokens -= 1;
     this.buckets.set(client, b);
     while (this.buckets.size > this.maxClients) this.buckets.delete(this.buckets.keys().next().value as string);
+  }
+
+  /** Takes a token for `client` if one is left (never throws): counts something already done. */
+  charge(client: string, now = Date.now()): void {
+    try {
+      this.take(client, now);
+    } catch {
+      // already empty: check() refuses the client's next request
+    }
   }
 
   get clients(): number {

@@ -106,6 +106,8 @@ export class Gateway {
   /** Largest body accepted (maxBodyFor the largest request a served model allows). */
   readonly maxBodyBytes: number;
   private readonly unpaid: RateLimiter;
+  /** Refused POSTs per client (GatewayLimits.refusedPerSecond): a client past them is refused unread. */
+  private readonly refused: RateLimiter;
   private readonly connections = new Map<string, number>();
 
   constructor(init: GatewayInit) {
@@ -117,6 +119,13 @@ export class Gateway {
       burst: this.limits.unpaidBurst,
       maxClients: this.limits.maxClients,
     });
+    this.refused = new RateLimiter({
+      perSecond: this.limits.refusedPerSecond,
+      burst: this.limits.refusedBurst,
+      maxClients: this.limits.maxClients,
+      what: "refused requests",
+      instead: "after fixing the requests (each refusal's error names what was wrong)",
+    });
   }
 
   async start(): Promise<string> {
@@ -125,7 +134,9 @@ export class Gateway {
     // Node checks the two deadlines every connectionsCheckingInterval (default 30 s): often enough here.
     const connectionsCheckingInterval = Math.max(250, Math.min(1_000, headersTimeout / 4));
     this.server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => {
-      this.handle(req, res).catch((err: Error) => this.fail(res, err, req));
+      // The client's address is taken now: a request refused mid-body has no socket when it fails.
+      const client = clientOf(req);
+      this.handle(req, res).catch((err: Error) => this.fail(res, err, req, client));
     });
     const server = this.server;
     // A connection that never sends a request is closed by headersTimeout, an idle keep-alive one by this.
@@ -198,9 +209,12 @@ export class Gateway {
     res.end(text);
   }
 
-  private fail(res: ServerResponse, err: Error, req?: IncomingMessage): void {
+  private fail(res: ServerResponse, err: Error, req?: IncomingMessage, client = "?"): void {
     const status = errorStatus(err);
     if (status >= 500) log.error("request failed: %s: %s", err.name, err.message);
+    // A refused POST counts against its client (refusedPerSecond): a flood of bad bodies, inputs
+    // or signatures is throttled like an unpaid one. A 429 itself costs nothing more.
+    if (req?.method === "POST" && isRefusal(status)) this.refused.charge(client);
     if (res.headersSent) {
       res.destroy();
       return;
@@ -231,6 +245,8 @@ export class Gateway {
     const path = url.pathname.replace(/\/+$/, "") || "/";
     const get = req.method === "GET";
     const post = req.method === "POST";
+    // A client past its refused share is refused before its body is read (takes no token).
+    if (post) this.refused.check(clientOf(req));
     if (get && path === "/openapi.json") return this.send(res, 200, openapiDocument());
     if (get && path === "/v1/health") {
       return this.send(res, 200, { ok: true, peerId: this.init.peerId, chainId: this.init.chainId ?? null, version: GATEWAY_VERSION });
@@ -253,6 +269,8 @@ export class Gateway {
           return admission;
         },
       });
+      // The OpenAI routes answer their own errors (OpenAI's error shape): count a refusal here.
+      if (isRefusal(res.statusCode)) this.refused.charge(clientOf(req));
       return;
     }
     if (get && path === "/v1/mesh") return this.send(res, 200, this.mesh());
@@ -369,13 +387,13 @@ export class Gateway {
   /** GatewayRateLimitedError if the client has no unpaid token left (takes none). */
   private checkUnpaid(req: IncomingMessage): void {
     if (this.limits.unpaidPerSecond <= 0) return; // admitUnpaid names it (402) once the body says there is no job
-    this.unpaid.check(req.socket.remoteAddress ?? "?");
+    this.unpaid.check(clientOf(req));
   }
 
   /** Unpaid requests take a token from the client's bucket (GatewayRateLimitedError when empty). */
   private admitUnpaid(req: IncomingMessage): void {
     if (this.limits.unpaidPerSecond <= 0) throw new GatewayPaymentRequiredError("this gateway serves requests under a job only");
-    this.unpaid.take(req.socket.remoteAddress ?? "?");
+    this.unpaid.take(clientOf(req));
   }
 
   /**
@@ -385,7 +403,7 @@ export class Gateway {
    */
   private admitUnpaidRun(req: IncomingMessage): () => void {
     if (this.limits.unpaidPerSecond <= 0) throw new GatewayPaymentRequiredError("this gateway serves requests under a job only");
-    const release = this.unpaid.enter(req.socket.remoteAddress ?? "?");
+    const release = this.unpaid.enter(clientOf(req));
     try {
       this.admitUnpaid(req);
     } catch (err) {
@@ -570,4 +588,14 @@ function receiptBody(raw: unknown): { count: number; units: number; outputRoot: 
     outputRoot: b.outputRoot as `0x${string}`,
     signature: b.signature as `0x${string}`,
   };
+}
+
+/** The client a request's limits are counted for: its peer address. */
+function clientOf(req: IncomingMessage): string {
+  return req.socket?.remoteAddress ?? "?";
+}
+
+/** A client's mistake that counts against its refused share: a 4xx other than 429 (which costs nothing more). */
+function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 429;
 }

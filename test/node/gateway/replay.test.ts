@@ -78,7 +78,7 @@ describe("gateway: one request per signed nonce", () => {
         verifyJobRequest: (jobId, nonce, requestHash, signature) =>
           verifyJobRequestSignature(domain, session.address, { jobId: BigInt(jobId), nonce: BigInt(nonce), requestHash }, signature),
       },
-      limits: { unpaidPerSecond: 1_000, unpaidBurst: 1_000 },
+      limits: { unpaidPerSecond: 1_000, unpaidBurst: 1_000, refusedPerSecond: 1_000, refusedBurst: 1_000 },
     });
     sdk = new ShardMeshClient(await gateway.start());
   });

@@ -37,13 +37,13 @@ describe("gateway HTTP API", () => {
           // The same model under an on-chain style id, for modelId sent as a JSON number.
           { modelId: "7", manifest: model.manifest, stages: [0, 1], price: "5" },
         ],
-        // Every request here comes from one client address: its unpaid share is not what is tested (test/abuse is).
+        // Every request here comes from one client address: its unpaid and refused shares are not what is tested (test/abuse and test/node/gateway/refused.unit.test.ts are).
         gateway: {
           host: "127.0.0.1",
           port: 0,
           cors: ["http://localhost:3000"],
           unsignedJobs: true,
-          limits: { unpaidPerSecond: 1_000, unpaidBurst: 1_000 },
+          limits: { unpaidPerSecond: 1_000, unpaidBurst: 1_000, refusedPerSecond: 1_000, refusedBurst: 1_000 },
         },
       },
       {
