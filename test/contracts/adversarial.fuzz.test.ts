@@ -85,21 +85,53 @@ interface Attack {
   badBuyerSignature: boolean;
 }
 
-/**
- * A challenge of sample j's leaf at `stage`, judged by committees that vote the truth except the
- * corrupt juror; the honest side appeals a wrong verdict (a bigger committee over all rounds),
- * as its verifier does. The final verdict must be the truth.
- */
-async function dispute(f: Fixture, job: OpenedJob, id: bigint, j: number, stage: number, challenger: number, truth: boolean, a: Attack) {
+/** A challenge opened and the truth about it: driven to its final verdict by `decide`. */
+interface OpenDispute {
+  d: bigint;
+  challenger: number;
+  truth: boolean;
+}
+
+/** Challenges sample j's leaf at `stage`; the dispute is decided later (challenges first: the window is short). */
+async function challenge(
+  f: Fixture,
+  job: OpenedJob,
+  id: bigint,
+  j: number,
+  stage: number,
+  challenger: number,
+  truth: boolean,
+): Promise<OpenDispute> {
   await f.disputes.write.challenge([job.jobId, id, BigInt(j), BigInt(stage)], as(challenger));
-  const d = (await f.disputes.read.disputeCount()) - 1n;
+  return { d: (await f.disputes.read.disputeCount()) - 1n, challenger, truth };
+}
+
+/**
+ * Draws the current round's committee: mines to the seed's block, and again when the seed was
+ * re-anchored (a dispute decided after another one's rounds may find its anchor's hash gone).
+ */
+async function drawCommittee(f: Fixture, d: bigint): Promise<void> {
+  for (let tries = 0; tries < 3; tries++) {
+    await networkHelpers.mine(2);
+    await f.disputes.write.drawCommittee([d], as(ROLE.admin));
+    const [commitEnd] = await f.disputes.read.phaseDeadlines([d]);
+    if (commitEnd !== 0n) return;
+  }
+  throw new Error(`dispute ${d}: no committee drawn after 3 tries`);
+}
+
+/**
+ * Decides a dispute by committees that vote the truth except the corrupt juror; the honest side
+ * appeals a wrong verdict (a bigger committee over all rounds), as its verifier does. The final
+ * verdict must be the truth.
+ */
+async function decide(f: Fixture, { d, challenger, truth }: OpenDispute, a: Attack) {
   const salt = keccak256("0x01");
   const voteOf = (jr: Address) => (a.corruptJuror && roleOf(jr) === CORRUPT ? !truth : truth);
   const honestAppellant = [ROLE.v1, ROLE.p4].find((r) => r !== challenger)!;
   const allJurors = new Set<Address>();
   for (let round = 0n; ; round++) {
-    await networkHelpers.mine(1);
-    await f.disputes.write.drawCommittee([d], as(ROLE.admin));
+    await drawCommittee(f, d);
     const [jurors] = await f.disputes.read.committee([d, round]);
     for (const jr of jurors) allJurors.add(jr);
     if (a.corruptJuror && jurors.some((jr) => roleOf(jr) === CORRUPT)) reached.corruptVotes++;
@@ -225,20 +257,24 @@ async function play(a: Attack): Promise<void> {
     const open = indices.map((_, j) => j).filter((j) => !handled.has(j));
     const verifierOf = async (j: number) => roleOf((await f.spotCheck.read.sample([job.jobId, id, BigInt(j)])).verifier);
     for (const j of open) if (!faked.has(indices[j])) await f.spotCheck.write.attest([job.jobId, id, BigInt(j)], as(await verifierOf(j)));
+    // Every challenge is sent within the receipt's challenge window, before any is decided: a
+    // decided dispute's rounds and appeals take longer than the window.
+    const disputes: OpenDispute[] = [];
     const fakeSample = open.find((j) => faked.has(indices[j]) && a.mode === "consistent");
     if (fakeSample !== undefined) {
       // The drawn verifier re-executes, finds the liar's leaf wrong and challenges it (the corrupt
       // verifier would attest it instead; any honest verifier spot-checks and challenges).
       const v = await verifierOf(fakeSample);
-      await dispute(f, job, id, fakeSample, a.liar, v === CORRUPT ? ROLE.v1 : v, true, a);
+      disputes.push(await challenge(f, job, id, fakeSample, a.liar, v === CORRUPT ? ROLE.v1 : v, true));
       mustFault = true;
     }
     const honestSample = open.find((j) => !faked.has(indices[j]));
     if (a.falseChallenge && honestSample !== undefined) {
       const honestStage = [0, 1, 2].find((st) => st !== a.liar)!;
       const v = await verifierOf(honestSample);
-      await dispute(f, job, id, honestSample, honestStage, v === ROLE.v3 ? ROLE.v2 : ROLE.v3, false, a);
+      disputes.push(await challenge(f, job, id, honestSample, honestStage, v === ROLE.v3 ? ROLE.v2 : ROLE.v3, false));
     }
+    for (const opened of disputes) await decide(f, opened, a);
     for (const who of PROVIDERS) if (await f.market.read.isFaulted([job.jobId, addr(who)])) faulted.add(addr(who));
     if (faulted.size > 0) break;
     const [, challengeEnd] = await f.spotCheck.read.deadlines([job.jobId, id]);
