@@ -5,10 +5,22 @@
 // row when it worked on the request (pipeline/handoff.ts); here it watches every
 // HandOffClaimOpened, and for each one naming it as the downstream presents what it kept, so
 // the upstream that contradicted its own signature is faulted instead.
+//
+// Where the reading stopped and the claims not settled yet are kept in the node's data directory
+// (jobs/claims.json, written atomically), so a restarted provider goes on from there instead of
+// from the SpotCheck's deployment block (a long chain's history made the first pass slow enough
+// to let a claim's deadline pass: the honest downstream was then faulted HandOffUnbacked). Without
+// a usable saved position it reads back no further than the longest hand-off claim window of any
+// parameter version (claimWindowSeconds): a claim opened before that has expired and cannot be
+// answered. node/src/chain/cursor.ts checks a saved position against the chain and re-reads a few
+// blocks behind it; answering is idempotent by claim key.
 import { logger } from "@libp2p/logger";
 import { isAddressEqual } from "viem";
 import type { Address, Hex } from "viem";
+import { LogCursor, readJsonState, writeJsonState } from "../chain/cursor.ts";
+import type { SavedCursor } from "../chain/cursor.ts";
 import { waitTx } from "../chain/provider.ts";
+import type { ChainContext } from "./context.ts";
 import type { JobsContext } from "./context.ts";
 import { chainNow, requireWallet } from "./context.ts";
 
@@ -18,6 +30,18 @@ const log = logger("shardmesh:jobs:claims");
 export const CLAIM_LOG_RANGE_BLOCKS = 5_000n;
 /** Most claims waiting for an answer that is not in yet (the oldest are dropped first). */
 export const MAX_PENDING_CLAIMS = 4_096;
+/**
+ * Parameter versions read one by one for their hand-off windows; past this many the bound is
+ * ProtocolParams.longestWindowEver (reveal + challenge + hand-off + every dispute round: longer
+ * than any claim window, so still safe, only more blocks read).
+ */
+export const MAX_PARAM_VERSIONS_READ = 64;
+
+/** What jobs/claims.json holds. */
+interface ClaimsState {
+  cursor?: SavedCursor;
+  pending: { jobId: string; receiptId: string; sampleNo: string; boundary: number }[];
+}
 
 interface Claim {
   jobId: bigint;
@@ -29,41 +53,82 @@ interface Claim {
 export interface HandOffClaimsInit {
   /** Serialises the staking wallet's transactions (one nonce sequence). */
   serial: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Where the read position and unsettled claims survive restarts (absent: memory only). */
+  stateFile?: string;
+}
+
+/**
+ * Longest a hand-off claim stays answerable, seconds: the largest `handOff` window of every
+ * parameter version (a job keeps the version it opened under), or longestWindowEver when there are
+ * more than MAX_PARAM_VERSIONS_READ versions.
+ */
+export async function claimWindowSeconds(chain: Pick<ChainContext, "read">): Promise<bigint> {
+  const params = chain.read.params.read;
+  const versions = await params.currentVersion();
+  if (versions > MAX_PARAM_VERSIONS_READ) return params.longestWindowEver();
+  let longest = 0n;
+  for (let v = 1; v <= versions; v++) {
+    const w = BigInt((await params.paramsAt([BigInt(v)])).handOff);
+    if (w > longest) longest = w;
+  }
+  return longest;
 }
 
 /** Answers the hand-off claims that name this provider as the downstream side. */
 export class HandOffClaims {
   private readonly ctx: JobsContext;
   private readonly init: HandOffClaimsInit;
-  /** Next block whose HandOffClaimOpened events are read. */
-  private next: bigint | undefined;
+  /** Where HandOffClaimOpened events were read up to (tests read its counters). */
+  readonly cursor: LogCursor;
   /** Claims seen and not settled yet (answered, expired, or not ours), by key. */
   private readonly pending = new Map<string, Claim>();
   /** Claims this provider answered. */
   answered = 0;
+  /** What was last written to the state file. */
+  private lastSaved: string | undefined;
 
   constructor(ctx: JobsContext, init: HandOffClaimsInit) {
     this.ctx = ctx;
     this.init = init;
+    const { chain } = ctx;
+    const spotCheck = chain.deployment.contracts.SpotCheck;
+    let saved: ClaimsState | undefined;
+    try {
+      saved = init.stateFile ? readJsonState<ClaimsState>(init.stateFile) : undefined;
+    } catch (err) {
+      log.error("cannot read %s (%s): reading claims from the claim window's start", init.stateFile, (err as Error).message);
+    }
+    this.cursor = new LogCursor({
+      publicClient: chain.publicClient,
+      chainId: chain.chainId,
+      contract: spotCheck.address,
+      deployBlock: BigInt(spotCheck.blockNumber),
+      rangeBlocks: CLAIM_LOG_RANGE_BLOCKS,
+      lookBackSeconds: () => claimWindowSeconds(chain),
+      saved: saved?.cursor,
+    });
+    // Claims of another chain or deployment are not kept (answer() would only fail on them).
+    if (saved?.cursor && this.cursor.resets.length === 0)
+      for (const p of saved.pending ?? [])
+        this.add({ jobId: BigInt(p.jobId), receiptId: BigInt(p.receiptId), sampleNo: BigInt(p.sampleNo), boundary: p.boundary });
+  }
+
+  /** Claims seen and not settled yet. */
+  get pendingCount(): number {
+    return this.pending.size;
   }
 
   /** Reads the claims opened since the last pass and answers those naming this provider. */
   async tick(): Promise<void> {
     const { address } = requireWallet(this.ctx.chain);
     const read = this.ctx.chain.read.spotCheck;
-    const latest = await this.ctx.chain.publicClient.getBlockNumber();
-    let from: bigint = this.next ?? BigInt(this.ctx.chain.deployment.contracts.SpotCheck.blockNumber);
-    while (from <= latest) {
-      const end: bigint = from + CLAIM_LOG_RANGE_BLOCKS - 1n;
-      const to = end < latest ? end : latest;
-      const logs = await read.getEvents.HandOffClaimOpened({}, { fromBlock: from, toBlock: to });
-      for (const l of logs) {
-        const c = { jobId: l.args.jobId!, receiptId: l.args.receiptId!, sampleNo: l.args.sampleNo!, boundary: Number(l.args.boundary!) };
-        this.pending.set(`${c.jobId}:${c.receiptId}:${c.sampleNo}:${c.boundary}`, c);
-        while (this.pending.size > MAX_PENDING_CLAIMS) this.pending.delete(this.pending.keys().next().value as string);
-      }
-      from = to + 1n;
-      this.next = from;
+    try {
+      await this.cursor.pass(async (fromBlock, toBlock) => {
+        for (const l of await read.getEvents.HandOffClaimOpened({}, { fromBlock, toBlock }))
+          this.add({ jobId: l.args.jobId!, receiptId: l.args.receiptId!, sampleNo: l.args.sampleNo!, boundary: Number(l.args.boundary!) });
+      });
+    } finally {
+      this.save(); // what was read before a failed range is kept too
     }
     for (const [key, c] of this.pending) {
       try {
@@ -71,6 +136,35 @@ export class HandOffClaims {
       } catch (err) {
         log("claim %s: %s", key, (err as Error).message.split("\n")[0]);
       }
+    }
+    this.save();
+  }
+
+  private add(c: Claim): void {
+    const key = `${c.jobId}:${c.receiptId}:${c.sampleNo}:${c.boundary}`;
+    if (this.pending.has(key)) return;
+    this.pending.set(key, c);
+    while (this.pending.size > MAX_PENDING_CLAIMS) this.pending.delete(this.pending.keys().next().value as string);
+  }
+
+  private save(): void {
+    if (!this.init.stateFile) return;
+    const state: ClaimsState = {
+      cursor: this.cursor.position(),
+      pending: [...this.pending.values()].map((c) => ({
+        jobId: c.jobId.toString(),
+        receiptId: c.receiptId.toString(),
+        sampleNo: c.sampleNo.toString(),
+        boundary: c.boundary,
+      })),
+    };
+    const json = JSON.stringify(state);
+    if (json === this.lastSaved) return; // a quiet pass writes nothing
+    try {
+      writeJsonState(this.init.stateFile, state);
+      this.lastSaved = json;
+    } catch (err) {
+      log.error("cannot save %s: %s", this.init.stateFile, (err as Error).message);
     }
   }
 

@@ -27,7 +27,8 @@ import { serveJson } from "./wire.ts";
 const log = logger("shardmesh:jobs");
 
 export interface JobsServiceInit {
-  /** Where submitted receipts are kept across restarts (jobs/receipts.json under it). */
+  /** Where submitted receipts (jobs/receipts.json) and the hand-off claims watcher's position
+   *  (jobs/claims.json) are kept across restarts. */
   dataDir: string;
   /** Stake for `register`, token base units (default DEFAULT_REGISTER_STAKE). */
   stake?: bigint;
@@ -56,7 +57,10 @@ export class JobsService {
     this.init = init;
     this.serial = transactionQueue();
     this.ledger = new ReceiptLedger(ctx, this.serial, join(init.dataDir, "jobs", "receipts.json"));
-    this.watcher = new JobWatcher(ctx, this.ledger, { withdraw: ctx.chain.pc !== undefined });
+    this.watcher = new JobWatcher(ctx, this.ledger, {
+      withdraw: ctx.chain.pc !== undefined,
+      claimsStateFile: join(init.dataDir, "jobs", "claims.json"),
+    });
   }
 
   /** Reloads submitted receipts, serves the quote and receipt protocols, starts the watcher. */

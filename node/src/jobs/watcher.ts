@@ -36,6 +36,8 @@ export interface WatcherInit {
   /** Withdraw this node's credits as soon as they appear (default true). */
   withdraw?: boolean;
   onWithdraw?: (amount: bigint) => void;
+  /** Where the hand-off claims watcher keeps its read position and unsettled claims (./claims.ts). */
+  claimsStateFile?: string;
 }
 
 export class JobWatcher {
@@ -56,7 +58,7 @@ export class JobWatcher {
     this.ctx = ctx;
     this.ledger = ledger;
     this.init = init;
-    this.claims = new HandOffClaims(ctx, { serial: (fn) => ledger.serial(fn) });
+    this.claims = new HandOffClaims(ctx, { serial: (fn) => ledger.serial(fn), stateFile: init.claimsStateFile });
     this.reveals = new OwnReveals(ctx, { serial: (fn) => ledger.serial(fn) });
   }
 
