@@ -14,11 +14,11 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { keccak256, parseEther, parseEventLogs, toHex } from "viem";
+import { keccak256, toHex } from "viem";
 import type { Address, Hex } from "viem";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { jobMarketAbi, shardTokenAbi, spotCheckAbi } from "../../node/src/generated/abis.ts";
+import { spotCheckAbi } from "../../node/src/generated/abis.ts";
 import { shardMeshDomain, signBuyerReceipt, signedQuoteFromJson } from "../../node/src/receipts/eip712.ts";
 import { ShardMeshClient, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
 import { decodeImage, renderText } from "../../node/src/ocr/image.ts";
@@ -27,7 +27,7 @@ import { jobRequestHash, signJobRequest } from "../../node/src/jobs/session.ts";
 import { localWallet } from "../../scripts/lib/demo.ts";
 import { freePort } from "../../scripts/lib/chain.ts";
 import { stopProc, until } from "../node/mesh/procs.ts";
-import { advance, rpc, startChainProvider, startEnv, stopEnv } from "./harness.ts";
+import { advance, openTestJob, rpc, sendTx, startChainProvider, startEnv, stopEnv } from "./harness.ts";
 import type { Env } from "./harness.ts";
 
 const BUYER_KEY = 5;
@@ -36,13 +36,8 @@ const REASON = { HandOffContradicted: 4, HandOffUnbacked: 5 } as const;
 
 let env: Env;
 
-async function send(keyIndex: number, address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) {
-  const wallet = localWallet(env.chain.url, keyIndex);
-  const hash = await wallet.writeContract({ address, abi, functionName, args, account: wallet.account, chain: wallet.chain } as never);
-  const receipt = await env.publicClient.waitForTransactionReceipt({ hash });
-  assert.equal(receipt.status, "success", `${functionName} reverted`);
-  return receipt;
-}
+const send = (keyIndex: number, address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) =>
+  sendTx(env, keyIndex, address, abi, functionName, args);
 
 describe("a broken hand-off faults the upstream that lied, not the honest downstream (real processes)", { timeout: 240_000 }, () => {
   let upstream: Awaited<ReturnType<typeof startChainProvider>>;
@@ -98,12 +93,7 @@ describe("a broken hand-off faults the upstream that lied, not the honest downst
       expiresAt: (await env.publicClient.getBlock()).timestamp + 3600n + 4n * BigInt(wins.reveal + wins.challenge + wins.handOff),
       sessionKey: session.address,
     };
-    const escrow = await env.read.market.read.escrowFor([request, args]);
-    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("10")]);
-    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
-    const opened = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
-    const [ev] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs });
-    const jobId = ev.args.jobId.toString();
+    const jobId = (await openTestJob(env, BUYER_KEY, request, args)).jobId.toString();
     const domain = shardMeshDomain(31337, c.JobMarket.address);
 
     // One honest request through both stages.

@@ -5,8 +5,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPublicClient, http } from "viem";
-import type { Address, PublicClient } from "viem";
+import assert from "node:assert/strict";
+import { createPublicClient, http, parseEther, parseEventLogs } from "viem";
+import type { Address, PublicClient, TransactionReceipt } from "viem";
+import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
+import type { SignedQuote } from "../../node/src/receipts/eip712.ts";
 import { freePort, rpc, startLocalChain, DEV_KEYS } from "../../scripts/lib/chain.ts";
 import type { LocalChain } from "../../scripts/lib/chain.ts";
 import { deployAll, writeDeployment } from "../../scripts/lib/deploy.ts";
@@ -40,6 +43,50 @@ export async function advance(url: string, seconds: number): Promise<void> {
 }
 
 const quiet = (): void => {};
+
+/** Sends a contract call from dev key `keyIndex` and waits for it: a revert fails the test by the function's name. */
+export async function sendTx(
+  env: Env,
+  keyIndex: number,
+  address: Address,
+  abi: readonly unknown[],
+  functionName: string,
+  args: unknown[],
+): Promise<TransactionReceipt> {
+  const wallet = localWallet(env.chain.url, keyIndex);
+  const hash = await wallet.writeContract({ address, abi, functionName, args, account: wallet.account, chain: wallet.chain } as never);
+  const receipt = await env.publicClient.waitForTransactionReceipt({ hash });
+  assert.equal(receipt.status, "success", `${functionName} reverted`);
+  return receipt;
+}
+
+/** What a buyer asks for when it opens a job (JobMarket.openJob's request). */
+export interface JobRequestTerms {
+  modelId: bigint;
+  maxUnits: number;
+  expiresAt: bigint;
+  sessionKey: Address;
+}
+
+/**
+ * Opens a job as dev key `buyerKey` on signed quotes: `faucet` SHARD from the faucet, the escrow
+ * approved, openJob sent; the job's id from its JobOpened event.
+ */
+export async function openTestJob(
+  env: Env,
+  buyerKey: number,
+  request: JobRequestTerms,
+  quotes: SignedQuote[],
+  faucet = "10",
+): Promise<{ jobId: bigint; escrow: bigint }> {
+  const c = env.deployment.contracts;
+  const escrow = await env.read.market.read.escrowFor([request, quotes]);
+  await sendTx(env, buyerKey, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther(faucet)]);
+  await sendTx(env, buyerKey, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
+  const opened = await sendTx(env, buyerKey, c.JobMarket.address, jobMarketAbi, "openJob", [request, quotes]);
+  const [ev] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs });
+  return { jobId: ev.args.jobId, escrow };
+}
 
 export async function startEnv(): Promise<Env> {
   const work = mkdtempSync(join(tmpdir(), "shardmesh-e2e-"));

@@ -10,11 +10,11 @@ import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { multiaddr } from "@multiformats/multiaddr";
 import { generateKeyPair } from "@libp2p/crypto/keys";
-import { parseEventLogs, parseEther, toHex } from "viem";
+import { parseEventLogs, toHex } from "viem";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { jobMarketAbi, shardTokenAbi } from "../../node/src/generated/abis.ts";
+import { jobMarketAbi } from "../../node/src/generated/abis.ts";
 import { shardMeshDomain, signBuyerReceipt, signedQuoteFromJson } from "../../node/src/receipts/eip712.ts";
 import { buildBuyerTree, encodeBuyerLeaves } from "../../node/src/receipts/leaves.ts";
 import { ShardMeshClient, type GatewayApiError, bytesFromTensor, tensorFromFloat32 } from "../../node/src/sdk/index.ts";
@@ -29,7 +29,7 @@ import { MAX_PART_INDICES, QUOTE_PROTOCOL, RECEIPT_PROTOCOL } from "../../node/s
 import type { JobsRemoteError } from "../../node/src/jobs/errors.ts";
 import { localWallet } from "../../scripts/lib/demo.ts";
 import { until } from "../node/mesh/procs.ts";
-import { advance, restartChainProvider, rpc, startChainProvider, startEnv, stopEnv, STAGE_PRICE } from "./harness.ts";
+import { advance, openTestJob, restartChainProvider, rpc, sendTx, startChainProvider, startEnv, stopEnv, STAGE_PRICE } from "./harness.ts";
 import { freePort } from "../../scripts/lib/chain.ts";
 import type { Env } from "./harness.ts";
 
@@ -52,20 +52,8 @@ async function input(text: string): Promise<Record<string, JsonTensor>> {
   return { x: tensorFromFloat32([...x.dims], x.data as Float32Array) };
 }
 
-async function send(keyIndex: number, address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) {
-  const wallet = localWallet(env.chain.url, keyIndex);
-  const hash = await wallet.writeContract({
-    address,
-    abi: abi as never,
-    functionName,
-    args,
-    account: wallet.account,
-    chain: wallet.chain,
-  } as never);
-  const receipt = await env.publicClient.waitForTransactionReceipt({ hash });
-  assert.equal(receipt.status, "success", `${functionName} reverted`);
-  return receipt;
-}
+const send = (keyIndex: number, address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) =>
+  sendTx(env, keyIndex, address, abi, functionName, args);
 
 async function chainTime(): Promise<bigint> {
   return (await env.publicClient.getBlock()).timestamp;
@@ -142,12 +130,9 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
       expiresAt: (await chainTime()) + 3600n + 4n * BigInt(wins.reveal + wins.challenge),
       sessionKey: session.address,
     };
-    const escrow = await env.read.market.read.escrowFor([request, args]);
-    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("10")]);
-    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
-    const opened = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
-    const [ev] = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs });
-    const jobId = ev.args.jobId.toString();
+    const opened = await openTestJob(env, BUYER_KEY, request, args);
+    const { escrow } = opened;
+    const jobId = opened.jobId.toString();
 
     // Signed requests; outputs equal the whole model's.
     const whole = await ort.InferenceSession.create(OCR_MODELS.rec);
@@ -353,11 +338,7 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
     assert.equal(args.length, 2);
     const session = privateKeyToAccount(generatePrivateKey());
     const request = { modelId: env.modelId, maxUnits: 3, expiresAt: (await chainTime()) + 3600n, sessionKey: session.address };
-    const escrow = await env.read.market.read.escrowFor([request, args]);
-    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("1")]);
-    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
-    const opened = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
-    const jobId = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs })[0].args.jobId.toString();
+    const jobId = (await openTestJob(env, BUYER_KEY, request, args, "1")).jobId.toString();
 
     // A request signed by another key than the job's session key.
     const forgedInput = await input("forged");
@@ -443,18 +424,13 @@ describe("job lifecycle across mesh and chain (real processes)", { timeout: 240_
   });
 
   it("admits a job's requests atomically under its number: a failed request gives its unit back, 10 concurrent on a 2-unit job serve exactly 2", async () => {
-    const c = env.deployment.contracts;
     const [p1, p2] = providers;
     const buyer = localWallet(env.chain.url, BUYER_KEY).account.address;
     const { quotes } = await gateway.quotes(env.modelId.toString(), 2, buyer);
     const args = quotes.map(signedQuoteFromJson).filter((a) => a.quote.provider === p1.address || a.quote.provider === p2.address);
     const session = privateKeyToAccount(generatePrivateKey());
     const request = { modelId: env.modelId, maxUnits: 2, expiresAt: (await chainTime()) + 3600n, sessionKey: session.address };
-    const escrow = await env.read.market.read.escrowFor([request, args]);
-    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "faucet", [parseEther("1")]);
-    await send(BUYER_KEY, c.ShardToken.address, shardTokenAbi, "approve", [c.JobMarket.address, escrow]);
-    const opened = await send(BUYER_KEY, c.JobMarket.address, jobMarketAbi, "openJob", [request, args]);
-    const jobId = parseEventLogs({ abi: jobMarketAbi, eventName: "JobOpened", logs: opened.logs })[0].args.jobId;
+    const { jobId } = await openTestJob(env, BUYER_KEY, request, args, "1");
     const signed = async (tensors: Record<string, JsonTensor>, nonce: number) => ({
       nonce,
       signature: await signJobRequest(session, jobDomain(), { jobId, nonce: BigInt(nonce), requestHash: jobRequestHash(tensors) }),
