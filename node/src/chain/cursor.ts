@@ -1,11 +1,16 @@
 // Where an event watcher stopped reading the chain, kept across restarts (docs/PROTOCOL.md,
-// "Watchers"). A watcher reads its events in ranges of at most `rangeBlocks` from a start block to
-// the latest block, then remembers the last block read and its hash. On the next pass (or after a
-// restart, from the file it saved) it goes on from there, `reorgMarginBlocks` back (the events it
-// handles are idempotent by key, so reading a few blocks twice is harmless and covers a reorg that
-// raced a read). A saved position the chain does not have — past the latest block (a fresh dev
-// chain), a different hash at that height (another chain, or a reorg deeper than the margin), or
-// another chain id or contract — is dropped, never trusted to skip events.
+// "Watchers: where event reading resumes"). A watcher reads its events in ranges of at most
+// `rangeBlocks` from a start block to the latest block, then remembers the block it read up to
+// and that block's hash (and those of its last few passes: RECENT_HEADS_KEPT). The next pass (or
+// the next run, from the file the watcher saved) goes on from there, `reorgMarginBlocks` back.
+//
+// Reorgs and replaced chains: before reading, the newest remembered block's hash is compared with
+// the chain's. A reorg that touched any block read changes that hash (every descendant's hash
+// changes with it), so a mismatch is never missed; the cursor then goes back to the newest
+// remembered block the chain still has (`rewinds`) and reads again from there. A position the
+// chain does not have at all — past the latest block (a fresh dev chain), no remembered hash on
+// chain (another chain at the same height, a reorg deeper than the heads kept), another chain id
+// or contract — is dropped (`resets`), never trusted to skip events.
 //
 // Without a usable position the watcher starts at the contract's deployment block, or, when it
 // says how far back its events can still matter (`lookBackSeconds`: e.g. a hand-off claim can only
@@ -21,17 +26,26 @@ import type { Address, Hex, PublicClient } from "viem";
 
 const log = logger("shardmesh:chain:cursor");
 
-/** Blocks re-read behind the saved position on every pass (events are idempotent by key). */
+/** Blocks re-read behind the saved position on every pass by watchers whose events are idempotent. */
 export const LOG_REORG_MARGIN_BLOCKS = 8n;
+/** Heads of past passes remembered (and saved): a reorg up to that many passes deep rewinds to the
+ *  last common one instead of dropping the position. */
+export const RECENT_HEADS_KEPT = 16;
 
-/** A watcher's position as saved: the last block fully read and its hash. */
-export interface SavedCursor {
+/** A block read up to, and its hash then. */
+export interface SavedHead {
+  /** Decimal. */
+  block: string;
+  hash: Hex;
+}
+
+/** A watcher's position as saved: the block read up to (inclusive) and its hash, and earlier heads. */
+export interface SavedCursor extends SavedHead {
   chainId: number;
   /** The contract whose events are read (a new deployment never resumes another's position). */
   contract: Address;
-  /** Last block read (inclusive), decimal. */
-  block: string;
-  hash: Hex;
+  /** Heads of earlier passes, newest first. */
+  earlier?: SavedHead[];
 }
 
 export interface LogCursorInit {
@@ -42,6 +56,8 @@ export interface LogCursorInit {
   deployBlock: bigint;
   /** Most blocks one getLogs call spans (RPC providers cap ranges). */
   rangeBlocks: bigint;
+  /** Blocks re-read behind the position on every pass (default 0: only events idempotent by key may
+   *  be read twice; a reorg is caught by the hash check either way). */
   reorgMarginBlocks?: bigint;
   /** How far back (seconds before the latest block) events can still matter; absent: all the way. */
   lookBackSeconds?: () => Promise<bigint>;
@@ -49,20 +65,27 @@ export interface LogCursorInit {
   saved?: SavedCursor;
 }
 
-/** Why a saved position was not used. */
-export type CursorReset = "none" | "other-deployment" | "ahead-of-chain" | "hash-mismatch";
+/** Why a saved position was dropped. */
+export type CursorReset = "other-deployment" | "ahead-of-chain" | "hash-mismatch";
+
+interface Head {
+  block: bigint;
+  hash: Hex;
+}
 
 /** Reads a contract's events from where the last pass (or run) stopped; see the file comment. */
 export class LogCursor {
   private readonly init: LogCursorInit;
-  /** Last block read and its hash (undefined: nothing read yet, or the saved position was dropped). */
-  private last: { block: bigint; hash: Hex } | undefined;
+  /** Heads read up to, newest first (empty: nothing read yet, or the position was dropped). */
+  private heads: Head[] = [];
   /** getLogs ranges read since this cursor was made. */
   rangesRead = 0;
   /** First block read by the latest pass. */
   lastFrom: bigint | undefined;
-  /** Saved or live positions dropped because the chain did not have them, by reason. */
+  /** Positions dropped because the chain did not have them, by reason. */
   readonly resets: CursorReset[] = [];
+  /** Times the newest head was gone (a reorg) and reading went back to an earlier one. */
+  rewinds = 0;
   /** getBlock calls spent looking for the first block within the look-back. */
   blocksProbed = 0;
 
@@ -75,13 +98,15 @@ export class LogCursor {
       log("saved position is for chain %d contract %s, not this deployment: dropped", s.chainId, s.contract);
       return;
     }
-    this.last = { block: BigInt(s.block), hash: s.hash };
+    this.heads = [s, ...(s.earlier ?? [])].slice(0, RECENT_HEADS_KEPT).map((h) => ({ block: BigInt(h.block), hash: h.hash }));
   }
 
   /** The position to save (undefined until a pass has read something). */
   position(): SavedCursor | undefined {
-    if (!this.last) return undefined;
-    return { chainId: this.init.chainId, contract: this.init.contract, block: this.last.block.toString(), hash: this.last.hash };
+    const [newest, ...earlier] = this.heads;
+    if (!newest) return undefined;
+    const head = (h: Head): SavedHead => ({ block: h.block.toString(), hash: h.hash });
+    return { chainId: this.init.chainId, contract: this.init.contract, ...head(newest), earlier: earlier.map(head) };
   }
 
   /** Reads every block from where the last pass stopped (less the margin) to the latest, range by range. */
@@ -97,43 +122,49 @@ export class LogCursor {
       this.rangesRead++;
       from = to + 1n;
     }
-    // start() dropped any position past `latest`, so this never moves backwards.
-    this.last = { block: latest, hash: head.hash as Hex };
+    // start() kept only heads the chain has (at or below `latest`).
+    const older = this.heads.filter((h) => h.block < latest);
+    this.heads = [{ block: latest, hash: head.hash as Hex }, ...older].slice(0, RECENT_HEADS_KEPT);
   }
 
   private async start(latest: bigint, now: bigint): Promise<bigint> {
     const { deployBlock } = this.init;
-    const margin = this.init.reorgMarginBlocks ?? LOG_REORG_MARGIN_BLOCKS;
-    let usable = this.last;
-    if (usable && usable.block > latest) {
-      this.drop("ahead-of-chain", `position ${usable.block} is past the latest block ${latest}`);
-      usable = undefined;
+    const margin = this.init.reorgMarginBlocks ?? 0n;
+    const newest = this.heads[0];
+    let usable: (Head & { timestamp: bigint }) | undefined;
+    for (const [i, h] of this.heads.entries()) {
+      if (h.block > latest) continue;
+      const b = await this.init.publicClient.getBlock({ blockNumber: h.block });
+      if (b.hash !== h.hash) continue;
+      usable = { ...h, timestamp: b.timestamp };
+      this.heads = this.heads.slice(i);
+      break;
     }
-    let at: { timestamp: bigint } | undefined;
-    if (usable) {
-      const b = await this.init.publicClient.getBlock({ blockNumber: usable.block });
-      if (b.hash !== usable.hash) {
-        this.drop("hash-mismatch", `block ${usable.block} is ${b.hash} on chain, ${usable.hash} when it was read`);
-        usable = undefined;
-      } else at = b;
+    if (newest && !usable) {
+      const ahead = newest.block > latest;
+      this.resets.push(ahead ? "ahead-of-chain" : "hash-mismatch");
+      this.heads = [];
+      log.error(
+        "event position dropped: %s; reading again from the look-back bound",
+        ahead
+          ? `block ${newest.block} is past the latest block ${latest}`
+          : `no block read up to is on this chain (newest ${newest.block})`,
+      );
+    } else if (newest && usable && usable.block !== newest.block) {
+      this.rewinds++;
+      log("reorg: block %d is gone, reading again after block %d", newest.block, usable.block);
     }
     if (usable) {
       const resume = usable.block + 1n - margin;
       const from = resume > deployBlock ? resume : deployBlock;
       // A position older than the look-back is cut to it (what lies before cannot matter).
-      if (!this.init.lookBackSeconds || at === undefined) return from;
+      if (!this.init.lookBackSeconds) return from;
       const since = now - (await this.init.lookBackSeconds());
-      if (at.timestamp >= since) return from;
+      if (usable.timestamp >= since) return from;
       return this.firstBlockSince(since, from, latest);
     }
     if (!this.init.lookBackSeconds) return deployBlock;
     return this.firstBlockSince(now - (await this.init.lookBackSeconds()), deployBlock, latest);
-  }
-
-  private drop(reason: CursorReset, detail: string): void {
-    this.resets.push(reason);
-    this.last = undefined;
-    log.error("event position dropped (%s): %s; reading again from the look-back bound", reason, detail);
   }
 
   /** First block in [lo, hi] whose timestamp is at least `since` (hi when none is): bisection. */

@@ -17,7 +17,7 @@
 import { logger } from "@libp2p/logger";
 import { isAddressEqual } from "viem";
 import type { Address, Hex } from "viem";
-import { LogCursor, readJsonState, writeJsonState } from "../chain/cursor.ts";
+import { LOG_REORG_MARGIN_BLOCKS, LogCursor, readJsonState, writeJsonState } from "../chain/cursor.ts";
 import type { SavedCursor } from "../chain/cursor.ts";
 import { waitTx } from "../chain/provider.ts";
 import type { ChainContext } from "./context.ts";
@@ -104,6 +104,7 @@ export class HandOffClaims {
       contract: spotCheck.address,
       deployBlock: BigInt(spotCheck.blockNumber),
       rangeBlocks: CLAIM_LOG_RANGE_BLOCKS,
+      reorgMarginBlocks: LOG_REORG_MARGIN_BLOCKS,
       lookBackSeconds: () => claimWindowSeconds(chain),
       saved: saved?.cursor,
     });

@@ -6,8 +6,9 @@
 // the SpotCheck's deployment block after every restart (one getLogs per CLAIM_LOG_RANGE_BLOCKS of
 // history: on a long chain, slow enough for a claim's deadline to pass and the honest downstream
 // to be faulted HandOffUnbacked). Now the position and the claims not settled yet are saved in the
-// data directory; a position the chain does not have (a fresh dev chain) is dropped; and without
-// one the watcher reads back only as far as the longest claim window.
+// data directory; a reorg of blocks it read sends it back to the last block the chain still has; a
+// position the chain does not have (a fresh dev chain) is dropped; and without one the watcher
+// reads back only as far as the longest claim window.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -220,6 +221,25 @@ describe("hand-off claims watcher: persisted position (Hardhat EVM)", () => {
     await w.tick();
     assert.deepEqual(w.cursor.resets, ["hash-mismatch"]);
     assert.equal(w.answered, 1);
+    await assertAnswered(claim);
+  });
+
+  it("after a reorg of blocks it read, goes back to the last block the chain still has and answers a claim of the new branch", async () => {
+    const file = join(dir, "reorg.json");
+    const w = watcher(file);
+    await w.tick();
+    const common = await publicClient.getBlockNumber();
+    const fork = await networkHelpers.takeSnapshot();
+    await networkHelpers.mine(5);
+    await w.tick(); // reads the branch that is about to go away
+    await fork.restore();
+    const claim = await openClaim(); // the new branch, taller than the old one
+    const restarted = watcher(file);
+    await restarted.tick();
+    assert.deepEqual(restarted.cursor.resets, [], "the position is not dropped");
+    assert.equal(restarted.cursor.rewinds, 1);
+    assert.equal(restarted.cursor.lastFrom, common + 1n - LOG_REORG_MARGIN_BLOCKS, "read again from the last common head");
+    assert.equal(restarted.answered, 1);
     await assertAnswered(claim);
   });
 
