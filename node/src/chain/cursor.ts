@@ -36,7 +36,8 @@ export const RECENT_HEADS_KEPT = 16;
 export interface SavedHead {
   /** Decimal. */
   block: string;
-  hash: Hex;
+  /** Absent in a position saved before hashes were kept: then only "not past the latest block" is checked. */
+  hash?: Hex;
 }
 
 /** A watcher's position as saved: the block read up to (inclusive) and its hash, and earlier heads. */
@@ -63,6 +64,8 @@ export interface LogCursorInit {
   lookBackSeconds?: () => Promise<bigint>;
   /** The position a previous run saved. */
   saved?: SavedCursor;
+  /** Called when a position is dropped (whatever the watcher derived from that chain is stale). */
+  onReset?: (reason: CursorReset) => void;
 }
 
 /** Why a saved position was dropped. */
@@ -70,7 +73,7 @@ export type CursorReset = "other-deployment" | "ahead-of-chain" | "hash-mismatch
 
 interface Head {
   block: bigint;
-  hash: Hex;
+  hash?: Hex;
 }
 
 /** Reads a contract's events from where the last pass (or run) stopped; see the file comment. */
@@ -135,7 +138,7 @@ export class LogCursor {
     for (const [i, h] of this.heads.entries()) {
       if (h.block > latest) continue;
       const b = await this.init.publicClient.getBlock({ blockNumber: h.block });
-      if (b.hash !== h.hash) continue;
+      if (h.hash !== undefined && b.hash !== h.hash) continue;
       usable = { ...h, timestamp: b.timestamp };
       this.heads = this.heads.slice(i);
       break;
@@ -144,6 +147,7 @@ export class LogCursor {
       const ahead = newest.block > latest;
       this.resets.push(ahead ? "ahead-of-chain" : "hash-mismatch");
       this.heads = [];
+      this.init.onReset?.(ahead ? "ahead-of-chain" : "hash-mismatch");
       log.error(
         "event position dropped: %s; reading again from the look-back bound",
         ahead

@@ -26,6 +26,8 @@ import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
 import type { MeshNode } from "../mesh/node.ts";
 import { shardMeshContracts } from "../chain/contracts.ts";
 import type { ShardMeshContracts, ShardWallet } from "../chain/contracts.ts";
+import { LogCursor } from "../chain/cursor.ts";
+import type { CursorReset, SavedCursor } from "../chain/cursor.ts";
 import type { Deployment } from "../chain/deployments.ts";
 import { waitTx } from "../chain/provider.ts";
 import { disputesAbi, jobMarketAbi, spotCheckAbi } from "../generated/abis.ts";
@@ -35,7 +37,7 @@ import { checkRevealedStage } from "./check.ts";
 import type { CheckOptions, RevealedStage, StageCheck } from "./check.ts";
 import type { ModelCatalog } from "./models.ts";
 import { readState, writeState } from "./state.ts";
-import type { LeafTask, SampleTask, SeedTask, VoteState } from "./state.ts";
+import type { LeafTask, SampleTask, SeedTask, VerifierState, VoteState } from "./state.ts";
 import { driveDispute, handleVote } from "./votes.ts";
 
 const log = logger("shardmesh:verifier");
@@ -52,9 +54,11 @@ export interface VerifierInit {
   /** Also check this share (parts per million) of leaves of samples drawn to others. */
   spotCheckPpm?: number;
   pollMs?: number;
-  /** First block to read events from (default: the SpotCheck's deployment block). */
+  /** First block to read events from, ignoring a saved position (default: where the state file
+   *  says reading stopped, else the SpotCheck's deployment block). */
   fromBlock?: bigint;
-  /** Vote salts survive restarts in this JSON file (a lost salt cannot reveal its vote). */
+  /** Vote salts, tasks and where event reading stopped survive restarts in this JSON file (a lost
+   *  salt cannot reveal its vote). */
   stateFile?: string;
   /** Peer id of a provider address (default: its binding on chain, ProviderStaking.peerIdOf). */
   resolvePeer?: (provider: Address) => Promise<string>;
@@ -117,7 +121,8 @@ export class VerifierService {
   readonly address: Address;
   readonly init: VerifierInit;
   readonly c: ShardMeshContracts;
-  private nextBlock: bigint;
+  /** Where event reading stopped (node/src/chain/cursor.ts; tests read its counters). */
+  readonly cursor: LogCursor;
   private seeds: SeedTask[] = [];
   private samples: SampleTask[] = [];
   private leaves: LeafTask[] = [];
@@ -144,8 +149,21 @@ export class VerifierService {
     this.init = init;
     this.address = init.wallet.account.address;
     this.c = shardMeshContracts(init.deployment, { public: init.publicClient, wallet: init.wallet });
-    this.nextBlock = init.fromBlock ?? BigInt(init.deployment.contracts.SpotCheck.blockNumber);
-    this.load();
+    const saved = init.stateFile ? readState(init.stateFile) : undefined;
+    const spotCheck = init.deployment.contracts.SpotCheck;
+    this.cursor = new LogCursor({
+      publicClient: init.publicClient,
+      chainId: init.deployment.chainId,
+      contract: spotCheck.address,
+      deployBlock: init.fromBlock ?? BigInt(spotCheck.blockNumber),
+      rangeBlocks: VERIFIER_LOG_RANGE,
+      // No re-read margin: these events start work that is not idempotent (a spot check re-executes
+      // a stage); a reorg is still caught by the cursor's hash check.
+      reorgMarginBlocks: 0n,
+      saved: init.fromBlock === undefined ? this.savedCursor(saved) : undefined,
+      onReset: (reason) => this.forgetChain(reason),
+    });
+    this.load(saved);
   }
 
   start(): void {
@@ -255,16 +273,32 @@ export class VerifierService {
   // ─── Events ──────────────────────────────────────────────────────────────────────────
 
   private async readEvents(): Promise<void> {
-    const latest = await this.init.publicClient.getBlockNumber();
     const { contracts } = this.init.deployment;
     const address = [contracts.SpotCheck.address, contracts.Disputes.address, contracts.JobMarket.address];
-    while (this.nextBlock <= latest) {
-      const to = this.nextBlock + VERIFIER_LOG_RANGE - 1n < latest ? this.nextBlock + VERIFIER_LOG_RANGE - 1n : latest;
-      const raw = await this.init.publicClient.getLogs({ address, fromBlock: this.nextBlock, toBlock: to });
+    await this.cursor.pass(async (fromBlock, toBlock) => {
+      const raw = await this.init.publicClient.getLogs({ address, fromBlock, toBlock });
       for (const l of parseEventLogs({ abi: eventsAbi, logs: raw })) this.onEvent(l as unknown as ChainEvent);
-      this.nextBlock = to + 1n;
-    }
+    });
     this.save();
+  }
+
+  /**
+   * The chain has none of the blocks this verifier read (a fresh dev chain, or a reorg deeper than
+   * the cursor's remembered heads): what it derived from them — tasks, votes, disputes — names
+   * jobs and disputes of a chain that is gone (and dispute ids start again at 1 on a new chain, so
+   * an old vote would stop this verifier from voting on the new dispute of that id).
+   */
+  private forgetChain(reason: CursorReset): void {
+    log.error("event position dropped (%s): forgetting the tasks, votes and disputes read from it", reason);
+    this.seeds = [];
+    this.samples = [];
+    this.leaves = [];
+    this.votes.clear();
+    this.watched.clear();
+    this.openAccused.clear();
+    this.disputeBelief.clear();
+    this.models.clear();
+    this.registered = false;
   }
 
   private onEvent(l: ChainEvent): void {
@@ -272,7 +306,10 @@ export class VerifierService {
     const me = (x: unknown) => typeof x === "string" && isAddressEqual(x as Address, this.address);
     switch (l.eventName) {
       case "ReceiptSubmitted":
-        if (l.address.toLowerCase() === this.init.deployment.contracts.JobMarket.address.toLowerCase())
+        if (
+          l.address.toLowerCase() === this.init.deployment.contracts.JobMarket.address.toLowerCase() &&
+          !this.seeds.some((s) => s.jobId === a.jobId && s.receiptId === a.receiptId)
+        )
           this.seeds.push({ jobId: a.jobId as bigint, receiptId: a.receiptId as bigint, readyAt: l.blockNumber + 2n });
         break;
       case "SeedReanchored":
@@ -282,7 +319,9 @@ export class VerifierService {
         break;
       case "SamplesDrawn":
         (a.verifiers as Address[]).forEach((v, sampleNo) => {
-          if (me(v)) this.samples.push({ jobId: a.jobId as bigint, receiptId: a.receiptId as bigint, sampleNo });
+          const same = (t: SampleTask) => t.jobId === a.jobId && t.receiptId === a.receiptId && t.sampleNo === sampleNo;
+          if (me(v) && !this.samples.some(same))
+            this.samples.push({ jobId: a.jobId as bigint, receiptId: a.receiptId as bigint, sampleNo });
         });
         break;
       case "StageLeafRevealed": {
@@ -295,7 +334,9 @@ export class VerifierService {
           inputHash: a.inputHash as Hex,
           outputHash: a.outputHash as Hex,
         };
-        if (this.spotPicked(t)) this.leaves.push(t);
+        const same = (l: LeafTask) =>
+          l.jobId === t.jobId && l.receiptId === t.receiptId && l.sampleNo === t.sampleNo && l.stage === t.stage;
+        if (this.spotPicked(t) && !this.leaves.some(same)) this.leaves.push(t);
         break;
       }
       case "DisputeOpened": {
@@ -629,15 +670,22 @@ export class VerifierService {
     this.emit({ event: "error", what, name: err.name, message: err.message.split("\n")[0] });
   }
 
-  private load(): void {
-    const saved = this.init.stateFile ? readState(this.init.stateFile) : undefined;
-    if (!saved) return;
+  /** The saved position: the cursor, or (files from before it) the first block not read yet. */
+  private savedCursor(saved: VerifierState | undefined): SavedCursor | undefined {
+    if (saved?.cursor) return saved.cursor;
+    if (saved?.nextBlock === undefined || saved.nextBlock === 0n) return undefined;
+    const { chainId, contracts } = this.init.deployment;
+    return { chainId, contract: contracts.SpotCheck.address, block: (saved.nextBlock - 1n).toString() };
+  }
+
+  private load(saved: VerifierState | undefined): void {
+    // A file of another deployment (the contracts redeployed, another chain) holds nothing of this one.
+    if (!saved || this.cursor.resets.includes("other-deployment")) return;
     for (const v of saved.votes) this.votes.set(`${v.disputeId}/${v.round}`, v);
     for (const id of saved.watched) this.watched.add(id);
     for (const [key, ids] of Object.entries(saved.openAccused)) this.openAccused.set(key, new Set(ids));
     // Events are read on from where the last run stopped; tasks read but not yet done come back.
-    if (saved.nextBlock !== undefined && this.init.fromBlock === undefined) {
-      this.nextBlock = saved.nextBlock;
+    if (this.cursor.position() !== undefined) {
       this.seeds.push(...saved.seeds);
       this.samples.push(...saved.samples);
       this.leaves.push(...saved.leaves);
@@ -647,7 +695,7 @@ export class VerifierService {
   save(): void {
     if (this.init.stateFile)
       writeState(this.init.stateFile, {
-        nextBlock: this.nextBlock,
+        cursor: this.cursor.position(),
         seeds: this.seeds,
         samples: this.samples,
         leaves: this.leaves,

@@ -1,4 +1,4 @@
-// The verifier's state file: where event reading stopped, the work still to do (seeds to fix,
+// The verifier's state file: where event reading stopped (its cursor), the work still to do (seeds to fix,
 // samples it was drawn for, spot-checked leaves, committee votes with their salts — a lost salt
 // cannot reveal its committed vote — the disputes it is a party to and the open disputes per
 // accused provider). Written atomically (temp file + rename). bigint values are kept as decimal
@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Address, Hex } from "viem";
+import type { SavedCursor } from "../chain/cursor.ts";
 import type { StageCheck } from "./check.ts";
 
 /** A receipt whose seed this verifier fixes if nobody has when it is due. */
@@ -59,6 +60,9 @@ export interface VoteState {
 }
 
 export interface VerifierState {
+  /** Where event reading stopped (node/src/chain/cursor.ts). */
+  cursor?: SavedCursor;
+  /** The first block not read yet, as files from before `cursor` kept it (read, never written). */
   nextBlock?: bigint;
   seeds: SeedTask[];
   samples: SampleTask[];
@@ -77,6 +81,7 @@ export function readState(file: string): VerifierState | undefined {
   const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
   const list = <T>(k: string) => (Array.isArray(raw[k]) ? (raw[k] as T[]) : []);
   return {
+    cursor: raw.cursor && typeof raw.cursor === "object" ? (raw.cursor as SavedCursor) : undefined,
     nextBlock: raw.nextBlock === undefined ? undefined : big(raw.nextBlock),
     seeds: list<Record<string, unknown>>("seeds").map((s) => ({
       jobId: big(s.jobId),
@@ -104,7 +109,7 @@ export function writeState(file: string, s: VerifierState): void {
   mkdirSync(dirname(file), { recursive: true });
   const json = JSON.stringify(
     {
-      nextBlock: s.nextBlock,
+      cursor: s.cursor,
       seeds: s.seeds,
       samples: s.samples.map((t) => ({ ...t, checks: undefined })),
       leaves: s.leaves.map((l) => ({ ...l, check: undefined })),
