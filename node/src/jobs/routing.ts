@@ -15,7 +15,7 @@ export type QuotedProviders = Map<number, Set<Address>>;
 /** Jobs whose quoted providers are cached (least recently used dropped first: job ids come from buyers). */
 export const MAX_QUOTED_JOBS_CACHED = 1_024;
 
-/** The job's quoted providers per stage, from its QuoteAccepted events (fixed when the job opened). */
+/** The job's quoted providers per stage, read from the job's state on chain (fixed when the job opened). */
 export class QuotedProvidersCache {
   private readonly chain: ChainContext;
   private readonly cache = new Map<string, Promise<QuotedProviders>>();
@@ -42,16 +42,25 @@ export class QuotedProvidersCache {
     return this.cache.size;
   }
 
+  /**
+   * Read from the job's state, not its QuoteAccepted events: the providers it accepted quotes from
+   * (jobProviders, at most MAX_QUOTES) and, for each, the stages whose terms are set (maxUnits ≠ 0
+   * marks an accepted quote). The events meant one getLogs from the JobMarket's deployment block to
+   * the latest, which RPCs that cap ranges refuse once the chain is longer than the cap.
+   */
   private async load(jobId: string): Promise<QuotedProviders> {
-    const logs = await this.chain.read.market.getEvents.QuoteAccepted(
-      { jobId: BigInt(jobId) },
-      { fromBlock: BigInt(this.chain.deployment.contracts.JobMarket.blockNumber), toBlock: "latest" },
-    );
+    const market = this.chain.read.market.read;
+    const id = BigInt(jobId);
+    const [job, providers] = await Promise.all([market.job([id]), market.jobProviders([id])]);
     const out: QuotedProviders = new Map();
-    for (const l of logs) {
-      const stage = Number(l.args.stage);
-      if (!out.has(stage)) out.set(stage, new Set());
-      out.get(stage)!.add(getAddress(l.args.provider!));
+    for (const provider of providers) {
+      const stages = Array.from({ length: job.stageCount }, (_, s) => s);
+      const terms = await Promise.all(stages.map((s) => market.stageTerms([id, BigInt(s), provider])));
+      for (const [stage, t] of terms.entries()) {
+        if (t.maxUnits === 0) continue;
+        if (!out.has(stage)) out.set(stage, new Set());
+        out.get(stage)!.add(getAddress(provider));
+      }
     }
     return out;
   }

@@ -7,8 +7,6 @@
 // nor revealed its own leaves, and was faulted Unrevealed when the gateway withheld them.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createPublicClient, custom, hexToBigInt } from "viem";
-import type { Hex, PublicClient } from "viem";
 import { readOnlyContracts } from "../../../node/src/chain/contracts.ts";
 import type { ShardWallet } from "../../../node/src/chain/contracts.ts";
 import { providerChain } from "../../../node/src/chain/provider.ts";
@@ -19,7 +17,6 @@ import { TraceStore } from "../../../node/src/trace/store.ts";
 import {
   ROLE,
   buildReceipt,
-  conn,
   devAccount,
   networkHelpers,
   openJob,
@@ -29,34 +26,11 @@ import {
   wallets,
 } from "../../contracts/helpers.ts";
 import type { Fixture } from "../../contracts/helpers.ts";
+import { GETLOGS_CAP_BLOCKS, cappedClient } from "./capped-rpc.ts";
 
-/** Most blocks one getLogs call may span on the capped RPC. */
-const GETLOGS_CAP_BLOCKS = 1_000n;
-
-class RangeTooLargeError extends Error {
-  override name = "RangeTooLargeError";
-}
-
+const { client: capped, ranges: getLogsRanges } = cappedClient();
 let f: Fixture;
 let trace: TraceStore;
-const getLogsRanges: bigint[] = [];
-
-/** Hardhat's provider behind a cap on getLogs ranges. */
-const capped = createPublicClient({
-  transport: custom({
-    async request({ method, params }: { method: string; params?: unknown }) {
-      if (method === "eth_getLogs") {
-        const [filter] = params as [{ fromBlock?: Hex; toBlock?: Hex | "latest" }];
-        const latest = hexToBigInt((await conn.provider.request({ method: "eth_blockNumber" })) as Hex);
-        const from = filter.fromBlock ? hexToBigInt(filter.fromBlock) : latest;
-        const to = filter.toBlock && filter.toBlock !== "latest" ? hexToBigInt(filter.toBlock) : latest;
-        getLogsRanges.push(to - from + 1n);
-        if (to - from + 1n > GETLOGS_CAP_BLOCKS) throw new RangeTooLargeError(`getLogs over ${to - from + 1n} blocks`);
-      }
-      return conn.provider.request({ method, params } as never);
-    },
-  }),
-}) as unknown as PublicClient;
 
 describe("own reveals: a signed part's receipt is found without scanning the chain (Hardhat EVM, capped getLogs)", () => {
   before(async () => {
