@@ -243,9 +243,12 @@ describe("hand-off claims watcher: persisted position (Hardhat EVM)", () => {
     await assertAnswered(claim);
   });
 
-  it("without a position reads back only as far as the longest claim window (first block within it, by block time)", async () => {
+  it("without a position, or with one older than the longest claim window, reads back only to the window's first block (by block time)", async () => {
     const window = await claimWindowSeconds(ctx.chain);
     assert.equal(window, BigInt((await f.params.read.paramsAt([1n])).handOff));
+    const staleFile = join(dir, "stale.json");
+    await watcher(staleFile).tick();
+    const staleAt = BigInt(saved(staleFile).cursor.block);
     // Chain time moves past two claim windows, in many blocks.
     for (let i = 0; i < 4; i++) {
       await networkHelpers.time.increase(Number(window) / 2);
@@ -259,5 +262,11 @@ describe("hand-off claims watcher: persisted position (Hardhat EVM)", () => {
     assert.ok((await publicClient.getBlock({ blockNumber: from })).timestamp >= now - window, "the first block read is within the window");
     assert.ok((await publicClient.getBlock({ blockNumber: from - 1n })).timestamp < now - window, "and the one before is not");
     assert.ok(w.cursor.blocksProbed > 0);
+    // A saved position older than the window is cut to it too (a node off for long).
+    const back = watcher(staleFile);
+    await back.tick();
+    assert.deepEqual(back.cursor.resets, []);
+    assert.ok(from > staleAt + 1n, "the window starts after the saved position");
+    assert.equal(back.cursor.lastFrom, from, "reading starts at the window, not at the saved position");
   });
 });
