@@ -7,8 +7,16 @@
 // Failover: the gateway keeps, per cut, the hidden states it sent into each stage. When a
 // stage's link fails, `replace(stage)` yields another link; the session is opened there and the
 // history replayed in one prefill step (rebuilding that stage's KV cache), then the failed step
-// is sent again. Stages downstream keep their caches, so greedy output equals an uninterrupted
-// run (up to the prefill-vs-incremental difference of one stage's float arithmetic).
+// is sent again. The replay's outputs for the earlier positions differ from what the failed
+// provider returned by float rounding (one prefill against incremental steps). A free generation
+// keeps the downstream caches as they are (greedy output equals an uninterrupted run up to that
+// difference). A paid one cannot: each stage's record names the hidden states it received, and
+// stage s+1 keeps its record only with stage s's hand-off over exactly that input (./handoff.ts),
+// which the replacement signs over its own outputs. So a paid failover at stage s cascades: every
+// later stage is stepped again at position 0 with the new upstream outputs (a rollback of its own
+// session: its KV cache and its trace rows are rebuilt from them, ./stage-runner.ts), and the
+// gateway's record of each cut follows — every stage's input is then what its upstream returned.
+// No session is opened twice (a paid OPEN names the buyer's request, ./session-protocol.ts).
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -78,8 +86,11 @@ export interface GenerateResult {
   decodeMs: number[];
   /** Per stage: bytes of hidden state sent into it, over the whole generation. */
   hopBytes: number[];
-  /** Failovers that happened, with the replay's time. */
-  failovers: Array<{ stage: number; positions: number; ms: number }>;
+  /**
+   * Failovers that happened, with the replay's time; `cascaded`: the later stages a paid
+   * generation re-ran from the replacement's outputs (see the top of this file).
+   */
+  failovers: Array<{ stage: number; positions: number; ms: number; cascaded: number[] }>;
   /** Positions every stage computed (P: prompt + fed-back tokens); units = P + 1 (./trace.ts). */
   positions: number;
   /** The link that served each stage to the end (after failovers). */
@@ -285,53 +296,48 @@ export class DecoderGateway {
           opened.add(s);
         }),
       );
+      /** Stage `s` on another link, its history replayed: its outputs over [0, position), if any. */
+      const reopen = (s: number, err: Error, position: number) =>
+        this.failover(s, err, sessionId, openOptions, position, history[s], current, opened, failovers, o, () => stepId++);
+      /**
+       * Stage `s` failed before position `position` ran there. A paid generation then re-runs every
+       * later stage's positions [0, position) from the replacement's outputs (see the top of this
+       * file), so each stage's record starts from what its upstream really returned.
+       */
+      const failover = async (s: number, err: Error, position: number): Promise<void> => {
+        let rows = await reopen(s, err, position);
+        if (!o.trace || !rows) return;
+        const cascaded = failovers[failovers.length - 1].cascaded;
+        for (let t = s + 1; t < S; t++) {
+          history[t].append(0, rows);
+          try {
+            const r = await current[t].step(
+              sessionId,
+              { stepId: stepId++, position: 0, bag: { [this.hiddenIn[t]]: rows } },
+              { signal: o.signal, timeoutMs: o.stepTimeoutMs },
+            );
+            rows = this.checked(t, r, position);
+          } catch (e) {
+            if (o.signal?.aborted) throw e;
+            rows = (await reopen(t, e as Error, position))!;
+          }
+          cascaded.push(t);
+        }
+        lastOut!.append(0, rows);
+      };
       /** Runs positions [position, position + n) whose hidden state is `h` through every stage. */
       const forward = async (position: number, h0: Tensor): Promise<Tensor> => {
         let h = h0;
         for (let s = 0; s < S; s++) {
           history[s].append(position, h);
           const input = (x: Tensor): StepInput => ({ stepId: stepId++, position, bag: { [this.hiddenIn[s]]: x } });
-          /** A stage's answer must be a finite [1, n, d] hidden state; anything else counts as the provider failing. */
-          const checked = (r: StepResult): Tensor => {
-            const out = r.bag[this.hiddenOut[s]];
-            if (!out) throw new StageOutputError(`stage ${s} returned no ${this.hiddenOut[s]}`);
-            if (
-              out.dtype !== "float32" ||
-              out.dims.length !== 3 ||
-              out.dims[0] !== 1 ||
-              out.dims[1] !== h.dims[1] ||
-              out.dims[2] !== width
-            ) {
-              throw new StageOutputError(
-                `stage ${s} returned ${out.dtype}[${out.dims.join(",")}], expected float32[1,${h.dims[1]},${width}]`,
-              );
-            }
-            try {
-              assertFinite(out, this.hiddenOut[s]);
-            } catch (err) {
-              throw new StageOutputError(`stage ${s}: ${(err as Error).message}`);
-            }
-            return out;
-          };
           let out: Tensor;
           try {
-            out = checked(await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs }));
+            out = this.checked(s, await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs }), h.dims[1]);
           } catch (err) {
             if (o.signal?.aborted || !o.replace) throw err;
-            await this.failover(
-              s,
-              err as Error,
-              sessionId,
-              openOptions,
-              position,
-              history[s],
-              current,
-              opened,
-              failovers,
-              o,
-              () => stepId++,
-            );
-            out = checked(await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs }));
+            await failover(s, err as Error, position);
+            out = this.checked(s, await current[s].step(sessionId, input(h), { signal: o.signal, timeoutMs: o.stepTimeoutMs }), h.dims[1]);
           }
           hopBytes[s] += h.data.byteLength;
           h = out;
@@ -445,7 +451,7 @@ export class DecoderGateway {
     failovers: GenerateResult["failovers"],
     o: GenerateOptions,
     nextStepId: () => number,
-  ): Promise<StepResult> {
+  ): Promise<Tensor | undefined> {
     log("stage %d failed at position %d (%s): failing over", s, position, error.message);
     const t = performance.now();
     await current[s].closeSession(sessionId).catch(() => {});
@@ -454,16 +460,33 @@ export class DecoderGateway {
     current[s] = link;
     await link.open(sessionId, openOptions, { signal: o.signal });
     opened.add(s);
-    let res: StepResult = { bag: {}, computeMs: 0, length: 0, duplicate: false };
+    let out: Tensor | undefined;
     if (position > 0) {
-      res = await link.step(
+      const res = await link.step(
         sessionId,
         { stepId: nextStepId(), position: 0, bag: { [this.hiddenIn[s]]: history.upTo(position) } },
-        { signal: o.signal },
+        { signal: o.signal, timeoutMs: o.stepTimeoutMs },
       );
+      out = this.checked(s, res, position);
     }
-    failovers.push({ stage: s, positions: position, ms: performance.now() - t });
-    return res;
+    failovers.push({ stage: s, positions: position, ms: performance.now() - t, cascaded: [] });
+    return out;
+  }
+
+  /** A stage's answer must be a finite [1, rows, d] hidden state; anything else counts as the provider failing. */
+  private checked(s: number, r: StepResult, rows: number): Tensor {
+    const width = this.config.hiddenSize;
+    const out = r.bag[this.hiddenOut[s]];
+    if (!out) throw new StageOutputError(`stage ${s} returned no ${this.hiddenOut[s]}`);
+    if (out.dtype !== "float32" || out.dims.length !== 3 || out.dims[0] !== 1 || out.dims[1] !== rows || out.dims[2] !== width) {
+      throw new StageOutputError(`stage ${s} returned ${out.dtype}[${out.dims.join(",")}], expected float32[1,${rows},${width}]`);
+    }
+    try {
+      assertFinite(out, this.hiddenOut[s]);
+    } catch (err) {
+      throw new StageOutputError(`stage ${s}: ${(err as Error).message}`);
+    }
+    return out;
   }
 }
 
