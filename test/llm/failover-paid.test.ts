@@ -78,14 +78,14 @@ describe("a paid generation survives a stage provider's death: re-run downstream
   let admission: JobAdmission;
   let server: Server;
   let url: string;
-  /** Two providers per stage: [stage][0] the first choice, [stage][1] the spare. */
+  /** Three providers per stage: [stage][0] and [stage][2] first choices, [stage][1] the spare (other rounding). */
   const providers: Provider[][] = [];
   /** How the next generation picks its links and replaces a failed one. */
   let plan: { links: StageLink[]; replace: (stage: number) => StageLink | null; replaced: number[] };
   let reference: number[];
 
   const quoted = async (jobId: string, stage: number): Promise<Set<Address>> =>
-    new Set(["42", "43", "44", "45"].includes(jobId) ? providers[stage].map((p) => p.account.address) : []);
+    new Set(["42", "43", "44", "45", "46"].includes(jobId) ? providers[stage].map((p) => p.account.address) : []);
 
   before(async () => {
     const split = await tinySplit([1, 2, 1], false); // optimisation on: a one-shot replay is not bit-identical
@@ -97,14 +97,14 @@ describe("a paid generation survives a stage provider's death: re-run downstream
     });
     for (let s = 0; s < STAGES; s++) {
       providers.push([]);
-      for (let k = 0; k < 2; k++) {
+      for (let k = 0; k < 3; k++) {
         const node = await createMeshNode({ privateKey: await generateKeyPair("Ed25519"), dht: false });
         const account = privateKeyToAccount(generatePrivateKey());
         const pstore = new TraceStore({ path: ":memory:" });
         const handOffs = new HandOffs({ domain, signer: account, quoted, stageCount: () => STAGES });
         const o = { seal: sessionSeal(handOffs, MODEL, s), onTrace: keepSessionRecords(pstore, MODEL, s) };
         const runner =
-          k === 0
+          k !== 1
             ? await DecoderStageRunner.fromManifest(gw.manifest, s, o)
             : await DecoderStageRunner.create(await otherRounding(s), {
                 cache: split.manifest.stages[s].cache!,
@@ -349,6 +349,19 @@ describe("a paid generation survives a stage provider's death: re-run downstream
     assert.deepEqual(plan.replaced, [2]);
     assertReplayDiffers("44", spare, d.sent);
     await assertBilledAndChained("44", [a, b, spare], (r.body.choices as Array<{ text: string }>)[0].text);
+  });
+
+  it("stage 0 dies, then stage 1 dies while it is re-run: both are replaced and replayed, and the records still chain", async () => {
+    const [a, b, c] = [providers[0][2], providers[1][2], providers[2][1]];
+    const spares = [providers[0][1], providers[1][1]];
+    // Both die at their 6th step call: stage 0's is a decode step, stage 1's the re-run at position 0.
+    const [da, db] = [dying(a), dying(b)];
+    plan = { links: [da.link, db.link, link(c)], replace: (s) => (s < 2 ? link(spares[s]) : null), replaced: [] };
+    const r = await paidCompletion("46");
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(plan.replaced, [0, 1]);
+    assert.equal(db.sent.length, DIE_AT_STEP - 1, "stage 1 died at its re-run, before the failed step reached it");
+    await assertBilledAndChained("46", [spares[0], spares[1], c], (r.body.choices as Array<{ text: string }>)[0].text);
   });
 
   it("a failover with no replacement is a failed request, not billed", async () => {
