@@ -187,7 +187,14 @@ describe("provider wiring", () => {
     const asked: bigint[] = [];
     const chain = {
       chainId: 31337,
-      deployment: { chainId: 31337, contracts: { JobMarket: { address: `0x${"11".repeat(20)}`, blockNumber: 0 } } },
+      deployment: {
+        chainId: 31337,
+        contracts: {
+          JobMarket: { address: `0x${"11".repeat(20)}`, blockNumber: 0 },
+          // Every deployment has one: the hand-off claims watcher reads its events from it.
+          SpotCheck: { address: `0x${"22".repeat(20)}`, blockNumber: 0 },
+        },
+      },
       publicClient: { getBlock: async () => ({ timestamp: 1_000n }) },
       read: {
         market: {
