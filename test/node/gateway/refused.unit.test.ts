@@ -7,34 +7,9 @@
 // is a stub that answers at once.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { request } from "node:http";
 import { Gateway } from "../../../node/src/gateway/server.ts";
 import type { GatewayInit } from "../../../node/src/gateway/server.ts";
-
-interface Answer {
-  status: number;
-  name?: string;
-  message?: string;
-}
-
-function post(url: string, path: string, body: string, localAddress: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}${path}`,
-      { method: "POST", localAddress, headers: { "content-type": "application/json", ...headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const b = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { error?: { name: string; message: string } };
-          resolve({ status: res.statusCode ?? 0, name: b.error?.name, message: b.error?.message });
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+import { postFrom, type Answer } from "./http.ts";
 
 describe("refused requests per client", { timeout: 30_000 }, () => {
   const BURST = 5;
@@ -84,19 +59,19 @@ describe("refused requests per client", { timeout: 30_000 }, () => {
     const client = "127.0.0.2";
     const bad = ["{", "[]", badInput, "{", badInput];
     for (const body of bad) {
-      const a = await post(url, "/v1/infer", body, client);
+      const a = await postFrom(url, "/v1/infer", body, client);
       assert.equal(a.status, 400, `${body} is the client's mistake`);
     }
     // Its share is spent: the next request is 429, whatever it holds (its body is not read).
-    const next = await post(url, "/v1/infer", good, client);
+    const next = await postFrom(url, "/v1/infer", good, client);
     assert.equal(next.status, 429);
     assert.equal(next.name, "GatewayRateLimitedError");
     assert.match(next.message ?? "", /refused requests/);
     const routedBefore = routed;
-    assert.equal((await post(url, "/v1/infer", "{", client)).status, 429, "a 429 takes no further token and reads nothing");
+    assert.equal((await postFrom(url, "/v1/infer", "{", client)).status, 429, "a 429 takes no further token and reads nothing");
     assert.equal(routed, routedBefore);
     // Another client is served.
-    assert.equal((await post(url, "/v1/infer", good, "127.0.0.3")).status, 200);
+    assert.equal((await postFrom(url, "/v1/infer", good, "127.0.0.3")).status, 200);
     // GETs are not throttled: a client can still read the health and models of the gateway.
     const health = await fetch(`${url}/v1/health`);
     assert.equal(health.status, 200);
@@ -106,12 +81,12 @@ describe("refused requests per client", { timeout: 30_000 }, () => {
     const client = "127.0.0.4";
     const headers = { "x-shardmesh-job": "1", "x-shardmesh-nonce": "0", "x-shardmesh-signature": `0x${"11".repeat(65)}` };
     for (let i = 0; i < BURST; i++) {
-      const a = await post(url, "/v1/infer", good, client, headers);
+      const a = await postFrom(url, "/v1/infer", good, client, headers);
       assert.equal(a.status, 401);
       assert.equal(a.name, "GatewayUnauthorizedError");
     }
     const checked = signaturesChecked;
-    for (let i = 0; i < 10; i++) assert.equal((await post(url, "/v1/infer", good, client, headers)).status, 429);
+    for (let i = 0; i < 10; i++) assert.equal((await postFrom(url, "/v1/infer", good, client, headers)).status, 429);
     assert.equal(signaturesChecked, checked, "no signature checked once the client's refused share is spent");
   });
 
@@ -119,10 +94,10 @@ describe("refused requests per client", { timeout: 30_000 }, () => {
     const client = "127.0.0.5";
     const body = JSON.stringify({ model: "no-such-model", prompt: "hi" });
     for (let i = 0; i < BURST; i++) {
-      const a = await post(url, "/v1/completions", body, client);
+      const a = await postFrom(url, "/v1/completions", body, client);
       assert.ok(a.status >= 400 && a.status < 500 && a.status !== 429, `status ${a.status}`);
     }
-    const a = await post(url, "/v1/completions", body, client);
+    const a = await postFrom(url, "/v1/completions", body, client);
     assert.equal(a.status, 429);
     assert.equal(a.name, "GatewayRateLimitedError");
   });
@@ -131,15 +106,15 @@ describe("refused requests per client", { timeout: 30_000 }, () => {
     const client = "127.0.0.7";
     const huge = JSON.stringify({ modelId: "m", pad: "x".repeat(gateway.maxBodyBytes) });
     for (let i = 0; i < BURST; i++) {
-      const a = await post(url, "/v1/infer", huge, client).catch(() => ({ status: 413 }) as Answer);
+      const a = await postFrom(url, "/v1/infer", huge, client).catch(() => ({ status: 413 }) as Answer);
       assert.equal(a.status, 413);
     }
-    assert.equal((await post(url, "/v1/infer", good, client)).status, 429);
+    assert.equal((await postFrom(url, "/v1/infer", good, client)).status, 429);
   });
 
   it("does not count successes: an honest client's good requests never spend its refused share", async () => {
     const client = "127.0.0.6";
-    for (let i = 0; i < BURST * 3; i++) assert.equal((await post(url, "/v1/infer", good, client)).status, 200);
-    for (let i = 0; i < BURST; i++) assert.equal((await post(url, "/v1/infer", "{", client)).status, 400);
+    for (let i = 0; i < BURST * 3; i++) assert.equal((await postFrom(url, "/v1/infer", good, client)).status, 200);
+    for (let i = 0; i < BURST; i++) assert.equal((await postFrom(url, "/v1/infer", "{", client)).status, 400);
   });
 });

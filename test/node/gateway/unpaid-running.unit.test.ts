@@ -4,32 +4,14 @@
 // request until released, so what runs at once can be counted.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { request } from "node:http";
 import { Gateway } from "../../../node/src/gateway/server.ts";
 import type { GatewayInit } from "../../../node/src/gateway/server.ts";
 import { RateLimiter } from "../../../node/src/gateway/admission.ts";
 import { until } from "../../../scripts/lib/wait.ts";
+import { postFrom } from "./http.ts";
 
-interface Answer {
-  status: number;
-  name?: string;
-  message?: string;
-}
-
-function post(url: string, body: string, localAddress = "127.0.0.1"): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/v1/infer`, { method: "POST", localAddress, headers: { "content-type": "application/json" } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const b = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { error?: { name: string; message: string } };
-        resolve({ status: res.statusCode ?? 0, name: b.error?.name, message: b.error?.message });
-      });
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+/** An unpaid /v1/infer request from `localAddress`. */
+const post = (url: string, body: string, localAddress = "127.0.0.1") => postFrom(url, "/v1/infer", body, localAddress);
 
 describe("unpaid requests running per client", { timeout: 20_000 }, () => {
   let gateway: Gateway;
