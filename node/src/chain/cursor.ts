@@ -18,8 +18,6 @@
 // many seconds of the latest block's: found by bisection over block timestamps (chain data, no
 // guessed block time; ⌈log₂ blocks⌉ getBlock calls). The same bound cuts a saved position that is
 // older than it (a node off for a week does not re-read the week).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { logger } from "@libp2p/logger";
 import { isAddressEqual } from "viem";
 import type { Address, Hex, PublicClient } from "viem";
@@ -182,21 +180,4 @@ export class LogCursor {
     }
     return lo;
   }
-}
-
-/** Reads a JSON state file; undefined when it does not exist. */
-export function readJsonState<T>(file: string): T | undefined {
-  if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, "utf8")) as T;
-}
-
-/** Writes a JSON state file atomically (temp file + rename: a crash leaves the old or the new). */
-export function writeJsonState(file: string, value: unknown): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  writeFileSync(
-    tmp,
-    JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
-  );
-  renameSync(tmp, file);
 }

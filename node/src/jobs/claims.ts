@@ -17,7 +17,8 @@
 import { logger } from "@libp2p/logger";
 import { isAddressEqual } from "viem";
 import type { Address, Hex } from "viem";
-import { LOG_REORG_MARGIN_BLOCKS, LogCursor, readJsonState, writeJsonState } from "../chain/cursor.ts";
+import { LOG_REORG_MARGIN_BLOCKS, LogCursor } from "../chain/cursor.ts";
+import { readJsonState, writeJsonState } from "../util/json-state.ts";
 import type { SavedCursor } from "../chain/cursor.ts";
 import { waitTx } from "../chain/provider.ts";
 import type { ChainContext } from "./context.ts";

@@ -3,8 +3,6 @@
 // provider's signed part over /shardmesh/receipt/1.0.0, checked against the gateway's own
 // records, then `submitReceipt` from this node's staking wallet. Submitted receipts are handed to
 // the watcher (./watcher.ts) for samples, reveals and settlement.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { logger } from "@libp2p/logger";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { getAddress, isAddressEqual, recoverTypedDataAddress, toHex, zeroAddress } from "viem";
@@ -17,6 +15,7 @@ import { marketDomain, submitReceipt as submitReceiptTx } from "../chain/provide
 import { buyerReceiptTypedData } from "../receipts/eip712.ts";
 import type { GatewayRequestRecord } from "../trace/store.ts";
 import type { ReceiptToSign } from "../gateway/api.ts";
+import { readJsonState, writeJsonState } from "../util/json-state.ts";
 import { requireWallet } from "./context.ts";
 import type { JobsContext } from "./context.ts";
 import { requestPart } from "./parts.ts";
@@ -121,21 +120,20 @@ export class ReceiptLedger {
       state: r.state,
       samples: r.samples,
     }));
-    mkdirSync(dirname(this.stateFile), { recursive: true });
-    writeFileSync(
-      `${this.stateFile}.tmp`,
-      JSON.stringify(rows, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
-    );
-    renameSync(`${this.stateFile}.tmp`, this.stateFile);
+    writeJsonState(this.stateFile, rows);
   }
 
   /** Reloads saved receipts; buyer trees and routes are rebuilt from the trace store's request records. */
   async load(): Promise<number> {
-    if (!this.stateFile || !existsSync(this.stateFile)) return 0;
-    const rows = JSON.parse(readFileSync(this.stateFile, "utf8")) as (Omit<
-      SubmittedReceipt,
-      "receiptId" | "submittedBlock" | "buyerTree" | "buyerLeaves" | "routes"
-    > & { receiptId: string; submittedBlock: string })[];
+    const rows = this.stateFile
+      ? readJsonState<
+          (Omit<SubmittedReceipt, "receiptId" | "submittedBlock" | "buyerTree" | "buyerLeaves" | "routes"> & {
+            receiptId: string;
+            submittedBlock: string;
+          })[]
+        >(this.stateFile)
+      : undefined;
+    if (!rows) return 0;
     for (const row of rows) {
       const byIndex = new Map(this.ctx.trace.requests(row.jobId).map((q) => [q.index, q]));
       const requests = row.traceIndices.map((i) => {

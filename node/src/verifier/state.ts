@@ -3,11 +3,10 @@
 // cannot reveal its committed vote — the disputes it is a party to and the open disputes per
 // accused provider). Written atomically (temp file + rename). bigint values are kept as decimal
 // strings.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import type { Address, Hex } from "viem";
 import type { SavedCursor } from "../chain/cursor.ts";
 import type { StageCheck } from "./check.ts";
+import { readJsonState, writeJsonState } from "../util/json-state.ts";
 
 /** A receipt whose seed this verifier fixes if nobody has when it is due. */
 export interface SeedTask {
@@ -77,8 +76,8 @@ export interface VerifierState {
 const big = (v: unknown): bigint => BigInt(v as string);
 
 export function readState(file: string): VerifierState | undefined {
-  if (!existsSync(file)) return undefined;
-  const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  const raw = readJsonState<Record<string, unknown>>(file);
+  if (raw === undefined) return undefined;
   const list = <T>(k: string) => (Array.isArray(raw[k]) ? (raw[k] as T[]) : []);
   return {
     cursor: raw.cursor && typeof raw.cursor === "object" ? (raw.cursor as SavedCursor) : undefined,
@@ -106,8 +105,8 @@ export function readState(file: string): VerifierState | undefined {
 }
 
 export function writeState(file: string, s: VerifierState): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const json = JSON.stringify(
+  writeJsonState(
+    file,
     {
       cursor: s.cursor,
       seeds: s.seeds,
@@ -117,10 +116,6 @@ export function writeState(file: string, s: VerifierState): void {
       watched: s.watched,
       openAccused: s.openAccused,
     },
-    (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
     1,
   );
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, json);
-  renameSync(tmp, file);
 }
