@@ -136,7 +136,7 @@ export class Gateway {
     this.server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => {
       // The client's address is taken now: a request refused mid-body has no socket when it fails.
       const client = clientOf(req);
-      this.handle(req, res).catch((err: Error) => this.fail(res, err, req, client));
+      this.handle(req, res, client).catch((err: Error) => this.fail(res, err, req, client));
     });
     const server = this.server;
     // A connection that never sends a request is closed by headersTimeout, an idle keep-alive one by this.
@@ -209,18 +209,18 @@ export class Gateway {
     res.end(text);
   }
 
-  private fail(res: ServerResponse, err: Error, req?: IncomingMessage, client = "?"): void {
+  private fail(res: ServerResponse, err: Error, req: IncomingMessage, client: string): void {
     const status = errorStatus(err);
     if (status >= 500) log.error("request failed: %s: %s", err.name, err.message);
     // A refused POST counts against its client (refusedPerSecond): a flood of bad bodies, inputs
     // or signatures is throttled like an unpaid one. A 429 itself costs nothing more.
-    if (req?.method === "POST" && isRefusal(status)) this.refused.charge(client);
+    if (req.method === "POST" && isRefusal(status)) this.refused.charge(client);
     if (res.headersSent) {
       res.destroy();
       return;
     }
     // Refused before its body was read whole (too large): the rest of it must not be taken for the next request.
-    if (req && !req.complete) res.setHeader("connection", "close");
+    if (!req.complete) res.setHeader("connection", "close");
     const body = { error: { name: err.name, message: err.message } };
     if (err instanceof GatewayRateLimitedError) {
       res.setHeader("retry-after", String(err.retryAfterSeconds));
@@ -234,7 +234,7 @@ export class Gateway {
     this.send(res, status, body);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, client: string): Promise<void> {
     this.cors(req, res);
     if (req.method === "OPTIONS") {
       res.writeHead(204);
@@ -246,7 +246,7 @@ export class Gateway {
     const get = req.method === "GET";
     const post = req.method === "POST";
     // A client past its refused share is refused before its body is read (takes no token).
-    if (post) this.refused.check(clientOf(req));
+    if (post) this.refused.check(client);
     if (get && path === "/openapi.json") return this.send(res, 200, openapiDocument());
     if (get && path === "/v1/health") {
       return this.send(res, 200, { ok: true, peerId: this.init.peerId, chainId: this.init.chainId ?? null, version: GATEWAY_VERSION });
@@ -270,7 +270,7 @@ export class Gateway {
         },
       });
       // The OpenAI routes answer their own errors (OpenAI's error shape): count a refusal here.
-      if (isRefusal(res.statusCode)) this.refused.charge(clientOf(req));
+      if (isRefusal(res.statusCode)) this.refused.charge(client);
       return;
     }
     if (get && path === "/v1/mesh") return this.send(res, 200, this.mesh());
