@@ -87,6 +87,8 @@ export class HandOffClaims {
   answered = 0;
   /** What was last written to the state file. */
   private lastSaved: string | undefined;
+  /** claimWindowSeconds as of a number of parameter versions (versions are only ever added). */
+  private window: { versions: number; seconds: bigint } | undefined;
 
   constructor(ctx: JobsContext, init: HandOffClaimsInit) {
     this.ctx = ctx;
@@ -106,13 +108,23 @@ export class HandOffClaims {
       deployBlock: BigInt(spotCheck.blockNumber),
       rangeBlocks: CLAIM_LOG_RANGE_BLOCKS,
       reorgMarginBlocks: LOG_REORG_MARGIN_BLOCKS,
-      lookBackSeconds: () => claimWindowSeconds(chain),
+      lookBackSeconds: () => this.claimWindow(),
       saved: saved?.cursor,
     });
     // Claims of another chain or deployment are not kept (answer() would only fail on them).
     if (saved?.cursor && this.cursor.resets.length === 0)
       for (const p of saved.pending ?? [])
         this.add({ jobId: BigInt(p.jobId), receiptId: BigInt(p.receiptId), sampleNo: BigInt(p.sampleNo), boundary: p.boundary });
+  }
+
+  /**
+   * claimWindowSeconds, read again only when a parameter version was added: every pass asks for
+   * it, and reading each version's windows cost one call per version on every pass.
+   */
+  private async claimWindow(): Promise<bigint> {
+    const versions = Number(await this.ctx.chain.read.params.read.currentVersion());
+    if (this.window?.versions !== versions) this.window = { versions, seconds: await claimWindowSeconds(this.ctx.chain) };
+    return this.window.seconds;
   }
 
   /** Claims seen and not settled yet. */
